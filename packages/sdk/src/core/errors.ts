@@ -1,0 +1,74 @@
+/**
+ * Typed errors with stable codes. Every code is documented once, in docs/errors.md
+ * (why it happens, how to fix it). Recognise an error by its code, not by `instanceof`
+ * (several copies of the SDK may be loaded): `isProofmarkError(e, "NOT_ANCHORED")`.
+ */
+
+/** All error codes the SDK and CLI raise. */
+export const ERROR_CODES = [
+  "INVALID_ARGUMENT",
+  "FILE_NOT_FOUND",
+  "NO_FILES",
+  "RECEIPT_INVALID",
+  "RECEIPT_NOT_FOUND",
+  "DIGEST_MISMATCH",
+  "PROOF_INVALID",
+  "NOT_ANCHORED",
+  "ANCHOR_MISMATCH",
+  "NOT_CONFIRMED",
+  "CHAIN_MISMATCH",
+  "REGISTRY_NOT_FOUND",
+  "RPC_UNREACHABLE",
+  "TX_FAILED",
+  "KEY_UNAVAILABLE",
+  "NODE_FAILED",
+  "NETWORK_UNKNOWN",
+  "QUEUE_CORRUPT",
+  "CID_MISMATCH",
+  "BLOCK_MISSING",
+  "DECRYPT_FAILED",
+  "STORE_FAILED",
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+const BRAND = Symbol.for("proofmark.error");
+
+/**
+ * The one error class of Proofmark. `code` is stable; `message` says what happened and what
+ * to do; `details` carries the values involved (never secrets).
+ *
+ * @example
+ * throw new ProofmarkError("CHAIN_MISMATCH", "receipt names chain 1 but the RPC serves 31337",
+ *   { expected: 1, actual: 31337 });
+ */
+export class ProofmarkError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown>;
+  readonly [BRAND] = true;
+
+  constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "ProofmarkError";
+    this.code = code;
+    this.details = details;
+  }
+
+  toJSON(): { code: ErrorCode; message: string; details: Record<string, unknown> } {
+    return { code: this.code, message: this.message, details: this.details };
+  }
+}
+
+/**
+ * True when `e` is a Proofmark error (optionally with the given code), whichever copy of the
+ * SDK created it.
+ *
+ * @example
+ * try { await verifyReceipt(...) } catch (e) { if (isProofmarkError(e, "NOT_ANCHORED")) ... }
+ */
+export function isProofmarkError(e: unknown, code?: ErrorCode): e is ProofmarkError {
+  return (
+    typeof e === "object" && e !== null && (e as Record<symbol, unknown>)[BRAND] === true &&
+    (code === undefined || (e as ProofmarkError).code === code)
+  );
+}

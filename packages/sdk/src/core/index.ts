@@ -1,0 +1,7 @@
+export * from "./errors";
+export * from "./hex";
+export * from "./keccak";
+export * from "./merkle";
+export * from "./commitment";
+export * from "./digest";
+export * from "./receipt";

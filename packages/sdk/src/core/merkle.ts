@@ -1,0 +1,144 @@
+import { keccak_256 } from "@noble/hashes/sha3";
+import { ProofmarkError } from "./errors";
+import { bytesEqual, fromHex, toHex, type Hex } from "./hex";
+
+/**
+ * Sorted-pair keccak-256 Merkle trees, compatible with OpenZeppelin's `MerkleProof.verify` and
+ * laid out exactly like `@openzeppelin/merkle-tree`'s `SimpleMerkleTree` with `sortLeaves: false`
+ * (a complete binary tree in heap order), so both produce the same root and proofs for the same
+ * leaves. An odd last node is never duplicated.
+ */
+
+/** Hash of two nodes, smaller first (the order OpenZeppelin's `MerkleProof` uses). */
+export function hashPair(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const buf = new Uint8Array(64);
+  if (compareBytes(a, b) <= 0) {
+    buf.set(a, 0);
+    buf.set(b, 32);
+  } else {
+    buf.set(b, 0);
+    buf.set(a, 32);
+  }
+  return keccak_256(buf);
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < 32; i++) if (a[i] !== b[i]) return a[i] - b[i];
+  return 0;
+}
+
+/** A built Merkle tree. Nodes live in one contiguous buffer (32 bytes each, heap order). */
+export class MerkleTree {
+  /** Number of leaves. */
+  readonly leafCount: number;
+  private readonly nodes: Uint8Array;
+
+  private constructor(nodes: Uint8Array, leafCount: number) {
+    this.nodes = nodes;
+    this.leafCount = leafCount;
+  }
+
+  /**
+   * Builds a tree over `leaves` (32-byte values, hex or bytes), in the given order.
+   *
+   * @example
+   * const tree = MerkleTree.build([leafA, leafB, leafC]);
+   * const path = tree.proof(1); // verifyProof(leafB, path, tree.root) === true
+   */
+  static build(leaves: ReadonlyArray<Uint8Array | string>): MerkleTree {
+    const n = leaves.length;
+    if (n === 0) throw new ProofmarkError("INVALID_ARGUMENT", "a Merkle tree needs at least one leaf");
+    const total = 2 * n - 1;
+    const nodes = new Uint8Array(total * 32);
+    for (let i = 0; i < n; i++) {
+      const leaf = leaves[i];
+      const bytes = typeof leaf === "string" ? fromHex(leaf, `leaf ${i}`) : leaf;
+      if (bytes.length !== 32) throw new ProofmarkError("INVALID_ARGUMENT", `leaf ${i} must be 32 bytes, got ${bytes.length}`);
+      nodes.set(bytes, (total - 1 - i) * 32);
+    }
+    const pair = new Uint8Array(64);
+    for (let i = total - 1 - n; i >= 0; i--) {
+      const l = (2 * i + 1) * 32;
+      const r = (2 * i + 2) * 32;
+      let leftFirst = true;
+      for (let k = 0; k < 32; k++) {
+        const d = nodes[l + k] - nodes[r + k];
+        if (d !== 0) {
+          leftFirst = d < 0;
+          break;
+        }
+      }
+      if (leftFirst) {
+        pair.set(nodes.subarray(l, l + 32), 0);
+        pair.set(nodes.subarray(r, r + 32), 32);
+      } else {
+        pair.set(nodes.subarray(r, r + 32), 0);
+        pair.set(nodes.subarray(l, l + 32), 32);
+      }
+      nodes.set(keccak_256(pair), i * 32);
+    }
+    return new MerkleTree(nodes, n);
+  }
+
+  /** The root, 0x-prefixed hex. */
+  get root(): Hex {
+    return toHex(this.nodes.subarray(0, 32));
+  }
+
+  /** Leaf `index` (in the order given to `build`). */
+  leaf(index: number): Hex {
+    return toHex(this.node(this.leafPosition(index)));
+  }
+
+  /** The sibling path from leaf `index` up to the root. */
+  proof(index: number): Hex[] {
+    const path: Hex[] = [];
+    let pos = this.leafPosition(index);
+    while (pos > 0) {
+      const sibling = pos % 2 === 1 ? pos + 1 : pos - 1;
+      path.push(toHex(this.node(sibling)));
+      pos = (pos - 1) >> 1;
+    }
+    return path;
+  }
+
+  private leafPosition(index: number): number {
+    if (!Number.isInteger(index) || index < 0 || index >= this.leafCount) {
+      throw new ProofmarkError("INVALID_ARGUMENT", `leaf index ${index} is out of range 0..${this.leafCount - 1}`);
+    }
+    return 2 * this.leafCount - 2 - index;
+  }
+
+  private node(pos: number): Uint8Array {
+    return this.nodes.subarray(pos * 32, pos * 32 + 32);
+  }
+}
+
+/**
+ * Folds `path` onto `leaf` and returns the resulting root (OpenZeppelin `processProof`), with
+ * every intermediate node, for reports that show each step.
+ */
+export function processProof(leaf: Hex, path: readonly Hex[]): { root: Hex; steps: Hex[] } {
+  let node = fromHex(leaf, "leaf");
+  const steps: Hex[] = [];
+  for (const sibling of path) {
+    node = hashPair(node, fromHex(sibling, "proof element"));
+    steps.push(toHex(node));
+  }
+  return { root: toHex(node), steps };
+}
+
+/**
+ * True when `path` leads from `leaf` to `root`.
+ *
+ * @example
+ * verifyProof(tree.leaf(0), tree.proof(0), tree.root); // true
+ */
+export function verifyProof(leaf: Hex, path: readonly Hex[], root: Hex): boolean {
+  return bytesEqual(fromHex(processProof(leaf, path).root), fromHex(root, "root"));
+}
+
+/** The greatest proof length a tree of `leafCount` leaves can have. */
+export function maxProofLength(leafCount: number): number {
+  return leafCount <= 1 ? 0 : Math.ceil(Math.log2(leafCount));
+}

@@ -1,0 +1,213 @@
+import { computeLeaf, type EvidenceMeta } from "./commitment";
+import { ProofmarkError } from "./errors";
+import { isHexOfLength, type Hex } from "./hex";
+import { maxProofLength, processProof } from "./merkle";
+
+/**
+ * The evidence receipt, `proofmark-receipt` version 1: everything needed to verify one file
+ * with the file itself plus one read of the chain. Parsing is strict: an unknown format or
+ * version, a malformed value, or a field that does not belong is an error (RECEIPT_INVALID).
+ */
+
+export const RECEIPT_FORMAT = "proofmark-receipt";
+export const RECEIPT_VERSION = 1;
+
+export interface ReceiptSubject {
+  /** File name (base name) at stamping time. */
+  name: string;
+  /** Size in bytes. */
+  size: number;
+  /** SHA-256 of the file, 64 lower-case hex digits. */
+  sha256: string;
+  /** Content identifier of the file (or of its ciphertext) in a content store, when kept. */
+  cid?: string;
+}
+
+export interface ReceiptCommitment {
+  salt: Hex;
+  meta: EvidenceMeta;
+  leaf: Hex;
+}
+
+export interface ReceiptProof {
+  root: Hex;
+  path: Hex[];
+  leafCount: number;
+}
+
+export interface ReceiptAnchor {
+  chainId: number;
+  registry: Hex;
+  txHash: Hex;
+  blockNumber: number;
+  blockHash: Hex;
+  /** Block timestamp, seconds since the Unix epoch (UTC). */
+  timestamp: number;
+  submitter: Hex;
+}
+
+/** Encryption parameters of a file kept encrypted in a content store (issue: private evidence). */
+export interface ReceiptEncryption {
+  alg: string;
+  key: Hex;
+  [extra: string]: unknown;
+}
+
+export interface Receipt {
+  format: typeof RECEIPT_FORMAT;
+  version: typeof RECEIPT_VERSION;
+  subject: ReceiptSubject;
+  commitment: ReceiptCommitment;
+  proof: ReceiptProof;
+  anchors: ReceiptAnchor[];
+  encryption?: ReceiptEncryption;
+}
+
+type Json = Record<string, unknown>;
+
+function invalid(message: string, details: Record<string, unknown> = {}): never {
+  throw new ProofmarkError("RECEIPT_INVALID", `receipt is invalid: ${message}`, details);
+}
+
+function object(value: unknown, where: string, required: string[], optional: string[] = []): Json {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) invalid(`${where} must be an object`);
+  const obj = value as Json;
+  for (const key of required) if (!(key in obj)) invalid(`${where}.${key} is missing`);
+  for (const key of Object.keys(obj)) {
+    if (!required.includes(key) && !optional.includes(key)) invalid(`${where}.${key} is not a field of ${where}`);
+  }
+  return obj;
+}
+
+function hex(value: unknown, bytes: number, where: string): Hex {
+  if (!isHexOfLength(value, bytes)) invalid(`${where} must be 0x followed by ${bytes * 2} lower-case hex digits`);
+  return value;
+}
+
+function uint(value: unknown, where: string, min = 0): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min) invalid(`${where} must be an integer ≥ ${min}`);
+  return value;
+}
+
+/**
+ * Parses and checks a receipt (JSON text or an already parsed value). Also checks internal
+ * consistency: the leaf matches salt, metadata and digest, and the path folds to the root.
+ *
+ * @example
+ * const receipt = parseReceipt(fs.readFileSync("design.png.proof.json", "utf8"));
+ */
+export function parseReceipt(input: string | unknown): Receipt {
+  let value = input;
+  if (typeof input === "string") {
+    try {
+      value = JSON.parse(input);
+    } catch (e) {
+      invalid(`not JSON (${(e as Error).message})`);
+    }
+  }
+  const top = object(value, "receipt", ["format", "version", "subject", "commitment", "proof", "anchors"], ["encryption"]);
+  if (top.format !== RECEIPT_FORMAT) invalid(`format is ${JSON.stringify(top.format)}, expected "${RECEIPT_FORMAT}"`);
+  if (top.version !== RECEIPT_VERSION) invalid(`version ${JSON.stringify(top.version)} is not supported (this Proofmark reads version ${RECEIPT_VERSION})`);
+
+  const s = object(top.subject, "subject", ["name", "size", "sha256"], ["cid"]);
+  if (typeof s.name !== "string" || s.name.length === 0 || s.name.length > 1024) invalid("subject.name must be a non-empty string");
+  if (typeof s.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(s.sha256)) invalid("subject.sha256 must be 64 lower-case hex digits");
+  if (s.cid !== undefined && (typeof s.cid !== "string" || !/^[a-z2-7]{20,}$|^b[a-z2-7]+$|^Qm[1-9A-HJ-NP-Za-km-z]{44}$/.test(s.cid))) invalid("subject.cid must be a CID string");
+  const subject: ReceiptSubject = { name: s.name, size: uint(s.size, "subject.size"), sha256: s.sha256 };
+  if (s.cid !== undefined) subject.cid = s.cid as string;
+
+  const c = object(top.commitment, "commitment", ["salt", "meta", "leaf"]);
+  const meta = object(c.meta, "commitment.meta", [], Object.keys((c.meta ?? {}) as Json));
+  for (const [k, v] of Object.entries(meta)) if (typeof v !== "string") invalid(`commitment.meta.${k} must be a string`);
+  const commitment: ReceiptCommitment = { salt: hex(c.salt, 32, "commitment.salt"), meta: meta as EvidenceMeta, leaf: hex(c.leaf, 32, "commitment.leaf") };
+
+  const p = object(top.proof, "proof", ["root", "path", "leafCount"]);
+  if (!Array.isArray(p.path)) invalid("proof.path must be an array");
+  const proof: ReceiptProof = {
+    root: hex(p.root, 32, "proof.root"),
+    path: (p.path as unknown[]).map((h, i) => hex(h, 32, `proof.path[${i}]`)),
+    leafCount: uint(p.leafCount, "proof.leafCount", 1),
+  };
+  if (proof.path.length > maxProofLength(proof.leafCount)) invalid(`proof.path has ${proof.path.length} elements; a tree of ${proof.leafCount} leaves has at most ${maxProofLength(proof.leafCount)}`);
+
+  if (!Array.isArray(top.anchors) || top.anchors.length === 0) invalid("anchors must be a non-empty array");
+  const anchors = (top.anchors as unknown[]).map((a, i): ReceiptAnchor => {
+    const w = `anchors[${i}]`;
+    const o = object(a, w, ["chainId", "registry", "txHash", "blockNumber", "blockHash", "timestamp", "submitter"]);
+    return {
+      chainId: uint(o.chainId, `${w}.chainId`, 1),
+      registry: hex(o.registry, 20, `${w}.registry`),
+      txHash: hex(o.txHash, 32, `${w}.txHash`),
+      blockNumber: uint(o.blockNumber, `${w}.blockNumber`),
+      blockHash: hex(o.blockHash, 32, `${w}.blockHash`),
+      timestamp: uint(o.timestamp, `${w}.timestamp`),
+      submitter: hex(o.submitter, 20, `${w}.submitter`),
+    };
+  });
+
+  const receipt: Receipt = { format: RECEIPT_FORMAT, version: RECEIPT_VERSION, subject, commitment, proof, anchors };
+  if (top.encryption !== undefined) {
+    const e = object(top.encryption, "encryption", ["alg", "key"], Object.keys((top.encryption ?? {}) as Json));
+    if (typeof e.alg !== "string") invalid("encryption.alg must be a string");
+    receipt.encryption = { ...e, alg: e.alg, key: hex(e.key, 32, "encryption.key") };
+  }
+
+  const leaf = computeLeaf({ sha256: subject.sha256, salt: commitment.salt, meta: commitment.meta });
+  if (leaf !== commitment.leaf) invalid("commitment.leaf does not match subject.sha256, salt and meta", { expected: leaf, actual: commitment.leaf });
+  if (processProof(commitment.leaf, proof.path).root !== proof.root) invalid("proof.path does not lead from the leaf to proof.root");
+  return receipt;
+}
+
+/** The receipt as JSON text, fields in their documented order, 2-space indent, final newline. */
+export function serializeReceipt(receipt: Receipt): string {
+  const ordered: Receipt = {
+    format: RECEIPT_FORMAT,
+    version: RECEIPT_VERSION,
+    subject: {
+      name: receipt.subject.name,
+      size: receipt.subject.size,
+      sha256: receipt.subject.sha256,
+      ...(receipt.subject.cid !== undefined ? { cid: receipt.subject.cid } : {}),
+    },
+    commitment: { salt: receipt.commitment.salt, meta: receipt.commitment.meta, leaf: receipt.commitment.leaf },
+    proof: { root: receipt.proof.root, path: receipt.proof.path, leafCount: receipt.proof.leafCount },
+    anchors: receipt.anchors.map((a) => ({
+      chainId: a.chainId, registry: a.registry, txHash: a.txHash, blockNumber: a.blockNumber,
+      blockHash: a.blockHash, timestamp: a.timestamp, submitter: a.submitter,
+    })),
+    ...(receipt.encryption !== undefined ? { encryption: receipt.encryption } : {}),
+  };
+  return `${JSON.stringify(ordered, null, 2)}\n`;
+}
+
+/** One step of an offline check, for reports: what was computed from what, and whether it held. */
+export interface CheckStep {
+  step: "digest" | "leaf" | "merkle" | "root";
+  ok: boolean;
+  detail: Record<string, unknown>;
+}
+
+/**
+ * Offline part of verification: the file's digest against the receipt, the leaf, each Merkle
+ * step and the root. Throws DIGEST_MISMATCH or PROOF_INVALID; returns the steps otherwise.
+ */
+export function checkReceiptOffline(receipt: Receipt, file: { sha256: string; size: number }): CheckStep[] {
+  const steps: CheckStep[] = [];
+  const digestOk = file.sha256 === receipt.subject.sha256 && file.size === receipt.subject.size;
+  steps.push({ step: "digest", ok: digestOk, detail: { expected: receipt.subject.sha256, actual: file.sha256, expectedSize: receipt.subject.size, actualSize: file.size } });
+  if (!digestOk) {
+    throw new ProofmarkError(
+      "DIGEST_MISMATCH",
+      `the file does not match the receipt: its SHA-256 is ${file.sha256} (${file.size} bytes), the receipt covers ${receipt.subject.sha256} (${receipt.subject.size} bytes) — the file was changed after stamping, or this receipt belongs to another file`,
+      { expected: receipt.subject.sha256, actual: file.sha256, name: receipt.subject.name },
+    );
+  }
+  const leaf = computeLeaf({ sha256: file.sha256, salt: receipt.commitment.salt, meta: receipt.commitment.meta });
+  steps.push({ step: "leaf", ok: leaf === receipt.commitment.leaf, detail: { salt: receipt.commitment.salt, meta: receipt.commitment.meta, leaf } });
+  const folded = processProof(leaf, receipt.proof.path);
+  steps.push({ step: "merkle", ok: true, detail: { path: receipt.proof.path, nodes: folded.steps } });
+  const rootOk = folded.root === receipt.proof.root && leaf === receipt.commitment.leaf;
+  steps.push({ step: "root", ok: rootOk, detail: { computed: folded.root, expected: receipt.proof.root } });
+  if (!rootOk) throw new ProofmarkError("PROOF_INVALID", "the receipt's Merkle proof does not lead from the file's leaf to its root — the receipt was altered", { computed: folded.root, expected: receipt.proof.root });
+  return steps;
+}
