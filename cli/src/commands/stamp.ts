@@ -1,0 +1,74 @@
+import * as path from "node:path";
+import type { Command } from "commander";
+import { ProofmarkError, stampFiles, type EvidenceMeta, type StampProgress } from "@proofmark/sdk";
+import { commandEnv } from "../options";
+import { formatAddress, formatBytes, formatTime, rows, type Output } from "../output";
+
+interface StampCliOptions {
+  out?: string;
+  title?: string;
+  author?: string;
+  note?: string;
+  resume?: boolean;
+}
+
+/** `proofmark stamp <files or folders…>`: one transaction anchors them all; a receipt per file. */
+export function register(program: Command): void {
+  program
+    .command("stamp")
+    .description("timestamp files: hash, commit with a secret salt, anchor one Merkle root, write <file>.proof.json receipts")
+    .argument("[paths...]", "files or folders (folders are walked; receipts are never stamped)")
+    .option("--out <dir>", "write receipts into this folder instead of beside each file")
+    .option("--title <text>", "title committed with each file")
+    .option("--author <text>", "author committed with each file")
+    .option("--note <text>", "note committed with each file")
+    .option("--resume", "only finish batches left queued by an interrupted or failed stamp")
+    .action(async (paths: string[], o: StampCliOptions, cmd: Command) => {
+      const env = commandEnv(cmd);
+      if (!o.resume && paths.length === 0) throw new ProofmarkError("INVALID_ARGUMENT", "name the files or folders to stamp (or use --resume)");
+      const meta: EvidenceMeta = {};
+      if (o.title !== undefined) meta.title = o.title;
+      if (o.author !== undefined) meta.author = o.author;
+      if (o.note !== undefined) meta.note = o.note;
+      const chain = await env.chain();
+      try {
+        const result = await stampFiles({
+          chain, inputs: paths, meta, outDir: o.out, resumeOnly: o.resume, onProgress: (p) => showProgress(env.out, p),
+        });
+        env.out.progressDone();
+        env.out.result(result);
+        report(env.out, result);
+      } finally {
+        env.out.progressDone();
+        chain.close();
+      }
+    });
+}
+
+function showProgress(out: Output, p: StampProgress): void {
+  if (p.phase === "hash") {
+    const pct = p.size > 0 ? Math.floor((100 * p.bytes) / p.size) : 100;
+    out.progress(`hashing ${p.index + 1}/${p.count} ${path.basename(p.file)} ${formatBytes(p.bytes)} / ${formatBytes(p.size)} (${pct} %)`);
+  } else if (p.phase === "send") out.progress(`anchoring root ${p.root.slice(0, 18)}… (${p.leafCount} file(s))`);
+  else if (p.phase === "sent") out.progress(`waiting for transaction ${p.txHash.slice(0, 18)}…`);
+}
+
+function report(out: Output, result: Awaited<ReturnType<typeof stampFiles>>): void {
+  const rel = (p: string) => path.relative(process.cwd(), p) || p;
+  for (const f of result.files) {
+    const label = f.status === "unchanged" ? "unchanged" : f.status === "resumed" ? "resumed " : "stamped  ";
+    out.line(`${label} ${rel(f.file)}  →  ${rel(f.receiptPath)}`);
+  }
+  for (const b of result.batches) {
+    const f = result.files.find((x) => x.anchor.txHash === b.txHash)!;
+    out.line();
+    out.line(`${b.resumed ? "finished an interrupted batch" : "anchored"}: ${b.leafCount} file(s) under one root, one transaction`);
+    for (const r of rows([
+      ["root", b.root], ["transaction", b.txHash], ["block", `${f.anchor.blockNumber} on chain ${f.anchor.chainId}`],
+      ["time", formatTime(f.anchor.timestamp)], ["registry", f.anchor.registry], ["submitter", formatAddress(f.anchor.submitter)],
+    ])) out.line(r);
+  }
+  if (result.batches.length === 0 && result.files.length > 0) out.line("\nnothing new to anchor: every file already has a receipt for its current content");
+  if (result.batches.length === 0 && result.files.length === 0) out.line("nothing queued");
+  for (const p of result.pendingElsewhere) out.line(`note: ${p.leafCount} file(s) are still queued for chain ${p.chainId} (root ${p.root}); run \`proofmark stamp --resume\` on that network`);
+}

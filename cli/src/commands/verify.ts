@@ -1,0 +1,124 @@
+import * as fs from "node:fs";
+import type { Command } from "commander";
+import {
+  collectFiles, hashFile, isProofmarkError, ProofmarkError, RECEIPT_FILE_RE, verifyEvidence, type VerificationResult,
+} from "@proofmark/sdk";
+import { commandEnv, positiveInt } from "../options";
+import { formatAddress, formatTime, rows, type Output } from "../output";
+import { readReceiptFile } from "../receipts";
+
+interface VerifyCliOptions {
+  proof?: string;
+  minConfirmations?: number;
+}
+
+/** One file (or receipt) to verify and where its receipt is. */
+interface Target {
+  file: string;
+  proof: string;
+}
+
+/** `proofmark verify <file…>`: the file matches its receipt and the receipt's root is on chain. */
+export function register(program: Command): void {
+  program
+    .command("verify")
+    .description("check files against their receipts and the chain; exit 0 only when every one is verified")
+    .argument("<paths...>", "files or folders (each file is checked against <file>.proof.json), or receipts")
+    .option("--proof <receipt>", "the receipt to use (with a single file)")
+    .option("--min-confirmations <n>", "confirmations required (default 1)", positiveInt)
+    .action(async (paths: string[], o: VerifyCliOptions, cmd: Command) => {
+      const env = commandEnv(cmd);
+      const targets = resolveTargets(paths, o.proof);
+      const results: Array<{ file: string; proof: string; result?: VerificationResult; error?: { code: string; message: string } }> = [];
+      for (const t of targets) {
+        try {
+          const receipt = readReceiptFile(t.proof);
+          env.out.progress(`hashing ${t.file}`);
+          const digest = await hashFile(t.file);
+          env.out.progressDone();
+          const result = await verifyEvidence({ receipt, file: { path: t.file, ...digest }, rpc: env.opts.rpc, dataDir: env.dataDir, minConfirmations: o.minConfirmations });
+          results.push({ file: t.file, proof: t.proof, result });
+        } catch (e) {
+          if (!isProofmarkError(e)) throw e;
+          results.push({ file: t.file, proof: t.proof, error: { code: e.code, message: e.message } });
+        }
+      }
+      env.out.result(results.length === 1 ? summarize(results[0]) : results.map(summarize));
+      if (targets.length === 1) reportOne(env.out, results[0]);
+      else reportMany(env.out, results);
+      const failed = results.filter((r) => !r.result?.ok);
+      if (failed.length > 0) {
+        const first = failed[0].result?.code ?? failed[0].error?.code ?? "PROOF_INVALID";
+        throw new ProofmarkError(first as never, targets.length === 1 ? "verification failed (see above)" : `${failed.length} of ${results.length} file(s) did not verify`, { failed: failed.length });
+      }
+    });
+}
+
+function resolveTargets(paths: string[], proof?: string): Target[] {
+  if (proof) {
+    if (paths.length !== 1) throw new ProofmarkError("INVALID_ARGUMENT", "--proof goes with exactly one file");
+    return [{ file: paths[0], proof }];
+  }
+  const targets: Target[] = [];
+  for (const p of paths) {
+    if (RECEIPT_FILE_RE.test(p) && fs.existsSync(p) && fs.statSync(p).isFile()) {
+      targets.push({ file: p.replace(/\.proof(\.\d+)?\.json$/, ""), proof: p });
+      continue;
+    }
+    for (const file of collectFiles([p])) targets.push({ file, proof: `${file}.proof.json` });
+  }
+  return targets;
+}
+
+function summarize(r: { file: string; proof: string; result?: VerificationResult; error?: { code: string; message: string } }) {
+  if (!r.result) return { file: r.file, proof: r.proof, ok: false, code: r.error!.code, message: r.error!.message };
+  const { ok, code, message, anchors, file } = r.result;
+  return {
+    file: r.file, proof: r.proof, ok, code, message, sha256: file?.sha256, subject: r.result.receipt.subject,
+    anchors: anchors.map((a) => ({ ...a.anchor, ok: a.ok, confirmations: a.confirmations, final: a.final, registryVersion: a.registryVersion, endpoints: a.endpoints.map((e) => ({ url: e.url, ok: e.ok, error: e.error })), error: a.error })),
+  };
+}
+
+function reportOne(out: Output, r: { file: string; proof: string; result?: VerificationResult; error?: { code: string; message: string } }): void {
+  if (!r.result || !r.result.ok) {
+    const code = r.result?.code ?? r.error?.code;
+    const message = r.result?.message ?? r.error?.message;
+    out.line(`NOT VERIFIED  ${r.file}`);
+    out.line(`  ${code}: ${message}`);
+    return;
+  }
+  const a = r.result.anchors[0];
+  out.line(`VERIFIED  ${r.file}`);
+  out.line(`  the file existed no later than block ${a.anchor.blockNumber}'s time, with ${a.confirmations} confirmation(s)`);
+  for (const row of rows([
+    ["anchored", formatTime(a.anchor.timestamp)],
+    ["block", `${a.anchor.blockNumber} (${a.anchor.blockHash})`],
+    ["transaction", a.anchor.txHash],
+    ["submitter", formatAddress(a.anchor.submitter)],
+    ["chain", `${a.anchor.chainId}${a.final === undefined ? "" : a.final ? ", block final" : ", block not yet final"}`],
+    ["registry", `${a.anchor.registry} (version ${a.registryVersion})`],
+    ["confirmations", a.confirmations],
+    ["sha256", r.result.file?.sha256],
+    ["receipt", r.proof],
+    ["checked via", a.endpoints.map((e) => e.url).join(", ")],
+  ])) out.line(row);
+}
+
+function reportMany(out: Output, results: Array<{ file: string; result?: VerificationResult; error?: { code: string; message: string } }>): void {
+  const width = Math.min(60, Math.max(...results.map((r) => r.file.length)));
+  for (const r of results) {
+    const name = r.file.padEnd(width);
+    if (r.result?.ok) {
+      const a = r.result.anchors[0];
+      out.line(`  ok       ${name}  existed no later than ${new Date(a.anchor.timestamp * 1000).toISOString()} (block ${a.anchor.blockNumber}, ${a.confirmations} conf.)`);
+    } else if (r.result?.code === "DIGEST_MISMATCH") {
+      out.line(`  CHANGED  ${name}  its content differs from what was stamped (receipt sha256 ${r.result.receipt.subject.sha256.slice(0, 16)}…, now ${r.result.file?.sha256.slice(0, 16)}…)`);
+    } else {
+      const code = r.result?.code ?? r.error?.code;
+      out.line(`  FAILED   ${name}  ${code}: ${r.result?.message ?? r.error?.message}`);
+    }
+  }
+  const ok = results.filter((r) => r.result?.ok).length;
+  out.line();
+  out.line(`${ok} of ${results.length} file(s) verified${ok === results.length ? "" : `; ${results.length - ok} did not`}`);
+}

@@ -1,0 +1,55 @@
+import { Command, CommanderError } from "commander";
+import { isProofmarkError } from "@proofmark/sdk";
+import { addGlobalOptions } from "./options";
+import * as accounts from "./commands/accounts";
+import * as deploy from "./commands/deploy";
+import * as node from "./commands/node";
+import * as show from "./commands/show";
+import * as stamp from "./commands/stamp";
+import * as verify from "./commands/verify";
+
+/** Each command module registers itself on the program. Add new commands here. */
+const COMMANDS: Array<{ register(program: Command): void }> = [stamp, verify, show, node, accounts, deploy];
+
+/** Exit codes: 0 success, 1 a check failed or an operation was refused, 2 bad usage. */
+export const EXIT = { OK: 0, FAILED: 1, USAGE: 2 } as const;
+
+/** The `proofmark` program (exported for tests and for embedding). */
+export function buildProgram(): Command {
+  const program = addGlobalOptions(new Command("proofmark"))
+    .description("Proofmark: timestamp evidence and trace GI products on EVM chains; verify with nothing but the file, its receipt and a chain RPC")
+    .version(require("../package.json").version)
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride();
+  for (const command of COMMANDS) command.register(program);
+  for (const sub of program.commands) sub.exitOverride();
+  return program;
+}
+
+/**
+ * Runs the CLI. Commands throw; this is the one place that turns an error into a message and an
+ * exit code. Stack traces are shown only with PROOFMARK_DEBUG=1.
+ */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  const json = argv.includes("--json");
+  try {
+    await program.parseAsync(argv);
+    return EXIT.OK;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return EXIT.OK;
+      return EXIT.USAGE;
+    }
+    if (isProofmarkError(e)) {
+      if (json) process.stderr.write(`${JSON.stringify({ error: e.toJSON() })}\n`);
+      else process.stderr.write(`proofmark: ${e.message}${e.code ? ` [${e.code}]` : ""}\n`);
+      if (process.env.PROOFMARK_DEBUG === "1" && e.stack) process.stderr.write(`${e.stack}\n`);
+      return e.code === "INVALID_ARGUMENT" ? EXIT.USAGE : EXIT.FAILED;
+    }
+    process.stderr.write(`proofmark: unexpected error: ${(e as Error).message ?? e}\n`);
+    if (process.env.PROOFMARK_DEBUG === "1") process.stderr.write(`${(e as Error).stack}\n`);
+    else process.stderr.write("(set PROOFMARK_DEBUG=1 for details, and please report it)\n");
+    return EXIT.FAILED;
+  }
+}

@@ -1,0 +1,143 @@
+import type { JsonRpcProvider, Signer } from "ethers";
+import { ProofmarkError } from "../core/errors";
+import { loadSigner, devAccounts } from "./accounts";
+import { findNetwork, loadConfig } from "./config";
+import { assertHasCode, deployRegistry, readDeployments, recordDeployment, type RegistryName } from "./deployments";
+import { LOCAL_CHAIN_ID, LocalNode } from "./local-node";
+import { fetchChainId, makeProvider } from "./rpc";
+
+/** How to reach a chain: the embedded local chain (default), a named network, or RPC URLs. */
+export interface ChainOptions {
+  /** The data folder (see `resolveDataDir`). */
+  dataDir: string;
+  /** A network name from `<dataDir>/config.json`, or "local". */
+  network?: string;
+  /** Explicit RPC URLs (the first is used for writes; all are cross-checked by verify). */
+  rpc?: string[];
+  /** The chain id the caller expects (checked against the endpoint). */
+  chainId?: number;
+  /** Signer name (local dev account) — see `loadSigner`. */
+  as?: string;
+}
+
+/**
+ * Constructor arguments for registries that need them, keyed by registry. Filled by the modules
+ * that own each registry (e.g. the provenance client registers the registrar account).
+ */
+export const REGISTRY_DEPLOY_ARGS: Partial<Record<RegistryName, (ctx: ChainContext) => Promise<unknown[]>>> = {
+  ProvenanceRegistry: async () => [devAccounts().find((a) => a.name === "admin")!.address, devAccounts().find((a) => a.name === "registrar")!.address],
+};
+
+/** A connected chain: provider, signer, registry addresses, and persistence of the local chain. */
+export class ChainContext {
+  readonly dataDir: string;
+  readonly networkName: string;
+  readonly chainId: number;
+  readonly rpcUrls: string[];
+  readonly provider: JsonRpcProvider;
+  /** The embedded node when this is the local chain. */
+  readonly localNode?: LocalNode;
+  private readonly as?: string;
+
+  constructor(init: { dataDir: string; networkName: string; chainId: number; rpcUrls: string[]; provider: JsonRpcProvider; localNode?: LocalNode; as?: string }) {
+    this.dataDir = init.dataDir;
+    this.networkName = init.networkName;
+    this.chainId = init.chainId;
+    this.rpcUrls = init.rpcUrls;
+    this.provider = init.provider;
+    this.localNode = init.localNode;
+    this.as = init.as;
+  }
+
+  /** True on the embedded local chain (or any chain with id 31337). */
+  get isLocal(): boolean {
+    return this.chainId === LOCAL_CHAIN_ID;
+  }
+
+  /** The signer (named dev account `as`, or the configured key). */
+  signer(as = this.as): Promise<Signer> {
+    return loadSigner({ chainId: this.chainId, provider: this.provider, as });
+  }
+
+  /**
+   * Address of a registry on this chain. On the local chain it is deployed on first use; elsewhere
+   * it must have been deployed (`proofmark deploy`) and recorded. Its code is always checked.
+   */
+  async registryAddress(name: RegistryName): Promise<string> {
+    const recorded = readDeployments(this.dataDir, this.chainId)[name];
+    if (recorded && (await this.provider.getCode(recorded.address)) !== "0x") return recorded.address;
+    if (!this.isLocal) {
+      if (recorded) await assertHasCode(this.provider, recorded.address, name);
+      throw new ProofmarkError("REGISTRY_NOT_FOUND", `no ${name} is recorded for chain ${this.chainId}; deploy one with \`proofmark deploy --network ${this.networkName}\``, { chainId: this.chainId });
+    }
+    const deployer = await this.signer("admin");
+    const args = (await REGISTRY_DEPLOY_ARGS[name]?.(this)) ?? [];
+    const deployment = await deployRegistry(name, deployer, args);
+    recordDeployment(this.dataDir, this.chainId, name, deployment);
+    await this.persist();
+    return deployment.address;
+  }
+
+  /** Deploys a registry explicitly (any chain) and records it. */
+  async deploy(name: RegistryName): Promise<string> {
+    const args = (await REGISTRY_DEPLOY_ARGS[name]?.(this)) ?? [];
+    const deployment = await deployRegistry(name, await this.signer(), args);
+    recordDeployment(this.dataDir, this.chainId, name, deployment);
+    await this.persist();
+    return deployment.address;
+  }
+
+  /** Makes everything written so far durable (saves the local chain's state; a no-op elsewhere). */
+  async persist(): Promise<void> {
+    if (this.localNode) await this.localNode.persist();
+  }
+
+  /** Releases the provider. */
+  close(): void {
+    this.provider.destroy();
+  }
+}
+
+/**
+ * Connects to the chain named by `opts`: `--rpc` URLs, a configured network, or (default) the
+ * embedded local chain, which is started when needed. Checks the chain id.
+ *
+ * @example
+ * const chain = await openChain({ dataDir: resolveDataDir() });
+ * const registry = await chain.registryAddress("EvidenceRegistry");
+ */
+export async function openChain(opts: ChainOptions): Promise<ChainContext> {
+  const config = loadConfig(opts.dataDir);
+  let rpcUrls: string[];
+  let networkName: string;
+  let localNode: LocalNode | undefined;
+  if (opts.rpc && opts.rpc.length > 0) {
+    rpcUrls = opts.rpc;
+    networkName = opts.network ?? "rpc";
+  } else if (opts.network && opts.network !== "local") {
+    const network = findNetwork(config, { name: opts.network });
+    if (!network) {
+      throw new ProofmarkError("NETWORK_UNKNOWN", `no network "${opts.network}" in ${opts.dataDir}/config.json; add it under "networks" or pass --rpc URL`, { network: opts.network });
+    }
+    rpcUrls = network.rpc;
+    networkName = network.name;
+  } else if (opts.chainId !== undefined && opts.chainId !== LOCAL_CHAIN_ID) {
+    const network = findNetwork(config, { chainId: opts.chainId });
+    if (!network) {
+      throw new ProofmarkError("NETWORK_UNKNOWN", `no RPC endpoint is configured for chain ${opts.chainId}; pass --rpc URL or add the network to ${opts.dataDir}/config.json`, { chainId: opts.chainId });
+    }
+    rpcUrls = network.rpc;
+    networkName = network.name;
+  } else {
+    localNode = new LocalNode(opts.dataDir);
+    const info = await localNode.start();
+    rpcUrls = [info.rpcUrl];
+    networkName = "local";
+  }
+  const chainId = await fetchChainId(rpcUrls[0]);
+  if (opts.chainId !== undefined && chainId !== opts.chainId) {
+    throw new ProofmarkError("CHAIN_MISMATCH", `expected chain ${opts.chainId} but ${rpcUrls[0]} serves chain ${chainId}; use an RPC URL of chain ${opts.chainId}`, { expected: opts.chainId, actual: chainId, url: rpcUrls[0] });
+  }
+  const provider = makeProvider(rpcUrls[0], chainId, localNode ? 100 : 2_000);
+  return new ChainContext({ dataDir: opts.dataDir, networkName, chainId, rpcUrls, provider, localNode, as: opts.as });
+}
