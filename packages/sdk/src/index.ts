@@ -15,3 +15,4 @@ export * from "./evidence/queue";
 export * from "./evidence/stamp";
 export * from "./evidence/verify";
 export * from "./util/fs";
+export * from "./store";

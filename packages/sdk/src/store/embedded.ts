@@ -1,0 +1,274 @@
+import * as path from "node:path";
+import { importer } from "ipfs-unixfs-importer";
+import { exporter } from "ipfs-unixfs-exporter";
+import type { CarBlockIterator } from "@ipld/car";
+import { UnixFS } from "ipfs-unixfs";
+import { loadCar, loadDagPb } from "./esm";
+import { ProofmarkError, isProofmarkError } from "../core/errors";
+import { CID, DAG_PB_CODE, IDENTITY, RAW_CODE, blockKey, kuboImporterOptions, linksOf, parseCid, verifyBlock } from "./blocks";
+import { PackStore, type PackTxn, type RootMeta } from "./packstore";
+import type { AddOptions, AddResult, ContentSource, ContentStore, GcResult, StoreEntry } from "./types";
+
+/** Default data folder of a Proofmark project; the embedded store lives in `<dataDir>/store/`. */
+export const DEFAULT_DATA_DIR = ".proofmark";
+
+function asAsyncIterable(content: ContentSource, count: (n: number) => void): Uint8Array | AsyncIterable<Uint8Array> {
+  if (content instanceof Uint8Array) {
+    count(content.length);
+    return content;
+  }
+  return (async function* () {
+    for await (const chunk of content as AsyncIterable<Uint8Array>) {
+      if (!(chunk instanceof Uint8Array)) {
+        throw new ProofmarkError("INVALID_ARGUMENT", "content must yield Uint8Array chunks (open files with fs.createReadStream without an encoding)", {});
+      }
+      count(chunk.length);
+      yield chunk;
+    }
+  })();
+}
+
+/** Wraps importer/exporter errors that are not ours into STORE_FAILED, keeping ours intact. */
+function wrap(e: unknown, what: string): never {
+  if (isProofmarkError(e)) throw e;
+  const err = e as NodeJS.ErrnoException;
+  if (err?.code === "ENOENT") throw new ProofmarkError("FILE_NOT_FOUND", `${what}: ${err.message}`, { path: err.path }, { cause: e });
+  throw new ProofmarkError("STORE_FAILED", `${what}: ${(e as Error)?.message ?? String(e)}`, {}, { cause: e });
+}
+
+/**
+ * The embedded content store: blocks identical to Kubo's `ipfs add --cid-version 1`, kept in
+ * append-only pack files under `<dataDir>/store/`, every read verified, crash-safe writes.
+ *
+ * @example
+ * const store = new EmbeddedStore(".proofmark");
+ * const { cid } = await store.add(fs.createReadStream("photo.jpg"), { name: "photo.jpg" });
+ * // cid === the CID `ipfs add --cid-version 1 photo.jpg` prints
+ */
+export class EmbeddedStore implements ContentStore {
+  /** The store folder, `<dataDir>/store`. */
+  readonly dir: string;
+  readonly packs: PackStore;
+  private readonly view: { get: (cid: CID) => AsyncGenerator<Uint8Array> };
+
+  constructor(dataDir: string = DEFAULT_DATA_DIR) {
+    this.dir = path.join(path.resolve(dataDir), "store");
+    this.packs = new PackStore(this.dir);
+    const packs = this.packs;
+    this.view = {
+      get: (cid: CID) => (async function* () { yield await packs.readBlock(cid); })(),
+    };
+  }
+
+  async add(content: ContentSource, options: AddOptions = {}): Promise<AddResult> {
+    return (await this.addAll([{ content, ...options }]))[0];
+  }
+
+  async addAll(files: Array<{ content: ContentSource } & AddOptions>): Promise<AddResult[]> {
+    return this.packs.write(async (tx) => {
+      const results: AddResult[] = [];
+      for (const file of files) {
+        let size = 0;
+        const counted = asAsyncIterable(file.content, (n) => { size += n; file.onBytes?.(size); });
+        let root: CID | undefined;
+        try {
+          for await (const entry of importer([{ content: counted }], tx, kuboImporterOptions())) root = entry.cid;
+        } catch (e) {
+          wrap(e, `adding ${file.name ?? "content"} to the store failed`);
+        }
+        if (!root) throw new ProofmarkError("STORE_FAILED", "the importer produced no root", {});
+        const cid = root.toString();
+        const meta: RootMeta = { size, addedAt: new Date().toISOString() };
+        if (file.name !== undefined) meta.name = file.name;
+        if (file.encrypted) meta.encrypted = true;
+        tx.addRoot(cid, meta);
+        results.push({ cid, size });
+      }
+      return results;
+    });
+  }
+
+  /** Bytes of a file (or raw block), each block verified before it is yielded. */
+  async *get(cidText: string): AsyncGenerator<Uint8Array> {
+    const cid = parseCid(cidText);
+    await this.packs.open();
+    let entry;
+    try {
+      entry = await exporter(cid, this.view);
+    } catch (e) {
+      wrap(e, `reading ${cid} from the store failed`);
+    }
+    if (entry.type === "directory" || entry.type === "object") {
+      throw new ProofmarkError("INVALID_ARGUMENT", `${cid} is a ${entry.type}, not a file; Proofmark stores single files`, { cid: cid.toString() });
+    }
+    try {
+      yield* entry.content() as AsyncGenerator<Uint8Array>;
+    } catch (e) {
+      wrap(e, `reading ${cid} from the store failed`);
+    }
+  }
+
+  /** Bytes of one block, verified. */
+  async getBlock(cidText: string | CID): Promise<Uint8Array> {
+    await this.packs.open();
+    return this.packs.readBlock(typeof cidText === "string" ? parseCid(cidText) : cidText);
+  }
+
+  async has(cidText: string): Promise<boolean> {
+    const cid = parseCid(cidText);
+    await this.packs.open();
+    await this.packs.refresh();
+    const stack = [cid];
+    while (stack.length > 0) {
+      const c = stack.pop()!;
+      if (!this.packs.hasBlock(c)) return false;
+      if (c.code === DAG_PB_CODE && c.multihash.code !== IDENTITY) stack.push(...(await linksOf(c, await this.packs.readBlock(c))));
+    }
+    return true;
+  }
+
+  async list(): Promise<StoreEntry[]> {
+    await this.packs.open();
+    await this.packs.refresh();
+    return [...this.packs.roots()]
+      .map(([cid, m]) => ({ cid, ...m }))
+      .sort((a, b) => a.addedAt.localeCompare(b.addedAt) || a.cid.localeCompare(b.cid));
+  }
+
+  async remove(cidText: string): Promise<boolean> {
+    const cid = parseCid(cidText).toV1().toString();
+    return this.packs.write(async (tx) => {
+      if (!this.packs.roots().has(cid)) return false;
+      tx.removeRoot(cid);
+      return true;
+    });
+  }
+
+  async gc(): Promise<GcResult> {
+    return this.packs.compact(async (packs) => {
+      const live = new Set<string>();
+      const stack = [...packs.roots().keys()].map((c) => CID.parse(c));
+      while (stack.length > 0) {
+        const c = stack.pop()!;
+        const key = blockKey(c);
+        if (live.has(key) || c.multihash.code === IDENTITY) continue;
+        live.add(key);
+        if (c.code === DAG_PB_CODE && packs.hasBlock(c)) stack.push(...(await linksOf(c, await packs.readBlock(c))));
+      }
+      return live;
+    });
+  }
+
+  /** Blocks of the DAG under `root`, depth first (the order `ipfs dag export` writes). */
+  private async *walk(root: CID): AsyncGenerator<{ cid: CID; bytes: Uint8Array }> {
+    const stack = [root];
+    const seen = new Set<string>();
+    while (stack.length > 0) {
+      const c = stack.pop()!;
+      const key = blockKey(c);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const bytes = await this.packs.readBlock(c);
+      yield { cid: c, bytes };
+      const links = await linksOf(c, bytes);
+      for (let i = links.length - 1; i >= 0; i--) stack.push(links[i]);
+    }
+  }
+
+  async *exportCar(cidText: string): AsyncGenerator<Uint8Array> {
+    const root = parseCid(cidText);
+    await this.packs.open();
+    // Fail before the first byte when the root itself is missing or corrupt.
+    await this.packs.readBlock(root);
+    const { CarWriter } = await loadCar();
+    const { writer, out } = CarWriter.create([root]);
+    let failure: unknown;
+    const pump = (async () => {
+      try {
+        for await (const block of this.walk(root)) await writer.put(block);
+      } catch (e) {
+        failure = e;
+      } finally {
+        await writer.close();
+      }
+    })();
+    for await (const chunk of out) yield chunk;
+    await pump;
+    if (failure !== undefined) wrap(failure, `exporting ${root} as CAR failed`);
+  }
+
+  async importCar(car: AsyncIterable<Uint8Array>): Promise<string[]> {
+    let blocks: CarBlockIterator;
+    try {
+      blocks = await (await loadCar()).CarBlockIterator.fromIterable(car);
+    } catch (e) {
+      throw new ProofmarkError("INVALID_ARGUMENT", `not a CAR file: ${(e as Error).message}`, {}, { cause: e });
+    }
+    const roots = await blocks.getRoots();
+    if (roots.length === 0) throw new ProofmarkError("INVALID_ARGUMENT", "the CAR names no root; export it with a root (proofmark store export, ipfs dag export)", {});
+    return this.packs.write(async (tx) => {
+      const links = new Map<string, CID[]>();
+      const rootBlocks = new Map<string, Uint8Array>();
+      const rootKeys = new Set(roots.map((r) => blockKey(r as CID)));
+      try {
+        for await (const { cid, bytes } of blocks) {
+          const c = cid as unknown as CID;
+          if (c.code !== RAW_CODE && c.code !== DAG_PB_CODE) {
+            throw new ProofmarkError("INVALID_ARGUMENT", `block ${c} uses codec 0x${c.code.toString(16)}; the store accepts UnixFS (dag-pb) and raw blocks only`, { cid: c.toString() });
+          }
+          verifyBlock(c, bytes, "the CAR file");
+          const key = blockKey(c);
+          if (c.code === DAG_PB_CODE) links.set(key, await linksOf(c, bytes));
+          if (rootKeys.has(key)) rootBlocks.set(key, bytes);
+          await tx.put(c, bytes);
+        }
+      } catch (e) {
+        wrap(e, "importing the CAR failed");
+      }
+      const out: string[] = [];
+      for (const r of roots) {
+        const root = (r as CID).toV1();
+        await this.checkComplete(root, tx, links);
+        const bytes = rootBlocks.get(blockKey(root)) ?? (await this.packs.readBlock(root));
+        let size = bytes.length;
+        if (root.code === DAG_PB_CODE) {
+          const data = (await loadDagPb()).decode(bytes).Data;
+          if (data) size = Number(UnixFS.unmarshal(data).fileSize());
+        }
+        tx.addRoot(root.toString(), { size, addedAt: new Date().toISOString() });
+        out.push(root.toString());
+      }
+      return out;
+    });
+  }
+
+  /** Throws BLOCK_MISSING unless every block under `root` is committed or in `tx`. */
+  private async checkComplete(root: CID, tx: PackTxn, pendingLinks: Map<string, CID[]>): Promise<void> {
+    const stack = [root];
+    const seen = new Set<string>();
+    while (stack.length > 0) {
+      const c = stack.pop()!;
+      const key = blockKey(c);
+      if (seen.has(key) || c.multihash.code === IDENTITY) continue;
+      seen.add(key);
+      if (!tx.hasBlock(c)) {
+        throw new ProofmarkError("BLOCK_MISSING", `the CAR is incomplete: block ${c} under root ${root} is neither in the CAR nor in the store; export the full DAG (ipfs dag export ${root})`, { cid: c.toString(), root: root.toString() });
+      }
+      if (c.code === DAG_PB_CODE) stack.push(...(pendingLinks.get(key) ?? (await linksOf(c, await this.packs.readBlock(c)))));
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.packs.close();
+  }
+}
+
+/**
+ * Opens (creating on first write) the embedded store of a data folder.
+ *
+ * @example
+ * const store = openEmbeddedStore(); // .proofmark/store
+ */
+export function openEmbeddedStore(dataDir: string = DEFAULT_DATA_DIR): EmbeddedStore {
+  return new EmbeddedStore(dataDir);
+}

@@ -1,0 +1,586 @@
+import * as fs from "node:fs";
+import * as fsp from "node:fs/promises";
+import * as path from "node:path";
+import { createHash } from "node:crypto";
+import { ProofmarkError } from "../core/errors";
+import { CID, IDENTITY, blockKey, verifyBlock } from "./blocks";
+
+/**
+ * Block storage of the embedded store: append-only pack files plus an append-only index log.
+ *
+ *   <dir>/packs/<id>.pack   block bytes, back to back (no framing: the index says where)
+ *   <dir>/index.log         "PMSTORE1", then records: u32 len | u8 type | payload | 16-byte SHA-256 prefix
+ *   <dir>/LOCK              pid of the process writing (one writer at a time, across processes)
+ *
+ * A write (add, import, remove, gc) holds LOCK, appends blocks to the current pack, fsyncs it,
+ * then appends one COMMIT record to the index and fsyncs that. A block or root becomes visible
+ * only through a committed record, so a process killed mid-add leaves nothing visible; the next
+ * writer truncates the pack tail and any torn index record ("repair") before it writes.
+ * gc writes the live blocks into a new pack and a new index (one snapshot record), renames
+ * the index into place atomically, then deletes the old packs.
+ */
+
+const MAGIC = Buffer.from("PMSTORE1", "ascii");
+const REC_COMMIT = 1;
+const REC_UNPIN = 2;
+const CHECK_LEN = 16;
+/** Start a new pack once the current one is this large. */
+const PACK_ROLL_BYTES = 2 ** 31;
+/** Writes are gathered into buffers of this size. */
+const WRITE_BUFFER = 8 << 20;
+/** Start a background fdatasync after this many unsynced bytes, so the final fsync is short. */
+const SYNC_EVERY = 64 << 20;
+const LOCK_WAIT_MS = 30_000;
+
+export interface BlockLoc {
+  pack: number;
+  offset: number;
+  length: number;
+}
+
+export interface RootMeta {
+  size: number;
+  name?: string;
+  encrypted?: boolean;
+  addedAt: string;
+}
+
+interface PendingBlock extends BlockLoc {
+  cid: Uint8Array;
+}
+
+const inProcess = new Map<string, Promise<unknown>>();
+
+function storeFailed(message: string, details: Record<string, unknown>, cause?: unknown): ProofmarkError {
+  return new ProofmarkError("STORE_FAILED", message, details, cause === undefined ? undefined : { cause });
+}
+
+function checksum(body: Buffer): Buffer {
+  return createHash("sha256").update(body).digest().subarray(0, CHECK_LEN);
+}
+
+function writeU48(buf: Buffer, value: number, at: number): number {
+  buf.writeUIntLE(value, at, 6);
+  return at + 6;
+}
+
+function pidAlive(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Encoding of one COMMIT record's payload. */
+function encodeCommit(pack: number, packEnd: number, blocks: PendingBlock[], roots: Array<[string, RootMeta]>): Buffer {
+  const rootJson = roots.map(([cid, meta]) => [CID.parse(cid).bytes, Buffer.from(JSON.stringify(meta), "utf8")] as const);
+  let size = 4 + 6 + 4 + 4;
+  for (const b of blocks) size += 1 + b.cid.length + 6 + 4;
+  for (const [c, j] of rootJson) size += 1 + c.length + 4 + j.length;
+  const buf = Buffer.allocUnsafe(size);
+  let at = buf.writeUInt32LE(pack, 0);
+  at = writeU48(buf, packEnd, at);
+  at = buf.writeUInt32LE(blocks.length, at);
+  for (const b of blocks) {
+    at = buf.writeUInt8(b.cid.length, at);
+    at += Buffer.from(b.cid.buffer, b.cid.byteOffset, b.cid.byteLength).copy(buf, at);
+    at = writeU48(buf, b.offset, at);
+    at = buf.writeUInt32LE(b.length, at);
+  }
+  at = buf.writeUInt32LE(rootJson.length, at);
+  for (const [c, j] of rootJson) {
+    at = buf.writeUInt8(c.length, at);
+    at += Buffer.from(c).copy(buf, at);
+    at = buf.writeUInt32LE(j.length, at);
+    at += j.copy(buf, at);
+  }
+  return buf;
+}
+
+function frame(type: number, payload: Buffer): Buffer {
+  const body = Buffer.allocUnsafe(1 + payload.length);
+  body.writeUInt8(type, 0);
+  payload.copy(body, 1);
+  const out = Buffer.allocUnsafe(4 + body.length + CHECK_LEN);
+  out.writeUInt32LE(body.length, 0);
+  body.copy(out, 4);
+  checksum(body).copy(out, 4 + body.length);
+  return out;
+}
+
+/** A write transaction: blocks put here become visible only when {@link PackStore.write} commits. */
+export class PackTxn {
+  readonly pending = new Map<string, PendingBlock>();
+  readonly roots = new Map<string, RootMeta>();
+  readonly unpinned = new Set<string>();
+  private buf = Buffer.allocUnsafe(WRITE_BUFFER);
+  private bufLen = 0;
+  private bufStart: number;
+  next: number;
+  private chain: Promise<unknown> = Promise.resolve();
+  private syncing: Promise<unknown> = Promise.resolve();
+  private unsynced = 0;
+  private failed: unknown;
+  /** False while gc copies blocks that are (still) committed in the old packs. */
+  dedupe = true;
+
+  constructor(private readonly store: PackStore, readonly pack: number, readonly fh: fsp.FileHandle, readonly start: number) {
+    this.bufStart = start;
+    this.next = start;
+  }
+
+  /** True when the block is committed already or was put in this transaction. */
+  hasBlock(cid: CID): boolean {
+    const key = blockKey(cid);
+    return this.pending.has(key) || this.store.hasBlock(cid);
+  }
+
+  /** Interface-blockstore `put` used by the UnixFS importer. Deduplicates. */
+  put(cid: CID, bytes: Uint8Array): CID | Promise<CID> {
+    if (this.failed !== undefined) throw this.failed;
+    if (cid.multihash.code === IDENTITY) return cid;
+    const key = blockKey(cid);
+    if (this.pending.has(key) || (this.dedupe && this.store.hasBlock(cid))) return cid;
+    const v1 = cid.version === 0 ? cid.toV1() : cid;
+    this.pending.set(key, { cid: v1.bytes, pack: this.pack, offset: this.next, length: bytes.length });
+    this.next += bytes.length;
+    let wrote = false;
+    if (bytes.length > WRITE_BUFFER - this.bufLen) {
+      this.flush();
+      wrote = true;
+    }
+    if (bytes.length >= WRITE_BUFFER) {
+      this.enqueue(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), this.bufStart);
+      this.bufStart += bytes.length;
+    } else {
+      this.buf.set(bytes, this.bufLen);
+      this.bufLen += bytes.length;
+    }
+    return wrote ? this.chain.then(() => cid) : cid;
+  }
+
+  /** Keeps `cid` as a root (protected from gc, listed by `ls`). */
+  addRoot(cid: string, meta: RootMeta): void {
+    this.unpinned.delete(cid);
+    this.roots.set(cid, meta);
+  }
+
+  /** Stops keeping `cid` as a root. */
+  removeRoot(cid: string): void {
+    this.roots.delete(cid);
+    this.unpinned.add(cid);
+  }
+
+  private enqueue(data: Buffer, position: number): void {
+    this.chain = this.chain.then(() => this.fh.write(data, 0, data.length, position)).catch((e) => {
+      this.failed = storeFailed(`writing to the store failed: ${(e as Error).message}`, { pack: this.pack }, e);
+      throw this.failed;
+    });
+    this.unsynced += data.length;
+    if (this.unsynced >= SYNC_EVERY) {
+      this.unsynced = 0;
+      const written = this.chain;
+      this.syncing = Promise.all([this.syncing, written]).then(() => this.fh.datasync());
+      this.syncing.catch(() => undefined);
+    }
+  }
+
+  /** Hands the filled buffer to the writer and starts a new one. */
+  flush(): void {
+    if (this.bufLen === 0) return;
+    const data = this.buf.subarray(0, this.bufLen);
+    this.enqueue(data, this.bufStart);
+    this.bufStart += this.bufLen;
+    this.buf = Buffer.allocUnsafe(WRITE_BUFFER);
+    this.bufLen = 0;
+  }
+
+  /** Everything written and durable (fdatasync). */
+  async settle(): Promise<void> {
+    this.flush();
+    await this.chain;
+    await this.syncing;
+    if (this.pending.size > 0) await this.fh.datasync();
+  }
+}
+
+/** Append-only block storage with an index log. See the file comment for the layout. */
+export class PackStore {
+  readonly dir: string;
+  private readonly packDir: string;
+  private readonly indexPath: string;
+  private readonly lockPath: string;
+  private readonly index = new Map<string, BlockLoc>();
+  private readonly rootMap = new Map<string, RootMeta>();
+  private readonly packEnds = new Map<number, number>();
+  private indexPos = 0;
+  private indexIno = -1;
+  private readonly readers = new Map<number, Promise<fsp.FileHandle>>();
+  private opened = false;
+
+  constructor(dir: string) {
+    this.dir = path.resolve(dir);
+    this.packDir = path.join(this.dir, "packs");
+    this.indexPath = path.join(this.dir, "index.log");
+    this.lockPath = path.join(this.dir, "LOCK");
+  }
+
+  /** Creates the folder and index on first use, and loads the index. */
+  async open(): Promise<void> {
+    if (this.opened) return;
+    await fsp.mkdir(this.packDir, { recursive: true });
+    if (!fs.existsSync(this.indexPath)) {
+      const tmp = `${this.indexPath}.${process.pid}.tmp`;
+      await fsp.writeFile(tmp, MAGIC);
+      await fsp.rename(tmp, this.indexPath).catch(async () => fsp.rm(tmp, { force: true }));
+    }
+    await this.refresh();
+    this.opened = true;
+  }
+
+  /** Reads index records appended since the last look (by this or another process). */
+  async refresh(): Promise<void> {
+    let st: fs.Stats;
+    try {
+      st = await fsp.stat(this.indexPath);
+    } catch (e) {
+      throw storeFailed(`the store index ${this.indexPath} cannot be read (${(e as Error).message}); is this a Proofmark data folder?`, { path: this.indexPath }, e);
+    }
+    if (st.ino !== this.indexIno || st.size < this.indexPos) {
+      this.index.clear();
+      this.rootMap.clear();
+      this.packEnds.clear();
+      await this.closeReaders();
+      this.indexPos = 0;
+      this.indexIno = st.ino;
+    }
+    if (st.size === this.indexPos) return;
+    const fh = await fsp.open(this.indexPath, "r");
+    try {
+      const length = st.size - this.indexPos;
+      const data = Buffer.allocUnsafe(length);
+      const { bytesRead } = await fh.read(data, 0, length, this.indexPos);
+      this.indexPos += this.apply(data.subarray(0, bytesRead), this.indexPos === 0);
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /** Applies complete, intact records from `data`; returns the bytes consumed. */
+  private apply(data: Buffer, fromStart: boolean): number {
+    let at = 0;
+    if (fromStart) {
+      if (data.length < MAGIC.length || !data.subarray(0, MAGIC.length).equals(MAGIC)) {
+        throw storeFailed(`${this.indexPath} is not a Proofmark store index (bad magic); move it away and re-import your content from CAR files`, { path: this.indexPath });
+      }
+      at = MAGIC.length;
+    }
+    while (at + 4 <= data.length) {
+      const len = data.readUInt32LE(at);
+      const end = at + 4 + len + CHECK_LEN;
+      if (len < 1 || end > data.length) break;
+      const body = data.subarray(at + 4, at + 4 + len);
+      if (!checksum(body).equals(data.subarray(at + 4 + len, end))) break;
+      this.applyRecord(body);
+      at = end;
+    }
+    return at;
+  }
+
+  private applyRecord(body: Buffer): void {
+    const type = body.readUInt8(0);
+    let at = 1;
+    if (type === REC_COMMIT) {
+      const pack = body.readUInt32LE(at); at += 4;
+      const packEnd = body.readUIntLE(at, 6); at += 6;
+      const n = body.readUInt32LE(at); at += 4;
+      for (let i = 0; i < n; i++) {
+        const cl = body.readUInt8(at); at += 1;
+        const cid = body.subarray(at, at + cl); at += cl;
+        const offset = body.readUIntLE(at, 6); at += 6;
+        const length = body.readUInt32LE(at); at += 4;
+        this.index.set(cid.toString("base64url"), { pack, offset, length });
+      }
+      const r = body.readUInt32LE(at); at += 4;
+      for (let i = 0; i < r; i++) {
+        const cl = body.readUInt8(at); at += 1;
+        const cid = CID.decode(new Uint8Array(body.subarray(at, at + cl))).toString(); at += cl;
+        const jl = body.readUInt32LE(at); at += 4;
+        this.rootMap.set(cid, JSON.parse(body.subarray(at, at + jl).toString("utf8")) as RootMeta); at += jl;
+      }
+      this.packEnds.set(pack, Math.max(this.packEnds.get(pack) ?? 0, packEnd));
+    } else if (type === REC_UNPIN) {
+      const n = body.readUInt32LE(at); at += 4;
+      for (let i = 0; i < n; i++) {
+        const cl = body.readUInt8(at); at += 1;
+        this.rootMap.delete(CID.decode(new Uint8Array(body.subarray(at, at + cl))).toString()); at += cl;
+      }
+    }
+  }
+
+  hasBlock(cid: CID): boolean {
+    return cid.multihash.code === IDENTITY || this.index.has(blockKey(cid));
+  }
+
+  /** Locations of every committed block, keyed by {@link blockKey}. */
+  blockKeys(): IterableIterator<string> {
+    return this.index.keys();
+  }
+
+  roots(): Map<string, RootMeta> {
+    return new Map(this.rootMap);
+  }
+
+  /** Total bytes of committed block data (live or not). */
+  storedBytes(): number {
+    let n = 0;
+    for (const loc of this.index.values()) n += loc.length;
+    return n;
+  }
+
+  private packPath(id: number): string {
+    return path.join(this.packDir, `${String(id).padStart(6, "0")}.pack`);
+  }
+
+  private reader(pack: number): Promise<fsp.FileHandle> {
+    let h = this.readers.get(pack);
+    if (!h) {
+      h = fsp.open(this.packPath(pack), "r");
+      h.catch(() => this.readers.delete(pack));
+      this.readers.set(pack, h);
+    }
+    return h;
+  }
+
+  private async closeReaders(): Promise<void> {
+    const all = [...this.readers.values()];
+    this.readers.clear();
+    await Promise.all(all.map((h) => h.then((f) => f.close()).catch(() => undefined)));
+  }
+
+  /**
+   * The bytes of one block, checked against its CID. BLOCK_MISSING when the store does not
+   * hold it (or its pack lost data), CID_MISMATCH when the bytes on disk are not the block's.
+   */
+  async readBlock(cid: CID): Promise<Uint8Array> {
+    if (cid.multihash.code === IDENTITY) return cid.multihash.digest;
+    const key = blockKey(cid);
+    let loc = this.index.get(key);
+    if (!loc) {
+      await this.refresh();
+      loc = this.index.get(key);
+    }
+    if (!loc) {
+      throw new ProofmarkError("BLOCK_MISSING", `block ${cid} is not in the store at ${this.dir}; add the file again, import a CAR that contains it, or fetch it from an IPFS node`, { cid: cid.toString(), store: this.dir });
+    }
+    let fh: fsp.FileHandle;
+    try {
+      fh = await this.reader(loc.pack);
+    } catch {
+      await this.refresh();
+      loc = this.index.get(key);
+      try {
+        if (!loc) throw new Error("gone");
+        fh = await this.reader(loc.pack);
+      } catch {
+        throw new ProofmarkError("BLOCK_MISSING", `block ${cid} is indexed but its pack file is missing from ${this.packDir}; restore the store from a backup or re-add the file`, { cid: cid.toString(), store: this.dir });
+      }
+    }
+    const buf = Buffer.allocUnsafe(loc.length);
+    const { bytesRead } = await fh.read(buf, 0, loc.length, loc.offset);
+    if (bytesRead !== loc.length) {
+      throw new ProofmarkError("BLOCK_MISSING", `block ${cid} is cut short on disk (${bytesRead} of ${loc.length} bytes in pack ${loc.pack}); restore the store from a backup or re-add the file`, { cid: cid.toString(), pack: loc.pack, store: this.dir });
+    }
+    return verifyBlock(cid, buf, `the store at ${this.dir}`);
+  }
+
+  /** Where a block lives (for tests and tools), or undefined. */
+  locate(cid: CID): (BlockLoc & { file: string }) | undefined {
+    const loc = this.index.get(blockKey(cid));
+    return loc && { ...loc, file: this.packPath(loc.pack) };
+  }
+
+  // ---- writing -------------------------------------------------------------------------------
+
+  private async withLock<T>(fn: () => Promise<T>): Promise<T> {
+    const prev = inProcess.get(this.dir) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((r) => (release = r));
+    const chained = prev.then(() => mine);
+    inProcess.set(this.dir, chained);
+    await prev.catch(() => undefined);
+    try {
+      await this.lockFile();
+      try {
+        return await fn();
+      } finally {
+        await fsp.rm(this.lockPath, { force: true });
+      }
+    } finally {
+      release();
+      if (inProcess.get(this.dir) === chained) inProcess.delete(this.dir);
+    }
+  }
+
+  private async lockFile(): Promise<void> {
+    const deadline = Date.now() + LOCK_WAIT_MS;
+    for (;;) {
+      try {
+        const fh = await fsp.open(this.lockPath, "wx");
+        await fh.writeFile(String(process.pid));
+        await fh.close();
+        return;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw storeFailed(`cannot lock the store at ${this.dir}: ${(e as Error).message}`, { path: this.lockPath }, e);
+      }
+      const pid = Number.parseInt(await fsp.readFile(this.lockPath, "utf8").catch(() => ""), 10);
+      if (!pidAlive(pid)) {
+        // The writer died (SIGKILL, power loss): its lock is stale; repair happens after we take it.
+        await fsp.rm(this.lockPath, { force: true });
+        continue;
+      }
+      if (Date.now() > deadline) {
+        throw storeFailed(`the store at ${this.dir} is locked by process ${pid}, which is still running; wait for it to finish or stop it`, { pid, path: this.lockPath });
+      }
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  /** Under the lock: drops a torn index tail and pack bytes that no committed record covers. */
+  private async repair(): Promise<void> {
+    const st = await fsp.stat(this.indexPath);
+    if (st.size > this.indexPos) await fsp.truncate(this.indexPath, this.indexPos);
+    for (const name of await fsp.readdir(this.packDir)) {
+      const m = /^(\d{6})\.pack$/.exec(name);
+      const file = path.join(this.packDir, name);
+      if (!m) {
+        if (name.endsWith(".tmp")) await fsp.rm(file, { force: true });
+        continue;
+      }
+      const id = Number(m[1]);
+      const end = this.packEnds.get(id);
+      if (end === undefined) {
+        await fsp.rm(file, { force: true });
+      } else if ((await fsp.stat(file)).size > end) {
+        await fsp.truncate(file, end);
+      }
+    }
+  }
+
+  /**
+   * Runs `fn` as one atomic write: blocks it puts and roots it adds or removes become visible
+   * together, after both the pack and the index record are on disk.
+   */
+  async write<T>(fn: (tx: PackTxn) => Promise<T>): Promise<T> {
+    await this.open();
+    return this.withLock(async () => {
+      await this.refresh();
+      await this.repair();
+      let pack = Math.max(0, ...this.packEnds.keys());
+      let start = this.packEnds.get(pack) ?? 0;
+      if (pack === 0 || start >= PACK_ROLL_BYTES) {
+        pack += 1;
+        start = 0;
+      }
+      const fh = await fsp.open(this.packPath(pack), fs.existsSync(this.packPath(pack)) ? "r+" : "w+");
+      const tx = new PackTxn(this, pack, fh, start);
+      let committed = false;
+      try {
+        const result = await fn(tx);
+        await tx.settle();
+        if (tx.pending.size > 0 || tx.roots.size > 0 || tx.unpinned.size > 0) {
+          const records: Buffer[] = [];
+          if (tx.unpinned.size > 0) {
+            const cids = [...tx.unpinned].map((c) => CID.parse(c).bytes);
+            const payload = Buffer.allocUnsafe(4 + cids.reduce((n, c) => n + 1 + c.length, 0));
+            let at = payload.writeUInt32LE(cids.length, 0);
+            for (const c of cids) { at = payload.writeUInt8(c.length, at); at += Buffer.from(c).copy(payload, at); }
+            records.push(frame(REC_UNPIN, payload));
+          }
+          if (tx.pending.size > 0 || tx.roots.size > 0) {
+            records.push(frame(REC_COMMIT, encodeCommit(pack, tx.next, [...tx.pending.values()], [...tx.roots])));
+          }
+          await this.appendIndex(Buffer.concat(records));
+        }
+        committed = true;
+        return result;
+      } finally {
+        await fh.close().catch(() => undefined);
+        if (!committed) await this.repair().catch(() => undefined);
+      }
+    });
+  }
+
+  private async appendIndex(data: Buffer): Promise<void> {
+    const fh = await fsp.open(this.indexPath, "r+");
+    try {
+      await fh.write(data, 0, data.length, this.indexPos);
+      await fh.datasync();
+    } finally {
+      await fh.close();
+    }
+    await this.refresh();
+  }
+
+  /**
+   * Garbage collection under the lock: `live` (computed under the lock, so no add can slip in
+   * between) names the blocks to keep; they are copied, verified, into a fresh pack and a new
+   * index replaces the old one atomically.
+   */
+  async compact(live: (store: PackStore) => Promise<Set<string>>): Promise<{ removedBlocks: number; freedBytes: number; keptBlocks: number }> {
+    await this.open();
+    return this.withLock(async () => {
+      await this.refresh();
+      await this.repair();
+      const keep = await live(this);
+      let removedBlocks = 0;
+      let freedBytes = 0;
+      for (const [key, loc] of this.index) {
+        if (!keep.has(key)) { removedBlocks++; freedBytes += loc.length; }
+      }
+      if (removedBlocks === 0) return { removedBlocks, freedBytes, keptBlocks: this.index.size };
+      const oldPacks = [...this.packEnds.keys()];
+      const pack = Math.max(0, ...oldPacks) + 1;
+      const fh = await fsp.open(this.packPath(pack), "w+");
+      const tx = new PackTxn(this, pack, fh, 0);
+      let done = false;
+      try {
+        const entries = [...this.index].filter(([key]) => keep.has(key)).sort((a, b) => a[1].pack - b[1].pack || a[1].offset - b[1].offset);
+        tx.dedupe = false;
+        for (const [key] of entries) {
+          const cid = CID.decode(new Uint8Array(Buffer.from(key, "base64url")));
+          await tx.put(cid, await this.readBlock(cid));
+        }
+        await tx.settle();
+        const snapshot = Buffer.concat([MAGIC, frame(REC_COMMIT, encodeCommit(pack, tx.next, [...tx.pending.values()], [...this.rootMap]))]);
+        const tmp = `${this.indexPath}.gc.tmp`;
+        const ih = await fsp.open(tmp, "w");
+        try {
+          await ih.write(snapshot, 0, snapshot.length, 0);
+          await ih.datasync();
+        } finally {
+          await ih.close();
+        }
+        await fsp.rename(tmp, this.indexPath);
+        const dh = await fsp.open(this.dir, "r");
+        await dh.sync().catch(() => undefined);
+        await dh.close();
+        done = true;
+      } finally {
+        await fh.close().catch(() => undefined);
+        if (!done) await fsp.rm(this.packPath(pack), { force: true });
+      }
+      await this.closeReaders();
+      await this.refresh();
+      for (const id of oldPacks) await fsp.rm(this.packPath(id), { force: true });
+      return { removedBlocks, freedBytes, keptBlocks: this.index.size };
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.closeReaders();
+  }
+}
