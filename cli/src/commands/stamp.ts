@@ -1,6 +1,6 @@
 import * as path from "node:path";
 import type { Command } from "commander";
-import { ProofmarkError, stampFiles, type EvidenceMeta, type StampProgress } from "@proofmark/sdk";
+import { collectFiles, ProofmarkError, stampFiles, type EvidenceMeta, type StampProgress } from "@proofmark/sdk";
 import { commandEnv } from "../options";
 import { formatAddress, formatBytes, formatTime, rows, type Output } from "../output";
 
@@ -30,6 +30,7 @@ export function register(program: Command): void {
       if (o.title !== undefined) meta.title = o.title;
       if (o.author !== undefined) meta.author = o.author;
       if (o.note !== undefined) meta.note = o.note;
+      if (!o.resume) collectFiles(paths); // bad paths fail here, before any chain work
       const chain = await env.chain();
       try {
         const result = await stampFiles({

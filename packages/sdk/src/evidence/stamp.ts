@@ -109,6 +109,7 @@ export async function stampFiles(opts: StampOptions): Promise<StampResult> {
     registry: registry.address.toLowerCase(), root: tree.root, leafCount: tree.leafCount, items,
   };
   queue.save(batch);
+  crashForTest("after-queue");
   const anchor = await anchorBatch(batch, registry, queue, chain, opts.onProgress);
   result.batches.push({ root: batch.root, leafCount: batch.leafCount, txHash: anchor.txHash, resumed: false });
   result.files.push(...finishBatch(batch, anchor, queue, "stamped", opts.onProgress, tree));
@@ -139,6 +140,7 @@ async function anchorBatch(batch: StampBatch, registry: EvidenceRegistryClient, 
       delete batch.lastError;
       queue.save(batch);
       onProgress?.({ phase: "sent", txHash });
+      crashForTest("after-send");
     });
     await chain.persist();
     return anchor;
@@ -190,4 +192,12 @@ function keepEarlierReceipt(receiptPath: string, newSha256: string): void {
   let n = 1;
   while (fs.existsSync(`${base}.${n}.json`)) n++;
   fs.renameSync(receiptPath, `${base}.${n}.json`);
+}
+
+/**
+ * Fault injection for the crash-safety tests: PROOFMARK_TEST_CRASH=after-queue|after-send kills
+ * this process with SIGKILL at that point, as a power cut would.
+ */
+function crashForTest(point: "after-queue" | "after-send"): void {
+  if (process.env.PROOFMARK_TEST_CRASH === point) process.kill(process.pid, "SIGKILL");
 }
