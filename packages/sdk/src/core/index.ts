@@ -5,3 +5,4 @@ export * from "./merkle";
 export * from "./commitment";
 export * from "./digest";
 export * from "./receipt";
+export * from "./gs1";
