@@ -242,14 +242,15 @@ contract ProvenanceRegistry is IProvenanceRegistry, AccessControl {
 
     /// @inheritdoc IProvenanceRegistry
     function recordEvent(EventInput calldata input) external {
-        _record(input);
+        _record(input, 0);
     }
 
     /// @inheritdoc IProvenanceRegistry
     function recordEvents(EventInput[] calldata inputs) external {
         uint256 n = inputs.length;
         if (n == 0) revert ProvenanceTooFewItems(0, 1);
-        for (uint256 i; i < n; ++i) _record(inputs[i]);
+        uint256 authorized;
+        for (uint256 i; i < n; ++i) authorized = _record(inputs[i], authorized);
     }
 
     /// @inheritdoc IProvenanceRegistry
@@ -336,25 +337,54 @@ contract ProvenanceRegistry is IProvenanceRegistry, AccessControl {
         }
     }
 
-    function _record(EventInput calldata input) private {
+    /// @dev Checks and chains one event. `authorized` caches the last (product, step) the caller
+    /// was found allowed for, so a batch of similar events checks roles once.
+    function _record(EventInput calldata input, uint256 authorized) private returns (uint256) {
         uint64 lot = input.lot;
         uint8 step = input.step;
-        Lot storage entry = _active(lot);
-        uint8 roles = stepRoles(step);
-        if (input.disposition >= DISPOSITION_COUNT) revert ProvenanceUnknownDisposition(input.disposition);
-        _requireRoles(entry.product, roles);
-        bytes32 eventDigest = keccak256(
-            abi.encode(lot, msg.sender, step, input.disposition, input.eventTime, input.location, input.document)
-        );
-        _heads[lot] = keccak256(abi.encode(_heads[lot], eventDigest));
-        emit LotEventRecorded(lot, msg.sender, step, input.disposition, input.eventTime, input.location, input.document);
+        uint8 disposition = input.disposition;
+        uint32 product = _active(lot).product;
+        if (disposition >= DISPOSITION_COUNT) revert ProvenanceUnknownDisposition(disposition);
+        uint256 key = (1 << 255) | (uint256(product) << 8) | step;
+        if (key != authorized) {
+            _requireRoles(product, stepRoles(step));
+            authorized = key;
+        }
+        _chain(lot, step, disposition, input.eventTime, input.location, input.document);
+        return authorized;
     }
 
     function _append(uint64 lot, uint8 step, uint8 disposition, Record calldata r) private {
-        bytes32 eventDigest =
-            keccak256(abi.encode(lot, msg.sender, step, disposition, r.eventTime, r.location, r.document));
-        _heads[lot] = keccak256(abi.encode(_heads[lot], eventDigest));
-        emit LotEventRecorded(lot, msg.sender, step, disposition, r.eventTime, r.location, r.document);
+        _chain(lot, step, disposition, r.eventTime, r.location, r.document);
+    }
+
+    /// @dev head' = keccak256(abi.encode(head, keccak256(abi.encode(lot, msg.sender, step,
+    /// disposition, eventTime, location, document)))) and {LotEventRecorded}, in scratch memory
+    /// (nothing allocated: the hot path of batches of events).
+    function _chain(uint64 lot, uint8 step, uint8 disposition, uint40 eventTime, bytes32 location, bytes32 document)
+        private
+    {
+        bytes32 topic = LotEventRecorded.selector;
+        uint256 headsSlot;
+        assembly ("memory-safe") {
+            headsSlot := _heads.slot
+            let ptr := mload(0x40)
+            mstore(ptr, and(lot, 0xffffffffffffffff))
+            mstore(add(ptr, 0x20), caller())
+            mstore(add(ptr, 0x40), and(step, 0xff))
+            mstore(add(ptr, 0x60), and(disposition, 0xff))
+            mstore(add(ptr, 0x80), and(eventTime, 0xffffffffff))
+            mstore(add(ptr, 0xa0), location)
+            mstore(add(ptr, 0xc0), document)
+            let eventDigest := keccak256(ptr, 0xe0)
+            mstore(0x00, and(lot, 0xffffffffffffffff))
+            mstore(0x20, headsSlot)
+            let slot := keccak256(0x00, 0x40)
+            mstore(0x00, sload(slot))
+            mstore(0x20, eventDigest)
+            sstore(slot, keccak256(0x00, 0x40))
+            log3(add(ptr, 0x40), 0xa0, topic, and(lot, 0xffffffffffffffff), caller())
+        }
     }
 
     function _derive(
