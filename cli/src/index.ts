@@ -6,10 +6,11 @@ import * as deploy from "./commands/deploy";
 import * as node from "./commands/node";
 import * as show from "./commands/show";
 import * as stamp from "./commands/stamp";
+import * as store from "./commands/store";
 import * as verify from "./commands/verify";
 
 /** Each command module registers itself on the program. Add new commands here. */
-const COMMANDS: Array<{ register(program: Command): void }> = [stamp, verify, show, node, accounts, deploy];
+const COMMANDS: Array<{ register(program: Command): void }> = [stamp, verify, show, node, accounts, deploy, store];
 
 /** Exit codes: 0 success, 1 a check failed or an operation was refused, 2 bad usage. */
 export const EXIT = { OK: 0, FAILED: 1, USAGE: 2 } as const;

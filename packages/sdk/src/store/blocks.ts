@@ -67,7 +67,7 @@ export function parseCid(text: string): CID {
     }
     return CID.parse(s);
   } catch (e) {
-    throw new ProofmarkError("INVALID_ARGUMENT", `"${text.slice(0, 80)}" is not a CID (${(e as Error).message}); give a CID such as bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku`, { value: text.slice(0, 80) });
+    throw new ProofmarkError("INVALID_ARGUMENT", `"${text.slice(0, 80)}" is not a CID; give one such as bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku`, { value: text.slice(0, 80) }, { cause: e });
   }
 }
 

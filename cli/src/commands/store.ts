@@ -1,0 +1,254 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { pipeline } from "node:stream/promises";
+import { Readable } from "node:stream";
+import type { Command } from "commander";
+import {
+  EmbeddedStore, KuboStore, ProofmarkError, collectFiles, fetchFromStore, keepInStore, parseCid, parseReceipt, serveStore,
+  type AddResult, type KeptFile,
+} from "@proofmark/sdk";
+import { commandEnv, positiveInt, type CommandEnv } from "../options";
+import { formatBytes, rows } from "../output";
+
+/** The embedded store of the data folder (`<data-dir>/store`). */
+function openStore(env: CommandEnv): EmbeddedStore {
+  return new EmbeddedStore(env.dataDir);
+}
+
+function ipfsApi(url: string | undefined): string {
+  const api = url ?? process.env.PROOFMARK_IPFS_API;
+  if (!api) throw new ProofmarkError("INVALID_ARGUMENT", "give the Kubo RPC API with --ipfs-api URL (e.g. http://127.0.0.1:5001) or PROOFMARK_IPFS_API");
+  return api;
+}
+
+/** Writes a stream to `file` atomically: a temporary file renamed into place only when complete. */
+async function writeAtomically(file: string, source: AsyncIterable<Uint8Array>): Promise<number> {
+  const tmp = `${file}.${process.pid}.part`;
+  let bytes = 0;
+  const counted = (async function* () { for await (const c of source) { bytes += c.length; yield c; } })();
+  try {
+    await pipeline(Readable.from(counted), fs.createWriteStream(tmp, { flags: "wx" }));
+    const fd = fs.openSync(tmp, "r");
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+  return bytes;
+}
+
+/** `proofmark store …`: the content store (embedded IPFS-compatible store, Kubo pinning). */
+export function register(program: Command): void {
+  const store = program
+    .command("store")
+    .description("content store: keep files under their IPFS CIDs in <data-dir>/store, export/import CARs, pin to Kubo, serve /ipfs/<cid>");
+
+  store
+    .command("add")
+    .description("add files (one atomic batch); prints the CID `ipfs add --cid-version 1` gives for each")
+    .argument("<paths...>", "files or folders")
+    .option("--encrypt", "store AES-256-GCM ciphertext; prints the key once (it is not kept anywhere else)")
+    .action(async (paths: string[], o: { encrypt?: boolean }, cmd: Command) => {
+      const env = commandEnv(cmd);
+      const files = collectFiles(paths);
+      const s = openStore(env);
+      try {
+        let results: Array<{ file: string } & (AddResult | KeptFile)>;
+        if (o.encrypt) {
+          results = [];
+          for (const [i, file] of files.entries()) {
+            env.out.progress(`encrypting ${i + 1}/${files.length} ${path.basename(file)}`);
+            results.push({ file, ...(await keepInStore(s, file, { encrypt: true })) });
+          }
+        } else {
+          env.out.progress(`adding ${files.length} file(s)`);
+          const added = await s.addAll(files.map((file) => ({ content: fs.createReadStream(file, { highWaterMark: 1 << 20 }), name: path.basename(file) })));
+          results = added.map((r, i) => ({ file: files[i], ...r }));
+        }
+        env.out.progressDone();
+        env.out.result({ store: s.dir, added: results });
+        for (const r of results) {
+          const size = "size" in r ? r.size : r.storedSize;
+          env.out.line(`added ${r.cid}  ${path.relative(process.cwd(), r.file) || r.file}  (${formatBytes(size)})`);
+          if ("encryption" in r && r.encryption) env.out.line(`      key ${r.encryption.key}  (${r.encryption.alg}; keep it secret: without it the file cannot be read)`);
+        }
+      } finally {
+        env.out.progressDone();
+        await s.close();
+      }
+    });
+
+  store
+    .command("get")
+    .description("write a file's verified bytes to -o FILE (or stdout); with --receipt, decrypt and check it against the receipt")
+    .argument("[cid]", "CID to read (default: the receipt's subject.cid)")
+    .option("-o, --output <file>", "write to this file (atomically) instead of stdout")
+    .option("--receipt <file>", "a .proof.json receipt: decrypts with its key and checks SHA-256 and size")
+    .action(async (cidArg: string | undefined, o: { output?: string; receipt?: string }, cmd: Command) => {
+      const env = commandEnv(cmd);
+      const s = openStore(env);
+      try {
+        let source: AsyncIterable<Uint8Array>;
+        let cid: string;
+        if (o.receipt) {
+          if (!fs.existsSync(o.receipt)) throw new ProofmarkError("RECEIPT_NOT_FOUND", `no receipt at ${o.receipt}`, { path: o.receipt });
+          const receipt = parseReceipt(fs.readFileSync(o.receipt, "utf8"));
+          if (cidArg && receipt.subject.cid && parseCid(cidArg).toV1().toString() !== parseCid(receipt.subject.cid).toV1().toString()) {
+            throw new ProofmarkError("INVALID_ARGUMENT", `the receipt names ${receipt.subject.cid}, not ${cidArg}`);
+          }
+          const subject = { ...receipt.subject, cid: receipt.subject.cid ?? cidArg };
+          cid = subject.cid ?? "";
+          source = fetchFromStore(s, { subject, encryption: receipt.encryption });
+        } else {
+          if (!cidArg) throw new ProofmarkError("INVALID_ARGUMENT", "name the CID to get (or give --receipt)");
+          cid = parseCid(cidArg).toString();
+          source = s.get(cid);
+        }
+        if (o.output) {
+          if (fs.existsSync(o.output)) throw new ProofmarkError("INVALID_ARGUMENT", `${o.output} exists; choose another -o or remove it first`, { path: o.output });
+          const bytes = await writeAtomically(o.output, source);
+          env.out.result({ cid, output: path.resolve(o.output), bytes, verified: true, checkedAgainstReceipt: Boolean(o.receipt) });
+          env.out.line(`wrote ${o.output} (${formatBytes(bytes)}) from ${cid}${o.receipt ? ", matches the receipt" : ", every block verified"}`);
+        } else {
+          if (env.out.json) throw new ProofmarkError("INVALID_ARGUMENT", "with --json, give -o FILE (the bytes cannot go to stdout beside the JSON)");
+          await pipeline(Readable.from(source), process.stdout);
+        }
+      } finally {
+        await s.close();
+      }
+    });
+
+  store
+    .command("export")
+    .description("export the DAG under a CID as a CARv1 file (importable by `ipfs dag import`)")
+    .argument("<cid>", "root CID")
+    .requiredOption("--car <file>", "CAR file to write")
+    .action(async (cid: string, o: { car: string }, cmd: Command) => {
+      const env = commandEnv(cmd);
+      const s = openStore(env);
+      try {
+        const root = parseCid(cid).toString();
+        const bytes = await writeAtomically(o.car, s.exportCar(root));
+        env.out.result({ cid: root, car: path.resolve(o.car), bytes });
+        env.out.line(`exported ${root} to ${o.car} (${formatBytes(bytes)})`);
+      } finally {
+        await s.close();
+      }
+    });
+
+  store
+    .command("import")
+    .description("import a CAR file: every block verified, its roots kept")
+    .argument("<file>", "CAR file")
+    .action(async (file: string, _o: unknown, cmd: Command) => {
+      const env = commandEnv(cmd);
+      if (!fs.existsSync(file)) throw new ProofmarkError("FILE_NOT_FOUND", `${file} does not exist`, { path: file });
+      const s = openStore(env);
+      try {
+        const roots = await s.importCar(fs.createReadStream(file, { highWaterMark: 1 << 20 }));
+        env.out.result({ car: path.resolve(file), roots });
+        for (const r of roots) env.out.line(`imported ${r}`);
+      } finally {
+        await s.close();
+      }
+    });
+
+  store
+    .command("ls")
+    .description("list the content kept in the store")
+    .action(async (_o: unknown, cmd: Command) => {
+      const env = commandEnv(cmd);
+      const s = openStore(env);
+      try {
+        const entries = fs.existsSync(s.dir) ? await s.list() : [];
+        env.out.result({ store: s.dir, entries });
+        if (entries.length === 0) env.out.line(`the store at ${s.dir} is empty (add files with \`proofmark store add FILE\`)`);
+        for (const e of entries) {
+          env.out.line(`${e.cid}  ${formatBytes(e.size).padStart(10)}  ${e.addedAt.slice(0, 19).replace("T", " ")}  ${e.name ?? ""}${e.encrypted ? "  (encrypted)" : ""}`);
+        }
+      } finally {
+        await s.close();
+      }
+    });
+
+  store
+    .command("rm")
+    .description("stop keeping a CID (its blocks go at the next gc unless other content uses them)")
+    .argument("<cid>", "CID to remove")
+    .action(async (cid: string, _o: unknown, cmd: Command) => {
+      const env = commandEnv(cmd);
+      const s = openStore(env);
+      try {
+        const removed = await s.remove(cid);
+        env.out.result({ cid, removed });
+        env.out.line(removed ? `removed ${cid} (run \`proofmark store gc\` to free its space)` : `${cid} was not kept in the store`);
+      } finally {
+        await s.close();
+      }
+    });
+
+  store
+    .command("gc")
+    .description("delete blocks that no kept content uses, and compact the pack files")
+    .action(async (_o: unknown, cmd: Command) => {
+      const env = commandEnv(cmd);
+      const s = openStore(env);
+      try {
+        const r = await s.gc();
+        env.out.result(r);
+        env.out.line(`gc: removed ${r.removedBlocks} block(s), freed ${formatBytes(r.freedBytes)}, kept ${r.keptBlocks}`);
+      } finally {
+        await s.close();
+      }
+    });
+
+  store
+    .command("pin")
+    .description("pin a CID on a Kubo node: sends the blocks from this store when it has them, else asks the node to fetch them")
+    .argument("<cid>", "CID to pin")
+    .option("--ipfs-api <url>", "Kubo RPC API (default: $PROOFMARK_IPFS_API), e.g. http://127.0.0.1:5001")
+    .action(async (cid: string, o: { ipfsApi?: string }, cmd: Command) => {
+      const env = commandEnv(cmd);
+      const kubo = new KuboStore(ipfsApi(o.ipfsApi));
+      const s = openStore(env);
+      try {
+        const root = parseCid(cid).toV1().toString();
+        let via: "car-import" | "pin-add" = "pin-add";
+        if (fs.existsSync(s.dir) && (await s.has(root))) {
+          env.out.progress(`sending ${root} to ${kubo.url}`);
+          await kubo.importCar(s.exportCar(root));
+          via = "car-import";
+        }
+        env.out.progress(`pinning ${root} on ${kubo.url}`);
+        await kubo.pin(root);
+        env.out.progressDone();
+        env.out.result({ cid: root, ipfsApi: kubo.url, pinned: true, via });
+        env.out.line(`pinned ${root} on ${kubo.url}${via === "car-import" ? " (blocks sent from this store)" : ""}`);
+      } finally {
+        env.out.progressDone();
+        await s.close();
+      }
+    });
+
+  store
+    .command("serve")
+    .description("serve GET /ipfs/<cid> (add ?format=car for a CAR) from the store until interrupted")
+    .option("--port <n>", "port", positiveInt, 8080)
+    .option("--host <addr>", "address to listen on", "127.0.0.1")
+    .action(async (o: { port: number; host: string }, cmd: Command) => {
+      const env = commandEnv(cmd);
+      const s = openStore(env);
+      const { server, url } = await serveStore(s, { port: o.port, host: o.host });
+      env.out.result({ url, store: s.dir });
+      env.out.line(`serving ${s.dir} at ${url}/ipfs/<cid> (Ctrl-C to stop)`);
+      for (const r of rows([["example", `${url}/ipfs/bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e`]])) env.out.line(r);
+      await new Promise<void>((resolve) => {
+        const stop = () => server.close(() => resolve());
+        process.once("SIGINT", stop);
+        process.once("SIGTERM", stop);
+      });
+      await s.close();
+    });
+}
