@@ -8,9 +8,12 @@ import * as show from "./commands/show";
 import * as stamp from "./commands/stamp";
 import * as store from "./commands/store";
 import * as verify from "./commands/verify";
+import * as report from "./commands/report";
+import * as certificate from "./commands/certificate";
+import * as verifier from "./commands/verifier";
 
 /** Each command module registers itself on the program. Add new commands here. */
-const COMMANDS: Array<{ register(program: Command): void }> = [stamp, verify, show, node, accounts, deploy, store];
+const COMMANDS: Array<{ register(program: Command): void }> = [stamp, verify, show, node, accounts, deploy, store, report, certificate, verifier];
 
 /** Exit codes: 0 success, 1 a check failed or an operation was refused, 2 bad usage. */
 export const EXIT = { OK: 0, FAILED: 1, USAGE: 2 } as const;

@@ -14,5 +14,6 @@ export * from "./evidence/files";
 export * from "./evidence/queue";
 export * from "./evidence/stamp";
 export * from "./evidence/verify";
+export * from "./report";
 export * from "./util/fs";
 export * from "./store";

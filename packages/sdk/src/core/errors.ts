@@ -28,6 +28,7 @@ export const ERROR_CODES = [
   "BLOCK_MISSING",
   "DECRYPT_FAILED",
   "STORE_FAILED",
+  "FONT_MISSING",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -1,0 +1,8 @@
+export * from "./chains";
+export * from "./reverify";
+export * from "./model";
+export * from "./html";
+export * from "./fonts";
+export * from "./pdf";
+export * from "./certificate";
+export { verifierHtml } from "./verifier";

@@ -1,0 +1,52 @@
+import * as browser from "./verifier-browser";
+
+const CSS = `
+body{font:15px/1.55 system-ui,"Noto Sans SC","PingFang SC","Microsoft YaHei",sans-serif;max-width:820px;margin:2rem auto;padding:0 1rem;color:#1b1f24}
+h1{font-size:1.5rem;margin-bottom:.2rem}.sub{color:#57606a;margin-top:0}
+label{display:block;margin:.8rem 0 .2rem;font-weight:600}input[type=text],textarea{width:100%;box-sizing:border-box;font:inherit;padding:.35rem}
+textarea{height:5rem;font-family:ui-monospace,monospace;font-size:.8rem}
+button{margin-top:1rem;font:inherit;font-weight:600;padding:.45rem 1.4rem;cursor:pointer}
+.verdict{margin:1rem 0;padding:.8rem 1rem;border-radius:6px;border:2px solid #d0d7de;font-weight:600}
+.verdict.ok{background:#e6f4ea;border-color:#1a7f37;color:#0f5323}.verdict.bad{background:#fde8e8;border-color:#cf222e;color:#82071e}
+ol{padding-left:1.2rem}li.ok b{color:#1a7f37}li.bad b{color:#cf222e}.mono{font-family:ui-monospace,monospace;font-size:.78rem;word-break:break-all;color:#333}
+.note{color:#57606a;font-size:.88rem}
+`;
+
+/**
+ * The standalone verifier: one self-contained HTML page (inline script and style, no network
+ * access except JSON-RPC calls to the URL the user types, enforced by its Content-Security-Policy).
+ * It hashes the file locally, recomputes leaf and Merkle path, and reads the registry with raw
+ * `eth_call` / `eth_getBlockByNumber`.
+ *
+ * @example
+ * fs.writeFileSync("verifier.html", verifierHtml());
+ */
+export function verifierHtml(): string {
+  const fns = Object.values(browser).filter((v): v is (...args: never[]) => unknown => typeof v === "function");
+  const code = fns.map((f) => f.toString()).join("\n\n");
+  return `<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src http: https:">
+<meta name="viewport" content="width=device-width,initial-scale=1">
+<title>Proofmark 独立核验 · Standalone verifier</title><style>${CSS}</style></head>
+<body>
+<h1>Proofmark 独立核验 · Standalone verifier</h1>
+<p class="sub">文件只在本机计算哈希，不会上传；本页面只访问您填写的区块链 JSON-RPC 地址。<br>
+The file is hashed on this device and never leaves it; this page talks only to the JSON-RPC URL you enter. No Proofmark server is needed.</p>
+<label for="file">1. 文件 · File</label><input type="file" id="file">
+<label for="receipt">2. 存证凭证 · Receipt (.proof.json)</label><input type="file" id="receipt" accept=".json,application/json">
+<textarea id="receiptText" placeholder="…或粘贴凭证 JSON · or paste the receipt JSON"></textarea>
+<label for="rpc">3. 区块链 JSON-RPC 地址 · JSON-RPC URL of the receipt's chain</label>
+<input type="text" id="rpc" placeholder="https://… (e.g. http://127.0.0.1:8545)" spellcheck="false">
+<button id="verify" type="button">核验 · Verify</button> <span id="progress" class="note"></span>
+<div id="verdict" class="verdict" data-status="idle">尚未核验 · Not checked yet</div>
+<ol id="steps"></ol>
+<p class="note">算法 · Algorithm: leaf = keccak256(keccak256(keccak256("proofmark.evidence.leaf.v1") ‖ sha256(file) ‖ salt ‖ keccak256(JSON(meta, keys sorted)))); node = keccak256(min ‖ max); the root must be recorded by the registry's anchorOf(bytes32) with the receipt's submitter, time and block, and the block must have the receipt's hash.</p>
+<script>
+"use strict";
+${code}
+verifierUi();
+</script>
+</body></html>
+`;
+}
