@@ -3,6 +3,7 @@
  * `core` is pure (formats); `chain`, `evidence`, `store` do I/O.
  */
 export * from "./core";
+export * from "./codes";
 export * from "./chain/accounts";
 export * from "./chain/config";
 export * from "./chain/context";

@@ -1,0 +1,143 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { Contract, Interface } from "ethers";
+import QRCode from "qrcode";
+import { randomSalt } from "../core/commitment";
+import { ProofmarkError } from "../core/errors";
+import { buildDigitalLink, newSerial, normalizeGtin, serialSetCommitment } from "../core/gs1";
+import type { Hex } from "../core/hex";
+import type { ChainContext } from "../chain/context";
+import { loadConfig } from "../chain/config";
+import { registryArtifact } from "../chain/deployments";
+import { writeFileAtomic } from "../util/fs";
+import { codesCsv, CODES_FORMAT, CODES_VERSION, type CodesManifest } from "./manifest";
+import { labelSheetHtml } from "./labels";
+
+/** Default resolver when neither `--resolver` nor `resolver` in config.json is set: the local portal. */
+export const DEFAULT_RESOLVER = "http://127.0.0.1:8080";
+
+/** Lot status codes of ProvenanceRegistry (`LotStatus`). */
+const LOT_STATUS = ["unknown", "active", "consumed", "recalled"] as const;
+
+export interface IssueCodesOptions {
+  chain: ChainContext;
+  lot: number;
+  count: number;
+  gtin: string;
+  /** Folder for the QR codes, label sheet and manifests. */
+  outDir: string;
+  /** Resolver base URL (default: config.json `resolver`, else {@link DEFAULT_RESOLVER}). */
+  resolver?: string;
+  /** Formats to write (default all). */
+  png?: boolean;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface IssueCodesResult {
+  manifest: CodesManifest;
+  /** Paths written. */
+  files: { manifest: string; csv: string; labels: string; svgDir: string; pngDir?: string; dataDirCopy: string };
+  /** Codes of the lot after this issue, and its packages. */
+  issuedTotal: number;
+  packages: number;
+  product: { id: number; name: string; nameEn: string };
+}
+
+/** Where the portal looks for manifests: `<dataDir>/codes/`. */
+export function codesDir(dataDir: string): string {
+  return path.join(dataDir, "codes");
+}
+
+/**
+ * Issues `count` scan codes for a packed lot: checks on chain that the lot is active and packed
+ * and that `count` fits in its packages not yet coded, draws one 80-bit serial per package,
+ * anchors the salted serial-set commitment with `issueCodes`, then writes QR codes (SVG, PNG),
+ * an A4 label sheet, a CSV and the JSON manifest (also kept in `<dataDir>/codes/` for the portal).
+ *
+ * @example
+ * const chain = await openChain({ dataDir, as: "coop" });
+ * await issueScanCodes({ chain, lot: 7, count: 240, gtin: "06901234567892", outDir: "labels/" });
+ */
+export async function issueScanCodes(opts: IssueCodesOptions): Promise<IssueCodesResult> {
+  const { chain } = opts;
+  if (!Number.isSafeInteger(opts.lot) || opts.lot <= 0) throw new ProofmarkError("INVALID_ARGUMENT", `lot must be a lot id ≥ 1, got ${opts.lot}`);
+  if (!Number.isSafeInteger(opts.count) || opts.count <= 0 || opts.count > 100_000) throw new ProofmarkError("INVALID_ARGUMENT", `--count must be 1..100000, got ${opts.count}`);
+  const gtin = normalizeGtin(opts.gtin);
+  const resolver = opts.resolver ?? loadConfig(chain.dataDir).resolver ?? DEFAULT_RESOLVER;
+  const lot = String(opts.lot);
+  buildDigitalLink({ resolver, gtin, lot, serial: "0" }); // validates the resolver early
+
+  const address = await chain.registryAddress("ProvenanceRegistry");
+  const signer = await chain.signer();
+  const iface = new Interface(registryArtifact("ProvenanceRegistry").abi as never);
+  const registry = new Contract(address, iface, signer);
+  const info = await registry.lotOf(opts.lot);
+  const status = LOT_STATUS[Number(info.status)] ?? "unknown";
+  if (status === "unknown") throw new ProofmarkError("INVALID_ARGUMENT", `lot ${opts.lot} does not exist on chain ${chain.chainId}; check the lot id (\`proofmark gi trace <lot>\`)`, { lot: opts.lot });
+  if (status !== "active") throw new ProofmarkError("TX_FAILED", `lot ${opts.lot} is ${status}; codes can only be issued for an active packed lot`, { lot: opts.lot, status });
+  const packages = Number(info.packages);
+  const issued = Number(info.issuedCodes);
+  if (packages === 0) throw new ProofmarkError("TX_FAILED", `lot ${opts.lot} is not packed; pack it first (\`proofmark gi pack ${opts.lot} --packages N --size S\`), one code per package`, { lot: opts.lot });
+  if (opts.count > packages - issued) {
+    throw new ProofmarkError("TX_FAILED", `lot ${opts.lot} has ${packages} packages and ${issued} codes already, so at most ${packages - issued} more can be issued, not ${opts.count}`, { lot: opts.lot, packages, issued, requested: opts.count });
+  }
+  const product = await registry.productOf(info.product);
+
+  const serials = new Set<string>();
+  while (serials.size < opts.count) serials.add(newSerial());
+  const entries = [...serials].map((serial) => ({ serial, salt: randomSalt() }));
+  const { root } = serialSetCommitment(gtin, lot, entries);
+
+  let receipt;
+  try {
+    const tx = await registry.issueCodes(opts.lot, opts.count, root);
+    receipt = await tx.wait();
+  } catch (e) {
+    const err = e as { shortMessage?: string; message?: string; data?: string; revert?: { name: string; args: unknown[] } };
+    let reason = err.revert ? `${err.revert.name}(${err.revert.args.map(String).join(", ")})` : undefined;
+    if (!reason && err.data) reason = iface.parseError(err.data)?.name;
+    throw new ProofmarkError("TX_FAILED", `issuing codes for lot ${opts.lot} was refused: ${reason ?? err.shortMessage ?? err.message}`, { lot: opts.lot, reason }, { cause: e });
+  }
+  if (!receipt || receipt.status !== 1) throw new ProofmarkError("TX_FAILED", `the issueCodes transaction for lot ${opts.lot} failed`);
+  await chain.persist();
+  const block = await receipt.getBlock();
+  const issuedLog = receipt.logs.map((l: { topics: string[]; data: string }) => { try { return iface.parseLog(l); } catch { return null; } }).find((l: { name?: string } | null) => l?.name === "CodesIssued");
+
+  const manifest: CodesManifest = {
+    format: CODES_FORMAT, version: CODES_VERSION, chainId: chain.chainId, registry: address.toLowerCase() as Hex, lot: opts.lot, gtin,
+    resolver: buildDigitalLink({ resolver, gtin, lot, serial: "0" }).replace(/\/01\/.*$/, ""),
+    commitment: root, txHash: receipt.hash as Hex, blockNumber: receipt.blockNumber, timestamp: block.timestamp,
+    serials: entries.map((e) => ({ ...e, uri: buildDigitalLink({ resolver, gtin, lot, serial: e.serial }) })),
+  };
+
+  // Keep the manifest in the data folder first: the portal needs it to recognise the serials.
+  const name = `lot-${opts.lot}-${root.slice(2, 10)}`;
+  const dataDirCopy = path.join(codesDir(chain.dataDir), `${chain.chainId}-${name}.codes.json`);
+  writeFileAtomic(dataDirCopy, `${JSON.stringify(manifest, null, 2)}\n`);
+
+  const out = path.resolve(opts.outDir);
+  const svgDir = path.join(out, "svg");
+  const pngDir = opts.png === false ? undefined : path.join(out, "png");
+  fs.mkdirSync(svgDir, { recursive: true });
+  if (pngDir) fs.mkdirSync(pngDir, { recursive: true });
+  const svgs: string[] = [];
+  for (let i = 0; i < manifest.serials.length; i++) {
+    const s = manifest.serials[i];
+    const svg = await QRCode.toString(s.uri, { type: "svg", errorCorrectionLevel: "M", margin: 2 });
+    svgs.push(svg);
+    fs.writeFileSync(path.join(svgDir, `${s.serial}.svg`), svg);
+    if (pngDir) await QRCode.toFile(path.join(pngDir, `${s.serial}.png`), s.uri, { type: "png", errorCorrectionLevel: "M", margin: 2, width: 400 });
+    opts.onProgress?.(i + 1, manifest.serials.length);
+  }
+  const productName = { id: Number(info.product), name: String(product.name), nameEn: String(product.nameEn) };
+  const files = {
+    manifest: path.join(out, `${name}.codes.json`),
+    csv: path.join(out, `${name}.csv`),
+    labels: path.join(out, `${name}.labels.html`),
+    svgDir, pngDir, dataDirCopy,
+  };
+  writeFileAtomic(files.manifest, `${JSON.stringify(manifest, null, 2)}\n`);
+  writeFileAtomic(files.csv, codesCsv(manifest, productName.nameEn || productName.name));
+  writeFileAtomic(files.labels, labelSheetHtml({ manifest, svgs, productName: productName.name, productNameEn: productName.nameEn }));
+  return { manifest, files, issuedTotal: issuedLog ? Number(issuedLog.args.issuedTotal) : issued + opts.count, packages, product: productName };
+}
