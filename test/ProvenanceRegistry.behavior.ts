@@ -2,33 +2,14 @@
 // hash-chain arithmetic, and an indexer that rebuilds the registry's state from its logs alone.
 import { ethers } from "hardhat";
 import type { ProvenanceRegistry } from "../typechain-types";
+import { BIZ_STEPS, PRODUCT_ROLES, STEP_ROLES } from "../packages/sdk/src/core";
 
-export const ROLES = ["admin", "producer", "inspector", "processor", "logistics", "retailer"] as const;
+export const ROLES = PRODUCT_ROLES;
 export type RoleName = (typeof ROLES)[number];
 export const ROLE = Object.fromEntries(ROLES.map((r, i) => [r, i])) as Record<RoleName, number>;
 
-/** Which roles (besides admin) may record each business step, by CBV 2.0 name, in code order. */
-export const STEP_TABLE: [string, RoleName[]][] = [
-  ["commissioning", ["producer"]],
-  ["inspecting", ["inspector"]],
-  ["sampling", ["inspector"]],
-  ["packing", ["processor"]],
-  ["unpacking", ["processor", "retailer"]],
-  ["repackaging", ["producer", "processor"]],
-  ["creating_class_instance", ["processor"]],
-  ["storing", ["processor", "logistics", "retailer"]],
-  ["holding", ["inspector", "processor", "logistics", "retailer"]],
-  ["shipping", ["producer", "processor", "logistics"]],
-  ["departing", ["logistics"]],
-  ["arriving", ["logistics"]],
-  ["receiving", ["processor", "logistics", "retailer"]],
-  ["loading", ["logistics"]],
-  ["unloading", ["logistics"]],
-  ["transporting", ["logistics"]],
-  ["retail_selling", ["retailer"]],
-  ["destroying", ["inspector", "processor", "retailer"]],
-  ["other", ["producer", "inspector", "processor", "logistics", "retailer"]],
-];
+/** Which roles (besides admin) may record each business step, by CBV 2.0 name, in code order — the SDK's table. */
+export const STEP_TABLE: [string, RoleName[]][] = BIZ_STEPS.map((step) => [step, [...STEP_ROLES[step]]]);
 
 export const mask = (roles: RoleName[]): number => roles.reduce((m, r) => m | (1 << ROLE[r]), 0);
 
