@@ -28,6 +28,7 @@ export const ERROR_CODES = [
   "BLOCK_MISSING",
   "DECRYPT_FAILED",
   "STORE_FAILED",
+  "EPCIS_INVALID",
   "FONT_MISSING",
 ] as const;
 

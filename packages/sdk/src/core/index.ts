@@ -6,3 +6,5 @@ export * from "./commitment";
 export * from "./digest";
 export * from "./receipt";
 export * from "./gs1";
+export * from "./quantity";
+export * from "./epcis";
