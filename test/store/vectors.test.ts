@@ -75,6 +75,13 @@ describe("store: CIDs identical to Kubo's `ipfs add --cid-version 1`", function 
     });
   }
 
+  it("the one-chunk fast path (bytes ≤ 256 KiB, no importer) gives the importer's CIDs", async function () {
+    for (const n of [0, 1, 1000, KUBO_CHUNK_SIZE - 1, KUBO_CHUNK_SIZE, KUBO_CHUNK_SIZE + 1]) {
+      const bytes = Buffer.alloc(n, n % 251);
+      expect((await store.add(bytes)).cid, `${n} bytes`).to.equal(await cidOf(bytes, kuboImporterOptions()));
+    }
+  });
+
   describe("Kubo's default chunker and 174-link balanced layout [P unixfs-v0-2015]", function () {
     // The same importer pipeline as the store, switched to the profile's leaf encoding
     // (CIDv0, dag-pb leaves); chunker and layout are the store's own.

@@ -1,11 +1,13 @@
 import * as path from "node:path";
+import { createHash } from "node:crypto";
+import { create as createDigest } from "multiformats/hashes/digest";
 import { importer } from "ipfs-unixfs-importer";
 import { exporter } from "ipfs-unixfs-exporter";
 import type { CarBlockIterator } from "@ipld/car";
 import { UnixFS } from "ipfs-unixfs";
 import { loadCar, loadDagPb } from "./esm";
 import { ProofmarkError, isProofmarkError } from "../core/errors";
-import { CID, DAG_PB_CODE, IDENTITY, RAW_CODE, blockKey, kuboImporterOptions, linksOf, parseCid, verifyBlock } from "./blocks";
+import { CID, DAG_PB_CODE, IDENTITY, KUBO_CHUNK_SIZE, RAW_CODE, SHA2_256, blockKey, kuboImporterOptions, linksOf, parseCid, verifyBlock } from "./blocks";
 import { PackStore, type PackTxn, type RootMeta } from "./packstore";
 import type { AddOptions, AddResult, ContentSource, ContentStore, GcResult, StoreEntry } from "./types";
 
@@ -72,7 +74,14 @@ export class EmbeddedStore implements ContentStore {
         const counted = asAsyncIterable(file.content, (n) => { size += n; file.onBytes?.(size); });
         let root: CID | undefined;
         try {
-          for await (const entry of importer([{ content: counted }], tx, kuboImporterOptions())) root = entry.cid;
+          if (counted instanceof Uint8Array && counted.length <= KUBO_CHUNK_SIZE) {
+            // One chunk: Kubo's DAG is the single raw leaf itself (what the importer does with
+            // reduceSingleLeafToSelf + raw leaves), computed directly — many small files per second.
+            root = CID.createV1(RAW_CODE, createDigest(SHA2_256, createHash("sha256").update(counted).digest()));
+            await tx.put(root, counted);
+          } else {
+            for await (const entry of importer([{ content: counted }], tx, kuboImporterOptions())) root = entry.cid;
+          }
         } catch (e) {
           wrap(e, `adding ${file.name ?? "content"} to the store failed`);
         }
