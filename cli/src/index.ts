@@ -2,8 +2,10 @@ import { Command, CommanderError } from "commander";
 import { isProofmarkError } from "@proofmark/sdk";
 import { addGlobalOptions } from "./options";
 import * as accounts from "./commands/accounts";
+import * as codes from "./commands/codes";
 import * as deploy from "./commands/deploy";
 import * as node from "./commands/node";
+import * as serve from "./commands/serve";
 import * as show from "./commands/show";
 import * as stamp from "./commands/stamp";
 import * as store from "./commands/store";
@@ -13,7 +15,7 @@ import * as certificate from "./commands/certificate";
 import * as verifier from "./commands/verifier";
 
 /** Each command module registers itself on the program. Add new commands here. */
-const COMMANDS: Array<{ register(program: Command): void }> = [stamp, verify, show, node, accounts, deploy, store, report, certificate, verifier];
+const COMMANDS: Array<{ register(program: Command): void }> = [stamp, verify, show, node, accounts, deploy, store, report, certificate, verifier, codes, serve];
 
 /** Exit codes: 0 success, 1 a check failed or an operation was refused, 2 bad usage. */
 export const EXIT = { OK: 0, FAILED: 1, USAGE: 2 } as const;

@@ -1,0 +1,75 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import Database from "better-sqlite3";
+
+/**
+ * The portal's index: everything pages show, in one SQLite file, so that no page waits on the
+ * chain. Rows that come from chain logs carry their block number, so a reorganisation is undone
+ * with `DELETE … WHERE block > n`. Scan counts are the portal's own data and survive reorgs.
+ */
+export const SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS blocks (number INTEGER PRIMARY KEY, hash TEXT NOT NULL, time INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS anchors (
+  root TEXT PRIMARY KEY, submitter TEXT NOT NULL, leaf_count INTEGER NOT NULL,
+  block INTEGER NOT NULL, tx TEXT NOT NULL, time INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS anchors_block ON anchors(block);
+CREATE TABLE IF NOT EXISTS products (
+  id INTEGER PRIMARY KEY, admin TEXT NOT NULL, registrar TEXT NOT NULL, name TEXT NOT NULL, name_en TEXT NOT NULL,
+  gi_number TEXT NOT NULL, region TEXT NOT NULL, unit TEXT NOT NULL, max_yield_bps INTEGER NOT NULL, standard TEXT NOT NULL,
+  block INTEGER NOT NULL, tx TEXT NOT NULL, time INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS products_block ON products(block);
+CREATE TABLE IF NOT EXISTS lots (
+  id INTEGER PRIMARY KEY, product INTEGER NOT NULL, origin INTEGER NOT NULL, actor TEXT NOT NULL, season INTEGER,
+  quantity TEXT NOT NULL, packages INTEGER NOT NULL, parents TEXT NOT NULL, amounts TEXT NOT NULL,
+  block INTEGER NOT NULL, tx TEXT NOT NULL, time INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS lots_block ON lots(block);
+CREATE TABLE IF NOT EXISTS lot_parents (lot INTEGER NOT NULL, parent INTEGER NOT NULL, block INTEGER NOT NULL, PRIMARY KEY (lot, parent));
+CREATE INDEX IF NOT EXISTS lot_parents_parent ON lot_parents(parent);
+CREATE TABLE IF NOT EXISTS events (
+  block INTEGER NOT NULL, log_index INTEGER NOT NULL, lot INTEGER NOT NULL, actor TEXT NOT NULL, step INTEGER NOT NULL,
+  disposition INTEGER NOT NULL, event_time INTEGER NOT NULL, location TEXT NOT NULL, document TEXT NOT NULL,
+  tx TEXT NOT NULL, time INTEGER NOT NULL, PRIMARY KEY (block, log_index));
+CREATE INDEX IF NOT EXISTS events_lot ON events(lot, block, log_index);
+CREATE TABLE IF NOT EXISTS recalls (
+  lot INTEGER PRIMARY KEY, actor TEXT NOT NULL, reason TEXT NOT NULL, block INTEGER NOT NULL, tx TEXT NOT NULL, time INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS recalls_block ON recalls(block);
+CREATE TABLE IF NOT EXISTS code_issues (
+  block INTEGER NOT NULL, log_index INTEGER NOT NULL, lot INTEGER NOT NULL, actor TEXT NOT NULL, count INTEGER NOT NULL,
+  issued_total INTEGER NOT NULL, commitment TEXT NOT NULL, tx TEXT NOT NULL, time INTEGER NOT NULL, PRIMARY KEY (block, log_index));
+CREATE INDEX IF NOT EXISTS code_issues_commitment ON code_issues(commitment);
+CREATE TABLE IF NOT EXISTS serials (
+  serial TEXT PRIMARY KEY, gtin TEXT NOT NULL, lot INTEGER NOT NULL, leaf TEXT NOT NULL, commitment TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS manifests (file TEXT PRIMARY KEY, commitment TEXT NOT NULL, mtime INTEGER NOT NULL, status TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (document TEXT PRIMARY KEY, json TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS scans (serial TEXT PRIMARY KEY, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, count INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS scan_clients (serial TEXT NOT NULL, client TEXT NOT NULL, counted_at INTEGER NOT NULL, PRIMARY KEY (serial, client));
+`;
+
+/** Opens (creating when needed) the index at `file`. */
+export function openDb(file: string): Database.Database {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const db = new Database(file);
+  db.pragma("journal_mode = WAL");
+  db.pragma("synchronous = NORMAL");
+  db.pragma("busy_timeout = 5000");
+  db.exec(SCHEMA);
+  const version = db.prepare("SELECT value FROM meta WHERE key = 'schema'").get() as { value: string } | undefined;
+  if (!version) db.prepare("INSERT INTO meta (key, value) VALUES ('schema', ?)").run(String(SCHEMA_VERSION));
+  return db;
+}
+
+/** Reads a meta value. */
+export function getMeta(db: Database.Database, key: string): string | undefined {
+  return (db.prepare("SELECT value FROM meta WHERE key = ?").get(key) as { value: string } | undefined)?.value;
+}
+
+/** Writes a meta value. */
+export function setMeta(db: Database.Database, key: string, value: string): void {
+  db.prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(key, value);
+}
+
+/** Tables whose rows come from chain logs at a block (undone on a reorganisation). */
+export const CHAIN_TABLES = ["anchors", "products", "lots", "lot_parents", "events", "recalls", "code_issues", "blocks"] as const;

@@ -1,0 +1,236 @@
+import * as crypto from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type Database from "better-sqlite3";
+import * as sdk from "@proofmark/sdk";
+
+const BIZ_STEPS: readonly string[] = ((sdk as Record<string, unknown>).BIZ_STEPS as string[] | undefined) ?? [];
+const DISPOSITIONS: readonly string[] = ((sdk as Record<string, unknown>).DISPOSITIONS as string[] | undefined) ?? [];
+const ORIGINS = ["harvest", "split", "merge", "transform", "pack"] as const;
+
+/** Name of a business step code (CBV 2.0), from the SDK's table. */
+export function stepName(code: number): string {
+  return BIZ_STEPS[code] ?? `step-${code}`;
+}
+
+/** Name of a disposition code. */
+export function dispositionName(code: number): string {
+  return DISPOSITIONS[code] ?? `disposition-${code}`;
+}
+
+/** An account as shown: its dev-account name on the local chain, else the address. */
+export function accountLabel(address: string): string {
+  return sdk.devAccountName(address) ?? address;
+}
+
+export interface ProductView {
+  id: number; name: string; nameEn: string; giNumber: string; region: string; unit: string; admin: string;
+  tx: string; block: number; time: number;
+}
+
+export interface EventView {
+  lot: number; step: string; disposition: string; eventTime: number; actor: string; actorLabel: string;
+  location: string; document: string; block: number; tx: string; time: number; logIndex: number;
+  /** The event document, when the portal has it (plot, certificate, …). */
+  details?: Record<string, unknown>;
+}
+
+export interface LotView {
+  lot: number; product: number; origin: string; quantity: string; packages: number; actor: string; actorLabel: string;
+  season: number | null; parents: number[]; block: number; tx: string; time: number;
+  recall?: { reason: string; actor: string; block: number; tx: string; time: number };
+}
+
+export interface TraceView {
+  lot: LotView;
+  product?: ProductView;
+  /** genuine | recalled (this lot or an ancestor) */
+  status: "genuine" | "recalled";
+  /** Recall that applies (own or an ancestor's). */
+  recall?: { lot: number; reason: string; actor: string; block: number; tx: string; time: number };
+  ancestors: LotView[];
+  /** Events of the lot and its ancestors, oldest first. */
+  events: EventView[];
+  /** The harvest lot(s) at the root of the tree. */
+  harvests: LotView[];
+  codes: Array<{ count: number; issuedTotal: number; commitment: string; tx: string; block: number; time: number }>;
+}
+
+type Row = Record<string, unknown>;
+
+function lotView(r: Row, recall?: Row): LotView {
+  return {
+    lot: Number(r.id), product: Number(r.product), origin: ORIGINS[Number(r.origin)] ?? String(r.origin), quantity: String(r.quantity),
+    packages: Number(r.packages), actor: String(r.actor), actorLabel: accountLabel(String(r.actor)), season: r.season === null ? null : Number(r.season),
+    parents: JSON.parse(String(r.parents)) as number[], block: Number(r.block), tx: String(r.tx), time: Number(r.time),
+    recall: recall ? { reason: String(recall.reason), actor: String(recall.actor), block: Number(recall.block), tx: String(recall.tx), time: Number(recall.time) } : undefined,
+  };
+}
+
+/** Read-only queries of the index, with prepared statements (pages run many of them). */
+export class PortalQueries {
+  private readonly s;
+
+  constructor(private readonly db: Database.Database) {
+    this.s = {
+      lot: db.prepare("SELECT * FROM lots WHERE id = ?"),
+      recall: db.prepare("SELECT * FROM recalls WHERE lot = ?"),
+      product: db.prepare("SELECT * FROM products WHERE id = ?"),
+      events: db.prepare("SELECT * FROM events WHERE lot = ? ORDER BY block, log_index"),
+      codes: db.prepare("SELECT * FROM code_issues WHERE lot = ? ORDER BY block, log_index"),
+      serial: db.prepare("SELECT * FROM serials WHERE serial = ?"),
+      scans: db.prepare("SELECT * FROM scans WHERE serial = ?"),
+      anchor: db.prepare("SELECT * FROM anchors WHERE root = ?"),
+      document: db.prepare("SELECT json FROM documents WHERE document = ?"),
+      children: db.prepare("SELECT lot FROM lot_parents WHERE parent = ?"),
+    };
+  }
+
+  product(id: number): ProductView | undefined {
+    const r = this.s.product.get(id) as Row | undefined;
+    if (!r) return undefined;
+    return {
+      id: Number(r.id), name: String(r.name), nameEn: String(r.name_en), giNumber: String(r.gi_number), region: String(r.region),
+      unit: String(r.unit), admin: String(r.admin), tx: String(r.tx), block: Number(r.block), time: Number(r.time),
+    };
+  }
+
+  lot(id: number): LotView | undefined {
+    const r = this.s.lot.get(id) as Row | undefined;
+    return r ? lotView(r, this.s.recall.get(id) as Row | undefined) : undefined;
+  }
+
+  /** The lot, its ancestors back to the harvests, every event, and the recall status. */
+  trace(id: number): TraceView | undefined {
+    const lot = this.lot(id);
+    if (!lot) return undefined;
+    const ancestors: LotView[] = [];
+    const seen = new Set<number>([id]);
+    const queue = [...lot.parents];
+    while (queue.length > 0 && seen.size < 10_000) {
+      const p = queue.shift()!;
+      if (seen.has(p)) continue;
+      seen.add(p);
+      const v = this.lot(p);
+      if (!v) continue;
+      ancestors.push(v);
+      queue.push(...v.parents);
+    }
+    const all = [lot, ...ancestors];
+    const events: EventView[] = [];
+    for (const l of all) {
+      for (const e of this.s.events.all(l.lot) as Row[]) {
+        const doc = this.s.document.get(String(e.document)) as { json: string } | undefined;
+        events.push({
+          lot: l.lot, step: stepName(Number(e.step)), disposition: dispositionName(Number(e.disposition)), eventTime: Number(e.event_time),
+          actor: String(e.actor), actorLabel: accountLabel(String(e.actor)), location: String(e.location), document: String(e.document),
+          block: Number(e.block), tx: String(e.tx), time: Number(e.time), logIndex: Number(e.log_index),
+          details: doc ? (JSON.parse(doc.json) as Record<string, unknown>) : undefined,
+        });
+      }
+    }
+    events.sort((a, b) => a.block - b.block || a.logIndex - b.logIndex);
+    const recalled = all.filter((l) => l.recall).sort((a, b) => a.recall!.time - b.recall!.time)[0];
+    const codes = (this.s.codes.all(id) as Row[]).map((c) => ({
+      count: Number(c.count), issuedTotal: Number(c.issued_total), commitment: String(c.commitment), tx: String(c.tx), block: Number(c.block), time: Number(c.time),
+    }));
+    return {
+      lot, product: this.product(lot.product), status: recalled ? "recalled" : "genuine",
+      recall: recalled ? { lot: recalled.lot, ...recalled.recall! } : undefined,
+      ancestors, events, harvests: all.filter((l) => l.origin === "harvest"), codes,
+    };
+  }
+
+  serial(serial: string): { serial: string; gtin: string; lot: number; leaf: string; commitment: string } | undefined {
+    const r = this.s.serial.get(serial) as Row | undefined;
+    return r ? { serial: String(r.serial), gtin: String(r.gtin), lot: Number(r.lot), leaf: String(r.leaf), commitment: String(r.commitment) } : undefined;
+  }
+
+  scans(serial: string): { count: number; firstSeen: number; lastSeen: number } | undefined {
+    const r = this.s.scans.get(serial) as Row | undefined;
+    return r ? { count: Number(r.count), firstSeen: Number(r.first_seen), lastSeen: Number(r.last_seen) } : undefined;
+  }
+
+  anchor(root: string): { root: string; submitter: string; leafCount: number; block: number; tx: string; time: number } | undefined {
+    const r = this.s.anchor.get(root) as Row | undefined;
+    return r ? { root: String(r.root), submitter: String(r.submitter), leafCount: Number(r.leaf_count), block: Number(r.block), tx: String(r.tx), time: Number(r.time) } : undefined;
+  }
+}
+
+/**
+ * Counts scans per serial: a client (hash of address and user agent) is counted at most once per
+ * `windowMs` for a serial, so repeating requests does not inflate the count. Returns the counts
+ * after this scan.
+ */
+export class ScanCounter {
+  private readonly get;
+  private readonly upsertClient;
+  private readonly bump;
+  private readonly scans;
+
+  constructor(private readonly db: Database.Database, private readonly windowMs: number) {
+    this.get = db.prepare("SELECT counted_at FROM scan_clients WHERE serial = ? AND client = ?");
+    this.upsertClient = db.prepare("INSERT INTO scan_clients (serial, client, counted_at) VALUES (?, ?, ?) ON CONFLICT(serial, client) DO UPDATE SET counted_at = excluded.counted_at");
+    this.bump = db.prepare("INSERT INTO scans (serial, first_seen, last_seen, count) VALUES (?, ?, ?, 1) ON CONFLICT(serial) DO UPDATE SET last_seen = excluded.last_seen, count = count + 1");
+    this.scans = db.prepare("SELECT first_seen, count FROM scans WHERE serial = ?");
+  }
+
+  /** Records a scan of `serial` by `client` at `now` (ms). */
+  record(serial: string, client: string, now = Date.now()): { count: number; firstSeen: number; counted: boolean } {
+    const key = crypto.createHash("sha256").update(client).digest("base64url").slice(0, 22);
+    const counted = this.db.transaction(() => {
+      const prev = this.get.get(serial, key) as { counted_at: number } | undefined;
+      if (prev && now - prev.counted_at < this.windowMs) return false;
+      this.upsertClient.run(serial, key, now);
+      this.bump.run(serial, now, now);
+      return true;
+    })();
+    const r = this.scans.get(serial) as { first_seen: number; count: number } | undefined;
+    return { count: r?.count ?? 0, firstSeen: r?.first_seen ?? now, counted };
+  }
+}
+
+/**
+ * Loads codes manifests from `dir` (`*.codes.json`, written by `proofmark codes issue`). A
+ * manifest's serials are accepted only when its recomputed root equals a `CodesIssued`
+ * commitment the chain recorded for that lot; others stay pending (retried after each sync).
+ */
+export function importManifests(db: Database.Database, dir: string, chainId: number, registry: string | undefined): { accepted: number; pending: number } {
+  let accepted = 0;
+  let pending = 0;
+  if (!fs.existsSync(dir) || !registry) return { accepted, pending };
+  const known = db.prepare("SELECT mtime, status FROM manifests WHERE file = ?");
+  const issued = db.prepare("SELECT 1 FROM code_issues WHERE lot = ? AND commitment = ?");
+  const upsert = db.prepare("INSERT INTO manifests (file, commitment, mtime, status) VALUES (?, ?, ?, ?) ON CONFLICT(file) DO UPDATE SET commitment = excluded.commitment, mtime = excluded.mtime, status = excluded.status");
+  const insertSerial = db.prepare("INSERT OR IGNORE INTO serials (serial, gtin, lot, leaf, commitment) VALUES (?, ?, ?, ?, ?)");
+  for (const name of fs.readdirSync(dir)) {
+    if (!name.endsWith(".codes.json")) continue;
+    const file = path.join(dir, name);
+    const mtime = Math.floor(fs.statSync(file).mtimeMs);
+    const prev = known.get(file) as { mtime: number; status: string } | undefined;
+    if (prev && prev.mtime === mtime && prev.status !== "pending") continue;
+    let manifest: sdk.CodesManifest;
+    try {
+      manifest = sdk.parseCodesManifest(fs.readFileSync(file, "utf8"));
+    } catch {
+      upsert.run(file, "", mtime, "invalid");
+      continue;
+    }
+    if (manifest.chainId !== chainId || manifest.registry !== registry.toLowerCase()) {
+      upsert.run(file, manifest.commitment, mtime, "other-chain");
+      continue;
+    }
+    if (!issued.get(manifest.lot, manifest.commitment)) {
+      upsert.run(file, manifest.commitment, mtime, "pending");
+      pending++;
+      continue;
+    }
+    const { leaves } = sdk.serialSetCommitment(manifest.gtin, String(manifest.lot), manifest.serials);
+    db.transaction(() => {
+      manifest.serials.forEach((s, i) => insertSerial.run(s.serial, manifest.gtin, manifest.lot, leaves[i], manifest.commitment));
+      upsert.run(file, manifest.commitment, mtime, "accepted");
+    })();
+    accepted++;
+  }
+  return { accepted, pending };
+}
