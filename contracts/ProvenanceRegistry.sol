@@ -72,12 +72,14 @@ contract ProvenanceRegistry is IProvenanceRegistry, AccessControl {
     mapping(bytes32 key => Licence licence) private _licences;
 
     /**
-     * @notice Deploys the registry with `admin` as the manager of registrars.
+     * @notice Deploys the registry with `admin` as the manager of registrars and an optional first registrar.
      * @param admin Receives `DEFAULT_ADMIN_ROLE` (it grants and revokes `REGISTRAR_ROLE`).
+     * @param registrar Receives `REGISTRAR_ROLE`, unless it is the zero address.
      */
-    constructor(address admin) {
+    constructor(address admin, address registrar) {
         if (admin == address(0)) revert ProvenanceZeroAddress();
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        if (registrar != address(0)) _grantRole(REGISTRAR_ROLE, registrar);
     }
 
     // ---------------------------------------------------------------- products, roles, licences

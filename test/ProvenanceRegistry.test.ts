@@ -31,8 +31,7 @@ const TEA = { ...PEAR, maxYieldBps: 2_500, name: "西湖龙井", nameEn: "West L
 async function deployProvenanceFixture() {
   const [deployer, registrar, coop, farmer1, farmer2, inspector, processor, logistics, retailer, outsider, teaAdmin] =
     await ethers.getSigners();
-  const registry = (await (await ethers.getContractFactory("ProvenanceRegistry")).deploy(deployer.address)) as unknown as ProvenanceRegistry;
-  await registry.grantRole(await registry.REGISTRAR_ROLE(), registrar.address);
+  const registry = (await (await ethers.getContractFactory("ProvenanceRegistry")).deploy(deployer.address, registrar.address)) as unknown as ProvenanceRegistry;
   await registry.connect(registrar).createProduct({ admin: coop.address, ...PEAR });
   await registry.connect(registrar).createProduct({ admin: teaAdmin.address, ...TEA });
   const pear = 1n;
@@ -59,17 +58,20 @@ async function harvestLot(f: Fx, quantity = 1_200_000n, who = f.farmer1, product
 
 describe("ProvenanceRegistry", function () {
   describe("deployment", function () {
-    it("reports its version and starts empty", async function () {
-      const { registry } = await loadFixture(deployProvenanceFixture);
+    it("reports its version and starts empty, with the given admin and registrar", async function () {
+      const { registry, deployer, registrar } = await loadFixture(deployProvenanceFixture);
       expect(await registry.version()).to.equal("1.0.0");
-      const fresh = await (await ethers.getContractFactory("ProvenanceRegistry")).deploy((await ethers.getSigners())[0].address);
+      expect(await registry.hasRole(ZERO, deployer.address)).to.equal(true);
+      expect(await registry.hasRole(await registry.REGISTRAR_ROLE(), registrar.address)).to.equal(true);
+      const fresh = await (await ethers.getContractFactory("ProvenanceRegistry")).deploy(deployer.address, ethers.ZeroAddress);
       expect(await fresh.counts()).to.deep.equal([0n, 0n]);
+      expect(await fresh.hasRole(await fresh.REGISTRAR_ROLE(), ethers.ZeroAddress)).to.equal(false);
     });
 
     it("reverts with ProvenanceZeroAddress for a zero admin", async function () {
       const { registry } = await loadFixture(deployProvenanceFixture);
       const factory = await ethers.getContractFactory("ProvenanceRegistry");
-      await expect(factory.deploy(ethers.ZeroAddress)).to.be.revertedWithCustomError(registry, "ProvenanceZeroAddress");
+      await expect(factory.deploy(ethers.ZeroAddress, ethers.ZeroAddress)).to.be.revertedWithCustomError(registry, "ProvenanceZeroAddress");
     });
 
     it("supports the AccessControl interface", async function () {
