@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import {
-  buildCertificateModel, DEFAULT_RESOLVER, loadConfig, ProofmarkError, renderCertificatePdf, verifyEvidence, writeFileAtomic,
+  buildCertificateModel, loadConfig, ProofmarkError, renderCertificatePdf, resolverBase, verifyEvidence, writeFileAtomic,
 } from "@proofmark/sdk";
 import { commandEnv } from "../options";
 import { readReceiptFile } from "../receipts";
@@ -18,7 +18,7 @@ export function register(program: Command): void {
       if (!/\.pdf$/i.test(o.out)) throw new ProofmarkError("INVALID_ARGUMENT", `--out ${o.out}: the certificate is a PDF; name it *.pdf`);
       const receipt = readReceiptFile(proof);
       const result = await verifyEvidence({ receipt, rpc: env.opts.rpc, dataDir: env.dataDir });
-      const resolver = loadConfig(env.dataDir).resolver ?? DEFAULT_RESOLVER;
+      const resolver = resolverBase(loadConfig(env.dataDir));
       const model = buildCertificateModel(result, { resolver, chainNames: configuredChainNames(env.dataDir) });
       writeFileAtomic(o.out, await renderCertificatePdf(model));
       env.out.result({ out: o.out, verifyUrl: model.verifyUrl, sha256: model.sha256, anchoredAt: model.anchoredAt, chainId: model.chainId, txHash: model.txHash });

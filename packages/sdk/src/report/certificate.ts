@@ -6,8 +6,13 @@ import { chainName } from "./chains";
 import { formatCst, formatUtc } from "./model";
 import { newPdf, pdfBuffer } from "./pdf";
 
-/** Default base URL of the portal (the GS1 Digital Link resolver), when config.json names none. */
-export const DEFAULT_RESOLVER = "http://127.0.0.1:8080";
+/** Base URL of the portal when `<dataDir>/config.json` names no `resolver`. */
+const DEFAULT_RESOLVER_URL = "http://127.0.0.1:8080";
+
+/** The portal's base URL from the configuration (`resolver`), or the local default http://127.0.0.1:8080. */
+export function resolverBase(config: { resolver?: string }): string {
+  return config.resolver ?? DEFAULT_RESOLVER_URL;
+}
 
 /**
  * The portal's verify page for a receipt's first anchor: `<resolver>/verify?chain=…&root=…&tx=…`.
@@ -66,7 +71,7 @@ export function buildCertificateModel(result: VerificationResult, opts: { resolv
     registry: a.registry,
     submitter: a.submitter,
     root: r.proof.root,
-    verifyUrl: portalVerifyUrl(opts.resolver ?? DEFAULT_RESOLVER, r),
+    verifyUrl: portalVerifyUrl(opts.resolver ?? DEFAULT_RESOLVER_URL, r),
     confirmations: result.anchors[0].confirmations,
   };
 }
@@ -115,7 +120,7 @@ export function renderCertificatePdf(c: CertificateModel): Promise<Buffer> {
     for (const [label, value, mono] of rows) {
       const y = doc.y;
       doc.font("cjk").fontSize(9).fillColor("#57606a").text(label, left, y, { width: labelW });
-      doc.font(mono ? "Courier" : "cjk").fontSize(mono ? 8.6 : 10).fillColor("#111111").text(value, left + labelW + 8, y + (mono ? 1 : 0), { width: width - labelW - 8 });
+      doc.font(mono ? "Courier" : "cjk").fontSize(mono ? 7.8 : 10).fillColor("#111111").text(value, left + labelW + 8, y + (mono ? 1 : 0), { width: width - labelW - 8 });
       doc.y = Math.max(doc.y, y + 14) + 5;
       doc.moveTo(left, doc.y - 3).lineTo(left + width, doc.y - 3).lineWidth(0.3).strokeColor("#d0d7de").stroke();
     }

@@ -14,7 +14,7 @@ export function newPdf(info: { title: string; subject?: string }, opts: { buffer
   const m = opts.margin ?? 50;
   const doc = new PDFDocument({
     size: "A4", margins: { top: m, bottom: m + 6, left: m, right: m }, bufferPages: opts.bufferPages ?? false,
-    info: { Title: info.title, Subject: info.subject, Creator: "Proofmark", Producer: "Proofmark (pdfkit)" }, autoFirstPage: true,
+    info: { Title: info.title, ...(info.subject ? { Subject: info.subject } : {}), Creator: "Proofmark", Producer: "Proofmark (pdfkit)", CreationDate: new Date() }, autoFirstPage: true,
   });
   const fonts = cjkFontPaths();
   doc.registerFont("cjk", fonts.regular);

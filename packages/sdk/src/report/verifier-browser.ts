@@ -321,7 +321,7 @@ export function verifierUi(): void {
     if (cls) el.className = cls;
     return el;
   };
-  $("rpc").value = localStorage.getItem("proofmark.rpc") ?? "";
+  try { $("rpc").value = localStorage.getItem("proofmark.rpc") ?? ""; } catch { /* storage unavailable */ }
   $("verify").addEventListener("click", async () => {
     const file: File | undefined = $("file").files[0];
     const receiptFile: File | undefined = $("receipt").files[0];
