@@ -1,6 +1,6 @@
 import * as path from "node:path";
 import type { Command } from "commander";
-import { collectFiles, ProofmarkError, stampFiles, type EvidenceMeta, type StampProgress } from "@proofmark/sdk";
+import { collectFiles, EmbeddedStore, keepInStore, ProofmarkError, stampFiles, type EvidenceMeta, type StampProgress } from "@proofmark/sdk";
 import { commandEnv } from "../options";
 import { formatAddress, formatBytes, formatTime, rows, type Output } from "../output";
 
@@ -10,6 +10,8 @@ interface StampCliOptions {
   author?: string;
   note?: string;
   resume?: boolean;
+  store?: boolean;
+  encrypt?: boolean;
 }
 
 /** `proofmark stamp <files or folders…>`: one transaction anchors them all; a receipt per file. */
@@ -23,6 +25,8 @@ export function register(program: Command): void {
     .option("--author <text>", "author committed with each file")
     .option("--note <text>", "note committed with each file")
     .option("--resume", "only finish batches left queued by an interrupted or failed stamp")
+    .option("--store", "also keep each file in the content store (<data-dir>/store); its CID goes into the receipt")
+    .option("--encrypt", "with --store: keep AES-256-GCM ciphertext; the key goes into the receipt only")
     .action(async (paths: string[], o: StampCliOptions, cmd: Command) => {
       const env = commandEnv(cmd);
       if (!o.resume && paths.length === 0) throw new ProofmarkError("INVALID_ARGUMENT", "name the files or folders to stamp (or use --resume)");
@@ -31,10 +35,16 @@ export function register(program: Command): void {
       if (o.author !== undefined) meta.author = o.author;
       if (o.note !== undefined) meta.note = o.note;
       if (!o.resume) collectFiles(paths); // bad paths fail here, before any chain work
+      if (o.encrypt && !o.store) throw new ProofmarkError("INVALID_ARGUMENT", "--encrypt goes with --store");
+      const store = o.store ? new EmbeddedStore(env.dataDir) : undefined;
+      const keep = store && (async (file: string) => {
+        const { cid, encryption } = await keepInStore(store, file, { encrypt: o.encrypt });
+        return encryption ? { cid, encryption } : { cid };
+      });
       const chain = await env.chain();
       try {
         const result = await stampFiles({
-          chain, inputs: paths, meta, outDir: o.out, resumeOnly: o.resume, onProgress: (p) => showProgress(env.out, p),
+          chain, inputs: paths, meta, outDir: o.out, resumeOnly: o.resume, keep, onProgress: (p) => showProgress(env.out, p),
         });
         env.out.progressDone();
         env.out.result(result);
@@ -42,6 +52,7 @@ export function register(program: Command): void {
       } finally {
         env.out.progressDone();
         chain.close();
+        await store?.close();
       }
     });
 }

@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import type { Command } from "commander";
 import {
-  collectFiles, hashFile, isProofmarkError, ProofmarkError, RECEIPT_FILE_RE, verifyEvidence, type VerificationResult,
+  collectFiles, EmbeddedStore, fetchFromStore, hashFile, isProofmarkError, sha256Stream, type Receipt, ProofmarkError, RECEIPT_FILE_RE, verifyEvidence, type VerificationResult,
 } from "@proofmark/sdk";
 import { commandEnv, positiveInt } from "../options";
 import { formatAddress, formatTime, rows, type Output } from "../output";
@@ -10,6 +10,7 @@ import { readReceiptFile } from "../receipts";
 interface VerifyCliOptions {
   proof?: string;
   minConfirmations?: number;
+  fromStore?: boolean;
 }
 
 /** One file (or receipt) to verify and where its receipt is. */
@@ -23,18 +24,20 @@ export function register(program: Command): void {
   program
     .command("verify")
     .description("check files against their receipts and the chain; exit 0 only when every one is verified")
-    .argument("<paths...>", "files or folders (each file is checked against <file>.proof.json), or receipts")
+    .argument("[paths...]", "files or folders (each file is checked against <file>.proof.json), or receipts")
     .option("--proof <receipt>", "the receipt to use (with a single file)")
     .option("--min-confirmations <n>", "confirmations required (default 1)", positiveInt)
+    .option("--from-store", "read each file from the content store by its receipt's subject.cid (decrypted with the receipt's key); give receipts, or --proof P")
     .action(async (paths: string[], o: VerifyCliOptions, cmd: Command) => {
       const env = commandEnv(cmd);
-      const targets = resolveTargets(paths, o.proof);
+      if (!o.fromStore && paths.length === 0) throw new ProofmarkError("INVALID_ARGUMENT", "name the files, folders or receipts to verify (or use --proof P --from-store)");
+      const targets = o.fromStore ? storeTargets(paths, o.proof) : resolveTargets(paths, o.proof);
       const results: Array<{ file: string; proof: string; result?: VerificationResult; error?: { code: string; message: string } }> = [];
       for (const t of targets) {
         try {
           const receipt = readReceiptFile(t.proof);
           env.out.progress(`hashing ${t.file}`);
-          const digest = await hashFile(t.file);
+          const digest = o.fromStore ? await digestFromStore(env.dataDir, receipt) : await hashFile(t.file);
           env.out.progressDone();
           const result = await verifyEvidence({ receipt, file: { path: t.file, ...digest }, rpc: env.opts.rpc, dataDir: env.dataDir, minConfirmations: o.minConfirmations });
           results.push({ file: t.file, proof: t.proof, result });
@@ -52,6 +55,23 @@ export function register(program: Command): void {
         throw new ProofmarkError(first as never, targets.length === 1 ? "verification failed (see above)" : `${failed.length} of ${results.length} file(s) did not verify`, { failed: failed.length });
       }
     });
+}
+
+/** With --from-store the inputs are receipts; the file comes from the store. */
+function storeTargets(paths: string[], proof?: string): Target[] {
+  const receipts = proof ? [proof, ...paths] : paths;
+  if (receipts.length === 0) throw new ProofmarkError("INVALID_ARGUMENT", "with --from-store, name the receipts (or --proof P)");
+  return receipts.map((p) => ({ file: `${p.replace(/\.proof(\.\d+)?\.json$/, "")} (from the store)`, proof: p }));
+}
+
+/** SHA-256 and size of a receipt's file as kept in the embedded store (decrypted if needed). */
+async function digestFromStore(dataDir: string, receipt: Receipt): Promise<{ sha256: string; size: number }> {
+  const store = new EmbeddedStore(dataDir);
+  try {
+    return await sha256Stream(fetchFromStore(store, receipt, { check: false }));
+  } finally {
+    await store.close();
+  }
 }
 
 function resolveTargets(paths: string[], proof?: string): Target[] {
