@@ -46,11 +46,14 @@ export interface ReceiptAnchor {
   submitter: Hex;
 }
 
-/** Encryption parameters of a file kept encrypted in a content store (issue: private evidence). */
+/** The one encryption scheme receipts name: chunked AES-256-GCM (see store/encrypt.ts). */
+export const RECEIPT_ENCRYPTION_ALGS = ["aes-256-gcm-stream-v1"] as const;
+
+/** Encryption of a file kept encrypted in a content store: the ciphertext is at subject.cid. */
 export interface ReceiptEncryption {
   alg: string;
+  /** The 32-byte AES key. Only the receipt holds it. */
   key: Hex;
-  [extra: string]: unknown;
 }
 
 export interface Receipt {
@@ -147,9 +150,10 @@ export function parseReceipt(input: string | unknown): Receipt {
 
   const receipt: Receipt = { format: RECEIPT_FORMAT, version: RECEIPT_VERSION, subject, commitment, proof, anchors };
   if (top.encryption !== undefined) {
-    const e = object(top.encryption, "encryption", ["alg", "key"], Object.keys((top.encryption ?? {}) as Json));
-    if (typeof e.alg !== "string") invalid("encryption.alg must be a string");
-    receipt.encryption = { ...e, alg: e.alg, key: hex(e.key, 32, "encryption.key") };
+    const e = object(top.encryption, "encryption", ["alg", "key"]);
+    if (typeof e.alg !== "string" || !(RECEIPT_ENCRYPTION_ALGS as readonly string[]).includes(e.alg)) invalid(`encryption.alg must be one of ${RECEIPT_ENCRYPTION_ALGS.join(", ")}`);
+    if (top.subject && (top.subject as Json).cid === undefined) invalid("encryption needs subject.cid (the stored ciphertext)");
+    receipt.encryption = { alg: e.alg, key: hex(e.key, 32, "encryption.key") };
   }
 
   const leaf = computeLeaf({ sha256: subject.sha256, salt: commitment.salt, meta: commitment.meta });
@@ -175,7 +179,7 @@ export function serializeReceipt(receipt: Receipt): string {
       chainId: a.chainId, registry: a.registry, txHash: a.txHash, blockNumber: a.blockNumber,
       blockHash: a.blockHash, timestamp: a.timestamp, submitter: a.submitter,
     })),
-    ...(receipt.encryption !== undefined ? { encryption: receipt.encryption } : {}),
+    ...(receipt.encryption !== undefined ? { encryption: { alg: receipt.encryption.alg, key: receipt.encryption.key } } : {}),
   };
   return `${JSON.stringify(ordered, null, 2)}\n`;
 }

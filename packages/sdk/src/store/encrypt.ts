@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { ProofmarkError } from "../core/errors";
+import { RECEIPT_ENCRYPTION_ALGS } from "../core/receipt";
 
 /**
  * Streaming authenticated encryption for private evidence: AES-256-GCM over fixed-size chunks
@@ -14,7 +15,8 @@ import { ProofmarkError } from "../core/errors";
  * into the holder's receipt) and is never written to the store.
  */
 
-export const ENCRYPTION_ALG = "aes-256-gcm-stream-v1";
+/** The `alg` a receipt names for this scheme. */
+export const ENCRYPTION_ALG = RECEIPT_ENCRYPTION_ALGS[0];
 const MAGIC = Buffer.from("PMENC1", "ascii");
 const HEADER_LEN = 16;
 const TAG_LEN = 16;
