@@ -30,6 +30,16 @@ export const ERROR_CODES = [
   "STORE_FAILED",
   "EPCIS_INVALID",
   "FONT_MISSING",
+  "PRODUCT_NOT_FOUND",
+  "LOT_NOT_FOUND",
+  "LOT_NOT_ACTIVE",
+  "LOT_RECALLED",
+  "ROLE_MISSING",
+  "LICENCE_MISSING",
+  "QUOTA_EXCEEDED",
+  "QUANTITY_EXCEEDED",
+  "YIELD_EXCEEDED",
+  "IMPORT_INVALID",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
