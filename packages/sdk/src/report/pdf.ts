@@ -56,7 +56,7 @@ class Layout {
   }
 
   heading(text: string): void {
-    this.ensure(60);
+    this.ensure(100); // never a heading alone at the foot of a page
     this.doc.moveDown(0.6).font("cjk-bold").fontSize(12.5).fillColor(COLORS.text).text(text, this.left, this.doc.y, { width: this.width });
     const y = this.doc.y + 2;
     this.doc.moveTo(this.left, y).lineTo(this.left + this.width, y).lineWidth(0.6).strokeColor(COLORS.rule).stroke();
