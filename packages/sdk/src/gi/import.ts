@@ -1,0 +1,211 @@
+import { BIZ_STEPS, DEFAULT_DISPOSITION, DISPOSITIONS, parseEventTime, type BizStep, type Disposition } from "../core/epcis";
+import { ProofmarkError } from "../core/errors";
+
+/**
+ * Bulk GI events from a spreadsheet (CSV, RFC 4180) or JSON Lines. Columns / keys (docs/gi-import.md):
+ *
+ *   lot, step, disposition, time, location, quantity, note
+ *
+ * `lot`, `step`, `time` and `location` are required; `disposition` defaults to the step's usual
+ * one; `quantity` has a unit ("500kg"); `note` is free text kept in the event document.
+ * Parsing here is pure; checks against the chain (lot exists and is active, signer's role) are
+ * done by {@link GiSession.importEvents}.
+ */
+
+/** One parsed row, with the line of the file it starts on. */
+export interface ImportRow {
+  line: number;
+  lot: number;
+  step: BizStep;
+  disposition: Disposition;
+  /** Event time as written (ISO 8601). */
+  time: string;
+  location: string;
+  /** Quantity as written, parsed later in the product's unit. */
+  quantity?: string;
+  note?: string;
+}
+
+/** A row that cannot be recorded, and why. */
+export interface ImportProblem {
+  line: number;
+  reason: string;
+}
+
+/** The columns of the import format. */
+export const IMPORT_COLUMNS = ["lot", "step", "disposition", "time", "location", "quantity", "note"] as const;
+const REQUIRED = ["lot", "step", "time", "location"];
+
+/** Steps that change quantities: they have their own commands, not rows of an import. */
+const OPERATION_STEPS: Partial<Record<BizStep, string>> = {
+  commissioning: "gi harvest", packing: "gi pack", repackaging: "gi split / gi merge", creating_class_instance: "gi transform",
+};
+
+/** Records of a CSV text, each with the (1-based) line it starts on. Handles quotes, "" escapes, CRLF and newlines in quotes. */
+export function parseCsv(text: string): Array<{ line: number; cells: string[] }> {
+  const out: Array<{ line: number; cells: string[] }> = [];
+  let cells: string[] = [];
+  let cell = "";
+  let quoted = false;
+  let line = 1;
+  let start = 1;
+  let atCellStart = true;
+  const src = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  for (let i = 0; i < src.length; i++) {
+    const c = src[i];
+    if (quoted) {
+      if (c === '"') {
+        if (src[i + 1] === '"') {
+          cell += '"';
+          i++;
+        } else quoted = false;
+      } else {
+        if (c === "\n") line++;
+        cell += c;
+      }
+      continue;
+    }
+    if (c === '"' && atCellStart) {
+      quoted = true;
+      atCellStart = false;
+    } else if (c === ",") {
+      cells.push(cell);
+      cell = "";
+      atCellStart = true;
+    } else if (c === "\n" || c === "\r") {
+      if (c === "\r" && src[i + 1] === "\n") i++;
+      cells.push(cell);
+      if (!(cells.length === 1 && cells[0].trim() === "")) out.push({ line: start, cells });
+      cells = [];
+      cell = "";
+      atCellStart = true;
+      line++;
+      start = line;
+    } else {
+      cell += c;
+      atCellStart = false;
+    }
+  }
+  if (quoted) out.push({ line: start, cells: [...cells, cell, "\u0000unterminated"] });
+  else if (cell !== "" || cells.length > 0) {
+    cells.push(cell);
+    if (!(cells.length === 1 && cells[0].trim() === "")) out.push({ line: start, cells });
+  }
+  return out;
+}
+
+/**
+ * Parses and checks an import file's text (format by `name`'s extension: .csv or .jsonl/.ndjson).
+ * Never throws for bad rows: every problem is returned with its line number.
+ *
+ * @example
+ * const { rows, problems } = parseImport("season.csv", fs.readFileSync("season.csv", "utf8"));
+ */
+export function parseImport(name: string, text: string): { rows: ImportRow[]; problems: ImportProblem[] } {
+  const lower = name.toLowerCase();
+  if (lower.endsWith(".csv")) return parseCsvImport(text);
+  if (lower.endsWith(".jsonl") || lower.endsWith(".ndjson")) return parseJsonlImport(text);
+  throw new ProofmarkError("INVALID_ARGUMENT", `cannot tell the format of "${name}": name it .csv or .jsonl`, { file: name });
+}
+
+function parseCsvImport(text: string): { rows: ImportRow[]; problems: ImportProblem[] } {
+  const records = parseCsv(text);
+  const problems: ImportProblem[] = [];
+  if (records.length === 0) return { rows: [], problems: [{ line: 1, reason: "the file is empty; the first line must name the columns (lot,step,disposition,time,location,quantity,note)" }] };
+  const header = records[0].cells.map((h) => h.trim().toLowerCase());
+  const unknown = header.filter((h) => !(IMPORT_COLUMNS as readonly string[]).includes(h));
+  const missing = REQUIRED.filter((r) => !header.includes(r));
+  if (unknown.length > 0 || missing.length > 0 || new Set(header).size !== header.length) {
+    const parts = [];
+    if (missing.length) parts.push(`missing column(s) ${missing.join(", ")}`);
+    if (unknown.length) parts.push(`unknown column(s) ${unknown.join(", ")}`);
+    if (new Set(header).size !== header.length) parts.push("a column is named twice");
+    return { rows: [], problems: [{ line: records[0].line, reason: `header: ${parts.join("; ")} (columns: ${IMPORT_COLUMNS.join(", ")})` }] };
+  }
+  const rows: ImportRow[] = [];
+  for (const rec of records.slice(1)) {
+    if (rec.cells[rec.cells.length - 1] === "\u0000unterminated") {
+      problems.push({ line: rec.line, reason: "a quoted cell is never closed" });
+      continue;
+    }
+    if (rec.cells.length !== header.length) {
+      problems.push({ line: rec.line, reason: `has ${rec.cells.length} cells but the header has ${header.length} columns` });
+      continue;
+    }
+    const obj: Record<string, string> = {};
+    header.forEach((h, i) => (obj[h] = rec.cells[i]));
+    checkRow(rec.line, obj, rows, problems);
+  }
+  return { rows, problems };
+}
+
+function parseJsonlImport(text: string): { rows: ImportRow[]; problems: ImportProblem[] } {
+  const rows: ImportRow[] = [];
+  const problems: ImportProblem[] = [];
+  const lines = text.split(/\r?\n/);
+  lines.forEach((raw, i) => {
+    const line = i + 1;
+    if (raw.trim() === "") return;
+    let obj: unknown;
+    try {
+      obj = JSON.parse(raw);
+    } catch {
+      problems.push({ line, reason: "is not valid JSON" });
+      return;
+    }
+    if (typeof obj !== "object" || obj === null || Array.isArray(obj)) {
+      problems.push({ line, reason: "must be a JSON object" });
+      return;
+    }
+    const unknown = Object.keys(obj).filter((k) => !(IMPORT_COLUMNS as readonly string[]).includes(k));
+    if (unknown.length > 0) {
+      problems.push({ line, reason: `unknown key(s) ${unknown.join(", ")} (keys: ${IMPORT_COLUMNS.join(", ")})` });
+      return;
+    }
+    const fields: Record<string, string> = {};
+    for (const [k, v] of Object.entries(obj as Record<string, unknown>)) {
+      if (v === null || v === undefined) continue;
+      if (typeof v !== "string" && typeof v !== "number") {
+        problems.push({ line, reason: `${k} must be a string or a number` });
+        return;
+      }
+      fields[k] = String(v);
+    }
+    checkRow(line, fields, rows, problems);
+  });
+  return { rows, problems };
+}
+
+function checkRow(line: number, f: Record<string, string>, rows: ImportRow[], problems: ImportProblem[]): void {
+  const reasons: string[] = [];
+  const get = (k: string) => (f[k] ?? "").trim();
+  for (const k of REQUIRED) if (get(k) === "") reasons.push(`${k} is empty`);
+  const lotText = get("lot");
+  if (lotText !== "" && !/^[1-9][0-9]{0,15}$/.test(lotText)) reasons.push(`lot "${lotText}" is not a lot id (a whole number ≥ 1)`);
+  const step = get("step");
+  if (step !== "" && !(BIZ_STEPS as readonly string[]).includes(step)) reasons.push(`step "${step}" is not a CBV 2.0 business step the registry records (${BIZ_STEPS.join(", ")})`);
+  else if (step !== "" && OPERATION_STEPS[step as BizStep]) reasons.push(`step "${step}" changes quantities; use \`proofmark ${OPERATION_STEPS[step as BizStep]}\` instead of an import row`);
+  const disp = get("disposition");
+  if (disp !== "" && !(DISPOSITIONS as readonly string[]).includes(disp)) reasons.push(`disposition "${disp}" is not one the registry records (${DISPOSITIONS.join(", ")})`);
+  const time = get("time");
+  if (time !== "") {
+    try {
+      const ms = parseEventTime(time);
+      if (ms < 0 || ms / 1000 >= 2 ** 40) reasons.push(`time "${time}" is out of range`);
+    } catch {
+      reasons.push(`time "${time}" is not an ISO 8601 date-time such as 2026-09-01T08:00:00+08:00`);
+    }
+  }
+  const quantity = get("quantity");
+  if (quantity !== "" && !/^\s*[0-9][0-9_,]*(\.[0-9]+)?\s*\S*\s*$/.test(quantity)) reasons.push(`quantity "${quantity}" is not a number with a unit such as 500kg`);
+  if (reasons.length > 0) {
+    problems.push({ line, reason: reasons.join("; ") });
+    return;
+  }
+  const row: ImportRow = {
+    line, lot: Number(lotText), step: step as BizStep, disposition: (disp || DEFAULT_DISPOSITION[step as BizStep]) as Disposition, time, location: get("location"),
+  };
+  if (quantity !== "") row.quantity = quantity;
+  if (get("note") !== "") row.note = f.note;
+  rows.push(row);
+}
