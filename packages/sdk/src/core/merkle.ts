@@ -1,6 +1,6 @@
-import { keccak_256 } from "@noble/hashes/sha3";
 import { ProofmarkError } from "./errors";
 import { bytesEqual, fromHex, toHex, type Hex } from "./hex";
+import { keccak256Pair } from "./keccak";
 
 /**
  * Sorted-pair keccak-256 Merkle trees, compatible with OpenZeppelin's `MerkleProof.verify` and
@@ -11,15 +11,10 @@ import { bytesEqual, fromHex, toHex, type Hex } from "./hex";
 
 /** Hash of two nodes, smaller first (the order OpenZeppelin's `MerkleProof` uses). */
 export function hashPair(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const buf = new Uint8Array(64);
-  if (compareBytes(a, b) <= 0) {
-    buf.set(a, 0);
-    buf.set(b, 32);
-  } else {
-    buf.set(b, 0);
-    buf.set(a, 32);
-  }
-  return keccak_256(buf);
+  const out = new Uint8Array(32);
+  if (compareBytes(a, b) <= 0) keccak256Pair(a, b, out, 0);
+  else keccak256Pair(b, a, out, 0);
+  return out;
 }
 
 function compareBytes(a: Uint8Array, b: Uint8Array): number {
@@ -56,10 +51,9 @@ export class MerkleTree {
       if (bytes.length !== 32) throw new ProofmarkError("INVALID_ARGUMENT", `leaf ${i} must be 32 bytes, got ${bytes.length}`);
       nodes.set(bytes, (total - 1 - i) * 32);
     }
-    const pair = new Uint8Array(64);
     for (let i = total - 1 - n; i >= 0; i--) {
       const l = (2 * i + 1) * 32;
-      const r = (2 * i + 2) * 32;
+      const r = l + 32;
       let leftFirst = true;
       for (let k = 0; k < 32; k++) {
         const d = nodes[l + k] - nodes[r + k];
@@ -68,14 +62,10 @@ export class MerkleTree {
           break;
         }
       }
-      if (leftFirst) {
-        pair.set(nodes.subarray(l, l + 32), 0);
-        pair.set(nodes.subarray(r, r + 32), 32);
-      } else {
-        pair.set(nodes.subarray(r, r + 32), 0);
-        pair.set(nodes.subarray(l, l + 32), 32);
-      }
-      nodes.set(keccak_256(pair), i * 32);
+      const left = nodes.subarray(l, l + 32);
+      const right = nodes.subarray(r, r + 32);
+      if (leftFirst) keccak256Pair(left, right, nodes, i * 32);
+      else keccak256Pair(right, left, nodes, i * 32);
     }
     return new MerkleTree(nodes, n);
   }

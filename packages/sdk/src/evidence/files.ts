@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { sha256Stream } from "../core/digest";
+import { createHash } from "node:crypto";
 import { ProofmarkError } from "../core/errors";
 
 /** Receipt files (`x.proof.json`, and earlier ones kept as `x.proof.<n>.json`) are never stamped. */
@@ -48,19 +48,47 @@ export function collectFiles(inputs: string[]): string[] {
   return [...out];
 }
 
+const READ_SIZE = 1 << 20;
+const YIELD_EVERY = 64 << 20;
+/** Read buffers reused across calls (allocating 1 MiB per small file made GC the bottleneck). */
+const freeBuffers: Buffer[] = [];
+
 /**
- * Streams a file through SHA-256 (1 MiB reads, constant memory).
+ * SHA-256 of a file in constant memory (one 1 MiB buffer). Reads are synchronous — measured
+ * faster than stream or promise reads here — and the event loop gets a turn every 64 MiB.
  *
  * @example
  * const { sha256, size } = await hashFile("design.png");
  */
 export async function hashFile(file: string, onBytes?: (bytes: number) => void): Promise<{ sha256: string; size: number }> {
-  let stream: fs.ReadStream;
+  let fd: number;
   try {
-    await fs.promises.access(file, fs.constants.R_OK);
-    stream = fs.createReadStream(file, { highWaterMark: 1 << 20 });
+    fd = fs.openSync(file, "r");
   } catch {
     throw new ProofmarkError("FILE_NOT_FOUND", `${file}: no such file, or it cannot be read`, { path: file });
   }
-  return sha256Stream(stream, onBytes);
+  const buffers: Buffer[] = [];
+  try {
+    const hash = createHash("sha256");
+    const buffer = freeBuffers.pop() ?? Buffer.allocUnsafe(READ_SIZE);
+    buffers.push(buffer);
+    let size = 0;
+    let sinceYield = 0;
+    let n: number;
+    while ((n = fs.readSync(fd, buffer, 0, READ_SIZE, null)) > 0) {
+      hash.update(buffer.subarray(0, n));
+      size += n;
+      sinceYield += n;
+      if (sinceYield >= YIELD_EVERY) {
+        sinceYield = 0;
+        onBytes?.(size);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
+    onBytes?.(size);
+    return { sha256: hash.digest("hex"), size };
+  } finally {
+    fs.closeSync(fd);
+    freeBuffers.push(...buffers);
+  }
 }

@@ -7,7 +7,7 @@ import { MerkleTree } from "../core/merkle";
 import { parseReceipt, serializeReceipt, type Receipt, type ReceiptAnchor, type ReceiptEncryption } from "../core/receipt";
 import type { ChainContext } from "../chain/context";
 import { EvidenceRegistryClient } from "../chain/evidence";
-import { writeFileAtomic } from "../util/fs";
+import { syncFiles, writeFileAtomic } from "../util/fs";
 import { collectFiles, hashFile, receiptPathFor } from "./files";
 import { StampQueue, type QueuedItem, type StampBatch } from "./queue";
 
@@ -166,10 +166,12 @@ function finishBatch(batch: StampBatch, anchor: ReceiptAnchor, queue: StampQueue
       anchors: [anchor],
       ...(item.encryption ? { encryption: item.encryption } : {}),
     };
-    keepEarlierReceipt(item.receiptPath, item.sha256);
-    writeFileAtomic(item.receiptPath, serializeReceipt(parseReceipt(JSON.parse(serializeReceipt(receipt)))));
+    const fresh = keepEarlierReceipt(item.receiptPath, item.sha256);
+    // the batch stays queued until the receipts are synced, so a torn receipt is rewritten on resume
+    writeFileAtomic(item.receiptPath, serializeReceipt(receipt), { durable: false, fresh });
     out.push({ file: item.file, receiptPath: item.receiptPath, sha256: item.sha256, size: item.size, status, anchor, cid: item.cid });
   });
+  syncFiles(out.map((f) => f.receiptPath));
   onProgress?.({ phase: "receipts", count: out.length });
   queue.remove(batch.root);
   return out;
@@ -184,14 +186,18 @@ function readExistingReceipt(receiptPath: string): Receipt | undefined {
   }
 }
 
-/** A receipt for an earlier version of a file is evidence too: keep it as `x.proof.<n>.json`. */
-function keepEarlierReceipt(receiptPath: string, newSha256: string): void {
-  const existing = readExistingReceipt(receiptPath);
-  if (!fs.existsSync(receiptPath) || existing?.subject.sha256 === newSha256) return;
+/**
+ * A receipt for an earlier version of a file is evidence too: keep it as `x.proof.<n>.json`.
+ * Returns true when no receipt is left at `receiptPath` (so the new one can be created in place).
+ */
+function keepEarlierReceipt(receiptPath: string, newSha256: string): boolean {
+  if (!fs.existsSync(receiptPath)) return true;
+  if (readExistingReceipt(receiptPath)?.subject.sha256 === newSha256) return false;
   const base = receiptPath.replace(/\.json$/, "");
   let n = 1;
   while (fs.existsSync(`${base}.${n}.json`)) n++;
   fs.renameSync(receiptPath, `${base}.${n}.json`);
+  return true;
 }
 
 /**

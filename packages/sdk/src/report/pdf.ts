@@ -1,4 +1,4 @@
-import PDFDocument from "pdfkit";
+import type PDFDocumentClass from "pdfkit";
 import { cjkFontPaths } from "./fonts";
 import type { ReportBlock, ReportModel } from "./model";
 
@@ -12,6 +12,8 @@ const COLORS = {
 /** A new A4 document with the CJK fonts registered as "cjk" / "cjk-bold" (Courier for hex). */
 export function newPdf(info: { title: string; subject?: string }, opts: { bufferPages?: boolean; margin?: number } = {}): Doc {
   const m = opts.margin ?? 50;
+  // pdfkit (with fontkit) takes ~0.4 s to load: load it only when a PDF is made, not with the SDK.
+  const PDFDocument = require("pdfkit") as typeof PDFDocumentClass;
   const doc = new PDFDocument({
     size: "A4", margins: { top: m, bottom: m + 6, left: m, right: m }, bufferPages: opts.bufferPages ?? false,
     info: { Title: info.title, ...(info.subject ? { Subject: info.subject } : {}), Creator: "Proofmark", Producer: "Proofmark (pdfkit)", CreationDate: new Date() }, autoFirstPage: true,

@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 
@@ -5,24 +6,63 @@ import * as path from "node:path";
  * Writes `data` to `file` atomically: a temporary file in the same folder, fsync, rename, fsync of
  * the folder. A reader (or a crash) sees the old content or the new, never a torn file.
  */
-export function writeFileAtomic(file: string, data: string | Uint8Array): void {
+export function writeFileAtomic(file: string, data: string | Uint8Array, opts: { durable?: boolean; fresh?: boolean } = {}): void {
+  const durable = opts.durable ?? true;
   const dir = path.dirname(file);
   fs.mkdirSync(dir, { recursive: true });
+  if (opts.fresh) {
+    // A new file that nothing reads yet, whose content can be rewritten after a crash (the caller
+    // keeps the source of truth until it has synced): create it in place, no temporary + rename.
+    try {
+      fs.writeFileSync(file, data, { flag: "wx", mode: 0o644 });
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    }
+  }
   const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
   const fd = fs.openSync(tmp, "w", 0o600);
   try {
     fs.writeFileSync(fd, data);
-    fs.fsyncSync(fd);
+    if (durable) fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
   }
   fs.renameSync(tmp, file);
+  if (!durable) return;
   try {
     const dfd = fs.openSync(dir, "r");
     fs.fsyncSync(dfd);
     fs.closeSync(dfd);
   } catch {
     // Some file systems cannot fsync a folder; the rename is still atomic.
+  }
+}
+
+/**
+ * Makes many files written with `durable: false` durable at once: one `syncfs` per file system
+ * (coreutils `sync -f`) instead of an fsync per file (≈3.5 ms each here), falling back to fsync.
+ */
+export function syncFiles(files: string[]): void {
+  const dirs = [...new Set(files.map((f) => path.dirname(f)))];
+  if (dirs.length === 0) return;
+  if (process.platform === "linux") {
+    const r = spawnSync("sync", ["-f", ...dirs.slice(0, 1000)], { stdio: "ignore" });
+    if (r.status === 0 && dirs.length <= 1000) return;
+  }
+  for (const f of files) {
+    const fd = fs.openSync(f, "r");
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+  }
+  for (const d of dirs) {
+    try {
+      const fd = fs.openSync(d, "r");
+      fs.fsyncSync(fd);
+      fs.closeSync(fd);
+    } catch {
+      // folder fsync unsupported
+    }
   }
 }
 
