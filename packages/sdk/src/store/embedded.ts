@@ -2,7 +2,6 @@ import * as path from "node:path";
 import { createHash } from "node:crypto";
 import { create as createDigest } from "multiformats/hashes/digest";
 import { importer } from "ipfs-unixfs-importer";
-import { exporter } from "ipfs-unixfs-exporter";
 import type { CarBlockIterator } from "@ipld/car";
 import { UnixFS } from "ipfs-unixfs";
 import { loadCar, loadDagPb } from "./esm";
@@ -10,6 +9,9 @@ import { ProofmarkError, isProofmarkError } from "../core/errors";
 import { CID, DAG_PB_CODE, IDENTITY, KUBO_CHUNK_SIZE, RAW_CODE, SHA2_256, blockKey, kuboImporterOptions, linksOf, parseCid, verifyBlock } from "./blocks";
 import { PackStore, type PackTxn, type RootMeta } from "./packstore";
 import type { AddOptions, AddResult, ContentSource, ContentStore, GcResult, StoreEntry } from "./types";
+
+/** Sibling blocks read ahead while reading a file. */
+const READ_AHEAD = 16;
 
 /** Default data folder of a Proofmark project; the embedded store lives in `<dataDir>/store/`. */
 export const DEFAULT_DATA_DIR = ".proofmark";
@@ -51,15 +53,10 @@ export class EmbeddedStore implements ContentStore {
   /** The store folder, `<dataDir>/store`. */
   readonly dir: string;
   readonly packs: PackStore;
-  private readonly view: { get: (cid: CID) => AsyncGenerator<Uint8Array> };
 
   constructor(dataDir: string = DEFAULT_DATA_DIR) {
     this.dir = path.join(path.resolve(dataDir), "store");
     this.packs = new PackStore(this.dir);
-    const packs = this.packs;
-    this.view = {
-      get: (cid: CID) => (async function* () { yield await packs.readBlock(cid); })(),
-    };
   }
 
   async add(content: ContentSource, options: AddOptions = {}): Promise<AddResult> {
@@ -101,19 +98,44 @@ export class EmbeddedStore implements ContentStore {
   async *get(cidText: string): AsyncGenerator<Uint8Array> {
     const cid = parseCid(cidText);
     await this.packs.open();
-    let entry;
-    try {
-      entry = await exporter(cid, this.view);
-    } catch (e) {
-      wrap(e, `reading ${cid} from the store failed`);
+    yield* this.fileBytes(cid, await this.packs.readBlock(cid));
+  }
+
+  /**
+   * Walks a UnixFS file depth first, in order, reading up to READ_AHEAD sibling blocks ahead
+   * (reads overlap with hashing). A block is yielded only after it was verified, and an error
+   * in a prefetched block surfaces only when the walk reaches it, so the bytes before it are
+   * exactly the file's.
+   */
+  private async *fileBytes(cid: CID, bytes: Uint8Array): AsyncGenerator<Uint8Array> {
+    if (cid.code === RAW_CODE) {
+      if (bytes.length > 0) yield bytes;
+      return;
     }
-    if (entry.type === "directory" || entry.type === "object") {
-      throw new ProofmarkError("INVALID_ARGUMENT", `${cid} is a ${entry.type}, not a file; Proofmark stores single files`, { cid: cid.toString() });
+    if (cid.code !== DAG_PB_CODE) {
+      throw new ProofmarkError("INVALID_ARGUMENT", `${cid} uses codec 0x${cid.code.toString(16)}; only UnixFS files (dag-pb) and raw blocks can be read as files`, { cid: cid.toString() });
     }
+    const node = (await loadDagPb()).decode(bytes);
+    let unixfs: UnixFS;
     try {
-      yield* entry.content() as AsyncGenerator<Uint8Array>;
+      unixfs = UnixFS.unmarshal(node.Data ?? new Uint8Array());
     } catch (e) {
-      wrap(e, `reading ${cid} from the store failed`);
+      throw new ProofmarkError("STORE_FAILED", `${cid} is a dag-pb block but not a UnixFS node (${(e as Error).message})`, { cid: cid.toString() });
+    }
+    if (unixfs.type !== "file" && unixfs.type !== "raw") {
+      throw new ProofmarkError("INVALID_ARGUMENT", `${cid} is a UnixFS ${unixfs.type}, not a file; Proofmark stores single files`, { cid: cid.toString() });
+    }
+    if (unixfs.data && unixfs.data.length > 0) yield unixfs.data;
+    const links = node.Links.map((l) => l.Hash as unknown as CID);
+    const ahead: Array<Promise<Uint8Array>> = [];
+    let next = 0;
+    for (let i = 0; i < links.length; i++) {
+      while (ahead.length < READ_AHEAD && next < links.length) {
+        const p = this.packs.readBlock(links[next++]);
+        p.catch(() => undefined); // awaited below, in order
+        ahead.push(p);
+      }
+      yield* this.fileBytes(links[i], await ahead.shift()!);
     }
   }
 

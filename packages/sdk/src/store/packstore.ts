@@ -26,8 +26,10 @@ const REC_UNPIN = 2;
 const CHECK_LEN = 16;
 /** Start a new pack once the current one is this large. */
 const PACK_ROLL_BYTES = 2 ** 31;
-/** Writes are gathered into buffers of this size. */
+/** Blocks are gathered into vectored writes of about this size. */
 const WRITE_BUFFER = 8 << 20;
+/** At most this many bytes handed to the writer and not yet written (backpressure). */
+const MAX_INFLIGHT = 64 << 20;
 /** Start a background fdatasync after this many unsynced bytes, so the final fsync is short. */
 const SYNC_EVERY = 64 << 20;
 const LOCK_WAIT_MS = 30_000;
@@ -116,19 +118,21 @@ export class PackTxn {
   readonly pending = new Map<string, PendingBlock>();
   readonly roots = new Map<string, RootMeta>();
   readonly unpinned = new Set<string>();
-  private buf = Buffer.allocUnsafe(WRITE_BUFFER);
-  private bufLen = 0;
-  private bufStart: number;
+  /** Blocks gathered for the next vectored write (referenced, not copied). */
+  private batch: Uint8Array[] = [];
+  private batchLen = 0;
+  private batchStart: number;
   next: number;
   private chain: Promise<unknown> = Promise.resolve();
   private syncing: Promise<unknown> = Promise.resolve();
   private unsynced = 0;
+  private inflight = 0;
   private failed: unknown;
   /** False while gc copies blocks that are (still) committed in the old packs. */
   dedupe = true;
 
   constructor(private readonly store: PackStore, readonly pack: number, readonly fh: fsp.FileHandle, readonly start: number) {
-    this.bufStart = start;
+    this.batchStart = start;
     this.next = start;
   }
 
@@ -138,7 +142,11 @@ export class PackTxn {
     return this.pending.has(key) || this.store.hasBlock(cid);
   }
 
-  /** Interface-blockstore `put` used by the UnixFS importer. Deduplicates. */
+  /**
+   * Interface-blockstore `put` used by the UnixFS importer. Deduplicates. The bytes are written
+   * as they are (vectored writes, no copy); like the importer itself, this assumes the producer
+   * does not reuse a buffer after yielding it. Returns a promise only to apply backpressure.
+   */
   put(cid: CID, bytes: Uint8Array): CID | Promise<CID> {
     if (this.failed !== undefined) throw this.failed;
     if (cid.multihash.code === IDENTITY) return cid;
@@ -147,19 +155,10 @@ export class PackTxn {
     const v1 = cid.version === 0 ? cid.toV1() : cid;
     this.pending.set(key, { cid: v1.bytes, pack: this.pack, offset: this.next, length: bytes.length });
     this.next += bytes.length;
-    let wrote = false;
-    if (bytes.length > WRITE_BUFFER - this.bufLen) {
-      this.flush();
-      wrote = true;
-    }
-    if (bytes.length >= WRITE_BUFFER) {
-      this.enqueue(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), this.bufStart);
-      this.bufStart += bytes.length;
-    } else {
-      this.buf.set(bytes, this.bufLen);
-      this.bufLen += bytes.length;
-    }
-    return wrote ? this.chain.then(() => cid) : cid;
+    this.batch.push(bytes);
+    this.batchLen += bytes.length;
+    if (this.batchLen >= WRITE_BUFFER || this.batch.length >= 512) this.flush();
+    return this.inflight > MAX_INFLIGHT ? this.chain.then(() => cid) : cid;
   }
 
   /** Keeps `cid` as a root (protected from gc, listed by `ls`). */
@@ -174,28 +173,37 @@ export class PackTxn {
     this.unpinned.add(cid);
   }
 
-  private enqueue(data: Buffer, position: number): void {
-    this.chain = this.chain.then(() => this.fh.write(data, 0, data.length, position)).catch((e) => {
-      this.failed = storeFailed(`writing to the store failed: ${(e as Error).message}`, { pack: this.pack }, e);
-      throw this.failed;
-    });
-    this.unsynced += data.length;
+  /** Hands the gathered blocks to the writer (one writev at the right offset). */
+  flush(): void {
+    if (this.batchLen === 0) return;
+    const buffers = this.batch;
+    const position = this.batchStart;
+    const length = this.batchLen;
+    this.batch = [];
+    this.batchStart += length;
+    this.batchLen = 0;
+    this.inflight += length;
+    this.chain = this.chain
+      .then(async () => {
+        let { bytesWritten } = await this.fh.writev(buffers, position);
+        if (bytesWritten !== length) {
+          // Short vectored write (rare): finish it piece by piece.
+          const all = Buffer.concat(buffers, length);
+          while (bytesWritten < length) bytesWritten += (await this.fh.write(all, bytesWritten, length - bytesWritten, position + bytesWritten)).bytesWritten;
+        }
+        this.inflight -= length;
+      })
+      .catch((e) => {
+        this.failed = isProofmarkErrorLike(e) ? e : storeFailed(`writing to the store failed: ${(e as Error).message}`, { pack: this.pack }, e);
+        throw this.failed;
+      });
+    this.unsynced += length;
     if (this.unsynced >= SYNC_EVERY) {
       this.unsynced = 0;
       const written = this.chain;
       this.syncing = Promise.all([this.syncing, written]).then(() => this.fh.datasync());
       this.syncing.catch(() => undefined);
     }
-  }
-
-  /** Hands the filled buffer to the writer and starts a new one. */
-  flush(): void {
-    if (this.bufLen === 0) return;
-    const data = this.buf.subarray(0, this.bufLen);
-    this.enqueue(data, this.bufStart);
-    this.bufStart += this.bufLen;
-    this.buf = Buffer.allocUnsafe(WRITE_BUFFER);
-    this.bufLen = 0;
   }
 
   /** Everything written and durable (fdatasync). */
@@ -205,6 +213,10 @@ export class PackTxn {
     await this.syncing;
     if (this.pending.size > 0) await this.fh.datasync();
   }
+}
+
+function isProofmarkErrorLike(e: unknown): boolean {
+  return e instanceof ProofmarkError;
 }
 
 /** Append-only block storage with an index log. See the file comment for the layout. */
