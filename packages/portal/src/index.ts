@@ -73,9 +73,10 @@ export async function startPortal(opts: PortalOptions): Promise<Portal> {
     fromBlock: Number.isSafeInteger(fromBlock) && fromBlock !== Number.MAX_SAFE_INTEGER ? fromBlock : 0,
     onSync: () => {
       try {
-        importManifests(db, manifests, chain.chainId, provenance);
+        return importManifests(db, manifests, chain.chainId, provenance).accepted > 0;
       } catch (e) {
         opts.log?.(`loading codes manifests failed: ${(e as Error).message}`);
+        return false;
       }
     },
   });

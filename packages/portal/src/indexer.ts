@@ -21,7 +21,8 @@ export interface IndexerOptions {
   /** First block to index (the registries' deployment block). */
   fromBlock?: number;
   /** Called after each sync with what changed. */
-  onSync?: (s: SyncResult) => void;
+  /** Called after each sync; return true when it changed the index (e.g. loaded manifests). */
+  onSync?: (s: SyncResult) => boolean | void;
 }
 
 /** What one sync did. */
@@ -43,6 +44,8 @@ export interface ChainStatus {
   lastSync: number;
   /** Last error, in words (never a stack). */
   error?: string;
+  /** Bumped whenever the index changed (new logs, reorg, manifests): caches key on it. */
+  version: number;
 }
 
 /**
@@ -52,7 +55,7 @@ export interface ChainStatus {
  * first changed block on and indexes it again.
  */
 export class Indexer {
-  readonly status: ChainStatus = { reachable: false, indexedTo: -1, head: -1, lastSync: 0 };
+  readonly status: ChainStatus = { reachable: false, indexedTo: -1, head: -1, lastSync: 0, version: 0 };
   private readonly db: Database.Database;
   private readonly provider: JsonRpcProvider;
   private readonly addresses: string[];
@@ -61,7 +64,17 @@ export class Indexer {
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private stopped = false;
-  private readonly onSync?: (s: SyncResult) => void;
+  private readonly onSync?: (s: SyncResult) => boolean | void;
+  private readonly stmts = new Map<string, Database.Statement>();
+
+  private stmt(sql: string): Database.Statement {
+    let s = this.stmts.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.stmts.set(sql, s);
+    }
+    return s;
+  }
 
   constructor(opts: IndexerOptions) {
     this.db = opts.db;
@@ -89,7 +102,7 @@ export class Indexer {
     try {
       const result = await this.syncOnce();
       Object.assign(this.status, { reachable: true, head: result.head, indexedTo: result.indexedTo, lastSync: Date.now(), error: undefined });
-      this.onSync?.(result);
+      if (this.onSync?.(result) || result.logs > 0 || result.reorgedFrom !== undefined) this.status.version++;
       return result;
     } catch (e) {
       this.status.reachable = false;
@@ -186,7 +199,7 @@ export class Indexer {
     if (address === this.evidence) {
       const parsed = evidenceRegistryInterface.parseLog(log);
       if (parsed?.name === "EvidenceAnchored") {
-        this.db.prepare("INSERT OR IGNORE INTO anchors (root, submitter, leaf_count, block, tx, time) VALUES (?, ?, ?, ?, ?, ?)")
+        this.stmt("INSERT OR IGNORE INTO anchors (root, submitter, leaf_count, block, tx, time) VALUES (?, ?, ?, ?, ?, ?)")
           .run(String(parsed.args.root), String(parsed.args.submitter).toLowerCase(), Number(parsed.args.leafCount), block, tx, time);
       }
       return;
@@ -198,39 +211,39 @@ export class Indexer {
     switch (parsed.name) {
       case "ProductCreated": {
         const info = a.info;
-        this.db.prepare(`INSERT OR REPLACE INTO products (id, admin, registrar, name, name_en, gi_number, region, unit, max_yield_bps, standard, block, tx, time)
+        this.stmt(`INSERT OR REPLACE INTO products (id, admin, registrar, name, name_en, gi_number, region, unit, max_yield_bps, standard, block, tx, time)
           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
           .run(Number(a.product), String(a.admin).toLowerCase(), String(a.registrar).toLowerCase(), String(info.name), String(info.nameEn),
             String(info.giNumber), String(info.region), String(info.unit), Number(info.maxYieldBps), String(info.standard), block, tx, time);
         break;
       }
       case "LotHarvested":
-        this.db.prepare(`INSERT OR REPLACE INTO lots (id, product, origin, actor, season, quantity, packages, parents, amounts, block, tx, time)
+        this.stmt(`INSERT OR REPLACE INTO lots (id, product, origin, actor, season, quantity, packages, parents, amounts, block, tx, time)
           VALUES (?, ?, 0, ?, ?, ?, 0, '[]', '[]', ?, ?, ?)`)
           .run(Number(a.lot), Number(a.product), String(a.producer).toLowerCase(), Number(a.season), String(a.quantity), block, tx, time);
         break;
       case "LotDerived": {
         const parents = (a.parents as bigint[]).map(Number);
-        this.db.prepare(`INSERT OR REPLACE INTO lots (id, product, origin, actor, season, quantity, packages, parents, amounts, block, tx, time)
+        this.stmt(`INSERT OR REPLACE INTO lots (id, product, origin, actor, season, quantity, packages, parents, amounts, block, tx, time)
           VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?)`)
           .run(Number(a.lot), Number(a.product), Number(a.origin), String(a.actor).toLowerCase(), String(a.quantity), Number(a.packages),
             JSON.stringify(parents), JSON.stringify((a.amounts as bigint[]).map(String)), block, tx, time);
-        const insertParent = this.db.prepare("INSERT OR IGNORE INTO lot_parents (lot, parent, block) VALUES (?, ?, ?)");
+        const insertParent = this.stmt("INSERT OR IGNORE INTO lot_parents (lot, parent, block) VALUES (?, ?, ?)");
         for (const p of parents) insertParent.run(Number(a.lot), p, block);
         break;
       }
       case "LotEventRecorded":
-        this.db.prepare(`INSERT OR REPLACE INTO events (block, log_index, lot, actor, step, disposition, event_time, location, document, tx, time)
+        this.stmt(`INSERT OR REPLACE INTO events (block, log_index, lot, actor, step, disposition, event_time, location, document, tx, time)
           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
           .run(block, log.index, Number(a.lot), String(a.actor).toLowerCase(), Number(a.step), Number(a.disposition), Number(a.eventTime),
             String(a.location), String(a.document), tx, time);
         break;
       case "LotRecalled":
-        this.db.prepare("INSERT OR REPLACE INTO recalls (lot, actor, reason, block, tx, time) VALUES (?, ?, ?, ?, ?, ?)")
+        this.stmt("INSERT OR REPLACE INTO recalls (lot, actor, reason, block, tx, time) VALUES (?, ?, ?, ?, ?, ?)")
           .run(Number(a.lot), String(a.actor).toLowerCase(), String(a.reason), block, tx, time);
         break;
       case "CodesIssued":
-        this.db.prepare(`INSERT OR REPLACE INTO code_issues (block, log_index, lot, actor, count, issued_total, commitment, tx, time)
+        this.stmt(`INSERT OR REPLACE INTO code_issues (block, log_index, lot, actor, count, issued_total, commitment, tx, time)
           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
           .run(block, log.index, Number(a.lot), String(a.actor).toLowerCase(), Number(a.count), Number(a.issuedTotal), String(a.serialSetCommitment), tx, time);
         break;

@@ -63,17 +63,24 @@ ${opts.script ? `<script nonce="${opts.nonce}">${opts.script}</script>` : ""}
 }
 
 /** A date-time in the page language, in UTC+8 for Chinese and UTC for English (always labelled). */
+// Formatters are built once: creating an Intl.DateTimeFormat per call costs more than a whole page.
+const FORMATS = {
+  zhTime: new Intl.DateTimeFormat("zh-CN", { timeZone: "Asia/Shanghai", hour12: false, year: "numeric", month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit" }),
+  enTime: new Intl.DateTimeFormat("en-GB", { timeZone: "UTC", hour12: false, year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit" }),
+  zhDate: new Intl.DateTimeFormat("zh-CN", { timeZone: "Asia/Shanghai", year: "numeric", month: "long", day: "numeric" }),
+  enDate: new Intl.DateTimeFormat("en-GB", { timeZone: "UTC", day: "numeric", month: "long", year: "numeric" }),
+};
+
 export function formatTime(lang: Lang, unixSeconds: number): string {
   const d = new Date(unixSeconds * 1000);
   if (!Number.isFinite(d.getTime())) return "—";
-  if (lang === "zh") return `${d.toLocaleString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false })}（北京时间）`;
-  return `${d.toLocaleString("en-GB", { timeZone: "UTC", hour12: false })} UTC`;
+  return lang === "zh" ? `${FORMATS.zhTime.format(d)}（北京时间）` : `${FORMATS.enTime.format(d)} UTC`;
 }
 
 function formatDate(lang: Lang, unixSeconds: number): string {
   const d = new Date(unixSeconds * 1000);
   if (!Number.isFinite(d.getTime())) return "—";
-  return lang === "zh" ? d.toLocaleDateString("zh-CN", { timeZone: "Asia/Shanghai" }) : d.toLocaleDateString("en-GB", { timeZone: "UTC", day: "numeric", month: "long", year: "numeric" });
+  return (lang === "zh" ? FORMATS.zhDate : FORMATS.enDate).format(d);
 }
 
 function short(hex: string): string {

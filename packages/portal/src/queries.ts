@@ -20,8 +20,16 @@ export function dispositionName(code: number): string {
 
 /** An account as shown: its dev-account name on the local chain, else the address. */
 export function accountLabel(address: string): string {
-  return sdk.devAccountName(address) ?? address;
+  const key = address.toLowerCase();
+  let label = labels.get(key);
+  if (label === undefined) {
+    // devAccountName derives the dev keys (PBKDF2) on each call: remember the answer.
+    label = sdk.devAccountName(address) ?? address;
+    if (labels.size < 10_000) labels.set(key, label);
+  }
+  return label;
 }
+const labels = new Map<string, string>();
 
 export interface ProductView {
   id: number; name: string; nameEn: string; giNumber: string; region: string; unit: string; admin: string;
@@ -100,8 +108,38 @@ export class PortalQueries {
     return r ? lotView(r, this.s.recall.get(id) as Row | undefined) : undefined;
   }
 
+  private cache = new Map<number, { version: number; trace: TraceView | undefined; json?: string }>();
+
+  /**
+   * {@link traceUncached}, remembered until the index changes (`version` is bumped by every sync
+   * that wrote something), so that pages under load do not rebuild the same trace.
+   */
+  trace(id: number, version = -1): TraceView | undefined {
+    return this.cached(id, version).trace;
+  }
+
+  /** The trace as JSON text (cached like {@link trace}). */
+  traceJson(id: number, version = -1): string | undefined {
+    const entry = this.cached(id, version);
+    if (!entry.trace) return undefined;
+    entry.json ??= JSON.stringify(entry.trace);
+    return entry.json;
+  }
+
+  private cached(id: number, version: number): { version: number; trace: TraceView | undefined; json?: string } {
+    let entry = this.cache.get(id);
+    if (version < 0 || !entry || entry.version !== version) {
+      entry = { version, trace: this.traceUncached(id) };
+      if (version >= 0) {
+        if (this.cache.size > 5_000) this.cache.clear();
+        this.cache.set(id, entry);
+      }
+    }
+    return entry;
+  }
+
   /** The lot, its ancestors back to the harvests, every event, and the recall status. */
-  trace(id: number): TraceView | undefined {
+  traceUncached(id: number): TraceView | undefined {
     const lot = this.lot(id);
     if (!lot) return undefined;
     const ancestors: LotView[] = [];

@@ -103,7 +103,7 @@ export function createHandler(opts: HandlerOptions): http.RequestListener {
     if (parsed.prefix !== "") throw new HttpError(404, "not found");
     const chain = chainView();
     const lotId = parseLotId(parsed.lot);
-    const trace = lotId === undefined ? undefined : q.trace(lotId);
+    const trace = lotId === undefined ? undefined : q.trace(lotId, opts.status.version);
     const base = { gtin: parsed.gtin, lot: parsed.lot, serial: parsed.serial, chain, manyScans: false };
     if (!trace || !trace.product) return { ...base, verdict: "lot-not-found" };
     const issued = q.serial(parsed.serial);
@@ -122,9 +122,9 @@ export function createHandler(opts: HandlerOptions): http.RequestListener {
     if ((m = /^\/api\/lots\/([^/]+)(\/trace)?$/.exec(p))) {
       const id = parseLotId(m[1]);
       if (id === undefined) throw new HttpError(400, "lot must be a decimal lot id ≥ 1");
-      const trace = q.trace(id);
+      const trace = q.trace(id, opts.status.version);
       if (!trace) throw new HttpError(404, `lot ${id} is not in the index`);
-      if (m[2]) json(res, 200, { ...trace, chain: chainView() });
+      if (m[2]) send(res, 200, "application/json; charset=utf-8", `{"chain":${JSON.stringify(chainView())},${q.traceJson(id, opts.status.version)!.slice(1)}`, { "cache-control": "no-store", "content-security-policy": "default-src 'none'; frame-ancestors 'none'" });
       else json(res, 200, { lot: trace.lot, product: trace.product, status: trace.status, recall: trace.recall, codes: trace.codes, chain: chainView() });
       return;
     }

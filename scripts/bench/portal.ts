@@ -1,0 +1,100 @@
+// Portal benchmark: 200 concurrent clients (autocannon) on the scan page and the trace API,
+// served from the SQLite index by a portal in its own process; and indexer catch-up speed over
+// 10,000 provenance events. A benchmark, not a test: it reports, it does not fail.
+import { spawn, type ChildProcess } from "node:child_process";
+import * as path from "node:path";
+import autocannon from "autocannon";
+import { Contract, Interface, keccak256, toUtf8Bytes } from "ethers";
+import { openChain, readDeployments, registryArtifact } from "../../packages/sdk/src";
+import { Indexer, openDb } from "../../packages/portal/src";
+import { seedWorld, stopChain, tempDataDir } from "../../test/portal/fixture";
+import type { BenchRow } from "./types";
+
+const CONNECTIONS = 200;
+const DURATION_S = Number(process.env.BENCH_PORTAL_SECONDS ?? 10);
+const EVENTS = 10_000;
+
+function startPortalProcess(dataDir: string): Promise<{ url: string; child: ChildProcess }> {
+  const code = `require(${JSON.stringify(path.join(__dirname, "..", "..", "packages", "portal"))}).startPortal({ dataDir: ${JSON.stringify(dataDir)}, port: 0 })
+    .then((p) => { process.stdout.write(p.url + "\\n"); process.on("SIGTERM", () => p.close().then(() => process.exit(0))); })
+    .catch((e) => { console.error(e); process.exit(1); });`;
+  const child = spawn(process.execPath, ["-e", code], { stdio: ["ignore", "pipe", "inherit"] });
+  return new Promise((resolve, reject) => {
+    child.once("exit", (c) => reject(new Error(`portal exited with ${c}`)));
+    child.stdout!.once("data", (d: Buffer) => resolve({ url: d.toString().trim(), child }));
+  });
+}
+
+/** A bare node:http server answering a page of the same size: the ceiling of this machine under the same load. */
+function startBaselineProcess(bytes: number): Promise<{ url: string; child: ChildProcess }> {
+  const code = `const body = "x".repeat(${bytes}); const s = require("node:http").createServer((q, r) => { r.writeHead(200, { "content-type": "text/html" }); r.end(body); }).listen(0, "127.0.0.1", () => process.stdout.write("http://127.0.0.1:" + s.address().port + "/\\n"));`;
+  const child = spawn(process.execPath, ["-e", code], { stdio: ["ignore", "pipe", "inherit"] });
+  return new Promise((resolve) => child.stdout!.once("data", (d: Buffer) => resolve({ url: d.toString().trim(), child })));
+}
+
+async function load(url: string): Promise<autocannon.Result> {
+  // Warm up, then measure.
+  await autocannon({ url, connections: 20, duration: 1 });
+  return autocannon({ url, connections: CONNECTIONS, duration: DURATION_S, headers: { "accept-language": "zh-CN" } });
+}
+
+export async function run(): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  const dataDir = tempDataDir("bench-portal");
+  const world = await seedWorld(dataDir);
+  const { url, child } = await startPortalProcess(dataDir);
+  try {
+    await new Promise((r) => setTimeout(r, 1_500)); // first index + manifests
+    const scanUrl = `${url}${new URL(world.good.manifest.serials[0].uri).pathname}`;
+    const scanCheck = await fetch(scanUrl).then((r) => r.text());
+    if (!scanCheck.includes('id="genuine"')) throw new Error("the scan page under test does not show a genuine package");
+    const baseline = await startBaselineProcess(Buffer.byteLength(scanCheck));
+    let base: autocannon.Result;
+    try {
+      base = await load(baseline.url);
+    } finally {
+      baseline.child.kill("SIGTERM");
+    }
+    const peer = "bare node:http, same body size and load";
+    for (const [name, target] of [["scan page", scanUrl], ["trace API", `${url}/api/lots/${world.goodLot}/trace`]] as const) {
+      const r = await load(target);
+      const errors = r.errors + r.non2xx;
+      rows.push({ section: "portal", name: `${name}: p99 latency, ${CONNECTIONS} clients`, value: r.latency.p99, unit: "ms", peer: { name: peer, value: base.latency.p99 }, target: "< 50", pass: r.latency.p99 < 50 && errors === 0, note: `p50 ${r.latency.p50} ms (bare ${base.latency.p50} ms), ${errors} errors` });
+      rows.push({ section: "portal", name: `${name}: throughput, ${CONNECTIONS} clients`, value: Math.round(r.requests.average), unit: "req/s", peer: { name: peer, value: Math.round(base.requests.average) } });
+    }
+  } finally {
+    child.kill("SIGTERM");
+  }
+
+  // Indexer catch-up: 10,000 events recorded in batches, then indexed from scratch.
+  const chain = await openChain({ dataDir, as: "logistics" });
+  try {
+    const iface = new Interface(registryArtifact("ProvenanceRegistry").abi as never);
+    const address = readDeployments(dataDir, chain.chainId).ProvenanceRegistry!.address;
+    const registry = new Contract(address, iface, await chain.signer());
+    const batch = 250;
+    for (let i = 0; i < EVENTS; i += batch) {
+      const inputs = Array.from({ length: batch }, (_v, k) => ({
+        lot: world.goodLot, step: 9, disposition: 4, eventTime: 1_788_000_000 + i + k,
+        location: keccak256(toUtf8Bytes(`truck ${k}`)), document: keccak256(toUtf8Bytes(`event ${i + k}`)),
+      }));
+      await (await registry.recordEvents(inputs, { gasLimit: 25_000_000 })).wait();
+    }
+    const db = openDb(path.join(tempDataDir("bench-index"), "index.sqlite"));
+    const indexer = new Indexer({ db, provider: chain.provider, provenanceRegistry: address, evidenceRegistry: readDeployments(dataDir, chain.chainId).EvidenceRegistry!.address });
+    const t0 = performance.now();
+    const result = await indexer.sync();
+    const seconds = (performance.now() - t0) / 1000;
+    const events = (db.prepare("SELECT COUNT(*) AS n FROM events").get() as { n: number }).n;
+    rows.push({ section: "portal", name: `indexer catch-up, ${result.logs.toLocaleString("en")} logs (${events.toLocaleString("en")} events)`, value: Math.round(result.logs / seconds), unit: "events/s", note: `${seconds.toFixed(2)} s from an empty index` });
+    db.close();
+  } finally {
+    chain.close();
+    await stopChain(dataDir);
+  }
+  return rows;
+}
+
+if (require.main === module) {
+  run().then((rows) => console.table(rows), (e) => { console.error(e); process.exitCode = 1; });
+}

@@ -1,0 +1,281 @@
+import { expect } from "chai";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { EvidenceRegistryClient, MerkleTree, openChain, readDeployments } from "../../packages/sdk/src";
+import { startPortal, type Portal } from "../../packages/portal/src";
+import { seedWorld, stopChain, tempDataDir, XSS_NAME, type SeededWorld } from "./fixture";
+
+const CHROMIUM = "/usr/bin/chromium";
+const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
+const RESULTS = path.join(__dirname, "..", "..", "test-results");
+
+async function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; text: string }> {
+  const r = await fetch(url, { headers });
+  return { status: r.status, headers: r.headers, text: await r.text() };
+}
+
+describe("portal (real chain, real SQLite, real browser)", function () {
+  this.timeout(180_000);
+  let world: SeededWorld;
+  let portal: Portal;
+  let browser: Browser | undefined;
+  const scanPath = (uri: string) => new URL(uri).pathname;
+
+  before(async function () {
+    const dataDir = tempDataDir("portal");
+    world = await seedWorld(dataDir);
+    portal = await startPortal({ dataDir, port: 0, pollMs: 200 });
+    await portal.sync();
+    if (fs.existsSync(CHROMIUM)) browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await portal?.close();
+    if (world) await stopChain(world.dataDir);
+  });
+
+  function needBrowser(ctx: Mocha.Context): Browser {
+    if (!browser) {
+      console.log(`      (skipped: ${CHROMIUM} is missing — apt-get install -y chromium)`);
+      ctx.skip();
+    }
+    return browser!;
+  }
+
+  async function phone(b: Browser, lang = "zh-CN"): Promise<Page> {
+    const context = await b.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, locale: lang, userAgent: `pm-test-${Math.random()}` });
+    return context.newPage();
+  }
+
+  describe("JSON API and headers", () => {
+    it("reports health with the chain reachable and the registries followed", async () => {
+      const r = JSON.parse((await get(`${portal.url}/api/health`)).text);
+      expect(r.chain.reachable).to.equal(true);
+      expect(r.evidenceRegistry).to.match(/^0x[0-9a-fA-F]{40}$/);
+      expect(r.provenanceRegistry).to.match(/^0x[0-9a-fA-F]{40}$/);
+    });
+
+    it("serves a lot's trace from the index: product, ancestors back to the harvest, every event, codes", async () => {
+      const r = JSON.parse((await get(`${portal.url}/api/lots/${world.goodLot}/trace`)).text);
+      expect(r.product.name).to.equal("砀山酥梨");
+      expect(r.status).to.equal("genuine");
+      expect(r.ancestors).to.have.length(1);
+      expect(r.ancestors[0].origin).to.equal("harvest");
+      expect(r.events.map((e: { step: string }) => e.step)).to.include.members(["commissioning", "inspecting", "packing", "shipping", "receiving"]);
+      expect(r.codes[0].commitment).to.equal(world.good.manifest.commitment);
+    });
+
+    it("marks a lot whose harvest was recalled as recalled, with the reason", async () => {
+      const r = JSON.parse((await get(`${portal.url}/api/lots/${world.recalledLot}`)).text);
+      expect(r.status).to.equal("recalled");
+      expect(r.recall.reason).to.equal("pesticide residue above limit");
+    });
+
+    it("rejects bad path parameters with 400 and no stack trace", async () => {
+      for (const p of ["/api/lots/abc", "/api/lots/99999999999999999999999", "/api/anchors/0x12", "/api/serials/<script>"]) {
+        const r = await get(`${portal.url}${p}`);
+        expect(r.status, p).to.equal(400);
+        expect(r.text).not.to.match(/at .*\.(ts|js):\d+/);
+      }
+      const page = await get(`${portal.url}/01/06901234567893/10/1/21/X`);
+      expect(page.status).to.equal(400);
+      expect(page.text).not.to.match(/at .*\.(ts|js):\d+/);
+      expect((await get(`${portal.url}/api/lots/424242`)).status).to.equal(404);
+    });
+
+    it("sends a strict Content-Security-Policy with a fresh nonce and no unsafe-inline", async () => {
+      const a = await get(`${portal.url}${scanPath(world.good.manifest.serials[0].uri)}`);
+      const b = await get(`${portal.url}/verify`);
+      const csp = a.headers.get("content-security-policy")!;
+      expect(csp).to.match(/default-src 'none'/);
+      expect(csp).to.match(/script-src 'nonce-[A-Za-z0-9+/=]{24}'/);
+      expect(csp).not.to.match(/unsafe/);
+      expect(b.headers.get("content-security-policy")).not.to.equal(csp);
+      expect(a.headers.get("x-content-type-options")).to.equal("nosniff");
+    });
+
+    it("counts a client once per window, however often it reloads", async () => {
+      const serial = world.good.manifest.serials[1];
+      for (let i = 0; i < 5; i++) await get(`${portal.url}${scanPath(serial.uri)}`, { "user-agent": "same-client" });
+      const r = JSON.parse((await get(`${portal.url}/api/serials/${serial.serial}`)).text);
+      expect(r.known).to.equal(true);
+      expect(r.scans.count).to.equal(1);
+      await get(`${portal.url}${scanPath(serial.uri)}`, { "user-agent": "another-client" });
+      expect(JSON.parse((await get(`${portal.url}/api/serials/${serial.serial}`)).text).scans.count).to.equal(2);
+    });
+
+    it("chooses the language from ?lang, the cookie, then Accept-Language", async () => {
+      const uri = `${portal.url}${scanPath(world.good.manifest.serials[0].uri)}`;
+      expect((await get(uri, { "accept-language": "en-US,en;q=0.9" })).text).to.include("Genuine");
+      expect((await get(uri, { "accept-language": "zh-CN,zh;q=0.9,en;q=0.8" })).text).to.include("正品");
+      expect((await get(uri, { "accept-language": "de, en;q=0.5, zh;q=0.4" })).text).to.include("Genuine");
+      const switched = await get(`${uri}?lang=en`, { "accept-language": "zh-CN" });
+      expect(switched.text).to.include("Genuine");
+      expect(switched.headers.get("set-cookie")).to.match(/lang=en/);
+      expect((await get(uri, { cookie: "lang=en", "accept-language": "zh-CN" })).text).to.include("Genuine");
+    });
+  });
+
+  describe("scan pages in Chromium (phone size)", () => {
+    it("shows the origin of a demo package, each step verified on chain; saves a screenshot", async function () {
+      const page = await phone(needBrowser(this));
+      await page.goto(world.good.manifest.serials[0].uri.replace(/^https?:\/\/[^/]+/, portal.url));
+      await page.locator("#genuine").waitFor();
+      const origin = await page.locator("#origin").innerText();
+      expect(origin).to.include("砀山酥梨");
+      expect(origin).to.include("安徽省砀山县");
+      expect(origin).to.include("AGI00001");
+      expect(await page.locator("#producer").innerText()).to.equal("farmer1");
+      expect(await page.locator("#harvest-date").innerText()).to.include("2026");
+      const steps = await page.locator("#timeline li").allInnerTexts();
+      expect(steps.join("\n")).to.include("采收").and.include("检验").and.include("包装").and.include("发货").and.include("收货");
+      expect(await page.locator("#timeline .badge").count()).to.equal(steps.length);
+      expect(await page.locator("#timeline .badge").first().innerText()).to.include("已上链验证");
+      expect(await page.locator("#warn-counterfeit").count()).to.equal(0);
+      fs.mkdirSync(RESULTS, { recursive: true });
+      await page.screenshot({ path: path.join(RESULTS, "scan-page-390x844.png"), fullPage: false });
+      await page.screenshot({ path: path.join(RESULTS, "scan-page-full.png"), fullPage: true });
+      await page.locator("#lang-switch").click();
+      await page.locator("#genuine").waitFor();
+      expect(await page.locator("#genuine").innerText()).to.include("Genuine");
+      await page.context().close();
+    });
+
+    it("warns that a serial with one character changed is likely counterfeit", async function () {
+      const page = await phone(needBrowser(this));
+      const s = world.good.manifest.serials[0];
+      const forged = s.serial.slice(0, -1) + (s.serial.endsWith("A") ? "B" : "A");
+      await page.goto(`${portal.url}${scanPath(s.uri).replace(s.serial, forged)}`);
+      const text = await page.locator("#warn-counterfeit").innerText();
+      expect(text).to.include("可能是假冒产品");
+      expect(await page.locator("#genuine").count()).to.equal(0);
+      expect(await page.locator("#origin").count()).to.equal(0);
+      await page.screenshot({ path: path.join(RESULTS, "scan-counterfeit-390x844.png") });
+      await page.context().close();
+    });
+
+    it("warns that a lot that does not exist was not found", async function () {
+      const page = await phone(needBrowser(this), "en-US");
+      await page.goto(`${portal.url}/01/${world.gtin}/10/987654/21/${world.good.manifest.serials[0].serial}`);
+      expect(await page.locator("#warn-lot").innerText()).to.include("Lot or product not found");
+      await page.context().close();
+    });
+
+    it("shows the recall of a package whose harvest was recalled", async function () {
+      const page = await phone(needBrowser(this));
+      await page.goto(`${portal.url}${scanPath(world.recalled.manifest.serials[0].uri)}`);
+      const text = await page.locator("#warn-recall").innerText();
+      expect(text).to.include("此批次已召回");
+      expect(text).to.include("pesticide residue above limit");
+      expect(await page.locator("#genuine").count()).to.equal(0);
+      await page.context().close();
+    });
+
+    it("renders a product named <img src=x onerror=alert(1)> as inert text", async function () {
+      const page = await phone(needBrowser(this), "en-US");
+      let dialogs = 0;
+      page.on("dialog", (d) => { dialogs++; void d.dismiss(); });
+      await page.goto(`${portal.url}${scanPath(world.xss.manifest.serials[0].uri)}`);
+      await page.locator("#origin").waitFor();
+      expect(await page.locator(".product-name").innerText()).to.equal(XSS_NAME);
+      expect(await page.locator("main img").count()).to.equal(0);
+      await page.waitForTimeout(300);
+      expect(dialogs).to.equal(0);
+      await page.context().close();
+    });
+
+    it("warns when a code was scanned many times, with the first scan time and count", async function () {
+      const s = world.good.manifest.serials[2];
+      for (let i = 0; i < 6; i++) await get(`${portal.url}${scanPath(s.uri)}`, { "user-agent": `client-${i}` });
+      const page = await phone(needBrowser(this), "en-US");
+      await page.goto(`${portal.url}${scanPath(s.uri)}`);
+      const text = await page.locator("#warn-scans").innerText();
+      expect(text).to.match(/7 scans in all/);
+      expect(text).to.match(/First scanned \d/);
+      await page.context().close();
+    });
+  });
+
+  describe("verify page in Chromium", () => {
+    async function verifyWith(b: Browser, files: string[]): Promise<{ ok: boolean; text: string }> {
+      const page = await phone(b, "en-US");
+      const requests: string[] = [];
+      page.on("request", (r) => requests.push(`${r.method()} ${r.url()} ${r.postData() ?? ""}`));
+      await page.goto(`${portal.url}/verify`);
+      await page.locator("#files").setInputFiles(files);
+      await page.locator("#verify").click();
+      await page.locator("#verify-ok, #verify-fail").first().waitFor({ timeout: 30_000 });
+      const ok = (await page.locator("#verify-ok").count()) === 1;
+      const text = await page.locator("#result").innerText();
+      if (ok) await page.screenshot({ path: path.join(RESULTS, "verify-ok-390x844.png") });
+      // The file never leaves the device: only GETs, no request carries a body.
+      expect(requests.every((r) => r.startsWith("GET ") && r.endsWith(" "))).to.equal(true, requests.join("\n"));
+      await page.context().close();
+      return { ok, text };
+    }
+
+    it("passes a stamped file with its receipt and says when it was anchored", async function () {
+      const r = await verifyWith(needBrowser(this), [world.stampedFile, world.receiptFile]);
+      expect(r.ok, r.text).to.equal(true);
+      expect(r.text).to.match(/existed no later than .* \(block \d+, \d+ confirmations\)/);
+    });
+
+    it("fails a tampered file", async function () {
+      const dir = tempDataDir("tampered");
+      const copy = path.join(dir, path.basename(world.stampedFile));
+      const bytes = fs.readFileSync(world.stampedFile);
+      bytes[100] ^= 1;
+      fs.writeFileSync(copy, bytes);
+      const r = await verifyWith(needBrowser(this), [copy, world.receiptFile]);
+      expect(r.ok).to.equal(false);
+      expect(r.text).to.include("differs from what was stamped");
+    });
+
+    it("fails a tampered receipt", async function () {
+      const dir = tempDataDir("tampered-receipt");
+      const receipt = JSON.parse(fs.readFileSync(world.receiptFile, "utf8"));
+      receipt.commitment.meta = { ...receipt.commitment.meta, author: "someone else" };
+      const file = path.join(dir, path.basename(world.receiptFile));
+      fs.writeFileSync(file, JSON.stringify(receipt));
+      const r = await verifyWith(needBrowser(this), [world.stampedFile, file]);
+      expect(r.ok).to.equal(false);
+      expect(r.text).to.include("receipt was altered");
+    });
+  });
+
+  describe("indexer", () => {
+    it("undoes a reorganised block and indexes the new branch", async () => {
+      const chain = await openChain({ dataDir: world.dataDir, as: "designer" });
+      try {
+        const registry = new EvidenceRegistryClient(readDeployments(world.dataDir, chain.chainId).EvidenceRegistry!.address, await chain.signer());
+        const snapshot = await chain.provider.send("evm_snapshot", []);
+        const a = MerkleTree.build([`0x${"a1".repeat(32)}`]).root;
+        await registry.anchor(a, 1);
+        await portal.sync();
+        expect(JSON.parse((await get(`${portal.url}/api/anchors/${a}`)).text).indexed).not.to.equal(null);
+        await chain.provider.send("evm_revert", [snapshot]);
+        const b = MerkleTree.build([`0x${"b2".repeat(32)}`]).root;
+        await registry.anchor(b, 1);
+        const result = await portal.indexer.sync();
+        expect(result.reorgedFrom).to.be.a("number");
+        expect(JSON.parse((await get(`${portal.url}/api/anchors/${a}`)).text).indexed).to.equal(null);
+        expect(JSON.parse((await get(`${portal.url}/api/anchors/${b}`)).text).indexed.root).to.equal(b);
+      } finally {
+        chain.close();
+      }
+    });
+
+    it("shows the chain as unreachable (data not re-verified) when the chain stops", async function () {
+      await stopChain(world.dataDir);
+      await portal.sync().catch(() => undefined);
+      expect(portal.indexer.status.reachable).to.equal(false);
+      const r = await get(`${portal.url}${scanPath(world.good.manifest.serials[0].uri)}`, { "accept-language": "en" });
+      expect(r.status).to.equal(200);
+      expect(r.text).to.include("cannot be reached");
+      expect(r.text).to.include("Not re-verified");
+      expect(r.text).to.include("Dangshan Su Pear");
+    });
+  });
+});
