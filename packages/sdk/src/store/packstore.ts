@@ -515,7 +515,14 @@ export class PackStore {
           if (tx.pending.size > 0 || tx.roots.size > 0) {
             records.push(frame(REC_COMMIT, encodeCommit(pack, tx.next, [...tx.pending.values()], [...tx.roots])));
           }
-          await this.appendIndex(Buffer.concat(records));
+          await this.appendIndex(Buffer.concat(records), () => {
+            // We hold the lock, so nobody appended since our refresh: apply from memory
+            // instead of parsing back what we just wrote.
+            for (const cid of tx.unpinned) this.rootMap.delete(cid);
+            for (const [key, b] of tx.pending) this.index.set(key, { pack: b.pack, offset: b.offset, length: b.length });
+            for (const [cid, meta] of tx.roots) this.rootMap.set(cid, meta);
+            if (tx.pending.size > 0 || tx.roots.size > 0) this.packEnds.set(pack, Math.max(this.packEnds.get(pack) ?? 0, tx.next));
+          });
         }
         committed = true;
         return result;
@@ -526,7 +533,7 @@ export class PackStore {
     });
   }
 
-  private async appendIndex(data: Buffer): Promise<void> {
+  private async appendIndex(data: Buffer, applied: () => void): Promise<void> {
     const fh = await fsp.open(this.indexPath, "r+");
     try {
       await fh.write(data, 0, data.length, this.indexPos);
@@ -534,7 +541,8 @@ export class PackStore {
     } finally {
       await fh.close();
     }
-    await this.refresh();
+    applied();
+    this.indexPos += data.length;
   }
 
   /**
