@@ -49,10 +49,9 @@ export async function run(): Promise<BenchRow[]> {
     const memCid = await importInto(new MemoryBlockstore(), big);
     const memMs = performance.now() - t;
 
-    // Floor: blockstore-fs (one file per block), on a sample: at a few MB/s the full size takes many minutes.
-    const sample = Math.min(size, 64 * MiB);
-    const sampleFile = path.join(tmp, "sample.bin");
-    makeFile(sampleFile, sample);
+    // Floor: blockstore-fs (one file per block, no fsync), same file.
+    const sample = size;
+    const sampleFile = big;
     const { FsBlockstore } = await import("blockstore-fs");
     const fsStore = new FsBlockstore(path.join(tmp, "fs-blockstore"));
     await fsStore.open();
@@ -68,8 +67,8 @@ export async function run(): Promise<BenchRow[]> {
     const addMs = performance.now() - t;
     if (added.cid !== memCid) throw new Error(`embedded store CID ${added.cid} differs from the importer's ${memCid}`);
     const addRate = mbps(size, addMs);
-    rows.push({ section: SECTION, name: `add ${label} (fsynced), MB/s`, value: addRate, unit: "MB/s", peer: { name: "in-memory blockstore, ceiling", value: mbps(size, memMs) }, target: "≥ 300", pass: addRate >= 300 });
-    rows.push({ section: SECTION, name: "add with blockstore-fs (floor), MB/s", value: mbps(sample, fsMs), unit: "MB/s", note: `${sample / MiB} MiB sample; one file per block` });
+    rows.push({ section: SECTION, name: `add ${label} (fsynced), MB/s`, value: addRate, unit: "MB/s", peer: { name: "in-memory blockstore, ceiling", value: mbps(size, memMs) }, target: "≥ 300", pass: addRate >= 300, note: `load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} CPUs` });
+    rows.push({ section: SECTION, name: "add with blockstore-fs (floor), MB/s", value: mbps(sample, fsMs), unit: "MB/s", note: "one file per block, not fsynced" });
 
     // Read back, every block verified against its CID (pages are warm: just written).
     t = performance.now();
@@ -109,7 +108,17 @@ export async function run(): Promise<BenchRow[]> {
       how = "SDK addAll (CLI not built)";
     }
     const rate = Math.round(count / (ms / 1000));
-    rows.push({ section: SECTION, name: "10,000 files of 1–10 KiB, files/s", value: rate, unit: "files/s", target: "≥ 2000", pass: rate >= 2000, note: how });
+    rows.push({ section: SECTION, name: "10,000 files of 1–10 KiB in one command, files/s", value: rate, unit: "files/s", target: "≥ 2000", pass: rate >= 2000, note: how });
+    if (built) {
+      // The store alone (files read and added in one batch), without process start.
+      const files = fs.readdirSync(dir).map((f) => path.join(dir, f));
+      const s = new EmbeddedStore(path.join(tmp, "data-sdk"));
+      t = performance.now();
+      await s.addAll(files.map((f) => ({ content: fs.readFileSync(f), name: path.basename(f) })));
+      const sdkRate = Math.round(count / ((performance.now() - t) / 1000));
+      await s.close();
+      rows.push({ section: SECTION, name: "10,000 files of 1–10 KiB via SDK addAll, files/s", value: sdkRate, unit: "files/s", target: "≥ 2000", pass: sdkRate >= 2000, note: "files read + added, one fsynced batch" });
+    }
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
