@@ -218,10 +218,25 @@ describe("CLI: stamp, verify, show (end to end on the embedded local chain)", fu
       expect(r.stdout).to.match(/ANCHOR_MISMATCH/);
     });
 
-    it("fewer confirmations than required", async function () {
+    it("a receipt naming another transaction than the one that anchored its root", async function () {
+      const forged = JSON.parse(fs.readFileSync(path.join(designs, "logo.svg.proof.json"), "utf8"));
+      const other = JSON.parse(fs.readFileSync(path.join(ws.dir, "late.txt.proof.json"), "utf8"));
+      forged.anchors[0].txHash = other.anchors[0].txHash;
+      fs.writeFileSync(path.join(ws.dir, "othertx.proof.json"), JSON.stringify(forged));
+      const r = await run(["verify", "designs/logo.svg", "--proof", "othertx.proof.json"]);
+      expect(r.code).to.equal(1);
+      expect(r.stdout).to.match(/ANCHOR_MISMATCH: transaction 0x[0-9a-f]{64} named in the receipt did not anchor/);
+    });
+
+    it("fewer confirmations than required, until blocks are mined", async function () {
       const r = await run(["verify", "designs/logo.svg", "--min-confirmations", "100000"]);
       expect(r.code).to.equal(1);
       expect(r.stdout).to.match(/NOT_CONFIRMED: the anchor has \d+ confirmation\(s\), fewer than the 100000 required/);
+      const before = JSON.parse((await run(["verify", "designs/logo.svg", "--json"])).stdout).anchors[0].confirmations;
+      const mined = await run(["node", "mine", "5"]);
+      expect(mined.code, mined.stderr).to.equal(0);
+      const after = JSON.parse((await run(["verify", "designs/logo.svg", "--json"])).stdout).anchors[0].confirmations;
+      expect(after).to.equal(before + 5);
     });
   });
 });

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { LocalNode } from "@proofmark/sdk";
+import { LocalNode, ProofmarkError, rpcCall } from "@proofmark/sdk";
 import { commandEnv } from "../options";
 import { rows } from "../output";
 
@@ -21,6 +21,23 @@ export function register(program: Command): void {
     out.result({ stopped });
     out.line(stopped ? "local chain stopped; its state is saved" : "the local chain was not running");
   });
+
+  node
+    .command("mine")
+    .description("mine empty blocks on the local chain (adds confirmations; the local chain only makes blocks for transactions)")
+    .argument("[blocks]", "how many blocks", "1")
+    .action(async (blocks: string, _o, cmd: Command) => {
+      const { dataDir, out } = commandEnv(cmd);
+      const count = Number(blocks);
+      if (!Number.isSafeInteger(count) || count < 1 || count > 100_000) throw new ProofmarkError("INVALID_ARGUMENT", `"${blocks}" is not a block count from 1 to 100000`);
+      const local = new LocalNode(dataDir);
+      const info = await local.start();
+      await rpcCall(info.rpcUrl, "anvil_mine", [`0x${count.toString(16)}`]);
+      await local.persist();
+      const head = Number(BigInt(await rpcCall<string>(info.rpcUrl, "eth_blockNumber", [])));
+      out.result({ mined: count, blockNumber: head });
+      out.line(`mined ${count} block(s); the local chain is at block ${head}`);
+    });
 
   node.command("status").description("show the local chain's RPC URL, chain id, process id and data folder").action(async (_o, cmd: Command) => {
     const { dataDir, out } = commandEnv(cmd);

@@ -18,6 +18,8 @@ export interface EndpointCheck {
   blockHash?: string;
   latestBlock?: number;
   finalizedBlock?: number;
+  /** Whether the node still has the receipt's transaction (it was then checked to be the anchoring one). */
+  txFound?: boolean;
   error?: { code: ErrorCode; message: string };
 }
 
@@ -172,6 +174,17 @@ async function checkEndpoint(receipt: Receipt, anchor: ReceiptAnchor, url: strin
       if (!same) {
         throw new ProofmarkError("ANCHOR_MISMATCH", `the chain records root ${receipt.proof.root} as anchored in block ${ep.onChain.blockNumber} at ${ep.onChain.anchoredAt} by ${ep.onChain.submitter}, but the receipt says block ${anchor.blockNumber} (hash ${anchor.blockHash}) at ${anchor.timestamp} by ${anchor.submitter}; the receipt's anchor was altered or the chain was reorganised`, { onChain: ep.onChain, receipt: anchor });
       }
+      // The receipt's transaction must be the one that anchored the root — when the node still has it
+      // (some nodes prune old transactions: a missing receipt is not a contradiction, a different one is).
+      const tx = await provider.getTransactionReceipt(anchor.txHash).catch(() => null);
+      if (tx) {
+        const anchoredHere = tx.blockNumber === anchor.blockNumber && tx.to?.toLowerCase() === anchor.registry.toLowerCase() &&
+          tx.logs.some((l) => l.address.toLowerCase() === anchor.registry.toLowerCase() && l.topics[1]?.toLowerCase() === receipt.proof.root);
+        if (!anchoredHere) {
+          throw new ProofmarkError("ANCHOR_MISMATCH", `transaction ${anchor.txHash} named in the receipt did not anchor root ${receipt.proof.root} in registry ${anchor.registry}; the receipt's anchor was altered`, { txHash: anchor.txHash });
+        }
+        ep.txFound = true;
+      } else ep.txFound = false;
       if (ep.contractVerify !== anchor.timestamp) {
         throw new ProofmarkError("PROOF_INVALID", `the registry's own verify(leaf, path, root) rejects the receipt's proof`, { contractVerify: ep.contractVerify });
       }
