@@ -9,7 +9,7 @@ function receipt(): Receipt {
   return {
     format: "proofmark-receipt", version: 1,
     subject: { name: v.name, size: v.size, sha256: v.sha256, cid: "bafybeidhi4glqjp7j5ihitx7qorf4sgf5ysgxtnwzkxycws4bzsuovzpwi" },
-    commitment: { salt: v.salt as Hex, meta: v.meta, leaf: v.leaf as Hex },
+    commitment: { salt: v.salt as Hex, meta: v.meta as Receipt["commitment"]["meta"], leaf: v.leaf as Hex },
     proof: { root: tree.root as Hex, path: tree.proofs[2] as Hex[], leafCount: 5 },
     anchors: [{
       chainId: 31337, registry: "0x5fbdb2315678afecb367f032d93f642f64180aa3", txHash: `0x${"ab".repeat(32)}`,
