@@ -5,7 +5,7 @@ import {
 import { ProofmarkError, type ErrorCode } from "../core/errors";
 import { BIZ_STEPS, DISPOSITIONS, PRODUCT_ROLES, type BizStep, type Disposition, type ProductRole } from "../core/epcis";
 import type { Hex } from "../core/hex";
-import { formatQuantity } from "../core/quantity";
+import { UNITS, unitInfo } from "../core/quantity";
 import { devAccountName } from "./accounts";
 import { ProvenanceRegistryArtifact } from "./artifacts.generated";
 import { describeTxError } from "./evidence";
@@ -386,8 +386,10 @@ export class ProvenanceRegistryClient {
         return undefined;
       }
     };
-    const q = (amount: unknown, unit?: string) => (unit ? formatQuantity(BigInt(amount as bigint), unit) : String(amount));
     const a = revert.args;
+    // All quantities of one message in one unit (the largest in which each is whole): "1,500 kg … 1,200 kg".
+    let group: bigint[] = [];
+    const q = (amount: unknown, unit?: string) => (unit ? formatTogether(BigInt(amount as bigint), group, unit) : String(amount));
     const fail = (code: ErrorCode, message: string, details: Record<string, unknown>) =>
       new ProofmarkError(code, `${what} was refused: ${message}; nothing was changed`, { reason: revert.name, ...details }, { cause: e });
     switch (revert.name) {
@@ -398,6 +400,7 @@ export class ProvenanceRegistryClient {
         try {
           quota = (await this.licence(Number(product), producer, Number(season))).quota;
         } catch { /* best effort */ }
+        group = [requested, available, ...(quota !== undefined ? [quota] : [])];
         return fail("QUOTA_EXCEEDED",
           `${accountLabel(producer)} asked to harvest ${q(requested, unit)} but only ${q(available, unit)} of the ${season} quota` +
           `${quota !== undefined ? ` of ${q(quota, unit)}` : ""} is left for product ${product}`,
@@ -406,12 +409,14 @@ export class ProvenanceRegistryClient {
       case "ProvenanceQuotaBelowHarvested": {
         const [product, producer, season, quota, harvested] = a as [bigint, string, bigint, bigint, bigint];
         const unit = await unitFor(Number(product));
+        group = [quota, harvested];
         return fail("QUOTA_EXCEEDED", `${accountLabel(producer)} already harvested ${q(harvested, unit)} in ${season}, more than the new quota of ${q(quota, unit)}`,
           { product: Number(product), producer, season: Number(season), quota: String(quota), harvested: String(harvested) });
       }
       case "ProvenanceInsufficientQuantity": {
         const [lot, requested, remaining] = a as [bigint, bigint, bigint];
         const unit = await unitFor(undefined, Number(lot));
+        group = [remaining, requested];
         return fail("QUANTITY_EXCEEDED", `lot ${lot} has ${q(remaining, unit)} left, less than the ${q(requested, unit)} requested`,
           { lot: Number(lot), requested: String(requested), remaining: String(remaining) });
       }
@@ -419,6 +424,7 @@ export class ProvenanceRegistryClient {
         const [output, input, bps] = a as [bigint, bigint, bigint];
         const unit = await unitFor(ctx.product, ctx.lot);
         const max = (BigInt(input) * BigInt(bps)) / 10_000n;
+        group = [output, input, max];
         return fail("YIELD_EXCEEDED", `an output of ${q(output, unit)} from ${q(input, unit)} of input exceeds the product's maximum yield of ${Number(bps) / 100} % (at most ${q(max, unit)})`,
           { output: String(output), input: String(input), maxYieldBps: Number(bps) });
       }
@@ -498,6 +504,14 @@ export function decodeRevert(e: unknown): { name: string; args: unknown[] } | un
     }
   }
   return undefined;
+}
+
+/** `amount` in the largest unit in which every one of `all` is a whole number, e.g. "48,800 kg". */
+function formatTogether(amount: bigint, all: bigint[], baseUnit: string): string {
+  const base = unitInfo(baseUnit);
+  const units = Object.values(UNITS).filter((u) => u.dimension === base.dimension && u.factor >= base.factor).sort((x, y) => (x.factor > y.factor ? -1 : 1));
+  const unit = units.find((u) => [amount, ...all].every((v) => (v * base.factor) % u.factor === 0n)) ?? base;
+  return `${((amount * base.factor) / unit.factor).toLocaleString("en-US")} ${unit.symbol}`;
 }
 
 function txInfo(receipt: TransactionReceipt): TxInfo {

@@ -40,6 +40,7 @@ export const ERROR_CODES = [
   "QUANTITY_EXCEEDED",
   "YIELD_EXCEEDED",
   "IMPORT_INVALID",
+  "TRACE_BROKEN",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

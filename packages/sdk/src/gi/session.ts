@@ -313,6 +313,7 @@ export class GiSession {
     if (!fs.existsSync(file)) throw new ProofmarkError("FILE_NOT_FOUND", `no file ${file}`, { path: file });
     const { rows, problems } = parseImport(file, fs.readFileSync(file, "utf8"));
     if (rows.length === 0 && problems.length === 0) problems.push({ line: 1, reason: "the file has no rows" });
+    const total = rows.length + problems.length;
 
     // Checks against the chain, once per lot and per (product, step).
     const lots = new Map<number, LotInfo>();
@@ -343,7 +344,7 @@ export class GiSession {
       }
       if (reasons.length > 0) problems.push({ line: row.line, reason: reasons.join("; ") });
     }
-    if (problems.length > 0) throw importInvalid(file, problems, rows.length + problems.length);
+    if (problems.length > 0) throw importInvalid(file, problems, total);
     if (opts.dryRun) return { rows: rows.length, recorded: 0, dryRun: true, transactions: [], lots: lots.size, seconds: (Date.now() - started) / 1000 };
 
     // Documents and chain records.
