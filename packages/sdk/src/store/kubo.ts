@@ -1,5 +1,8 @@
-import { create, type KuboRPCClient } from "kubo-rpc-client";
-import { exporter } from "ipfs-unixfs-exporter";
+import type { KuboRPCClient } from "kubo-rpc-client";
+import type { exporter as exporterFn } from "ipfs-unixfs-exporter";
+// kubo-rpc-client takes ~0.7 s to load: load it only when a Kubo store is used, not with the SDK.
+const kubo = () => require("kubo-rpc-client") as typeof import("kubo-rpc-client");
+const exporter: typeof exporterFn = (...args) => (require("ipfs-unixfs-exporter") as typeof import("ipfs-unixfs-exporter")).exporter(...args);
 import { ProofmarkError, isProofmarkError } from "../core/errors";
 import { CID, KUBO_CHUNK_SIZE, parseCid, verifyBlock } from "./blocks";
 import type { AddOptions, AddResult, ContentSource, ContentStore, GcResult, StoreEntry } from "./types";
@@ -25,7 +28,7 @@ export class KuboStore implements ContentStore {
     } catch {
       throw new ProofmarkError("INVALID_ARGUMENT", `--ipfs-api must be the URL of a Kubo RPC API such as http://127.0.0.1:5001, not "${url}"`, { url });
     }
-    this.client = create({ url: this.url, timeout: options.timeoutMs ?? 60_000 });
+    this.client = kubo().create({ url: this.url, timeout: options.timeoutMs ?? 60_000 });
     this.view = {
       get: (cid: CID) => {
         const self = this;
