@@ -22,7 +22,7 @@ function proofmark(args, { json = false, allowFail = false } = {}) {
   return { code: r.status, out: json && r.stdout ? JSON.parse(r.stdout) : r.stdout };
 }
 
-function main() {
+async function main() {
   console.log("Proofmark demo — local chain and store under .proofmark/ (delete that folder to start over)");
   proofmark(["node", "start"]);
 
@@ -38,15 +38,105 @@ function main() {
   const verified = proofmark(["verify", rel], { json: true, allowFail: true }).out;
   const results = Array.isArray(verified) ? verified : [verified];
 
+  console.log("\n== 3. A court gets a verification report; the designer a certificate");
+  const logo = path.join(rel, "pear-logo.svg");
+  // The local chain makes a block only per transaction and calls a block final 64 blocks later:
+  // mine empty blocks so the report can say "final", as it would after waiting on a real chain.
+  proofmark(["node", "mine", "64"]);
+  proofmark(["report", logo, "--out", path.join(".proofmark", "demo", "report-zh.pdf"), "--lang", "zh"], { allowFail: true });
+  proofmark(["report", logo, "--out", path.join(".proofmark", "demo", "report-en.html"), "--lang", "en"], { allowFail: true });
+  proofmark(["certificate", `${logo}.proof.json`, "--out", path.join(".proofmark", "demo", "certificate.pdf")], { allowFail: true });
+  proofmark(["verifier", "export", path.join(".proofmark", "demo", "verifier.html")]);
+
+  const season = giSeason();
+
   console.log("\n== Summary");
   for (const r of results) {
     const a = r.anchors && r.anchors[0];
     console.log(`  ${r.ok ? "verified" : "NOT verified"}  ${path.relative(ROOT, r.file)}${a ? `  existed no later than ${new Date(a.timestamp * 1000).toISOString()} (block ${a.blockNumber})` : `  ${r.code}`}`);
   }
   const status = proofmark(["node", "status"], { json: true }).out;
-  console.log(`\nlocal chain: ${status.rpcUrl} (chain ${status.chainId}), data in ${path.relative(ROOT, status.dataDir) || "."}`);
-  console.log("try: edit a file under .proofmark/demo/designs and run `npx proofmark verify .proofmark/demo/designs`");
+  console.log(`  GI season: product ${season.product}, boxes in lot ${season.boxLot} (trace: npx proofmark gi trace ${season.boxLot})`);
+  console.log(`  reports: .proofmark/demo/report-zh.pdf, report-en.html, certificate.pdf, verifier.html`);
+  console.log(`  local chain: ${status.rpcUrl} (chain ${status.chainId}), data in ${path.relative(ROOT, status.dataDir) || "."}`);
   if (results.some((r) => !r.ok)) process.exitCode = 1;
+  return serve(season);
 }
 
-main();
+/** The Dangshan pear season of docs/gi-season.md, once per data folder (kept in .proofmark/demo/season.json). */
+function giSeason() {
+  const file = path.join(DEMO, "season.json");
+  if (fs.existsSync(file)) {
+    console.log("\n== 4. GI season: already recorded in this data folder (delete .proofmark/ to record it again)");
+    return JSON.parse(fs.readFileSync(file, "utf8"));
+  }
+  console.log("\n== 4. A GI cooperative logs a season: Dangshan pears from the orchard to a Shanghai shop");
+  const product = proofmark(["gi", "product", "create", "--name", "砀山酥梨", "--name-en", "Dangshan Su Pear", "--gi-number", "AGI00001",
+    "--region", "安徽省砀山县", "--unit", "g", "--max-yield", "100%", "--admin", "coop", "--as", "registrar"], { json: true }).out.product;
+  const P = String(product);
+  for (const f of ["farmer1", "farmer2", "farmer3"]) proofmark(["gi", "role", "grant", P, "producer", f, "--as", "coop"]);
+  proofmark(["gi", "role", "grant", P, "inspector", "inspector", "--as", "coop"]);
+  proofmark(["gi", "role", "grant", P, "processor", "coop", "--as", "coop"]);
+  proofmark(["gi", "role", "grant", P, "logistics", "logistics", "--as", "coop"]);
+  proofmark(["gi", "role", "grant", P, "retailer", "retailer", "--as", "coop"]);
+  proofmark(["gi", "licence", "grant", P, "farmer1", "--quota", "50000kg", "--season", "2026", "--as", "coop"]);
+  proofmark(["gi", "licence", "grant", P, "farmer2", "--quota", "30000kg", "--season", "2026", "--as", "coop"]);
+  const harvest = proofmark(["gi", "harvest", P, "--quantity", "1200kg", "--plot", "DS-07", "--date", "2026-09-01", "--as", "farmer1"], { json: true }).out.lot;
+  proofmark(["gi", "harvest", P, "--quantity", "800kg", "--plot", "DS-12", "--date", "2026-09-01", "--as", "farmer2"], { json: true });
+  console.log("\n(a farmer past the quota is stopped, nothing recorded:)");
+  proofmark(["gi", "harvest", P, "--quantity", "60t", "--plot", "DS-07", "--date", "2026-09-03", "--as", "farmer1"], { allowFail: true });
+  const H = String(harvest);
+  proofmark(["gi", "event", H, "--step", "inspecting", "--disposition", "conformant", "--location", "urn:epc:id:sgln:6901234.00020.0",
+    "--time", "2026-09-01T15:00:00+08:00", "--as", "inspector"]);
+  const boxLot = proofmark(["gi", "pack", H, "--packages", "240", "--size", "5kg", "--time", "2026-09-02T08:00:00+08:00", "--as", "coop"], { json: true }).out.lot;
+  const B = String(boxLot);
+  proofmark(["gi", "event", B, "--step", "shipping", "--location", "urn:epc:id:sgln:6901234.00010.0", "--time", "2026-09-03T06:20:00+08:00", "--as", "logistics"]);
+  proofmark(["gi", "event", B, "--step", "receiving", "--location", "上海市静安区南京西路 1 号", "--time", "2026-09-03T20:00:00+08:00", "--as", "retailer"]);
+  proofmark(["gi", "event", B, "--step", "retail_selling", "--location", "上海市静安区南京西路 1 号", "--time", "2026-09-05T10:00:00+08:00", "--as", "retailer"]);
+  proofmark(["gi", "trace", B]);
+  const state = { product, harvestLot: harvest, boxLot, codes: 0 };
+  fs.writeFileSync(file, `${JSON.stringify(state, null, 2)}\n`);
+  return state;
+}
+
+/** Starts the portal, issues scan codes for the boxes (once), prints the URLs, serves until Ctrl-C. */
+async function serve(season) {
+  console.log("\n== 5. A consumer scans a box: the portal");
+  const { startPortal } = require(path.join(ROOT, "packages", "portal", "dist", "index.js"));
+  const dataDir = path.join(ROOT, ".proofmark");
+  let portal;
+  try {
+    portal = await startPortal({ dataDir, port: Number(process.env.PORT ?? 8080) });
+  } catch {
+    portal = await startPortal({ dataDir, port: 0 });
+  }
+  const labels = path.join(DEMO, "labels");
+  const manifestOf = () => fs.existsSync(labels) && fs.readdirSync(labels).find((f) => f.endsWith(".codes.json"));
+  if (!manifestOf()) {
+    proofmark(["codes", "issue", String(season.boxLot), "--count", "24", "--gtin", "06901234567892", "--out", path.relative(ROOT, labels),
+      "--resolver", portal.url, "--as", "coop"]);
+    season.codes = 24;
+    fs.writeFileSync(path.join(DEMO, "season.json"), `${JSON.stringify(season, null, 2)}\n`);
+  }
+  await portal.sync();
+  const manifest = JSON.parse(fs.readFileSync(path.join(labels, manifestOf()), "utf8"));
+  const first = manifest.serials[0].uri.replace(/^https?:\/\/[^/]+/, portal.url);
+  const forged = first.slice(0, -1) + (first.endsWith("A") ? "B" : "A");
+  console.log("\nThe portal is running (Ctrl-C to stop):");
+  console.log(`  scan page of a demo box   ${first}`);
+  console.log(`  a forged serial           ${forged}`);
+  console.log(`  verify page               ${portal.url}/verify   (drop a file from .proofmark/demo/designs and its .proof.json)`);
+  console.log(`  JSON API                  ${portal.url}/api/health`);
+  const stop = async () => {
+    await portal.close();
+    process.exit(process.exitCode ?? 0);
+  };
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  if (process.env.PROOFMARK_DEMO_EXIT === "1") await stop();
+}
+
+main().catch((e) => {
+  console.error(`demo: ${e.message}`);
+  process.exit(1);
+});
