@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { assertBuilt, killLocalChain, makeWorkspace, REPO, runCli } from "./helpers";
 
-// A realistic GI season on the embedded local chain, exactly as docs/gi-season.md walks it:
+// A realistic GI season on the embedded local chain, exactly as the README's GI section walks it:
 // the registrar registers Dangshan pears, the co-op licenses three farms, they harvest, an
 // inspector certifies, the co-op packs 5 kg boxes, logistics ships to a Shanghai retailer, and the
 // trace shows it all verified. Violations are refused with the numbers and change nothing.
