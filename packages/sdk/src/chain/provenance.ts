@@ -537,15 +537,7 @@ export interface ChainEvent {
 }
 
 /** A lot as rebuilt from logs. */
-export interface IndexedLot {
-  id: number;
-  product: number;
-  status: LotStatus;
-  origin: LotOrigin;
-  quantity: bigint;
-  remaining: bigint;
-  packages: number;
-  issuedCodes: number;
+export interface IndexedLot extends LotInfo {
   parents: number[];
   /** Quantity taken from each parent (same order). */
   amounts: bigint[];
