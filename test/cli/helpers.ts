@@ -15,7 +15,7 @@ export interface CliResult {
 /** Runs the real `proofmark` CLI (built dist) in `cwd`, with the data folder `dataDir`. */
 export function runCli(args: string[], opts: { cwd: string; dataDir: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const env = { ...process.env, ...opts.env, PROOFMARK_HOME: opts.dataDir };
+    const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env, PROOFMARK_HOME: opts.dataDir };
     for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
     const child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd, env });
     let stdout = "";

@@ -6,7 +6,9 @@ import {
   computeLeaf, hashPair, LEAF_DOMAIN, MerkleTree, metaDigest, canonicalMetaJson, processProof, verifyProof,
   sha256Stream, sha256Bytes, type Hex,
 } from "../../packages/sdk/src";
-import vectors from "../vectors/evidence.json";
+import vectorsJson from "../vectors/evidence.json";
+
+const vectors = vectorsJson as typeof vectorsJson & { leaves: Array<(typeof vectorsJson.leaves)[number] & { meta: Record<string, string> }> };
 
 const hex32 = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => ethers.hexlify(b) as Hex);
 

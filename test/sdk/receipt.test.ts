@@ -3,7 +3,9 @@ import fc from "fast-check";
 import {
   checkReceiptOffline, computeLeaf, isProofmarkError, MerkleTree, parseReceipt, serializeReceipt, type Hex, type Receipt,
 } from "../../packages/sdk/src";
-import vectors from "../vectors/evidence.json";
+import vectorsJson from "../vectors/evidence.json";
+
+const vectors = vectorsJson as typeof vectorsJson & { leaves: Array<(typeof vectorsJson.leaves)[number] & { meta: Record<string, string> }> };
 
 function sampleReceipt(index = 2): Receipt {
   const tree = vectors.trees[4];

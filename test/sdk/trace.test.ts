@@ -28,7 +28,7 @@ describe("SDK: ProvenanceRegistryClient, log replay and lot traces", function ()
     const address = await contract.getAddress();
     const as = (s: typeof admin) => new ProvenanceRegistryClient(address, s);
     const documents = new EventDocuments({ dataDir: dir, chainId: 31337, registry: `${address}-${Date.now()}`, store });
-    await as(registrar).createProduct({ admin: coop.address, maxYieldBps: 10_000, standard: ethers.ZeroHash, name: "砀山酥梨", nameEn: "Dangshan Su Pear", giNumber: GI, region: "安徽省砀山县", unit: "g" });
+    await as(registrar).createProduct({ admin: coop.address, maxYieldBps: 10_000, standard: ethers.ZeroHash as `0x${string}`, name: "砀山酥梨", nameEn: "Dangshan Su Pear", giNumber: GI, region: "安徽省砀山县", unit: "g" });
     for (const [role, who] of [["producer", farmer1], ["producer", farmer2], ["inspector", inspector], ["processor", coop], ["logistics", logistics]] as const) {
       await as(coop).grantRole(1, role, who.address);
     }
