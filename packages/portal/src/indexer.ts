@@ -42,6 +42,8 @@ export interface ChainStatus {
   head: number;
   /** Time (ms) of the last successful sync. */
   lastSync: number;
+  /** First block of the last reorganisation undone (undefined: none seen). */
+  lastReorgFrom?: number;
   /** Last error, in words (never a stack). */
   error?: string;
   /** Bumped whenever the index changed (new logs, reorg, manifests): caches key on it. */
@@ -97,11 +99,27 @@ export class Indexer {
     return Number(getMeta(this.db, this.cursorKey));
   }
 
-  /** Indexes up to the chain head once (checking for reorganisations first). */
+  private inFlight: Promise<SyncResult> | undefined;
+
+  /**
+   * Indexes up to the chain head once (checking for reorganisations first). Calls never overlap:
+   * a call made while the poller syncs waits for it, then syncs again.
+   */
   async sync(): Promise<SyncResult> {
+    while (this.inFlight) await this.inFlight.catch(() => undefined);
+    this.inFlight = this.syncSerial();
+    try {
+      return await this.inFlight;
+    } finally {
+      this.inFlight = undefined;
+    }
+  }
+
+  private async syncSerial(): Promise<SyncResult> {
     try {
       const result = await this.syncOnce();
       Object.assign(this.status, { reachable: true, head: result.head, indexedTo: result.indexedTo, lastSync: Date.now(), error: undefined });
+      if (result.reorgedFrom !== undefined) this.status.lastReorgFrom = result.reorgedFrom;
       if (this.onSync?.(result) || result.logs > 0 || result.reorgedFrom !== undefined) this.status.version++;
       return result;
     } catch (e) {
