@@ -213,18 +213,35 @@ export class ScanCounter {
     this.scans = db.prepare("SELECT first_seen, count FROM scans WHERE serial = ?");
   }
 
-  /** Records a scan of `serial` by `client` at `now` (ms). */
+  /** Last count time per serial and client, and totals per serial: this process is the only writer. */
+  private readonly seen = new Map<string, number>();
+  private readonly totals = new Map<string, { count: number; firstSeen: number }>();
+
+  /** Records a scan of `serial` by `client` at `now` (ms). A repeat within the window touches no table. */
   record(serial: string, client: string, now = Date.now()): { count: number; firstSeen: number; counted: boolean } {
     const key = crypto.createHash("sha256").update(client).digest("base64url").slice(0, 22);
-    const counted = this.db.transaction(() => {
-      const prev = this.get.get(serial, key) as { counted_at: number } | undefined;
-      if (prev && now - prev.counted_at < this.windowMs) return false;
-      this.upsertClient.run(serial, key, now);
-      this.bump.run(serial, now, now);
-      return true;
-    })();
-    const r = this.scans.get(serial) as { first_seen: number; count: number } | undefined;
-    return { count: r?.count ?? 0, firstSeen: r?.first_seen ?? now, counted };
+    const seenKey = `${serial}|${key}`;
+    let last = this.seen.get(seenKey);
+    if (last === undefined) last = (this.get.get(serial, key) as { counted_at: number } | undefined)?.counted_at ?? Number.NEGATIVE_INFINITY;
+    const counted = now - last >= this.windowMs;
+    if (counted) {
+      this.db.transaction(() => {
+        this.upsertClient.run(serial, key, now);
+        this.bump.run(serial, now, now);
+      })();
+      this.totals.delete(serial);
+      last = now;
+    }
+    if (this.seen.size >= 100_000) this.seen.clear();
+    this.seen.set(seenKey, last);
+    let total = this.totals.get(serial);
+    if (!total) {
+      const r = this.scans.get(serial) as { first_seen: number; count: number } | undefined;
+      total = { count: r?.count ?? 0, firstSeen: r?.first_seen ?? now };
+      if (this.totals.size >= 100_000) this.totals.clear();
+      this.totals.set(serial, total);
+    }
+    return { ...total, counted };
   }
 }
 

@@ -36,6 +36,22 @@ class HttpError extends Error {
   }
 }
 
+/** Where the per-response nonce goes in a rendered page: no escaped content can contain a raw "<". */
+const NONCE_MARK = "<%nonce%>";
+
+/** 128-bit nonces, drawn from the CSPRNG 1,024 at a time. */
+let noncePool = Buffer.alloc(0);
+let nonceAt = 0;
+function freshNonce(): string {
+  if (nonceAt >= noncePool.length) {
+    noncePool = crypto.randomBytes(16 * 1024);
+    nonceAt = 0;
+  }
+  const nonce = noncePool.toString("base64", nonceAt, nonceAt + 16);
+  nonceAt += 16;
+  return nonce;
+}
+
 function csp(nonce: string): string {
   return [
     "default-src 'none'", `script-src 'nonce-${nonce}'`, `style-src 'nonce-${nonce}'`, "img-src 'self' data:",
@@ -83,19 +99,62 @@ export function createHandler(opts: HandlerOptions): http.RequestListener {
     send(res, status, "application/json; charset=utf-8", JSON.stringify(value), { "cache-control": "no-store", "content-security-policy": "default-src 'none'; frame-ancestors 'none'" });
   }
 
-  function page(res: http.ServerResponse, status: number, lang: Lang, url: URL, title: string, body: string, script?: string, setCookie?: string): void {
-    const nonce = crypto.randomBytes(16).toString("base64");
+  function render(lang: Lang, url: URL, title: string, body: string, script?: string): string {
     const other = new URL(url.pathname, "http://x");
     other.searchParams.set("lang", lang === "zh" ? "en" : "zh");
-    const html = layout({ lang, title, nonce, body, script, langSwitchHref: `${other.pathname}${other.search}` });
+    return layout({ lang, title, nonce: NONCE_MARK, body, script, langSwitchHref: `${other.pathname}${other.search}` });
+  }
+
+  function page(res: http.ServerResponse, status: number, lang: Lang, url: URL, title: string, body: string, script?: string, setCookie?: string): void {
+    sendPage(res, status, lang, render(lang, url, title, body, script), setCookie);
+  }
+
+  /** Sends a rendered page (with NONCE_MARK where the nonce goes) under a fresh nonce. */
+  function sendPage(res: http.ServerResponse, status: number, lang: Lang, template: string, setCookie?: string): void {
+    const nonce = freshNonce();
     const headers: Record<string, string> = { "content-security-policy": csp(nonce), "cache-control": "no-store", "content-language": lang === "zh" ? "zh-CN" : "en" };
     if (setCookie) headers["set-cookie"] = setCookie;
-    send(res, status, "text/html; charset=utf-8", html, headers);
+    send(res, status, "text/html; charset=utf-8", template.split(NONCE_MARK).join(nonce), headers);
+  }
+
+  /**
+   * Rendered scan pages, keyed by everything they show (the index version covers the trace; the
+   * scan count and first scan, the warnings and the chain state are in the key). A repeated scan
+   * costs a lookup instead of a render. Bounded: cleared when full.
+   */
+  const scanPages = new Map<string, string>();
+  function scanTemplate(lang: Lang, url: URL, model: ScanModel): string {
+    const key = [lang, url.pathname, opts.status.version, model.verdict, model.scans?.count, model.scans?.firstSeen, model.manyScans,
+      model.chain.reachable, model.chain.reachable ? 0 : model.chain.lastSync].join("|");
+    let template = scanPages.get(key);
+    if (template === undefined) {
+      template = render(lang, url, t(lang, "title"), scanPage(lang, model));
+      if (scanPages.size >= 10_000) scanPages.clear();
+      scanPages.set(key, template);
+    }
+    return template;
   }
 
   function clientOf(req: http.IncomingMessage): string {
     const forwarded = opts.trustProxy ? String(req.headers["x-forwarded-for"] ?? "").split(",")[0].trim() : "";
     return `${forwarded || req.socket.remoteAddress || "?"}|${String(req.headers["user-agent"] ?? "").slice(0, 200)}`;
+  }
+
+  /** Serial lookups, memoised per index version (serials only change when the index does). */
+  const serials = new Map<string, ReturnType<typeof q.serial> | null>();
+  let serialsVersion = -1;
+  function issuedSerial(serial: string): ReturnType<typeof q.serial> {
+    if (serialsVersion !== opts.status.version) {
+      serials.clear();
+      serialsVersion = opts.status.version;
+    }
+    let r = serials.get(serial);
+    if (r === undefined) {
+      r = q.serial(serial) ?? null;
+      if (serials.size >= 100_000) serials.clear();
+      serials.set(serial, r);
+    }
+    return r ?? undefined;
   }
 
   function scanModel(path: string, count: { client: string } | undefined): ScanModel {
@@ -106,7 +165,7 @@ export function createHandler(opts: HandlerOptions): http.RequestListener {
     const trace = lotId === undefined ? undefined : q.trace(lotId, opts.status.version);
     const base = { gtin: parsed.gtin, lot: parsed.lot, serial: parsed.serial, chain, manyScans: false };
     if (!trace || !trace.product) return { ...base, verdict: "lot-not-found" };
-    const issued = q.serial(parsed.serial);
+    const issued = issuedSerial(parsed.serial);
     if (!issued || issued.lot !== lotId || issued.gtin !== parsed.gtin) return { ...base, verdict: "unknown-serial", trace };
     const scans = count ? counter.record(parsed.serial, count.client) : q.scans(parsed.serial);
     return { ...base, verdict: "ok", trace, scans, manyScans: (scans?.count ?? 0) > warnAfter };
@@ -194,7 +253,7 @@ export function createHandler(opts: HandlerOptions): http.RequestListener {
             }
             throw e;
           }
-          return page(res, 200, lang, url, t(lang, "title"), scanPage(lang, model), undefined, cookie);
+          return sendPage(res, 200, lang, scanTemplate(lang, url, model), cookie);
         }
         throw new HttpError(404, "not found");
       } catch (e) {
