@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { escapeHtml as esc, groupSerial } from "@proofmark/sdk";
 import { BROWSER_CRYPTO_JS } from "./browser-crypto";
 import { DISPOSITION_LABELS, STEP_LABELS, t, VERIFY_STRINGS, type Lang } from "./i18n";
@@ -46,14 +47,18 @@ button { font-size: 17px; padding: 10px 18px; border-radius: 10px; border: 0; ba
 .hidden { display: none; }
 `;
 
-/** A full page with the CSP nonce on its style and scripts. */
+/** The stylesheet, served once and cached by the browser (content-addressed path, immutable). */
+export const STYLESHEET = CSS;
+export const STYLESHEET_PATH = `/assets/portal-${createHash("sha256").update(CSS).digest("hex").slice(0, 16)}.css`;
+
+/** A full page: the stylesheet by reference, its scripts under the CSP nonce. */
 export function layout(opts: { lang: Lang; title: string; nonce: string; body: string; script?: string; langSwitchHref: string }): string {
   return `<!doctype html>
 <html lang="${opts.lang === "zh" ? "zh-CN" : "en"}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>${esc(opts.title)}</title>
-<style nonce="${opts.nonce}">${CSS}</style></head>
+<link rel="stylesheet" href="${STYLESHEET_PATH}"></head>
 <body>
 <header><span class="brand">Proofmark</span><a id="lang-switch" href="${esc(opts.langSwitchHref)}">${esc(t(opts.lang, "lang"))}</a></header>
 <main>${opts.body}</main>

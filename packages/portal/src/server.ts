@@ -5,7 +5,7 @@ import { EvidenceRegistryClient, isProofmarkError, parseDigitalLinkPath, type He
 import type { JsonRpcProvider } from "ethers";
 import { pickLang, t, type Lang } from "./i18n";
 import type { ChainStatus } from "./indexer";
-import { homePage, layout, messagePage, scanPage, verifyPage, type ScanModel } from "./pages";
+import { homePage, layout, messagePage, scanPage, STYLESHEET, STYLESHEET_PATH, verifyPage, type ScanModel } from "./pages";
 import { PortalQueries, ScanCounter } from "./queries";
 
 export interface HandlerOptions {
@@ -54,7 +54,7 @@ function freshNonce(): string {
 
 function csp(nonce: string): string {
   return [
-    "default-src 'none'", `script-src 'nonce-${nonce}'`, `style-src 'nonce-${nonce}'`, "img-src 'self' data:",
+    "default-src 'none'", `script-src 'nonce-${nonce}'`, "style-src 'self'", "img-src 'self' data:",
     "connect-src 'self'", "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
   ].join("; ");
 }
@@ -238,6 +238,9 @@ export function createHandler(opts: HandlerOptions): http.RequestListener {
         if (req.method !== "GET" && req.method !== "HEAD") throw new HttpError(405, "only GET is supported");
         if (url.pathname.length > 400) throw new HttpError(414, "path too long");
         if (isApi) return await api(req, res, url);
+        if (url.pathname === STYLESHEET_PATH) {
+          return send(res, 200, "text/css; charset=utf-8", STYLESHEET, { "cache-control": "public, max-age=31536000, immutable" });
+        }
         if (url.pathname === "/") return page(res, 200, lang, url, t(lang, "home"), homePage(lang), undefined, cookie);
         if (url.pathname === "/verify") {
           const v = verifyPage(lang, { chainId: opts.chainId, evidenceRegistry: opts.evidenceRegistry });
