@@ -90,8 +90,8 @@ export function createHandler(opts: HandlerOptions): http.RequestListener {
     return { reachable: fresh, lastSync: s.lastSync, indexedTo: s.indexedTo, head: s.head };
   };
 
-  function send(res: http.ServerResponse, status: number, type: string, body: string, extra: Record<string, string> = {}): void {
-    res.writeHead(status, { ...COMMON_HEADERS, "content-type": type, "content-length": Buffer.byteLength(body), ...extra });
+  function send(res: http.ServerResponse, status: number, type: string, body: string | Buffer, extra: Record<string, string> = {}): void {
+    res.writeHead(status, { ...COMMON_HEADERS, "content-type": type, "content-length": typeof body === "string" ? Buffer.byteLength(body) : body.length, ...extra });
     res.end(body);
   }
 
@@ -106,15 +106,23 @@ export function createHandler(opts: HandlerOptions): http.RequestListener {
   }
 
   function page(res: http.ServerResponse, status: number, lang: Lang, url: URL, title: string, body: string, script?: string, setCookie?: string): void {
-    sendPage(res, status, lang, render(lang, url, title, body, script), setCookie);
+    sendPage(res, status, lang, toTemplate(render(lang, url, title, body, script)), setCookie);
   }
 
-  /** Sends a rendered page (with NONCE_MARK where the nonce goes) under a fresh nonce. */
-  function sendPage(res: http.ServerResponse, status: number, lang: Lang, template: string, setCookie?: string): void {
+  /** A rendered page as UTF-8 pieces around each NONCE_MARK: encoded once, not per response. */
+  function toTemplate(html: string): Buffer[] {
+    return html.split(NONCE_MARK).map((part) => Buffer.from(part, "utf8"));
+  }
+
+  /** Sends a page template under a fresh nonce (a CSP nonce is never reused). */
+  function sendPage(res: http.ServerResponse, status: number, lang: Lang, template: Buffer[], setCookie?: string): void {
     const nonce = freshNonce();
     const headers: Record<string, string> = { "content-security-policy": csp(nonce), "cache-control": "no-store", "content-language": lang === "zh" ? "zh-CN" : "en" };
     if (setCookie) headers["set-cookie"] = setCookie;
-    send(res, status, "text/html; charset=utf-8", template.split(NONCE_MARK).join(nonce), headers);
+    const nonceBytes = Buffer.from(nonce, "latin1");
+    const pieces: Buffer[] = [template[0]];
+    for (let i = 1; i < template.length; i++) pieces.push(nonceBytes, template[i]);
+    send(res, status, "text/html; charset=utf-8", pieces.length === 1 ? pieces[0] : Buffer.concat(pieces), headers);
   }
 
   /**
@@ -122,13 +130,13 @@ export function createHandler(opts: HandlerOptions): http.RequestListener {
    * scan count and first scan, the warnings and the chain state are in the key). A repeated scan
    * costs a lookup instead of a render. Bounded: cleared when full.
    */
-  const scanPages = new Map<string, string>();
-  function scanTemplate(lang: Lang, url: URL, model: ScanModel): string {
+  const scanPages = new Map<string, Buffer[]>();
+  function scanTemplate(lang: Lang, url: URL, model: ScanModel): Buffer[] {
     const key = [lang, url.pathname, opts.status.version, model.verdict, model.scans?.count, model.scans?.firstSeen, model.manyScans,
       model.chain.reachable, model.chain.reachable ? 0 : model.chain.lastSync].join("|");
     let template = scanPages.get(key);
     if (template === undefined) {
-      template = render(lang, url, t(lang, "title"), scanPage(lang, model));
+      template = toTemplate(render(lang, url, t(lang, "title"), scanPage(lang, model)));
       if (scanPages.size >= 10_000) scanPages.clear();
       scanPages.set(key, template);
     }
