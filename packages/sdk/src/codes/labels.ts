@@ -1,9 +1,6 @@
+import { escapeHtml } from "../core/html";
 import type { CodesManifest } from "./manifest";
 
-/** Escapes text for HTML element content and attribute values. */
-export function escapeHtml(value: unknown): string {
-  return String(value).replace(/[&<>"'`]/g, (c) => `&#${c.charCodeAt(0)};`);
-}
 
 /** A serial grouped in fours for reading aloud: "8K2M 4Q9T XV3C 6H1R". */
 export function groupSerial(serial: string): string {

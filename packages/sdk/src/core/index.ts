@@ -8,3 +8,4 @@ export * from "./receipt";
 export * from "./gs1";
 export * from "./quantity";
 export * from "./epcis";
+export * from "./html";
