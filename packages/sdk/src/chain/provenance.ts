@@ -317,6 +317,17 @@ export class ProvenanceRegistryClient {
     return txInfo(await this.send(`recalling lot ${lot}`, "recall", [lot, reason, record], { lot }, beforeSend));
   }
 
+  /**
+   * Issues `count` scan codes for a packed lot and anchors the commitment to their serial set;
+   * the chain refuses more codes than the lot has packages. Returns the lot's issued total.
+   */
+  async issueCodes(lot: number, count: number, serialSetCommitment: Hex): Promise<TxInfo & { issuedTotal: number; timestamp: number }> {
+    const receipt = await this.send(`issuing ${count} code(s) for lot ${lot}`, "issueCodes", [lot, count, serialSetCommitment], { lot });
+    const log = this.findLog(receipt, "CodesIssued");
+    const block = await receipt.getBlock();
+    return { ...txInfo(receipt), issuedTotal: Number(log!.args.issuedTotal), timestamp: block.timestamp };
+  }
+
   // ------------------------------------------------------------------ logs
 
   /** Rebuilds the registry's whole state from its logs (see {@link replayProvenanceLogs}). */

@@ -1,6 +1,5 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { Contract, Interface } from "ethers";
 import QRCode from "qrcode";
 import { randomSalt } from "../core/commitment";
 import { ProofmarkError } from "../core/errors";
@@ -8,7 +7,7 @@ import { buildDigitalLink, newSerial, normalizeGtin, serialSetCommitment } from 
 import type { Hex } from "../core/hex";
 import type { ChainContext } from "../chain/context";
 import { loadConfig } from "../chain/config";
-import { registryArtifact } from "../chain/deployments";
+import { ProvenanceRegistryClient } from "../chain/provenance";
 import { writeFileAtomic } from "../util/fs";
 import { codesCsv, CODES_FORMAT, CODES_VERSION, type CodesManifest } from "./manifest";
 import { labelSheetHtml } from "./labels";
@@ -17,7 +16,6 @@ import { labelSheetHtml } from "./labels";
 export const DEFAULT_RESOLVER = "http://127.0.0.1:8080";
 
 /** Lot status codes of ProvenanceRegistry (`LotStatus`). */
-const LOT_STATUS = ["unknown", "active", "consumed", "recalled"] as const;
 
 export interface IssueCodesOptions {
   chain: ChainContext;
@@ -68,45 +66,29 @@ export async function issueScanCodes(opts: IssueCodesOptions): Promise<IssueCode
   buildDigitalLink({ resolver, gtin, lot, serial: "0" }); // validates the resolver early
 
   const address = await chain.registryAddress("ProvenanceRegistry");
-  const signer = await chain.signer();
-  const iface = new Interface(registryArtifact("ProvenanceRegistry").abi as never);
-  const registry = new Contract(address, iface, signer);
-  const info = await registry.lotOf(opts.lot);
-  const status = LOT_STATUS[Number(info.status)] ?? "unknown";
-  if (status === "unknown") throw new ProofmarkError("INVALID_ARGUMENT", `lot ${opts.lot} does not exist on chain ${chain.chainId}; check the lot id (\`proofmark gi trace <lot>\`)`, { lot: opts.lot });
-  if (status !== "active") throw new ProofmarkError("TX_FAILED", `lot ${opts.lot} is ${status}; codes can only be issued for an active packed lot`, { lot: opts.lot, status });
-  const packages = Number(info.packages);
-  const issued = Number(info.issuedCodes);
+  const registry = new ProvenanceRegistryClient(address, await chain.signer());
+  const info = await registry.lot(opts.lot);
+  if (info.status === "none") throw new ProofmarkError("INVALID_ARGUMENT", `lot ${opts.lot} does not exist on chain ${chain.chainId}; check the lot id (\`proofmark gi trace <lot>\`)`, { lot: opts.lot });
+  if (info.status !== "active") throw new ProofmarkError("TX_FAILED", `lot ${opts.lot} is ${info.status}; codes can only be issued for an active packed lot`, { lot: opts.lot, status: info.status });
+  const { packages, issuedCodes: issued } = info;
   if (packages === 0) throw new ProofmarkError("TX_FAILED", `lot ${opts.lot} is not packed; pack it first (\`proofmark gi pack ${opts.lot} --packages N --size S\`), one code per package`, { lot: opts.lot });
   if (opts.count > packages - issued) {
     throw new ProofmarkError("TX_FAILED", `lot ${opts.lot} has ${packages} packages and ${issued} codes already, so at most ${packages - issued} more can be issued, not ${opts.count}`, { lot: opts.lot, packages, issued, requested: opts.count });
   }
-  const product = await registry.productOf(info.product);
+  const product = await registry.product(info.product);
 
   const serials = new Set<string>();
   while (serials.size < opts.count) serials.add(newSerial());
   const entries = [...serials].map((serial) => ({ serial, salt: randomSalt() }));
   const { root } = serialSetCommitment(gtin, lot, entries);
 
-  let receipt;
-  try {
-    const tx = await registry.issueCodes(opts.lot, opts.count, root);
-    receipt = await tx.wait();
-  } catch (e) {
-    const err = e as { shortMessage?: string; message?: string; data?: string; revert?: { name: string; args: unknown[] } };
-    let reason = err.revert ? `${err.revert.name}(${err.revert.args.map(String).join(", ")})` : undefined;
-    if (!reason && err.data) reason = iface.parseError(err.data)?.name;
-    throw new ProofmarkError("TX_FAILED", `issuing codes for lot ${opts.lot} was refused: ${reason ?? err.shortMessage ?? err.message}`, { lot: opts.lot, reason }, { cause: e });
-  }
-  if (!receipt || receipt.status !== 1) throw new ProofmarkError("TX_FAILED", `the issueCodes transaction for lot ${opts.lot} failed`);
+  const sent = await registry.issueCodes(opts.lot, opts.count, root);
   await chain.persist();
-  const block = await receipt.getBlock();
-  const issuedLog = receipt.logs.map((l: { topics: string[]; data: string }) => { try { return iface.parseLog(l); } catch { return null; } }).find((l: { name?: string } | null) => l?.name === "CodesIssued");
 
   const manifest: CodesManifest = {
     format: CODES_FORMAT, version: CODES_VERSION, chainId: chain.chainId, registry: address.toLowerCase() as Hex, lot: opts.lot, gtin,
     resolver: buildDigitalLink({ resolver, gtin, lot, serial: "0" }).replace(/\/01\/.*$/, ""),
-    commitment: root, txHash: receipt.hash as Hex, blockNumber: receipt.blockNumber, timestamp: block.timestamp,
+    commitment: root, txHash: sent.txHash, blockNumber: sent.blockNumber, timestamp: sent.timestamp,
     serials: entries.map((e) => ({ ...e, uri: buildDigitalLink({ resolver, gtin, lot, serial: e.serial }) })),
   };
 
@@ -129,7 +111,7 @@ export async function issueScanCodes(opts: IssueCodesOptions): Promise<IssueCode
     if (pngDir) await QRCode.toFile(path.join(pngDir, `${s.serial}.png`), s.uri, { type: "png", errorCorrectionLevel: "M", margin: 2, width: 400 });
     opts.onProgress?.(i + 1, manifest.serials.length);
   }
-  const productName = { id: Number(info.product), name: String(product.name), nameEn: String(product.nameEn) };
+  const productName = { id: info.product, name: product.name, nameEn: product.nameEn };
   const files = {
     manifest: path.join(out, `${name}.codes.json`),
     csv: path.join(out, `${name}.csv`),
@@ -139,5 +121,5 @@ export async function issueScanCodes(opts: IssueCodesOptions): Promise<IssueCode
   writeFileAtomic(files.manifest, `${JSON.stringify(manifest, null, 2)}\n`);
   writeFileAtomic(files.csv, codesCsv(manifest, productName.nameEn || productName.name));
   writeFileAtomic(files.labels, labelSheetHtml({ manifest, svgs, productName: productName.name, productNameEn: productName.nameEn }));
-  return { manifest, files, issuedTotal: issuedLog ? Number(issuedLog.args.issuedTotal) : issued + opts.count, packages, product: productName };
+  return { manifest, files, issuedTotal: sent.issuedTotal, packages, product: productName };
 }
