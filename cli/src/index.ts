@@ -40,6 +40,11 @@ export function buildProgram(): Command {
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   const json = argv.includes("--json");
+  // `proofmark … | head` closes stdout early: drop the rest of the output instead of crashing on
+  // EPIPE; the command still finishes and its exit code still says how it went.
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code !== "EPIPE") throw e;
+  });
   try {
     await program.parseAsync(argv);
     return EXIT.OK;

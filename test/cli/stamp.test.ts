@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { assertBuilt, killLocalChain, makeWorkspace, runCli } from "./helpers";
+import { assertBuilt, CLI, killLocalChain, makeWorkspace, runCli } from "./helpers";
 
 describe("CLI: stamp, verify, show (end to end on the embedded local chain)", function () {
   this.timeout(180_000);
@@ -143,6 +143,17 @@ describe("CLI: stamp, verify, show (end to end on the embedded local chain)", fu
       expect(resumed.code, resumed.stderr).to.equal(0);
       expect((await run(["verify", "poor.txt"])).code).to.equal(0);
     });
+  });
+
+  it("stops quietly when the reader of its output goes away early (| head)", async function () {
+    const { spawn } = await import("node:child_process");
+    const child = spawn(process.execPath, [CLI, "accounts"], { cwd: ws.dir, env: { ...process.env, PROOFMARK_HOME: ws.dataDir } });
+    child.stdout.destroy(); // the reader closes before the CLI writes anything
+    let stderr = "";
+    child.stderr.on("data", (d) => (stderr += d));
+    const code = await new Promise((resolve) => child.on("close", resolve));
+    expect(stderr).to.not.match(/EPIPE|Unhandled/);
+    expect(code).to.equal(0);
   });
 
   describe("bad input: a clear message and a non-zero exit", function () {
