@@ -1,6 +1,6 @@
-import { Interface, type JsonRpcProvider, type Log } from "ethers";
+import type { JsonRpcProvider, Log } from "ethers";
 import type Database from "better-sqlite3";
-import { evidenceRegistryInterface, registryArtifact } from "@proofmark/sdk";
+import { evidenceRegistryInterface, provenanceRegistryInterface } from "@proofmark/sdk";
 import { getMeta, setMeta } from "./db";
 
 /** How far back the indexer re-checks block hashes for a reorganisation. */
@@ -9,7 +9,7 @@ export const REORG_DEPTH = 12;
 const LOG_RANGE = 2_000;
 
 /** ProvenanceRegistry ABI (generated from the contract at build time). */
-export const provenanceInterface = new Interface(registryArtifact("ProvenanceRegistry").abi as never);
+export const provenanceInterface = provenanceRegistryInterface;
 
 export interface IndexerOptions {
   db: Database.Database;

@@ -3,10 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type Database from "better-sqlite3";
 import * as sdk from "@proofmark/sdk";
-
-const BIZ_STEPS: readonly string[] = ((sdk as Record<string, unknown>).BIZ_STEPS as string[] | undefined) ?? [];
-const DISPOSITIONS: readonly string[] = ((sdk as Record<string, unknown>).DISPOSITIONS as string[] | undefined) ?? [];
-const ORIGINS = ["harvest", "split", "merge", "transform", "pack"] as const;
+import { BIZ_STEPS, DISPOSITIONS, LOT_ORIGINS as ORIGINS } from "@proofmark/sdk";
 
 /** Name of a business step code (CBV 2.0), from the SDK's table. */
 export function stepName(code: number): string {
