@@ -9,6 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { importer } from "ipfs-unixfs-importer";
 import { EmbeddedStore, kuboImporterOptions } from "../../packages/sdk/src/store";
+import { addUnixfsFile } from "../../packages/sdk/src/store/unixfs";
 import type { BenchRow } from "./types";
 
 const REPO = path.resolve(__dirname, "..", "..");
@@ -22,6 +23,27 @@ function makeFile(file: string, size: number): void {
   const fd = fs.openSync(file, "w");
   for (let left = size; left > 0; left -= zeros.length) fs.writeSync(fd, cipher.update(zeros.subarray(0, Math.min(zeros.length, left))));
   fs.closeSync(fd);
+}
+
+/**
+ * Flushes every dirty page to disk (`sync`), so that a phase does not pay for the write-back of
+ * the one before it (the generated source file, blockstore-fs's unsynced blocks).
+ */
+function settleDisk(): void {
+  spawnSync("sync", { stdio: "ignore" });
+}
+
+/** Milliseconds to write `size` bytes sequentially in 8 MiB writes and fdatasync them (the disk's own speed). */
+function timeRawWrite(file: string, size: number): number {
+  const buf = Buffer.alloc(8 * MiB, 0x5a);
+  const t = performance.now();
+  const fd = fs.openSync(file, "w");
+  for (let left = size; left > 0; left -= buf.length) fs.writeSync(fd, buf, 0, Math.min(buf.length, left));
+  fs.fdatasyncSync(fd);
+  fs.closeSync(fd);
+  const ms = performance.now() - t;
+  fs.rmSync(file);
+  return ms;
 }
 
 function mbps(bytes: number, ms: number): number {
@@ -43,7 +65,8 @@ export async function run(): Promise<BenchRow[]> {
     makeFile(big, size);
     const label = `${size / MiB} MiB`;
 
-    // Ceiling: the same importer into memory (hashing + DAG building only).
+    settleDisk();
+    // Ceiling: ipfs-unixfs-importer (the reference for Kubo's layout) into memory: hashing and DAG building, no storage.
     const { MemoryBlockstore } = await import("blockstore-core/memory");
     let t = performance.now();
     const memCid = await importInto(new MemoryBlockstore(), big);
@@ -59,16 +82,36 @@ export async function run(): Promise<BenchRow[]> {
     await importInto(fsStore, sampleFile);
     const fsMs = performance.now() - t;
     await fsStore.close();
+    settleDisk();
 
-    // Proofmark's embedded store: pack files + index, fsynced.
-    const store = new EmbeddedStore(path.join(tmp, "data"));
+    // This disk's own speed in the same run: 1 GiB written sequentially, then fdatasync.
+    const diskRate = mbps(size, timeRawWrite(path.join(tmp, "raw.bin"), size));
+    settleDisk();
+
+    // Proofmark's embedded store: pack files + index, fsynced. Median of three adds into fresh
+    // stores (the disk's write speed varies between runs on this virtual disk), each after a sync.
+    const addRates: number[] = [];
+    let store: EmbeddedStore | undefined;
+    let added = { cid: "", size: 0 };
+    for (let i = 0; i < 3; i++) {
+      if (store) {
+        await store.close();
+        fs.rmSync(store.dir, { recursive: true, force: true });
+        settleDisk();
+      }
+      store = new EmbeddedStore(path.join(tmp, `data-${i}`));
+      t = performance.now();
+      added = await store.add(fs.createReadStream(big, { highWaterMark: MiB }), { name: "big.bin" });
+      addRates.push(mbps(size, performance.now() - t));
+      if (added.cid !== memCid) throw new Error(`embedded store CID ${added.cid} differs from the importer's ${memCid}`);
+    }
+    if (!store) throw new Error("no store");
+    const addRate = [...addRates].sort((a, b) => a - b)[1];
+    rows.push({ section: SECTION, name: `add ${label} (fsynced), MB/s`, value: addRate, unit: "MB/s", peer: { name: "ipfs-unixfs-importer → in-memory blockstore, ceiling", value: mbps(size, memMs) }, target: "≥ 300", pass: addRate >= 300, note: `median of 3 (${addRates.join(", ")}); this disk alone: ${diskRate} MB/s (1 GiB write + fdatasync)` });
+    rows.push({ section: SECTION, name: "add with blockstore-fs (floor), MB/s", value: mbps(sample, fsMs), unit: "MB/s", note: "ipfs-unixfs-importer, one file per block, not fsynced" });
     t = performance.now();
-    const added = await store.add(fs.createReadStream(big, { highWaterMark: MiB }), { name: "big.bin" });
-    const addMs = performance.now() - t;
-    if (added.cid !== memCid) throw new Error(`embedded store CID ${added.cid} differs from the importer's ${memCid}`);
-    const addRate = mbps(size, addMs);
-    rows.push({ section: SECTION, name: `add ${label} (fsynced), MB/s`, value: addRate, unit: "MB/s", peer: { name: "in-memory blockstore, ceiling", value: mbps(size, memMs) }, target: "≥ 300", pass: addRate >= 300, note: `load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} CPUs` });
-    rows.push({ section: SECTION, name: "add with blockstore-fs (floor), MB/s", value: mbps(sample, fsMs), unit: "MB/s", note: "one file per block, not fsynced" });
+    await addUnixfsFile(fs.createReadStream(big, { highWaterMark: MiB }), { put: (cid) => cid });
+    rows.push({ section: SECTION, name: "Proofmark's DAG builder alone (no storage), MB/s", value: mbps(size, performance.now() - t), unit: "MB/s", note: "the same blocks as the importer, without its per-chunk generators" });
 
     // Read back, every block verified against its CID by the store (pages are warm: just written).
     t = performance.now();

@@ -6,20 +6,7 @@ import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { importer } from "ipfs-unixfs-importer";
 import { CID, EmbeddedStore, KUBO_CHUNK_SIZE, kuboImporterOptions } from "../../packages/sdk/src/store";
-import { isProofmarkError } from "../../packages/sdk/src/core/errors";
-import { collect, kuboDeterministic, nullBlockstore, randomData, sha256Of, tempDir } from "./helpers";
-
-async function expectError(p: Promise<unknown>, code: string, includes?: string): Promise<Error> {
-  try {
-    await p;
-  } catch (e) {
-    expect(isProofmarkError(e), `expected a ProofmarkError, got ${String(e)}`).to.equal(true);
-    expect((e as { code: string }).code).to.equal(code);
-    if (includes) expect((e as Error).message).to.include(includes);
-    return e as Error;
-  }
-  expect.fail(`expected ${code}`);
-}
+import { collect, expectError, kuboDeterministic, nullBlockstore, randomData, sha256Of, tempDir } from "./helpers";
 
 async function cidOnly(source: AsyncIterable<Uint8Array>): Promise<string> {
   let root: unknown;

@@ -1,7 +1,9 @@
+import { expect } from "chai";
 import { createCipheriv, createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { isProofmarkError } from "../../packages/sdk/src/core/errors";
 
 /**
  * The deterministic byte stream of Kubo's test harness (test/cli/testutils/random_deterministic.go
@@ -38,3 +40,16 @@ export function randomData(n: number): Buffer {
 
 /** A blockstore that keeps nothing (hash only), for computing CIDs independently of the store. */
 export const nullBlockstore = { put: (cid: unknown) => cid } as never;
+
+/** Awaits `p` and checks it fails with the ProofmarkError `code` (and a message including `includes`). */
+export async function expectError(p: Promise<unknown>, code: string, includes?: string): Promise<Error> {
+  try {
+    await p;
+  } catch (e) {
+    expect(isProofmarkError(e), `expected a ProofmarkError, got ${String(e)}`).to.equal(true);
+    expect((e as { code: string }).code).to.equal(code);
+    if (includes) expect((e as Error).message).to.include(includes);
+    return e as Error;
+  }
+  return expect.fail(`expected ${code}`);
+}

@@ -7,6 +7,7 @@ import { UnixFS } from "ipfs-unixfs";
 import { base58btc } from "multiformats/bases/base58";
 import { CID, EmbeddedStore, KUBO_CHUNK_SIZE, KUBO_MAX_LINKS, kuboImporterOptions } from "../../packages/sdk/src/store";
 import { loadDagPb } from "../../packages/sdk/src/store/esm";
+import { addUnixfsFile } from "../../packages/sdk/src/store/unixfs";
 import { kuboDeterministic, nullBlockstore, tempDir } from "./helpers";
 
 /**
@@ -75,7 +76,7 @@ describe("store: CIDs identical to Kubo's `ipfs add --cid-version 1`", function 
     });
   }
 
-  it("the one-chunk fast path (bytes ≤ 256 KiB, no importer) gives the importer's CIDs", async function () {
+  it("at the one-chunk edges the store's DAG builder gives the importer's CIDs", async function () {
     for (const n of [0, 1, 1000, KUBO_CHUNK_SIZE - 1, KUBO_CHUNK_SIZE, KUBO_CHUNK_SIZE + 1]) {
       const bytes = Buffer.alloc(n, n % 251);
       expect((await store.add(bytes)).cid, `${n} bytes`).to.equal(await cidOf(bytes, kuboImporterOptions()));
@@ -100,16 +101,22 @@ describe("store: CIDs identical to Kubo's `ipfs add --cid-version 1`", function 
 
   describe("CIDv1 raw leaves over many chunks [P unixfs-v1-2025]", function () {
     // The store's settings with the profile's chunk size and link limit.
+    // Checked twice: through the importer, and through the store's own DAG builder (addUnixfsFile).
     const wide: ImporterOptions = { ...kuboImporterOptions(), chunker: fixedSize({ chunkSize: 1 << 20 }), layout: balanced({ maxChildrenPerNode: 1024 }) };
+    const wideLayout = { chunkSize: 1 << 20, maxLinks: 1024 };
 
     it("1024 MiB (1024 raw leaves under one root) → bafybeihmf37…", async function () {
       this.timeout(180_000);
-      expect(await cidOf(kuboDeterministic(1024 << 20, "v1-2025-seed"), wide)).to.equal("bafybeihmf37wcuvtx4hpu7he5zl5qaf2ineo2lqlfrapokkm5zzw7zyhvm");
+      const kubo = "bafybeihmf37wcuvtx4hpu7he5zl5qaf2ineo2lqlfrapokkm5zzw7zyhvm";
+      expect(await cidOf(kuboDeterministic(1024 << 20, "v1-2025-seed"), wide)).to.equal(kubo);
+      expect((await addUnixfsFile(kuboDeterministic(1024 << 20, "v1-2025-seed"), nullBlockstore, wideLayout)).cid.toString()).to.equal(kubo);
     });
 
     it("1025 MiB (one leaf over: rebalanced to two links) → bafybeihmzok…", async function () {
       this.timeout(180_000);
-      expect(await cidOf(kuboDeterministic(1025 << 20, "v1-2025-seed"), wide)).to.equal("bafybeihmzokxxjqwxjcryerhp5ezpcog2wcawfryb2xm64xiakgm4a5jue");
+      const kubo = "bafybeihmzokxxjqwxjcryerhp5ezpcog2wcawfryb2xm64xiakgm4a5jue";
+      expect(await cidOf(kuboDeterministic(1025 << 20, "v1-2025-seed"), wide)).to.equal(kubo);
+      expect((await addUnixfsFile(kuboDeterministic(1025 << 20, "v1-2025-seed"), nullBlockstore, wideLayout)).cid.toString()).to.equal(kubo);
     });
   });
 

@@ -1,12 +1,10 @@
 import * as path from "node:path";
-import { createHash } from "node:crypto";
-import { create as createDigest } from "multiformats/hashes/digest";
-import { importer } from "ipfs-unixfs-importer";
 import type { CarBlockIterator } from "@ipld/car";
 import { UnixFS } from "ipfs-unixfs";
 import { loadCar, loadDagPb } from "./esm";
 import { ProofmarkError, isProofmarkError } from "../core/errors";
-import { CID, DAG_PB_CODE, IDENTITY, KUBO_CHUNK_SIZE, RAW_CODE, SHA2_256, blockKey, kuboImporterOptions, linksOf, parseCid, verifyBlock } from "./blocks";
+import { CID, DAG_PB_CODE, IDENTITY, RAW_CODE, blockKey, linksOf, parseCid, verifyBlock } from "./blocks";
+import { KUBO_LAYOUT, addUnixfsFile } from "./unixfs";
 import { PackStore, type PackTxn, type RootMeta } from "./packstore";
 import type { AddOptions, AddResult, ContentSource, ContentStore, GcResult, StoreEntry } from "./types";
 
@@ -15,22 +13,6 @@ const READ_AHEAD = 16;
 
 /** Default data folder of a Proofmark project; the embedded store lives in `<dataDir>/store/`. */
 export const DEFAULT_DATA_DIR = ".proofmark";
-
-function asAsyncIterable(content: ContentSource, count: (n: number) => void): Uint8Array | AsyncIterable<Uint8Array> {
-  if (content instanceof Uint8Array) {
-    count(content.length);
-    return content;
-  }
-  return (async function* () {
-    for await (const chunk of content as AsyncIterable<Uint8Array>) {
-      if (!(chunk instanceof Uint8Array)) {
-        throw new ProofmarkError("INVALID_ARGUMENT", "content must yield Uint8Array chunks (open files with fs.createReadStream without an encoding)", {});
-      }
-      count(chunk.length);
-      yield chunk;
-    }
-  })();
-}
 
 /** Wraps importer/exporter errors that are not ours into STORE_FAILED, keeping ours intact. */
 function wrap(e: unknown, what: string): never {
@@ -67,22 +49,13 @@ export class EmbeddedStore implements ContentStore {
     return this.packs.write(async (tx) => {
       const results: AddResult[] = [];
       for (const file of files) {
-        let size = 0;
-        const counted = asAsyncIterable(file.content, (n) => { size += n; file.onBytes?.(size); });
-        let root: CID | undefined;
+        let root: CID;
+        let size: number;
         try {
-          if (counted instanceof Uint8Array && counted.length <= KUBO_CHUNK_SIZE) {
-            // One chunk: Kubo's DAG is the single raw leaf itself (what the importer does with
-            // reduceSingleLeafToSelf + raw leaves), computed directly — many small files per second.
-            root = CID.createV1(RAW_CODE, createDigest(SHA2_256, createHash("sha256").update(counted).digest()));
-            await tx.put(root, counted);
-          } else {
-            for await (const entry of importer([{ content: counted }], tx, kuboImporterOptions())) root = entry.cid;
-          }
+          ({ cid: root, size } = await addUnixfsFile(file.content, tx, KUBO_LAYOUT, file.onBytes));
         } catch (e) {
           wrap(e, `adding ${file.name ?? "content"} to the store failed`);
         }
-        if (!root) throw new ProofmarkError("STORE_FAILED", "the importer produced no root", {});
         const cid = root.toString();
         const meta: RootMeta = { size, addedAt: new Date().toISOString() };
         if (file.name !== undefined) meta.name = file.name;
