@@ -1,9 +1,11 @@
+import { createHash } from "node:crypto";
 import { expect } from "chai";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { EvidenceRegistryClient, MerkleTree, openChain, readDeployments } from "../../packages/sdk/src";
-import { startPortal, type Portal } from "../../packages/portal/src";
+import { ZeroHash } from "ethers";
+import { devAccounts, EvidenceRegistryClient, MerkleTree, openChain, ProvenanceRegistryClient, readDeployments } from "../../packages/sdk/src";
+import { accountLabel, startPortal, type Portal } from "../../packages/portal/src";
 import { seedWorld, stopChain, tempDataDir, XSS_NAME, type SeededWorld } from "./fixture";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -85,14 +87,22 @@ describe("portal (real chain, real SQLite, real browser)", function () {
       expect((await get(`${portal.url}/api/lots/424242`)).status).to.equal(404);
     });
 
-    it("sends a strict Content-Security-Policy with a fresh nonce and no unsafe-inline", async () => {
+    it("sends a strict Content-Security-Policy: no script on scan pages, the verify page's one script by its hash", async () => {
       const a = await get(`${portal.url}${scanPath(world.good.manifest.serials[0].uri)}`);
       const b = await get(`${portal.url}/verify`);
       const csp = a.headers.get("content-security-policy")!;
       expect(csp).to.match(/default-src 'none'/);
-      expect(csp).to.match(/script-src 'nonce-[A-Za-z0-9+/=]{24}'/);
+      expect(csp).to.include("script-src 'none'");
+      expect(a.text).not.to.include("<script");
       expect(csp).not.to.match(/unsafe/);
-      expect(b.headers.get("content-security-policy")).not.to.equal(csp);
+      const verifyCsp = b.headers.get("content-security-policy")!;
+      expect(verifyCsp).not.to.match(/unsafe/);
+      const scripts = [...b.text.matchAll(/<script>([\s\S]*?)<\/script>/g)].map((m) => m[1]);
+      expect(scripts).to.have.length(1);
+      const hash = createHash("sha256").update(scripts[0], "utf8").digest("base64");
+      expect(verifyCsp).to.include(`script-src 'sha256-${hash}'`);
+      // A script with any other text (one injected into the page, say) has another hash and is refused.
+      expect(verifyCsp).not.to.include(createHash("sha256").update(`${scripts[0]} `, "utf8").digest("base64"));
       expect(a.headers.get("x-content-type-options")).to.equal("nosniff");
     });
 
@@ -246,6 +256,26 @@ describe("portal (real chain, real SQLite, real browser)", function () {
   });
 
   describe("indexer", () => {
+    it("a scan page and trace already served show a recall recorded after them", async () => {
+      const uri = `${portal.url}${scanPath(world.xss.manifest.serials[1].uri)}`;
+      const before = await get(uri, { "accept-language": "en" });
+      expect(before.text).to.include('id="genuine"');
+      expect(JSON.parse((await get(`${portal.url}/api/lots/${world.xssLot}/trace`)).text).status).to.equal("genuine");
+      const chain = await openChain({ dataDir: world.dataDir, as: "inspector" });
+      try {
+        const registry = new ProvenanceRegistryClient(readDeployments(world.dataDir, chain.chainId).ProvenanceRegistry!.address, await chain.signer());
+        await registry.recall(world.xssLot, "mislabelled product", { eventTime: 1_790_000_000, location: ZeroHash as `0x${string}`, document: ZeroHash as `0x${string}` });
+      } finally {
+        chain.close();
+      }
+      await portal.sync();
+      const after = await get(uri, { "accept-language": "en" });
+      expect(after.text).to.include('id="warn-recall"');
+      expect(after.text).to.include("mislabelled product");
+      expect(after.text).not.to.include('id="genuine"');
+      expect(JSON.parse((await get(`${portal.url}/api/lots/${world.xssLot}/trace`)).text).status).to.equal("recalled");
+    });
+
     it("undoes a reorganised block and indexes the new branch", async () => {
       const chain = await openChain({ dataDir: world.dataDir, as: "designer" });
       try {
@@ -278,5 +308,15 @@ describe("portal (real chain, real SQLite, real browser)", function () {
       expect(r.text).to.include("Not re-verified");
       expect(r.text).to.include("Dangshan Su Pear");
     });
+  });
+});
+
+describe("portal: account labels", () => {
+  it("names the local chain's dev accounts only on the local chain", () => {
+    const farmer1 = devAccounts().find((a) => a.name === "farmer1")!.address;
+    expect(accountLabel(farmer1, true)).to.equal("farmer1");
+    // On any other chain the same well-known address is just an address.
+    expect(accountLabel(farmer1, false)).to.equal(farmer1);
+    expect(accountLabel("0x000000000000000000000000000000000000dEaD", true)).to.equal("0x000000000000000000000000000000000000dEaD");
   });
 });

@@ -1,6 +1,6 @@
 /**
- * Hash functions for the verify page, as browser JavaScript source inlined into the page (under
- * the page's CSP nonce). The browser hashes the dropped file itself: SHA-256 incrementally (any
+ * Hash functions for the verify page, as browser JavaScript source inlined into the page (allowed
+ * by the script's hash in the page's CSP). The browser hashes the dropped file itself: SHA-256 incrementally (any
  * file size, constant memory; WebCrypto cannot stream and is missing on plain-http origins) and
  * keccak-256 for the leaf and the Merkle path (a handful of hashes, BigInt lanes are enough).
  * test/portal checks both against node:crypto / ethers.

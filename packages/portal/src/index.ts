@@ -13,7 +13,7 @@ import { createHandler } from "./server";
 export { openDb } from "./db";
 export { Indexer, REORG_DEPTH, type ChainStatus, type SyncResult } from "./indexer";
 export { createHandler, parseLotId, type HandlerOptions } from "./server";
-export { PortalQueries, ScanCounter, importManifests } from "./queries";
+export { PortalQueries, ScanCounter, accountLabel, importManifests } from "./queries";
 export { pickLang } from "./i18n";
 export { BROWSER_CRYPTO_JS } from "./browser-crypto";
 

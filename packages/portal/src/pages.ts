@@ -6,7 +6,8 @@ import type { EventView, TraceView } from "./queries";
 
 /**
  * HTML pages. Every value that comes from the chain, the index or the request goes through
- * `esc()`; scripts and styles are inline with the response's CSP nonce; no inline event handlers.
+ * `esc()`; a page has at most one inline script, allowed by its hash in the CSP (server.ts pageCsp);
+ * the stylesheet is a separate immutable file; no inline event handlers or styles.
  */
 
 const CSS = `
@@ -51,8 +52,8 @@ button { font-size: 17px; padding: 10px 18px; border-radius: 10px; border: 0; ba
 export const STYLESHEET = CSS;
 export const STYLESHEET_PATH = `/assets/portal-${createHash("sha256").update(CSS).digest("hex").slice(0, 16)}.css`;
 
-/** A full page: the stylesheet by reference, its scripts under the CSP nonce. */
-export function layout(opts: { lang: Lang; title: string; nonce: string; body: string; script?: string; langSwitchHref: string }): string {
+/** A full page: the stylesheet by reference, its one inline script (allowed by hash, see pageCsp). */
+export function layout(opts: { lang: Lang; title: string; body: string; script?: string; langSwitchHref: string }): string {
   return `<!doctype html>
 <html lang="${opts.lang === "zh" ? "zh-CN" : "en"}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -63,7 +64,7 @@ export function layout(opts: { lang: Lang; title: string; nonce: string; body: s
 <header><span class="brand">Proofmark</span><a id="lang-switch" href="${esc(opts.langSwitchHref)}">${esc(t(opts.lang, "lang"))}</a></header>
 <main>${opts.body}</main>
 <footer>Proofmark · <a href="/verify">${esc(t(opts.lang, "verifyLink"))}</a></footer>
-${opts.script ? `<script nonce="${opts.nonce}">${opts.script}</script>` : ""}
+${opts.script ? `<script>${opts.script}</script>` : ""}
 </body></html>`;
 }
 

@@ -15,8 +15,13 @@ export function dispositionName(code: number): string {
   return DISPOSITIONS[code] ?? `disposition-${code}`;
 }
 
-/** An account as shown: its dev-account name on the local chain, else the address. */
-export function accountLabel(address: string): string {
+/**
+ * An account as shown: on the local chain (`devNames`) its dev-account name when it is one, else
+ * the address. Elsewhere always the address: Anvil's well-known dev keys are used by anyone on
+ * public chains, and "farmer1" must not appear as a producer there.
+ */
+export function accountLabel(address: string, devNames: boolean): string {
+  if (!devNames) return address;
   const key = address.toLowerCase();
   let label = labels.get(key);
   if (label === undefined) {
@@ -63,10 +68,10 @@ export interface TraceView {
 
 type Row = Record<string, unknown>;
 
-function lotView(r: Row, recall?: Row): LotView {
+function lotView(r: Row, recall: Row | undefined, devNames: boolean): LotView {
   return {
     lot: Number(r.id), product: Number(r.product), origin: ORIGINS[Number(r.origin)] ?? String(r.origin), quantity: String(r.quantity),
-    packages: Number(r.packages), actor: String(r.actor), actorLabel: accountLabel(String(r.actor)), season: r.season === null ? null : Number(r.season),
+    packages: Number(r.packages), actor: String(r.actor), actorLabel: accountLabel(String(r.actor), devNames), season: r.season === null ? null : Number(r.season),
     parents: JSON.parse(String(r.parents)) as number[], block: Number(r.block), tx: String(r.tx), time: Number(r.time),
     recall: recall ? { reason: String(recall.reason), actor: String(recall.actor), block: Number(recall.block), tx: String(recall.tx), time: Number(recall.time) } : undefined,
   };
@@ -76,7 +81,8 @@ function lotView(r: Row, recall?: Row): LotView {
 export class PortalQueries {
   private readonly s;
 
-  constructor(private readonly db: Database.Database) {
+  /** `devNames`: label the local chain's dev accounts by name (chain id 31337 only). */
+  constructor(private readonly db: Database.Database, private readonly devNames = false) {
     this.s = {
       lot: db.prepare("SELECT * FROM lots WHERE id = ?"),
       recall: db.prepare("SELECT * FROM recalls WHERE lot = ?"),
@@ -102,7 +108,7 @@ export class PortalQueries {
 
   lot(id: number): LotView | undefined {
     const r = this.s.lot.get(id) as Row | undefined;
-    return r ? lotView(r, this.s.recall.get(id) as Row | undefined) : undefined;
+    return r ? lotView(r, this.s.recall.get(id) as Row | undefined, this.devNames) : undefined;
   }
 
   private cache = new Map<number, { version: number; trace: TraceView | undefined; json?: string }>();
@@ -158,7 +164,7 @@ export class PortalQueries {
         const doc = this.s.document.get(String(e.document)) as { json: string } | undefined;
         events.push({
           lot: l.lot, step: stepName(Number(e.step)), disposition: dispositionName(Number(e.disposition)), eventTime: Number(e.event_time),
-          actor: String(e.actor), actorLabel: accountLabel(String(e.actor)), location: String(e.location), document: String(e.document),
+          actor: String(e.actor), actorLabel: accountLabel(String(e.actor), this.devNames), location: String(e.location), document: String(e.document),
           block: Number(e.block), tx: String(e.tx), time: Number(e.time), logIndex: Number(e.log_index),
           details: doc ? (JSON.parse(doc.json) as Record<string, unknown>) : undefined,
         });
@@ -214,14 +220,23 @@ export class ScanCounter {
   private readonly seen = new Map<string, number>();
   private readonly totals = new Map<string, { count: number; firstSeen: number }>();
 
-  /** Records a scan of `serial` by `client` at `now` (ms). A repeat within the window touches no table. */
+  /** The client as stored: a hash of its address and user agent (no personal data in the index). */
+  private static stored(client: string): string {
+    return crypto.createHash("sha256").update(client).digest("base64url").slice(0, 22);
+  }
+
+  /** Records a scan of `serial` by `client` at `now` (ms). A repeat within the window touches no table and hashes nothing. */
   record(serial: string, client: string, now = Date.now()): { count: number; firstSeen: number; counted: boolean } {
-    const key = crypto.createHash("sha256").update(client).digest("base64url").slice(0, 22);
-    const seenKey = `${serial}|${key}`;
+    const seenKey = `${serial}|${client}`;
     let last = this.seen.get(seenKey);
-    if (last === undefined) last = (this.get.get(serial, key) as { counted_at: number } | undefined)?.counted_at ?? Number.NEGATIVE_INFINITY;
+    let key: string | undefined;
+    if (last === undefined) {
+      key = ScanCounter.stored(client);
+      last = (this.get.get(serial, key) as { counted_at: number } | undefined)?.counted_at ?? Number.NEGATIVE_INFINITY;
+    }
     const counted = now - last >= this.windowMs;
     if (counted) {
+      key ??= ScanCounter.stored(client);
       this.db.transaction(() => {
         this.upsertClient.run(serial, key, now);
         this.bump.run(serial, now, now);
@@ -229,7 +244,7 @@ export class ScanCounter {
       this.totals.delete(serial);
       last = now;
     }
-    if (this.seen.size >= 100_000) this.seen.clear();
+    if (this.seen.size >= 50_000) this.seen.clear();
     this.seen.set(seenKey, last);
     let total = this.totals.get(serial);
     if (!total) {
@@ -238,7 +253,7 @@ export class ScanCounter {
       if (this.totals.size >= 100_000) this.totals.clear();
       this.totals.set(serial, total);
     }
-    return { ...total, counted };
+    return { count: total.count, firstSeen: total.firstSeen, counted };
   }
 }
 

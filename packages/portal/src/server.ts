@@ -1,7 +1,7 @@
 import * as crypto from "node:crypto";
 import * as http from "node:http";
 import type Database from "better-sqlite3";
-import { EvidenceRegistryClient, isProofmarkError, parseDigitalLinkPath, type Hex } from "@proofmark/sdk";
+import { EvidenceRegistryClient, isProofmarkError, LOCAL_CHAIN_ID, parseDigitalLinkPath, type Hex } from "@proofmark/sdk";
 import type { JsonRpcProvider } from "ethers";
 import { pickLang, t, type Lang } from "./i18n";
 import type { ChainStatus } from "./indexer";
@@ -36,35 +36,57 @@ class HttpError extends Error {
   }
 }
 
-/** Where the per-response nonce goes in a rendered page: no escaped content can contain a raw "<". */
-const NONCE_MARK = "<%nonce%>";
-
-/** 128-bit nonces, drawn from the CSPRNG 1,024 at a time. */
-let noncePool = Buffer.alloc(0);
-let nonceAt = 0;
-function freshNonce(): string {
-  if (nonceAt >= noncePool.length) {
-    noncePool = crypto.randomBytes(16 * 1024);
-    nonceAt = 0;
-  }
-  const nonce = noncePool.toString("base64", nonceAt, nonceAt + 16);
-  nonceAt += 16;
-  return nonce;
-}
-
-function csp(nonce: string): string {
+/**
+ * The Content-Security-Policy of a page: no script at all, or exactly the page's one inline script,
+ * allowed by its SHA-256 (CSP Level 2 hash source). The hash covers the script's exact text, so
+ * nothing injected into a page can run, and the header is fixed per page: no per-response work.
+ */
+export function pageCsp(script: string | undefined): string {
+  const scriptSrc = script === undefined ? "'none'" : `'sha256-${crypto.createHash("sha256").update(script, "utf8").digest("base64")}'`;
   return [
-    "default-src 'none'", `script-src 'nonce-${nonce}'`, "style-src 'self'", "img-src 'self' data:",
+    "default-src 'none'", `script-src ${scriptSrc}`, "style-src 'self'", "img-src 'self' data:",
     "connect-src 'self'", "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
   ].join("; ");
 }
 
-const COMMON_HEADERS = {
-  "x-content-type-options": "nosniff",
-  "referrer-policy": "no-referrer",
-  "x-frame-options": "DENY",
-  "cross-origin-opener-policy": "same-origin",
-};
+/** Sent with every response, as a flat [name, value, …] list (what `writeHead` takes fastest). */
+const COMMON_HEADERS = [
+  "x-content-type-options", "nosniff",
+  "referrer-policy", "no-referrer",
+  "x-frame-options", "DENY",
+  "cross-origin-opener-policy", "same-origin",
+];
+const API_HEADERS = [...COMMON_HEADERS, "content-type", "application/json; charset=utf-8", "cache-control", "no-store", "content-security-policy", "default-src 'none'; frame-ancestors 'none'"];
+
+/** A rendered page: its bytes and its headers (content length included), built once and reused. */
+interface RenderedPage {
+  body: Buffer;
+  headers: string[];
+}
+
+/** A request target, parsed once per distinct raw URL. */
+interface Target {
+  pathname: string;
+  /** `?lang=` when present. */
+  lang: string | null;
+  /** Scan pages: the GS1 Digital Link parsed from the path, and its lot id (null: not a lot id). */
+  link?: ReturnType<typeof parseDigitalLinkPath>;
+  lotId?: number | null;
+  /** Scan pages: the page last rendered for this URL, per language, and what it showed. */
+  shown?: Partial<Record<Lang, ShownScan>>;
+}
+
+/** A rendered scan page and everything it depends on besides the URL and language. */
+interface ShownScan {
+  version: number;
+  verdict: ScanModel["verdict"];
+  count: number;
+  firstSeen: number;
+  manyScans: boolean;
+  reachable: boolean;
+  lastSync: number;
+  page: RenderedPage;
+}
 
 /** Parses a lot id from a path segment (decimal uint64) or returns undefined. */
 export function parseLotId(value: string): number | undefined {
@@ -78,7 +100,7 @@ export function parseLotId(value: string): number | undefined {
  * and the API read the index only; `/api/anchors/<root>` also reads the chain (that is its job).
  */
 export function createHandler(opts: HandlerOptions): http.RequestListener {
-  const q = new PortalQueries(opts.db);
+  const q = new PortalQueries(opts.db, opts.chainId === LOCAL_CHAIN_ID);
   const counter = new ScanCounter(opts.db, opts.scanWindowMs ?? 10 * 60_000);
   const warnAfter = opts.scanWarnAfter ?? 5;
   const evidence = opts.evidenceRegistry ? new EvidenceRegistryClient(opts.evidenceRegistry, opts.provider) : undefined;
@@ -90,57 +112,102 @@ export function createHandler(opts: HandlerOptions): http.RequestListener {
     return { reachable: fresh, lastSync: s.lastSync, indexedTo: s.indexedTo, head: s.head };
   };
 
-  function send(res: http.ServerResponse, status: number, type: string, body: string | Buffer, extra: Record<string, string> = {}): void {
-    res.writeHead(status, { ...COMMON_HEADERS, "content-type": type, "content-length": typeof body === "string" ? Buffer.byteLength(body) : body.length, ...extra });
+  function send(res: http.ServerResponse, status: number, headers: string[], body: string | Buffer): void {
+    res.writeHead(status, [...headers, "content-length", String(typeof body === "string" ? Buffer.byteLength(body) : body.length)]);
     res.end(body);
   }
 
   function json(res: http.ServerResponse, status: number, value: unknown): void {
-    send(res, status, "application/json; charset=utf-8", JSON.stringify(value), { "cache-control": "no-store", "content-security-policy": "default-src 'none'; frame-ancestors 'none'" });
+    send(res, status, API_HEADERS, JSON.stringify(value));
   }
 
-  function render(lang: Lang, url: URL, title: string, body: string, script?: string): string {
-    const other = new URL(url.pathname, "http://x");
+  /** Renders a page once: HTML bytes, and headers with its CSP (by script hash) and length. */
+  function render(lang: Lang, pathname: string, title: string, body: string, script?: string): RenderedPage {
+    const other = new URL(pathname, "http://x");
     other.searchParams.set("lang", lang === "zh" ? "en" : "zh");
-    return layout({ lang, title, nonce: NONCE_MARK, body, script, langSwitchHref: `${other.pathname}${other.search}` });
+    const html = Buffer.from(layout({ lang, title, body, script, langSwitchHref: `${other.pathname}${other.search}` }), "utf8");
+    return {
+      body: html,
+      headers: [
+        ...COMMON_HEADERS, "content-type", "text/html; charset=utf-8", "content-security-policy", pageCsp(script), "cache-control", "no-store",
+        "content-language", lang === "zh" ? "zh-CN" : "en", "content-length", String(html.length),
+      ],
+    };
   }
 
-  function page(res: http.ServerResponse, status: number, lang: Lang, url: URL, title: string, body: string, script?: string, setCookie?: string): void {
-    sendPage(res, status, lang, toTemplate(render(lang, url, title, body, script)), setCookie);
+  function sendPage(res: http.ServerResponse, status: number, page: RenderedPage, setCookie?: string): void {
+    res.writeHead(status, setCookie ? [...page.headers, "set-cookie", setCookie] : page.headers);
+    res.end(page.body);
   }
 
-  /** A rendered page as UTF-8 pieces around each NONCE_MARK: encoded once, not per response. */
-  function toTemplate(html: string): Buffer[] {
-    return html.split(NONCE_MARK).map((part) => Buffer.from(part, "utf8"));
-  }
-
-  /** Sends a page template under a fresh nonce (a CSP nonce is never reused). */
-  function sendPage(res: http.ServerResponse, status: number, lang: Lang, template: Buffer[], setCookie?: string): void {
-    const nonce = freshNonce();
-    const headers: Record<string, string> = { "content-security-policy": csp(nonce), "cache-control": "no-store", "content-language": lang === "zh" ? "zh-CN" : "en" };
-    if (setCookie) headers["set-cookie"] = setCookie;
-    const nonceBytes = Buffer.from(nonce, "latin1");
-    const pieces: Buffer[] = [template[0]];
-    for (let i = 1; i < template.length; i++) pieces.push(nonceBytes, template[i]);
-    send(res, status, "text/html; charset=utf-8", pieces.length === 1 ? pieces[0] : Buffer.concat(pieces), headers);
+  function page(res: http.ServerResponse, status: number, lang: Lang, pathname: string, title: string, body: string, script?: string, setCookie?: string): void {
+    sendPage(res, status, render(lang, pathname, title, body, script), setCookie);
   }
 
   /**
-   * Rendered scan pages, keyed by everything they show (the index version covers the trace; the
-   * scan count and first scan, the warnings and the chain state are in the key). A repeated scan
-   * costs a lookup instead of a render. Bounded: cleared when full.
+   * The scan page for `target` in `lang`: the one rendered last time for this URL when the model
+   * shows the same (index version, verdict, scan count and first scan, warning, chain state), so a
+   * repeated scan costs a few comparisons instead of a render.
    */
-  const scanPages = new Map<string, Buffer[]>();
-  function scanTemplate(lang: Lang, url: URL, model: ScanModel): Buffer[] {
-    const key = [lang, url.pathname, opts.status.version, model.verdict, model.scans?.count, model.scans?.firstSeen, model.manyScans,
-      model.chain.reachable, model.chain.reachable ? 0 : model.chain.lastSync].join("|");
-    let template = scanPages.get(key);
-    if (template === undefined) {
-      template = toTemplate(render(lang, url, t(lang, "title"), scanPage(lang, model)));
-      if (scanPages.size >= 10_000) scanPages.clear();
-      scanPages.set(key, template);
+  function scanRendered(lang: Lang, target: Target, model: ScanModel): RenderedPage {
+    const count = model.scans?.count ?? -1;
+    const firstSeen = model.scans?.firstSeen ?? -1;
+    const last = target.shown?.[lang];
+    if (
+      last !== undefined && last.version === opts.status.version && last.verdict === model.verdict && last.count === count &&
+      last.firstSeen === firstSeen && last.manyScans === model.manyScans && last.reachable === model.chain.reachable &&
+      (model.chain.reachable || last.lastSync === model.chain.lastSync)
+    ) {
+      return last.page;
     }
-    return template;
+    const page = render(lang, target.pathname, t(lang, "title"), scanPage(lang, model));
+    target.shown ??= {};
+    target.shown[lang] = {
+      version: opts.status.version, verdict: model.verdict, count, firstSeen, manyScans: model.manyScans,
+      reachable: model.chain.reachable, lastSync: model.chain.lastSync, page,
+    };
+    return page;
+  }
+
+  /** Request targets by raw URL (bounded), so a repeated scan does not parse its URL again. */
+  const targets = new Map<string, Target>();
+  function targetOf(rawUrl: string): Target {
+    let target = targets.get(rawUrl);
+    if (target === undefined) {
+      const url = new URL(rawUrl, "http://portal.invalid");
+      target = { pathname: url.pathname, lang: url.searchParams.get("lang") };
+      if (targets.size >= 10_000) targets.clear();
+      targets.set(rawUrl, target);
+    }
+    return target;
+  }
+
+  /** Page language per (query, cookie, Accept-Language), bounded. */
+  const langs = new Map<string, Lang>();
+  function langOf(query: string | null, cookie: string | undefined, acceptLanguage: string | undefined): Lang {
+    const key = `${query}\n${cookie}\n${acceptLanguage}`;
+    let lang = langs.get(key);
+    if (lang === undefined) {
+      lang = pickLang(query, cookie, acceptLanguage);
+      if (langs.size >= 1_000) langs.clear();
+      langs.set(key, lang);
+    }
+    return lang;
+  }
+
+  /** Trace API bodies per lot, rebuilt when the index or the chain view changes. */
+  const traceBodies = new Map<number, { key: string; body: Buffer }>();
+  function traceBody(id: number): Buffer | undefined {
+    const chain = JSON.stringify(chainView());
+    const key = `${opts.status.version}|${chain}`;
+    const hit = traceBodies.get(id);
+    if (hit?.key === key) return hit.body;
+    const trace = q.traceJson(id, opts.status.version);
+    if (trace === undefined) return undefined;
+    const body = Buffer.from(`{"chain":${chain},${trace.slice(1)}`, "utf8");
+    if (traceBodies.size >= 5_000) traceBodies.clear();
+    traceBodies.set(id, { key, body });
+    return body;
   }
 
   function clientOf(req: http.IncomingMessage): string {
@@ -165,22 +232,26 @@ export function createHandler(opts: HandlerOptions): http.RequestListener {
     return r ?? undefined;
   }
 
-  function scanModel(path: string, count: { client: string } | undefined): ScanModel {
-    const parsed = parseDigitalLinkPath(path); // throws INVALID_ARGUMENT
+  function scanModel(parsed: ReturnType<typeof parseDigitalLinkPath>, count: { client: string } | undefined, knownLotId?: number | null): ScanModel {
     if (parsed.prefix !== "") throw new HttpError(404, "not found");
     const chain = chainView();
-    const lotId = parseLotId(parsed.lot);
+    const lotId = knownLotId === undefined ? parseLotId(parsed.lot) : (knownLotId ?? undefined);
     const trace = lotId === undefined ? undefined : q.trace(lotId, opts.status.version);
-    const base = { gtin: parsed.gtin, lot: parsed.lot, serial: parsed.serial, chain, manyScans: false };
-    if (!trace || !trace.product) return { ...base, verdict: "lot-not-found" };
+    const model: ScanModel = { gtin: parsed.gtin, lot: parsed.lot, serial: parsed.serial, verdict: "lot-not-found", trace: undefined, scans: undefined, manyScans: false, chain };
+    if (!trace || !trace.product) return model;
+    model.trace = trace;
     const issued = issuedSerial(parsed.serial);
-    if (!issued || issued.lot !== lotId || issued.gtin !== parsed.gtin) return { ...base, verdict: "unknown-serial", trace };
-    const scans = count ? counter.record(parsed.serial, count.client) : q.scans(parsed.serial);
-    return { ...base, verdict: "ok", trace, scans, manyScans: (scans?.count ?? 0) > warnAfter };
+    if (!issued || issued.lot !== lotId || issued.gtin !== parsed.gtin) {
+      model.verdict = "unknown-serial";
+      return model;
+    }
+    model.verdict = "ok";
+    model.scans = count ? counter.record(parsed.serial, count.client) : q.scans(parsed.serial);
+    model.manyScans = (model.scans?.count ?? 0) > warnAfter;
+    return model;
   }
 
-  async function api(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
-    const p = url.pathname;
+  async function api(res: http.ServerResponse, p: string): Promise<void> {
     let m: RegExpExecArray | null;
     if (p === "/api/health") {
       json(res, 200, { ok: true, chainId: opts.chainId, evidenceRegistry: opts.evidenceRegistry ?? null, provenanceRegistry: opts.provenanceRegistry ?? null, chain: chainView() });
@@ -191,7 +262,7 @@ export function createHandler(opts: HandlerOptions): http.RequestListener {
       if (id === undefined) throw new HttpError(400, "lot must be a decimal lot id ≥ 1");
       const trace = q.trace(id, opts.status.version);
       if (!trace) throw new HttpError(404, `lot ${id} is not in the index`);
-      if (m[2]) send(res, 200, "application/json; charset=utf-8", `{"chain":${JSON.stringify(chainView())},${q.traceJson(id, opts.status.version)!.slice(1)}`, { "cache-control": "no-store", "content-security-policy": "default-src 'none'; frame-ancestors 'none'" });
+      if (m[2]) send(res, 200, API_HEADERS, traceBody(id)!);
       else json(res, 200, { lot: trace.lot, product: trace.product, status: trace.status, recall: trace.recall, codes: trace.codes, chain: chainView() });
       return;
     }
@@ -210,7 +281,7 @@ export function createHandler(opts: HandlerOptions): http.RequestListener {
       return;
     }
     if (p.startsWith("/api/scan/")) {
-      const model = scanModel(p.slice("/api/scan".length), undefined);
+      const model = scanModel(parseDigitalLinkPath(p.slice("/api/scan".length)), undefined);
       json(res, 200, { gtin: model.gtin, lot: model.lot, serial: model.serial, verdict: model.verdict, status: model.trace?.status, recall: model.trace?.recall, scans: model.scans ?? { count: 0 }, manyScans: model.manyScans, chain: model.chain });
       return;
     }
@@ -235,49 +306,69 @@ export function createHandler(opts: HandlerOptions): http.RequestListener {
     throw new HttpError(404, "no such API");
   }
 
-  return (req, res) => {
-    const started = (async () => {
-      const url = new URL(req.url ?? "/", "http://portal.invalid");
-      const isApi = url.pathname.startsWith("/api/");
-      const qLang = url.searchParams.get("lang");
-      const lang = pickLang(qLang, req.headers.cookie, req.headers["accept-language"]);
-      const cookie = qLang === "zh" || qLang === "en" ? `lang=${qLang}; Path=/; Max-Age=31536000; SameSite=Lax` : undefined;
-      try {
-        if (req.method !== "GET" && req.method !== "HEAD") throw new HttpError(405, "only GET is supported");
-        if (url.pathname.length > 400) throw new HttpError(414, "path too long");
-        if (isApi) return await api(req, res, url);
-        if (url.pathname === STYLESHEET_PATH) {
-          return send(res, 200, "text/css; charset=utf-8", STYLESHEET, { "cache-control": "public, max-age=31536000, immutable" });
-        }
-        if (url.pathname === "/") return page(res, 200, lang, url, t(lang, "home"), homePage(lang), undefined, cookie);
-        if (url.pathname === "/verify") {
-          const v = verifyPage(lang, { chainId: opts.chainId, evidenceRegistry: opts.evidenceRegistry });
-          return page(res, 200, lang, url, t(lang, "verifyTitle"), v.body, v.script, cookie);
-        }
-        if (url.pathname.startsWith("/01/")) {
-          let model: ScanModel;
-          try {
-            model = scanModel(url.pathname, { client: clientOf(req) });
-          } catch (e) {
-            if (isProofmarkError(e, "INVALID_ARGUMENT")) {
-              return page(res, 400, lang, url, t(lang, "badCode"), messagePage(t(lang, "badCode"), lang === "zh" ? "此链接不是有效的 GS1 数字链接防伪码。" : "This link is not a valid GS1 Digital Link scan code."), undefined, cookie);
-            }
-            throw e;
-          }
-          return sendPage(res, 200, lang, scanTemplate(lang, url, model), cookie);
-        }
-        throw new HttpError(404, "not found");
-      } catch (e) {
-        const status = e instanceof HttpError ? e.status : isProofmarkError(e, "INVALID_ARGUMENT") ? 400 : 500;
-        if (status === 500) log(`error serving ${req.method} ${url.pathname}: ${(e as Error).stack ?? e}`);
-        const message = status === 500 ? "internal error" : (e as Error).message;
-        if (isApi) return json(res, status, { error: { status, message } });
-        return page(res, status, lang, url, status === 404 ? t(lang, "notFound") : t(lang, "error"), messagePage(status === 404 ? t(lang, "notFound") : t(lang, "error"), status === 500 ? "" : message));
-      }
-    })();
-    started.catch((e) => {
-      log(`response failed: ${(e as Error).message}`);
+  function fail(res: http.ServerResponse, e: unknown, method: string | undefined, pathname: string, isApi: boolean, lang: Lang): void {
+    try {
+      failWith(res, e, method, pathname, isApi, lang);
+    } catch (again) {
+      log(`response failed: ${(again as Error).message}`);
       if (!res.headersSent) res.writeHead(500).end();
-    });
+      else res.destroy();
+    }
+  }
+
+  function failWith(res: http.ServerResponse, e: unknown, method: string | undefined, pathname: string, isApi: boolean, lang: Lang): void {
+    const status = e instanceof HttpError ? e.status : isProofmarkError(e, "INVALID_ARGUMENT") ? 400 : 500;
+    if (status === 500) log(`error serving ${method} ${pathname}: ${(e as Error).stack ?? e}`);
+    const message = status === 500 ? "internal error" : (e as Error).message;
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    if (isApi) return json(res, status, { error: { status, message } });
+    return page(res, status, lang, pathname, status === 404 ? t(lang, "notFound") : t(lang, "error"), messagePage(status === 404 ? t(lang, "notFound") : t(lang, "error"), status === 500 ? "" : message));
+  }
+
+  return (req, res) => {
+    let pathname = "/";
+    let isApi = false;
+    let lang: Lang = "zh";
+    try {
+      const target = targetOf(req.url ?? "/");
+      pathname = target.pathname;
+      isApi = pathname.startsWith("/api/");
+      lang = langOf(target.lang, req.headers.cookie, req.headers["accept-language"]);
+      const cookie = target.lang === "zh" || target.lang === "en" ? `lang=${target.lang}; Path=/; Max-Age=31536000; SameSite=Lax` : undefined;
+      if (req.method !== "GET" && req.method !== "HEAD") throw new HttpError(405, "only GET is supported");
+      if (pathname.length > 400) throw new HttpError(414, "path too long");
+      if (isApi) {
+        api(res, pathname).catch((e) => fail(res, e, req.method, pathname, true, lang));
+        return;
+      }
+      if (pathname === STYLESHEET_PATH) {
+        return send(res, 200, [...COMMON_HEADERS, "content-type", "text/css; charset=utf-8", "cache-control", "public, max-age=31536000, immutable"], STYLESHEET);
+      }
+      if (pathname === "/") return page(res, 200, lang, pathname, t(lang, "home"), homePage(lang), undefined, cookie);
+      if (pathname === "/verify") {
+        const v = verifyPage(lang, { chainId: opts.chainId, evidenceRegistry: opts.evidenceRegistry });
+        return page(res, 200, lang, pathname, t(lang, "verifyTitle"), v.body, v.script, cookie);
+      }
+      if (pathname.startsWith("/01/")) {
+        let model: ScanModel;
+        try {
+          target.link ??= parseDigitalLinkPath(pathname);
+          if (target.lotId === undefined) target.lotId = parseLotId(target.link.lot) ?? null;
+          model = scanModel(target.link, { client: clientOf(req) }, target.lotId);
+        } catch (e) {
+          if (isProofmarkError(e, "INVALID_ARGUMENT")) {
+            return page(res, 400, lang, pathname, t(lang, "badCode"), messagePage(t(lang, "badCode"), lang === "zh" ? "此链接不是有效的 GS1 数字链接防伪码。" : "This link is not a valid GS1 Digital Link scan code."), undefined, cookie);
+          }
+          throw e;
+        }
+        return sendPage(res, 200, scanRendered(lang, target, model), cookie);
+      }
+      throw new HttpError(404, "not found");
+    } catch (e) {
+      fail(res, e, req.method, pathname, isApi, lang);
+    }
   };
 }
