@@ -169,15 +169,18 @@ export function createHandler(opts: HandlerOptions): http.RequestListener {
     return page;
   }
 
-  /** Request targets by raw URL (bounded), so a repeated scan does not parse its URL again. */
+  /** Request targets by raw URL, so a repeated scan does not parse its URL again. */
   const targets = new Map<string, Target>();
   function targetOf(rawUrl: string): Target {
     let target = targets.get(rawUrl);
     if (target === undefined) {
       const url = new URL(rawUrl, "http://portal.invalid");
       target = { pathname: url.pathname, lang: url.searchParams.get("lang") };
-      if (targets.size >= 10_000) targets.clear();
-      targets.set(rawUrl, target);
+      // Bounded in count and size: 5,000 URLs of ≤ 512 characters, each with ≤ 2 pages of ~5 KB.
+      if (rawUrl.length <= 512) {
+        if (targets.size >= 5_000) targets.clear();
+        targets.set(rawUrl, target);
+      }
     }
     return target;
   }
@@ -189,8 +192,10 @@ export function createHandler(opts: HandlerOptions): http.RequestListener {
     let lang = langs.get(key);
     if (lang === undefined) {
       lang = pickLang(query, cookie, acceptLanguage);
-      if (langs.size >= 1_000) langs.clear();
-      langs.set(key, lang);
+      if (key.length <= 512) {
+        if (langs.size >= 1_000) langs.clear();
+        langs.set(key, lang);
+      }
     }
     return lang;
   }
