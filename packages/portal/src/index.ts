@@ -12,7 +12,7 @@ import { createHandler } from "./server";
 
 export { openDb } from "./db";
 export { Indexer, REORG_DEPTH, type ChainStatus, type SyncResult } from "./indexer";
-export { createHandler, parseLotId, type HandlerOptions } from "./server";
+export { createHandler, parseLotId, type HandlerOptions, type PortalHandler } from "./server";
 export { PortalQueries, ScanCounter, accountLabel, importManifests } from "./queries";
 export { pickLang } from "./i18n";
 export { BROWSER_CRYPTO_JS } from "./browser-crypto";
@@ -107,6 +107,7 @@ export async function startPortal(opts: PortalOptions): Promise<Portal> {
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      handler.flush();
       db.close();
       chain.close();
     },

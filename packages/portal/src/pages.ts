@@ -123,6 +123,27 @@ function eventItem(lang: Lang, e: EventView, reachable: boolean): string {
 </li>`;
 }
 
+/**
+ * The timeline of a trace, rendered once per trace object (the index keeps one per version),
+ * language and chain state: every serial of a lot shares it, so a first scan does not format
+ * every event again.
+ */
+function timeline(lang: Lang, trace: TraceView, reachable: boolean): string {
+  let byKey = timelines.get(trace);
+  if (!byKey) {
+    byKey = new Map();
+    timelines.set(trace, byKey);
+  }
+  const key = `${lang}|${reachable}`;
+  let html = byKey.get(key);
+  if (html === undefined) {
+    html = trace.events.map((e) => eventItem(lang, e, reachable)).join("\n");
+    byKey.set(key, html);
+  }
+  return html;
+}
+const timelines = new WeakMap<TraceView, Map<string, string>>();
+
 /** The consumer scan page. */
 export function scanPage(lang: Lang, m: ScanModel): string {
   const parts: string[] = [];
@@ -165,7 +186,7 @@ export function scanPage(lang: Lang, m: ScanModel): string {
   ${m.scans ? `<p class="when">${esc(t(lang, "firstScan", { first: formatTime(lang, Math.floor(m.scans.firstSeen / 1000)), count: m.scans.count }))}</p>` : ""}
 </section>
 <section class="card"><h2>${esc(t(lang, "journey"))}</h2>
-<ol class="timeline" id="timeline">${tr.events.map((e) => eventItem(lang, e, m.chain.reachable)).join("\n")}</ol></section>`);
+<ol class="timeline" id="timeline">${timeline(lang, tr, m.chain.reachable)}</ol></section>`);
   } else {
     parts.push(`<section class="card"><dl><dt>GTIN</dt><dd class="mono">${esc(m.gtin)}</dd><dt>${esc(t(lang, "lot"))}</dt><dd class="mono">${esc(m.lot)}</dd><dt>${esc(t(lang, "serial"))}</dt><dd class="mono">${esc(m.serial)}</dd></dl></section>`);
   }

@@ -202,23 +202,45 @@ export class PortalQueries {
  * Counts scans per serial: a client (hash of address and user agent) is counted at most once per
  * `windowMs` for a serial, so repeating requests does not inflate the count. Returns the counts
  * after this scan.
+ *
+ * This process is the only writer. Counts are kept in memory and written behind: the counted
+ * scans of the last {@link ScanCounter.FLUSH_MS} ms go to SQLite in one transaction (a
+ * transaction per scan would cap first scans at a few thousand a second). A crash loses at most
+ * that much counting; {@link flush} writes everything now (the portal calls it on close and
+ * before the API reads counts).
  */
 export class ScanCounter {
+  static readonly FLUSH_MS = 100;
+  private static readonly FLUSH_COUNT = 1_000;
   private readonly get;
   private readonly upsertClient;
   private readonly bump;
   private readonly scans;
+  private readonly writeAll;
+  private readonly prune;
+  private prunedAt = 0;
 
-  constructor(private readonly db: Database.Database, private readonly windowMs: number) {
+  /** Last count time per serial and client, and totals per serial (both include unwritten scans). */
+  private readonly seen = new Map<string, number>();
+  private readonly totals = new Map<string, { count: number; firstSeen: number }>();
+  /** Counted scans not yet written. */
+  private pending: Array<{ serial: string; key: string; at: number }> = [];
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly db: Database.Database, private readonly windowMs: number, private readonly onError: (e: unknown) => void = () => undefined) {
     this.get = db.prepare("SELECT counted_at FROM scan_clients WHERE serial = ? AND client = ?");
     this.upsertClient = db.prepare("INSERT INTO scan_clients (serial, client, counted_at) VALUES (?, ?, ?) ON CONFLICT(serial, client) DO UPDATE SET counted_at = excluded.counted_at");
     this.bump = db.prepare("INSERT INTO scans (serial, first_seen, last_seen, count) VALUES (?, ?, ?, 1) ON CONFLICT(serial) DO UPDATE SET last_seen = excluded.last_seen, count = count + 1");
     this.scans = db.prepare("SELECT first_seen, count FROM scans WHERE serial = ?");
+    // A client's hash is kept only while it matters: once its window has passed it would be counted anyway.
+    this.prune = db.prepare("DELETE FROM scan_clients WHERE counted_at < ?");
+    this.writeAll = db.transaction((rows: Array<{ serial: string; key: string; at: number }>) => {
+      for (const r of rows) {
+        this.upsertClient.run(r.serial, r.key, r.at);
+        this.bump.run(r.serial, r.at, r.at);
+      }
+    });
   }
-
-  /** Last count time per serial and client, and totals per serial: this process is the only writer. */
-  private readonly seen = new Map<string, number>();
-  private readonly totals = new Map<string, { count: number; firstSeen: number }>();
 
   /** The client as stored: a hash of its address and user agent (no personal data in the index). */
   private static stored(client: string): string {
@@ -231,29 +253,63 @@ export class ScanCounter {
     let last = this.seen.get(seenKey);
     let key: string | undefined;
     if (last === undefined) {
+      // Not in memory, so not pending either (memory is flushed before it is cleared): SQLite knows.
       key = ScanCounter.stored(client);
       last = (this.get.get(serial, key) as { counted_at: number } | undefined)?.counted_at ?? Number.NEGATIVE_INFINITY;
     }
     const counted = now - last >= this.windowMs;
+    if (this.seen.size >= 50_000 || this.totals.size >= 100_000) this.flush(true);
+    const total = this.totalOf(serial, now);
     if (counted) {
       key ??= ScanCounter.stored(client);
-      this.db.transaction(() => {
-        this.upsertClient.run(serial, key, now);
-        this.bump.run(serial, now, now);
-      })();
-      this.totals.delete(serial);
+      this.pending.push({ serial, key, at: now });
+      if (total.count === 0) total.firstSeen = now;
+      total.count++;
       last = now;
+      if (this.pending.length >= ScanCounter.FLUSH_COUNT) this.flush();
+      else this.timer ??= setTimeout(() => this.flush(), ScanCounter.FLUSH_MS).unref();
     }
-    if (this.seen.size >= 50_000) this.seen.clear();
     this.seen.set(seenKey, last);
+    return { count: total.count, firstSeen: total.firstSeen, counted };
+  }
+
+  private totalOf(serial: string, now: number): { count: number; firstSeen: number } {
     let total = this.totals.get(serial);
     if (!total) {
       const r = this.scans.get(serial) as { first_seen: number; count: number } | undefined;
       total = { count: r?.count ?? 0, firstSeen: r?.first_seen ?? now };
-      if (this.totals.size >= 100_000) this.totals.clear();
       this.totals.set(serial, total);
     }
-    return { count: total.count, firstSeen: total.firstSeen, counted };
+    return total;
+  }
+
+  /** Writes the counted scans not yet written, in one transaction; `forget` also empties the memory. */
+  flush(forget = false): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    if (this.pending.length > 0 && this.db.open) {
+      const rows = this.pending;
+      this.pending = [];
+      try {
+        this.writeAll(rows);
+        const now = rows[rows.length - 1].at;
+        if (now - this.prunedAt >= 60_000) {
+          this.prune.run(now - this.windowMs);
+          this.prunedAt = now;
+        }
+      } catch (e) {
+        // Keep them for the next flush (SQLite busy, disk full…), and say so.
+        this.pending = rows.concat(this.pending);
+        this.onError(e);
+        return;
+      }
+    }
+    if (forget && this.pending.length === 0) {
+      this.seen.clear();
+      this.totals.clear();
+    }
   }
 }
 

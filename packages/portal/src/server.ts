@@ -88,6 +88,9 @@ interface ShownScan {
   page: RenderedPage;
 }
 
+/** The request handler, and `flush()` to write pending scan counts (call it before closing the database). */
+export type PortalHandler = http.RequestListener & { flush(): void };
+
 /** Parses a lot id from a path segment (decimal uint64) or returns undefined. */
 export function parseLotId(value: string): number | undefined {
   if (!LOT_RE.test(value) || BigInt(value) > MAX_LOT) return undefined;
@@ -99,12 +102,12 @@ export function parseLotId(value: string): number | undefined {
  * The portal's request handler: pages (scan, verify, home) and the JSON API under /api/. Pages
  * and the API read the index only; `/api/anchors/<root>` also reads the chain (that is its job).
  */
-export function createHandler(opts: HandlerOptions): http.RequestListener {
+export function createHandler(opts: HandlerOptions): PortalHandler {
   const q = new PortalQueries(opts.db, opts.chainId === LOCAL_CHAIN_ID);
-  const counter = new ScanCounter(opts.db, opts.scanWindowMs ?? 10 * 60_000);
+  const log = opts.log ?? ((m: string) => process.stderr.write(`portal: ${m}\n`));
+  const counter = new ScanCounter(opts.db, opts.scanWindowMs ?? 10 * 60_000, (e) => log(`writing scan counts failed (kept in memory, retried): ${(e as Error).message}`));
   const warnAfter = opts.scanWarnAfter ?? 5;
   const evidence = opts.evidenceRegistry ? new EvidenceRegistryClient(opts.evidenceRegistry, opts.provider) : undefined;
-  const log = opts.log ?? ((m: string) => process.stderr.write(`portal: ${m}\n`));
 
   const chainView = () => {
     const s = opts.status;
@@ -251,6 +254,7 @@ export function createHandler(opts: HandlerOptions): http.RequestListener {
       return model;
     }
     model.verdict = "ok";
+    if (!count) counter.flush(); // the API reads counts from SQLite: write the pending ones first
     model.scans = count ? counter.record(parsed.serial, count.client) : q.scans(parsed.serial);
     model.manyScans = (model.scans?.count ?? 0) > warnAfter;
     return model;
@@ -282,6 +286,7 @@ export function createHandler(opts: HandlerOptions): http.RequestListener {
     if ((m = /^\/api\/serials\/([^/]+)$/.exec(p))) {
       if (!SERIAL_RE.test(m[1])) throw new HttpError(400, "serial must be 1–20 characters 0-9 A-Z");
       const issued = q.serial(m[1]);
+      counter.flush();
       json(res, 200, { serial: m[1], known: Boolean(issued), gtin: issued?.gtin, lot: issued?.lot, commitment: issued?.commitment, scans: q.scans(m[1]) ?? { count: 0 } });
       return;
     }
@@ -333,7 +338,7 @@ export function createHandler(opts: HandlerOptions): http.RequestListener {
     return page(res, status, lang, pathname, status === 404 ? t(lang, "notFound") : t(lang, "error"), messagePage(status === 404 ? t(lang, "notFound") : t(lang, "error"), status === 500 ? "" : message));
   }
 
-  return (req, res) => {
+  const handler: http.RequestListener = (req, res) => {
     let pathname = "/";
     let isApi = false;
     let lang: Lang = "zh";
@@ -376,4 +381,5 @@ export function createHandler(opts: HandlerOptions): http.RequestListener {
       fail(res, e, req.method, pathname, isApi, lang);
     }
   };
+  return Object.assign(handler, { flush: () => counter.flush() });
 }
