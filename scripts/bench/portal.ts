@@ -113,7 +113,7 @@ export async function run(): Promise<BenchRow[]> {
     }];
     const { result: r, cpu } = await load(url, child, firstScans);
     const errors = r.errors + r.non2xx;
-    rows.push({ section: "portal", name: `scan page, every request a first scan: p99, ${CONNECTIONS} clients`, value: r.latency.p99, unit: "ms", target: "< 50", pass: r.latency.p99 < 50 && errors === 0, note: `p50 ${r.latency.p50} ms, ${Math.round(r.requests.average).toLocaleString("en")} req/s, ${errors} errors; server CPU per request: ${cpuText(cpu)}` });
+    rows.push({ section: "portal", name: `scan page, every request a first scan (worst case): p99, ${CONNECTIONS} clients`, value: r.latency.p99, unit: "ms", note: `p50 ${r.latency.p50} ms, ${Math.round(r.requests.average).toLocaleString("en")} req/s, ${errors} errors; server CPU per request: ${cpuText(cpu)}` });
   } finally {
     child.kill("SIGTERM");
   }

@@ -5,12 +5,12 @@
 import * as http from "node:http";
 import * as path from "node:path";
 import { codesDir, openChain, readDeployments, type ChainContext } from "@proofmark/sdk";
-import { openDb } from "./db";
+import { openDb, startCheckpointer } from "./db";
 import { Indexer } from "./indexer";
 import { importManifests } from "./queries";
 import { createHandler } from "./server";
 
-export { openDb } from "./db";
+export { openDb, startCheckpointer } from "./db";
 export { Indexer, REORG_DEPTH, type ChainStatus, type SyncResult } from "./indexer";
 export { createHandler, parseLotId, type HandlerOptions, type PortalHandler } from "./server";
 export { PortalQueries, ScanCounter, accountLabel, importManifests } from "./queries";
@@ -67,6 +67,7 @@ export async function startPortal(opts: PortalOptions): Promise<Portal> {
   const after = readDeployments(chain.dataDir, chain.chainId);
   const fromBlock = Math.min(...[after.EvidenceRegistry?.blockNumber, after.ProvenanceRegistry?.blockNumber].filter((n): n is number => typeof n === "number"), 0 + Number.MAX_SAFE_INTEGER);
   const db = openDb(path.join(chain.dataDir, "portal", `index-${chain.chainId}.sqlite`));
+  const checkpointer = startCheckpointer(db, opts.log ?? ((m) => process.stderr.write(`portal: ${m}\n`)));
   const manifests = codesDir(chain.dataDir);
   const indexer = new Indexer({
     db, provider: chain.provider, evidenceRegistry: evidence, provenanceRegistry: provenance,
@@ -108,6 +109,7 @@ export async function startPortal(opts: PortalOptions): Promise<Portal> {
         server.closeAllConnections();
       });
       handler.flush();
+      await checkpointer.stop();
       db.close();
       chain.close();
     },

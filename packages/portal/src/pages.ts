@@ -144,7 +144,42 @@ function timeline(lang: Lang, trace: TraceView, reachable: boolean): string {
 }
 const timelines = new WeakMap<TraceView, Map<string, string>>();
 
-/** The consumer scan page. */
+/**
+ * Where a scan page shows what changes with every counted scan. A page is rendered once with
+ * these marks and filled per count by {@link fillScanSlots}; escaped content never contains a raw
+ * "<", so a mark cannot come from data.
+ */
+export const SCAN_SLOTS = { warning: "<%scan-warning%>", firstScan: "<%first-scan%>" } as const;
+
+/** A first-scan time as shown (formatted once per serial and language: it never changes). */
+function firstScanTime(lang: Lang, firstSeenMs: number): string {
+  const key = `${lang}${firstSeenMs}`;
+  let text = firstScanTimes.get(key);
+  if (text === undefined) {
+    text = formatTime(lang, Math.floor(firstSeenMs / 1000));
+    if (firstScanTimes.size >= 10_000) firstScanTimes.clear();
+    firstScanTimes.set(key, text);
+  }
+  return text;
+}
+const firstScanTimes = new Map<string, string>();
+
+/** What goes into the {@link SCAN_SLOTS} of a scan page for these counts. */
+export function fillScanSlots(lang: Lang, m: Pick<ScanModel, "verdict" | "scans" | "manyScans">): { warning: string; firstScan: string } {
+  const s = m.verdict === "ok" ? m.scans : undefined;
+  if (!s) return { warning: "", firstScan: "" };
+  const first = firstScanTime(lang, s.firstSeen);
+  return {
+    warning: m.manyScans ? `<div class="banner warn" id="warn-scans"><h2>⚠ ${esc(t(lang, "manyScans"))}</h2><p>${esc(t(lang, "manyScansNote", { first, count: s.count }))}</p></div>` : "",
+    firstScan: `<p class="when">${esc(t(lang, "firstScan", { first, count: s.count }))}</p>`,
+  };
+}
+
+/**
+ * The consumer scan page, with {@link SCAN_SLOTS} where the scan count goes: everything else
+ * depends only on the trace, the verdict and the chain state, so one rendering serves every
+ * count.
+ */
 export function scanPage(lang: Lang, m: ScanModel): string {
   const parts: string[] = [];
   if (!m.chain.reachable) {
@@ -160,9 +195,7 @@ export function scanPage(lang: Lang, m: ScanModel): string {
     parts.push(`<div class="banner bad" id="warn-recall"><h1>⚠ ${esc(t(lang, "recalled"))}</h1><p>${esc(t(lang, "recalledNote"))}</p>
 <p>${esc(t(lang, "reason"))}: ${esc(tr.recall.reason)} · ${esc(formatTime(lang, tr.recall.time))}</p></div>`);
   }
-  if (m.verdict === "ok" && m.manyScans && m.scans) {
-    parts.push(`<div class="banner warn" id="warn-scans"><h2>⚠ ${esc(t(lang, "manyScans"))}</h2><p>${esc(t(lang, "manyScansNote", { first: formatTime(lang, Math.floor(m.scans.firstSeen / 1000)), count: m.scans.count }))}</p></div>`);
-  }
+  if (m.verdict === "ok") parts.push(SCAN_SLOTS.warning);
   if (m.verdict === "ok" && tr?.status === "genuine") {
     parts.push(`<div class="banner ok" id="genuine"><h1>✓ ${esc(t(lang, "genuine"))}</h1><p>${esc(t(lang, "genuineNote"))}</p></div>`);
   }
@@ -183,7 +216,7 @@ export function scanPage(lang: Lang, m: ScanModel): string {
     <dt>${esc(t(lang, "lot"))}</dt><dd class="mono">${esc(m.lot)}</dd>
     <dt>${esc(t(lang, "serial"))}</dt><dd class="mono">${esc(groupSerial(m.serial))}</dd>
   </dl>
-  ${m.scans ? `<p class="when">${esc(t(lang, "firstScan", { first: formatTime(lang, Math.floor(m.scans.firstSeen / 1000)), count: m.scans.count }))}</p>` : ""}
+  ${SCAN_SLOTS.firstScan}
 </section>
 <section class="card"><h2>${esc(t(lang, "journey"))}</h2>
 <ol class="timeline" id="timeline">${timeline(lang, tr, m.chain.reachable)}</ol></section>`);

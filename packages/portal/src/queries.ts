@@ -210,8 +210,8 @@ export class PortalQueries {
  * before the API reads counts).
  */
 export class ScanCounter {
-  static readonly FLUSH_MS = 100;
-  private static readonly FLUSH_COUNT = 1_000;
+  static readonly FLUSH_MS = 50;
+  private static readonly FLUSH_COUNT = 250;
   private readonly get;
   private readonly upsertClient;
   private readonly bump;
@@ -230,15 +230,22 @@ export class ScanCounter {
   constructor(private readonly db: Database.Database, private readonly windowMs: number, private readonly onError: (e: unknown) => void = () => undefined) {
     this.get = db.prepare("SELECT counted_at FROM scan_clients WHERE serial = ? AND client = ?");
     this.upsertClient = db.prepare("INSERT INTO scan_clients (serial, client, counted_at) VALUES (?, ?, ?) ON CONFLICT(serial, client) DO UPDATE SET counted_at = excluded.counted_at");
-    this.bump = db.prepare("INSERT INTO scans (serial, first_seen, last_seen, count) VALUES (?, ?, ?, 1) ON CONFLICT(serial) DO UPDATE SET last_seen = excluded.last_seen, count = count + 1");
+    this.bump = db.prepare("INSERT INTO scans (serial, first_seen, last_seen, count) VALUES (?, ?, ?, ?) ON CONFLICT(serial) DO UPDATE SET last_seen = excluded.last_seen, count = count + excluded.count");
     this.scans = db.prepare("SELECT first_seen, count FROM scans WHERE serial = ?");
     // A client's hash is kept only while it matters: once its window has passed it would be counted anyway.
     this.prune = db.prepare("DELETE FROM scan_clients WHERE counted_at < ?");
     this.writeAll = db.transaction((rows: Array<{ serial: string; key: string; at: number }>) => {
+      // One row per client; one update per serial however many of its scans are in the batch.
+      const bySerial = new Map<string, { first: number; last: number; count: number }>();
       for (const r of rows) {
         this.upsertClient.run(r.serial, r.key, r.at);
-        this.bump.run(r.serial, r.at, r.at);
+        const b = bySerial.get(r.serial);
+        if (b) {
+          b.last = r.at;
+          b.count++;
+        } else bySerial.set(r.serial, { first: r.at, last: r.at, count: 1 });
       }
+      for (const [serial, b] of bySerial) this.bump.run(serial, b.first, b.last, b.count);
     });
   }
 

@@ -5,7 +5,7 @@ import { EvidenceRegistryClient, isProofmarkError, LOCAL_CHAIN_ID, parseDigitalL
 import type { JsonRpcProvider } from "ethers";
 import { pickLang, t, type Lang } from "./i18n";
 import type { ChainStatus } from "./indexer";
-import { homePage, layout, messagePage, scanPage, STYLESHEET, STYLESHEET_PATH, verifyPage, type ScanModel } from "./pages";
+import { fillScanSlots, homePage, layout, messagePage, SCAN_SLOTS, scanPage, STYLESHEET, STYLESHEET_PATH, verifyPage, type ScanModel } from "./pages";
 import { PortalQueries, ScanCounter } from "./queries";
 
 export interface HandlerOptions {
@@ -72,21 +72,36 @@ interface Target {
   /** Scan pages: the GS1 Digital Link parsed from the path, and its lot id (null: not a lot id). */
   link?: ReturnType<typeof parseDigitalLinkPath>;
   lotId?: number | null;
-  /** Scan pages: the page last rendered for this URL, per language, and what it showed. */
+  /** Scan pages, per language: the page template for the current trace, and the page last sent. */
+  templates?: Partial<Record<Lang, ScanTemplate>>;
   shown?: Partial<Record<Lang, ShownScan>>;
 }
 
-/** A rendered scan page and everything it depends on besides the URL and language. */
-interface ShownScan {
+/** A scan page rendered without its counts: byte pieces around the SCAN_SLOTS, and what it showed. */
+interface ScanTemplate {
   version: number;
   verdict: ScanModel["verdict"];
+  reachable: boolean;
+  lastSync: number;
+  pieces: Buffer[];
+  /** The slot between pieces[i] and pieces[i + 1]. */
+  slots: Array<keyof typeof SCAN_SLOTS>;
+  /** Headers without content-length. */
+  headers: string[];
+}
+
+/** The scan page last sent for a URL: its template, the counts it was filled with, and its bytes. */
+interface ShownScan {
+  template: ScanTemplate;
   count: number;
   firstSeen: number;
   manyScans: boolean;
-  reachable: boolean;
-  lastSync: number;
   page: RenderedPage;
 }
+
+/** The slot marks of a scan page (pages.ts), as a splitting pattern with one capture. */
+const SLOT_NAMES: Record<string, keyof typeof SCAN_SLOTS> = Object.fromEntries(Object.entries(SCAN_SLOTS).map(([name, mark]) => [mark, name as keyof typeof SCAN_SLOTS]));
+const SLOT_RE = new RegExp(`(${Object.values(SCAN_SLOTS).join("|")})`);
 
 /** The request handler, and `flush()` to write pending scan counts (call it before closing the database). */
 export type PortalHandler = http.RequestListener & { flush(): void };
@@ -124,18 +139,28 @@ export function createHandler(opts: HandlerOptions): PortalHandler {
     send(res, status, API_HEADERS, JSON.stringify(value));
   }
 
-  /** Renders a page once: HTML bytes, and headers with its CSP (by script hash) and length. */
-  function render(lang: Lang, pathname: string, title: string, body: string, script?: string): RenderedPage {
+  /** A page's HTML: the layout around `body`, with a link to the same page in the other language. */
+  function renderHtml(lang: Lang, pathname: string, title: string, body: string, script?: string): string {
     const other = new URL(pathname, "http://x");
     other.searchParams.set("lang", lang === "zh" ? "en" : "zh");
-    const html = Buffer.from(layout({ lang, title, body, script, langSwitchHref: `${other.pathname}${other.search}` }), "utf8");
-    return {
-      body: html,
-      headers: [
-        ...COMMON_HEADERS, "content-type", "text/html; charset=utf-8", "content-security-policy", pageCsp(script), "cache-control", "no-store",
-        "content-language", lang === "zh" ? "zh-CN" : "en", "content-length", String(html.length),
-      ],
-    };
+    return layout({ lang, title, body, script, langSwitchHref: `${other.pathname}${other.search}` });
+  }
+
+  /** A page's headers without content-length: its CSP (by script hash) and language. */
+  function pageHeaders(lang: Lang, script?: string): string[] {
+    return [
+      ...COMMON_HEADERS, "content-type", "text/html; charset=utf-8", "content-security-policy", pageCsp(script), "cache-control", "no-store",
+      "content-language", lang === "zh" ? "zh-CN" : "en",
+    ];
+  }
+
+  function asPage(body: Buffer, headers: string[]): RenderedPage {
+    return { body, headers: [...headers, "content-length", String(body.length)] };
+  }
+
+  /** Renders a page once: HTML bytes, and headers with its CSP (by script hash) and length. */
+  function render(lang: Lang, pathname: string, title: string, body: string, script?: string): RenderedPage {
+    return asPage(Buffer.from(renderHtml(lang, pathname, title, body, script), "utf8"), pageHeaders(lang, script));
   }
 
   function sendPage(res: http.ServerResponse, status: number, page: RenderedPage, setCookie?: string): void {
@@ -148,27 +173,45 @@ export function createHandler(opts: HandlerOptions): PortalHandler {
   }
 
   /**
-   * The scan page for `target` in `lang`: the one rendered last time for this URL when the model
-   * shows the same (index version, verdict, scan count and first scan, warning, chain state), so a
-   * repeated scan costs a few comparisons instead of a render.
+   * The scan page for `target` in `lang`. The page is rendered once per trace version, verdict and
+   * chain state, with slots for the counts (pages.ts SCAN_SLOTS); a counted scan only fills the
+   * slots, and a scan that changed no count re-sends the last page's bytes.
    */
   function scanRendered(lang: Lang, target: Target, model: ScanModel): RenderedPage {
+    const chain = model.chain;
+    let template = target.templates?.[lang];
+    if (
+      template === undefined || template.version !== opts.status.version || template.verdict !== model.verdict ||
+      template.reachable !== chain.reachable || (!chain.reachable && template.lastSync !== chain.lastSync)
+    ) {
+      const html = renderHtml(lang, target.pathname, t(lang, "title"), scanPage(lang, model));
+      const parts = html.split(SLOT_RE);
+      template = {
+        version: opts.status.version, verdict: model.verdict, reachable: chain.reachable, lastSync: chain.lastSync,
+        pieces: parts.filter((_p, i) => i % 2 === 0).map((p) => Buffer.from(p, "utf8")),
+        slots: parts.filter((_p, i) => i % 2 === 1).map((name) => SLOT_NAMES[name]),
+        headers: pageHeaders(lang),
+      };
+      target.templates ??= {};
+      target.templates[lang] = template;
+    }
     const count = model.scans?.count ?? -1;
     const firstSeen = model.scans?.firstSeen ?? -1;
     const last = target.shown?.[lang];
-    if (
-      last !== undefined && last.version === opts.status.version && last.verdict === model.verdict && last.count === count &&
-      last.firstSeen === firstSeen && last.manyScans === model.manyScans && last.reachable === model.chain.reachable &&
-      (model.chain.reachable || last.lastSync === model.chain.lastSync)
-    ) {
+    if (last !== undefined && last.template === template && last.count === count && last.firstSeen === firstSeen && last.manyScans === model.manyScans) {
       return last.page;
     }
-    const page = render(lang, target.pathname, t(lang, "title"), scanPage(lang, model));
+    let body: Buffer;
+    if (template.slots.length === 0) body = template.pieces[0];
+    else {
+      const filled = fillScanSlots(lang, model);
+      const pieces: Buffer[] = [template.pieces[0]];
+      for (let i = 0; i < template.slots.length; i++) pieces.push(Buffer.from(filled[template.slots[i]], "utf8"), template.pieces[i + 1]);
+      body = Buffer.concat(pieces);
+    }
+    const page = asPage(body, template.headers);
     target.shown ??= {};
-    target.shown[lang] = {
-      version: opts.status.version, verdict: model.verdict, count, firstSeen, manyScans: model.manyScans,
-      reachable: model.chain.reachable, lastSync: model.chain.lastSync, page,
-    };
+    target.shown[lang] = { template, count, firstSeen, manyScans: model.manyScans, page };
     return page;
   }
 
