@@ -142,6 +142,8 @@ describe("portal (real chain, real SQLite, real browser)", function () {
       const steps = await page.locator("#timeline li").allInnerTexts();
       expect(steps.join("\n")).to.include("采收").and.include("检验").and.include("包装").and.include("发货").and.include("收货");
       expect(await page.locator("#timeline .badge").count()).to.equal(steps.length);
+      // Packing is recorded on the harvest lot and on the packed lot in one transaction: shown once.
+      expect(steps.filter((s) => s.includes("包装")), "packing once").to.have.length(1);
       expect(await page.locator("#timeline .badge").first().innerText()).to.include("已上链验证");
       expect(await page.locator("#warn-counterfeit").count()).to.equal(0);
       fs.mkdirSync(RESULTS, { recursive: true });

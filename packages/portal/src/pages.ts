@@ -137,7 +137,10 @@ function timeline(lang: Lang, trace: TraceView, reachable: boolean): string {
   const key = `${lang}|${reachable}`;
   let html = byKey.get(key);
   if (html === undefined) {
-    html = trace.events.map((e) => eventItem(lang, e, reachable)).join("\n");
+    // One operation can record the same step on several lots (packing records it on the lot packed
+    // and on the new packed lot, in one transaction): a consumer sees it once.
+    const shown = trace.events.filter((e, i, all) => !all.slice(0, i).some((o) => o.tx === e.tx && o.step === e.step && o.disposition === e.disposition));
+    html = shown.map((e) => eventItem(lang, e, reachable)).join("\n");
     byKey.set(key, html);
   }
   return html;
