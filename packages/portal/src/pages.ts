@@ -139,7 +139,13 @@ function timeline(lang: Lang, trace: TraceView, reachable: boolean): string {
   if (html === undefined) {
     // One operation can record the same step on several lots (packing records it on the lot packed
     // and on the new packed lot, in one transaction): a consumer sees it once.
-    const shown = trace.events.filter((e, i, all) => !all.slice(0, i).some((o) => o.tx === e.tx && o.step === e.step && o.disposition === e.disposition));
+    const seen = new Set<string>();
+    const shown = trace.events.filter((e) => {
+      const key = `${e.tx}|${e.step}|${e.disposition}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
     html = shown.map((e) => eventItem(lang, e, reachable)).join("\n");
     byKey.set(key, html);
   }
