@@ -73,6 +73,21 @@ describe("SDK core: evidence commitments and Merkle trees", function () {
       expect(() => MerkleTree.build([ethers.id("a")]).proof(1)).to.throw(/out of range/);
     });
 
+    it("reads hex leaves in any case, the same as bytes, and names the leaf that is not 32 bytes of hex", function () {
+      const bytes = Array.from({ length: 5 }, (_v, i) => ethers.getBytes(ethers.id(`leaf ${i}`)));
+      const lower = bytes.map((b) => ethers.hexlify(b));
+      const upper = lower.map((h) => `0x${h.slice(2).toUpperCase()}`);
+      const root = MerkleTree.build(bytes).root;
+      expect(MerkleTree.build(lower).root).to.equal(root);
+      expect(MerkleTree.build(upper).root).to.equal(root);
+      const bad = (leaf: string) => () => MerkleTree.build([...lower.slice(0, 3), leaf, lower[4]]);
+      expect(bad(`0x${"zz".repeat(32)}`)).to.throw(/leaf 3 must be 0x-prefixed hex/);
+      expect(bad(`0x${"ab".repeat(31)}é`.padEnd(66, "0"))).to.throw(/leaf 3 must be 0x-prefixed hex/);
+      expect(bad(`0X${"ab".repeat(32)}`)).to.throw(/leaf 3 must be 0x-prefixed hex/);
+      expect(bad(`0x${"ab".repeat(31)}`)).to.throw(/leaf 3 must be 32 bytes, got 31/);
+      expect(bad(`0x${"ab".repeat(32)}0`)).to.throw(/leaf 3 must be 0x-prefixed hex/);
+    });
+
     it("property: every leaf of a random tree (1 to 5,000 leaves) verifies, and agrees with OpenZeppelin", function () {
       this.timeout(120_000);
       fc.assert(

@@ -18,6 +18,33 @@ export function fromHex(hex: string, what = "value"): Uint8Array {
   return new Uint8Array(Buffer.from(hex.slice(2), "hex"));
 }
 
+/** Value of each ASCII hex digit (any case); -1 for every other character code below 128. */
+const HEX_DIGITS = (() => {
+  const t = new Int8Array(128).fill(-1);
+  for (let i = 0; i < 10; i++) t[48 + i] = i;
+  for (let i = 0; i < 6; i++) t[65 + i] = t[97 + i] = 10 + i;
+  return t;
+})();
+
+/**
+ * Decodes `hex` into `out` at `offset` when it is exactly `length` bytes of 0x-prefixed hex (any
+ * case) and returns true; returns false, writing nothing meaningful, otherwise. For hot loops
+ * (Merkle leaves): no allocation, no regular expression. Callers fall back to {@link fromHex}
+ * for the error message.
+ */
+export function hexInto(hex: string, out: Uint8Array, offset: number, length: number): boolean {
+  if (hex.length !== 2 + 2 * length || hex.charCodeAt(0) !== 48 || hex.charCodeAt(1) !== 120) return false;
+  for (let i = 0, p = 2; i < length; i++, p += 2) {
+    const a = hex.charCodeAt(p);
+    const b = hex.charCodeAt(p + 1);
+    const hi = a < 128 ? HEX_DIGITS[a] : -1;
+    const lo = b < 128 ? HEX_DIGITS[b] : -1;
+    if ((hi | lo) < 0) return false;
+    out[offset + i] = (hi << 4) | lo;
+  }
+  return true;
+}
+
 /** True for a 0x-prefixed lower-case hex string of exactly `bytes` bytes. */
 export function isHexOfLength(value: unknown, bytes: number): value is Hex {
   return typeof value === "string" && value.length === 2 + 2 * bytes && HEX_RE.test(value);

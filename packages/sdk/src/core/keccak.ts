@@ -45,6 +45,26 @@ export function keccak256Pair(a: Uint8Array, b: Uint8Array, out: Uint8Array, out
   squeeze32(out, outOffset);
 }
 
+/** True on little-endian hosts, where 32-bit words of a byte buffer are the state's lanes as they are. */
+export const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/**
+ * keccak-256 of the two 32-byte values at word offsets `a` and `b` of `words` (a Uint32Array view
+ * of a byte buffer, little-endian hosts only), written at word offset `out`: Merkle nodes hashed
+ * in place, eight word loads per value instead of 32 byte loads.
+ */
+export function keccak256PairWords(words: Uint32Array, a: number, b: number, out: number): void {
+  for (let i = 0; i < 8; i++) {
+    state[i] = words[a + i] | 0;
+    state[8 + i] = words[b + i] | 0;
+  }
+  for (let i = 16; i < 50; i++) state[i] = 0;
+  state[16] = 0x01; // pad10*1: first pad byte after 64 bytes of message
+  state[33] = 0x80000000 | 0; // last byte of the 136-byte block
+  p1600(state);
+  for (let i = 0; i < 8; i++) words[out + i] = state[i];
+}
+
 /** keccak-256 of `data` (the EVM's `keccak256`). */
 export function keccak256(data: Uint8Array): Uint8Array {
   if (data.length >= RATE) return keccak_256(data);

@@ -1,6 +1,6 @@
 import { ProofmarkError } from "./errors";
-import { bytesEqual, fromHex, toHex, type Hex } from "./hex";
-import { keccak256Pair } from "./keccak";
+import { bytesEqual, fromHex, hexInto, toHex, type Hex } from "./hex";
+import { keccak256Pair, keccak256PairWords, LITTLE_ENDIAN } from "./keccak";
 
 /**
  * Sorted-pair keccak-256 Merkle trees, compatible with OpenZeppelin's `MerkleProof.verify` and
@@ -47,25 +47,28 @@ export class MerkleTree {
     const nodes = new Uint8Array(total * 32);
     for (let i = 0; i < n; i++) {
       const leaf = leaves[i];
+      const at = (total - 1 - i) * 32;
+      if (typeof leaf === "string" && hexInto(leaf, nodes, at, 32)) continue;
+      // Bytes, or a string the fast path refused: checked and reported one way.
       const bytes = typeof leaf === "string" ? fromHex(leaf, `leaf ${i}`) : leaf;
       if (bytes.length !== 32) throw new ProofmarkError("INVALID_ARGUMENT", `leaf ${i} must be 32 bytes, got ${bytes.length}`);
-      nodes.set(bytes, (total - 1 - i) * 32);
+      nodes.set(bytes, at);
     }
+    // On little-endian hosts, nodes are hashed in place through a 32-bit view (32-byte aligned,
+    // eight words each); elsewhere byte by byte.
+    const words = LITTLE_ENDIAN ? new Uint32Array(nodes.buffer, nodes.byteOffset, nodes.length >> 2) : undefined;
     for (let i = total - 1 - n; i >= 0; i--) {
-      const l = (2 * i + 1) * 32;
-      const r = l + 32;
-      let leftFirst = true;
+      let x = (2 * i + 1) * 32; // the smaller child goes first
+      let y = x + 32;
       for (let k = 0; k < 32; k++) {
-        const d = nodes[l + k] - nodes[r + k];
+        const d = nodes[x + k] - nodes[y + k];
         if (d !== 0) {
-          leftFirst = d < 0;
+          if (d > 0) [x, y] = [y, x];
           break;
         }
       }
-      const left = nodes.subarray(l, l + 32);
-      const right = nodes.subarray(r, r + 32);
-      if (leftFirst) keccak256Pair(left, right, nodes, i * 32);
-      else keccak256Pair(right, left, nodes, i * 32);
+      if (words) keccak256PairWords(words, x >> 2, y >> 2, i * 8);
+      else keccak256Pair(nodes.subarray(x, x + 32), nodes.subarray(y, y + 32), nodes, i * 32);
     }
     return new MerkleTree(nodes, n);
   }
