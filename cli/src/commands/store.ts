@@ -17,6 +17,17 @@ function openStore(env: CommandEnv): EmbeddedStore {
   return new EmbeddedStore(env.dataDir);
 }
 
+/** Runs `fn` with the data folder's store; however it ends, the progress line is cleared and the store closed. */
+async function withStore<T>(env: CommandEnv, fn: (store: EmbeddedStore) => Promise<T>): Promise<T> {
+  const store = openStore(env);
+  try {
+    return await fn(store);
+  } finally {
+    env.out.progressDone();
+    await store.close();
+  }
+}
+
 function ipfsApi(url: string | undefined): string {
   const api = url ?? process.env.PROOFMARK_IPFS_API;
   if (!api) throw new ProofmarkError("INVALID_ARGUMENT", "give the Kubo RPC API with --ipfs-api URL (e.g. http://127.0.0.1:5001) or PROOFMARK_IPFS_API");
@@ -55,8 +66,7 @@ export function register(program: Command): void {
     .action(async (paths: string[], o: { encrypt?: boolean }, cmd: Command) => {
       const env = commandEnv(cmd);
       const files = collectFiles(paths);
-      const s = openStore(env);
-      try {
+      await withStore(env, async (s) => {
         let results: Array<{ file: string } & (AddResult | KeptFile)>;
         if (o.encrypt) {
           results = [];
@@ -79,10 +89,7 @@ export function register(program: Command): void {
           env.out.line(`added ${r.cid}  ${path.relative(process.cwd(), r.file) || r.file}  (${formatBytes(size)})`);
           if ("encryption" in r && r.encryption) env.out.line(`      key ${r.encryption.key}  (${r.encryption.alg}; keep it secret: without it the file cannot be read)`);
         }
-      } finally {
-        env.out.progressDone();
-        await s.close();
-      }
+      });
     });
 
   store
@@ -93,8 +100,7 @@ export function register(program: Command): void {
     .option("--receipt <file>", "a .proof.json receipt: decrypts with its key and checks SHA-256 and size")
     .action(async (cidArg: string | undefined, o: { output?: string; receipt?: string }, cmd: Command) => {
       const env = commandEnv(cmd);
-      const s = openStore(env);
-      try {
+      await withStore(env, async (s) => {
         let source: AsyncIterable<Uint8Array>;
         let cid: string;
         if (o.receipt) {
@@ -120,9 +126,7 @@ export function register(program: Command): void {
           if (env.out.json) throw new ProofmarkError("INVALID_ARGUMENT", "with --json, give -o FILE (the bytes cannot go to stdout beside the JSON)");
           await pipeline(Readable.from(source), process.stdout);
         }
-      } finally {
-        await s.close();
-      }
+      });
     });
 
   store
@@ -132,15 +136,12 @@ export function register(program: Command): void {
     .requiredOption("--car <file>", "CAR file to write")
     .action(async (cid: string, o: { car: string }, cmd: Command) => {
       const env = commandEnv(cmd);
-      const s = openStore(env);
-      try {
+      await withStore(env, async (s) => {
         const root = parseCid(cid).toString();
         const bytes = await writeAtomically(o.car, s.exportCar(root));
         env.out.result({ cid: root, car: path.resolve(o.car), bytes });
         env.out.line(`exported ${root} to ${o.car} (${formatBytes(bytes)})`);
-      } finally {
-        await s.close();
-      }
+      });
     });
 
   store
@@ -150,14 +151,11 @@ export function register(program: Command): void {
     .action(async (file: string, _o: unknown, cmd: Command) => {
       const env = commandEnv(cmd);
       if (!fs.existsSync(file)) throw new ProofmarkError("FILE_NOT_FOUND", `${file} does not exist`, { path: file });
-      const s = openStore(env);
-      try {
+      await withStore(env, async (s) => {
         const roots = await s.importCar(fs.createReadStream(file, { highWaterMark: 1 << 20 }));
         env.out.result({ car: path.resolve(file), roots });
         for (const r of roots) env.out.line(`imported ${r}`);
-      } finally {
-        await s.close();
-      }
+      });
     });
 
   store
@@ -165,17 +163,14 @@ export function register(program: Command): void {
     .description("list the content kept in the store")
     .action(async (_o: unknown, cmd: Command) => {
       const env = commandEnv(cmd);
-      const s = openStore(env);
-      try {
+      await withStore(env, async (s) => {
         const entries = fs.existsSync(s.dir) ? await s.list() : [];
         env.out.result({ store: s.dir, entries });
         if (entries.length === 0) env.out.line(`the store at ${s.dir} is empty (add files with \`proofmark store add FILE\`)`);
         for (const e of entries) {
           env.out.line(`${e.cid}  ${formatBytes(e.size).padStart(10)}  ${e.addedAt.slice(0, 19).replace("T", " ")}  ${e.name ?? ""}${e.encrypted ? "  (encrypted)" : ""}`);
         }
-      } finally {
-        await s.close();
-      }
+      });
     });
 
   store
@@ -184,14 +179,11 @@ export function register(program: Command): void {
     .argument("<cid>", "CID to remove")
     .action(async (cid: string, _o: unknown, cmd: Command) => {
       const env = commandEnv(cmd);
-      const s = openStore(env);
-      try {
+      await withStore(env, async (s) => {
         const removed = await s.remove(cid);
         env.out.result({ cid, removed });
         env.out.line(removed ? `removed ${cid} (run \`proofmark store gc\` to free its space)` : `${cid} was not kept in the store`);
-      } finally {
-        await s.close();
-      }
+      });
     });
 
   store
@@ -199,14 +191,11 @@ export function register(program: Command): void {
     .description("delete blocks that no kept content uses, and compact the pack files")
     .action(async (_o: unknown, cmd: Command) => {
       const env = commandEnv(cmd);
-      const s = openStore(env);
-      try {
+      await withStore(env, async (s) => {
         const r = await s.gc();
         env.out.result(r);
         env.out.line(`gc: removed ${r.removedBlocks} block(s), freed ${formatBytes(r.freedBytes)}, kept ${r.keptBlocks}`);
-      } finally {
-        await s.close();
-      }
+      });
     });
 
   store
@@ -217,8 +206,7 @@ export function register(program: Command): void {
     .action(async (cid: string, o: { ipfsApi?: string }, cmd: Command) => {
       const env = commandEnv(cmd);
       const kubo = new KuboStore(ipfsApi(o.ipfsApi));
-      const s = openStore(env);
-      try {
+      await withStore(env, async (s) => {
         const root = parseCid(cid).toV1().toString();
         let via: "car-import" | "pin-add" = "pin-add";
         if (fs.existsSync(s.dir) && (await s.has(root))) {
@@ -231,10 +219,7 @@ export function register(program: Command): void {
         env.out.progressDone();
         env.out.result({ cid: root, ipfsApi: kubo.url, pinned: true, via });
         env.out.line(`pinned ${root} on ${kubo.url}${via === "car-import" ? " (blocks sent from this store)" : ""}`);
-      } finally {
-        env.out.progressDone();
-        await s.close();
-      }
+      });
     });
 
   store

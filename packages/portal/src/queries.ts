@@ -90,7 +90,6 @@ export class PortalQueries {
       events: db.prepare("SELECT * FROM events WHERE lot = ? ORDER BY block, log_index"),
       codes: db.prepare("SELECT * FROM code_issues WHERE lot = ? ORDER BY block, log_index"),
       serial: db.prepare("SELECT * FROM serials WHERE serial = ?"),
-      scans: db.prepare("SELECT * FROM scans WHERE serial = ?"),
       anchor: db.prepare("SELECT * FROM anchors WHERE root = ?"),
       document: db.prepare("SELECT json FROM documents WHERE document = ?"),
       children: db.prepare("SELECT lot FROM lot_parents WHERE parent = ?"),
@@ -111,7 +110,7 @@ export class PortalQueries {
     return r ? lotView(r, this.s.recall.get(id) as Row | undefined, this.devNames) : undefined;
   }
 
-  private cache = new Map<number, { version: number; trace: TraceView | undefined; json?: string }>();
+  private cache = new Map<number, { version: number; trace: TraceView | undefined }>();
 
   /**
    * {@link traceUncached}, remembered until the index changes (`version` is bumped by every sync
@@ -121,15 +120,8 @@ export class PortalQueries {
     return this.cached(id, version).trace;
   }
 
-  /** The trace as JSON text (cached like {@link trace}). */
-  traceJson(id: number, version = -1): string | undefined {
-    const entry = this.cached(id, version);
-    if (!entry.trace) return undefined;
-    entry.json ??= JSON.stringify(entry.trace);
-    return entry.json;
-  }
 
-  private cached(id: number, version: number): { version: number; trace: TraceView | undefined; json?: string } {
+  private cached(id: number, version: number): { version: number; trace: TraceView | undefined } {
     let entry = this.cache.get(id);
     if (version < 0 || !entry || entry.version !== version) {
       entry = { version, trace: this.traceUncached(id) };
@@ -187,11 +179,6 @@ export class PortalQueries {
     return r ? { serial: String(r.serial), gtin: String(r.gtin), lot: Number(r.lot), leaf: String(r.leaf), commitment: String(r.commitment) } : undefined;
   }
 
-  scans(serial: string): { count: number; firstSeen: number; lastSeen: number } | undefined {
-    const r = this.s.scans.get(serial) as Row | undefined;
-    return r ? { count: Number(r.count), firstSeen: Number(r.first_seen), lastSeen: Number(r.last_seen) } : undefined;
-  }
-
   anchor(root: string): { root: string; submitter: string; leafCount: number; block: number; tx: string; time: number } | undefined {
     const r = this.s.anchor.get(root) as Row | undefined;
     return r ? { root: String(r.root), submitter: String(r.submitter), leafCount: Number(r.leaf_count), block: Number(r.block), tx: String(r.tx), time: Number(r.time) } : undefined;
@@ -231,7 +218,7 @@ export class ScanCounter {
     this.get = db.prepare("SELECT counted_at FROM scan_clients WHERE serial = ? AND client = ?");
     this.upsertClient = db.prepare("INSERT INTO scan_clients (serial, client, counted_at) VALUES (?, ?, ?) ON CONFLICT(serial, client) DO UPDATE SET counted_at = excluded.counted_at");
     this.bump = db.prepare("INSERT INTO scans (serial, first_seen, last_seen, count) VALUES (?, ?, ?, ?) ON CONFLICT(serial) DO UPDATE SET last_seen = excluded.last_seen, count = count + excluded.count");
-    this.scans = db.prepare("SELECT first_seen, count FROM scans WHERE serial = ?");
+    this.scans = db.prepare("SELECT first_seen, last_seen, count FROM scans WHERE serial = ?");
     // A client's hash is kept only while it matters: once its window has passed it would be counted anyway.
     this.prune = db.prepare("DELETE FROM scan_clients WHERE counted_at < ?");
     this.writeAll = db.transaction((rows: Array<{ serial: string; key: string; at: number }>) => {
@@ -250,7 +237,7 @@ export class ScanCounter {
   }
 
   /** The client as stored: a hash of its address and user agent (no personal data in the index). */
-  private static stored(client: string): string {
+  private static clientKey(client: string): string {
     return crypto.createHash("sha256").update(client).digest("base64url").slice(0, 22);
   }
 
@@ -261,14 +248,14 @@ export class ScanCounter {
     let key: string | undefined;
     if (last === undefined) {
       // Not in memory, so not pending either (memory is flushed before it is cleared): SQLite knows.
-      key = ScanCounter.stored(client);
+      key = ScanCounter.clientKey(client);
       last = (this.get.get(serial, key) as { counted_at: number } | undefined)?.counted_at ?? Number.NEGATIVE_INFINITY;
     }
     const counted = now - last >= this.windowMs;
     if (this.seen.size >= 50_000 || this.totals.size >= 100_000) this.flush(true);
     const total = this.totalOf(serial, now);
     if (counted) {
-      key ??= ScanCounter.stored(client);
+      key ??= ScanCounter.clientKey(client);
       this.pending.push({ serial, key, at: now });
       if (total.count === 0) total.firstSeen = now;
       total.count++;
@@ -288,6 +275,13 @@ export class ScanCounter {
       this.totals.set(serial, total);
     }
     return total;
+  }
+
+  /** The counts of `serial` as stored, after writing the pending ones (what the API reports). */
+  read(serial: string): { count: number; firstSeen: number; lastSeen: number } | undefined {
+    this.flush();
+    const r = this.scans.get(serial) as { first_seen: number; last_seen: number; count: number } | undefined;
+    return r ? { count: Number(r.count), firstSeen: Number(r.first_seen), lastSeen: Number(r.last_seen) } : undefined;
   }
 
   /** Writes the counted scans not yet written, in one transaction; `forget` also empties the memory. */

@@ -253,9 +253,9 @@ export function createHandler(opts: HandlerOptions): PortalHandler {
     const key = `${opts.status.version}|${chain}`;
     const hit = traceBodies.get(id);
     if (hit?.key === key) return hit.body;
-    const trace = q.traceJson(id, opts.status.version);
+    const trace = q.trace(id, opts.status.version);
     if (trace === undefined) return undefined;
-    const body = Buffer.from(`{"chain":${chain},${trace.slice(1)}`, "utf8");
+    const body = Buffer.from(`{"chain":${chain},${JSON.stringify(trace).slice(1)}`, "utf8");
     if (traceBodies.size >= 5_000) traceBodies.clear();
     traceBodies.set(id, { key, body });
     return body;
@@ -297,8 +297,7 @@ export function createHandler(opts: HandlerOptions): PortalHandler {
       return model;
     }
     model.verdict = "ok";
-    if (!count) counter.flush(); // the API reads counts from SQLite: write the pending ones first
-    model.scans = count ? counter.record(parsed.serial, count.client) : q.scans(parsed.serial);
+    model.scans = count ? counter.record(parsed.serial, count.client) : counter.read(parsed.serial);
     model.manyScans = (model.scans?.count ?? 0) > warnAfter;
     return model;
   }
@@ -329,8 +328,7 @@ export function createHandler(opts: HandlerOptions): PortalHandler {
     if ((m = /^\/api\/serials\/([^/]+)$/.exec(p))) {
       if (!SERIAL_RE.test(m[1])) throw new HttpError(400, "serial must be 1–20 characters 0-9 A-Z");
       const issued = q.serial(m[1]);
-      counter.flush();
-      json(res, 200, { serial: m[1], known: Boolean(issued), gtin: issued?.gtin, lot: issued?.lot, commitment: issued?.commitment, scans: q.scans(m[1]) ?? { count: 0 } });
+      json(res, 200, { serial: m[1], known: Boolean(issued), gtin: issued?.gtin, lot: issued?.lot, commitment: issued?.commitment, scans: counter.read(m[1]) ?? { count: 0 } });
       return;
     }
     if (p.startsWith("/api/scan/")) {
