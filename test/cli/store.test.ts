@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { assertBuilt, killLocalChain, makeWorkspace, runCli } from "./helpers";
@@ -59,5 +60,29 @@ describe("CLI: private evidence in the content store (end to end, issue 3's done
     const receipt = JSON.parse(fs.readFileSync(path.join(ws.dir, "hello.txt.proof.json"), "utf8"));
     // kubo test/cli/cid_profiles_test.go: `ipfs add --cid-version 1` of "hello world"
     expect(receipt.subject.cid).to.equal("bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e");
+  });
+
+  it("store add / ls / export / rm / gc / import / get: the whole lifecycle of a CID, and clear errors", async function () {
+    fs.writeFileSync(path.join(ws.dir, "photo.jpg"), randomBytes(600_000));
+    const add = await run(["--json", "store", "add", "photo.jpg"]);
+    expect(add.code, add.stderr).to.equal(0);
+    const cid = JSON.parse(add.stdout).added[0].cid as string;
+    const ls = JSON.parse((await run(["--json", "store", "ls"])).stdout);
+    expect(ls.entries.map((e: { cid: string }) => e.cid)).to.include(cid);
+    const exp = await run(["--json", "store", "export", cid, "--car", "photo.car"]);
+    expect(exp.code, exp.stderr).to.equal(0);
+    expect(fs.statSync(path.join(ws.dir, "photo.car")).size).to.be.greaterThan(600_000);
+    expect((await run(["store", "rm", cid])).stdout).to.include(`removed ${cid}`);
+    const gc = JSON.parse((await run(["--json", "store", "gc"])).stdout);
+    expect(gc.removedBlocks).to.be.greaterThan(0);
+    expect((await run(["store", "get", cid, "-o", "gone.jpg"])).code, "a collected CID is gone").to.not.equal(0);
+    const imp = JSON.parse((await run(["--json", "store", "import", "photo.car"])).stdout);
+    expect(imp.roots).to.deep.equal([cid]);
+    const get = await run(["store", "get", cid, "-o", "back.jpg"]);
+    expect(get.code, get.stderr).to.equal(0);
+    expect(fs.readFileSync(path.join(ws.dir, "back.jpg")).equals(fs.readFileSync(path.join(ws.dir, "photo.jpg")))).to.equal(true);
+    const missing = await run(["store", "import", "nope.car"]);
+    expect(missing.code).to.not.equal(0);
+    expect(missing.stderr).to.include("nope.car does not exist");
   });
 });
