@@ -21,17 +21,8 @@ export function dispositionName(code: number): string {
  * public chains, and "farmer1" must not appear as a producer there.
  */
 export function accountLabel(address: string, devNames: boolean): string {
-  if (!devNames) return address;
-  const key = address.toLowerCase();
-  let label = labels.get(key);
-  if (label === undefined) {
-    // devAccountName derives the dev keys (PBKDF2) on each call: remember the answer.
-    label = sdk.devAccountName(address) ?? address;
-    if (labels.size < 10_000) labels.set(key, label);
-  }
-  return label;
+  return (devNames && sdk.devAccountName(address)) || address;
 }
-const labels = new Map<string, string>();
 
 export interface ProductView {
   id: number; name: string; nameEn: string; giNumber: string; region: string; unit: string; admin: string;
