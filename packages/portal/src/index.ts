@@ -15,7 +15,6 @@ export { Indexer, REORG_DEPTH, type ChainStatus, type SyncResult } from "./index
 export { createHandler, parseLotId, type HandlerOptions, type PortalHandler } from "./server";
 export { PortalQueries, ScanCounter, accountLabel, importManifests } from "./queries";
 export { pickLang } from "./i18n";
-export { BROWSER_CRYPTO_JS } from "./browser-crypto";
 
 export interface PortalOptions {
   /** The data folder (chain, deployments, codes manifests); the index lives in `<dataDir>/portal/`. */

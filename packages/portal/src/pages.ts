@@ -1,6 +1,5 @@
 import { createHash } from "node:crypto";
-import { escapeHtml as esc, groupSerial } from "@proofmark/sdk";
-import { BROWSER_CRYPTO_JS } from "./browser-crypto";
+import { escapeHtml as esc, groupSerial, verifierFunctionsJs } from "@proofmark/sdk";
 import { DISPOSITION_LABELS, STEP_LABELS, t, VERIFY_STRINGS, type Lang } from "./i18n";
 import type { EventView, TraceView } from "./queries";
 
@@ -254,7 +253,7 @@ export function verifyPage(lang: Lang, chain: { chainId: number; evidenceRegistr
 <progress id="progress" class="hidden" max="1" value="0"></progress><p id="status" class="when"></p>
 </section><div id="result"></div>`;
   const config = JSON.stringify({ s: VERIFY_STRINGS[lang], lang, chainId: chain.chainId, registry: chain.evidenceRegistry?.toLowerCase() ?? null }).replace(/</g, "\\u003c");
-  const script = `${BROWSER_CRYPTO_JS}
+  const script = `${verifierFunctionsJs()}
 (function () {
   var C = ${config}, S = C.s, file = null, receiptFile = null;
   var $ = function (id) { return document.getElementById(id); };
@@ -281,35 +280,35 @@ export function verifyPage(lang: Lang, chain: { chainId: number; evidenceRegistr
     text($("status"), ""); $("progress").classList.add("hidden");
   }
   function hashFile(f, onProgress) {
-    var CHUNK = 4 * 1024 * 1024, h = new PM.Sha256(), off = 0;
+    var CHUNK = 4 * 1024 * 1024, h = sha256Init(), off = 0;
     return new Promise(function (resolve, reject) {
       function next() {
-        if (off >= f.size) { resolve(PM.hex(h.digest()).slice(2)); return; }
+        if (off >= f.size) { resolve(sha256Final(h)); return; }
         f.slice(off, off + CHUNK).arrayBuffer().then(function (buf) {
-          h.update(new Uint8Array(buf)); off += buf.byteLength; onProgress(off / f.size); setTimeout(next, 0);
+          sha256Update(h, new Uint8Array(buf)); off += buf.byteLength; onProgress(off / f.size); setTimeout(next, 0);
         }, reject);
       }
       next();
     });
   }
-  function isHex(v, n) { return typeof v === "string" && new RegExp("^0x[0-9a-f]{" + (2 * n) + "}$").test(v); }
   $("verify").addEventListener("click", function () {
     if (!file || !receiptFile) { show(false, S.fail, [S.needBoth]); return; }
     var receipt;
     text($("status"), S.readReceipt);
     receiptFile.text().then(function (txt) {
       try { receipt = JSON.parse(txt); } catch (e) { throw new Error(S.badReceipt + "JSON"); }
-      if (!receipt || receipt.format !== "proofmark-receipt" || receipt.version !== 1 || !receipt.subject || !receipt.commitment || !receipt.proof || !Array.isArray(receipt.anchors) || receipt.anchors.length === 0) throw new Error(S.badReceipt + "format");
-      if (!/^[0-9a-f]{64}$/.test(receipt.subject.sha256) || !isHex(receipt.commitment.salt, 32) || !isHex(receipt.commitment.leaf, 32) || !isHex(receipt.proof.root, 32) || !Array.isArray(receipt.proof.path) || !receipt.proof.path.every(function (p) { return isHex(p, 32); })) throw new Error(S.badReceipt + "values");
+      var problem = receiptProblem(receipt);
+      if (problem) throw new Error(S.badReceipt + problem);
       var prog = $("progress"); prog.classList.remove("hidden"); prog.value = 0;
       text($("status"), S.hashing);
       return hashFile(file, function (x) { prog.value = x; });
     }).then(function (sha) {
       if (sha !== receipt.subject.sha256) throw new Error(S.fileChanged);
       if (file.size !== receipt.subject.size) throw new Error(S.sizeChanged);
-      var leaf = PM.evidenceLeaf(sha, receipt.commitment.salt, receipt.commitment.meta || {});
+      var leaf = evidenceLeaf(sha, receipt.commitment.salt, receipt.commitment.meta).leaf;
       if (leaf !== receipt.commitment.leaf) throw new Error(S.leafMismatch);
-      if (PM.foldProof(leaf, receipt.proof.path) !== receipt.proof.root) throw new Error(S.pathMismatch);
+      var nodes = foldPath(leaf, receipt.proof.path);
+      if ((nodes.length ? nodes[nodes.length - 1] : leaf) !== receipt.proof.root) throw new Error(S.pathMismatch);
       var a = receipt.anchors[0];
       if (a.chainId !== C.chainId || (C.registry && String(a.registry).toLowerCase() !== C.registry)) throw new Error(S.otherChain + "chain " + a.chainId + ", " + a.registry);
       text($("status"), S.checking);

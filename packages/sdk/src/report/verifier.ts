@@ -13,6 +13,18 @@ ol{padding-left:1.2rem}li.ok b{color:#1a7f37}li.bad b{color:#cf222e}.mono{font-f
 `;
 
 /**
+ * The verifier's checks as browser JavaScript source: streaming SHA-256, keccak-256, the evidence
+ * leaf, the Merkle path, the receipt's shape (verifier-browser.ts, tested in Node against the
+ * SDK). The standalone verifier and the portal's verify page both run exactly this code.
+ */
+export function verifierFunctionsJs(): string {
+  return Object.entries(browser)
+    .filter(([name, value]) => typeof value === "function" && name !== "verifierUi")
+    .map(([, fn]) => (fn as () => unknown).toString())
+    .join("\n\n");
+}
+
+/**
  * The standalone verifier: one self-contained HTML page (inline script and style, no network
  * access except JSON-RPC calls to the URL the user types, enforced by its Content-Security-Policy).
  * It hashes the file locally, recomputes leaf and Merkle path, and reads the registry with raw
@@ -22,8 +34,7 @@ ol{padding-left:1.2rem}li.ok b{color:#1a7f37}li.bad b{color:#cf222e}.mono{font-f
  * fs.writeFileSync("verifier.html", verifierHtml());
  */
 export function verifierHtml(): string {
-  const fns = Object.values(browser).filter((v): v is (...args: never[]) => unknown => typeof v === "function");
-  const code = fns.map((f) => f.toString()).join("\n\n");
+  const code = `${verifierFunctionsJs()}\n\n${browser.verifierUi.toString()}`;
   return `<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src http: https:">
