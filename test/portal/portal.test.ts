@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { ZeroHash } from "ethers";
 import { devAccounts, EvidenceRegistryClient, MerkleTree, openChain, ProvenanceRegistryClient, readDeployments } from "../../packages/sdk/src";
-import { accountLabel, startPortal, type Portal } from "../../packages/portal/src";
+import { accountLabel, parseLotId, startPortal, type Portal } from "../../packages/portal/src";
 import { seedWorld, stopChain, tempDataDir, XSS_NAME, type SeededWorld } from "./fixture";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -320,5 +320,15 @@ describe("portal: account labels", () => {
     // On any other chain the same well-known address is just an address.
     expect(accountLabel(farmer1, false)).to.equal(farmer1);
     expect(accountLabel("0x000000000000000000000000000000000000dEaD", true)).to.equal("0x000000000000000000000000000000000000dEaD");
+  });
+});
+
+describe("portal: lot ids in paths", () => {
+  it("accepts decimal ids up to 2^53 - 1 and refuses the rest", () => {
+    expect(parseLotId("1")).to.equal(1);
+    expect(parseLotId("9007199254740991")).to.equal(9007199254740991);
+    for (const bad of ["0", "01", "-1", "1.0", "1e3", " 1", "abc", "", "9007199254740992", "18446744073709551615", "1".repeat(21)]) {
+      expect(parseLotId(bad), bad).to.equal(undefined);
+    }
   });
 });

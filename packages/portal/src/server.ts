@@ -28,7 +28,6 @@ export interface HandlerOptions {
 const LOT_RE = /^[1-9][0-9]{0,19}$/;
 const ROOT_RE = /^0x[0-9a-f]{64}$/;
 const SERIAL_RE = /^[0-9A-Z]{1,20}$/;
-const MAX_LOT = 2n ** 64n - 1n;
 
 class HttpError extends Error {
   constructor(readonly status: number, message: string) {
@@ -69,9 +68,8 @@ interface Target {
   pathname: string;
   /** `?lang=` when present. */
   lang: string | null;
-  /** Scan pages: the GS1 Digital Link parsed from the path, and its lot id (null: not a lot id). */
+  /** Scan pages: the GS1 Digital Link parsed from the path. */
   link?: ReturnType<typeof parseDigitalLinkPath>;
-  lotId?: number | null;
   /** Scan pages, per language: the page template for the current trace, and the page last sent. */
   templates?: Partial<Record<Lang, ScanTemplate>>;
   shown?: Partial<Record<Lang, ShownScan>>;
@@ -106,9 +104,12 @@ const SLOT_RE = new RegExp(`(${Object.values(SCAN_SLOTS).join("|")})`);
 /** The request handler, and `flush()` to write pending scan counts (call it before closing the database). */
 export type PortalHandler = http.RequestListener & { flush(): void };
 
-/** Parses a lot id from a path segment (decimal uint64) or returns undefined. */
+/**
+ * Parses a lot id from a path segment (decimal, as the chain's uint64 ids) or returns undefined.
+ * Ids past 2^53 round to unsafe numbers and are refused (no chain gets near them).
+ */
 export function parseLotId(value: string): number | undefined {
-  if (!LOT_RE.test(value) || BigInt(value) > MAX_LOT) return undefined;
+  if (!LOT_RE.test(value)) return undefined;
   const n = Number(value);
   return Number.isSafeInteger(n) ? n : undefined;
 }
@@ -283,10 +284,10 @@ export function createHandler(opts: HandlerOptions): PortalHandler {
     return r ?? undefined;
   }
 
-  function scanModel(parsed: ReturnType<typeof parseDigitalLinkPath>, count: { client: string } | undefined, knownLotId?: number | null): ScanModel {
+  function scanModel(parsed: ReturnType<typeof parseDigitalLinkPath>, count: { client: string } | undefined): ScanModel {
     if (parsed.prefix !== "") throw new HttpError(404, "not found");
     const chain = chainView();
-    const lotId = knownLotId === undefined ? parseLotId(parsed.lot) : (knownLotId ?? undefined);
+    const lotId = parseLotId(parsed.lot);
     const trace = lotId === undefined ? undefined : q.trace(lotId, opts.status.version);
     const model: ScanModel = { gtin: parsed.gtin, lot: parsed.lot, serial: parsed.serial, verdict: "lot-not-found", trace: undefined, scans: undefined, manyScans: false, chain };
     if (!trace || !trace.product) return model;
@@ -407,8 +408,7 @@ export function createHandler(opts: HandlerOptions): PortalHandler {
         let model: ScanModel;
         try {
           target.link ??= parseDigitalLinkPath(pathname);
-          if (target.lotId === undefined) target.lotId = parseLotId(target.link.lot) ?? null;
-          model = scanModel(target.link, { client: clientOf(req) }, target.lotId);
+          model = scanModel(target.link, { client: clientOf(req) });
         } catch (e) {
           if (isProofmarkError(e, "INVALID_ARGUMENT")) {
             return page(res, 400, lang, pathname, t(lang, "badCode"), messagePage(t(lang, "badCode"), lang === "zh" ? "此链接不是有效的 GS1 数字链接防伪码。" : "This link is not a valid GS1 Digital Link scan code."), undefined, cookie);
