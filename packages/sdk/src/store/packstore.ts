@@ -4,6 +4,7 @@ import * as path from "node:path";
 import { createHash } from "node:crypto";
 import { ProofmarkError } from "../core/errors";
 import { CID, IDENTITY, blockKey, verifyBlock } from "./blocks";
+import { withLockFile } from "../util/fs";
 
 /**
  * Block storage of the embedded store: append-only pack files plus an append-only index log.
@@ -51,8 +52,6 @@ interface PendingBlock extends BlockLoc {
   cid: Uint8Array;
 }
 
-const inProcess = new Map<string, Promise<unknown>>();
-
 function storeFailed(message: string, details: Record<string, unknown>, cause?: unknown): ProofmarkError {
   return new ProofmarkError("STORE_FAILED", message, details, cause === undefined ? undefined : { cause });
 }
@@ -64,16 +63,6 @@ function checksum(body: Buffer): Buffer {
 function writeU48(buf: Buffer, value: number, at: number): number {
   buf.writeUIntLE(value, at, 6);
   return at + 6;
-}
-
-function pidAlive(pid: number): boolean {
-  if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 /** Encoding of one COMMIT record's payload. */
@@ -417,48 +406,13 @@ export class PackStore {
 
   // ---- writing -------------------------------------------------------------------------------
 
-  private async withLock<T>(fn: () => Promise<T>): Promise<T> {
-    const prev = inProcess.get(this.dir) ?? Promise.resolve();
-    let release!: () => void;
-    const mine = new Promise<void>((r) => (release = r));
-    const chained = prev.then(() => mine);
-    inProcess.set(this.dir, chained);
-    await prev.catch(() => undefined);
-    try {
-      await this.lockFile();
-      try {
-        return await fn();
-      } finally {
-        await fsp.rm(this.lockPath, { force: true });
-      }
-    } finally {
-      release();
-      if (inProcess.get(this.dir) === chained) inProcess.delete(this.dir);
-    }
-  }
-
-  private async lockFile(): Promise<void> {
-    const deadline = Date.now() + LOCK_WAIT_MS;
-    for (;;) {
-      try {
-        const fh = await fsp.open(this.lockPath, "wx");
-        await fh.writeFile(String(process.pid));
-        await fh.close();
-        return;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw storeFailed(`cannot lock the store at ${this.dir}: ${(e as Error).message}`, { path: this.lockPath }, e);
-      }
-      const pid = Number.parseInt(await fsp.readFile(this.lockPath, "utf8").catch(() => ""), 10);
-      if (!pidAlive(pid)) {
-        // The writer died (SIGKILL, power loss): its lock is stale; repair happens after we take it.
-        await fsp.rm(this.lockPath, { force: true });
-        continue;
-      }
-      if (Date.now() > deadline) {
-        throw storeFailed(`the store at ${this.dir} is locked by process ${pid}, which is still running; wait for it to finish or stop it`, { pid, path: this.lockPath });
-      }
-      await new Promise((r) => setTimeout(r, 25));
-    }
+  private withLock<T>(fn: () => Promise<T>): Promise<T> {
+    return withLockFile(this.lockPath, fn, {
+      timeoutMs: LOCK_WAIT_MS,
+      pollMs: 25,
+      busyError: (pid) => storeFailed(`the store at ${this.dir} is locked by process ${pid}, which is still running; wait for it to finish or stop it`, { pid, path: this.lockPath }),
+      lockError: (e) => storeFailed(`cannot lock the store at ${this.dir}: ${e.message}`, { path: this.lockPath }, e),
+    });
   }
 
   /** Under the lock: drops a torn index tail and pack bytes that no committed record covers. */

@@ -78,34 +78,74 @@ export function readJsonIfExists<T>(file: string): T | undefined {
   return JSON.parse(text) as T;
 }
 
+/** Holders of each lock file in this process, so that callers here take turns before touching the file. */
+const lockQueues = new Map<string, Promise<unknown>>();
+
+export interface LockFileOptions {
+  /** How long to wait for a live holder, ms (default 60 s). */
+  timeoutMs?: number;
+  /** How often to look again, ms (default 100). */
+  pollMs?: number;
+  /** The error to throw when a live process still holds the lock after `timeoutMs`. */
+  busyError?: (pid: number) => Error;
+  /** The error to throw when the lock file cannot be created at all (read-only folder…). */
+  lockError?: (cause: Error) => Error;
+}
+
 /**
- * Runs `fn` while holding an exclusive lock file (created with O_EXCL). A lock whose owner
- * process is gone is taken over.
+ * Runs `fn` while holding an exclusive lock file (created with O_EXCL, holding the holder's pid),
+ * across processes and within this one (callers here queue first). A lock whose holder is gone is
+ * stale and taken over; so is one naming this very process, since callers here take turns: it was
+ * left by an earlier process that had the same pid (pids repeat, in containers especially).
  */
-export async function withLockFile<T>(lockFile: string, fn: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
+export async function withLockFile<T>(lockFile: string, fn: () => Promise<T>, opts: LockFileOptions = {}): Promise<T> {
+  const key = path.resolve(lockFile);
+  const before = lockQueues.get(key) ?? Promise.resolve();
+  let release!: () => void;
+  const turn = new Promise<void>((r) => (release = r));
+  const mine = before.then(() => turn, () => turn);
+  lockQueues.set(key, mine);
+  await before.catch(() => undefined);
+  try {
+    await acquireLockFile(key, opts);
+    try {
+      return await fn();
+    } finally {
+      fs.rmSync(key, { force: true });
+    }
+  } finally {
+    release();
+    if (lockQueues.get(key) === mine) lockQueues.delete(key);
+  }
+}
+
+async function acquireLockFile(lockFile: string, opts: LockFileOptions): Promise<void> {
   fs.mkdirSync(path.dirname(lockFile), { recursive: true });
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
   for (;;) {
     try {
       const fd = fs.openSync(lockFile, "wx");
       fs.writeSync(fd, String(process.pid));
       fs.closeSync(fd);
-      break;
+      return;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-      const owner = Number(fs.readFileSync(lockFile, "utf8") || "0");
-      if (owner > 0 && !isProcessAlive(owner)) {
-        fs.rmSync(lockFile, { force: true });
-        continue;
-      }
-      if (Date.now() > deadline) throw new Error(`timed out waiting for the lock ${lockFile} held by process ${owner}`);
-      await new Promise((r) => setTimeout(r, 100));
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw opts.lockError ? opts.lockError(e as Error) : e;
     }
-  }
-  try {
-    return await fn();
-  } finally {
-    fs.rmSync(lockFile, { force: true });
+    let owner = Number.NaN;
+    try {
+      owner = Number.parseInt(fs.readFileSync(lockFile, "utf8"), 10);
+    } catch {
+      continue; // released between our open and our read
+    }
+    if (!(owner > 0) || owner === process.pid || !isProcessAlive(owner)) {
+      // The holder died (SIGKILL, power loss) or never wrote its pid: the lock is stale.
+      fs.rmSync(lockFile, { force: true });
+      continue;
+    }
+    if (Date.now() > deadline) {
+      throw opts.busyError ? opts.busyError(owner) : new Error(`timed out waiting for the lock ${lockFile} held by process ${owner}`);
+    }
+    await new Promise((r) => setTimeout(r, opts.pollMs ?? 100));
   }
 }
 
