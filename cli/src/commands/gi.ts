@@ -177,6 +177,7 @@ export function register(program: Command): void {
       if (!env.out.json) printTrace(env, t);
       if (t.status === "unknown") throw new ProofmarkError("LOT_NOT_FOUND", t.reasons.join("; "), { lot });
       if (t.status === "broken") throw new ProofmarkError("TRACE_BROKEN", `the trace of lot ${lot} does not check out: ${t.reasons.join("; ")}`, { lot, reasons: t.reasons });
+      if (t.status === "unverifiable") throw new ProofmarkError("TRACE_UNVERIFIABLE", `the trace of lot ${lot} could not be fully checked: ${t.unchecked.join("; ")}`, { lot, unchecked: t.unchecked });
     }, { readOnly: true }));
 
   gi.command("import")
@@ -236,7 +237,7 @@ export function plain(text: string): string {
 
 function printTrace(env: CommandEnv, t: LotTrace): void {
   const out = env.out;
-  const badge = { genuine: "GENUINE", recalled: "RECALLED", broken: "BROKEN", unknown: "UNKNOWN" }[t.status];
+  const badge = { genuine: "GENUINE", recalled: "RECALLED", broken: "BROKEN", unverifiable: "UNVERIFIABLE", unknown: "UNKNOWN" }[t.status];
   if (!t.product || !t.self) {
     out.line(`lot ${t.lot}: ${badge}`);
     for (const r of t.reasons) out.line(`  ${r}`);
@@ -247,11 +248,13 @@ function printTrace(env: CommandEnv, t: LotTrace): void {
   const summary = t.status === "genuine"
     ? "every event matches its document and the chain; hash chains match storage; mass balance holds"
     : t.reasons.map(plain).join("; ");
+  const headsText = t.checks.headsMatch ? (t.unchecked.length ? `not all read (${t.unchecked.length} lot(s) unchecked)` : "match storage") : "DIFFER FROM STORAGE";
   for (const line of rows([
     ["status", `${badge} — ${summary}`],
     ["quantity", `${t.quantity!.text}${t.packages ? ` in ${t.packages} packages` : ""} (${t.origin}; ${t.remaining!.text} not yet taken, ${t.lotStatus})`],
     ["harvested", `${t.massBalance!.harvested.text} in the harvests it comes from; mass balance ${t.massBalance!.ok ? "holds" : "BROKEN"}`],
     ["documents", `${t.checks.documentsVerified} verified, ${t.checks.documentsMissing} not in this store, ${t.checks.documentsMismatched} mismatched`],
+    ["hash chains", headsText],
   ])) out.line(line);
   out.line();
   out.line("ancestors");

@@ -41,6 +41,7 @@ export const ERROR_CODES = [
   "YIELD_EXCEEDED",
   "IMPORT_INVALID",
   "TRACE_BROKEN",
+  "TRACE_UNVERIFIABLE",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -1,0 +1,293 @@
+import { Interface, type Log, type Provider } from "ethers";
+import { ProofmarkError } from "../core/errors";
+import { BIZ_STEPS, DISPOSITIONS, type BizStep, type Disposition } from "../core/epcis";
+import { chainEventDigest, EMPTY_CHAIN_HEAD, nextChainHead } from "../core/hash-chain";
+import type { Hex } from "../core/hex";
+import { ProvenanceRegistryArtifact } from "./artifacts.generated";
+
+/**
+ * The ProvenanceRegistry's state rebuilt from its logs alone (what an indexer or an independent
+ * auditor does): one reducer, {@link applyProvenanceLogs}, used by `gi trace` (from a fresh state)
+ * and by the portal's indexer (incrementally, on the state it persisted).
+ */
+
+export const provenanceRegistryInterface = new Interface(ProvenanceRegistryArtifact.abi);
+
+/** `LotStatus` of the contract, by code. */
+export const LOT_STATUSES = ["none", "active", "consumed", "recalled"] as const;
+export type LotStatus = (typeof LOT_STATUSES)[number];
+/** `LotOrigin` of the contract, by code. */
+export const LOT_ORIGINS = ["harvest", "split", "merge", "transform", "pack"] as const;
+export type LotOrigin = (typeof LOT_ORIGINS)[number];
+
+/** A registered GI product. */
+export interface ProductInfo {
+  id: number;
+  maxYieldBps: number;
+  standard: Hex;
+  name: string;
+  nameEn: string;
+  giNumber: string;
+  region: string;
+  unit: string;
+}
+
+/** A lot as stored on chain. */
+export interface LotInfo {
+  id: number;
+  product: number;
+  status: LotStatus;
+  origin: LotOrigin;
+  quantity: bigint;
+  remaining: bigint;
+  packages: number;
+  issuedCodes: number;
+}
+
+/** One `LotEventRecorded` log. */
+export interface ChainEvent {
+  lot: number;
+  actor: string;
+  step: BizStep;
+  disposition: Disposition;
+  stepCode: number;
+  dispositionCode: number;
+  eventTime: number;
+  location: Hex;
+  document: Hex;
+  blockNumber: number;
+  txHash: Hex;
+  logIndex: number;
+}
+
+/** One `CodesIssued` log. */
+export interface CodeIssue {
+  lot: number;
+  actor: string;
+  count: number;
+  issuedTotal: number;
+  commitment: Hex;
+  blockNumber: number;
+  txHash: Hex;
+  logIndex: number;
+}
+
+/** A lot as rebuilt from logs. */
+export interface IndexedLot extends LotInfo {
+  parents: number[];
+  /** Quantity taken from each parent (same order). */
+  amounts: bigint[];
+  /** Lots made from this one, with the quantity each took. */
+  children: { lot: number; amount: bigint }[];
+  /** The hash-chain head recomputed from the lot's event logs. */
+  head: Hex;
+  /** Who made it (the producer for a harvest). */
+  actor: string;
+  /** The licence season charged (harvests only). */
+  season?: number;
+  createdAt: { blockNumber: number; txHash: Hex };
+  recall?: { actor: string; reason: string; blockNumber: number; txHash: Hex };
+}
+
+/** A licence as rebuilt from logs. */
+export interface IndexedLicence {
+  product: number;
+  producer: string;
+  season: number;
+  quota: bigint;
+  harvested: bigint;
+}
+
+/** A product as rebuilt from logs. */
+export type IndexedProduct = ProductInfo & { admin: string; registrar: string; createdAt?: { blockNumber: number; txHash: Hex } };
+
+/** The registry's state rebuilt from its logs alone. */
+export interface ProvenanceState {
+  products: Map<number, IndexedProduct>;
+  /** `${product}/${role}` → accounts (lower case). */
+  roles: Map<string, Set<string>>;
+  /** `${product}/${producer lower case}/${season}` → licence. */
+  licences: Map<string, IndexedLicence>;
+  lots: Map<number, IndexedLot>;
+  /** Events per lot, in chain order (those applied to this state object). */
+  events: Map<number, ChainEvent[]>;
+  /** Codes issued per lot, in chain order (those applied to this state object). */
+  codes: Map<number, CodeIssue[]>;
+  /** The last block read. */
+  toBlock: number;
+}
+
+/** Key of {@link ProvenanceState.licences}. */
+export function licenceKey(product: number, producer: string, season: number): string {
+  return `${product}/${producer.toLowerCase()}/${season}`;
+}
+
+/** A state without anything in it, at `toBlock`. */
+export function emptyProvenanceState(toBlock = -1): ProvenanceState {
+  return { products: new Map(), roles: new Map(), licences: new Map(), lots: new Map(), events: new Map(), codes: new Map(), toBlock };
+}
+
+/**
+ * Where the reducer finds what an earlier application persisted (an indexer's database): a lot or a
+ * licence named by a log but absent from the state object. What it returns is copied into the state
+ * and updated there; the caller writes back what the state then holds.
+ */
+export interface ProvenanceStateLoader {
+  lot?(id: number): IndexedLot | undefined;
+  licence?(key: string): IndexedLicence | undefined;
+}
+
+/** Blocks per `eth_getLogs` request. */
+const LOG_RANGE = 5_000;
+
+/**
+ * Rebuilds a ProvenanceRegistry's complete state from its logs only: products, roles, licences,
+ * lots with parents, children and remaining quantities, recalls, issued codes, and each lot's
+ * events with the hash-chain head recomputed. Reads up to `toBlock` (default: the current block),
+ * so that it can be compared with storage at that block.
+ *
+ * @example
+ * const state = await replayProvenanceLogs(provider, registryAddress);
+ * state.lots.get(7)?.head === await registry.head(7, state.toBlock)
+ */
+export async function replayProvenanceLogs(provider: Provider, address: string, opts: { fromBlock?: number; toBlock?: number } = {}): Promise<ProvenanceState> {
+  const toBlock = opts.toBlock ?? (await provider.getBlockNumber());
+  const logs: Log[] = [];
+  for (let from = opts.fromBlock ?? 0; from <= toBlock; from += LOG_RANGE) {
+    logs.push(...(await provider.getLogs({ address, fromBlock: from, toBlock: Math.min(toBlock, from + LOG_RANGE - 1) })));
+  }
+  return applyProvenanceLogs(logs, toBlock);
+}
+
+/**
+ * Applies ProvenanceRegistry logs (in chain order) to `state` (default: a fresh one) and returns it.
+ * With a `loader`, lots and licences created by earlier logs are read from it when a log names
+ * them (an indexer applies each new block range to the state it persisted). Pure apart from the loader.
+ *
+ * @example
+ * const state = applyProvenanceLogs(logs, toBlock);
+ */
+export function applyProvenanceLogs(logs: readonly Log[], toBlock: number, state: ProvenanceState = emptyProvenanceState(toBlock), loader: ProvenanceStateLoader = {}): ProvenanceState {
+  state.toBlock = toBlock;
+  const lotOf = (id: number): IndexedLot => {
+    let l = state.lots.get(id);
+    if (!l) {
+      const loaded = loader.lot?.(id);
+      if (loaded) {
+        l = { ...loaded, parents: [...loaded.parents], amounts: [...loaded.amounts], children: [...loaded.children], recall: loaded.recall && { ...loaded.recall } };
+        state.lots.set(id, l);
+      }
+    }
+    if (!l) throw new ProofmarkError("TX_FAILED", `a log names lot ${id} before it was created: the logs are incomplete`, { lot: id });
+    if (!state.events.has(id)) state.events.set(id, []);
+    return l;
+  };
+  const licenceOf = (key: string): IndexedLicence | undefined => {
+    let l = state.licences.get(key);
+    if (!l) {
+      const loaded = loader.licence?.(key);
+      if (loaded) state.licences.set(key, (l = { ...loaded }));
+    }
+    return l;
+  };
+  const newLot = (log: Log, init: Pick<IndexedLot, "id" | "product" | "origin" | "quantity" | "packages" | "parents" | "amounts" | "actor" | "season">): void => {
+    state.lots.set(init.id, {
+      ...init, status: "active", remaining: init.quantity, issuedCodes: 0, children: [], head: EMPTY_CHAIN_HEAD,
+      createdAt: { blockNumber: log.blockNumber, txHash: log.transactionHash as Hex },
+    });
+    state.events.set(init.id, []);
+  };
+  for (const log of logs) {
+    let parsed;
+    try {
+      parsed = provenanceRegistryInterface.parseLog(log);
+    } catch {
+      continue;
+    }
+    if (!parsed) continue;
+    const a = parsed.args;
+    switch (parsed.name) {
+      case "ProductCreated": {
+        const i = a.info;
+        state.products.set(Number(a.product), {
+          id: Number(a.product), maxYieldBps: Number(i.maxYieldBps), standard: String(i.standard) as Hex, name: String(i.name), nameEn: String(i.nameEn),
+          giNumber: String(i.giNumber), region: String(i.region), unit: String(i.unit), admin: String(a.admin), registrar: String(a.registrar),
+          createdAt: { blockNumber: log.blockNumber, txHash: log.transactionHash as Hex },
+        });
+        break;
+      }
+      case "ProductRoleGranted": {
+        const key = `${a.product}/${a.role}`;
+        if (!state.roles.has(key)) state.roles.set(key, new Set());
+        state.roles.get(key)!.add(String(a.account).toLowerCase());
+        break;
+      }
+      case "ProductRoleRevoked":
+        state.roles.get(`${a.product}/${a.role}`)?.delete(String(a.account).toLowerCase());
+        break;
+      case "LicenceGranted": {
+        const key = licenceKey(Number(a.product), String(a.producer), Number(a.season));
+        const prev = licenceOf(key);
+        state.licences.set(key, { product: Number(a.product), producer: String(a.producer), season: Number(a.season), quota: BigInt(a.quota), harvested: prev?.harvested ?? 0n });
+        break;
+      }
+      case "LotHarvested": {
+        const licence = licenceOf(licenceKey(Number(a.product), String(a.producer), Number(a.season)));
+        if (licence) licence.harvested += BigInt(a.quantity);
+        newLot(log, {
+          id: Number(a.lot), product: Number(a.product), origin: "harvest", quantity: BigInt(a.quantity), packages: 0, parents: [], amounts: [],
+          actor: String(a.producer), season: Number(a.season),
+        });
+        break;
+      }
+      case "LotDerived": {
+        const id = Number(a.lot);
+        const parents = [...a.parents].map(Number);
+        const amounts = [...a.amounts].map((x: bigint) => BigInt(x));
+        parents.forEach((p, i) => {
+          const parent = lotOf(p);
+          parent.remaining -= amounts[i];
+          parent.children.push({ lot: id, amount: amounts[i] });
+          if (parent.remaining === 0n && parent.status === "active") parent.status = "consumed";
+        });
+        newLot(log, {
+          id, product: Number(a.product), origin: LOT_ORIGINS[Number(a.origin)], quantity: BigInt(a.quantity), packages: Number(a.packages),
+          parents, amounts, actor: String(a.actor), season: undefined,
+        });
+        break;
+      }
+      case "LotEventRecorded": {
+        const id = Number(a.lot);
+        const lot = lotOf(id);
+        const ev: ChainEvent = {
+          lot: id, actor: String(a.actor), stepCode: Number(a.step), dispositionCode: Number(a.disposition),
+          step: BIZ_STEPS[Number(a.step)], disposition: DISPOSITIONS[Number(a.disposition)], eventTime: Number(a.eventTime),
+          location: String(a.location) as Hex, document: String(a.document) as Hex,
+          blockNumber: log.blockNumber, txHash: log.transactionHash as Hex, logIndex: log.index,
+        };
+        lot.head = nextChainHead(lot.head, chainEventDigest({ ...ev, step: ev.stepCode, disposition: ev.dispositionCode }));
+        state.events.get(id)!.push(ev);
+        break;
+      }
+      case "LotRecalled": {
+        const lot = lotOf(Number(a.lot));
+        lot.status = "recalled";
+        lot.recall = { actor: String(a.actor), reason: String(a.reason), blockNumber: log.blockNumber, txHash: log.transactionHash as Hex };
+        break;
+      }
+      case "CodesIssued": {
+        const id = Number(a.lot);
+        lotOf(id).issuedCodes = Number(a.issuedTotal);
+        if (!state.codes.has(id)) state.codes.set(id, []);
+        state.codes.get(id)!.push({
+          lot: id, actor: String(a.actor), count: Number(a.count), issuedTotal: Number(a.issuedTotal), commitment: String(a.serialSetCommitment) as Hex,
+          blockNumber: log.blockNumber, txHash: log.transactionHash as Hex, logIndex: log.index,
+        });
+        break;
+      }
+      default:
+        break; // AccessControl's own RoleGranted / RoleRevoked: global roles
+    }
+  }
+  return state;
+}
