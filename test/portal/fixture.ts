@@ -1,9 +1,10 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { Contract, Interface, keccak256, toUtf8Bytes, ZeroHash } from "ethers";
+import { Contract, Interface, ZeroHash } from "ethers";
 import {
-  issueScanCodes, LocalNode, openChain, registryArtifact, stampFiles, type ChainContext, type IssueCodesResult,
+  EmbeddedStore, EventDocuments, harvestEvent, issueScanCodes, LocalNode, lotClass, observationEvent, openChain, packEvent, prepareEvent, recallEvent,
+  registryArtifact, stampFiles, type ChainContext, type EpcisEvent, type IssueCodesResult,
 } from "../../packages/sdk/src";
 
 /** What the portal tests and the benchmark seed: a GI season, codes, a recall, an XSS product, a stamped file. */
@@ -19,17 +20,21 @@ export interface SeededWorld {
   /** Packed lot of the product named `<img src=x onerror=alert(1)>`. */
   xssLot: number;
   xss: IssueCodesResult;
+  /** Packed lot whose inspection document gets altered in the content store ({@link alterDocument}). */
+  alteredLot: number;
+  altered: IssueCodesResult;
+  /** Packed lot left alone, for tests that tamper with the portal's index. */
+  spareLot: number;
+  spare: IssueCodesResult;
   stampedFile: string;
   receiptFile: string;
 }
 
 export const XSS_NAME = "<img src=x onerror=alert(1)>";
-const STEP = { commissioning: 0, inspecting: 1, packing: 3, shipping: 9, receiving: 12, retail_selling: 16 } as const;
-const DISP = { active: 0, conformant: 1, in_transit: 4, sellable_accessible: 6 } as const;
-
-function rec(eventTime: number, location: string, doc: string) {
-  return { eventTime, location: keccak256(toUtf8Bytes(location)), document: keccak256(toUtf8Bytes(doc)) };
-}
+/** The inspection certificate attached to every inspection of the seeded world. */
+export const CERTIFICATE_NAME = "AHQI-2026-0193.pdf";
+/** Text inside the inspection document of the lot whose document gets altered. */
+export const ALTERED_NOTE = "residue test passed: lot to be altered";
 
 async function lotFrom(tx: Promise<{ wait(): Promise<{ logs: Array<{ topics: string[]; data: string }> } | null> }>, iface: Interface, event: string): Promise<number> {
   const receipt = await (await tx).wait();
@@ -63,6 +68,17 @@ async function seed(chain: ChainContext, dataDir: string, opts: { codes?: number
   const registrar = await as("registrar");
   const coop = await as("coop");
   const t0 = 1_788_000_000; // 2026-08-29
+  // Every event's document goes to the data folder's content store, as `proofmark gi` keeps them.
+  const store = new EmbeddedStore(dataDir);
+  const documents = new EventDocuments({ dataDir, chainId: chain.chainId, registry: address, store });
+  const certificate = (await store.add(Buffer.from("%PDF-1.4 AHQI inspection certificate 2026-0193\n"), { name: CERTIFICATE_NAME })).cid;
+  const rec = async (event: EpcisEvent) => {
+    const p = prepareEvent(event);
+    await documents.save([p]);
+    return { step: p.record.step, disposition: p.record.disposition, record: { eventTime: p.record.eventTime, location: p.record.location, document: p.record.document } };
+  };
+  const time = (s: number) => new Date(s * 1000);
+  const nextLot = async () => Number((await coop.counts())[1]) + 1;
 
   const createProduct = async (name: string, nameEn: string) => {
     const receipt = await (await registrar.createProduct({ admin: accounts.coop, maxYieldBps: 10_000, standard: ZeroHash, name, nameEn, giNumber: "AGI00001", region: "安徽省砀山县", unit: "g" })).wait();
@@ -76,13 +92,24 @@ async function seed(chain: ChainContext, dataDir: string, opts: { codes?: number
     await (await coop.grantLicence(product, accounts.farmer1, 2026, 50_000_000)).wait();
     await (await coop.grantLicence(product, accounts.farmer2, 2026, 50_000_000)).wait();
   };
-  const harvestAndPack = async (product: number, farmer: string, packages: number) => {
+  const harvestAndPack = async (product: number, farmer: string, packages: number, note = "residue test passed") => {
     const f = await as(farmer);
-    const harvest = await lotFrom(f.harvest(product, 2026, 1_200_000, rec(t0, "plot:DS-07", `harvest ${product} ${farmer}`)), iface, "LotHarvested");
-    await (await (await as("inspector")).recordEvent({ lot: harvest, step: STEP.inspecting, disposition: DISP.conformant, ...rec(t0 + 86_400, "lab:AHQI", "certificate AHQI-2026-0193") })).wait();
-    const packed = await lotFrom(coop.pack(harvest, packages, 5_000, rec(t0 + 2 * 86_400, "coop:packhouse", `pack ${harvest}`)), iface, "LotDerived");
-    await (await (await as("logistics")).recordEvent({ lot: packed, step: STEP.shipping, disposition: DISP.in_transit, ...rec(t0 + 3 * 86_400, "coop:dock", "ship to Shanghai") })).wait();
-    await (await (await as("retailer")).recordEvent({ lot: packed, step: STEP.receiving, disposition: DISP.sellable_accessible, ...rec(t0 + 4 * 86_400, "store:SH-001", "received") })).wait();
+    const gi = "AGI00001";
+    const lot = (n: number) => lotClass({ giNumber: gi, lot: String(n) });
+    const h = await rec(harvestEvent({ lot: lot(await nextLot()), quantity: 1_200_000n, unit: "g", time: time(t0), location: "urn:proofmark:gi:AGI00001:plot:DS-07", ilmd: { "gi:plot": "DS-07", "gi:season": 2026 } }));
+    const harvest = await lotFrom(f.harvest(product, 2026, 1_200_000, h.record), iface, "LotHarvested");
+    const i = await rec(observationEvent({
+      lot: lot(harvest), step: "inspecting", time: time(t0 + 86_400), location: "urn:proofmark:lab:AHQI",
+      extensions: { "gi:attachmentName": CERTIFICATE_NAME, "gi:attachment": certificate, "gi:note": note },
+    }));
+    await (await (await as("inspector")).recordEvent({ lot: harvest, step: i.step, disposition: i.disposition, ...i.record })).wait();
+    const packedId = await nextLot();
+    const pk = await rec(packEvent({ lot: lot(harvest), packedLot: lot(packedId), packages, size: 5_000n, unit: "g", time: time(t0 + 2 * 86_400), location: "urn:proofmark:coop:packhouse" }));
+    const packed = await lotFrom(coop.pack(harvest, packages, 5_000, pk.record), iface, "LotDerived");
+    const sh = await rec(observationEvent({ lot: lot(packed), step: "shipping", time: time(t0 + 3 * 86_400), location: "urn:proofmark:coop:dock" }));
+    await (await (await as("logistics")).recordEvent({ lot: packed, step: sh.step, disposition: sh.disposition, ...sh.record })).wait();
+    const rc = await rec(observationEvent({ lot: lot(packed), step: "receiving", time: time(t0 + 4 * 86_400), location: "urn:proofmark:store:SH-001" }));
+    await (await (await as("retailer")).recordEvent({ lot: packed, step: rc.step, disposition: rc.disposition, ...rc.record })).wait();
     return { harvest, packed };
   };
 
@@ -90,11 +117,15 @@ async function seed(chain: ChainContext, dataDir: string, opts: { codes?: number
   await seedProduct(pear);
   const good = await harvestAndPack(pear, "farmer1", 240);
   const bad = await harvestAndPack(pear, "farmer2", 100);
-  await (await (await as("inspector")).recall(bad.harvest, "pesticide residue above limit", rec(t0 + 5 * 86_400, "lab:AHQI", "recall notice"))).wait();
+  const recall = await rec(recallEvent({ lot: lotClass({ giNumber: "AGI00001", lot: String(bad.harvest) }), reason: "pesticide residue above limit", time: time(t0 + 5 * 86_400), location: "urn:proofmark:lab:AHQI" }));
+  await (await (await as("inspector")).recall(bad.harvest, "pesticide residue above limit", recall.record)).wait();
+  const altered = await harvestAndPack(pear, "farmer1", 20, ALTERED_NOTE);
+  const spare = await harvestAndPack(pear, "farmer1", 20);
   const xssProduct = await createProduct(XSS_NAME, XSS_NAME);
   await seedProduct(xssProduct);
   const xss = await harvestAndPack(xssProduct, "farmer1", 10);
   await chain.persist();
+  await store.close();
 
   const gtin = "06901234567892";
   const codeChain = await openChain({ dataDir, as: "coop" });
@@ -106,6 +137,8 @@ async function seed(chain: ChainContext, dataDir: string, opts: { codes?: number
     // The recalled harvest's packed lot is still active itself; its codes exist.
     const recalledCodes = await issued(bad.packed, 2);
     const xssCodes = await issued(xss.packed, 2);
+    const alteredCodes = await issued(altered.packed, 2);
+    const spareCodes = await issued(spare.packed, 2);
     const stampedFile = path.join(dataDir, "design.txt");
     fs.writeFileSync(stampedFile, "a design worth protecting\n".repeat(1000));
     const signer = await openChain({ dataDir, as: "designer" });
@@ -116,11 +149,38 @@ async function seed(chain: ChainContext, dataDir: string, opts: { codes?: number
     }
     return {
       dataDir, gtin, goodLot: good.packed, good: goodCodes, recalledLot: bad.packed, recalled: recalledCodes, xssLot: xss.packed, xss: xssCodes,
+      alteredLot: altered.packed, altered: alteredCodes, spareLot: spare.packed, spare: spareCodes,
       stampedFile, receiptFile: `${stampedFile}.proof.json`,
     };
   } finally {
     codeChain.close();
   }
+}
+
+/**
+ * Alters, in the content store's pack files, the stored bytes of the event document that holds
+ * `text` (one byte changed, as a bit rot or a hand edit would): the document no longer has its CID.
+ * Returns how many places were changed.
+ */
+export function alterDocument(dataDir: string, text: string): number {
+  let changed = 0;
+  const walk = (dir: string): void => {
+    for (const name of fs.readdirSync(dir)) {
+      const file = path.join(dir, name);
+      if (fs.statSync(file).isDirectory()) walk(file);
+      else {
+        const bytes = fs.readFileSync(file);
+        const at = bytes.indexOf(Buffer.from(text));
+        if (at >= 0) {
+          bytes[at] ^= 0x01;
+          fs.writeFileSync(file, bytes);
+          changed++;
+        }
+      }
+    }
+  };
+  walk(path.join(dataDir, "store"));
+  return changed;
 }
 
 /** Stops the embedded chain of a data folder. */

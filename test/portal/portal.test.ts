@@ -4,9 +4,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { ZeroHash } from "ethers";
-import { devAccounts, EvidenceRegistryClient, MerkleTree, openChain, ProvenanceRegistryClient, readDeployments } from "../../packages/sdk/src";
+import Database from "better-sqlite3";
+import { devAccounts, EvidenceRegistryClient, GiSession, MerkleTree, openChain, ProvenanceRegistryClient, readDeployments } from "../../packages/sdk/src";
 import { accountLabel, parseLotId, startPortal, type Portal } from "../../packages/portal/src";
-import { seedWorld, stopChain, tempDataDir, XSS_NAME, type SeededWorld } from "./fixture";
+import { ALTERED_NOTE, alterDocument, CERTIFICATE_NAME, seedWorld, stopChain, tempDataDir, XSS_NAME, type SeededWorld } from "./fixture";
 
 const CHROMIUM = "/usr/bin/chromium";
 const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
@@ -27,6 +28,8 @@ describe("portal (real chain, real SQLite, real browser)", function () {
   before(async function () {
     const dataDir = tempDataDir("portal");
     world = await seedWorld(dataDir);
+    // One inspection document is altered in the content store before the portal reads it.
+    expect(alterDocument(dataDir, ALTERED_NOTE)).to.be.greaterThan(0);
     portal = await startPortal({ dataDir, port: 0, pollMs: 200 });
     await portal.sync();
     if (fs.existsSync(CHROMIUM)) browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
@@ -207,6 +210,95 @@ describe("portal (real chain, real SQLite, real browser)", function () {
       expect(text).to.match(/7 scans in all/);
       expect(text).to.match(/First scanned \d/);
       await page.context().close();
+    });
+  });
+
+  describe("the consumer sees the verdict the SDK gives", () => {
+    const indexFile = () => path.join(world.dataDir, "portal", "index-31337.sqlite");
+
+    it("gives every seeded lot the status `gi trace` gives it (one assessment, fed by one log reducer)", async () => {
+      const chain = await openChain({ dataDir: world.dataDir });
+      const gi = await GiSession.open(chain, { readOnly: true });
+      try {
+        for (const lot of [world.goodLot, world.recalledLot, world.alteredLot, world.spareLot]) {
+          const sdk = await gi.trace(lot);
+          const api = JSON.parse((await get(`${portal.url}/api/lots/${lot}/trace`)).text);
+          expect(api.status, `lot ${lot}: ${sdk.reasons.join("; ")}`).to.equal(sdk.status);
+          expect(api.checks).to.deep.equal(sdk.checks);
+        }
+        expect((await gi.trace(world.goodLot)).status).to.equal("genuine");
+        expect((await gi.trace(world.alteredLot)).status).to.equal("broken");
+      } finally {
+        await gi.close();
+        chain.close();
+      }
+    });
+
+    it("shows the plot and the inspection certificate from the verified event documents, in both languages", async function () {
+      const page = await phone(needBrowser(this));
+      await page.goto(`${portal.url}${scanPath(world.good.manifest.serials[1].uri)}?lang=zh`);
+      await page.locator("#genuine").waitFor();
+      expect(await page.locator("#plot").innerText()).to.equal("DS-07");
+      expect(await page.locator("#certificate").innerText()).to.equal(CERTIFICATE_NAME);
+      expect(await page.locator("#timeline").innerText()).to.include(`检验证书: ${CERTIFICATE_NAME}`);
+      await page.goto(`${portal.url}${scanPath(world.good.manifest.serials[1].uri)}?lang=en`);
+      await page.locator("#genuine").waitFor();
+      expect(await page.locator("#timeline").innerText()).to.include(`Inspection certificate: ${CERTIFICATE_NAME}`);
+      expect(await page.locator("#plot").innerText()).to.equal("DS-07");
+      await page.context().close();
+    });
+
+    it("a box whose event document was altered in the store shows broken, never genuine (zh and en)", async function () {
+      const page = await phone(needBrowser(this));
+      const uri = `${portal.url}${scanPath(world.altered.manifest.serials[0].uri)}`;
+      await page.goto(`${uri}?lang=zh`);
+      const zh = await page.locator("#warn-broken").innerText();
+      expect(zh).to.include("溯源记录与区块链不符");
+      expect(zh).to.include("事件文件与链上摘要不符");
+      expect(await page.locator("#genuine").count()).to.equal(0);
+      // The altered document's contents are never shown as if they were evidence.
+      expect(await page.locator("main").innerText()).not.to.include("lot to be altered");
+      expect(await page.locator("#timeline .badge.bad").count()).to.be.greaterThan(0);
+      await page.screenshot({ path: path.join(RESULTS, "scan-broken-390x844.png") });
+      await page.goto(`${uri}?lang=en`);
+      expect(await page.locator("#warn-broken").innerText()).to.include("does not match the blockchain");
+      expect(await page.locator("#genuine").count()).to.equal(0);
+      await page.context().close();
+      const api = JSON.parse((await get(`${portal.url}/api/scan${scanPath(world.altered.manifest.serials[0].uri)}`)).text);
+      expect(api.status).to.equal("broken");
+    });
+
+    it("a box whose indexed head disagrees with the chain shows broken; one never checked against storage shows unverifiable", async function () {
+      const b = needBrowser(this);
+      const uri = `${portal.url}${scanPath(world.spare.manifest.serials[0].uri)}`;
+      expect((await get(`${uri}?lang=en`)).text).to.include('id="genuine"');
+      const db = new Database(indexFile());
+      try {
+        // The index's head of the packed lot no longer is the one the chain keeps.
+        db.prepare("UPDATE lot_states SET head = ? WHERE lot = ? AND block = (SELECT MAX(block) FROM lot_states WHERE lot = ?)").run(`0x${"ab".repeat(32)}`, world.spareLot, world.spareLot);
+        portal.indexer.status.version++; // what every sync that changes the index does: pages and traces are rebuilt
+        const page = await phone(b);
+        await page.goto(`${uri}?lang=zh`);
+        expect(await page.locator("#warn-broken").innerText()).to.include("哈希链与链上存储不符");
+        expect(await page.locator("#genuine").count()).to.equal(0);
+        await page.goto(`${uri}?lang=en`);
+        expect(await page.locator("#warn-broken").innerText()).to.include("its hash chain differs from the chain's storage");
+        const trace = JSON.parse((await get(`${portal.url}/api/lots/${world.spareLot}/trace`)).text);
+        expect(trace.status).to.equal("broken");
+        expect(trace.findings.map((f: { kind: string }) => f.kind)).to.include("head-mismatch");
+        // Without the storage words read from the chain, nothing can be compared: unverifiable, not genuine.
+        db.prepare("DELETE FROM lot_checks WHERE lot = ?").run(world.spareLot);
+        portal.indexer.status.version++;
+        await page.goto(`${uri}?lang=zh`);
+        expect(await page.locator("#warn-unverifiable").innerText()).to.include("暂时无法完整验证");
+        expect(await page.locator("#genuine").count()).to.equal(0);
+        await page.goto(`${uri}?lang=en`);
+        expect(await page.locator("#warn-unverifiable").innerText()).to.include("could not be fully verified");
+        expect(JSON.parse((await get(`${portal.url}/api/lots/${world.spareLot}/trace`)).text).status).to.equal("unverifiable");
+        await page.context().close();
+      } finally {
+        db.close();
+      }
     });
   });
 

@@ -8,7 +8,7 @@ import Database from "better-sqlite3";
  * chain. Rows that come from chain logs carry their block number, so a reorganisation is undone
  * with `DELETE … WHERE block > n`. Scan counts are the portal's own data and survive reorgs.
  */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -27,12 +27,26 @@ CREATE TABLE IF NOT EXISTS lots (
   quantity TEXT NOT NULL, packages INTEGER NOT NULL, parents TEXT NOT NULL, amounts TEXT NOT NULL,
   block INTEGER NOT NULL, tx TEXT NOT NULL, time INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS lots_block ON lots(block);
-CREATE TABLE IF NOT EXISTS lot_parents (lot INTEGER NOT NULL, parent INTEGER NOT NULL, block INTEGER NOT NULL, PRIMARY KEY (lot, parent));
+CREATE TABLE IF NOT EXISTS lot_parents (
+  lot INTEGER NOT NULL, parent INTEGER NOT NULL, amount TEXT NOT NULL, block INTEGER NOT NULL, PRIMARY KEY (lot, parent));
 CREATE INDEX IF NOT EXISTS lot_parents_parent ON lot_parents(parent);
+CREATE TABLE IF NOT EXISTS lot_states (
+  lot INTEGER NOT NULL, block INTEGER NOT NULL, status TEXT NOT NULL, remaining TEXT NOT NULL, issued_codes INTEGER NOT NULL,
+  head TEXT NOT NULL, PRIMARY KEY (lot, block));
+CREATE INDEX IF NOT EXISTS lot_states_block ON lot_states(block);
+CREATE TABLE IF NOT EXISTS lot_checks (
+  lot INTEGER NOT NULL, block INTEGER NOT NULL, head TEXT NOT NULL, status TEXT NOT NULL, quantity TEXT NOT NULL, remaining TEXT NOT NULL,
+  PRIMARY KEY (lot, block));
+CREATE INDEX IF NOT EXISTS lot_checks_block ON lot_checks(block);
+CREATE TABLE IF NOT EXISTS licences (
+  product INTEGER NOT NULL, producer TEXT NOT NULL, season INTEGER NOT NULL, block INTEGER NOT NULL, quota TEXT NOT NULL, harvested TEXT NOT NULL,
+  PRIMARY KEY (product, producer, season, block));
+CREATE INDEX IF NOT EXISTS licences_block ON licences(block);
 CREATE TABLE IF NOT EXISTS events (
   block INTEGER NOT NULL, log_index INTEGER NOT NULL, lot INTEGER NOT NULL, actor TEXT NOT NULL, step INTEGER NOT NULL,
   disposition INTEGER NOT NULL, event_time INTEGER NOT NULL, location TEXT NOT NULL, document TEXT NOT NULL,
-  tx TEXT NOT NULL, time INTEGER NOT NULL, PRIMARY KEY (block, log_index));
+  tx TEXT NOT NULL, time INTEGER NOT NULL, doc_check TEXT NOT NULL, cid TEXT, PRIMARY KEY (block, log_index));
+CREATE INDEX IF NOT EXISTS events_doc_check ON events(doc_check);
 CREATE INDEX IF NOT EXISTS events_lot ON events(lot, block, log_index);
 CREATE TABLE IF NOT EXISTS recalls (
   lot INTEGER PRIMARY KEY, actor TEXT NOT NULL, reason TEXT NOT NULL, block INTEGER NOT NULL, tx TEXT NOT NULL, time INTEGER NOT NULL);
@@ -44,7 +58,7 @@ CREATE INDEX IF NOT EXISTS code_issues_commitment ON code_issues(commitment);
 CREATE TABLE IF NOT EXISTS serials (
   serial TEXT PRIMARY KEY, gtin TEXT NOT NULL, lot INTEGER NOT NULL, leaf TEXT NOT NULL, commitment TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS manifests (file TEXT PRIMARY KEY, commitment TEXT NOT NULL, mtime INTEGER NOT NULL, status TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS documents (document TEXT PRIMARY KEY, json TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (document TEXT PRIMARY KEY, cid TEXT NOT NULL, json TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS scans (serial TEXT PRIMARY KEY, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, count INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS scan_clients (serial TEXT NOT NULL, client TEXT NOT NULL, counted_at INTEGER NOT NULL, PRIMARY KEY (serial, client));
 `;
@@ -60,9 +74,17 @@ export function openDb(file: string): Database.Database {
   // reads through a 256 MiB memory map instead of a read() per page).
   db.pragma("cache_size = -65536");
   db.pragma("mmap_size = 268435456");
-  db.exec(SCHEMA);
+  db.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
   const version = db.prepare("SELECT value FROM meta WHERE key = 'schema'").get() as { value: string } | undefined;
-  if (!version) db.prepare("INSERT INTO meta (key, value) VALUES ('schema', ?)").run(String(SCHEMA_VERSION));
+  if (version && version.value !== String(SCHEMA_VERSION)) {
+    // An index of another schema is rebuilt from the chain (scan counts, the portal's own data, are kept).
+    db.transaction(() => {
+      for (const table of [...CHAIN_TABLES, "serials", "manifests", "documents"]) db.exec(`DROP TABLE IF EXISTS ${table}`);
+      db.exec("DELETE FROM meta WHERE key LIKE 'cursor:%'");
+    })();
+  }
+  db.exec(SCHEMA);
+  db.prepare("INSERT INTO meta (key, value) VALUES ('schema', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(String(SCHEMA_VERSION));
   return db;
 }
 
@@ -77,7 +99,9 @@ export function setMeta(db: Database.Database, key: string, value: string): void
 }
 
 /** Tables whose rows come from chain logs at a block (undone on a reorganisation). */
-export const CHAIN_TABLES = ["anchors", "products", "lots", "lot_parents", "events", "recalls", "code_issues", "blocks"] as const;
+export const CHAIN_TABLES = [
+  "anchors", "products", "lots", "lot_parents", "lot_states", "lot_checks", "licences", "events", "recalls", "code_issues", "blocks",
+] as const;
 
 /** How often the checkpointer copies the write-ahead log into the database file. */
 const CHECKPOINT_MS = 1_000;

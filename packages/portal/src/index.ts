@@ -4,7 +4,7 @@
  */
 import * as http from "node:http";
 import * as path from "node:path";
-import { codesDir, openChain, readDeployments, type ChainContext } from "@proofmark/sdk";
+import { codesDir, EmbeddedStore, EventDocuments, openChain, readDeployments, type ChainContext } from "@proofmark/sdk";
 import { openDb, startCheckpointer } from "./db";
 import { Indexer } from "./indexer";
 import { importManifests } from "./queries";
@@ -68,8 +68,11 @@ export async function startPortal(opts: PortalOptions): Promise<Portal> {
   const db = openDb(path.join(chain.dataDir, "portal", `index-${chain.chainId}.sqlite`));
   const checkpointer = startCheckpointer(db, opts.log ?? ((m) => process.stderr.write(`portal: ${m}\n`)));
   const manifests = codesDir(chain.dataDir);
+  // Event documents: the data folder's content store, found by their on-chain commitment.
+  const store = new EmbeddedStore(chain.dataDir);
+  const documents = provenance ? new EventDocuments({ dataDir: chain.dataDir, chainId: chain.chainId, registry: provenance, store }) : undefined;
   const indexer = new Indexer({
-    db, provider: chain.provider, evidenceRegistry: evidence, provenanceRegistry: provenance,
+    db, provider: chain.provider, evidenceRegistry: evidence, provenanceRegistry: provenance, documents,
     fromBlock: Number.isSafeInteger(fromBlock) && fromBlock !== Number.MAX_SAFE_INTEGER ? fromBlock : 0,
     onSync: () => {
       try {
@@ -110,6 +113,7 @@ export async function startPortal(opts: PortalOptions): Promise<Portal> {
       handler.flush();
       await checkpointer.stop();
       db.close();
+      await store.close();
       chain.close();
     },
   };

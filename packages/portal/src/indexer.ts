@@ -1,15 +1,17 @@
 import type { JsonRpcProvider, Log } from "ethers";
 import type Database from "better-sqlite3";
-import { evidenceRegistryInterface, provenanceRegistryInterface } from "@proofmark/sdk";
-import { getMeta, setMeta } from "./db";
+import {
+  applyProvenanceLogs, checkEventDocument, emptyProvenanceState, evidenceRegistryInterface, ProvenanceRegistryClient,
+  type ChainEvent, type DocumentCheck, type DocumentSource, type IndexedLicence, type IndexedLot, type StoredLotFacts,
+} from "@proofmark/sdk";
+import { CHAIN_TABLES, getMeta, setMeta } from "./db";
+import { eventKey, LotIndex } from "./lot-index";
 
 /** How far back the indexer re-checks block hashes for a reorganisation. */
 export const REORG_DEPTH = 12;
 /** Blocks per `eth_getLogs` request. */
 const LOG_RANGE = 2_000;
 
-/** ProvenanceRegistry ABI (generated from the contract at build time). */
-export const provenanceInterface = provenanceRegistryInterface;
 
 export interface IndexerOptions {
   db: Database.Database;
@@ -20,7 +22,8 @@ export interface IndexerOptions {
   provenanceRegistry?: string;
   /** First block to index (the registries' deployment block). */
   fromBlock?: number;
-  /** Called after each sync with what changed. */
+  /** Where event documents are read (the data folder's content store); without it every document is "missing". */
+  documents?: DocumentSource;
   /** Called after each sync; return true when it changed the index (e.g. loaded manifests). */
   onSync?: (s: SyncResult) => boolean | void;
 }
@@ -50,8 +53,18 @@ export interface ChainStatus {
   version: number;
 }
 
+/** Documents re-tried per sync when they were not in the store when their event was indexed. */
+const MISSING_DOCUMENT_RETRIES = 200;
+/** Storage reads in flight at once. */
+const READ_CONCURRENCY = 16;
+
 /**
- * Follows the EvidenceRegistry and ProvenanceRegistry logs into SQLite. Resumes from the last
+ * Follows the EvidenceRegistry and ProvenanceRegistry logs into SQLite. ProvenanceRegistry logs go
+ * through the SDK's reducer ({@link applyProvenanceLogs}) block by block, and its output is what is
+ * stored (lot-index.ts); each lot a range changed is then read from storage at the range's last
+ * block (hash-chain head, status, quantities), and each new event's document is read from the
+ * content store and compared with its chain record, so that pages can run the SDK's assessment
+ * without waiting on the chain. Resumes from the last
  * indexed block after a restart; before each step it compares the hashes of the last
  * {@link REORG_DEPTH} indexed blocks with the chain and, if one changed, deletes everything from the
  * first changed block on and indexes it again.
@@ -67,6 +80,9 @@ export class Indexer {
   private running?: Promise<void>;
   private stopped = false;
   private readonly onSync?: (s: SyncResult) => boolean | void;
+  private readonly documents?: DocumentSource;
+  private readonly lots: LotIndex;
+  private readonly registry?: ProvenanceRegistryClient;
   private readonly stmts = new Map<string, Database.Statement>();
 
   private stmt(sql: string): Database.Statement {
@@ -85,6 +101,9 @@ export class Indexer {
     this.provenance = opts.provenanceRegistry?.toLowerCase();
     this.addresses = [this.evidence, this.provenance].filter((a): a is string => Boolean(a));
     this.onSync = opts.onSync;
+    this.documents = opts.documents;
+    this.lots = new LotIndex(this.db);
+    this.registry = this.provenance ? new ProvenanceRegistryClient(this.provenance, this.provider) : undefined;
     const key = `cursor:${this.addresses.join(",")}`;
     const cursor = getMeta(this.db, key);
     if (cursor === undefined) setMeta(this.db, key, String((opts.fromBlock ?? 0) - 1));
@@ -120,7 +139,8 @@ export class Indexer {
       const result = await this.syncOnce();
       Object.assign(this.status, { reachable: true, head: result.head, indexedTo: result.indexedTo, lastSync: Date.now(), error: undefined });
       if (result.reorgedFrom !== undefined) this.status.lastReorgFrom = result.reorgedFrom;
-      if (this.onSync?.(result) || result.logs > 0 || result.reorgedFrom !== undefined) this.status.version++;
+      if (this.onSync?.(result) || result.logs > 0 || result.reorgedFrom !== undefined || this.documentsChanged) this.status.version++;
+      this.documentsChanged = false;
       return result;
     } catch (e) {
       this.status.reachable = false;
@@ -173,8 +193,8 @@ export class Indexer {
   /** Deletes everything indexed after block `keep`. */
   rollback(keep: number): void {
     this.db.transaction(() => {
-      for (const table of ["anchors", "products", "lots", "lot_parents", "events", "recalls", "code_issues"]) {
-        this.db.prepare(`DELETE FROM ${table} WHERE block > ?`).run(keep);
+      for (const table of CHAIN_TABLES) {
+        if (table !== "blocks") this.db.prepare(`DELETE FROM ${table} WHERE block > ?`).run(keep);
       }
       this.db.prepare("DELETE FROM blocks WHERE number > ?").run(keep);
       setMeta(this.db, this.cursorKey, String(Math.min(keep, this.indexedTo)));
@@ -199,74 +219,121 @@ export class Indexer {
     for (const l of logs) {
       if (blocks.get(l.blockNumber)!.hash !== l.blockHash) throw new Error(`block ${l.blockNumber} changed while indexing; retrying`);
     }
+    const provenanceLogs = logs.filter((l) => l.address.toLowerCase() === this.provenance);
+    const reduced = this.reduce(provenanceLogs);
+    const checks = await this.readStorage([...reduced.touched], to);
+    const docs = await this.checkDocuments(reduced.blocks.flatMap((b) => [...b.state.events.values()].flat()));
+    const retried = await this.retryMissingDocuments();
     this.db.transaction(() => {
-      for (const l of logs) this.apply(l, blocks.get(l.blockNumber)!.time);
+      for (const l of logs) if (l.address.toLowerCase() === this.evidence) this.applyEvidence(l, blocks.get(l.blockNumber)!.time);
+      for (const b of reduced.blocks) {
+        const created = new Set([...b.state.lots.values()].filter((l) => l.createdAt.blockNumber === b.block).map((l) => l.id));
+        this.lots.writeBlock(b.state, b.block, blocks.get(b.block)!.time, docs.checks, created);
+      }
+      for (const [lot, facts] of checks) this.lots.writeCheck(lot, to, facts);
+      for (const [document, d] of docs.found) this.lots.writeDocument(document as never, d.cid, d.event);
+      for (const r of retried) {
+        this.lots.setDocumentCheck(r.event, r.check, r.cid);
+        if (r.event_ !== undefined) this.lots.writeDocument(r.event.document, r.cid!, r.event_);
+      }
       const insertBlock = this.db.prepare("INSERT OR REPLACE INTO blocks (number, hash, time) VALUES (?, ?, ?)");
       for (const [n, b] of blocks) insertBlock.run(n, b.hash, b.time);
       // Keep only what the reorg check needs, plus every block that holds indexed rows.
       this.db.prepare("DELETE FROM blocks WHERE number < ? AND number NOT IN (SELECT number FROM blocks ORDER BY number DESC LIMIT ?)").run(to - REORG_DEPTH * 4, REORG_DEPTH);
       setMeta(this.db, this.cursorKey, String(to));
     })();
+    if (retried.length > 0) this.documentsChanged = true;
     return logs.length;
   }
 
-  private apply(log: Log, time: number): void {
-    const address = log.address.toLowerCase();
-    const block = log.blockNumber;
-    const tx = log.transactionHash;
-    if (address === this.evidence) {
-      const parsed = evidenceRegistryInterface.parseLog(log);
-      if (parsed?.name === "EvidenceAnchored") {
-        this.stmt("INSERT OR IGNORE INTO anchors (root, submitter, leaf_count, block, tx, time) VALUES (?, ?, ?, ?, ?, ?)")
-          .run(String(parsed.args.root), String(parsed.args.submitter).toLowerCase(), Number(parsed.args.leafCount), block, tx, time);
-      }
-      return;
+  private applyEvidence(log: Log, time: number): void {
+    const parsed = evidenceRegistryInterface.parseLog(log);
+    if (parsed?.name === "EvidenceAnchored") {
+      this.stmt("INSERT OR IGNORE INTO anchors (root, submitter, leaf_count, block, tx, time) VALUES (?, ?, ?, ?, ?, ?)")
+        .run(String(parsed.args.root), String(parsed.args.submitter).toLowerCase(), Number(parsed.args.leafCount), log.blockNumber, log.transactionHash, time);
     }
-    if (address !== this.provenance) return;
-    const parsed = provenanceInterface.parseLog(log);
-    if (!parsed) return;
-    const a = parsed.args;
-    switch (parsed.name) {
-      case "ProductCreated": {
-        const info = a.info;
-        this.stmt(`INSERT OR REPLACE INTO products (id, admin, registrar, name, name_en, gi_number, region, unit, max_yield_bps, standard, block, tx, time)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-          .run(Number(a.product), String(a.admin).toLowerCase(), String(a.registrar).toLowerCase(), String(info.name), String(info.nameEn),
-            String(info.giNumber), String(info.region), String(info.unit), Number(info.maxYieldBps), String(info.standard), block, tx, time);
-        break;
-      }
-      case "LotHarvested":
-        this.stmt(`INSERT OR REPLACE INTO lots (id, product, origin, actor, season, quantity, packages, parents, amounts, block, tx, time)
-          VALUES (?, ?, 0, ?, ?, ?, 0, '[]', '[]', ?, ?, ?)`)
-          .run(Number(a.lot), Number(a.product), String(a.producer).toLowerCase(), Number(a.season), String(a.quantity), block, tx, time);
-        break;
-      case "LotDerived": {
-        const parents = (a.parents as bigint[]).map(Number);
-        this.stmt(`INSERT OR REPLACE INTO lots (id, product, origin, actor, season, quantity, packages, parents, amounts, block, tx, time)
-          VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?)`)
-          .run(Number(a.lot), Number(a.product), Number(a.origin), String(a.actor).toLowerCase(), String(a.quantity), Number(a.packages),
-            JSON.stringify(parents), JSON.stringify((a.amounts as bigint[]).map(String)), block, tx, time);
-        const insertParent = this.stmt("INSERT OR IGNORE INTO lot_parents (lot, parent, block) VALUES (?, ?, ?)");
-        for (const p of parents) insertParent.run(Number(a.lot), p, block);
-        break;
-      }
-      case "LotEventRecorded":
-        this.stmt(`INSERT OR REPLACE INTO events (block, log_index, lot, actor, step, disposition, event_time, location, document, tx, time)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-          .run(block, log.index, Number(a.lot), String(a.actor).toLowerCase(), Number(a.step), Number(a.disposition), Number(a.eventTime),
-            String(a.location), String(a.document), tx, time);
-        break;
-      case "LotRecalled":
-        this.stmt("INSERT OR REPLACE INTO recalls (lot, actor, reason, block, tx, time) VALUES (?, ?, ?, ?, ?, ?)")
-          .run(Number(a.lot), String(a.actor).toLowerCase(), String(a.reason), block, tx, time);
-        break;
-      case "CodesIssued":
-        this.stmt(`INSERT OR REPLACE INTO code_issues (block, log_index, lot, actor, count, issued_total, commitment, tx, time)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-          .run(block, log.index, Number(a.lot), String(a.actor).toLowerCase(), Number(a.count), Number(a.issuedTotal), String(a.serialSetCommitment), tx, time);
-        break;
-      default:
-        break; // roles and licences are not shown by the portal
+  }
+
+  /** Set by a sync that found documents missing before (the index changed without new logs). */
+  private documentsChanged = false;
+
+  /**
+   * Runs the SDK's reducer over the range's ProvenanceRegistry logs, one block at a time, each on
+   * a partial state that loads what the logs name from the index (or from earlier blocks of the
+   * range). Returns each block's partial state (what to write) and every lot touched.
+   */
+  private reduce(logs: Log[]): { blocks: Array<{ block: number; state: ReturnType<typeof emptyProvenanceState> }>; touched: Set<number> } {
+    const latestLots = new Map<number, IndexedLot>();
+    const latestLicences = new Map<string, IndexedLicence>();
+    const loader = {
+      lot: (id: number) => latestLots.get(id) ?? this.lots.lot(id),
+      licence: (key: string) => latestLicences.get(key) ?? this.lots.licence(key),
+    };
+    const byBlock = new Map<number, Log[]>();
+    for (const l of logs) {
+      if (!byBlock.has(l.blockNumber)) byBlock.set(l.blockNumber, []);
+      byBlock.get(l.blockNumber)!.push(l);
     }
+    const out: Array<{ block: number; state: ReturnType<typeof emptyProvenanceState> }> = [];
+    const touched = new Set<number>();
+    for (const [block, blockLogs] of [...byBlock].sort((a, b) => a[0] - b[0])) {
+      blockLogs.sort((a, b) => a.index - b.index);
+      const state = applyProvenanceLogs(blockLogs, block, emptyProvenanceState(block), loader);
+      for (const [id, l] of state.lots) {
+        latestLots.set(id, l);
+        touched.add(id);
+      }
+      for (const [key, l] of state.licences) latestLicences.set(key, l);
+      out.push({ block, state });
+    }
+    return { blocks: out, touched };
+  }
+
+  /** Reads the storage words of `lots` at `block` (throws when the chain cannot answer: the range is retried). */
+  private async readStorage(lots: number[], block: number): Promise<Map<number, StoredLotFacts>> {
+    const out = new Map<number, StoredLotFacts>();
+    if (!this.registry) return out;
+    for (let i = 0; i < lots.length; i += READ_CONCURRENCY) {
+      await Promise.all(lots.slice(i, i + READ_CONCURRENCY).map(async (id) => {
+        const [head, lot] = await Promise.all([this.registry!.head(id, block), this.registry!.lot(id, block)]);
+        out.set(id, { head, status: lot.status, quantity: lot.quantity, remaining: lot.remaining });
+      }));
+    }
+    return out;
+  }
+
+  /** Reads each event's document from the content store and compares it with the event's chain record. */
+  private async checkDocuments(events: ChainEvent[]): Promise<{ checks: Map<string, { check: DocumentCheck; cid: string | null }>; found: Map<string, { cid: string; event: unknown }> }> {
+    const checks = new Map<string, { check: DocumentCheck; cid: string | null }>();
+    const found = new Map<string, { cid: string; event: unknown }>();
+    for (const e of events) {
+      const r = await this.checkDocument(e);
+      checks.set(eventKey(e), { check: r.check, cid: r.cid });
+      if (r.check === "verified" && r.cid) found.set(e.document, { cid: r.cid, event: r.event });
+    }
+    return { checks, found };
+  }
+
+  private async checkDocument(e: ChainEvent): Promise<{ check: DocumentCheck; cid: string | null; event?: unknown }> {
+    if (!this.documents) return { check: "document-missing", cid: null };
+    let loaded;
+    try {
+      loaded = await this.documents.load(e.document);
+    } catch {
+      return { check: "document-mismatch", cid: null }; // in the index but unreadable or altered: what gi trace says too
+    }
+    const { check, epcis } = checkEventDocument(e, loaded?.doc);
+    return { check, cid: loaded?.cid ?? null, event: check === "verified" ? epcis : undefined };
+  }
+
+  /** Documents that were not in the store when their event was indexed, tried again. */
+  private async retryMissingDocuments(): Promise<Array<{ event: ChainEvent; check: DocumentCheck; cid: string | null; event_?: unknown }>> {
+    if (!this.documents) return [];
+    const out = [];
+    for (const e of this.lots.eventsMissingDocuments(MISSING_DOCUMENT_RETRIES)) {
+      const r = await this.checkDocument(e);
+      if (r.check !== "document-missing") out.push({ event: e, check: r.check, cid: r.cid, event_: r.event });
+    }
+    return out;
   }
 }

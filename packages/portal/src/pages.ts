@@ -37,6 +37,7 @@ ol.timeline .step { font-weight: 700; }
 ol.timeline .when { color: var(--muted); font-size: 14px; }
 .badge { display: inline-block; font-size: 13px; padding: 1px 8px; border-radius: 999px; background: #e6f4ea; color: var(--ok); margin-top: 4px; }
 .badge.stale { background: #fff4e0; color: var(--warn); }
+.badge.bad { background: #fce8e6; color: var(--bad); }
 .chain { font-size: 12px; color: var(--muted); overflow-wrap: anywhere; font-family: ui-monospace, "DejaVu Sans Mono", monospace; }
 .mono { font-family: ui-monospace, "DejaVu Sans Mono", monospace; overflow-wrap: anywhere; }
 footer { text-align: center; color: var(--muted); font-size: 12px; padding: 20px; }
@@ -109,15 +110,41 @@ function stepLabel(lang: Lang, step: string): string {
   return STEP_LABELS[step]?.[lang] ?? step;
 }
 
-function eventItem(lang: Lang, e: EventView, reachable: boolean): string {
+/** A string field of a verified event document (EPCIS top level or ILMD), if it is one. */
+function docField(e: EventView | undefined, key: string): string | undefined {
+  const d = e?.details;
+  if (!d) return undefined;
+  const ilmd = d.ilmd as Record<string, unknown> | undefined;
+  const v = d[key] ?? (ilmd && typeof ilmd === "object" ? ilmd[key] : undefined);
+  return typeof v === "string" || typeof v === "number" ? String(v) : undefined;
+}
+
+/** The plot a harvest came from, from its verified document. */
+export function plotOf(e: EventView | undefined): string | undefined {
+  return docField(e, "gi:plot");
+}
+
+/** The certificate attached to an (inspection) event's verified document: its file name and CID. */
+export function certificateOf(e: EventView | undefined): { name: string; cid?: string } | undefined {
+  const name = docField(e, "gi:attachmentName");
+  return name === undefined ? undefined : { name, cid: docField(e, "gi:attachment") };
+}
+
+function eventItem(lang: Lang, e: EventView, reachable: boolean, trusted: boolean): string {
   const disp = DISPOSITION_LABELS[e.disposition]?.[lang] ?? e.disposition;
-  const detail = e.details ? Object.entries(e.details).filter(([, v]) => typeof v === "string" || typeof v === "number").slice(0, 6)
-    .map(([k, v]) => `<div>${esc(k)}: ${esc(v)}</div>`).join("") : "";
-  return `<li class="${e.disposition === "recalled" ? "recall" : ""}">
+  const detail: string[] = [];
+  const cert = certificateOf(e);
+  if (cert) detail.push(`<div class="certificate">${esc(t(lang, "inspectionCertificate"))}: ${esc(cert.name)}${cert.cid ? ` <span class="chain">${esc(cert.cid)}</span>` : ""}</div>`);
+  const note = docField(e, "gi:note");
+  if (note !== undefined) detail.push(`<div>${esc(t(lang, "note"))}: ${esc(note)}</div>`);
+  const badge = e.check === "document-mismatch"
+    ? `<span class="badge bad">✗ ${esc(t(lang, "hashChainBroken"))}</span>`
+    : reachable && trusted ? `<span class="badge">✓ ${esc(t(lang, "verifiedOnChain"))}</span>` : `<span class="badge stale">${esc(t(lang, "notReverified"))}</span>`;
+  return `<li class="${e.disposition === "recalled" || e.check === "document-mismatch" ? "recall" : ""}">
   <div class="step">${esc(stepLabel(lang, e.step))} <span class="when">· ${esc(disp)}</span></div>
   <div class="when">${esc(formatTime(lang, e.eventTime))} · ${esc(t(lang, "by"))} ${esc(e.actorLabel)}</div>
-  ${detail}
-  <div><span class="badge${reachable ? "" : " stale"}">${reachable ? "✓ " + esc(t(lang, "verifiedOnChain")) : esc(t(lang, "notReverified"))}</span></div>
+  ${detail.join("")}
+  <div>${badge}</div>
   <div class="chain">${esc(t(lang, "block"))} #${esc(e.block)} · ${esc(formatTime(lang, e.time))} · ${esc(t(lang, "tx"))} <span title="${esc(e.tx)}">${esc(short(e.tx))}</span></div>
 </li>`;
 }
@@ -145,7 +172,8 @@ function timeline(lang: Lang, trace: TraceView, reachable: boolean): string {
       seen.add(key);
       return true;
     });
-    html = shown.map((e) => eventItem(lang, e, reachable)).join("\n");
+    const trusted = trace.status === "genuine" || trace.status === "recalled";
+    html = shown.map((e) => eventItem(lang, e, reachable, trusted)).join("\n");
     byKey.set(key, html);
   }
   return html;
@@ -199,7 +227,12 @@ export function scanPage(lang: Lang, m: ScanModel): string {
     parts.push(`<div class="banner bad" id="warn-counterfeit"><h1>✗ ${esc(t(lang, "unknownSerial"))}</h1><p>${esc(t(lang, "unknownSerialNote"))}</p></div>`);
   }
   const tr = m.trace;
-  if (tr?.status === "recalled" && tr.recall) {
+  if (tr?.status === "broken") {
+    parts.push(`<div class="banner bad" id="warn-broken"><h1>✗ ${esc(t(lang, "broken"))}</h1><p>${esc(t(lang, "brokenNote"))}</p>${findingList(lang, tr)}</div>`);
+  } else if (tr?.status === "unverifiable") {
+    parts.push(`<div class="banner warn" id="warn-unverifiable"><h1>⚠ ${esc(t(lang, "unverifiable"))}</h1><p>${esc(t(lang, "unverifiableNote"))}</p>${findingList(lang, tr)}</div>`);
+  }
+  if (tr?.recall) {
     parts.push(`<div class="banner bad" id="warn-recall"><h1>⚠ ${esc(t(lang, "recalled"))}</h1><p>${esc(t(lang, "recalledNote"))}</p>
 <p>${esc(t(lang, "reason"))}: ${esc(tr.recall.reason)} · ${esc(formatTime(lang, tr.recall.time))}</p></div>`);
   }
@@ -211,7 +244,8 @@ export function scanPage(lang: Lang, m: ScanModel): string {
     const p = tr.product;
     const harvest = tr.harvests[0];
     const harvestEvent = tr.events.find((e) => e.step === "commissioning" && harvest && e.lot === harvest.lot);
-    const plot = harvestEvent?.details?.plot ?? harvestEvent?.details?.location;
+    const plot = plotOf(harvestEvent);
+    const certificate = certificateOf(tr.events.find((e) => e.step === "inspecting" && certificateOf(e)));
     parts.push(`<section class="card" id="origin">
   <p class="product-name">${esc(p ? (lang === "zh" ? p.name : p.nameEn || p.name) : "—")}</p>
   <p class="product-en">${esc(p ? (lang === "zh" ? p.nameEn : p.name) : "")}</p>
@@ -219,7 +253,8 @@ export function scanPage(lang: Lang, m: ScanModel): string {
     <dt>${esc(t(lang, "giNumber"))}</dt><dd>${esc(p?.giNumber ?? "—")}</dd>
     <dt>${esc(t(lang, "region"))}</dt><dd id="region">${esc(p?.region ?? "—")}</dd>
     <dt>${esc(t(lang, "producer"))}</dt><dd id="producer">${esc(harvest?.actorLabel ?? "—")}</dd>
-    ${plot !== undefined ? `<dt>${esc(t(lang, "plot"))}</dt><dd>${esc(plot)}</dd>` : ""}
+    ${plot !== undefined ? `<dt>${esc(t(lang, "plot"))}</dt><dd id="plot">${esc(plot)}</dd>` : ""}
+    ${certificate ? `<dt>${esc(t(lang, "inspectionCertificate"))}</dt><dd id="certificate">${esc(certificate.name)}</dd>` : ""}
     <dt>${esc(t(lang, "harvestDate"))}</dt><dd id="harvest-date">${harvestEvent ? esc(formatDate(lang, harvestEvent.eventTime)) : "—"}</dd>
     <dt>${esc(t(lang, "lot"))}</dt><dd class="mono">${esc(m.lot)}</dd>
     <dt>${esc(t(lang, "serial"))}</dt><dd class="mono">${esc(groupSerial(m.serial))}</dd>
@@ -232,6 +267,23 @@ export function scanPage(lang: Lang, m: ScanModel): string {
     parts.push(`<section class="card"><dl><dt>GTIN</dt><dd class="mono">${esc(m.gtin)}</dd><dt>${esc(t(lang, "lot"))}</dt><dd class="mono">${esc(m.lot)}</dd><dt>${esc(t(lang, "serial"))}</dt><dd class="mono">${esc(m.serial)}</dd></dl></section>`);
   }
   return parts.join("\n");
+}
+
+/** The findings of a broken or unverifiable trace, in the page language (by kind; lot numbers only). */
+function findingList(lang: Lang, tr: TraceView): string {
+  const keys = {
+    "head-mismatch": "findingHeadMismatch", "head-unread": "findingHeadUnread", "storage-mismatch": "findingStorageMismatch",
+    "document-mismatch": "findingDocumentMismatch", "mass-balance": "findingMassBalance",
+  } as const;
+  const lines = new Set<string>();
+  for (const f of tr.findings) if (f.kind !== "recalled") lines.add(t(lang, keys[f.kind], { lot: f.lot }));
+  if (tr.status === "unverifiable") {
+    for (const u of tr.unchecked) {
+      const lot = /^lot (\d+)/.exec(u)?.[1];
+      lines.add(t(lang, "findingHeadUnread", { lot: lot ?? "?" }));
+    }
+  }
+  return lines.size ? `<ul class="findings">${[...lines].map((l) => `<li>${esc(l)}</li>`).join("")}</ul>` : "";
 }
 
 /** A short message page (errors, not found). */

@@ -3,7 +3,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type Database from "better-sqlite3";
 import * as sdk from "@proofmark/sdk";
-import { BIZ_STEPS, DISPOSITIONS, LOT_ORIGINS as ORIGINS } from "@proofmark/sdk";
+import { BIZ_STEPS, DISPOSITIONS, LOT_ORIGINS as ORIGINS, type DocumentCheck, type Finding, type LotAssessment, type TraceStatus } from "@proofmark/sdk";
+import { LotIndex } from "./lot-index";
 
 /** Name of a business step code (CBV 2.0), from the SDK's table. */
 export function stepName(code: number): string {
@@ -32,7 +33,11 @@ export interface ProductView {
 export interface EventView {
   lot: number; step: string; disposition: string; eventTime: number; actor: string; actorLabel: string;
   location: string; document: string; block: number; tx: string; time: number; logIndex: number;
-  /** The event document, when the portal has it (plot, certificate, …). */
+  /** How the event document compared with its chain record (the SDK's check). */
+  check: DocumentCheck;
+  /** CID of the event document in the content store, when found. */
+  cid?: string;
+  /** The EPCIS event of a verified document (plot, certificate, …); never of a mismatched one. */
   details?: Record<string, unknown>;
 }
 
@@ -45,8 +50,13 @@ export interface LotView {
 export interface TraceView {
   lot: LotView;
   product?: ProductView;
-  /** genuine | recalled (this lot or an ancestor) */
-  status: "genuine" | "recalled";
+  /** The SDK's assessment of the lot ({@link sdk.assessLot}), the words `gi trace` uses. */
+  status: TraceStatus;
+  /** Why, with what each reason is about (pages translate by kind). */
+  findings: Finding[];
+  /** What could not be checked. */
+  unchecked: string[];
+  checks: LotAssessment["checks"];
   /** Recall that applies (own or an ancestor's). */
   recall?: { lot: number; reason: string; actor: string; block: number; tx: string; time: number };
   ancestors: LotView[];
@@ -73,7 +83,10 @@ export class PortalQueries {
   private readonly s;
 
   /** `devNames`: label the local chain's dev accounts by name (chain id 31337 only). */
+  private readonly lots: LotIndex;
+
   constructor(private readonly db: Database.Database, private readonly devNames = false) {
+    this.lots = new LotIndex(db);
     this.s = {
       lot: db.prepare("SELECT * FROM lots WHERE id = ?"),
       recall: db.prepare("SELECT * FROM recalls WHERE lot = ?"),
@@ -83,7 +96,6 @@ export class PortalQueries {
       serial: db.prepare("SELECT * FROM serials WHERE serial = ?"),
       anchor: db.prepare("SELECT * FROM anchors WHERE root = ?"),
       document: db.prepare("SELECT json FROM documents WHERE document = ?"),
-      children: db.prepare("SELECT lot FROM lot_parents WHERE parent = ?"),
     };
   }
 
@@ -124,42 +136,38 @@ export class PortalQueries {
     return entry;
   }
 
-  /** The lot, its ancestors back to the harvests, every event, and the recall status. */
+  /**
+   * The lot, its ancestors back to the harvests, every event, and the SDK's assessment of it (the
+   * same function `gi trace` runs, on the reducer's output kept in the index).
+   */
   traceUncached(id: number): TraceView | undefined {
     const lot = this.lot(id);
     if (!lot) return undefined;
-    const ancestors: LotView[] = [];
-    const seen = new Set<number>([id]);
-    const queue = [...lot.parents];
-    while (queue.length > 0 && seen.size < 10_000) {
-      const p = queue.shift()!;
-      if (seen.has(p)) continue;
-      seen.add(p);
-      const v = this.lot(p);
-      if (!v) continue;
-      ancestors.push(v);
-      queue.push(...v.parents);
-    }
+    const indexed = this.lots.assess(id);
+    if (!indexed) return undefined;
+    const a = indexed.assessment;
+    const ancestors = a.ancestors.map((l) => this.lot(l.id)).filter((l): l is LotView => l !== undefined);
     const all = [lot, ...ancestors];
     const events: EventView[] = [];
     for (const l of all) {
       for (const e of this.s.events.all(l.lot) as Row[]) {
-        const doc = this.s.document.get(String(e.document)) as { json: string } | undefined;
+        const check = String(e.doc_check) as DocumentCheck;
+        const doc = check === "verified" ? (this.s.document.get(String(e.document)) as { json: string } | undefined) : undefined;
         events.push({
           lot: l.lot, step: stepName(Number(e.step)), disposition: dispositionName(Number(e.disposition)), eventTime: Number(e.event_time),
           actor: String(e.actor), actorLabel: accountLabel(String(e.actor), this.devNames), location: String(e.location), document: String(e.document),
-          block: Number(e.block), tx: String(e.tx), time: Number(e.time), logIndex: Number(e.log_index),
+          block: Number(e.block), tx: String(e.tx), time: Number(e.time), logIndex: Number(e.log_index), check, cid: e.cid === null ? undefined : String(e.cid),
           details: doc ? (JSON.parse(doc.json) as Record<string, unknown>) : undefined,
         });
       }
     }
-    events.sort((a, b) => a.block - b.block || a.logIndex - b.logIndex);
-    const recalled = all.filter((l) => l.recall).sort((a, b) => a.recall!.time - b.recall!.time)[0];
+    events.sort((x, y) => x.block - y.block || x.logIndex - y.logIndex);
+    const recalled = all.filter((l) => l.recall).sort((x, y) => x.recall!.time - y.recall!.time)[0];
     const codes = (this.s.codes.all(id) as Row[]).map((c) => ({
       count: Number(c.count), issuedTotal: Number(c.issued_total), commitment: String(c.commitment), tx: String(c.tx), block: Number(c.block), time: Number(c.time),
     }));
     return {
-      lot, product: this.product(lot.product), status: recalled ? "recalled" : "genuine",
+      lot, product: this.product(lot.product), status: a.status, findings: a.findings, unchecked: a.unchecked, checks: a.checks,
       recall: recalled ? { lot: recalled.lot, ...recalled.recall! } : undefined,
       ancestors, events, harvests: all.filter((l) => l.origin === "harvest"), codes,
     };

@@ -74,6 +74,8 @@ export class EventDocuments implements DocumentSource {
   readonly indexFile: string;
   private readonly store: ContentStore;
   private index?: Map<string, string>;
+  /** Size of the index file when it was read (a longer file is read again on a miss). */
+  private indexSize = -1;
 
   constructor(opts: { dataDir: string; chainId: number; registry: string; store: ContentStore }) {
     this.indexFile = path.join(opts.dataDir, "gi", `${opts.chainId}-${opts.registry.toLowerCase()}.documents.jsonl`);
@@ -100,7 +102,14 @@ export class EventDocuments implements DocumentSource {
 
   /** The CID of the document committed to by `document`, if indexed here. */
   cidOf(document: Hex): string | undefined {
-    return this.readIndex().get(document.toLowerCase());
+    const key = document.toLowerCase();
+    const hit = this.readIndex().get(key);
+    if (hit !== undefined) return hit;
+    // Another process (a CLI command while the portal runs) may have appended since.
+    const size = fs.existsSync(this.indexFile) ? fs.statSync(this.indexFile).size : -1;
+    if (size === this.indexSize) return undefined;
+    this.index = undefined;
+    return this.readIndex().get(key);
   }
 
   async load(document: Hex): Promise<{ cid: string; doc: GiEventDocument } | undefined> {
@@ -119,8 +128,11 @@ export class EventDocuments implements DocumentSource {
   private readIndex(): Map<string, string> {
     if (this.index) return this.index;
     const index = new Map<string, string>();
+    this.indexSize = -1;
     if (fs.existsSync(this.indexFile)) {
-      for (const line of fs.readFileSync(this.indexFile, "utf8").split("\n")) {
+      const text = fs.readFileSync(this.indexFile, "utf8");
+      this.indexSize = Buffer.byteLength(text);
+      for (const line of text.split("\n")) {
         if (!line.trim()) continue;
         try {
           const { document, cid } = JSON.parse(line) as { document: string; cid: string };
