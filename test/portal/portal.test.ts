@@ -1,12 +1,13 @@
 import { createHash } from "node:crypto";
 import { expect } from "chai";
 import * as fs from "node:fs";
+import * as http from "node:http";
 import * as path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { ZeroHash } from "ethers";
 import Database from "better-sqlite3";
 import { devAccounts, EvidenceRegistryClient, GiSession, MerkleTree, openChain, ProvenanceRegistryClient, readDeployments } from "../../packages/sdk/src";
-import { accountLabel, parseLotId, startPortal, type Portal } from "../../packages/portal/src";
+import { accountLabel, clientAddress, createHandler, parseLotId, startPortal, type Portal } from "../../packages/portal/src";
 import { ALTERED_NOTE, alterDocument, CERTIFICATE_NAME, seedWorld, stopChain, tempDataDir, XSS_NAME, type SeededWorld } from "./fixture";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -16,6 +17,19 @@ const RESULTS = path.join(__dirname, "..", "..", "test-results");
 async function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; text: string }> {
   const r = await fetch(url, { headers });
   return { status: r.status, headers: r.headers, text: await r.text() };
+}
+
+/** A request from a given loopback address (127.0.0.0/8 all reach this machine): another client, as the portal sees it. */
+function getFrom(url: string, localAddress: string, headers: Record<string, string> = {}, method = "GET"): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, headers, localAddress }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
 }
 
 describe("portal (real chain, real SQLite, real browser)", function () {
@@ -115,8 +129,53 @@ describe("portal (real chain, real SQLite, real browser)", function () {
       const r = JSON.parse((await get(`${portal.url}/api/serials/${serial.serial}`)).text);
       expect(r.known).to.equal(true);
       expect(r.scans.count).to.equal(1);
-      await get(`${portal.url}${scanPath(serial.uri)}`, { "user-agent": "another-client" });
+      await getFrom(`${portal.url}${scanPath(serial.uri)}`, "127.0.0.2", { "user-agent": "another-client" });
       expect(JSON.parse((await get(`${portal.url}/api/serials/${serial.serial}`)).text).scans.count).to.equal(2);
+    });
+
+    it("counts by client address: a rotating User-Agent, HEAD requests and a spoofed X-Forwarded-For add nothing", async () => {
+      const serial = world.good.manifest.serials[3];
+      const uri = `${portal.url}${scanPath(serial.uri)}`;
+      const count = async () => JSON.parse((await get(`${portal.url}/api/serials/${serial.serial}`)).text).scans.count;
+      for (let i = 0; i < 6; i++) await getFrom(uri, "127.0.0.3", { "user-agent": `rotated-${i}`, "x-forwarded-for": `203.0.113.${i}` });
+      expect(await count(), "one machine, six user agents, six forged proxy headers").to.equal(1);
+      for (let i = 0; i < 3; i++) expect((await getFrom(uri, "127.0.0.4", {}, "HEAD")).status).to.equal(200);
+      expect(await count(), "HEAD is not a scan").to.equal(1);
+      await getFrom(uri, "127.0.0.4");
+      expect(await count()).to.equal(2);
+    });
+
+    it("behind a trusted proxy, counts the address the proxy appended (right-most), not the client-supplied entries", async () => {
+      // A second handler on the same index, as a portal behind a reverse proxy runs it.
+      const db = new Database(path.join(world.dataDir, "portal", "index-31337.sqlite"));
+      db.pragma("busy_timeout = 5000");
+      const handler = createHandler({ db, chainId: 31337, provider: portal.chain.provider, status: portal.indexer.status, trustProxy: true });
+      const server = http.createServer(handler);
+      await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+      try {
+        const proxied = `http://127.0.0.1:${(server.address() as { port: number }).port}${scanPath(world.good.manifest.serials[4].uri)}`;
+        const count = async () => JSON.parse((await get(`${portal.url}/api/serials/${world.good.manifest.serials[4].serial}`)).text).scans.count;
+        // The client forges the first entries; the proxy appends the address it saw (198.51.100.7).
+        for (let i = 0; i < 5; i++) await get(proxied, { "x-forwarded-for": `10.0.0.${i}, 192.0.2.${i}, 198.51.100.7` });
+        handler.flush();
+        expect(await count()).to.equal(1);
+        await get(proxied, { "x-forwarded-for": "10.0.0.1, 198.51.100.8" });
+        handler.flush();
+        expect(await count()).to.equal(2);
+      } finally {
+        await new Promise<void>((r) => server.close(() => r()));
+        handler.flush();
+        db.close();
+      }
+    });
+
+    it("takes the right-most X-Forwarded-For entry only with --trust-proxy", () => {
+      const req = (xff: string | string[] | undefined) => ({ headers: { "x-forwarded-for": xff }, socket: { remoteAddress: "127.0.0.9" } }) as never;
+      expect(clientAddress(req("1.1.1.1, 2.2.2.2"), false)).to.equal("127.0.0.9");
+      expect(clientAddress(req("1.1.1.1, 2.2.2.2"), true)).to.equal("2.2.2.2");
+      expect(clientAddress(req(["1.1.1.1", "3.3.3.3"]), true)).to.equal("3.3.3.3");
+      expect(clientAddress(req(undefined), true)).to.equal("127.0.0.9");
+      expect(clientAddress(req(" , "), true)).to.equal("127.0.0.9");
     });
 
     it("chooses the language from ?lang, the cookie, then Accept-Language", async () => {
@@ -203,7 +262,8 @@ describe("portal (real chain, real SQLite, real browser)", function () {
 
     it("warns when a code was scanned many times, with the first scan time and count", async function () {
       const s = world.good.manifest.serials[2];
-      for (let i = 0; i < 6; i++) await get(`${portal.url}${scanPath(s.uri)}`, { "user-agent": `client-${i}` });
+      // Six other machines (a user agent alone makes no new client).
+      for (let i = 0; i < 6; i++) await getFrom(`${portal.url}${scanPath(s.uri)}`, `127.0.1.${i + 1}`, { "user-agent": `client-${i}` });
       const page = await phone(needBrowser(this), "en-US");
       await page.goto(`${portal.url}${scanPath(s.uri)}`);
       const text = await page.locator("#warn-scans").innerText();

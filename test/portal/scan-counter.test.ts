@@ -28,6 +28,24 @@ describe("portal: scan counter", () => {
     db.close();
   });
 
+  it("keeps to a per-client budget per serial, across windows and restarts, and renews it after its period", () => {
+    const DAY = 24 * 3_600_000;
+    const db = openDb(path.join(dir, "index.sqlite"));
+    const c = new ScanCounter(db, WINDOW, undefined, { perClient: 2, periodMs: DAY });
+    expect(c.record("S1", "a", 1_000).counted).to.equal(true);
+    expect(c.record("S1", "a", 1_000 + WINDOW).counted).to.equal(true);
+    expect(c.record("S1", "a", 1_000 + 2 * WINDOW), "over budget").to.deep.equal({ count: 2, firstSeen: 1_000, counted: false });
+    expect(c.record("S1", "b", 1_000 + 2 * WINDOW).count, "another client still counts").to.equal(3);
+    c.flush();
+    const c2 = new ScanCounter(db, WINDOW, undefined, { perClient: 2, periodMs: DAY });
+    expect(c2.record("S1", "a", 1_000 + 3 * WINDOW).counted, "the budget survives a restart").to.equal(false);
+    expect(c2.record("S1", "a", 1_000 + DAY).counted, "a new period").to.equal(true);
+    expect(c2.record("S2", "a", 1_000 + DAY).counted, "budgets are per serial").to.equal(true);
+    c2.flush();
+    expect(stored(db, "S1")!.count).to.equal(4);
+    db.close();
+  });
+
   it("writes counted scans behind, in one go, and a new process continues from them", async () => {
     const file = path.join(dir, "index.sqlite");
     const db = openDb(file);

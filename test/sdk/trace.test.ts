@@ -5,8 +5,9 @@ import * as path from "node:path";
 import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import {
-  EmbeddedStore, EventDocuments, ProvenanceRegistryClient, harvestEvent, isProofmarkError, lotClass, observationEvent, packEvent,
-  parseCsv, parseImport, prepareEvent, recallEvent, replayProvenanceLogs, traceLot, transformationEvent, type PreparedEvent,
+  EmbeddedStore, EventDocuments, ProvenanceRegistryClient, assessLot, chainEventDigest, chainHeadOf, EMPTY_CHAIN_HEAD, harvestEvent, isProofmarkError,
+  lotClass, nextChainHead, observationEvent, packEvent, parseCsv, parseImport, prepareEvent, recallEvent, replayProvenanceLogs, traceLot,
+  transformationEvent, TRACE_STATUSES, type PreparedEvent, type StoredLotFacts,
 } from "../../packages/sdk/src";
 
 // Traces against Hardhat's in-process network: a real registry, real logs, a real embedded store.
@@ -111,6 +112,46 @@ describe("SDK: ProvenanceRegistryClient, log replay and lot traces", function ()
     await as(signers.inspector).recall(lots.l2, "residue", rec(r), () => documents.save([r]));
     for (const l of [lots.l2, lots.l3, lots.l5, lots.l6]) expect((await traceLot({ client: as(signers.coop), lot: l, documents })).status).to.equal("recalled");
     expect((await traceLot({ client: as(signers.coop), lot: lots.l1, documents })).status).to.equal("genuine");
+  });
+
+  it("the hash-chain arithmetic of core/ is the contract's: abi.encode digests, keccak256(head, digest), equal to storage", async function () {
+    const { as, signers, lots, address, provider } = await loadFixture(seasonFixture);
+    const state = await replayProvenanceLogs(provider, address);
+    for (const ev of state.events.get(lots.l6)!) {
+      const fields = { lot: ev.lot, actor: ev.actor, step: ev.stepCode, disposition: ev.dispositionCode, eventTime: ev.eventTime, location: ev.location, document: ev.document };
+      const abi = ethers.AbiCoder.defaultAbiCoder();
+      expect(chainEventDigest(fields)).to.equal(ethers.keccak256(abi.encode(["uint64", "address", "uint8", "uint8", "uint40", "bytes32", "bytes32"],
+        [ev.lot, ev.actor, ev.stepCode, ev.dispositionCode, ev.eventTime, ev.location, ev.document])));
+      expect(nextChainHead(EMPTY_CHAIN_HEAD, chainEventDigest(fields))).to.equal(ethers.keccak256(abi.encode(["bytes32", "bytes32"], [EMPTY_CHAIN_HEAD, chainEventDigest(fields)])));
+    }
+    const events = state.events.get(lots.l6)!.map((ev) => ({ lot: ev.lot, actor: ev.actor, step: ev.stepCode, disposition: ev.dispositionCode, eventTime: ev.eventTime, location: ev.location, document: ev.document }));
+    expect(chainHeadOf(events)).to.equal(await as(signers.coop).head(lots.l6));
+  });
+
+  it("the one assessment: a storage word not read makes a lot unverifiable, a differing head broken, never genuine", async function () {
+    const { as, signers, lots, address, provider } = await loadFixture(seasonFixture);
+    const client = as(signers.coop);
+    const state = await replayProvenanceLogs(provider, address);
+    const stored = new Map<number, StoredLotFacts | undefined>();
+    for (const id of state.lots.keys()) {
+      const l = await client.lot(id, state.toBlock);
+      stored.set(id, { head: await client.head(id, state.toBlock), status: l.status, quantity: l.quantity, remaining: l.remaining });
+    }
+    const verified = () => "verified" as const;
+    expect(assessLot({ lot: lots.l6, state, stored, documentCheck: verified }).status).to.equal("genuine");
+    const unread = new Map(stored);
+    unread.set(lots.l3, undefined);
+    const u = assessLot({ lot: lots.l6, state, stored: unread, documentCheck: verified });
+    expect(u.status).to.equal("unverifiable");
+    expect(u.unchecked.join(" ")).to.match(/lot 3: the hash-chain head in storage was not read/);
+    const differing = new Map(stored);
+    differing.set(lots.l4, { ...stored.get(lots.l4)!, head: `0x${"11".repeat(32)}` });
+    const b = assessLot({ lot: lots.l6, state, stored: differing, documentCheck: verified });
+    expect(b.status).to.equal("broken");
+    expect(b.findings.map((f) => [f.kind, f.lot])).to.deep.include(["head-mismatch", lots.l4]);
+    const altered = assessLot({ lot: lots.l6, state, stored, documentCheck: (e) => (e.step === "shipping" ? "document-mismatch" : "verified") });
+    expect(altered.status).to.equal("broken");
+    expect(TRACE_STATUSES).to.deep.equal(["genuine", "recalled", "broken", "unverifiable", "unknown"]);
   });
 
   it("an unknown lot is unknown", async function () {

@@ -1,7 +1,9 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { InvalidArgumentError, type Command } from "commander";
 import {
-  BIZ_STEPS, DISPOSITIONS, GiSession, PRODUCT_ROLES, ProofmarkError, formatQuantity,
-  type BizStep, type Disposition, type LotTrace, type ProductRole,
+  BIZ_STEPS, DISPOSITIONS, GiSession, PRODUCT_ROLES, ProofmarkError, formatQuantity, isProofmarkError, parseQuantity, parseYield, splitQuantityList,
+  type BizStep, type Disposition, type DocumentInput, type LotTrace, type ProductRole,
 } from "@proofmark/sdk";
 import { commandEnv, type CommandEnv } from "../options";
 import { formatAddress, rows } from "../output";
@@ -27,7 +29,8 @@ export function register(program: Command): void {
     .requiredOption("--admin <account>", "the product's admin (account name or address)")
     .option("--standard <file>", "the product standard / specification document (its SHA-256 goes on chain)")
     .action((o, cmd: Command) => withSession(cmd, async (s, env) => {
-      const r = await s.createProduct({ name: o.name, nameEn: o.nameEn, giNumber: o.giNumber, region: o.region, unit: o.unit, maxYield: o.maxYield, admin: o.admin, standardFile: o.standard });
+      const maxYieldBps = argument("--max-yield", () => parseYield(o.maxYield));
+      const r = await s.createProduct({ name: o.name, nameEn: o.nameEn, giNumber: o.giNumber, region: o.region, unit: o.unit, maxYieldBps, admin: o.admin, standard: o.standard ? readDocument(o.standard) : undefined });
       env.out.result({ product: r.product, txHash: r.txHash, blockNumber: r.blockNumber, standard: r.standard });
       env.out.line(String(r.product));
       env.out.line(`created product ${r.product}: ${plain(o.name)}${o.nameEn ? ` / ${plain(o.nameEn)}` : ""} (transaction ${r.txHash})`);
@@ -66,7 +69,8 @@ export function register(program: Command): void {
     .requiredOption("--quota <quantity>", "quota with a unit, e.g. 50000kg")
     .requiredOption("--season <year>", "season, e.g. 2026", id("season"))
     .action((productId: number, account: string, o, cmd: Command) => withSession(cmd, async (s, env) => {
-      const r = await s.grantLicence(productId, account, o.quota, o.season);
+      const quota = quantity("--quota", o.quota, await s.unitOf(productId));
+      const r = await s.grantLicence(productId, account, quota, o.season);
       env.out.result({ product: productId, account, season: o.season, quota: r.quota.toString(), unit: r.unit, txHash: r.txHash });
       env.out.line(`licensed ${account} for product ${productId}, season ${o.season}: quota ${formatQuantity(r.quota, r.unit)}`);
     }));
@@ -80,7 +84,8 @@ export function register(program: Command): void {
     .option("--season <year>", "licence season (default: the year of --date)", id("season"))
     .option("--location <id>", "location identifier (default: a URN of the plot)")
     .action((productId: number, o, cmd: Command) => withSession(cmd, async (s, env) => {
-      const r = await s.harvest({ product: productId, quantity: o.quantity, plot: o.plot, date: o.date, season: o.season, location: o.location });
+      const amount = quantity("--quantity", o.quantity, await s.unitOf(productId));
+      const r = await s.harvest({ product: productId, quantity: amount, plot: o.plot, date: o.date, season: o.season, location: o.location });
       env.out.result({ lot: r.lot, product: r.product, quantity: r.quantity.toString(), unit: r.unit, season: r.season, licence: { quota: r.licence.quota.toString(), harvested: r.licence.harvested.toString() }, cid: r.cid, txHash: r.txHash });
       env.out.line(String(r.lot));
       env.out.line(`harvested lot ${r.lot}: ${formatQuantity(r.quantity, r.unit)} of product ${r.product}, season ${r.season} ` +
@@ -98,7 +103,8 @@ export function register(program: Command): void {
     .option("--quantity <quantity>", "quantity observed, with a unit")
     .option("--note <text>", "free text kept in the event document")
     .action((lot: number, o, cmd: Command) => withSession(cmd, async (s, env) => {
-      const r = await s.event({ lot, step: o.step as BizStep, disposition: o.disposition as Disposition | undefined, location: o.location, time: o.time, docFile: o.doc, quantity: o.quantity, note: o.note });
+      const observed = o.quantity !== undefined ? quantity("--quantity", o.quantity, await s.unitOfLot(lot)) : undefined;
+      const r = await s.event({ lot, step: o.step as BizStep, disposition: o.disposition as Disposition | undefined, location: o.location, time: o.time, attachment: o.doc ? readDocument(o.doc) : undefined, quantity: observed, note: o.note });
       env.out.result({ lot: r.lot, step: o.step, cid: r.cid, attachment: r.attachment, txHash: r.txHash });
       env.out.line(`recorded ${o.step} on lot ${r.lot} (document ${r.cid}${r.attachment ? `, attachment ${r.attachment}` : ""})`);
     }));
@@ -110,7 +116,8 @@ export function register(program: Command): void {
     .option("--location <id>", "where it happened")
     .option("--time <time>", "when (ISO 8601; default now)")
     .action((lot: number, o, cmd: Command) => withSession(cmd, async (s, env) => {
-      const r = await s.split({ lot, quantities: o.into, location: o.location, time: o.time });
+      const unit = await s.unitOfLot(lot);
+      const r = await s.split({ lot, quantities: quantities("--into", o.into, unit), location: o.location, time: o.time });
       env.out.result({ lot: r.lots[0], lots: r.lots, parent: lot, quantities: r.quantities.map(String), unit: r.unit, cid: r.cid, txHash: r.txHash });
       env.out.line(r.lots.join(" "));
       env.out.line(`split lot ${lot} into ${r.lots.map((l, i) => `lot ${l} (${formatQuantity(r.quantities[i], r.unit)})`).join(", ")}`);
@@ -136,7 +143,9 @@ export function register(program: Command): void {
     .option("--location <id>", "where it happened")
     .option("--time <time>", "when (ISO 8601; default now)")
     .action((lots: string[], o, cmd: Command) => withSession(cmd, async (s, env) => {
-      const r = await s.transform({ lots: lots.map((l) => id("lot")(l)), amounts: o.amount, output: o.output, location: o.location, time: o.time });
+      const ids = lots.map((l) => id("lot")(l));
+      const unit = await s.unitOfLot(ids[0]);
+      const r = await s.transform({ lots: ids, amounts: quantities("--amount", o.amount, unit), output: quantity("--output", o.output, unit), location: o.location, time: o.time });
       env.out.result({ lot: r.lot, inputs: lots.map(Number), quantity: r.quantity.toString(), unit: r.unit, cid: r.cid, txHash: r.txHash });
       env.out.line(String(r.lot));
       env.out.line(`transformed lots ${lots.join(", ")} into lot ${r.lot} (${formatQuantity(r.quantity, r.unit)})`);
@@ -150,7 +159,7 @@ export function register(program: Command): void {
     .option("--location <id>", "where it happened")
     .option("--time <time>", "when (ISO 8601; default now)")
     .action((lot: number, o, cmd: Command) => withSession(cmd, async (s, env) => {
-      const r = await s.pack({ lot, packages: o.packages, size: o.size, location: o.location, time: o.time });
+      const r = await s.pack({ lot, packages: o.packages, size: quantity("--size", o.size, await s.unitOfLot(lot)), location: o.location, time: o.time });
       env.out.result({ lot: r.lot, parent: lot, packages: r.packages, size: r.size.toString(), quantity: r.quantity.toString(), unit: r.unit, cid: r.cid, txHash: r.txHash });
       env.out.line(String(r.lot));
       env.out.line(`packed lot ${r.lot}: ${r.packages} × ${formatQuantity(r.size, r.unit)} = ${formatQuantity(r.quantity, r.unit)} from lot ${lot}`);
@@ -223,8 +232,35 @@ function choice<T extends string>(allowed: readonly T[]): (value: string) => T {
   };
 }
 
+/** Repeated options collect their raw values; each is split and parsed by {@link quantities}. */
 function list(value: string, previous: string[]): string[] {
-  return [...previous, ...value.split(",").map((v) => v.trim()).filter(Boolean)];
+  return [...previous, value];
+}
+
+/** Runs a parser of an option's value; its INVALID_ARGUMENT names the option. */
+function argument<T>(option: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (e) {
+    if (isProofmarkError(e, "INVALID_ARGUMENT")) throw new ProofmarkError("INVALID_ARGUMENT", `${option}: ${e.message}`, { ...e.details, argument: option });
+    throw e;
+  }
+}
+
+/** A quantity option ("1200kg") in the product's base unit. */
+function quantity(option: string, text: string, unit: string): bigint {
+  return argument(option, () => parseQuantity(text, unit));
+}
+
+/** A repeatable, comma-separable quantity option ("--into 400kg,800kg --into 200kg"); "1,5kg" is refused as ambiguous. */
+function quantities(option: string, values: string[], unit: string): bigint[] {
+  return values.flatMap((v) => argument(option, () => splitQuantityList(v))).map((q) => quantity(option, q, unit));
+}
+
+/** A document named on the command line, read whole (its name is the file's base name). */
+function readDocument(file: string): DocumentInput {
+  if (!fs.existsSync(file)) throw new ProofmarkError("FILE_NOT_FOUND", `no file ${file}`, { path: file });
+  return { bytes: fs.readFileSync(file), name: path.basename(file) };
 }
 
 /**

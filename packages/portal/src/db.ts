@@ -60,7 +60,9 @@ CREATE TABLE IF NOT EXISTS serials (
 CREATE TABLE IF NOT EXISTS manifests (file TEXT PRIMARY KEY, commitment TEXT NOT NULL, mtime INTEGER NOT NULL, status TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS documents (document TEXT PRIMARY KEY, cid TEXT NOT NULL, json TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS scans (serial TEXT PRIMARY KEY, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, count INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS scan_clients (serial TEXT NOT NULL, client TEXT NOT NULL, counted_at INTEGER NOT NULL, PRIMARY KEY (serial, client));
+CREATE TABLE IF NOT EXISTS scan_clients (
+  serial TEXT NOT NULL, client TEXT NOT NULL, counted_at INTEGER NOT NULL, scans INTEGER NOT NULL DEFAULT 1, since INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (serial, client));
 `;
 
 /** Opens (creating when needed) the index at `file`. */
@@ -84,6 +86,10 @@ export function openDb(file: string): Database.Database {
     })();
   }
   db.exec(SCHEMA);
+  // Scan counts survive schema changes: an older scan_clients table gains the budget columns.
+  const columns = (db.prepare("PRAGMA table_info(scan_clients)").all() as Array<{ name: string }>).map((c) => c.name);
+  if (!columns.includes("scans")) db.exec("ALTER TABLE scan_clients ADD COLUMN scans INTEGER NOT NULL DEFAULT 1");
+  if (!columns.includes("since")) db.exec("ALTER TABLE scan_clients ADD COLUMN since INTEGER NOT NULL DEFAULT 0");
   db.prepare("INSERT INTO meta (key, value) VALUES ('schema', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(String(SCHEMA_VERSION));
   return db;
 }

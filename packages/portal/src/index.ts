@@ -12,7 +12,8 @@ import { createHandler } from "./server";
 
 export { openDb, startCheckpointer } from "./db";
 export { Indexer, REORG_DEPTH, type ChainStatus, type SyncResult } from "./indexer";
-export { createHandler, parseLotId, type HandlerOptions, type PortalHandler } from "./server";
+export { clientAddress, createHandler, parseLotId, SCAN_BUDGET_PER_CLIENT, type HandlerOptions, type PortalHandler } from "./server";
+export { BoundedCache } from "./cache";
 export { PortalQueries, ScanCounter, accountLabel, importManifests } from "./queries";
 export { pickLang } from "./i18n";
 

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { escapeHtml as esc, groupSerial, verifierFunctionsJs } from "@proofmark/sdk";
+import { BoundedCache } from "./cache";
 import { DISPOSITION_LABELS, STEP_LABELS, t, VERIFY_STRINGS, type Lang } from "./i18n";
 import type { EventView, TraceView } from "./queries";
 
@@ -189,16 +190,9 @@ export const SCAN_SLOTS = { warning: "<%scan-warning%>", firstScan: "<%first-sca
 
 /** A first-scan time as shown (formatted once per serial and language: it never changes). */
 function firstScanTime(lang: Lang, firstSeenMs: number): string {
-  const key = `${lang}${firstSeenMs}`;
-  let text = firstScanTimes.get(key);
-  if (text === undefined) {
-    text = formatTime(lang, Math.floor(firstSeenMs / 1000));
-    if (firstScanTimes.size >= 10_000) firstScanTimes.clear();
-    firstScanTimes.set(key, text);
-  }
-  return text;
+  return firstScanTimes.getOrSet(`${lang}${firstSeenMs}`, () => formatTime(lang, Math.floor(firstSeenMs / 1000)));
 }
-const firstScanTimes = new Map<string, string>();
+const firstScanTimes = new BoundedCache<string, string>(10_000);
 
 /** What goes into the {@link SCAN_SLOTS} of a scan page for these counts. */
 export function fillScanSlots(lang: Lang, m: Pick<ScanModel, "verdict" | "scans" | "manyScans">): { warning: string; firstScan: string } {

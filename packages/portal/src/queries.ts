@@ -4,6 +4,7 @@ import * as path from "node:path";
 import type Database from "better-sqlite3";
 import * as sdk from "@proofmark/sdk";
 import { BIZ_STEPS, DISPOSITIONS, LOT_ORIGINS as ORIGINS, type DocumentCheck, type Finding, type LotAssessment, type TraceStatus } from "@proofmark/sdk";
+import { BoundedCache } from "./cache";
 import { LotIndex } from "./lot-index";
 
 /** Name of a business step code (CBV 2.0), from the SDK's table. */
@@ -113,27 +114,16 @@ export class PortalQueries {
     return r ? lotView(r, this.s.recall.get(id) as Row | undefined, this.devNames) : undefined;
   }
 
-  private cache = new Map<number, { version: number; trace: TraceView | undefined }>();
+  /** Traces per lot, for one index version (`version` is bumped by every sync that wrote something). */
+  private readonly traces = new BoundedCache<number, TraceView | null>(5_000);
 
   /**
-   * {@link traceUncached}, remembered until the index changes (`version` is bumped by every sync
-   * that wrote something), so that pages under load do not rebuild the same trace.
+   * {@link traceUncached}, remembered until the index changes, so that pages under load do not
+   * rebuild the same trace. A negative `version` reads without remembering.
    */
   trace(id: number, version = -1): TraceView | undefined {
-    return this.cached(id, version).trace;
-  }
-
-
-  private cached(id: number, version: number): { version: number; trace: TraceView | undefined } {
-    let entry = this.cache.get(id);
-    if (version < 0 || !entry || entry.version !== version) {
-      entry = { version, trace: this.traceUncached(id) };
-      if (version >= 0) {
-        if (this.cache.size > 5_000) this.cache.clear();
-        this.cache.set(id, entry);
-      }
-    }
-    return entry;
+    if (version < 0) return this.traceUncached(id);
+    return this.traces.getOrSet(id, () => this.traceUncached(id) ?? null, version) ?? undefined;
   }
 
   /**
@@ -184,10 +174,27 @@ export class PortalQueries {
   }
 }
 
+/** Limits of {@link ScanCounter}: how many counts one client may add to one serial, per period. */
+export interface ScanBudget {
+  /** Counted scans per client and serial within `periodMs` (default: no limit beyond the window). */
+  perClient?: number;
+  /** The budget's period, ms (default: the window). */
+  periodMs?: number;
+}
+
+/** What is known of one client for one serial: its last counted scan and its budget use. */
+interface ClientScans {
+  last: number;
+  /** Counted scans since `since` (the start of its budget period). */
+  scans: number;
+  since: number;
+}
+
 /**
- * Counts scans per serial: a client (hash of address and user agent) is counted at most once per
- * `windowMs` for a serial, so repeating requests does not inflate the count. Returns the counts
- * after this scan.
+ * Counts scans per serial: a client (the portal passes its network address, never the user agent,
+ * which a client chooses freely) is counted at most once per `windowMs` for a serial, and at most
+ * `budget.perClient` times per `budget.periodMs`, so one machine cannot make a genuine code read as
+ * copied. Returns the counts after this scan.
  *
  * This process is the only writer. Counts are kept in memory and written behind: the counted
  * scans of the last {@link ScanCounter.FLUSH_MS} ms go to SQLite in one transaction (a
@@ -205,26 +212,31 @@ export class ScanCounter {
   private readonly writeAll;
   private readonly prune;
   private prunedAt = 0;
+  private readonly perClient: number;
+  private readonly periodMs: number;
 
-  /** Last count time per serial and client, and totals per serial (both include unwritten scans). */
-  private readonly seen = new Map<string, number>();
+  /** Per serial and client (both include unwritten scans), and totals per serial. */
+  private readonly seen = new Map<string, ClientScans>();
   private readonly totals = new Map<string, { count: number; firstSeen: number }>();
   /** Counted scans not yet written. */
-  private pending: Array<{ serial: string; key: string; at: number }> = [];
+  private pending: Array<{ serial: string; key: string; at: number; scans: number; since: number }> = [];
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly db: Database.Database, private readonly windowMs: number, private readonly onError: (e: unknown) => void = () => undefined) {
-    this.get = db.prepare("SELECT counted_at FROM scan_clients WHERE serial = ? AND client = ?");
-    this.upsertClient = db.prepare("INSERT INTO scan_clients (serial, client, counted_at) VALUES (?, ?, ?) ON CONFLICT(serial, client) DO UPDATE SET counted_at = excluded.counted_at");
+  constructor(private readonly db: Database.Database, private readonly windowMs: number, private readonly onError: (e: unknown) => void = () => undefined, budget: ScanBudget = {}) {
+    this.perClient = budget.perClient ?? Number.POSITIVE_INFINITY;
+    this.periodMs = budget.periodMs ?? windowMs;
+    this.get = db.prepare("SELECT counted_at, scans, since FROM scan_clients WHERE serial = ? AND client = ?");
+    this.upsertClient = db.prepare(`INSERT INTO scan_clients (serial, client, counted_at, scans, since) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT(serial, client) DO UPDATE SET counted_at = excluded.counted_at, scans = excluded.scans, since = excluded.since`);
     this.bump = db.prepare("INSERT INTO scans (serial, first_seen, last_seen, count) VALUES (?, ?, ?, ?) ON CONFLICT(serial) DO UPDATE SET last_seen = excluded.last_seen, count = count + excluded.count");
     this.scans = db.prepare("SELECT first_seen, last_seen, count FROM scans WHERE serial = ?");
-    // A client's hash is kept only while it matters: once its window has passed it would be counted anyway.
-    this.prune = db.prepare("DELETE FROM scan_clients WHERE counted_at < ?");
-    this.writeAll = db.transaction((rows: Array<{ serial: string; key: string; at: number }>) => {
+    // A client's hash is kept only while it matters: once its window and budget period have passed it would be counted anyway.
+    this.prune = db.prepare("DELETE FROM scan_clients WHERE counted_at < ? AND since < ?");
+    this.writeAll = db.transaction((rows: ScanCounter["pending"]) => {
       // One row per client; one update per serial however many of its scans are in the batch.
       const bySerial = new Map<string, { first: number; last: number; count: number }>();
       for (const r of rows) {
-        this.upsertClient.run(r.serial, r.key, r.at);
+        this.upsertClient.run(r.serial, r.key, r.at, r.scans, r.since);
         const b = bySerial.get(r.serial);
         if (b) {
           b.last = r.at;
@@ -235,7 +247,7 @@ export class ScanCounter {
     });
   }
 
-  /** The client as stored: a hash of its address and user agent (no personal data in the index). */
+  /** The client as stored: a hash of its address (no personal data in the index). */
   private static clientKey(client: string): string {
     return crypto.createHash("sha256").update(client).digest("base64url").slice(0, 22);
   }
@@ -243,26 +255,28 @@ export class ScanCounter {
   /** Records a scan of `serial` by `client` at `now` (ms). A repeat within the window touches no table and hashes nothing. */
   record(serial: string, client: string, now = Date.now()): { count: number; firstSeen: number; counted: boolean } {
     const seenKey = `${serial}|${client}`;
-    let last = this.seen.get(seenKey);
+    let known = this.seen.get(seenKey);
     let key: string | undefined;
-    if (last === undefined) {
+    if (known === undefined) {
       // Not in memory, so not pending either (memory is flushed before it is cleared): SQLite knows.
       key = ScanCounter.clientKey(client);
-      last = (this.get.get(serial, key) as { counted_at: number } | undefined)?.counted_at ?? Number.NEGATIVE_INFINITY;
+      const r = this.get.get(serial, key) as { counted_at: number; scans: number; since: number } | undefined;
+      known = r ? { last: r.counted_at, scans: r.scans, since: r.since } : { last: Number.NEGATIVE_INFINITY, scans: 0, since: now };
     }
-    const counted = now - last >= this.windowMs;
+    if (now - known.since >= this.periodMs) known = { ...known, scans: 0, since: now };
+    const counted = now - known.last >= this.windowMs && known.scans < this.perClient;
     if (this.seen.size >= 50_000 || this.totals.size >= 100_000) this.flush(true);
     const total = this.totalOf(serial, now);
     if (counted) {
       key ??= ScanCounter.clientKey(client);
-      this.pending.push({ serial, key, at: now });
+      known = { last: now, scans: known.scans + 1, since: known.since };
+      this.pending.push({ serial, key, at: now, scans: known.scans, since: known.since });
       if (total.count === 0) total.firstSeen = now;
       total.count++;
-      last = now;
       if (this.pending.length >= ScanCounter.FLUSH_COUNT) this.flush();
       else this.timer ??= setTimeout(() => this.flush(), ScanCounter.FLUSH_MS).unref();
     }
-    this.seen.set(seenKey, last);
+    this.seen.set(seenKey, known);
     return { count: total.count, firstSeen: total.firstSeen, counted };
   }
 
@@ -296,7 +310,7 @@ export class ScanCounter {
         this.writeAll(rows);
         const now = rows[rows.length - 1].at;
         if (now - this.prunedAt >= 60_000) {
-          this.prune.run(now - this.windowMs);
+          this.prune.run(now - this.windowMs, now - this.periodMs);
           this.prunedAt = now;
         }
       } catch (e) {

@@ -67,6 +67,12 @@ export function parseQuantity(text: string, baseUnit: string, options: { allowZe
       value: text, unit: unit.symbol, baseUnit: base.symbol,
     });
   }
+  if (m[1].includes(",") && !/^[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?$/.test(m[1])) {
+    // "1,5kg" is a decimal comma (1.5 kg) to some and a list (1 and 5 kg) to others: never guess.
+    throw new ProofmarkError("INVALID_ARGUMENT", `"${text}" is ambiguous: a comma is only a thousands separator (1,200kg); write a decimal point (1.5kg), or give each quantity on its own`, {
+      value: text, reason: "ambiguous-comma",
+    });
+  }
   const [whole, frac = ""] = m[1].replace(/[_,]/g, "").split(".");
   const scaled = BigInt(whole + frac) * unit.factor; // value × 10^frac.length in the smallest unit
   const divisor = 10n ** BigInt(frac.length) * base.factor;
@@ -99,4 +105,41 @@ export function formatQuantity(amount: bigint, baseUnit: string): string {
 /** The UN/CEFACT code (EPCIS `uom`) of `unit`, e.g. "kg" → "KGM". */
 export function uomOf(unit: string): string {
   return unitInfo(unit).uom;
+}
+
+/**
+ * A maximum yield as written ("100%", "25 %", "2500bps", "0.25") in basis points (1–10,000).
+ *
+ * @example
+ * parseYield("25%") // 2500
+ */
+export function parseYield(text: string): number {
+  const t = text.trim();
+  let bps: number;
+  let m;
+  if ((m = /^([0-9]+(?:\.[0-9]{1,2})?)\s*%$/.exec(t))) bps = Math.round(Number(m[1]) * 100);
+  else if ((m = /^([0-9]+)\s*bps$/.exec(t))) bps = Number(m[1]);
+  else if ((m = /^(0(?:\.[0-9]{1,4})?|1(?:\.0+)?)$/.exec(t))) bps = Math.round(Number(m[1]) * 10_000);
+  else throw new ProofmarkError("INVALID_ARGUMENT", `"${text}" is not a yield; write a percentage such as 100% or 25%`, { value: text });
+  if (bps < 1 || bps > 10_000) throw new ProofmarkError("INVALID_ARGUMENT", `a maximum yield of ${text} is not within 0.01%–100%`, { value: text });
+  return bps;
+}
+
+/**
+ * Splits a list of quantities written in one argument ("400kg,800kg") into its items, refusing a
+ * list that could be read two ways: "1,5kg" is a decimal comma to some and the list 1, 5 kg to
+ * others, so every item of a list must carry its own unit.
+ *
+ * @example
+ * splitQuantityList("400kg,800kg") // ["400kg", "800kg"]
+ * splitQuantityList("1,5kg")        // throws INVALID_ARGUMENT (ambiguous)
+ */
+export function splitQuantityList(text: string): string[] {
+  const items = text.split(",").map((v) => v.trim()).filter(Boolean);
+  if (items.length > 1 && items.some((v) => /^[0-9._]+$/.test(v))) {
+    throw new ProofmarkError("INVALID_ARGUMENT",
+      `"${text}" is ambiguous: a decimal comma (${text.replace(",", ".")}) or a list (${items.join(" and ")})? ` +
+      "Write a decimal point (1.5kg), or give each quantity with its unit (1kg,5kg)", { value: text, reason: "ambiguous-comma" });
+  }
+  return items;
 }

@@ -41,6 +41,45 @@ const OPERATION_STEPS: Partial<Record<BizStep, string>> = {
   commissioning: "gi harvest", packing: "gi pack", repackaging: "gi split / gi merge", creating_class_instance: "gi transform",
 };
 
+/**
+ * The text of an import file: strict UTF-8 (a byte-order mark is allowed). Invalid bytes are never
+ * replaced: the problem names the line and byte where they are.
+ */
+export function decodeImportText(bytes: Uint8Array): string | ImportProblem {
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    const at = firstInvalidUtf8(bytes);
+    let line = 1;
+    for (let i = 0; i < at; i++) if (bytes[i] === 0x0a) line++;
+    return { line, reason: `is not valid UTF-8 (byte ${at} of the file, 0x${bytes[at]?.toString(16).padStart(2, "0")}); save the file as UTF-8 (Excel: "CSV UTF-8")` };
+  }
+}
+
+/** Offset of the first byte that is not part of a well-formed UTF-8 sequence. */
+function firstInvalidUtf8(b: Uint8Array): number {
+  let i = 0;
+  while (i < b.length) {
+    const c = b[i];
+    let n = 0;
+    let min = 0;
+    if (c < 0x80) n = 0;
+    else if (c >= 0xc2 && c <= 0xdf) n = 1;
+    else if (c >= 0xe0 && c <= 0xef) [n, min] = [2, 0x800];
+    else if (c >= 0xf0 && c <= 0xf4) [n, min] = [3, 0x10000];
+    else return i;
+    if (i + n >= b.length && n > 0) return i;
+    let cp = n === 0 ? c : c & (0x3f >> n);
+    for (let k = 1; k <= n; k++) {
+      if ((b[i + k] & 0xc0) !== 0x80) return i;
+      cp = (cp << 6) | (b[i + k] & 0x3f);
+    }
+    if (n > 1 && (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))) return i;
+    i += n + 1;
+  }
+  return b.length;
+}
+
 /** Records of a CSV text, each with the (1-based) line it starts on. Handles quotes, "" escapes, CRLF and newlines in quotes. */
 export function parseCsv(text: string): Array<{ line: number; cells: string[] }> {
   const out: Array<{ line: number; cells: string[] }> = [];
@@ -132,11 +171,31 @@ function parseCsvImport(text: string): { rows: ImportRow[]; problems: ImportProb
       problems.push({ line: rec.line, reason: `has ${rec.cells.length} cells but the header has ${header.length} columns` });
       continue;
     }
+    // A stray quote opens a cell that runs on over the next rows, which then vanish into it.
+    const swallowed = strayQuote(rec, header.length);
+    if (swallowed) {
+      problems.push({ line: rec.line, reason: swallowed });
+      continue;
+    }
     const obj: Record<string, string> = {};
     header.forEach((h, i) => (obj[h] = rec.cells[i]));
     checkRow(rec.line, obj, rows, problems);
   }
   return { rows, problems };
+}
+
+/** Why a record looks like it swallowed the rows after it (a quoted cell holding whole rows), if it does. */
+function strayQuote(rec: { line: number; cells: string[] }, columns: number): string | undefined {
+  for (const [i, cell] of rec.cells.entries()) {
+    const lines = cell.split(/\r?\n/);
+    for (let k = 1; k < lines.length; k++) {
+      if (columns > 1 && lines[k].split(",").length >= columns) {
+        return `cell ${i + 1} is quoted and runs on to line ${rec.line + k}, which reads as a row of its own ("${lines[k].slice(0, 60)}"): ` +
+          'a stray quote? Close the quote on its own line, or double a quote meant as text ("")';
+      }
+    }
+  }
+  return undefined;
 }
 
 function parseJsonlImport(text: string): { rows: ImportRow[]; problems: ImportProblem[] } {
@@ -181,7 +240,8 @@ function checkRow(line: number, f: Record<string, string>, rows: ImportRow[], pr
   const get = (k: string) => (f[k] ?? "").trim();
   for (const k of REQUIRED) if (get(k) === "") reasons.push(`${k} is empty`);
   const lotText = get("lot");
-  if (lotText !== "" && !/^[1-9][0-9]{0,15}$/.test(lotText)) reasons.push(`lot "${lotText}" is not a lot id (a whole number ≥ 1)`);
+  if (lotText !== "" && !/^[1-9][0-9]*$/.test(lotText)) reasons.push(`lot "${lotText}" is not a lot id (a whole number ≥ 1)`);
+  else if (lotText !== "" && !Number.isSafeInteger(Number(lotText))) reasons.push(`lot "${lotText}" is above 2^53 − 1 (${Number.MAX_SAFE_INTEGER}); no registry has such a lot, check the column`);
   const step = get("step");
   if (step !== "" && !(BIZ_STEPS as readonly string[]).includes(step)) reasons.push(`step "${step}" is not a CBV 2.0 business step the registry records (${BIZ_STEPS.join(", ")})`);
   else if (step !== "" && OPERATION_STEPS[step as BizStep]) reasons.push(`step "${step}" changes quantities; use \`proofmark ${OPERATION_STEPS[step as BizStep]}\` instead of an import row`);

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ProofmarkError } from "../core/errors";
@@ -5,17 +6,17 @@ import {
   harvestEvent, lotClass, observationEvent, packEvent, parseEventTime, recallEvent, STEP_ROLES, transformationEvent,
   type BizStep, type Disposition,
 } from "../core/epcis";
-import { parseQuantity } from "../core/quantity";
+import { formatQuantity, parseQuantity, unitInfo } from "../core/quantity";
 import type { Hex } from "../core/hex";
 import { devAccounts } from "../chain/accounts";
 import type { ChainContext } from "../chain/context";
 import { readDeployments } from "../chain/deployments";
-import { accountLabel, ProvenanceRegistryClient, type EventInput, type LotInfo, type ProductInfo, type TxInfo } from "../chain/provenance";
+import { accountLabel, provenanceRegistryInterface, ProvenanceRegistryClient, type EventInput, type LotInfo, type ProductInfo, type TxInfo } from "../chain/provenance";
 import { EmbeddedStore } from "../store/embedded";
 import type { ContentStore } from "../store/types";
 import { traceLot, type LotTrace } from "../trace";
 import { EventDocuments, prepareEvent, type PreparedEvent } from "./documents";
-import { parseImport, type ImportProblem, type ImportRow } from "./import";
+import { decodeImportText, parseImport, type ImportProblem, type ImportRow } from "./import";
 
 /**
  * GI workflows with I/O: each operation builds its EPCIS event document, checks that the chain
@@ -31,17 +32,13 @@ export function resolveAccount(account: string): string {
   return dev.address;
 }
 
-/** A maximum yield as written ("100%", "25 %", "2500bps", "0.25") in basis points. */
-export function parseYield(text: string): number {
-  const t = text.trim();
-  let bps: number;
-  let m;
-  if ((m = /^([0-9]+(?:\.[0-9]{1,2})?)\s*%$/.exec(t))) bps = Math.round(Number(m[1]) * 100);
-  else if ((m = /^([0-9]+)\s*bps$/.exec(t))) bps = Number(m[1]);
-  else if ((m = /^(0(?:\.[0-9]{1,4})?|1(?:\.0+)?)$/.exec(t))) bps = Math.round(Number(m[1]) * 10_000);
-  else throw new ProofmarkError("INVALID_ARGUMENT", `"${text}" is not a yield; write a percentage such as 100% or 25%`, { value: text });
-  if (bps < 1 || bps > 10_000) throw new ProofmarkError("INVALID_ARGUMENT", `a maximum yield of ${text} is not within 0.01%–100%`, { value: text });
-  return bps;
+/** Event times before this (2000-01-01T00:00:00Z) are refused: a missing or garbled date, not a GI event. */
+export const EARLIEST_EVENT_TIME = Date.UTC(2000, 0, 1);
+
+/** A document given to the SDK: its bytes and the file name it is kept under. */
+export interface DocumentInput {
+  bytes: Uint8Array;
+  name: string;
 }
 
 /** Result of a lot-creating operation. */
@@ -87,7 +84,7 @@ export class GiSession {
    *
    * @example
    * const gi = await GiSession.open(await openChain({ dataDir, as: "farmer1" }));
-   * const { lot } = await gi.harvest({ product: 1, quantity: "1200kg", plot: "DS-07", date: "2026-09-01" });
+   * const { lot } = await gi.harvest({ product: 1, quantity: parseQuantity("1200kg", await gi.unitOf(1)), plot: "DS-07", date: "2026-09-01" });
    */
   static async open(chain: ChainContext, opts: { store?: ContentStore; readOnly?: boolean } = {}): Promise<GiSession> {
     const address = await chain.registryAddress("ProvenanceRegistry");
@@ -109,17 +106,23 @@ export class GiSession {
 
   // ------------------------------------------------------------------ products, roles, licences
 
-  async createProduct(input: { name: string; nameEn?: string; giNumber: string; region: string; unit: string; maxYield?: string; admin: string; standardFile?: string }): Promise<TxInfo & { product: number; standard: Hex }> {
-    if (!input.name.trim()) throw new ProofmarkError("INVALID_ARGUMENT", "--name must not be empty");
-    if (!input.giNumber.trim()) throw new ProofmarkError("INVALID_ARGUMENT", "--gi-number must not be empty");
-    parseQuantity("1", input.unit); // a known unit
-    const maxYieldBps = parseYield(input.maxYield ?? "100%");
+  /**
+   * Registers a GI product. `maxYieldBps`: the maximum processing yield in basis points (default
+   * 10,000 = 100 %; {@link parseYield} reads "25%"); `standard`: the product specification, whose
+   * SHA-256 goes on chain and whose bytes go to the store.
+   */
+  async createProduct(input: { name: string; nameEn?: string; giNumber: string; region: string; unit: string; maxYieldBps?: number; admin: string; standard?: DocumentInput }): Promise<TxInfo & { product: number; standard: Hex }> {
+    if (!input.name.trim()) throw new ProofmarkError("INVALID_ARGUMENT", "the product name must not be empty", { field: "name" });
+    if (!input.giNumber.trim()) throw new ProofmarkError("INVALID_ARGUMENT", "the GI registration number must not be empty", { field: "giNumber" });
+    unitInfo(input.unit); // a known unit
+    const maxYieldBps = input.maxYieldBps ?? 10_000;
+    if (!Number.isInteger(maxYieldBps) || maxYieldBps < 1 || maxYieldBps > 10_000) {
+      throw new ProofmarkError("INVALID_ARGUMENT", `a maximum yield of ${maxYieldBps} basis points is not within 1–10,000 (0.01 %–100 %)`, { field: "maxYieldBps", value: maxYieldBps });
+    }
     let standard = `0x${"0".repeat(64)}` as Hex;
-    if (input.standardFile) {
-      const { createHash } = await import("node:crypto");
-      if (!fs.existsSync(input.standardFile)) throw new ProofmarkError("FILE_NOT_FOUND", `no file ${input.standardFile}`, { path: input.standardFile });
-      standard = `0x${createHash("sha256").update(fs.readFileSync(input.standardFile)).digest("hex")}` as Hex;
-      await this.store.add(fs.readFileSync(input.standardFile), { name: path.basename(input.standardFile) });
+    if (input.standard) {
+      standard = `0x${createHash("sha256").update(input.standard.bytes).digest("hex")}` as Hex;
+      await this.store.add(input.standard.bytes, { name: input.standard.name });
     }
     const r = await this.client.createProduct({
       admin: resolveAccount(input.admin), maxYieldBps, standard, name: input.name, nameEn: input.nameEn ?? "", giNumber: input.giNumber, region: input.region, unit: input.unit,
@@ -144,9 +147,20 @@ export class GiSession {
     return r;
   }
 
-  async grantLicence(product: number, account: string, quota: string, season: number): Promise<TxInfo & { quota: bigint; unit: string }> {
+  /** The base unit of a product's quantities (what callers parse "1200kg" into, with {@link parseQuantity}). */
+  async unitOf(product: number): Promise<string> {
+    return this.client.unitOf(product);
+  }
+
+  /** The base unit of a lot's product; LOT_NOT_FOUND when there is no such lot. */
+  async unitOfLot(lot: number): Promise<string> {
+    return (await this.lotAndProduct(lot)).product.unit;
+  }
+
+  /** Sets a producer's quota (in the product's base unit) for a season. */
+  async grantLicence(product: number, account: string, quota: bigint, season: number): Promise<TxInfo & { quota: bigint; unit: string }> {
     const unit = await this.client.unitOf(product);
-    const amount = parseQuantity(quota, unit);
+    const amount = positive(quota, "quota");
     checkSeason(season);
     const r = await this.client.grantLicence(product, resolveAccount(account), season, amount);
     await this.chain.persist();
@@ -156,11 +170,12 @@ export class GiSession {
   // ------------------------------------------------------------------ lots
 
   /** Harvests a lot against the signer's licence for the season (default: the year of `date`). */
-  async harvest(input: { product: number; quantity: string; plot: string; date: string; season?: number; location?: string; time?: string }): Promise<LotResult & { season: number; licence: { quota: bigint; harvested: bigint } }> {
+  async harvest(input: { product: number; quantity: bigint; plot: string; date: string; season?: number; location?: string; time?: string }): Promise<LotResult & { season: number; licence: { quota: bigint; harvested: bigint } }> {
     const product = await this.client.product(input.product);
-    const quantity = parseQuantity(input.quantity, product.unit);
-    if (!input.plot.trim()) throw new ProofmarkError("INVALID_ARGUMENT", "--plot must not be empty");
+    const quantity = positive(input.quantity, "quantity");
+    if (!input.plot.trim()) throw new ProofmarkError("INVALID_ARGUMENT", "the plot must not be empty", { field: "plot" });
     const time = input.time ?? input.date;
+    checkEventTime(time, undefined, "harvest date");
     const season = input.season ?? new Date(eventMillis(time)).getUTCFullYear();
     checkSeason(season);
     const lot = (await this.client.counts()).lots + 1; // the id the registry will give it
@@ -177,23 +192,27 @@ export class GiSession {
   }
 
   /** Records one supply-chain event (inspecting, shipping, receiving, retail_selling, …) on a lot. */
-  async event(input: { lot: number; step: BizStep; disposition?: Disposition; location: string; time?: string; docFile?: string; quantity?: string; note?: string }): Promise<TxInfo & { lot: number; cid: string; attachment?: string }> {
+  /**
+   * Records one supply-chain event (inspecting, shipping, receiving, retail_selling, …) on a lot.
+   * `quantity`: what was observed, in the product's base unit (at most the lot's quantity);
+   * `attachment`: a document (certificate, waybill) kept in the store, its CID in the event.
+   */
+  async event(input: { lot: number; step: BizStep; disposition?: Disposition; location: string; time?: string; attachment?: DocumentInput; quantity?: bigint; note?: string }): Promise<TxInfo & { lot: number; cid: string; attachment?: string }> {
     const { lot, product } = await this.lotAndProduct(input.lot);
+    if (input.quantity !== undefined) checkObserved(positive(input.quantity, "quantity"), lot, product.unit);
+    if (input.time !== undefined) checkEventTime(input.time, await this.lotStartTime(lot.id), "event time", lot.id);
     const extensions: Record<string, string> = {};
     let attachment: string | undefined;
-    if (input.docFile) {
-      if (!fs.existsSync(input.docFile)) throw new ProofmarkError("FILE_NOT_FOUND", `no file ${input.docFile}`, { path: input.docFile });
-      const { createHash } = await import("node:crypto");
-      const bytes = fs.readFileSync(input.docFile);
-      extensions["gi:attachmentSha256"] = createHash("sha256").update(bytes).digest("hex");
-      extensions["gi:attachmentName"] = path.basename(input.docFile);
-      attachment = (await this.store.add(bytes, { name: path.basename(input.docFile) })).cid;
+    if (input.attachment) {
+      extensions["gi:attachmentSha256"] = createHash("sha256").update(input.attachment.bytes).digest("hex");
+      extensions["gi:attachmentName"] = input.attachment.name;
+      attachment = (await this.store.add(input.attachment.bytes, { name: input.attachment.name })).cid;
       extensions["gi:attachment"] = attachment;
     }
     if (input.note) extensions["gi:note"] = input.note;
     const prepared = prepareEvent(observationEvent({
       lot: lotClass({ giNumber: product.giNumber, lot: String(lot.id) }), step: input.step, disposition: input.disposition, time: input.time ?? new Date(),
-      location: input.location, quantity: input.quantity ? parseQuantity(input.quantity, product.unit) : undefined, unit: product.unit, extensions,
+      location: input.location, quantity: input.quantity, unit: product.unit, extensions,
     }));
     let cid = "";
     const r = await this.client.recordEvent({ lot: lot.id, step: prepared.record.step, disposition: prepared.record.disposition, ...recordOf(prepared) },
@@ -203,10 +222,11 @@ export class GiSession {
   }
 
   /** Splits quantities off a lot into new lots. */
-  async split(input: { lot: number; quantities: string[]; location?: string; time?: string }): Promise<TxInfo & { lots: number[]; quantities: bigint[]; unit: string; cid: string }> {
+  async split(input: { lot: number; quantities: bigint[]; location?: string; time?: string }): Promise<TxInfo & { lots: number[]; quantities: bigint[]; unit: string; cid: string }> {
     const { lot, product } = await this.lotAndProduct(input.lot);
-    if (input.quantities.length === 0) throw new ProofmarkError("INVALID_ARGUMENT", "name the quantities of the new lots (--into 400kg --into 800kg)");
-    const quantities = input.quantities.map((q) => parseQuantity(q, product.unit));
+    if (input.quantities.length === 0) throw new ProofmarkError("INVALID_ARGUMENT", "name the quantities of the new lots", { field: "quantities" });
+    const quantities = input.quantities.map((q) => positive(q, "quantities"));
+    if (input.time !== undefined) checkEventTime(input.time, await this.lotStartTime(lot.id), "event time", lot.id);
     const first = (await this.client.counts()).lots + 1;
     const total = quantities.reduce((s, q) => s + q, 0n);
     const prepared = prepareEvent(transformationEvent({
@@ -241,13 +261,13 @@ export class GiSession {
   }
 
   /** Processes amounts of input lots into an output lot (output ≤ inputs × the product's maximum yield). */
-  async transform(input: { lots: number[]; amounts: string[]; output: string; location?: string; time?: string }): Promise<LotResult> {
-    if (input.lots.length === 0) throw new ProofmarkError("INVALID_ARGUMENT", "name the input lots");
-    if (input.amounts.length !== input.lots.length) throw new ProofmarkError("INVALID_ARGUMENT", `${input.lots.length} input lot(s) but ${input.amounts.length} amount(s); give one --amount per lot`);
+  async transform(input: { lots: number[]; amounts: bigint[]; output: bigint; location?: string; time?: string }): Promise<LotResult> {
+    if (input.lots.length === 0) throw new ProofmarkError("INVALID_ARGUMENT", "name the input lots", { field: "lots" });
+    if (input.amounts.length !== input.lots.length) throw new ProofmarkError("INVALID_ARGUMENT", `${input.lots.length} input lot(s) but ${input.amounts.length} amount(s); give one amount per lot`, { field: "amounts" });
     const infos = await Promise.all(input.lots.map((l) => this.lotAndProduct(l)));
     const product = infos[0].product;
-    const amounts = input.amounts.map((a) => parseQuantity(a, product.unit));
-    const output = parseQuantity(input.output, product.unit);
+    const amounts = input.amounts.map((a) => positive(a, "amounts"));
+    const output = positive(input.output, "output");
     const out = (await this.client.counts()).lots + 1;
     const prepared = prepareEvent(transformationEvent({
       step: "creating_class_instance", unit: product.unit, time: input.time ?? new Date(), location: input.location ?? productLocation(product),
@@ -262,12 +282,12 @@ export class GiSession {
   }
 
   /** Packs N packages of size S from a lot into a new packed lot. */
-  async pack(input: { lot: number; packages: number; size: string; location?: string; time?: string }): Promise<LotResult & { packages: number; size: bigint }> {
+  async pack(input: { lot: number; packages: number; size: bigint; location?: string; time?: string }): Promise<LotResult & { packages: number; size: bigint }> {
     const { lot, product } = await this.lotAndProduct(input.lot);
     if (!Number.isSafeInteger(input.packages) || input.packages < 1 || input.packages > 0xffffffff) {
-      throw new ProofmarkError("INVALID_ARGUMENT", `--packages must be a whole number from 1 to 4294967295, got ${input.packages}`);
+      throw new ProofmarkError("INVALID_ARGUMENT", `the package count must be a whole number from 1 to 4294967295, got ${input.packages}`, { field: "packages" });
     }
-    const size = parseQuantity(input.size, product.unit);
+    const size = positive(input.size, "size");
     const packed = (await this.client.counts()).lots + 1;
     const prepared = prepareEvent(packEvent({
       lot: lotClass({ giNumber: product.giNumber, lot: String(lot.id) }), packedLot: lotClass({ giNumber: product.giNumber, lot: String(packed) }),
@@ -282,7 +302,7 @@ export class GiSession {
 
   /** Recalls a lot (the product's admin or an inspector); its descendants read as recalled in traces. */
   async recall(input: { lot: number; reason: string; location?: string; time?: string }): Promise<TxInfo & { lot: number; cid: string }> {
-    if (!input.reason.trim()) throw new ProofmarkError("INVALID_ARGUMENT", "--reason must say why the lot is recalled");
+    if (!input.reason.trim()) throw new ProofmarkError("INVALID_ARGUMENT", "the reason must say why the lot is recalled", { field: "reason" });
     const lot = await this.client.existingLot(input.lot);
     const product = await this.client.product(lot.product);
     const prepared = prepareEvent(recallEvent({
@@ -311,7 +331,9 @@ export class GiSession {
   async importEvents(file: string, opts: { dryRun?: boolean; batchSize?: number; onProgress?: (phase: string, done: number, total: number) => void } = {}): Promise<ImportResult> {
     const started = Date.now();
     if (!fs.existsSync(file)) throw new ProofmarkError("FILE_NOT_FOUND", `no file ${file}`, { path: file });
-    const { rows, problems } = parseImport(file, fs.readFileSync(file, "utf8"));
+    const text = decodeImportText(fs.readFileSync(file));
+    if (typeof text !== "string") throw importInvalid(file, [text], 1);
+    const { rows, problems } = parseImport(file, text);
     if (rows.length === 0 && problems.length === 0) problems.push({ line: 1, reason: "the file has no rows" });
     const total = rows.length + problems.length;
 
@@ -336,10 +358,15 @@ export class GiSession {
         if (!allowed.get(key)) reasons.push(`${accountLabel(this.signerAddress)} may not record ${row.step} on product ${info.product} (needs one of the roles: ${stepRoleText(row.step)})`);
         if (row.quantity !== undefined) {
           try {
-            parseQuantity(row.quantity, products.get(info.product)!.unit);
+            checkObserved(parseQuantity(row.quantity, products.get(info.product)!.unit), info, products.get(info.product)!.unit);
           } catch (e) {
             reasons.push((e as Error).message);
           }
+        }
+        try {
+          checkEventTime(row.time, await this.lotStartTime(row.lot), "time", row.lot);
+        } catch (e) {
+          reasons.push((e as Error).message);
         }
       }
       if (reasons.length > 0) problems.push({ line: row.line, reason: reasons.join("; ") });
@@ -394,6 +421,24 @@ export class GiSession {
     return out;
   }
 
+  private readonly startTimes = new Map<number, number | undefined>();
+
+  /**
+   * When a lot began (ms): the event time of the first event recorded on it (a harvest, split,
+   * merge, transform or pack records one on the new lot in the same transaction).
+   */
+  private async lotStartTime(lot: number): Promise<number | undefined> {
+    if (this.startTimes.has(lot)) return this.startTimes.get(lot);
+    const iface = provenanceRegistryInterface;
+    const topic = iface.getEvent("LotEventRecorded")!.topicHash;
+    const lotTopic = `0x${BigInt(lot).toString(16).padStart(64, "0")}`;
+    const logs = await this.chain.provider.getLogs({ address: this.client.address, topics: [topic, lotTopic], fromBlock: this.fromBlock, toBlock: "latest" });
+    const first = logs[0] ? iface.parseLog(logs[0]) : undefined;
+    const start = first ? Number(first.args.eventTime) * 1000 : undefined;
+    this.startTimes.set(lot, start);
+    return start;
+  }
+
   private async lotAndProduct(id: number): Promise<{ lot: LotInfo; product: ProductInfo }> {
     const lot = await this.client.existingLot(id);
     return { lot, product: await this.client.product(lot.product) };
@@ -414,6 +459,35 @@ function plotLocation(product: ProductInfo, plot: string): string {
 
 function eventMillis(time: string): number {
   return parseEventTime(time);
+}
+
+/** A quantity given to the SDK: a positive bigint in base units. */
+function positive(value: bigint, field: string): bigint {
+  if (typeof value !== "bigint" || value <= 0n) {
+    throw new ProofmarkError("INVALID_ARGUMENT", `${field} must be a positive whole number of base units (a bigint), got ${String(value)}`, { field, value: String(value) });
+  }
+  return value;
+}
+
+/** An observed quantity cannot exceed the lot it was observed on. */
+function checkObserved(quantity: bigint, lot: LotInfo, unit: string): void {
+  if (quantity > lot.quantity) {
+    throw new ProofmarkError("QUANTITY_EXCEEDED", `an observed quantity of ${formatQuantity(quantity, unit)} is more than lot ${lot.id} ever held (${formatQuantity(lot.quantity, unit)})`, {
+      field: "quantity", lot: lot.id, quantity: String(quantity), lotQuantity: String(lot.quantity),
+    });
+  }
+}
+
+/** Refuses event times before 2000 (a missing or garbled date) and before the lot began. */
+function checkEventTime(time: string | Date, lotStart: number | undefined, what: string, lot?: number): void {
+  const ms = time instanceof Date ? time.getTime() : eventMillis(time);
+  const shown = time instanceof Date ? time.toISOString() : time;
+  if (ms < EARLIEST_EVENT_TIME) {
+    throw new ProofmarkError("INVALID_ARGUMENT", `the ${what} ${shown} is before 2000: a missing or garbled date, not an event of this lot`, { field: what, value: shown });
+  }
+  if (lotStart !== undefined && ms < lotStart) {
+    throw new ProofmarkError("INVALID_ARGUMENT", `the ${what} ${shown} is before lot ${lot} began (${new Date(lotStart).toISOString()})`, { field: what, value: shown, lot, lotStart: new Date(lotStart).toISOString() });
+  }
 }
 
 function checkSeason(season: number): void {
