@@ -26,7 +26,7 @@ const DURATION_S = Number(process.env.BENCH_PORTAL_SECONDS ?? 10);
 const EVENTS = 10_000;
 
 function startPortalProcess(dataDir: string): Promise<{ url: string; child: ChildProcess }> {
-  const code = `require(${JSON.stringify(path.join(__dirname, "..", "..", "packages", "portal"))}).startPortal({ dataDir: ${JSON.stringify(dataDir)}, port: 0 })
+  const code = `require(${JSON.stringify(path.join(__dirname, "..", "..", "packages", "portal"))}).startPortal({ dataDir: ${JSON.stringify(dataDir)}, port: 0, trustProxy: true })
     .then((p) => { process.stdout.write(p.url + "\\n"); process.on("SIGTERM", () => p.close().then(() => process.exit(0))); })
     .catch((e) => { console.error(e); process.exit(1); });`;
   const [cmd, args] = serverCommand(["-e", code]);
@@ -101,14 +101,15 @@ export async function run(): Promise<BenchRow[]> {
       rows.push({ section: "portal", name: `${name}: p99 latency, ${CONNECTIONS} clients`, value: r.latency.p99, unit: "ms", peer: { name: peer, value: base.result.latency.p99 }, target: "< 50", pass: r.latency.p99 < 50 && errors === 0, note: `p50 ${r.latency.p50} ms (bare ${base.result.latency.p50} ms), ${errors} errors${PIN ? "; server on CPU 0, load generator on CPU 1" : ""}` });
       rows.push({ section: "portal", name: `${name}: throughput, ${CONNECTIONS} clients`, value: Math.round(r.requests.average), unit: "req/s", peer: { name: peer, value: Math.round(base.result.requests.average) }, note: `server CPU per request: ${cpuText(cpu)} (bare: ${cpuText(base.cpu)})` });
     }
-    // Worst case: every request is a first scan (a new client each time, round the lot's serials),
-    // so every one is counted (written behind to SQLite) and its page rendered anew.
+    // Worst case: every request is a first scan (a new client address each time, as a trusted proxy
+    // reports it; round the lot's serials), so every one is counted (written behind to SQLite) and
+    // its page rendered anew.
     const paths = world.good.manifest.serials.map((s) => new URL(s.uri).pathname);
     let n = 0;
     const firstScans: autocannon.Request[] = [{
       setupRequest: (req) => {
         n++;
-        return { ...req, path: paths[n % paths.length], headers: { "accept-language": "zh-CN", "user-agent": `bench-client-${n}` } };
+        return { ...req, path: paths[n % paths.length], headers: { "accept-language": "zh-CN", "x-forwarded-for": `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}` } };
       },
     }];
     const { result: r, cpu } = await load(url, child, firstScans);

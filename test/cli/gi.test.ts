@@ -95,11 +95,11 @@ describe("CLI: gi — a Dangshan pear season (end to end on the embedded local c
   it("the co-op packs 5 kg boxes, and packing more than was harvested is stopped", async function () {
     const p = await json(["gi", "pack", "1", "--packages", "240", "--size", "5kg", "--time", "2026-09-02T08:00:00+08:00", "--as", "coop"]);
     expect(p).to.include({ lot: 4, packages: 240, quantity: "1200000" });
-    expect((await json(["gi", "pack", "2", "--packages", "160", "--size", "5kg", "--as", "coop"])).lot).to.equal(5);
+    expect((await json(["gi", "pack", "2", "--packages", "160", "--size", "5kg", "--time", "2026-09-02T08:00:00+08:00", "--as", "coop"])).lot).to.equal(5);
     const over = await run(["gi", "pack", "3", "--packages", "201", "--size", "5kg", "--as", "coop"]);
     expect(over.code).to.equal(1);
     expect(over.stderr).to.match(/packing lot 3 was refused: lot 3 has 1,000 kg left, less than the 1,005 kg requested; nothing was changed \[QUANTITY_EXCEEDED\]/);
-    expect((await json(["gi", "pack", "3", "--packages", "200", "--size", "5kg", "--as", "coop"])).lot).to.equal(6);
+    expect((await json(["gi", "pack", "3", "--packages", "200", "--size", "5kg", "--time", "2026-09-02T08:30:00+08:00", "--as", "coop"])).lot).to.equal(6);
     const again = await run(["gi", "pack", "1", "--packages", "1", "--size", "5kg", "--as", "coop"]);
     expect(again.stderr).to.match(/lot 1 is consumed.*\[LOT_NOT_ACTIVE\]/);
   });
@@ -145,6 +145,50 @@ describe("CLI: gi — a Dangshan pear season (end to end on the embedded local c
     expect(r.stderr).to.match(/line 7: has 5 cells but the header has 7 columns/);
     expect(r.stderr).to.not.match(/line 2:/);
     const after = await trace(4);
+    expect(after.t.events.length).to.equal(before.t.events.length);
+    expect(after.t.blockNumber).to.equal(before.t.blockNumber);
+  });
+
+  it("refuses data-entry traps with a code naming the argument or the row, and records nothing", async function () {
+    const before = await trace(6);
+    // "1,5kg": a decimal comma or the list 1 and 5 kg? Never guessed.
+    const split = await run(["gi", "split", "6", "--into", "1,5kg", "--as", "coop"]);
+    expect(split.code).to.equal(2);
+    expect(split.stderr).to.match(/--into: "1,5kg" is ambiguous: a decimal comma \(1\.5kg\) or a list \(1 and 5kg\)\?.*\[INVALID_ARGUMENT\]/s);
+    // An observed quantity larger than the lot ever held (10^30 kg on a 1,000 kg lot).
+    const huge = await run(["gi", "event", "6", "--step", "inspecting", "--location", "urn:x", "--quantity", `1${"0".repeat(30)}kg`, "--as", "coop"]);
+    expect(huge.code).to.equal(1);
+    expect(huge.stderr).to.match(/is more than lot 6 ever held \(1,000 kg\).*\[QUANTITY_EXCEEDED\]/s);
+    // Dates of 1970 and before the lot began.
+    const epoch = await run(["gi", "event", "6", "--step", "inspecting", "--location", "urn:x", "--time", "1970-01-01T00:00:00Z", "--as", "coop"]);
+    expect(epoch.stderr).to.match(/event time 1970-01-01T00:00:00Z is before 2000.*\[INVALID_ARGUMENT\]/s);
+    const early = await run(["gi", "event", "6", "--step", "inspecting", "--location", "urn:x", "--time", "2026-08-01T00:00:00+08:00", "--as", "coop"]);
+    expect(early.stderr).to.match(/is before lot 6 began \(2026-09-02T00:30:00\.000Z\).*\[INVALID_ARGUMENT\]/s);
+    // A CSV whose stray quote would swallow the next rows into a note, a lot id above 2^53, a 1970 row, a huge quantity.
+    const traps = path.join(ws.dir, "traps.csv");
+    fs.writeFileSync(traps, [
+      "lot,step,disposition,time,location,quantity,note",
+      '6,storing,,2026-09-05T08:00:00+08:00,urn:x,,"cold store',
+      "6,storing,,2026-09-05T09:00:00+08:00,urn:x,,swallowed row",
+      '6,storing,,2026-09-05T10:00:00+08:00,urn:x,,end"',
+      "9007199254740993,storing,,2026-09-05T08:00:00+08:00,urn:x,,",
+      "6,storing,,1970-01-01T00:00:00Z,urn:x,,",
+      `6,storing,,2026-09-05T08:00:00+08:00,urn:x,1${"0".repeat(30)}kg,`,
+    ].join("\n"));
+    const r = await run(["gi", "import", traps, "--as", "coop"]);
+    expect(r.code).to.equal(1);
+    expect(r.stderr).to.match(/\[IMPORT_INVALID\]/);
+    expect(r.stderr).to.match(/line 2: cell 7 is quoted and runs on to line 3, which reads as a row of its own/);
+    expect(r.stderr).to.match(/line 5: lot "9007199254740993" is above 2\^53/);
+    expect(r.stderr).to.match(/line 6: .*before 2000/);
+    expect(r.stderr).to.match(/line 7: an observed quantity of .* is more than lot 6 ever held/);
+    // Bytes that are not UTF-8 are named, not replaced.
+    const latin1 = path.join(ws.dir, "latin1.csv");
+    fs.writeFileSync(latin1, Buffer.concat([Buffer.from("lot,step,time,location,note\n6,storing,2026-09-05T08:00:00+08:00,urn:x,caf"), Buffer.from([0xe9]), Buffer.from("\n")]));
+    const u = await run(["gi", "import", latin1, "--as", "coop"]);
+    expect(u.code).to.equal(1);
+    expect(u.stderr).to.match(/line 2: is not valid UTF-8 \(byte \d+ of the file, 0xe9\).*\[IMPORT_INVALID\]/s);
+    const after = await trace(6);
     expect(after.t.events.length).to.equal(before.t.events.length);
     expect(after.t.blockNumber).to.equal(before.t.blockNumber);
   });

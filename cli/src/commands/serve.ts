@@ -17,7 +17,7 @@ export function register(program: Command): void {
     .option("--port <n>", "port to listen on (default 8080)", positiveInt)
     .option("--host <host>", "address to listen on (default 127.0.0.1; 0.0.0.0 for a LAN)")
     .option("--scan-warn-after <n>", "warn when a code was scanned more than n times (default 5)", positiveInt)
-    .option("--trust-proxy", "count scans by the first X-Forwarded-For address (behind a reverse proxy)")
+    .option("--trust-proxy", "behind a reverse proxy: count scans by the address it appends to X-Forwarded-For (the right-most entry)")
     .action(async (o: ServeCliOptions, cmd: Command) => {
       const env = commandEnv(cmd);
       // Loaded here so that other commands do not load SQLite.
