@@ -92,11 +92,11 @@ async function seed(chain: ChainContext, dataDir: string, opts: { codes?: number
     await (await coop.grantLicence(product, accounts.farmer1, 2026, 50_000_000)).wait();
     await (await coop.grantLicence(product, accounts.farmer2, 2026, 50_000_000)).wait();
   };
-  const harvestAndPack = async (product: number, farmer: string, packages: number, note = "residue test passed") => {
+  const harvestAndPack = async (product: number, farmer: string, packages: number, note = "residue test passed", plot = "DS-07") => {
     const f = await as(farmer);
     const gi = "AGI00001";
     const lot = (n: number) => lotClass({ giNumber: gi, lot: String(n) });
-    const h = await rec(harvestEvent({ lot: lot(await nextLot()), quantity: 1_200_000n, unit: "g", time: time(t0), location: "urn:proofmark:gi:AGI00001:plot:DS-07", ilmd: { "gi:plot": "DS-07", "gi:season": 2026 } }));
+    const h = await rec(harvestEvent({ lot: lot(await nextLot()), quantity: 1_200_000n, unit: "g", time: time(t0), location: "urn:proofmark:gi:AGI00001:plot:DS-07", ilmd: { "gi:plot": plot, "gi:season": 2026 } }));
     const harvest = await lotFrom(f.harvest(product, 2026, 1_200_000, h.record), iface, "LotHarvested");
     const i = await rec(observationEvent({
       lot: lot(harvest), step: "inspecting", time: time(t0 + 86_400), location: "urn:proofmark:lab:AHQI",
@@ -123,7 +123,8 @@ async function seed(chain: ChainContext, dataDir: string, opts: { codes?: number
   const spare = await harvestAndPack(pear, "farmer1", 20);
   const xssProduct = await createProduct(XSS_NAME, XSS_NAME);
   await seedProduct(xssProduct);
-  const xss = await harvestAndPack(xssProduct, "farmer1", 10);
+  // Its plot and inspection note (off-chain documents) are hostile too.
+  const xss = await harvestAndPack(xssProduct, "farmer1", 10, XSS_NAME, XSS_NAME);
   await chain.persist();
   await store.close();
 

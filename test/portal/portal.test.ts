@@ -254,6 +254,8 @@ describe("portal (real chain, real SQLite, real browser)", function () {
       await page.goto(`${portal.url}${scanPath(world.xss.manifest.serials[0].uri)}`);
       await page.locator("#origin").waitFor();
       expect(await page.locator(".product-name").innerText()).to.equal(XSS_NAME);
+      expect(await page.locator("#plot").innerText(), "a plot from the event document, escaped").to.equal(XSS_NAME);
+      expect(await page.locator("#timeline").innerText()).to.include(`Note: ${XSS_NAME}`);
       expect(await page.locator("main img").count()).to.equal(0);
       await page.waitForTimeout(300);
       expect(dialogs).to.equal(0);
