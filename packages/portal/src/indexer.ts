@@ -2,7 +2,7 @@ import type { JsonRpcProvider, Log } from "ethers";
 import type Database from "better-sqlite3";
 import {
   applyProvenanceLogs, checkEventDocument, emptyProvenanceState, evidenceRegistryInterface, ProvenanceRegistryClient,
-  type ChainEvent, type DocumentCheck, type DocumentSource, type IndexedLicence, type IndexedLot, type StoredLotFacts,
+  type ChainEvent, type DocumentCheck, type DocumentSource, type Hex, type IndexedLicence, type IndexedLot, type StoredLotFacts,
 } from "@proofmark/sdk";
 import { CHAIN_TABLES, getMeta, setMeta } from "./db";
 import { eventKey, LotIndex } from "./lot-index";
@@ -231,10 +231,10 @@ export class Indexer {
         this.lots.writeBlock(b.state, b.block, blocks.get(b.block)!.time, docs.checks, created);
       }
       for (const [lot, facts] of checks) this.lots.writeCheck(lot, to, facts);
-      for (const [document, d] of docs.found) this.lots.writeDocument(document as never, d.cid, d.event);
+      for (const [document, d] of docs.found) this.lots.writeDocument(document as Hex, d.cid, d.event);
       for (const r of retried) {
         this.lots.setDocumentCheck(r.event, r.check, r.cid);
-        if (r.event_ !== undefined) this.lots.writeDocument(r.event.document, r.cid!, r.event_);
+        if (r.epcis !== undefined) this.lots.writeDocument(r.event.document, r.cid!, r.epcis);
       }
       const insertBlock = this.db.prepare("INSERT OR REPLACE INTO blocks (number, hash, time) VALUES (?, ?, ?)");
       for (const [n, b] of blocks) insertBlock.run(n, b.hash, b.time);
@@ -327,12 +327,12 @@ export class Indexer {
   }
 
   /** Documents that were not in the store when their event was indexed, tried again. */
-  private async retryMissingDocuments(): Promise<Array<{ event: ChainEvent; check: DocumentCheck; cid: string | null; event_?: unknown }>> {
+  private async retryMissingDocuments(): Promise<Array<{ event: ChainEvent; check: DocumentCheck; cid: string | null; epcis?: unknown }>> {
     if (!this.documents) return [];
     const out = [];
     for (const e of this.lots.eventsMissingDocuments(MISSING_DOCUMENT_RETRIES)) {
       const r = await this.checkDocument(e);
-      if (r.check !== "document-missing") out.push({ event: e, check: r.check, cid: r.cid, event_: r.event });
+      if (r.check !== "document-missing") out.push({ event: e, check: r.check, cid: r.cid, epcis: r.event });
     }
     return out;
   }

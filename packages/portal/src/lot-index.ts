@@ -1,7 +1,7 @@
 import type Database from "better-sqlite3";
 import {
   assessLot, BIZ_STEPS, DISPOSITIONS, LOT_ORIGINS, licenceKey, lotTree,
-  type ChainEvent, type CodeIssue, type DocumentCheck, type Hex, type IndexedLicence, type IndexedLot, type IndexedProduct,
+  type ChainEvent, type DocumentCheck, type Hex, type IndexedLicence, type IndexedLot, type IndexedProduct,
   type LotAssessment, type LotStatus, type ProvenanceState, type StoredLotFacts,
 } from "@proofmark/sdk";
 
@@ -233,5 +233,3 @@ export class LotIndex {
     }));
   }
 }
-
-export type { CodeIssue };
