@@ -16,6 +16,8 @@ export * from "./evidence/files";
 export * from "./evidence/queue";
 export * from "./evidence/stamp";
 export * from "./evidence/verify";
+export * from "./evidence/statement";
+export * from "./tsa";
 export * from "./report";
 export * from "./util/fs";
 export * from "./gi";

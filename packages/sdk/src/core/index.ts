@@ -9,3 +9,5 @@ export * from "./gs1";
 export * from "./quantity";
 export * from "./epcis";
 export * from "./html";
+export * from "./statement";
+export * from "./rfc3161";
