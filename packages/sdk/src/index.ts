@@ -18,6 +18,7 @@ export * from "./evidence/stamp";
 export * from "./evidence/verify";
 export * from "./evidence/statement";
 export * from "./tsa";
+export * from "./calendar";
 export * from "./report";
 export * from "./util/fs";
 export * from "./gi";

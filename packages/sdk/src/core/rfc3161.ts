@@ -169,12 +169,12 @@ export async function verifyTimestampToken(token: Uint8Array, opts: { root: Hex;
   if (!result.signatureVerified || !result.signerCertificate) {
     throw new ProofmarkError("TIMESTAMP_INVALID", "the token's CMS signature does not verify: the token was altered");
   }
+  const signer = result.signerCertificate;
   try {
     result = await signed.verify({ signer: 0, data, trustedCerts, checkChain: true, extendedMode: true }) as pkijs.SignedDataVerifyResult;
   } catch (e) {
     throw new ProofmarkError("TIMESTAMP_UNTRUSTED", `the TSA certificate does not chain to a trusted root at genTime (${(e as Error).message})`);
   }
-  const signer = result.signerCertificate;
   // 3. ESS signing certificate binds the signer certificate into the signed attributes
   checkEssBinding(signed, signer);
   // 4. the TSA certificate's purpose

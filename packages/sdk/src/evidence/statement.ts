@@ -1,10 +1,10 @@
-import type { Signer, TypedDataDomain } from "ethers";
+import type { Signer, TypedDataDomain, Wallet } from "ethers";
 import { randomSalt } from "../core/commitment";
 import { ProofmarkError } from "../core/errors";
 import type { Hex } from "../core/hex";
 import { MerkleTree } from "../core/merkle";
 import {
-  CALENDAR_ACKNOWLEDGEMENT_TYPES, calendarDomain, SUBMITTER_STATEMENT_TYPES, submitterDomain,
+  CALENDAR_ACKNOWLEDGEMENT_TYPES, calendarAcknowledgementDigest, calendarDomain, SUBMITTER_STATEMENT_TYPES, submitterDomain,
   type CalendarAcknowledgementMessage, type CalendarAttestation, type SubmitterAttestation,
 } from "../core/statement";
 
@@ -42,7 +42,12 @@ export async function signCalendarAcknowledgement(signer: Signer, input: { leave
   if (input.leaves.length === 0) throw new ProofmarkError("INVALID_ARGUMENT", "nothing to acknowledge");
   const tree = MerkleTree.build(input.leaves);
   const message: CalendarAcknowledgementMessage = { root: tree.root, receivedAt: input.receivedAt, calendar: input.calendar };
-  const signature = (await signer.signTypedData(calendarDomain() as TypedDataDomain, CALENDAR_ACKNOWLEDGEMENT_TYPES, message)) as Hex;
+  // A local key signs the EIP-712 digest directly (the same signature signTypedData gives, without
+  // its name resolution and re-encoding: this runs once per group commit on the request path).
+  const key = (signer as Partial<Wallet>).signingKey;
+  const signature = (key
+    ? key.sign(calendarAcknowledgementDigest(calendarDomain(), message)).serialized
+    : await signer.signTypedData(calendarDomain() as TypedDataDomain, CALENDAR_ACKNOWLEDGEMENT_TYPES, message)) as Hex;
   return { message, signer: (await signer.getAddress()).toLowerCase() as Hex, signature, tree };
 }
 
