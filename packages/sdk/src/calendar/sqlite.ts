@@ -84,6 +84,7 @@ export class SqliteCalendarStore implements CalendarStore {
     this.writer.on("message", (m: { seq: number; id?: number; error?: string }) => {
       const call = this.calls.get(m.seq);
       this.calls.delete(m.seq);
+      if (this.calls.size === 0) this.writer.unref(); // idle: do not keep the process alive
       if (m.error !== undefined) call?.reject(new ProofmarkError("CALENDAR_STORE_FAILED", `the calendar could not store the leaves: ${m.error}`));
       else call?.resolve(m.id!);
     });
@@ -114,6 +115,7 @@ export class SqliteCalendarStore implements CalendarStore {
   acknowledge(ack: Omit<AckRecord, "id">): Promise<number> {
     return new Promise((resolve, reject) => {
       const seq = ++this.seq;
+      if (this.calls.size === 0) this.writer.ref(); // a commit in flight keeps the process alive
       this.calls.set(seq, { resolve, reject });
       const leaves = packLeaves(ack.leaves);
       this.writer.postMessage({ seq, root: ack.root, receivedAt: ack.receivedAt, calendar: ack.calendar, signer: ack.signer, signature: ack.signature, leaves }, [leaves.buffer as ArrayBuffer]);
