@@ -65,6 +65,25 @@ const s = http.createServer((req, res) => {
   return { child, url: await firstLine(child) };
 }
 
+/** CPU time (user + system) of a process so far, in µs, from /proc (undefined elsewhere). */
+function cpuOf(pid: number | undefined): number | undefined {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * (1e6 / 100); // USER_HZ
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs `load` and returns its result with the server's CPU µs per acknowledged leaf (all its threads). */
+async function measured(pid: number | undefined, run: () => Promise<autocannon.Result>, leavesPerRequest: number): Promise<{ result: autocannon.Result; cpuPerLeaf?: number }> {
+  const before = cpuOf(pid);
+  const result = await run();
+  const after = cpuOf(pid);
+  const leaves = result["2xx"] * leavesPerRequest;
+  return { result, cpuPerLeaf: before !== undefined && after !== undefined && leaves > 0 ? (after - before) / leaves : undefined };
+}
+
 function load(url: string, leavesPerRequest: number): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => {
     autocannon({
@@ -78,6 +97,11 @@ function load(url: string, leavesPerRequest: number): Promise<autocannon.Result>
       }],
     }, (e, result) => (e ? reject(e) : resolve(result)));
   });
+}
+
+/** The node process behind `child` (taskset execs it, so it is the same pid). */
+function serverPid(child: ChildProcess): number | undefined {
+  return child.pid;
 }
 
 function stop(child: ChildProcess): Promise<void> {
@@ -95,17 +119,22 @@ export async function run(): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   const note = `200 clients, ${DURATION_S} s, 1 leaf per request, durable (fsync before the 202)${PIN ? ", server pinned to CPU 0" : ""}; machine shared with other sessions`;
   const bare = await startBareProcess(dir);
-  const bareResult = await load(bare.url, 1);
+  const { result: bareResult, cpuPerLeaf: bareCpu } = await measured(serverPid(bare.child), () => load(bare.url, 1), 1);
   await stop(bare.child);
   const calendar = await startCalendarProcess(dataDir);
   try {
-    const result = await load(`${calendar.url}/v1/leaves`, 1);
+    const { result, cpuPerLeaf } = await measured(serverPid(calendar.child), () => load(`${calendar.url}/v1/leaves`, 1), 1);
     const ok = result.non2xx === 0 && result.errors === 0;
     rows.push({ section: "calendar", name: "submissions/s (leaves, 1 per request)", value: Math.round(result.requests.average), unit: "leaves/s",
       peer: { name: "bare fsync-journal HTTP prototype", value: Math.round(bareResult.requests.average) }, target: "≥ 20000", pass: ok && result.requests.average >= 20_000,
       note: `${note}; non-2xx ${result.non2xx}, errors ${result.errors}` });
     rows.push({ section: "calendar", name: "p99 acknowledgement latency", value: result.latency.p99, unit: "ms",
       peer: { name: "bare fsync-journal HTTP prototype", value: bareResult.latency.p99 }, target: "≤ 10", pass: ok && result.latency.p99 <= 10, note: `p50 ${result.latency.p50} ms (peer ${bareResult.latency.p50} ms)` });
+    if (cpuPerLeaf !== undefined && bareCpu !== undefined) {
+      rows.push({ section: "calendar", name: "server CPU per acknowledged leaf (1 per request)", value: Math.round(cpuPerLeaf), unit: "µs",
+        peer: { name: "bare fsync-journal HTTP prototype", value: Math.round(bareCpu) },
+        note: `load-independent cost: one free core would give ≈ ${Math.round(1e6 / cpuPerLeaf).toLocaleString("en")} leaves/s (peer ≈ ${Math.round(1e6 / bareCpu).toLocaleString("en")})` });
+    }
     const many = await load(`${calendar.url}/v1/leaves`, 100);
     rows.push({ section: "calendar", name: "submissions/s (leaves, 100 per request)", value: Math.round(many.requests.average * 100), unit: "leaves/s",
       target: "≥ 20000", pass: many.non2xx === 0 && many.requests.average * 100 >= 20_000, note: `p99 ${many.latency.p99} ms per request of 100 leaves` });
