@@ -6,7 +6,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as asn1js from "asn1js";
 import * as pkijs from "pkijs";
-import { OID, pemCertificates, rootImprint, verifyTimestampToken, type Hex } from "../../packages/sdk/src";
+import { RFC3161_OID, pemCertificates, rootImprint, verifyTimestampToken, type Hex } from "../../packages/sdk/src";
 import { makeTsaCertificates } from "../helpers/tsa";
 
 const ROOT = `0x${"ab".repeat(32)}` as Hex;
@@ -38,30 +38,30 @@ describe("RFC 3161: ESS signing-certificate and critical timeStamping EKU checks
     const cert = pkijs.Certificate.fromBER(certDer.slice().buffer as ArrayBuffer);
     const tst = new pkijs.TSTInfo({
       version: 1, policy: "1.2.3.4.1",
-      messageImprint: new pkijs.MessageImprint({ hashAlgorithm: new pkijs.AlgorithmIdentifier({ algorithmId: OID.sha256 }), hashedMessage: new asn1js.OctetString({ valueHex: rootImprint(ROOT) }) }),
+      messageImprint: new pkijs.MessageImprint({ hashAlgorithm: new pkijs.AlgorithmIdentifier({ algorithmId: RFC3161_OID.sha256 }), hashedMessage: new asn1js.OctetString({ valueHex: rootImprint(ROOT) }) }),
       serialNumber: new asn1js.Integer({ value: 7 }), genTime: new Date(),
     });
     const tstDer = tst.toSchema().toBER(false);
     const essHash = createHash("sha256").update(opts.essCert ?? certDer).digest();
     const signed = new pkijs.SignedData({
       version: 3,
-      encapContentInfo: new pkijs.EncapsulatedContentInfo({ eContentType: OID.tstInfo, eContent: new asn1js.OctetString({ valueHex: tstDer }) }),
+      encapContentInfo: new pkijs.EncapsulatedContentInfo({ eContentType: RFC3161_OID.tstInfo, eContent: new asn1js.OctetString({ valueHex: tstDer }) }),
       signerInfos: [new pkijs.SignerInfo({
         version: 1,
         sid: new pkijs.IssuerAndSerialNumber({ issuer: cert.issuer, serialNumber: cert.serialNumber }),
         signedAttrs: new pkijs.SignedAndUnsignedAttributes({
           type: 0,
           attributes: [
-            new pkijs.Attribute({ type: "1.2.840.113549.1.9.3", values: [new asn1js.ObjectIdentifier({ value: OID.tstInfo })] }),
+            new pkijs.Attribute({ type: "1.2.840.113549.1.9.3", values: [new asn1js.ObjectIdentifier({ value: RFC3161_OID.tstInfo })] }),
             new pkijs.Attribute({ type: "1.2.840.113549.1.9.4", values: [new asn1js.OctetString({ valueHex: createHash("sha256").update(Buffer.from(tstDer)).digest() })] }),
-            new pkijs.Attribute({ type: OID.signingCertificateV2, values: [new asn1js.Sequence({ value: [new asn1js.Sequence({ value: [new asn1js.Sequence({ value: [new asn1js.OctetString({ valueHex: essHash })] })] })] })] }),
+            new pkijs.Attribute({ type: RFC3161_OID.signingCertificateV2, values: [new asn1js.Sequence({ value: [new asn1js.Sequence({ value: [new asn1js.Sequence({ value: [new asn1js.OctetString({ valueHex: essHash })] })] })] })] }),
           ],
         }),
       })],
       certificates: [cert],
     });
     await signed.sign(key, 0, "SHA-256");
-    const info = new pkijs.ContentInfo({ contentType: OID.signedData, content: signed.toSchema(true) });
+    const info = new pkijs.ContentInfo({ contentType: RFC3161_OID.signedData, content: signed.toSchema(true) });
     return new Uint8Array(info.toSchema().toBER(false));
   }
 

@@ -103,8 +103,8 @@ export class PostgresCalendarStore implements CalendarStore {
   }
 
   async oldestPending(): Promise<number | undefined> {
-    const t = (await this.pool.query("SELECT MIN(received_at) AS t FROM calendar_leaves WHERE batch_id IS NULL")).rows[0].t;
-    return t === null ? undefined : Number(t);
+    const rows = (await this.pool.query("SELECT received_at AS t FROM calendar_leaves WHERE batch_id IS NULL ORDER BY ack_id, ack_index LIMIT 1")).rows;
+    return rows.length === 0 ? undefined : Number(rows[0].t);
   }
 
   async lookup(leaf: Hex): Promise<LeafLookup | undefined> {

@@ -42,12 +42,13 @@ const insertLeaf = db.prepare("INSERT OR IGNORE INTO leaves (leaf, ack_id, ack_i
 const run = db.transaction((m) => {
   const leaves = Buffer.from(m.leaves);
   const id = Number(insertAck.run(m.root, m.receivedAt, m.calendar, m.signer, m.signature, leaves).lastInsertRowid);
-  for (let i = 0, at = 0; at < leaves.length; i++, at += 32) insertLeaf.run(leaves.subarray(at, at + 32), id, i, m.receivedAt);
-  return id;
+  let inserted = 0;
+  for (let i = 0, at = 0; at < leaves.length; i++, at += 32) inserted += insertLeaf.run(leaves.subarray(at, at + 32), id, i, m.receivedAt).changes;
+  return { id, inserted };
 });
 parentPort.on("message", (m) => {
   if (m.close) { db.close(); parentPort.close(); return; }
-  try { parentPort.postMessage({ seq: m.seq, id: run.immediate(m) }); }
+  try { const r = run.immediate(m); parentPort.postMessage({ seq: m.seq, id: r.id, inserted: r.inserted }); }
   catch (e) { parentPort.postMessage({ seq: m.seq, error: String(e && e.message || e) }); }
 });
 `;
@@ -63,6 +64,8 @@ export class SqliteCalendarStore implements CalendarStore {
   private readonly writer: Worker;
   private readonly calls = new Map<number, { resolve: (id: number) => void; reject: (e: Error) => void }>();
   private seq = 0;
+  /** Leaves not yet in a batch: counted once at open, then kept (one instance per file). */
+  private pending = 0;
 
   constructor(file: string) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -81,12 +84,16 @@ export class SqliteCalendarStore implements CalendarStore {
     }
     this.stmts = this.prepare();
     this.writer = new Worker(WRITER_SOURCE, { eval: true, workerData: { file, module: require.resolve("better-sqlite3") } });
-    this.writer.on("message", (m: { seq: number; id?: number; error?: string }) => {
+    this.pending = (this.stmts.pending.get() as { n: number }).n;
+    this.writer.on("message", (m: { seq: number; id?: number; inserted?: number; error?: string }) => {
       const call = this.calls.get(m.seq);
       this.calls.delete(m.seq);
       if (this.calls.size === 0) this.writer.unref(); // idle: do not keep the process alive
       if (m.error !== undefined) call?.reject(new ProofmarkError("CALENDAR_STORE_FAILED", `the calendar could not store the leaves: ${m.error}`));
-      else call?.resolve(m.id!);
+      else {
+        this.pending += m.inserted ?? 0;
+        call?.resolve(m.id!);
+      }
     });
     this.writer.on("error", (e) => {
       for (const call of this.calls.values()) call.reject(new ProofmarkError("CALENDAR_STORE_FAILED", `the calendar's database writer failed: ${e.message}`));
@@ -99,7 +106,8 @@ export class SqliteCalendarStore implements CalendarStore {
     const db = this.db;
     return {
       pending: db.prepare("SELECT COUNT(*) AS n FROM leaves WHERE batch_id IS NULL"),
-      oldest: db.prepare("SELECT MIN(received_at) AS t FROM leaves WHERE batch_id IS NULL"),
+      // ack ids grow with time: the first pending leaf in (ack_id, ack_index) order is the oldest (index only, O(log n))
+      oldest: db.prepare("SELECT received_at AS t FROM leaves WHERE batch_id IS NULL ORDER BY ack_id, ack_index LIMIT 1"),
       leaf: db.prepare("SELECT ack_id, ack_index, batch_id, batch_index FROM leaves WHERE leaf = ?"),
       ack: db.prepare("SELECT * FROM acks WHERE id = ?"),
       batch: db.prepare("SELECT * FROM batches WHERE id = ?"),
@@ -123,11 +131,11 @@ export class SqliteCalendarStore implements CalendarStore {
   }
 
   async pendingCount(): Promise<number> {
-    return (this.stmts.pending.get() as { n: number }).n;
+    return this.pending;
   }
 
   async oldestPending(): Promise<number | undefined> {
-    return (this.stmts.oldest.get() as { t: number | null }).t ?? undefined;
+    return (this.stmts.oldest.get() as { t: number } | undefined)?.t;
   }
 
   async lookup(leaf: Hex): Promise<LeafLookup | undefined> {
@@ -159,7 +167,9 @@ export class SqliteCalendarStore implements CalendarStore {
       rows.forEach((r, i) => s.assign.run(batch.id, i, r.leaf));
       return batch;
     });
-    return run.immediate(); // take the write lock first: a read-then-write upgrade could fail as busy
+    const batch = run.immediate(); // take the write lock first: a read-then-write upgrade could fail as busy
+    if (batch) this.pending -= batch.leafCount;
+    return batch;
   }
 
   async unfinishedBatches(): Promise<BatchRecord[]> {

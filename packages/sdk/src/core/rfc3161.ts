@@ -28,7 +28,7 @@ import { bytesEqual, fromHex, toHex, type Hex } from "./hex";
  */
 
 /** OIDs used here. */
-export const OID = {
+export const RFC3161_OID = {
   sha256: "2.16.840.1.101.3.4.2.1",
   tstInfo: "1.2.840.113549.1.9.16.1.4",
   signedData: "1.2.840.113549.1.7.2",
@@ -63,7 +63,7 @@ export function buildTimestampRequest(root: Hex, nonce: Uint8Array = randomNonce
   const request = new pkijs.TimeStampReq({
     version: 1,
     messageImprint: new pkijs.MessageImprint({
-      hashAlgorithm: new pkijs.AlgorithmIdentifier({ algorithmId: OID.sha256 }),
+      hashAlgorithm: new pkijs.AlgorithmIdentifier({ algorithmId: RFC3161_OID.sha256 }),
       hashedMessage: new asn1js.OctetString({ valueHex: rootImprint(root) }),
     }),
     nonce: new asn1js.Integer({ valueHex: nonce }),
@@ -135,7 +135,7 @@ export async function verifyTimestampToken(token: Uint8Array, opts: { root: Hex;
   const { signed, tstInfo } = decodeToken(token);
   // 1. what was stamped
   const imprint = tstInfo.messageImprint;
-  if (imprint.hashAlgorithm.algorithmId !== OID.sha256) {
+  if (imprint.hashAlgorithm.algorithmId !== RFC3161_OID.sha256) {
     throw new ProofmarkError("TIMESTAMP_MISMATCH", `the token's imprint uses hash ${imprint.hashAlgorithm.algorithmId}, not SHA-256: it was not made for a Proofmark root`);
   }
   const hashed = new Uint8Array(imprint.hashedMessage.valueBlock.valueHexView);
@@ -214,9 +214,9 @@ export function readTimestampToken(token: Uint8Array): { genTime: string; imprin
 function decodeToken(token: Uint8Array): { signed: pkijs.SignedData; tstInfo: pkijs.TSTInfo } {
   try {
     const info = pkijs.ContentInfo.fromBER(toArrayBuffer(token));
-    if (info.contentType !== OID.signedData) throw new Error(`content type ${info.contentType} is not SignedData`);
+    if (info.contentType !== RFC3161_OID.signedData) throw new Error(`content type ${info.contentType} is not SignedData`);
     const signed = new pkijs.SignedData({ schema: info.content });
-    if (signed.encapContentInfo.eContentType !== OID.tstInfo) throw new Error("the signed content is not a TSTInfo");
+    if (signed.encapContentInfo.eContentType !== RFC3161_OID.tstInfo) throw new Error("the signed content is not a TSTInfo");
     const eContent = signed.encapContentInfo.eContent;
     if (!eContent) throw new Error("the TSTInfo is missing");
     const tstInfo = pkijs.TSTInfo.fromBER(eContent.getValue());
@@ -230,8 +230,8 @@ function decodeToken(token: Uint8Array): { signed: pkijs.SignedData; tstInfo: pk
 
 function checkEssBinding(signed: pkijs.SignedData, signer: pkijs.Certificate): void {
   const attrs = signed.signerInfos[0].signedAttrs?.attributes ?? [];
-  const v2 = attrs.find((a) => a.type === OID.signingCertificateV2);
-  const v1 = attrs.find((a) => a.type === OID.signingCertificate);
+  const v2 = attrs.find((a) => a.type === RFC3161_OID.signingCertificateV2);
+  const v1 = attrs.find((a) => a.type === RFC3161_OID.signingCertificate);
   const attr = v2 ?? v1;
   if (!attr) throw new ProofmarkError("TIMESTAMP_INVALID", "the token has no ESS signing-certificate attribute, so nothing binds the TSA certificate to the signature (RFC 3161 §2.4.1)");
   const certDer = new Uint8Array(signer.toSchema().toBER(false));
@@ -240,7 +240,7 @@ function checkEssBinding(signed: pkijs.SignedData, signer: pkijs.Certificate): v
     const certs = (attr.values[0] as asn1js.Sequence).valueBlock.value[0] as asn1js.Sequence;
     const first = certs.valueBlock.value[0] as asn1js.Sequence;
     const parts = first.valueBlock.value;
-    let hashOid = v2 ? OID.sha256 : "1.3.14.3.2.26";
+    let hashOid = v2 ? RFC3161_OID.sha256 : "1.3.14.3.2.26";
     let hashIndex = 0;
     if (v2 && parts[0] instanceof asn1js.Sequence) {
       hashOid = ((parts[0] as asn1js.Sequence).valueBlock.value[0] as asn1js.ObjectIdentifier).valueBlock.toString();
@@ -259,11 +259,11 @@ function checkEssBinding(signed: pkijs.SignedData, signer: pkijs.Certificate): v
 }
 
 function checkTimestampingEku(cert: pkijs.Certificate): void {
-  const ext = cert.extensions?.find((x) => x.extnID === OID.extKeyUsage);
+  const ext = cert.extensions?.find((x) => x.extnID === RFC3161_OID.extKeyUsage);
   if (!ext) throw new ProofmarkError("TIMESTAMP_INVALID", "the signing certificate has no extended key usage; a TSA certificate must have exactly id-kp-timeStamping (RFC 3161 §2.3)");
   if (!ext.critical) throw new ProofmarkError("TIMESTAMP_INVALID", "the signing certificate's extended key usage is not critical (RFC 3161 §2.3 requires it)");
   const purposes = (ext.parsedValue as pkijs.ExtKeyUsage | undefined)?.keyPurposes ?? [];
-  if (purposes.length !== 1 || purposes[0] !== OID.timeStamping) {
+  if (purposes.length !== 1 || purposes[0] !== RFC3161_OID.timeStamping) {
     throw new ProofmarkError("TIMESTAMP_INVALID", `the signing certificate's extended key usage is ${purposes.join(", ") || "empty"}, not exactly id-kp-timeStamping`);
   }
 }
