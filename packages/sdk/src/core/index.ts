@@ -10,3 +10,5 @@ export * from "./quantity";
 export * from "./epcis";
 export * from "./html";
 export * from "./hash-chain";
+export * from "./statement";
+export * from "./rfc3161";

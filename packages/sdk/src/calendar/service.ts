@@ -1,0 +1,476 @@
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Signer } from "ethers";
+import { isProofmarkError, ProofmarkError, type ErrorCode } from "../core/errors";
+import type { Hex } from "../core/hex";
+import { MerkleTree } from "../core/merkle";
+import type { ReceiptAnchor } from "../core/receipt";
+import type { CalendarAttestation } from "../core/statement";
+import type { ChainContext } from "../chain/context";
+import type { EvidenceRegistryClient } from "../chain/evidence";
+import { calendarAttestationFor, signCalendarAcknowledgement } from "../evidence/statement";
+import { requestTimestamp, type TimestampEntry } from "../tsa";
+import { chainKey, type BatchRecord, type CalendarStore } from "./store";
+
+/** Most leaves in one `POST /v1/leaves`. */
+export const MAX_LEAVES_PER_REQUEST = 1_000;
+/** Largest request body accepted (1,000 leaves of 66 characters fit with room to spare). */
+export const MAX_REQUEST_BYTES = 96 * 1024;
+/** Attempts per TSA and batch before the batch completes without that TSA's token. */
+export const TSA_ATTEMPTS = 3;
+
+/** A chain the calendar anchors on: its context and the EvidenceRegistry client (with a signer). */
+export interface CalendarChain {
+  /** What the operator named it (`local`, a network name, or the RPC URL). */
+  name: string;
+  context: ChainContext;
+  registry: EvidenceRegistryClient;
+}
+
+export interface CalendarOptions {
+  store: CalendarStore;
+  /** The calendar's key (signs acknowledgements; never the chain key's role). */
+  signer: Signer;
+  chains: CalendarChain[];
+  tsa?: string[];
+  /** A batch is closed when its oldest leaf waited this long (default 10 s)… */
+  intervalMs?: number;
+  /** …or when this many leaves wait (default 10,000). */
+  maxBatch?: number;
+  /** Leaves waiting for a batch beyond which submissions get 503 (default 1,000,000). */
+  maxPending?: number;
+  port?: number;
+  host?: string;
+  /** The calendar's public identity, signed into every acknowledgement (default: its own URL). */
+  publicUrl?: string;
+  /** A description of the calendar key, shown by /v1/health (e.g. "development key"). */
+  keyNote?: string;
+  log?: (message: string) => void;
+}
+
+/** The completed proof of one leaf, as `GET /v1/proofs/0x<leaf>` serves it (status 200). */
+export interface CalendarProof {
+  format: "proofmark-calendar-proof";
+  version: 1;
+  status: "complete";
+  leaf: Hex;
+  proof: { root: Hex; path: Hex[]; leafCount: number };
+  anchors: ReceiptAnchor[];
+  timestamps: TimestampEntry[];
+  attestations: CalendarAttestation[];
+}
+
+/** A leaf acknowledged but not yet anchored everywhere (status 202). */
+export interface CalendarPending {
+  format: "proofmark-calendar-proof";
+  version: 1;
+  status: "pending";
+  leaf: Hex;
+  /** The batch root once the leaf is in a batch that is still being anchored. */
+  root?: Hex;
+  attestations: CalendarAttestation[];
+}
+
+export interface CalendarService {
+  url: string;
+  signer: Hex;
+  /** Runs one batching pass now (tests, shutdown). */
+  tick(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const LEAF_RE = /^0x[0-9a-fA-F]{64}$/;
+
+/**
+ * Starts the stamping service: the HTTP API (docs/calendar.md) in front of a durable store, and the
+ * batcher that closes a Merkle root every `intervalMs` or `maxBatch` leaves, anchors it once on every
+ * chain and obtains a token from every TSA.
+ *
+ * @example
+ * const service = await startCalendar({ store: new SqliteCalendarStore(file), signer, chains });
+ */
+export async function startCalendar(opts: CalendarOptions): Promise<CalendarService> {
+  const calendar = new Calendar(opts);
+  return calendar.start();
+}
+
+interface Waiter {
+  leaves: Hex[];
+  resolve: (statements: CalendarAttestation[]) => void;
+  reject: (e: unknown) => void;
+}
+
+class Calendar {
+  private readonly opts: CalendarOptions;
+  private readonly store: CalendarStore;
+  private readonly intervalMs: number;
+  private readonly maxBatch: number;
+  private readonly maxPending: number;
+  private readonly tsa: string[];
+  private readonly log: (m: string) => void;
+  private server!: http.Server;
+  private identity = "";
+  private signerAddress: Hex = "0x";
+  private waiting: Waiter[] = [];
+  private flushing = false;
+  private flushScheduled = false;
+  private pending = 0;
+  private ticking?: Promise<void>;
+  private timer?: NodeJS.Timeout;
+  private closed = false;
+  private readonly trees = new Map<string, MerkleTree>();
+
+  constructor(opts: CalendarOptions) {
+    this.opts = opts;
+    this.store = opts.store;
+    this.intervalMs = opts.intervalMs ?? 10_000;
+    this.maxBatch = opts.maxBatch ?? 10_000;
+    this.maxPending = opts.maxPending ?? 1_000_000;
+    this.tsa = opts.tsa ?? [];
+    this.log = opts.log ?? (() => undefined);
+    if (!(this.maxBatch >= 1 && this.intervalMs >= 1)) throw new ProofmarkError("INVALID_ARGUMENT", "the batch interval and size must be positive");
+  }
+
+  async start(): Promise<CalendarService> {
+    this.signerAddress = (await this.opts.signer.getAddress()).toLowerCase() as Hex;
+    this.pending = await this.store.pendingCount();
+    this.server = http.createServer((req, res) => {
+      this.handle(req, res).catch((e) => this.fail(res, e));
+    });
+    this.server.keepAliveTimeout = 30_000;
+    await new Promise<void>((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(this.opts.port ?? 0, this.opts.host ?? "127.0.0.1", () => resolve());
+    });
+    const address = this.server.address() as AddressInfo;
+    const url = `http://${address.family === "IPv6" ? `[${address.address}]` : address.address}:${address.port}`;
+    this.identity = this.opts.publicUrl ?? url;
+    this.schedule(0);
+    return {
+      url,
+      signer: this.signerAddress,
+      tick: () => this.tick(),
+      close: () => this.close(),
+    };
+  }
+
+  private async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+    await this.ticking;
+    while (this.flushing) await new Promise((r) => setTimeout(r, 5));
+  }
+
+  // ---- HTTP -------------------------------------------------------------------------------
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = req.url ?? "/";
+    if (url === "/v1/leaves") {
+      if (req.method !== "POST") return this.error(res, 405, "CALENDAR_REQUEST_INVALID", "use POST /v1/leaves", { allow: "POST" });
+      return this.postLeaves(req, res);
+    }
+    if (url.startsWith("/v1/proofs/")) {
+      if (req.method !== "GET" && req.method !== "HEAD") return this.error(res, 405, "CALENDAR_REQUEST_INVALID", "use GET /v1/proofs/0x<leaf>", { allow: "GET" });
+      const leaf = url.slice("/v1/proofs/".length);
+      if (!LEAF_RE.test(leaf)) return this.error(res, 400, "CALENDAR_REQUEST_INVALID", "the leaf must be 0x followed by 64 hex digits");
+      return this.getProof(leaf.toLowerCase() as Hex, res);
+    }
+    if (url === "/v1/health") {
+      if (req.method !== "GET") return this.error(res, 405, "CALENDAR_REQUEST_INVALID", "use GET /v1/health", { allow: "GET" });
+      return this.health(res);
+    }
+    req.resume();
+    return this.error(res, 404, "CALENDAR_REQUEST_INVALID", `no such endpoint: ${req.method} ${url.slice(0, 100)}`);
+  }
+
+  private async postLeaves(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const type = req.headers["content-type"] ?? "";
+    if (!/^application\/json\b/i.test(type)) {
+      req.resume();
+      return this.error(res, 415, "CALENDAR_REQUEST_INVALID", "send the leaves as application/json");
+    }
+    const body = await readBody(req, MAX_REQUEST_BYTES);
+    if (body === undefined) return this.error(res, 413, "CALENDAR_REQUEST_INVALID", `the body is larger than ${MAX_REQUEST_BYTES} bytes; send at most ${MAX_LEAVES_PER_REQUEST} leaves per request`);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      return this.error(res, 400, "CALENDAR_REQUEST_INVALID", "the body is not JSON");
+    }
+    const leaves = (parsed as { leaves?: unknown })?.leaves;
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed) || Object.keys(parsed).some((k) => k !== "leaves") || !Array.isArray(leaves)) {
+      return this.error(res, 400, "CALENDAR_REQUEST_INVALID", 'the body must be {"leaves": ["0x<64 hex>", …]} and nothing else');
+    }
+    if (leaves.length === 0 || leaves.length > MAX_LEAVES_PER_REQUEST) {
+      return this.error(res, 400, "CALENDAR_REQUEST_INVALID", `send between 1 and ${MAX_LEAVES_PER_REQUEST} leaves per request, not ${leaves.length}`);
+    }
+    const normalized: Hex[] = [];
+    for (let i = 0; i < leaves.length; i++) {
+      const leaf = leaves[i];
+      if (typeof leaf !== "string" || !LEAF_RE.test(leaf)) {
+        return this.error(res, 400, "CALENDAR_REQUEST_INVALID", `leaf ${i} is not 0x followed by 64 hex digits (send the salted leaf, never a file or its SHA-256 alone)`, { index: i });
+      }
+      normalized.push(leaf.toLowerCase() as Hex);
+    }
+    if (this.pending + normalized.length > this.maxPending || this.closed) {
+      const retry = Math.max(1, Math.ceil(this.intervalMs / 1000));
+      res.setHeader("retry-after", String(retry));
+      return this.error(res, 503, "CALENDAR_BUSY", `the calendar's queue is full (${this.pending} leaves wait for a batch); retry in ${retry} s`, { retryAfter: retry });
+    }
+    const statements = await this.acknowledge(normalized);
+    this.json(res, 202, { format: "proofmark-calendar-pending", version: 1, statements });
+  }
+
+  private async getProof(leaf: Hex, res: http.ServerResponse): Promise<void> {
+    const found = await this.store.lookup(leaf);
+    if (!found) return this.error(res, 404, "CALENDAR_LEAF_UNKNOWN", `this calendar never acknowledged ${leaf}`);
+    const ackTree = this.tree(`a${found.ack.id}`, found.ack.leaves);
+    const { ack } = found;
+    const attestation = calendarAttestationFor({ message: { root: ack.root, receivedAt: ack.receivedAt, calendar: ack.calendar }, signer: ack.signer, signature: ack.signature }, ackTree, found.ackIndex);
+    const batch = found.batch;
+    if (!batch || batch.completedAt === undefined) {
+      const pending: CalendarPending = { format: "proofmark-calendar-proof", version: 1, status: "pending", leaf, ...(batch ? { root: batch.root } : {}), attestations: [attestation] };
+      return this.json(res, 202, pending);
+    }
+    const tree = this.tree(`b${batch.id}`, batch.leaves);
+    const proof: CalendarProof = {
+      format: "proofmark-calendar-proof", version: 1, status: "complete", leaf,
+      proof: { root: batch.root, path: tree.proof(found.batchIndex!), leafCount: batch.leafCount },
+      anchors: Object.values(batch.anchors),
+      timestamps: batch.timestamps,
+      attestations: [attestation],
+    };
+    this.json(res, 200, proof);
+  }
+
+  private async health(res: http.ServerResponse): Promise<void> {
+    const stats = await this.store.stats();
+    this.json(res, 200, {
+      status: "ok",
+      calendar: this.identity,
+      signer: this.signerAddress,
+      ...(this.opts.keyNote ? { keyNote: this.opts.keyNote } : {}),
+      store: this.store.kind,
+      anchoring: this.store.isAnchorer(),
+      intervalSeconds: this.intervalMs / 1000,
+      maxBatch: this.maxBatch,
+      pending: this.pending,
+      leaves: stats.leaves,
+      batches: stats.batches,
+      completeBatches: stats.completeBatches,
+      chains: this.opts.chains.map((c) => ({ name: c.name, chainId: c.context.chainId, registry: c.registry.address.toLowerCase() })),
+      tsa: this.tsa,
+    });
+  }
+
+  private tree(key: string, leaves: Hex[]): MerkleTree {
+    let t = this.trees.get(key);
+    if (!t) {
+      t = MerkleTree.build(leaves);
+      if (this.trees.size >= 64) this.trees.delete(this.trees.keys().next().value!);
+      this.trees.set(key, t);
+    }
+    return t;
+  }
+
+  private json(res: http.ServerResponse, status: number, value: unknown): void {
+    const body = JSON.stringify(value);
+    res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(body), "cache-control": "no-store" });
+    res.end(body);
+  }
+
+  private error(res: http.ServerResponse, status: number, code: ErrorCode, message: string, details: Record<string, unknown> = {}): void {
+    if (status === 405 && details.allow) res.setHeader("allow", String(details.allow));
+    this.json(res, status, { error: { code, message, details } });
+  }
+
+  private fail(res: http.ServerResponse, e: unknown): void {
+    this.log(`request failed: ${(e as Error).message}`);
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const code: ErrorCode = isProofmarkError(e) ? e.code : "CALENDAR_STORE_FAILED";
+    this.error(res, 500, code, isProofmarkError(e) ? e.message : "the calendar failed to handle the request; nothing was acknowledged");
+  }
+
+  // ---- group commit -----------------------------------------------------------------------
+
+  /** Resolves once the leaves are durable, with one signed statement per leaf (in request order). */
+  private acknowledge(leaves: Hex[]): Promise<CalendarAttestation[]> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ leaves, resolve, reject });
+      if (!this.flushScheduled && !this.flushing) {
+        this.flushScheduled = true;
+        setImmediate(() => {
+          this.flushScheduled = false;
+          void this.flush();
+        });
+      }
+    });
+  }
+
+  private async flush(): Promise<void> {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      while (this.waiting.length > 0) {
+        const group = this.waiting;
+        this.waiting = [];
+        await this.commit(group);
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private async commit(group: Waiter[]): Promise<void> {
+    const index = new Map<Hex, number>();
+    const leaves: Hex[] = [];
+    for (const w of group) for (const leaf of w.leaves) if (!index.has(leaf)) {
+      index.set(leaf, leaves.length);
+      leaves.push(leaf);
+    }
+    try {
+      const ack = await signCalendarAcknowledgement(this.opts.signer, { leaves, receivedAt: Date.now(), calendar: this.identity });
+      const ackRecord = { root: ack.message.root, receivedAt: ack.message.receivedAt, calendar: ack.message.calendar, signer: ack.signer, signature: ack.signature, leaves };
+      crashForTest("calendar-before-commit");
+      await this.store.acknowledge(ackRecord);
+      crashForTest("calendar-after-commit");
+      this.pending += leaves.length;
+      for (const w of group) w.resolve(w.leaves.map((leaf) => calendarAttestationFor(ack, ack.tree, index.get(leaf)!)));
+      if (this.pending >= this.maxBatch) this.schedule(0);
+    } catch (e) {
+      for (const w of group) w.reject(e);
+    }
+  }
+
+  // ---- batches ----------------------------------------------------------------------------
+
+  private schedule(delayMs: number): void {
+    if (this.closed) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.tick().finally(() => this.schedule(Math.min(this.intervalMs / 4, 250)));
+    }, delayMs);
+  }
+
+  private tick(): Promise<void> {
+    if (!this.ticking) {
+      this.ticking = this.runTick().catch((e) => this.log(`batching failed, will retry: ${(e as Error).message}`)).finally(() => {
+        this.ticking = undefined;
+      });
+    }
+    return this.ticking;
+  }
+
+  private async runTick(): Promise<void> {
+    const ran = await this.store.asAnchorer(async () => {
+      for (const batch of await this.store.unfinishedBatches()) await this.process(batch);
+      for (;;) {
+        const pending = await this.store.pendingCount();
+        this.pending = pending;
+        if (pending === 0 || this.closed) return;
+        const oldest = (await this.store.oldestPending()) ?? Date.now();
+        if (pending < this.maxBatch && Date.now() - oldest < this.intervalMs) return;
+        const batch = await this.store.openBatch(this.maxBatch, (leaves) => MerkleTree.build(leaves).root);
+        if (!batch) return;
+        this.log(`batch ${batch.id}: ${batch.leafCount} leaves under ${batch.root}`);
+        crashForTest("calendar-after-batch");
+        await this.process(batch);
+      }
+    });
+    if (ran === undefined) this.pending = await this.store.pendingCount();
+  }
+
+  /** Anchors a batch once on every chain, gets every TSA's token, and marks it complete. */
+  private async process(batch: BatchRecord): Promise<void> {
+    const work: Array<Promise<void>> = this.opts.chains.map((chain) => this.anchorOn(chain, batch));
+    work.push(...this.tsa.map((url) => this.timestamp(url, batch)));
+    await Promise.all(work);
+    const anchored = this.opts.chains.every((c) => batch.anchors[chainKey(c.context.chainId, c.registry.address)]);
+    const stamped = this.tsa.every((url) => batch.timestamps.some((t) => t.tsa === url) || (batch.tsaFailures[url] ?? 0) >= TSA_ATTEMPTS);
+    if (anchored && stamped) {
+      batch.completedAt = Date.now();
+      await this.store.saveBatch(batch);
+      this.log(`batch ${batch.id} complete: ${Object.keys(batch.anchors).length} chain(s), ${batch.timestamps.length} time-stamp(s)`);
+    }
+  }
+
+  private async anchorOn(chain: CalendarChain, batch: BatchRecord): Promise<void> {
+    const key = chainKey(chain.context.chainId, chain.registry.address);
+    if (batch.anchors[key]) return;
+    try {
+      let anchor = await chain.registry.findAnchor(batch.root);
+      const sent = batch.sent[key];
+      if (!anchor && sent) {
+        const tx = await chain.context.provider.getTransaction(sent);
+        const mined = tx ? await tx.wait() : null;
+        if (mined && mined.status === 1) anchor = await chain.registry.anchorFromReceipt(mined, batch.root);
+      }
+      if (!anchor) {
+        anchor = await chain.registry.anchor(batch.root, batch.leafCount, async (txHash) => {
+          batch.sent[key] = txHash;
+          await this.store.saveBatch(batch);
+          crashForTest("calendar-after-send");
+        });
+      }
+      await chain.context.persist();
+      batch.anchors[key] = anchor;
+      delete batch.sent[key];
+      await this.store.saveBatch(batch);
+    } catch (e) {
+      this.log(`batch ${batch.id} on ${chain.name} (chain ${chain.context.chainId}): ${(e as Error).message}; will retry`);
+    }
+  }
+
+  private async timestamp(url: string, batch: BatchRecord): Promise<void> {
+    if (batch.timestamps.some((t) => t.tsa === url) || (batch.tsaFailures[url] ?? 0) >= TSA_ATTEMPTS) return;
+    try {
+      batch.timestamps.push(await requestTimestamp(url, batch.root));
+    } catch (e) {
+      batch.tsaFailures[url] = (batch.tsaFailures[url] ?? 0) + 1;
+      this.log(`batch ${batch.id}: TSA ${url} failed (${(e as Error).message}), attempt ${batch.tsaFailures[url]} of ${TSA_ATTEMPTS}`);
+    }
+    await this.store.saveBatch(batch);
+  }
+}
+
+function readBody(req: http.IncomingMessage, max: number): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers["content-length"] ?? NaN);
+    if (declared > max) {
+      req.resume();
+      resolve(undefined);
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    req.on("data", (c: Buffer) => {
+      size += c.length;
+      if (size > max) over = true;
+      else chunks.push(c);
+    });
+    req.on("end", () => resolve(over ? undefined : Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}
+
+/**
+ * Fault injection for the crash tests: PROOFMARK_TEST_CRASH=calendar-before-commit |
+ * calendar-after-commit | calendar-after-batch | calendar-after-send kills the process with SIGKILL
+ * there, as a power cut would. PROOFMARK_TEST_CRASH_AFTER=n lets n passes through first.
+ */
+function crashForTest(point: string): void {
+  if (process.env.PROOFMARK_TEST_CRASH !== point) return;
+  const after = Number(process.env.PROOFMARK_TEST_CRASH_AFTER ?? 0);
+  crashCounts[point] = (crashCounts[point] ?? 0) + 1;
+  if (crashCounts[point] > after) process.kill(process.pid, "SIGKILL");
+}
+const crashCounts: Record<string, number> = {};
