@@ -92,7 +92,7 @@ export function register(program: Command): void {
     .argument("<lot>", "lot id", id("lot"))
     .requiredOption("--step <step>", `CBV 2.0 business step: ${BIZ_STEPS.join(", ")}`, choice(BIZ_STEPS))
     .option("--disposition <disposition>", `CBV 2.0 disposition (default: the step's usual one): ${DISPOSITIONS.join(", ")}`, choice(DISPOSITIONS))
-    .requiredOption("--location <id>", "where it happened (a GLN / SGLN URI, an address, a URN)")
+    .requiredOption("--location <id>", "where it happened: a GLN, an SGLN / Digital Link / geo: URI or a registered location id (kept as is), or an address (recorded as a stable urn:proofmark:place: URI with the text kept)")
     .option("--time <time>", "when (ISO 8601; default now)")
     .option("--doc <file>", "a document to attach (certificate, waybill); kept in the store, its CID in the event")
     .option("--quantity <quantity>", "quantity observed, with a unit")
