@@ -314,7 +314,8 @@ function eventTree(event: EpcisEvent, options: EventHashOptions): Node {
   if (!event || typeof event !== "object" || typeof event.type !== "string" || typeof event.eventTime !== "string") {
     throw new ProofmarkError("EPCIS_INVALID", "an EPCIS event needs a type and an eventTime", {});
   }
-  const reader = new Reader({ ...STANDARD_PREFIXES, ...(options.prefixes ?? {}) });
+  // An event may carry its document's @context (JSON-LD allows it on any node): its prefixes count too.
+  const reader = new Reader({ ...STANDARD_PREFIXES, ...contextPrefixes((event as { "@context"?: unknown })["@context"]), ...(options.prefixes ?? {}) });
   const ignore = new Set([...COMMENTS, ...(options.ignoreFields ?? [])]);
   const root = reader.node(event, [], ignore);
   return restructure([event.type, "", root[2]]);
