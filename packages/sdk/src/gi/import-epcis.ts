@@ -10,8 +10,9 @@ import { eventCommitment, eventLocation, eventTimeSeconds, locationDigest, type 
 import { contextPrefixes, documentEvents, epcisEventHash } from "../core/epcis-hash";
 import { decodeAiValue } from "../core/gs1";
 import type { EventInput, LotInfo, ProductInfo, TxInfo } from "../chain/provenance";
-import type { GiSession } from "./session";
-import { GI_DOCUMENT_FORMAT, type PreparedEvent } from "./documents";
+import type { ProvenanceRegistryClient } from "../chain/provenance";
+import type { ContentStore } from "../store/types";
+import { GI_DOCUMENT_FORMAT, type EventDocuments, type PreparedEvent } from "./documents";
 import type { ImportProblem } from "./import";
 
 /**
@@ -42,6 +43,16 @@ export interface EpcisImportResult {
   hashes: string[];
   transactions: Array<TxInfo & { events: number }>;
   lots: number[];
+}
+
+/** What an import writes through: a {@link GiSession} is one. */
+export interface EpcisImportTarget {
+  client: ProvenanceRegistryClient;
+  store: ContentStore;
+  documents: EventDocuments;
+  signerAddress: string;
+  /** Saved after the transaction (the embedded chain's snapshot), when there is one. */
+  chain?: { persist(): Promise<void> };
 }
 
 const SCHEMA_FILE = "EPCIS-JSON-Schema.json";
@@ -103,14 +114,14 @@ function identifiersOf(event: EpcisEvent): string[] {
 }
 
 /**
- * Imports an EPCIS 2.0 JSON-LD file through an open GI session (see the module comment).
+ * Imports an EPCIS 2.0 JSON-LD file through an open GI session or any {@link EpcisImportTarget} (see the module comment).
  * Throws IMPORT_INVALID listing every problem (by event index) and records nothing when any event fails.
  *
  * @example
  * const gi = await GiSession.open(await openChain({ dataDir, as: "retailer" }));
  * const r = await importEpcisDocument(gi, "partner.jsonld"); // r.hashes, r.recorded, r.cid
  */
-export async function importEpcisDocument(session: GiSession, file: string, opts: { dryRun?: boolean } = {}): Promise<EpcisImportResult> {
+export async function importEpcisDocument(session: EpcisImportTarget, file: string, opts: { dryRun?: boolean } = {}): Promise<EpcisImportResult> {
   if (!fs.existsSync(file)) throw new ProofmarkError("FILE_NOT_FOUND", `no file ${file}`, { path: file });
   const bytes = fs.readFileSync(file);
   const invalid = (problems: ImportProblem[], total: number) =>
@@ -211,6 +222,6 @@ export async function importEpcisDocument(session: GiSession, file: string, opts
   await session.documents.save(prepared);
   const tx = await session.client.sendRecordEvents(inputs, gas + gas / 5n);
   const mined = await session.client.waitFor(tx, `recording ${inputs.length} imported EPCIS events`);
-  await session.chain.persist();
+  await session.chain?.persist();
   return { events: events.length, recorded: inputs.length, dryRun: false, cid, hashes, transactions: [{ ...mined, events: inputs.length }], lots: lotList };
 }
