@@ -114,3 +114,4 @@ export async function startPortal(opts: PortalOptions): Promise<Portal> {
     },
   };
 }
+export { createEpcisHandler, type EpcisServer, type EpcisServerOptions } from "./epcis/server";

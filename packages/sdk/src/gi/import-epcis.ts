@@ -123,7 +123,15 @@ function identifiersOf(event: EpcisEvent): string[] {
  */
 export async function importEpcisDocument(session: EpcisImportTarget, file: string, opts: { dryRun?: boolean } = {}): Promise<EpcisImportResult> {
   if (!fs.existsSync(file)) throw new ProofmarkError("FILE_NOT_FOUND", `no file ${file}`, { path: file });
-  const bytes = fs.readFileSync(file);
+  return importEpcisBytes(session, fs.readFileSync(file), path.basename(file), opts);
+}
+
+/**
+ * Imports an EPCIS 2.0 JSON-LD document given as bytes (`name` is used in messages and as the
+ * stored file's name). What `importEpcisDocument` and the EPCIS capture endpoint both run.
+ */
+export async function importEpcisBytes(session: EpcisImportTarget, bytes: Uint8Array, name: string, opts: { dryRun?: boolean } = {}): Promise<EpcisImportResult> {
+  const file = name;
   const invalid = (problems: ImportProblem[], total: number) =>
     new ProofmarkError("IMPORT_INVALID",
       `${path.basename(file)}: ${problems.length} of ${total} event(s) cannot be recorded, so nothing was recorded:\n${problems.slice(0, 50).map((p) => `  event ${p.line}: ${p.reason}`).join("\n")}`,
