@@ -87,16 +87,21 @@ export interface EventHashOptions {
   ignoreFields?: readonly string[];
 }
 
-/** Compare strings by Unicode code point. */
+/** Compare strings by Unicode code point (UTF-16 order differs only between surrogates and U+E000–U+FFFF). */
 function byCodePoint(a: string, b: string): number {
   if (a === b) return 0;
-  const x = Array.from(a);
-  const y = Array.from(b);
-  for (let i = 0; i < Math.min(x.length, y.length); i++) {
-    const d = x[i].codePointAt(0)! - y[i].codePointAt(0)!;
-    if (d !== 0) return d;
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x >= 0xd800 && y >= 0xd800) {
+      x += x < 0xe000 ? 0x2000 : -0x800;
+      y += y < 0xe000 ? 0x2000 : -0x800;
+    }
+    return x - y;
   }
-  return x.length - y.length;
+  return a.length - b.length;
 }
 
 function compareNodes(a: Node, b: Node): number {
