@@ -1,6 +1,6 @@
 import { InvalidArgumentError, type Command } from "commander";
 import {
-  importEpcisDocument,
+  eventLocationName, importEpcisDocument,
   BIZ_STEPS, DISPOSITIONS, GiSession, PRODUCT_ROLES, ProofmarkError, formatQuantity,
   type BizStep, type Disposition, type LotTrace, type ProductRole,
 } from "@proofmark/sdk";
@@ -278,6 +278,6 @@ function printTrace(env: CommandEnv, t: LotTrace): void {
     const when = e.time.replace(".000Z", "Z");
     const who = e.actorName ?? e.actor;
     const mark = e.verified ? "✓ verified" : e.check === "document-missing" ? "? document not in this store" : "✗ DOCUMENT MISMATCH";
-    out.line(`  ${when}  lot ${String(e.lot).padEnd(4)} ${e.step.padEnd(16)} ${e.disposition.padEnd(23)} ${who.padEnd(10)} ${plain(e.locationName ?? e.location ?? e.locationDigest.slice(0, 18) + "…")}  ${mark}`);
+    out.line(`  ${when}  lot ${String(e.lot).padEnd(4)} ${e.step.padEnd(16)} ${e.disposition.padEnd(23)} ${who.padEnd(10)} ${plain((e.epcis && eventLocationName(e.epcis)) ?? e.location ?? e.locationDigest.slice(0, 18) + "…")}  ${mark}`);
   }
 }

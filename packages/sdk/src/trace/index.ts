@@ -1,4 +1,4 @@
-import { chainRecord, eventLocationName, type EpcisEvent } from "../core/epcis";
+import { chainRecord, type EpcisEvent } from "../core/epcis";
 import type { Hex } from "../core/hex";
 import { formatQuantity } from "../core/quantity";
 import { devAccountName } from "../chain/accounts";
@@ -39,8 +39,6 @@ export interface TraceEvent {
   actorName?: string;
   /** Location identifier from the document (the chain holds only its digest). */
   location?: string;
-  /** The place's human text, when the document carries one (`gi:name`, e.g. an address). */
-  locationName?: string;
   locationDigest: Hex;
   blockNumber: number;
   txHash: Hex;
@@ -221,7 +219,6 @@ export async function traceLot(opts: TraceOptions): Promise<LotTrace> {
       out.cid = found.cid;
       out.epcis = event;
       out.location = event.bizLocation?.id ?? event.readPoint?.id;
-      out.locationName = eventLocationName(event);
       let ok = false;
       try {
         const r = chainRecord(event, found.doc.salt);
