@@ -6,6 +6,7 @@ import * as codes from "./commands/codes";
 import * as deploy from "./commands/deploy";
 import * as node from "./commands/node";
 import * as serve from "./commands/serve";
+import * as epcis from "./commands/epcis";
 import * as show from "./commands/show";
 import * as stamp from "./commands/stamp";
 import * as store from "./commands/store";
@@ -18,6 +19,7 @@ import * as calendar from "./commands/calendar";
 
 /** Each command module registers itself on the program. Add new commands here. */
 const COMMANDS: Array<{ register(program: Command): void }> = [stamp, verify, show, node, accounts, deploy, store, report, certificate, verifier, codes, serve, gi, calendar];
+const COMMANDS: Array<{ register(program: Command): void }> = [stamp, verify, show, node, accounts, deploy, store, report, certificate, verifier, codes, serve, gi, epcis];
 
 /** Exit codes: 0 success, 1 a check failed or an operation was refused, 2 bad usage. */
 export const EXIT = { OK: 0, FAILED: 1, USAGE: 2 } as const;

@@ -1,6 +1,46 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+// CBV 2.0 vocabulary codes of this registry: the code of a business step or disposition is its
+// number on these lines. This is the one definition: scripts/export-artifacts.js reads these
+// lines to generate the SDK's table (packages/sdk/src/core/cbv.generated.ts), and the tests check
+// it against ProvenanceRegistry's STEP_COUNT, DISPOSITION_COUNT and stepRoles. Append only: a code,
+// once used on chain, keeps its meaning.
+//
+// cbv:bizStep 0 commissioning
+// cbv:bizStep 1 inspecting
+// cbv:bizStep 2 sampling
+// cbv:bizStep 3 packing
+// cbv:bizStep 4 unpacking
+// cbv:bizStep 5 repackaging
+// cbv:bizStep 6 creating_class_instance
+// cbv:bizStep 7 storing
+// cbv:bizStep 8 holding
+// cbv:bizStep 9 shipping
+// cbv:bizStep 10 departing
+// cbv:bizStep 11 arriving
+// cbv:bizStep 12 receiving
+// cbv:bizStep 13 loading
+// cbv:bizStep 14 unloading
+// cbv:bizStep 15 transporting
+// cbv:bizStep 16 retail_selling
+// cbv:bizStep 17 destroying
+// cbv:bizStep 18 other
+//
+// cbv:disposition 0 active
+// cbv:disposition 1 conformant
+// cbv:disposition 2 non_conformant
+// cbv:disposition 3 in_progress
+// cbv:disposition 4 in_transit
+// cbv:disposition 5 container_closed
+// cbv:disposition 6 sellable_accessible
+// cbv:disposition 7 sellable_not_accessible
+// cbv:disposition 8 retail_sold
+// cbv:disposition 9 recalled
+// cbv:disposition 10 destroyed
+// cbv:disposition 11 damaged
+// cbv:disposition 12 expired
+
 /**
  * @title IProvenanceRegistry
  * @notice Vocabulary of the Proofmark provenance registry for geographical-indication (GI)
@@ -8,8 +48,9 @@ pragma solidity ^0.8.24;
  * mass-balanced split / merge / transform / pack, supply-chain events in a per-lot hash chain,
  * recalls and issued-code counts.
  * @dev Quantities are integers in the product's base unit (e.g. grams). Business steps and
- * dispositions are small integer codes of the GS1 CBV 2.0 vocabulary; the table lives in the SDK
- * (`packages/sdk/src/core/epcis.ts`: `BIZ_STEPS`, `DISPOSITIONS`) and in {stepRoles}.
+ * dispositions are small integer codes of the GS1 CBV 2.0 vocabulary, defined once below this
+ * comment (the `cbv:` lines); the SDK's `BIZ_STEPS` / `DISPOSITIONS` are generated from them at
+ * build time, and {stepRoles} says who may record each step.
  *
  * Every change of state emits a log that carries what an indexer needs, so the complete state
  * can be rebuilt from logs alone. Each lot keeps one storage word, its hash-chain head:

@@ -6,6 +6,8 @@ import {
   parseDigitalLink, randomSalt, serialLeaf, serialSetCommitment, SERIAL_ALPHABET, SERIAL_LEAF_DOMAIN, verifyProof, type Hex,
 } from "../../packages/sdk/src";
 import vectors from "./gs1.vectors.json";
+import gs1Suite from "../vectors/digital-link/vectors.json";
+import { checkDigitalLink, decodeAiValue, encodeAiValue, lotClass } from "../../packages/sdk/src";
 
 const CSET82 = "!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz";
 
@@ -59,6 +61,20 @@ describe("GS1 identifiers (core/gs1)", () => {
     for (const v of vectors.badUris) {
       it(`rejects ${v.uri} (${v.why})`, () => expectInvalid(() => parseDigitalLink(v.uri)));
     }
+    for (const v of vectors.nonCanonical) {
+      it(`accepts ${v.uri} but reports it is not canonical (${v.why})`, () => {
+        expect(parseDigitalLink(v.uri)).to.deep.include({ lot: v.lot, serial: v.serial });
+        const check = checkDigitalLink(v.uri);
+        expect(check).to.deep.include({ ok: true, canonical: false, canonicalUri: v.canonical });
+        expect(check.problems.join(" ")).to.match(/not written canonically/);
+        expect(checkDigitalLink(v.canonical)).to.deep.include({ ok: true, canonical: true, problems: [] });
+      });
+    }
+    it("reports why a malformed code is not well-formed", () => {
+      const check = checkDigitalLink("https://id.example.org/01/09501101530004/10/1/21/X");
+      expect(check.ok).to.equal(false);
+      expect(check.problems.join(" ")).to.match(/check digit/);
+    });
     it("round-trips every CSET 82 lot and serial exactly", () => {
       const value = fc.array(fc.constantFrom(...CSET82.split("")), { minLength: 1, maxLength: 20 }).map((a) => a.join(""));
       fc.assert(fc.property(value, value, (lot, serial) => {
@@ -107,6 +123,43 @@ describe("GS1 identifiers (core/gs1)", () => {
       const inner = ethers.keccak256(ethers.concat([SERIAL_LEAF_DOMAIN, ethers.keccak256(ethers.toUtf8Bytes("09501101530003/12/1234567812345678")), salt]));
       expect(serialLeaf({ gtin: "09501101530003", lot: "12", serial: "1234567812345678", salt })).to.equal(ethers.keccak256(inner));
       expect(SERIAL_LEAF_DOMAIN).to.equal(ethers.id("proofmark.serial.leaf.v1"));
+    });
+  });
+
+  describe("GS1's own test cases (test/vectors/digital-link, gs1-syntax-engine)", () => {
+    for (const v of gs1Suite.escape) {
+      it(`escapes ${JSON.stringify(v.value)} as ${v.path}`, () => expect(encodeAiValue(v.value)).to.equal(v.path));
+    }
+    for (const v of gs1Suite.unescape) {
+      it(`reads the segment ${v.segment} as ${JSON.stringify(v.value)}`, () => {
+        expect(decodeAiValue(v.segment, "lot")).to.equal(v.value);
+        expect(encodeAiValue(v.value)).to.equal(v.canonical ?? v.segment);
+      });
+    }
+    for (const v of gs1Suite.links) {
+      it(`parses ${v.uri}`, () => {
+        expect(parseDigitalLink(v.uri)).to.deep.equal({ resolver: v.resolver, gtin: v.gtin, lot: v.lot, serial: v.serial });
+        const check = checkDigitalLink(v.uri);
+        expect(check.ok).to.equal(true);
+        expect(check.canonicalUri).to.equal(v.canonical ?? v.uri);
+        expect(buildDigitalLink({ resolver: v.resolver, gtin: v.gtin, lot: v.lot, serial: v.serial })).to.equal(v.canonical ?? v.uri);
+      });
+    }
+    for (const v of gs1Suite.bad) {
+      it(`rejects ${v.uri} (${v.why})`, () => {
+        expectInvalid(() => parseDigitalLink(v.uri));
+        expect(checkDigitalLink(v.uri).ok).to.equal(false);
+      });
+    }
+    it("lot-level classes use GS1 percent-encoding: L(1 → L%281, / allowed, CSET 82 enforced, GTIN checked", () => {
+      expect(lotClass({ giNumber: "AGI00001", lot: "L(1", gtin: "06901234567892" })).to.equal("https://id.gs1.org/01/06901234567892/10/L%281");
+      expect(lotClass({ giNumber: "AGI00001", lot: "A/B", gtin: "06901234567892" })).to.equal("https://id.gs1.org/01/06901234567892/10/A%2FB");
+      expectInvalid(() => lotClass({ giNumber: "AGI00001", lot: "批次", gtin: "06901234567892" }), /character set 82/);
+      expectInvalid(() => lotClass({ giNumber: "AGI00001", lot: "A", gtin: "06901234567893" }), /check digit/);
+      fc.assert(fc.property(fc.array(fc.constantFrom(...CSET82.split("")), { minLength: 1, maxLength: 20 }).map((a) => a.join("")), (lot) => {
+        const uri = lotClass({ giNumber: "X", lot, gtin: "09506000134352" });
+        expect(decodeAiValue(uri.split("/10/")[1], "lot")).to.equal(lot);
+      }), { numRuns: 300 });
     });
   });
 });

@@ -133,7 +133,7 @@ async function seed(chain: ChainContext, dataDir: string, opts: { codes?: number
   const outDir = path.join(dataDir, "labels");
   const count = opts.codes ?? 5;
   try {
-    const issued = (lot: number, n: number) => issueScanCodes({ chain: codeChain, lot, count: n, gtin, outDir: path.join(outDir, String(lot)), resolver: opts.resolver, png: false });
+    const issued = (lot: number, n: number) => issueScanCodes({ chain: codeChain, lot, count: n, gtin, outDir: path.join(outDir, String(lot)), resolver: opts.resolver ?? "https://id.example.org", png: false });
     const goodCodes = await issued(good.packed, count);
     // The recalled harvest's packed lot is still active itself; its codes exist.
     const recalledCodes = await issued(bad.packed, 2);

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { issueScanCodes, ProofmarkError } from "@proofmark/sdk";
+import { checkDigitalLink, issueScanCodes, ProofmarkError } from "@proofmark/sdk";
 import { commandEnv, positiveInt } from "../options";
 import { rows } from "../output";
 
@@ -11,7 +11,7 @@ interface IssueCliOptions {
   png?: boolean;
 }
 
-/** `proofmark codes issue <lot>`: one unguessable GS1 Digital Link code per package of a packed lot. */
+/** `proofmark codes issue <lot>` and `proofmark codes check <url>`: GS1 Digital Link scan codes for packed lots. */
 export function register(program: Command): void {
   const codes = program.command("codes").description("consumer scan codes (GS1 Digital Link QR codes) for packed lots");
   codes
@@ -21,7 +21,7 @@ export function register(program: Command): void {
     .requiredOption("--count <n>", "how many codes (at most the lot's packages not yet coded)", positiveInt)
     .requiredOption("--gtin <gtin>", "the trade item's GTIN-8/12/13/14 (check digit verified)")
     .requiredOption("--out <dir>", "folder for the QR codes, label sheet, CSV and manifest")
-    .option("--resolver <url>", "base URL of the scan pages (default: config.json resolver, else http://127.0.0.1:8080)")
+    .option("--resolver <url>", "public base URL the QR codes point at, e.g. https://id.example.org (required unless config.json sets resolver)")
     .option("--no-png", "skip the PNG files")
     .action(async (lotArg: string, o: IssueCliOptions, cmd: Command) => {
       const env = commandEnv(cmd);
@@ -53,5 +53,26 @@ export function register(program: Command): void {
       } finally {
         chain.close();
       }
+    });
+
+  codes
+    .command("check")
+    .description("tell whether a printed code is a well-formed GS1 Digital Link of one package (GTIN check digit, lot and serial character sets), and whether it is canonical")
+    .argument("<url>", "the code's URL, as read from the QR code")
+    .action(async (url: string, _o: unknown, cmd: Command) => {
+      const env = commandEnv(cmd);
+      const r = checkDigitalLink(url);
+      if (!r.ok) {
+        throw new ProofmarkError("CODE_MALFORMED", `${JSON.stringify(url.slice(0, 200))} is not a well-formed GS1 Digital Link of a package: ${r.problems.join("; ")}`, { url, problems: r.problems });
+      }
+      env.out.result({ url, ok: r.ok, canonical: r.canonical, canonicalUri: r.canonicalUri, ...r.link, problems: r.problems });
+      env.out.line(`${r.canonical ? "well-formed" : "well-formed, not canonical"}  ${JSON.stringify(url).slice(1, -1)}`);
+      for (const line of rows([
+        ["resolver", r.link!.resolver],
+        ["GTIN", r.link!.gtin],
+        ["lot", JSON.stringify(r.link!.lot)],
+        ["serial", JSON.stringify(r.link!.serial)],
+        ...(r.canonical ? [] : ([["canonical", r.canonicalUri!], ...r.problems.map((p) => ["note", p] as [string, string])] as [string, string][])),
+      ])) env.out.line(line);
     });
 }

@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { InvalidArgumentError, type Command } from "commander";
 import {
+  eventLocationName, importEpcisDocument,
   BIZ_STEPS, DISPOSITIONS, GiSession, PRODUCT_ROLES, ProofmarkError, formatQuantity, isProofmarkError, parseQuantity, parseYield, splitQuantityList,
   type BizStep, type Disposition, type DocumentInput, type LotTrace, type ProductRole,
 } from "@proofmark/sdk";
@@ -97,7 +98,7 @@ export function register(program: Command): void {
     .argument("<lot>", "lot id", id("lot"))
     .requiredOption("--step <step>", `CBV 2.0 business step: ${BIZ_STEPS.join(", ")}`, choice(BIZ_STEPS))
     .option("--disposition <disposition>", `CBV 2.0 disposition (default: the step's usual one): ${DISPOSITIONS.join(", ")}`, choice(DISPOSITIONS))
-    .requiredOption("--location <id>", "where it happened (a GLN / SGLN URI, an address, a URN)")
+    .requiredOption("--location <id>", "where it happened: a GLN, an SGLN / Digital Link / geo: URI or a registered location id (kept as is), or an address (recorded as a stable urn:proofmark:place: URI with the text kept)")
     .option("--time <time>", "when (ISO 8601; default now)")
     .option("--doc <file>", "a document to attach (certificate, waybill); kept in the store, its CID in the event")
     .option("--quantity <quantity>", "quantity observed, with a unit")
@@ -190,11 +191,17 @@ export function register(program: Command): void {
     }, { readOnly: true }));
 
   gi.command("import")
-    .description("record many events from a CSV or JSON Lines file (docs/gi-import.md); all rows are checked first, nothing is recorded unless all are valid")
+    .description("record many events from a CSV or JSON Lines file (docs/gi-import.md), or a partner's EPCIS 2.0 JSON-LD document (.jsonld/.json, docs/epcis.md); everything is checked first, nothing is recorded unless all is valid")
     .argument("<file>", "file.csv or file.jsonl")
     .option("--dry-run", "only check the rows")
     .option("--batch <n>", "events per transaction (default 1000; smaller if a batch would not fit a block)", id("batch"))
     .action((file: string, o, cmd: Command) => withSession(cmd, async (s, env) => {
+      if (/\.json(ld)?$/i.test(file)) {
+        const e = await importEpcisDocument(s, file, { dryRun: o.dryRun });
+        env.out.result(e);
+        env.out.line(e.dryRun ? `${e.events} EPCIS event(s) valid for ${e.lots.length} lot(s); nothing recorded (--dry-run)` : `recorded ${e.events} EPCIS event(s) as ${e.recorded} record(s) on lot(s) ${e.lots.join(", ")} in 1 transaction; document kept as ${e.cid}`);
+        return;
+      }
       const r = await s.importEvents(file, { dryRun: o.dryRun, batchSize: o.batch, onProgress: (phase, done, total) => env.out.progress(`${phase} ${done}/${total}`) });
       env.out.progressDone();
       env.out.result(r);
@@ -310,6 +317,6 @@ function printTrace(env: CommandEnv, t: LotTrace): void {
     const when = e.time.replace(".000Z", "Z");
     const who = e.actorName ?? e.actor;
     const mark = e.verified ? "✓ verified" : e.check === "document-missing" ? "? document not in this store" : "✗ DOCUMENT MISMATCH";
-    out.line(`  ${when}  lot ${String(e.lot).padEnd(4)} ${e.step.padEnd(16)} ${e.disposition.padEnd(23)} ${who.padEnd(10)} ${plain(e.location ?? e.locationDigest.slice(0, 18) + "…")}  ${mark}`);
+    out.line(`  ${when}  lot ${String(e.lot).padEnd(4)} ${e.step.padEnd(16)} ${e.disposition.padEnd(23)} ${who.padEnd(10)} ${plain((e.epcis && eventLocationName(e.epcis)) ?? e.location ?? e.locationDigest.slice(0, 18) + "…")}  ${mark}`);
   }
 }

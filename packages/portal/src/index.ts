@@ -119,3 +119,4 @@ export async function startPortal(opts: PortalOptions): Promise<Portal> {
     },
   };
 }
+export { createEpcisHandler, type EpcisServer, type EpcisServerOptions } from "./epcis/server";

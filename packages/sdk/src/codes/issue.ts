@@ -12,8 +12,6 @@ import { writeFileAtomic } from "../util/fs";
 import { codesCsv, CODES_FORMAT, CODES_VERSION, type CodesManifest } from "./manifest";
 import { labelSheetHtml } from "./labels";
 
-/** Default resolver when neither `--resolver` nor `resolver` in config.json is set: the local portal. */
-export const DEFAULT_RESOLVER = "http://127.0.0.1:8080";
 
 /** Lot status codes of ProvenanceRegistry (`LotStatus`). */
 
@@ -24,7 +22,10 @@ export interface IssueCodesOptions {
   gtin: string;
   /** Folder for the QR codes, label sheet and manifests. */
   outDir: string;
-  /** Resolver base URL (default: config.json `resolver`, else {@link DEFAULT_RESOLVER}). */
+  /**
+   * Resolver base URL the QR codes point at (default: config.json `resolver`). Required: a code is
+   * printed once and must reach the consumer's phone, so there is no local default.
+   */
   resolver?: string;
   /** Formats to write (default all). */
   png?: boolean;
@@ -61,7 +62,10 @@ export async function issueScanCodes(opts: IssueCodesOptions): Promise<IssueCode
   if (!Number.isSafeInteger(opts.lot) || opts.lot <= 0) throw new ProofmarkError("INVALID_ARGUMENT", `lot must be a lot id ≥ 1, got ${opts.lot}`);
   if (!Number.isSafeInteger(opts.count) || opts.count <= 0 || opts.count > 100_000) throw new ProofmarkError("INVALID_ARGUMENT", `--count must be 1..100000, got ${opts.count}`);
   const gtin = normalizeGtin(opts.gtin);
-  const resolver = opts.resolver ?? loadConfig(chain.dataDir).resolver ?? DEFAULT_RESOLVER;
+  const resolver = opts.resolver ?? loadConfig(chain.dataDir).resolver;
+  if (resolver === undefined || resolver.trim() === "") {
+    throw new ProofmarkError("RESOLVER_MISSING", "no resolver base URL for the scan codes: the QR codes must point at a site consumers' phones reach", {});
+  }
   const lot = String(opts.lot);
   buildDigitalLink({ resolver, gtin, lot, serial: "0" }); // validates the resolver early
 

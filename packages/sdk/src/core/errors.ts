@@ -53,6 +53,8 @@ export const ERROR_CODES = [
   "CALENDAR_LEAF_UNKNOWN",
   "CALENDAR_BUSY",
   "CALENDAR_STORE_FAILED",
+  "RESOLVER_MISSING",
+  "CODE_MALFORMED",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

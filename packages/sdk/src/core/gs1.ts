@@ -15,8 +15,10 @@ import { MerkleTree } from "./merkle";
  *   (CSET 82); in the URI, letters, digits, `-`, `.` and `_` are written as they are and every
  *   other CSET 82 character is percent-encoded with upper-case hex (`/` → `%2F`);
  * - qualifiers appear in the order 10 then 21.
- * Parsing is strict: it accepts only that canonical form, so `build(parse(uri)) === uri` and
- * `parse(build(x))` gives back `x` exactly.
+ * Building always writes that canonical form. Parsing follows the standard's grammar, as GS1's own
+ * parsers do (gs1-syntax-engine): percent-escapes in either case and literal URI characters are
+ * decoded, then the value must be in CSET 82; `parse(build(x))` gives back `x` exactly, and
+ * {@link checkDigitalLink} also says whether a code is in canonical form.
  */
 
 /** GS1 AI 10/21 values: 1–20 characters of CSET 82. */
@@ -79,28 +81,40 @@ export function encodeAiValue(value: string): string {
   return out;
 }
 
-/** Decodes a canonical Digital Link path segment; throws on anything else. */
+/** Characters a URI path segment may hold literally (RFC 3986 pchar less "%"). */
+const PCHAR_RE = /[A-Za-z0-9\-._~!$&'()*+,;=:@]/;
+
+/**
+ * Decodes a Digital Link path segment as GS1's Digital Link 1.2 grammar reads it: any
+ * percent-escape (upper- or lower-case hex) is decoded, characters a URI path allows literally
+ * stand for themselves ("+" is "+"), and the decoded value must be 1–20 characters of CSET 82.
+ * Throws INVALID_ARGUMENT for anything else. {@link isCanonicalAiSegment} tells whether the segment
+ * was also written in the canonical form {@link encodeAiValue} writes.
+ */
 export function decodeAiValue(segment: string, what: "lot" | "serial"): string {
   let out = "";
   for (let i = 0; i < segment.length; i++) {
     const ch = segment[i];
     if (ch === "%") {
       const hex = segment.slice(i + 1, i + 3);
-      if (!/^[0-9A-F]{2}$/.test(hex)) throw new ProofmarkError("INVALID_ARGUMENT", `${what} segment "${segment.slice(0, 60)}" has a malformed percent-encoding (use %XX with upper-case hex)`);
+      if (!/^[0-9A-Fa-f]{2}$/.test(hex)) throw new ProofmarkError("INVALID_ARGUMENT", `${what} segment "${segment.slice(0, 60)}" has a malformed percent-escape (use %XX with two hex digits)`);
       const decoded = String.fromCharCode(parseInt(hex, 16));
-      if (LITERAL_RE.test(decoded) || !CSET82_RE.test(decoded)) {
-        throw new ProofmarkError("INVALID_ARGUMENT", `${what} segment "${segment.slice(0, 60)}" percent-encodes "${decoded}", which must be written ${LITERAL_RE.test(decoded) ? "as it is" : "nowhere (not in GS1 character set 82)"}`);
-      }
+      if (!CSET82_RE.test(decoded)) throw new ProofmarkError("INVALID_ARGUMENT", `${what} segment "${segment.slice(0, 60)}" percent-encodes "${decoded.replace(/[^\x21-\x7e]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`)}", which is not in GS1 character set 82`);
       out += decoded;
       i += 2;
-    } else if (LITERAL_RE.test(ch)) {
+    } else if (PCHAR_RE.test(ch)) {
       out += ch;
     } else {
-      throw new ProofmarkError("INVALID_ARGUMENT", `${what} segment "${segment.slice(0, 60)}" contains "${ch}", which must be percent-encoded or is not allowed`);
+      throw new ProofmarkError("INVALID_ARGUMENT", `${what} segment "${segment.slice(0, 60)}" contains "${ch}", which a URI path must percent-encode`);
     }
   }
   assertAiValue(out, what);
   return out;
+}
+
+/** True when a (valid) path segment is written exactly as {@link encodeAiValue} writes its value. */
+export function isCanonicalAiSegment(segment: string, what: "lot" | "serial"): boolean {
+  return encodeAiValue(decodeAiValue(segment, what)) === segment;
 }
 
 /** The parts of a scan code. */
@@ -126,7 +140,6 @@ function normalizeResolver(resolver: string): string {
     throw new ProofmarkError("INVALID_ARGUMENT", `resolver "${resolver}" must be an http(s) URL without query, fragment or credentials`);
   }
   const base = `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, "")}`;
-  if (/\/(01|10|21)(\/|$)/.test(url.pathname)) throw new ProofmarkError("INVALID_ARGUMENT", `resolver "${resolver}" must not contain GS1 key path segments`);
   return base;
 }
 
@@ -151,10 +164,10 @@ export function digitalLinkPath(link: { gtin: string; lot: string; serial: strin
 
 /**
  * Parses the path of a Digital Link (`/01/<gtin14>/10/<lot>/21/<serial>`, optionally with a
- * resolver prefix before it). Strict: canonical encoding, 14-digit GTIN with a right check digit.
+ * resolver prefix before it): 14-digit GTIN with a right check digit, lot and serial per the grammar.
  */
 export function parseDigitalLinkPath(path: string): { prefix: string; gtin: string; lot: string; serial: string } {
-  const m = /^(.*?)\/01\/([0-9]{14})\/10\/([^/?#]+)\/21\/([^/?#]+)$/.exec(path);
+  const m = /^(.*)\/01\/([0-9]{14})\/10\/([^/?#]+)\/21\/([^/?#]+)$/.exec(path);
   if (!m) throw new ProofmarkError("INVALID_ARGUMENT", `"${path.slice(0, 120)}" is not a GS1 Digital Link path /01/<14-digit GTIN>/10/<lot>/21/<serial>`);
   const gtin = m[2];
   if (!isValidGtin(gtin)) throw new ProofmarkError("INVALID_ARGUMENT", `GTIN ${gtin} has a wrong check digit: the last digit should be ${gtinCheckDigit(gtin.slice(0, 13))}`, { gtin });
@@ -162,7 +175,7 @@ export function parseDigitalLinkPath(path: string): { prefix: string; gtin: stri
 }
 
 /**
- * Parses a full GS1 Digital Link URI of a serialised package (strict; see the module comment).
+ * Parses a full GS1 Digital Link URI of a serialised package (see the module comment; no query or fragment).
  *
  * @example
  * parseDigitalLink("https://id.example.org/01/09501101530003/10/L7/21/8K2M4Q9TXV3C6H1R");
@@ -175,6 +188,46 @@ export function parseDigitalLink(uri: string): DigitalLink {
   const resolver = `${m[1]}${parts.prefix}`;
   if (normalizeResolver(resolver) !== resolver) throw new ProofmarkError("INVALID_ARGUMENT", `"${uri.slice(0, 120)}" has a non-canonical resolver part "${resolver}"`);
   return { resolver, gtin: parts.gtin, lot: parts.lot, serial: parts.serial };
+}
+
+/** What {@link checkDigitalLink} finds about a printed code. */
+export interface DigitalLinkCheck {
+  /** True when the URI is a well-formed GS1 Digital Link of a serialised package (GTIN + lot + serial). */
+  ok: boolean;
+  /** True when it is also written in canonical form (what `codes issue` prints). */
+  canonical: boolean;
+  /** The parts, when well-formed. */
+  link?: DigitalLink;
+  /** The canonical form of the same code, when well-formed. */
+  canonicalUri?: string;
+  /** Why it is not well-formed, or why it is not canonical. */
+  problems: string[];
+}
+
+/**
+ * Tells whether a printed scan code is a well-formed GS1 Digital Link of one package
+ * (`<resolver>/01/<GTIN-14>/10/<lot>/21/<serial>`, GS1 Digital Link 1.2 grammar, GTIN check digit,
+ * AI 10 / AI 21 character set and length), and whether it is in canonical form. Never throws.
+ *
+ * @example
+ * checkDigitalLink("https://id.example.org/01/09501101530003/10/L%281/21/X").ok // true
+ */
+export function checkDigitalLink(uri: string): DigitalLinkCheck {
+  const problems: string[] = [];
+  let link: DigitalLink;
+  try {
+    link = parseDigitalLink(uri);
+  } catch (e) {
+    return { ok: false, canonical: false, problems: [(e as Error).message] };
+  }
+  const canonicalUri = buildDigitalLink(link);
+  if (canonicalUri !== uri) {
+    const m = /\/10\/([^/]+)\/21\/([^/]+)$/.exec(uri)!;
+    if (!isCanonicalAiSegment(m[1], "lot")) problems.push(`the lot is not written canonically: "${m[1]}" (canonical: "${encodeAiValue(link.lot)}")`);
+    if (!isCanonicalAiSegment(m[2], "serial")) problems.push(`the serial is not written canonically: "${m[2]}" (canonical: "${encodeAiValue(link.serial)}")`);
+    if (problems.length === 0) problems.push(`not in canonical form; canonical: ${canonicalUri}`);
+  }
+  return { ok: true, canonical: canonicalUri === uri, link, canonicalUri, problems };
 }
 
 // ---------------------------------------------------------------- serials
