@@ -199,6 +199,21 @@ export function register(program: Command): void {
     });
 
   store
+    .command("repair")
+    .description("rebuild the store's index from its pack files (after STORE_CORRUPT); keeps the old index, removes nothing")
+    .action(async (_o: unknown, cmd: Command) => {
+      const env = commandEnv(cmd);
+      await withStore(env, async (s) => {
+        const r = await s.repair();
+        env.out.result(r);
+        if (r.damage) env.out.line(`the old index was damaged at offset ${r.damage.offset} (${r.damage.reason})`);
+        env.out.line(`rebuilt the index from ${r.packs} pack(s): ${r.blocks} block(s), ${r.roots} kept CID(s)${r.olderPacks > 0 ? `; ${r.olderPacks} older pack(s) recovered from the old index only` : ""}`);
+        if (r.keptAs) env.out.line(`the old index is kept as ${r.keptAs}`);
+        for (const p of r.problems) env.out.line(`could not read ${p.file} at offset ${p.offset}: ${p.reason}`);
+      });
+    });
+
+  store
     .command("pin")
     .description("pin a CID on a Kubo node: sends the blocks from this store when it has them, else asks the node to fetch them")
     .argument("<cid>", "CID to pin")

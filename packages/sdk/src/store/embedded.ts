@@ -5,7 +5,7 @@ import { loadCar, loadDagPb } from "./esm";
 import { ProofmarkError, isProofmarkError } from "../core/errors";
 import { CID, DAG_PB_CODE, IDENTITY, RAW_CODE, blockKey, linksOf, parseCid, verifyBlock } from "./blocks";
 import { KUBO_LAYOUT, addUnixfsFile } from "./unixfs";
-import { PackStore, type PackTxn, type RootMeta } from "./packstore";
+import { PackStore, type PackTxn, type RepairResult, type RootMeta } from "./packstore";
 import type { AddOptions, AddResult, ContentSource, ContentStore, GcResult, StoreEntry } from "./types";
 
 /** Sibling blocks read ahead while reading a file. */
@@ -260,6 +260,14 @@ export class EmbeddedStore implements ContentStore {
       }
       if (c.code === DAG_PB_CODE) stack.push(...(pendingLinks.get(key) ?? (await linksOf(c, await this.packs.readBlock(c)))));
     }
+  }
+
+  /**
+   * Rebuilds the store's index from its pack files (after STORE_CORRUPT). The old index is kept
+   * beside the new one; no block is removed.
+   */
+  async repair(): Promise<RepairResult> {
+    return this.packs.rebuildIndex();
   }
 
   async close(): Promise<void> {
