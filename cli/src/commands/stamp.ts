@@ -80,7 +80,10 @@ function report(out: Output, result: Awaited<ReturnType<typeof stampFiles>>): vo
       ["time", formatTime(f.anchor.timestamp)], ["registry", f.anchor.registry], ["submitter", formatAddress(f.anchor.submitter)],
     ])) out.line(r);
   }
-  if (result.batches.length === 0 && result.files.length > 0) out.line("\nnothing new to anchor: every file already has a receipt for its current content");
+  if (result.batches.length === 0 && result.files.length > 0) {
+    out.line();
+    out.line("nothing new to anchor: every file already has a receipt for its current content");
+  }
   if (result.batches.length === 0 && result.files.length === 0) out.line("nothing queued");
   for (const p of result.pendingElsewhere) out.line(`note: ${p.leafCount} file(s) are still queued for chain ${p.chainId} (root ${p.root}); run \`proofmark stamp --resume\` on that network`);
 }

@@ -7,7 +7,8 @@ import {
   EmbeddedStore, KuboStore, ProofmarkError, collectFiles, fetchFromStore, keepInStore, parseCid, parseReceipt, serveStore,
   type AddResult, type KeptFile,
 } from "@proofmark/sdk";
-import { commandEnv, positiveInt, type CommandEnv } from "../options";
+import { commandEnv, port, type CommandEnv } from "../options";
+import { listenError } from "./serve";
 import { formatBytes, rows } from "../output";
 
 const SMALL_FILE = 4 << 20;
@@ -240,12 +241,19 @@ export function register(program: Command): void {
   store
     .command("serve")
     .description("serve GET /ipfs/<cid> (add ?format=car for a CAR) from the store until interrupted")
-    .option("--port <n>", "port", positiveInt, 8080)
+    .option("--port <n>", "port", port, 8080)
     .option("--host <addr>", "address to listen on", "127.0.0.1")
     .action(async (o: { port: number; host: string }, cmd: Command) => {
       const env = commandEnv(cmd);
       const s = openStore(env);
-      const { server, url } = await serveStore(s, { port: o.port, host: o.host });
+      let served: Awaited<ReturnType<typeof serveStore>>;
+      try {
+        served = await serveStore(s, { port: o.port, host: o.host });
+      } catch (e) {
+        await s.close();
+        throw listenError(e, o.host, o.port) ?? e;
+      }
+      const { server, url } = served;
       env.out.result({ url, store: s.dir });
       env.out.line(`serving ${s.dir} at ${url}/ipfs/<cid> (Ctrl-C to stop)`);
       for (const r of rows([["example", `${url}/ipfs/bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e`]])) env.out.line(r);

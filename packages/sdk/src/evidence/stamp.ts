@@ -7,8 +7,8 @@ import { MerkleTree } from "../core/merkle";
 import { parseReceipt, serializeReceipt, type Receipt, type ReceiptAnchor, type ReceiptEncryption } from "../core/receipt";
 import type { ChainContext } from "../chain/context";
 import { EvidenceRegistryClient } from "../chain/evidence";
-import { syncFiles, writeFileAtomic } from "../util/fs";
-import { collectFiles, hashFile, receiptPathFor } from "./files";
+import { removeStaleTemps, syncFiles, writeFileAtomic } from "../util/fs";
+import { assertUnchanged, collectFiles, hashFile, receiptPathFor } from "./files";
 import { StampQueue, type QueuedItem, type StampBatch } from "./queue";
 
 /** Progress of a stamp, for a progress line on a terminal. */
@@ -63,8 +63,14 @@ export interface StampResult {
  * const result = await stampFiles({ chain, inputs: ["designs/"], meta: { author: "Li Wei" } });
  */
 export async function stampFiles(opts: StampOptions): Promise<StampResult> {
+  const queue = new StampQueue(opts.chain.dataDir);
+  // One stamp at a time per data folder: the queue, the receipts and the signer's nonces are
+  // shared. A second stamp waits its turn; then it sees the first one's receipts and batches.
+  return queue.exclusive(() => stampExclusive(opts, queue));
+}
+
+async function stampExclusive(opts: StampOptions, queue: StampQueue): Promise<StampResult> {
   const { chain } = opts;
-  const queue = new StampQueue(chain.dataDir);
   const registry = new EvidenceRegistryClient(await chain.registryAddress("EvidenceRegistry"), await chain.signer());
   const result: StampResult = { files: [], batches: [], pendingElsewhere: [] };
 
@@ -98,7 +104,10 @@ export async function stampFiles(opts: StampOptions): Promise<StampResult> {
       file, receiptPath, name: path.basename(file), size: digest.size, sha256: digest.sha256, salt, meta,
       leaf: computeLeaf({ sha256: digest.sha256, salt, meta }),
     };
-    if (opts.keep) Object.assign(item, await opts.keep(file));
+    if (opts.keep) {
+      Object.assign(item, await opts.keep(file));
+      assertUnchanged(file, digest.version); // the stored copy must be the hashed content
+    }
     items.push(item);
   }
   if (items.length === 0) return result;
@@ -166,12 +175,14 @@ function finishBatch(batch: StampBatch, anchor: ReceiptAnchor, queue: StampQueue
       anchors: [anchor],
       ...(item.encryption ? { encryption: item.encryption } : {}),
     };
-    const fresh = keepEarlierReceipt(item.receiptPath, item.sha256);
+    const text = serializeReceipt(receipt);
+    const fresh = keepEarlierReceipt(item.receiptPath, item.sha256, text);
     // the batch stays queued until the receipts are synced, so a torn receipt is rewritten on resume
-    writeFileAtomic(item.receiptPath, serializeReceipt(receipt), { durable: false, fresh });
+    writeFileAtomic(item.receiptPath, text, { durable: false, fresh });
     out.push({ file: item.file, receiptPath: item.receiptPath, sha256: item.sha256, size: item.size, status, anchor, cid: item.cid });
   });
   syncFiles(out.map((f) => f.receiptPath));
+  for (const dir of new Set(out.map((f) => path.dirname(f.receiptPath)))) removeStaleTemps(dir);
   onProgress?.({ phase: "receipts", count: out.length });
   queue.remove(batch.root);
   return out;
@@ -188,11 +199,15 @@ function readExistingReceipt(receiptPath: string): Receipt | undefined {
 
 /**
  * A receipt for an earlier version of a file is evidence too: keep it as `x.proof.<n>.json`.
+ * A receipt this very batch started to write and a crash or a full disk cut short (its bytes are
+ * a beginning of `text`, possibly none) is not an earlier receipt: it is rewritten.
  * Returns true when no receipt is left at `receiptPath` (so the new one can be created in place).
  */
-function keepEarlierReceipt(receiptPath: string, newSha256: string): boolean {
+function keepEarlierReceipt(receiptPath: string, newSha256: string, text: string): boolean {
   if (!fs.existsSync(receiptPath)) return true;
   if (readExistingReceipt(receiptPath)?.subject.sha256 === newSha256) return false;
+  const st = fs.statSync(receiptPath);
+  if (st.isFile() && st.size <= Buffer.byteLength(text) && Buffer.from(text).subarray(0, st.size).equals(fs.readFileSync(receiptPath))) return false;
   const base = receiptPath.replace(/\.json$/, "");
   let n = 1;
   while (fs.existsSync(`${base}.${n}.json`)) n++;

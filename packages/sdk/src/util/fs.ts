@@ -39,6 +39,32 @@ export function writeFileAtomic(file: string, data: string | Uint8Array, opts: {
   }
 }
 
+/** Name of the temporary file {@link writeFileAtomic} writes beside `file`. */
+const TEMP_RE = /^\.(.+)\.(\d+)\.\d+\.tmp$/;
+
+/**
+ * Removes temporary files {@link writeFileAtomic} left in `dir` when its process was killed
+ * (their writer, named in the file name, is gone). Returns the files removed.
+ */
+export function removeStaleTemps(dir: string): string[] {
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    const m = TEMP_RE.exec(name);
+    if (!m) continue;
+    const pid = Number(m[2]);
+    if (pid === process.pid || isProcessAlive(pid)) continue;
+    fs.rmSync(path.join(dir, name), { force: true });
+    removed.push(path.join(dir, name));
+  }
+  return removed;
+}
+
 /**
  * Makes many files written with `durable: false` durable at once: one `syncfs` per file system
  * (coreutils `sync -f`) instead of an fsync per file (≈3.5 ms each here), falling back to fsync.
@@ -123,23 +149,49 @@ async function acquireLockFile(lockFile: string, opts: LockFileOptions): Promise
   fs.mkdirSync(path.dirname(lockFile), { recursive: true });
   const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
   for (;;) {
+    // The lock appears with its pid already in it (written to a private file, then hard-linked
+    // into place, which fails if the lock exists): nobody can read an empty lock and take it as
+    // stale while its holder is still writing its pid.
+    const mine = `${lockFile}.${process.pid}.${Date.now()}.tmp`;
     try {
-      const fd = fs.openSync(lockFile, "wx");
-      fs.writeSync(fd, String(process.pid));
-      fs.closeSync(fd);
+      fs.writeFileSync(mine, String(process.pid), { flag: "wx" });
+      fs.linkSync(mine, lockFile);
       return;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw opts.lockError ? opts.lockError(e as Error) : e;
+    } finally {
+      fs.rmSync(mine, { force: true });
     }
     let owner = Number.NaN;
+    let ino: number;
     try {
-      owner = Number.parseInt(fs.readFileSync(lockFile, "utf8"), 10);
+      const fd = fs.openSync(lockFile, "r");
+      try {
+        ino = fs.fstatSync(fd).ino;
+        owner = Number.parseInt(fs.readFileSync(fd, "utf8"), 10);
+      } finally {
+        fs.closeSync(fd);
+      }
     } catch {
-      continue; // released between our open and our read
+      continue; // released between our link and our read
     }
     if (!(owner > 0) || owner === process.pid || !isProcessAlive(owner)) {
-      // The holder died (SIGKILL, power loss) or never wrote its pid: the lock is stale.
-      fs.rmSync(lockFile, { force: true });
+      // The holder died (SIGKILL, power loss): the lock is stale. Take it away under a private
+      // name and make sure it is the file we judged (not a fresh lock someone made meanwhile).
+      const aside = `${lockFile}.${process.pid}.stale`;
+      try {
+        fs.renameSync(lockFile, aside);
+      } catch {
+        continue;
+      }
+      if (fs.statSync(aside).ino !== ino) {
+        try {
+          fs.linkSync(aside, lockFile); // a live lock: put it back
+        } catch {
+          // its holder made way for another meanwhile; nothing left to restore
+        }
+      }
+      fs.rmSync(aside, { force: true });
       continue;
     }
     if (Date.now() > deadline) {
