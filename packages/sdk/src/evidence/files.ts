@@ -15,19 +15,37 @@ export function receiptPathFor(file: string, outDir?: string, baseDir = process.
   return path.join(outDir, `${safe}.proof.json`);
 }
 
+/** An entry of a walked folder that is not stamped or verified, and why (see {@link collectFiles}). */
+export interface SkippedEntry {
+  path: string;
+  reason: string;
+}
+
+function kindOf(entry: fs.Dirent | fs.Stats): string {
+  if (entry.isSymbolicLink()) return "a symbolic link (links are not followed)";
+  if (entry.isFIFO()) return "a FIFO (named pipe)";
+  if (entry.isSocket()) return "a socket";
+  if (entry.isCharacterDevice() || entry.isBlockDevice()) return "a device";
+  return "not a regular file";
+}
+
 /**
  * Expands files and folders (recursively) into a sorted list of regular files, leaving out
- * receipts and `.git`, `.proofmark`, `node_modules`. Throws FILE_NOT_FOUND or NO_FILES.
+ * receipts and `.git`, `.proofmark`, `node_modules`. Entries of a folder that are not regular
+ * files (symbolic links, FIFOs, sockets, devices) are not followed or read: they are added to
+ * `skipped` (when given) so the caller can say so. Throws FILE_NOT_FOUND or NO_FILES.
  */
-export function collectFiles(inputs: string[]): string[] {
+export function collectFiles(inputs: string[], skipped?: SkippedEntry[]): string[] {
   const out = new Set<string>();
   const walk = (dir: string): void => {
     for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const full = path.join(dir, entry.name);
       if (entry.isDirectory()) {
         if (!SKIPPED_DIRS.has(entry.name)) walk(full);
-      } else if (entry.isFile() && !RECEIPT_FILE_RE.test(entry.name)) {
-        out.add(full);
+      } else if (entry.isFile()) {
+        if (!RECEIPT_FILE_RE.test(entry.name)) out.add(full);
+      } else if (!RECEIPT_FILE_RE.test(entry.name)) {
+        skipped?.push({ path: full, reason: kindOf(entry) });
       }
     }
   };

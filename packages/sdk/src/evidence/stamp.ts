@@ -8,7 +8,7 @@ import { parseReceipt, serializeReceipt, type Receipt, type ReceiptAnchor, type 
 import type { ChainContext } from "../chain/context";
 import { EvidenceRegistryClient } from "../chain/evidence";
 import { removeStaleTemps, syncFiles, writeFileAtomic } from "../util/fs";
-import { assertUnchanged, collectFiles, hashFile, receiptPathFor } from "./files";
+import { assertUnchanged, collectFiles, hashFile, receiptPathFor, type SkippedEntry } from "./files";
 import { StampQueue, type QueuedItem, type StampBatch } from "./queue";
 
 /** Progress of a stamp, for a progress line on a terminal. */
@@ -50,6 +50,8 @@ export interface StampResult {
   batches: Array<{ root: Hex; leafCount: number; txHash: Hex; resumed: boolean }>;
   /** Batches left in the queue for another chain. */
   pendingElsewhere: Array<{ root: Hex; chainId: number; leafCount: number }>;
+  /** Entries of the folders stamped that were not stamped (symbolic links, FIFOs, devices…), and why. */
+  skipped: SkippedEntry[];
 }
 
 /**
@@ -72,7 +74,7 @@ export async function stampFiles(opts: StampOptions): Promise<StampResult> {
 async function stampExclusive(opts: StampOptions, queue: StampQueue): Promise<StampResult> {
   const { chain } = opts;
   const registry = new EvidenceRegistryClient(await chain.registryAddress("EvidenceRegistry"), await chain.signer());
-  const result: StampResult = { files: [], batches: [], pendingElsewhere: [] };
+  const result: StampResult = { files: [], batches: [], pendingElsewhere: [], skipped: [] };
 
   for (const batch of queue.list()) {
     if (batch.chainId !== chain.chainId || batch.registry.toLowerCase() !== registry.address.toLowerCase()) {
@@ -85,14 +87,15 @@ async function stampExclusive(opts: StampOptions, queue: StampQueue): Promise<St
   }
   if (opts.resumeOnly) return result;
 
-  const files = collectFiles(opts.inputs);
+  const files = collectFiles(opts.inputs, result.skipped);
   const baseDir = process.cwd();
+  const receiptPaths = receiptPathsFor(files, opts.outDir, baseDir);
   const items: QueuedItem[] = [];
   for (let i = 0; i < files.length; i++) {
     const file = path.resolve(files[i]);
     const size = fs.statSync(file).size;
     const digest = await hashFile(file, (bytes) => opts.onProgress?.({ phase: "hash", file: files[i], index: i, count: files.length, bytes, size }));
-    const receiptPath = path.resolve(receiptPathFor(files[i], opts.outDir, baseDir));
+    const receiptPath = receiptPaths[i];
     const existing = readExistingReceipt(receiptPath);
     if (existing && existing.subject.sha256 === digest.sha256) {
       result.files.push({ file, receiptPath, sha256: digest.sha256, size: digest.size, status: "unchanged", anchor: existing.anchors[0], cid: existing.subject.cid });
@@ -123,6 +126,27 @@ async function stampExclusive(opts: StampOptions, queue: StampQueue): Promise<St
   result.batches.push({ root: batch.root, leafCount: batch.leafCount, txHash: anchor.txHash, resumed: false });
   result.files.push(...finishBatch(batch, anchor, queue, "stamped", opts.onProgress, tree));
   return result;
+}
+
+/**
+ * The receipt path of each file; INVALID_ARGUMENT, before any work, when two different files would
+ * get the same receipt (`--out receipts` with ../a/report.txt and ../b/report.txt).
+ */
+function receiptPathsFor(files: string[], outDir: string | undefined, baseDir: string): string[] {
+  const seen = new Map<string, string>();
+  return files.map((f) => {
+    const receiptPath = path.resolve(receiptPathFor(f, outDir, baseDir));
+    const other = seen.get(receiptPath);
+    if (other !== undefined && other !== path.resolve(f)) {
+      throw new ProofmarkError(
+        "INVALID_ARGUMENT",
+        `${other} and ${f} would both get the receipt ${receiptPath}${outDir ? ` (files outside the current folder keep only their name under --out)` : ""}; nothing was stamped. Stamp them in separate runs with different --out folders, or run from a folder that contains both`,
+        { files: [other, path.resolve(f)], receiptPath },
+      );
+    }
+    seen.set(receiptPath, path.resolve(f));
+    return receiptPath;
+  });
 }
 
 /** Anchors a queued batch exactly once: an already anchored root is recovered, not resent. */
