@@ -1,5 +1,5 @@
 import { Command, CommanderError } from "commander";
-import { isProofmarkError } from "@proofmark/sdk";
+import { diskFullError, isProofmarkError } from "@proofmark/sdk";
 import { addGlobalOptions } from "./options";
 import { termSafe } from "./output";
 import * as accounts from "./commands/accounts";
@@ -65,7 +65,8 @@ export async function main(argv: string[]): Promise<number> {
   try {
     await program.parseAsync(argv);
     return EXIT.OK;
-  } catch (e) {
+  } catch (caught) {
+    const e = diskFullError(caught) ?? caught;
     if (e instanceof CommanderError) {
       if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return EXIT.OK;
       return EXIT.USAGE;

@@ -2,6 +2,7 @@ import * as path from "node:path";
 import type { CarBlockIterator } from "@ipld/car";
 import { UnixFS } from "ipfs-unixfs";
 import { loadCar, loadDagPb } from "./esm";
+import { diskFullError } from "../util/fs";
 import { ProofmarkError, isProofmarkError } from "../core/errors";
 import { CID, DAG_PB_CODE, IDENTITY, RAW_CODE, blockKey, linksOf, parseCid, verifyBlock } from "./blocks";
 import { KUBO_LAYOUT, addUnixfsFile } from "./unixfs";
@@ -17,6 +18,8 @@ export const DEFAULT_DATA_DIR = ".proofmark";
 /** Wraps importer/exporter errors that are not ours into STORE_FAILED, keeping ours intact. */
 function wrap(e: unknown, what: string): never {
   if (isProofmarkError(e)) throw e;
+  const full = diskFullError(e);
+  if (full) throw full;
   const err = e as NodeJS.ErrnoException;
   if (err?.code === "ENOENT") throw new ProofmarkError("FILE_NOT_FOUND", `${what}: ${err.message}`, { path: err.path }, { cause: e });
   throw new ProofmarkError("STORE_FAILED", `${what}: ${(e as Error)?.message ?? String(e)}`, {}, { cause: e });

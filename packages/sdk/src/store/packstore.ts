@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { createHash } from "node:crypto";
 import { ProofmarkError } from "../core/errors";
 import { CID, IDENTITY, blockKey, verifyBlock } from "./blocks";
-import { withLockFile } from "../util/fs";
+import { diskFullError, withLockFile } from "../util/fs";
 
 /**
  * Block storage of the embedded store: append-only pack files plus an append-only index log.
@@ -362,7 +362,7 @@ export class PackTxn {
         this.inflight -= length;
       })
       .catch((e) => {
-        this.failed = isProofmarkErrorLike(e) ? e : storeFailed(`writing to the store failed: ${(e as Error).message}`, { pack: this.pack }, e);
+        this.failed = isProofmarkErrorLike(e) ? e : diskFullError(e, this.store.dir) ?? storeFailed(`writing to the store failed: ${(e as Error).message}`, { pack: this.pack }, e);
         throw this.failed;
       });
     this.unsynced += length;
@@ -724,9 +724,17 @@ export class PackStore {
         }
         committed = true;
         return result;
+      } catch (e) {
+        throw diskFullError(e, this.dir) ?? e;
       } finally {
         await fh.close().catch(() => undefined);
-        if (!committed) await this.repair().catch(() => undefined);
+        if (!committed) {
+          // Our own transaction failed (a full disk, an error in `fn`): drop exactly what it
+          // appended, which no commit references (we hold the lock), so the store stays as it was.
+          await fsp.truncate(this.indexPath, this.indexPos).catch(() => undefined);
+          if (start === 0) await fsp.rm(this.packPath(pack), { force: true }).catch(() => undefined);
+          else await fsp.truncate(this.packPath(pack), start).catch(() => undefined);
+        }
       }
     });
   }

@@ -1,6 +1,7 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { ProofmarkError } from "../core/errors";
 
 /**
  * Writes `data` to `file` atomically: a temporary file in the same folder, fsync, rename, fsync of
@@ -17,18 +18,24 @@ export function writeFileAtomic(file: string, data: string | Uint8Array, opts: {
       fs.writeFileSync(file, data, { flag: "wx", mode: 0o644 });
       return;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      // A cut file is left for the caller to rewrite (it keeps the source of truth).
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw diskFullError(e, file) ?? e;
     }
   }
   const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
-  const fd = fs.openSync(tmp, "w", 0o600);
   try {
-    fs.writeFileSync(fd, data);
-    if (durable) fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
+    const fd = fs.openSync(tmp, "w", 0o600);
+    try {
+      fs.writeFileSync(fd, data);
+      if (durable) fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw diskFullError(e, file) ?? e;
   }
-  fs.renameSync(tmp, file);
   if (!durable) return;
   try {
     const dfd = fs.openSync(dir, "r");
@@ -92,7 +99,7 @@ export function syncFiles(files: string[]): void {
   }
 }
 
-/** Parsed JSON of `file`, or `undefined` if the file does not exist. */
+/** Parsed JSON of `file`, or `undefined` if the file does not exist. DATA_CORRUPT, naming the file, when it is cut short or not JSON. */
 export function readJsonIfExists<T>(file: string): T | undefined {
   let text: string;
   try {
@@ -101,7 +108,31 @@ export function readJsonIfExists<T>(file: string): T | undefined {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw e;
   }
-  return JSON.parse(text) as T;
+  try {
+    return JSON.parse(text) as T;
+  } catch (e) {
+    throw new ProofmarkError(
+      "DATA_CORRUPT",
+      `${file} is damaged (${text.length === 0 ? "empty" : `not JSON: ${(e as Error).message}`}), probably cut short by a crash or a full disk; restore it from a backup${path.basename(file) === "node.json" ? ", or delete it: it only records the running local chain and is written again at its next start" : ""}`,
+      { file },
+    );
+  }
+}
+
+/**
+ * A coded error for a write that failed because the disk is full (ENOSPC, EDQUOT), naming the file;
+ * undefined for any other failure.
+ */
+export function diskFullError(e: unknown, file?: string): ProofmarkError | undefined {
+  const err = e as NodeJS.ErrnoException;
+  if (err?.code !== "ENOSPC" && err?.code !== "EDQUOT") return undefined;
+  const where = file ?? err.path;
+  return new ProofmarkError(
+    "DISK_FULL",
+    `the disk is full${where ? ` (writing ${where})` : ""}; nothing half-written was kept. Free some space and run the command again (a queued stamp finishes with \`proofmark stamp --resume\`)`,
+    where ? { file: where } : {},
+    { cause: e },
+  );
 }
 
 /** Holders of each lock file in this process, so that callers here take turns before touching the file. */
