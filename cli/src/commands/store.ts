@@ -53,6 +53,31 @@ async function writeAtomically(file: string, source: AsyncIterable<Uint8Array>):
   return bytes;
 }
 
+/**
+ * Writes a stream to stdout with backpressure. Unlike `pipeline(…, process.stdout)`, an error of the
+ * source (a corrupt block) is thrown to the caller as the coded error it is, and stdout stays open
+ * for the message; a reader that goes away early (| head) just ends the copy.
+ */
+async function writeToStdout(source: AsyncIterable<Uint8Array>): Promise<void> {
+  const out = process.stdout;
+  for await (const chunk of source) {
+    if (out.destroyed || out.writableEnded) return;
+    if (!out.write(chunk)) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          out.off("drain", done);
+          out.off("close", done);
+          out.off("error", done);
+          resolve();
+        };
+        out.on("drain", done);
+        out.on("close", done);
+        out.on("error", done);
+      });
+    }
+  }
+}
+
 /** `proofmark store …`: the content store (embedded IPFS-compatible store, Kubo pinning). */
 export function register(program: Command): void {
   const store = program
@@ -125,7 +150,7 @@ export function register(program: Command): void {
           env.out.line(`wrote ${o.output} (${formatBytes(bytes)}) from ${cid}${o.receipt ? ", matches the receipt" : ", every block verified"}`);
         } else {
           if (env.out.json) throw new ProofmarkError("INVALID_ARGUMENT", "with --json, give -o FILE (the bytes cannot go to stdout beside the JSON)");
-          await pipeline(Readable.from(source), process.stdout);
+          await writeToStdout(source);
         }
       });
     });
