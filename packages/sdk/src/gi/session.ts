@@ -16,6 +16,10 @@ import type { ContentStore } from "../store/types";
 import { traceLot, type LotTrace } from "../trace";
 import { EventDocuments, prepareEvent, type PreparedEvent } from "./documents";
 import { parseImport, type ImportProblem, type ImportRow } from "./import";
+import { READ_LIMIT_BYTES, readFileBounded } from "../util/fs";
+
+/** Largest CSV/EPCIS import file read (a season of 10⁵ events is about 20 MB). */
+const IMPORT_LIMIT_BYTES = 64 << 20;
 
 /**
  * GI workflows with I/O: each operation builds its EPCIS event document, checks that the chain
@@ -118,8 +122,9 @@ export class GiSession {
     if (input.standardFile) {
       const { createHash } = await import("node:crypto");
       if (!fs.existsSync(input.standardFile)) throw new ProofmarkError("FILE_NOT_FOUND", `no file ${input.standardFile}`, { path: input.standardFile });
-      standard = `0x${createHash("sha256").update(fs.readFileSync(input.standardFile)).digest("hex")}` as Hex;
-      await this.store.add(fs.readFileSync(input.standardFile), { name: path.basename(input.standardFile) });
+      const bytes = readFileBounded(input.standardFile, READ_LIMIT_BYTES, "a standard document");
+      standard = `0x${createHash("sha256").update(bytes).digest("hex")}` as Hex;
+      await this.store.add(bytes, { name: path.basename(input.standardFile) });
     }
     const r = await this.client.createProduct({
       admin: resolveAccount(input.admin), maxYieldBps, standard, name: input.name, nameEn: input.nameEn ?? "", giNumber: input.giNumber, region: input.region, unit: input.unit,
@@ -184,7 +189,7 @@ export class GiSession {
     if (input.docFile) {
       if (!fs.existsSync(input.docFile)) throw new ProofmarkError("FILE_NOT_FOUND", `no file ${input.docFile}`, { path: input.docFile });
       const { createHash } = await import("node:crypto");
-      const bytes = fs.readFileSync(input.docFile);
+      const bytes = readFileBounded(input.docFile, READ_LIMIT_BYTES, "an attached document");
       extensions["gi:attachmentSha256"] = createHash("sha256").update(bytes).digest("hex");
       extensions["gi:attachmentName"] = path.basename(input.docFile);
       attachment = (await this.store.add(bytes, { name: path.basename(input.docFile) })).cid;
@@ -311,7 +316,7 @@ export class GiSession {
   async importEvents(file: string, opts: { dryRun?: boolean; batchSize?: number; onProgress?: (phase: string, done: number, total: number) => void } = {}): Promise<ImportResult> {
     const started = Date.now();
     if (!fs.existsSync(file)) throw new ProofmarkError("FILE_NOT_FOUND", `no file ${file}`, { path: file });
-    const { rows, problems } = parseImport(file, fs.readFileSync(file, "utf8"));
+    const { rows, problems } = parseImport(file, readFileBounded(file, IMPORT_LIMIT_BYTES, "an import file").toString("utf8"));
     if (rows.length === 0 && problems.length === 0) problems.push({ line: 1, reason: "the file has no rows" });
     const total = rows.length + problems.length;
 

@@ -99,6 +99,42 @@ export function syncFiles(files: string[]): void {
   }
 }
 
+/** Size limit of files read whole into memory by default (imports, attached documents). */
+export const READ_LIMIT_BYTES = 256 << 20;
+
+/**
+ * The bytes of a regular file read whole, at most `limit` bytes. INPUT_TOO_LARGE, naming the file
+ * and the limit, for a larger file, a device (`/dev/zero`) or a FIFO (also behind a symbolic link);
+ * FILE_NOT_FOUND when it does not exist. A file that changes size while it is read is FILE_CHANGED.
+ *
+ * @example
+ * const csv = readFileBounded("season.csv", 64 << 20, "an import file").toString("utf8");
+ */
+export function readFileBounded(file: string, limit = READ_LIMIT_BYTES, what = "the file"): Buffer {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  } catch {
+    throw new ProofmarkError("FILE_NOT_FOUND", `no file ${file}, or it cannot be read`, { path: file });
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) throw new ProofmarkError("INPUT_TOO_LARGE", `${file} is not a regular file (a device, FIFO or socket has no end to read to); give ${what} as a file`, { path: file });
+    if (st.size > limit) throw new ProofmarkError("INPUT_TOO_LARGE", `${file} is ${st.size} bytes; ${what} may be at most ${limit} bytes — split it`, { path: file, size: st.size, limit });
+    const buf = Buffer.allocUnsafe(st.size + 1);
+    let n = 0;
+    while (n < buf.length) {
+      const r = fs.readSync(fd, buf, n, buf.length - n, n);
+      if (r === 0) break;
+      n += r;
+    }
+    if (n !== st.size) throw new ProofmarkError("FILE_CHANGED", `${file} changed while it was read (${st.size} bytes before, ${n > st.size ? "more" : n} after); try again once it is no longer being written`, { path: file });
+    return buf.subarray(0, n);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** Parsed JSON of `file`, or `undefined` if the file does not exist. DATA_CORRUPT, naming the file, when it is cut short or not JSON. */
 export function readJsonIfExists<T>(file: string): T | undefined {
   let text: string;
