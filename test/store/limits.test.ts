@@ -28,7 +28,7 @@ async function deepFile(depth: number): Promise<{ root: CID; blocks: Array<{ cid
   const dagPb = await import("@ipld/dag-pb");
   const leafBytes = Buffer.from("deep\n");
   let child = await sha256Cid(RAW, leafBytes);
-  const blocks = [{ cid: child, bytes: new Uint8Array(leafBytes) }];
+  const blocks: Array<{ cid: CID; bytes: Uint8Array }> = [{ cid: child, bytes: new Uint8Array(leafBytes) }];
   for (let i = 0; i < depth; i++) {
     const data = new UnixFS({ type: "file", blockSizes: [BigInt(leafBytes.length)] }).marshal();
     const bytes = dagPb.encode(dagPb.prepare({ Data: data, Links: [{ Hash: child as never, Tsize: leafBytes.length }] }));
