@@ -164,6 +164,8 @@ export interface PackScan {
   /** MARK entries found. */
   marks: number;
   firstMark?: number;
+  /** Offset just after the last MARK. */
+  lastMarkEnd?: number;
   /** Offset after the last readable entry. */
   end: number;
   /** Where reading stopped early, and why (a torn or damaged tail); undefined when it read to the end. */
@@ -231,6 +233,7 @@ async function scanPack(
         }
         result.marks++;
         result.firstMark ??= at;
+        result.lastMarkEnd = at + 4 + len;
         if (opts.stopAtMark) { result.end = at + 4 + len; break; }
         let mark: MarkBody;
         try {
@@ -490,21 +493,59 @@ export class PackStore {
 
   /**
    * Each pack's bytes beyond what the index committed must hold no MARK: a MARK there means the
-   * index lost a commit (a damaged or cut index), and any write would then destroy data.
+   * index lost a commit (a damaged or cut index), and any write would then destroy data. One
+   * exception is the shape a crash leaves between the pack's fsync and the index append: a single
+   * MARK ending the newest pack. A writer (`roll`, under the lock) rolls that commit forward into
+   * the index; a reader leaves it invisible until then.
    */
-  private async checkPacksCovered(): Promise<void> {
-    for (const { id, file, size } of await this.packFiles()) {
-      const end = this.packEnds.get(id) ?? 0;
-      if (size <= end) continue;
-      const scan = await scanPack(file, Math.max(end, 0), { verify: false, stopAtMark: true });
+  private async checkPacksCovered(roll = false): Promise<void> {
+    const packs = await this.packFiles();
+    for (const p of packs) {
+      const end = this.packEnds.get(p.id) ?? 0;
+      if (p.size <= end) continue;
+      const scan = await scanPack(p.file, end, { verify: false });
       if (scan.version === 1) {
-        if (!this.packEnds.has(id)) throw storeCorrupt(this.indexPath, this.indexPos, `${file} is an older pack the index does not know`);
+        if (!this.packEnds.has(p.id)) throw storeCorrupt(this.indexPath, this.indexPos, `${p.file} is an older pack the index does not know`);
         continue; // an older pack: its tail cannot be read without the index
       }
-      if (scan.marks > 0) {
-        throw storeCorrupt(this.indexPath, this.indexPos, `${file} holds a commit at offset ${scan.firstMark} that the index does not list`);
-      }
+      if (scan.marks === 0) continue;
+      const crashWindow = p === packs[packs.length - 1] && scan.marks === 1 && !scan.stopped && scan.lastMarkEnd === p.size;
+      if (!crashWindow) throw storeCorrupt(this.indexPath, this.indexPos, `${p.file} holds a commit at offset ${scan.firstMark} that the index does not list`);
+      if (roll) await this.rollForward(p.id, p.file, end);
     }
+  }
+
+  /** Under the lock: appends to the index the one commit a crash left only in the pack (see above). */
+  private async rollForward(pack: number, file: string, from: number): Promise<void> {
+    const blocks: PendingBlock[] = [];
+    let mark: MarkBody | undefined;
+    let bad: { offset: number; reason: string } | undefined;
+    const scan = await scanPack(file, from, {
+      verify: true,
+      onBlock: (cid, offset, length) => blocks.push({ cid: (cid.version === 0 ? cid.toV1() : cid).bytes, pack, offset, length }),
+      onBadBlock: (offset, reason) => (bad ??= { offset, reason }),
+      onMark: (m) => (mark = m),
+    });
+    if (bad || scan.stopped || !mark) throw storeCorrupt(file, (bad ?? scan.stopped)?.offset ?? from, `an unlisted commit that cannot be rolled forward: ${(bad ?? scan.stopped)?.reason ?? "no commit mark"}`);
+    const m = mark;
+    const records: Buffer[] = [];
+    if (m.remove.length > 0) {
+      const cids = m.remove.map((c) => CID.parse(c).bytes);
+      const payload = Buffer.allocUnsafe(4 + cids.reduce((n, c) => n + 1 + c.length, 0));
+      let at = payload.writeUInt32LE(cids.length, 0);
+      for (const c of cids) { at = payload.writeUInt8(c.length, at); at += Buffer.from(c).copy(payload, at); }
+      records.push(frame(REC_UNPIN, payload));
+    }
+    records.push(frame(REC_COMMIT, encodeCommit(pack, scan.end, blocks, m.add)));
+    const st = await fsp.stat(this.indexPath);
+    if (st.size > this.indexPos) await fsp.truncate(this.indexPath, this.indexPos); // a torn record of that same commit
+    await this.appendIndex(Buffer.concat(records), () => {
+      if (m.reset) this.rootMap.clear();
+      for (const c of m.remove) this.rootMap.delete(c);
+      for (const b of blocks) this.index.set(Buffer.from(b.cid).toString("base64url"), { pack, offset: b.offset, length: b.length });
+      for (const [c, meta] of m.add) this.rootMap.set(c, meta);
+      this.packEnds.set(pack, Math.max(this.packEnds.get(pack) ?? 0, scan.end));
+    });
   }
 
   private async packFiles(): Promise<Array<{ id: number; file: string; size: number }>> {
@@ -661,7 +702,7 @@ export class PackStore {
    * pack bytes after the last committed MARK (blocks of a writer that died before committing).
    */
   private async repair(): Promise<void> {
-    await this.checkPacksCovered();
+    await this.checkPacksCovered(true);
     const st = await fsp.stat(this.indexPath);
     if (st.size > this.indexPos) await fsp.truncate(this.indexPath, this.indexPos);
     for (const name of await fsp.readdir(this.packDir)) {
