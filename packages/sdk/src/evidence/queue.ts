@@ -59,7 +59,8 @@ export class StampQueue {
    * does (BUSY after 30 minutes). Temporary files left by a killed stamp are removed first.
    */
   exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    return withLockFile(path.join(this.dir, "LOCK"), async () => {
+    // The lock lives beside the queue folder, not in it: the folder holds batches only.
+    return withLockFile(path.join(path.dirname(this.dir), "stamp.lock"), async () => {
       removeStaleTemps(this.dir);
       return fn();
     }, {
