@@ -100,7 +100,13 @@ export function assertUnchanged(file: string, version: string): void {
  * @example
  * const { sha256, size } = await hashFile("design.png");
  */
-export async function hashFile(file: string, onBytes?: (bytes: number) => void): Promise<{ sha256: string; size: number; version: string }> {
+export async function hashFile(file: string, onBytes?: (bytes: number) => void): Promise<{ sha256: string; size: number }> {
+  const { sha256, size } = await hashFileVersion(file, onBytes);
+  return { sha256, size };
+}
+
+/** {@link hashFile}, also returning the file's {@link fileVersion} at hashing time (to check later that it is unchanged). */
+export async function hashFileVersion(file: string, onBytes?: (bytes: number) => void): Promise<{ sha256: string; size: number; version: string }> {
   let fd: number;
   try {
     // O_NONBLOCK: a FIFO put in place of the file must not block the open.

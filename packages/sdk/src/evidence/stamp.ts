@@ -8,7 +8,7 @@ import { parseReceipt, serializeReceipt, type Receipt, type ReceiptAnchor, type 
 import type { ChainContext } from "../chain/context";
 import { EvidenceRegistryClient } from "../chain/evidence";
 import { removeStaleTemps, syncFiles, writeFileAtomic } from "../util/fs";
-import { assertUnchanged, collectFiles, hashFile, receiptPathFor, type SkippedEntry } from "./files";
+import { assertUnchanged, collectFiles, hashFileVersion, receiptPathFor, type SkippedEntry } from "./files";
 import { StampQueue, type QueuedItem, type StampBatch } from "./queue";
 
 /** Progress of a stamp, for a progress line on a terminal. */
@@ -94,7 +94,7 @@ async function stampExclusive(opts: StampOptions, queue: StampQueue): Promise<St
   for (let i = 0; i < files.length; i++) {
     const file = path.resolve(files[i]);
     const size = fs.statSync(file).size;
-    const digest = await hashFile(file, (bytes) => opts.onProgress?.({ phase: "hash", file: files[i], index: i, count: files.length, bytes, size }));
+    const digest = await hashFileVersion(file, (bytes) => opts.onProgress?.({ phase: "hash", file: files[i], index: i, count: files.length, bytes, size }));
     const receiptPath = receiptPaths[i];
     const existing = readExistingReceipt(receiptPath);
     if (existing && existing.subject.sha256 === digest.sha256) {
