@@ -12,4 +12,6 @@ try {
 }
 cli.main(process.argv).then((code) => {
   process.exitCode = code;
+  // Every command has said its last word: exit even if a handle (a socket, a timer) is left open.
+  if (cli.exitWhenFlushed) cli.exitWhenFlushed(code);
 });

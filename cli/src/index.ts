@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
-import { isProofmarkError } from "@proofmark/sdk";
+import { diskFullError, isProofmarkError } from "@proofmark/sdk";
 import { addGlobalOptions } from "./options";
+import { termSafe } from "./output";
 import * as accounts from "./commands/accounts";
 import * as codes from "./commands/codes";
 import * as deploy from "./commands/deploy";
@@ -37,6 +38,22 @@ export function buildProgram(): Command {
 }
 
 /**
+ * Ends the process once its output is flushed. A command has said its last word when `main`
+ * returns: a handle still open (a socket of a chain client, a timer, a server that failed to start)
+ * must not keep the process alive.
+ */
+export function exitWhenFlushed(code: number): void {
+  let pending = 2;
+  const done = () => {
+    if (--pending === 0) process.exit(code);
+  };
+  process.stdout.write("", done);
+  process.stderr.write("", done);
+  // A stdout whose reader went away never calls back: exit anyway.
+  setTimeout(() => process.exit(code), 2000).unref();
+}
+
+/**
  * Runs the CLI. Commands throw; this is the one place that turns an error into a message and an
  * exit code. Stack traces are shown only with PROOFMARK_DEBUG=1.
  */
@@ -51,18 +68,19 @@ export async function main(argv: string[]): Promise<number> {
   try {
     await program.parseAsync(argv);
     return EXIT.OK;
-  } catch (e) {
+  } catch (caught) {
+    const e = diskFullError(caught) ?? caught;
     if (e instanceof CommanderError) {
       if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return EXIT.OK;
       return EXIT.USAGE;
     }
     if (isProofmarkError(e)) {
       if (json) process.stderr.write(`${JSON.stringify({ error: e.toJSON() })}\n`);
-      else process.stderr.write(`proofmark: ${e.message}${e.code ? ` [${e.code}]` : ""}\n`);
+      else process.stderr.write(`proofmark: ${termSafe(e.message)}${e.code ? ` [${e.code}]` : ""}\n`);
       if (process.env.PROOFMARK_DEBUG === "1" && e.stack) process.stderr.write(`${e.stack}\n`);
       return e.code === "INVALID_ARGUMENT" ? EXIT.USAGE : EXIT.FAILED;
     }
-    process.stderr.write(`proofmark: unexpected error: ${(e as Error).message ?? e}\n`);
+    process.stderr.write(`proofmark: unexpected error: ${termSafe(String((e as Error).message ?? e))}\n`);
     if (process.env.PROOFMARK_DEBUG === "1") process.stderr.write(`${(e as Error).stack}\n`);
     else process.stderr.write("(set PROOFMARK_DEBUG=1 for details, and please report it)\n");
     return EXIT.FAILED;

@@ -47,6 +47,13 @@ export function commandEnv(cmd: Command): CommandEnv {
   };
 }
 
+/** Parses a TCP port option (0 = any free port). */
+export function port(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n > 65535) throw new InvalidArgumentError(`"${value}" is not a port (a whole number from 0 to 65535)`);
+  return n;
+}
+
 /** Parses a positive integer option. */
 export function positiveInt(value: string): number {
   const n = Number(value);

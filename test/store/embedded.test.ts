@@ -218,7 +218,7 @@ describe("store: embedded store", function () {
         const again = await after.add(kuboDeterministic(size, seed), { name: "big.bin" });
         expect(again.cid).to.equal(expected);
         expect(fs.existsSync(path.join(store.dir, "LOCK"))).to.equal(false);
-        expect(packSize()).to.equal(after.packs.storedBytes());
+        expect(packSize()).to.equal(after.packs.committedBytes());
         expect(await sha256Of(after.get(again.cid))).to.equal(await sha256Of(kuboDeterministic(size, seed)));
         expect((await collect(after.get(small.cid))).toString()).to.equal("committed before the crash");
       } finally {

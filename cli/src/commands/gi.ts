@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { InvalidArgumentError, type Command } from "commander";
 import {
-  eventLocationName, importEpcisDocument,
+  eventLocationName, importEpcisDocument, readFileBounded, READ_LIMIT_BYTES,
   BIZ_STEPS, DISPOSITIONS, GiSession, PRODUCT_ROLES, ProofmarkError, formatQuantity, isProofmarkError, parseQuantity, parseYield, splitQuantityList,
   type BizStep, type Disposition, type DocumentInput, type LotTrace, type ProductRole,
 } from "@proofmark/sdk";
@@ -267,7 +267,7 @@ function quantities(option: string, values: string[], unit: string): bigint[] {
 /** A document named on the command line, read whole (its name is the file's base name). */
 function readDocument(file: string): DocumentInput {
   if (!fs.existsSync(file)) throw new ProofmarkError("FILE_NOT_FOUND", `no file ${file}`, { path: file });
-  return { bytes: fs.readFileSync(file), name: path.basename(file) };
+  return { bytes: readFileBounded(file, READ_LIMIT_BYTES, "an attached document"), name: path.basename(file) };
 }
 
 /**

@@ -80,7 +80,12 @@ function report(out: Output, result: Awaited<ReturnType<typeof stampFiles>>): vo
       ["time", formatTime(f.anchor.timestamp)], ["registry", f.anchor.registry], ["submitter", formatAddress(f.anchor.submitter)],
     ])) out.line(r);
   }
-  if (result.batches.length === 0 && result.files.length > 0) out.line("\nnothing new to anchor: every file already has a receipt for its current content");
+  if (result.batches.length === 0 && result.files.length > 0) {
+    out.line();
+    out.line("nothing new to anchor: every file already has a receipt for its current content");
+  }
   if (result.batches.length === 0 && result.files.length === 0) out.line("nothing queued");
+  for (const s of result.skipped) out.line(`skipped   ${rel(s.path)}  (${s.reason})`);
+  if (result.skipped.length > 0) out.line(`note: ${result.skipped.length} entr${result.skipped.length === 1 ? "y was" : "ies were"} not stamped (not regular files; stamp what they point to directly if it is evidence)`);
   for (const p of result.pendingElsewhere) out.line(`note: ${p.leafCount} file(s) are still queued for chain ${p.chainId} (root ${p.root}); run \`proofmark stamp --resume\` on that network`);
 }

@@ -7,7 +7,8 @@ import {
   EmbeddedStore, KuboStore, ProofmarkError, collectFiles, fetchFromStore, keepInStore, parseCid, parseReceipt, serveStore,
   type AddResult, type KeptFile,
 } from "@proofmark/sdk";
-import { commandEnv, positiveInt, type CommandEnv } from "../options";
+import { commandEnv, port, type CommandEnv } from "../options";
+import { listenError } from "./serve";
 import { formatBytes, rows } from "../output";
 
 const SMALL_FILE = 4 << 20;
@@ -50,6 +51,31 @@ async function writeAtomically(file: string, source: AsyncIterable<Uint8Array>):
     throw e;
   }
   return bytes;
+}
+
+/**
+ * Writes a stream to stdout with backpressure. Unlike `pipeline(…, process.stdout)`, an error of the
+ * source (a corrupt block) is thrown to the caller as the coded error it is, and stdout stays open
+ * for the message; a reader that goes away early (| head) just ends the copy.
+ */
+async function writeToStdout(source: AsyncIterable<Uint8Array>): Promise<void> {
+  const out = process.stdout;
+  for await (const chunk of source) {
+    if (out.destroyed || out.writableEnded) return;
+    if (!out.write(chunk)) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          out.off("drain", done);
+          out.off("close", done);
+          out.off("error", done);
+          resolve();
+        };
+        out.on("drain", done);
+        out.on("close", done);
+        out.on("error", done);
+      });
+    }
+  }
 }
 
 /** `proofmark store …`: the content store (embedded IPFS-compatible store, Kubo pinning). */
@@ -124,7 +150,7 @@ export function register(program: Command): void {
           env.out.line(`wrote ${o.output} (${formatBytes(bytes)}) from ${cid}${o.receipt ? ", matches the receipt" : ", every block verified"}`);
         } else {
           if (env.out.json) throw new ProofmarkError("INVALID_ARGUMENT", "with --json, give -o FILE (the bytes cannot go to stdout beside the JSON)");
-          await pipeline(Readable.from(source), process.stdout);
+          await writeToStdout(source);
         }
       });
     });
@@ -199,6 +225,21 @@ export function register(program: Command): void {
     });
 
   store
+    .command("repair")
+    .description("rebuild the store's index from its pack files (after STORE_CORRUPT); keeps the old index, removes nothing")
+    .action(async (_o: unknown, cmd: Command) => {
+      const env = commandEnv(cmd);
+      await withStore(env, async (s) => {
+        const r = await s.repair();
+        env.out.result(r);
+        if (r.damage) env.out.line(`the old index was damaged at offset ${r.damage.offset} (${r.damage.reason})`);
+        env.out.line(`rebuilt the index from ${r.packs} pack(s): ${r.blocks} block(s), ${r.roots} kept CID(s)${r.olderPacks > 0 ? `; ${r.olderPacks} older pack(s) recovered from the old index only` : ""}`);
+        if (r.keptAs) env.out.line(`the old index is kept as ${r.keptAs}`);
+        for (const p of r.problems) env.out.line(`could not read ${p.file} at offset ${p.offset}: ${p.reason}`);
+      });
+    });
+
+  store
     .command("pin")
     .description("pin a CID on a Kubo node: sends the blocks from this store when it has them, else asks the node to fetch them")
     .argument("<cid>", "CID to pin")
@@ -225,12 +266,19 @@ export function register(program: Command): void {
   store
     .command("serve")
     .description("serve GET /ipfs/<cid> (add ?format=car for a CAR) from the store until interrupted")
-    .option("--port <n>", "port", positiveInt, 8080)
+    .option("--port <n>", "port", port, 8080)
     .option("--host <addr>", "address to listen on", "127.0.0.1")
     .action(async (o: { port: number; host: string }, cmd: Command) => {
       const env = commandEnv(cmd);
       const s = openStore(env);
-      const { server, url } = await serveStore(s, { port: o.port, host: o.host });
+      let served: Awaited<ReturnType<typeof serveStore>>;
+      try {
+        served = await serveStore(s, { port: o.port, host: o.host });
+      } catch (e) {
+        await s.close();
+        throw listenError(e, o.host, o.port) ?? e;
+      }
+      const { server, url } = served;
       env.out.result({ url, store: s.dir });
       env.out.line(`serving ${s.dir} at ${url}/ipfs/<cid> (Ctrl-C to stop)`);
       for (const r of rows([["example", `${url}/ipfs/bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e`]])) env.out.line(r);

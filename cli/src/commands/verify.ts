@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import type { Command } from "commander";
 import {
-  collectFiles, EmbeddedStore, fetchFromStore, hashFile, isProofmarkError, sha256Stream, type Receipt, ProofmarkError, RECEIPT_FILE_RE, verifyEvidence, type VerificationResult,
+  collectFiles, EmbeddedStore, fetchFromStore, hashFile, isProofmarkError, sha256Stream, type Receipt, ProofmarkError, RECEIPT_FILE_RE, verifyEvidence, type VerificationResult, type SkippedEntry,
 } from "@proofmark/sdk";
 import { commandEnv, positiveInt } from "../options";
 import { formatAddress, formatTime, rows, type Output } from "../output";
@@ -31,7 +31,8 @@ export function register(program: Command): void {
     .action(async (paths: string[], o: VerifyCliOptions, cmd: Command) => {
       const env = commandEnv(cmd);
       if (!o.fromStore && paths.length === 0) throw new ProofmarkError("INVALID_ARGUMENT", "name the files, folders or receipts to verify (or use --proof P --from-store)");
-      const targets = o.fromStore ? storeTargets(paths, o.proof) : resolveTargets(paths, o.proof);
+      const skipped: SkippedEntry[] = [];
+      const targets = o.fromStore ? storeTargets(paths, o.proof) : resolveTargets(paths, o.proof, skipped);
       const results: Array<{ file: string; proof: string; result?: VerificationResult; error?: { code: string; message: string } }> = [];
       for (const t of targets) {
         try {
@@ -49,6 +50,7 @@ export function register(program: Command): void {
       env.out.result(results.length === 1 ? summarize(results[0]) : results.map(summarize));
       if (targets.length === 1) reportOne(env.out, results[0]);
       else reportMany(env.out, results);
+      reportSkipped(env.out, skipped);
       const failed = results.filter((r) => !r.result?.ok);
       if (failed.length > 0) {
         const first = failed[0].result?.code ?? failed[0].error?.code ?? "PROOF_INVALID";
@@ -74,7 +76,13 @@ async function digestFromStore(dataDir: string, receipt: Receipt): Promise<{ sha
   }
 }
 
-function resolveTargets(paths: string[], proof?: string): Target[] {
+/** Folder entries that were not verified (symbolic links, FIFOs…): said, so "all verified" means all. */
+function reportSkipped(out: Output, skipped: SkippedEntry[]): void {
+  for (const s of skipped) out.line(`  skipped  ${s.path}  (${s.reason}; not verified)`);
+  if (skipped.length > 0) out.line(`${skipped.length} entr${skipped.length === 1 ? "y" : "ies"} of the folder(s) skipped, not verified (not regular files)`);
+}
+
+function resolveTargets(paths: string[], proof?: string, skipped?: SkippedEntry[]): Target[] {
   if (proof) {
     if (paths.length !== 1) throw new ProofmarkError("INVALID_ARGUMENT", "--proof goes with exactly one file");
     return [{ file: paths[0], proof }];
@@ -85,7 +93,7 @@ function resolveTargets(paths: string[], proof?: string): Target[] {
       targets.push({ file: p.replace(/\.proof(\.\d+)?\.json$/, ""), proof: p });
       continue;
     }
-    for (const file of collectFiles([p])) targets.push({ file, proof: `${file}.proof.json` });
+    for (const file of collectFiles([p], skipped)) targets.push({ file, proof: `${file}.proof.json` });
   }
   return targets;
 }

@@ -4,7 +4,10 @@ import type { EvidenceMeta } from "../core/commitment";
 import { ProofmarkError } from "../core/errors";
 import type { Hex } from "../core/hex";
 import type { ReceiptEncryption } from "../core/receipt";
-import { writeFileAtomic } from "../util/fs";
+import { removeStaleTemps, withLockFile, writeFileAtomic } from "../util/fs";
+
+/** How long a stamp waits for another stamp of the same data folder to finish. */
+const STAMP_WAIT_MS = 30 * 60_000;
 
 /** One file of a stamp batch, with everything its receipt needs except the anchor. */
 export interface QueuedItem {
@@ -49,6 +52,21 @@ export class StampQueue {
 
   private file(root: string): string {
     return path.join(this.dir, `${root}.json`);
+  }
+
+  /**
+   * Runs `fn` while no other stamp (in any process) works on this queue; waits for the one that
+   * does (BUSY after 30 minutes). Temporary files left by a killed stamp are removed first.
+   */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    // The lock lives beside the queue folder, not in it: the folder holds batches only.
+    return withLockFile(path.join(path.dirname(this.dir), "stamp.lock"), async () => {
+      removeStaleTemps(this.dir);
+      return fn();
+    }, {
+      timeoutMs: STAMP_WAIT_MS,
+      busyError: (pid) => new ProofmarkError("BUSY", `another stamp (process ${pid}) has been working in ${path.dirname(this.dir)} for over 30 minutes; wait for it to finish, or stop it and run \`proofmark stamp --resume\``, { pid }),
+    });
   }
 
   /** Writes (or rewrites) a batch atomically. */

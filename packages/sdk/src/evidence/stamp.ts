@@ -7,8 +7,8 @@ import { MerkleTree } from "../core/merkle";
 import { parseReceipt, serializeReceipt, type Receipt, type ReceiptAnchor, type ReceiptEncryption } from "../core/receipt";
 import type { ChainContext } from "../chain/context";
 import { EvidenceRegistryClient } from "../chain/evidence";
-import { syncFiles, writeFileAtomic } from "../util/fs";
-import { collectFiles, hashFile, receiptPathFor } from "./files";
+import { removeStaleTemps, syncFiles, writeFileAtomic } from "../util/fs";
+import { assertUnchanged, collectFiles, hashFileVersion, receiptPathFor, type SkippedEntry } from "./files";
 import { StampQueue, type QueuedItem, type StampBatch } from "./queue";
 
 /** Progress of a stamp, for a progress line on a terminal. */
@@ -50,6 +50,8 @@ export interface StampResult {
   batches: Array<{ root: Hex; leafCount: number; txHash: Hex; resumed: boolean }>;
   /** Batches left in the queue for another chain. */
   pendingElsewhere: Array<{ root: Hex; chainId: number; leafCount: number }>;
+  /** Entries of the folders stamped that were not stamped (symbolic links, FIFOs, devices…), and why. */
+  skipped: SkippedEntry[];
 }
 
 /**
@@ -63,10 +65,16 @@ export interface StampResult {
  * const result = await stampFiles({ chain, inputs: ["designs/"], meta: { author: "Li Wei" } });
  */
 export async function stampFiles(opts: StampOptions): Promise<StampResult> {
+  const queue = new StampQueue(opts.chain.dataDir);
+  // One stamp at a time per data folder: the queue, the receipts and the signer's nonces are
+  // shared. A second stamp waits its turn; then it sees the first one's receipts and batches.
+  return queue.exclusive(() => stampExclusive(opts, queue));
+}
+
+async function stampExclusive(opts: StampOptions, queue: StampQueue): Promise<StampResult> {
   const { chain } = opts;
-  const queue = new StampQueue(chain.dataDir);
   const registry = new EvidenceRegistryClient(await chain.registryAddress("EvidenceRegistry"), await chain.signer());
-  const result: StampResult = { files: [], batches: [], pendingElsewhere: [] };
+  const result: StampResult = { files: [], batches: [], pendingElsewhere: [], skipped: [] };
 
   for (const batch of queue.list()) {
     if (batch.chainId !== chain.chainId || batch.registry.toLowerCase() !== registry.address.toLowerCase()) {
@@ -79,14 +87,15 @@ export async function stampFiles(opts: StampOptions): Promise<StampResult> {
   }
   if (opts.resumeOnly) return result;
 
-  const files = collectFiles(opts.inputs);
+  const files = collectFiles(opts.inputs, result.skipped);
   const baseDir = process.cwd();
+  const receiptPaths = receiptPathsFor(files, opts.outDir, baseDir);
   const items: QueuedItem[] = [];
   for (let i = 0; i < files.length; i++) {
     const file = path.resolve(files[i]);
     const size = fs.statSync(file).size;
-    const digest = await hashFile(file, (bytes) => opts.onProgress?.({ phase: "hash", file: files[i], index: i, count: files.length, bytes, size }));
-    const receiptPath = path.resolve(receiptPathFor(files[i], opts.outDir, baseDir));
+    const digest = await hashFileVersion(file, (bytes) => opts.onProgress?.({ phase: "hash", file: files[i], index: i, count: files.length, bytes, size }));
+    const receiptPath = receiptPaths[i];
     const existing = readExistingReceipt(receiptPath);
     if (existing && existing.subject.sha256 === digest.sha256) {
       result.files.push({ file, receiptPath, sha256: digest.sha256, size: digest.size, status: "unchanged", anchor: existing.anchors[0], cid: existing.subject.cid });
@@ -98,7 +107,10 @@ export async function stampFiles(opts: StampOptions): Promise<StampResult> {
       file, receiptPath, name: path.basename(file), size: digest.size, sha256: digest.sha256, salt, meta,
       leaf: computeLeaf({ sha256: digest.sha256, salt, meta }),
     };
-    if (opts.keep) Object.assign(item, await opts.keep(file));
+    if (opts.keep) {
+      Object.assign(item, await opts.keep(file));
+      assertUnchanged(file, digest.version); // the stored copy must be the hashed content
+    }
     items.push(item);
   }
   if (items.length === 0) return result;
@@ -114,6 +126,27 @@ export async function stampFiles(opts: StampOptions): Promise<StampResult> {
   result.batches.push({ root: batch.root, leafCount: batch.leafCount, txHash: anchor.txHash, resumed: false });
   result.files.push(...finishBatch(batch, anchor, queue, "stamped", opts.onProgress, tree));
   return result;
+}
+
+/**
+ * The receipt path of each file; INVALID_ARGUMENT, before any work, when two different files would
+ * get the same receipt (`--out receipts` with ../a/report.txt and ../b/report.txt).
+ */
+function receiptPathsFor(files: string[], outDir: string | undefined, baseDir: string): string[] {
+  const seen = new Map<string, string>();
+  return files.map((f) => {
+    const receiptPath = path.resolve(receiptPathFor(f, outDir, baseDir));
+    const other = seen.get(receiptPath);
+    if (other !== undefined && other !== path.resolve(f)) {
+      throw new ProofmarkError(
+        "INVALID_ARGUMENT",
+        `${other} and ${f} would both get the receipt ${receiptPath}${outDir ? ` (files outside the current folder keep only their name under --out)` : ""}; nothing was stamped. Stamp them in separate runs with different --out folders, or run from a folder that contains both`,
+        { files: [other, path.resolve(f)], receiptPath },
+      );
+    }
+    seen.set(receiptPath, path.resolve(f));
+    return receiptPath;
+  });
 }
 
 /** Anchors a queued batch exactly once: an already anchored root is recovered, not resent. */
@@ -166,12 +199,14 @@ function finishBatch(batch: StampBatch, anchor: ReceiptAnchor, queue: StampQueue
       anchors: [anchor],
       ...(item.encryption ? { encryption: item.encryption } : {}),
     };
-    const fresh = keepEarlierReceipt(item.receiptPath, item.sha256);
+    const text = serializeReceipt(receipt);
+    const fresh = keepEarlierReceipt(item.receiptPath, item.sha256, text);
     // the batch stays queued until the receipts are synced, so a torn receipt is rewritten on resume
-    writeFileAtomic(item.receiptPath, serializeReceipt(receipt), { durable: false, fresh });
+    writeFileAtomic(item.receiptPath, text, { durable: false, fresh });
     out.push({ file: item.file, receiptPath: item.receiptPath, sha256: item.sha256, size: item.size, status, anchor, cid: item.cid });
   });
   syncFiles(out.map((f) => f.receiptPath));
+  for (const dir of new Set(out.map((f) => path.dirname(f.receiptPath)))) removeStaleTemps(dir);
   onProgress?.({ phase: "receipts", count: out.length });
   queue.remove(batch.root);
   return out;
@@ -188,11 +223,15 @@ function readExistingReceipt(receiptPath: string): Receipt | undefined {
 
 /**
  * A receipt for an earlier version of a file is evidence too: keep it as `x.proof.<n>.json`.
+ * A receipt this very batch started to write and a crash or a full disk cut short (its bytes are
+ * a beginning of `text`, possibly none) is not an earlier receipt: it is rewritten.
  * Returns true when no receipt is left at `receiptPath` (so the new one can be created in place).
  */
-function keepEarlierReceipt(receiptPath: string, newSha256: string): boolean {
+function keepEarlierReceipt(receiptPath: string, newSha256: string, text: string): boolean {
   if (!fs.existsSync(receiptPath)) return true;
   if (readExistingReceipt(receiptPath)?.subject.sha256 === newSha256) return false;
+  const st = fs.statSync(receiptPath);
+  if (st.isFile() && st.size <= Buffer.byteLength(text) && Buffer.from(text).subarray(0, st.size).equals(fs.readFileSync(receiptPath))) return false;
   const base = receiptPath.replace(/\.json$/, "");
   let n = 1;
   while (fs.existsSync(`${base}.${n}.json`)) n++;

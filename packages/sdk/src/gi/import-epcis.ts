@@ -14,6 +14,7 @@ import type { ProvenanceRegistryClient } from "../chain/provenance";
 import type { ContentStore } from "../store/types";
 import { GI_DOCUMENT_FORMAT, type EventDocuments, type PreparedEvent } from "./documents";
 import type { ImportProblem } from "./import";
+import { IMPORT_LIMIT_BYTES, readFileBounded } from "../util/fs";
 
 /**
  * Imports a partner's EPCIS 2.0 JSON-LD document (`proofmark gi import FILE.jsonld`): the
@@ -123,7 +124,7 @@ function identifiersOf(event: EpcisEvent): string[] {
  */
 export async function importEpcisDocument(session: EpcisImportTarget, file: string, opts: { dryRun?: boolean } = {}): Promise<EpcisImportResult> {
   if (!fs.existsSync(file)) throw new ProofmarkError("FILE_NOT_FOUND", `no file ${file}`, { path: file });
-  return importEpcisBytes(session, fs.readFileSync(file), path.basename(file), opts);
+  return importEpcisBytes(session, readFileBounded(file, IMPORT_LIMIT_BYTES, "an EPCIS document"), path.basename(file), opts);
 }
 
 /**

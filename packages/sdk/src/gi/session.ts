@@ -17,6 +17,7 @@ import type { ContentStore } from "../store/types";
 import { traceLot, type LotTrace } from "../trace";
 import { EventDocuments, prepareEvent, type PreparedEvent } from "./documents";
 import { decodeImportText, parseImport, type ImportProblem, type ImportRow } from "./import";
+import { IMPORT_LIMIT_BYTES, readFileBounded } from "../util/fs";
 
 /**
  * GI workflows with I/O: each operation builds its EPCIS event document, checks that the chain
@@ -331,7 +332,7 @@ export class GiSession {
   async importEvents(file: string, opts: { dryRun?: boolean; batchSize?: number; onProgress?: (phase: string, done: number, total: number) => void } = {}): Promise<ImportResult> {
     const started = Date.now();
     if (!fs.existsSync(file)) throw new ProofmarkError("FILE_NOT_FOUND", `no file ${file}`, { path: file });
-    const text = decodeImportText(fs.readFileSync(file));
+    const text = decodeImportText(readFileBounded(file, IMPORT_LIMIT_BYTES, "an import file"));
     if (typeof text !== "string") throw importInvalid(file, [text], 1);
     const { rows, problems } = parseImport(file, text);
     if (rows.length === 0 && problems.length === 0) problems.push({ line: 1, reason: "the file has no rows" });

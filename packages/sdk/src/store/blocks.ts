@@ -113,6 +113,20 @@ export async function linksOf(cid: CID, bytes: Uint8Array): Promise<CID[]> {
   throw new ProofmarkError("STORE_FAILED", `block ${cid} uses codec 0x${cid.code.toString(16)}; the store walks only UnixFS (dag-pb) and raw blocks`, { cid: cid.toString() });
 }
 
+/** Largest CID accepted (bytes): an identity CID carries its data inline and could otherwise be any size. */
+export const MAX_CID_BYTES = 128;
+/** Largest block accepted from a CAR (the importer writes blocks of at most 1 MiB). */
+export const MAX_BLOCK_BYTES = 4 << 20;
+/** Deepest DAG accepted and read: a balanced 174-link UnixFS tree needs 6 levels for 2^60 bytes. */
+export const MAX_DAG_DEPTH = 64;
+
+/** INPUT_TOO_LARGE unless `cid` (found in `where`) is at most MAX_CID_BYTES long. */
+export function checkCidSize(cid: CID, where: string): void {
+  if (cid.bytes.length > MAX_CID_BYTES) {
+    throw new ProofmarkError("INPUT_TOO_LARGE", `${where} holds a CID of ${cid.bytes.length} bytes (an identity CID with data inline?); the store accepts CIDs up to ${MAX_CID_BYTES} bytes`, { size: cid.bytes.length, limit: MAX_CID_BYTES });
+  }
+}
+
 /** The key a block is stored under: its CIDv1 bytes as base64url (a CIDv0 and its CIDv1 share a key). */
 export function blockKey(cid: CID): string {
   return Buffer.from(cid.version === 0 ? cid.toV1().bytes : cid.bytes).toString("base64url");

@@ -2,10 +2,11 @@ import * as path from "node:path";
 import type { CarBlockIterator } from "@ipld/car";
 import { UnixFS } from "ipfs-unixfs";
 import { loadCar, loadDagPb } from "./esm";
+import { diskFullError } from "../util/fs";
 import { ProofmarkError, isProofmarkError } from "../core/errors";
-import { CID, DAG_PB_CODE, IDENTITY, RAW_CODE, blockKey, linksOf, parseCid, verifyBlock } from "./blocks";
+import { CID, DAG_PB_CODE, IDENTITY, MAX_BLOCK_BYTES, MAX_DAG_DEPTH, RAW_CODE, blockKey, checkCidSize, linksOf, parseCid, verifyBlock } from "./blocks";
 import { KUBO_LAYOUT, addUnixfsFile } from "./unixfs";
-import { PackStore, type PackTxn, type RootMeta } from "./packstore";
+import { PackStore, type PackTxn, type RepairResult, type RootMeta } from "./packstore";
 import type { AddOptions, AddResult, ContentSource, ContentStore, GcResult, StoreEntry } from "./types";
 
 /** Sibling blocks read ahead while reading a file. */
@@ -17,9 +18,15 @@ export const DEFAULT_DATA_DIR = ".proofmark";
 /** Wraps importer/exporter errors that are not ours into STORE_FAILED, keeping ours intact. */
 function wrap(e: unknown, what: string): never {
   if (isProofmarkError(e)) throw e;
+  const full = diskFullError(e);
+  if (full) throw full;
   const err = e as NodeJS.ErrnoException;
   if (err?.code === "ENOENT") throw new ProofmarkError("FILE_NOT_FOUND", `${what}: ${err.message}`, { path: err.path }, { cause: e });
   throw new ProofmarkError("STORE_FAILED", `${what}: ${(e as Error)?.message ?? String(e)}`, {}, { cause: e });
+}
+
+function tooDeep(cid: CID): ProofmarkError {
+  return new ProofmarkError("INPUT_TOO_LARGE", `the DAG under ${cid} is deeper than ${MAX_DAG_DEPTH} levels; no UnixFS file needs that many (a balanced tree of 174 links per node holds any file in 6), so it is refused`, { cid: cid.toString(), limit: MAX_DAG_DEPTH });
 }
 
 /**
@@ -71,7 +78,7 @@ export class EmbeddedStore implements ContentStore {
   async *get(cidText: string): AsyncGenerator<Uint8Array> {
     const cid = parseCid(cidText);
     await this.packs.open();
-    yield* this.fileBytes(cid, await this.packs.readBlock(cid));
+    yield* this.fileBytes(cid, await this.packs.readBlock(cid), 0);
   }
 
   /**
@@ -80,7 +87,8 @@ export class EmbeddedStore implements ContentStore {
    * in a prefetched block surfaces only when the walk reaches it, so the bytes before it are
    * exactly the file's.
    */
-  private async *fileBytes(cid: CID, bytes: Uint8Array): AsyncGenerator<Uint8Array> {
+  private async *fileBytes(cid: CID, bytes: Uint8Array, depth: number): AsyncGenerator<Uint8Array> {
+    if (depth > MAX_DAG_DEPTH) throw tooDeep(cid);
     if (cid.code === RAW_CODE) {
       if (bytes.length > 0) yield bytes;
       return;
@@ -108,7 +116,7 @@ export class EmbeddedStore implements ContentStore {
         p.catch(() => undefined); // awaited below, in order
         ahead.push(p);
       }
-      yield* this.fileBytes(links[i], await ahead.shift()!);
+      yield* this.fileBytes(links[i], await ahead.shift()!, depth + 1);
     }
   }
 
@@ -209,6 +217,7 @@ export class EmbeddedStore implements ContentStore {
       throw new ProofmarkError("INVALID_ARGUMENT", `not a CAR file: ${(e as Error).message}`, {}, { cause: e });
     }
     const roots = await blocks.getRoots();
+    for (const r of roots) checkCidSize(r as CID, "the CAR file's header");
     if (roots.length === 0) throw new ProofmarkError("INVALID_ARGUMENT", "the CAR names no root; export it with a root (proofmark store export, ipfs dag export)", {});
     return this.packs.write(async (tx) => {
       const links = new Map<string, CID[]>();
@@ -220,9 +229,17 @@ export class EmbeddedStore implements ContentStore {
           if (c.code !== RAW_CODE && c.code !== DAG_PB_CODE) {
             throw new ProofmarkError("INVALID_ARGUMENT", `block ${c} uses codec 0x${c.code.toString(16)}; the store accepts UnixFS (dag-pb) and raw blocks only`, { cid: c.toString() });
           }
+          checkCidSize(c, "the CAR file");
+          if (bytes.length > MAX_BLOCK_BYTES) {
+            throw new ProofmarkError("INPUT_TOO_LARGE", `block ${c} in the CAR file is ${bytes.length} bytes; the store accepts blocks up to ${MAX_BLOCK_BYTES} bytes`, { cid: c.toString(), size: bytes.length, limit: MAX_BLOCK_BYTES });
+          }
           verifyBlock(c, bytes, "the CAR file");
           const key = blockKey(c);
-          if (c.code === DAG_PB_CODE) links.set(key, await linksOf(c, bytes));
+          if (c.code === DAG_PB_CODE) {
+            const linked = await linksOf(c, bytes);
+            for (const l of linked) checkCidSize(l, `block ${c} of the CAR file`);
+            links.set(key, linked);
+          }
           if (rootKeys.has(key)) rootBlocks.set(key, bytes);
           await tx.put(c, bytes);
         }
@@ -248,18 +265,27 @@ export class EmbeddedStore implements ContentStore {
 
   /** Throws BLOCK_MISSING unless every block under `root` is committed or in `tx`. */
   private async checkComplete(root: CID, tx: PackTxn, pendingLinks: Map<string, CID[]>): Promise<void> {
-    const stack = [root];
+    const stack: Array<[CID, number]> = [[root, 0]];
     const seen = new Set<string>();
     while (stack.length > 0) {
-      const c = stack.pop()!;
+      const [c, depth] = stack.pop()!;
+      if (depth > MAX_DAG_DEPTH) throw tooDeep(root);
       const key = blockKey(c);
       if (seen.has(key) || c.multihash.code === IDENTITY) continue;
       seen.add(key);
       if (!tx.hasBlock(c)) {
         throw new ProofmarkError("BLOCK_MISSING", `the CAR is incomplete: block ${c} under root ${root} is neither in the CAR nor in the store; export the full DAG (ipfs dag export ${root})`, { cid: c.toString(), root: root.toString() });
       }
-      if (c.code === DAG_PB_CODE) stack.push(...(pendingLinks.get(key) ?? (await linksOf(c, await this.packs.readBlock(c)))));
+      if (c.code === DAG_PB_CODE) for (const l of pendingLinks.get(key) ?? (await linksOf(c, await this.packs.readBlock(c)))) stack.push([l, depth + 1]);
     }
+  }
+
+  /**
+   * Rebuilds the store's index from its pack files (after STORE_CORRUPT). The old index is kept
+   * beside the new one; no block is removed.
+   */
+  async repair(): Promise<RepairResult> {
+    return this.packs.rebuildIndex();
   }
 
   async close(): Promise<void> {

@@ -26,10 +26,14 @@ export function createStoreHandler(store: ContentStore, options: { prefix?: stri
       send(res, 405, { error: "METHOD_NOT_ALLOWED", message: "only GET and HEAD are served" }, { allow: "GET, HEAD" });
       return true;
     }
-    const cidText = decodeURIComponent(url.pathname.slice(prefix.length)).replace(/\/+$/, "");
+    if (Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined) {
+      // GET and HEAD carry no body here: one is never read, however large, and the connection ends.
+      send(res, 413, { error: "INPUT_TOO_LARGE", message: "a GET or HEAD request to the store carries no body" }, { connection: "close" });
+      return true;
+    }
     let cid: string;
     try {
-      cid = parseCid(cidText).toV1().toString();
+      cid = parseCid(decodeURIComponent(url.pathname.slice(prefix.length)).replace(/\/+$/, "")).toV1().toString();
     } catch (e) {
       send(res, 400, { error: "INVALID_ARGUMENT", message: (e as Error).message });
       return true;

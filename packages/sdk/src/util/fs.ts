@@ -1,6 +1,7 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { ProofmarkError } from "../core/errors";
 
 /**
  * Writes `data` to `file` atomically: a temporary file in the same folder, fsync, rename, fsync of
@@ -17,18 +18,24 @@ export function writeFileAtomic(file: string, data: string | Uint8Array, opts: {
       fs.writeFileSync(file, data, { flag: "wx", mode: 0o644 });
       return;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      // A cut file is left for the caller to rewrite (it keeps the source of truth).
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw diskFullError(e, file) ?? e;
     }
   }
   const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
-  const fd = fs.openSync(tmp, "w", 0o600);
   try {
-    fs.writeFileSync(fd, data);
-    if (durable) fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
+    const fd = fs.openSync(tmp, "w", 0o600);
+    try {
+      fs.writeFileSync(fd, data);
+      if (durable) fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw diskFullError(e, file) ?? e;
   }
-  fs.renameSync(tmp, file);
   if (!durable) return;
   try {
     const dfd = fs.openSync(dir, "r");
@@ -37,6 +44,32 @@ export function writeFileAtomic(file: string, data: string | Uint8Array, opts: {
   } catch {
     // Some file systems cannot fsync a folder; the rename is still atomic.
   }
+}
+
+/** Name of the temporary file {@link writeFileAtomic} writes beside `file`. */
+const TEMP_RE = /^\.(.+)\.(\d+)\.\d+\.tmp$/;
+
+/**
+ * Removes temporary files {@link writeFileAtomic} left in `dir` when its process was killed
+ * (their writer, named in the file name, is gone). Returns the files removed.
+ */
+export function removeStaleTemps(dir: string): string[] {
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    const m = TEMP_RE.exec(name);
+    if (!m) continue;
+    const pid = Number(m[2]);
+    if (pid === process.pid || isProcessAlive(pid)) continue;
+    fs.rmSync(path.join(dir, name), { force: true });
+    removed.push(path.join(dir, name));
+  }
+  return removed;
 }
 
 /**
@@ -66,7 +99,46 @@ export function syncFiles(files: string[]): void {
   }
 }
 
-/** Parsed JSON of `file`, or `undefined` if the file does not exist. */
+/** Size limit of files read whole into memory by default (imports, attached documents). */
+export const READ_LIMIT_BYTES = 256 << 20;
+
+/** Largest CSV/EPCIS import file read (a season of 10⁵ events is about 20 MB). */
+export const IMPORT_LIMIT_BYTES = 64 << 20;
+
+/**
+ * The bytes of a regular file read whole, at most `limit` bytes. INPUT_TOO_LARGE, naming the file
+ * and the limit, for a larger file, a device (`/dev/zero`) or a FIFO (also behind a symbolic link);
+ * FILE_NOT_FOUND when it does not exist. A file that changes size while it is read is FILE_CHANGED.
+ *
+ * @example
+ * const csv = readFileBounded("season.csv", 64 << 20, "an import file").toString("utf8");
+ */
+export function readFileBounded(file: string, limit = READ_LIMIT_BYTES, what = "the file"): Buffer {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  } catch {
+    throw new ProofmarkError("FILE_NOT_FOUND", `no file ${file}, or it cannot be read`, { path: file });
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) throw new ProofmarkError("INPUT_TOO_LARGE", `${file} is not a regular file (a device, FIFO or socket has no end to read to); give ${what} as a file`, { path: file });
+    if (st.size > limit) throw new ProofmarkError("INPUT_TOO_LARGE", `${file} is ${st.size} bytes; ${what} may be at most ${limit} bytes — split it`, { path: file, size: st.size, limit });
+    const buf = Buffer.allocUnsafe(st.size + 1);
+    let n = 0;
+    while (n < buf.length) {
+      const r = fs.readSync(fd, buf, n, buf.length - n, n);
+      if (r === 0) break;
+      n += r;
+    }
+    if (n !== st.size) throw new ProofmarkError("FILE_CHANGED", `${file} changed while it was read (${st.size} bytes before, ${n > st.size ? "more" : n} after); try again once it is no longer being written`, { path: file });
+    return buf.subarray(0, n);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Parsed JSON of `file`, or `undefined` if the file does not exist. DATA_CORRUPT, naming the file, when it is cut short or not JSON. */
 export function readJsonIfExists<T>(file: string): T | undefined {
   let text: string;
   try {
@@ -75,7 +147,31 @@ export function readJsonIfExists<T>(file: string): T | undefined {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw e;
   }
-  return JSON.parse(text) as T;
+  try {
+    return JSON.parse(text) as T;
+  } catch (e) {
+    throw new ProofmarkError(
+      "DATA_CORRUPT",
+      `${file} is damaged (${text.length === 0 ? "empty" : `not JSON: ${(e as Error).message}`}), probably cut short by a crash or a full disk; restore it from a backup${path.basename(file) === "node.json" ? ", or delete it: it only records the running local chain and is written again at its next start" : ""}`,
+      { file },
+    );
+  }
+}
+
+/**
+ * A coded error for a write that failed because the disk is full (ENOSPC, EDQUOT), naming the file;
+ * undefined for any other failure.
+ */
+export function diskFullError(e: unknown, file?: string): ProofmarkError | undefined {
+  const err = e as NodeJS.ErrnoException;
+  if (err?.code !== "ENOSPC" && err?.code !== "EDQUOT") return undefined;
+  const where = file ?? err.path;
+  return new ProofmarkError(
+    "DISK_FULL",
+    `the disk is full${where ? ` (writing ${where})` : ""}; nothing half-written was kept. Free some space and run the command again (a queued stamp finishes with \`proofmark stamp --resume\`)`,
+    where ? { file: where } : {},
+    { cause: e },
+  );
 }
 
 /** Holders of each lock file in this process, so that callers here take turns before touching the file. */
@@ -123,23 +219,49 @@ async function acquireLockFile(lockFile: string, opts: LockFileOptions): Promise
   fs.mkdirSync(path.dirname(lockFile), { recursive: true });
   const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
   for (;;) {
+    // The lock appears with its pid already in it (written to a private file, then hard-linked
+    // into place, which fails if the lock exists): nobody can read an empty lock and take it as
+    // stale while its holder is still writing its pid.
+    const mine = `${lockFile}.${process.pid}.${Date.now()}.tmp`;
     try {
-      const fd = fs.openSync(lockFile, "wx");
-      fs.writeSync(fd, String(process.pid));
-      fs.closeSync(fd);
+      fs.writeFileSync(mine, String(process.pid), { flag: "wx" });
+      fs.linkSync(mine, lockFile);
       return;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw opts.lockError ? opts.lockError(e as Error) : e;
+    } finally {
+      fs.rmSync(mine, { force: true });
     }
     let owner = Number.NaN;
+    let ino: number;
     try {
-      owner = Number.parseInt(fs.readFileSync(lockFile, "utf8"), 10);
+      const fd = fs.openSync(lockFile, "r");
+      try {
+        ino = fs.fstatSync(fd).ino;
+        owner = Number.parseInt(fs.readFileSync(fd, "utf8"), 10);
+      } finally {
+        fs.closeSync(fd);
+      }
     } catch {
-      continue; // released between our open and our read
+      continue; // released between our link and our read
     }
     if (!(owner > 0) || owner === process.pid || !isProcessAlive(owner)) {
-      // The holder died (SIGKILL, power loss) or never wrote its pid: the lock is stale.
-      fs.rmSync(lockFile, { force: true });
+      // The holder died (SIGKILL, power loss): the lock is stale. Take it away under a private
+      // name and make sure it is the file we judged (not a fresh lock someone made meanwhile).
+      const aside = `${lockFile}.${process.pid}.stale`;
+      try {
+        fs.renameSync(lockFile, aside);
+      } catch {
+        continue;
+      }
+      if (fs.statSync(aside).ino !== ino) {
+        try {
+          fs.linkSync(aside, lockFile); // a live lock: put it back
+        } catch {
+          // its holder made way for another meanwhile; nothing left to restore
+        }
+      }
+      fs.rmSync(aside, { force: true });
       continue;
     }
     if (Date.now() > deadline) {
