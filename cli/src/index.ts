@@ -19,8 +19,7 @@ import * as gi from "./commands/gi";
 import * as calendar from "./commands/calendar";
 
 /** Each command module registers itself on the program. Add new commands here. */
-const COMMANDS: Array<{ register(program: Command): void }> = [stamp, verify, show, node, accounts, deploy, store, report, certificate, verifier, codes, serve, gi, calendar];
-const COMMANDS: Array<{ register(program: Command): void }> = [stamp, verify, show, node, accounts, deploy, store, report, certificate, verifier, codes, serve, gi, epcis];
+const COMMANDS: Array<{ register(program: Command): void }> = [stamp, verify, show, node, accounts, deploy, store, report, certificate, verifier, codes, serve, gi, epcis, calendar];
 
 /** Exit codes: 0 success, 1 a check failed or an operation was refused, 2 bad usage. */
 export const EXIT = { OK: 0, FAILED: 1, USAGE: 2 } as const;
