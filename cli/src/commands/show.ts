@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { escapeControlChars as esc } from "@proofmark/sdk";
 import { commandEnv } from "../options";
 import { formatAddress, formatTime, rows } from "../output";
 import { readReceiptFile } from "../receipts";
@@ -13,10 +14,10 @@ export function register(program: Command): void {
       const { out } = commandEnv(cmd);
       const receipt = readReceiptFile(proof);
       out.result(receipt);
-      out.line(`receipt ${proof} (${receipt.format} v${receipt.version})`);
+      out.line(`receipt ${esc(proof)} (${receipt.format} v${receipt.version})`);
       for (const r of rows([
-        ["file", receipt.subject.name], ["size", `${receipt.subject.size} bytes`], ["sha256", receipt.subject.sha256],
-        ["cid", receipt.subject.cid], ...Object.entries(receipt.commitment.meta).map(([k, v]): [string, string] => [k, JSON.stringify(v)]),
+        ["file", `${esc(receipt.subject.name)} (name and size are not covered by the commitment)`], ["size", `${receipt.subject.size} bytes`], ["sha256", receipt.subject.sha256],
+        ["cid", receipt.subject.cid], ...Object.entries(receipt.commitment.meta).map(([k, v]): [string, string] => [esc(k), esc(JSON.stringify(v))]),
         ["leaf", receipt.commitment.leaf], ["root", `${receipt.proof.root} (${receipt.proof.leafCount} item(s), path of ${receipt.proof.path.length})`],
         ["encrypted", receipt.encryption ? `${receipt.encryption.alg} (key in this receipt: keep it private)` : undefined],
       ])) out.line(r);

@@ -1,7 +1,7 @@
 import * as crypto from "node:crypto";
 import * as http from "node:http";
 import type Database from "better-sqlite3";
-import { EvidenceRegistryClient, isProofmarkError, LOCAL_CHAIN_ID, parseDigitalLinkPath, type Hex } from "@proofmark/sdk";
+import { ANCHOR_OF_SELECTOR, EvidenceRegistryClient, isProofmarkError, LOCAL_CHAIN_ID, parseDigitalLinkPath, providerReader, type Hex } from "@proofmark/sdk";
 import type { JsonRpcProvider } from "ethers";
 import { pickLang, t, type Lang } from "./i18n";
 import type { ChainStatus } from "./indexer";
@@ -46,6 +46,36 @@ export function pageCsp(script: string | undefined): string {
     "default-src 'none'", `script-src ${scriptSrc}`, "style-src 'self'", "img-src 'self' data:",
     "connect-src 'self'", "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
   ].join("; ");
+}
+
+const CHAIN_RELAY_PREFIX = "/api/chain/";
+const HEX32 = /^0x[0-9a-f]{64}$/;
+const ADDRESS = /^0x[0-9a-f]{40}$/;
+
+/** The relay's allow-list: each method, and only with the parameters the verification engine sends. */
+function relayAllows(method: string, p: unknown[]): boolean {
+  const obj = (v: unknown) => (typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
+  switch (method) {
+    case "eth_chainId":
+    case "eth_blockNumber":
+      return p.length === 0;
+    case "eth_getCode":
+      return p.length === 2 && ADDRESS.test(String(p[0])) && p[1] === "latest";
+    case "eth_call": {
+      const c = obj(p[0]);
+      return p.length === 2 && p[1] === "latest" && !!c && Object.keys(c).length === 2 && ADDRESS.test(String(c.to)) && new RegExp(`^${ANCHOR_OF_SELECTOR}[0-9a-f]{64}$`).test(String(c.data));
+    }
+    case "eth_getBlockByNumber":
+      return p.length === 2 && p[1] === false && (p[0] === "finalized" || /^0x[0-9a-f]{1,14}$/.test(String(p[0])));
+    case "eth_getLogs": {
+      const f = obj(p[0]);
+      return p.length === 1 && !!f && HEX32.test(String(f.blockHash)) && ADDRESS.test(String(f.address)) && Array.isArray(f.topics) && f.topics.length <= 4 && f.topics.every((t) => HEX32.test(String(t))) && Object.keys(f).length === 3;
+    }
+    case "eth_getTransactionReceipt":
+      return p.length === 1 && HEX32.test(String(p[0]));
+    default:
+      return false;
+  }
 }
 
 /** Sent with every response, as a flat [name, value, …] list (what `writeHead` takes fastest). */
@@ -380,6 +410,32 @@ export function createHandler(opts: HandlerOptions): PortalHandler {
     return page(res, status, lang, pathname, status === 404 ? t(lang, "notFound") : t(lang, "error"), messagePage(status === 404 ? t(lang, "notFound") : t(lang, "error"), status === 500 ? "" : message));
   }
 
+  const relayReader = providerReader(opts.provider, "the portal's node", 8_000);
+
+  /**
+   * GET /api/chain/<method>?params=<JSON>: the verify page's engine reads the portal's chain through
+   * this relay (the engine checks; the relay only fetches). Read-only methods, and only the shapes
+   * the engine sends: anchorOf calls, one-block log queries, block headers without bodies.
+   */
+  async function chainRelay(res: http.ServerResponse, method: string, rawUrl: string): Promise<void> {
+    const q = rawUrl.indexOf("?");
+    const raw = q < 0 ? "[]" : new URLSearchParams(rawUrl.slice(q + 1)).get("params") ?? "[]";
+    if (raw.length > 2_000) throw new HttpError(414, "params too long");
+    let params: unknown[];
+    try {
+      params = JSON.parse(raw);
+    } catch {
+      throw new HttpError(400, "params must be a JSON array");
+    }
+    if (!Array.isArray(params) || !relayAllows(method, params)) throw new HttpError(400, `${method} with these params is not relayed`);
+    try {
+      json(res, 200, { result: await relayReader.request(method, params) });
+    } catch (e) {
+      if (!isProofmarkError(e)) throw e;
+      json(res, e.details.refused ? 200 : 502, { error: { message: e.message } });
+    }
+  }
+
   const handler: http.RequestListener = (req, res) => {
     let pathname = "/";
     let isApi = false;
@@ -392,6 +448,10 @@ export function createHandler(opts: HandlerOptions): PortalHandler {
       const cookie = target.lang === "zh" || target.lang === "en" ? `lang=${target.lang}; Path=/; Max-Age=31536000; SameSite=Lax` : undefined;
       if (req.method !== "GET" && req.method !== "HEAD") throw new HttpError(405, "only GET is supported");
       if (pathname.length > 400) throw new HttpError(414, "path too long");
+      if (pathname.startsWith(CHAIN_RELAY_PREFIX)) {
+        chainRelay(res, pathname.slice(CHAIN_RELAY_PREFIX.length), req.url ?? "").catch((e) => fail(res, e, req.method, pathname, true, lang));
+        return;
+      }
       if (isApi) {
         api(res, pathname).catch((e) => fail(res, e, req.method, pathname, true, lang));
         return;
@@ -401,7 +461,7 @@ export function createHandler(opts: HandlerOptions): PortalHandler {
       }
       if (pathname === "/") return page(res, 200, lang, pathname, t(lang, "home"), homePage(lang), undefined, cookie);
       if (pathname === "/verify") {
-        const v = verifyPage(lang, { chainId: opts.chainId, evidenceRegistry: opts.evidenceRegistry });
+        const v = verifyPage(lang);
         return page(res, 200, lang, pathname, t(lang, "verifyTitle"), v.body, v.script, cookie);
       }
       if (pathname.startsWith("/01/")) {
