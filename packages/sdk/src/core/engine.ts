@@ -147,7 +147,7 @@ export class Verifier {
     result.ok = true;
     const a = result.anchors[0];
     const notFinal = result.anchors.find((x) => x.final === false);
-    result.status = notFinal ? "not-final" : "verified";
+    result.status = resultStatus(result);
     result.message = notFinal
       ? `not yet final: ${file ? "the file matches the receipt and " : ""}its root is anchored on chain ${notFinal.anchor.chainId} in block ${notFinal.anchor.blockNumber}, which is not final yet (${notFinal.confirmations} confirmation(s)); verify again later`
       : `verified: ${file ? "the file matches the receipt and " : ""}its root was anchored on chain ${a.anchor.chainId} in block ${a.anchor.blockNumber} at ${new Date(a.anchor.timestamp * 1000).toISOString()} (${a.confirmations} confirmation${a.confirmations === 1 ? "" : "s"})`;
@@ -268,10 +268,23 @@ function show(v: unknown): string {
   return s.length > 160 ? `${s.slice(0, 160)}…` : s;
 }
 
+/**
+ * The verdict of a result, from `ok`, `code` and the anchors alone: a failed result is its code's
+ * status (never "verified"), a passed one is "not-final" while any anchor's block is not final.
+ */
+export function resultStatus(result: Pick<VerificationResult, "ok" | "code" | "anchors">): VerdictStatus {
+  if (!result.ok) {
+    const s = statusOfCode(result.code);
+    return s === "verified" ? "unverifiable" : s;
+  }
+  if (result.anchors.length === 0 || result.anchors.some((a) => !a.ok)) return "unverifiable";
+  return result.anchors.some((a) => a.final === false) ? "not-final" : "verified";
+}
+
 function finish(result: VerificationResult, code: ErrorCode | undefined, message: string): VerificationResult {
   result.ok = false;
   result.code = code;
-  result.status = statusOfCode(code);
+  result.status = resultStatus(result);
   result.message = message;
   return result;
 }

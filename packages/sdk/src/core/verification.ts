@@ -43,6 +43,7 @@ export function statusOfCode(code: ErrorCode | undefined): VerdictStatus {
     case "DIGEST_MISMATCH":
     case "PROOF_INVALID":
     case "ANCHOR_MISMATCH":
+    case "RPC_DISAGREEMENT": // the chain's answers contradict each other: never a pass, and not "unknown" either
       return "mismatch";
     case "NOT_ANCHORED":
     case "REGISTRY_NOT_FOUND":

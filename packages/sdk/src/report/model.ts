@@ -1,4 +1,4 @@
-import type { AnchorVerdict, VerificationResult } from "../core/engine";
+import { resultStatus, type AnchorVerdict, type VerificationResult } from "../core/engine";
 import type { ErrorCode } from "../core/errors";
 import { serializeReceipt, type Receipt, type ReceiptAnchor } from "../core/receipt";
 import { statusOfCode, type Step, type VerdictStatus } from "../core/verification";
@@ -68,8 +68,8 @@ export interface ReportOptions {
  */
 export function verdictStatus(input: VerificationResult | RejectedReceipt): VerdictStatus {
   if ("rejected" in input) return statusOfCode(input.code);
-  if (input.status === "verified" && !input.file) return "unverifiable";
-  return input.status;
+  const status = resultStatus(input);
+  return status === "verified" && !input.file ? "unverifiable" : status;
 }
 
 /** `2025-01-31 16:00:00 UTC` */
