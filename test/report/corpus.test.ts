@@ -136,7 +136,7 @@ describe("one corpus of receipts through the CLI, the report, the standalone ver
     // The portal's verify page reads its own node; a second portal whose node never answers.
     const db = openDb(path.join(fs.mkdtempSync(path.join(os.tmpdir(), "proofmark-corpus-portal-")), "index.sqlite"));
     const provider = makeProvider(hanging.url, 31337);
-    const handler = createHandler({ db, chainId: 31337, provider, status: { reachable: false, indexedTo: 0, head: 0, lastSync: 0 } });
+    const handler = createHandler({ db, chainId: 31337, provider, status: { reachable: false, indexedTo: 0, head: 0, lastSync: 0, version: 0 } });
     const hs = http.createServer(handler);
     await new Promise<void>((resolve) => hs.listen(0, "127.0.0.1", resolve));
     hangingPortal = {
