@@ -282,7 +282,7 @@ export function checkLog(receipt: Receipt, anchor: ReceiptAnchor, logs: AnchorLo
     return fail("log", "ANCHOR_MISMATCH", `the root was anchored with leafCount ${log.leafCount}, but the receipt says ${receipt.proof.leafCount}; the receipt was altered`, detail);
   }
   if (log.txHash !== anchor.txHash) {
-    return fail("log", "ANCHOR_MISMATCH", `the root was anchored by transaction ${log.txHash}, not by ${anchor.txHash} as the receipt says; the receipt was altered`, detail);
+    return fail("log", "ANCHOR_MISMATCH", `transaction ${anchor.txHash} named in the receipt did not anchor root ${receipt.proof.root} in registry ${anchor.registry}: transaction ${log.txHash} did; the receipt was altered`, detail);
   }
   return pass("log", detail);
 }
