@@ -1,4 +1,4 @@
-import { computeLeaf, type EvidenceMeta } from "./commitment";
+import { canonicalMetaJson, computeLeaf, type EvidenceMeta } from "./commitment";
 import { ProofmarkError } from "./errors";
 import { isHexOfLength, type Hex } from "./hex";
 import { JsonSyntaxError, parseJsonStrict } from "./json";
@@ -113,7 +113,8 @@ function uint(value: unknown, where: string, min = 0): number {
 export function parseReceipt(input: string | unknown): Receipt {
   let value = input;
   if (typeof input === "string") {
-    if (input.length > RECEIPT_MAX_BYTES || utf8Length(input) > RECEIPT_MAX_BYTES) {
+    // (a UTF-16 code unit is at most 3 UTF-8 bytes: count bytes only for texts that could exceed the bound)
+    if (input.length > RECEIPT_MAX_BYTES || (input.length * 3 > RECEIPT_MAX_BYTES && utf8Length(input) > RECEIPT_MAX_BYTES)) {
       throw new ProofmarkError("RECEIPT_TOO_LARGE", `receipt is larger than ${RECEIPT_MAX_BYTES} bytes; a receipt is a few kilobytes — this is not a receipt`, { limit: RECEIPT_MAX_BYTES });
     }
     try {
@@ -187,8 +188,27 @@ export function parseReceipt(input: string | unknown): Receipt {
 
   const leaf = computeLeaf({ sha256: subject.sha256, salt: commitment.salt, meta: commitment.meta });
   if (leaf !== commitment.leaf) invalid("commitment.leaf does not match subject.sha256, salt and meta", { reason: "leaf", expected: leaf, actual: commitment.leaf });
-  if (processProof(commitment.leaf, proof.path).root !== proof.root) invalid("proof.path does not lead from the leaf to proof.root", { reason: "path" });
+  const folded = processProof(commitment.leaf, proof.path);
+  if (folded.root !== proof.root) invalid("proof.path does not lead from the leaf to proof.root", { reason: "path" });
+  parsed.set(receipt, { key: offlineKey(receipt), leaf, root: folded.root, nodes: folded.steps });
   return receipt;
+}
+
+/**
+ * What the parser computed for each receipt it returned (leaf and path nodes), so that verifying it
+ * does not hash the same leaf and path twice. Keyed by the object and checked against every input
+ * value, so a receipt changed after parsing is computed afresh.
+ */
+const parsed = new WeakMap<Receipt, { key: string; leaf: Hex; root: Hex; nodes: Hex[] }>();
+
+function offlineKey(r: Receipt): string {
+  return [r.subject.sha256, r.commitment.salt, canonicalMetaJson(r.commitment.meta), r.commitment.leaf, r.proof.root, ...r.proof.path].join("|");
+}
+
+/** The parser's leaf and path nodes for `receipt`, when it parsed exactly this receipt as it is now. */
+export function checkedByParser(receipt: Receipt): { leaf: Hex; root: Hex; nodes: Hex[] } | undefined {
+  const p = parsed.get(receipt);
+  return p && p.key === offlineKey(receipt) ? p : undefined;
 }
 
 /** Bytes of `text` in UTF-8, without encoding it. */

@@ -344,6 +344,12 @@ function checkBlocks(result: VerificationResult, lang: ReportLang): ReportBlock[
       ...(a.code ? [{ label: T("result", "结果"), value: `${a.code}: ${a.message}` }] : []),
     ] });
     a.steps.filter((s) => !["digest", "leaf", "path"].includes(s.step)).forEach((s) => blocks.push({ kind: "check", title: stepTitle(s, lang), ok: s.unchecked ? undefined : s.ok, rows: stepRows(s, lang) }));
+    const failedStep = a.steps.find((s) => !s.ok);
+    const named = (url: string) => Boolean(failedStep && (failedStep.detail.url === url || (Array.isArray(failedStep.detail.endpoints) && failedStep.detail.endpoints.includes(url))));
+    a.endpoints.forEach((url) => blocks.push({ kind: "check", title: T(`RPC endpoint ${url}`, `RPC 节点 ${url}`), ok: named(url) ? false : a.ok ? true : undefined, rows: [
+      { label: T("asked", "查询"), value: "eth_chainId, eth_getCode, eth_call anchorOf, eth_getBlockByNumber, eth_getLogs, eth_blockNumber, finalized", mono: true },
+      ...(named(url) ? [{ label: T("result", "结果"), value: `${failedStep!.code}: ${failedStep!.message}` }] : []),
+    ] }));
     if (a.endpoints.length > 1) blocks.push({ kind: "para", text: T(`${a.endpoints.length} endpoints were queried independently and every fact was cross-checked: their answers ${a.code === "RPC_DISAGREEMENT" ? "DISAGREE" : "agree"}.`, `独立查询并交叉比对了 ${a.endpoints.length} 个节点的每一项事实：其回答${a.code === "RPC_DISAGREEMENT" ? "不一致" : "一致"}。`) });
     if (a.endpoints.length === 1) blocks.push({ kind: "para", text: T("One RPC endpoint was queried. Repeating the check with endpoints run by different operators (several endpoints) guards against a dishonest endpoint.", "本次只查询了一个 RPC 节点。使用不同运营者的多个节点重复核验可以防范节点作假。") });
   });
