@@ -1,7 +1,6 @@
 import { Command, CommanderError } from "commander";
-import { diskFullError, isProofmarkError } from "@proofmark/sdk";
+import { diskFullError, isProofmarkError, escapeControlChars } from "@proofmark/sdk";
 import { addGlobalOptions } from "./options";
-import { termSafe } from "./output";
 import * as accounts from "./commands/accounts";
 import * as codes from "./commands/codes";
 import * as deploy from "./commands/deploy";
@@ -75,11 +74,11 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (isProofmarkError(e)) {
       if (json) process.stderr.write(`${JSON.stringify({ error: e.toJSON() })}\n`);
-      else process.stderr.write(`proofmark: ${termSafe(e.message)}${e.code ? ` [${e.code}]` : ""}\n`);
+      else process.stderr.write(`proofmark: ${escapeControlChars(e.message)}${e.code ? ` [${e.code}]` : ""}\n`);
       if (process.env.PROOFMARK_DEBUG === "1" && e.stack) process.stderr.write(`${e.stack}\n`);
       return e.code === "INVALID_ARGUMENT" ? EXIT.USAGE : EXIT.FAILED;
     }
-    process.stderr.write(`proofmark: unexpected error: ${termSafe(String((e as Error).message ?? e))}\n`);
+    process.stderr.write(`proofmark: unexpected error: ${escapeControlChars(String((e as Error).message ?? e))}\n`);
     if (process.env.PROOFMARK_DEBUG === "1") process.stderr.write(`${(e as Error).stack}\n`);
     else process.stderr.write("(set PROOFMARK_DEBUG=1 for details, and please report it)\n");
     return EXIT.FAILED;

@@ -1,28 +1,28 @@
 import { expect } from "chai";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { termSafe } from "../../cli/src/output";
+import { escapeControlChars } from "../../packages/sdk/src";
 import { assertBuilt, killLocalChain, makeWorkspace, runCli } from "../cli/helpers";
 
 /** Bytes that let a printed string move the cursor, rewrite a line, recolour or reorder it. */
 const TERMINAL_CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/;
 
 describe("faults: names and untrusted strings are printed escaped on a terminal", function () {
-  describe("termSafe", function () {
+  describe("escapeControlChars", function () {
     it("escapes newlines, carriage returns, ANSI and OSC escapes, C1 controls and bidi controls", function () {
-      expect(termSafe("a\nb\rc\td")).to.equal("a\\nb\\rc\\td");
-      expect(termSafe("\u001b[2K\u001b]0;title\u0007")).to.equal("\\e[2K\\e]0;title\\x07");
-      expect(termSafe("\u009b31m")).to.equal("\\x9b31m");
-      expect(termSafe("invoice\u202eFDP.exe")).to.equal("invoice\\u202eFDP.exe");
-      expect(termSafe("\u2066x\u2069\u200f\u2028")).to.equal("\\u2066x\\u2069\\u200f\\u2028");
-      expect(termSafe("back\\slash")).to.equal("back\\\\slash"); // an escape can never be faked
-      expect(termSafe("Café 咖啡 ✓")).to.equal("Café 咖啡 ✓");
+      expect(escapeControlChars("a\nb\rc\td")).to.equal("a\\nb\\rc\\td");
+      expect(escapeControlChars("\u001b[2K\u001b]0;title\u0007")).to.equal("\\e[2K\\e]0;title\\x07");
+      expect(escapeControlChars("\u009b31m")).to.equal("\\x9b31m");
+      expect(escapeControlChars("invoice\u202eFDP.exe")).to.equal("invoice\\u202eFDP.exe");
+      expect(escapeControlChars("\u2066x\u2069\u200f\u2028")).to.equal("\\u2066x\\u2069\\u200f\\u2028");
+      expect(escapeControlChars("back\\slash")).to.equal("back\\\\slash"); // an escape can never be faked
+      expect(escapeControlChars("Café 咖啡 ✓")).to.equal("Café 咖啡 ✓");
     });
 
     it("leaves nothing a terminal would act on, for any string (property)", function () {
       for (let i = 0; i < 2000; i++) {
         const s = Array.from({ length: 12 }, () => String.fromCharCode(Math.floor(Math.random() * 0x2100))).join("");
-        expect(TERMINAL_CONTROL.test(termSafe(s)), JSON.stringify(s)).to.equal(false);
+        expect(TERMINAL_CONTROL.test(escapeControlChars(s)), JSON.stringify(s)).to.equal(false);
       }
     });
   });

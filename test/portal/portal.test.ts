@@ -365,6 +365,16 @@ describe("portal (real chain, real SQLite, real browser)", function () {
   });
 
   describe("verify page in Chromium", () => {
+    before(async () => {
+      // The page runs the SDK's engine, which (like `verify` and `report`) says "not yet final" until
+      // the anchoring block is final: mine past Anvil's finality depth.
+      const chain = await openChain({ dataDir: world.dataDir });
+      try {
+        await chain.provider.send("anvil_mine", ["0x46"]);
+      } finally {
+        chain.close();
+      }
+    });
     async function verifyWith(b: Browser, files: string[]): Promise<{ ok: boolean; text: string }> {
       const page = await phone(b, "en-US");
       const requests: string[] = [];

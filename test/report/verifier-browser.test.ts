@@ -55,7 +55,7 @@ describe("standalone verifier page in headless Chromium, against a real local ch
     const page = await browser.newPage();
     await page.goto(pageUrl);
     const r = fx.receipt;
-    const leaf = await page.evaluate(([sha, salt, meta]) => (globalThis as unknown as { evidenceLeaf(a: string, b: string, c: Record<string, string>): { leaf: string } }).evidenceLeaf(sha as string, salt as string, meta as Record<string, string>).leaf, [r.subject.sha256, r.commitment.salt, r.commitment.meta] as const);
+    const leaf = await page.evaluate(([sha, salt, meta]) => (globalThis as unknown as { ProofmarkVerifier: { computeLeaf(x: { sha256: string; salt: string; meta: Record<string, string> }): string } }).ProofmarkVerifier.computeLeaf({ sha256: sha as string, salt: salt as string, meta: meta as Record<string, string> }), [r.subject.sha256, r.commitment.salt, r.commitment.meta] as const);
     expect(leaf).to.equal(computeLeaf({ sha256: r.subject.sha256, salt: r.commitment.salt, meta: r.commitment.meta }));
     await page.close();
   });

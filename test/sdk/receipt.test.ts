@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import {
-  checkReceiptOffline, computeLeaf, isProofmarkError, MerkleTree, parseReceipt, serializeReceipt, type Hex, type Receipt,
+  checkOffline, computeLeaf, isProofmarkError, MerkleTree, parseReceipt, serializeReceipt, type Hex, type Receipt,
 } from "../../packages/sdk/src";
 import vectorsJson from "../vectors/evidence.json";
 
@@ -95,11 +95,11 @@ describe("SDK core: receipt format proofmark-receipt v1", function () {
     );
   });
 
-  describe("checkReceiptOffline", function () {
+  describe("checkOffline", function () {
     it("passes the file the receipt covers and lists each step", function () {
       const r = sampleReceipt();
-      const steps = checkReceiptOffline(r, { sha256: r.subject.sha256, size: r.subject.size });
-      expect(steps.map((s) => s.step)).to.deep.equal(["digest", "leaf", "merkle", "root"]);
+      const steps = checkOffline(r, { sha256: r.subject.sha256, size: r.subject.size });
+      expect(steps.map((s) => s.step)).to.deep.equal(["digest", "leaf", "path"]);
       expect(steps.every((s) => s.ok)).to.equal(true);
     });
 
@@ -109,12 +109,8 @@ describe("SDK core: receipt format proofmark-receipt v1", function () {
           const r = sampleReceipt();
           const d = r.subject.sha256;
           const other = d.slice(0, i) + (d[i] === "0" ? "1" : "0") + d.slice(i + 1);
-          try {
-            checkReceiptOffline(r, { sha256: other, size: r.subject.size });
-            return false;
-          } catch (e) {
-            return isProofmarkError(e, "DIGEST_MISMATCH");
-          }
+          const steps = checkOffline(r, { sha256: other, size: r.subject.size });
+          return steps.length === 1 && !steps[0].ok && steps[0].code === "DIGEST_MISMATCH";
         }),
       );
     });
@@ -125,7 +121,9 @@ describe("SDK core: receipt format proofmark-receipt v1", function () {
       expect(tree.root).to.equal(r.proof.root);
       const other = vectors.leaves[1];
       expect(computeLeaf({ sha256: other.sha256, salt: r.commitment.salt, meta: r.commitment.meta })).to.not.equal(r.commitment.leaf);
-      expect(() => checkReceiptOffline(r, { sha256: other.sha256, size: other.size })).to.throw(/does not match the receipt/);
+      const steps = checkOffline(r, { sha256: other.sha256, size: other.size });
+      expect(steps[0].ok).to.equal(false);
+      expect(steps[0].message).to.match(/does not match the receipt/);
     });
   });
 });

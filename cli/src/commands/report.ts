@@ -1,4 +1,3 @@
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { InvalidArgumentError, type Command } from "commander";
 import {
@@ -6,8 +5,9 @@ import {
   verifyEvidence, writeFileAtomic, type RejectedReceipt, type ReportLang, type VerificationResult,
 } from "@proofmark/sdk";
 import { commandEnv, positiveInt } from "../options";
+import { addVerifyOptions, readReceiptText, verifierFlags, type VerifyCliFlags } from "../receipts";
 
-interface ReportCliOptions {
+interface ReportCliOptions extends VerifyCliFlags {
   proof?: string;
   out: string;
   lang: ReportLang;
@@ -28,14 +28,14 @@ function lang(value: string): ReportLang {
 
 /** `proofmark report <file> --proof P --out report.pdf|report.html`: a verification report for a court or notary. */
 export function register(program: Command): void {
-  program
+  addVerifyOptions(program
     .command("report")
     .description("verify a file against its receipt and the chain, and write a verification report (PDF or HTML) for a court, notary or expert")
     .argument("<file>", "the evidence file")
     .option("--proof <receipt>", "its receipt (default: <file>.proof.json)")
     .requiredOption("--out <report>", "where to write the report: *.pdf or *.html")
     .option("--lang <zh|en>", "language of the report: zh (简体中文) or en", lang, "zh")
-    .option("--min-confirmations <n>", "confirmations required (default 1)", positiveInt)
+    .option("--min-confirmations <n>", "confirmations required (default 1)", positiveInt))
     .action(async (file: string, o: ReportCliOptions, cmd: Command) => {
       const env = commandEnv(cmd);
       const format = /\.pdf$/i.test(o.out) ? "pdf" : /\.html?$/i.test(o.out) ? "html" : undefined;
@@ -44,18 +44,12 @@ export function register(program: Command): void {
       env.out.progress(`hashing ${file}`);
       const digest = { path: file, ...(await hashFile(file)) };
       env.out.progressDone();
-      let text: string;
-      try {
-        text = fs.readFileSync(proof, "utf8");
-      } catch {
-        throw new ProofmarkError("RECEIPT_NOT_FOUND", `no receipt at ${proof}; pass the file's receipt with --proof`, { path: proof });
-      }
       let input: VerificationResult | RejectedReceipt;
       try {
-        const receipt = parseReceipt(text);
-        input = await verifyEvidence({ receipt, file: digest, rpc: env.opts.rpc, dataDir: env.dataDir, minConfirmations: o.minConfirmations });
+        const receipt = parseReceipt(readReceiptText(proof));
+        input = await verifyEvidence({ receipt, file: digest, rpc: env.opts.rpc, dataDir: env.dataDir, minConfirmations: o.minConfirmations, ...verifierFlags(o) });
       } catch (e) {
-        if (!isProofmarkError(e, "RECEIPT_INVALID")) throw e;
+        if (!isProofmarkError(e, "RECEIPT_INVALID") && !isProofmarkError(e, "RECEIPT_TOO_LARGE")) throw e;
         // An altered or corrupt receipt still gets a report, and that report says so first.
         input = { rejected: true, ok: false, code: e.code, message: `${proof}: ${e.message}`, file: digest, receiptPath: proof, checkedAt: new Date().toISOString() };
       }

@@ -1,8 +1,7 @@
 import * as net from "node:net";
 import type { Command } from "commander";
-import { ProofmarkError } from "@proofmark/sdk";
+import { ProofmarkError, escapeControlChars } from "@proofmark/sdk";
 import { commandEnv, port, positiveInt } from "../options";
-import { termSafe } from "../output";
 
 interface ServeCliOptions {
   port?: number;
@@ -32,7 +31,7 @@ export function register(program: Command): void {
       try {
         portal = await startPortal({
           dataDir: env.dataDir, port: where, host, network: env.opts.network, rpc: env.opts.rpc,
-          scanWarnAfter: o.scanWarnAfter, trustProxy: o.trustProxy, log: (m) => process.stderr.write(`portal: ${termSafe(m)}\n`),
+          scanWarnAfter: o.scanWarnAfter, trustProxy: o.trustProxy, log: (m) => process.stderr.write(`portal: ${escapeControlChars(m)}\n`),
         });
       } catch (e) {
         throw listenError(e, host, where) ?? e;

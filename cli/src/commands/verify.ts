@@ -1,13 +1,14 @@
 import * as fs from "node:fs";
 import type { Command } from "commander";
 import {
-  collectFiles, EmbeddedStore, fetchFromStore, hashFile, isProofmarkError, sha256Stream, type Receipt, ProofmarkError, RECEIPT_FILE_RE, verifyEvidence, type VerificationResult, type SkippedEntry,
+  collectFiles, EmbeddedStore, evidenceVerifier, fetchFromStore, hashFile, isProofmarkError, sha256Stream, type Receipt, ProofmarkError, RECEIPT_FILE_RE,
+  type VerificationResult, type SkippedEntry,
 } from "@proofmark/sdk";
 import { commandEnv, positiveInt } from "../options";
 import { formatAddress, formatTime, rows, type Output } from "../output";
-import { readReceiptFile } from "../receipts";
+import { addVerifyOptions, readReceiptFile, verifierFlags, type VerifyCliFlags } from "../receipts";
 
-interface VerifyCliOptions {
+interface VerifyCliOptions extends VerifyCliFlags {
   proof?: string;
   minConfirmations?: number;
   fromStore?: boolean;
@@ -21,9 +22,9 @@ interface Target {
 
 /** `proofmark verify <file…>`: the file matches its receipt and the receipt's root is on chain. */
 export function register(program: Command): void {
-  program
+  addVerifyOptions(program
     .command("verify")
-    .description("check files against their receipts and the chain; exit 0 only when every one is verified")
+    .description("check files against their receipts and the chain; exit 0 only when every one is verified"))
     .argument("[paths...]", "files or folders (each file is checked against <file>.proof.json), or receipts")
     .option("--proof <receipt>", "the receipt to use (with a single file)")
     .option("--min-confirmations <n>", "confirmations required (default 1)", positiveInt)
@@ -33,6 +34,8 @@ export function register(program: Command): void {
       if (!o.fromStore && paths.length === 0) throw new ProofmarkError("INVALID_ARGUMENT", "name the files, folders or receipts to verify (or use --proof P --from-store)");
       const skipped: SkippedEntry[] = [];
       const targets = o.fromStore ? storeTargets(paths, o.proof) : resolveTargets(paths, o.proof, skipped);
+      // One session for all receipts: a folder stamped in one batch costs one anchor and one block read.
+      const verifier = evidenceVerifier({ rpc: env.opts.rpc, dataDir: env.dataDir, minConfirmations: o.minConfirmations, ...verifierFlags(o) });
       const results: Array<{ file: string; proof: string; result?: VerificationResult; error?: { code: string; message: string } }> = [];
       for (const t of targets) {
         try {
@@ -40,7 +43,7 @@ export function register(program: Command): void {
           env.out.progress(`hashing ${t.file}`);
           const digest = o.fromStore ? await digestFromStore(env.dataDir, receipt) : await hashFile(t.file);
           env.out.progressDone();
-          const result = await verifyEvidence({ receipt, file: { path: t.file, ...digest }, rpc: env.opts.rpc, dataDir: env.dataDir, minConfirmations: o.minConfirmations });
+          const result = await verifier.verify(receipt, { path: t.file, ...digest });
           results.push({ file: t.file, proof: t.proof, result });
         } catch (e) {
           if (!isProofmarkError(e)) throw e;
@@ -99,24 +102,27 @@ function resolveTargets(paths: string[], proof?: string, skipped?: SkippedEntry[
 }
 
 function summarize(r: { file: string; proof: string; result?: VerificationResult; error?: { code: string; message: string } }) {
-  if (!r.result) return { file: r.file, proof: r.proof, ok: false, code: r.error!.code, message: r.error!.message };
-  const { ok, code, message, anchors, file } = r.result;
+  if (!r.result) return { file: r.file, proof: r.proof, ok: false, status: "mismatch", code: r.error!.code, message: r.error!.message };
+  const { ok, status, code, message, anchors, file, uncovered } = r.result;
   return {
-    file: r.file, proof: r.proof, ok, code, message, sha256: file?.sha256, subject: r.result.receipt.subject,
-    anchors: anchors.map((a) => ({ ...a.anchor, ok: a.ok, confirmations: a.confirmations, final: a.final, registryVersion: a.registryVersion, endpoints: a.endpoints.map((e) => ({ url: e.url, ok: e.ok, error: e.error })), error: a.error })),
+    file: r.file, proof: r.proof, ok, status, code, message, sha256: file?.sha256, subject: r.result.receipt.subject, uncovered,
+    anchors: anchors.map((a) => ({
+      ...a.anchor, ok: a.ok, status: a.status, code: a.code, message: a.message, confirmations: a.confirmations, final: a.final, registry: a.registry,
+      endpoints: a.endpoints, unchecked: a.unchecked, steps: a.steps,
+    })),
   };
 }
 
 function reportOne(out: Output, r: { file: string; proof: string; result?: VerificationResult; error?: { code: string; message: string } }): void {
   if (!r.result || !r.result.ok) {
     const code = r.result?.code ?? r.error?.code;
-    const message = r.result?.message ?? r.error?.message;
-    out.line(`NOT VERIFIED  ${r.file}`);
+    const message = r.result?.message ?? r.error?.message ?? "";
+    out.line(`NOT VERIFIED (${r.result?.status ?? "mismatch"})  ${r.file}`);
     out.line(`  ${code}: ${message}`);
     return;
   }
   const a = r.result.anchors[0];
-  out.line(`VERIFIED  ${r.file}`);
+  out.line(`${r.result.status === "verified" ? "VERIFIED" : "VERIFIED, NOT YET FINAL"}  ${r.file}`);
   out.line(`  the file existed no later than block ${a.anchor.blockNumber}'s time, with ${a.confirmations} confirmation(s)`);
   for (const row of rows([
     ["anchored", formatTime(a.anchor.timestamp)],
@@ -124,12 +130,14 @@ function reportOne(out: Output, r: { file: string; proof: string; result?: Verif
     ["transaction", a.anchor.txHash],
     ["submitter", formatAddress(a.anchor.submitter)],
     ["chain", `${a.anchor.chainId}${a.final === undefined ? "" : a.final ? ", block final" : ", block not yet final"}`],
-    ["registry", `${a.anchor.registry} (version ${a.registryVersion})`],
+    ["registry", `${a.anchor.registry} (${a.registry?.known ?? `UNKNOWN code ${a.registry?.codeHash}, trusted because you pinned it`})`],
     ["confirmations", a.confirmations],
     ["sha256", r.result.file?.sha256],
     ["receipt", r.proof],
-    ["checked via", a.endpoints.map((e) => e.url).join(", ")],
+    ["name in receipt", `${r.result.receipt.subject.name} (not covered by the commitment)`],
+    ["checked via", a.endpoints.join(", ")],
   ])) out.line(row);
+  for (const u of r.result.anchors.flatMap((x) => x.unchecked)) out.line(`  NOT CHECKED: ${u}`);
 }
 
 function reportMany(out: Output, results: Array<{ file: string; result?: VerificationResult; error?: { code: string; message: string } }>): void {
@@ -138,12 +146,13 @@ function reportMany(out: Output, results: Array<{ file: string; result?: Verific
     const name = r.file.padEnd(width);
     if (r.result?.ok) {
       const a = r.result.anchors[0];
-      out.line(`  ok       ${name}  existed no later than ${new Date(a.anchor.timestamp * 1000).toISOString()} (block ${a.anchor.blockNumber}, ${a.confirmations} conf.)`);
+      const unchecked = r.result.anchors.flatMap((x) => x.unchecked);
+      out.line(`  ok       ${name}  existed no later than ${new Date(a.anchor.timestamp * 1000).toISOString()} (block ${a.anchor.blockNumber}, ${a.confirmations} conf.${r.result.status === "not-final" ? ", not yet final" : ""})${unchecked.length ? `; not checked: ${unchecked.join("; ")}` : ""}`);
     } else if (r.result?.code === "DIGEST_MISMATCH") {
       out.line(`  CHANGED  ${name}  its content differs from what was stamped (receipt sha256 ${r.result.receipt.subject.sha256.slice(0, 16)}…, now ${r.result.file?.sha256.slice(0, 16)}…)`);
     } else {
       const code = r.result?.code ?? r.error?.code;
-      out.line(`  FAILED   ${name}  ${code}: ${r.result?.message ?? r.error?.message}`);
+      out.line(`  FAILED   ${name}  ${code}: ${r.result?.message ?? r.error?.message ?? ""}`);
     }
   }
   const ok = results.filter((r) => r.result?.ok).length;

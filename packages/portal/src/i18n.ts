@@ -97,6 +97,7 @@ export const VERIFY_STRINGS = {
     notAnchored: "该根未在链上存证", anchorMismatch: "回执中的区块或时间与链上记录不符", otherChain: "回执属于另一条链或另一个合约：",
     unreachable: "无法连接区块链，未能核对存证", existed: "该文件最迟在 {time} 已存在（区块 {block}，{conf} 个确认）",
     tx: "交易", submitter: "提交者", sha: "SHA-256",
+    notFinal: "尚未最终确定，请稍后重新验证", unchecked: "未核验", registryUnknown: "回执所指的合约不是已知的存证合约（可能是伪造的合约）",
   },
   en: {
     hashing: "Hashing on this device…", readReceipt: "Reading the receipt…", checking: "Checking the chain…",
@@ -106,6 +107,7 @@ export const VERIFY_STRINGS = {
     notAnchored: "This root is not anchored on the chain", anchorMismatch: "The receipt's block or time differs from the chain's record", otherChain: "The receipt belongs to another chain or registry: ",
     unreachable: "The chain cannot be reached, so the anchor was not checked", existed: "The file existed no later than {time} (block {block}, {conf} confirmations)",
     tx: "Transaction", submitter: "Submitter", sha: "SHA-256",
+    notFinal: "Not yet final: verify again later", unchecked: "Not checked", registryUnknown: "The receipt's registry is not a known evidence registry (it may be a forged contract)",
   },
 } as const;
 

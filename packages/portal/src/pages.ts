@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { escapeHtml as esc, groupSerial, verifierFunctionsJs } from "@proofmark/sdk";
+import { escapeHtml as esc, groupSerial, verifierBundleJs } from "@proofmark/sdk";
 import { BoundedCache } from "./cache";
 import { DISPOSITION_LABELS, STEP_LABELS, t, VERIFY_STRINGS, type Lang } from "./i18n";
 import type { EventView, TraceView } from "./queries";
@@ -291,86 +291,16 @@ export function homePage(lang: Lang): string {
 }
 
 /** The verify page body and its script. */
-export function verifyPage(lang: Lang, chain: { chainId: number; evidenceRegistry?: string }): { body: string; script: string } {
+export function verifyPage(lang: Lang): { body: string; script: string } {
   const body = `<section class="card"><h2>${esc(t(lang, "verifyTitle"))}</h2><p>${esc(t(lang, "verifyIntro"))}</p>
 <label id="drop" for="files">${esc(t(lang, "dropHere"))}<input id="files" class="hidden" type="file" multiple></label>
 <dl id="chosen"><dt>${esc(t(lang, "file"))}</dt><dd id="file-name">—</dd><dt>${esc(t(lang, "receipt"))}</dt><dd id="receipt-name">—</dd></dl>
 <p><button id="verify" type="button">${esc(t(lang, "verifyButton"))}</button></p>
 <progress id="progress" class="hidden" max="1" value="0"></progress><p id="status" class="when"></p>
 </section><div id="result"></div>`;
-  const config = JSON.stringify({ s: VERIFY_STRINGS[lang], lang, chainId: chain.chainId, registry: chain.evidenceRegistry?.toLowerCase() ?? null }).replace(/</g, "\\u003c");
-  const script = `${verifierFunctionsJs()}
-(function () {
-  var C = ${config}, S = C.s, file = null, receiptFile = null;
-  var $ = function (id) { return document.getElementById(id); };
-  function text(el, s) { el.textContent = s; }
-  function fmt(s, v) { return s.replace(/\\{(\\w+)\\}/g, function (_, k) { return String(v[k]); }); }
-  function pick(list) {
-    for (var i = 0; i < list.length; i++) {
-      var f = list[i];
-      if (/\\.proof(\\.\\d+)?\\.json$/.test(f.name)) receiptFile = f; else file = f;
-    }
-    text($("file-name"), file ? file.name + " (" + file.size + " B)" : "—");
-    text($("receipt-name"), receiptFile ? receiptFile.name : "—");
-  }
-  var drop = $("drop");
-  $("files").addEventListener("change", function (e) { pick(e.target.files); });
-  drop.addEventListener("dragover", function (e) { e.preventDefault(); drop.classList.add("over"); });
-  drop.addEventListener("dragleave", function () { drop.classList.remove("over"); });
-  drop.addEventListener("drop", function (e) { e.preventDefault(); drop.classList.remove("over"); pick(e.dataTransfer.files); });
-  function show(ok, title, lines) {
-    var box = document.createElement("div"); box.className = "banner " + (ok ? "ok" : "bad"); box.id = ok ? "verify-ok" : "verify-fail";
-    var h = document.createElement("h2"); h.textContent = (ok ? "✓ " : "✗ ") + title; box.appendChild(h);
-    for (var i = 0; i < lines.length; i++) { var p = document.createElement("p"); p.textContent = lines[i]; box.appendChild(p); }
-    var r = $("result"); r.textContent = ""; r.appendChild(box);
-    text($("status"), ""); $("progress").classList.add("hidden");
-  }
-  function hashFile(f, onProgress) {
-    var CHUNK = 4 * 1024 * 1024, h = sha256Init(), off = 0;
-    return new Promise(function (resolve, reject) {
-      function next() {
-        if (off >= f.size) { resolve(sha256Final(h)); return; }
-        f.slice(off, off + CHUNK).arrayBuffer().then(function (buf) {
-          sha256Update(h, new Uint8Array(buf)); off += buf.byteLength; onProgress(off / f.size); setTimeout(next, 0);
-        }, reject);
-      }
-      next();
-    });
-  }
-  $("verify").addEventListener("click", function () {
-    if (!file || !receiptFile) { show(false, S.fail, [S.needBoth]); return; }
-    var receipt;
-    text($("status"), S.readReceipt);
-    receiptFile.text().then(function (txt) {
-      try { receipt = JSON.parse(txt); } catch (e) { throw new Error(S.badReceipt + "JSON"); }
-      var problem = receiptProblem(receipt);
-      if (problem) throw new Error(S.badReceipt + problem);
-      var prog = $("progress"); prog.classList.remove("hidden"); prog.value = 0;
-      text($("status"), S.hashing);
-      return hashFile(file, function (x) { prog.value = x; });
-    }).then(function (sha) {
-      if (sha !== receipt.subject.sha256) throw new Error(S.fileChanged);
-      if (file.size !== receipt.subject.size) throw new Error(S.sizeChanged);
-      var leaf = evidenceLeaf(sha, receipt.commitment.salt, receipt.commitment.meta).leaf;
-      if (leaf !== receipt.commitment.leaf) throw new Error(S.leafMismatch);
-      var nodes = foldPath(leaf, receipt.proof.path);
-      if ((nodes.length ? nodes[nodes.length - 1] : leaf) !== receipt.proof.root) throw new Error(S.pathMismatch);
-      var a = receipt.anchors[0];
-      if (a.chainId !== C.chainId || (C.registry && String(a.registry).toLowerCase() !== C.registry)) throw new Error(S.otherChain + "chain " + a.chainId + ", " + a.registry);
-      text($("status"), S.checking);
-      return fetch("/api/anchors/" + receipt.proof.root, { headers: { accept: "application/json" } }).then(function (r) {
-        return r.json().then(function (body) { return { status: r.status, body: body, sha: sha, anchor: a }; });
-      });
-    }).then(function (res) {
-      var b = res.body;
-      if (res.status === 503 || (b.chain && b.chain.reachable === false)) throw new Error(S.unreachable);
-      if (!b.chain || !b.chain.anchoredAt) throw new Error(S.notAnchored);
-      if (b.chain.blockNumber !== res.anchor.blockNumber || b.chain.anchoredAt !== res.anchor.timestamp) throw new Error(S.anchorMismatch);
-      var when = new Date(b.chain.anchoredAt * 1000);
-      var time = C.lang === "zh" ? when.toLocaleString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false }) + "（北京时间）" : when.toISOString().replace(".000Z", " UTC").replace("T", " ");
-      show(true, S.ok, [fmt(S.existed, { time: time, block: b.chain.blockNumber, conf: b.chain.confirmations }), S.tx + ": " + (b.indexed ? b.indexed.tx : res.anchor.txHash), S.submitter + ": " + b.chain.submitter, S.sha + ": " + res.sha]);
-    }).catch(function (e) { show(false, S.fail, [e && e.message ? e.message : String(e)]); });
-  });
-})();`;
+  // The SDK's verification engine, bundled from its source (report/verifier-browser.ts); it reads
+  // the chain through the portal's read-only relay (GET /api/chain/<method>).
+  const config = JSON.stringify({ s: VERIFY_STRINGS[lang], lang }).replace(/</g, "\\u003c");
+  const script = `${verifierBundleJs()}\nProofmarkVerifier.portalUi(${config});`;
   return { body, script };
 }

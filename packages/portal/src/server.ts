@@ -7,6 +7,7 @@ import { PortalQueries, ScanCounter } from "./queries";
 import { HttpError, json, page } from "./respond";
 import { ApiRoute } from "./routes/api";
 import { assetRoute } from "./routes/assets";
+import { CHAIN_RELAY_PREFIX, chainRelay } from "./routes/chain-relay";
 import type { HandlerOptions, PortalContext, Target } from "./routes/context";
 import { ScanRoute } from "./routes/scan";
 import { verifyRoute } from "./routes/verify";
@@ -37,7 +38,8 @@ export function clientAddress(req: Pick<http.IncomingMessage, "headers" | "socke
 /**
  * The portal's request handler: one route module per page (routes/scan, routes/verify,
  * routes/api, routes/assets) around shared state (the index's queries, the scan counter, the chain
- * view). Pages and the API read the index only; `/api/anchors/<root>` also reads the chain.
+ * view). Pages and the API read the index only; `/api/anchors/<root>` and the verify page's
+ * relay (`/api/chain/…`, routes/chain-relay) also read the chain.
  */
 export function createHandler(opts: HandlerOptions): PortalHandler {
   const log = opts.log ?? ((m: string) => process.stderr.write(`portal: ${m}\n`));
@@ -57,6 +59,7 @@ export function createHandler(opts: HandlerOptions): PortalHandler {
   };
   const scan = new ScanRoute(ctx);
   const api = new ApiRoute(ctx, scan);
+  const relay = chainRelay(ctx);
 
   /** Request targets by raw URL (≤ 512 characters), so a repeated scan does not parse its URL again. */
   const targets = new BoundedCache<string, Target>(5_000, 512);
@@ -100,6 +103,10 @@ export function createHandler(opts: HandlerOptions): PortalHandler {
       const cookie = target.lang === "zh" || target.lang === "en" ? `lang=${target.lang}; Path=/; Max-Age=31536000; SameSite=Lax` : undefined;
       if (req.method !== "GET" && req.method !== "HEAD") throw new HttpError(405, "only GET is supported");
       if (pathname.length > 400) throw new HttpError(414, "path too long");
+      if (pathname.startsWith(CHAIN_RELAY_PREFIX)) {
+        relay(res, pathname.slice(CHAIN_RELAY_PREFIX.length), req.url ?? "").catch((e) => fail(res, e, req.method, pathname, true, lang));
+        return;
+      }
       if (isApi) {
         api.handle(res, pathname).catch((e) => fail(res, e, req.method, pathname, true, lang));
         return;

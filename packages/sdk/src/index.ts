@@ -12,6 +12,7 @@ export * from "./chain/evidence";
 export * from "./chain/provenance";
 export * from "./chain/local-node";
 export * from "./chain/rpc";
+export * from "./chain/jsonrpc";
 export * from "./evidence/files";
 export * from "./evidence/queue";
 export * from "./evidence/stamp";

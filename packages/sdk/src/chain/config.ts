@@ -9,11 +9,13 @@ export interface NetworkConfig {
   rpc: string[];
   /** Minimum confirmations before an anchor counts as verified on this network. */
   minConfirmations?: number;
+  /** Registry addresses whose (unknown) code the user trusts on this network; verification says so. */
+  trustRegistries?: string[];
 }
 
 /** `<dataDir>/config.json`. */
 export interface ProofmarkConfig {
-  networks?: Record<string, { chainId: number; rpc: string | string[]; minConfirmations?: number }>;
+  networks?: Record<string, { chainId: number; rpc: string | string[]; minConfirmations?: number; trustRegistries?: string[] }>;
   /** Base URL of the GS1 Digital Link resolver (the portal), e.g. "https://id.example.org". */
   resolver?: string;
   /** Kubo RPC API URL, e.g. "http://127.0.0.1:5001". */
@@ -40,7 +42,7 @@ export function loadConfig(dataDir: string): ProofmarkConfig {
 export function findNetwork(config: ProofmarkConfig, by: { name?: string; chainId?: number }): NetworkConfig | undefined {
   for (const [name, n] of Object.entries(config.networks ?? {})) {
     if ((by.name !== undefined && name === by.name) || (by.name === undefined && n.chainId === by.chainId)) {
-      return { name, chainId: n.chainId, rpc: Array.isArray(n.rpc) ? n.rpc : [n.rpc], minConfirmations: n.minConfirmations };
+      return { name, chainId: n.chainId, rpc: Array.isArray(n.rpc) ? n.rpc : [n.rpc], minConfirmations: n.minConfirmations, trustRegistries: n.trustRegistries };
     }
   }
   return undefined;

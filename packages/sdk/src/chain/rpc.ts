@@ -1,32 +1,16 @@
 import { FetchRequest, JsonRpcProvider, Network } from "ethers";
+import type { ChainReader } from "../core/engine";
 import { ProofmarkError } from "../core/errors";
+import { jsonRpcCall, RPC_DEADLINE_MS } from "./jsonrpc";
 
 /**
- * One raw JSON-RPC call with a timeout. Throws RPC_UNREACHABLE when nothing answers.
+ * One raw JSON-RPC call with a timeout and a bounded reply. Throws RPC_UNREACHABLE when nothing answers.
  *
  * @example
  * const chainIdHex = await rpcCall("http://127.0.0.1:8545", "eth_chainId", []);
  */
-export async function rpcCall<T = unknown>(url: string, method: string, params: unknown[], timeoutMs = 5_000): Promise<T> {
-  let response: Response;
-  try {
-    response = await fetch(url, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-  } catch (e) {
-    throw new ProofmarkError("RPC_UNREACHABLE", `the RPC endpoint ${url} did not answer (${(e as Error).cause ?? (e as Error).message}); check the URL and that the node is running`, { url }, { cause: e });
-  }
-  let body: { result?: T; error?: { message: string } };
-  try {
-    body = (await response.json()) as typeof body;
-  } catch (e) {
-    throw new ProofmarkError("RPC_UNREACHABLE", `the RPC endpoint ${url} answered HTTP ${response.status} with no JSON-RPC body; is this an Ethereum JSON-RPC URL?`, { url, status: response.status }, { cause: e });
-  }
-  if (body.error) throw new ProofmarkError("RPC_UNREACHABLE", `the RPC endpoint ${url} refused ${method}: ${body.error.message}`, { url, method });
-  return body.result as T;
+export function rpcCall<T = unknown>(url: string, method: string, params: unknown[], timeoutMs = 5_000): Promise<T> {
+  return jsonRpcCall<T>(url, method, params, { timeoutMs });
 }
 
 /** The chain id an endpoint serves. */
@@ -43,4 +27,33 @@ export function makeProvider(url: string, chainId: number, pollingIntervalMs = 2
   request.timeout = 30_000;
   const provider = new JsonRpcProvider(request, Network.from(chainId), { staticNetwork: true, pollingInterval: pollingIntervalMs, batchMaxCount: 1, cacheTimeout: -1 });
   return provider;
+}
+
+/**
+ * The verification engine's ethers adapter: a {@link ChainReader} over any ethers JsonRpcProvider
+ * (for programs that already hold one, and for the portal's chain reads). Each call has a deadline.
+ *
+ * @example
+ * const result = await verifyReceipt(receipt, file, { readers: () => [providerReader(provider, "my node")], knownRegistries: KNOWN_REGISTRY_CODES });
+ */
+export function providerReader(provider: JsonRpcProvider, url: string, timeoutMs = RPC_DEADLINE_MS): ChainReader {
+  return {
+    url,
+    async request(method, params) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const deadline = new Promise<never>((_r, reject) => {
+        timer = setTimeout(() => reject(new ProofmarkError("RPC_UNREACHABLE", `the RPC endpoint ${url} did not answer ${method} within ${timeoutMs / 1000} s`, { url, method, timedOut: true })), timeoutMs);
+      });
+      try {
+        return await Promise.race([provider.send(method, params), deadline]);
+      } catch (e) {
+        if (e instanceof ProofmarkError) throw e;
+        const err = e as { error?: { message?: string }; shortMessage?: string; message?: string; code?: string };
+        const refused = err.code === "UNKNOWN_ERROR" || Boolean(err.error);
+        throw new ProofmarkError("RPC_UNREACHABLE", `the RPC endpoint ${url} ${refused ? "refused" : "failed on"} ${method}: ${err.error?.message ?? err.shortMessage ?? err.message}`, { url, method, refused }, { cause: e });
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
 }

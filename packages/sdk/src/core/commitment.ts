@@ -61,6 +61,7 @@ function assertMeta(meta: unknown): asserts meta is EvidenceMeta {
     throw new ProofmarkError("INVALID_ARGUMENT", "meta must be an object of strings");
   }
   for (const [key, value] of Object.entries(meta)) {
+    if (key === "__proto__") throw new ProofmarkError("INVALID_ARGUMENT", "meta cannot have the key __proto__");
     if (typeof value !== "string") throw new ProofmarkError("INVALID_ARGUMENT", `meta.${key} must be a string`);
   }
 }

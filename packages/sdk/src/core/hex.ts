@@ -5,9 +5,14 @@ export type Hex = `0x${string}`;
 
 const HEX_RE = /^0x[0-9a-f]*$/;
 
+/** The two hex digits of each byte value. */
+const BYTE_HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+
 /** Lower-case hex of `bytes`, 0x-prefixed. */
 export function toHex(bytes: Uint8Array): Hex {
-  return `0x${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex")}`;
+  let out = "0x";
+  for (let i = 0; i < bytes.length; i++) out += BYTE_HEX[bytes[i]];
+  return out as Hex;
 }
 
 /** Bytes of a 0x-prefixed hex string (any case). Throws INVALID_ARGUMENT on malformed input. */
@@ -15,7 +20,9 @@ export function fromHex(hex: string, what = "value"): Uint8Array {
   if (typeof hex !== "string" || !/^0x([0-9a-fA-F]{2})*$/.test(hex)) {
     throw new ProofmarkError("INVALID_ARGUMENT", `${what} must be 0x-prefixed hex with an even number of digits`, { value: String(hex).slice(0, 80) });
   }
-  return new Uint8Array(Buffer.from(hex.slice(2), "hex"));
+  const out = new Uint8Array((hex.length - 2) / 2);
+  hexInto(hex, out, 0, out.length);
+  return out;
 }
 
 /** Value of each ASCII hex digit (any case); -1 for every other character code below 128. */

@@ -1,6 +1,7 @@
-import { computeLeaf, type EvidenceMeta } from "./commitment";
+import { canonicalMetaJson, computeLeaf, type EvidenceMeta } from "./commitment";
 import { ProofmarkError } from "./errors";
 import { isHexOfLength, type Hex } from "./hex";
+import { JsonSyntaxError, parseJsonStrict } from "./json";
 import { maxProofLength, processProof } from "./merkle";
 
 /**
@@ -66,7 +67,17 @@ export interface Receipt {
   encryption?: ReceiptEncryption;
 }
 
+/** The largest receipt read (bytes): a v1 receipt of a tree of 2^53 leaves is under 5 KB; more is not a receipt. */
+export const RECEIPT_MAX_BYTES = 1 << 20;
+/** The most anchors one receipt may name (each costs RPC reads; each (chainId, registry) at most once). */
+export const RECEIPT_MAX_ANCHORS = 32;
+
 type Json = Record<string, unknown>;
+
+/** Meta keys no receipt may carry: `__proto__` is a prototype, not a key, to JavaScript's `obj[key] =`, so it would not be committed as shown. */
+const FORBIDDEN_META_KEYS = new Set(["__proto__"]);
+/** C0 and C1 control characters, DEL, and the Unicode bidi controls (they reorder what a terminal or page shows). */
+export const CONTROL_CHARS_RE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 
 function invalid(message: string, details: Record<string, unknown> = {}): never {
   throw new ProofmarkError("RECEIPT_INVALID", `receipt is invalid: ${message}`, details);
@@ -102,10 +113,15 @@ function uint(value: unknown, where: string, min = 0): number {
 export function parseReceipt(input: string | unknown): Receipt {
   let value = input;
   if (typeof input === "string") {
+    // (a UTF-16 code unit is at most 3 UTF-8 bytes: count bytes only for texts that could exceed the bound)
+    if (input.length > RECEIPT_MAX_BYTES || (input.length * 3 > RECEIPT_MAX_BYTES && utf8Length(input) > RECEIPT_MAX_BYTES)) {
+      throw new ProofmarkError("RECEIPT_TOO_LARGE", `receipt is larger than ${RECEIPT_MAX_BYTES} bytes; a receipt is a few kilobytes — this is not a receipt`, { limit: RECEIPT_MAX_BYTES });
+    }
     try {
-      value = JSON.parse(input);
+      value = parseJsonStrict(input);
     } catch (e) {
-      invalid(`not JSON (${(e as Error).message})`);
+      if (!(e instanceof JsonSyntaxError)) throw e;
+      invalid(`not JSON as a receipt must be (${e.message})`);
     }
   }
   const top = object(value, "receipt", ["format", "version", "subject", "commitment", "proof", "anchors"], ["encryption"]);
@@ -121,8 +137,14 @@ export function parseReceipt(input: string | unknown): Receipt {
 
   const c = object(top.commitment, "commitment", ["salt", "meta", "leaf"]);
   const meta = object(c.meta, "commitment.meta", [], Object.keys((c.meta ?? {}) as Json));
-  for (const [k, v] of Object.entries(meta)) if (typeof v !== "string") invalid(`commitment.meta.${k} must be a string`);
-  const commitment: ReceiptCommitment = { salt: hex(c.salt, 32, "commitment.salt"), meta: meta as EvidenceMeta, leaf: hex(c.leaf, 32, "commitment.leaf") };
+  for (const [k, v] of Object.entries(meta)) {
+    if (FORBIDDEN_META_KEYS.has(k)) invalid(`commitment.meta has the key ${JSON.stringify(k)}, which receipts forbid`);
+    if (k.length === 0 || k.length > 256 || CONTROL_CHARS_RE.test(k)) invalid(`commitment.meta key ${JSON.stringify(k)} must be 1–256 characters without control characters`);
+    if (typeof v !== "string") invalid(`commitment.meta.${k} must be a string`);
+  }
+  const plainMeta: EvidenceMeta = {};
+  for (const [k, v] of Object.entries(meta)) plainMeta[k] = v as string;
+  const commitment: ReceiptCommitment = { salt: hex(c.salt, 32, "commitment.salt"), meta: plainMeta, leaf: hex(c.leaf, 32, "commitment.leaf") };
 
   const p = object(top.proof, "proof", ["root", "path", "leafCount"]);
   if (!Array.isArray(p.path)) invalid("proof.path must be an array");
@@ -134,6 +156,7 @@ export function parseReceipt(input: string | unknown): Receipt {
   if (proof.path.length > maxProofLength(proof.leafCount)) invalid(`proof.path has ${proof.path.length} elements; a tree of ${proof.leafCount} leaves has at most ${maxProofLength(proof.leafCount)}`);
 
   if (!Array.isArray(top.anchors) || top.anchors.length === 0) invalid("anchors must be a non-empty array");
+  if (top.anchors.length > RECEIPT_MAX_ANCHORS) invalid(`anchors has ${top.anchors.length} entries; at most ${RECEIPT_MAX_ANCHORS}`);
   const anchors = (top.anchors as unknown[]).map((a, i): ReceiptAnchor => {
     const w = `anchors[${i}]`;
     const o = object(a, w, ["chainId", "registry", "txHash", "blockNumber", "blockHash", "timestamp", "submitter"]);
@@ -148,6 +171,13 @@ export function parseReceipt(input: string | unknown): Receipt {
     };
   });
 
+  const seen = new Set<string>();
+  anchors.forEach((a, i) => {
+    const key = `${a.chainId}/${a.registry}`;
+    if (seen.has(key)) invalid(`anchors[${i}] names chain ${a.chainId} and registry ${a.registry} again; each registry is named once`);
+    seen.add(key);
+  });
+
   const receipt: Receipt = { format: RECEIPT_FORMAT, version: RECEIPT_VERSION, subject, commitment, proof, anchors };
   if (top.encryption !== undefined) {
     const e = object(top.encryption, "encryption", ["alg", "key"]);
@@ -157,9 +187,49 @@ export function parseReceipt(input: string | unknown): Receipt {
   }
 
   const leaf = computeLeaf({ sha256: subject.sha256, salt: commitment.salt, meta: commitment.meta });
-  if (leaf !== commitment.leaf) invalid("commitment.leaf does not match subject.sha256, salt and meta", { expected: leaf, actual: commitment.leaf });
-  if (processProof(commitment.leaf, proof.path).root !== proof.root) invalid("proof.path does not lead from the leaf to proof.root");
+  if (leaf !== commitment.leaf) invalid("commitment.leaf does not match subject.sha256, salt and meta", { reason: "leaf", expected: leaf, actual: commitment.leaf });
+  const folded = processProof(commitment.leaf, proof.path);
+  if (folded.root !== proof.root) invalid("proof.path does not lead from the leaf to proof.root", { reason: "path" });
+  parsed.set(receipt, { key: offlineKey(receipt), leaf, root: folded.root, nodes: folded.steps });
   return receipt;
+}
+
+/**
+ * What the parser computed for each receipt it returned (leaf and path nodes), so that verifying it
+ * does not hash the same leaf and path twice. Keyed by the object and checked against every input
+ * value, so a receipt changed after parsing is computed afresh.
+ */
+const parsed = new WeakMap<Receipt, { key: string; leaf: Hex; root: Hex; nodes: Hex[] }>();
+
+function offlineKey(r: Receipt): string {
+  return [r.subject.sha256, r.commitment.salt, canonicalMetaJson(r.commitment.meta), r.commitment.leaf, r.proof.root, ...r.proof.path].join("|");
+}
+
+/** The parser's leaf and path nodes for `receipt`, when it parsed exactly this receipt as it is now. */
+export function checkedByParser(receipt: Receipt): { leaf: Hex; root: Hex; nodes: Hex[] } | undefined {
+  const p = parsed.get(receipt);
+  return p && p.key === offlineKey(receipt) ? p : undefined;
+}
+
+/** Bytes of `text` in UTF-8, without encoding it. */
+function utf8Length(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    n += c < 0x80 ? 1 : c < 0x800 ? 2 : c >= 0xd800 && c < 0xdc00 ? (i++, 4) : 3;
+  }
+  return n;
+}
+
+/**
+ * The receipt's fields that the commitment does NOT cover: anyone holding the receipt can change
+ * them without breaking it, so they are shown as claims, never as evidence. (`subject.sha256`
+ * is covered through the leaf; `commitment.meta` too; the anchors are checked against the chain.)
+ */
+export function uncoveredFields(receipt: Receipt): Array<{ field: string; value: string }> {
+  const out = [{ field: "subject.name", value: receipt.subject.name }, { field: "subject.size", value: String(receipt.subject.size) }];
+  if (receipt.subject.cid !== undefined) out.push({ field: "subject.cid", value: receipt.subject.cid });
+  return out;
 }
 
 /** The receipt as JSON text, fields in their documented order, 2-space indent, final newline. */
@@ -182,36 +252,4 @@ export function serializeReceipt(receipt: Receipt): string {
     ...(receipt.encryption !== undefined ? { encryption: { alg: receipt.encryption.alg, key: receipt.encryption.key } } : {}),
   };
   return `${JSON.stringify(ordered, null, 2)}\n`;
-}
-
-/** One step of an offline check, for reports: what was computed from what, and whether it held. */
-export interface CheckStep {
-  step: "digest" | "leaf" | "merkle" | "root";
-  ok: boolean;
-  detail: Record<string, unknown>;
-}
-
-/**
- * Offline part of verification: the file's digest against the receipt, the leaf, each Merkle
- * step and the root. Throws DIGEST_MISMATCH or PROOF_INVALID; returns the steps otherwise.
- */
-export function checkReceiptOffline(receipt: Receipt, file: { sha256: string; size: number }): CheckStep[] {
-  const steps: CheckStep[] = [];
-  const digestOk = file.sha256 === receipt.subject.sha256 && file.size === receipt.subject.size;
-  steps.push({ step: "digest", ok: digestOk, detail: { expected: receipt.subject.sha256, actual: file.sha256, expectedSize: receipt.subject.size, actualSize: file.size } });
-  if (!digestOk) {
-    throw new ProofmarkError(
-      "DIGEST_MISMATCH",
-      `the file does not match the receipt: its SHA-256 is ${file.sha256} (${file.size} bytes), the receipt covers ${receipt.subject.sha256} (${receipt.subject.size} bytes) — the file was changed after stamping, or this receipt belongs to another file`,
-      { expected: receipt.subject.sha256, actual: file.sha256, name: receipt.subject.name },
-    );
-  }
-  const leaf = computeLeaf({ sha256: file.sha256, salt: receipt.commitment.salt, meta: receipt.commitment.meta });
-  steps.push({ step: "leaf", ok: leaf === receipt.commitment.leaf, detail: { salt: receipt.commitment.salt, meta: receipt.commitment.meta, leaf } });
-  const folded = processProof(leaf, receipt.proof.path);
-  steps.push({ step: "merkle", ok: true, detail: { path: receipt.proof.path, nodes: folded.steps } });
-  const rootOk = folded.root === receipt.proof.root && leaf === receipt.commitment.leaf;
-  steps.push({ step: "root", ok: rootOk, detail: { computed: folded.root, expected: receipt.proof.root } });
-  if (!rootOk) throw new ProofmarkError("PROOF_INVALID", "the receipt's Merkle proof does not lead from the file's leaf to its root — the receipt was altered", { computed: folded.root, expected: receipt.proof.root });
-  return steps;
 }

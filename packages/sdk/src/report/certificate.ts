@@ -1,7 +1,7 @@
 import * as QRCode from "qrcode";
 import { ProofmarkError } from "../core/errors";
 import type { Receipt } from "../core/receipt";
-import type { VerificationResult } from "../evidence/verify";
+import type { VerificationResult } from "../core/engine";
 import { chainName } from "./chains";
 import { formatCst, formatUtc } from "./model";
 import { newPdf, pdfBuffer } from "./pdf";

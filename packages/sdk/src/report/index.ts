@@ -5,4 +5,4 @@ export * from "./html";
 export * from "./fonts";
 export * from "./pdf";
 export * from "./certificate";
-export { verifierFunctionsJs, verifierHtml } from "./verifier";
+export { cspScriptHash, verifierBundleJs, verifierHtml } from "./verifier";

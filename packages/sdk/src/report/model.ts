@@ -1,6 +1,7 @@
+import { resultStatus, type AnchorVerdict, type VerificationResult } from "../core/engine";
 import type { ErrorCode } from "../core/errors";
 import { serializeReceipt, type Receipt, type ReceiptAnchor } from "../core/receipt";
-import type { AnchorCheck, EndpointCheck, VerificationResult } from "../evidence/verify";
+import { statusOfCode, type Step, type VerdictStatus } from "../core/verification";
 import { chainName, isDevelopmentChain } from "./chains";
 import { ANCHOR_OF_SELECTOR, ANCHOR_OF_SIGNATURE, anchorOfAnswerWords, anchorOfCalldata, deriveLeaf, deriveMerkleSteps } from "./reverify";
 
@@ -13,8 +14,7 @@ import { ANCHOR_OF_SELECTOR, ANCHOR_OF_SIGNATURE, anchorOfAnswerWords, anchorOfC
 
 export type ReportLang = "en" | "zh";
 
-/** matches / does not match / not anchored / not yet final, and "could not be checked". */
-export type VerdictStatus = "verified" | "mismatch" | "not-anchored" | "not-final" | "unverifiable";
+export type { VerdictStatus };
 
 export type ReportBlock =
   | { kind: "para"; text: string; tone?: "warn" | "ok" }
@@ -61,21 +61,15 @@ export interface ReportOptions {
   generatedAt?: string;
 }
 
-const MISMATCH_CODES: ReadonlySet<string> = new Set(["DIGEST_MISMATCH", "PROOF_INVALID", "ANCHOR_MISMATCH", "RECEIPT_INVALID"]);
-
-/** The verdict of a result. The only place the report decides pass or fail. */
+/**
+ * The verdict of a result: the engine's status (core/verification.ts defines the vocabulary and
+ * maps codes onto it once), with one rule of the report's own: a report is about a file, so a
+ * result without the file's digest never reads "verified".
+ */
 export function verdictStatus(input: VerificationResult | RejectedReceipt): VerdictStatus {
-  if ("rejected" in input) return MISMATCH_CODES.has(input.code) ? "mismatch" : "unverifiable";
-  if (input.ok !== true) {
-    if (input.code && MISMATCH_CODES.has(input.code)) return "mismatch";
-    if (input.code === "NOT_ANCHORED") return "not-anchored";
-    if (input.code === "NOT_CONFIRMED") return "not-final";
-    return "unverifiable";
-  }
-  if (!input.file) return "unverifiable"; // a report is about a file: without its digest nothing matches
-  if (input.anchors.length === 0 || input.anchors.some((a) => !a.ok)) return "unverifiable";
-  if (input.anchors.some((a) => a.final === false)) return "not-final";
-  return "verified";
+  if ("rejected" in input) return statusOfCode(input.code);
+  const status = resultStatus(input);
+  return status === "verified" && !input.file ? "unverifiable" : status;
 }
 
 /** `2025-01-31 16:00:00 UTC` */
@@ -181,6 +175,7 @@ export function buildReportModel(input: VerificationResult | RejectedReceipt, op
 
   // ---- 2. subject -------------------------------------------------------------------------
   const digestStep = receipt ? (input as VerificationResult).steps.find((s) => s.step === "digest") : undefined;
+  const uncovered = "rejected" in input ? [] : input.uncovered;
   section(T("Subject", "核验对象"), [
     { kind: "fields", rows: [
       { label: T("File name", "文件名"), value: name },
@@ -196,6 +191,9 @@ export function buildReportModel(input: VerificationResult | RejectedReceipt, op
       ...(file && receipt ? [{ label: T("Same content", "内容一致"), value: digestStep?.ok ? T("yes", "是") : T("NO", "否") }] : []),
       ...Object.entries(receipt?.commitment.meta ?? {}).map(([k, v]) => ({ label: T(`Metadata "${k}"`, `元数据“${k}”`), value: v })),
     ] },
+    ...(uncovered.length ? [{ kind: "para" as const, text: T(
+      `Not covered by the commitment (anyone holding the receipt could change these; they are claims, not evidence): ${uncovered.map((u) => u.field).join(", ")}. The size is checked against the file; the name is not checked at all.`,
+      `以下字段不在承诺值覆盖范围内（持有凭证者可以改动，属于自述而非证据）：${uncovered.map((u) => u.field).join("、")}。大小已与文件比对；文件名未做任何核验。`) }] : []),
   ]);
 
   // ---- 3. time ----------------------------------------------------------------------------
@@ -233,10 +231,11 @@ export function buildReportModel(input: VerificationResult | RejectedReceipt, op
         kind: "fields", rows: [
           { label: T("Chain", "链"), value: chainLabel(a.chainId) },
           { label: T("Registry contract", "存证合约"), value: a.registry, mono: true },
-          { label: T("Registry version()", "合约 version()"), value: ac?.registryVersion ?? T("not read", "未读取") },
+          { label: T("Registry code", "合约代码"), value: ac?.registry ? (ac.registry.known ? T(`${ac.registry.known} (runtime code hash ${ac.registry.codeHash}, known to Proofmark)`, `${ac.registry.known}（运行时代码哈希 ${ac.registry.codeHash}，Proofmark 已知）`) : T(`UNKNOWN code ${ac.registry.codeHash}, trusted only because the user pinned this address`, `未知代码 ${ac.registry.codeHash}，仅因用户指定信任该地址而接受`)) : T("not read", "未读取"), mono: false },
           { label: T("Transaction", "交易哈希"), value: a.txHash, mono: true },
           { label: T("Submitter", "提交地址"), value: a.submitter, mono: true },
-          { label: T("Confirmed on chain", "链上已确认"), value: ac?.ok ? T("yes", "是") : T(`NO${ac?.error ? ` — ${ac.error.code}` : ""}`, `否${ac?.error ? ` — ${ac.error.code}` : ""}`) },
+          { label: T("Confirmed on chain", "链上已确认"), value: ac?.ok ? T("yes", "是") : T(`NO${ac?.code ? ` — ${ac.code}` : ""}`, `否${ac?.code ? ` — ${ac.code}` : ""}`) },
+          ...(ac?.unchecked.length ? [{ label: T("Not checked", "未核验"), value: ac.unchecked.join("; ") }] : []),
         ],
       };
     }));
@@ -337,37 +336,63 @@ function checkBlocks(result: VerificationResult, lang: ReportLang): ReportBlock[
   } else if (digest && !digest.ok) {
     blocks.push({ kind: "para", tone: "warn", text: T("The file's digest differs from the receipt's, so the leaf, the Merkle path and the chain were not checked: no chain record can make a different file match.", "文件摘要与凭证不同，因此未继续核验叶子、默克尔路径和链上记录：任何链上记录都不能使不同的文件相符。") });
   }
-  result.anchors.forEach((a: AnchorCheck, i) => {
-    blocks.push({ kind: "check", title: T(`5.${i + 1}. On-chain read, anchor ${i + 1}: chain ${a.anchor.chainId}, registry ${a.anchor.registry}`, `5.${i + 1}. 链上读取，锚定 ${i + 1}：链 ${a.anchor.chainId}，合约 ${a.anchor.registry}`), ok: a.ok, rows: [
-      { label: T("expected (receipt)", "预期（凭证）"), value: T(`submitter ${a.anchor.submitter}, time ${a.anchor.timestamp}, block ${a.anchor.blockNumber}, hash ${a.anchor.blockHash}`, `提交者 ${a.anchor.submitter}，时间 ${a.anchor.timestamp}，区块 ${a.anchor.blockNumber}，哈希 ${a.anchor.blockHash}`), mono: true },
+  result.anchors.forEach((a: AnchorVerdict, i) => {
+    blocks.push({ kind: "check", title: T(`5.${i + 1}. On-chain reads, anchor ${i + 1}: chain ${a.anchor.chainId}, registry ${a.anchor.registry}`, `5.${i + 1}. 链上读取，锚定 ${i + 1}：链 ${a.anchor.chainId}，合约 ${a.anchor.registry}`), ok: a.ok, rows: [
+      { label: T("expected (receipt)", "预期（凭证）"), value: T(`submitter ${a.anchor.submitter}, time ${a.anchor.timestamp}, block ${a.anchor.blockNumber}, hash ${a.anchor.blockHash}, transaction ${a.anchor.txHash}`, `提交者 ${a.anchor.submitter}，时间 ${a.anchor.timestamp}，区块 ${a.anchor.blockNumber}，哈希 ${a.anchor.blockHash}，交易 ${a.anchor.txHash}`), mono: true },
+      { label: T("RPC endpoints", "RPC 节点"), value: a.endpoints.join(", ") || T("none", "无") },
       ...(a.confirmations !== undefined ? [{ label: T("confirmations", "确认数"), value: `${a.confirmations}` }] : []),
-      ...(a.error ? [{ label: T("result", "结果"), value: `${a.error.code}: ${a.error.message}` }] : []),
+      ...(a.code ? [{ label: T("result", "结果"), value: `${a.code}: ${a.message}` }] : []),
     ] });
-    a.endpoints.forEach((ep: EndpointCheck) => blocks.push({ kind: "check", title: T(`RPC endpoint ${ep.url}`, `RPC 节点 ${ep.url}`), ok: ep.ok, rows: endpointRows(ep, lang) }));
-    if (a.endpoints.length > 1) blocks.push({ kind: "para", text: T(`${a.endpoints.length} endpoints were queried independently and cross-checked: their answers ${a.error?.code === "ANCHOR_MISMATCH" ? "DISAGREE" : "agree"}.`, `独立查询并交叉比对了 ${a.endpoints.length} 个节点：其回答${a.error?.code === "ANCHOR_MISMATCH" ? "不一致" : "一致"}。`) });
-    if (a.endpoints.length === 1) blocks.push({ kind: "para", text: T("One RPC endpoint was queried. Repeating the check with endpoints run by different operators (pass --rpc several times) guards against a dishonest endpoint.", "本次只查询了一个 RPC 节点。使用不同运营者的多个节点重复核验（多次传入 --rpc）可以防范节点作假。") });
+    a.steps.filter((s) => !["digest", "leaf", "path"].includes(s.step)).forEach((s) => blocks.push({ kind: "check", title: stepTitle(s, lang), ok: s.unchecked ? undefined : s.ok, rows: stepRows(s, lang) }));
+    const failedStep = a.steps.find((s) => !s.ok);
+    const named = (url: string) => Boolean(failedStep && (failedStep.detail.url === url || (Array.isArray(failedStep.detail.endpoints) && failedStep.detail.endpoints.includes(url))));
+    a.endpoints.forEach((url) => blocks.push({ kind: "check", title: T(`RPC endpoint ${url}`, `RPC 节点 ${url}`), ok: named(url) ? false : a.ok ? true : undefined, rows: [
+      { label: T("asked", "查询"), value: "eth_chainId, eth_getCode, eth_call anchorOf, eth_getBlockByNumber, eth_getLogs, eth_blockNumber, finalized", mono: true },
+      ...(named(url) ? [{ label: T("result", "结果"), value: `${failedStep!.code}: ${failedStep!.message}` }] : []),
+    ] }));
+    if (a.endpoints.length > 1) blocks.push({ kind: "para", text: T(`${a.endpoints.length} endpoints were queried independently and every fact was cross-checked: their answers ${a.code === "RPC_DISAGREEMENT" ? "DISAGREE" : "agree"}.`, `独立查询并交叉比对了 ${a.endpoints.length} 个节点的每一项事实：其回答${a.code === "RPC_DISAGREEMENT" ? "不一致" : "一致"}。`) });
+    if (a.endpoints.length === 1) blocks.push({ kind: "para", text: T("One RPC endpoint was queried. Repeating the check with endpoints run by different operators (several endpoints) guards against a dishonest endpoint.", "本次只查询了一个 RPC 节点。使用不同运营者的多个节点重复核验可以防范节点作假。") });
   });
   return blocks;
 }
 
-function endpointRows(ep: EndpointCheck, lang: ReportLang): Array<{ label: string; value: string; mono?: boolean }> {
+const STEP_TITLES: Record<Step["step"], [string, string]> = {
+  receipt: ["receipt", "凭证"],
+  digest: ["SHA-256 of the file", "文件的 SHA-256"],
+  leaf: ["leaf", "叶子"],
+  path: ["Merkle path", "默克尔路径"],
+  "chain-id": ["eth_chainId: the endpoint serves the receipt's chain", "eth_chainId：节点属于凭证所指的链"],
+  "registry-code": ["eth_getCode: the registry's runtime code is a known EvidenceRegistry", "eth_getCode：合约运行时代码为已知的存证合约"],
+  anchor: ["eth_call anchorOf(root): the registry's record", "eth_call anchorOf(root)：合约记录"],
+  block: ["eth_getBlockByNumber: the anchoring block's hash and time", "eth_getBlockByNumber：锚定区块的哈希和时间"],
+  log: ["eth_getLogs: the EvidenceAnchored log of this root is in that block", "eth_getLogs：该区块包含此根的 EvidenceAnchored 日志"],
+  tx: ["the receipt's transaction is in that block", "凭证中的交易属于该区块"],
+  finality: ["confirmations and finality", "确认数与最终性"],
+};
+
+function stepTitle(s: Step, lang: ReportLang): string {
+  const [en, zh] = STEP_TITLES[s.step];
+  return lang === "zh" ? zh : en;
+}
+
+function stepRows(s: Step, lang: ReportLang): Array<{ label: string; value: string; mono?: boolean }> {
   const T = (en: string, zh: string) => (lang === "zh" ? zh : en);
   const rows: Array<{ label: string; value: string; mono?: boolean }> = [];
-  if (ep.chainId !== undefined) rows.push({ label: "eth_chainId", value: `${ep.chainId}` });
-  if (ep.registryVersion !== undefined) rows.push({ label: "version()", value: ep.registryVersion });
-  if (ep.onChain) rows.push({ label: "anchorOf(root)", value: ep.onChain.anchoredAt === 0 ? T("not anchored (all zero)", "未锚定（全零）") : T(`submitter ${ep.onChain.submitter}, time ${ep.onChain.anchoredAt}, block ${ep.onChain.blockNumber}`, `提交者 ${ep.onChain.submitter}，时间 ${ep.onChain.anchoredAt}，区块 ${ep.onChain.blockNumber}`), mono: true });
-  if (ep.contractVerify !== undefined) rows.push({ label: "verify(leaf, path, root)", value: `${ep.contractVerify}` });
-  if (ep.blockHash !== undefined) rows.push({ label: T("block hash", "区块哈希"), value: ep.blockHash, mono: true });
-  if (ep.latestBlock !== undefined) rows.push({ label: T("latest block", "最新区块"), value: `${ep.latestBlock}` });
-  rows.push({ label: T("finalized block", "已最终确定的区块"), value: ep.finalizedBlock !== undefined ? `${ep.finalizedBlock}` : T("not reported", "未提供") });
-  if (ep.error) rows.push({ label: T("error", "错误"), value: `${ep.error.code}: ${ep.error.message}` });
+  const d = s.detail;
+  const val = (v: unknown) => (typeof v === "object" ? JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? x.toString() : x)) : String(v));
+  for (const [k, v] of Object.entries(d)) {
+    if (v === undefined || k === "refused") continue;
+    rows.push({ label: k, value: val(v), mono: true });
+  }
+  if (s.unchecked) rows.push({ label: T("NOT CHECKED", "未核验"), value: s.unchecked });
+  if (s.code) rows.push({ label: T("error", "错误"), value: `${s.code}: ${s.message}` });
   return rows;
 }
 
-function reverifyBlocks(r: Receipt, fileName: string, ac: AnchorCheck | undefined, lang: ReportLang): ReportBlock[] {
+function reverifyBlocks(r: Receipt, fileName: string, ac: AnchorVerdict | undefined, lang: ReportLang): ReportBlock[] {
   const T = (en: string, zh: string) => (lang === "zh" ? zh : en);
   const a = r.anchors[0];
-  const rpc = ac?.endpoints[0]?.url ?? "<RPC URL>";
+  const rpc = ac?.endpoints[0] ?? "<RPC URL>";
   const d = deriveLeaf({ sha256: r.subject.sha256, salt: r.commitment.salt, meta: r.commitment.meta });
   const steps = deriveMerkleSteps(d.leaf, r.proof.path);
   const calldata = anchorOfCalldata(r.proof.root);

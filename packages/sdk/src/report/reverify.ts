@@ -1,38 +1,17 @@
 import { canonicalMetaJson, LEAF_DOMAIN, metaDigest, type EvidenceMeta } from "../core/commitment";
 import { fromHex, toHex, type Hex } from "../core/hex";
-import { keccak256, keccak256Utf8 } from "../core/keccak";
+export { ANCHOR_OF_SELECTOR, ANCHOR_OF_SIGNATURE, anchorOfCalldata, decodeAnchorOfAnswer } from "../core/verification";
+import { keccak256 } from "../core/keccak";
 
 /**
  * The values an expert needs to repeat a verification with other tools: byte strings to hash,
  * the raw `eth_call` calldata of `anchorOf(bytes32)` and the answer to expect. Pure.
  */
 
-/** `anchorOf(bytes32)` function selector: the first 4 bytes of keccak256 of its signature. */
-export const ANCHOR_OF_SIGNATURE = "anchorOf(bytes32)";
-export const ANCHOR_OF_SELECTOR: Hex = toHex(keccak256Utf8(ANCHOR_OF_SIGNATURE).subarray(0, 4));
-
-/**
- * Calldata of `anchorOf(root)`: selector followed by the 32-byte root.
- *
- * @example
- * anchorOfCalldata("0x12…ef"); // "0x<8 hex digits of the selector><64 hex digits of the root>"
- */
-export function anchorOfCalldata(root: Hex): Hex {
-  if (fromHex(root, "root").length !== 32) throw new RangeError("root must be 32 bytes");
-  return `0x${ANCHOR_OF_SELECTOR.slice(2)}${root.slice(2)}` as Hex;
-}
-
 /** The ABI-encoded answer of `anchorOf` for an anchor: three 32-byte words (submitter, anchoredAt, blockNumber). */
 export function anchorOfAnswerWords(anchor: { submitter: string; anchoredAt: number; blockNumber: number }): [string, string, string] {
   const word = (hex: string) => hex.toLowerCase().replace(/^0x/, "").padStart(64, "0");
   return [word(anchor.submitter), word(anchor.anchoredAt.toString(16)), word(anchor.blockNumber.toString(16))];
-}
-
-/** Decodes the answer of `anchorOf` (0x + 192 hex digits). Returns null when it is not 3 words. */
-export function decodeAnchorOfAnswer(data: string): { submitter: Hex; anchoredAt: number; blockNumber: number } | null {
-  if (!/^0x[0-9a-fA-F]{192}$/.test(data)) return null;
-  const w = (i: number) => data.slice(2 + 64 * i, 2 + 64 * (i + 1)).toLowerCase();
-  return { submitter: `0x${w(0).slice(24)}` as Hex, anchoredAt: Number(BigInt(`0x${w(1)}`)), blockNumber: Number(BigInt(`0x${w(2)}`)) };
 }
 
 /** Every intermediate value of the leaf computation, for a report to print. */

@@ -1,4 +1,5 @@
-import * as browser from "./verifier-browser";
+import { sha256 } from "@noble/hashes/sha2";
+import { VERIFIER_BUNDLE_JS } from "./verifier-bundle.generated";
 
 const CSS = `
 body{font:15px/1.55 system-ui,"Noto Sans SC","PingFang SC","Microsoft YaHei",sans-serif;max-width:820px;margin:2rem auto;padding:0 1rem;color:#1b1f24}
@@ -13,15 +14,18 @@ ol{padding-left:1.2rem}li.ok b{color:#1a7f37}li.bad b{color:#cf222e}.mono{font-f
 `;
 
 /**
- * The verifier's checks as browser JavaScript source: streaming SHA-256, keccak-256, the evidence
- * leaf, the Merkle path, the receipt's shape (verifier-browser.ts, tested in Node against the
- * SDK). The standalone verifier and the portal's verify page both run exactly this code.
+ * The verification engine for the browser: the esbuild bundle of report/verifier-browser.ts and
+ * the SDK core (strict receipt parser, steps, engine, JSON-RPC adapter), built from the same
+ * TypeScript source at `npm run build`. Defines the global `ProofmarkVerifier`. The standalone
+ * verifier and the portal's verify page both run exactly this code.
  */
-export function verifierFunctionsJs(): string {
-  return Object.entries(browser)
-    .filter(([name, value]) => typeof value === "function" && name !== "verifierUi")
-    .map(([, fn]) => (fn as () => unknown).toString())
-    .join("\n\n");
+export function verifierBundleJs(): string {
+  return VERIFIER_BUNDLE_JS;
+}
+
+/** A CSP hash source for an inline script's exact text. */
+export function cspScriptHash(script: string): string {
+  return `'sha256-${btoa(String.fromCharCode(...sha256(new TextEncoder().encode(script))))}'`;
 }
 
 /**
@@ -34,10 +38,10 @@ export function verifierFunctionsJs(): string {
  * fs.writeFileSync("verifier.html", verifierHtml());
  */
 export function verifierHtml(): string {
-  const code = `${verifierFunctionsJs()}\n\n${browser.verifierUi.toString()}`;
+  const code = `${VERIFIER_BUNDLE_JS}\nProofmarkVerifier.standaloneUi();`;
   return `<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src http: https:">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src ${cspScriptHash(code)}; style-src 'unsafe-inline'; connect-src http: https:; base-uri 'none'; form-action 'none'">
 <meta name="viewport" content="width=device-width,initial-scale=1">
 <title>Proofmark 独立核验 · Standalone verifier</title><style>${CSS}</style></head>
 <body>
@@ -52,12 +56,8 @@ The file is hashed on this device and never leaves it; this page talks only to t
 <button id="verify" type="button">核验 · Verify</button> <span id="progress" class="note"></span>
 <div id="verdict" class="verdict" data-status="idle">尚未核验 · Not checked yet</div>
 <ol id="steps"></ol>
-<p class="note">算法 · Algorithm: leaf = keccak256(keccak256(keccak256("proofmark.evidence.leaf.v1") ‖ sha256(file) ‖ salt ‖ keccak256(JSON(meta, keys sorted)))); node = keccak256(min ‖ max); the root must be recorded by the registry's anchorOf(bytes32) with the receipt's submitter, time and block, and the block must have the receipt's hash.</p>
-<script>
-"use strict";
-${code}
-verifierUi();
-</script>
+<p class="note">算法 · Algorithm: leaf = keccak256(keccak256(keccak256("proofmark.evidence.leaf.v1") ‖ sha256(file) ‖ salt ‖ keccak256(JSON(meta, keys sorted)))); node = keccak256(min ‖ max); the registry's runtime code must be a known EvidenceRegistry; its anchorOf(bytes32) must return the receipt's submitter, time and block; the block must have the receipt's hash and time; the EvidenceAnchored log of the root (with the receipt's leafCount) must be in that block, from the receipt's transaction.</p>
+<script>${code}</script>
 </body></html>
 `;
 }
