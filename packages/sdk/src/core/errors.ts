@@ -41,6 +41,8 @@ export const ERROR_CODES = [
   "YIELD_EXCEEDED",
   "IMPORT_INVALID",
   "TRACE_BROKEN",
+  "CHAIN_FOREIGN",
+  "CHAIN_STATE_CORRUPT",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
