@@ -15,7 +15,10 @@ const { resolveDataDir } = require(path.join(ROOT, "packages", "sdk", "dist", "c
 const dataDirArg = process.argv.indexOf("--data-dir");
 const DATA = resolveDataDir(dataDirArg > 0 ? process.argv[dataDirArg + 1] : undefined, process.env, ROOT);
 const DEMO = path.join(DATA, "demo");
-const shown = (p) => path.relative(ROOT, p) || ".";
+const shown = (p) => {
+  const rel = path.relative(ROOT, p);
+  return rel.startsWith("..") || path.isAbsolute(rel) ? p : rel || ".";
+};
 
 /** Runs one command and prints it with its output, once (the JSON output when `json`). */
 function proofmark(args, { json = false, allowFail = false } = {}) {
@@ -66,12 +69,12 @@ async function main() {
   console.log("\n== Summary");
   for (const r of results) {
     const a = r.anchors && r.anchors[0];
-    console.log(`  ${r.ok ? "verified" : "NOT verified"}  ${path.relative(ROOT, r.file)}${a ? `  existed no later than ${new Date(a.timestamp * 1000).toISOString()} (block ${a.blockNumber})` : `  ${r.code}`}`);
+    console.log(`  ${r.ok ? "verified" : "NOT verified"}  ${shown(r.file)}${a ? `  existed no later than ${new Date(a.timestamp * 1000).toISOString()} (block ${a.blockNumber})` : `  ${r.code}`}`);
   }
   const status = proofmark(["node", "status"], { json: true }).out;
   console.log(`  GI season: product ${season.product}, boxes in lot ${season.boxLot} (trace: npx proofmark gi trace ${season.boxLot})`);
   console.log(`  reports: ${shown(DEMO)}/report-zh.pdf, report-en.html, certificate.pdf, verifier.html`);
-  console.log(`  local chain: ${status.rpcUrl} (chain ${status.chainId}), data in ${path.relative(ROOT, status.dataDir) || "."}`);
+  console.log(`  local chain: ${status.rpcUrl} (chain ${status.chainId}), data in ${shown(status.dataDir)}`);
   if (results.some((r) => !r.ok)) process.exitCode = 1;
   return serve(season);
 }

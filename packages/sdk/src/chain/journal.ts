@@ -26,6 +26,8 @@ export interface JournalBlock {
   n: number;
   t: number;
   h: string;
+  /** Base fee per gas (hex): replayed as set, since Anvil does not always derive it from the parent (evm_revert). */
+  b?: string;
   /** Raw signed transactions in block order (omitted for an empty block). */
   x?: string[];
 }

@@ -229,7 +229,7 @@ export class LocalNode {
     const blocks: JournalBlock[] = [];
     for (let from = lastN + 1; from <= head; from += 500) {
       const to = Math.min(head, from + 499);
-      const got = await rpc.batch<{ number: string; timestamp: string; hash: string; transactions: string[] }>(
+      const got = await rpc.batch<{ number: string; timestamp: string; hash: string; baseFeePerGas?: string; transactions: string[] }>(
         Array.from({ length: to - from + 1 }, (_, i) => ["eth_getBlockByNumber", [hex(from + i), false]] as [string, unknown[]]),
       );
       const txHashes = got.flatMap((b) => b.transactions);
@@ -237,6 +237,7 @@ export class LocalNode {
       let k = 0;
       for (const b of got) {
         const block: JournalBlock = { n: Number(BigInt(b.number)), t: Number(BigInt(b.timestamp)), h: b.hash };
+        if (b.baseFeePerGas !== undefined) block.b = b.baseFeePerGas;
         if (b.transactions.length > 0) block.x = b.transactions.map(() => raws[k++]);
         blocks.push(block);
       }
@@ -250,6 +251,8 @@ export class LocalNode {
     let calls: Array<[string, unknown[]]> = [];
     for (const b of blocks) {
       for (const raw of b.x ?? []) calls.push(["eth_sendRawTransaction", [raw]]);
+      // The base fee is set, not derived: after an evm_revert Anvil keeps the undone block's fee.
+      if (b.b !== undefined) calls.push(["anvil_setNextBlockBaseFeePerGas", [b.b]]);
       calls.push(["evm_mine", [b.t]]);
       if (calls.length >= 5_000) {
         await rpc.pipeline(calls);
