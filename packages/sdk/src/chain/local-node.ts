@@ -233,7 +233,10 @@ export class LocalNode {
         Array.from({ length: to - from + 1 }, (_, i) => ["eth_getBlockByNumber", [hex(from + i), false]] as [string, unknown[]]),
       );
       const txHashes = got.flatMap((b) => b.transactions);
-      const raws = await rpc.batch<string>(txHashes.map((h) => ["eth_getRawTransactionByHash", [h]] as [string, unknown[]]));
+      const raws: string[] = [];
+      for (let i = 0; i < txHashes.length; i += 2_000) {
+        raws.push(...(await rpc.batch<string>(txHashes.slice(i, i + 2_000).map((h) => ["eth_getRawTransactionByHash", [h]] as [string, unknown[]]))));
+      }
       let k = 0;
       for (const b of got) {
         const block: JournalBlock = { n: Number(BigInt(b.number)), t: Number(BigInt(b.timestamp)), h: b.hash };
