@@ -69,6 +69,37 @@ describe("local chain: journal, restart, identity, concurrency", function () {
     }
   });
 
+  it("takes a snapshot in the background once the journal has grown, and restarts from it plus the journal after it, same hashes", async function () {
+    const dataDir = tmp("snapshot");
+    process.env.PROOFMARK_SNAPSHOT_BYTES = "2000";
+    try {
+      const chain = await openChain({ dataDir });
+      await anchorOnce(chain, "71");
+      await anchorOnce(chain, "72");
+      const meta = path.join(dataDir, "chain", "snapshot.meta.json");
+      for (let i = 0; i < 600 && !fs.existsSync(meta); i++) await new Promise((r) => setTimeout(r, 100));
+      const taken = JSON.parse(fs.readFileSync(meta, "utf8")) as { block: number; file: string };
+      expect(fs.existsSync(path.join(dataDir, "chain", taken.file))).to.equal(true);
+      delete process.env.PROOFMARK_SNAPSHOT_BYTES;
+      await anchorOnce(chain, "73");
+      const hashes = await blockHashes(chain.rpcUrls[0]);
+      expect(hashes.length - 1).to.be.above(taken.block);
+      chain.close();
+      for (let i = 0; i < 100 && fs.existsSync(path.join(dataDir, "chain", "snapshot.lock")); i++) await new Promise((r) => setTimeout(r, 100));
+      killChain(dataDir);
+      const again = await openChain({ dataDir });
+      try {
+        expect(await blockHashes(again.rpcUrls[0])).to.deep.equal(hashes);
+        // it was started from the snapshot (then replayed only the blocks after it)
+        expect(fs.readFileSync(`/proc/${nodeInfo(dataDir).pid}/cmdline`, "utf8").split("\0")).to.include("--load-state");
+      } finally {
+        again.close();
+      }
+    } finally {
+      delete process.env.PROOFMARK_SNAPSHOT_BYTES;
+    }
+  });
+
   it("appends to the journal (the earlier bytes never change), and a torn last line is ignored and overwritten", async function () {
     const dataDir = tmp("journal");
     const chain = await openChain({ dataDir });

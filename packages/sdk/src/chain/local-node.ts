@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
+import { gunzipSync } from "node:zlib";
 import * as path from "node:path";
 import { ProofmarkError } from "../core/errors";
 import { isProcessAlive, withLockFile, writeFileAtomic } from "../util/fs";
@@ -15,6 +16,17 @@ const DEV_ACCOUNT_COUNT = 12;
 const STATE_HISTORY = 64;
 /** The log is rotated (anvil.log → anvil.log.1) once it grows past this. */
 const LOG_LIMIT = 1 << 20;
+/** A snapshot is taken (in the background) once the journal holds this many bytes past the last one. */
+const snapshotAfterBytes = (): number => Number(process.env.PROOFMARK_SNAPSHOT_BYTES ?? 4 << 20);
+
+/** `chain/snapshot.meta.json`: which block the snapshot file holds the chain at. */
+interface SnapshotMeta {
+  file: string;
+  block: number;
+  hash: string;
+  /** Journal length (bytes) when it was taken. */
+  journalBytes: number;
+}
 
 /** What `proofmark node status` shows. */
 export interface LocalNodeInfo {
@@ -43,8 +55,9 @@ export function anvilBinary(): string {
 }
 
 /** Anvil's arguments: the same at every start, so that a replay reproduces the same blocks. */
-function anvilArgs(genesisTimestamp: number): string[] {
+function anvilArgs(genesisTimestamp: number, loadState?: string): string[] {
   return [
+    ...(loadState ? ["--load-state", loadState] : []),
     "--host", "127.0.0.1", "--port", "0", "--chain-id", String(LOCAL_CHAIN_ID),
     "--accounts", String(DEV_ACCOUNT_COUNT), "--mnemonic", LOCAL_MNEMONIC,
     "--timestamp", String(genesisTimestamp), "--order", "fifo", "--no-mining",
@@ -115,7 +128,17 @@ export class LocalNode {
       const header = this.journal.header();
       if (!header && this.journal.exists()) fs.rmSync(this.journal.file); // torn at creation: nothing was recorded
       const genesisTimestamp = header?.genesis.timestamp ?? newGenesisTimestamp();
-      const { pid, port } = await this.spawnAnvil(genesisTimestamp);
+      const snapshot = header ? this.usableSnapshot() : undefined;
+      let { pid, port } = await this.spawnAnvil(genesisTimestamp, snapshot?.file);
+      if (snapshot) {
+        const at = await new AnvilRpc(`http://127.0.0.1:${port}`, 60_000).call<{ hash: string } | null>("eth_getBlockByNumber", [hex(snapshot.block), false]).catch(() => null);
+        if (at?.hash !== snapshot.hash) {
+          // The snapshot does not hold what its record says: ignore it and replay the whole journal.
+          killQuietly(pid);
+          ({ pid, port } = await this.spawnAnvil(genesisTimestamp));
+          snapshot.block = 0;
+        }
+      }
       const rpcUrl = `http://127.0.0.1:${port}`;
       const rpc = new AnvilRpc(rpcUrl, 60_000);
       try {
@@ -130,7 +153,7 @@ export class LocalNode {
           if (genesis.hash !== header.genesis.hash) {
             throw new ProofmarkError("CHAIN_STATE_CORRUPT", `the local chain restarted with a different genesis block (${genesis.hash}, journal ${header.genesis.hash}); was Anvil upgraded? ${this.journal.file} is kept unchanged`, { file: this.journal.file });
           }
-          lastTimestamp = await this.replay(rpc, header);
+          lastTimestamp = await this.replay(rpc, header, snapshot?.block ?? 0);
         }
         // Replayed (or new): from now on blocks follow the wall clock and are mined per transaction.
         await rpc.call("evm_setTime", [Math.max(Math.floor(Date.now() / 1000), lastTimestamp)]);
@@ -168,17 +191,80 @@ export class LocalNode {
       // what this process wrote after the last persist is not in it.
       throw new ProofmarkError("NODE_FAILED", "the local chain restarted while this command ran; its last write may not be recorded: run the command again", { dataDir: this.dataDir });
     }
-    await withLockFile(path.join(this.dir, "journal.lock"), async () => {
+    const journalBytes = await withLockFile(path.join(this.dir, "journal.lock"), async () => {
       const header = this.journal.header();
       if (!header || header.identity !== info.identity) throw foreign(this.dataDir);
       const rpc = new AnvilRpc(info.rpcUrl, 60_000);
       try {
-        await this.catchUp(rpc, header);
+        return await this.catchUp(rpc, header);
       } finally {
         rpc.close();
       }
     });
     this.rotateLog(LOG_LIMIT);
+    if (journalBytes - (this.readSnapshotMeta()?.journalBytes ?? 0) >= snapshotAfterBytes()) this.spawnSnapshot();
+  }
+
+  /**
+   * Writes a snapshot of the running chain (Anvil's `anvil_dumpState`) so that a restart replays
+   * only the journal after it. Its cost grows with the history, so persist() runs it in a detached
+   * background process, never in a command's path. Used only when the journal holds the same
+   * block with the same hash.
+   */
+  async snapshot(): Promise<void> {
+    const info = await this.status();
+    if (!info) return;
+    await withLockFile(path.join(this.dir, "snapshot.lock"), async () => {
+      const rpc = new AnvilRpc(info.rpcUrl, 600_000);
+      try {
+        const before = await rpc.call<string>("eth_blockNumber");
+        const dump = await rpc.call<string>("anvil_dumpState", [], 600_000);
+        if ((await rpc.call<string>("eth_blockNumber")) !== before) return; // a block came in during the dump: next time
+        const block = Number(BigInt(before));
+        const at = await rpc.call<{ hash: string }>("eth_getBlockByNumber", [before, false]);
+        const file = path.join(this.dir, `snapshot-${block}.json`);
+        writeFileAtomic(file, gunzipSync(Buffer.from(dump.slice(2), "hex")));
+        const old = this.readSnapshotMeta();
+        const journalBytes = fs.statSync(this.journal.file).size;
+        writeFileAtomic(path.join(this.dir, "snapshot.meta.json"), `${JSON.stringify({ file: path.basename(file), block, hash: at.hash, journalBytes } satisfies SnapshotMeta)}\n`);
+        if (old && old.file !== path.basename(file)) fs.rmSync(path.join(this.dir, old.file), { force: true });
+      } finally {
+        rpc.close();
+      }
+    }, { timeoutMs: 0 });
+  }
+
+  private readSnapshotMeta(): SnapshotMeta | undefined {
+    try {
+      const meta = JSON.parse(fs.readFileSync(path.join(this.dir, "snapshot.meta.json"), "utf8")) as SnapshotMeta;
+      return Number.isSafeInteger(meta.block) && typeof meta.hash === "string" && /^snapshot-\d+\.json$/.test(meta.file) ? meta : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The snapshot to start from, when its block is in the journal with the same hash. */
+  private usableSnapshot(): { file: string; block: number; hash: string } | undefined {
+    const meta = this.readSnapshotMeta();
+    if (!meta || !fs.existsSync(path.join(this.dir, meta.file))) return undefined;
+    try {
+      const { blocks } = this.journal.readAll();
+      if (blocks[meta.block - 1]?.h !== meta.hash) return undefined;
+    } catch {
+      return undefined;
+    }
+    return { file: path.join(this.dir, meta.file), block: meta.block, hash: meta.hash };
+  }
+
+  private spawnSnapshot(): void {
+    const ts = __filename.endsWith(".ts");
+    const worker = path.join(__dirname, `snapshot-worker.${ts ? "ts" : "js"}`);
+    try {
+      const child = spawn(process.execPath, [...(ts ? ["-r", "ts-node/register/transpile-only"] : []), worker, this.dataDir], { detached: true, stdio: "ignore" });
+      child.unref();
+    } catch {
+      // best effort
+    }
   }
 
   /** Saves the chain's blocks and stops the node. Returns false when it was not running. */
@@ -204,7 +290,7 @@ export class LocalNode {
   }
 
   /** Appends the blocks the chain has and the journal has not. */
-  private async catchUp(rpc: AnvilRpc, header: JournalHeader): Promise<void> {
+  private async catchUp(rpc: AnvilRpc, header: JournalHeader): Promise<number> {
     let { last, validLength } = this.journal.tail();
     let lastN = last?.n ?? 0;
     const head = Number(BigInt(await rpc.call<string>("eth_blockNumber")));
@@ -246,13 +332,15 @@ export class LocalNode {
       }
     }
     this.journal.append(blocks, validLength);
+    return validLength + blocks.reduce((n, b) => n + Buffer.byteLength(`${JSON.stringify(b)}\n`), 0);
   }
 
   /** Replays the journal into a fresh Anvil (not mining by itself); returns the last block's timestamp. */
-  private async replay(rpc: AnvilRpc, header: JournalHeader): Promise<number> {
+  private async replay(rpc: AnvilRpc, header: JournalHeader, after: number): Promise<number> {
     const { blocks } = this.journal.readAll();
     let calls: Array<[string, unknown[]]> = [];
     for (const b of blocks) {
+      if (b.n <= after) continue;
       for (const raw of b.x ?? []) calls.push(["eth_sendRawTransaction", [raw]]);
       // The base fee is set, not derived: after an evm_revert Anvil keeps the undone block's fee.
       if (b.b !== undefined) calls.push(["anvil_setNextBlockBaseFeePerGas", [b.b]]);
@@ -274,17 +362,17 @@ export class LocalNode {
   }
 
   /** Spawns Anvil on a port the system picks (no race with other folders) and reads that port from its log. */
-  private async spawnAnvil(genesisTimestamp: number): Promise<{ pid: number; port: number }> {
+  private async spawnAnvil(genesisTimestamp: number, loadState?: string): Promise<{ pid: number; port: number }> {
     const from = fs.existsSync(this.logFile) ? fs.statSync(this.logFile).size : 0;
     const log = fs.openSync(this.logFile, "a");
-    const child = spawn(anvilBinary(), anvilArgs(genesisTimestamp), { detached: true, stdio: ["ignore", log, log] });
+    const child = spawn(anvilBinary(), anvilArgs(genesisTimestamp, loadState), { detached: true, stdio: ["ignore", log, log] });
     fs.closeSync(log);
     child.unref();
     const pid = child.pid ?? 0;
     let exitCode: number | null | undefined;
     child.once("exit", (code) => (exitCode = code));
     child.once("error", () => (exitCode = -1));
-    const deadline = Date.now() + 20_000;
+    const deadline = Date.now() + 120_000;
     for (;;) {
       await new Promise((r) => setTimeout(r, 50));
       const text = readFrom(this.logFile, from);
@@ -295,7 +383,7 @@ export class LocalNode {
       }
       if (Date.now() > deadline) {
         killQuietly(pid);
-        throw new ProofmarkError("NODE_FAILED", `the local chain did not start within 20 s; see ${this.logFile}`, { logFile: this.logFile });
+        throw new ProofmarkError("NODE_FAILED", `the local chain did not start within 120 s; see ${this.logFile}`, { logFile: this.logFile });
       }
     }
   }
