@@ -2,7 +2,9 @@ import { expect } from "chai";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { EvidenceRegistryClient, isProofmarkError, LocalNode, openChain, readDeployments, rpcCall, type ChainContext, type Hex } from "../../packages/sdk/src";
+import { spawn } from "node:child_process";
+import { gunzipSync } from "node:zlib";
+import { anvilBinary, EvidenceRegistryClient, isProofmarkError, LocalNode, openChain, readDeployments, rpcCall, type ChainContext, type Hex } from "../../packages/sdk/src";
 import { assertBuilt, runCli } from "../cli/helpers";
 
 /** The embedded chain's durability: an fsynced block journal, replayed on start with the same hashes. */
@@ -97,6 +99,33 @@ describe("local chain: journal, restart, identity, concurrency", function () {
       }
     } finally {
       delete process.env.PROOFMARK_SNAPSHOT_BYTES;
+    }
+  });
+
+  it("adopts a data folder written before the journal (Anvil's state.json): same blocks, then journaled", async function () {
+    const dataDir = tmp("legacy");
+    fs.mkdirSync(path.join(dataDir, "chain"), { recursive: true });
+    // The previous design's chain: default Anvil arguments, state dumped to chain/state.json.
+    const child = spawn(anvilBinary(), ["--port", "0", "--chain-id", "31337", "--accounts", "12", "--mnemonic", "test test test test test test test test test test test junk"], { stdio: ["ignore", "pipe", "ignore"] });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    for (let i = 0; i < 200 && !/Listening on [^\s:]+:\d+/.test(out); i++) await new Promise((r) => setTimeout(r, 50));
+    const url = `http://127.0.0.1:${/Listening on [^\s:]+:(\d+)/.exec(out)![1]}`;
+    try {
+      await rpcCall(url, "eth_sendTransaction", [{ from: "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266", to: "0x000000000000000000000000000000000000dEaD", value: "0x1" }]);
+      await rpcCall(url, "anvil_mine", ["0x3"]);
+      const legacyHashes = await blockHashes(url);
+      const dump = await rpcCall<string>(url, "anvil_dumpState", []);
+      fs.writeFileSync(path.join(dataDir, "chain", "state.json"), gunzipSync(Buffer.from(dump.slice(2), "hex")));
+      child.kill("SIGKILL");
+      const info = await new LocalNode(dataDir).start();
+      expect((await blockHashes(info.rpcUrl)).slice(0, legacyHashes.length)).to.deep.equal(legacyHashes);
+      expect(fs.readFileSync(path.join(dataDir, "chain", "journal.ndjson"), "utf8").trimEnd().split("\n")).to.have.length(legacyHashes.length);
+      killChain(dataDir);
+      const again = await new LocalNode(dataDir).start();
+      expect((await blockHashes(again.rpcUrl)).slice(0, legacyHashes.length)).to.deep.equal(legacyHashes);
+    } finally {
+      child.kill("SIGKILL");
     }
   });
 

@@ -127,11 +127,15 @@ export class LocalNode {
       this.rotateLog(0);
       const header = this.journal.header();
       if (!header && this.journal.exists()) fs.rmSync(this.journal.file); // torn at creation: nothing was recorded
-      const genesisTimestamp = header?.genesis.timestamp ?? newGenesisTimestamp();
-      const snapshot = header ? this.usableSnapshot() : undefined;
+      const legacy = header ? undefined : this.adoptLegacyState();
+      const genesisTimestamp = header?.genesis.timestamp ?? legacy?.genesisTimestamp ?? newGenesisTimestamp();
+      const snapshot = header ? this.usableSnapshot() : legacy;
       let { pid, port } = await this.spawnAnvil(genesisTimestamp, snapshot?.file);
       if (snapshot) {
-        const at = await new AnvilRpc(`http://127.0.0.1:${port}`, 60_000).call<{ hash: string } | null>("eth_getBlockByNumber", [hex(snapshot.block), false]).catch(() => null);
+        const probe = new AnvilRpc(`http://127.0.0.1:${port}`, 60_000);
+        const at = await probe.call<{ hash: string } | null>("eth_getBlockByNumber", [hex(snapshot.block), false]).catch(() => null);
+        probe.close();
+        if (legacy && at) snapshot.hash = at.hash;
         if (at?.hash !== snapshot.hash) {
           // The snapshot does not hold what its record says: ignore it and replay the whole journal.
           killQuietly(pid);
@@ -148,6 +152,12 @@ export class LocalNode {
         if (!header) {
           current = { format: "proofmark-chain-journal", version: 1, identity: newIdentity(), chainId: LOCAL_CHAIN_ID, genesis: { timestamp: genesisTimestamp, hash: genesis.hash } };
           this.journal.create(current);
+          if (legacy) {
+            // A folder from before the journal: its blocks, loaded from the old state file, are
+            // journaled now; the old file stays as the snapshot they were loaded from.
+            const journalBytes = await this.catchUp(rpc, current);
+            writeFileAtomic(path.join(this.dir, "snapshot.meta.json"), `${JSON.stringify({ file: path.basename(legacy.file), block: legacy.block, hash: legacy.hash, journalBytes } satisfies SnapshotMeta)}\n`);
+          }
         } else {
           current = header;
           if (genesis.hash !== header.genesis.hash) {
@@ -254,6 +264,31 @@ export class LocalNode {
       return undefined;
     }
     return { file: path.join(this.dir, meta.file), block: meta.block, hash: meta.hash };
+  }
+
+  /**
+   * A data folder written before the journal has `chain/state.json` (and Anvil's `autosave.json`):
+   * the newer valid one becomes `snapshot-<block>.json`, to be loaded and journaled.
+   */
+  private adoptLegacyState(): { file: string; block: number; hash: string; genesisTimestamp: number } | undefined {
+    let best: { file: string; block: number; hash: string; genesisTimestamp: number } | undefined;
+    for (const name of ["state.json", "autosave.json"]) {
+      const file = path.join(this.dir, name);
+      try {
+        const state = JSON.parse(fs.readFileSync(file, "utf8")) as { best_block_number?: number | string; blocks?: Array<{ header: { number: string; timestamp: string } }> };
+        const block = Number(state.best_block_number ?? 0);
+        const genesis = state.blocks?.find((b) => Number(BigInt(b.header.number)) === 0);
+        if (!genesis) continue;
+        if (!best || block > best.block) best = { file, block, hash: "", genesisTimestamp: Number(BigInt(genesis.header.timestamp)) };
+      } catch {
+        // missing or torn
+      }
+    }
+    if (!best) return undefined;
+    const target = path.join(this.dir, `snapshot-${best.block}.json`);
+    fs.renameSync(best.file, target);
+    for (const name of ["state.json", "autosave.json"]) fs.rmSync(path.join(this.dir, name), { force: true });
+    return { ...best, file: target };
   }
 
   private spawnSnapshot(): void {
