@@ -17,7 +17,7 @@ const STATE_HISTORY = 64;
 /** The log is rotated (anvil.log → anvil.log.1) once it grows past this. */
 const LOG_LIMIT = 1 << 20;
 /** A snapshot is taken (in the background) once the journal holds this many bytes past the last one. */
-const snapshotAfterBytes = (): number => Number(process.env.PROOFMARK_SNAPSHOT_BYTES ?? 4 << 20);
+const snapshotAfterBytes = (): number => Number(process.env.PROOFMARK_SNAPSHOT_BYTES ?? 16 << 20);
 
 /** `chain/snapshot.meta.json`: which block the snapshot file holds the chain at. */
 interface SnapshotMeta {
@@ -124,6 +124,8 @@ export class LocalNode {
     return withLockFile(path.join(this.dir, "start.lock"), async () => {
       const again = await this.status();
       if (again) return again;
+      const busy = await this.waitWhileBusy();
+      if (busy) return busy;
       this.rotateLog(0);
       const header = this.journal.header();
       if (!header && this.journal.exists()) fs.rmSync(this.journal.file); // torn at creation: nothing was recorded
@@ -312,6 +314,33 @@ export class LocalNode {
     if (isProcessAlive(info.pid)) killQuietly(info.pid);
     fs.rmSync(this.infoFile, { force: true });
     return true;
+  }
+
+  /**
+   * node.json names a live Anvil of this folder's identity that did not answer at once: it is
+   * busy (writing a snapshot, replaying), not gone. Wait for it (up to 10 minutes) rather than
+   * start a second chain for the same folder; kill it only if it never answers.
+   */
+  private async waitWhileBusy(): Promise<LocalNodeInfo | null> {
+    const info = this.readInfo();
+    const header = this.journal.header();
+    if (!info || !header || info.identity !== header.identity || !isProcessAlive(info.pid)) return null;
+    const deadline = Date.now() + 600_000;
+    while (Date.now() < deadline && isProcessAlive(info.pid)) {
+      const rpc = new AnvilRpc(info.rpcUrl, 30_000);
+      try {
+        const genesis = await rpc.call<{ hash: string } | null>("eth_getBlockByNumber", ["0x0", false]);
+        if (genesis?.hash === header.genesis.hash) return info;
+        break; // answers, but as another chain
+      } catch (e) {
+        if ((e as { cause?: { code?: string } }).cause?.code === "ECONNREFUSED") break; // nothing listens there: not busy, gone
+        await new Promise((r) => setTimeout(r, 500));
+      } finally {
+        rpc.close();
+      }
+    }
+    killQuietly(info.pid);
+    return null;
   }
 
   /** node.json, or undefined when absent or damaged (then the chain is started again: safe, the journal is the record). */
