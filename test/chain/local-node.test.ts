@@ -197,6 +197,7 @@ describe("local chain: journal, restart, identity, concurrency", function () {
       expect(await new LocalNode(dataDir).status()).to.equal(null);
     } finally {
       process.kill(old.pid, "SIGKILL");
+      process.kill(fresh.pid, "SIGKILL");
     }
   });
 
@@ -218,12 +219,14 @@ describe("local chain: journal, restart, identity, concurrency", function () {
     await anchorOnce(chain, "44");
     chain.close();
     const info = path.join(dataDir, "chain", "node.json");
+    const firstPid = nodeInfo(dataDir).pid; // orphaned once its record is damaged (it writes nothing into the folder)
     fs.writeFileSync(info, fs.readFileSync(info, "utf8").slice(0, 20));
     const again = await openChain({ dataDir });
     try {
       expect(await again.registryAddress("EvidenceRegistry")).to.equal(readDeployments(dataDir, 31337).EvidenceRegistry!.address);
     } finally {
       again.close();
+      process.kill(firstPid, "SIGKILL");
     }
     const file = path.join(dataDir, "deployments", "31337.json");
     fs.writeFileSync(file, fs.readFileSync(file, "utf8").slice(0, 30));
