@@ -8,12 +8,25 @@ const path = require("node:path");
 
 const ROOT = path.resolve(__dirname, "..");
 const CLI = path.join(ROOT, "cli", "bin", "proofmark.js");
-const DEMO = path.join(ROOT, ".proofmark", "demo");
+const { resolveDataDir } = require(path.join(ROOT, "packages", "sdk", "dist", "chain", "config.js"));
 
+// One data folder for everything the demo does (its files, every command, the portal): the CLI's
+// own resolution (--data-dir, else PROOFMARK_HOME, else ./.proofmark), passed to each command.
+const dataDirArg = process.argv.indexOf("--data-dir");
+const DATA = resolveDataDir(dataDirArg > 0 ? process.argv[dataDirArg + 1] : undefined, process.env, ROOT);
+const DEMO = path.join(DATA, "demo");
+const shown = (p) => {
+  const rel = path.relative(ROOT, p);
+  return rel.startsWith("..") || path.isAbsolute(rel) ? p : rel || ".";
+};
+
+/** Runs one command and prints it with its output, once (the JSON output when `json`). */
 function proofmark(args, { json = false, allowFail = false } = {}) {
-  process.stdout.write(`\n$ proofmark ${args.map((a) => (/[\s"'<>]/.test(a) ? JSON.stringify(a) : a)).join(" ")}\n`);
-  const r = spawnSync(process.execPath, [CLI, ...args, ...(json ? ["--json"] : [])], { cwd: ROOT, encoding: "utf8", maxBuffer: 1 << 26 });
-  if (!json) process.stdout.write(r.stdout);
+  const all = [...args, ...(json ? ["--json"] : [])];
+  process.stdout.write(`\n$ proofmark ${all.map((a) => (/[\s"'<>]/.test(a) ? JSON.stringify(a) : a)).join(" ")}\n`);
+  const env = { ...process.env, PROOFMARK_HOME: DATA };
+  const r = spawnSync(process.execPath, [CLI, ...all], { cwd: ROOT, env, encoding: "utf8", maxBuffer: 1 << 26 });
+  process.stdout.write(r.stdout);
   process.stderr.write(r.stderr);
   if (r.status !== 0 && !allowFail) {
     process.stderr.write(`demo: \`proofmark ${args.join(" ")}\` failed (exit ${r.status}); see the message above\n`);
@@ -23,7 +36,7 @@ function proofmark(args, { json = false, allowFail = false } = {}) {
 }
 
 async function main() {
-  console.log("Proofmark demo — local chain and store under .proofmark/ (delete that folder to start over)");
+  console.log(`Proofmark demo — local chain and store under ${shown(DATA)}/ (stop the chain with \`proofmark node stop\`, then delete that folder to start over)`);
   proofmark(["node", "start"]);
 
   console.log("\n== 1. A designer timestamps original works before publishing them");
@@ -34,40 +47,43 @@ async function main() {
   proofmark(["stamp", rel, "--author", "Li Wei", "--title", "Dangshan pear co-op, design set 2026"]);
 
   console.log("\n== 2. Anyone verifies them later, with the file, its receipt and the chain");
-  proofmark(["verify", rel]);
-  const verified = proofmark(["verify", rel], { json: true, allowFail: true }).out;
-  const results = Array.isArray(verified) ? verified : [verified];
+  const verifiedOk = proofmark(["verify", rel], { allowFail: true }).code === 0;
+  const results = fs.readdirSync(designs).filter((f) => f.endsWith(".proof.json")).map((f) => {
+    const receipt = JSON.parse(fs.readFileSync(path.join(designs, f), "utf8"));
+    return { ok: verifiedOk, file: path.join(designs, f.slice(0, -".proof.json".length)), anchors: receipt.anchors, code: verifiedOk ? undefined : "see the verify output above" };
+  });
 
   console.log("\n== 3. A court gets a verification report; the designer a certificate");
   const logo = path.join(rel, "pear-logo.svg");
   // The local chain makes a block only per transaction and calls a block final 64 blocks later:
   // mine empty blocks so the report can say "final", as it would after waiting on a real chain.
   proofmark(["node", "mine", "64"]);
-  proofmark(["report", logo, "--out", path.join(".proofmark", "demo", "report-zh.pdf"), "--lang", "zh"], { allowFail: true });
-  proofmark(["report", logo, "--out", path.join(".proofmark", "demo", "report-en.html"), "--lang", "en"], { allowFail: true });
-  proofmark(["certificate", `${logo}.proof.json`, "--out", path.join(".proofmark", "demo", "certificate.pdf")], { allowFail: true });
-  proofmark(["verifier", "export", path.join(".proofmark", "demo", "verifier.html")]);
+  const out = shown(DEMO);
+  proofmark(["report", logo, "--out", path.join(out, "report-zh.pdf"), "--lang", "zh"], { allowFail: true });
+  proofmark(["report", logo, "--out", path.join(out, "report-en.html"), "--lang", "en"], { allowFail: true });
+  proofmark(["certificate", `${logo}.proof.json`, "--out", path.join(out, "certificate.pdf")], { allowFail: true });
+  proofmark(["verifier", "export", path.join(out, "verifier.html")]);
 
   const season = giSeason();
 
   console.log("\n== Summary");
   for (const r of results) {
     const a = r.anchors && r.anchors[0];
-    console.log(`  ${r.ok ? "verified" : "NOT verified"}  ${path.relative(ROOT, r.file)}${a ? `  existed no later than ${new Date(a.timestamp * 1000).toISOString()} (block ${a.blockNumber})` : `  ${r.code}`}`);
+    console.log(`  ${r.ok ? "verified" : "NOT verified"}  ${shown(r.file)}${a ? `  existed no later than ${new Date(a.timestamp * 1000).toISOString()} (block ${a.blockNumber})` : `  ${r.code}`}`);
   }
   const status = proofmark(["node", "status"], { json: true }).out;
   console.log(`  GI season: product ${season.product}, boxes in lot ${season.boxLot} (trace: npx proofmark gi trace ${season.boxLot})`);
-  console.log(`  reports: .proofmark/demo/report-zh.pdf, report-en.html, certificate.pdf, verifier.html`);
-  console.log(`  local chain: ${status.rpcUrl} (chain ${status.chainId}), data in ${path.relative(ROOT, status.dataDir) || "."}`);
+  console.log(`  reports: ${shown(DEMO)}/report-zh.pdf, report-en.html, certificate.pdf, verifier.html`);
+  console.log(`  local chain: ${status.rpcUrl} (chain ${status.chainId}), data in ${shown(status.dataDir)}`);
   if (results.some((r) => !r.ok)) process.exitCode = 1;
   return serve(season);
 }
 
-/** The Dangshan pear season of docs/gi-season.md, once per data folder (kept in .proofmark/demo/season.json). */
+/** The Dangshan pear season of docs/gi-season.md, once per data folder (kept in <data>/demo/season.json). */
 function giSeason() {
   const file = path.join(DEMO, "season.json");
   if (fs.existsSync(file)) {
-    console.log("\n== 4. GI season: already recorded in this data folder (delete .proofmark/ to record it again)");
+    console.log(`\n== 4. GI season: already recorded in this data folder (delete ${shown(DATA)}/ to record it again)`);
     return JSON.parse(fs.readFileSync(file, "utf8"));
   }
   console.log("\n== 4. A GI cooperative logs a season: Dangshan pears from the orchard to a Shanghai shop");
@@ -103,7 +119,7 @@ function giSeason() {
 async function serve(season) {
   console.log("\n== 5. A consumer scans a box: the portal");
   const { startPortal } = require(path.join(ROOT, "packages", "portal", "dist", "index.js"));
-  const dataDir = path.join(ROOT, ".proofmark");
+  const dataDir = DATA;
   let portal;
   try {
     portal = await startPortal({ dataDir, port: Number(process.env.PORT ?? 8080) });
@@ -125,7 +141,7 @@ async function serve(season) {
   console.log("\nThe portal is running (Ctrl-C to stop):");
   console.log(`  scan page of a demo box   ${first}`);
   console.log(`  a forged serial           ${forged}`);
-  console.log(`  verify page               ${portal.url}/verify   (drop a file from .proofmark/demo/designs and its .proof.json)`);
+  console.log(`  verify page               ${portal.url}/verify   (drop a file from ${shown(DEMO)}/designs and its .proof.json)`);
   console.log(`  JSON API                  ${portal.url}/api/health`);
   const stop = async () => {
     await portal.close();

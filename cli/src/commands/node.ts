@@ -32,7 +32,13 @@ export function register(program: Command): void {
       if (!Number.isSafeInteger(count) || count < 1 || count > 100_000) throw new ProofmarkError("INVALID_ARGUMENT", `"${blocks}" is not a block count from 1 to 100000`);
       const local = new LocalNode(dataDir);
       const info = await local.start();
-      await rpcCall(info.rpcUrl, "anvil_mine", [`0x${count.toString(16)}`]);
+      // In chunks, each with a deadline scaled to its size: a long run is never cut off by a
+      // fixed RPC timeout while the blocks are still being mined.
+      for (let left = count; left > 0; ) {
+        const chunk = Math.min(left, 1_000);
+        await rpcCall(info.rpcUrl, "anvil_mine", [`0x${chunk.toString(16)}`], 10_000 + chunk * 20);
+        left -= chunk;
+      }
       await local.persist();
       const head = Number(BigInt(await rpcCall<string>(info.rpcUrl, "eth_blockNumber", [])));
       out.result({ mined: count, blockNumber: head });

@@ -1,5 +1,7 @@
-import type { JsonRpcProvider, Signer } from "ethers";
+import * as path from "node:path";
+import type { JsonRpcProvider, Signer, TransactionRequest, TransactionResponse } from "ethers";
 import { ProofmarkError } from "../core/errors";
+import { withLockFile } from "../util/fs";
 import { loadSigner, devAccounts } from "./accounts";
 import { findNetwork, loadConfig } from "./config";
 import { assertHasCode, deployRegistry, readDeployments, recordDeployment, type RegistryName } from "./deployments";
@@ -54,9 +56,18 @@ export class ChainContext {
     return this.chainId === LOCAL_CHAIN_ID;
   }
 
-  /** The signer (named dev account `as`, or the configured key). */
-  signer(as = this.as): Promise<Signer> {
-    return loadSigner({ chainId: this.chainId, provider: this.provider, as });
+  /**
+   * The signer (named dev account `as`, or the configured key). On the embedded local chain its
+   * sends are serialised per account across processes (a lock file in the data folder), so that
+   * two commands at once never pick the same nonce.
+   */
+  async signer(as = this.as): Promise<Signer> {
+    const signer = await loadSigner({ chainId: this.chainId, provider: this.provider, as });
+    if (!this.localNode) return signer;
+    const lock = path.join(this.localNode.dir, `send-${(await signer.getAddress()).toLowerCase()}.lock`);
+    const send = signer.sendTransaction.bind(signer);
+    signer.sendTransaction = (tx: TransactionRequest): Promise<TransactionResponse> => withLockFile(lock, () => send(tx));
+    return signer;
   }
 
   /**
@@ -64,26 +75,39 @@ export class ChainContext {
    * it must have been deployed (`proofmark deploy`) and recorded. Its code is always checked.
    */
   async registryAddress(name: RegistryName): Promise<string> {
-    const recorded = readDeployments(this.dataDir, this.chainId)[name];
-    if (recorded && (await this.provider.getCode(recorded.address)) !== "0x") return recorded.address;
+    const found = await this.recordedRegistry(name);
+    if (found) return found;
     if (!this.isLocal) {
-      if (recorded) await assertHasCode(this.provider, recorded.address, name);
       throw new ProofmarkError("REGISTRY_NOT_FOUND", `no ${name} is recorded for chain ${this.chainId}; deploy one with \`proofmark deploy --network ${this.networkName}\``, { chainId: this.chainId });
     }
-    const deployer = await this.signer("admin");
-    const args = (await REGISTRY_DEPLOY_ARGS[name]?.(this)) ?? [];
-    const deployment = await deployRegistry(name, deployer, args);
-    recordDeployment(this.dataDir, this.chainId, name, deployment);
-    await this.persist();
-    return deployment.address;
+    // First use: one process deploys, the others wait and then find its deployment.
+    return withLockFile(deploymentsLock(this.dataDir, this.chainId), async () => {
+      const again = await this.recordedRegistry(name);
+      if (again) return again;
+      return this.deployAndRecord(name, await this.signer("admin"));
+    });
   }
 
   /** Deploys a registry explicitly (any chain) and records it. */
   async deploy(name: RegistryName): Promise<string> {
+    return withLockFile(deploymentsLock(this.dataDir, this.chainId), async () => this.deployAndRecord(name, await this.signer()));
+  }
+
+  /** The recorded registry when its code is on this chain (elsewhere than the local chain, a recorded address without code is an error). */
+  private async recordedRegistry(name: RegistryName): Promise<string | undefined> {
+    const recorded = readDeployments(this.dataDir, this.chainId)[name];
+    if (!recorded) return undefined;
+    if ((await this.provider.getCode(recorded.address)) !== "0x") return recorded.address;
+    if (!this.isLocal) await assertHasCode(this.provider, recorded.address, name);
+    return undefined;
+  }
+
+  private async deployAndRecord(name: RegistryName, deployer: Signer): Promise<string> {
     const args = (await REGISTRY_DEPLOY_ARGS[name]?.(this)) ?? [];
-    const deployment = await deployRegistry(name, await this.signer(), args);
-    recordDeployment(this.dataDir, this.chainId, name, deployment);
+    const deployment = await deployRegistry(name, deployer, args);
+    // Durable first, recorded second: the deployments file never names a contract the chain could lose.
     await this.persist();
+    recordDeployment(this.dataDir, this.chainId, name, deployment);
     return deployment.address;
   }
 
@@ -96,6 +120,10 @@ export class ChainContext {
   close(): void {
     this.provider.destroy();
   }
+}
+
+function deploymentsLock(dataDir: string, chainId: number): string {
+  return path.join(dataDir, "deployments", `${chainId}.lock`);
 }
 
 /**

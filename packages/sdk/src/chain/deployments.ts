@@ -1,6 +1,6 @@
 import * as path from "node:path";
 import { ContractFactory, type Provider, type Signer } from "ethers";
-import { ProofmarkError } from "../core/errors";
+import { isProofmarkError, ProofmarkError } from "../core/errors";
 import { readJsonIfExists, writeFileAtomic } from "../util/fs";
 import * as artifacts from "./artifacts.generated";
 
@@ -25,7 +25,17 @@ function deploymentsFile(dataDir: string, chainId: number): string {
 
 /** The recorded deployments for `chainId` in `dataDir`. */
 export function readDeployments(dataDir: string, chainId: number): Deployments {
-  return readJsonIfExists<Deployments>(deploymentsFile(dataDir, chainId)) ?? {};
+  const file = deploymentsFile(dataDir, chainId);
+  let all: Deployments | undefined;
+  try {
+    all = readJsonIfExists<Deployments>(file);
+  } catch (e) {
+    throw new ProofmarkError("CHAIN_STATE_CORRUPT", `${file} is damaged (${(e as Error).message}); restore it from a backup, or move it away to deploy new registries (receipts keep naming the old addresses)`, { file }, { cause: e });
+  }
+  if (all !== undefined && (typeof all !== "object" || all === null || Array.isArray(all))) {
+    throw new ProofmarkError("CHAIN_STATE_CORRUPT", `${file} is not a deployments record; restore it from a backup`, { file });
+  }
+  return all ?? {};
 }
 
 /** Records a deployment (atomically). */
@@ -46,9 +56,18 @@ export function registryArtifact(name: RegistryName): { abi: readonly unknown[];
 export async function deployRegistry(name: RegistryName, signer: Signer, args: unknown[] = []): Promise<Deployment> {
   const { abi, bytecode } = registryArtifact(name);
   const factory = new ContractFactory(abi as never, bytecode, signer);
-  const contract = await factory.deploy(...args);
+  let contract;
+  let receipt;
+  try {
+    contract = await factory.deploy(...args);
+    receipt = await contract.deploymentTransaction()!.wait();
+  } catch (e) {
+    if (isProofmarkError(e)) throw e;
+    const err = e as { shortMessage?: string; message?: string; code?: string };
+    // ethers' message carries the whole signed transaction (kilobytes of hex): keep its short form.
+    throw new ProofmarkError("TX_FAILED", `deploying ${name} failed: ${err.shortMessage ?? String(err.message).split("\n")[0].slice(0, 200)}`, { registry: name, reason: err.code }, { cause: e });
+  }
   const tx = contract.deploymentTransaction();
-  const receipt = await tx!.wait();
   if (!receipt || receipt.status !== 1) throw new ProofmarkError("TX_FAILED", `deploying ${name} failed`, { txHash: tx?.hash });
   const address = await contract.getAddress();
   const version = String(await (contract as unknown as { version(): Promise<string> }).version());

@@ -1,17 +1,32 @@
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
-import * as path from "node:path";
 import { gunzipSync } from "node:zlib";
+import * as path from "node:path";
 import { ProofmarkError } from "../core/errors";
-import { isProcessAlive, readJsonIfExists, withLockFile, writeFileAtomic } from "../util/fs";
-import { fetchChainId, rpcCall } from "./rpc";
+import { isProcessAlive, withLockFile, writeFileAtomic } from "../util/fs";
+import { AnvilRpc } from "./anvil-rpc";
+import { ChainJournal, newGenesisTimestamp, newIdentity, type JournalBlock, type JournalHeader } from "./journal";
 
 /** Chain id of the embedded local chain. */
 export const LOCAL_CHAIN_ID = 31337;
 /** Mnemonic of the local chain's development accounts (Anvil's and Hardhat's well-known default). */
 export const LOCAL_MNEMONIC = "test test test test test test test test test test test junk";
 const DEV_ACCOUNT_COUNT = 12;
+/** Historical states Anvil keeps (in memory only; by default it writes one full state file per block to ~/.foundry). */
+const STATE_HISTORY = 64;
+/** The log is rotated (anvil.log → anvil.log.1) once it grows past this. */
+const LOG_LIMIT = 1 << 20;
+/** A snapshot is taken (in the background) once the journal holds this many bytes past the last one. */
+const snapshotAfterBytes = (): number => Number(process.env.PROOFMARK_SNAPSHOT_BYTES ?? 16 << 20);
+
+/** `chain/snapshot.meta.json`: which block the snapshot file holds the chain at. */
+interface SnapshotMeta {
+  file: string;
+  block: number;
+  hash: string;
+  /** Journal length (bytes) when it was taken. */
+  journalBytes: number;
+}
 
 /** What `proofmark node status` shows. */
 export interface LocalNodeInfo {
@@ -22,6 +37,9 @@ export interface LocalNodeInfo {
   dataDir: string;
   logFile: string;
   startedAt: string;
+  /** The folder's chain identity (the journal header's token) and the chain's genesis hash. */
+  identity: string;
+  genesisHash: string;
 }
 
 /** Path of the real Anvil binary shipped in the `@foundry-rs/anvil-<os>-<arch>` npm package. */
@@ -36,139 +54,451 @@ export function anvilBinary(): string {
   }
 }
 
+/** Anvil's arguments: the same at every start, so that a replay reproduces the same blocks. */
+function anvilArgs(genesisTimestamp: number, loadState?: string): string[] {
+  return [
+    ...(loadState ? ["--load-state", loadState] : []),
+    "--host", "127.0.0.1", "--port", "0", "--chain-id", String(LOCAL_CHAIN_ID),
+    "--accounts", String(DEV_ACCOUNT_COUNT), "--mnemonic", LOCAL_MNEMONIC,
+    "--timestamp", String(genesisTimestamp), "--order", "fifo", "--no-mining",
+    "--prune-history", String(STATE_HISTORY),
+  ];
+}
+
 /**
- * The embedded local chain: an Anvil process per data folder, detached, state persisted in
- * `<dataDir>/chain/`. The SDK calls {@link LocalNode.persist} after each write, which writes an
- * atomic snapshot, so whatever a command reported survives a SIGKILL of the chain right after.
- * Anvil's own periodic dump (every second) is kept beside it; on start the newer valid one wins.
+ * The embedded local chain: an Anvil process per data folder, detached. Its blocks are kept in
+ * `<dataDir>/chain/journal.ndjson` (see {@link ChainJournal}): {@link LocalNode.persist}, which the
+ * SDK calls after every write it reports, appends the blocks mined since the last call and fsyncs
+ * them — O(1) per write, whatever the history. On start, a fresh Anvil replays the journal and
+ * must reproduce the recorded block hashes. Anvil itself writes nothing into the folder but its log.
+ *
+ * Identity: the journal header holds a random token and the genesis hash; a running chain belongs
+ * to this folder only when its genesis block has that hash, and the journal is appended to only by
+ * a process that connected to the chain of the same identity (a folder deleted and recreated under
+ * a running chain gets a chain of its own; the old chain can no longer write into it).
  */
 export class LocalNode {
   readonly dataDir: string;
   readonly dir: string;
+  private readonly journal: ChainJournal;
+  /** The chain this object started or connected to: persist() writes for it and no other. */
+  private connected?: LocalNodeInfo;
 
   constructor(dataDir: string) {
     this.dataDir = path.resolve(dataDir);
     this.dir = path.join(this.dataDir, "chain");
+    this.journal = new ChainJournal(path.join(this.dir, "journal.ndjson"));
   }
 
   private get infoFile(): string { return path.join(this.dir, "node.json"); }
-  private get snapshotFile(): string { return path.join(this.dir, "state.json"); }
-  private get autosaveFile(): string { return path.join(this.dir, "autosave.json"); }
   get logFile(): string { return path.join(this.dir, "anvil.log"); }
+  get journalFile(): string { return this.journal.file; }
 
-  /** The running node, or `null` when none answers for this data folder. */
+  /** The running node of this data folder, or `null` when none answers with this folder's identity. */
   async status(): Promise<LocalNodeInfo | null> {
-    const info = readJsonIfExists<LocalNodeInfo>(this.infoFile);
+    const info = this.readInfo();
     if (!info || !isProcessAlive(info.pid)) return null;
+    const header = this.journal.header();
+    if (!header || header.identity !== info.identity || header.genesis.hash !== info.genesisHash) return null;
+    const rpc = new AnvilRpc(info.rpcUrl, 5_000);
     try {
-      const chainId = await fetchChainId(info.rpcUrl);
-      return chainId === info.chainId ? info : null;
+      const genesis = await rpc.call<{ hash: string } | null>("eth_getBlockByNumber", ["0x0", false]);
+      return genesis?.hash === header.genesis.hash ? info : null;
     } catch {
       return null;
+    } finally {
+      rpc.close();
     }
   }
 
-  /** Starts the node unless it already runs; returns its info. Safe to call concurrently. */
+  /** Starts the node unless it already runs (replaying the journal); returns its info. Safe to call concurrently. */
   async start(): Promise<LocalNodeInfo> {
+    this.connected = await this.startOrFind();
+    return this.connected;
+  }
+
+  private async startOrFind(): Promise<LocalNodeInfo> {
     const running = await this.status();
     if (running) return running;
     fs.mkdirSync(this.dir, { recursive: true });
     return withLockFile(path.join(this.dir, "start.lock"), async () => {
       const again = await this.status();
       if (again) return again;
-      const port = await freePort(Number(process.env.PROOFMARK_LOCAL_PORT ?? 8545));
-      const args = [
-        "--host", "127.0.0.1", "--port", String(port), "--chain-id", String(LOCAL_CHAIN_ID),
-        "--accounts", String(DEV_ACCOUNT_COUNT), "--mnemonic", LOCAL_MNEMONIC,
-        "--dump-state", this.autosaveFile, "--state-interval", "1",
-      ];
-      const state = this.bestStateFile();
-      if (state) args.push("--load-state", state);
-      const log = fs.openSync(this.logFile, "a");
-      const child = spawn(anvilBinary(), args, { detached: true, stdio: ["ignore", log, log] });
-      fs.closeSync(log);
-      child.unref();
-      const info: LocalNodeInfo = {
-        pid: child.pid ?? 0, port, rpcUrl: `http://127.0.0.1:${port}`, chainId: LOCAL_CHAIN_ID,
-        dataDir: this.dataDir, logFile: this.logFile, startedAt: new Date().toISOString(),
-      };
-      const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-      const deadline = Date.now() + 20_000;
-      for (;;) {
-        const code = await Promise.race([exited, new Promise<"wait">((r) => setTimeout(() => r("wait"), 100))]);
-        if (code !== "wait") {
-          throw new ProofmarkError("NODE_FAILED", `the local chain exited at start (code ${code}); see ${this.logFile}`, { logFile: this.logFile });
-        }
-        try {
-          if ((await fetchChainId(info.rpcUrl)) === LOCAL_CHAIN_ID) break;
-        } catch {
-          // not listening yet
-        }
-        if (Date.now() > deadline) {
-          process.kill(info.pid, "SIGKILL");
-          throw new ProofmarkError("NODE_FAILED", `the local chain did not answer within 20 s; see ${this.logFile}`, { logFile: this.logFile });
+      const busy = await this.waitWhileBusy();
+      if (busy) return busy;
+      this.rotateLog(0);
+      const header = this.journal.header();
+      if (!header && this.journal.exists()) fs.rmSync(this.journal.file); // torn at creation: nothing was recorded
+      const legacy = header ? undefined : this.adoptLegacyState();
+      const genesisTimestamp = header?.genesis.timestamp ?? legacy?.genesisTimestamp ?? newGenesisTimestamp();
+      const snapshot = header ? this.usableSnapshot() : legacy;
+      let { pid, port } = await this.spawnAnvil(genesisTimestamp, snapshot?.file);
+      if (snapshot) {
+        const probe = new AnvilRpc(`http://127.0.0.1:${port}`, 60_000);
+        const at = await probe.call<{ hash: string } | null>("eth_getBlockByNumber", [hex(snapshot.block), false]).catch(() => null);
+        probe.close();
+        if (legacy && at) snapshot.hash = at.hash;
+        if (at?.hash !== snapshot.hash) {
+          // The snapshot does not hold what its record says: ignore it and replay the whole journal.
+          killQuietly(pid);
+          ({ pid, port } = await this.spawnAnvil(genesisTimestamp));
+          snapshot.block = 0;
         }
       }
-      writeFileAtomic(this.infoFile, `${JSON.stringify(info, null, 2)}\n`);
-      return info;
+      const rpcUrl = `http://127.0.0.1:${port}`;
+      const rpc = new AnvilRpc(rpcUrl, 60_000);
+      try {
+        const genesis = await rpc.call<{ hash: string }>("eth_getBlockByNumber", ["0x0", false]);
+        let current: JournalHeader;
+        let lastTimestamp = genesisTimestamp;
+        if (!header) {
+          current = { format: "proofmark-chain-journal", version: 1, identity: newIdentity(), chainId: LOCAL_CHAIN_ID, genesis: { timestamp: genesisTimestamp, hash: genesis.hash } };
+          this.journal.create(current);
+          if (legacy) {
+            // A folder from before the journal: its blocks, loaded from the old state file, are
+            // journaled now; the old file stays as the snapshot they were loaded from.
+            const journalBytes = await this.catchUp(rpc, current);
+            writeFileAtomic(path.join(this.dir, "snapshot.meta.json"), `${JSON.stringify({ file: path.basename(legacy.file), block: legacy.block, hash: legacy.hash, journalBytes } satisfies SnapshotMeta)}\n`);
+          }
+        } else {
+          current = header;
+          if (genesis.hash !== header.genesis.hash) {
+            throw new ProofmarkError("CHAIN_STATE_CORRUPT", `the local chain restarted with a different genesis block (${genesis.hash}, journal ${header.genesis.hash}); was Anvil upgraded? ${this.journal.file} is kept unchanged`, { file: this.journal.file });
+          }
+          lastTimestamp = await this.replay(rpc, header, snapshot?.block ?? 0);
+        }
+        // Replayed (or new): from now on blocks follow the wall clock and are mined per transaction.
+        await rpc.call("evm_setTime", [Math.max(Math.floor(Date.now() / 1000), lastTimestamp)]);
+        await rpc.call("evm_setAutomine", [true]);
+        const info: LocalNodeInfo = {
+          pid, port, rpcUrl, chainId: LOCAL_CHAIN_ID, dataDir: this.dataDir, logFile: this.logFile,
+          startedAt: new Date().toISOString(), identity: current.identity, genesisHash: current.genesis.hash,
+        };
+        writeFileAtomic(this.infoFile, `${JSON.stringify(info, null, 2)}\n`);
+        return info;
+      } catch (e) {
+        killQuietly(pid);
+        throw e;
+      } finally {
+        rpc.close();
+      }
     });
   }
 
-  /** Saves the chain state atomically (call after every write the user is told about). */
+  /**
+   * Makes every block mined so far durable: appends the blocks after the journal's last one and
+   * fsyncs. Call after every write the user is told about. Undone blocks (`evm_revert`) are cut
+   * from the journal. Throws CHAIN_FOREIGN when the folder no longer belongs to the running chain.
+   */
   async persist(): Promise<void> {
     const info = await this.status();
-    if (!info) throw new ProofmarkError("NODE_FAILED", "the local chain is not running, so its state cannot be saved; run `proofmark node start`");
-    const hex = await rpcCall<string>(info.rpcUrl, "anvil_dumpState", [], 60_000);
-    const json = gunzipSync(Buffer.from(hex.slice(2), "hex"));
-    writeFileAtomic(this.snapshotFile, json);
+    if (this.connected && this.journal.header()?.identity !== this.connected.identity) {
+      throw foreign(this.dataDir);
+    }
+    if (!info) {
+      throw new ProofmarkError("NODE_FAILED", "the local chain is not running, so its blocks cannot be saved; run `proofmark node start`");
+    }
+    if (this.connected && info.identity === this.connected.identity && info.pid !== this.connected.pid) {
+      // Same folder, but the chain this process wrote to died and another replayed the journal:
+      // what this process wrote after the last persist is not in it.
+      throw new ProofmarkError("NODE_FAILED", "the local chain restarted while this command ran; its last write may not be recorded: run the command again", { dataDir: this.dataDir });
+    }
+    const journalBytes = await withLockFile(path.join(this.dir, "journal.lock"), async () => {
+      const header = this.journal.header();
+      if (!header || header.identity !== info.identity) throw foreign(this.dataDir);
+      const rpc = new AnvilRpc(info.rpcUrl, 60_000);
+      try {
+        return await this.catchUp(rpc, header);
+      } finally {
+        rpc.close();
+      }
+    });
+    this.rotateLog(LOG_LIMIT);
+    if (journalBytes - (this.readSnapshotMeta()?.journalBytes ?? 0) >= snapshotAfterBytes()) this.spawnSnapshot();
   }
 
-  /** Saves the state and stops the node. Returns false when it was not running. */
+  /**
+   * Writes a snapshot of the running chain (Anvil's `anvil_dumpState`) so that a restart replays
+   * only the journal after it. Its cost grows with the history, so persist() runs it in a detached
+   * background process, never in a command's path. Used only when the journal holds the same
+   * block with the same hash.
+   */
+  async snapshot(): Promise<void> {
+    const info = await this.status();
+    if (!info) return;
+    await withLockFile(path.join(this.dir, "snapshot.lock"), async () => {
+      const rpc = new AnvilRpc(info.rpcUrl, 600_000);
+      try {
+        const before = await rpc.call<string>("eth_blockNumber");
+        const dump = await rpc.call<string>("anvil_dumpState", [], 600_000);
+        if ((await rpc.call<string>("eth_blockNumber")) !== before) return; // a block came in during the dump: next time
+        const block = Number(BigInt(before));
+        const at = await rpc.call<{ hash: string }>("eth_getBlockByNumber", [before, false]);
+        const file = path.join(this.dir, `snapshot-${block}.json`);
+        writeFileAtomic(file, gunzipSync(Buffer.from(dump.slice(2), "hex")));
+        const old = this.readSnapshotMeta();
+        const journalBytes = fs.statSync(this.journal.file).size;
+        writeFileAtomic(path.join(this.dir, "snapshot.meta.json"), `${JSON.stringify({ file: path.basename(file), block, hash: at.hash, journalBytes } satisfies SnapshotMeta)}\n`);
+        if (old && old.file !== path.basename(file)) fs.rmSync(path.join(this.dir, old.file), { force: true });
+      } finally {
+        rpc.close();
+      }
+    }, { timeoutMs: 0 });
+  }
+
+  private readSnapshotMeta(): SnapshotMeta | undefined {
+    try {
+      const meta = JSON.parse(fs.readFileSync(path.join(this.dir, "snapshot.meta.json"), "utf8")) as SnapshotMeta;
+      return Number.isSafeInteger(meta.block) && typeof meta.hash === "string" && /^snapshot-\d+\.json$/.test(meta.file) ? meta : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The snapshot to start from, when its block is in the journal with the same hash. */
+  private usableSnapshot(): { file: string; block: number; hash: string } | undefined {
+    const meta = this.readSnapshotMeta();
+    if (!meta || !fs.existsSync(path.join(this.dir, meta.file))) return undefined;
+    try {
+      const { blocks } = this.journal.readAll();
+      if (blocks[meta.block - 1]?.h !== meta.hash) return undefined;
+    } catch {
+      return undefined;
+    }
+    return { file: path.join(this.dir, meta.file), block: meta.block, hash: meta.hash };
+  }
+
+  /**
+   * A data folder written before the journal has `chain/state.json` (and Anvil's `autosave.json`):
+   * the newer valid one becomes `snapshot-<block>.json`, to be loaded and journaled.
+   */
+  private adoptLegacyState(): { file: string; block: number; hash: string; genesisTimestamp: number } | undefined {
+    let best: { file: string; block: number; hash: string; genesisTimestamp: number } | undefined;
+    for (const name of ["state.json", "autosave.json"]) {
+      const file = path.join(this.dir, name);
+      try {
+        const state = JSON.parse(fs.readFileSync(file, "utf8")) as { best_block_number?: number | string; blocks?: Array<{ header: { number: string; timestamp: string } }> };
+        const block = Number(state.best_block_number ?? 0);
+        const genesis = state.blocks?.find((b) => Number(BigInt(b.header.number)) === 0);
+        if (!genesis) continue;
+        if (!best || block > best.block) best = { file, block, hash: "", genesisTimestamp: Number(BigInt(genesis.header.timestamp)) };
+      } catch {
+        // missing or torn
+      }
+    }
+    if (!best) return undefined;
+    const target = path.join(this.dir, `snapshot-${best.block}.json`);
+    fs.renameSync(best.file, target);
+    for (const name of ["state.json", "autosave.json"]) fs.rmSync(path.join(this.dir, name), { force: true });
+    return { ...best, file: target };
+  }
+
+  private spawnSnapshot(): void {
+    const ts = __filename.endsWith(".ts");
+    const worker = path.join(__dirname, `snapshot-worker.${ts ? "ts" : "js"}`);
+    try {
+      const child = spawn(process.execPath, [...(ts ? ["-r", "ts-node/register/transpile-only"] : []), worker, this.dataDir], { detached: true, stdio: "ignore" });
+      child.unref();
+    } catch {
+      // best effort
+    }
+  }
+
+  /** Saves the chain's blocks and stops the node. Returns false when it was not running. */
   async stop(): Promise<boolean> {
     const info = await this.status();
     if (!info) return false;
     await this.persist();
-    process.kill(info.pid, "SIGTERM");
+    killQuietly(info.pid, "SIGTERM");
     for (let i = 0; i < 100 && isProcessAlive(info.pid); i++) await new Promise((r) => setTimeout(r, 50));
-    if (isProcessAlive(info.pid)) process.kill(info.pid, "SIGKILL");
+    if (isProcessAlive(info.pid)) killQuietly(info.pid);
     fs.rmSync(this.infoFile, { force: true });
     return true;
   }
 
-  /** Of the atomic snapshot and Anvil's autosave, the valid one with the higher block number. */
-  private bestStateFile(): string | undefined {
-    let best: { file: string; block: number } | undefined;
-    for (const file of [this.snapshotFile, this.autosaveFile]) {
+  /**
+   * node.json names a live Anvil of this folder's identity that did not answer at once: it is
+   * busy (writing a snapshot, replaying), not gone. Wait for it (up to 10 minutes) rather than
+   * start a second chain for the same folder; kill it only if it never answers.
+   */
+  private async waitWhileBusy(): Promise<LocalNodeInfo | null> {
+    const info = this.readInfo();
+    const header = this.journal.header();
+    if (!info || !header || info.identity !== header.identity || !isProcessAlive(info.pid)) return null;
+    const deadline = Date.now() + 600_000;
+    while (Date.now() < deadline && isProcessAlive(info.pid)) {
+      const rpc = new AnvilRpc(info.rpcUrl, 30_000);
       try {
-        const state = JSON.parse(fs.readFileSync(file, "utf8")) as { best_block_number?: number | string };
-        const block = Number(state.best_block_number ?? 0);
-        if (!best || block > best.block) best = { file, block };
-      } catch {
-        // missing or torn (killed while Anvil wrote it): skip
+        const genesis = await rpc.call<{ hash: string } | null>("eth_getBlockByNumber", ["0x0", false]);
+        if (genesis?.hash === header.genesis.hash) return info;
+        break; // answers, but as another chain
+      } catch (e) {
+        if ((e as { cause?: { code?: string } }).cause?.code === "ECONNREFUSED") break; // nothing listens there: not busy, gone
+        await new Promise((r) => setTimeout(r, 500));
+      } finally {
+        rpc.close();
       }
     }
-    return best?.file;
+    killQuietly(info.pid);
+    return null;
+  }
+
+  /** node.json, or undefined when absent or damaged (then the chain is started again: safe, the journal is the record). */
+  private readInfo(): LocalNodeInfo | undefined {
+    try {
+      const info = JSON.parse(fs.readFileSync(this.infoFile, "utf8")) as LocalNodeInfo;
+      return Number.isSafeInteger(info?.pid) && typeof info.rpcUrl === "string" && typeof info.identity === "string" ? info : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Appends the blocks the chain has and the journal has not. */
+  private async catchUp(rpc: AnvilRpc, header: JournalHeader): Promise<number> {
+    let { last, validLength } = this.journal.tail();
+    let lastN = last?.n ?? 0;
+    const head = Number(BigInt(await rpc.call<string>("eth_blockNumber")));
+    const atLast = lastN <= head ? await rpc.call<{ hash: string } | null>("eth_getBlockByNumber", [hex(lastN), false]) : null;
+    if (atLast?.hash !== (last?.h ?? header.genesis.hash)) {
+      // Blocks the journal holds were undone (evm_revert) or replaced: cut back to the common ancestor.
+      const all = this.journal.readAll();
+      let keep = Math.min(all.blocks.length, head);
+      while (keep > 0) {
+        const b = await rpc.call<{ hash: string } | null>("eth_getBlockByNumber", [hex(keep), false]);
+        if (b?.hash === all.blocks[keep - 1].h) break;
+        keep--;
+      }
+      if (keep === 0) {
+        const genesis = await rpc.call<{ hash: string }>("eth_getBlockByNumber", ["0x0", false]);
+        if (genesis.hash !== header.genesis.hash) throw foreign(this.dataDir);
+      }
+      validLength = keep === 0 ? Buffer.byteLength(`${JSON.stringify(all.header)}\n`) : all.ends[keep - 1];
+      this.journal.truncate(validLength);
+      lastN = keep;
+    }
+    const blocks: JournalBlock[] = [];
+    for (let from = lastN + 1; from <= head; from += 500) {
+      const to = Math.min(head, from + 499);
+      const got = await rpc.batch<{ number: string; timestamp: string; hash: string; baseFeePerGas?: string; transactions: string[] }>(
+        Array.from({ length: to - from + 1 }, (_, i) => ["eth_getBlockByNumber", [hex(from + i), false]] as [string, unknown[]]),
+      );
+      const txHashes = got.flatMap((b) => b.transactions);
+      const raws: string[] = [];
+      for (let i = 0; i < txHashes.length; i += 2_000) {
+        raws.push(...(await rpc.batch<string>(txHashes.slice(i, i + 2_000).map((h) => ["eth_getRawTransactionByHash", [h]] as [string, unknown[]]))));
+      }
+      let k = 0;
+      for (const b of got) {
+        const block: JournalBlock = { n: Number(BigInt(b.number)), t: Number(BigInt(b.timestamp)), h: b.hash };
+        if (b.baseFeePerGas !== undefined) block.b = b.baseFeePerGas;
+        if (b.transactions.length > 0) block.x = b.transactions.map(() => raws[k++]);
+        blocks.push(block);
+      }
+    }
+    this.journal.append(blocks, validLength);
+    return validLength + blocks.reduce((n, b) => n + Buffer.byteLength(`${JSON.stringify(b)}\n`), 0);
+  }
+
+  /** Replays the journal into a fresh Anvil (not mining by itself); returns the last block's timestamp. */
+  private async replay(rpc: AnvilRpc, header: JournalHeader, after: number): Promise<number> {
+    const { blocks } = this.journal.readAll();
+    let calls: Array<[string, unknown[]]> = [];
+    for (const b of blocks) {
+      if (b.n <= after) continue;
+      for (const raw of b.x ?? []) calls.push(["eth_sendRawTransaction", [raw]]);
+      // The base fee is set, not derived: after an evm_revert Anvil keeps the undone block's fee.
+      if (b.b !== undefined) calls.push(["anvil_setNextBlockBaseFeePerGas", [b.b]]);
+      calls.push(["evm_mine", [b.t]]);
+      if (calls.length >= 5_000) {
+        await rpc.pipeline(calls);
+        calls = [];
+      }
+    }
+    await rpc.pipeline(calls);
+    const last = blocks[blocks.length - 1];
+    if (last) {
+      const got = await rpc.call<{ hash: string } | null>("eth_getBlockByNumber", [hex(last.n), false]);
+      if (got?.hash !== last.h) {
+        throw new ProofmarkError("CHAIN_STATE_CORRUPT", `replaying ${this.journal.file} did not reproduce block ${last.n} (got ${got?.hash}, recorded ${last.h}); the file is kept unchanged`, { file: this.journal.file, block: last.n });
+      }
+    }
+    return last?.t ?? header.genesis.timestamp;
+  }
+
+  /** Spawns Anvil on a port the system picks (no race with other folders) and reads that port from its log. */
+  private async spawnAnvil(genesisTimestamp: number, loadState?: string): Promise<{ pid: number; port: number }> {
+    const from = fs.existsSync(this.logFile) ? fs.statSync(this.logFile).size : 0;
+    const log = fs.openSync(this.logFile, "a");
+    const child = spawn(anvilBinary(), anvilArgs(genesisTimestamp, loadState), { detached: true, stdio: ["ignore", log, log] });
+    fs.closeSync(log);
+    child.unref();
+    const pid = child.pid ?? 0;
+    let exitCode: number | null | undefined;
+    child.once("exit", (code) => (exitCode = code));
+    child.once("error", () => (exitCode = -1));
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 50));
+      const text = readFrom(this.logFile, from);
+      const m = /Listening on [^\s:]+:(\d+)/.exec(text);
+      if (m) return { pid, port: Number(m[1]) };
+      if (exitCode !== undefined) {
+        throw new ProofmarkError("NODE_FAILED", `the local chain exited at start (code ${exitCode}); see ${this.logFile}`, { logFile: this.logFile });
+      }
+      if (Date.now() > deadline) {
+        killQuietly(pid);
+        throw new ProofmarkError("NODE_FAILED", `the local chain did not start within 120 s; see ${this.logFile}`, { logFile: this.logFile });
+      }
+    }
+  }
+
+  /**
+   * Keeps Anvil's log bounded: past `limit` bytes it is copied to anvil.log.1 and emptied in place
+   * (Anvil appends, so it goes on writing at the new end).
+   */
+  private rotateLog(limit: number): void {
+    try {
+      if (fs.statSync(this.logFile).size <= limit) return;
+      fs.copyFileSync(this.logFile, `${this.logFile}.1`);
+      fs.truncateSync(this.logFile, 0);
+    } catch {
+      // no log yet, or it could not be rotated this time
+    }
   }
 }
 
-async function freePort(preferred: number): Promise<number> {
-  for (let port = preferred; port < preferred + 200; port++) {
-    if (await canListen(port)) return port;
-  }
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-  });
+function foreign(dataDir: string): ProofmarkError {
+  return new ProofmarkError(
+    "CHAIN_FOREIGN",
+    `the data folder ${dataDir} no longer belongs to the running local chain (was it deleted or replaced while the chain ran?); nothing was written into it. Run the command again: the folder gets its own chain`,
+    { dataDir },
+  );
 }
 
-function canListen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once("error", () => resolve(false));
-    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
-  });
+function hex(n: number): string {
+  return `0x${n.toString(16)}`;
+}
+
+function readFrom(file: string, offset: number): string {
+  try {
+    const fd = fs.openSync(file, "r");
+    try {
+      const size = fs.fstatSync(fd).size;
+      const buf = Buffer.alloc(Math.max(0, Math.min(size - offset, 64 * 1024)));
+      fs.readSync(fd, buf, 0, buf.length, offset);
+      return buf.toString("utf8");
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return "";
+  }
+}
+
+function killQuietly(pid: number, signal: NodeJS.Signals = "SIGKILL"): void {
+  try {
+    if (pid > 0) process.kill(pid, signal);
+  } catch {
+    // already gone
+  }
 }

@@ -65,6 +65,8 @@ export const ERROR_CODES = [
   "CALENDAR_STORE_FAILED",
   "RESOLVER_MISSING",
   "CODE_MALFORMED",
+  "CHAIN_FOREIGN",
+  "CHAIN_STATE_CORRUPT",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -1,0 +1,135 @@
+// Embedded local chain benchmarks (issue 11): one-file `stamp` latency and chain restart time at a
+// history of 0, 10^4 and 10^5 transactions, beside the previous design's cost per write (a whole
+// state dump, `anvil_dumpState`, which it wrote after every write). Runs inside `npm run bench`, or
+// alone: npx ts-node --transpile-only scripts/bench/chain.ts   (BENCH_CHAIN_SIZES=0,10000 for a quick run)
+// The history is built fast: anchor(root, 1) transactions sent pipelined with eth_sendTransaction
+// (Anvil signs them) and mined 100 to a block, then journaled once — not one CLI call each.
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { AnvilRpc } from "../../packages/sdk/src/chain/anvil-rpc";
+import { devAccounts } from "../../packages/sdk/src/chain/accounts";
+import { readDeployments } from "../../packages/sdk/src/chain/deployments";
+import { evidenceRegistryInterface } from "../../packages/sdk/src/chain/evidence";
+import { LocalNode } from "../../packages/sdk/src/chain/local-node";
+import type { BenchRow } from "./types";
+
+const REPO = path.resolve(__dirname, "..", "..");
+const CLI = path.join(REPO, "cli", "bin", "proofmark.js");
+const SECTION = "local chain";
+const PER_BLOCK = 100;
+
+function cli(dir: string, args: string[]): { ms: number; stdout: string } {
+  const env = { ...process.env, PROOFMARK_HOME: path.join(dir, ".proofmark") };
+  const t = performance.now();
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: dir, env, encoding: "utf8", maxBuffer: 1 << 26 });
+  const ms = performance.now() - t;
+  if (r.status !== 0) throw new Error(`proofmark ${args.join(" ")} failed: ${r.stderr}`);
+  return { ms, stdout: r.stdout };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+/** Adds `count` anchoring transactions to the chain, `PER_BLOCK` to a block, and journals them. */
+async function buildHistory(node: LocalNode, rpcUrl: string, registry: string, count: number): Promise<void> {
+  if (count === 0) return;
+  const rpc = new AnvilRpc(rpcUrl, 600_000);
+  const from = devAccounts().find((a) => a.name === "designer")!.address;
+  try {
+    await rpc.call("evm_setAutomine", [false]);
+    for (let i = 0; i < count; ) {
+      const calls: Array<[string, unknown[]]> = [];
+      for (let b = 0; b < 20 && i < count; b++) {
+        for (let k = 0; k < PER_BLOCK && i < count; k++, i++) {
+          const root = `0x${(BigInt(i + 1) * 0x9e3779b97f4a7c15n).toString(16).padStart(64, "0")}`;
+          calls.push(["eth_sendTransaction", [{ from, to: registry, gas: "0x30000", data: evidenceRegistryInterface.encodeFunctionData("anchor", [root, 1]) }]]);
+        }
+        calls.push(["evm_mine", []]);
+      }
+      await rpc.pipeline(calls);
+    }
+    await rpc.call("evm_setAutomine", [true]);
+  } finally {
+    rpc.close();
+  }
+  await node.persist();
+}
+
+async function measure(size: number): Promise<BenchRow[]> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "proofmark-bench-chain-"));
+  const dataDir = path.join(dir, ".proofmark");
+  try {
+    fs.writeFileSync(path.join(dir, "warmup.txt"), "deploys the registry\n");
+    cli(dir, ["stamp", "warmup.txt"]);
+    const node = new LocalNode(dataDir);
+    const info = await node.start();
+    const registry = readDeployments(dataDir, 31337).EvidenceRegistry!.address;
+    const tBuild = performance.now();
+    await buildHistory(node, info.rpcUrl, registry, size);
+    const buildS = (performance.now() - tBuild) / 1000;
+    // The snapshot persist() would have started in the background by now (its cost is not in any command's path).
+    await node.snapshot();
+    const latencies: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      fs.writeFileSync(path.join(dir, `f${i}.txt`), `file ${i} at history ${size}\n`);
+      latencies.push(cli(dir, ["stamp", `f${i}.txt`]).ms);
+    }
+    const journalBytes = fs.statSync(node.journalFile).size;
+    // The previous design's cost per write: a whole-state dump.
+    const rpc = new AnvilRpc(info.rpcUrl, 600_000);
+    const tDump = performance.now();
+    const dump = await rpc.call<string>("anvil_dumpState", [], 600_000);
+    const dumpMs = performance.now() - tDump;
+    rpc.close();
+    process.kill(info.pid, "SIGKILL");
+    const tRestart = performance.now();
+    const started = JSON.parse(cli(dir, ["node", "start", "--json"]).stdout) as { pid: number };
+    const restartS = (performance.now() - tRestart) / 1000;
+    process.kill(started.pid, "SIGKILL");
+    const label = size.toLocaleString("en");
+    return [
+      {
+        section: SECTION, name: `one-file stamp latency, history ${label} tx (median of 5, CLI)`, value: Math.round(median(latencies)), unit: "ms",
+        peer: { name: "whole-state dump per write (previous design), same history", value: Math.round(dumpMs) },
+        note: `dump ${(dump.length / 2 / 1e6).toFixed(1)} MB gzipped; journal ${(journalBytes / 1e6).toFixed(1)} MB; history built in ${buildS.toFixed(0)} s`,
+      },
+      { section: SECTION, name: `restart after SIGKILL, history ${label} tx (${Math.ceil(size / PER_BLOCK)} blocks of ${PER_BLOCK}; from the snapshot + 5 journaled blocks)`, value: Math.round(restartS * 100) / 100, unit: "s", target: size >= 100_000 ? "≤ 10 s" : undefined, pass: size >= 100_000 ? restartS <= 10 : undefined },
+    ];
+  } finally {
+    try {
+      await new LocalNode(dataDir).stop();
+    } catch {
+      // already stopped
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function run(): Promise<BenchRow[]> {
+  const sizes = (process.env.BENCH_CHAIN_SIZES ?? "0,10000,100000").split(",").map(Number);
+  const rows: BenchRow[] = [];
+  for (const size of sizes) {
+    process.stderr.write(`bench: chain history ${size}…\n`);
+    rows.push(...(await measure(size)));
+  }
+  const fresh = rows.find((r) => r.name.includes("history 0 tx"));
+  for (const r of rows) {
+    if (fresh && r !== fresh && r.name.startsWith("one-file stamp")) {
+      r.target = "≤ 1.2 × fresh chain";
+      r.pass = r.value <= 1.2 * fresh.value;
+      r.note = `${(r.value / fresh.value).toFixed(2)} × fresh; ${r.note}`;
+    }
+  }
+  return rows;
+}
+
+if (require.main === module) {
+  run().then((rows) => console.log(JSON.stringify(rows, null, 2)), (e) => {
+    console.error(e);
+    process.exitCode = 1;
+  });
+}
