@@ -41,6 +41,11 @@ export const ERROR_CODES = [
   "YIELD_EXCEEDED",
   "IMPORT_INVALID",
   "TRACE_BROKEN",
+  "CAPTURE_FAILED",
+  "WACZ_INVALID",
+  "WACZ_FILE_MISMATCH",
+  "WARC_DIGEST_MISMATCH",
+  "WACZ_SIGNATURE_INVALID",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

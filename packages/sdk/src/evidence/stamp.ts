@@ -30,6 +30,11 @@ export interface StampOptions {
   /** Keeps a file in a content store before anchoring (returns its CID and, if encrypted, the key). */
   keep?: (file: string) => Promise<{ cid: string; encryption?: ReceiptEncryption }>;
   onProgress?: (p: StampProgress) => void;
+  /**
+   * What is committed for a file when it is not the file's own bytes (a WACZ commits its signed
+   * datapackage-digest.json): its digest, the name for the receipt and metadata added to `meta`.
+   */
+  subjectOf?: (file: string) => Promise<{ sha256: string; size: number; name?: string; meta?: EvidenceMeta }>;
 }
 
 /** What a file's stamp came to. */
@@ -85,17 +90,18 @@ export async function stampFiles(opts: StampOptions): Promise<StampResult> {
   for (let i = 0; i < files.length; i++) {
     const file = path.resolve(files[i]);
     const size = fs.statSync(file).size;
-    const digest = await hashFile(file, (bytes) => opts.onProgress?.({ phase: "hash", file: files[i], index: i, count: files.length, bytes, size }));
+    const subject = await opts.subjectOf?.(file);
+    const digest = subject ?? await hashFile(file, (bytes) => opts.onProgress?.({ phase: "hash", file: files[i], index: i, count: files.length, bytes, size }));
     const receiptPath = path.resolve(receiptPathFor(files[i], opts.outDir, baseDir));
     const existing = readExistingReceipt(receiptPath);
     if (existing && existing.subject.sha256 === digest.sha256) {
       result.files.push({ file, receiptPath, sha256: digest.sha256, size: digest.size, status: "unchanged", anchor: existing.anchors[0], cid: existing.subject.cid });
       continue;
     }
-    const meta = opts.meta ?? {};
+    const meta = { ...opts.meta, ...subject?.meta };
     const salt = randomSalt();
     const item: QueuedItem = {
-      file, receiptPath, name: path.basename(file), size: digest.size, sha256: digest.sha256, salt, meta,
+      file, receiptPath, name: subject?.name ?? path.basename(file), size: digest.size, sha256: digest.sha256, salt, meta,
       leaf: computeLeaf({ sha256: digest.sha256, salt, meta }),
     };
     if (opts.keep) Object.assign(item, await opts.keep(file));
