@@ -493,6 +493,11 @@ class NetworkRecorder {
     if (!x || x.finished) return;
     x.finished = true;
     this.live.delete(requestId);
+    // the raw headers (with Set-Cookie) may arrive after responseReceived
+    const extra = this.extraResponse.get(requestId);
+    if (extra) x.responseHeaders = extra.headers;
+    const extraReq = this.extraRequest.get(requestId);
+    if (extraReq) x.requestHeaders = extraReq;
     this.session.exchanges.push(x);
     if (x.truncated) {
       x.receivedBytes = x.received;
