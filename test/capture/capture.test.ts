@@ -5,7 +5,7 @@ import { chromium, type Browser } from "playwright-core";
 import {
   captureToWacz, CHROMIUM_ARGS, DEFAULT_CHROMIUM, readZip, verifyWaczBytes, writeZip, type CaptureRecord,
 } from "../../packages/sdk/src";
-import { assertBuilt, makeWorkspace, runCli } from "../cli/helpers";
+import { assertBuilt, killLocalChain, makeWorkspace, runCli } from "../cli/helpers";
 import { replayedText } from "./replay";
 import { HOSTILE_TITLE, LATE_TEXT, PRODUCT_TEXT, startShop, type ShopSite } from "./site";
 
@@ -47,7 +47,10 @@ describe("proofmark capture: web pages into a signed, anchored WACZ", function (
   });
   after(async () => {
     await site?.close();
-    if (ws) await runCli(["node", "stop"], { cwd: ws.dir, dataDir: ws.dataDir }).catch(() => undefined);
+    if (ws) {
+      killLocalChain(ws.dataDir);
+      fs.rmSync(ws.dir, { recursive: true, force: true });
+    }
   });
 
   it("writes a WACZ with the spec's layout, a datapackage.json hash per file and a signed digest", function () {
@@ -185,7 +188,7 @@ describe("proofmark capture: web pages into a signed, anchored WACZ", function (
       hostileUrls = ["/slow", "/big", "/popup", "/local", "/hostile"].map((p) => `${site.base}${p}`);
       const out = path.join(ws.dir, "hostile.wacz");
       await captureToWacz({
-        urls: hostileUrls, out, dataDir: ws.dataDir, version: "test", timeoutMs: 5_000, settleMs: 1_000, maxResponseBytes: 4 * 1024 * 1024,
+        urls: hostileUrls, out, dataDir: ws.dataDir, version: "test", timeoutMs: 15_000, settleMs: 1_000, maxResponseBytes: 4 * 1024 * 1024,
         env: { ...process.env, HTTPS_PROXY: "http://127.0.0.1:9" },
       });
       hostileBytes = fs.readFileSync(out);

@@ -21,6 +21,11 @@ export async function serveReplay(wacz: Buffer, pageUrl: string): Promise<{ url:
       return res.end(`<!doctype html><html><head><script src="/ui.js"></script></head><body style="margin:0">
 <replay-web-page source="/capture.wacz" url="${pageUrl}" replayBase="/replay/" embed="replayonly" style="display:block;width:1200px;height:800px"></replay-web-page></body></html>`);
     }
+    if (url.pathname === "/replay/" || url.pathname === "/replay/index.html") {
+      // ReplayWeb.page's own index.html: the frame the component opens before its service worker runs
+      res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+      return res.end(fs.readFileSync(path.join(REPLAYWEBPAGE, "index.html")));
+    }
     if (url.pathname === "/ui.js" || url.pathname === "/replay/ui.js") {
       res.writeHead(200, { "content-type": "application/javascript" });
       return res.end(fs.readFileSync(path.join(REPLAYWEBPAGE, "ui.js")));

@@ -62,8 +62,11 @@ export interface Exchange {
   remoteIp?: string;
   remotePort?: number;
   body?: Buffer;
-  /** Why the body is shorter than what the server sent: "length" (bounded), "time" (never finished). */
-  truncated?: "length" | "time";
+  /**
+   * Why the body is shorter than what the server sent: "length" (bounded), "time" (never finished),
+   * "unspecified" (Chromium no longer had it, e.g. the page navigated away at once).
+   */
+  truncated?: "length" | "time" | "unspecified";
   /** Bytes received for the body, when truncated. */
   receivedBytes?: number;
   fromCache?: boolean;
@@ -405,10 +408,10 @@ class NetworkRecorder {
     cdp.on("Network.requestWillBeSentExtraInfo", (e) => this.extraRequest.set(e.requestId, headerPairs(e.headers as Record<string, string>)));
     cdp.on("Network.responseReceivedExtraInfo", (e) => this.extraResponse.set(e.requestId, { headers: headerPairs(e.headers as Record<string, string>), statusCode: e.statusCode, headersText: e.headersText }));
     cdp.on("Network.responseReceived", (e) => this.onResponse(e as never));
-    cdp.on("Network.dataReceived", (e) => this.onData(e.requestId, e.dataLength));
+    cdp.on("Network.dataReceived", (e) => this.onData(e.requestId, e.dataLength, (e as { data?: string }).data));
     cdp.on("Network.loadingFinished", (e) => this.onFinished(e.requestId));
     cdp.on("Network.loadingFailed", (e) => this.onFailed(e as never));
-    await cdp.send("Network.enable", { maxTotalBufferSize: 256 * 1024 * 1024, maxResourceBufferSize: Math.max(this.max, 1024 * 1024) + 1024 * 1024 });
+    await cdp.send("Network.enable", { maxTotalBufferSize: 256 * 1024 * 1024, maxResourceBufferSize: Math.max(this.max, 64 * 1024 * 1024) });
     await cdp.send("Network.setCacheDisabled", { cacheDisabled: false });
   }
 
@@ -472,18 +475,20 @@ class NetworkRecorder {
     this.session.tls.push(entry);
   }
 
-  private onData(requestId: string, length: number): void {
+  private onData(requestId: string, length: number, data?: string): void {
     const x = this.live.get(requestId);
     if (!x) return;
     x.received += length;
+    if (data && x.streaming && (x.body?.length ?? 0) < this.max) {
+      // streamed data after Network.streamResourceContent: kept up to the bound
+      x.body = Buffer.concat([x.body ?? Buffer.alloc(0), Buffer.from(data, "base64")]).subarray(0, this.max);
+    }
     if (x.received > this.max && !x.streaming) {
       // Bounded: keep the first `max` bytes Chromium has buffered, and record the body as truncated.
       x.truncated = "length";
       x.streaming = this.cdp.send("Network.streamResourceContent" as never, { requestId } as never).then((r) => {
-        x.body = Buffer.from((r as { bufferedData: string }).bufferedData, "base64").subarray(0, this.max);
-      }).catch(() => {
-        x.body = Buffer.alloc(0);
-      });
+        x.body = Buffer.concat([Buffer.from((r as { bufferedData: string }).bufferedData, "base64"), x.body ?? Buffer.alloc(0)]).subarray(0, this.max);
+      }).catch(() => undefined);
       this.pending.push(x.streaming);
     }
   }
@@ -499,14 +504,18 @@ class NetworkRecorder {
     const extraReq = this.extraRequest.get(requestId);
     if (extraReq) x.requestHeaders = extraReq;
     this.session.exchanges.push(x);
-    if (x.truncated) {
-      x.receivedBytes = x.received;
-      return;
-    }
-    this.pending.push(this.cdp.send("Network.getResponseBody", { requestId }).then((r) => {
-      x.body = r.base64Encoded ? Buffer.from(r.body, "base64") : Buffer.from(r.body, "utf8");
+    if (x.truncated) x.receivedBytes = x.received;
+    const streamed = x.streaming;
+    this.pending.push((streamed ?? Promise.resolve()).then(() => {
+      // a truncated body already streamed is kept as it is; otherwise the body Chromium buffered
+      if (x.truncated && (x.body?.length ?? 0) > 0) return;
+      return this.cdp.send("Network.getResponseBody", { requestId }).then((r) => {
+        const body = r.base64Encoded ? Buffer.from(r.body, "base64") : Buffer.from(r.body, "utf8");
+        x.body = x.truncated ? body.subarray(0, this.max) : body;
+      });
     }).catch(() => {
-      x.body = Buffer.alloc(0);
+      x.body = x.body ?? Buffer.alloc(0);
+      x.truncated = x.truncated ?? "unspecified";
     }));
   }
 

@@ -75,7 +75,7 @@ export interface CaptureRecord {
   scripts: ScriptRun[];
   failed: FailedRequest[];
   httpErrors: Array<{ page: number; url: string; status: number }>;
-  truncated: Array<{ page: number; url: string; reason: "length" | "time"; receivedBytes?: number; keptBytes: number }>;
+  truncated: Array<{ page: number; url: string; reason: "length" | "time" | "unspecified"; receivedBytes?: number; keptBytes: number }>;
   pages: Array<Omit<PageCapture, "dom" | "screenshot" | "pdf"> & { files: { dom?: string; screenshot?: string; pdf?: string } }>;
   images: CapturedImage[];
   imageMatches?: ImageMatch[];

@@ -97,7 +97,7 @@ export function buildCaptureReportModel(v: CaptureVerification, opts: { lang: Re
       { kind: "para", text: T("Requests that failed or were blocked:", "失败或被拦截的请求：") },
       { kind: "list", items: r.failed.length ? r.failed.map((f) => `${f.method} ${f.url} — ${f.error}${f.blockedReason ? ` (${f.blockedReason})` : ""}`) : [T("none", "无")] },
       { kind: "para", text: T("HTTP errors and truncated responses:", "HTTP 错误与被截断的响应：") },
-      { kind: "list", items: [...r.httpErrors.map((e) => `${e.status} ${e.url}`), ...r.truncated.map((t) => T(`TRUNCATED (${t.reason === "length" ? "too long" : "never finished"}): ${t.url}, ${t.keptBytes} of ${t.receivedBytes ?? "?"} bytes kept`, `已截断（${t.reason === "length" ? "过长" : "未完成"}）：${t.url}，保留 ${t.keptBytes} / ${t.receivedBytes ?? "?"} 字节`))].concat(r.httpErrors.length + r.truncated.length ? [] : [T("none", "无")]) },
+      { kind: "list", items: [...r.httpErrors.map((e) => `${e.status} ${e.url}`), ...r.truncated.map((t) => T(`TRUNCATED (${t.reason === "length" ? "too long" : t.reason === "time" ? "never finished" : "no longer available"}): ${t.url}, ${t.keptBytes} of ${t.receivedBytes ?? "?"} bytes kept`, `已截断（${t.reason === "length" ? "过长" : t.reason === "time" ? "未完成" : "已不可得"}）：${t.url}，保留 ${t.keptBytes} / ${t.receivedBytes ?? "?"} 字节`))].concat(r.httpErrors.length + r.truncated.length ? [] : [T("none", "无")]) },
       { kind: "list", items: r.notes },
     ]);
 
