@@ -53,7 +53,7 @@ export function register(program: Command): void {
         env.out.progressDone();
         const file = stamped.files[0];
         const r = captured.record;
-        env.out.result({ out, receipt: file.receiptPath, sha256: captured.digestSha256, anchor: file.anchor, clean: r.clean, pages: r.pages.map((p) => ({ url: p.url, finalUrl: p.finalUrl, title: p.title, loadTimedOut: p.loadTimedOut })), waczBytes: captured.waczBytes, images: r.images });
+        env.out.result({ out, receipt: file.receiptPath, sha256: captured.digestSha256, anchor: file.anchor, clean: r.clean, pages: r.pages.map((p) => ({ url: p.url, finalUrl: p.finalUrl, title: p.title, loadTimedOut: p.loadTimedOut })), waczBytes: captured.waczBytes, rawResponseBytes: captured.rawResponseBytes, images: r.images });
         env.out.line(`captured  ${urls.length} page(s)  →  ${out} (${formatBytes(captured.waczBytes)})`);
         for (const p of r.pages) {
           env.out.line(`  ${p.url}${p.finalUrl !== p.url ? ` → ${p.finalUrl}` : ""}`);
