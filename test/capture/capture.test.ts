@@ -122,6 +122,25 @@ describe("proofmark capture: web pages into a signed, anchored WACZ", function (
     }
   });
 
+  it("the signature verifies the way ReplayWeb.page checks it (WebCrypto in Chromium: spki P-384, ECDSA SHA-256 over the hash text)", async function () {
+    const signed = JSON.parse(readZip(bytes).get("datapackage-digest.json")!.data.toString()).signedData;
+    const browser: Browser = await chromium.launch({ executablePath: DEFAULT_CHROMIUM, args: CHROMIUM_ARGS });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${site.base}/away`); // a secure context (127.0.0.1) for crypto.subtle
+      const check = (s: typeof signed) => page.evaluate(async (d: { hash: string; signature: string; publicKey: string }) => {
+        const b64 = (x: string) => Uint8Array.from(atob(x), (c) => c.charCodeAt(0));
+        // as wabac.js src/wacz/certutils.ts verifyWACZSignature does for anonymous signatures
+        const key = await crypto.subtle.importKey("spki", b64(d.publicKey), { name: "ECDSA", namedCurve: "P-384" }, true, ["verify"]);
+        return crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, key, b64(d.signature), new TextEncoder().encode(d.hash));
+      }, s);
+      expect(await check(signed)).to.equal(true);
+      expect(await check({ ...signed, hash: signed.hash.replace(/.$/, (c: string) => (c === "0" ? "1" : "0")) })).to.equal(false);
+    } finally {
+      await browser.close();
+    }
+  });
+
   for (const [kind, name] of [
     ["a WARC record", "archive/data.warc"], ["the screenshot", "capture/page-1/screenshot.png"], ["the capture record", "capture/record.json"],
     ["the CDXJ index", "indexes/index.cdxj"], ["the DOM", "capture/page-1/dom.html"], ["the video", "capture/video.mp4"],
