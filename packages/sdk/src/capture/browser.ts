@@ -313,11 +313,13 @@ export async function captureUrls(opts: CaptureOptions): Promise<CaptureSession>
       for (const r of recorder.localUrls) {
         if (!pc.localResources.some((x) => x.url === r.url)) pc.localResources.push(r);
       }
-      await cdp.detach().catch(() => undefined);
-      await page.close().catch(() => undefined);
+      await withTimeout(cdp.detach(), 10_000, "detaching").catch(() => undefined);
+      await withTimeout(page.close({ runBeforeUnload: false }), 15_000, "closing the page").catch(() => undefined);
     }
   } finally {
-    await context.close().catch(() => undefined);
+    // Playwright's HAR recorder can wait forever on a request that never ends: bounded, and the
+    // browser (started here, found by its profile folder) is killed if it does not close
+    await withTimeout(context.close(), 30_000, "closing the browser").catch(() => killBrowser(profile));
   }
   const endedAt = new Date().toISOString();
   const har = fs.existsSync(harPath) ? fs.readFileSync(harPath) : undefined;
@@ -352,6 +354,33 @@ async function observeBrowser(context: BrowserContext, executablePath: string, p
     executablePath, version: v.product, userAgent: v.userAgent, commandLine, binaries: [], profile: { path: profile, entriesBeforeLaunch },
     extensionTargets: targets.filter((t) => t.url.startsWith("chrome-extension://")).map((t) => `${t.type} ${t.url}`),
   };
+}
+
+/** Kills the browser processes started with `profile` (they were started by this capture). */
+function killBrowser(profile: string): void {
+  for (const pid of browserPids(profile)) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+}
+
+function browserPids(profile: string): number[] {
+  const pids: number[] = [];
+  try {
+    for (const pid of fs.readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+      try {
+        if (fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").includes(`--user-data-dir=${profile}`)) pids.push(Number(pid));
+      } catch {
+        continue;
+      }
+    }
+  } catch {
+    // no /proc
+  }
+  return pids;
 }
 
 /** The command line of the browser process using `profile`, as the kernel reports it (/proc). */
