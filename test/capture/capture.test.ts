@@ -204,7 +204,7 @@ describe("proofmark capture: web pages into a signed, anchored WACZ", function (
     let hostileUrls: string[];
 
     before(async function () {
-      hostileUrls = ["/slow", "/big", "/popup", "/local", "/hostile"].map((p) => `${site.base}${p}`);
+      hostileUrls = ["/slow", "/big", "/popup", "/local", "/hostile", "/silent"].map((p) => `${site.base}${p}`);
       const out = path.join(ws.dir, "hostile.wacz");
       await captureToWacz({
         urls: hostileUrls, out, dataDir: ws.dataDir, version: "test", timeoutMs: 15_000, settleMs: 1_000, maxResponseBytes: 4 * 1024 * 1024,
@@ -227,6 +227,12 @@ describe("proofmark capture: web pages into a signed, anchored WACZ", function (
       expect(slow.loadTimedOut).to.equal(true);
       expect(slow.text).to.include("never finishes loading");
       expect(hostile.truncated.some((t) => t.url.endsWith("/hang.png") && t.reason === "time")).to.equal(true);
+    });
+
+    it("a server that never answers: the capture ends at the time limit, the request is listed as failed", function () {
+      const silent = hostile.pages[5];
+      expect(silent.loadTimedOut).to.equal(true);
+      expect(hostile.failed.some((f) => f.url === `${site.base}/silent` && /no response/.test(f.error))).to.equal(true);
     });
 
     it("a 50 MB response is kept bounded and recorded as truncated", function () {

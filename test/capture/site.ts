@@ -5,7 +5,7 @@ import * as zlib from "node:zlib";
 /**
  * A local shop for capture tests and the bench (no internet): a product page with images, CSS, a
  * script that changes the DOM after load, a redirect, a missing asset and a cookie; and hostile
- * pages (never finishes loading, a 50 MB response, pop-ups and navigating away, data: and blob:
+ * pages (never finishes loading, never answers, a 50 MB response, pop-ups and navigating away, data: and blob:
  * resources, markup in the title). Served on 127.0.0.1, port 0.
  */
 
@@ -76,6 +76,10 @@ export async function startShop(): Promise<ShopSite> {
       case "/hang.png":
         res.writeHead(200, { "content-type": "image/png" });
         res.write(tinyPng(3).subarray(0, 10));
+        hanging.push(res);
+        return;
+      case "/silent":
+        // the server accepts the request and never answers
         hanging.push(res);
         return;
       case "/big":
