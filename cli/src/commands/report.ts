@@ -1,10 +1,11 @@
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { InvalidArgumentError, type Command } from "commander";
 import {
-  buildReportModel, hashFile, isProofmarkError, loadConfig, parseReceipt, ProofmarkError, renderReportHtml, renderReportPdf,
+  buildCaptureReportModel, buildReportModel, hashFile, isWaczPath, readWaczEntry, renderCaptureReportHtml, verifyCapture, isProofmarkError, loadConfig, parseReceipt, ProofmarkError, renderReportHtml, renderReportPdf,
   verifyEvidence, writeFileAtomic, type RejectedReceipt, type ReportLang, type VerificationResult,
 } from "@proofmark/sdk";
-import { commandEnv, positiveInt } from "../options";
+import { commandEnv, positiveInt, type CommandEnv } from "../options";
 import { addVerifyOptions, readReceiptText, verifierFlags, type VerifyCliFlags } from "../receipts";
 
 interface ReportCliOptions extends VerifyCliFlags {
@@ -40,6 +41,7 @@ export function register(program: Command): void {
       const env = commandEnv(cmd);
       const format = /\.pdf$/i.test(o.out) ? "pdf" : /\.html?$/i.test(o.out) ? "html" : undefined;
       if (!format) throw new ProofmarkError("INVALID_ARGUMENT", `--out ${o.out}: the report's name must end in .pdf or .html`);
+      if (isWaczPath(file)) return reportCapture(env, file, o, format);
       const proof = o.proof ?? `${file}.proof.json`;
       env.out.progress(`hashing ${file}`);
       const digest = { path: file, ...(await hashFile(file)) };
@@ -63,4 +65,20 @@ export function register(program: Command): void {
         throw new ProofmarkError(model.verdict.code ?? "NOT_CONFIRMED", `not verified (${model.verdict.status}); the report at ${o.out} says why`, { out: o.out, verdict: model.verdict.status });
       }
     });
+}
+
+/** `proofmark report capture.wacz`: the court report of a web capture. */
+async function reportCapture(env: CommandEnv, file: string, o: ReportCliOptions, format: "pdf" | "html"): Promise<void> {
+  const v = await verifyCapture({ path: file, receiptPath: o.proof, dataDir: env.dataDir, rpc: env.opts.rpc, minConfirmations: o.minConfirmations, parseReceipt });
+  const model = buildCaptureReportModel(v, { lang: o.lang });
+  const bytes = fs.readFileSync(file);
+  const screenshots = (v.wacz.record?.pages ?? []).flatMap((p) => {
+    const png = p.files.screenshot ? readWaczEntry(bytes, p.files.screenshot) : undefined;
+    return png ? [{ page: p.url, png }] : [];
+  });
+  writeFileAtomic(o.out, format === "pdf" ? await renderReportPdf(model) : renderCaptureReportHtml(model, screenshots));
+  env.out.result({ out: o.out, format, lang: o.lang, verdict: model.verdict.status, passed: model.verdict.passed, code: model.verdict.code, file: v.file, line: model.verdict.line });
+  env.out.line(model.verdict.line.replace(/[\u0000-\u001f\u007f]/g, ""));
+  env.out.line(`report written to ${o.out}`);
+  if (!model.verdict.passed) throw new ProofmarkError(model.verdict.code ?? "WACZ_INVALID", `not verified (${model.verdict.status}); the report at ${o.out} says why`, { out: o.out, file: v.file });
 }

@@ -1,10 +1,10 @@
 import * as fs from "node:fs";
 import type { Command } from "commander";
 import {
-  collectFiles, EmbeddedStore, evidenceVerifier, fetchFromStore, hashFile, isProofmarkError, sha256Stream, type Receipt, ProofmarkError, RECEIPT_FILE_RE,
-  type VerificationResult, type SkippedEntry,
+  collectFiles, EmbeddedStore, evidenceVerifier, fetchFromStore, hashFile, isProofmarkError, isWaczPath, parseReceipt, sha256Stream, type Receipt, ProofmarkError, RECEIPT_FILE_RE,
+  type VerificationResult, type SkippedEntry, verifyCapture,
 } from "@proofmark/sdk";
-import { commandEnv, positiveInt } from "../options";
+import { commandEnv, positiveInt, type CommandEnv } from "../options";
 import { formatAddress, formatTime, rows, type Output } from "../output";
 import { addVerifyOptions, readReceiptFile, verifierFlags, type VerifyCliFlags } from "../receipts";
 
@@ -31,6 +31,7 @@ export function register(program: Command): void {
     .option("--from-store", "read each file from the content store by its receipt's subject.cid (decrypted with the receipt's key); give receipts, or --proof P")
     .action(async (paths: string[], o: VerifyCliOptions, cmd: Command) => {
       const env = commandEnv(cmd);
+      if (!o.fromStore && paths.length === 1 && isWaczPath(paths[0])) return verifyWacz(env, paths[0], o);
       if (!o.fromStore && paths.length === 0) throw new ProofmarkError("INVALID_ARGUMENT", "name the files, folders or receipts to verify (or use --proof P --from-store)");
       const skipped: SkippedEntry[] = [];
       const targets = o.fromStore ? storeTargets(paths, o.proof) : resolveTargets(paths, o.proof, skipped);
@@ -158,4 +159,23 @@ function reportMany(out: Output, results: Array<{ file: string; result?: Verific
   const ok = results.filter((r) => r.result?.ok).length;
   out.line();
   out.line(`${ok} of ${results.length} file(s) verified${ok === results.length ? "" : `; ${results.length - ok} did not`}`);
+}
+
+/** `proofmark verify capture.wacz`: every file, WARC record and the signature offline, then the anchor. */
+async function verifyWacz(env: CommandEnv, file: string, o: VerifyCliOptions): Promise<void> {
+  env.out.progress(`checking ${file}`);
+  const v = await verifyCapture({ path: file, receiptPath: o.proof, dataDir: env.dataDir, rpc: env.opts.rpc, minConfirmations: o.minConfirmations, parseReceipt });
+  env.out.progressDone();
+  const { record: _record, ...wacz } = v.wacz;
+  env.out.result({ file, ok: v.ok, code: v.code, fault: v.file, message: v.message, wacz, receipt: v.receiptPath, anchor: v.evidence ? summarize({ file, proof: v.receiptPath, result: v.evidence }) : undefined });
+  env.out.line(`${v.ok ? "VERIFIED" : "NOT VERIFIED"}  ${file}`);
+  if (!v.ok) env.out.line(`  ${v.code}${v.file ? ` in ${v.file}` : ""}: ${v.message}`);
+  for (const r of rows([
+    ["files", `${v.wacz.files.filter((f) => f.ok).length} of ${v.wacz.files.length} match datapackage.json`],
+    ["WARC records", `${v.wacz.records.count - v.wacz.records.failures.length} of ${v.wacz.records.count} match their digests`],
+    ["signature", v.wacz.signature.ok ? `valid (${v.wacz.signature.curve}, key ${v.wacz.signature.publicKeyFingerprint?.slice(0, 16)}…)` : `INVALID: ${v.wacz.signature.reason ?? "-"}`],
+    ["anchor", v.evidence?.ok ? `block ${v.evidence.anchors[0].anchor.blockNumber}, ${formatTime(v.evidence.anchors[0].anchor.timestamp)}, ${v.evidence.anchors[0].confirmations} confirmation(s)` : v.evidence ? `NOT VERIFIED: ${v.evidence.code}` : `not checked: ${v.receiptError?.message ?? "the WACZ failed first"}`],
+    ["receipt", v.receiptPath],
+  ])) env.out.line(r);
+  if (!v.ok) throw new ProofmarkError(v.code ?? "WACZ_INVALID", `verification failed${v.file ? ` (${v.file})` : ""} (see above)`, { file: v.file });
 }

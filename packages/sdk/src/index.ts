@@ -25,3 +25,4 @@ export * from "./util/fs";
 export * from "./gi";
 export * from "./trace";
 export * from "./store";
+export * from "./capture";

@@ -67,6 +67,11 @@ export const ERROR_CODES = [
   "CODE_MALFORMED",
   "CHAIN_FOREIGN",
   "CHAIN_STATE_CORRUPT",
+  "CAPTURE_FAILED",
+  "WACZ_INVALID",
+  "WACZ_FILE_MISMATCH",
+  "WARC_DIGEST_MISMATCH",
+  "WACZ_SIGNATURE_INVALID",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -30,6 +30,11 @@ export interface StampOptions {
   /** Keeps a file in a content store before anchoring (returns its CID and, if encrypted, the key). */
   keep?: (file: string) => Promise<{ cid: string; encryption?: ReceiptEncryption }>;
   onProgress?: (p: StampProgress) => void;
+  /**
+   * What is committed for a file when it is not the file's own bytes (a WACZ commits its signed
+   * datapackage-digest.json): its digest, the name for the receipt and metadata added to `meta`.
+   */
+  subjectOf?: (file: string) => Promise<{ sha256: string; size: number; name?: string; meta?: EvidenceMeta }>;
 }
 
 /** What a file's stamp came to. */
@@ -94,22 +99,25 @@ async function stampExclusive(opts: StampOptions, queue: StampQueue): Promise<St
   for (let i = 0; i < files.length; i++) {
     const file = path.resolve(files[i]);
     const size = fs.statSync(file).size;
-    const digest = await hashFileVersion(file, (bytes) => opts.onProgress?.({ phase: "hash", file: files[i], index: i, count: files.length, bytes, size }));
+    // A subject given by the caller (a WACZ's signed digest file) or the file's own digest, with the
+    // size/mtime version it was hashed at (checked again after the file is kept in the store).
+    const subject = await opts.subjectOf?.(file);
+    const digest = subject ?? await hashFileVersion(file, (bytes) => opts.onProgress?.({ phase: "hash", file: files[i], index: i, count: files.length, bytes, size }));
     const receiptPath = receiptPaths[i];
     const existing = readExistingReceipt(receiptPath);
     if (existing && existing.subject.sha256 === digest.sha256) {
       result.files.push({ file, receiptPath, sha256: digest.sha256, size: digest.size, status: "unchanged", anchor: existing.anchors[0], cid: existing.subject.cid });
       continue;
     }
-    const meta = opts.meta ?? {};
+    const meta = { ...opts.meta, ...subject?.meta };
     const salt = randomSalt();
     const item: QueuedItem = {
-      file, receiptPath, name: path.basename(file), size: digest.size, sha256: digest.sha256, salt, meta,
+      file, receiptPath, name: subject?.name ?? path.basename(file), size: digest.size, sha256: digest.sha256, salt, meta,
       leaf: computeLeaf({ sha256: digest.sha256, salt, meta }),
     };
     if (opts.keep) {
       Object.assign(item, await opts.keep(file));
-      assertUnchanged(file, digest.version); // the stored copy must be the hashed content
+      if ("version" in digest) assertUnchanged(file, digest.version); // the stored copy must be the hashed content
     }
     items.push(item);
   }

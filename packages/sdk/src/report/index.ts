@@ -5,4 +5,5 @@ export * from "./html";
 export * from "./fonts";
 export * from "./pdf";
 export * from "./certificate";
+export * from "./capture";
 export { cspScriptHash, verifierBundleJs, verifierHtml } from "./verifier";
