@@ -14,9 +14,10 @@ import * as report from "./commands/report";
 import * as certificate from "./commands/certificate";
 import * as verifier from "./commands/verifier";
 import * as gi from "./commands/gi";
+import * as match from "./commands/match";
 
 /** Each command module registers itself on the program. Add new commands here. */
-const COMMANDS: Array<{ register(program: Command): void }> = [stamp, verify, show, node, accounts, deploy, store, report, certificate, verifier, codes, serve, gi];
+const COMMANDS: Array<{ register(program: Command): void }> = [stamp, verify, show, node, accounts, deploy, store, report, certificate, verifier, codes, serve, gi, match];
 
 /** Exit codes: 0 success, 1 a check failed or an operation was refused, 2 bad usage. */
 export const EXIT = { OK: 0, FAILED: 1, USAGE: 2 } as const;

@@ -17,6 +17,7 @@ export * from "./evidence/queue";
 export * from "./evidence/stamp";
 export * from "./evidence/verify";
 export * from "./report";
+export * from "./fingerprint";
 export * from "./util/fs";
 export * from "./gi";
 export * from "./trace";

@@ -41,6 +41,9 @@ export const ERROR_CODES = [
   "YIELD_EXCEEDED",
   "IMPORT_INVALID",
   "TRACE_BROKEN",
+  "IMAGE_UNREADABLE",
+  "FINGERPRINT_INVALID",
+  "NO_MATCH",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -9,3 +9,4 @@ export * from "./gs1";
 export * from "./quantity";
 export * from "./epcis";
 export * from "./html";
+export * from "./fingerprint";

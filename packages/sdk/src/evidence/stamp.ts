@@ -29,6 +29,8 @@ export interface StampOptions {
   resumeOnly?: boolean;
   /** Keeps a file in a content store before anchoring (returns its CID and, if encrypted, the key). */
   keep?: (file: string) => Promise<{ cid: string; encryption?: ReceiptEncryption }>;
+  /** A file's perceptual fingerprint (text form), committed as `meta.fingerprint`; undefined for files that have none. */
+  fingerprint?: (file: string) => Promise<string | undefined>;
   onProgress?: (p: StampProgress) => void;
 }
 
@@ -92,7 +94,8 @@ export async function stampFiles(opts: StampOptions): Promise<StampResult> {
       result.files.push({ file, receiptPath, sha256: digest.sha256, size: digest.size, status: "unchanged", anchor: existing.anchors[0], cid: existing.subject.cid });
       continue;
     }
-    const meta = opts.meta ?? {};
+    const fingerprint = await opts.fingerprint?.(file);
+    const meta = fingerprint === undefined ? (opts.meta ?? {}) : { ...opts.meta, fingerprint };
     const salt = randomSalt();
     const item: QueuedItem = {
       file, receiptPath, name: path.basename(file), size: digest.size, sha256: digest.sha256, salt, meta,
