@@ -2,10 +2,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { InvalidArgumentError, type Command } from "commander";
 import {
-  matchImage, MATCH_DISTANCE, MAX_MATCH_DISTANCE, MEASURED, MIN_INLIERS, parseReceipt, ProofmarkError, VARIANT_LABELS,
+  hashFile, isProofmarkError, matchImage, renderMatchReportHtml, verifyEvidence, writeFileAtomic, type MatchAnchorCheck, MATCH_DISTANCE, MAX_MATCH_DISTANCE, MEASURED, MIN_INLIERS, parseReceipt, ProofmarkError, VARIANT_LABELS,
   type MatchResult, type Receipt,
 } from "@proofmark/sdk";
-import { commandEnv } from "../options";
+import { commandEnv, type CommandEnv } from "../options";
 import { formatTime, rows, type Output } from "../output";
 import { plain } from "./gi";
 
@@ -76,4 +76,42 @@ function printMatches(out: Output, image: string, r: MatchResult): void {
     out.line(`At distance ${MATCH_DISTANCE}, ${(MEASURED.falseMatchRate * 100).toFixed(3)} % of unrelated image pairs matched in the corpus run (${MEASURED.corpus}).`);
   }
   if (r.matches.length > 0) out.line("Check an original's receipt with `proofmark verify <original> --proof <receipt>`; write a side-by-side report with `proofmark report <image> --match --out report.html`.");
+}
+
+/**
+ * `proofmark report <image> --match --out report.html`: the side-by-side match report. Each
+ * matching original whose file is still at its stamping path is re-verified against its receipt
+ * and the chain (`verifyEvidence`). No match → NO_MATCH (the report is not written).
+ */
+export async function writeMatchReport(env: CommandEnv, image: string, out: string, minConfirmations?: number): Promise<void> {
+  if (!/\.html?$/i.test(out)) throw new ProofmarkError("INVALID_ARGUMENT", `--out ${out}: the match report is HTML; name it *.html`);
+  if (!fs.existsSync(image)) throw new ProofmarkError("FILE_NOT_FOUND", `no file at ${image}`, { path: image });
+  env.out.progress(`matching ${image}`);
+  const result = await matchImage({ dataDir: env.dataDir, image });
+  env.out.progressDone();
+  if (result.matches.length === 0) {
+    throw new ProofmarkError("NO_MATCH", `${image} matches none of the ${result.indexed} registered original(s) (distance ≤ ${result.maxDistance}); no report written`, { image, indexed: result.indexed });
+  }
+  const originals = new Map<number, Uint8Array>();
+  const anchorChecks = new Map<number, MatchAnchorCheck>();
+  for (const m of result.matches) {
+    const o = m.original;
+    if (!fs.existsSync(o.file) || !fs.existsSync(o.receiptPath)) continue;
+    originals.set(o.id, fs.readFileSync(o.file));
+    try {
+      const receipt = readReceiptFile(o.receiptPath);
+      const v = await verifyEvidence({ receipt, file: { path: o.file, ...(await hashFile(o.file)) }, rpc: env.opts.rpc, dataDir: env.dataDir, minConfirmations });
+      anchorChecks.set(o.id, { ok: v.ok, line: v.ok ? `verified: the original file matches its receipt, anchored in block ${o.blockNumber} on chain ${o.chainId}` : `not verified: ${v.code ?? "failed"} ${v.message ?? ""}`.trim() });
+    } catch (e) {
+      if (!isProofmarkError(e)) throw e;
+      anchorChecks.set(o.id, { ok: false, line: `not verified: ${e.code}: ${e.message}` });
+    }
+  }
+  const html = await renderMatchReportHtml({ suspectName: path.basename(image), suspect: fs.readFileSync(image), result, originals, anchorChecks, checkedAt: new Date().toISOString() });
+  writeFileAtomic(out, html);
+  const best = result.matches[0];
+  env.out.result({ out, format: "html", matches: result.matches.length, best: { name: best.original.name, distance: best.distance, variant: best.variant, anchoredAt: best.original.anchoredAt }, note: SIMILARITY_NOTE });
+  env.out.line(`${result.matches.length} match(es); nearest: ${plain(best.original.name)} at distance ${best.distance}, anchored ${formatTime(best.original.anchoredAt)}`);
+  env.out.line(SIMILARITY_NOTE);
+  env.out.line(`report written to ${out}`);
 }

@@ -6,12 +6,14 @@ import {
   verifyEvidence, writeFileAtomic, type RejectedReceipt, type ReportLang, type VerificationResult,
 } from "@proofmark/sdk";
 import { commandEnv, positiveInt } from "../options";
+import { writeMatchReport } from "./match";
 
 interface ReportCliOptions {
   proof?: string;
   out: string;
   lang: ReportLang;
   minConfirmations?: number;
+  match?: boolean;
 }
 
 /** Chain names from `<dataDir>/config.json`, by chain id. */
@@ -36,8 +38,10 @@ export function register(program: Command): void {
     .requiredOption("--out <report>", "where to write the report: *.pdf or *.html")
     .option("--lang <zh|en>", "language of the report: zh (简体中文) or en", lang, "zh")
     .option("--min-confirmations <n>", "confirmations required (default 1)", positiveInt)
+    .option("--match", "instead: a side-by-side report of the registered originals <file> matches (see `proofmark match`); HTML")
     .action(async (file: string, o: ReportCliOptions, cmd: Command) => {
       const env = commandEnv(cmd);
+      if (o.match) return writeMatchReport(env, file, o.out, o.minConfirmations);
       const format = /\.pdf$/i.test(o.out) ? "pdf" : /\.html?$/i.test(o.out) ? "html" : undefined;
       if (!format) throw new ProofmarkError("INVALID_ARGUMENT", `--out ${o.out}: the report's name must end in .pdf or .html`);
       const proof = o.proof ?? `${file}.proof.json`;

@@ -6,3 +6,4 @@ export * from "./fonts";
 export * from "./pdf";
 export * from "./certificate";
 export { verifierFunctionsJs, verifierHtml } from "./verifier";
+export * from "./match";
