@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { BenchRow } from "./bench/types";
 
-const AREAS = ["evidence", "verify", "store", "provenance", "portal", "epcis", "calendar", "chain", "capture"];
+const AREAS = ["evidence", "verify", "store", "provenance", "portal", "epcis", "calendar", "chain", "capture", "fingerprint"];
 
 async function main(): Promise<void> {
   const only = (process.env.BENCH_ONLY ?? "").split(",").filter(Boolean);

@@ -17,9 +17,10 @@ import * as verifier from "./commands/verifier";
 import * as gi from "./commands/gi";
 import * as calendar from "./commands/calendar";
 import * as capture from "./commands/capture";
+import * as match from "./commands/match";
 
 /** Each command module registers itself on the program. Add new commands here. */
-const COMMANDS: Array<{ register(program: Command): void }> = [stamp, verify, show, node, accounts, deploy, store, report, certificate, verifier, codes, serve, gi, epcis, calendar, capture];
+const COMMANDS: Array<{ register(program: Command): void }> = [stamp, verify, show, node, accounts, deploy, store, report, certificate, verifier, codes, serve, gi, epcis, calendar, capture, match];
 
 /** Exit codes: 0 success, 1 a check failed or an operation was refused, 2 bad usage. */
 export const EXIT = { OK: 0, FAILED: 1, USAGE: 2 } as const;

@@ -7,12 +7,14 @@ import {
 } from "@proofmark/sdk";
 import { commandEnv, positiveInt, type CommandEnv } from "../options";
 import { addVerifyOptions, readReceiptText, verifierFlags, type VerifyCliFlags } from "../receipts";
+import { writeMatchReport } from "./match";
 
 interface ReportCliOptions extends VerifyCliFlags {
   proof?: string;
   out: string;
   lang: ReportLang;
   minConfirmations?: number;
+  match?: boolean;
 }
 
 /** Chain names from `<dataDir>/config.json`, by chain id. */
@@ -36,9 +38,11 @@ export function register(program: Command): void {
     .option("--proof <receipt>", "its receipt (default: <file>.proof.json)")
     .requiredOption("--out <report>", "where to write the report: *.pdf or *.html")
     .option("--lang <zh|en>", "language of the report: zh (简体中文) or en", lang, "zh")
-    .option("--min-confirmations <n>", "confirmations required (default 1)", positiveInt))
+    .option("--min-confirmations <n>", "confirmations required (default 1)", positiveInt)
+    .option("--match", "instead: a side-by-side report of the registered originals <file> matches (see `proofmark match`); HTML"))
     .action(async (file: string, o: ReportCliOptions, cmd: Command) => {
       const env = commandEnv(cmd);
+      if (o.match) return writeMatchReport(env, file, o.out, o.minConfirmations);
       const format = /\.pdf$/i.test(o.out) ? "pdf" : /\.html?$/i.test(o.out) ? "html" : undefined;
       if (!format) throw new ProofmarkError("INVALID_ARGUMENT", `--out ${o.out}: the report's name must end in .pdf or .html`);
       if (isWaczPath(file)) return reportCapture(env, file, o, format);

@@ -1,6 +1,7 @@
 import * as path from "node:path";
 import type { Command } from "commander";
-import { collectFiles, EmbeddedStore, keepInStore, ProofmarkError, stampFiles, type EvidenceMeta, type StampProgress } from "@proofmark/sdk";
+import { collectFiles, EmbeddedStore, keepInStore, ProofmarkError, stampFiles, StampFingerprints, type EvidenceMeta, type StampProgress } from "@proofmark/sdk";
+import { readReceiptFile } from "./match";
 import { commandEnv } from "../options";
 import { formatAddress, formatBytes, formatTime, rows, type Output } from "../output";
 
@@ -12,6 +13,7 @@ interface StampCliOptions {
   resume?: boolean;
   store?: boolean;
   encrypt?: boolean;
+  fingerprint: boolean;
 }
 
 /** `proofmark stamp <files or folders…>`: one transaction anchors them all; a receipt per file. */
@@ -27,6 +29,7 @@ export function register(program: Command): void {
     .option("--resume", "only finish batches left queued by an interrupted or failed stamp")
     .option("--store", "also keep each file in the content store (<data-dir>/store); its CID goes into the receipt")
     .option("--encrypt", "with --store: keep AES-256-GCM ciphertext; the key goes into the receipt only")
+    .option("--no-fingerprint", "do not fingerprint images (by default JPEG, PNG, WebP, AVIF and GIF get a perceptual fingerprint in their receipt and the data folder's index)")
     .action(async (paths: string[], o: StampCliOptions, cmd: Command) => {
       const env = commandEnv(cmd);
       if (!o.resume && paths.length === 0) throw new ProofmarkError("INVALID_ARGUMENT", "name the files or folders to stamp (or use --resume)");
@@ -41,14 +44,19 @@ export function register(program: Command): void {
         const { cid, encryption } = await keepInStore(store, file, { encrypt: o.encrypt });
         return encryption ? { cid, encryption } : { cid };
       });
+      const fingerprints = o.fingerprint ? new StampFingerprints() : undefined;
+      const fingerprint = fingerprints && ((file: string) => fingerprints.fingerprintForStamp(file));
       const chain = await env.chain();
       try {
         const result = await stampFiles({
-          chain, inputs: paths, meta, outDir: o.out, resumeOnly: o.resume, keep, onProgress: (p) => showProgress(env.out, p),
+          chain, inputs: paths, meta, outDir: o.out, resumeOnly: o.resume, keep, fingerprint, onProgress: (p) => showProgress(env.out, p),
         });
         env.out.progressDone();
-        env.out.result(result);
+        const indexed = fingerprints?.registerOriginals(env.dataDir, result.files.map((f) => ({ file: f.file, receiptPath: f.receiptPath, receipt: readReceiptFile(f.receiptPath) })));
+        env.out.result({ ...result, fingerprinted: indexed ?? 0 });
         report(env.out, result);
+        for (const u of fingerprints?.unreadable ?? []) env.out.line(`note: ${path.relative(process.cwd(), u.file) || u.file} is not a readable image; stamped without a fingerprint`);
+        if (indexed) env.out.line(`\nfingerprinted: ${indexed} image(s) added to the fingerprint index (find copies with \`proofmark match <image>\`)`);
       } finally {
         env.out.progressDone();
         chain.close();

@@ -21,6 +21,7 @@ export * from "./evidence/statement";
 export * from "./tsa";
 export * from "./calendar";
 export * from "./report";
+export * from "./fingerprint";
 export * from "./util/fs";
 export * from "./gi";
 export * from "./trace";

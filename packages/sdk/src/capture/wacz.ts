@@ -41,7 +41,7 @@ export interface CapturedImage {
 }
 
 /** A match of a captured image against a registered original, as an image matcher reports it. */
-export interface ImageMatch {
+export interface CapturedImageMatch {
   /** SHA-256 of the captured image. */
   sha256: string;
   /** What it matched (a receipt, a registered item) and how close, in the matcher's own words. */
@@ -53,7 +53,7 @@ export interface ImageMatch {
  * the registered originals they match. Proofmark records the answer in the capture record; without
  * a matcher, no match is claimed or shown.
  */
-export type ImageMatcher = (images: Array<CapturedImage & { bytes: Buffer }>) => Promise<ImageMatch[]>;
+export type ImageMatcher = (images: Array<CapturedImage & { bytes: Buffer }>) => Promise<CapturedImageMatch[]>;
 
 /** The capture record (`capture/record.json`), format `proofmark-capture-record` version 1. */
 export interface CaptureRecord {
@@ -78,7 +78,7 @@ export interface CaptureRecord {
   truncated: Array<{ page: number; url: string; reason: "length" | "time" | "unspecified"; receivedBytes?: number; keptBytes: number }>;
   pages: Array<Omit<PageCapture, "dom" | "screenshot" | "pdf"> & { files: { dom?: string; screenshot?: string; pdf?: string } }>;
   images: CapturedImage[];
-  imageMatches?: ImageMatch[];
+  imageMatches?: CapturedImageMatch[];
   tls: Array<Omit<TlsOrigin, "chain"> & { chainLength: number }>;
   video?: { file: string; frames: number } | { error: string };
   exchanges: number;

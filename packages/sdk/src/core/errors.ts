@@ -72,6 +72,9 @@ export const ERROR_CODES = [
   "WACZ_FILE_MISMATCH",
   "WARC_DIGEST_MISMATCH",
   "WACZ_SIGNATURE_INVALID",
+  "IMAGE_UNREADABLE",
+  "FINGERPRINT_INVALID",
+  "NO_MATCH",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

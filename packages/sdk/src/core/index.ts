@@ -17,3 +17,4 @@ export * from "./hash-chain";
 export * from "./statement";
 export * from "./rfc3161";
 export * from "./text";
+export * from "./fingerprint";

@@ -29,6 +29,8 @@ export interface StampOptions {
   resumeOnly?: boolean;
   /** Keeps a file in a content store before anchoring (returns its CID and, if encrypted, the key). */
   keep?: (file: string) => Promise<{ cid: string; encryption?: ReceiptEncryption }>;
+  /** A file's perceptual fingerprint (text form), committed as `meta.fingerprint`; undefined for files that have none. */
+  fingerprint?: (file: string) => Promise<string | undefined>;
   onProgress?: (p: StampProgress) => void;
   /**
    * What is committed for a file when it is not the file's own bytes (a WACZ commits its signed
@@ -109,7 +111,8 @@ async function stampExclusive(opts: StampOptions, queue: StampQueue): Promise<St
       result.files.push({ file, receiptPath, sha256: digest.sha256, size: digest.size, status: "unchanged", anchor: existing.anchors[0], cid: existing.subject.cid });
       continue;
     }
-    const meta = { ...opts.meta, ...subject?.meta };
+    const fingerprint = await opts.fingerprint?.(file);
+    const meta = { ...opts.meta, ...subject?.meta, ...(fingerprint === undefined ? {} : { fingerprint }) };
     const salt = randomSalt();
     const item: QueuedItem = {
       file, receiptPath, name: subject?.name ?? path.basename(file), size: digest.size, sha256: digest.sha256, salt, meta,

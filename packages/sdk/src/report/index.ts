@@ -7,3 +7,4 @@ export * from "./pdf";
 export * from "./certificate";
 export * from "./capture";
 export { cspScriptHash, verifierBundleJs, verifierHtml } from "./verifier";
+export * from "./match";

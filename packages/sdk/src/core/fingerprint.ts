@@ -1,0 +1,351 @@
+import { ProofmarkError } from "./errors";
+
+/**
+ * Perceptual fingerprints of images (pure: decoded grey pixels in, bits out).
+ *
+ * A fingerprint is computed on the image after its uniform borders are trimmed, for the image and
+ * a few variants of it (mirror, centre crops, one-sided crops), so that an edited copy — cropped,
+ * bordered, mirrored, re-compressed — lands near one of the variants. Each variant carries two
+ * DCT hashes of the luminance:
+ *
+ *   pHash-64  : 32×32 area-resampled grey → 2-D DCT-II → coefficients u,v = 1..8 → bit = c > median
+ *   hash-256  : 64×64 area-resampled grey → 2-D DCT-II → coefficients u,v = 1..16 → bit = c > median
+ *
+ * Distances are Hamming distances. pHash-64 is the index key (multi-index hashing over four 16-bit
+ * chunks); hash-256 is a second, finer distance reported with every match.
+ *
+ * Text form (committed in the receipt's `commitment.meta.fingerprint`, so the anchored leaf covers it):
+ *
+ *   pmfp1 full:<16 hex>:<64 hex> mirror:<16 hex>:<64 hex> c90:… c80:… l85:… r85:… t85:… b85:…
+ */
+
+/** A decoded grey-scale image, one byte per pixel, row by row. */
+export interface GreyImage {
+  width: number;
+  height: number;
+  data: Uint8Array;
+}
+
+/** A rectangle inside an image, in pixels. */
+export interface Rect {
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+}
+
+/** Variants indexed for an original: the image, its mirror, centre crops, one-sided crops. */
+export const FINGERPRINT_VARIANTS = ["full", "mirror", "c90", "c80", "l85", "r85", "t85", "b85"] as const;
+export type FingerprintVariantName = (typeof FINGERPRINT_VARIANTS)[number];
+
+/** Human wording of each variant, for match output and reports. */
+export const VARIANT_LABELS: Record<FingerprintVariantName, string> = {
+  full: "whole image (after trimming borders)",
+  mirror: "mirrored image",
+  c90: "centre 90 % (crop of 5 % per side)",
+  c80: "centre 80 % (crop of 10 % per side)",
+  l85: "left 85 % (right side cropped)",
+  r85: "right 85 % (left side cropped)",
+  t85: "top 85 % (bottom cropped)",
+  b85: "bottom 85 % (top cropped)",
+};
+
+export interface FingerprintVariant {
+  name: FingerprintVariantName;
+  /** pHash-64, 8 bytes. */
+  phash: Uint8Array;
+  /** 256-bit DCT hash, 32 bytes. */
+  hash256: Uint8Array;
+}
+
+export interface Fingerprint {
+  version: 1;
+  variants: FingerprintVariant[];
+}
+
+export const FINGERPRINT_FORMAT = "pmfp1";
+
+/**
+ * The bounding box of what is left after uniform borders are removed: rows and columns at the
+ * edges whose pixels (all but `outliers` of them) stay within `tolerance` of the edge's colour.
+ * Returns the whole image when trimming would leave less than 10 % of a side.
+ *
+ * @example
+ * const rect = trimRect(grey); // white padding and flat page margins are gone
+ */
+export function trimRect(img: GreyImage, tolerance = 20, outliers = 0.01): Rect {
+  const { width: w, height: h, data } = img;
+  const uniformRow = (y: number, ref: number, x0: number, x1: number) => {
+    let bad = 0;
+    const limit = Math.floor((x1 - x0) * outliers);
+    for (let x = x0; x < x1; x++) if (Math.abs(data[y * w + x] - ref) > tolerance && ++bad > limit) return false;
+    return true;
+  };
+  const uniformCol = (x: number, ref: number, y0: number, y1: number) => {
+    let bad = 0;
+    const limit = Math.floor((y1 - y0) * outliers);
+    for (let y = y0; y < y1; y++) if (Math.abs(data[y * w + x] - ref) > tolerance && ++bad > limit) return false;
+    return true;
+  };
+  const median = (values: number[]) => values.sort((a, b) => a - b)[values.length >> 1];
+  let top = 0;
+  let bottom = h;
+  let left = 0;
+  let right = w;
+  const refTop = median([data[0], data[w >> 1], data[w - 1]]);
+  while (top < bottom - 1 && uniformRow(top, refTop, 0, w)) top++;
+  const refBottom = median([data[(h - 1) * w], data[(h - 1) * w + (w >> 1)], data[h * w - 1]]);
+  while (bottom - 1 > top && uniformRow(bottom - 1, refBottom, 0, w)) bottom--;
+  const refLeft = median([data[top * w], data[((top + bottom) >> 1) * w], data[(bottom - 1) * w]]);
+  while (left < right - 1 && uniformCol(left, refLeft, top, bottom)) left++;
+  const refRight = median([data[top * w + w - 1], data[((top + bottom) >> 1) * w + w - 1], data[(bottom - 1) * w + w - 1]]);
+  while (right - 1 > left && uniformCol(right - 1, refRight, top, bottom)) right--;
+  if (right - left < w * 0.1 || bottom - top < h * 0.1) return { left: 0, top: 0, width: w, height: h };
+  return { left, top, width: right - left, height: bottom - top };
+}
+
+/** The pixels of `rect`. */
+export function cropGrey(img: GreyImage, rect: Rect): GreyImage {
+  const out = new Uint8Array(rect.width * rect.height);
+  for (let y = 0; y < rect.height; y++) {
+    const from = (rect.top + y) * img.width + rect.left;
+    out.set(img.data.subarray(from, from + rect.width), y * rect.width);
+  }
+  return { width: rect.width, height: rect.height, data: out };
+}
+
+/** The image flipped left to right. */
+export function mirrorGrey(img: GreyImage): GreyImage {
+  const out = new Uint8Array(img.data.length);
+  for (let y = 0; y < img.height; y++) {
+    const row = y * img.width;
+    for (let x = 0; x < img.width; x++) out[row + x] = img.data[row + img.width - 1 - x];
+  }
+  return { width: img.width, height: img.height, data: out };
+}
+
+/** The rectangle of a variant inside a (trimmed) image of `width` × `height`. */
+export function variantRect(name: FingerprintVariantName, width: number, height: number): Rect {
+  const keep = (fraction: number, size: number) => Math.max(1, Math.round(size * fraction));
+  switch (name) {
+    case "full":
+    case "mirror":
+      return { left: 0, top: 0, width, height };
+    case "c90":
+    case "c80": {
+      const f = name === "c90" ? 0.9 : 0.8;
+      const w = keep(f, width);
+      const h = keep(f, height);
+      return { left: Math.floor((width - w) / 2), top: Math.floor((height - h) / 2), width: w, height: h };
+    }
+    case "l85":
+      return { left: 0, top: 0, width: keep(0.85, width), height };
+    case "r85":
+      return { left: width - keep(0.85, width), top: 0, width: keep(0.85, width), height };
+    case "t85":
+      return { left: 0, top: 0, width, height: keep(0.85, height) };
+    case "b85":
+      return { left: 0, top: height - keep(0.85, height), width, height: keep(0.85, height) };
+  }
+}
+
+/**
+ * Area (box) resampling to `outW` × `outH`: each output pixel is the mean of the input pixels it
+ * covers, fractional edges weighted. Stable under re-compression and resizing of the input.
+ */
+export function resizeArea(img: GreyImage, outW: number, outH: number): Float64Array {
+  const { width: w, height: h, data } = img;
+  // horizontal pass into outW × h, then vertical into outW × outH
+  const tmp = new Float64Array(outW * h);
+  const sx = w / outW;
+  for (let ox = 0; ox < outW; ox++) {
+    const x0 = ox * sx;
+    const x1 = x0 + sx;
+    for (let y = 0; y < h; y++) {
+      let sum = 0;
+      for (let x = Math.floor(x0); x < Math.ceil(x1); x++) {
+        const weight = Math.min(x + 1, x1) - Math.max(x, x0);
+        sum += data[y * w + x] * weight;
+      }
+      tmp[y * outW + ox] = sum / sx;
+    }
+  }
+  const out = new Float64Array(outW * outH);
+  const sy = h / outH;
+  for (let oy = 0; oy < outH; oy++) {
+    const y0 = oy * sy;
+    const y1 = y0 + sy;
+    for (let ox = 0; ox < outW; ox++) {
+      let sum = 0;
+      for (let y = Math.floor(y0); y < Math.ceil(y1); y++) {
+        const weight = Math.min(y + 1, y1) - Math.max(y, y0);
+        sum += tmp[y * outW + ox] * weight;
+      }
+      out[oy * outW + ox] = sum / sy;
+    }
+  }
+  return out;
+}
+
+const cosTables = new Map<number, Float64Array>();
+
+/** cos((2x+1)uπ / 2n) for u < keep, x < n. */
+function cosTable(n: number, keep: number): Float64Array {
+  const key = n * 1000 + keep;
+  let t = cosTables.get(key);
+  if (!t) {
+    t = new Float64Array(keep * n);
+    for (let u = 0; u < keep; u++) for (let x = 0; x < n; x++) t[u * n + x] = Math.cos(((2 * x + 1) * u * Math.PI) / (2 * n));
+    cosTables.set(key, t);
+  }
+  return t;
+}
+
+/** The low-frequency corner (u, v < keep) of the 2-D DCT-II of an n × n block (unnormalised). */
+export function dctLowFrequencies(block: Float64Array, n: number, keep: number): Float64Array {
+  const c = cosTable(n, keep);
+  const rows = new Float64Array(keep * n); // rows[u][y] = Σx block[y][x]·c[u][x]
+  for (let u = 0; u < keep; u++) {
+    for (let y = 0; y < n; y++) {
+      let s = 0;
+      for (let x = 0; x < n; x++) s += block[y * n + x] * c[u * n + x];
+      rows[u * n + y] = s;
+    }
+  }
+  const out = new Float64Array(keep * keep); // out[v][u]
+  for (let v = 0; v < keep; v++) {
+    for (let u = 0; u < keep; u++) {
+      let s = 0;
+      for (let y = 0; y < n; y++) s += rows[u * n + y] * c[v * n + y];
+      out[v * keep + u] = s;
+    }
+  }
+  return out;
+}
+
+/** Bits of a DCT hash: coefficients u, v = 1..bits (DC row and column left out) above their median. */
+function dctHash(img: GreyImage, n: number, side: number): Uint8Array {
+  const coeffs = dctLowFrequencies(resizeArea(img, n, n), n, side + 1);
+  const values: number[] = [];
+  for (let v = 1; v <= side; v++) for (let u = 1; u <= side; u++) values.push(coeffs[v * (side + 1) + u]);
+  const sorted = [...values].sort((a, b) => a - b);
+  const median = (sorted[(sorted.length >> 1) - 1] + sorted[sorted.length >> 1]) / 2;
+  const out = new Uint8Array(values.length / 8);
+  values.forEach((value, i) => {
+    if (value > median) out[i >> 3] |= 0x80 >> (i & 7);
+  });
+  return out;
+}
+
+/** pHash-64 of an image: 8 bytes. */
+export function phash64(img: GreyImage): Uint8Array {
+  return dctHash(img, 32, 8);
+}
+
+/** The 256-bit DCT hash of an image: 32 bytes. */
+export function hash256(img: GreyImage): Uint8Array {
+  return dctHash(img, 64, 16);
+}
+
+const POPCOUNT8 = new Uint8Array(256).map((_, i) => {
+  let n = 0;
+  for (let b = i; b; b >>= 1) n += b & 1;
+  return n;
+});
+
+/** Number of differing bits between two hashes of the same length. */
+export function hammingDistance(a: Uint8Array, b: Uint8Array): number {
+  if (a.length !== b.length) throw new ProofmarkError("INVALID_ARGUMENT", `cannot compare a ${a.length * 8}-bit hash with a ${b.length * 8}-bit one`);
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d += POPCOUNT8[a[i] ^ b[i]];
+  return d;
+}
+
+/**
+ * The fingerprint of an image whose borders were already trimmed (see `trimRect`). For a suspect
+ * copy only `full` is needed; originals carry every variant.
+ *
+ * @example
+ * const fp = computeFingerprint(cropGrey(grey, trimRect(grey)));
+ * const text = formatFingerprint(fp); // → commitment.meta.fingerprint
+ */
+export function computeFingerprint(trimmed: GreyImage, variants: readonly FingerprintVariantName[] = FINGERPRINT_VARIANTS): Fingerprint {
+  return {
+    version: 1,
+    variants: variants.map((name) => {
+      const part = name === "mirror" ? mirrorGrey(trimmed) : name === "full" ? trimmed : cropGrey(trimmed, variantRect(name, trimmed.width, trimmed.height));
+      return { name, phash: phash64(part), hash256: hash256(part) };
+    }),
+  };
+}
+
+function hex(bytes: Uint8Array): string {
+  let s = "";
+  for (const b of bytes) s += b.toString(16).padStart(2, "0");
+  return s;
+}
+
+function unhex(s: string): Uint8Array {
+  const out = new Uint8Array(s.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(s.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+/** The text form of a fingerprint (the value of `commitment.meta.fingerprint`). */
+export function formatFingerprint(fp: Fingerprint): string {
+  return [FINGERPRINT_FORMAT, ...fp.variants.map((v) => `${v.name}:${hex(v.phash)}:${hex(v.hash256)}`)].join(" ");
+}
+
+/**
+ * Strict parser of the text form: known version, known variant names once each, `full` present,
+ * exact hex lengths. Anything else → FINGERPRINT_INVALID.
+ */
+export function parseFingerprint(text: unknown): Fingerprint {
+  const bad = (why: string) => new ProofmarkError("FINGERPRINT_INVALID", `fingerprint is not valid: ${why}`);
+  if (typeof text !== "string") throw bad("not a string");
+  const [format, ...parts] = text.split(" ");
+  if (format !== FINGERPRINT_FORMAT) throw bad(`unknown format "${format.slice(0, 16)}" (this Proofmark reads ${FINGERPRINT_FORMAT})`);
+  if (parts.length === 0) throw bad("no variants");
+  const seen = new Set<string>();
+  const variants = parts.map((part) => {
+    const m = /^([a-z0-9]+):([0-9a-f]{16}):([0-9a-f]{64})$/.exec(part);
+    if (!m) throw bad(`malformed variant "${part.slice(0, 24)}"`);
+    if (!(FINGERPRINT_VARIANTS as readonly string[]).includes(m[1])) throw bad(`unknown variant "${m[1]}"`);
+    if (seen.has(m[1])) throw bad(`variant "${m[1]}" twice`);
+    seen.add(m[1]);
+    return { name: m[1] as FingerprintVariantName, phash: unhex(m[2]), hash256: unhex(m[3]) };
+  });
+  if (!seen.has("full")) throw bad('no "full" variant');
+  return { version: 1, variants };
+}
+
+/** pHash-64 as hex (16 digits). */
+export function phashHex(phash: Uint8Array): string {
+  return hex(phash);
+}
+
+/** The four 16-bit chunks of a pHash-64 (big-endian), the keys of multi-index hashing. */
+export function phashChunks(phash: Uint8Array): [number, number, number, number] {
+  return [(phash[0] << 8) | phash[1], (phash[2] << 8) | phash[3], (phash[4] << 8) | phash[5], (phash[6] << 8) | phash[7]];
+}
+
+/**
+ * Every 16-bit value within Hamming distance `radius` of `chunk`. Multi-index hashing: if two
+ * 64-bit hashes differ in at most D bits, at least one of their four 16-bit chunks differs in at
+ * most ⌊D / 4⌋ bits, so probing those neighbours of each chunk finds every hash within D.
+ */
+export function chunkNeighbours(chunk: number, radius: number): number[] {
+  const out = [chunk];
+  const extend = (value: number, start: number, left: number) => {
+    for (let bit = start; bit < 16; bit++) {
+      const next = value ^ (1 << bit);
+      out.push(next);
+      if (left > 1) extend(next, bit + 1, left - 1);
+    }
+  };
+  if (radius > 0) extend(chunk, 0, radius);
+  return out;
+}
+
+/** Largest pHash-64 distance a lookup accepts (keeps multi-index probing bounded: ≤ 2,517 probes per chunk). */
+export const MAX_MATCH_DISTANCE = 20;

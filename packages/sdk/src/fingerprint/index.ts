@@ -1,0 +1,6 @@
+export * from "./image";
+export * from "./orb";
+export * from "./index-db";
+export * from "./match";
+export * from "./measured";
+export * from "./register";

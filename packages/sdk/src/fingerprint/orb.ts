@@ -1,0 +1,127 @@
+import type { GreyImage } from "../core/fingerprint";
+
+/**
+ * Local features for the cases a global hash cannot decide (one-sided crops, rotation): ORB
+ * keypoints and descriptors (OpenCV through `@techstark/opencv-js`, WebAssembly), matched with a
+ * ratio test and confirmed with a RANSAC homography. The inlier count is the evidence: matches
+ * that agree on one geometric transform of one image onto the other.
+ */
+
+/** Keypoints (x, y pairs) and 32-byte ORB descriptors of one image. */
+export interface OrbFeatures {
+  count: number;
+  points: Float32Array;
+  descriptors: Uint8Array;
+}
+
+/** Keypoints detected per image. */
+export const ORB_FEATURES = 500;
+/** RANSAC inliers from which local features confirm a candidate (see the README's robustness table). */
+export const MIN_INLIERS = 20;
+
+// opencv.js ships no usable types for this use; the few calls below are checked by the tests.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Cv = any;
+let cvPromise: Promise<{ cv: Cv }> | undefined;
+
+/**
+ * Loads the OpenCV WebAssembly module once per process (≈ 2 s). The module is a thenable
+ * (Emscripten), so it travels wrapped: a promise resolved with it directly never settles (it
+ * keeps adopting itself), and neither does an async function that returns it.
+ */
+export function loadOpenCv(): Promise<{ cv: Cv }> {
+  cvPromise ??= new Promise<{ cv: Cv }>((resolve, reject) => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const mod = require("@techstark/opencv-js");
+    if (mod.Mat) resolve({ cv: mod });
+    else if (typeof mod.then === "function") mod.then((cv: Cv) => resolve({ cv }), reject);
+    else reject(new Error("@techstark/opencv-js did not load"));
+  });
+  return cvPromise;
+}
+
+/** ORB features of a grey image. */
+export async function orbFeatures(img: GreyImage, max = ORB_FEATURES): Promise<OrbFeatures> {
+  const { cv } = await loadOpenCv();
+  const mat = cv.matFromArray(img.height, img.width, cv.CV_8UC1, img.data);
+  const orb = new cv.ORB(max);
+  const keypoints = new cv.KeyPointVector();
+  const descriptors = new cv.Mat();
+  const noMask = new cv.Mat();
+  try {
+    orb.detectAndCompute(mat, noMask, keypoints, descriptors);
+    const count = descriptors.rows;
+    const points = new Float32Array(count * 2);
+    for (let i = 0; i < count; i++) {
+      const kp = keypoints.get(i);
+      points[2 * i] = kp.pt.x;
+      points[2 * i + 1] = kp.pt.y;
+    }
+    return { count, points, descriptors: new Uint8Array(descriptors.data.slice(0, count * 32)) };
+  } finally {
+    mat.delete();
+    orb.delete();
+    keypoints.delete();
+    descriptors.delete();
+    noMask.delete();
+  }
+}
+
+/**
+ * RANSAC inliers between a suspect's and an original's features: ratio-tested matches (0.8) that a
+ * single homography maps within 5 px. 0 when fewer than 8 matches survive the ratio test.
+ */
+export async function orbInliers(suspect: OrbFeatures, original: OrbFeatures): Promise<number> {
+  if (suspect.count < 8 || original.count < 8) return 0;
+  const { cv } = await loadOpenCv();
+  const a = cv.matFromArray(suspect.count, 32, cv.CV_8UC1, suspect.descriptors);
+  const b = cv.matFromArray(original.count, 32, cv.CV_8UC1, original.descriptors);
+  const matcher = new cv.BFMatcher(cv.NORM_HAMMING, false);
+  const knn = new cv.DMatchVectorVector();
+  const mats: Array<{ delete(): void }> = [a, b, matcher, knn];
+  try {
+    matcher.knnMatch(a, b, knn, 2);
+    const src: number[] = [];
+    const dst: number[] = [];
+    for (let i = 0; i < knn.size(); i++) {
+      const pair = knn.get(i);
+      if (pair.size() < 2) continue;
+      const m = pair.get(0);
+      const n = pair.get(1);
+      if (m.distance < 0.8 * n.distance) {
+        src.push(suspect.points[2 * m.queryIdx], suspect.points[2 * m.queryIdx + 1]);
+        dst.push(original.points[2 * m.trainIdx], original.points[2 * m.trainIdx + 1]);
+      }
+    }
+    if (src.length < 16) return 0;
+    const srcMat = cv.matFromArray(src.length / 2, 1, cv.CV_32FC2, src);
+    const dstMat = cv.matFromArray(dst.length / 2, 1, cv.CV_32FC2, dst);
+    const mask = new cv.Mat();
+    mats.push(srcMat, dstMat, mask);
+    const h = cv.findHomography(srcMat, dstMat, cv.RANSAC, 5.0, mask);
+    mats.push(h);
+    if (h.empty()) return 0;
+    let inliers = 0;
+    for (let i = 0; i < mask.rows; i++) if (mask.data[i]) inliers++;
+    return inliers;
+  } finally {
+    for (const m of mats) m.delete();
+  }
+}
+
+/** Features as one blob for the index: u32 count ‖ f32 points ‖ descriptors. */
+export function encodeOrbFeatures(f: OrbFeatures): Buffer {
+  const out = Buffer.alloc(4 + f.count * 8 + f.count * 32);
+  out.writeUInt32LE(f.count, 0);
+  Buffer.from(f.points.buffer, f.points.byteOffset, f.count * 8).copy(out, 4);
+  Buffer.from(f.descriptors.buffer, f.descriptors.byteOffset, f.count * 32).copy(out, 4 + f.count * 8);
+  return out;
+}
+
+export function decodeOrbFeatures(blob: Uint8Array): OrbFeatures {
+  const buf = Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength);
+  const count = buf.readUInt32LE(0);
+  const points = new Float32Array(count * 2);
+  Buffer.from(points.buffer).set(buf.subarray(4, 4 + count * 8));
+  return { count, points, descriptors: new Uint8Array(buf.subarray(4 + count * 8, 4 + count * 40)) };
+}

@@ -1,0 +1,103 @@
+import { expect } from "chai";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parseFingerprint, parseReceipt, computeLeaf } from "@proofmark/sdk";
+import { assertBuilt, killLocalChain, makeWorkspace, runCli } from "../cli/helpers";
+import { productPhoto, stolenCopy } from "./images";
+
+describe("CLI: a seller's stolen product photo is matched to her stamped original (end to end on the local chain)", function () {
+  this.timeout(300_000);
+  const ws = makeWorkspace("match");
+  const run = (args: string[]) => runCli(args, { cwd: ws.dir, dataDir: ws.dataDir, timeoutMs: 180_000 });
+  const shop = path.join(ws.dir, "shop");
+
+  before(async function () {
+    assertBuilt();
+    fs.mkdirSync(shop, { recursive: true });
+    for (const [i, name] of ["red-bag", "tea-cup", "silk-scarf"].entries()) fs.writeFileSync(path.join(shop, `${name}.jpg`), await productPhoto(100 + i));
+    fs.writeFileSync(path.join(shop, "price-list.txt"), "red bag 129\n");
+    fs.writeFileSync(path.join(ws.dir, "stolen.jpg"), await stolenCopy(fs.readFileSync(path.join(shop, "tea-cup.jpg"))));
+    fs.writeFileSync(path.join(ws.dir, "unrelated.jpg"), await productPhoto(999));
+    fs.writeFileSync(path.join(ws.dir, "broken.jpg"), "not an image\n");
+  });
+
+  after(function () {
+    killLocalChain(ws.dataDir);
+  });
+
+  it("stamp fingerprints the images, commits the fingerprint in the leaf, and indexes them", async function () {
+    const r = await run(["stamp", "shop", "--author", "Mei", "--json"]);
+    expect(r.code, r.stderr).to.equal(0);
+    const result = JSON.parse(r.stdout);
+    expect(result.fingerprinted).to.equal(3);
+    const receipt = parseReceipt(fs.readFileSync(path.join(shop, "tea-cup.jpg.proof.json"), "utf8"));
+    const fp = parseFingerprint(receipt.commitment.meta.fingerprint);
+    expect(fp.variants.map((v) => v.name)).to.include.members(["full", "mirror", "c90", "c80"]);
+    expect(receipt.commitment.meta.author).to.equal("Mei");
+    // the leaf covers the fingerprint: change one hex digit and the leaf no longer matches
+    const flipped = receipt.commitment.meta.fingerprint.replace(/full:(.)/, (_m, c: string) => `full:${c === "0" ? "1" : "0"}`);
+    expect(computeLeaf({ sha256: receipt.subject.sha256, salt: receipt.commitment.salt, meta: { ...receipt.commitment.meta, fingerprint: flipped } })).to.not.equal(receipt.commitment.leaf);
+    const text = parseReceipt(fs.readFileSync(path.join(shop, "price-list.txt.proof.json"), "utf8"));
+    expect(text.commitment.meta.fingerprint).to.equal(undefined);
+    // the receipt still verifies like any other
+    const v = await run(["verify", "shop/tea-cup.jpg"]);
+    expect(v.code, v.stderr).to.equal(0);
+  });
+
+  it("match names her original for a cropped, re-compressed, bordered copy, with its anchoring time", async function () {
+    const r = await run(["match", "stolen.jpg", "--json"]);
+    expect(r.code, r.stderr).to.equal(0);
+    const result = JSON.parse(r.stdout);
+    expect(result.matches).to.have.length(1);
+    const m = result.matches[0];
+    expect(m.original.name).to.equal("tea-cup.jpg");
+    expect(m.distance).to.be.at.most(10);
+    expect(m.receipt).to.equal("present");
+    expect(m.inliers).to.be.a("number");
+    const receipt = parseReceipt(fs.readFileSync(path.join(shop, "tea-cup.jpg.proof.json"), "utf8"));
+    expect(m.original.anchoredAt).to.equal(receipt.anchors[0].timestamp);
+    expect(result.note).to.match(/SIMILARITY/);
+    const human = await run(["match", "stolen.jpg"]);
+    expect(human.code).to.equal(0);
+    expect(human.stdout).to.match(/tea-cup\.jpg/);
+    expect(human.stdout).to.match(/anchored\s+\d{4}-\d\d-\d\dT/);
+    expect(human.stdout).to.match(/evidence of SIMILARITY/);
+  });
+
+  it("an unrelated photo matches nothing", async function () {
+    const r = await run(["match", "unrelated.jpg", "--json"]);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(JSON.parse(r.stdout).matches).to.deep.equal([]);
+    const human = await run(["match", "unrelated.jpg"]);
+    expect(human.stdout).to.match(/^no match/);
+  });
+
+  it("report --match writes a side-by-side HTML report that explains the match and re-verifies the original", async function () {
+    const out = path.join(ws.dir, "match-report.html");
+    const r = await run(["report", "stolen.jpg", "--match", "--out", out, "--json"]);
+    expect(r.code, r.stderr).to.equal(0);
+    const html = fs.readFileSync(out, "utf8");
+    expect(html).to.include("evidence of similarity, not proof of copying");
+    expect(html).to.include("tea-cup.jpg");
+    expect(html).to.match(/<img alt="suspect" src="data:image\/jpeg;base64,/);
+    expect(html).to.match(/<img alt="original" src="data:image\/jpeg;base64,/);
+    expect(html).to.match(/verified: the original file matches its receipt/);
+    expect(html).to.match(/Distance<\/th><td>\d+ of 64 bits/);
+  });
+
+  it("report --match on an unrelated photo fails with NO_MATCH and writes nothing", async function () {
+    const out = path.join(ws.dir, "none.html");
+    const r = await run(["report", "unrelated.jpg", "--match", "--out", out]);
+    expect(r.code).to.equal(1);
+    expect(r.stderr).to.match(/NO_MATCH/);
+    expect(fs.existsSync(out)).to.equal(false);
+  });
+
+  it("bad input: an unreadable image gives IMAGE_UNREADABLE; a distance out of range is a usage error", async function () {
+    const r = await run(["match", "broken.jpg"]);
+    expect(r.code).to.equal(1);
+    expect(r.stderr).to.match(/IMAGE_UNREADABLE/);
+    const d = await run(["match", "stolen.jpg", "--max-distance", "40"]);
+    expect(d.code).to.equal(2);
+  });
+});
