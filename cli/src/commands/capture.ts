@@ -1,6 +1,6 @@
 import * as path from "node:path";
 import type { Command } from "commander";
-import { anchorCaptures, captureToWacz, ProofmarkError, type CaptureResult } from "@proofmark/sdk";
+import { anchorCaptures, captureToWacz, fingerprintImageMatcher, ProofmarkError, type CaptureResult } from "@proofmark/sdk";
 import { commandEnv, positiveInt } from "../options";
 import { formatAddress, formatBytes, formatTime, rows } from "../output";
 
@@ -46,6 +46,8 @@ export function register(program: Command): void {
             const block = await chain.provider.getBlock("latest");
             return block ? { chainId: chain.chainId, blockNumber: block.number, timestamp: block.timestamp } : undefined;
           },
+          // Every captured image is looked up in this data folder's photo-fingerprint index.
+          imageMatcher: fingerprintImageMatcher(env.dataDir),
           onProgress: (t) => env.out.progress(t),
         });
         env.out.progress("anchoring");
@@ -60,6 +62,7 @@ export function register(program: Command): void {
           env.out.line(`    title ${JSON.stringify(p.title).replace(/[\u0000-\u001f\u007f]/g, "")}${p.loadTimedOut ? "  (did NOT finish loading within the time limit; captured as it was)" : ""}`);
         }
         env.out.line(`  ${r.exchanges} HTTP exchange(s), ${r.images.length} image(s), ${r.failed.length} failed request(s), ${r.truncated.length} truncated response(s)`);
+        for (const m of r.imageMatches ?? []) env.out.line(`  image ${m.sha256.slice(0, 16)}… resembles your registered ${m.original.name} (distance ${m.original.distance}, anchored ${m.original.anchoredAt}) — evidence of similarity, not identity`);
         env.out.line(r.clean.ok ? "  clean environment: every check passed" : "  CLEAN-ENVIRONMENT CHECK FAILED:");
         for (const c of r.clean.checks.filter((x) => !x.ok)) env.out.line(`    ✗ ${c.item}: ${c.observed.replace(/[\u0000-\u001f\u007f]/g, "")}`);
         env.out.line();

@@ -1,4 +1,5 @@
 import * as fs from "node:fs";
+import * as path from "node:path";
 import { parseFingerprint, formatFingerprint, type FingerprintVariantName } from "../core/fingerprint";
 import { isProofmarkError } from "../core/errors";
 import { parseReceipt } from "../core/receipt";
@@ -6,6 +7,7 @@ import { fingerprintImage, type ImageFingerprint } from "./image";
 import { FingerprintIndex, type IndexedOriginal } from "./index-db";
 import { decodeOrbFeatures, MIN_INLIERS, orbFeatures, orbInliers, type OrbFeatures } from "./orb";
 import { CANDIDATE_DISTANCE, MATCH_DISTANCE } from "./measured";
+import type { CapturedImageMatch, ImageMatcher } from "../capture/wacz";
 
 /** One registered original that an image matches. */
 export interface ImageMatch {
@@ -101,4 +103,39 @@ function receiptState(o: IndexedOriginal): ImageMatch["receipt"] {
     if (isProofmarkError(e)) return "invalid";
     throw e;
   }
+}
+
+/**
+ * The capture's image matcher backed by this data folder's fingerprint index: every image a web
+ * capture recorded is looked up (hash distance and local features, as `matchImage`), and each
+ * registered original it matches is recorded in the capture record. Images that do not decode
+ * (SVG, icons) are passed over; an empty index matches nothing and opens no file.
+ *
+ * @example
+ * await captureToWacz({ urls, out, dataDir, version, imageMatcher: fingerprintImageMatcher(dataDir) });
+ */
+export function fingerprintImageMatcher(dataDir: string): ImageMatcher {
+  return async (images) => {
+    if (!fs.existsSync(path.join(dataDir, "fingerprints.sqlite"))) return [];
+    const found: CapturedImageMatch[] = [];
+    for (const image of images) {
+      let result: MatchResult;
+      try {
+        result = await matchImage({ dataDir, image: image.bytes });
+      } catch (e) {
+        if (isProofmarkError(e, "IMAGE_UNREADABLE")) continue;
+        throw e;
+      }
+      for (const m of result.matches) {
+        found.push({
+          sha256: image.sha256,
+          original: {
+            name: m.original.name, receipt: m.original.receiptPath, distance: m.distance, variant: m.variant, decidedBy: m.decidedBy,
+            chainId: m.original.chainId, blockNumber: m.original.blockNumber, anchoredAt: new Date(m.original.anchoredAt * 1000).toISOString(),
+          },
+        });
+      }
+    }
+    return found;
+  };
 }

@@ -1,0 +1,61 @@
+import { expect } from "chai";
+import * as fs from "node:fs";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
+import * as path from "node:path";
+import { DEFAULT_CHROMIUM, readZip, type CaptureRecord } from "../../packages/sdk/src";
+import { assertBuilt, killLocalChain, makeWorkspace, runCli } from "../cli/helpers";
+import { productPhoto, stolenCopy } from "../fingerprint/images";
+
+// Issue 15 × issue 14: a capture of an infringing listing names the seller's registered originals
+// among the images it recorded (looked up in the data folder's fingerprint index), and only those.
+describe("proofmark capture: captured images are matched against the registered originals", function () {
+  this.timeout(600_000);
+  const ws = makeWorkspace("capture-match");
+  const run = (args: string[]) => runCli(args, { cwd: ws.dir, dataDir: ws.dataDir, timeoutMs: 300_000 });
+  let server: http.Server | undefined;
+
+  before(async function () {
+    if (!fs.existsSync(DEFAULT_CHROMIUM)) {
+      console.log(`    (skipped: ${DEFAULT_CHROMIUM} is missing — apt-get install -y chromium; .ci/run installs it)`);
+      this.skip();
+    }
+    assertBuilt();
+    fs.mkdirSync(path.join(ws.dir, "shop"), { recursive: true });
+    fs.writeFileSync(path.join(ws.dir, "shop", "tea-cup.jpg"), await productPhoto(101));
+    const stolen = await stolenCopy(fs.readFileSync(path.join(ws.dir, "shop", "tea-cup.jpg")));
+    const unrelated = await productPhoto(999);
+    const files: Record<string, [string, Buffer]> = {
+      "/item": ["text/html; charset=utf-8", Buffer.from('<!doctype html><title>Tea cup — other shop</title><h1>Tea cup</h1><img src="/a.jpg"><img src="/b.jpg">')],
+      "/a.jpg": ["image/jpeg", stolen],
+      "/b.jpg": ["image/jpeg", unrelated],
+    };
+    server = http.createServer((req, res) => {
+      const f = files[req.url ?? ""];
+      if (!f) return void res.writeHead(404).end();
+      res.writeHead(200, { "content-type": f[0], "content-length": f[1].length }).end(f[1]);
+    });
+    await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
+  });
+
+  after(function () {
+    server?.close();
+    killLocalChain(ws.dataDir);
+  });
+
+  it("records the matching original (with its anchor) in the capture record and says so; the unrelated image matches nothing", async function () {
+    const stamped = await run(["stamp", "shop", "--author", "Mei"]);
+    expect(stamped.code, stamped.stderr).to.equal(0);
+    const url = `http://127.0.0.1:${(server!.address() as AddressInfo).port}/item`;
+    const out = path.join(ws.dir, "listing.wacz");
+    const r = await run(["capture", url, "--out", out]);
+    expect(r.code, r.stderr + r.stdout).to.equal(0);
+    expect(r.stdout).to.match(/resembles your registered tea-cup\.jpg .*evidence of similarity/);
+    const record = JSON.parse(readZip(fs.readFileSync(out)).get("capture/record.json")!.data.toString("utf8")) as CaptureRecord;
+    const matches = record.imageMatches ?? [];
+    expect(matches.map((m) => m.original.name)).to.deep.equal(["tea-cup.jpg"]);
+    const stolenImage = record.images.find((i) => i.url.endsWith("/a.jpg"));
+    expect(matches[0].sha256).to.equal(stolenImage?.sha256);
+    expect(String(matches[0].original.receipt)).to.match(/tea-cup\.jpg\.proof\.json$/);
+  });
+});
