@@ -163,7 +163,7 @@ describe("calendar: the stamping service on SQLite, anchoring on Anvil and ganac
 
   it("refuses bad requests with 4xx and a JSON error code, storing nothing", async function () {
     const before = (await call(`${service.url}/v1/health`)).body.leaves;
-    const cases: Array<[Promise<{ status: number; body: any }>, number]> = [ // eslint-disable-line @typescript-eslint/no-explicit-any
+    const cases: Array<[Promise<{ status: number; body: any }>, number]> = [  
       [submit(service.url, undefined, "{not json"), 400],
       [submit(service.url, ["0x1234"]), 400],
       [submit(service.url, [`0x${"g".repeat(64)}`]), 400],

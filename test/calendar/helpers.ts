@@ -4,7 +4,7 @@ import type { Hex } from "../../packages/sdk/src";
 export interface HttpResult {
   status: number;
   headers: Headers;
-  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  body: any;  
 }
 
 /** One HTTP request with a JSON answer. */

@@ -59,12 +59,12 @@ export function register(program: Command): void {
         env.out.line(`captured  ${urls.length} page(s)  →  ${out} (${formatBytes(captured.waczBytes)})`);
         for (const p of r.pages) {
           env.out.line(`  ${p.url}${p.finalUrl !== p.url ? ` → ${p.finalUrl}` : ""}`);
-          env.out.line(`    title ${JSON.stringify(p.title).replace(/[\u0000-\u001f\u007f]/g, "")}${p.loadTimedOut ? "  (did NOT finish loading within the time limit; captured as it was)" : ""}`);
+          env.out.line(`    title ${JSON.stringify(p.title)}${p.loadTimedOut ? "  (did NOT finish loading within the time limit; captured as it was)" : ""}`);
         }
         env.out.line(`  ${r.exchanges} HTTP exchange(s), ${r.images.length} image(s), ${r.failed.length} failed request(s), ${r.truncated.length} truncated response(s)`);
         for (const m of r.imageMatches ?? []) env.out.line(`  image ${m.sha256.slice(0, 16)}… resembles your registered ${m.original.name} (distance ${m.original.distance}, anchored ${m.original.anchoredAt}) — evidence of similarity, not identity`);
         env.out.line(r.clean.ok ? "  clean environment: every check passed" : "  CLEAN-ENVIRONMENT CHECK FAILED:");
-        for (const c of r.clean.checks.filter((x) => !x.ok)) env.out.line(`    ✗ ${c.item}: ${c.observed.replace(/[\u0000-\u001f\u007f]/g, "")}`);
+        for (const c of r.clean.checks.filter((x) => !x.ok)) env.out.line(`    ✗ ${c.item}: ${c.observed}`);
         env.out.line();
         env.out.line(`anchored: datapackage-digest.json of ${path.basename(out)}, one transaction`);
         for (const line of rows([

@@ -34,7 +34,7 @@ export function register(program: Command): void {
       const r = await s.createProduct({ name: o.name, nameEn: o.nameEn, giNumber: o.giNumber, region: o.region, unit: o.unit, maxYieldBps, admin: o.admin, standard: o.standard ? readDocument(o.standard) : undefined });
       env.out.result({ product: r.product, txHash: r.txHash, blockNumber: r.blockNumber, standard: r.standard });
       env.out.line(String(r.product));
-      env.out.line(`created product ${r.product}: ${plain(o.name)}${o.nameEn ? ` / ${plain(o.nameEn)}` : ""} (transaction ${r.txHash})`);
+      env.out.line(`created product ${r.product}: ${o.name}${o.nameEn ? ` / ${o.nameEn}` : ""} (transaction ${r.txHash})`);
     }));
   product
     .command("show")
@@ -44,8 +44,8 @@ export function register(program: Command): void {
       const p = await s.product(productId);
       env.out.result({ product: p.id, ...p, id: undefined });
       for (const line of rows([
-        ["product", String(p.id)], ["name", plain(p.name)], ["name (en)", plain(p.nameEn)], ["GI number", plain(p.giNumber)],
-        ["region", plain(p.region)], ["unit", plain(p.unit)], ["max yield", `${p.maxYieldBps / 100} %`], ["standard", p.standard],
+        ["product", String(p.id)], ["name", p.name], ["name (en)", p.nameEn], ["GI number", p.giNumber],
+        ["region", p.region], ["unit", p.unit], ["max yield", `${p.maxYieldBps / 100} %`], ["standard", p.standard],
       ])) env.out.line(line);
     }, { readOnly: true }));
 
@@ -175,7 +175,7 @@ export function register(program: Command): void {
     .action((lot: number, o, cmd: Command) => withSession(cmd, async (s, env) => {
       const r = await s.recall({ lot, reason: o.reason, location: o.location, time: o.time });
       env.out.result({ lot: r.lot, reason: o.reason, cid: r.cid, txHash: r.txHash });
-      env.out.line(`recalled lot ${r.lot}: ${plain(o.reason)}`);
+      env.out.line(`recalled lot ${r.lot}: ${o.reason}`);
     }));
 
   gi.command("trace")
@@ -270,13 +270,6 @@ function readDocument(file: string): DocumentInput {
   return { bytes: readFileBounded(file, READ_LIMIT_BYTES, "an attached document"), name: path.basename(file) };
 }
 
-/**
- * On-chain strings are untrusted: shown to people with control characters and bidirectional
- * overrides escaped, so a product name cannot rewrite the terminal. JSON output keeps them exact.
- */
-export function plain(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
-}
 
 function printTrace(env: CommandEnv, t: LotTrace): void {
   const out = env.out;
@@ -287,10 +280,10 @@ function printTrace(env: CommandEnv, t: LotTrace): void {
     return;
   }
   const p = t.product;
-  out.line(`lot ${t.lot} · ${plain(p.name)}${p.nameEn ? ` / ${plain(p.nameEn)}` : ""} (${plain(p.giNumber)}, ${plain(p.region)})`);
+  out.line(`lot ${t.lot} · ${p.name}${p.nameEn ? ` / ${p.nameEn}` : ""} (${p.giNumber}, ${p.region})`);
   const summary = t.status === "genuine"
     ? "every event matches its document and the chain; hash chains match storage; mass balance holds"
-    : t.reasons.map(plain).join("; ");
+    : t.reasons.join("; ");
   const headsText = t.checks.headsMatch ? (t.unchecked.length ? `not all read (${t.unchecked.length} lot(s) unchecked)` : "match storage") : "DIFFER FROM STORAGE";
   for (const line of rows([
     ["status", `${badge} — ${summary}`],
@@ -306,7 +299,7 @@ function printTrace(env: CommandEnv, t: LotTrace): void {
     out.line(`  lot ${a.lot}  harvest  ${a.quantity.text}  by ${formatAddress(a.actor)}, season ${a.season}` +
       `${a.licence ? `, licence ${a.licence.harvested.text} of ${a.licence.quota.text} used` : ""}`);
   }
-  for (const a of t.ancestors.filter((l) => l.origin !== "harvest")) out.line(`  lot ${a.lot}  ${a.origin} of lot ${a.parents.join(", ")}  ${a.quantity.text}${a.recall ? `  RECALLED: ${plain(a.recall.reason)}` : ""}`);
+  for (const a of t.ancestors.filter((l) => l.origin !== "harvest")) out.line(`  lot ${a.lot}  ${a.origin} of lot ${a.parents.join(", ")}  ${a.quantity.text}${a.recall ? `  RECALLED: ${a.recall.reason}` : ""}`);
   if (t.descendants.length > 0) {
     out.line("descendants");
     for (const d of t.descendants) out.line(`  lot ${d.lot}  ${d.origin} of lot ${d.parents.join(", ")}  ${d.quantity.text}${d.packages ? ` (${d.packages} packages)` : ""}  ${d.status}`);
@@ -317,6 +310,6 @@ function printTrace(env: CommandEnv, t: LotTrace): void {
     const when = e.time.replace(".000Z", "Z");
     const who = e.actorName ?? e.actor;
     const mark = e.verified ? "✓ verified" : e.check === "document-missing" ? "? document not in this store" : "✗ DOCUMENT MISMATCH";
-    out.line(`  ${when}  lot ${String(e.lot).padEnd(4)} ${e.step.padEnd(16)} ${e.disposition.padEnd(23)} ${who.padEnd(10)} ${plain((e.epcis && eventLocationName(e.epcis)) ?? e.location ?? e.locationDigest.slice(0, 18) + "…")}  ${mark}`);
+    out.line(`  ${when}  lot ${String(e.lot).padEnd(4)} ${e.step.padEnd(16)} ${e.disposition.padEnd(23)} ${who.padEnd(10)} ${(e.epcis && eventLocationName(e.epcis)) ?? e.location ?? e.locationDigest.slice(0, 18) + "…"}  ${mark}`);
   }
 }

@@ -7,7 +7,6 @@ import {
 } from "@proofmark/sdk";
 import { commandEnv, type CommandEnv } from "../options";
 import { formatTime, rows, type Output } from "../output";
-import { plain } from "./gi";
 
 interface MatchCliOptions {
   maxDistance?: number;
@@ -55,19 +54,19 @@ export function register(program: Command): void {
 }
 
 function printMatches(out: Output, image: string, r: MatchResult): void {
-  out.line(`${r.matches.length === 0 ? "no match" : `${r.matches.length} match(es)`} for ${plain(image)} among ${r.indexed} indexed original(s) (match distance ≤ ${r.maxDistance} of 64 bits)`);
+  out.line(`${r.matches.length === 0 ? "no match" : `${r.matches.length} match(es)`} for ${image} among ${r.indexed} indexed original(s) (match distance ≤ ${r.maxDistance} of 64 bits)`);
   for (const m of r.matches) {
     const o = m.original;
     out.line();
-    out.line(`${plain(o.name)}`);
+    out.line(`${o.name}`);
     for (const line of rows([
       ["distance", `${m.distance} / 64 bits (pHash-64), ${m.distance256} / 256 bits (hash-256)`],
       ["variant", VARIANT_LABELS[m.variant]],
       ["local features", m.inliers === undefined ? "not checked" : `${m.inliers} RANSAC inliers (ORB)${m.inliers >= MIN_INLIERS ? "" : `, below ${MIN_INLIERS}`}`],
       ["decided by", m.decidedBy === "hash" ? "hash distance" : `local features (hash distance ${m.distance} is above ${r.maxDistance})`],
       ["anchored", `${formatTime(o.anchoredAt)}, block ${o.blockNumber} on chain ${o.chainId}`],
-      ["receipt", `${plain(path.relative(process.cwd(), o.receiptPath) || o.receiptPath)} (${m.receipt === "present" ? "present, commits this fingerprint" : m.receipt})`],
-      ["original file", plain(o.file)],
+      ["receipt", `${path.relative(process.cwd(), o.receiptPath) || o.receiptPath} (${m.receipt === "present" ? "present, commits this fingerprint" : m.receipt})`],
+      ["original file", o.file],
     ])) out.line(line);
   }
   out.line();
@@ -111,7 +110,7 @@ export async function writeMatchReport(env: CommandEnv, image: string, out: stri
   writeFileAtomic(out, html);
   const best = result.matches[0];
   env.out.result({ out, format: "html", matches: result.matches.length, best: { name: best.original.name, distance: best.distance, variant: best.variant, anchoredAt: best.original.anchoredAt }, note: SIMILARITY_NOTE });
-  env.out.line(`${result.matches.length} match(es); nearest: ${plain(best.original.name)} at distance ${best.distance}, anchored ${formatTime(best.original.anchoredAt)}`);
+  env.out.line(`${result.matches.length} match(es); nearest: ${best.original.name} at distance ${best.distance}, anchored ${formatTime(best.original.anchoredAt)}`);
   env.out.line(SIMILARITY_NOTE);
   env.out.line(`report written to ${out}`);
 }

@@ -82,7 +82,7 @@ async function reportCapture(env: CommandEnv, file: string, o: ReportCliOptions,
   });
   writeFileAtomic(o.out, format === "pdf" ? await renderReportPdf(model) : renderCaptureReportHtml(model, screenshots));
   env.out.result({ out: o.out, format, lang: o.lang, verdict: model.verdict.status, passed: model.verdict.passed, code: model.verdict.code, file: v.file, line: model.verdict.line });
-  env.out.line(model.verdict.line.replace(/[\u0000-\u001f\u007f]/g, ""));
+  env.out.line(model.verdict.line);
   env.out.line(`report written to ${o.out}`);
   if (!model.verdict.passed) throw new ProofmarkError(model.verdict.code ?? "WACZ_INVALID", `not verified (${model.verdict.status}); the report at ${o.out} says why`, { out: o.out, file: v.file });
 }

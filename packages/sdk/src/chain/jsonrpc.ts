@@ -66,7 +66,7 @@ export async function jsonRpcCall<T = unknown>(url: string, method: string, para
   const timeoutMs = opts.timeoutMs ?? RPC_DEADLINE_MS;
   const signal = AbortSignal.timeout(timeoutMs);
   let text: string;
-  let status = 0;
+  let status: number;
   try {
     const response = await fetch(url, {
       method: "POST",

@@ -355,7 +355,9 @@ export class LocalNode {
 
   /** Appends the blocks the chain has and the journal has not. */
   private async catchUp(rpc: AnvilRpc, header: JournalHeader): Promise<number> {
-    let { last, validLength } = this.journal.tail();
+    const tail = this.journal.tail();
+    const last = tail.last;
+    let validLength = tail.validLength;
     let lastN = last?.n ?? 0;
     const head = Number(BigInt(await rpc.call<string>("eth_blockNumber")));
     const atLast = lastN <= head ? await rpc.call<{ hash: string } | null>("eth_getBlockByNumber", [hex(lastN), false]) : null;

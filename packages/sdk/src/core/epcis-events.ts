@@ -19,8 +19,6 @@ import { epcisEventHash, eventHashDigest } from "./epcis-hash";
 export const GI_NAMESPACE = "https://ns.proofmark.dev/gi#";
 /** JSON-LD context of Proofmark's EPCIS documents. */
 export const EPCIS_CONTEXT = ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld", { gi: GI_NAMESPACE }] as const;
-/** Prefixes expanded by the event hash (besides those in a document's own context). */
-const KNOWN_PREFIXES: Record<string, string> = { gi: GI_NAMESPACE, cbvmda: "urn:epcglobal:cbv:mda#", gs1: "https://gs1.org/voc/" };
 
 /** A quantity of a class of objects (a lot): EPCIS `QuantityElement`. */
 export interface QuantityElement {

@@ -118,7 +118,8 @@ function canonicalDigitalLink(uri: string): string | undefined {
   if (path.length % 2 !== 0 && !(path.length % 2 === 1 && path[path.length - 1] === "")) return undefined;
   const pairs: [string, string][] = [];
   for (let i = 0; i + 1 < path.length; i += 2) pairs.push([path[i], path[i + 1]]);
-  let [key, value] = pairs[0];
+  const key = pairs[0][0];
+  let value = pairs[0][1];
   if (key === "01" && /^\d{8}$|^\d{12,13}$/.test(value)) value = value.padStart(14, "0");
   const qualifiers = new Map(pairs.slice(1).filter(([k]) => k !== "22"));
   let out = `/${key}/${value}`;

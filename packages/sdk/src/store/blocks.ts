@@ -56,12 +56,12 @@ export function parseCid(text: string): CID {
     const s = text.trim();
     if (s.startsWith("z")) {
       // base58btc CIDv1 (Kubo's older output): multiformats parses it with the base58 decoder
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
+       
       const { base58btc } = require("multiformats/bases/base58") as typeof import("multiformats/bases/base58");
       return CID.parse(s, base58btc);
     }
     if (s.startsWith("k")) {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
+       
       const { base36 } = require("multiformats/bases/base36") as typeof import("multiformats/bases/base36");
       return CID.parse(s, base36);
     }

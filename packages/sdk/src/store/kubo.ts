@@ -31,6 +31,7 @@ export class KuboStore implements ContentStore {
     this.client = kubo().create({ url: this.url, timeout: options.timeoutMs ?? 60_000 });
     this.view = {
       get: (cid: CID) => {
+        // eslint-disable-next-line @typescript-eslint/no-this-alias -- a generator function has no lexical `this`
         const self = this;
         return (async function* () { yield verifyBlock(cid, await self.call(`block/get ${cid}`, () => self.client.block.get(cid as never)), `the IPFS node at ${self.url}`); })();
       },

@@ -232,7 +232,7 @@ async function acquireLockFile(lockFile: string, opts: LockFileOptions): Promise
     } finally {
       fs.rmSync(mine, { force: true });
     }
-    let owner = Number.NaN;
+    let owner: number;
     let ino: number;
     try {
       const fd = fs.openSync(lockFile, "r");
