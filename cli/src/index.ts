@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
-import { diskFullError, isProofmarkError, escapeControlChars } from "@proofmark/sdk";
+import { isProofmarkError, escapeControlChars } from "@proofmark/sdk";
+import { diskFullError } from "@proofmark/sdk/internal";
 import { addGlobalOptions } from "./options";
 import * as accounts from "./commands/accounts";
 import * as codes from "./commands/codes";

@@ -4,7 +4,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { spawn } from "node:child_process";
 import { gunzipSync } from "node:zlib";
-import { anvilBinary, EvidenceRegistryClient, isProofmarkError, LocalNode, openChain, readDeployments, rpcCall, type ChainContext, type Hex } from "../../packages/sdk/src";
+import { anvilBinary } from "../../packages/sdk/src/internal";
+import { EvidenceRegistryClient, isProofmarkError, LocalNode, openChain, readDeployments, rpcCall, type ChainContext, type Hex } from "../../packages/sdk/src";
 import { assertBuilt, runCli } from "../cli/helpers";
 
 /** The embedded chain's durability: an fsynced block journal, replayed on start with the same hashes. */

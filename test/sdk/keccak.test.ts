@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import { ethers } from "ethers";
-import { keccak256, keccak256Pair } from "../../packages/sdk/src";
+import { keccak256, keccak256Pair } from "../../packages/sdk/src/core/keccak";
 
 describe("SDK core: keccak-256", function () {
   it("matches ethers for the empty input and the classic vectors", function () {

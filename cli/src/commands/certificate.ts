@@ -1,7 +1,6 @@
 import type { Command } from "commander";
-import {
-  buildCertificateModel, loadConfig, ProofmarkError, renderCertificatePdf, resolverBase, verifyEvidence, writeFileAtomic,
-} from "@proofmark/sdk";
+import { buildCertificateModel, loadConfig, ProofmarkError, renderCertificatePdf, resolverBase, verifyEvidence } from "@proofmark/sdk";
+import { writeFileAtomic } from "@proofmark/sdk/internal";
 import { commandEnv } from "../options";
 import { addVerifyOptions, readReceiptFile, verifierFlags, type VerifyCliFlags } from "../receipts";
 import { configuredChainNames } from "./report";

@@ -1,11 +1,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { InvalidArgumentError, type Command } from "commander";
-import {
-  eventLocationName, importEpcisDocument, readFileBounded, READ_LIMIT_BYTES,
-  BIZ_STEPS, DISPOSITIONS, GiSession, PRODUCT_ROLES, ProofmarkError, formatQuantity, isProofmarkError, parseQuantity, parseYield, splitQuantityList,
-  type BizStep, type Disposition, type DocumentInput, type LotTrace, type ProductRole,
-} from "@proofmark/sdk";
+import { eventLocationName, importEpcisDocument, BIZ_STEPS, DISPOSITIONS, GiSession, PRODUCT_ROLES, ProofmarkError, formatQuantity, isProofmarkError, parseQuantity, parseYield, splitQuantityList, type BizStep, type Disposition, type DocumentInput, type LotTrace, type ProductRole } from "@proofmark/sdk";
+import { readFileBounded, READ_LIMIT_BYTES } from "@proofmark/sdk/internal";
 import { commandEnv, type CommandEnv } from "../options";
 import { formatAddress, rows } from "../output";
 

@@ -1,10 +1,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { InvalidArgumentError, type Command } from "commander";
-import {
-  hashFile, isProofmarkError, matchImage, renderMatchReportHtml, verifyEvidence, writeFileAtomic, type MatchAnchorCheck, MATCH_DISTANCE, MAX_MATCH_DISTANCE, MEASURED, MIN_INLIERS, parseReceipt, ProofmarkError, VARIANT_LABELS,
-  type MatchResult, type Receipt,
-} from "@proofmark/sdk";
+import { hashFile, isProofmarkError, matchImage, renderMatchReportHtml, verifyEvidence, type MatchAnchorCheck, MATCH_DISTANCE, MAX_MATCH_DISTANCE, MEASURED, MIN_INLIERS, parseReceipt, ProofmarkError, VARIANT_LABELS, type MatchResult, type Receipt } from "@proofmark/sdk";
+import { writeFileAtomic } from "@proofmark/sdk/internal";
 import { commandEnv, type CommandEnv } from "../options";
 import { formatTime, rows, type Output } from "../output";
 

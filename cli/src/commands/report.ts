@@ -1,10 +1,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { InvalidArgumentError, type Command } from "commander";
-import {
-  buildCaptureReportModel, buildReportModel, hashFile, isWaczPath, readWaczEntry, renderCaptureReportHtml, verifyCapture, isProofmarkError, loadConfig, parseReceipt, ProofmarkError, renderReportHtml, renderReportPdf,
-  verifyEvidence, writeFileAtomic, type RejectedReceipt, type ReportLang, type VerificationResult,
-} from "@proofmark/sdk";
+import { buildCaptureReportModel, buildReportModel, hashFile, isWaczPath, readWaczEntry, renderCaptureReportHtml, verifyCapture, isProofmarkError, loadConfig, parseReceipt, ProofmarkError, renderReportHtml, renderReportPdf, verifyEvidence, type RejectedReceipt, type ReportLang, type VerificationResult } from "@proofmark/sdk";
+import { writeFileAtomic } from "@proofmark/sdk/internal";
 import { commandEnv, positiveInt, type CommandEnv } from "../options";
 import { addVerifyOptions, readReceiptText, verifierFlags, type VerifyCliFlags } from "../receipts";
 import { writeMatchReport } from "./match";

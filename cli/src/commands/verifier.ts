@@ -1,5 +1,6 @@
 import type { Command } from "commander";
-import { ProofmarkError, verifierHtml, writeFileAtomic } from "@proofmark/sdk";
+import { ProofmarkError, verifierHtml } from "@proofmark/sdk";
+import { writeFileAtomic } from "@proofmark/sdk/internal";
 import { commandEnv } from "../options";
 
 /** `proofmark verifier export verifier.html`: the standalone verifier page (no Proofmark server needed). */

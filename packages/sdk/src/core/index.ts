@@ -1,6 +1,6 @@
 export * from "./errors";
 export * from "./hex";
-export * from "./keccak";
+export { keccak256, keccak256Utf8 } from "./keccak";
 export * from "./merkle";
 export * from "./commitment";
 export * from "./digest";
