@@ -33,6 +33,8 @@ export interface SeededWorld {
 export const XSS_NAME = "<img src=x onerror=alert(1)>";
 /** The inspection certificate attached to every inspection of the seeded world. */
 export const CERTIFICATE_NAME = "AHQI-2026-0193.pdf";
+/** The retailer's shop, recorded as a plain address (it becomes a urn:proofmark:place: URI with the text beside it). */
+export const RETAIL_ADDRESS = "上海市静安区南京西路 1 号";
 /** Text inside the inspection document of the lot whose document gets altered. */
 export const ALTERED_NOTE = "residue test passed: lot to be altered";
 
@@ -108,7 +110,7 @@ async function seed(chain: ChainContext, dataDir: string, opts: { codes?: number
     const packed = await lotFrom(coop.pack(harvest, packages, 5_000, pk.record), iface, "LotDerived");
     const sh = await rec(observationEvent({ lot: lot(packed), step: "shipping", time: time(t0 + 3 * 86_400), location: "urn:proofmark:coop:dock" }));
     await (await (await as("logistics")).recordEvent({ lot: packed, step: sh.step, disposition: sh.disposition, ...sh.record })).wait();
-    const rc = await rec(observationEvent({ lot: lot(packed), step: "receiving", time: time(t0 + 4 * 86_400), location: "urn:proofmark:store:SH-001" }));
+    const rc = await rec(observationEvent({ lot: lot(packed), step: "receiving", time: time(t0 + 4 * 86_400), location: RETAIL_ADDRESS }));
     await (await (await as("retailer")).recordEvent({ lot: packed, step: rc.step, disposition: rc.disposition, ...rc.record })).wait();
     return { harvest, packed };
   };

@@ -8,7 +8,7 @@ import { ZeroHash } from "ethers";
 import Database from "better-sqlite3";
 import { devAccounts, EvidenceRegistryClient, GiSession, MerkleTree, openChain, ProvenanceRegistryClient, readDeployments } from "../../packages/sdk/src";
 import { accountLabel, clientAddress, createHandler, parseLotId, startPortal, type Portal } from "../../packages/portal/src";
-import { ALTERED_NOTE, alterDocument, CERTIFICATE_NAME, seedWorld, stopChain, tempDataDir, XSS_NAME, type SeededWorld } from "./fixture";
+import { ALTERED_NOTE, alterDocument, CERTIFICATE_NAME, RETAIL_ADDRESS, seedWorld, stopChain, tempDataDir, XSS_NAME, type SeededWorld } from "./fixture";
 
 const CHROMIUM = "/usr/bin/chromium";
 const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
@@ -307,6 +307,16 @@ describe("portal (real chain, real SQLite, real browser)", function () {
       await page.locator("#genuine").waitFor();
       expect(await page.locator("#timeline").innerText()).to.include(`Inspection certificate: ${CERTIFICATE_NAME}`);
       expect(await page.locator("#plot").innerText()).to.equal("DS-07");
+      await page.context().close();
+    });
+
+    it("shows a place recorded as a plain address (kept beside its URI in the event document), in both languages", async function () {
+      const page = await phone(needBrowser(this));
+      await page.goto(`${portal.url}${scanPath(world.good.manifest.serials[1].uri)}?lang=zh`);
+      await page.locator("#genuine").waitFor();
+      expect(await page.locator("#timeline").innerText()).to.include(`地点: ${RETAIL_ADDRESS}`);
+      await page.goto(`${portal.url}${scanPath(world.good.manifest.serials[1].uri)}?lang=en`);
+      expect(await page.locator("#timeline").innerText()).to.include(`Place: ${RETAIL_ADDRESS}`);
       await page.context().close();
     });
 

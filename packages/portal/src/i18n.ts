@@ -37,6 +37,7 @@ const STRINGS = {
   findingDocumentMismatch: { zh: "批次 {lot}：事件文件与链上摘要不符（已被改动）", en: "Lot {lot}: an event document differs from its on-chain digest (it was altered)" },
   findingMassBalance: { zh: "批次 {lot}：数量不平衡（产出多于投入）", en: "Lot {lot}: the quantities do not balance (more out than in)" },
   inspectionCertificate: { zh: "检验证书", en: "Inspection certificate" },
+  place: { zh: "地点", en: "Place" },
   note: { zh: "备注", en: "Note" },
   location: { zh: "地点", en: "Location" },
   recalledNote: { zh: "请勿食用，请联系销售方退货。", en: "Do not consume it; return it to the seller." },

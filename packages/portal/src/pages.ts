@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { escapeHtml as esc, groupSerial, verifierBundleJs } from "@proofmark/sdk";
+import { escapeHtml as esc, eventLocationName, groupSerial, verifierBundleJs, type EpcisEvent } from "@proofmark/sdk";
 import { BoundedCache } from "./cache";
 import { DISPOSITION_LABELS, STEP_LABELS, t, VERIFY_STRINGS, type Lang } from "./i18n";
 import type { EventView, TraceView } from "./queries";
@@ -136,6 +136,9 @@ function eventItem(lang: Lang, e: EventView, reachable: boolean, trusted: boolea
   const detail: string[] = [];
   const cert = certificateOf(e);
   if (cert) detail.push(`<div class="certificate">${esc(t(lang, "inspectionCertificate"))}: ${esc(cert.name)}${cert.cid ? ` <span class="chain">${esc(cert.cid)}</span>` : ""}</div>`);
+  // A place given as plain text (an address) is kept in the document beside its stable URI.
+  const place = e.details ? eventLocationName(e.details as EpcisEvent) : undefined;
+  if (place !== undefined) detail.push(`<div class="place">${esc(t(lang, "place"))}: ${esc(place)}</div>`);
   const note = docField(e, "gi:note");
   if (note !== undefined) detail.push(`<div>${esc(t(lang, "note"))}: ${esc(note)}</div>`);
   const badge = e.check === "document-mismatch"
