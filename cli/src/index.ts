@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { isProofmarkError, escapeControlChars } from "@proofmark/sdk";
 import { diskFullError } from "@proofmark/sdk/internal";
+import { hintFor } from "./hints";
 import { addGlobalOptions } from "./options";
 import * as accounts from "./commands/accounts";
 import * as codes from "./commands/codes";
@@ -77,7 +78,11 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (isProofmarkError(e)) {
       if (json) process.stderr.write(`${JSON.stringify({ error: e.toJSON() })}\n`);
-      else process.stderr.write(`proofmark: ${escapeControlChars(e.message)}${e.code ? ` [${e.code}]` : ""}\n`);
+      else {
+        process.stderr.write(`proofmark: ${escapeControlChars(e.message)}${e.code ? ` [${e.code}]` : ""}\n`);
+        const hint = hintFor(e.code, e.details);
+        if (hint) process.stderr.write(`  hint: ${escapeControlChars(hint)}\n`);
+      }
       if (process.env.PROOFMARK_DEBUG === "1" && e.stack) process.stderr.write(`${e.stack}\n`);
       return e.code === "INVALID_ARGUMENT" ? EXIT.USAGE : EXIT.FAILED;
     }

@@ -198,6 +198,6 @@ describe("SDK: ProvenanceRegistryClient, log replay and lot traces", function ()
     const jsonl = parseImport("x.jsonl", '{"lot":1,"step":"storing","time":"2026-09-01","location":"x"}\n\n{"lot":1,"step":"packing","time":"2026-09-01","location":"x"}\nnot json\n');
     expect(jsonl.rows).to.have.length(1);
     expect(jsonl.problems.map((p) => p.line)).to.deep.equal([3, 4]);
-    expect(jsonl.problems[0].reason).to.match(/use `proofmark gi pack`/);
+    expect(jsonl.problems[0].reason).to.match(/record it with the pack operation/);
   });
 });

@@ -64,6 +64,6 @@ describe("store: Kubo RPC store without a node", function () {
   });
 
   it("rejects a malformed --ipfs-api URL as INVALID_ARGUMENT", function () {
-    expect(() => new KuboStore("not a url")).to.throw(/--ipfs-api/);
+    expect(() => new KuboStore("not a url")).to.throw(/IPFS API must be the URL of a Kubo RPC API/);
   });
 });

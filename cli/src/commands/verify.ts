@@ -6,6 +6,7 @@ import {
 } from "@proofmark/sdk";
 import { commandEnv, positiveInt, type CommandEnv } from "../options";
 import { formatAddress, formatTime, rows, type Output } from "../output";
+import { hintFor } from "../hints";
 import { addVerifyOptions, readReceiptFile, verifierFlags, type VerifyCliFlags } from "../receipts";
 
 interface VerifyCliOptions extends VerifyCliFlags {
@@ -120,6 +121,9 @@ function reportOne(out: Output, r: { file: string; proof: string; result?: Verif
     const message = r.result?.message ?? r.error?.message ?? "";
     out.line(`NOT VERIFIED (${r.result?.status ?? "mismatch"})  ${r.file}`);
     out.line(`  ${code}: ${message}`);
+    const failedStep = r.result?.anchors.flatMap((a) => a.steps).find((s) => !s.ok);
+    const hint = hintFor(code, failedStep?.detail);
+    if (hint) out.line(`  hint: ${hint}`);
     return;
   }
   const a = r.result.anchors[0];

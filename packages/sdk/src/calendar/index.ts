@@ -72,7 +72,7 @@ export async function openCalendarChains(dataDir: string, specs: string[]): Prom
       const registry = new EvidenceRegistryClient(await context.registryAddress("EvidenceRegistry"), await context.signer());
       if (chains.some((c) => c.context.chainId === context.chainId && c.registry.address.toLowerCase() === registry.address.toLowerCase())) {
         context.close();
-        throw new ProofmarkError("INVALID_ARGUMENT", `--chain ${spec} names chain ${context.chainId} a second time`);
+        throw new ProofmarkError("INVALID_ARGUMENT", `the chain ${spec} names chain ${context.chainId} a second time`);
       }
       chains.push({ name: spec, context, registry });
     }
@@ -91,6 +91,6 @@ export function allLocal(chains: CalendarChain[]): boolean {
 /** The store named by `--database`: a `postgres://` URL, else SQLite at `<dataDir>/calendar/calendar.db`. */
 export async function openCalendarStore(dataDir: string, database?: string): Promise<CalendarStore> {
   if (database && /^postgres(ql)?:\/\//.test(database)) return PostgresCalendarStore.open(database);
-  if (database) throw new ProofmarkError("INVALID_ARGUMENT", `--database must be a postgres:// URL (SQLite is the default, in ${path.join(dataDir, "calendar")})`);
+  if (database) throw new ProofmarkError("INVALID_ARGUMENT", `the calendar's database must be a postgres:// URL (SQLite is the default, in ${path.join(dataDir, "calendar")})`);
   return new SqliteCalendarStore(path.join(dataDir, "calendar", "calendar.db"));
 }

@@ -44,7 +44,7 @@ export async function loadSigner(opts: { chainId: number; provider: Provider; as
     const name = (opts.as ?? DEFAULT_DEV_ACCOUNT) as DevAccountName;
     const index = DEV_ACCOUNT_NAMES.indexOf(name);
     if (index < 0) {
-      throw new ProofmarkError("KEY_UNAVAILABLE", `unknown account "${opts.as}"; the local accounts are ${DEV_ACCOUNT_NAMES.join(", ")} (see \`proofmark accounts\`)`, { as: opts.as });
+      throw new ProofmarkError("KEY_UNAVAILABLE", `unknown account "${opts.as}"; the local accounts are ${DEV_ACCOUNT_NAMES.join(", ")} `, { as: opts.as });
     }
     return HDNodeWallet.fromMnemonic(Mnemonic.fromPhrase(LOCAL_MNEMONIC), `m/44'/60'/0'/0/${index}`).connect(opts.provider);
   }

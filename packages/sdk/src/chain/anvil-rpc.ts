@@ -132,5 +132,5 @@ export class AnvilRpc {
 }
 
 function unreachable(url: string, e: Error): ProofmarkError {
-  return new ProofmarkError("RPC_UNREACHABLE", `the local chain at ${url} did not answer (${e.message}); run \`proofmark node status\``, { url }, { cause: e });
+  return new ProofmarkError("RPC_UNREACHABLE", `the local chain at ${url} did not answer (${e.message}); check that it is running`, { url, hint: "node-status" }, { cause: e });
 }

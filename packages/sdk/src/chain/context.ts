@@ -78,7 +78,7 @@ export class ChainContext {
     const found = await this.recordedRegistry(name);
     if (found) return found;
     if (!this.isLocal) {
-      throw new ProofmarkError("REGISTRY_NOT_FOUND", `no ${name} is recorded for chain ${this.chainId}; deploy one with \`proofmark deploy --network ${this.networkName}\``, { chainId: this.chainId });
+      throw new ProofmarkError("REGISTRY_NOT_FOUND", `no ${name} is recorded for chain ${this.chainId} (network ${this.networkName}); deploy one first`, { chainId: this.chainId, network: this.networkName });
     }
     // First use: one process deploys, the others wait and then find its deployment.
     return withLockFile(deploymentsLock(this.dataDir, this.chainId), async () => {
@@ -145,14 +145,14 @@ export async function openChain(opts: ChainOptions): Promise<ChainContext> {
   } else if (opts.network && opts.network !== "local") {
     const network = findNetwork(config, { name: opts.network });
     if (!network) {
-      throw new ProofmarkError("NETWORK_UNKNOWN", `no network "${opts.network}" in ${opts.dataDir}/config.json; add it under "networks" or pass --rpc URL`, { network: opts.network });
+      throw new ProofmarkError("NETWORK_UNKNOWN", `no network "${opts.network}" in ${opts.dataDir}/config.json; add it under "networks" or give its RPC endpoint`, { network: opts.network });
     }
     rpcUrls = network.rpc;
     networkName = network.name;
   } else if (opts.chainId !== undefined && opts.chainId !== LOCAL_CHAIN_ID) {
     const network = findNetwork(config, { chainId: opts.chainId });
     if (!network) {
-      throw new ProofmarkError("NETWORK_UNKNOWN", `no RPC endpoint is configured for chain ${opts.chainId}; pass --rpc URL or add the network to ${opts.dataDir}/config.json`, { chainId: opts.chainId });
+      throw new ProofmarkError("NETWORK_UNKNOWN", `no RPC endpoint is configured for chain ${opts.chainId}; give an RPC endpoint or add the network to ${opts.dataDir}/config.json`, { chainId: opts.chainId });
     }
     rpcUrls = network.rpc;
     networkName = network.name;

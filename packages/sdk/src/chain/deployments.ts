@@ -78,6 +78,6 @@ export async function deployRegistry(name: RegistryName, signer: Signer, args: u
 export async function assertHasCode(provider: Provider, address: string, what: string): Promise<void> {
   const code = await provider.getCode(address);
   if (code === "0x") {
-    throw new ProofmarkError("REGISTRY_NOT_FOUND", `there is no contract at ${address} (${what}) on this chain; check the address and the network, or deploy with \`proofmark deploy\``, { address });
+    throw new ProofmarkError("REGISTRY_NOT_FOUND", `there is no contract at ${address} (${what}) on this chain; check the address and the network, or deploy the registries there first`, { address });
   }
 }

@@ -128,7 +128,7 @@ export function describeTxError(e: unknown, what: string): ProofmarkError {
     return new ProofmarkError("TX_FAILED", `${what} failed: the signing account has not enough funds for gas`, {}, { cause: e });
   }
   if (err.code === "NETWORK_ERROR" || err.code === "TIMEOUT" || /ECONNREFUSED|fetch failed/.test(String(err.message))) {
-    return new ProofmarkError("RPC_UNREACHABLE", `${what} failed: the RPC endpoint stopped answering (${err.shortMessage ?? err.message}); nothing was lost, retry with \`proofmark stamp --resume\``, {}, { cause: e });
+    return new ProofmarkError("RPC_UNREACHABLE", `${what} failed: the RPC endpoint stopped answering (${err.shortMessage ?? err.message}); nothing was lost: what was queued stays queued for a retry`, { queued: true }, { cause: e });
   }
   return new ProofmarkError("TX_FAILED", `${what} failed: ${err.shortMessage ?? err.message}`, {}, { cause: e });
 }

@@ -196,7 +196,7 @@ export class LocalNode {
       throw foreign(this.dataDir);
     }
     if (!info) {
-      throw new ProofmarkError("NODE_FAILED", "the local chain is not running, so its blocks cannot be saved; run `proofmark node start`");
+      throw new ProofmarkError("NODE_FAILED", "the local chain is not running, so its blocks cannot be saved; start it again", { hint: "node-start" });
     }
     if (this.connected && info.identity === this.connected.identity && info.pid !== this.connected.pid) {
       // Same folder, but the chain this process wrote to died and another replayed the journal:

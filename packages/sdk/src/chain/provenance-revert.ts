@@ -94,7 +94,7 @@ export async function explainProvenanceRevert(e: unknown, what: string, ctx: { p
       const [product, account, roles] = a as [bigint, string, bigint];
       const names = roleNames(Number(roles));
       return fail("ROLE_MISSING", `${accountLabel(account)} holds none of the roles ${names.join(" / ")} of product ${product}; ` +
-        `the product's admin can grant one (\`proofmark gi role grant ${product} ${names.find((n) => n !== "admin") ?? "admin"} <account>\`)`,
+        `the product's admin can grant one`,
         { product: Number(product), account, roles: names });
     }
     case "AccessControlUnauthorizedAccount": {
@@ -131,7 +131,7 @@ export async function explainProvenanceRevert(e: unknown, what: string, ctx: { p
     case "ProvenanceLicenceMissing": {
       const [product, producer, season] = a as [bigint, string, bigint];
       return fail("LICENCE_MISSING", `${accountLabel(producer)} has no licence for product ${product} in season ${season}; ` +
-        `the product's admin grants one with \`proofmark gi licence grant ${product} <account> --quota … --season ${season}\``,
+        `the product's admin must grant a licence with a quota for that season first`,
         { product: Number(product), producer, season: Number(season) });
     }
     case "ProvenanceLotPacked":

@@ -60,7 +60,7 @@ export function codesDir(dataDir: string): string {
 export async function issueScanCodes(opts: IssueCodesOptions): Promise<IssueCodesResult> {
   const { chain } = opts;
   if (!Number.isSafeInteger(opts.lot) || opts.lot <= 0) throw new ProofmarkError("INVALID_ARGUMENT", `lot must be a lot id ≥ 1, got ${opts.lot}`);
-  if (!Number.isSafeInteger(opts.count) || opts.count <= 0 || opts.count > 100_000) throw new ProofmarkError("INVALID_ARGUMENT", `--count must be 1..100000, got ${opts.count}`);
+  if (!Number.isSafeInteger(opts.count) || opts.count <= 0 || opts.count > 100_000) throw new ProofmarkError("INVALID_ARGUMENT", `the number of codes must be 1..100000, got ${opts.count}`, { field: "count", value: opts.count });
   const gtin = normalizeGtin(opts.gtin);
   const resolver = opts.resolver ?? loadConfig(chain.dataDir).resolver;
   if (resolver === undefined || resolver.trim() === "") {
@@ -72,10 +72,10 @@ export async function issueScanCodes(opts: IssueCodesOptions): Promise<IssueCode
   const address = await chain.registryAddress("ProvenanceRegistry");
   const registry = new ProvenanceRegistryClient(address, await chain.signer());
   const info = await registry.lot(opts.lot);
-  if (info.status === "none") throw new ProofmarkError("INVALID_ARGUMENT", `lot ${opts.lot} does not exist on chain ${chain.chainId}; check the lot id (\`proofmark gi trace <lot>\`)`, { lot: opts.lot });
+  if (info.status === "none") throw new ProofmarkError("INVALID_ARGUMENT", `lot ${opts.lot} does not exist on chain ${chain.chainId}; check the lot id`, { lot: opts.lot });
   if (info.status !== "active") throw new ProofmarkError("TX_FAILED", `lot ${opts.lot} is ${info.status}; codes can only be issued for an active packed lot`, { lot: opts.lot, status: info.status });
   const { packages, issuedCodes: issued } = info;
-  if (packages === 0) throw new ProofmarkError("TX_FAILED", `lot ${opts.lot} is not packed; pack it first (\`proofmark gi pack ${opts.lot} --packages N --size S\`), one code per package`, { lot: opts.lot });
+  if (packages === 0) throw new ProofmarkError("TX_FAILED", `lot ${opts.lot} is not packed; pack it first: one code per package`, { lot: opts.lot, needsPacking: true });
   if (opts.count > packages - issued) {
     throw new ProofmarkError("TX_FAILED", `lot ${opts.lot} has ${packages} packages and ${issued} codes already, so at most ${packages - issued} more can be issued, not ${opts.count}`, { lot: opts.lot, packages, issued, requested: opts.count });
   }

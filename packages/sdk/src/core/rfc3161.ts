@@ -147,7 +147,7 @@ export async function verifyTimestampToken(token: Uint8Array, opts: { root: Hex;
     throw new ProofmarkError("TIMESTAMP_INVALID", `the token's nonce ${nonce ?? "(none)"} is not the request's ${opts.nonce}: a replayed or substituted reply`);
   }
   if (opts.trusted.length === 0) {
-    throw new ProofmarkError("TIMESTAMP_UNTRUSTED", "no trusted TSA root certificate is configured, so the token's signer cannot be trusted; pass --tsa-trust FILE.pem or set PROOFMARK_TSA_TRUST");
+    throw new ProofmarkError("TIMESTAMP_UNTRUSTED", "no trusted TSA root certificate is configured, so the token's signer cannot be trusted; configure the TSA's root certificate (PEM)", { reason: "no-trust" });
   }
   const trustedCerts = opts.trusted.map((der, i) => {
     try {

@@ -246,7 +246,7 @@ export function checkRegistryCode(anchor: ReceiptAnchor, code: string, known: re
   const detail = { registry: anchor.registry, codeHash, known: match ? `${match.contract} ${match.version}` : undefined, trustedByUser: !match && pinned };
   if (match || pinned) return pass("registry-code", detail);
   return fail("registry-code", "REGISTRY_UNKNOWN",
-    `the contract at ${anchor.registry} on chain ${anchor.chainId} is not an EvidenceRegistry this Proofmark knows (runtime code hash ${codeHash}); anyone can deploy a contract that answers like a registry, so its answers prove nothing. If you know this registry, pin it with --trust-registry ${anchor.registry}`,
+    `the contract at ${anchor.registry} on chain ${anchor.chainId} is not an EvidenceRegistry this Proofmark knows (runtime code hash ${codeHash}); anyone can deploy a contract that answers like a registry, so its answers prove nothing. If you know this registry, pin it explicitly as trusted (and the result will say so)`,
     detail);
 }
 

@@ -58,7 +58,7 @@ export function collectFiles(inputs: string[], skipped?: SkippedEntry[]): string
     }
     if (stat.isDirectory()) walk(input);
     else if (stat.isFile()) {
-      if (RECEIPT_FILE_RE.test(input)) throw new ProofmarkError("INVALID_ARGUMENT", `${input} is a receipt; receipts are not stamped (verify it with \`proofmark verify\`)`, { path: input });
+      if (RECEIPT_FILE_RE.test(input)) throw new ProofmarkError("INVALID_ARGUMENT", `${input} is a receipt; receipts are not stamped, they are verified`, { path: input });
       out.add(input);
     } else throw new ProofmarkError("FILE_NOT_FOUND", `${input} is not a regular file or folder`, { path: input });
   }

@@ -65,7 +65,7 @@ export class StampQueue {
       return fn();
     }, {
       timeoutMs: STAMP_WAIT_MS,
-      busyError: (pid) => new ProofmarkError("BUSY", `another stamp (process ${pid}) has been working in ${path.dirname(this.dir)} for over 30 minutes; wait for it to finish, or stop it and run \`proofmark stamp --resume\``, { pid }),
+      busyError: (pid) => new ProofmarkError("BUSY", `another stamp (process ${pid}) has been working in ${path.dirname(this.dir)} for over 30 minutes; wait for it to finish, or stop it and resume its queue`, { pid, queued: true }),
     });
   }
 

@@ -151,7 +151,7 @@ function receiptPathsFor(files: string[], outDir: string | undefined, baseDir: s
     if (other !== undefined && other !== path.resolve(f)) {
       throw new ProofmarkError(
         "INVALID_ARGUMENT",
-        `${other} and ${f} would both get the receipt ${receiptPath}${outDir ? ` (files outside the current folder keep only their name under --out)` : ""}; nothing was stamped. Stamp them in separate runs with different --out folders, or run from a folder that contains both`,
+        `${other} and ${f} would both get the receipt ${receiptPath}${outDir ? ` (files outside the current folder keep only their name under --out)` : ""}; nothing was stamped. Stamp them in separate runs with different receipt folders, or from a folder that contains both`,
         { files: [other, path.resolve(f)], receiptPath },
       );
     }
@@ -192,7 +192,7 @@ async function anchorBatch(batch: StampBatch, registry: EvidenceRegistryClient, 
     batch.lastError = (e as Error).message;
     queue.save(batch);
     if (isProofmarkError(e)) {
-      throw new ProofmarkError(e.code, `${e.message}. The ${batch.leafCount} file(s) stay queued; run \`proofmark stamp --resume\` to finish them`, { ...e.details, root: batch.root }, { cause: e });
+      throw new ProofmarkError(e.code, `${e.message}. The ${batch.leafCount} file(s) stay queued and are anchored when the queue is resumed`, { ...e.details, root: batch.root, queued: true }, { cause: e });
     }
     throw e;
   }

@@ -55,7 +55,7 @@ export function evidenceVerifier(opts: EvidenceVerifierOptions): Verifier {
       if (!local.has(anchor.chainId)) local.set(anchor.chainId, new LocalNode(opts.dataDir).start().then((n) => n.rpcUrl));
       return [jsonRpcReader(await local.get(anchor.chainId)!, http)];
     }
-    throw new ProofmarkError("NETWORK_UNKNOWN", `the receipt was anchored on chain ${anchor.chainId}, and no RPC endpoint is configured for it; pass --rpc URL of chain ${anchor.chainId}`, { chainId: anchor.chainId });
+    throw new ProofmarkError("NETWORK_UNKNOWN", `the receipt was anchored on chain ${anchor.chainId}, and no RPC endpoint is configured for it; give an RPC endpoint of chain ${anchor.chainId}`, { chainId: anchor.chainId });
   };
   return new Verifier({
     readers,

@@ -38,7 +38,7 @@ const REQUIRED = ["lot", "step", "time", "location"];
 
 /** Steps that change quantities: they have their own commands, not rows of an import. */
 const OPERATION_STEPS: Partial<Record<BizStep, string>> = {
-  commissioning: "gi harvest", packing: "gi pack", repackaging: "gi split / gi merge", creating_class_instance: "gi transform",
+  commissioning: "harvest", packing: "pack", repackaging: "split / merge", creating_class_instance: "transform",
 };
 
 /**
@@ -244,7 +244,7 @@ function checkRow(line: number, f: Record<string, string>, rows: ImportRow[], pr
   else if (lotText !== "" && !Number.isSafeInteger(Number(lotText))) reasons.push(`lot "${lotText}" is above 2^53 − 1 (${Number.MAX_SAFE_INTEGER}); no registry has such a lot, check the column`);
   const step = get("step");
   if (step !== "" && !(BIZ_STEPS as readonly string[]).includes(step)) reasons.push(`step "${step}" is not a CBV 2.0 business step the registry records (${BIZ_STEPS.join(", ")})`);
-  else if (step !== "" && OPERATION_STEPS[step as BizStep]) reasons.push(`step "${step}" changes quantities; use \`proofmark ${OPERATION_STEPS[step as BizStep]}\` instead of an import row`);
+  else if (step !== "" && OPERATION_STEPS[step as BizStep]) reasons.push(`step "${step}" changes quantities; record it with the ${OPERATION_STEPS[step as BizStep]} operation instead of an import row`);
   const disp = get("disposition");
   if (disp !== "" && !(DISPOSITIONS as readonly string[]).includes(disp)) reasons.push(`disposition "${disp}" is not one the registry records (${DISPOSITIONS.join(", ")})`);
   const time = get("time");

@@ -218,7 +218,7 @@ export class EmbeddedStore implements ContentStore {
     }
     const roots = await blocks.getRoots();
     for (const r of roots) checkCidSize(r as CID, "the CAR file's header");
-    if (roots.length === 0) throw new ProofmarkError("INVALID_ARGUMENT", "the CAR names no root; export it with a root (proofmark store export, ipfs dag export)", {});
+    if (roots.length === 0) throw new ProofmarkError("INVALID_ARGUMENT", "the CAR names no root; export it with its root (a CAR exported by Proofmark or by `ipfs dag export` has one)", {});
     return this.packs.write(async (tx) => {
       const links = new Map<string, CID[]>();
       const rootBlocks = new Map<string, Uint8Array>();

@@ -161,7 +161,7 @@ export async function* decryptStream(ciphertext: AsyncIterable<Uint8Array> | Ite
       if (buf.length < HEADER_LEN) continue;
       header = Buffer.from(buf.subarray(0, HEADER_LEN));
       if (!header.subarray(0, 6).equals(MAGIC) || header[7] !== 0 || header[6] < MIN_LOG2 || header[6] > MAX_LOG2) {
-        throw decryptFailed("cannot decrypt: this is not Proofmark ciphertext (bad header); was the file stored without --encrypt?");
+        throw decryptFailed("cannot decrypt: this is not Proofmark ciphertext (bad header); was the file stored unencrypted?");
       }
       prefix = header.subarray(8, 16);
       sealedSize = 2 ** header[6] + TAG_LEN;

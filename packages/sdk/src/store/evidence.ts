@@ -55,7 +55,7 @@ export async function* fetchFromStore(
 ): AsyncGenerator<Uint8Array> {
   const cid = receipt.subject.cid;
   if (!cid) {
-    throw new ProofmarkError("INVALID_ARGUMENT", `the receipt for ${receipt.subject.name} names no content CID (subject.cid); it was stamped without --store, so verify it against the file itself`, { name: receipt.subject.name });
+    throw new ProofmarkError("INVALID_ARGUMENT", `the receipt for ${receipt.subject.name} names no content CID (subject.cid); its file was not kept in a store when it was stamped, so verify it against the file itself`, { name: receipt.subject.name });
   }
   let source: AsyncIterable<Uint8Array> = store.get(cid);
   if (receipt.encryption) {

@@ -26,7 +26,7 @@ export class KuboStore implements ContentStore {
     try {
       this.url = new URL(url).toString();
     } catch {
-      throw new ProofmarkError("INVALID_ARGUMENT", `--ipfs-api must be the URL of a Kubo RPC API such as http://127.0.0.1:5001, not "${url}"`, { url });
+      throw new ProofmarkError("INVALID_ARGUMENT", `the IPFS API must be the URL of a Kubo RPC API such as http://127.0.0.1:5001, not "${url}"`, { url });
     }
     this.client = kubo().create({ url: this.url, timeout: options.timeoutMs ?? 60_000 });
     this.view = {
@@ -45,7 +45,7 @@ export class KuboStore implements ContentStore {
       if (isProofmarkError(e)) throw e;
       const msg = (e as Error).message ?? String(e);
       if (/ECONNREFUSED|fetch failed|ENOTFOUND|EHOSTUNREACH|socket/i.test(msg + String((e as { cause?: unknown }).cause ?? ""))) {
-        throw new ProofmarkError("STORE_FAILED", `cannot reach the IPFS node at ${this.url} (${msg}); start Kubo (ipfs daemon) or check --ipfs-api`, { url: this.url }, { cause: e });
+        throw new ProofmarkError("STORE_FAILED", `cannot reach the IPFS node at ${this.url} (${msg}); start Kubo (ipfs daemon) or check the IPFS API URL`, { url: this.url }, { cause: e });
       }
       throw new ProofmarkError("STORE_FAILED", `the IPFS node at ${this.url} failed ${what}: ${msg}`, { url: this.url }, { cause: e });
     }

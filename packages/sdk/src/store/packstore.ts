@@ -72,7 +72,7 @@ function storeFailed(message: string, details: Record<string, unknown>, cause?: 
 function storeCorrupt(file: string, offset: number, reason: string): ProofmarkError {
   return new ProofmarkError(
     "STORE_CORRUPT",
-    `the content store is damaged: ${file} at offset ${offset} (${reason}); nothing was written. Run \`proofmark store repair\` to rebuild the index from the pack files`,
+    `the content store is damaged: ${file} at offset ${offset} (${reason}); nothing was written. Repairing the store rebuilds the index from the pack files`,
     { file, offset, reason },
   );
 }

@@ -168,8 +168,8 @@ export function diskFullError(e: unknown, file?: string): ProofmarkError | undef
   const where = file ?? err.path;
   return new ProofmarkError(
     "DISK_FULL",
-    `the disk is full${where ? ` (writing ${where})` : ""}; nothing half-written was kept. Free some space and run the command again (a queued stamp finishes with \`proofmark stamp --resume\`)`,
-    where ? { file: where } : {},
+    `the disk is full${where ? ` (writing ${where})` : ""}; nothing half-written was kept. Free some space and run the command again (files queued for anchoring stay queued and are anchored on the next run)`,
+    where ? { file: where, queued: true } : { queued: true },
     { cause: e },
   );
 }
