@@ -4,8 +4,18 @@ import tseslint from "typescript-eslint";
 
 export default tseslint.config(
   {
-    ignores: ["**/node_modules/**", "**/dist/**", "artifacts/**", "cache/**", "typechain-types/**", "coverage/**",
-      "bench-results/**", "test-results/**", "**/*.generated.ts", "**/*.bundle.js"],
+    ignores: [
+      "**/node_modules/**",
+      "**/dist/**",
+      "artifacts/**",
+      "cache/**",
+      "typechain-types/**",
+      "coverage/**",
+      "bench-results/**",
+      "test-results/**",
+      "**/*.generated.ts",
+      "**/*.bundle.js",
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
@@ -13,7 +23,10 @@ export default tseslint.config(
     files: ["**/*.ts"],
     rules: {
       // Unused names are errors, except a deliberate `_`-prefixed one.
-      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrors: "none" }],
+      "@typescript-eslint/no-unused-vars": [
+        "error",
+        { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrors: "none" },
+      ],
       // Hardhat config, tests and scripts load CommonJS modules (artifacts, JSON) by path.
       "@typescript-eslint/no-require-imports": "off",
       // Escaping and refusing control characters is what the escaper and the strict parsers do.
@@ -27,7 +40,29 @@ export default tseslint.config(
   },
   {
     files: ["**/*.js", "**/*.mjs", "**/*.cjs"],
-    languageOptions: { globals: { require: "readonly", module: "writable", process: "readonly", console: "readonly", __dirname: "readonly", Buffer: "readonly", setTimeout: "readonly", clearTimeout: "readonly", setInterval: "readonly", clearInterval: "readonly", URL: "readonly", fetch: "readonly", TextEncoder: "readonly", TextDecoder: "readonly", AbortController: "readonly", performance: "readonly", structuredClone: "readonly", queueMicrotask: "readonly", setImmediate: "readonly" } },
+    languageOptions: {
+      globals: {
+        require: "readonly",
+        module: "writable",
+        process: "readonly",
+        console: "readonly",
+        __dirname: "readonly",
+        Buffer: "readonly",
+        setTimeout: "readonly",
+        clearTimeout: "readonly",
+        setInterval: "readonly",
+        clearInterval: "readonly",
+        URL: "readonly",
+        fetch: "readonly",
+        TextEncoder: "readonly",
+        TextDecoder: "readonly",
+        AbortController: "readonly",
+        performance: "readonly",
+        structuredClone: "readonly",
+        queueMicrotask: "readonly",
+        setImmediate: "readonly",
+      },
+    },
     rules: { "@typescript-eslint/no-require-imports": "off" },
   },
 );

@@ -8,7 +8,8 @@ import "@nomicfoundation/hardhat-toolbox";
 const SOLC_VERSION = "0.8.28";
 
 subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD).setAction(async ({ solcVersion }: { solcVersion: string }) => {
-  if (solcVersion !== SOLC_VERSION) throw new Error(`only solc ${SOLC_VERSION} is available offline, not ${solcVersion}`);
+  if (solcVersion !== SOLC_VERSION)
+    throw new Error(`only solc ${SOLC_VERSION} is available offline, not ${solcVersion}`);
   const solc = require("solc");
   return {
     compilerPath: require.resolve("solc/soljson.js"),

@@ -6,7 +6,18 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { BenchRow } from "./bench/types";
 
-const AREAS = ["evidence", "verify", "store", "provenance", "portal", "epcis", "calendar", "chain", "capture", "fingerprint"];
+const AREAS = [
+  "evidence",
+  "verify",
+  "store",
+  "provenance",
+  "portal",
+  "epcis",
+  "calendar",
+  "chain",
+  "capture",
+  "fingerprint",
+];
 
 async function main(): Promise<void> {
   const only = (process.env.BENCH_ONLY ?? "").split(",").filter(Boolean);
@@ -22,13 +33,21 @@ async function main(): Promise<void> {
     print(rows);
   }
   fs.mkdirSync(path.join(__dirname, "..", "bench-results"), { recursive: true });
-  fs.writeFileSync(path.join(__dirname, "..", "bench-results", "latest.json"), `${JSON.stringify({ at: new Date().toISOString(), rows: all }, null, 2)}\n`);
+  fs.writeFileSync(
+    path.join(__dirname, "..", "bench-results", "latest.json"),
+    `${JSON.stringify({ at: new Date().toISOString(), rows: all }, null, 2)}\n`,
+  );
 }
 
 function print(rows: BenchRow[]): void {
   const table = rows.map((r) => [
-    r.section, r.name, `${r.value.toLocaleString("en")} ${r.unit}`, r.peer ? `${r.peer.value.toLocaleString("en")} ${r.unit} (${r.peer.name})` : "",
-    r.target ?? "", r.pass === undefined ? "" : r.pass ? "yes" : "NO", r.note ?? "",
+    r.section,
+    r.name,
+    `${r.value.toLocaleString("en")} ${r.unit}`,
+    r.peer ? `${r.peer.value.toLocaleString("en")} ${r.unit} (${r.peer.name})` : "",
+    r.target ?? "",
+    r.pass === undefined ? "" : r.pass ? "yes" : "NO",
+    r.note ?? "",
   ]);
   const head = ["area", "measure", "Proofmark", "peer, same run", "target", "met", "note"];
   const widths = head.map((h, i) => Math.max(h.length, ...table.map((row) => row[i].length)));

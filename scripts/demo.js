@@ -36,7 +36,9 @@ function proofmark(args, { json = false, allowFail = false } = {}) {
 }
 
 async function main() {
-  console.log(`Proofmark demo — local chain and store under ${shown(DATA)}/ (stop the chain with \`proofmark node stop\`, then delete that folder to start over)`);
+  console.log(
+    `Proofmark demo — local chain and store under ${shown(DATA)}/ (stop the chain with \`proofmark node stop\`, then delete that folder to start over)`,
+  );
   proofmark(["node", "start"]);
 
   console.log("\n== 1. A designer timestamps original works before publishing them");
@@ -48,10 +50,18 @@ async function main() {
 
   console.log("\n== 2. Anyone verifies them later, with the file, its receipt and the chain");
   const verifiedOk = proofmark(["verify", rel], { allowFail: true }).code === 0;
-  const results = fs.readdirSync(designs).filter((f) => f.endsWith(".proof.json")).map((f) => {
-    const receipt = JSON.parse(fs.readFileSync(path.join(designs, f), "utf8"));
-    return { ok: verifiedOk, file: path.join(designs, f.slice(0, -".proof.json".length)), anchors: receipt.anchors, code: verifiedOk ? undefined : "see the verify output above" };
-  });
+  const results = fs
+    .readdirSync(designs)
+    .filter((f) => f.endsWith(".proof.json"))
+    .map((f) => {
+      const receipt = JSON.parse(fs.readFileSync(path.join(designs, f), "utf8"));
+      return {
+        ok: verifiedOk,
+        file: path.join(designs, f.slice(0, -".proof.json".length)),
+        anchors: receipt.anchors,
+        code: verifiedOk ? undefined : "see the verify output above",
+      };
+    });
 
   console.log("\n== 3. A court gets a verification report; the designer a certificate");
   const logo = path.join(rel, "pear-logo.svg");
@@ -69,10 +79,14 @@ async function main() {
   console.log("\n== Summary");
   for (const r of results) {
     const a = r.anchors && r.anchors[0];
-    console.log(`  ${r.ok ? "verified" : "NOT verified"}  ${shown(r.file)}${a ? `  existed no later than ${new Date(a.timestamp * 1000).toISOString()} (block ${a.blockNumber})` : `  ${r.code}`}`);
+    console.log(
+      `  ${r.ok ? "verified" : "NOT verified"}  ${shown(r.file)}${a ? `  existed no later than ${new Date(a.timestamp * 1000).toISOString()} (block ${a.blockNumber})` : `  ${r.code}`}`,
+    );
   }
   const status = proofmark(["node", "status"], { json: true }).out;
-  console.log(`  GI season: product ${season.product}, boxes in lot ${season.boxLot} (trace: npx proofmark gi trace ${season.boxLot})`);
+  console.log(
+    `  GI season: product ${season.product}, boxes in lot ${season.boxLot} (trace: npx proofmark gi trace ${season.boxLot})`,
+  );
   console.log(`  reports: ${shown(DEMO)}/report-zh.pdf, report-en.html, certificate.pdf, verifier.html`);
   console.log(`  local chain: ${status.rpcUrl} (chain ${status.chainId}), data in ${shown(status.dataDir)}`);
   if (results.some((r) => !r.ok)) process.exitCode = 1;
@@ -87,28 +101,110 @@ function giSeason() {
     return JSON.parse(fs.readFileSync(file, "utf8"));
   }
   console.log("\n== 4. A GI cooperative logs a season: Dangshan pears from the orchard to a Shanghai shop");
-  const product = proofmark(["gi", "product", "create", "--name", "砀山酥梨", "--name-en", "Dangshan Su Pear", "--gi-number", "AGI00001",
-    "--region", "安徽省砀山县", "--unit", "g", "--max-yield", "100%", "--admin", "coop", "--as", "registrar"], { json: true }).out.product;
+  const product = proofmark(
+    [
+      "gi",
+      "product",
+      "create",
+      "--name",
+      "砀山酥梨",
+      "--name-en",
+      "Dangshan Su Pear",
+      "--gi-number",
+      "AGI00001",
+      "--region",
+      "安徽省砀山县",
+      "--unit",
+      "g",
+      "--max-yield",
+      "100%",
+      "--admin",
+      "coop",
+      "--as",
+      "registrar",
+    ],
+    { json: true },
+  ).out.product;
   const P = String(product);
-  for (const f of ["farmer1", "farmer2", "farmer3"]) proofmark(["gi", "role", "grant", P, "producer", f, "--as", "coop"]);
+  for (const f of ["farmer1", "farmer2", "farmer3"])
+    proofmark(["gi", "role", "grant", P, "producer", f, "--as", "coop"]);
   proofmark(["gi", "role", "grant", P, "inspector", "inspector", "--as", "coop"]);
   proofmark(["gi", "role", "grant", P, "processor", "coop", "--as", "coop"]);
   proofmark(["gi", "role", "grant", P, "logistics", "logistics", "--as", "coop"]);
   proofmark(["gi", "role", "grant", P, "retailer", "retailer", "--as", "coop"]);
   proofmark(["gi", "licence", "grant", P, "farmer1", "--quota", "50000kg", "--season", "2026", "--as", "coop"]);
   proofmark(["gi", "licence", "grant", P, "farmer2", "--quota", "30000kg", "--season", "2026", "--as", "coop"]);
-  const harvest = proofmark(["gi", "harvest", P, "--quantity", "1200kg", "--plot", "DS-07", "--date", "2026-09-01", "--as", "farmer1"], { json: true }).out.lot;
-  proofmark(["gi", "harvest", P, "--quantity", "800kg", "--plot", "DS-12", "--date", "2026-09-01", "--as", "farmer2"], { json: true });
+  const harvest = proofmark(
+    ["gi", "harvest", P, "--quantity", "1200kg", "--plot", "DS-07", "--date", "2026-09-01", "--as", "farmer1"],
+    { json: true },
+  ).out.lot;
+  proofmark(["gi", "harvest", P, "--quantity", "800kg", "--plot", "DS-12", "--date", "2026-09-01", "--as", "farmer2"], {
+    json: true,
+  });
   console.log("\n(a farmer past the quota is stopped, nothing recorded:)");
-  proofmark(["gi", "harvest", P, "--quantity", "60t", "--plot", "DS-07", "--date", "2026-09-03", "--as", "farmer1"], { allowFail: true });
+  proofmark(["gi", "harvest", P, "--quantity", "60t", "--plot", "DS-07", "--date", "2026-09-03", "--as", "farmer1"], {
+    allowFail: true,
+  });
   const H = String(harvest);
-  proofmark(["gi", "event", H, "--step", "inspecting", "--disposition", "conformant", "--location", "urn:epc:id:sgln:6901234.00020.0",
-    "--time", "2026-09-01T15:00:00+08:00", "--as", "inspector"]);
-  const boxLot = proofmark(["gi", "pack", H, "--packages", "240", "--size", "5kg", "--time", "2026-09-02T08:00:00+08:00", "--as", "coop"], { json: true }).out.lot;
+  proofmark([
+    "gi",
+    "event",
+    H,
+    "--step",
+    "inspecting",
+    "--disposition",
+    "conformant",
+    "--location",
+    "urn:epc:id:sgln:6901234.00020.0",
+    "--time",
+    "2026-09-01T15:00:00+08:00",
+    "--as",
+    "inspector",
+  ]);
+  const boxLot = proofmark(
+    ["gi", "pack", H, "--packages", "240", "--size", "5kg", "--time", "2026-09-02T08:00:00+08:00", "--as", "coop"],
+    { json: true },
+  ).out.lot;
   const B = String(boxLot);
-  proofmark(["gi", "event", B, "--step", "shipping", "--location", "urn:epc:id:sgln:6901234.00010.0", "--time", "2026-09-03T06:20:00+08:00", "--as", "logistics"]);
-  proofmark(["gi", "event", B, "--step", "receiving", "--location", "上海市静安区南京西路 1 号", "--time", "2026-09-03T20:00:00+08:00", "--as", "retailer"]);
-  proofmark(["gi", "event", B, "--step", "retail_selling", "--location", "上海市静安区南京西路 1 号", "--time", "2026-09-05T10:00:00+08:00", "--as", "retailer"]);
+  proofmark([
+    "gi",
+    "event",
+    B,
+    "--step",
+    "shipping",
+    "--location",
+    "urn:epc:id:sgln:6901234.00010.0",
+    "--time",
+    "2026-09-03T06:20:00+08:00",
+    "--as",
+    "logistics",
+  ]);
+  proofmark([
+    "gi",
+    "event",
+    B,
+    "--step",
+    "receiving",
+    "--location",
+    "上海市静安区南京西路 1 号",
+    "--time",
+    "2026-09-03T20:00:00+08:00",
+    "--as",
+    "retailer",
+  ]);
+  proofmark([
+    "gi",
+    "event",
+    B,
+    "--step",
+    "retail_selling",
+    "--location",
+    "上海市静安区南京西路 1 号",
+    "--time",
+    "2026-09-05T10:00:00+08:00",
+    "--as",
+    "retailer",
+  ]);
   proofmark(["gi", "trace", B]);
   const state = { product, harvestLot: harvest, boxLot, codes: 0 };
   fs.writeFileSync(file, `${JSON.stringify(state, null, 2)}\n`);
@@ -129,8 +225,21 @@ async function serve(season) {
   const labels = path.join(DEMO, "labels");
   const manifestOf = () => fs.existsSync(labels) && fs.readdirSync(labels).find((f) => f.endsWith(".codes.json"));
   if (!manifestOf()) {
-    proofmark(["codes", "issue", String(season.boxLot), "--count", "24", "--gtin", "06901234567892", "--out", path.relative(ROOT, labels),
-      "--resolver", portal.url, "--as", "coop"]);
+    proofmark([
+      "codes",
+      "issue",
+      String(season.boxLot),
+      "--count",
+      "24",
+      "--gtin",
+      "06901234567892",
+      "--out",
+      path.relative(ROOT, labels),
+      "--resolver",
+      portal.url,
+      "--as",
+      "coop",
+    ]);
     season.codes = 24;
     fs.writeFileSync(path.join(DEMO, "season.json"), `${JSON.stringify(season, null, 2)}\n`);
   }
@@ -141,7 +250,9 @@ async function serve(season) {
   console.log("\nThe portal is running (Ctrl-C to stop):");
   console.log(`  scan page of a demo box   ${first}`);
   console.log(`  a forged serial           ${forged}`);
-  console.log(`  verify page               ${portal.url}/verify   (drop a file from ${shown(DEMO)}/designs and its .proof.json)`);
+  console.log(
+    `  verify page               ${portal.url}/verify   (drop a file from ${shown(DEMO)}/designs and its .proof.json)`,
+  );
   console.log(`  JSON API                  ${portal.url}/api/health`);
   const stop = async () => {
     await portal.close();

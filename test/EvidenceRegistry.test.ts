@@ -34,14 +34,18 @@ describe("EvidenceRegistry", function () {
 
     it("is permissionless: any account may anchor", async function () {
       const { registry, bob } = await loadFixture(deployEvidenceRegistryFixture);
-      await expect(registry.connect(bob).anchor(root, 1)).to.emit(registry, "EvidenceAnchored").withArgs(root, bob.address, 1);
+      await expect(registry.connect(bob).anchor(root, 1))
+        .to.emit(registry, "EvidenceAnchored")
+        .withArgs(root, bob.address, 1);
     });
 
     it("keeps the anchor in a single storage slot", async function () {
       const { registry, alice } = await loadFixture(deployEvidenceRegistryFixture);
       await registry.connect(alice).anchor(root, 1);
       // mapping at slot 0: the value lives at keccak256(root ‖ 0); the next slot stays empty.
-      const slot = BigInt(ethers.keccak256(ethers.AbiCoder.defaultAbiCoder().encode(["bytes32", "uint256"], [root, 0])));
+      const slot = BigInt(
+        ethers.keccak256(ethers.AbiCoder.defaultAbiCoder().encode(["bytes32", "uint256"], [root, 0])),
+      );
       const word = await ethers.provider.getStorage(await registry.getAddress(), slot);
       const next = await ethers.provider.getStorage(await registry.getAddress(), slot + 1n);
       expect(BigInt(word) & ((1n << 160n) - 1n)).to.equal(BigInt(alice.address));
@@ -62,12 +66,16 @@ describe("EvidenceRegistry", function () {
 
     it("reverts with EvidenceRootZero for the zero root", async function () {
       const { registry } = await loadFixture(deployEvidenceRegistryFixture);
-      await expect(registry.anchor(ethers.ZeroHash, 1)).to.be.revertedWithCustomError(registry, "EvidenceRootZero").withArgs();
+      await expect(registry.anchor(ethers.ZeroHash, 1))
+        .to.be.revertedWithCustomError(registry, "EvidenceRootZero")
+        .withArgs();
     });
 
     it("reverts with EvidenceLeafCountZero for a zero leaf count", async function () {
       const { registry } = await loadFixture(deployEvidenceRegistryFixture);
-      await expect(registry.anchor(root, 0)).to.be.revertedWithCustomError(registry, "EvidenceLeafCountZero").withArgs(root);
+      await expect(registry.anchor(root, 0))
+        .to.be.revertedWithCustomError(registry, "EvidenceLeafCountZero")
+        .withArgs(root);
     });
 
     it("costs at most 47,000 gas for one root, however many items it covers", async function () {

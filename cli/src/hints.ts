@@ -8,15 +8,23 @@ export function hintFor(code: string | undefined, details: Record<string, unknow
   const d = details;
   switch (code) {
     case "NETWORK_UNKNOWN":
-      return d.chainId !== undefined ? `pass --rpc URL (an endpoint of chain ${d.chainId}), or add the network to config.json` : "pass --rpc URL, or add the network to config.json";
+      return d.chainId !== undefined
+        ? `pass --rpc URL (an endpoint of chain ${d.chainId}), or add the network to config.json`
+        : "pass --rpc URL, or add the network to config.json";
     case "REGISTRY_NOT_FOUND":
-      return d.network !== undefined ? `deploy one: proofmark deploy --network ${d.network}` : "deploy one: proofmark deploy --rpc URL";
+      return d.network !== undefined
+        ? `deploy one: proofmark deploy --network ${d.network}`
+        : "deploy one: proofmark deploy --rpc URL";
     case "REGISTRY_UNKNOWN":
       return d.registry !== undefined ? `if you know this registry, pin it: --trust-registry ${d.registry}` : undefined;
     case "TIMESTAMP_UNTRUSTED":
-      return d.reason === "no-trust" ? "pass --tsa-trust FILE.pem (the TSA's root certificate) or set PROOFMARK_TSA_TRUST" : undefined;
+      return d.reason === "no-trust"
+        ? "pass --tsa-trust FILE.pem (the TSA's root certificate) or set PROOFMARK_TSA_TRUST"
+        : undefined;
     case "LICENCE_MISSING":
-      return d.product !== undefined ? `the product's admin grants one: proofmark gi licence grant ${d.product} <account> --quota … --season ${d.season ?? "<year>"}` : undefined;
+      return d.product !== undefined
+        ? `the product's admin grants one: proofmark gi licence grant ${d.product} <account> --quota … --season ${d.season ?? "<year>"}`
+        : undefined;
     case "FONT_MISSING":
       return "run npm install, or write HTML: --out report.html";
     case "STORE_FAILED":
@@ -27,7 +35,9 @@ export function hintFor(code: string | undefined, details: Record<string, unknow
       if (d.hint === "node-status") return "proofmark node status";
       return d.queued ? "the queued files are anchored by: proofmark stamp --resume" : undefined;
     case "ROLE_MISSING":
-      return d.product !== undefined && Array.isArray(d.roles) ? `the product's admin grants one: proofmark gi role grant ${d.product} ${(d.roles as string[]).find((n) => n !== "admin") ?? "admin"} <account>` : undefined;
+      return d.product !== undefined && Array.isArray(d.roles)
+        ? `the product's admin grants one: proofmark gi role grant ${d.product} ${(d.roles as string[]).find((n) => n !== "admin") ?? "admin"} <account>`
+        : undefined;
     case "STORE_CORRUPT":
       return "proofmark store repair (rebuilds the index from the pack files; the old index is kept)";
     case "KEY_UNAVAILABLE":

@@ -22,7 +22,25 @@ import * as capture from "./commands/capture";
 import * as match from "./commands/match";
 
 /** Each command module registers itself on the program. Add new commands here. */
-const COMMANDS: Array<{ register(program: Command): void }> = [stamp, verify, show, node, accounts, deploy, store, report, certificate, verifier, codes, serve, gi, epcis, calendar, capture, match];
+const COMMANDS: Array<{ register(program: Command): void }> = [
+  stamp,
+  verify,
+  show,
+  node,
+  accounts,
+  deploy,
+  store,
+  report,
+  certificate,
+  verifier,
+  codes,
+  serve,
+  gi,
+  epcis,
+  calendar,
+  capture,
+  match,
+];
 
 /** Exit codes: 0 success, 1 a check failed or an operation was refused, 2 bad usage. */
 export const EXIT = { OK: 0, FAILED: 1, USAGE: 2 } as const;
@@ -30,7 +48,9 @@ export const EXIT = { OK: 0, FAILED: 1, USAGE: 2 } as const;
 /** The `proofmark` program (exported for tests and for embedding). */
 export function buildProgram(): Command {
   const program = addGlobalOptions(new Command("proofmark"))
-    .description("Proofmark: timestamp evidence and trace GI products on EVM chains; verify with nothing but the file, its receipt and a chain RPC")
+    .description(
+      "Proofmark: timestamp evidence and trace GI products on EVM chains; verify with nothing but the file, its receipt and a chain RPC",
+    )
     .version(require("../package.json").version)
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
@@ -73,7 +93,8 @@ export async function main(argv: string[]): Promise<number> {
   } catch (caught) {
     const e = diskFullError(caught) ?? caught;
     if (e instanceof CommanderError) {
-      if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return EXIT.OK;
+      if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help")
+        return EXIT.OK;
       return EXIT.USAGE;
     }
     if (isProofmarkError(e)) {

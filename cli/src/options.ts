@@ -50,7 +50,8 @@ export function commandEnv(cmd: Command): CommandEnv {
 /** Parses a TCP port option (0 = any free port). */
 export function port(value: string): number {
   const n = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n > 65535) throw new InvalidArgumentError(`"${value}" is not a port (a whole number from 0 to 65535)`);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n > 65535)
+    throw new InvalidArgumentError(`"${value}" is not a port (a whole number from 0 to 65535)`);
   return n;
 }
 

@@ -13,7 +13,11 @@ export interface Output {
   progressDone(): void;
 }
 
-export function makeOutput(json: boolean, stdout: NodeJS.WriteStream = process.stdout, stderr: NodeJS.WriteStream = process.stderr): Output {
+export function makeOutput(
+  json: boolean,
+  stdout: NodeJS.WriteStream = process.stdout,
+  stderr: NodeJS.WriteStream = process.stderr,
+): Output {
   let progressShown = false;
   return {
     json,

@@ -11,10 +11,19 @@ export function readReceiptText(file: string): string {
   try {
     fd = fs.openSync(file, "r");
   } catch {
-    throw new ProofmarkError("RECEIPT_NOT_FOUND", `no receipt at ${file}; stamp the file first, or pass its receipt with --proof`, { path: file });
+    throw new ProofmarkError(
+      "RECEIPT_NOT_FOUND",
+      `no receipt at ${file}; stamp the file first, or pass its receipt with --proof`,
+      { path: file },
+    );
   }
   try {
-    const tooLarge = () => new ProofmarkError("RECEIPT_TOO_LARGE", `${file} is larger than ${RECEIPT_MAX_BYTES} bytes; a receipt is a few kilobytes — this is not a receipt`, { path: file, limit: RECEIPT_MAX_BYTES });
+    const tooLarge = () =>
+      new ProofmarkError(
+        "RECEIPT_TOO_LARGE",
+        `${file} is larger than ${RECEIPT_MAX_BYTES} bytes; a receipt is a few kilobytes — this is not a receipt`,
+        { path: file, limit: RECEIPT_MAX_BYTES },
+      );
     const stat = fs.fstatSync(fd);
     if (stat.isFile()) {
       if (stat.size > RECEIPT_MAX_BYTES) throw tooLarge();
@@ -34,7 +43,9 @@ export function readReceiptText(file: string): string {
     return buf.subarray(0, size).toString("utf8");
   } catch (e) {
     if (e instanceof ProofmarkError) throw e;
-    throw new ProofmarkError("RECEIPT_NOT_FOUND", `${file} cannot be read as a receipt (${(e as Error).message})`, { path: file });
+    throw new ProofmarkError("RECEIPT_NOT_FOUND", `${file} cannot be read as a receipt (${(e as Error).message})`, {
+      path: file,
+    });
   } finally {
     fs.closeSync(fd);
   }
@@ -47,7 +58,12 @@ export function readReceiptFile(file: string): Receipt {
     return parseReceipt(text);
   } catch (e) {
     const err = e as ProofmarkError;
-    throw new ProofmarkError(err.code ?? "RECEIPT_INVALID", `${file}: ${err.message}`, { ...(err.details ?? {}), path: file }, { cause: e });
+    throw new ProofmarkError(
+      err.code ?? "RECEIPT_INVALID",
+      `${file}: ${err.message}`,
+      { ...(err.details ?? {}), path: file },
+      { cause: e },
+    );
   }
 }
 
@@ -60,22 +76,32 @@ export interface VerifyCliFlags {
 /** Declares --trust-registry and --rpc-timeout on a verifying command. */
 export function addVerifyOptions(cmd: Command): Command {
   return cmd
-    .option("--trust-registry <address>", "accept this registry although its code is not a registry Proofmark knows (repeatable; the result says so)", collectAddress, [])
+    .option(
+      "--trust-registry <address>",
+      "accept this registry although its code is not a registry Proofmark knows (repeatable; the result says so)",
+      collectAddress,
+      [],
+    )
     .option("--rpc-timeout <seconds>", "deadline of each RPC call (default 10)", seconds);
 }
 
 function collectAddress(value: string, previous: string[]): string[] {
-  if (!/^0x[0-9a-fA-F]{40}$/.test(value)) throw new InvalidArgumentError(`"${value}" is not an address (0x and 40 hex digits)`);
+  if (!/^0x[0-9a-fA-F]{40}$/.test(value))
+    throw new InvalidArgumentError(`"${value}" is not an address (0x and 40 hex digits)`);
   return [...previous, value.toLowerCase()];
 }
 
 function seconds(value: string): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0 || n > 600) throw new InvalidArgumentError(`"${value}" is not a number of seconds between 0 and 600`);
+  if (!Number.isFinite(n) || n <= 0 || n > 600)
+    throw new InvalidArgumentError(`"${value}" is not a number of seconds between 0 and 600`);
   return n;
 }
 
 /** The SDK verifier options from the flags. */
 export function verifierFlags(o: VerifyCliFlags): { trustRegistries?: string[]; rpcTimeoutMs?: number } {
-  return { trustRegistries: o.trustRegistry, rpcTimeoutMs: o.rpcTimeout !== undefined ? o.rpcTimeout * 1000 : undefined };
+  return {
+    trustRegistries: o.trustRegistry,
+    rpcTimeoutMs: o.rpcTimeout !== undefined ? o.rpcTimeout * 1000 : undefined,
+  };
 }

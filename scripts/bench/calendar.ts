@@ -19,7 +19,10 @@ const DURATION_S = Number(process.env.BENCH_CALENDAR_SECONDS ?? 10);
 const INTERVAL_S = 1;
 const CLI = path.join(__dirname, "..", "..", "cli", "bin", "proofmark.js");
 /** Server on CPU 0, load generator (this process) on CPU 1, as in the portal bench. BENCH_CALENDAR_PIN=0 turns it off. */
-const PIN = process.env.BENCH_CALENDAR_PIN !== "0" && os.cpus().length >= 2 && spawnSync("taskset", ["-cp", "1", String(process.pid)], { stdio: "ignore" }).status === 0;
+const PIN =
+  process.env.BENCH_CALENDAR_PIN !== "0" &&
+  os.cpus().length >= 2 &&
+  spawnSync("taskset", ["-cp", "1", String(process.pid)], { stdio: "ignore" }).status === 0;
 function serverCommand(args: string[]): [string, string[]] {
   return PIN ? ["taskset", ["-c", "0", process.execPath, ...args]] : [process.execPath, args];
 }
@@ -36,8 +39,22 @@ function firstLine(child: ChildProcess): Promise<string> {
 }
 
 async function startCalendarProcess(dataDir: string): Promise<{ child: ChildProcess; url: string; registry: string }> {
-  const [cmd, args] = serverCommand([CLI, "calendar", "serve", "--port", "0", "--json", "--interval", String(INTERVAL_S), "--max-batch", "50000"]);
-  const child = spawn(cmd, args, { env: { ...process.env, PROOFMARK_HOME: dataDir }, stdio: ["ignore", "pipe", "ignore"] });
+  const [cmd, args] = serverCommand([
+    CLI,
+    "calendar",
+    "serve",
+    "--port",
+    "0",
+    "--json",
+    "--interval",
+    String(INTERVAL_S),
+    "--max-batch",
+    "50000",
+  ]);
+  const child = spawn(cmd, args, {
+    env: { ...process.env, PROOFMARK_HOME: dataDir },
+    stdio: ["ignore", "pipe", "ignore"],
+  });
   const summary = JSON.parse(await firstLine(child));
   return { child, url: summary.url, registry: summary.chains[0].registry };
 }
@@ -76,26 +93,41 @@ function cpuOf(pid: number | undefined): number | undefined {
 }
 
 /** Runs `load` and returns its result with the server's CPU µs per acknowledged leaf (all its threads). */
-async function measured(pid: number | undefined, run: () => Promise<autocannon.Result>, leavesPerRequest: number): Promise<{ result: autocannon.Result; cpuPerLeaf?: number }> {
+async function measured(
+  pid: number | undefined,
+  run: () => Promise<autocannon.Result>,
+  leavesPerRequest: number,
+): Promise<{ result: autocannon.Result; cpuPerLeaf?: number }> {
   const before = cpuOf(pid);
   const result = await run();
   const after = cpuOf(pid);
   const leaves = result["2xx"] * leavesPerRequest;
-  return { result, cpuPerLeaf: before !== undefined && after !== undefined && leaves > 0 ? (after - before) / leaves : undefined };
+  return {
+    result,
+    cpuPerLeaf: before !== undefined && after !== undefined && leaves > 0 ? (after - before) / leaves : undefined,
+  };
 }
 
 function load(url: string, leavesPerRequest: number): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => {
-    autocannon({
-      url, connections: CONNECTIONS, duration: DURATION_S,
-      requests: [{
-        method: "POST", headers: { "content-type": "application/json" },
-        setupRequest: (r: autocannon.Request) => {
-          const leaves = Array.from({ length: leavesPerRequest }, () => `0x${randomBytes(32).toString("hex")}`);
-          return { ...r, body: JSON.stringify({ leaves }) };
-        },
-      }],
-    }, (e, result) => (e ? reject(e) : resolve(result)));
+    autocannon(
+      {
+        url,
+        connections: CONNECTIONS,
+        duration: DURATION_S,
+        requests: [
+          {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            setupRequest: (r: autocannon.Request) => {
+              const leaves = Array.from({ length: leavesPerRequest }, () => `0x${randomBytes(32).toString("hex")}`);
+              return { ...r, body: JSON.stringify({ leaves }) };
+            },
+          },
+        ],
+      },
+      (e, result) => (e ? reject(e) : resolve(result)),
+    );
   });
 }
 
@@ -123,42 +155,96 @@ export async function run(): Promise<BenchRow[]> {
   await stop(bare.child);
   const calendar = await startCalendarProcess(dataDir);
   try {
-    const { result, cpuPerLeaf } = await measured(serverPid(calendar.child), () => load(`${calendar.url}/v1/leaves`, 1), 1);
+    const { result, cpuPerLeaf } = await measured(
+      serverPid(calendar.child),
+      () => load(`${calendar.url}/v1/leaves`, 1),
+      1,
+    );
     const ok = result.non2xx === 0 && result.errors === 0;
-    rows.push({ section: "calendar", name: "submissions/s (leaves, 1 per request)", value: Math.round(result.requests.average), unit: "leaves/s",
-      peer: { name: "bare fsync-journal HTTP prototype", value: Math.round(bareResult.requests.average) }, target: "≥ 20000", pass: ok && result.requests.average >= 20_000,
-      note: `${note}; non-2xx ${result.non2xx}, errors ${result.errors}` });
-    rows.push({ section: "calendar", name: "p99 acknowledgement latency", value: result.latency.p99, unit: "ms",
-      peer: { name: "bare fsync-journal HTTP prototype", value: bareResult.latency.p99 }, target: "≤ 10", pass: ok && result.latency.p99 <= 10, note: `p50 ${result.latency.p50} ms (peer ${bareResult.latency.p50} ms)` });
+    rows.push({
+      section: "calendar",
+      name: "submissions/s (leaves, 1 per request)",
+      value: Math.round(result.requests.average),
+      unit: "leaves/s",
+      peer: { name: "bare fsync-journal HTTP prototype", value: Math.round(bareResult.requests.average) },
+      target: "≥ 20000",
+      pass: ok && result.requests.average >= 20_000,
+      note: `${note}; non-2xx ${result.non2xx}, errors ${result.errors}`,
+    });
+    rows.push({
+      section: "calendar",
+      name: "p99 acknowledgement latency",
+      value: result.latency.p99,
+      unit: "ms",
+      peer: { name: "bare fsync-journal HTTP prototype", value: bareResult.latency.p99 },
+      target: "≤ 10",
+      pass: ok && result.latency.p99 <= 10,
+      note: `p50 ${result.latency.p50} ms (peer ${bareResult.latency.p50} ms)`,
+    });
     if (cpuPerLeaf !== undefined && bareCpu !== undefined) {
-      rows.push({ section: "calendar", name: "server CPU per acknowledged leaf (1 per request)", value: Math.round(cpuPerLeaf), unit: "µs",
+      rows.push({
+        section: "calendar",
+        name: "server CPU per acknowledged leaf (1 per request)",
+        value: Math.round(cpuPerLeaf),
+        unit: "µs",
         peer: { name: "bare fsync-journal HTTP prototype", value: Math.round(bareCpu) },
-        note: `load-independent cost: one free core would give ≈ ${Math.round(1e6 / cpuPerLeaf).toLocaleString("en")} leaves/s (peer ≈ ${Math.round(1e6 / bareCpu).toLocaleString("en")})` });
+        note: `load-independent cost: one free core would give ≈ ${Math.round(1e6 / cpuPerLeaf).toLocaleString("en")} leaves/s (peer ≈ ${Math.round(1e6 / bareCpu).toLocaleString("en")})`,
+      });
     }
     const many = await load(`${calendar.url}/v1/leaves`, 100);
-    rows.push({ section: "calendar", name: "submissions/s (leaves, 100 per request)", value: Math.round(many.requests.average * 100), unit: "leaves/s",
-      target: "≥ 20000", pass: many.non2xx === 0 && many.requests.average * 100 >= 20_000, note: `p99 ${many.latency.p99} ms per request of 100 leaves` });
+    rows.push({
+      section: "calendar",
+      name: "submissions/s (leaves, 100 per request)",
+      value: Math.round(many.requests.average * 100),
+      unit: "leaves/s",
+      target: "≥ 20000",
+      pass: many.non2xx === 0 && many.requests.average * 100 >= 20_000,
+      note: `p99 ${many.latency.p99} ms per request of 100 leaves`,
+    });
 
     // let every batch complete, then count transactions per batch per chain
-    let health: { leaves: number; batches: number; completeBatches: number; pending: number } = { leaves: 0, batches: 0, completeBatches: -1, pending: 1 };
+    let health: { leaves: number; batches: number; completeBatches: number; pending: number } = {
+      leaves: 0,
+      batches: 0,
+      completeBatches: -1,
+      pending: 1,
+    };
     for (let i = 0; i < 600; i++) {
       health = await (await fetch(`${calendar.url}/v1/health`)).json();
       if (health.pending === 0 && health.completeBatches === health.batches) break;
       await new Promise((r) => setTimeout(r, 250));
     }
-    const { rpcUrl } = JSON.parse(fs.readFileSync(path.join(dataDir, "chain", "node.json"), "utf8")) as { rpcUrl: string };
+    const { rpcUrl } = JSON.parse(fs.readFileSync(path.join(dataDir, "chain", "node.json"), "utf8")) as {
+      rpcUrl: string;
+    };
     const provider = new JsonRpcProvider(rpcUrl, undefined, { staticNetwork: true });
-    const logs = await provider.getLogs({ address: calendar.registry, fromBlock: 0, toBlock: "latest", topics: [evidenceRegistryInterface.getEvent("EvidenceAnchored")!.topicHash] });
+    const logs = await provider.getLogs({
+      address: calendar.registry,
+      fromBlock: 0,
+      toBlock: "latest",
+      topics: [evidenceRegistryInterface.getEvent("EvidenceAnchored")!.topicHash],
+    });
     const txs = new Set(logs.map((l) => l.transactionHash)).size;
-    rows.push({ section: "calendar", name: "anchoring transactions per batch per chain", value: Number((txs / Math.max(1, health.batches)).toFixed(3)), unit: "tx",
-      target: "= 1", pass: txs === health.batches, note: `${health.leaves.toLocaleString("en")} leaves in ${health.batches} batches, ${txs} transactions (one chain); OpenTimestamps' calendar: one HTTP round trip per digest, no batching guarantee` });
+    rows.push({
+      section: "calendar",
+      name: "anchoring transactions per batch per chain",
+      value: Number((txs / Math.max(1, health.batches)).toFixed(3)),
+      unit: "tx",
+      target: "= 1",
+      pass: txs === health.batches,
+      note: `${health.leaves.toLocaleString("en")} leaves in ${health.batches} batches, ${txs} transactions (one chain); OpenTimestamps' calendar: one HTTP round trip per digest, no batching guarantee`,
+    });
 
     // submission → completed proof (idle service, interval 1 s, Anvil mines each transaction at once)
     const times: number[] = [];
     for (let i = 0; i < 5; i++) {
       const leaf = `0x${randomBytes(32).toString("hex")}`;
       const t0 = Date.now();
-      await fetch(`${calendar.url}/v1/leaves`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ leaves: [leaf] }) });
+      await fetch(`${calendar.url}/v1/leaves`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ leaves: [leaf] }),
+      });
       for (;;) {
         if ((await fetch(`${calendar.url}/v1/proofs/${leaf}`)).status === 200) break;
         await new Promise((r) => setTimeout(r, 20));
@@ -166,8 +252,15 @@ export async function run(): Promise<BenchRow[]> {
       times.push(Date.now() - t0);
     }
     const worst = Math.max(...times);
-    rows.push({ section: "calendar", name: "submission → completed proof (worst of 5)", value: worst, unit: "ms", target: `≤ ${INTERVAL_S * 1000} + one block`,
-      pass: worst <= INTERVAL_S * 1000 + 1_000, note: `interval ${INTERVAL_S} s; all: ${times.join(", ")} ms; the embedded chain mines at once, so "one block" is the anchoring round trip` });
+    rows.push({
+      section: "calendar",
+      name: "submission → completed proof (worst of 5)",
+      value: worst,
+      unit: "ms",
+      target: `≤ ${INTERVAL_S * 1000} + one block`,
+      pass: worst <= INTERVAL_S * 1000 + 1_000,
+      note: `interval ${INTERVAL_S} s; all: ${times.join(", ")} ms; the embedded chain mines at once, so "one block" is the anchoring round trip`,
+    });
     provider.destroy();
   } finally {
     await stop(calendar.child);

@@ -41,12 +41,22 @@ async function buildHistory(node: LocalNode, rpcUrl: string, registry: string, c
   const from = devAccounts().find((a) => a.name === "designer")!.address;
   try {
     await rpc.call("evm_setAutomine", [false]);
-    for (let i = 0; i < count; ) {
+    for (let i = 0; i < count;) {
       const calls: Array<[string, unknown[]]> = [];
       for (let b = 0; b < 20 && i < count; b++) {
         for (let k = 0; k < PER_BLOCK && i < count; k++, i++) {
           const root = `0x${(BigInt(i + 1) * 0x9e3779b97f4a7c15n).toString(16).padStart(64, "0")}`;
-          calls.push(["eth_sendTransaction", [{ from, to: registry, gas: "0x30000", data: evidenceRegistryInterface.encodeFunctionData("anchor", [root, 1]) }]]);
+          calls.push([
+            "eth_sendTransaction",
+            [
+              {
+                from,
+                to: registry,
+                gas: "0x30000",
+                data: evidenceRegistryInterface.encodeFunctionData("anchor", [root, 1]),
+              },
+            ],
+          ]);
         }
         calls.push(["evm_mine", []]);
       }
@@ -93,11 +103,21 @@ async function measure(size: number): Promise<BenchRow[]> {
     const label = size.toLocaleString("en");
     return [
       {
-        section: SECTION, name: `one-file stamp latency, history ${label} tx (median of 5, CLI)`, value: Math.round(median(latencies)), unit: "ms",
+        section: SECTION,
+        name: `one-file stamp latency, history ${label} tx (median of 5, CLI)`,
+        value: Math.round(median(latencies)),
+        unit: "ms",
         peer: { name: "whole-state dump per write (previous design), same history", value: Math.round(dumpMs) },
         note: `dump ${(dump.length / 2 / 1e6).toFixed(1)} MB gzipped; journal ${(journalBytes / 1e6).toFixed(1)} MB; history built in ${buildS.toFixed(0)} s`,
       },
-      { section: SECTION, name: `restart after SIGKILL, history ${label} tx (${Math.ceil(size / PER_BLOCK)} blocks of ${PER_BLOCK}; from the snapshot + 5 journaled blocks)`, value: Math.round(restartS * 100) / 100, unit: "s", target: size >= 100_000 ? "≤ 10 s" : undefined, pass: size >= 100_000 ? restartS <= 10 : undefined },
+      {
+        section: SECTION,
+        name: `restart after SIGKILL, history ${label} tx (${Math.ceil(size / PER_BLOCK)} blocks of ${PER_BLOCK}; from the snapshot + 5 journaled blocks)`,
+        value: Math.round(restartS * 100) / 100,
+        unit: "s",
+        target: size >= 100_000 ? "≤ 10 s" : undefined,
+        pass: size >= 100_000 ? restartS <= 10 : undefined,
+      },
     ];
   } finally {
     try {
@@ -128,8 +148,11 @@ export async function run(): Promise<BenchRow[]> {
 }
 
 if (require.main === module) {
-  run().then((rows) => console.log(JSON.stringify(rows, null, 2)), (e) => {
-    console.error(e);
-    process.exitCode = 1;
-  });
+  run().then(
+    (rows) => console.log(JSON.stringify(rows, null, 2)),
+    (e) => {
+      console.error(e);
+      process.exitCode = 1;
+    },
+  );
 }

@@ -15,16 +15,24 @@ export interface Eas {
 /** Deploys SchemaRegistry and EAS with the first signer. */
 export async function deployEas(): Promise<Eas> {
   const [signer] = await ethers.getSigners();
-  const schemaRegistry = (await new ethers.ContractFactory(SchemaRegistryArtifact.abi, SchemaRegistryArtifact.bytecode, signer).deploy()) as Contract;
+  const schemaRegistry = (await new ethers.ContractFactory(
+    SchemaRegistryArtifact.abi,
+    SchemaRegistryArtifact.bytecode,
+    signer,
+  ).deploy()) as Contract;
   await schemaRegistry.waitForDeployment();
-  const eas = (await new ethers.ContractFactory(EASArtifact.abi, EASArtifact.bytecode, signer).deploy(await schemaRegistry.getAddress())) as Contract;
+  const eas = (await new ethers.ContractFactory(EASArtifact.abi, EASArtifact.bytecode, signer).deploy(
+    await schemaRegistry.getAddress(),
+  )) as Contract;
   await eas.waitForDeployment();
   return {
     eas,
     schemaRegistry,
     async registerSchema(schema: string) {
       const receipt = await (await schemaRegistry.register(schema, ethers.ZeroAddress, true)).wait();
-      const log = receipt!.logs.map((l: Log) => schemaRegistry.interface.parseLog(l)).find((l: LogDescription | null) => l?.name === "Registered");
+      const log = receipt!.logs
+        .map((l: Log) => schemaRegistry.interface.parseLog(l))
+        .find((l: LogDescription | null) => l?.name === "Registered");
       return log!.args.uid as string;
     },
   };

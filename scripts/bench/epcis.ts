@@ -3,7 +3,13 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { createHash } from "node:crypto";
-import { checkDigitalLink, contextPrefixes, documentEvents, epcisEventHash, type EpcisEvent } from "../../packages/sdk/src/core";
+import {
+  checkDigitalLink,
+  contextPrefixes,
+  documentEvents,
+  epcisEventHash,
+  type EpcisEvent,
+} from "../../packages/sdk/src/core";
 import type { BenchRow } from "./types";
 
 function rate(fn: () => void, minMs = 1500): number {
@@ -32,7 +38,9 @@ export async function run(): Promise<BenchRow[]> {
   });
   i = 0;
   const naive = rate(() => {
-    createHash("sha256").update(JSON.stringify(events[i++ % events.length].event)).digest("hex");
+    createHash("sha256")
+      .update(JSON.stringify(events[i++ % events.length].event))
+      .digest("hex");
   });
   const uris = [
     "https://id.example.org/01/09501101530003/10/L%281/21/8K2M4Q9TXV3C6H1R",
@@ -44,7 +52,19 @@ export async function run(): Promise<BenchRow[]> {
   i = 0;
   const urlRate = rate(() => void new URL(uris[i++ % uris.length]));
   return [
-    { section: "epcis", name: "CBV 2.0 event hash (the reference's 43 example events, round robin)", value: hashRate, unit: "events/s", peer: { name: "sha256 of JSON.stringify, order-dependent", value: naive } },
-    { section: "epcis", name: "checkDigitalLink (parse, GTIN check digit, CSET 82, canonical form)", value: dlRate, unit: "codes/s", peer: { name: "WHATWG new URL() only", value: urlRate } },
+    {
+      section: "epcis",
+      name: "CBV 2.0 event hash (the reference's 43 example events, round robin)",
+      value: hashRate,
+      unit: "events/s",
+      peer: { name: "sha256 of JSON.stringify, order-dependent", value: naive },
+    },
+    {
+      section: "epcis",
+      name: "checkDigitalLink (parse, GTIN check digit, CSET 82, canonical form)",
+      value: dlRate,
+      unit: "codes/s",
+      peer: { name: "WHATWG new URL() only", value: urlRate },
+    },
   ];
 }

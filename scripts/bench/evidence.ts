@@ -21,7 +21,14 @@ async function gasRows(): Promise<BenchRow[]> {
   const coder = ethers.AbiCoder.defaultAbiCoder();
 
   const attestOne = async (i: number) => {
-    const data = { recipient: ethers.ZeroAddress, expirationTime: 0n, revocable: true, refUID: ethers.ZeroHash, data: coder.encode(["bytes32"], [ethers.id(`attest ${i}`)]), value: 0n };
+    const data = {
+      recipient: ethers.ZeroAddress,
+      expirationTime: 0n,
+      revocable: true,
+      refUID: ethers.ZeroHash,
+      data: coder.encode(["bytes32"], [ethers.id(`attest ${i}`)]),
+      value: 0n,
+    };
     return (await (await eas.attest({ schema, data })).wait())!.gasUsed;
   };
   const attestGas = Number(await attestOne(0));
@@ -38,12 +45,21 @@ async function gasRows(): Promise<BenchRow[]> {
       peer = { name: `EAS multiTimestamp (${n}); attest ${attestGas}`, value: Math.round(mt / n) };
     }
     rows.push({
-      section: "evidence gas", name: `one root covering ${n.toLocaleString("en")} item(s): gas per item (total ${gas})`, value: Math.round((gas / n) * 10) / 10, unit: "gas/item", peer,
+      section: "evidence gas",
+      name: `one root covering ${n.toLocaleString("en")} item(s): gas per item (total ${gas})`,
+      value: Math.round((gas / n) * 10) / 10,
+      unit: "gas/item",
+      peer,
       target: n === 1 ? "≤ 47000 per root" : n === 1_000 ? "≤ 50 per item" : undefined,
       pass: n === 1 ? gas <= 47_000 : n === 1_000 ? gas / n <= 50 : undefined,
     });
   }
-  rows.push({ section: "evidence gas", name: "EAS attest, one bytes32 field (reference)", value: attestGas, unit: "gas" });
+  rows.push({
+    section: "evidence gas",
+    name: "EAS attest, one bytes32 field (reference)",
+    value: attestGas,
+    unit: "gas",
+  });
   rows.push({ section: "evidence gas", name: "EAS timestamp(bytes32) (reference)", value: timestampGas, unit: "gas" });
   return rows;
 }
@@ -55,7 +71,8 @@ async function hashingRows(): Promise<BenchRow[]> {
     const fd = fs.openSync(file, "w");
     const chunk = Buffer.alloc(1 << 24);
     for (let i = 0; i < chunk.length; i += 4) chunk.writeUInt32LE((i * 2654435761) >>> 0, i);
-    for (let written = 0; written < size; written += chunk.length) fs.writeSync(fd, chunk, 0, Math.min(chunk.length, size - written));
+    for (let written = 0; written < size; written += chunk.length)
+      fs.writeSync(fd, chunk, 0, Math.min(chunk.length, size - written));
     fs.closeSync(fd);
   }
   const raw = () => {
@@ -85,11 +102,18 @@ async function hashingRows(): Promise<BenchRow[]> {
   }
   const rssGrowth = (process.memoryUsage().rss - rssBefore) / 2 ** 20;
   const mbps = (s: number) => Math.round(size / s / 1e6);
-  return [{
-    section: "hashing", name: `SHA-256 of a ${(size / 2 ** 30).toFixed(2)} GiB file (hashFile, streamed; best of ${runs})`, value: mbps(bestOurs), unit: "MB/s",
-    peer: { name: "raw node:crypto, readSync loop", value: mbps(bestRaw) }, target: "≥ 90 % of raw", pass: bestRaw / bestOurs >= 0.9,
-    note: `${Math.round((100 * bestRaw) / bestOurs)} % of raw; RSS growth ${rssGrowth.toFixed(0)} MiB`,
-  }];
+  return [
+    {
+      section: "hashing",
+      name: `SHA-256 of a ${(size / 2 ** 30).toFixed(2)} GiB file (hashFile, streamed; best of ${runs})`,
+      value: mbps(bestOurs),
+      unit: "MB/s",
+      peer: { name: "raw node:crypto, readSync loop", value: mbps(bestRaw) },
+      target: "≥ 90 % of raw",
+      pass: bestRaw / bestOurs >= 0.9,
+      note: `${Math.round((100 * bestRaw) / bestOurs)} % of raw; RSS growth ${rssGrowth.toFixed(0)} MiB`,
+    },
+  ];
 }
 
 function merkleRows(): BenchRow[] {
@@ -101,11 +125,29 @@ function merkleRows(): BenchRow[] {
   const leaves100k = Array.from({ length: 100_000 }, (_, i) => ethers.id(`leaf ${i}`));
   const ours100k = time(() => MerkleTree.build(leaves100k));
   const oz100k = time(() => SimpleMerkleTree.of(leaves100k, { sortLeaves: false }));
-  const leaves1m = Array.from({ length: 1_000_000 }, (_, i) => ethers.toBeHex(BigInt(i) * 0x9e3779b97f4a7c15n + 1n, 32));
+  const leaves1m = Array.from({ length: 1_000_000 }, (_, i) =>
+    ethers.toBeHex(BigInt(i) * 0x9e3779b97f4a7c15n + 1n, 32),
+  );
   const ours1m = time(() => MerkleTree.build(leaves1m));
   return [
-    { section: "merkle", name: "build 100,000 leaves", value: Math.round(ours100k * 1000), unit: "ms", peer: { name: "@openzeppelin/merkle-tree SimpleMerkleTree", value: Math.round(oz100k * 1000) }, target: "several × faster", pass: oz100k / ours100k >= 3, note: `${(oz100k / ours100k).toFixed(1)} × faster` },
-    { section: "merkle", name: "build 1,000,000 leaves", value: Math.round(ours1m * 1000), unit: "ms", target: "seconds", pass: ours1m < 10 },
+    {
+      section: "merkle",
+      name: "build 100,000 leaves",
+      value: Math.round(ours100k * 1000),
+      unit: "ms",
+      peer: { name: "@openzeppelin/merkle-tree SimpleMerkleTree", value: Math.round(oz100k * 1000) },
+      target: "several × faster",
+      pass: oz100k / ours100k >= 3,
+      note: `${(oz100k / ours100k).toFixed(1)} × faster`,
+    },
+    {
+      section: "merkle",
+      name: "build 1,000,000 leaves",
+      value: Math.round(ours1m * 1000),
+      unit: "ms",
+      target: "seconds",
+      pass: ours1m < 10,
+    },
   ];
 }
 
@@ -114,7 +156,11 @@ function stampRows(): BenchRow[] {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "proofmark-bench-stamp-"));
   const files = path.join(dir, "files");
   fs.mkdirSync(files);
-  for (let i = 0; i < count; i++) fs.writeFileSync(path.join(files, `f${String(i).padStart(5, "0")}.txt`), `file ${i} ${"x".repeat(100 + (i % 900))}\n`);
+  for (let i = 0; i < count; i++)
+    fs.writeFileSync(
+      path.join(files, `f${String(i).padStart(5, "0")}.txt`),
+      `file ${i} ${"x".repeat(100 + (i % 900))}\n`,
+    );
   const env = { ...process.env, PROOFMARK_HOME: path.join(dir, ".proofmark") };
   const cli = path.join(REPO, "cli", "bin", "proofmark.js");
   execFileSync(process.execPath, [cli, "node", "start"], { cwd: dir, env, stdio: "ignore" });
@@ -126,10 +172,17 @@ function stampRows(): BenchRow[] {
   if (r.status !== 0) throw new Error(`stamp failed: ${r.stderr}`);
   const result = JSON.parse(r.stdout.toString());
   fs.rmSync(dir, { recursive: true, force: true });
-  return [{
-    section: "stamp", name: `proofmark stamp of ${count.toLocaleString("en")} small files, end to end (CLI, local chain)`, value: Math.round(seconds * 100) / 100, unit: "s",
-    target: "< 10 s, one transaction", pass: seconds < 10 && result.batches.length === 1, note: `${result.batches.length} transaction(s), ${result.files.length} receipts`,
-  }];
+  return [
+    {
+      section: "stamp",
+      name: `proofmark stamp of ${count.toLocaleString("en")} small files, end to end (CLI, local chain)`,
+      value: Math.round(seconds * 100) / 100,
+      unit: "s",
+      target: "< 10 s, one transaction",
+      pass: seconds < 10 && result.batches.length === 1,
+      note: `${result.batches.length} transaction(s), ${result.files.length} receipts`,
+    },
+  ];
 }
 
 export async function run(): Promise<BenchRow[]> {

@@ -8,8 +8,19 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import sharp from "sharp";
-import { formatFingerprint, type Fingerprint, type FingerprintVariantName, FINGERPRINT_VARIANTS } from "../../packages/sdk/src/core";
-import { FingerprintIndex, fingerprintImage, orbFeatures, loadOpenCv, MATCH_DISTANCE } from "../../packages/sdk/src/fingerprint";
+import {
+  formatFingerprint,
+  type Fingerprint,
+  type FingerprintVariantName,
+  FINGERPRINT_VARIANTS,
+} from "../../packages/sdk/src/core";
+import {
+  FingerprintIndex,
+  fingerprintImage,
+  orbFeatures,
+  loadOpenCv,
+  MATCH_DISTANCE,
+} from "../../packages/sdk/src/fingerprint";
 import type { BenchRow } from "./types";
 
 const SECTION = "photo fingerprints";
@@ -17,17 +28,32 @@ const SECTION = "photo fingerprints";
 function photoSvg(seed: number): Buffer {
   let a = seed;
   const r = () => ((a = (a * 1103515245 + 12345) >>> 0) >>> 8) / 16777216;
-  const shapes = Array.from({ length: 60 }, () => `<circle cx="${r() * 1600}" cy="${r() * 1000}" r="${10 + r() * 150}" fill="rgb(${(r() * 255) | 0},${(r() * 255) | 0},${(r() * 255) | 0})"/>`);
-  return Buffer.from(`<svg width="1600" height="1000" xmlns="http://www.w3.org/2000/svg"><rect width="100%" height="100%" fill="#cde"/>${shapes.join("")}</svg>`);
+  const shapes = Array.from(
+    { length: 60 },
+    () =>
+      `<circle cx="${r() * 1600}" cy="${r() * 1000}" r="${10 + r() * 150}" fill="rgb(${(r() * 255) | 0},${(r() * 255) | 0},${(r() * 255) | 0})"/>`,
+  );
+  return Buffer.from(
+    `<svg width="1600" height="1000" xmlns="http://www.w3.org/2000/svg"><rect width="100%" height="100%" fill="#cde"/>${shapes.join("")}</svg>`,
+  );
 }
 
 function randomFingerprint(): Fingerprint {
   const bytes = (n: number) => Uint8Array.from({ length: n }, () => (Math.random() * 256) | 0);
-  return { version: 1, variants: FINGERPRINT_VARIANTS.map((name: FingerprintVariantName) => ({ name, phash: bytes(8), hash256: bytes(32) })) };
+  return {
+    version: 1,
+    variants: FINGERPRINT_VARIANTS.map((name: FingerprintVariantName) => ({
+      name,
+      phash: bytes(8),
+      hash256: bytes(32),
+    })),
+  };
 }
 
 async function timeFingerprint(): Promise<BenchRow[]> {
-  const jpegs = await Promise.all([1, 2, 3, 4, 5].map(async (s) => sharp(photoSvg(s)).jpeg({ quality: 85 }).toBuffer()));
+  const jpegs = await Promise.all(
+    [1, 2, 3, 4, 5].map(async (s) => sharp(photoSvg(s)).jpeg({ quality: 85 }).toBuffer()),
+  );
   await loadOpenCv();
   await fingerprintImage(jpegs[0]); // warm up
   let t = process.hrtime.bigint();
@@ -38,8 +64,18 @@ async function timeFingerprint(): Promise<BenchRow[]> {
   for (const g of trimmed) await orbFeatures(g);
   const orbMs = Number(process.hrtime.bigint() - t) / 1e6 / jpegs.length;
   return [
-    { section: SECTION, name: "fingerprint one 1600×1000 JPEG (decode, trim, 8 variants × pHash-64 + hash-256)", value: Math.round(fpMs * 10) / 10, unit: "ms" },
-    { section: SECTION, name: "ORB features of the same image (stored for RANSAC checks)", value: Math.round(orbMs * 10) / 10, unit: "ms" },
+    {
+      section: SECTION,
+      name: "fingerprint one 1600×1000 JPEG (decode, trim, 8 variants × pHash-64 + hash-256)",
+      value: Math.round(fpMs * 10) / 10,
+      unit: "ms",
+    },
+    {
+      section: SECTION,
+      name: "ORB features of the same image (stored for RANSAC checks)",
+      value: Math.round(orbMs * 10) / 10,
+      unit: "ms",
+    },
   ];
 }
 
@@ -48,12 +84,22 @@ async function timeLookup(size: number): Promise<BenchRow[]> {
   const index = new FingerprintIndex(path.join(dir, "fingerprints.sqlite"));
   try {
     const t0 = Date.now();
-    for (let done = 0; done < size; ) {
+    for (let done = 0; done < size;) {
       const n = Math.min(20_000, size - done);
-      index.add(Array.from({ length: n }, (_, k) => ({
-        leaf: `0x${(done + k).toString(16).padStart(64, "0")}`, name: `p${done + k}.jpg`, file: "", receiptPath: "", sha256: "0".repeat(64),
-        fingerprint: formatFingerprint(randomFingerprint()), chainId: 31337, blockNumber: 1, txHash: "0x00", anchoredAt: 0,
-      })));
+      index.add(
+        Array.from({ length: n }, (_, k) => ({
+          leaf: `0x${(done + k).toString(16).padStart(64, "0")}`,
+          name: `p${done + k}.jpg`,
+          file: "",
+          receiptPath: "",
+          sha256: "0".repeat(64),
+          fingerprint: formatFingerprint(randomFingerprint()),
+          chainId: 31337,
+          blockNumber: 1,
+          txHash: "0x00",
+          anchoredAt: 0,
+        })),
+      );
       done += n;
     }
     const buildS = (Date.now() - t0) / 1000;
@@ -67,7 +113,9 @@ async function timeLookup(size: number): Promise<BenchRow[]> {
     }
     lat.sort((a, b) => a - b);
     // the peer: a scan of every variant row with the same distance test (what the index avoids)
-    const [qhi, qlo] = [queries[1].variants[0].phash, queries[1].variants[0].phash].map((p, i) => new DataView(p.buffer).getUint32(i * 4) >>> 0);
+    const [qhi, qlo] = [queries[1].variants[0].phash, queries[1].variants[0].phash].map(
+      (p, i) => new DataView(p.buffer).getUint32(i * 4) >>> 0,
+    );
     const pop = (x: number) => {
       x -= (x >>> 1) & 0x55555555;
       x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
@@ -75,16 +123,24 @@ async function timeLookup(size: number): Promise<BenchRow[]> {
     };
     const t = process.hrtime.bigint();
     let within = 0;
-    for (const row of index.db.prepare("SELECT hi, lo FROM variant").iterate() as Iterable<{ hi: number; lo: number }>) {
+    for (const row of index.db.prepare("SELECT hi, lo FROM variant").iterate() as Iterable<{
+      hi: number;
+      lo: number;
+    }>) {
       if (pop((row.hi ^ qhi) >>> 0) + pop((row.lo ^ qlo) >>> 0) <= MATCH_DISTANCE) within++;
     }
     const scanMs = Number(process.hrtime.bigint() - t) / 1e6;
     const label = size >= 1_000_000 ? `${size / 1_000_000}M` : `${size / 1000}k`;
-    return [{
-      section: SECTION, name: `match lookup, ${label} fingerprints indexed (${size * 8} variant rows), distance ≤ ${MATCH_DISTANCE}, median of 50`,
-      value: Math.round(lat[lat.length >> 1] * 10) / 10, unit: "ms", peer: { name: "full scan of the variant table", value: Math.round(scanMs * 10) / 10 },
-      note: `scan found ${within} row(s) within; p95 ${lat[Math.floor(lat.length * 0.95)].toFixed(1)} ms; index built in ${buildS.toFixed(0)} s; uniform random hashes (real pHashes cluster, so buckets are fuller)`,
-    }];
+    return [
+      {
+        section: SECTION,
+        name: `match lookup, ${label} fingerprints indexed (${size * 8} variant rows), distance ≤ ${MATCH_DISTANCE}, median of 50`,
+        value: Math.round(lat[lat.length >> 1] * 10) / 10,
+        unit: "ms",
+        peer: { name: "full scan of the variant table", value: Math.round(scanMs * 10) / 10 },
+        note: `scan found ${within} row(s) within; p95 ${lat[Math.floor(lat.length * 0.95)].toFixed(1)} ms; index built in ${buildS.toFixed(0)} s; uniform random hashes (real pHashes cluster, so buckets are fuller)`,
+      },
+    ];
   } finally {
     index.close();
     fs.rmSync(dir, { recursive: true, force: true });
@@ -99,5 +155,14 @@ export async function run(): Promise<BenchRow[]> {
 }
 
 if (require.main === module) {
-  run().then((rows) => console.table(rows.map((r) => ({ name: r.name, value: `${r.value} ${r.unit}`, peer: r.peer ? `${r.peer.value} ${r.unit}` : "", note: r.note ?? "" }))));
+  run().then((rows) =>
+    console.table(
+      rows.map((r) => ({
+        name: r.name,
+        value: `${r.value} ${r.unit}`,
+        peer: r.peer ? `${r.peer.value} ${r.unit}` : "",
+        note: r.note ?? "",
+      })),
+    ),
+  );
 }

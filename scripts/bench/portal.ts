@@ -18,7 +18,10 @@ const CONNECTIONS = 200;
  * and taskset exists, so that the two do not steal each other's core; the bare node:http peer is
  * measured the same way. BENCH_PORTAL_PIN=0 turns it off.
  */
-const PIN = process.env.BENCH_PORTAL_PIN !== "0" && os.cpus().length >= 2 && spawnSync("taskset", ["-cp", "1", String(process.pid)], { stdio: "ignore" }).status === 0;
+const PIN =
+  process.env.BENCH_PORTAL_PIN !== "0" &&
+  os.cpus().length >= 2 &&
+  spawnSync("taskset", ["-cp", "1", String(process.pid)], { stdio: "ignore" }).status === 0;
 function serverCommand(args: string[]): [string, string[]] {
   return PIN ? ["taskset", ["-c", "0", process.execPath, ...args]] : [process.execPath, args];
 }
@@ -42,7 +45,9 @@ function startBaselineProcess(bytes: number): Promise<{ url: string; child: Chil
   const code = `const body = "x".repeat(${bytes}); const s = require("node:http").createServer((q, r) => { r.writeHead(200, { "content-type": "text/html" }); r.end(body); }).listen(0, "127.0.0.1", () => process.stdout.write("http://127.0.0.1:" + s.address().port + "/\\n"));`;
   const [cmd, args] = serverCommand(["-e", code]);
   const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "inherit"] });
-  return new Promise((resolve) => child.stdout!.once("data", (d: Buffer) => resolve({ url: d.toString().trim(), child })));
+  return new Promise((resolve) =>
+    child.stdout!.once("data", (d: Buffer) => resolve({ url: d.toString().trim(), child })),
+  );
 }
 
 /** CPU time (user, system) of a process so far, in µs, from /proc (undefined elsewhere). */
@@ -66,10 +71,19 @@ async function load(url: string, server: ChildProcess, requests?: autocannon.Req
   // Warm up, then measure.
   await autocannon({ url, connections: 20, duration: 2, requests });
   const before = cpuOf(server.pid);
-  const result = await autocannon({ url, connections: CONNECTIONS, duration: DURATION_S, headers: { "accept-language": "zh-CN" }, requests });
+  const result = await autocannon({
+    url,
+    connections: CONNECTIONS,
+    duration: DURATION_S,
+    headers: { "accept-language": "zh-CN" },
+    requests,
+  });
   const after = cpuOf(server.pid);
   const n = result.requests.total;
-  const cpu = before && after && n > 0 ? { user: Math.round((after.user - before.user) / n), sys: Math.round((after.sys - before.sys) / n) } : undefined;
+  const cpu =
+    before && after && n > 0
+      ? { user: Math.round((after.user - before.user) / n), sys: Math.round((after.sys - before.sys) / n) }
+      : undefined;
   return { result, cpu };
 }
 
@@ -86,7 +100,8 @@ export async function run(): Promise<BenchRow[]> {
     await new Promise((r) => setTimeout(r, 1_500)); // first index + manifests
     const scanUrl = `${url}${new URL(world.good.manifest.serials[0].uri).pathname}`;
     const scanCheck = await fetch(scanUrl).then((r) => r.text());
-    if (!scanCheck.includes('id="genuine"')) throw new Error("the scan page under test does not show a genuine package");
+    if (!scanCheck.includes('id="genuine"'))
+      throw new Error("the scan page under test does not show a genuine package");
     const baseline = await startBaselineProcess(Buffer.byteLength(scanCheck));
     let base: Load;
     try {
@@ -95,26 +110,60 @@ export async function run(): Promise<BenchRow[]> {
       baseline.child.kill("SIGTERM");
     }
     const peer = "bare node:http, same body size and load";
-    for (const [name, target] of [["scan page", scanUrl], ["trace API", `${url}/api/lots/${world.goodLot}/trace`]] as const) {
+    for (const [name, target] of [
+      ["scan page", scanUrl],
+      ["trace API", `${url}/api/lots/${world.goodLot}/trace`],
+    ] as const) {
       const { result: r, cpu } = await load(target, child);
       const errors = r.errors + r.non2xx;
-      rows.push({ section: "portal", name: `${name}: p99 latency, ${CONNECTIONS} clients`, value: r.latency.p99, unit: "ms", peer: { name: peer, value: base.result.latency.p99 }, target: "< 50", pass: r.latency.p99 < 50 && errors === 0, note: `p50 ${r.latency.p50} ms (bare ${base.result.latency.p50} ms), ${errors} errors${PIN ? "; server on CPU 0, load generator on CPU 1" : ""}` });
-      rows.push({ section: "portal", name: `${name}: throughput, ${CONNECTIONS} clients`, value: Math.round(r.requests.average), unit: "req/s", peer: { name: peer, value: Math.round(base.result.requests.average) }, note: `server CPU per request: ${cpuText(cpu)} (bare: ${cpuText(base.cpu)})` });
+      rows.push({
+        section: "portal",
+        name: `${name}: p99 latency, ${CONNECTIONS} clients`,
+        value: r.latency.p99,
+        unit: "ms",
+        peer: { name: peer, value: base.result.latency.p99 },
+        target: "< 50",
+        pass: r.latency.p99 < 50 && errors === 0,
+        note: `p50 ${r.latency.p50} ms (bare ${base.result.latency.p50} ms), ${errors} errors${PIN ? "; server on CPU 0, load generator on CPU 1" : ""}`,
+      });
+      rows.push({
+        section: "portal",
+        name: `${name}: throughput, ${CONNECTIONS} clients`,
+        value: Math.round(r.requests.average),
+        unit: "req/s",
+        peer: { name: peer, value: Math.round(base.result.requests.average) },
+        note: `server CPU per request: ${cpuText(cpu)} (bare: ${cpuText(base.cpu)})`,
+      });
     }
     // Worst case: every request is a first scan (a new client address each time, as a trusted proxy
     // reports it; round the lot's serials), so every one is counted (written behind to SQLite) and
     // its page rendered anew.
     const paths = world.good.manifest.serials.map((s) => new URL(s.uri).pathname);
     let n = 0;
-    const firstScans: autocannon.Request[] = [{
-      setupRequest: (req) => {
-        n++;
-        return { ...req, path: paths[n % paths.length], headers: { "accept-language": "zh-CN", "x-forwarded-for": `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}` } };
+    const firstScans: autocannon.Request[] = [
+      {
+        setupRequest: (req) => {
+          n++;
+          return {
+            ...req,
+            path: paths[n % paths.length],
+            headers: {
+              "accept-language": "zh-CN",
+              "x-forwarded-for": `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`,
+            },
+          };
+        },
       },
-    }];
+    ];
     const { result: r, cpu } = await load(url, child, firstScans);
     const errors = r.errors + r.non2xx;
-    rows.push({ section: "portal", name: `scan page, every request a first scan (worst case): p99, ${CONNECTIONS} clients`, value: r.latency.p99, unit: "ms", note: `p50 ${r.latency.p50} ms, ${Math.round(r.requests.average).toLocaleString("en")} req/s, ${errors} errors; server CPU per request: ${cpuText(cpu)}` });
+    rows.push({
+      section: "portal",
+      name: `scan page, every request a first scan (worst case): p99, ${CONNECTIONS} clients`,
+      value: r.latency.p99,
+      unit: "ms",
+      note: `p50 ${r.latency.p50} ms, ${Math.round(r.requests.average).toLocaleString("en")} req/s, ${errors} errors; server CPU per request: ${cpuText(cpu)}`,
+    });
   } finally {
     child.kill("SIGTERM");
   }
@@ -128,18 +177,33 @@ export async function run(): Promise<BenchRow[]> {
     const batch = 250;
     for (let i = 0; i < EVENTS; i += batch) {
       const inputs = Array.from({ length: batch }, (_v, k) => ({
-        lot: world.goodLot, step: 9, disposition: 4, eventTime: 1_788_000_000 + i + k,
-        location: keccak256(toUtf8Bytes(`truck ${k}`)), document: keccak256(toUtf8Bytes(`event ${i + k}`)),
+        lot: world.goodLot,
+        step: 9,
+        disposition: 4,
+        eventTime: 1_788_000_000 + i + k,
+        location: keccak256(toUtf8Bytes(`truck ${k}`)),
+        document: keccak256(toUtf8Bytes(`event ${i + k}`)),
       }));
       await (await registry.recordEvents(inputs, { gasLimit: 25_000_000 })).wait();
     }
     const db = openDb(path.join(tempDataDir("bench-index"), "index.sqlite"));
-    const indexer = new Indexer({ db, provider: chain.provider, provenanceRegistry: address, evidenceRegistry: readDeployments(dataDir, chain.chainId).EvidenceRegistry!.address });
+    const indexer = new Indexer({
+      db,
+      provider: chain.provider,
+      provenanceRegistry: address,
+      evidenceRegistry: readDeployments(dataDir, chain.chainId).EvidenceRegistry!.address,
+    });
     const t0 = performance.now();
     const result = await indexer.sync();
     const seconds = (performance.now() - t0) / 1000;
     const events = (db.prepare("SELECT COUNT(*) AS n FROM events").get() as { n: number }).n;
-    rows.push({ section: "portal", name: `indexer catch-up, ${result.logs.toLocaleString("en")} logs (${events.toLocaleString("en")} events)`, value: Math.round(result.logs / seconds), unit: "events/s", note: `${seconds.toFixed(2)} s from an empty index` });
+    rows.push({
+      section: "portal",
+      name: `indexer catch-up, ${result.logs.toLocaleString("en")} logs (${events.toLocaleString("en")} events)`,
+      value: Math.round(result.logs / seconds),
+      unit: "events/s",
+      note: `${seconds.toFixed(2)} s from an empty index`,
+    });
     db.close();
   } finally {
     chain.close();
@@ -149,5 +213,11 @@ export async function run(): Promise<BenchRow[]> {
 }
 
 if (require.main === module) {
-  run().then((rows) => console.table(rows), (e) => { console.error(e); process.exitCode = 1; });
+  run().then(
+    (rows) => console.table(rows),
+    (e) => {
+      console.error(e);
+      process.exitCode = 1;
+    },
+  );
 }

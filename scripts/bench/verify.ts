@@ -17,7 +17,11 @@ export async function run(): Promise<BenchRow[]> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "proofmark-bench-verify-"));
   const files = path.join(dir, "files");
   fs.mkdirSync(files);
-  for (let i = 0; i < count; i++) fs.writeFileSync(path.join(files, `f${String(i).padStart(5, "0")}.txt`), `file ${i} ${"x".repeat(100 + (i % 900))}\n`);
+  for (let i = 0; i < count; i++)
+    fs.writeFileSync(
+      path.join(files, `f${String(i).padStart(5, "0")}.txt`),
+      `file ${i} ${"x".repeat(100 + (i % 900))}\n`,
+    );
   const dataDir = path.join(dir, ".proofmark");
   const env = { ...process.env, PROOFMARK_HOME: dataDir };
   const cli = path.join(REPO, "cli", "bin", "proofmark.js");
@@ -34,13 +38,22 @@ export async function run(): Promise<BenchRow[]> {
     const stampS = seconds(t);
     if (stamp.status !== 0) throw new Error(`stamp failed: ${stamp.stderr}`);
     t = process.hrtime.bigint();
-    const verify = spawnSync(process.execPath, [cli, "verify", "files", "--json"], { cwd: dir, env, maxBuffer: 1 << 28 });
+    const verify = spawnSync(process.execPath, [cli, "verify", "files", "--json"], {
+      cwd: dir,
+      env,
+      maxBuffer: 1 << 28,
+    });
     const verifyS = seconds(t);
     if (verify.status !== 0) throw new Error(`verify failed: ${verify.stderr.toString().slice(0, 2000)}`);
     const verified = (JSON.parse(verify.stdout.toString()) as Array<{ ok: boolean }>).filter((r) => r.ok).length;
     rows.push({
-      section: "verify", name: `proofmark verify of ${count.toLocaleString("en")} stamped files (CLI, local chain, one batch)`, value: Math.round(verifyS * 100) / 100, unit: "s",
-      peer: { name: "proofmark stamp of the same files", value: Math.round(stampS * 100) / 100 }, target: "≤ 2 × stamp", pass: verifyS <= 2 * stampS,
+      section: "verify",
+      name: `proofmark verify of ${count.toLocaleString("en")} stamped files (CLI, local chain, one batch)`,
+      value: Math.round(verifyS * 100) / 100,
+      unit: "s",
+      peer: { name: "proofmark stamp of the same files", value: Math.round(stampS * 100) / 100 },
+      target: "≤ 2 × stamp",
+      pass: verifyS <= 2 * stampS,
       note: `${(verifyS / stampS).toFixed(2)} × stamp; ${verified} verified`,
     });
 
@@ -48,16 +61,32 @@ export async function run(): Promise<BenchRow[]> {
     // every receipt through the relay in one session (as one page verifying many receipts would).
     const portal = await startPortal({ dataDir, port: 0, pollMs: 1_000 });
     try {
-      const receipts = fs.readdirSync(files).filter((f) => f.endsWith(".proof.json")).sort();
-      const inputs = await Promise.all(receipts.map(async (r) => ({ receipt: parseReceipt(fs.readFileSync(path.join(files, r), "utf8")), file: await hashFile(path.join(files, r.replace(/\.proof\.json$/, ""))) })));
+      const receipts = fs
+        .readdirSync(files)
+        .filter((f) => f.endsWith(".proof.json"))
+        .sort();
+      const inputs = await Promise.all(
+        receipts.map(async (r) => ({
+          receipt: parseReceipt(fs.readFileSync(path.join(files, r), "utf8")),
+          file: await hashFile(path.join(files, r.replace(/\.proof\.json$/, ""))),
+        })),
+      );
       t = process.hrtime.bigint();
-      const verifier = new Verifier({ readers: () => [portalReader(portal.url)], knownRegistries: KNOWN_REGISTRY_CODES });
+      const verifier = new Verifier({
+        readers: () => [portalReader(portal.url)],
+        knownRegistries: KNOWN_REGISTRY_CODES,
+      });
       let ok = 0;
       for (const x of inputs) if ((await verifier.verify(x.receipt, x.file)).ok) ok++;
       const relayS = seconds(t);
       rows.push({
-        section: "verify", name: `${count.toLocaleString("en")} receipts through the portal's chain relay (the verify page's engine, one session)`, value: Math.round(relayS * 100) / 100, unit: "s",
-        peer: { name: "proofmark stamp of the same files", value: Math.round(stampS * 100) / 100 }, target: "≤ 2 × stamp", pass: relayS <= 2 * stampS,
+        section: "verify",
+        name: `${count.toLocaleString("en")} receipts through the portal's chain relay (the verify page's engine, one session)`,
+        value: Math.round(relayS * 100) / 100,
+        unit: "s",
+        peer: { name: "proofmark stamp of the same files", value: Math.round(stampS * 100) / 100 },
+        target: "≤ 2 × stamp",
+        pass: relayS <= 2 * stampS,
         note: `${(relayS / stampS).toFixed(2)} × stamp; ${ok} verified (files hashed beforehand, as the page hashes in the browser)`,
       });
     } finally {

@@ -3,9 +3,21 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { Wallet } from "ethers";
 import {
-  EvidenceRegistryClient, evidenceRegistryInterface, openCalendarChains, openChain, pemCertificates, processProof,
-  SqliteCalendarStore, startCalendar, verifyAttestation, verifyProof, verifyTimestampEntry, parseAttestation,
-  type CalendarChain, type CalendarService, type Hex,
+  EvidenceRegistryClient,
+  evidenceRegistryInterface,
+  openCalendarChains,
+  openChain,
+  pemCertificates,
+  processProof,
+  SqliteCalendarStore,
+  startCalendar,
+  verifyAttestation,
+  verifyProof,
+  verifyTimestampEntry,
+  parseAttestation,
+  type CalendarChain,
+  type CalendarService,
+  type Hex,
 } from "../../packages/sdk/src";
 import { killLocalChain, makeWorkspace } from "../cli/helpers";
 import { DEV_KEY_0, startGanache } from "../helpers/ganache";
@@ -18,7 +30,9 @@ const fold = (leaf: Hex, p: readonly Hex[]) => processProof(leaf, p).root;
 
 async function anchoredLogs(chain: CalendarChain, root: Hex): Promise<number> {
   const logs = await chain.context.provider.getLogs({
-    address: chain.registry.address, fromBlock: 0, toBlock: "latest",
+    address: chain.registry.address,
+    fromBlock: 0,
+    toBlock: "latest",
     topics: [evidenceRegistryInterface.getEvent("EvidenceAnchored")!.topicHash, root],
   });
   return logs.length;
@@ -50,7 +64,15 @@ describe("calendar: the stamping service on SQLite, anchoring on Anvil and ganac
     g.close();
     chains = await openCalendarChains(ws.dataDir, ["local", ganache.url]);
     store = new SqliteCalendarStore(path.join(ws.dataDir, "calendar", "calendar.db"));
-    service = await startCalendar({ store, signer: calendarKey, chains, tsa: [tsa.url], intervalMs: 1_000, maxBatch: 500, log: (m) => logs.push(m) });
+    service = await startCalendar({
+      store,
+      signer: calendarKey,
+      chains,
+      tsa: [tsa.url],
+      intervalMs: 1_000,
+      maxBatch: 500,
+      log: (m) => logs.push(m),
+    });
   });
 
   after(async function () {
@@ -130,7 +152,10 @@ describe("calendar: the stamping service on SQLite, anchoring on Anvil and ganac
     const info = await verifyTimestampEntry(proof.timestamps[0], proof.proof.root, pemCertificates(tsa.caPem));
     expect(info.genTime).to.equal(proof.timestamps[0].genTime);
     // the acknowledgement is the one given at submission time
-    const v = verifyAttestation(parseAttestation(proof.attestations[0]), { foldPath: fold, expectedSigner: calendarKey.address });
+    const v = verifyAttestation(parseAttestation(proof.attestations[0]), {
+      foldPath: fold,
+      expectedSigner: calendarKey.address,
+    });
     expect(v.valid, v.summary).to.equal(true);
     // submission → completed proof within the interval (1 s) plus a block, with slack for a loaded machine
     expect(elapsed).to.be.lessThan(1_000 + 4_000);
@@ -138,7 +163,11 @@ describe("calendar: the stamping service on SQLite, anchoring on Anvil and ganac
 
   it("anchors one transaction per chain per batch, however many leaves and requests", async function () {
     const leaves = Array.from({ length: 300 }, randomLeaf);
-    await Promise.all([submit(service.url, leaves.slice(0, 100)), submit(service.url, leaves.slice(100, 200)), submit(service.url, leaves.slice(200))]);
+    await Promise.all([
+      submit(service.url, leaves.slice(0, 100)),
+      submit(service.url, leaves.slice(100, 200)),
+      submit(service.url, leaves.slice(200)),
+    ]);
     const done = await Promise.all([leaves[0], leaves[150], leaves[299]].map((l) => waitComplete(service.url, l)));
     const roots = new Set(done.map((d) => d.body.proof.root as Hex));
     for (const root of roots) for (const chain of chains) expect(await anchoredLogs(chain, root)).to.equal(1);
@@ -163,7 +192,7 @@ describe("calendar: the stamping service on SQLite, anchoring on Anvil and ganac
 
   it("refuses bad requests with 4xx and a JSON error code, storing nothing", async function () {
     const before = (await call(`${service.url}/v1/health`)).body.leaves;
-    const cases: Array<[Promise<{ status: number; body: any }>, number]> = [  
+    const cases: Array<[Promise<{ status: number; body: any }>, number]> = [
       [submit(service.url, undefined, "{not json"), 400],
       [submit(service.url, ["0x1234"]), 400],
       [submit(service.url, [`0x${"g".repeat(64)}`]), 400],
@@ -192,7 +221,14 @@ describe("calendar: the stamping service on SQLite, anchoring on Anvil and ganac
 
   it("a full queue answers 503 with Retry-After and stores nothing (never a silent drop)", async function () {
     const small = new SqliteCalendarStore(path.join(ws.dir, "small.db"));
-    const busy = await startCalendar({ store: small, signer: calendarKey, chains, intervalMs: 3_600_000, maxBatch: 1_000, maxPending: 3 });
+    const busy = await startCalendar({
+      store: small,
+      signer: calendarKey,
+      chains,
+      intervalMs: 3_600_000,
+      maxBatch: 1_000,
+      maxPending: 3,
+    });
     try {
       expect((await submit(busy.url, [randomLeaf(), randomLeaf()])).status).to.equal(202);
       const leaves = [randomLeaf(), randomLeaf()];

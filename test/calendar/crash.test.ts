@@ -72,7 +72,9 @@ describe("calendar: SIGKILL at any moment loses no acknowledged leaf and anchors
   });
 
   it("killed after the anchoring transaction was sent but before it was recorded: recovered, not sent again", async function () {
-    running = await startCalendarProcess(ws.dataDir, ["--interval", "0.2"], { PROOFMARK_TEST_CRASH: "calendar-after-send" });
+    running = await startCalendarProcess(ws.dataDir, ["--interval", "0.2"], {
+      PROOFMARK_TEST_CRASH: "calendar-after-send",
+    });
     const registry = running.summary.chains[0].registry;
     const leaves = Array.from({ length: 10 }, randomLeaf);
     expect((await submit(running.url, leaves)).status).to.equal(202);
@@ -86,7 +88,9 @@ describe("calendar: SIGKILL at any moment loses no acknowledged leaf and anchors
   });
 
   it("killed between closing a batch and sending: the batch is resumed, anchored once", async function () {
-    running = await startCalendarProcess(ws.dataDir, ["--interval", "0.2"], { PROOFMARK_TEST_CRASH: "calendar-after-batch" });
+    running = await startCalendarProcess(ws.dataDir, ["--interval", "0.2"], {
+      PROOFMARK_TEST_CRASH: "calendar-after-batch",
+    });
     const registry = running.summary.chains[0].registry;
     const leaves = Array.from({ length: 5 }, randomLeaf);
     expect((await submit(running.url, leaves)).status).to.equal(202);
@@ -98,7 +102,9 @@ describe("calendar: SIGKILL at any moment loses no acknowledged leaf and anchors
   });
 
   it("killed before the commit: the client got no acknowledgement and the leaf is unknown (404), not pending", async function () {
-    running = await startCalendarProcess(ws.dataDir, ["--interval", "0.2"], { PROOFMARK_TEST_CRASH: "calendar-before-commit" });
+    running = await startCalendarProcess(ws.dataDir, ["--interval", "0.2"], {
+      PROOFMARK_TEST_CRASH: "calendar-before-commit",
+    });
     const leaf = randomLeaf();
     let answered = false;
     try {

@@ -1,7 +1,12 @@
 import { expect } from "chai";
 import { Wallet } from "ethers";
 import {
-  deployRegistry, EvidenceRegistryClient, fetchChainId, makeProvider, MerkleTree, registryArtifact,
+  deployRegistry,
+  EvidenceRegistryClient,
+  fetchChainId,
+  makeProvider,
+  MerkleTree,
+  registryArtifact,
 } from "../../packages/sdk/src";
 import { DEV_KEY_0, startGanache } from "../helpers/ganache";
 
@@ -26,7 +31,10 @@ describe("registries on a second EVM implementation (ganache, ethereumjs, Shangh
       const found: string[] = [];
       for (let i = 0; i < code.length; i++) {
         const op = code[i];
-        if (op >= 0x60 && op <= 0x7f) { i += op - 0x5f; continue; } // PUSH1..PUSH32 data
+        if (op >= 0x60 && op <= 0x7f) {
+          i += op - 0x5f;
+          continue;
+        } // PUSH1..PUSH32 data
         if (op === 0xfe) break; // INVALID: metadata follows
         if ([0x5e, 0x5c, 0x5d, 0x49, 0x4a].includes(op)) found.push(`0x${op.toString(16)}@${i}`);
       }

@@ -4,7 +4,7 @@ import type { Hex } from "../../packages/sdk/src";
 export interface HttpResult {
   status: number;
   headers: Headers;
-  body: any;  
+  body: any;
 }
 
 /** One HTTP request with a JSON answer. */
@@ -22,7 +22,11 @@ export async function call(url: string, init: RequestInit = {}): Promise<HttpRes
 
 /** POST /v1/leaves. */
 export function submit(base: string, leaves: unknown, raw?: string, type = "application/json"): Promise<HttpResult> {
-  return call(`${base}/v1/leaves`, { method: "POST", headers: { "content-type": type }, body: raw ?? JSON.stringify({ leaves }) });
+  return call(`${base}/v1/leaves`, {
+    method: "POST",
+    headers: { "content-type": type },
+    body: raw ?? JSON.stringify({ leaves }),
+  });
 }
 
 export function randomLeaf(): Hex {

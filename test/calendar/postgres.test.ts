@@ -41,9 +41,13 @@ describe("calendar on PostgreSQL: two instances, one anchorer, one killed mid-ba
   it("both accept, one anchors; killing the anchorer after it sent a batch's transaction leaves nothing lost or doubled", async function () {
     const args = ["--database", pg!.url, "--interval", "1.5"];
     // A anchors (it takes the lock first) and dies right after sending its second batch's transaction
-    const a = await startCalendarProcess(ws.dataDir, args, { PROOFMARK_TEST_CRASH: "calendar-after-send", PROOFMARK_TEST_CRASH_AFTER: "1" });
+    const a = await startCalendarProcess(ws.dataDir, args, {
+      PROOFMARK_TEST_CRASH: "calendar-after-send",
+      PROOFMARK_TEST_CRASH_AFTER: "1",
+    });
     running.push(a);
-    for (let i = 0; i < 100 && !(await call(`${a.url}/v1/health`)).body.anchoring; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 100 && !(await call(`${a.url}/v1/health`)).body.anchoring; i++)
+      await new Promise((r) => setTimeout(r, 100));
     expect((await call(`${a.url}/v1/health`)).body.anchoring).to.equal(true);
     const b = await startCalendarProcess(ws.dataDir, args);
     running.push(b);

@@ -16,7 +16,11 @@ export interface CalendarProcess {
 }
 
 /** Starts the real CLI (`calendar serve --port 0 --json …`) and waits for its first JSON line. */
-export function startCalendarProcess(dataDir: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<CalendarProcess> {
+export function startCalendarProcess(
+  dataDir: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<CalendarProcess> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, "calendar", "serve", "--port", "0", "--json", ...args], {
       env: { ...process.env, PROOFMARK_HOME: dataDir, ...env },
@@ -58,10 +62,17 @@ export async function killCalendar(p: CalendarProcess): Promise<void> {
 
 /** How many EvidenceAnchored logs the local chain of `dataDir` holds for `root`. */
 export async function anchoredCount(dataDir: string, registry: string, root: Hex): Promise<number> {
-  const { rpcUrl } = JSON.parse(fs.readFileSync(path.join(dataDir, "chain", "node.json"), "utf8")) as { rpcUrl: string };
+  const { rpcUrl } = JSON.parse(fs.readFileSync(path.join(dataDir, "chain", "node.json"), "utf8")) as {
+    rpcUrl: string;
+  };
   const provider = new JsonRpcProvider(rpcUrl, undefined, { staticNetwork: true });
   try {
-    const logs = await provider.getLogs({ address: registry, fromBlock: 0, toBlock: "latest", topics: [evidenceRegistryInterface.getEvent("EvidenceAnchored")!.topicHash, root] });
+    const logs = await provider.getLogs({
+      address: registry,
+      fromBlock: 0,
+      toBlock: "latest",
+      topics: [evidenceRegistryInterface.getEvent("EvidenceAnchored")!.topicHash, root],
+    });
     return logs.length;
   } finally {
     provider.destroy();

@@ -26,7 +26,12 @@ describe("proofmark capture: captured images are matched against the registered 
     const stolen = await stolenCopy(fs.readFileSync(path.join(ws.dir, "shop", "tea-cup.jpg")));
     const unrelated = await productPhoto(999);
     const files: Record<string, [string, Buffer]> = {
-      "/item": ["text/html; charset=utf-8", Buffer.from('<!doctype html><title>Tea cup — other shop</title><h1>Tea cup</h1><img src="/a.jpg"><img src="/b.jpg">')],
+      "/item": [
+        "text/html; charset=utf-8",
+        Buffer.from(
+          '<!doctype html><title>Tea cup — other shop</title><h1>Tea cup</h1><img src="/a.jpg"><img src="/b.jpg">',
+        ),
+      ],
       "/a.jpg": ["image/jpeg", stolen],
       "/b.jpg": ["image/jpeg", unrelated],
     };
@@ -51,7 +56,9 @@ describe("proofmark capture: captured images are matched against the registered 
     const r = await run(["capture", url, "--out", out]);
     expect(r.code, r.stderr + r.stdout).to.equal(0);
     expect(r.stdout).to.match(/resembles your registered tea-cup\.jpg .*evidence of similarity/);
-    const record = JSON.parse(readZip(fs.readFileSync(out)).get("capture/record.json")!.data.toString("utf8")) as CaptureRecord;
+    const record = JSON.parse(
+      readZip(fs.readFileSync(out)).get("capture/record.json")!.data.toString("utf8"),
+    ) as CaptureRecord;
     const matches = record.imageMatches ?? [];
     expect(matches.map((m) => m.original.name)).to.deep.equal(["tea-cup.jpg"]);
     const stolenImage = record.images.find((i) => i.url.endsWith("/a.jpg"));

@@ -3,7 +3,13 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { chromium, type Browser } from "playwright-core";
 import {
-  captureToWacz, CHROMIUM_ARGS, DEFAULT_CHROMIUM, readZip, verifyWaczBytes, writeZip, type CaptureRecord,
+  captureToWacz,
+  CHROMIUM_ARGS,
+  DEFAULT_CHROMIUM,
+  readZip,
+  verifyWaczBytes,
+  writeZip,
+  type CaptureRecord,
 } from "../../packages/sdk/src";
 import { assertBuilt, killLocalChain, makeWorkspace, runCli } from "../cli/helpers";
 import { replayedText } from "./replay";
@@ -12,12 +18,14 @@ import { HOSTILE_TITLE, LATE_TEXT, PRODUCT_TEXT, startShop, type ShopSite } from
 /** A copy of the WACZ with one byte of `name` changed (and the ZIP re-written, so only the hash check can catch it). */
 function alter(wacz: Buffer, name: string, at = (n: number) => Math.floor(n / 2)): Buffer {
   const entries = [...readZip(wacz).values()].sort((a, b) => a.offset - b.offset);
-  return writeZip(entries.map((e) => {
-    if (e.name !== name) return { name: e.name, data: e.data, deflate: e.method === "deflate" };
-    const data = Buffer.from(e.data);
-    data[at(data.length)] ^= 0x01;
-    return { name: e.name, data, deflate: e.method === "deflate" };
-  }));
+  return writeZip(
+    entries.map((e) => {
+      if (e.name !== name) return { name: e.name, data: e.data, deflate: e.method === "deflate" };
+      const data = Buffer.from(e.data);
+      data[at(data.length)] ^= 0x01;
+      return { name: e.name, data, deflate: e.method === "deflate" };
+    }),
+  );
 }
 
 describe("proofmark capture: web pages into a signed, anchored WACZ", function () {
@@ -39,7 +47,11 @@ describe("proofmark capture: web pages into a signed, anchored WACZ", function (
     ws = makeWorkspace("capture");
     productUrl = `${site.base}/product`;
     wacz = path.join(ws.dir, "scarf.wacz");
-    const r = await runCli(["capture", productUrl, `${site.base}/gzip`, "--out", wacz, "--video"], { cwd: ws.dir, dataDir: ws.dataDir, timeoutMs: 300_000 });
+    const r = await runCli(["capture", productUrl, `${site.base}/gzip`, "--out", wacz, "--video"], {
+      cwd: ws.dir,
+      dataDir: ws.dataDir,
+      timeoutMs: 300_000,
+    });
     expect(r.code, r.stderr + r.stdout).to.equal(0);
     expect(r.stdout).to.include("anchored: datapackage-digest.json of scarf.wacz");
     bytes = fs.readFileSync(wacz);
@@ -55,14 +67,37 @@ describe("proofmark capture: web pages into a signed, anchored WACZ", function (
 
   it("writes a WACZ with the spec's layout, a datapackage.json hash per file and a signed digest", function () {
     const entries = readZip(bytes);
-    for (const name of ["archive/data.warc", "indexes/index.cdxj", "pages/pages.jsonl", "datapackage.json", "datapackage-digest.json", "capture/record.json", "capture/page-1/screenshot.png", "capture/page-1/print.pdf", "capture/page-1/dom.html", "capture/capture.har", "capture/tls.json", "capture/video.mp4"]) {
+    for (const name of [
+      "archive/data.warc",
+      "indexes/index.cdxj",
+      "pages/pages.jsonl",
+      "datapackage.json",
+      "datapackage-digest.json",
+      "capture/record.json",
+      "capture/page-1/screenshot.png",
+      "capture/page-1/print.pdf",
+      "capture/page-1/dom.html",
+      "capture/capture.har",
+      "capture/tls.json",
+      "capture/video.mp4",
+    ]) {
       expect(entries.has(name), name).to.equal(true);
     }
     expect(entries.get("archive/data.warc")!.method).to.equal("store");
     const dp = JSON.parse(entries.get("datapackage.json")!.data.toString());
-    expect(dp.resources.map((r: { path: string }) => r.path)).to.include.members(["archive/data.warc", "capture/page-1/screenshot.png"]);
+    expect(dp.resources.map((r: { path: string }) => r.path)).to.include.members([
+      "archive/data.warc",
+      "capture/page-1/screenshot.png",
+    ]);
     const digest = JSON.parse(entries.get("datapackage-digest.json")!.data.toString());
-    expect(Object.keys(digest.signedData).sort()).to.deep.equal(["created", "hash", "publicKey", "signature", "software", "version"]);
+    expect(Object.keys(digest.signedData).sort()).to.deep.equal([
+      "created",
+      "hash",
+      "publicKey",
+      "signature",
+      "software",
+      "version",
+    ]);
     expect(entries.get("capture/page-1/screenshot.png")!.data.subarray(1, 4).toString()).to.equal("PNG");
     expect(entries.get("capture/page-1/print.pdf")!.data.subarray(0, 5).toString()).to.equal("%PDF-");
     expect(entries.get("capture/video.mp4")!.data.subarray(4, 8).toString()).to.equal("ftyp");
@@ -71,7 +106,15 @@ describe("proofmark capture: web pages into a signed, anchored WACZ", function (
 
   it("records every exchange: the page, CSS, script, images, the redirect, the 404 and the cookie", function () {
     const warc = readZip(bytes).get("archive/data.warc")!.data.toString("latin1");
-    for (const p of ["/product", "/style.css", "/app.js", "/img/scarf.png", "/old/detail.png", "/img/detail.png", "/img/missing.png"]) {
+    for (const p of [
+      "/product",
+      "/style.css",
+      "/app.js",
+      "/img/scarf.png",
+      "/old/detail.png",
+      "/img/detail.png",
+      "/img/missing.png",
+    ]) {
       expect(warc, p).to.include(`WARC-Target-URI: ${site.base}${p}`);
     }
     expect(warc).to.match(/HTTP\/1\.1 301 Moved Permanently\r\n[\s\S]*?location: \/img\/detail\.png/i);
@@ -83,7 +126,10 @@ describe("proofmark capture: web pages into a signed, anchored WACZ", function (
     expect(page.text).to.include(PRODUCT_TEXT).and.to.include(LATE_TEXT); // the script's change after load
     expect(record.pages[1].text).to.include(`${PRODUCT_TEXT} (compressed)`);
     const images = record.images.map((i) => `${i.url} ${i.sha256}`);
-    for (const [p, png] of Object.entries(site.images)) expect(images).to.include(`${site.base}${p} ${require("node:crypto").createHash("sha256").update(png).digest("hex")}`);
+    for (const [p, png] of Object.entries(site.images))
+      expect(images).to.include(
+        `${site.base}${p} ${require("node:crypto").createHash("sha256").update(png).digest("hex")}`,
+      );
     expect(readZip(bytes).get("capture/page-1/dom.html")!.data.toString()).to.include(LATE_TEXT);
   });
 
@@ -94,7 +140,13 @@ describe("proofmark capture: web pages into a signed, anchored WACZ", function (
     expect(record.clock.chain?.chainId).to.equal(31337);
     expect(record.addresses.some((a) => a.address === "127.0.0.1")).to.equal(true);
     expect(record.browser.commandLine).to.include("--disable-extensions");
-    expect(record.clean.checks.map((c) => c.item)).to.deep.equal(["fresh-profile", "no-extensions", "empty-cache", "no-proxy", "no-injected-page-scripts"]);
+    expect(record.clean.checks.map((c) => c.item)).to.deep.equal([
+      "fresh-profile",
+      "no-extensions",
+      "empty-cache",
+      "no-proxy",
+      "no-injected-page-scripts",
+    ]);
     expect(record.scripts.length).to.be.greaterThan(0);
     expect(record.scripts[0].source).to.include("innerText");
   });
@@ -128,22 +180,40 @@ describe("proofmark capture: web pages into a signed, anchored WACZ", function (
     try {
       const page = await browser.newPage();
       await page.goto(`${site.base}/away`); // a secure context (127.0.0.1) for crypto.subtle
-      const check = (s: typeof signed) => page.evaluate(async (d: { hash: string; signature: string; publicKey: string }) => {
-        const b64 = (x: string) => Uint8Array.from(atob(x), (c) => c.charCodeAt(0));
-        // as wabac.js src/wacz/certutils.ts verifyWACZSignature does for anonymous signatures
-        const key = await crypto.subtle.importKey("spki", b64(d.publicKey), { name: "ECDSA", namedCurve: "P-384" }, true, ["verify"]);
-        return crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, key, b64(d.signature), new TextEncoder().encode(d.hash));
-      }, s);
+      const check = (s: typeof signed) =>
+        page.evaluate(async (d: { hash: string; signature: string; publicKey: string }) => {
+          const b64 = (x: string) => Uint8Array.from(atob(x), (c) => c.charCodeAt(0));
+          // as wabac.js src/wacz/certutils.ts verifyWACZSignature does for anonymous signatures
+          const key = await crypto.subtle.importKey(
+            "spki",
+            b64(d.publicKey),
+            { name: "ECDSA", namedCurve: "P-384" },
+            true,
+            ["verify"],
+          );
+          return crypto.subtle.verify(
+            { name: "ECDSA", hash: "SHA-256" },
+            key,
+            b64(d.signature),
+            new TextEncoder().encode(d.hash),
+          );
+        }, s);
       expect(await check(signed)).to.equal(true);
-      expect(await check({ ...signed, hash: signed.hash.replace(/.$/, (c: string) => (c === "0" ? "1" : "0")) })).to.equal(false);
+      expect(
+        await check({ ...signed, hash: signed.hash.replace(/.$/, (c: string) => (c === "0" ? "1" : "0")) }),
+      ).to.equal(false);
     } finally {
       await browser.close();
     }
   });
 
   for (const [kind, name] of [
-    ["a WARC record", "archive/data.warc"], ["the screenshot", "capture/page-1/screenshot.png"], ["the capture record", "capture/record.json"],
-    ["the CDXJ index", "indexes/index.cdxj"], ["the DOM", "capture/page-1/dom.html"], ["the video", "capture/video.mp4"],
+    ["a WARC record", "archive/data.warc"],
+    ["the screenshot", "capture/page-1/screenshot.png"],
+    ["the capture record", "capture/record.json"],
+    ["the CDXJ index", "indexes/index.cdxj"],
+    ["the DOM", "capture/page-1/dom.html"],
+    ["the video", "capture/video.mp4"],
   ] as const) {
     it(`altering one byte of ${kind} fails verification with the file named`, async function () {
       const bad = path.join(ws.dir, `bad-${path.basename(name)}.wacz`);
@@ -164,8 +234,20 @@ describe("proofmark capture: web pages into a signed, anchored WACZ", function (
     const at = warc.indexOf(PRODUCT_TEXT);
     warc[at] ^= 0x20;
     const dp = JSON.parse(entries.find((e) => e.name === "datapackage.json")!.data.toString());
-    for (const r of dp.resources) if (r.path === "archive/data.warc") r.hash = `sha256:${require("node:crypto").createHash("sha256").update(warc).digest("hex")}`;
-    const forged = writeZip(entries.map((e) => ({ name: e.name, data: e.name === "archive/data.warc" ? warc : e.name === "datapackage.json" ? Buffer.from(JSON.stringify(dp)) : e.data })));
+    for (const r of dp.resources)
+      if (r.path === "archive/data.warc")
+        r.hash = `sha256:${require("node:crypto").createHash("sha256").update(warc).digest("hex")}`;
+    const forged = writeZip(
+      entries.map((e) => ({
+        name: e.name,
+        data:
+          e.name === "archive/data.warc"
+            ? warc
+            : e.name === "datapackage.json"
+              ? Buffer.from(JSON.stringify(dp))
+              : e.data,
+      })),
+    );
     const v = verifyWaczBytes(forged);
     expect(v.ok).to.equal(false);
     expect(v.code).to.equal("WACZ_FILE_MISMATCH"); // datapackage.json no longer matches the signed digest…
@@ -178,7 +260,12 @@ describe("proofmark capture: web pages into a signed, anchored WACZ", function (
     const entries = [...readZip(bytes).values()].sort((a, b) => a.offset - b.offset);
     const digest = JSON.parse(entries.find((e) => e.name === "datapackage-digest.json")!.data.toString());
     digest.signedData.signature = Buffer.alloc(96, 1).toString("base64");
-    const forged = writeZip(entries.map((e) => ({ name: e.name, data: e.name === "datapackage-digest.json" ? Buffer.from(JSON.stringify(digest)) : e.data })));
+    const forged = writeZip(
+      entries.map((e) => ({
+        name: e.name,
+        data: e.name === "datapackage-digest.json" ? Buffer.from(JSON.stringify(digest)) : e.data,
+      })),
+    );
     const v = verifyWaczBytes(forged);
     expect(v.code).to.equal("WACZ_SIGNATURE_INVALID");
     expect(v.file).to.equal("datapackage-digest.json");
@@ -186,14 +273,25 @@ describe("proofmark capture: web pages into a signed, anchored WACZ", function (
 
   it("writes the court report (HTML with the screenshot, and PDF)", async function () {
     const html = path.join(ws.dir, "report.html");
-    const r = await runCli(["report", wacz, "--out", html, "--lang", "en"], { cwd: ws.dir, dataDir: ws.dataDir, timeoutMs: 120_000 });
+    const r = await runCli(["report", wacz, "--out", html, "--lang", "en"], {
+      cwd: ws.dir,
+      dataDir: ws.dataDir,
+      timeoutMs: 120_000,
+    });
     expect(r.code, r.stderr + r.stdout).to.equal(0);
     const text = fs.readFileSync(html, "utf8");
-    expect(text).to.include("VERIFIED").and.to.include("Clean-environment checks").and.to.include("does NOT prove who operates the page");
+    expect(text)
+      .to.include("VERIFIED")
+      .and.to.include("Clean-environment checks")
+      .and.to.include("does NOT prove who operates the page");
     expect(text).to.include("data:image/png;base64,").and.to.include("img-src data:");
     expect(text).to.include("unzip -p").and.to.include("eth_call");
     const pdf = path.join(ws.dir, "report.pdf");
-    const p = await runCli(["report", wacz, "--out", pdf, "--lang", "zh"], { cwd: ws.dir, dataDir: ws.dataDir, timeoutMs: 120_000 });
+    const p = await runCli(["report", wacz, "--out", pdf, "--lang", "zh"], {
+      cwd: ws.dir,
+      dataDir: ws.dataDir,
+      timeoutMs: 120_000,
+    });
     expect(p.code, p.stderr).to.equal(0);
     expect(fs.readFileSync(pdf).subarray(0, 5).toString()).to.equal("%PDF-");
   });
@@ -207,7 +305,13 @@ describe("proofmark capture: web pages into a signed, anchored WACZ", function (
       hostileUrls = ["/slow", "/big", "/popup", "/local", "/hostile", "/silent"].map((p) => `${site.base}${p}`);
       const out = path.join(ws.dir, "hostile.wacz");
       await captureToWacz({
-        urls: hostileUrls, out, dataDir: ws.dataDir, version: "test", timeoutMs: 15_000, settleMs: 1_000, maxResponseBytes: 4 * 1024 * 1024,
+        urls: hostileUrls,
+        out,
+        dataDir: ws.dataDir,
+        version: "test",
+        timeoutMs: 15_000,
+        settleMs: 1_000,
+        maxResponseBytes: 4 * 1024 * 1024,
         env: { ...process.env, HTTPS_PROXY: "http://127.0.0.1:9" },
       });
       hostileBytes = fs.readFileSync(out);
@@ -240,7 +344,9 @@ describe("proofmark capture: web pages into a signed, anchored WACZ", function (
       expect(big.reason).to.equal("length");
       expect(big.keptBytes).to.be.at.most(4 * 1024 * 1024);
       expect(hostileBytes.length).to.be.lessThan(10 * 1024 * 1024);
-      expect(readZip(hostileBytes).get("archive/data.warc")!.data.toString("latin1")).to.include("WARC-Truncated: length");
+      expect(readZip(hostileBytes).get("archive/data.warc")!.data.toString("latin1")).to.include(
+        "WARC-Truncated: length",
+      );
     });
 
     it("pop-ups are closed and listed; navigating away is recorded", function () {
@@ -259,8 +365,16 @@ describe("proofmark capture: web pages into a signed, anchored WACZ", function (
     it("the WACZ still verifies offline, and the report escapes markup in the page title", function () {
       expect(verifyWaczBytes(hostileBytes).ok).to.equal(true);
       expect(hostile.pages[4].title).to.equal(HOSTILE_TITLE);
-      const { buildCaptureReportModel, renderCaptureReportHtml } = require("../../packages/sdk/src") as typeof import("../../packages/sdk/src");
-      const v = { ok: false, code: "RECEIPT_NOT_FOUND" as const, message: "not anchored", path: "hostile.wacz", wacz: verifyWaczBytes(hostileBytes), receiptPath: "x" };
+      const { buildCaptureReportModel, renderCaptureReportHtml } =
+        require("../../packages/sdk/src") as typeof import("../../packages/sdk/src");
+      const v = {
+        ok: false,
+        code: "RECEIPT_NOT_FOUND" as const,
+        message: "not anchored",
+        path: "hostile.wacz",
+        wacz: verifyWaczBytes(hostileBytes),
+        receiptPath: "x",
+      };
       const html = renderCaptureReportHtml(buildCaptureReportModel(v, { lang: "en" }), []);
       expect(html).to.not.include("<script>alert(1)</script>");
       expect(html).to.include("&lt;script&gt;alert(1)&lt;/script&gt;&lt;b&gt;Evil &amp; Co&lt;/b&gt;");

@@ -11,7 +11,10 @@ import type { Browser } from "playwright-core";
  */
 export const REPLAYWEBPAGE = path.resolve(__dirname, "..", "..", "node_modules", "replaywebpage");
 
-export async function serveReplay(wacz: Buffer, pageUrl: string): Promise<{ url: string; requests: string[]; close(): Promise<void> }> {
+export async function serveReplay(
+  wacz: Buffer,
+  pageUrl: string,
+): Promise<{ url: string; requests: string[]; close(): Promise<void> }> {
   const requests: string[] = [];
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://x");
@@ -36,11 +39,19 @@ export async function serveReplay(wacz: Buffer, pageUrl: string): Promise<{ url:
     }
     if (url.pathname === "/capture.wacz") {
       const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? "");
-      const headers = { "content-type": "application/wacz", "accept-ranges": "bytes", "access-control-allow-origin": "*" };
+      const headers = {
+        "content-type": "application/wacz",
+        "accept-ranges": "bytes",
+        "access-control-allow-origin": "*",
+      };
       if (range) {
         const start = Number(range[1]);
         const end = range[2] ? Math.min(Number(range[2]), wacz.length - 1) : wacz.length - 1;
-        res.writeHead(206, { ...headers, "content-range": `bytes ${start}-${end}/${wacz.length}`, "content-length": String(end - start + 1) });
+        res.writeHead(206, {
+          ...headers,
+          "content-range": `bytes ${start}-${end}/${wacz.length}`,
+          "content-length": String(end - start + 1),
+        });
         return res.end(req.method === "HEAD" ? undefined : wacz.subarray(start, end + 1));
       }
       res.writeHead(200, { ...headers, "content-length": String(wacz.length) });
@@ -51,16 +62,24 @@ export async function serveReplay(wacz: Buffer, pageUrl: string): Promise<{ url:
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, requests,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
 /** Loads the WACZ in ReplayWeb.page and returns the text of the replayed page (waits for `expect`). */
-export async function replayedText(browser: Browser, wacz: Buffer, pageUrl: string, expect: string, timeoutMs = 90_000): Promise<string> {
+export async function replayedText(
+  browser: Browser,
+  wacz: Buffer,
+  pageUrl: string,
+  expect: string,
+  timeoutMs = 90_000,
+): Promise<string> {
   const replay = await serveReplay(wacz, pageUrl);
   const context = await browser.newContext();
   try {
@@ -77,7 +96,12 @@ export async function replayedText(browser: Browser, wacz: Buffer, pageUrl: stri
       }
       await page.waitForTimeout(500);
     }
-    throw new Error(`the replayed page never showed "${expect}" (frames: ${page.frames().map((f) => f.url()).join(", ")}; last text: ${seen.slice(0, 200)}; served: ${replay.requests.join(" ")})`);
+    throw new Error(
+      `the replayed page never showed "${expect}" (frames: ${page
+        .frames()
+        .map((f) => f.url())
+        .join(", ")}; last text: ${seen.slice(0, 200)}; served: ${replay.requests.join(" ")})`,
+    );
   } finally {
     await context.close();
     await replay.close();

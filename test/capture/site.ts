@@ -25,7 +25,12 @@ export function tinyPng(seed = 0): Buffer {
   ihdr.writeUInt32BE(2, 4);
   ihdr.writeUInt8(8, 8);
   ihdr.writeUInt8(2, 9);
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk("IHDR", ihdr), chunk("IDAT", zlib.deflateSync(raw)), chunk("IEND", Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk("IHDR", ihdr),
+    chunk("IDAT", zlib.deflateSync(raw)),
+    chunk("IEND", Buffer.alloc(0)),
+  ]);
 }
 
 export const PRODUCT_TEXT = "Hand-painted silk scarf";
@@ -49,17 +54,22 @@ export async function startShop(): Promise<ShopSite> {
     };
     switch (url.pathname) {
       case "/product":
-        return html(`<!doctype html><html><head><title>Silk scarf — Shop</title><link rel="stylesheet" href="/style.css"></head>
+        return html(
+          `<!doctype html><html><head><title>Silk scarf — Shop</title><link rel="stylesheet" href="/style.css"></head>
 <body><h1>${PRODUCT_TEXT}</h1><p class="price">¥ 399</p>
 <img src="/img/scarf.png" alt="scarf"><img src="/old/detail.png" alt="detail"><img src="/img/missing.png" alt="gone">
 <p id="stock">checking stock…</p>
-<script src="/app.js"></script></body></html>`, { "set-cookie": "session=abc123; Path=/; HttpOnly" });
+<script src="/app.js"></script></body></html>`,
+          { "set-cookie": "session=abc123; Path=/; HttpOnly" },
+        );
       case "/style.css":
         res.writeHead(200, { "content-type": "text/css" });
         return res.end("body{font-family:sans-serif;background:#fff8f0}h1{color:#8a2be2}");
       case "/app.js":
         res.writeHead(200, { "content-type": "application/javascript" });
-        return res.end(`window.addEventListener("load", () => setTimeout(() => { document.getElementById("stock").textContent = ${JSON.stringify(LATE_TEXT)}; }, 200));`);
+        return res.end(
+          `window.addEventListener("load", () => setTimeout(() => { document.getElementById("stock").textContent = ${JSON.stringify(LATE_TEXT)}; }, 200));`,
+        );
       case "/old/detail.png":
         res.writeHead(301, { location: "/img/detail.png" });
         return res.end();
@@ -69,7 +79,9 @@ export async function startShop(): Promise<ShopSite> {
         return res.end(images[url.pathname as keyof typeof images]);
       case "/gzip":
         res.writeHead(200, { "content-type": "text/html", "content-encoding": "gzip" });
-        return res.end(zlib.gzipSync(Buffer.from(`<!doctype html><title>gz</title><p>${PRODUCT_TEXT} (compressed)</p>`)));
+        return res.end(
+          zlib.gzipSync(Buffer.from(`<!doctype html><title>gz</title><p>${PRODUCT_TEXT} (compressed)</p>`)),
+        );
       case "/slow":
         // the page itself arrives, but one of its images never finishes: load never fires
         return html(`<!doctype html><title>Slow</title><p>This page never finishes loading</p><img src="/hang.png">`);
@@ -83,7 +95,9 @@ export async function startShop(): Promise<ShopSite> {
         hanging.push(res);
         return;
       case "/big":
-        return html(`<!doctype html><title>Big</title><p>A page with a huge download</p><script src="/big.js"></script>`);
+        return html(
+          `<!doctype html><title>Big</title><p>A page with a huge download</p><script src="/big.js"></script>`,
+        );
       case "/big.js": {
         const size = 50 * 1024 * 1024;
         res.writeHead(200, { "content-type": "application/javascript", "content-length": String(size) });
@@ -99,7 +113,9 @@ export async function startShop(): Promise<ShopSite> {
         return write();
       }
       case "/popup":
-        return html(`<!doctype html><title>Pop</title><p>Pop-up page</p><script>window.open("/product", "_blank"); setTimeout(() => { location.href = "/away"; }, 300);</script>`);
+        return html(
+          `<!doctype html><title>Pop</title><p>Pop-up page</p><script>window.open("/product", "_blank"); setTimeout(() => { location.href = "/away"; }, 300);</script>`,
+        );
       case "/away":
         return html(`<!doctype html><title>Away</title><p>You were sent away</p>`);
       case "/local":
@@ -116,11 +132,13 @@ export async function startShop(): Promise<ShopSite> {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
-    base, images,
-    close: () => new Promise<void>((resolve) => {
-      for (const r of hanging) r.destroy();
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    base,
+    images,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const r of hanging) r.destroy();
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -5,7 +5,16 @@ import * as path from "node:path";
 import { spawn } from "node:child_process";
 import { gunzipSync } from "node:zlib";
 import { anvilBinary } from "../../packages/sdk/src/internal";
-import { EvidenceRegistryClient, isProofmarkError, LocalNode, openChain, readDeployments, rpcCall, type ChainContext, type Hex } from "../../packages/sdk/src";
+import {
+  EvidenceRegistryClient,
+  isProofmarkError,
+  LocalNode,
+  openChain,
+  readDeployments,
+  rpcCall,
+  type ChainContext,
+  type Hex,
+} from "../../packages/sdk/src";
 import { assertBuilt, runCli } from "../cli/helpers";
 
 /** The embedded chain's durability: an fsynced block journal, replayed on start with the same hashes. */
@@ -17,7 +26,13 @@ describe("local chain: journal, restart, identity, concurrency", function () {
     dirs.push(d);
     return path.join(d, ".proofmark");
   };
-  const nodeInfo = (dataDir: string) => JSON.parse(fs.readFileSync(path.join(dataDir, "chain", "node.json"), "utf8")) as { pid: number; rpcUrl: string; genesisHash: string; identity: string };
+  const nodeInfo = (dataDir: string) =>
+    JSON.parse(fs.readFileSync(path.join(dataDir, "chain", "node.json"), "utf8")) as {
+      pid: number;
+      rpcUrl: string;
+      genesisHash: string;
+      identity: string;
+    };
   const killChain = (dataDir: string) => {
     try {
       process.kill(nodeInfo(dataDir).pid, "SIGKILL");
@@ -28,7 +43,8 @@ describe("local chain: journal, restart, identity, concurrency", function () {
   const blockHashes = async (url: string) => {
     const head = Number(BigInt(await rpcCall<string>(url, "eth_blockNumber", [])));
     const out: string[] = [];
-    for (let n = 0; n <= head; n++) out.push((await rpcCall<{ hash: string }>(url, "eth_getBlockByNumber", [`0x${n.toString(16)}`, false])).hash);
+    for (let n = 0; n <= head; n++)
+      out.push((await rpcCall<{ hash: string }>(url, "eth_getBlockByNumber", [`0x${n.toString(16)}`, false])).hash);
     return out;
   };
   const anchorOnce = async (chain: ChainContext, byte: string) => {
@@ -61,7 +77,10 @@ describe("local chain: journal, restart, identity, concurrency", function () {
     try {
       expect(again.rpcUrls[0]).to.not.equal(undefined);
       expect(await blockHashes(again.rpcUrls[0])).to.deep.equal(before);
-      const registry = new EvidenceRegistryClient(readDeployments(dataDir, 31337).EvidenceRegistry!.address, again.provider);
+      const registry = new EvidenceRegistryClient(
+        readDeployments(dataDir, 31337).EvidenceRegistry!.address,
+        again.provider,
+      );
       expect((await registry.anchorOf(`0x${"a1".repeat(32)}` as Hex)).blockNumber).to.equal(first.blockNumber);
       expect((await registry.anchorOf(`0x${"b2".repeat(32)}` as Hex)).blockNumber).to.equal(second.blockNumber);
       // new blocks follow the wall clock again, not the replayed time
@@ -88,13 +107,16 @@ describe("local chain: journal, restart, identity, concurrency", function () {
       const hashes = await blockHashes(chain.rpcUrls[0]);
       expect(hashes.length - 1).to.be.above(taken.block);
       chain.close();
-      for (let i = 0; i < 100 && fs.existsSync(path.join(dataDir, "chain", "snapshot.lock")); i++) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 100 && fs.existsSync(path.join(dataDir, "chain", "snapshot.lock")); i++)
+        await new Promise((r) => setTimeout(r, 100));
       killChain(dataDir);
       const again = await openChain({ dataDir });
       try {
         expect(await blockHashes(again.rpcUrls[0])).to.deep.equal(hashes);
         // it was started from the snapshot (then replayed only the blocks after it)
-        expect(fs.readFileSync(`/proc/${nodeInfo(dataDir).pid}/cmdline`, "utf8").split("\0")).to.include("--load-state");
+        expect(fs.readFileSync(`/proc/${nodeInfo(dataDir).pid}/cmdline`, "utf8").split("\0")).to.include(
+          "--load-state",
+        );
       } finally {
         again.close();
       }
@@ -107,13 +129,32 @@ describe("local chain: journal, restart, identity, concurrency", function () {
     const dataDir = tmp("legacy");
     fs.mkdirSync(path.join(dataDir, "chain"), { recursive: true });
     // The previous design's chain: default Anvil arguments, state dumped to chain/state.json.
-    const child = spawn(anvilBinary(), ["--port", "0", "--chain-id", "31337", "--accounts", "12", "--mnemonic", "test test test test test test test test test test test junk"], { stdio: ["ignore", "pipe", "ignore"] });
+    const child = spawn(
+      anvilBinary(),
+      [
+        "--port",
+        "0",
+        "--chain-id",
+        "31337",
+        "--accounts",
+        "12",
+        "--mnemonic",
+        "test test test test test test test test test test test junk",
+      ],
+      { stdio: ["ignore", "pipe", "ignore"] },
+    );
     let out = "";
     child.stdout.on("data", (d) => (out += d));
     for (let i = 0; i < 200 && !/Listening on [^\s:]+:\d+/.test(out); i++) await new Promise((r) => setTimeout(r, 50));
     const url = `http://127.0.0.1:${/Listening on [^\s:]+:(\d+)/.exec(out)![1]}`;
     try {
-      await rpcCall(url, "eth_sendTransaction", [{ from: "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266", to: "0x000000000000000000000000000000000000dEaD", value: "0x1" }]);
+      await rpcCall(url, "eth_sendTransaction", [
+        {
+          from: "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266",
+          to: "0x000000000000000000000000000000000000dEaD",
+          value: "0x1",
+        },
+      ]);
       await rpcCall(url, "anvil_mine", ["0x3"]);
       const legacyHashes = await blockHashes(url);
       const dump = await rpcCall<string>(url, "anvil_dumpState", []);
@@ -121,7 +162,12 @@ describe("local chain: journal, restart, identity, concurrency", function () {
       child.kill("SIGKILL");
       const info = await new LocalNode(dataDir).start();
       expect((await blockHashes(info.rpcUrl)).slice(0, legacyHashes.length)).to.deep.equal(legacyHashes);
-      expect(fs.readFileSync(path.join(dataDir, "chain", "journal.ndjson"), "utf8").trimEnd().split("\n")).to.have.length(legacyHashes.length);
+      expect(
+        fs
+          .readFileSync(path.join(dataDir, "chain", "journal.ndjson"), "utf8")
+          .trimEnd()
+          .split("\n"),
+      ).to.have.length(legacyHashes.length);
       killChain(dataDir);
       const again = await new LocalNode(dataDir).start();
       expect((await blockHashes(again.rpcUrl)).slice(0, legacyHashes.length)).to.deep.equal(legacyHashes);
@@ -192,7 +238,12 @@ describe("local chain: journal, restart, identity, concurrency", function () {
       await rpcCall(old.rpcUrl, "evm_mine", []);
       const err = await oldNode.persist().catch((e) => e);
       expect(isProofmarkError(err, "CHAIN_FOREIGN"), String(err)).to.equal(true);
-      expect(fs.readFileSync(path.join(dataDir, "chain", "journal.ndjson"), "utf8").trimEnd().split("\n")).to.have.length(1);
+      expect(
+        fs
+          .readFileSync(path.join(dataDir, "chain", "journal.ndjson"), "utf8")
+          .trimEnd()
+          .split("\n"),
+      ).to.have.length(1);
       // node.json naming the old chain is not taken for this folder's chain
       fs.writeFileSync(path.join(dataDir, "chain", "node.json"), JSON.stringify({ ...old }));
       expect(await new LocalNode(dataDir).status()).to.equal(null);
@@ -224,7 +275,9 @@ describe("local chain: journal, restart, identity, concurrency", function () {
     fs.writeFileSync(info, fs.readFileSync(info, "utf8").slice(0, 20));
     const again = await openChain({ dataDir });
     try {
-      expect(await again.registryAddress("EvidenceRegistry")).to.equal(readDeployments(dataDir, 31337).EvidenceRegistry!.address);
+      expect(await again.registryAddress("EvidenceRegistry")).to.equal(
+        readDeployments(dataDir, 31337).EvidenceRegistry!.address,
+      );
     } finally {
       again.close();
       process.kill(firstPid, "SIGKILL");
@@ -260,13 +313,36 @@ describe("local chain: journal, restart, identity, concurrency", function () {
     it("three `gi product create` at once in a fresh folder: one registry, three products", async function () {
       const dataDir = tmp("first-use");
       const cwd = path.dirname(dataDir);
-      const create = (n: number) => runCli(["gi", "product", "create", "--name", `P${n}`, "--gi-number", `AGI0000${n}`, "--region", "R", "--unit", "g", "--admin", "coop", "--as", "registrar", "--json"], { cwd, dataDir, timeoutMs: 180_000 });
+      const create = (n: number) =>
+        runCli(
+          [
+            "gi",
+            "product",
+            "create",
+            "--name",
+            `P${n}`,
+            "--gi-number",
+            `AGI0000${n}`,
+            "--region",
+            "R",
+            "--unit",
+            "g",
+            "--admin",
+            "coop",
+            "--as",
+            "registrar",
+            "--json",
+          ],
+          { cwd, dataDir, timeoutMs: 180_000 },
+        );
       const results = await Promise.all([1, 2, 3].map(create));
       for (const r of results) expect(r.code, r.stdout + r.stderr).to.equal(0);
       expect(results.map((r) => JSON.parse(r.stdout).product).sort()).to.deep.equal([1, 2, 3]);
       const shown = await runCli(["gi", "product", "show", "3", "--json"], { cwd, dataDir });
       expect(shown.code, shown.stderr).to.equal(0);
-      expect(fs.readdirSync(path.join(dataDir, "deployments")).filter((f) => f.endsWith(".json"))).to.deep.equal(["31337.json"]);
+      expect(fs.readdirSync(path.join(dataDir, "deployments")).filter((f) => f.endsWith(".json"))).to.deep.equal([
+        "31337.json",
+      ]);
     });
 
     it("`node mine 2000` mines them all and keeps them across a restart", async function () {
@@ -280,7 +356,9 @@ describe("local chain: journal, restart, identity, concurrency", function () {
       killChain(dataDir);
       const s = await runCli(["node", "start", "--json"], { cwd, dataDir, timeoutMs: 240_000 });
       expect(s.code, s.stderr).to.equal(0);
-      expect((await rpcCall<{ hash: string }>(JSON.parse(s.stdout).rpcUrl, "eth_getBlockByNumber", ["0x7d0", false])).hash).to.equal(last);
+      expect(
+        (await rpcCall<{ hash: string }>(JSON.parse(s.stdout).rpcUrl, "eth_getBlockByNumber", ["0x7d0", false])).hash,
+      ).to.equal(last);
     });
   });
 });

@@ -13,7 +13,10 @@ export interface CliResult {
 }
 
 /** Runs the real `proofmark` CLI (built dist) in `cwd`, with the data folder `dataDir`. */
-export function runCli(args: string[], opts: { cwd: string; dataDir: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  opts: { cwd: string; dataDir: string; env?: NodeJS.ProcessEnv; timeoutMs?: number },
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env, PROOFMARK_HOME: opts.dataDir };
     for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];

@@ -28,7 +28,8 @@ describe("CLI: stamp, verify, show (end to end on the embedded local chain)", fu
     expect(result.batches).to.have.length(1);
     expect(result.batches[0].leafCount).to.equal(3);
     expect(result.files.map((f: { status: string }) => f.status)).to.deep.equal(["stamped", "stamped", "stamped"]);
-    for (const f of ["logo.svg", "poster.txt", "sub/photo.bin"]) expect(fs.existsSync(path.join(designs, `${f}.proof.json`))).to.equal(true);
+    for (const f of ["logo.svg", "poster.txt", "sub/photo.bin"])
+      expect(fs.existsSync(path.join(designs, `${f}.proof.json`))).to.equal(true);
     expect(new Set(result.files.map((f: { anchor: { txHash: string } }) => f.anchor.txHash)).size).to.equal(1);
   });
 
@@ -147,7 +148,10 @@ describe("CLI: stamp, verify, show (end to end on the embedded local chain)", fu
 
   it("stops quietly when the reader of its output goes away early (| head)", async function () {
     const { spawn } = await import("node:child_process");
-    const child = spawn(process.execPath, [CLI, "accounts"], { cwd: ws.dir, env: { ...process.env, PROOFMARK_HOME: ws.dataDir } });
+    const child = spawn(process.execPath, [CLI, "accounts"], {
+      cwd: ws.dir,
+      env: { ...process.env, PROOFMARK_HOME: ws.dataDir },
+    });
     child.stdout.destroy(); // the reader closes before the CLI writes anything
     let stderr = "";
     child.stderr.on("data", (d) => (stderr += d));
@@ -217,7 +221,9 @@ describe("CLI: stamp, verify, show (end to end on the embedded local chain)", fu
       fs.writeFileSync(path.join(ws.dir, "nocode.proof.json"), JSON.stringify(forged));
       const r = await run(["verify", "designs/logo.svg", "--proof", "nocode.proof.json"]);
       expect(r.code).to.equal(1);
-      expect(r.stdout).to.match(/REGISTRY_NOT_FOUND: there is no contract at 0x000000000000000000000000000000000000dead/);
+      expect(r.stdout).to.match(
+        /REGISTRY_NOT_FOUND: there is no contract at 0x000000000000000000000000000000000000dead/,
+      );
     });
 
     it("a receipt whose anchor was altered", async function () {

@@ -30,7 +30,10 @@ describe("CLI: private evidence in the content store (end to end, issue 3's done
     // the plaintext is nowhere in the store's files
     const storeDir = path.join(ws.dataDir, "store");
     const needle = Buffer.from("PSD private design");
-    const walk = (d: string): string[] => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : [path.join(d, e.name)]));
+    const walk = (d: string): string[] =>
+      fs
+        .readdirSync(d, { withFileTypes: true })
+        .flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : [path.join(d, e.name)]));
     for (const f of walk(storeDir)) expect(fs.readFileSync(f).includes(needle), f).to.equal(false);
   });
 
@@ -80,7 +83,9 @@ describe("CLI: private evidence in the content store (end to end, issue 3's done
     expect(imp.roots).to.deep.equal([cid]);
     const get = await run(["store", "get", cid, "-o", "back.jpg"]);
     expect(get.code, get.stderr).to.equal(0);
-    expect(fs.readFileSync(path.join(ws.dir, "back.jpg")).equals(fs.readFileSync(path.join(ws.dir, "photo.jpg")))).to.equal(true);
+    expect(
+      fs.readFileSync(path.join(ws.dir, "back.jpg")).equals(fs.readFileSync(path.join(ws.dir, "photo.jpg"))),
+    ).to.equal(true);
     const missing = await run(["store", "import", "nope.car"]);
     expect(missing.code).to.not.equal(0);
     expect(missing.stderr).to.include("nope.car does not exist");

@@ -2,8 +2,22 @@ import { expect } from "chai";
 import fc from "fast-check";
 import { ethers } from "ethers";
 import {
-  buildDigitalLink, gtinCheckDigit, isProofmarkError, isSerial, isValidGtin, MerkleTree, newSerial, normalizeGtin,
-  parseDigitalLink, randomSalt, serialLeaf, serialSetCommitment, SERIAL_ALPHABET, SERIAL_LEAF_DOMAIN, verifyProof, type Hex,
+  buildDigitalLink,
+  gtinCheckDigit,
+  isProofmarkError,
+  isSerial,
+  isValidGtin,
+  MerkleTree,
+  newSerial,
+  normalizeGtin,
+  parseDigitalLink,
+  randomSalt,
+  serialLeaf,
+  serialSetCommitment,
+  SERIAL_ALPHABET,
+  SERIAL_LEAF_DOMAIN,
+  verifyProof,
+  type Hex,
 } from "../../packages/sdk/src";
 import vectors from "./gs1.vectors.json";
 import gs1Suite from "../vectors/digital-link/vectors.json";
@@ -41,12 +55,19 @@ describe("GS1 identifiers (core/gs1)", () => {
       expectInvalid(() => normalizeGtin("9501101530004"), /should be 3/);
     });
     it("detects every single-digit change of a valid GTIN-14", () => {
-      fc.assert(fc.property(fc.stringMatching(/^[0-9]{13}$/), fc.integer({ min: 0, max: 13 }), fc.integer({ min: 1, max: 9 }), (body, pos, delta) => {
-        const gtin = body + gtinCheckDigit(body);
-        expect(isValidGtin(gtin)).to.equal(true);
-        const changed = gtin.slice(0, pos) + ((Number(gtin[pos]) + delta) % 10) + gtin.slice(pos + 1);
-        expect(isValidGtin(changed)).to.equal(false);
-      }));
+      fc.assert(
+        fc.property(
+          fc.stringMatching(/^[0-9]{13}$/),
+          fc.integer({ min: 0, max: 13 }),
+          fc.integer({ min: 1, max: 9 }),
+          (body, pos, delta) => {
+            const gtin = body + gtinCheckDigit(body);
+            expect(isValidGtin(gtin)).to.equal(true);
+            const changed = gtin.slice(0, pos) + ((Number(gtin[pos]) + delta) % 10) + gtin.slice(pos + 1);
+            expect(isValidGtin(changed)).to.equal(false);
+          },
+        ),
+      );
     });
   });
 
@@ -55,7 +76,12 @@ describe("GS1 identifiers (core/gs1)", () => {
       it(`builds and parses ${v.uri}`, () => {
         expect(buildDigitalLink(v)).to.equal(v.uri);
         const parsed = parseDigitalLink(v.uri);
-        expect(parsed).to.deep.equal({ resolver: v.resolver.replace(/\/$/, ""), gtin: normalizeGtin(v.gtin), lot: v.lot, serial: v.serial });
+        expect(parsed).to.deep.equal({
+          resolver: v.resolver.replace(/\/$/, ""),
+          gtin: normalizeGtin(v.gtin),
+          lot: v.lot,
+          serial: v.serial,
+        });
       });
     }
     for (const v of vectors.badUris) {
@@ -76,20 +102,34 @@ describe("GS1 identifiers (core/gs1)", () => {
       expect(check.problems.join(" ")).to.match(/check digit/);
     });
     it("round-trips every CSET 82 lot and serial exactly", () => {
-      const value = fc.array(fc.constantFrom(...CSET82.split("")), { minLength: 1, maxLength: 20 }).map((a) => a.join(""));
-      fc.assert(fc.property(value, value, (lot, serial) => {
-        const uri = buildDigitalLink({ resolver: "https://id.example.org", gtin: "09506000134352", lot, serial });
-        expect(uri).to.match(/^https:\/\/id\.example\.org\/01\/09506000134352\/10\/[0-9A-Za-z\-._%]+\/21\/[0-9A-Za-z\-._%]+$/);
-        const back = parseDigitalLink(uri);
-        expect(back.lot).to.equal(lot);
-        expect(back.serial).to.equal(serial);
-        expect(buildDigitalLink(back)).to.equal(uri);
-      }), { numRuns: 500 });
+      const value = fc
+        .array(fc.constantFrom(...CSET82.split("")), { minLength: 1, maxLength: 20 })
+        .map((a) => a.join(""));
+      fc.assert(
+        fc.property(value, value, (lot, serial) => {
+          const uri = buildDigitalLink({ resolver: "https://id.example.org", gtin: "09506000134352", lot, serial });
+          expect(uri).to.match(
+            /^https:\/\/id\.example\.org\/01\/09506000134352\/10\/[0-9A-Za-z\-._%]+\/21\/[0-9A-Za-z\-._%]+$/,
+          );
+          const back = parseDigitalLink(uri);
+          expect(back.lot).to.equal(lot);
+          expect(back.serial).to.equal(serial);
+          expect(buildDigitalLink(back)).to.equal(uri);
+        }),
+        { numRuns: 500 },
+      );
     });
     it("rejects a lot or serial outside CSET 82 when building", () => {
-      expectInvalid(() => buildDigitalLink({ resolver: "https://x.org", gtin: "9501101530003", lot: "批次1", serial: "A" }), /character set 82/);
-      expectInvalid(() => buildDigitalLink({ resolver: "https://x.org", gtin: "9501101530003", lot: "1", serial: "A".repeat(21) }));
-      expectInvalid(() => buildDigitalLink({ resolver: "https://x.org?q=1", gtin: "9501101530003", lot: "1", serial: "A" }));
+      expectInvalid(
+        () => buildDigitalLink({ resolver: "https://x.org", gtin: "9501101530003", lot: "批次1", serial: "A" }),
+        /character set 82/,
+      );
+      expectInvalid(() =>
+        buildDigitalLink({ resolver: "https://x.org", gtin: "9501101530003", lot: "1", serial: "A".repeat(21) }),
+      );
+      expectInvalid(() =>
+        buildDigitalLink({ resolver: "https://x.org?q=1", gtin: "9501101530003", lot: "1", serial: "A" }),
+      );
     });
   });
 
@@ -105,7 +145,9 @@ describe("GS1 identifiers (core/gs1)", () => {
       // The 80 bits map one to one onto the 16 characters.
       expect(newSerial(() => new Uint8Array(10))).to.equal("0".repeat(16));
       expect(newSerial(() => new Uint8Array(10).fill(255))).to.equal("Z".repeat(16));
-      expect(newSerial(() => Uint8Array.from([0x08, 0x86, 0x42, 0x98, 0xe8, 0x08, 0x86, 0x42, 0x98, 0xe8]))).to.equal("1234567812345678");
+      expect(newSerial(() => Uint8Array.from([0x08, 0x86, 0x42, 0x98, 0xe8, 0x08, 0x86, 0x42, 0x98, 0xe8]))).to.equal(
+        "1234567812345678",
+      );
       expect(SERIAL_ALPHABET).to.have.length(32);
       expect(SERIAL_ALPHABET).not.to.match(/[ILOU]/);
     });
@@ -120,8 +162,16 @@ describe("GS1 identifiers (core/gs1)", () => {
     });
     it("defines the leaf as keccak256(keccak256(domain ‖ keccak256(gtin/lot/serial) ‖ salt)), matching ethers", () => {
       const salt = `0x${"11".repeat(32)}` as Hex;
-      const inner = ethers.keccak256(ethers.concat([SERIAL_LEAF_DOMAIN, ethers.keccak256(ethers.toUtf8Bytes("09501101530003/12/1234567812345678")), salt]));
-      expect(serialLeaf({ gtin: "09501101530003", lot: "12", serial: "1234567812345678", salt })).to.equal(ethers.keccak256(inner));
+      const inner = ethers.keccak256(
+        ethers.concat([
+          SERIAL_LEAF_DOMAIN,
+          ethers.keccak256(ethers.toUtf8Bytes("09501101530003/12/1234567812345678")),
+          salt,
+        ]),
+      );
+      expect(serialLeaf({ gtin: "09501101530003", lot: "12", serial: "1234567812345678", salt })).to.equal(
+        ethers.keccak256(inner),
+      );
       expect(SERIAL_LEAF_DOMAIN).to.equal(ethers.id("proofmark.serial.leaf.v1"));
     });
   });
@@ -138,11 +188,18 @@ describe("GS1 identifiers (core/gs1)", () => {
     }
     for (const v of gs1Suite.links) {
       it(`parses ${v.uri}`, () => {
-        expect(parseDigitalLink(v.uri)).to.deep.equal({ resolver: v.resolver, gtin: v.gtin, lot: v.lot, serial: v.serial });
+        expect(parseDigitalLink(v.uri)).to.deep.equal({
+          resolver: v.resolver,
+          gtin: v.gtin,
+          lot: v.lot,
+          serial: v.serial,
+        });
         const check = checkDigitalLink(v.uri);
         expect(check.ok).to.equal(true);
         expect(check.canonicalUri).to.equal(v.canonical ?? v.uri);
-        expect(buildDigitalLink({ resolver: v.resolver, gtin: v.gtin, lot: v.lot, serial: v.serial })).to.equal(v.canonical ?? v.uri);
+        expect(buildDigitalLink({ resolver: v.resolver, gtin: v.gtin, lot: v.lot, serial: v.serial })).to.equal(
+          v.canonical ?? v.uri,
+        );
       });
     }
     for (const v of gs1Suite.bad) {
@@ -152,14 +209,24 @@ describe("GS1 identifiers (core/gs1)", () => {
       });
     }
     it("lot-level classes use GS1 percent-encoding: L(1 → L%281, / allowed, CSET 82 enforced, GTIN checked", () => {
-      expect(lotClass({ giNumber: "AGI00001", lot: "L(1", gtin: "06901234567892" })).to.equal("https://id.gs1.org/01/06901234567892/10/L%281");
-      expect(lotClass({ giNumber: "AGI00001", lot: "A/B", gtin: "06901234567892" })).to.equal("https://id.gs1.org/01/06901234567892/10/A%2FB");
+      expect(lotClass({ giNumber: "AGI00001", lot: "L(1", gtin: "06901234567892" })).to.equal(
+        "https://id.gs1.org/01/06901234567892/10/L%281",
+      );
+      expect(lotClass({ giNumber: "AGI00001", lot: "A/B", gtin: "06901234567892" })).to.equal(
+        "https://id.gs1.org/01/06901234567892/10/A%2FB",
+      );
       expectInvalid(() => lotClass({ giNumber: "AGI00001", lot: "批次", gtin: "06901234567892" }), /character set 82/);
       expectInvalid(() => lotClass({ giNumber: "AGI00001", lot: "A", gtin: "06901234567893" }), /check digit/);
-      fc.assert(fc.property(fc.array(fc.constantFrom(...CSET82.split("")), { minLength: 1, maxLength: 20 }).map((a) => a.join("")), (lot) => {
-        const uri = lotClass({ giNumber: "X", lot, gtin: "09506000134352" });
-        expect(decodeAiValue(uri.split("/10/")[1], "lot")).to.equal(lot);
-      }), { numRuns: 300 });
+      fc.assert(
+        fc.property(
+          fc.array(fc.constantFrom(...CSET82.split("")), { minLength: 1, maxLength: 20 }).map((a) => a.join("")),
+          (lot) => {
+            const uri = lotClass({ giNumber: "X", lot, gtin: "09506000134352" });
+            expect(decodeAiValue(uri.split("/10/")[1], "lot")).to.equal(lot);
+          },
+        ),
+        { numRuns: 300 },
+      );
     });
   });
 });

@@ -55,7 +55,10 @@ describe("faults: a full disk", function () {
     const smallCid = JSON.parse(first.stdout).added[0].cid;
     fs.writeFileSync(path.join(dir, "big.bin"), randomBytes(3 << 20)); // no two chunks alike: no dedupe
     const storeDir = path.join(dataDir, "store");
-    const snapshot = () => execFileSync("sh", ["-c", `cd '${storeDir}' && ls -l packs index.log && sha256sum index.log packs/*`], { encoding: "utf8" });
+    const snapshot = () =>
+      execFileSync("sh", ["-c", `cd '${storeDir}' && ls -l packs index.log && sha256sum index.log packs/*`], {
+        encoding: "utf8",
+      });
     const before = snapshot();
     const filler = fill(dir, 512 << 10);
     const full = await run(["store", "add", "big.bin"]);
@@ -68,7 +71,10 @@ describe("faults: a full disk", function () {
     const again = await run(["store", "add", "big.bin", "--json"]);
     expect(again.code, again.stderr).to.equal(0);
     const ls = await run(["store", "ls", "--json"]);
-    expect(JSON.parse(ls.stdout).entries.map((e: { cid: string }) => e.cid)).to.include.members([smallCid, JSON.parse(again.stdout).added[0].cid]);
+    expect(JSON.parse(ls.stdout).entries.map((e: { cid: string }) => e.cid)).to.include.members([
+      smallCid,
+      JSON.parse(again.stdout).added[0].cid,
+    ]);
   });
 
   it("stamp: DISK_FULL; nothing is lost; after freeing space `stamp --resume` and `stamp` complete every file exactly once", async function () {
@@ -90,7 +96,10 @@ describe("faults: a full disk", function () {
     const rest = await run(["stamp", "docs", "--json"]);
     expect(rest.code, rest.stderr).to.equal(0);
     const names = fs.readdirSync(docs);
-    expect(names.filter((n) => /\.proof\.\d+\.json$/.test(n)), "a torn receipt kept as an earlier one").to.deep.equal([]);
+    expect(
+      names.filter((n) => /\.proof\.\d+\.json$/.test(n)),
+      "a torn receipt kept as an earlier one",
+    ).to.deep.equal([]);
     expect(names.filter((n) => n.endsWith(".tmp"))).to.deep.equal([]);
     expect(names.filter((n) => n.endsWith(".proof.json"))).to.have.length(41);
     expect(fs.readdirSync(path.join(dataDir, "queue")).filter((n) => n.endsWith(".json"))).to.deep.equal([]);

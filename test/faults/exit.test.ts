@@ -38,7 +38,7 @@ describe("faults: every command exits after its last word, with a coded error", 
     });
   }
 
-  it("a port out of range and a host that does not resolve are usage errors, not \"unexpected error\"", async function () {
+  it('a port out of range and a host that does not resolve are usage errors, not "unexpected error"', async function () {
     const big = await run(["serve", "--port", "70000"]);
     expect(big.code).to.equal(2);
     expect(big.stderr).to.include("is not a port");

@@ -18,7 +18,9 @@ function receiptsUnder(dir: string): string[] {
 
 /** Roots anchored on the workspace's local chain by its EvidenceRegistry, in order. */
 async function anchoredRoots(dataDir: string, registry: string): Promise<string[]> {
-  const { rpcUrl } = JSON.parse(fs.readFileSync(path.join(dataDir, "chain", "node.json"), "utf8")) as { rpcUrl: string };
+  const { rpcUrl } = JSON.parse(fs.readFileSync(path.join(dataDir, "chain", "node.json"), "utf8")) as {
+    rpcUrl: string;
+  };
   const provider = new ethers.JsonRpcProvider(rpcUrl, undefined, { staticNetwork: true });
   try {
     const topic = ethers.id("EvidenceAnchored(bytes32,address,uint256)");
@@ -35,20 +37,33 @@ async function anchoredRoots(dataDir: string, registry: string): Promise<string[
  */
 async function expectExactlyOnce(ws: { dir: string; dataDir: string }, files: string[]): Promise<void> {
   const receipts = receiptsUnder(ws.dir);
-  expect(receipts.filter((r) => /\.proof\.\d+\.json$/.test(r)), "no file was stamped twice").to.deep.equal([]);
+  expect(
+    receipts.filter((r) => /\.proof\.\d+\.json$/.test(r)),
+    "no file was stamped twice",
+  ).to.deep.equal([]);
   expect(receipts.map((r) => r.replace(/\.proof\.json$/, "")).sort()).to.deep.equal([...files].sort());
   const byRoot = new Map<string, number>();
   let registry = "";
   for (const r of receipts) {
     const receipt = JSON.parse(fs.readFileSync(r, "utf8"));
-    expect(receipt.subject.sha256).to.equal(require("node:crypto").createHash("sha256").update(fs.readFileSync(r.replace(/\.proof\.json$/, ""))).digest("hex"));
+    expect(receipt.subject.sha256).to.equal(
+      require("node:crypto")
+        .createHash("sha256")
+        .update(fs.readFileSync(r.replace(/\.proof\.json$/, "")))
+        .digest("hex"),
+    );
     byRoot.set(receipt.proof.root, (byRoot.get(receipt.proof.root) ?? 0) + 1);
     registry = receipt.anchors[0].registry;
   }
   const roots = await anchoredRoots(ws.dataDir, registry);
   expect(new Set(roots).size, "a root anchored twice").to.equal(roots.length);
-  expect([...roots].sort(), "every anchored root has its receipts, and every receipt's root is anchored").to.deep.equal([...byRoot.keys()].sort());
-  expect(fs.readdirSync(path.join(ws.dataDir, "queue")).filter((n) => n.endsWith(".json")), "nothing left queued").to.deep.equal([]);
+  expect([...roots].sort(), "every anchored root has its receipts, and every receipt's root is anchored").to.deep.equal(
+    [...byRoot.keys()].sort(),
+  );
+  expect(
+    fs.readdirSync(path.join(ws.dataDir, "queue")).filter((n) => n.endsWith(".json")),
+    "nothing left queued",
+  ).to.deep.equal([]);
   const v = await runCli(["verify", ws.dir], { cwd: ws.dir, dataDir: ws.dataDir, timeoutMs: 300_000 });
   expect(v.code, v.stdout + v.stderr).to.equal(0);
   expect(v.stdout).to.include(`${files.length} of ${files.length} file(s) verified`);
@@ -57,7 +72,8 @@ async function expectExactlyOnce(ws: { dir: string; dataDir: string }, files: st
 describe("faults: stamps at once, and stamps killed at random moments", function () {
   this.timeout(900_000);
   let ws: { dir: string; dataDir: string };
-  const run = (args: string[], env?: NodeJS.ProcessEnv) => runCli(args, { cwd: ws.dir, dataDir: ws.dataDir, env, timeoutMs: 300_000 });
+  const run = (args: string[], env?: NodeJS.ProcessEnv) =>
+    runCli(args, { cwd: ws.dir, dataDir: ws.dataDir, env, timeoutMs: 300_000 });
   const write = (rel: string, text: string) => {
     const f = path.join(ws.dir, rel);
     fs.mkdirSync(path.dirname(f), { recursive: true });
@@ -78,7 +94,8 @@ describe("faults: stamps at once, and stamps killed at random moments", function
 
   it("four stamps at once in one data folder: each finishes its own batch; nothing stays queued, nothing is lost", async function () {
     const files: string[] = [];
-    for (const d of ["a", "b", "c", "d"]) for (let i = 0; i < 20; i++) files.push(write(`${d}/f${i}.txt`, `${d} ${i}\n`));
+    for (const d of ["a", "b", "c", "d"])
+      for (let i = 0; i < 20; i++) files.push(write(`${d}/f${i}.txt`, `${d} ${i}\n`));
     const first = await run(["stamp", write("warm.txt", "starts the chain\n")]);
     expect(first.code, first.stderr).to.equal(0);
     files.push(path.join(ws.dir, "warm.txt"));
@@ -120,7 +137,11 @@ describe("faults: stamps at once, and stamps killed at random moments", function
     let killed = 0;
     for (let round = 0; round < 24; round++) {
       for (let i = 0; i < 3; i++) files.push(write(`k/r${round}-${i}.txt`, `round ${round} file ${i}\n`));
-      const child = spawn(process.execPath, [CLI, "stamp", "k"], { cwd: ws.dir, env: { ...process.env, PROOFMARK_HOME: ws.dataDir }, stdio: "ignore" });
+      const child = spawn(process.execPath, [CLI, "stamp", "k"], {
+        cwd: ws.dir,
+        env: { ...process.env, PROOFMARK_HOME: ws.dataDir },
+        stdio: "ignore",
+      });
       const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
       await new Promise((r) => setTimeout(r, Math.floor(Math.random() * span * 0.9)));
       if (child.exitCode === null && child.kill("SIGKILL")) killed++;

@@ -46,7 +46,8 @@ describe("faults: stamp's edges (changing files, torn receipts, leftovers, colli
 
   describe("with the CLI", function () {
     const ws = makeWorkspace("edges");
-    const run = (args: string[], env?: NodeJS.ProcessEnv, cwd = ws.dir) => runCli(args, { cwd, dataDir: ws.dataDir, env, timeoutMs: 240_000 });
+    const run = (args: string[], env?: NodeJS.ProcessEnv, cwd = ws.dir) =>
+      runCli(args, { cwd, dataDir: ws.dataDir, env, timeoutMs: 240_000 });
     before(function () {
       assertBuilt();
     });
@@ -108,7 +109,11 @@ describe("faults: stamp's edges (changing files, torn receipts, leftovers, colli
       expect(s.stdout).to.match(/skipped\s+special\/fifo\s+\(a FIFO/);
       expect(s.stdout).to.include("3 entries were not stamped");
       const json = await run(["stamp", "special", "--json"]);
-      expect(JSON.parse(json.stdout).skipped.map((e: { path: string }) => path.basename(e.path))).to.deep.equal(["fifo", "link.txt", "zero"]);
+      expect(JSON.parse(json.stdout).skipped.map((e: { path: string }) => path.basename(e.path))).to.deep.equal([
+        "fifo",
+        "link.txt",
+        "zero",
+      ]);
       fs.writeFileSync(path.join(dir, "second.txt"), "second\n");
       expect((await run(["stamp", "special"])).code).to.equal(0);
       const v = await run(["verify", "special"]);

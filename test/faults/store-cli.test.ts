@@ -47,11 +47,14 @@ describe("faults: store reads and the store's HTTP server under bad input", func
     const { port } = server.address() as net.AddressInfo;
     try {
       const withBody = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-        const req = http.request({ host: "127.0.0.1", port, path: `/ipfs/${cid}`, method: "GET", headers: { "transfer-encoding": "chunked" } }, (res) => {
-          let body = "";
-          res.on("data", (d) => (body += d));
-          res.on("end", () => resolve({ status: res.statusCode!, body }));
-        });
+        const req = http.request(
+          { host: "127.0.0.1", port, path: `/ipfs/${cid}`, method: "GET", headers: { "transfer-encoding": "chunked" } },
+          (res) => {
+            let body = "";
+            res.on("data", (d) => (body += d));
+            res.on("end", () => resolve({ status: res.statusCode!, body }));
+          },
+        );
         req.on("error", reject);
         req.write(Buffer.alloc(1 << 20));
         req.end();

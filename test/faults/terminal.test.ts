@@ -5,7 +5,8 @@ import { escapeControlChars } from "../../packages/sdk/src";
 import { assertBuilt, killLocalChain, makeWorkspace, runCli } from "../cli/helpers";
 
 /** Bytes that let a printed string move the cursor, rewrite a line, recolour or reorder it. */
-const TERMINAL_CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/;
+const TERMINAL_CONTROL =
+  /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/;
 
 describe("faults: names and untrusted strings are printed escaped on a terminal", function () {
   describe("escapeControlChars", function () {
@@ -42,7 +43,7 @@ describe("faults: names and untrusted strings are printed escaped on a terminal"
       fs.rmSync(ws.dir, { recursive: true, force: true });
     });
 
-    it("a tampered folder never reads \"2 of 2 file(s) verified\", whatever the names hold", async function () {
+    it('a tampered folder never reads "2 of 2 file(s) verified", whatever the names hold', async function () {
       fs.writeFileSync(path.join(folder, "contract.txt"), "pay 100\n");
       // A name that tries to erase the failure and print a success line in its place.
       const hostile = "z\r\u001b[2K\u001b[1A\u001b[2K2 of 2 file(s) verified\n\u202e.txt";

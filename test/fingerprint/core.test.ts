@@ -1,9 +1,25 @@
 import { expect } from "chai";
 import sharp from "sharp";
 import {
-  chunkNeighbours, computeFingerprint, cropGrey, decodeGrey, FingerprintIndex, fingerprintImage, formatFingerprint, hammingDistance,
-  isProofmarkError, MAX_MATCH_DISTANCE, mirrorGrey, orbFeatures, orbInliers, parseFingerprint, phash64, phashChunks, trimRect,
-  type Fingerprint, type GreyImage,
+  chunkNeighbours,
+  computeFingerprint,
+  cropGrey,
+  decodeGrey,
+  FingerprintIndex,
+  fingerprintImage,
+  formatFingerprint,
+  hammingDistance,
+  isProofmarkError,
+  MAX_MATCH_DISTANCE,
+  mirrorGrey,
+  orbFeatures,
+  orbInliers,
+  parseFingerprint,
+  phash64,
+  phashChunks,
+  trimRect,
+  type Fingerprint,
+  type GreyImage,
 } from "@proofmark/sdk";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -30,8 +46,18 @@ describe("fingerprints: pure parts and the index", function () {
 
     it("leaves an image without border whole, and never trims an all-flat image to nothing", function () {
       const noisy = new Uint8Array(50 * 40).map((_, i) => (i * 37) % 256);
-      expect(trimRect({ width: 50, height: 40, data: noisy })).to.deep.equal({ left: 0, top: 0, width: 50, height: 40 });
-      expect(trimRect({ width: 50, height: 40, data: new Uint8Array(2000).fill(128) })).to.deep.equal({ left: 0, top: 0, width: 50, height: 40 });
+      expect(trimRect({ width: 50, height: 40, data: noisy })).to.deep.equal({
+        left: 0,
+        top: 0,
+        width: 50,
+        height: 40,
+      });
+      expect(trimRect({ width: 50, height: 40, data: new Uint8Array(2000).fill(128) })).to.deep.equal({
+        left: 0,
+        top: 0,
+        width: 50,
+        height: 40,
+      });
     });
   });
 
@@ -39,8 +65,10 @@ describe("fingerprints: pure parts and the index", function () {
     it("survive re-compression and resizing of a generated photo, and differ for an unrelated one", async function () {
       const photo = await productPhoto(1);
       const base = (await fingerprintImage(photo)).fingerprint.variants[0].phash;
-      const q30 = (await fingerprintImage(await sharp(photo).jpeg({ quality: 30 }).toBuffer(), ["full"])).fingerprint.variants[0].phash;
-      const half = (await fingerprintImage(await sharp(photo).resize(400).toBuffer(), ["full"])).fingerprint.variants[0].phash;
+      const q30 = (await fingerprintImage(await sharp(photo).jpeg({ quality: 30 }).toBuffer(), ["full"])).fingerprint
+        .variants[0].phash;
+      const half = (await fingerprintImage(await sharp(photo).resize(400).toBuffer(), ["full"])).fingerprint.variants[0]
+        .phash;
       const other = (await fingerprintImage(await productPhoto(2), ["full"])).fingerprint.variants[0].phash;
       expect(hammingDistance(base, q30)).to.be.at.most(6);
       expect(hammingDistance(base, half)).to.be.at.most(6);
@@ -57,16 +85,26 @@ describe("fingerprints: pure parts and the index", function () {
       const mirrored = await near(await sharp(photo).flop().jpeg().toBuffer());
       expect(mirrored.name).to.equal("mirror");
       expect(mirrored.d).to.be.at.most(6);
-      const cropped = await near(await sharp(photo).extract({ left: 80, top: 60, width: 640, height: 480 }).jpeg().toBuffer());
+      const cropped = await near(
+        await sharp(photo).extract({ left: 80, top: 60, width: 640, height: 480 }).jpeg().toBuffer(),
+      );
       expect(cropped.name).to.equal("c80");
       expect(cropped.d).to.be.at.most(8);
     });
 
     it("pHash of a mirror image is the mirror variant of the image", function () {
-      const img: GreyImage = { width: 64, height: 48, data: new Uint8Array(64 * 48).map((_, i) => ((i % 64) * 3 + Math.floor(i / 64) * 5) % 256) };
+      const img: GreyImage = {
+        width: 64,
+        height: 48,
+        data: new Uint8Array(64 * 48).map((_, i) => ((i % 64) * 3 + Math.floor(i / 64) * 5) % 256),
+      };
       const fp = computeFingerprint(img);
-      expect(hammingDistance(fp.variants.find((v) => v.name === "mirror")!.phash, phash64(mirrorGrey(img)))).to.equal(0);
-      expect(cropGrey(img, { left: 1, top: 2, width: 3, height: 2 }).data).to.deep.equal(new Uint8Array([img.data[129], img.data[130], img.data[131], img.data[193], img.data[194], img.data[195]]));
+      expect(hammingDistance(fp.variants.find((v) => v.name === "mirror")!.phash, phash64(mirrorGrey(img)))).to.equal(
+        0,
+      );
+      expect(cropGrey(img, { left: 1, top: 2, width: 3, height: 2 }).data).to.deep.equal(
+        new Uint8Array([img.data[129], img.data[130], img.data[131], img.data[193], img.data[194], img.data[195]]),
+      );
     });
 
     it("hammingDistance refuses hashes of different lengths", function () {
@@ -80,8 +118,13 @@ describe("fingerprints: pure parts and the index", function () {
       const text = formatFingerprint(fp);
       expect(formatFingerprint(parseFingerprint(text))).to.equal(text);
       for (const bad of [
-        text.replace("pmfp1", "pmfp2"), text.replace(/ full:[^ ]+/, ""), `${text} full:${"0".repeat(16)}:${"0".repeat(64)}`,
-        text.replace(/full:([0-9a-f]{16})/, "full:$1a"), text.replace("mirror:", "upside:"), "pmfp1", 42,
+        text.replace("pmfp1", "pmfp2"),
+        text.replace(/ full:[^ ]+/, ""),
+        `${text} full:${"0".repeat(16)}:${"0".repeat(64)}`,
+        text.replace(/full:([0-9a-f]{16})/, "full:$1a"),
+        text.replace("mirror:", "upside:"),
+        "pmfp1",
+        42,
       ]) {
         try {
           parseFingerprint(bad);
@@ -116,24 +159,60 @@ describe("fingerprints: pure parts and the index", function () {
         for (let i = 0; i < 400; i++) {
           const phash = i < 100 ? base.slice() : bytes(8);
           if (i < 100) for (let k = 0; k < i % 24; k++) phash[rnd() % 8] ^= 1 << (rnd() % 8); // near copies of base
-          originals.push({ version: 1, variants: [{ name: "full", phash, hash256: bytes(32) }, { name: "mirror", phash: bytes(8), hash256: bytes(32) }] });
+          originals.push({
+            version: 1,
+            variants: [
+              { name: "full", phash, hash256: bytes(32) },
+              { name: "mirror", phash: bytes(8), hash256: bytes(32) },
+            ],
+          });
         }
-        index.add(originals.map((fp, i) => ({
-          leaf: `0x${i.toString(16).padStart(64, "0")}`, name: `o${i}`, file: `/x/o${i}`, receiptPath: `/x/o${i}.proof.json`, sha256: "0".repeat(64),
-          fingerprint: formatFingerprint(fp), chainId: 31337, blockNumber: i, txHash: "0x00", anchoredAt: 1_700_000_000 + i,
-        })));
+        index.add(
+          originals.map((fp, i) => ({
+            leaf: `0x${i.toString(16).padStart(64, "0")}`,
+            name: `o${i}`,
+            file: `/x/o${i}`,
+            receiptPath: `/x/o${i}.proof.json`,
+            sha256: "0".repeat(64),
+            fingerprint: formatFingerprint(fp),
+            chainId: 31337,
+            blockNumber: i,
+            txHash: "0x00",
+            anchoredAt: 1_700_000_000 + i,
+          })),
+        );
         expect(index.count()).to.equal(400);
         const query: Fingerprint = { version: 1, variants: [{ name: "full", phash: base, hash256: bytes(32) }] };
         for (const d of [0, 5, 10, 13, 16, MAX_MATCH_DISTANCE]) {
-          const got = index.lookup(query, d).map((h) => h.original.name).sort();
+          const got = index
+            .lookup(query, d)
+            .map((h) => h.original.name)
+            .sort();
           const want = originals
             .map((fp, i) => ({ i, d: Math.min(...fp.variants.map((v) => hammingDistance(v.phash, base))) }))
-            .filter((x) => x.d <= d).map((x) => `o${x.i}`).sort();
+            .filter((x) => x.d <= d)
+            .map((x) => `o${x.i}`)
+            .sort();
           expect(got, `distance ${d}`).to.deep.equal(want);
         }
         expect(() => index.lookup(query, MAX_MATCH_DISTANCE + 1)).to.throw(/0 to 20/);
         // idempotent by leaf
-        expect(index.add([{ leaf: `0x${"0".repeat(64)}`, name: "again", file: "", receiptPath: "", sha256: "0".repeat(64), fingerprint: formatFingerprint(originals[0]), chainId: 1, blockNumber: 0, txHash: "0x", anchoredAt: 0 }])).to.equal(0);
+        expect(
+          index.add([
+            {
+              leaf: `0x${"0".repeat(64)}`,
+              name: "again",
+              file: "",
+              receiptPath: "",
+              sha256: "0".repeat(64),
+              fingerprint: formatFingerprint(originals[0]),
+              chainId: 1,
+              blockNumber: 0,
+              txHash: "0x",
+              anchoredAt: 0,
+            },
+          ]),
+        ).to.equal(0);
       } finally {
         index.close();
         fs.rmSync(dir, { recursive: true, force: true });
@@ -144,7 +223,11 @@ describe("fingerprints: pure parts and the index", function () {
   describe("ORB + RANSAC", function () {
     it("finds many inliers between a photo and its rotated, one-side-cropped copy, few with an unrelated photo", async function () {
       const photo = await productPhoto(5);
-      const copy = await sharp(photo).extract({ left: 0, top: 0, width: 640, height: 600 }).rotate(8, { background: "#ffffff" }).jpeg({ quality: 60 }).toBuffer();
+      const copy = await sharp(photo)
+        .extract({ left: 0, top: 0, width: 640, height: 600 })
+        .rotate(8, { background: "#ffffff" })
+        .jpeg({ quality: 60 })
+        .toBuffer();
       const original = await orbFeatures(await decodeGrey(photo));
       const inliers = await orbInliers(await orbFeatures(await decodeGrey(copy)), original);
       const unrelated = await orbInliers(await orbFeatures(await decodeGrey(await productPhoto(6))), original);

@@ -24,9 +24,11 @@ export async function productPhoto(seed: number, width = 800, height = 600): Pro
     const x = Math.floor(r() * width);
     const y = Math.floor(r() * height);
     const s = 20 + Math.floor(r() * 140);
-    shapes.push(r() < 0.5
-      ? `<ellipse cx="${x}" cy="${y}" rx="${s}" ry="${Math.floor(s * (0.4 + r()))}" fill="${colour()}" fill-opacity="${(0.4 + r() * 0.6).toFixed(2)}"/>`
-      : `<rect x="${x}" y="${y}" width="${s}" height="${Math.floor(s * (0.5 + r()))}" transform="rotate(${Math.floor(r() * 90)} ${x} ${y})" fill="${colour()}"/>`);
+    shapes.push(
+      r() < 0.5
+        ? `<ellipse cx="${x}" cy="${y}" rx="${s}" ry="${Math.floor(s * (0.4 + r()))}" fill="${colour()}" fill-opacity="${(0.4 + r() * 0.6).toFixed(2)}"/>`
+        : `<rect x="${x}" y="${y}" width="${s}" height="${Math.floor(s * (0.5 + r()))}" transform="rotate(${Math.floor(r() * 90)} ${x} ${y})" fill="${colour()}"/>`,
+    );
   }
   const svg = `<svg width="${width}" height="${height}" xmlns="http://www.w3.org/2000/svg">
     <defs><linearGradient id="g" x1="0" y1="0" x2="${r().toFixed(2)}" y2="1"><stop offset="0" stop-color="${colour()}"/><stop offset="1" stop-color="${colour()}"/></linearGradient></defs>
@@ -40,6 +42,12 @@ export async function stolenCopy(photo: Buffer): Promise<Buffer> {
   const m = await sharp(photo).metadata();
   const w = Math.round(m.width! * 0.88);
   const h = Math.round(m.height! * 0.88);
-  const cropped = await sharp(photo).extract({ left: Math.floor((m.width! - w) / 2), top: Math.floor((m.height! - h) / 2), width: w, height: h }).jpeg({ quality: 40 }).toBuffer();
-  return sharp(cropped).extend({ top: 40, bottom: 40, left: 40, right: 40, background: "#ffffff" }).jpeg({ quality: 40 }).toBuffer();
+  const cropped = await sharp(photo)
+    .extract({ left: Math.floor((m.width! - w) / 2), top: Math.floor((m.height! - h) / 2), width: w, height: h })
+    .jpeg({ quality: 40 })
+    .toBuffer();
+  return sharp(cropped)
+    .extend({ top: 40, bottom: 40, left: 40, right: 40, background: "#ffffff" })
+    .jpeg({ quality: 40 })
+    .toBuffer();
 }

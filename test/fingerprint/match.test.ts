@@ -14,9 +14,13 @@ describe("CLI: a seller's stolen product photo is matched to her stamped origina
   before(async function () {
     assertBuilt();
     fs.mkdirSync(shop, { recursive: true });
-    for (const [i, name] of ["red-bag", "tea-cup", "silk-scarf"].entries()) fs.writeFileSync(path.join(shop, `${name}.jpg`), await productPhoto(100 + i));
+    for (const [i, name] of ["red-bag", "tea-cup", "silk-scarf"].entries())
+      fs.writeFileSync(path.join(shop, `${name}.jpg`), await productPhoto(100 + i));
     fs.writeFileSync(path.join(shop, "price-list.txt"), "red bag 129\n");
-    fs.writeFileSync(path.join(ws.dir, "stolen.jpg"), await stolenCopy(fs.readFileSync(path.join(shop, "tea-cup.jpg"))));
+    fs.writeFileSync(
+      path.join(ws.dir, "stolen.jpg"),
+      await stolenCopy(fs.readFileSync(path.join(shop, "tea-cup.jpg"))),
+    );
     fs.writeFileSync(path.join(ws.dir, "unrelated.jpg"), await productPhoto(999));
     fs.writeFileSync(path.join(ws.dir, "broken.jpg"), "not an image\n");
   });
@@ -35,8 +39,17 @@ describe("CLI: a seller's stolen product photo is matched to her stamped origina
     expect(fp.variants.map((v) => v.name)).to.include.members(["full", "mirror", "c90", "c80"]);
     expect(receipt.commitment.meta.author).to.equal("Mei");
     // the leaf covers the fingerprint: change one hex digit and the leaf no longer matches
-    const flipped = receipt.commitment.meta.fingerprint.replace(/full:(.)/, (_m, c: string) => `full:${c === "0" ? "1" : "0"}`);
-    expect(computeLeaf({ sha256: receipt.subject.sha256, salt: receipt.commitment.salt, meta: { ...receipt.commitment.meta, fingerprint: flipped } })).to.not.equal(receipt.commitment.leaf);
+    const flipped = receipt.commitment.meta.fingerprint.replace(
+      /full:(.)/,
+      (_m, c: string) => `full:${c === "0" ? "1" : "0"}`,
+    );
+    expect(
+      computeLeaf({
+        sha256: receipt.subject.sha256,
+        salt: receipt.commitment.salt,
+        meta: { ...receipt.commitment.meta, fingerprint: flipped },
+      }),
+    ).to.not.equal(receipt.commitment.leaf);
     const text = parseReceipt(fs.readFileSync(path.join(shop, "price-list.txt.proof.json"), "utf8"));
     expect(text.commitment.meta.fingerprint).to.equal(undefined);
     // the receipt still verifies like any other

@@ -22,10 +22,23 @@ export function openApiValidator(file: string): (route: string, method: string, 
     let pointer = `#/paths/${esc(route)}/${method}/responses/${status}`;
     if (response.$ref) {
       pointer = response.$ref;
-      response = pointer.slice(2).split("/").reduce((o: Record<string, unknown>, k: string) => o[k.replace(/~1/g, "/").replace(/~0/g, "~")] as Record<string, unknown>, doc);
+      response = pointer
+        .slice(2)
+        .split("/")
+        .reduce(
+          (o: Record<string, unknown>, k: string) =>
+            o[k.replace(/~1/g, "/").replace(/~0/g, "~")] as Record<string, unknown>,
+          doc,
+        );
     }
-    if (!response.content?.["application/json"]) throw new Error(`${method.toUpperCase()} ${route} ${status} documents no JSON body`);
-    const validate = ajv.getSchema(`${id}${pointer}/content/application~1json/schema`) ?? ajv.compile({ $ref: `${id}${pointer}/content/application~1json/schema` });
-    if (!validate(body)) throw new Error(`${method.toUpperCase()} ${route} ${status}: the body does not match ${path.basename(file)}: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(body).slice(0, 400)}`);
+    if (!response.content?.["application/json"])
+      throw new Error(`${method.toUpperCase()} ${route} ${status} documents no JSON body`);
+    const validate =
+      ajv.getSchema(`${id}${pointer}/content/application~1json/schema`) ??
+      ajv.compile({ $ref: `${id}${pointer}/content/application~1json/schema` });
+    if (!validate(body))
+      throw new Error(
+        `${method.toUpperCase()} ${route} ${status}: the body does not match ${path.basename(file)}: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(body).slice(0, 400)}`,
+      );
   };
 }

@@ -21,7 +21,10 @@ export interface TestPostgres {
 export function postgresBinDir(): string | undefined {
   const root = "/usr/lib/postgresql";
   if (fs.existsSync(root)) {
-    const versions = fs.readdirSync(root).filter((v) => fs.existsSync(path.join(root, v, "bin", "initdb"))).sort((a, b) => Number(b) - Number(a));
+    const versions = fs
+      .readdirSync(root)
+      .filter((v) => fs.existsSync(path.join(root, v, "bin", "initdb")))
+      .sort((a, b) => Number(b) - Number(a));
     if (versions.length > 0) return path.join(root, versions[0], "bin");
   }
   try {
@@ -63,7 +66,18 @@ export async function startPostgres(): Promise<TestPostgres> {
   }
   run("initdb", ["-D", data, "-A", "trust", "-U", "postgres", "--no-sync"]);
   const port = await freePort();
-  run("pg_ctl", ["-D", data, "-l", path.join(dir, "log"), "-w", "-t", "60", "-o", `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=on`, "start"]);
+  run("pg_ctl", [
+    "-D",
+    data,
+    "-l",
+    path.join(dir, "log"),
+    "-w",
+    "-t",
+    "60",
+    "-o",
+    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=on`,
+    "start",
+  ]);
   let stopped = false;
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,

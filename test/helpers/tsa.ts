@@ -28,29 +28,99 @@ function openssl(args: string[], cwd: string): void {
 export function makeTsaCertificates(dir: string, opts: { name?: string; eku?: string } = {}): void {
   const name = opts.name ?? "Proofmark Test";
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, "ca.ext"), "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\n");
-  fs.writeFileSync(path.join(dir, "tsa.ext"), `basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=${opts.eku ?? "critical,timeStamping"}\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n`);
+  fs.writeFileSync(
+    path.join(dir, "ca.ext"),
+    "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\n",
+  );
+  fs.writeFileSync(
+    path.join(dir, "tsa.ext"),
+    `basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=${opts.eku ?? "critical,timeStamping"}\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n`,
+  );
   openssl(["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "ca.key"], dir);
-  openssl(["req", "-new", "-x509", "-key", "ca.key", "-subj", `/CN=${name} Root CA/O=Proofmark tests`, "-days", "3650", "-out", "ca.crt", "-extensions", "v3_ca", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"], dir);
+  openssl(
+    [
+      "req",
+      "-new",
+      "-x509",
+      "-key",
+      "ca.key",
+      "-subj",
+      `/CN=${name} Root CA/O=Proofmark tests`,
+      "-days",
+      "3650",
+      "-out",
+      "ca.crt",
+      "-extensions",
+      "v3_ca",
+      "-addext",
+      "basicConstraints=critical,CA:TRUE",
+      "-addext",
+      "keyUsage=critical,keyCertSign,cRLSign",
+    ],
+    dir,
+  );
   openssl(["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "tsa.key"], dir);
   openssl(["req", "-new", "-key", "tsa.key", "-subj", `/CN=${name} TSA/O=Proofmark tests`, "-out", "tsa.csr"], dir);
-  openssl(["x509", "-req", "-in", "tsa.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "3650", "-extfile", "tsa.ext", "-out", "tsa.crt"], dir);
-  fs.writeFileSync(path.join(dir, "tsa.cnf"), [
-    "[ tsa ]", "default_tsa = tsa_config", "[ tsa_config ]", `dir = ${dir}`, "serial = $dir/tsaserial", "crypto_device = builtin",
-    "signer_cert = $dir/tsa.crt", "certs = $dir/tsa.crt", "signer_key = $dir/tsa.key", "signer_digest = sha256",
-    "default_policy = 1.2.3.4.1", "other_policies = 1.2.3.4.5", "digests = sha256, sha384, sha512",
-    "accuracy = secs:1", "ordering = yes", "tsa_name = yes", "ess_cert_id_chain = no", "ess_cert_id_alg = sha256", "",
-  ].join("\n"));
+  openssl(
+    [
+      "x509",
+      "-req",
+      "-in",
+      "tsa.csr",
+      "-CA",
+      "ca.crt",
+      "-CAkey",
+      "ca.key",
+      "-CAcreateserial",
+      "-days",
+      "3650",
+      "-extfile",
+      "tsa.ext",
+      "-out",
+      "tsa.crt",
+    ],
+    dir,
+  );
+  fs.writeFileSync(
+    path.join(dir, "tsa.cnf"),
+    [
+      "[ tsa ]",
+      "default_tsa = tsa_config",
+      "[ tsa_config ]",
+      `dir = ${dir}`,
+      "serial = $dir/tsaserial",
+      "crypto_device = builtin",
+      "signer_cert = $dir/tsa.crt",
+      "certs = $dir/tsa.crt",
+      "signer_key = $dir/tsa.key",
+      "signer_digest = sha256",
+      "default_policy = 1.2.3.4.1",
+      "other_policies = 1.2.3.4.5",
+      "digests = sha256, sha384, sha512",
+      "accuracy = secs:1",
+      "ordering = yes",
+      "tsa_name = yes",
+      "ess_cert_id_chain = no",
+      "ess_cert_id_alg = sha256",
+      "",
+    ].join("\n"),
+  );
   fs.writeFileSync(path.join(dir, "tsaserial"), "01\n");
 }
 
 /** Starts a TSA. `mode` "garbage" answers bytes that are no TimeStampResp. */
-export async function startTestTsa(opts: { name?: string; eku?: string; dir?: string; mode?: "ok" | "garbage" } = {}): Promise<TestTsa> {
+export async function startTestTsa(
+  opts: { name?: string; eku?: string; dir?: string; mode?: "ok" | "garbage" } = {},
+): Promise<TestTsa> {
   const dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), "proofmark-tsa-"));
   if (!fs.existsSync(path.join(dir, "tsa.cnf"))) makeTsaCertificates(dir, opts);
   let counter = 0;
   const tsa: TestTsa = {
-    url: "", dir, caPem: fs.readFileSync(path.join(dir, "ca.crt"), "utf8"), caFile: path.join(dir, "ca.crt"), served: 0,
+    url: "",
+    dir,
+    caPem: fs.readFileSync(path.join(dir, "ca.crt"), "utf8"),
+    caFile: path.join(dir, "ca.crt"),
+    served: 0,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
   const server = http.createServer((req, res) => {
@@ -65,18 +135,24 @@ export async function startTestTsa(opts: { name?: string; eku?: string; dir?: st
       const query = path.join(dir, `q${n}.tsq`);
       const reply = path.join(dir, `r${n}.tsr`);
       fs.writeFileSync(query, Buffer.concat(chunks));
-      execFile("openssl", ["ts", "-reply", "-config", path.join(dir, "tsa.cnf"), "-queryfile", query, "-out", reply], (err) => {
-        if (err) {
-          res.writeHead(500).end(String(err));
-          return;
-        }
-        let body = fs.readFileSync(reply);
-        fs.rmSync(query, { force: true });
-        fs.rmSync(reply, { force: true });
-        if (opts.mode === "garbage") body = Buffer.from("this is not DER");
-        tsa.served++;
-        res.writeHead(200, { "content-type": "application/timestamp-reply", "content-length": body.length }).end(body);
-      });
+      execFile(
+        "openssl",
+        ["ts", "-reply", "-config", path.join(dir, "tsa.cnf"), "-queryfile", query, "-out", reply],
+        (err) => {
+          if (err) {
+            res.writeHead(500).end(String(err));
+            return;
+          }
+          let body = fs.readFileSync(reply);
+          fs.rmSync(query, { force: true });
+          fs.rmSync(reply, { force: true });
+          if (opts.mode === "garbage") body = Buffer.from("this is not DER");
+          tsa.served++;
+          res
+            .writeHead(200, { "content-type": "application/timestamp-reply", "content-length": body.length })
+            .end(body);
+        },
+      );
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

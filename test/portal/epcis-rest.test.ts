@@ -8,7 +8,14 @@ import addFormats from "ajv-formats";
 import YAML from "yaml";
 import { ethers } from "hardhat";
 import {
-  EmbeddedStore, EventDocuments, ProvenanceRegistryClient, harvestEvent, lotClass, prepareEvent, traceLot, type PreparedEvent,
+  EmbeddedStore,
+  EventDocuments,
+  ProvenanceRegistryClient,
+  harvestEvent,
+  lotClass,
+  prepareEvent,
+  traceLot,
+  type PreparedEvent,
 } from "../../packages/sdk/src";
 import { createEpcisHandler } from "../../packages/portal/src/epcis/server";
 
@@ -74,14 +81,42 @@ describe("EPCIS 2.0 REST subset (proofmark epcis serve), checked against GS1's o
     const address = await contract.getAddress();
     const as = (s: typeof admin) => new ProvenanceRegistryClient(address, s);
     documents = new EventDocuments({ dataDir: dir, chainId: 31337, registry: address, store });
-    await as(registrar).createProduct({ admin: coop.address, maxYieldBps: 10_000, standard: ethers.ZeroHash as `0x${string}`, name: "砀山酥梨", nameEn: "Dangshan Su Pear", giNumber: GI, region: "安徽省砀山县", unit: "g" });
+    await as(registrar).createProduct({
+      admin: coop.address,
+      maxYieldBps: 10_000,
+      standard: ethers.ZeroHash as `0x${string}`,
+      name: "砀山酥梨",
+      nameEn: "Dangshan Su Pear",
+      giNumber: GI,
+      region: "安徽省砀山县",
+      unit: "g",
+    });
     await as(coop).grantRole(1, "producer", farmer.address);
     await as(coop).grantLicence(1, farmer.address, 2026, 2_000_000n);
-    const p: PreparedEvent = prepareEvent(harvestEvent({ lot: lotClass({ giNumber: GI, lot: "1" }), quantity: 500_000n, unit: "g", time: "2026-09-01T08:00:00+08:00", location: "urn:proofmark:gi:AGI00001:plot:DS-07", ilmd: {} }));
-    lotA = (await as(farmer).harvest(1, 2026, 500_000n, { eventTime: p.record.eventTime, location: p.record.location, document: p.record.document }, () => documents.save([p]))).lot;
+    const p: PreparedEvent = prepareEvent(
+      harvestEvent({
+        lot: lotClass({ giNumber: GI, lot: "1" }),
+        quantity: 500_000n,
+        unit: "g",
+        time: "2026-09-01T08:00:00+08:00",
+        location: "urn:proofmark:gi:AGI00001:plot:DS-07",
+        ilmd: {},
+      }),
+    );
+    lotA = (
+      await as(farmer).harvest(
+        1,
+        2026,
+        500_000n,
+        { eventTime: p.record.eventTime, location: p.record.location, document: p.record.document },
+        () => documents.save([p]),
+      )
+    ).lot;
     client = as(coop);
     // The portal is compiled against the SDK's dist types; the test builds its objects from the SDK's sources.
-    const target = { client, store, documents, signerAddress: coop.address } as unknown as Parameters<typeof createEpcisHandler>[0]["target"];
+    const target = { client, store, documents, signerAddress: coop.address } as unknown as Parameters<
+      typeof createEpcisHandler
+    >[0]["target"];
     epcis = createEpcisHandler({ target });
     server = http.createServer(epcis.handler);
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
@@ -94,23 +129,42 @@ describe("EPCIS 2.0 REST subset (proofmark epcis serve), checked against GS1's o
   });
 
   const doc = (events: object[]) => ({
-    "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"], type: "EPCISDocument", schemaVersion: "2.0",
-    creationDate: "2026-09-04T10:00:00Z", epcisBody: { eventList: events },
+    "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+    type: "EPCISDocument",
+    schemaVersion: "2.0",
+    creationDate: "2026-09-04T10:00:00Z",
+    epcisBody: { eventList: events },
   });
   const receiving = (lot: number) => ({
-    type: "ObjectEvent", eventTime: "2026-09-03T20:00:00+08:00", eventTimeZoneOffset: "+08:00", action: "OBSERVE",
+    type: "ObjectEvent",
+    eventTime: "2026-09-03T20:00:00+08:00",
+    eventTimeZoneOffset: "+08:00",
+    action: "OBSERVE",
     quantityList: [{ epcClass: lotClass({ giNumber: GI, lot: String(lot) }), quantity: 50, uom: "KGM" }],
-    epcList: ["urn:epc:id:sgtin:6901234.056789.A1"], bizStep: "receiving", disposition: "sellable_not_accessible",
-    readPoint: { id: "urn:epc:id:sgln:6901234.00010.0" }, bizLocation: { id: "urn:epc:id:sgln:6901234.00010.0" },
+    epcList: ["urn:epc:id:sgtin:6901234.056789.A1"],
+    bizStep: "receiving",
+    disposition: "sellable_not_accessible",
+    readPoint: { id: "urn:epc:id:sgln:6901234.00010.0" },
+    bizLocation: { id: "urn:epc:id:sgln:6901234.00010.0" },
   });
   const shipping = (lot: number) => ({
-    type: "AggregationEvent", eventTime: "2026-09-05T08:00:00+08:00", eventTimeZoneOffset: "+08:00", action: "ADD",
-    parentID: "urn:epc:id:sscc:6901234.0000000017", childQuantityList: [{ epcClass: lotClass({ giNumber: GI, lot: String(lot) }), quantity: 10, uom: "KGM" }],
-    bizStep: "shipping", disposition: "in_transit", readPoint: { id: "urn:epc:id:sgln:6901234.00020.0" },
+    type: "AggregationEvent",
+    eventTime: "2026-09-05T08:00:00+08:00",
+    eventTimeZoneOffset: "+08:00",
+    action: "ADD",
+    parentID: "urn:epc:id:sscc:6901234.0000000017",
+    childQuantityList: [{ epcClass: lotClass({ giNumber: GI, lot: String(lot) }), quantity: 10, uom: "KGM" }],
+    bizStep: "shipping",
+    disposition: "in_transit",
+    readPoint: { id: "urn:epc:id:sgln:6901234.00020.0" },
   });
 
   async function request(method: string, p: string, body?: unknown, headers: Record<string, string> = {}) {
-    const res = await fetch(`${base}${p}`, { method, headers: body === undefined ? headers : { "content-type": "application/ld+json", ...headers }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await fetch(`${base}${p}`, {
+      method,
+      headers: body === undefined ? headers : { "content-type": "application/ld+json", ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     const text = await res.text();
     return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
   }
@@ -131,7 +185,10 @@ describe("EPCIS 2.0 REST subset (proofmark epcis serve), checked against GS1's o
     expect(job.body).to.deep.include({ running: false, success: true, errors: [] });
     expect(await client.head(lotA)).not.to.equal(head);
     const t = await traceLot({ client, lot: lotA, documents });
-    expect(t.events.filter((e) => e.step === "receiving" || e.step === "shipping").map((e) => e.check)).to.deep.equal(["verified", "verified"]);
+    expect(t.events.filter((e) => e.step === "receiving" || e.step === "shipping").map((e) => e.check)).to.deep.equal([
+      "verified",
+      "verified",
+    ]);
   });
 
   it("POST /capture: a schema-invalid document gets 400 problem+json, per the openapi schema, and no job", async function () {
@@ -174,7 +231,11 @@ describe("EPCIS 2.0 REST subset (proofmark epcis serve), checked against GS1's o
     ];
     for (const [params, steps] of cases) {
       for (const [name, value] of Object.entries(params)) {
-        if (name !== "EQ_bizStep" || !value.includes("|")) expect(api.param(name)(name.startsWith("MATCH") || name.startsWith("EQ") ? [value] : value).ok, `${name}=${value}`).to.equal(true);
+        if (name !== "EQ_bizStep" || !value.includes("|"))
+          expect(
+            api.param(name)(name.startsWith("MATCH") || name.startsWith("EQ") ? [value] : value).ok,
+            `${name}=${value}`,
+          ).to.equal(true);
       }
       const r = await request("GET", `/events?${new URLSearchParams(params)}`);
       expect(r.status).to.equal(200);
@@ -195,6 +256,12 @@ describe("EPCIS 2.0 REST subset (proofmark epcis serve), checked against GS1's o
     const r = await request("GET", "/eventTypes");
     expect(r.status).to.equal(200);
     expect(api.eventTypes(r.body).ok, api.eventTypes(r.body).errors).to.equal(true);
-    expect(r.body.member).to.have.members(["ObjectEvent", "AggregationEvent", "TransformationEvent", "TransactionEvent", "AssociationEvent"]);
+    expect(r.body.member).to.have.members([
+      "ObjectEvent",
+      "AggregationEvent",
+      "TransformationEvent",
+      "TransactionEvent",
+      "AssociationEvent",
+    ]);
   });
 });

@@ -3,8 +3,22 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { Contract, Interface, ZeroHash } from "ethers";
 import {
-  EmbeddedStore, EventDocuments, harvestEvent, issueScanCodes, LocalNode, lotClass, observationEvent, openChain, packEvent, prepareEvent, recallEvent,
-  registryArtifact, stampFiles, type ChainContext, type EpcisEvent, type IssueCodesResult,
+  EmbeddedStore,
+  EventDocuments,
+  harvestEvent,
+  issueScanCodes,
+  LocalNode,
+  lotClass,
+  observationEvent,
+  openChain,
+  packEvent,
+  prepareEvent,
+  recallEvent,
+  registryArtifact,
+  stampFiles,
+  type ChainContext,
+  type EpcisEvent,
+  type IssueCodesResult,
 } from "../../packages/sdk/src";
 
 /** What the portal tests and the benchmark seed: a GI season, codes, a recall, an XSS product, a stamped file. */
@@ -38,10 +52,20 @@ export const RETAIL_ADDRESS = "上海市静安区南京西路 1 号";
 /** Text inside the inspection document of the lot whose document gets altered. */
 export const ALTERED_NOTE = "residue test passed: lot to be altered";
 
-async function lotFrom(tx: Promise<{ wait(): Promise<{ logs: Array<{ topics: string[]; data: string }> } | null> }>, iface: Interface, event: string): Promise<number> {
+async function lotFrom(
+  tx: Promise<{ wait(): Promise<{ logs: Array<{ topics: string[]; data: string }> } | null> }>,
+  iface: Interface,
+  event: string,
+): Promise<number> {
   const receipt = await (await tx).wait();
   for (const log of receipt!.logs) {
-    const parsed = (() => { try { return iface.parseLog(log); } catch { return null; } })();
+    const parsed = (() => {
+      try {
+        return iface.parseLog(log);
+      } catch {
+        return null;
+      }
+    })();
     if (parsed?.name === event) return Number(parsed.args.lot);
   }
   throw new Error(`no ${event} in the receipt`);
@@ -53,7 +77,10 @@ export function tempDataDir(tag: string): string {
 }
 
 /** Seeds a Dangshan pear season on the local chain of `dataDir`. */
-export async function seedWorld(dataDir: string, opts: { codes?: number; resolver?: string } = {}): Promise<SeededWorld> {
+export async function seedWorld(
+  dataDir: string,
+  opts: { codes?: number; resolver?: string } = {},
+): Promise<SeededWorld> {
   const chain = await openChain({ dataDir });
   try {
     return await seed(chain, dataDir, opts);
@@ -62,56 +89,142 @@ export async function seedWorld(dataDir: string, opts: { codes?: number; resolve
   }
 }
 
-async function seed(chain: ChainContext, dataDir: string, opts: { codes?: number; resolver?: string }): Promise<SeededWorld> {
+async function seed(
+  chain: ChainContext,
+  dataDir: string,
+  opts: { codes?: number; resolver?: string },
+): Promise<SeededWorld> {
   const iface = new Interface(registryArtifact("ProvenanceRegistry").abi as never);
   const address = await chain.registryAddress("ProvenanceRegistry");
   const as = async (name: string) => new Contract(address, iface, await chain.signer(name));
-  const accounts = Object.fromEntries(await Promise.all(["coop", "farmer1", "farmer2", "inspector", "logistics", "retailer"].map(async (n) => [n, await (await chain.signer(n)).getAddress()])));
+  const accounts = Object.fromEntries(
+    await Promise.all(
+      ["coop", "farmer1", "farmer2", "inspector", "logistics", "retailer"].map(async (n) => [
+        n,
+        await (await chain.signer(n)).getAddress(),
+      ]),
+    ),
+  );
   const registrar = await as("registrar");
   const coop = await as("coop");
   const t0 = 1_788_000_000; // 2026-08-29
   // Every event's document goes to the data folder's content store, as `proofmark gi` keeps them.
   const store = new EmbeddedStore(dataDir);
   const documents = new EventDocuments({ dataDir, chainId: chain.chainId, registry: address, store });
-  const certificate = (await store.add(Buffer.from("%PDF-1.4 AHQI inspection certificate 2026-0193\n"), { name: CERTIFICATE_NAME })).cid;
+  const certificate = (
+    await store.add(Buffer.from("%PDF-1.4 AHQI inspection certificate 2026-0193\n"), { name: CERTIFICATE_NAME })
+  ).cid;
   const rec = async (event: EpcisEvent) => {
     const p = prepareEvent(event);
     await documents.save([p]);
-    return { step: p.record.step, disposition: p.record.disposition, record: { eventTime: p.record.eventTime, location: p.record.location, document: p.record.document } };
+    return {
+      step: p.record.step,
+      disposition: p.record.disposition,
+      record: { eventTime: p.record.eventTime, location: p.record.location, document: p.record.document },
+    };
   };
   const time = (s: number) => new Date(s * 1000);
   const nextLot = async () => Number((await coop.counts())[1]) + 1;
 
   const createProduct = async (name: string, nameEn: string) => {
-    const receipt = await (await registrar.createProduct({ admin: accounts.coop, maxYieldBps: 10_000, standard: ZeroHash, name, nameEn, giNumber: "AGI00001", region: "安徽省砀山县", unit: "g" })).wait();
-    const log = receipt!.logs.map((l: { topics: string[]; data: string }) => iface.parseLog(l)).find((l: { name: string } | null) => l?.name === "ProductCreated");
+    const receipt = await (
+      await registrar.createProduct({
+        admin: accounts.coop,
+        maxYieldBps: 10_000,
+        standard: ZeroHash,
+        name,
+        nameEn,
+        giNumber: "AGI00001",
+        region: "安徽省砀山县",
+        unit: "g",
+      })
+    ).wait();
+    const log = receipt!.logs
+      .map((l: { topics: string[]; data: string }) => iface.parseLog(l))
+      .find((l: { name: string } | null) => l?.name === "ProductCreated");
     return Number(log!.args.product);
   };
   const seedProduct = async (product: number) => {
-    for (const [role, who] of [[1, "farmer1"], [1, "farmer2"], [2, "inspector"], [3, "coop"], [4, "logistics"], [5, "retailer"]] as Array<[number, string]>) {
+    for (const [role, who] of [
+      [1, "farmer1"],
+      [1, "farmer2"],
+      [2, "inspector"],
+      [3, "coop"],
+      [4, "logistics"],
+      [5, "retailer"],
+    ] as Array<[number, string]>) {
       await (await coop.grantRole(await coop.productRoleId(product, role), accounts[who])).wait();
     }
     await (await coop.grantLicence(product, accounts.farmer1, 2026, 50_000_000)).wait();
     await (await coop.grantLicence(product, accounts.farmer2, 2026, 50_000_000)).wait();
   };
-  const harvestAndPack = async (product: number, farmer: string, packages: number, note = "residue test passed", plot = "DS-07") => {
+  const harvestAndPack = async (
+    product: number,
+    farmer: string,
+    packages: number,
+    note = "residue test passed",
+    plot = "DS-07",
+  ) => {
     const f = await as(farmer);
     const gi = "AGI00001";
     const lot = (n: number) => lotClass({ giNumber: gi, lot: String(n) });
-    const h = await rec(harvestEvent({ lot: lot(await nextLot()), quantity: 1_200_000n, unit: "g", time: time(t0), location: "urn:proofmark:gi:AGI00001:plot:DS-07", ilmd: { "gi:plot": plot, "gi:season": 2026 } }));
+    const h = await rec(
+      harvestEvent({
+        lot: lot(await nextLot()),
+        quantity: 1_200_000n,
+        unit: "g",
+        time: time(t0),
+        location: "urn:proofmark:gi:AGI00001:plot:DS-07",
+        ilmd: { "gi:plot": plot, "gi:season": 2026 },
+      }),
+    );
     const harvest = await lotFrom(f.harvest(product, 2026, 1_200_000, h.record), iface, "LotHarvested");
-    const i = await rec(observationEvent({
-      lot: lot(harvest), step: "inspecting", time: time(t0 + 86_400), location: "urn:proofmark:lab:AHQI",
-      extensions: { "gi:attachmentName": CERTIFICATE_NAME, "gi:attachment": certificate, "gi:note": note },
-    }));
-    await (await (await as("inspector")).recordEvent({ lot: harvest, step: i.step, disposition: i.disposition, ...i.record })).wait();
+    const i = await rec(
+      observationEvent({
+        lot: lot(harvest),
+        step: "inspecting",
+        time: time(t0 + 86_400),
+        location: "urn:proofmark:lab:AHQI",
+        extensions: { "gi:attachmentName": CERTIFICATE_NAME, "gi:attachment": certificate, "gi:note": note },
+      }),
+    );
+    await (
+      await (await as("inspector")).recordEvent({ lot: harvest, step: i.step, disposition: i.disposition, ...i.record })
+    ).wait();
     const packedId = await nextLot();
-    const pk = await rec(packEvent({ lot: lot(harvest), packedLot: lot(packedId), packages, size: 5_000n, unit: "g", time: time(t0 + 2 * 86_400), location: "urn:proofmark:coop:packhouse" }));
+    const pk = await rec(
+      packEvent({
+        lot: lot(harvest),
+        packedLot: lot(packedId),
+        packages,
+        size: 5_000n,
+        unit: "g",
+        time: time(t0 + 2 * 86_400),
+        location: "urn:proofmark:coop:packhouse",
+      }),
+    );
     const packed = await lotFrom(coop.pack(harvest, packages, 5_000, pk.record), iface, "LotDerived");
-    const sh = await rec(observationEvent({ lot: lot(packed), step: "shipping", time: time(t0 + 3 * 86_400), location: "urn:proofmark:coop:dock" }));
-    await (await (await as("logistics")).recordEvent({ lot: packed, step: sh.step, disposition: sh.disposition, ...sh.record })).wait();
-    const rc = await rec(observationEvent({ lot: lot(packed), step: "receiving", time: time(t0 + 4 * 86_400), location: RETAIL_ADDRESS }));
-    await (await (await as("retailer")).recordEvent({ lot: packed, step: rc.step, disposition: rc.disposition, ...rc.record })).wait();
+    const sh = await rec(
+      observationEvent({
+        lot: lot(packed),
+        step: "shipping",
+        time: time(t0 + 3 * 86_400),
+        location: "urn:proofmark:coop:dock",
+      }),
+    );
+    await (
+      await (
+        await as("logistics")
+      ).recordEvent({ lot: packed, step: sh.step, disposition: sh.disposition, ...sh.record })
+    ).wait();
+    const rc = await rec(
+      observationEvent({ lot: lot(packed), step: "receiving", time: time(t0 + 4 * 86_400), location: RETAIL_ADDRESS }),
+    );
+    await (
+      await (
+        await as("retailer")
+      ).recordEvent({ lot: packed, step: rc.step, disposition: rc.disposition, ...rc.record })
+    ).wait();
     return { harvest, packed };
   };
 
@@ -119,7 +232,14 @@ async function seed(chain: ChainContext, dataDir: string, opts: { codes?: number
   await seedProduct(pear);
   const good = await harvestAndPack(pear, "farmer1", 240);
   const bad = await harvestAndPack(pear, "farmer2", 100);
-  const recall = await rec(recallEvent({ lot: lotClass({ giNumber: "AGI00001", lot: String(bad.harvest) }), reason: "pesticide residue above limit", time: time(t0 + 5 * 86_400), location: "urn:proofmark:lab:AHQI" }));
+  const recall = await rec(
+    recallEvent({
+      lot: lotClass({ giNumber: "AGI00001", lot: String(bad.harvest) }),
+      reason: "pesticide residue above limit",
+      time: time(t0 + 5 * 86_400),
+      location: "urn:proofmark:lab:AHQI",
+    }),
+  );
   await (await (await as("inspector")).recall(bad.harvest, "pesticide residue above limit", recall.record)).wait();
   const altered = await harvestAndPack(pear, "farmer1", 20, ALTERED_NOTE);
   const spare = await harvestAndPack(pear, "farmer1", 20);
@@ -135,7 +255,16 @@ async function seed(chain: ChainContext, dataDir: string, opts: { codes?: number
   const outDir = path.join(dataDir, "labels");
   const count = opts.codes ?? 5;
   try {
-    const issued = (lot: number, n: number) => issueScanCodes({ chain: codeChain, lot, count: n, gtin, outDir: path.join(outDir, String(lot)), resolver: opts.resolver ?? "https://id.example.org", png: false });
+    const issued = (lot: number, n: number) =>
+      issueScanCodes({
+        chain: codeChain,
+        lot,
+        count: n,
+        gtin,
+        outDir: path.join(outDir, String(lot)),
+        resolver: opts.resolver ?? "https://id.example.org",
+        png: false,
+      });
     const goodCodes = await issued(good.packed, count);
     // The recalled harvest's packed lot is still active itself; its codes exist.
     const recalledCodes = await issued(bad.packed, 2);
@@ -151,9 +280,20 @@ async function seed(chain: ChainContext, dataDir: string, opts: { codes?: number
       signer.close();
     }
     return {
-      dataDir, gtin, goodLot: good.packed, good: goodCodes, recalledLot: bad.packed, recalled: recalledCodes, xssLot: xss.packed, xss: xssCodes,
-      alteredLot: altered.packed, altered: alteredCodes, spareLot: spare.packed, spare: spareCodes,
-      stampedFile, receiptFile: `${stampedFile}.proof.json`,
+      dataDir,
+      gtin,
+      goodLot: good.packed,
+      good: goodCodes,
+      recalledLot: bad.packed,
+      recalled: recalledCodes,
+      xssLot: xss.packed,
+      xss: xssCodes,
+      alteredLot: altered.packed,
+      altered: alteredCodes,
+      spareLot: spare.packed,
+      spare: spareCodes,
+      stampedFile,
+      receiptFile: `${stampedFile}.proof.json`,
     };
   } finally {
     codeChain.close();

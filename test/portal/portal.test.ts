@@ -6,21 +6,62 @@ import * as path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { ZeroHash } from "ethers";
 import Database from "better-sqlite3";
-import { devAccounts, EvidenceRegistryClient, GiSession, MerkleTree, openChain, ProvenanceRegistryClient, readDeployments } from "../../packages/sdk/src";
-import { accountLabel, clientAddress, createHandler, parseLotId, startPortal, type Portal } from "../../packages/portal/src";
-import { ALTERED_NOTE, alterDocument, CERTIFICATE_NAME, RETAIL_ADDRESS, seedWorld, stopChain, tempDataDir, XSS_NAME, type SeededWorld } from "./fixture";
+import {
+  devAccounts,
+  EvidenceRegistryClient,
+  GiSession,
+  MerkleTree,
+  openChain,
+  ProvenanceRegistryClient,
+  readDeployments,
+} from "../../packages/sdk/src";
+import {
+  accountLabel,
+  clientAddress,
+  createHandler,
+  parseLotId,
+  startPortal,
+  type Portal,
+} from "../../packages/portal/src";
+import {
+  ALTERED_NOTE,
+  alterDocument,
+  CERTIFICATE_NAME,
+  RETAIL_ADDRESS,
+  seedWorld,
+  stopChain,
+  tempDataDir,
+  XSS_NAME,
+  type SeededWorld,
+} from "./fixture";
 
 const CHROMIUM = "/usr/bin/chromium";
-const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
+const ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+];
 const RESULTS = path.join(__dirname, "..", "..", "test-results");
 
-async function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; text: string }> {
+async function get(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Headers; text: string }> {
   const r = await fetch(url, { headers });
   return { status: r.status, headers: r.headers, text: await r.text() };
 }
 
 /** A request from a given loopback address (127.0.0.0/8 all reach this machine): another client, as the portal sees it. */
-function getFrom(url: string, localAddress: string, headers: Record<string, string> = {}, method = "GET"): Promise<{ status: number; text: string }> {
+function getFrom(
+  url: string,
+  localAddress: string,
+  headers: Record<string, string> = {},
+  method = "GET",
+): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method, headers, localAddress }, (res) => {
       const chunks: Buffer[] = [];
@@ -64,7 +105,12 @@ describe("portal (real chain, real SQLite, real browser)", function () {
   }
 
   async function phone(b: Browser, lang = "zh-CN"): Promise<Page> {
-    const context = await b.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, locale: lang, userAgent: `pm-test-${Math.random()}` });
+    const context = await b.newContext({
+      viewport: { width: 390, height: 844 },
+      deviceScaleFactor: 2,
+      locale: lang,
+      userAgent: `pm-test-${Math.random()}`,
+    });
     return context.newPage();
   }
 
@@ -82,7 +128,13 @@ describe("portal (real chain, real SQLite, real browser)", function () {
       expect(r.status).to.equal("genuine");
       expect(r.ancestors).to.have.length(1);
       expect(r.ancestors[0].origin).to.equal("harvest");
-      expect(r.events.map((e: { step: string }) => e.step)).to.include.members(["commissioning", "inspecting", "packing", "shipping", "receiving"]);
+      expect(r.events.map((e: { step: string }) => e.step)).to.include.members([
+        "commissioning",
+        "inspecting",
+        "packing",
+        "shipping",
+        "receiving",
+      ]);
       expect(r.codes[0].commitment).to.equal(world.good.manifest.commitment);
     });
 
@@ -93,7 +145,12 @@ describe("portal (real chain, real SQLite, real browser)", function () {
     });
 
     it("rejects bad path parameters with 400 and no stack trace", async () => {
-      for (const p of ["/api/lots/abc", "/api/lots/99999999999999999999999", "/api/anchors/0x12", "/api/serials/<script>"]) {
+      for (const p of [
+        "/api/lots/abc",
+        "/api/lots/99999999999999999999999",
+        "/api/anchors/0x12",
+        "/api/serials/<script>",
+      ]) {
         const r = await get(`${portal.url}${p}`);
         expect(r.status, p).to.equal(400);
         expect(r.text).not.to.match(/at .*\.(ts|js):\d+/);
@@ -137,7 +194,8 @@ describe("portal (real chain, real SQLite, real browser)", function () {
       const serial = world.good.manifest.serials[3];
       const uri = `${portal.url}${scanPath(serial.uri)}`;
       const count = async () => JSON.parse((await get(`${portal.url}/api/serials/${serial.serial}`)).text).scans.count;
-      for (let i = 0; i < 6; i++) await getFrom(uri, "127.0.0.3", { "user-agent": `rotated-${i}`, "x-forwarded-for": `203.0.113.${i}` });
+      for (let i = 0; i < 6; i++)
+        await getFrom(uri, "127.0.0.3", { "user-agent": `rotated-${i}`, "x-forwarded-for": `203.0.113.${i}` });
       expect(await count(), "one machine, six user agents, six forged proxy headers").to.equal(1);
       for (let i = 0; i < 3; i++) expect((await getFrom(uri, "127.0.0.4", {}, "HEAD")).status).to.equal(200);
       expect(await count(), "HEAD is not a scan").to.equal(1);
@@ -149,14 +207,23 @@ describe("portal (real chain, real SQLite, real browser)", function () {
       // A second handler on the same index, as a portal behind a reverse proxy runs it.
       const db = new Database(path.join(world.dataDir, "portal", "index-31337.sqlite"));
       db.pragma("busy_timeout = 5000");
-      const handler = createHandler({ db, chainId: 31337, provider: portal.chain.provider, status: portal.indexer.status, trustProxy: true });
+      const handler = createHandler({
+        db,
+        chainId: 31337,
+        provider: portal.chain.provider,
+        status: portal.indexer.status,
+        trustProxy: true,
+      });
       const server = http.createServer(handler);
       await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
       try {
         const proxied = `http://127.0.0.1:${(server.address() as { port: number }).port}${scanPath(world.good.manifest.serials[4].uri)}`;
-        const count = async () => JSON.parse((await get(`${portal.url}/api/serials/${world.good.manifest.serials[4].serial}`)).text).scans.count;
+        const count = async () =>
+          JSON.parse((await get(`${portal.url}/api/serials/${world.good.manifest.serials[4].serial}`)).text).scans
+            .count;
         // The client forges the first entries; the proxy appends the address it saw (198.51.100.7).
-        for (let i = 0; i < 5; i++) await get(proxied, { "x-forwarded-for": `10.0.0.${i}, 192.0.2.${i}, 198.51.100.7` });
+        for (let i = 0; i < 5; i++)
+          await get(proxied, { "x-forwarded-for": `10.0.0.${i}, 192.0.2.${i}, 198.51.100.7` });
         handler.flush();
         expect(await count()).to.equal(1);
         await get(proxied, { "x-forwarded-for": "10.0.0.1, 198.51.100.8" });
@@ -170,7 +237,8 @@ describe("portal (real chain, real SQLite, real browser)", function () {
     });
 
     it("takes the right-most X-Forwarded-For entry only with --trust-proxy", () => {
-      const req = (xff: string | string[] | undefined) => ({ headers: { "x-forwarded-for": xff }, socket: { remoteAddress: "127.0.0.9" } }) as never;
+      const req = (xff: string | string[] | undefined) =>
+        ({ headers: { "x-forwarded-for": xff }, socket: { remoteAddress: "127.0.0.9" } }) as never;
       expect(clientAddress(req("1.1.1.1, 2.2.2.2"), false)).to.equal("127.0.0.9");
       expect(clientAddress(req("1.1.1.1, 2.2.2.2"), true)).to.equal("2.2.2.2");
       expect(clientAddress(req(["1.1.1.1", "3.3.3.3"]), true)).to.equal("3.3.3.3");
@@ -202,10 +270,18 @@ describe("portal (real chain, real SQLite, real browser)", function () {
       expect(await page.locator("#producer").innerText()).to.equal("farmer1");
       expect(await page.locator("#harvest-date").innerText()).to.include("2026");
       const steps = await page.locator("#timeline li").allInnerTexts();
-      expect(steps.join("\n")).to.include("采收").and.include("检验").and.include("包装").and.include("发货").and.include("收货");
+      expect(steps.join("\n"))
+        .to.include("采收")
+        .and.include("检验")
+        .and.include("包装")
+        .and.include("发货")
+        .and.include("收货");
       expect(await page.locator("#timeline .badge").count()).to.equal(steps.length);
       // Packing is recorded on the harvest lot and on the packed lot in one transaction: shown once.
-      expect(steps.filter((s) => s.includes("包装")), "packing once").to.have.length(1);
+      expect(
+        steps.filter((s) => s.includes("包装")),
+        "packing once",
+      ).to.have.length(1);
       expect(await page.locator("#timeline .badge").first().innerText()).to.include("已上链验证");
       expect(await page.locator("#warn-counterfeit").count()).to.equal(0);
       fs.mkdirSync(RESULTS, { recursive: true });
@@ -250,7 +326,10 @@ describe("portal (real chain, real SQLite, real browser)", function () {
     it("renders a product named <img src=x onerror=alert(1)> as inert text", async function () {
       const page = await phone(needBrowser(this), "en-US");
       let dialogs = 0;
-      page.on("dialog", (d) => { dialogs++; void d.dismiss(); });
+      page.on("dialog", (d) => {
+        dialogs++;
+        void d.dismiss();
+      });
       await page.goto(`${portal.url}${scanPath(world.xss.manifest.serials[0].uri)}`);
       await page.locator("#origin").waitFor();
       expect(await page.locator(".product-name").innerText()).to.equal(XSS_NAME);
@@ -265,7 +344,8 @@ describe("portal (real chain, real SQLite, real browser)", function () {
     it("warns when a code was scanned many times, with the first scan time and count", async function () {
       const s = world.good.manifest.serials[2];
       // Six other machines (a user agent alone makes no new client).
-      for (let i = 0; i < 6; i++) await getFrom(`${portal.url}${scanPath(s.uri)}`, `127.0.1.${i + 1}`, { "user-agent": `client-${i}` });
+      for (let i = 0; i < 6; i++)
+        await getFrom(`${portal.url}${scanPath(s.uri)}`, `127.0.1.${i + 1}`, { "user-agent": `client-${i}` });
       const page = await phone(needBrowser(this), "en-US");
       await page.goto(`${portal.url}${scanPath(s.uri)}`);
       const text = await page.locator("#warn-scans").innerText();
@@ -336,7 +416,9 @@ describe("portal (real chain, real SQLite, real browser)", function () {
       expect(await page.locator("#warn-broken").innerText()).to.include("does not match the blockchain");
       expect(await page.locator("#genuine").count()).to.equal(0);
       await page.context().close();
-      const api = JSON.parse((await get(`${portal.url}/api/scan${scanPath(world.altered.manifest.serials[0].uri)}`)).text);
+      const api = JSON.parse(
+        (await get(`${portal.url}/api/scan${scanPath(world.altered.manifest.serials[0].uri)}`)).text,
+      );
       expect(api.status).to.equal("broken");
     });
 
@@ -347,14 +429,18 @@ describe("portal (real chain, real SQLite, real browser)", function () {
       const db = new Database(indexFile());
       try {
         // The index's head of the packed lot no longer is the one the chain keeps.
-        db.prepare("UPDATE lot_states SET head = ? WHERE lot = ? AND block = (SELECT MAX(block) FROM lot_states WHERE lot = ?)").run(`0x${"ab".repeat(32)}`, world.spareLot, world.spareLot);
+        db.prepare(
+          "UPDATE lot_states SET head = ? WHERE lot = ? AND block = (SELECT MAX(block) FROM lot_states WHERE lot = ?)",
+        ).run(`0x${"ab".repeat(32)}`, world.spareLot, world.spareLot);
         portal.indexer.status.version++; // what every sync that changes the index does: pages and traces are rebuilt
         const page = await phone(b);
         await page.goto(`${uri}?lang=zh`);
         expect(await page.locator("#warn-broken").innerText()).to.include("哈希链与链上存储不符");
         expect(await page.locator("#genuine").count()).to.equal(0);
         await page.goto(`${uri}?lang=en`);
-        expect(await page.locator("#warn-broken").innerText()).to.include("its hash chain differs from the chain's storage");
+        expect(await page.locator("#warn-broken").innerText()).to.include(
+          "its hash chain differs from the chain's storage",
+        );
         const trace = JSON.parse((await get(`${portal.url}/api/lots/${world.spareLot}/trace`)).text);
         expect(trace.status).to.equal("broken");
         expect(trace.findings.map((f: { kind: string }) => f.kind)).to.include("head-mismatch");
@@ -366,7 +452,9 @@ describe("portal (real chain, real SQLite, real browser)", function () {
         expect(await page.locator("#genuine").count()).to.equal(0);
         await page.goto(`${uri}?lang=en`);
         expect(await page.locator("#warn-unverifiable").innerText()).to.include("could not be fully verified");
-        expect(JSON.parse((await get(`${portal.url}/api/lots/${world.spareLot}/trace`)).text).status).to.equal("unverifiable");
+        expect(JSON.parse((await get(`${portal.url}/api/lots/${world.spareLot}/trace`)).text).status).to.equal(
+          "unverifiable",
+        );
         await page.context().close();
       } finally {
         db.close();
@@ -439,8 +527,15 @@ describe("portal (real chain, real SQLite, real browser)", function () {
       expect(JSON.parse((await get(`${portal.url}/api/lots/${world.xssLot}/trace`)).text).status).to.equal("genuine");
       const chain = await openChain({ dataDir: world.dataDir, as: "inspector" });
       try {
-        const registry = new ProvenanceRegistryClient(readDeployments(world.dataDir, chain.chainId).ProvenanceRegistry!.address, await chain.signer());
-        await registry.recall(world.xssLot, "mislabelled product", { eventTime: 1_790_000_000, location: ZeroHash as `0x${string}`, document: ZeroHash as `0x${string}` });
+        const registry = new ProvenanceRegistryClient(
+          readDeployments(world.dataDir, chain.chainId).ProvenanceRegistry!.address,
+          await chain.signer(),
+        );
+        await registry.recall(world.xssLot, "mislabelled product", {
+          eventTime: 1_790_000_000,
+          location: ZeroHash as `0x${string}`,
+          document: ZeroHash as `0x${string}`,
+        });
       } finally {
         chain.close();
       }
@@ -455,7 +550,10 @@ describe("portal (real chain, real SQLite, real browser)", function () {
     it("undoes a reorganised block and indexes the new branch", async () => {
       const chain = await openChain({ dataDir: world.dataDir, as: "designer" });
       try {
-        const registry = new EvidenceRegistryClient(readDeployments(world.dataDir, chain.chainId).EvidenceRegistry!.address, await chain.signer());
+        const registry = new EvidenceRegistryClient(
+          readDeployments(world.dataDir, chain.chainId).EvidenceRegistry!.address,
+          await chain.signer(),
+        );
         const snapshot = await chain.provider.send("evm_snapshot", []);
         const a = MerkleTree.build([`0x${"a1".repeat(32)}`]).root;
         await registry.anchor(a, 1);
@@ -493,7 +591,9 @@ describe("portal: account labels", () => {
     expect(accountLabel(farmer1, true)).to.equal("farmer1");
     // On any other chain the same well-known address is just an address.
     expect(accountLabel(farmer1, false)).to.equal(farmer1);
-    expect(accountLabel("0x000000000000000000000000000000000000dEaD", true)).to.equal("0x000000000000000000000000000000000000dEaD");
+    expect(accountLabel("0x000000000000000000000000000000000000dEaD", true)).to.equal(
+      "0x000000000000000000000000000000000000dEaD",
+    );
   });
 });
 
@@ -501,7 +601,19 @@ describe("portal: lot ids in paths", () => {
   it("accepts decimal ids up to 2^53 - 1 and refuses the rest", () => {
     expect(parseLotId("1")).to.equal(1);
     expect(parseLotId("9007199254740991")).to.equal(9007199254740991);
-    for (const bad of ["0", "01", "-1", "1.0", "1e3", " 1", "abc", "", "9007199254740992", "18446744073709551615", "1".repeat(21)]) {
+    for (const bad of [
+      "0",
+      "01",
+      "-1",
+      "1.0",
+      "1e3",
+      " 1",
+      "abc",
+      "",
+      "9007199254740992",
+      "18446744073709551615",
+      "1".repeat(21),
+    ]) {
       expect(parseLotId(bad), bad).to.equal(undefined);
     }
   });

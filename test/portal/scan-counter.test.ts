@@ -14,7 +14,9 @@ describe("portal: scan counter", () => {
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  const stored = (db: ReturnType<typeof openDb>, serial: string) => db.prepare("SELECT count, first_seen AS firstSeen FROM scans WHERE serial = ?").get(serial) as { count: number; firstSeen: number } | undefined;
+  const stored = (db: ReturnType<typeof openDb>, serial: string) =>
+    db.prepare("SELECT count, first_seen AS firstSeen FROM scans WHERE serial = ?").get(serial) as
+      { count: number; firstSeen: number } | undefined;
 
   it("counts each client once per window, and again after it", () => {
     const db = openDb(path.join(dir, "index.sqlite"));
@@ -34,7 +36,11 @@ describe("portal: scan counter", () => {
     const c = new ScanCounter(db, WINDOW, undefined, { perClient: 2, periodMs: DAY });
     expect(c.record("S1", "a", 1_000).counted).to.equal(true);
     expect(c.record("S1", "a", 1_000 + WINDOW).counted).to.equal(true);
-    expect(c.record("S1", "a", 1_000 + 2 * WINDOW), "over budget").to.deep.equal({ count: 2, firstSeen: 1_000, counted: false });
+    expect(c.record("S1", "a", 1_000 + 2 * WINDOW), "over budget").to.deep.equal({
+      count: 2,
+      firstSeen: 1_000,
+      counted: false,
+    });
     expect(c.record("S1", "b", 1_000 + 2 * WINDOW).count, "another client still counts").to.equal(3);
     c.flush();
     const c2 = new ScanCounter(db, WINDOW, undefined, { perClient: 2, periodMs: DAY });

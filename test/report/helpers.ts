@@ -5,7 +5,17 @@ import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import {
-  computeLeaf, hashFile, LocalNode, openChain, parseReceipt, randomSalt, rpcCall, stampFiles, type ChainContext, type Hex, type Receipt,
+  computeLeaf,
+  hashFile,
+  LocalNode,
+  openChain,
+  parseReceipt,
+  randomSalt,
+  rpcCall,
+  stampFiles,
+  type ChainContext,
+  type Hex,
+  type Receipt,
 } from "../../packages/sdk/src";
 import { ANCHOR_OF_SELECTOR } from "../../packages/sdk/src/report";
 
@@ -49,13 +59,20 @@ export async function stampedChain(prefix: string): Promise<ReportFixture> {
   const dataDir = path.join(dir, ".proofmark");
   const chain = await openChain({ dataDir });
   const draft = path.join(dir, "contract-draft.txt");
-  fs.writeFileSync(draft, "设计授权合同（草稿）\n甲方：某某设计工作室\n乙方：某某公司\nContract draft v1 — licence of the logo design.\n");
+  fs.writeFileSync(
+    draft,
+    "设计授权合同（草稿）\n甲方：某某设计工作室\n乙方：某某公司\nContract draft v1 — licence of the logo design.\n",
+  );
   const other = path.join(dir, "other.txt");
   fs.writeFileSync(other, "another file, anchored under another root\n");
   const a = await stampFiles({ chain, inputs: [draft], meta: { title: "设计授权合同草稿", author: "张三" } });
   const b = await stampFiles({ chain, inputs: [other], meta: {} });
   return {
-    dir, dataDir, chain, rpcUrl: chain.rpcUrls[0], draft,
+    dir,
+    dataDir,
+    chain,
+    rpcUrl: chain.rpcUrls[0],
+    draft,
     receiptPath: a.files[0].receiptPath,
     receipt: parseReceipt(fs.readFileSync(a.files[0].receiptPath, "utf8")),
     other: parseReceipt(fs.readFileSync(b.files[0].receiptPath, "utf8")),
@@ -76,14 +93,22 @@ export async function unanchoredReceipt(file: string, like: Receipt): Promise<Re
   const { sha256, size } = await hashFile(file);
   const salt = randomSalt();
   const leaf = computeLeaf({ sha256, salt, meta: like.commitment.meta });
-  return { ...like, subject: { ...like.subject, sha256, size }, commitment: { salt, meta: like.commitment.meta, leaf }, proof: { root: leaf, path: [], leafCount: 1 } };
+  return {
+    ...like,
+    subject: { ...like.subject, sha256, size },
+    commitment: { salt, meta: like.commitment.meta, leaf },
+    proof: { root: leaf, path: [], leafCount: 1 },
+  };
 }
 
 /**
  * A JSON-RPC proxy on 127.0.0.1 in front of `upstream` that lies: every `anchorOf(root)` call is
  * answered with the anchor of `otherRoot` instead. Everything else is passed through.
  */
-export async function lyingProxy(upstream: string, otherRoot: Hex): Promise<{ url: string; close(): Promise<void>; rewrites: () => number }> {
+export async function lyingProxy(
+  upstream: string,
+  otherRoot: Hex,
+): Promise<{ url: string; close(): Promise<void>; rewrites: () => number }> {
   let rewrites = 0;
   const rewrite = (msg: { method?: string; params?: Array<{ data?: string }> }) => {
     const call = msg.method === "eth_call" ? msg.params?.[0] : undefined;
@@ -100,7 +125,11 @@ export async function lyingProxy(upstream: string, otherRoot: Hex): Promise<{ ur
       try {
         const parsed = JSON.parse(body);
         const sent = Array.isArray(parsed) ? parsed.map(rewrite) : rewrite(parsed);
-        const answer = await fetch(upstream, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(sent) });
+        const answer = await fetch(upstream, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(sent),
+        });
         res.writeHead(answer.status, { "content-type": "application/json" });
         res.end(await answer.text());
       } catch (e) {

@@ -4,14 +4,47 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { hashFile, rpcCall, serializeReceipt, verifyEvidence, type Receipt } from "../../packages/sdk/src";
 import {
-  anchorOfAnswerWords, buildReportModel, decodeAnchorOfAnswer, renderReportHtml, renderReportPdf, verdictStatus, type ReportLang,
+  anchorOfAnswerWords,
+  buildReportModel,
+  decodeAnchorOfAnswer,
+  renderReportHtml,
+  renderReportPdf,
+  verdictStatus,
+  type ReportLang,
 } from "../../packages/sdk/src/report";
 import { CLI } from "../cli/helpers";
-import { compact, hasTool, lyingProxy, mine, pdfText, stampedChain, unanchoredReceipt, type ReportFixture } from "./helpers";
+import {
+  compact,
+  hasTool,
+  lyingProxy,
+  mine,
+  pdfText,
+  stampedChain,
+  unanchoredReceipt,
+  type ReportFixture,
+} from "./helpers";
 
 const SECTIONS: Record<ReportLang, string[]> = {
-  en: ["1. Verdict", "2. Subject", "3. Time of storage", "4. Where", "5. How it was checked", "6. What this establishes and what it does not", "7. How to re-verify independently", "8. Technical appendix"],
-  zh: ["1. 核验结论", "2. 核验对象", "3. 存证时间", "4. 存证位置", "5. 核验过程", "6. 本报告证明什么、不证明什么", "7. 独立复核方法", "8. 技术附录"],
+  en: [
+    "1. Verdict",
+    "2. Subject",
+    "3. Time of storage",
+    "4. Where",
+    "5. How it was checked",
+    "6. What this establishes and what it does not",
+    "7. How to re-verify independently",
+    "8. Technical appendix",
+  ],
+  zh: [
+    "1. 核验结论",
+    "2. 核验对象",
+    "3. 存证时间",
+    "4. 存证位置",
+    "5. 核验过程",
+    "6. 本报告证明什么、不证明什么",
+    "7. 独立复核方法",
+    "8. 技术附录",
+  ],
 };
 /** A passing verdict, in text without white space. */
 const PASS = { en: /(?<!NOT)VERIFIED—/, zh: /核验通过/ };
@@ -48,7 +81,12 @@ describe("proofmark report: verification reports read back from the PDF", functi
   });
 
   async function report(receipt: Receipt, file: string, lang: ReportLang, rpc?: string[]) {
-    const result = await verifyEvidence({ receipt, file: { path: file, ...(await hashFile(file)) }, dataDir: fx.dataDir, rpc });
+    const result = await verifyEvidence({
+      receipt,
+      file: { path: file, ...(await hashFile(file)) },
+      dataDir: fx.dataDir,
+      rpc,
+    });
     const model = buildReportModel(result, { lang });
     const pdf = await renderReportPdf(model);
     const text = pdfText(pdf);
@@ -76,7 +114,19 @@ describe("proofmark report: verification reports read back from the PDF", functi
         const a = fx.receipt.anchors[0];
         const c = compact(text);
         expect(verdictSection(text, lang)).to.match(PASS[lang]);
-        for (const s of [fx.receipt.subject.sha256, a.blockHash, a.txHash, a.registry, a.submitter, fx.receipt.proof.root, "1.0.0", "contract-draft.txt", "设计授权合同草稿", "张三"]) expect(c).to.include(s);
+        for (const s of [
+          fx.receipt.subject.sha256,
+          a.blockHash,
+          a.txHash,
+          a.registry,
+          a.submitter,
+          fx.receipt.proof.root,
+          "1.0.0",
+          "contract-draft.txt",
+          "设计授权合同草稿",
+          "张三",
+        ])
+          expect(c).to.include(s);
         const utc = new Date(a.timestamp * 1000).toISOString().replace("T", " ").slice(0, 19);
         const cst = new Date((a.timestamp + 8 * 3600) * 1000).toISOString().replace("T", " ").slice(0, 19);
         expect(c).to.include(compact(`${utc} UTC`));
@@ -91,22 +141,39 @@ describe("proofmark report: verification reports read back from the PDF", functi
     it("section 7's calldata, sent with a raw fetch to the chain, returns the anchor the report prints", async function () {
       const { text } = await report(fx.receipt, fx.draft, "en");
       const rpc = /RPC=(http:\/\/\S+)/.exec(text)?.[1];
-      const call = /"method": "eth_call",\s*"params": \[\{"to": "(0x[0-9a-f]{40})",\s*"data": "(0x[0-9a-f]+)"\},/.exec(text);
+      const call = /"method": "eth_call",\s*"params": \[\{"to": "(0x[0-9a-f]{40})",\s*"data": "(0x[0-9a-f]+)"\},/.exec(
+        text,
+      );
       expect(rpc, "RPC= line").to.equal(fx.rpcUrl);
       expect(call, "eth_call request body").to.not.equal(null);
       const [, to, data] = call!;
       expect(data).to.have.length(2 + 8 + 64);
       expect(data.endsWith(fx.receipt.proof.root.slice(2))).to.equal(true);
-      const response = await fetch(rpc!, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_call", params: [{ to, data }, "latest"] }) });
+      const response = await fetch(rpc!, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_call", params: [{ to, data }, "latest"] }),
+      });
       const { result } = (await response.json()) as { result: string };
       const a = fx.receipt.anchors[0];
-      expect(decodeAnchorOfAnswer(result)).to.deep.equal({ submitter: a.submitter, anchoredAt: a.timestamp, blockNumber: a.blockNumber });
+      expect(decodeAnchorOfAnswer(result)).to.deep.equal({
+        submitter: a.submitter,
+        anchoredAt: a.timestamp,
+        blockNumber: a.blockNumber,
+      });
       // the three words the report tells the expert to expect are exactly the answer
-      const printed = anchorOfAnswerWords({ submitter: a.submitter, anchoredAt: a.timestamp, blockNumber: a.blockNumber });
+      const printed = anchorOfAnswerWords({
+        submitter: a.submitter,
+        anchoredAt: a.timestamp,
+        blockNumber: a.blockNumber,
+      });
       for (const w of printed) expect(text).to.include(`# ${w}`);
       expect(`0x${printed.join("")}`).to.equal(result);
       // and the block the report names has the hash and time it prints
-      const block = await rpcCall<{ hash: string; timestamp: string }>(rpc!, "eth_getBlockByNumber", [`0x${a.blockNumber.toString(16)}`, false]);
+      const block = await rpcCall<{ hash: string; timestamp: string }>(rpc!, "eth_getBlockByNumber", [
+        `0x${a.blockNumber.toString(16)}`,
+        false,
+      ]);
       expect(text).to.include(`"hash": "${block.hash}"`);
       expect(text).to.include(`"timestamp": "${block.timestamp}"`);
     });
@@ -118,7 +185,11 @@ describe("proofmark report: verification reports read back from the PDF", functi
         const { model, text } = await report(fx.receipt, changed, lang);
         expect(model.verdict.status).to.equal("mismatch");
         expect(model.verdict.code).to.equal("DIGEST_MISMATCH");
-        expect(verdictSection(text, lang)).to.include(lang === "en" ? compact("DOES NOT MATCH — not verified: the file is not the file that was stamped") : compact("不一致 — 未通过核验：该文件不是当初存证的文件"));
+        expect(verdictSection(text, lang)).to.include(
+          lang === "en"
+            ? compact("DOES NOT MATCH — not verified: the file is not the file that was stamped")
+            : compact("不一致 — 未通过核验：该文件不是当初存证的文件"),
+        );
         expect(compact(text)).to.not.match(PASS[lang]);
         expect(compact(text)).to.include(lang === "en" ? "NOTCONFIRMED." : "未经确认");
         expect(compact(text)).to.not.include(lang === "en" ? "Existednolaterthan" : "不晚于此时间已存在");
@@ -130,7 +201,11 @@ describe("proofmark report: verification reports read back from the PDF", functi
       const { model, text } = await report(receipt, fx.draft, "en", [fx.rpcUrl]);
       expect(model.verdict.code).to.equal("CHAIN_MISMATCH");
       expect(model.verdict.status).to.equal("unverifiable");
-      expect(verdictSection(text, "en")).to.include(compact("NOT VERIFIED — the receipt was anchored on chain 1 (Ethereum Mainnet), but the RPC endpoint used serves another chain"));
+      expect(verdictSection(text, "en")).to.include(
+        compact(
+          "NOT VERIFIED — the receipt was anchored on chain 1 (Ethereum Mainnet), but the RPC endpoint used serves another chain",
+        ),
+      );
       expect(compact(text)).to.not.match(PASS.en);
     });
 
@@ -139,7 +214,9 @@ describe("proofmark report: verification reports read back from the PDF", functi
       for (const lang of ["en", "zh"] as const) {
         const { model, text } = await report(receipt, fx.draft, lang);
         expect(model.verdict.status).to.equal("not-anchored");
-        expect(verdictSection(text, lang)).to.include(lang === "en" ? compact("NOT ANCHORED — not verified") : compact("未锚定 — 未通过核验"));
+        expect(verdictSection(text, lang)).to.include(
+          lang === "en" ? compact("NOT ANCHORED — not verified") : compact("未锚定 — 未通过核验"),
+        );
         expect(compact(text)).to.not.match(PASS[lang]);
       }
     });
@@ -150,7 +227,9 @@ describe("proofmark report: verification reports read back from the PDF", functi
         const alone = await report(fx.receipt, fx.draft, "en", [proxy.url]);
         expect(proxy.rewrites()).to.be.greaterThan(0);
         expect(alone.model.verdict.code).to.equal("ANCHOR_MISMATCH");
-        expect(verdictSection(alone.text, "en")).to.include(compact("DOES NOT MATCH — not verified: what the chain records differs from what the receipt says"));
+        expect(verdictSection(alone.text, "en")).to.include(
+          compact("DOES NOT MATCH — not verified: what the chain records differs from what the receipt says"),
+        );
         expect(compact(alone.text)).to.not.match(PASS.en);
 
         const both = await report(fx.receipt, fx.draft, "zh", [fx.rpcUrl, proxy.url]);
@@ -165,19 +244,39 @@ describe("proofmark report: verification reports read back from the PDF", functi
     });
 
     it("the verdict is derived from the result alone: any failed result is never reported as verified", async function () {
-      const result = await verifyEvidence({ receipt: fx.receipt, file: { path: fx.draft, ...(await hashFile(fx.draft)) }, dataDir: fx.dataDir });
+      const result = await verifyEvidence({
+        receipt: fx.receipt,
+        file: { path: fx.draft, ...(await hashFile(fx.draft)) },
+        dataDir: fx.dataDir,
+      });
       expect(verdictStatus(result)).to.equal("verified");
       expect(verdictStatus({ ...result, file: undefined })).to.equal("unverifiable");
-      for (const code of ["DIGEST_MISMATCH", "PROOF_INVALID", "ANCHOR_MISMATCH", "NOT_ANCHORED", "NOT_CONFIRMED", "CHAIN_MISMATCH", "RPC_UNREACHABLE", "REGISTRY_NOT_FOUND", "NETWORK_UNKNOWN"] as const) {
+      for (const code of [
+        "DIGEST_MISMATCH",
+        "PROOF_INVALID",
+        "ANCHOR_MISMATCH",
+        "NOT_ANCHORED",
+        "NOT_CONFIRMED",
+        "CHAIN_MISMATCH",
+        "RPC_UNREACHABLE",
+        "REGISTRY_NOT_FOUND",
+        "NETWORK_UNKNOWN",
+      ] as const) {
         const failed = { ...result, ok: false, code, message: "x" };
         expect(verdictStatus(failed), code).to.not.equal("verified");
         expect(buildReportModel(failed, { lang: "en" }).verdict.passed, code).to.equal(false);
       }
-      expect(verdictStatus({ ...result, anchors: result.anchors.map((a) => ({ ...a, final: false })) })).to.equal("not-final");
+      expect(verdictStatus({ ...result, anchors: result.anchors.map((a) => ({ ...a, final: false })) })).to.equal(
+        "not-final",
+      );
     });
 
     it("the HTML report carries the same verdict, escaped", async function () {
-      const result = await verifyEvidence({ receipt: fx.receipt, file: { path: fx.draft, ...(await hashFile(fx.draft)) }, dataDir: fx.dataDir });
+      const result = await verifyEvidence({
+        receipt: fx.receipt,
+        file: { path: fx.draft, ...(await hashFile(fx.draft)) },
+        dataDir: fx.dataDir,
+      });
       const html = renderReportHtml(buildReportModel(result, { lang: "zh", fileName: "<b>draft</b>.txt" }));
       expect(html).to.include('data-verdict="verified"');
       expect(html).to.include("&lt;b&gt;draft&lt;/b&gt;.txt");
@@ -192,7 +291,12 @@ describe("proofmark report: verification reports read back from the PDF", functi
           this.skip();
         }
       });
-      const run = (args: string[]) => spawnSync(process.execPath, [CLI, "--data-dir", fx.dataDir, ...args], { cwd: fx.dir, encoding: "utf8", timeout: 90_000 });
+      const run = (args: string[]) =>
+        spawnSync(process.execPath, [CLI, "--data-dir", fx.dataDir, ...args], {
+          cwd: fx.dir,
+          encoding: "utf8",
+          timeout: 90_000,
+        });
 
       it("proofmark report writes a Chinese PDF and exits 0 for a valid file; a page renders to PNG", function () {
         const out = path.join(fx.dir, "report-zh.pdf");
@@ -219,7 +323,9 @@ describe("proofmark report: verification reports read back from the PDF", functi
         expect(r.status).to.equal(1);
         expect(JSON.parse(r.stdout)).to.include({ verdict: "mismatch", passed: false, code: "RECEIPT_INVALID" });
         const text = pdfText(out);
-        expect(verdictSection(text, "en")).to.include(compact("DOES NOT MATCH — not verified: the receipt is not internally consistent"));
+        expect(verdictSection(text, "en")).to.include(
+          compact("DOES NOT MATCH — not verified: the receipt is not internally consistent"),
+        );
         expect(compact(text)).to.not.match(PASS.en);
       });
 
@@ -232,8 +338,18 @@ describe("proofmark report: verification reports read back from the PDF", functi
           const info = spawnSync("pdfinfo", [out], { encoding: "utf8" }).stdout;
           expect(info).to.match(/Pages:\s+1\n/);
           const c = compact(pdfText(out));
-          for (const s of ["区块链存证证书", "设计授权合同草稿", "张三", "contract-draft.txt", fx.receipt.subject.sha256, fx.receipt.anchors[0].txHash]) expect(c).to.include(s);
-          expect(JSON.parse(r.stdout).verifyUrl).to.equal(`https://id.example.org/verify?chain=31337&root=${fx.receipt.proof.root}&tx=${fx.receipt.anchors[0].txHash}`);
+          for (const s of [
+            "区块链存证证书",
+            "设计授权合同草稿",
+            "张三",
+            "contract-draft.txt",
+            fx.receipt.subject.sha256,
+            fx.receipt.anchors[0].txHash,
+          ])
+            expect(c).to.include(s);
+          expect(JSON.parse(r.stdout).verifyUrl).to.equal(
+            `https://id.example.org/verify?chain=31337&root=${fx.receipt.proof.root}&tx=${fx.receipt.anchors[0].txHash}`,
+          );
         } finally {
           fs.rmSync(path.join(fx.dataDir, "config.json"));
         }

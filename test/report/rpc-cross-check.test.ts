@@ -17,7 +17,9 @@ async function lyingEndpoint(upstream: string, rewrite: Rewrite): Promise<{ url:
     req.on("end", async () => {
       try {
         const msg = JSON.parse(body);
-        const answer = await (await fetch(upstream, { method: "POST", headers: { "content-type": "application/json" }, body })).json();
+        const answer = await (
+          await fetch(upstream, { method: "POST", headers: { "content-type": "application/json" }, body })
+        ).json();
         if (!Array.isArray(msg) && "result" in answer) answer.result = rewrite(msg.method, msg.params, answer.result);
         res.writeHead(200, { "content-type": "application/json" });
         res.end(JSON.stringify(answer));
@@ -30,10 +32,11 @@ async function lyingEndpoint(upstream: string, rewrite: Rewrite): Promise<{ url:
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => new Promise((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
 
@@ -58,11 +61,23 @@ describe("several RPC endpoints: every cross-checked fact is asked of each, and 
   });
 
   async function verifyWith(urls: string[], receipt = fx.receipt, file = fx.draft) {
-    return verifyEvidence({ receipt, file: { path: file, ...(await hashFile(file)) }, rpc: urls, dataDir: fx.dataDir, rpcTimeoutMs: 5_000 });
+    return verifyEvidence({
+      receipt,
+      file: { path: file, ...(await hashFile(file)) },
+      rpc: urls,
+      dataDir: fx.dataDir,
+      rpcTimeoutMs: 5_000,
+    });
   }
 
   const liars: Array<[string, Rewrite]> = [
-    ["the anchoring block's hash", (m, p, r) => (m === "eth_getBlockByNumber" && p[0] !== "finalized" && r ? { ...(r as object), hash: flip((r as { hash: string }).hash) } : r)],
+    [
+      "the anchoring block's hash",
+      (m, p, r) =>
+        m === "eth_getBlockByNumber" && p[0] !== "finalized" && r
+          ? { ...(r as object), hash: flip((r as { hash: string }).hash) }
+          : r,
+    ],
     ["the registry's anchorOf answer (eth_call)", (m, _p, r) => (m === "eth_call" ? flip(String(r)) : r)],
     ["the registry's code (eth_getCode)", (m, _p, r) => (m === "eth_getCode" ? `${String(r)}00` : r)],
     ["the anchoring log (eth_getLogs)", (m, _p, r) => (m === "eth_getLogs" ? [] : r)],
@@ -73,7 +88,10 @@ describe("several RPC endpoints: every cross-checked fact is asked of each, and 
       try {
         const honest = await verifyWith([fx.rpcUrl]);
         expect(honest.status, honest.message).to.equal("verified");
-        for (const urls of [[fx.rpcUrl, liar.url], [liar.url, fx.rpcUrl]]) {
+        for (const urls of [
+          [fx.rpcUrl, liar.url],
+          [liar.url, fx.rpcUrl],
+        ]) {
           const r = await verifyWith(urls);
           expect(r.status, r.message).to.equal("mismatch");
           expect(r.code, r.message).to.equal("RPC_DISAGREEMENT");
@@ -90,7 +108,9 @@ describe("several RPC endpoints: every cross-checked fact is asked of each, and 
 
   it("a first endpoint that claims finality does not decide it: a lie about `finalized` is a disagreement", async function () {
     const latest = await rpcCall<{ number: string }>(fx.rpcUrl, "eth_getBlockByNumber", ["latest", false]);
-    const liar = await lyingEndpoint(fx.rpcUrl, (m, p, r) => (m === "eth_getBlockByNumber" && p[0] === "finalized" ? { ...(r as object), number: latest.number } : r));
+    const liar = await lyingEndpoint(fx.rpcUrl, (m, p, r) =>
+      m === "eth_getBlockByNumber" && p[0] === "finalized" ? { ...(r as object), number: latest.number } : r,
+    );
     try {
       const honest = await verifyWith([fx.rpcUrl], fresh, freshFile);
       expect(honest.status, honest.message).to.equal("not-final");
@@ -108,7 +128,10 @@ describe("several RPC endpoints: every cross-checked fact is asked of each, and 
     const liar = await lyingEndpoint(fx.rpcUrl, liars[0][1]);
     try {
       // (async: the lying endpoint runs in this process and must keep answering)
-      const r = await runCli(["--rpc", fx.rpcUrl, "--rpc", liar.url, "verify", fx.draft, "--proof", fx.receiptPath], { cwd: fx.dir, dataDir: fx.dataDir });
+      const r = await runCli(["--rpc", fx.rpcUrl, "--rpc", liar.url, "verify", fx.draft, "--proof", fx.receiptPath], {
+        cwd: fx.dir,
+        dataDir: fx.dataDir,
+      });
       expect(r.code, r.stderr).to.equal(1);
       expect(r.stdout).to.include("RPC_DISAGREEMENT");
       expect(r.stdout).to.include(liar.url);

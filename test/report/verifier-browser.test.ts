@@ -7,7 +7,15 @@ import { verifierHtml } from "../../packages/sdk/src/report";
 import { mine, stampedChain, type ReportFixture } from "./helpers";
 
 const CHROMIUM = "/usr/bin/chromium";
-const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
+const ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+];
 
 describe("standalone verifier page in headless Chromium, against a real local chain", function () {
   this.timeout(180_000);
@@ -33,7 +41,11 @@ describe("standalone verifier page in headless Chromium, against a real local ch
   });
 
   /** Opens the page, fills file, receipt and RPC URL, clicks Verify; returns the verdict and every URL the page requested. */
-  async function check(file: string, receiptPath: string, rpc: string): Promise<{ status: string; message: string; requests: string[]; page: Page }> {
+  async function check(
+    file: string,
+    receiptPath: string,
+    rpc: string,
+  ): Promise<{ status: string; message: string; requests: string[]; page: Page }> {
     const page = await browser.newPage();
     const requests: string[] = [];
     page.on("request", (r) => requests.push(r.url()));
@@ -44,7 +56,11 @@ describe("standalone verifier page in headless Chromium, against a real local ch
     await page.setInputFiles("#receipt", receiptPath);
     await page.fill("#rpc", rpc);
     await page.click("#verify");
-    await page.waitForFunction(() => !["idle", "running"].includes(document.getElementById("verdict")!.dataset.status!), undefined, { timeout: 60_000 });
+    await page.waitForFunction(
+      () => !["idle", "running"].includes(document.getElementById("verdict")!.dataset.status!),
+      undefined,
+      { timeout: 60_000 },
+    );
     expect(errors, "page errors").to.deep.equal([]);
     const status = await page.getAttribute("#verdict", "data-status");
     const message = (await page.textContent("#verdict")) ?? "";
@@ -55,7 +71,21 @@ describe("standalone verifier page in headless Chromium, against a real local ch
     const page = await browser.newPage();
     await page.goto(pageUrl);
     const r = fx.receipt;
-    const leaf = await page.evaluate(([sha, salt, meta]) => (globalThis as unknown as { ProofmarkVerifier: { computeLeaf(x: { sha256: string; salt: string; meta: Record<string, string> }): string } }).ProofmarkVerifier.computeLeaf({ sha256: sha as string, salt: salt as string, meta: meta as Record<string, string> }), [r.subject.sha256, r.commitment.salt, r.commitment.meta] as const);
+    const leaf = await page.evaluate(
+      ([sha, salt, meta]) =>
+        (
+          globalThis as unknown as {
+            ProofmarkVerifier: {
+              computeLeaf(x: { sha256: string; salt: string; meta: Record<string, string> }): string;
+            };
+          }
+        ).ProofmarkVerifier.computeLeaf({
+          sha256: sha as string,
+          salt: salt as string,
+          meta: meta as Record<string, string>,
+        }),
+      [r.subject.sha256, r.commitment.salt, r.commitment.meta] as const,
+    );
     expect(leaf).to.equal(computeLeaf({ sha256: r.subject.sha256, salt: r.commitment.salt, meta: r.commitment.meta }));
     await page.close();
   });
@@ -90,12 +120,20 @@ describe("standalone verifier page in headless Chromium, against a real local ch
       ["salt", (r) => (r.commitment.salt = `0x${"ab".repeat(32)}`), "mismatch"],
       ["anchor time", (r) => (r.anchors[0].timestamp -= 3600), "mismatch"],
       ["submitter", (r) => (r.anchors[0].submitter = `0x${"11".repeat(20)}`), "mismatch"],
-      ["root", (r) => {
-        // a self-consistent receipt for the same file whose root was never anchored
-        r.commitment.salt = `0x${"cd".repeat(32)}`;
-        r.commitment.leaf = computeLeaf({ sha256: r.subject.sha256, salt: r.commitment.salt, meta: r.commitment.meta });
-        r.proof = { root: r.commitment.leaf, path: [], leafCount: 1 };
-      }, "not-anchored"],
+      [
+        "root",
+        (r) => {
+          // a self-consistent receipt for the same file whose root was never anchored
+          r.commitment.salt = `0x${"cd".repeat(32)}`;
+          r.commitment.leaf = computeLeaf({
+            sha256: r.subject.sha256,
+            salt: r.commitment.salt,
+            meta: r.commitment.meta,
+          });
+          r.proof = { root: r.commitment.leaf, path: [], leafCount: 1 };
+        },
+        "not-anchored",
+      ],
     ];
     for (const [what, tamper, expected] of cases) {
       const r = JSON.parse(serializeReceipt(fx.receipt));

@@ -5,7 +5,15 @@ import * as path from "node:path";
 import * as vm from "node:vm";
 import { Interface } from "ethers";
 import fc from "fast-check";
-import { computeLeaf, metaDigest, parseReceipt, processProof, serializeReceipt, toHex, type Hex } from "../../packages/sdk/src";
+import {
+  computeLeaf,
+  metaDigest,
+  parseReceipt,
+  processProof,
+  serializeReceipt,
+  toHex,
+  type Hex,
+} from "../../packages/sdk/src";
 import { anchorOfCalldata, deriveLeaf, deriveMerkleSteps, verifierBundleJs } from "../../packages/sdk/src/report";
 import { verifierHtml } from "../../packages/sdk/src/report/verifier";
 
@@ -13,7 +21,20 @@ const vectors = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "vectors",
 
 /** The browser bundle, evaluated in a fresh V8 context with only what a browser has (no require, no Buffer, no process). */
 function loadBundle(): any {
-  const context = vm.createContext({ TextEncoder, TextDecoder, Uint8Array, Uint32Array, ArrayBuffer, DataView, Blob, AbortSignal, crypto: globalThis.crypto, btoa, atob, console });
+  const context = vm.createContext({
+    TextEncoder,
+    TextDecoder,
+    Uint8Array,
+    Uint32Array,
+    ArrayBuffer,
+    DataView,
+    Blob,
+    AbortSignal,
+    crypto: globalThis.crypto,
+    btoa,
+    atob,
+    console,
+  });
   vm.runInContext(`${verifierBundleJs()}\nglobalThis.ProofmarkVerifier = ProofmarkVerifier;`, context);
   return (context as any).ProofmarkVerifier;
 }
@@ -27,10 +48,15 @@ describe("verifier bundle: the browser runs the SDK's own code, built from its s
   });
 
   it("streaming SHA-256 of a Blob matches node:crypto for any length", async function () {
-    expect((await browser.hashBlob(new Blob([]))).sha256).to.equal("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-    await fc.assert(fc.asyncProperty(fc.uint8Array({ maxLength: 700 }), async (data) => {
-      return (await browser.hashBlob(new Blob([data]))).sha256 === createHash("sha256").update(data).digest("hex");
-    }), { numRuns: 100 });
+    expect((await browser.hashBlob(new Blob([]))).sha256).to.equal(
+      "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ maxLength: 700 }), async (data) => {
+        return (await browser.hashBlob(new Blob([data]))).sha256 === createHash("sha256").update(data).digest("hex");
+      }),
+      { numRuns: 100 },
+    );
     const big = randomBytes(9 * 1024 * 1024 + 17); // three 4 MiB slices
     const h = await browser.hashBlob(new Blob([big]));
     expect(h).to.deep.equal({ sha256: createHash("sha256").update(big).digest("hex"), size: big.length });
@@ -41,7 +67,7 @@ describe("verifier bundle: the browser runs the SDK's own code, built from its s
       expect(browser.computeLeaf({ sha256: v.sha256, salt: v.salt, meta: v.meta }), v.name).to.equal(v.leaf);
       expect(metaDigest(v.meta)).to.equal(v.metaDigest);
     }
-    const meta = { title: "设计授权合同草稿", author: "张三", note: "a\"b\\c\n" };
+    const meta = { title: "设计授权合同草稿", author: "张三", note: 'a"b\\c\n' };
     const sha = createHash("sha256").update("x").digest("hex");
     const salt = toHex(randomBytes(32)) as Hex;
     expect(browser.computeLeaf({ sha256: sha, salt, meta })).to.equal(computeLeaf({ sha256: sha, salt, meta }));
@@ -69,9 +95,22 @@ describe("verifier bundle: the browser runs the SDK's own code, built from its s
   it("the strict receipt parser is the same: an extra field, a duplicate key or __proto__ meta fails in the browser too", function () {
     const v = vectors.leaves[0];
     const receipt = {
-      format: "proofmark-receipt", version: 1, subject: { name: v.name, size: 1, sha256: v.sha256 }, commitment: { salt: v.salt, meta: v.meta, leaf: v.leaf },
+      format: "proofmark-receipt",
+      version: 1,
+      subject: { name: v.name, size: 1, sha256: v.sha256 },
+      commitment: { salt: v.salt, meta: v.meta, leaf: v.leaf },
       proof: { root: v.leaf, path: [], leafCount: 1 },
-      anchors: [{ chainId: 31337, registry: `0x${"11".repeat(20)}`, txHash: `0x${"22".repeat(32)}`, blockNumber: 1, blockHash: `0x${"33".repeat(32)}`, timestamp: 1, submitter: `0x${"44".repeat(20)}` }],
+      anchors: [
+        {
+          chainId: 31337,
+          registry: `0x${"11".repeat(20)}`,
+          txHash: `0x${"22".repeat(32)}`,
+          blockNumber: 1,
+          blockHash: `0x${"33".repeat(32)}`,
+          timestamp: 1,
+          submitter: `0x${"44".repeat(20)}`,
+        },
+      ],
     };
     const text = serializeReceipt(parseReceipt(JSON.stringify(receipt)));
     expect(serializeReceipt(browser.parseReceipt(text))).to.equal(text);
@@ -84,8 +123,16 @@ describe("verifier bundle: the browser runs the SDK's own code, built from its s
     for (const b of bad) {
       let sdk: string | undefined;
       let page: string | undefined;
-      try { parseReceipt(b); } catch (e) { sdk = (e as { code: string }).code; }
-      try { browser.parseReceipt(b); } catch (e) { page = (e as { code: string }).code; }
+      try {
+        parseReceipt(b);
+      } catch (e) {
+        sdk = (e as { code: string }).code;
+      }
+      try {
+        browser.parseReceipt(b);
+      } catch (e) {
+        page = (e as { code: string }).code;
+      }
       expect(sdk, b.slice(0, 80)).to.equal("RECEIPT_INVALID");
       expect(page, b.slice(0, 80)).to.equal(sdk);
     }
@@ -96,7 +143,9 @@ describe("verifier bundle: the browser runs the SDK's own code, built from its s
     const script = /<script>([\s\S]*)<\/script>/.exec(html)![1];
     expect(script).to.include(verifierBundleJs());
     const hash = createHash("sha256").update(script, "utf8").digest("base64");
-    expect(html).to.include(`Content-Security-Policy" content="default-src 'none'; script-src 'sha256-${hash}'; style-src 'unsafe-inline'; connect-src http: https:`);
+    expect(html).to.include(
+      `Content-Security-Policy" content="default-src 'none'; script-src 'sha256-${hash}'; style-src 'unsafe-inline'; connect-src http: https:`,
+    );
     expect(html).to.not.match(/unsafe-inline'; style-src 'unsafe-inline'; connect|script-src 'unsafe/);
     expect(html).to.not.match(/<script[^>]+src=|<link /);
   });

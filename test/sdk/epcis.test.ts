@@ -3,10 +3,38 @@ import { createHash } from "node:crypto";
 import fc from "fast-check";
 import { ethers } from "ethers";
 import {
-  BIZ_STEPS, DISPOSITIONS, STEP_ROLES, PRODUCT_ROLES, EVENT_DOMAIN, chainRecord, dispositionCode, epcToDigitalLink, eventLocation,
-  epcisDocument, epcisEventHash, eventCommitment, eventHashDigest, eventPreHash, eventTimeSeconds, formatQuantity,
-  harvestEvent, isProofmarkError, locationDigest, lotClass, observationEvent, packEvent, parseEventTime, parseQuantity,
-  randomSalt, recallEvent, roleCode, stepCode, transformationEvent, uomOf, type EpcisEvent, type Hex,
+  BIZ_STEPS,
+  DISPOSITIONS,
+  STEP_ROLES,
+  PRODUCT_ROLES,
+  EVENT_DOMAIN,
+  chainRecord,
+  dispositionCode,
+  epcToDigitalLink,
+  eventLocation,
+  epcisDocument,
+  epcisEventHash,
+  eventCommitment,
+  eventHashDigest,
+  eventPreHash,
+  eventTimeSeconds,
+  formatQuantity,
+  harvestEvent,
+  isProofmarkError,
+  locationDigest,
+  lotClass,
+  observationEvent,
+  packEvent,
+  parseEventTime,
+  parseQuantity,
+  randomSalt,
+  recallEvent,
+  roleCode,
+  stepCode,
+  transformationEvent,
+  uomOf,
+  type EpcisEvent,
+  type Hex,
 } from "../../packages/sdk/src/core";
 import vectors from "../vectors/epcis.json";
 import * as fs from "node:fs";
@@ -14,7 +42,14 @@ import * as path from "node:path";
 import Ajv from "ajv";
 import addFormats from "ajv-formats";
 import epcisSchema from "../vectors/epcis-schema/EPCIS-JSON-Schema.json";
-import { contextPrefixes, documentEvents, documentEventHashes, eventLocationName, locationUri, PLACE_URN_PREFIX } from "../../packages/sdk/src/core";
+import {
+  contextPrefixes,
+  documentEvents,
+  documentEventHashes,
+  eventLocationName,
+  locationUri,
+  PLACE_URN_PREFIX,
+} from "../../packages/sdk/src/core";
 
 const HASH_VECTORS = path.join(__dirname, "..", "vectors", "epcis-hash");
 const validateEpcis = (() => {
@@ -65,13 +100,20 @@ describe("SDK core: EPCIS events and quantities", function () {
   });
 
   describe("CBV 2.0 event hash: every JSON example of the reference implementation (test/vectors/epcis-hash)", function () {
-    const files = fs.readdirSync(HASH_VECTORS).filter((f) => f.endsWith(".jsonld")).sort();
+    const files = fs
+      .readdirSync(HASH_VECTORS)
+      .filter((f) => f.endsWith(".jsonld"))
+      .sort();
     let events = 0;
     for (const file of files) {
       const doc = JSON.parse(fs.readFileSync(path.join(HASH_VECTORS, file), "utf8"));
-      const expected = fs.readFileSync(path.join(HASH_VECTORS, file.replace(/\.jsonld$/, ".hashes")), "utf8").split(/\s+/).filter(Boolean);
+      const expected = fs
+        .readFileSync(path.join(HASH_VECTORS, file.replace(/\.jsonld$/, ".hashes")), "utf8")
+        .split(/\s+/)
+        .filter(Boolean);
       // The reference's own convention for fields to leave out; never read from documents by Proofmark, passed explicitly here.
-      const ignoreFields = doc["repository-x:ignoreFields"] ?? doc.epcisBody?.queryResults?.["repository-x:ignoreFields"];
+      const ignoreFields =
+        doc["repository-x:ignoreFields"] ?? doc.epcisBody?.queryResults?.["repository-x:ignoreFields"];
       events += expected.length;
       it(`${file}: ${expected.length} event(s) hash to the reference's expected values`, function () {
         expect(documentEventHashes(doc, { ignoreFields })).to.deep.equal(expected);
@@ -82,30 +124,47 @@ describe("SDK core: EPCIS events and quantities", function () {
       expect(events).to.equal(43);
     });
     it("ignoreFields is off unless asked for: the ignored extension then changes the hash", function () {
-      const doc = JSON.parse(fs.readFileSync(path.join(HASH_VECTORS, "epcisDocHavingEventWithIgnoreFields.jsonld"), "utf8"));
+      const doc = JSON.parse(
+        fs.readFileSync(path.join(HASH_VECTORS, "epcisDocHavingEventWithIgnoreFields.jsonld"), "utf8"),
+      );
       const [withExt, without] = documentEventHashes(doc);
       expect(withExt).not.to.equal(without);
     });
     it("events that differ only in sensor data, certification, persistent disposition or a readPoint extension hash differently", function () {
-      const doc = JSON.parse(fs.readFileSync(path.join(HASH_VECTORS, "CertificationInfoAndSensorReportWithCRS.jsonld"), "utf8"));
+      const doc = JSON.parse(
+        fs.readFileSync(path.join(HASH_VECTORS, "CertificationInfoAndSensorReportWithCRS.jsonld"), "utf8"),
+      );
       const prefixes = contextPrefixes(doc["@context"]);
       const e = documentEvents(doc)[0];
       const h = epcisEventHash(e, { prefixes });
       const variants: EpcisEvent[] = [
         { ...e, certificationInfo: "https://accreditation-council.example.org/certificate/ABC12346" },
-        { ...e, sensorElementList: [{ ...(e.sensorElementList as object[])[0], sensorReport: [{ type: "Temperature", value: 5 }] }] },
+        {
+          ...e,
+          sensorElementList: [
+            { ...(e.sensorElementList as object[])[0], sensorReport: [{ type: "Temperature", value: 5 }] },
+          ],
+        },
         { ...e, persistentDisposition: { set: ["completeness_verified"] } },
         { ...e, readPoint: { ...e.readPoint!, "ext1:door": "7" } },
       ];
       for (const v of variants) expect(epcisEventHash(v, { prefixes })).not.to.equal(h);
     });
     it("normalises other GS1 keys and non-canonical Digital Links like the reference", function () {
-      expect(epcToDigitalLink("urn:epc:id:gdti:0614141.12345.006847")).to.equal("https://id.gs1.org/253/0614141123452006847");
-      expect(epcToDigitalLink("urn:epc:id:grai:0614141.12345.400")).to.equal("https://id.gs1.org/8003/00614141123452400");
+      expect(epcToDigitalLink("urn:epc:id:gdti:0614141.12345.006847")).to.equal(
+        "https://id.gs1.org/253/0614141123452006847",
+      );
+      expect(epcToDigitalLink("urn:epc:id:grai:0614141.12345.400")).to.equal(
+        "https://id.gs1.org/8003/00614141123452400",
+      );
       expect(epcToDigitalLink("urn:epc:id:giai:0614141.12345400")).to.equal("https://id.gs1.org/8004/061414112345400");
       expect(epcToDigitalLink("urn:epc:idpat:sgtin:4012345.098765.*")).to.equal("https://id.gs1.org/01/04012345987652");
-      expect(epcToDigitalLink("https://example.com/gtin/9520123456788/lot/A1/ser/7?17=261231")).to.equal("https://id.gs1.org/01/09520123456788/21/7");
-      expect(epcToDigitalLink("https://id.gs1.de/01/04012345999990/21/XYZ-1234")).to.equal("https://id.gs1.org/01/04012345999990/21/XYZ-1234");
+      expect(epcToDigitalLink("https://example.com/gtin/9520123456788/lot/A1/ser/7?17=261231")).to.equal(
+        "https://id.gs1.org/01/09520123456788/21/7",
+      );
+      expect(epcToDigitalLink("https://id.gs1.de/01/04012345999990/21/XYZ-1234")).to.equal(
+        "https://id.gs1.org/01/04012345999990/21/XYZ-1234",
+      );
     });
   });
 
@@ -114,12 +173,41 @@ describe("SDK core: EPCIS events and quantities", function () {
     const packed = lotClass({ giNumber: "AGI00001", lot: "DS26-P-001" });
     const gtinLot = lotClass({ giNumber: "AGI00001", lot: "L(1/2", gtin: "06901234567892" });
     const builders: [string, () => EpcisEvent][] = [
-      ["harvest", () => harvestEvent({ ...base, lot: LOT, quantity: 1_200_000n, unit: "g", ilmd: { "gi:plot": "DS-07", "gi:season": 2026 } })],
-      ["observation", () => observationEvent({ ...base, lot: gtinLot, step: "receiving", quantity: 5_000n, unit: "g" })],
-      ["observation at a GLN", () => observationEvent({ ...base, location: "6901234000108", lot: LOT, step: "shipping" })],
-      ["observation at a geo URI", () => observationEvent({ ...base, location: "geo:34.43,116.35", lot: LOT, step: "inspecting" })],
+      [
+        "harvest",
+        () =>
+          harvestEvent({
+            ...base,
+            lot: LOT,
+            quantity: 1_200_000n,
+            unit: "g",
+            ilmd: { "gi:plot": "DS-07", "gi:season": 2026 },
+          }),
+      ],
+      [
+        "observation",
+        () => observationEvent({ ...base, lot: gtinLot, step: "receiving", quantity: 5_000n, unit: "g" }),
+      ],
+      [
+        "observation at a GLN",
+        () => observationEvent({ ...base, location: "6901234000108", lot: LOT, step: "shipping" }),
+      ],
+      [
+        "observation at a geo URI",
+        () => observationEvent({ ...base, location: "geo:34.43,116.35", lot: LOT, step: "inspecting" }),
+      ],
       ["pack", () => packEvent({ ...base, lot: LOT, packedLot: packed, packages: 240, size: 5_000n, unit: "g" })],
-      ["transformation", () => transformationEvent({ ...base, step: "creating_class_instance", inputs: [{ lot: LOT, quantity: 1_000n }], outputs: [{ lot: packed, quantity: 250n }], unit: "g" })],
+      [
+        "transformation",
+        () =>
+          transformationEvent({
+            ...base,
+            step: "creating_class_instance",
+            inputs: [{ lot: LOT, quantity: 1_000n }],
+            outputs: [{ lot: packed, quantity: 250n }],
+            unit: "g",
+          }),
+      ],
       ["recall", () => recallEvent({ ...base, lot: LOT, reason: "pesticide residue" })],
     ];
     for (const [name, build] of builders) {
@@ -145,16 +233,25 @@ describe("SDK core: EPCIS events and quantities", function () {
     it("keeps GLN, SGLN, geo and registered ids as URIs; turns an address into a stable URN with the text kept", function () {
       expect(locationUri("urn:epc:id:sgln:6901234.00010.0")).to.deep.equal({ id: "urn:epc:id:sgln:6901234.00010.0" });
       expect(locationUri("geo:34.43,116.35")).to.deep.equal({ id: "geo:34.43,116.35" });
-      expect(locationUri("urn:proofmark:gi:AGI00001:plot:DS-07")).to.deep.equal({ id: "urn:proofmark:gi:AGI00001:plot:DS-07" });
+      expect(locationUri("urn:proofmark:gi:AGI00001:plot:DS-07")).to.deep.equal({
+        id: "urn:proofmark:gi:AGI00001:plot:DS-07",
+      });
       expect(locationUri("6901234000108")).to.deep.equal({ id: "https://id.gs1.org/414/6901234000108" });
       expectCode(() => locationUri("6901234000107"), "INVALID_ARGUMENT", /check digit/);
       const address = "上海市静安区南京西路 1 号";
       const place = locationUri(address);
       expect(place.name).to.equal(address);
-      expect(place.id).to.equal(PLACE_URN_PREFIX + createHash("sha256").update(address.normalize("NFC")).digest("hex").slice(0, 32));
+      expect(place.id).to.equal(
+        PLACE_URN_PREFIX + createHash("sha256").update(address.normalize("NFC")).digest("hex").slice(0, 32),
+      );
       expect(locationUri(` ${address} `)).to.deep.equal(place);
       expect(locationUri("上海市静安区南京西路 2 号").id).not.to.equal(place.id);
-      const ev = observationEvent({ time: "2026-09-03T20:00:00+08:00", location: address, lot: LOT, step: "receiving" });
+      const ev = observationEvent({
+        time: "2026-09-03T20:00:00+08:00",
+        location: address,
+        lot: LOT,
+        step: "receiving",
+      });
       expect(ev.readPoint).to.deep.equal({ id: place.id, "gi:name": address });
       expect(eventLocationName(ev)).to.equal(address);
       expect(eventLocation(ev)).to.equal(place.id);
@@ -163,10 +260,18 @@ describe("SDK core: EPCIS events and quantities", function () {
 
   describe("EPC URNs to GS1 Digital Link", function () {
     it("converts sgtin, lgtin, sscc, sgln and pgln with check digits, and leaves other values alone", function () {
-      expect(epcToDigitalLink("urn:epc:id:sgtin:0614141.107346.2017")).to.equal("https://id.gs1.org/01/10614141073464/21/2017");
-      expect(epcToDigitalLink("urn:epc:class:lgtin:4012345.012345.998877")).to.equal("https://id.gs1.org/01/04012345123456/10/998877");
-      expect(epcToDigitalLink("urn:epc:id:sscc:4012345.0000000111")).to.equal("https://id.gs1.org/00/040123450000001112");
-      expect(epcToDigitalLink("urn:epc:id:sgln:4012345.00011.987")).to.equal("https://id.gs1.org/414/4012345000115/254/987");
+      expect(epcToDigitalLink("urn:epc:id:sgtin:0614141.107346.2017")).to.equal(
+        "https://id.gs1.org/01/10614141073464/21/2017",
+      );
+      expect(epcToDigitalLink("urn:epc:class:lgtin:4012345.012345.998877")).to.equal(
+        "https://id.gs1.org/01/04012345123456/10/998877",
+      );
+      expect(epcToDigitalLink("urn:epc:id:sscc:4012345.0000000111")).to.equal(
+        "https://id.gs1.org/00/040123450000001112",
+      );
+      expect(epcToDigitalLink("urn:epc:id:sgln:4012345.00011.987")).to.equal(
+        "https://id.gs1.org/414/4012345000115/254/987",
+      );
       expect(epcToDigitalLink("urn:epc:id:sgln:4012345.00011.0")).to.equal("https://id.gs1.org/414/4012345000115");
       expect(epcToDigitalLink("urn:epc:id:pgln:4012345.00000")).to.equal("https://id.gs1.org/417/4012345000009");
       expect(epcToDigitalLink(LOT)).to.equal(LOT);
@@ -177,8 +282,19 @@ describe("SDK core: EPCIS events and quantities", function () {
     const base = { time: "2026-09-01T08:00:00+08:00", location: "urn:proofmark:gi:AGI00001:plot:DS-07" };
 
     it("a harvest is an ObjectEvent ADD / commissioning / active with lot master data", function () {
-      const ev = harvestEvent({ ...base, lot: LOT, quantity: 1_200_000n, unit: "g", ilmd: { "gi:plot": "DS-07", "gi:season": 2026 } });
-      expect(ev).to.deep.include({ type: "ObjectEvent", action: "ADD", bizStep: "commissioning", disposition: "active" });
+      const ev = harvestEvent({
+        ...base,
+        lot: LOT,
+        quantity: 1_200_000n,
+        unit: "g",
+        ilmd: { "gi:plot": "DS-07", "gi:season": 2026 },
+      });
+      expect(ev).to.deep.include({
+        type: "ObjectEvent",
+        action: "ADD",
+        bizStep: "commissioning",
+        disposition: "active",
+      });
       expect(ev.eventTime).to.equal("2026-09-01T08:00:00.000+08:00");
       expect(ev.quantityList).to.deep.equal([{ epcClass: LOT, quantity: 1_200_000, uom: "GRM" }]);
       const pre = eventPreHash(ev);
@@ -194,24 +310,51 @@ describe("SDK core: EPCIS events and quantities", function () {
 
     it("observation, pack, transformation and recall events carry their CBV step and disposition", function () {
       const inspect = observationEvent({ ...base, lot: LOT, step: "inspecting" });
-      expect(inspect).to.deep.include({ type: "ObjectEvent", action: "OBSERVE", bizStep: "inspecting", disposition: "conformant" });
+      expect(inspect).to.deep.include({
+        type: "ObjectEvent",
+        action: "OBSERVE",
+        bizStep: "inspecting",
+        disposition: "conformant",
+      });
       const packed = lotClass({ giNumber: "AGI00001", lot: "DS26-P-001" });
       const pack = packEvent({ ...base, lot: LOT, packedLot: packed, packages: 240, size: 5_000n, unit: "g" });
-      expect(pack).to.deep.include({ type: "AggregationEvent", action: "ADD", parentID: packed, bizStep: "packing", disposition: "container_closed" });
+      expect(pack).to.deep.include({
+        type: "AggregationEvent",
+        action: "ADD",
+        parentID: packed,
+        bizStep: "packing",
+        disposition: "container_closed",
+      });
       expect(pack.childQuantityList).to.deep.equal([{ epcClass: LOT, quantity: 1_200_000, uom: "GRM" }]);
-      expect(eventPreHash(pack)).to.contain("{https://ns.proofmark.dev/gi#}packageSize=5000{https://ns.proofmark.dev/gi#}packages=240");
-      const t = transformationEvent({ ...base, step: "creating_class_instance", inputs: [{ lot: LOT, quantity: 1_000n }], outputs: [{ lot: packed, quantity: 250n }], unit: "g" });
+      expect(eventPreHash(pack)).to.contain(
+        "{https://ns.proofmark.dev/gi#}packageSize=5000{https://ns.proofmark.dev/gi#}packages=240",
+      );
+      const t = transformationEvent({
+        ...base,
+        step: "creating_class_instance",
+        inputs: [{ lot: LOT, quantity: 1_000n }],
+        outputs: [{ lot: packed, quantity: 250n }],
+        unit: "g",
+      });
       expect(t).to.deep.include({ type: "TransformationEvent", bizStep: "creating_class_instance" });
-      expect(eventPreHash(t)).to.contain(`inputQuantityListquantityElementepcClass=${LOT}quantity=1000uom=GRMoutputQuantityList`);
+      expect(eventPreHash(t)).to.contain(
+        `inputQuantityListquantityElementepcClass=${LOT}quantity=1000uom=GRMoutputQuantityList`,
+      );
       const r = recallEvent({ ...base, lot: LOT, reason: "pesticide residue" });
       expect(r).to.deep.include({ bizStep: "holding", disposition: "recalled", "gi:reason": "pesticide residue" });
       const doc = epcisDocument([inspect, pack], new Date(0));
-      expect(doc).to.deep.include({ type: "EPCISDocument", schemaVersion: "2.0", creationDate: "1970-01-01T00:00:00.000Z" });
+      expect(doc).to.deep.include({
+        type: "EPCISDocument",
+        schemaVersion: "2.0",
+        creationDate: "1970-01-01T00:00:00.000Z",
+      });
       expect(doc.epcisBody.eventList).to.have.length(2);
     });
 
     it("lot class URIs: Digital Link with a GTIN, a Proofmark URN without; bad lot codes rejected", function () {
-      expect(lotClass({ giNumber: "AGI00001", lot: "A1", gtin: "06901234567892" })).to.equal("https://id.gs1.org/01/06901234567892/10/A1");
+      expect(lotClass({ giNumber: "AGI00001", lot: "A1", gtin: "06901234567892" })).to.equal(
+        "https://id.gs1.org/01/06901234567892/10/A1",
+      );
       expectCode(() => lotClass({ giNumber: "X", lot: "a b" }), "INVALID_ARGUMENT", /lot/); // "/" is a valid lot character since issue 13; space is not
       expect(lotClass({ giNumber: "X", lot: "a/b" })).to.equal("urn:proofmark:gi:X:lot:a%2Fb");
       expectCode(() => lotClass({ giNumber: "X", lot: "" }), "INVALID_ARGUMENT");
@@ -219,8 +362,15 @@ describe("SDK core: EPCIS events and quantities", function () {
     });
 
     it("rejects a bad time zone offset and a bad time", function () {
-      expectCode(() => observationEvent({ ...base, lot: LOT, step: "shipping", timeZoneOffset: "8" }), "INVALID_ARGUMENT", /offset/);
-      expectCode(() => observationEvent({ ...base, lot: LOT, step: "shipping", time: "yesterday" }), "INVALID_ARGUMENT");
+      expectCode(
+        () => observationEvent({ ...base, lot: LOT, step: "shipping", timeZoneOffset: "8" }),
+        "INVALID_ARGUMENT",
+        /offset/,
+      );
+      expectCode(
+        () => observationEvent({ ...base, lot: LOT, step: "shipping", time: "yesterday" }),
+        "INVALID_ARGUMENT",
+      );
     });
   });
 
@@ -252,7 +402,12 @@ describe("SDK core: EPCIS events and quantities", function () {
     });
 
     it("chainRecord gives codes, seconds, location digest and the salted commitment", function () {
-      const ev = observationEvent({ time: "2026-09-02T10:00:00+08:00", location: "urn:x:warehouse", lot: LOT, step: "shipping" });
+      const ev = observationEvent({
+        time: "2026-09-02T10:00:00+08:00",
+        location: "urn:x:warehouse",
+        lot: LOT,
+        step: "shipping",
+      });
       const salt = ("0x" + "11".repeat(32)) as Hex;
       const r = chainRecord(ev, salt);
       expect(r.step).to.equal(stepCode("shipping"));
@@ -263,18 +418,29 @@ describe("SDK core: EPCIS events and quantities", function () {
       expect(r.document).to.equal(ethers.keccak256(ethers.keccak256(ethers.concat([EVENT_DOMAIN, digest, salt]))));
       expect(EVENT_DOMAIN).to.equal(ethers.id("proofmark.gi.event.v1"));
       expectCode(() => chainRecord({ ...ev, bizStep: "killing" }, salt), "EPCIS_INVALID", /killing/);
-      expectCode(() => chainRecord({ ...ev, disposition: "urn:epcglobal:cbv:disp:stolen" }, salt), "EPCIS_INVALID", /stolen/);
-      expect(chainRecord({ ...ev, bizStep: "urn:epcglobal:cbv:bizstep:shipping" }, salt).step).to.equal(stepCode("shipping"));
+      expectCode(
+        () => chainRecord({ ...ev, disposition: "urn:epcglobal:cbv:disp:stolen" }, salt),
+        "EPCIS_INVALID",
+        /stolen/,
+      );
+      expect(chainRecord({ ...ev, bizStep: "urn:epcglobal:cbv:bizstep:shipping" }, salt).step).to.equal(
+        stepCode("shipping"),
+      );
       const { readPoint: _drop, ...noPlace } = ev;
       expectCode(() => chainRecord(noPlace as EpcisEvent, salt), "EPCIS_INVALID", /readPoint/);
     });
 
     it("a guessed event cannot be confirmed without the salt (property)", function () {
-      const hash = epcisEventHash(observationEvent({ time: "2026-09-02T10:00:00Z", location: "urn:x", lot: LOT, step: "inspecting" }));
+      const hash = epcisEventHash(
+        observationEvent({ time: "2026-09-02T10:00:00Z", location: "urn:x", lot: LOT, step: "inspecting" }),
+      );
       const truth = eventCommitment(hash, randomSalt());
-      fc.assert(fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), (bytes) => {
-        expect(eventCommitment(hash, ethers.hexlify(bytes) as Hex)).not.to.equal(truth);
-      }), { numRuns: 200 });
+      fc.assert(
+        fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), (bytes) => {
+          expect(eventCommitment(hash, ethers.hexlify(bytes) as Hex)).not.to.equal(truth);
+        }),
+        { numRuns: 200 },
+      );
       expect(eventCommitment(hash, randomSalt())).not.to.equal(eventCommitment(hash, randomSalt()));
     });
 
@@ -319,9 +485,12 @@ describe("SDK core: EPCIS events and quantities", function () {
       expect(formatQuantity(2_000_000_000n, "g")).to.equal("2,000 t");
       expect(formatQuantity(240n, "pcs")).to.equal("240 pcs");
       expect(uomOf("kg")).to.equal("KGM");
-      fc.assert(fc.property(fc.bigInt({ min: 1n, max: 10n ** 15n }), (n) => {
-        expect(parseQuantity(formatQuantity(n, "g"), "g")).to.equal(n);
-      }), { numRuns: 300 });
+      fc.assert(
+        fc.property(fc.bigInt({ min: 1n, max: 10n ** 15n }), (n) => {
+          expect(parseQuantity(formatQuantity(n, "g"), "g")).to.equal(n);
+        }),
+        { numRuns: 300 },
+      );
     });
   });
 });

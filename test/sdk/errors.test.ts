@@ -27,23 +27,40 @@ describe("SDK core: error codes", function () {
 
   it("SDK messages name no CLI flag or command (the CLI adds those as hints: cli/src/hints.ts)", function () {
     const root = path.join(__dirname, "..", "..", "packages", "sdk", "src");
-    const files = (dir: string): string[] => fs.readdirSync(dir, { withFileTypes: true }).flatMap((d) =>
-      d.isDirectory() ? files(path.join(dir, d.name)) : d.name.endsWith(".ts") && !d.name.endsWith(".generated.ts") ? [path.join(dir, d.name)] : []);
+    const files = (dir: string): string[] =>
+      fs
+        .readdirSync(dir, { withFileTypes: true })
+        .flatMap((d) =>
+          d.isDirectory()
+            ? files(path.join(dir, d.name))
+            : d.name.endsWith(".ts") && !d.name.endsWith(".generated.ts")
+              ? [path.join(dir, d.name)]
+              : [],
+        );
     const offending: string[] = [];
     for (const file of files(root)) {
       const text = fs.readFileSync(file, "utf8");
       // every error raised: the text from `ProofmarkError(` (or a failing step) to the end of its message argument
-      for (const m of text.matchAll(/(?:ProofmarkError|fail)\(\s*"[A-Z_]+",\s*(`(?:[^`\\]|\\.)*`|"(?:[^"\\]|\\.)*")/g)) {
-        if (/`proofmark |proofmark [a-z]+ --|(^|[\s(])--[a-z][a-z-]+/.test(m[1])) offending.push(`${path.relative(root, file)}: ${m[1].slice(0, 120)}`);
+      for (const m of text.matchAll(
+        /(?:ProofmarkError|fail)\(\s*"[A-Z_]+",\s*(`(?:[^`\\]|\\.)*`|"(?:[^"\\]|\\.)*")/g,
+      )) {
+        if (/`proofmark |proofmark [a-z]+ --|(^|[\s(])--[a-z][a-z-]+/.test(m[1]))
+          offending.push(`${path.relative(root, file)}: ${m[1].slice(0, 120)}`);
       }
     }
     expect(offending).to.deep.equal([]);
   });
 
   it("the CLI turns code and details into the command or flag to use", function () {
-    expect(hintFor("NETWORK_UNKNOWN", { chainId: 1 })).to.equal("pass --rpc URL (an endpoint of chain 1), or add the network to config.json");
-    expect(hintFor("REGISTRY_UNKNOWN", { registry: "0xab" })).to.equal("if you know this registry, pin it: --trust-registry 0xab");
-    expect(hintFor("TX_FAILED", { queued: true })).to.equal("the queued files are anchored by: proofmark stamp --resume");
+    expect(hintFor("NETWORK_UNKNOWN", { chainId: 1 })).to.equal(
+      "pass --rpc URL (an endpoint of chain 1), or add the network to config.json",
+    );
+    expect(hintFor("REGISTRY_UNKNOWN", { registry: "0xab" })).to.equal(
+      "if you know this registry, pin it: --trust-registry 0xab",
+    );
+    expect(hintFor("TX_FAILED", { queued: true })).to.equal(
+      "the queued files are anchored by: proofmark stamp --resume",
+    );
     expect(hintFor("STORE_CORRUPT", {})).to.match(/^proofmark store repair/);
     expect(hintFor("DIGEST_MISMATCH", {})).to.equal(undefined);
   });

@@ -3,12 +3,23 @@ import fc from "fast-check";
 import { ethers } from "ethers";
 import { SimpleMerkleTree } from "@openzeppelin/merkle-tree";
 import {
-  computeLeaf, hashPair, LEAF_DOMAIN, MerkleTree, metaDigest, canonicalMetaJson, processProof, verifyProof,
-  sha256Stream, sha256Bytes, type Hex,
+  computeLeaf,
+  hashPair,
+  LEAF_DOMAIN,
+  MerkleTree,
+  metaDigest,
+  canonicalMetaJson,
+  processProof,
+  verifyProof,
+  sha256Stream,
+  sha256Bytes,
+  type Hex,
 } from "../../packages/sdk/src";
 import vectorsJson from "../vectors/evidence.json";
 
-const vectors = vectorsJson as typeof vectorsJson & { leaves: Array<(typeof vectorsJson.leaves)[number] & { meta: Record<string, string> }> };
+const vectors = vectorsJson as typeof vectorsJson & {
+  leaves: Array<(typeof vectorsJson.leaves)[number] & { meta: Record<string, string> }>;
+};
 
 const hex32 = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => ethers.hexlify(b) as Hex);
 
@@ -31,7 +42,10 @@ describe("SDK core: evidence commitments and Merkle trees", function () {
         expect(metaDigest(v.meta)).to.equal(v.metaDigest);
         expect(metaDigest(v.meta)).to.equal(ethers.keccak256(ethers.toUtf8Bytes(canonicalMetaJson(v.meta))));
         expect(computeLeaf({ sha256: v.sha256, salt: v.salt as Hex, meta: v.meta })).to.equal(v.leaf);
-        const inner = ethers.solidityPackedKeccak256(["bytes32", "bytes32", "bytes32", "bytes32"], [LEAF_DOMAIN, `0x${v.sha256}`, v.salt, v.metaDigest]);
+        const inner = ethers.solidityPackedKeccak256(
+          ["bytes32", "bytes32", "bytes32", "bytes32"],
+          [LEAF_DOMAIN, `0x${v.sha256}`, v.salt, v.metaDigest],
+        );
         expect(ethers.keccak256(inner)).to.equal(v.leaf);
       }
     });
@@ -108,17 +122,23 @@ describe("SDK core: evidence commitments and Merkle trees", function () {
 
     it("property: flipping any digit of the leaf, any proof element or the root fails verification", function () {
       fc.assert(
-        fc.property(fc.array(hex32, { minLength: 2, maxLength: 64 }), fc.nat(), fc.nat(), fc.constantFrom("leaf", "path", "root"), (leaves, which, digit, part) => {
-          const tree = MerkleTree.build(leaves);
-          const i = which % leaves.length;
-          let leaf = leaves[i];
-          const path = tree.proof(i);
-          let root = tree.root;
-          if (part === "leaf") leaf = flipHexDigit(leaf, digit) as Hex;
-          else if (part === "root") root = flipHexDigit(root, digit) as Hex;
-          else path[digit % path.length] = flipHexDigit(path[digit % path.length], digit >> 8) as Hex;
-          return !verifyProof(leaf, path, root);
-        }),
+        fc.property(
+          fc.array(hex32, { minLength: 2, maxLength: 64 }),
+          fc.nat(),
+          fc.nat(),
+          fc.constantFrom("leaf", "path", "root"),
+          (leaves, which, digit, part) => {
+            const tree = MerkleTree.build(leaves);
+            const i = which % leaves.length;
+            let leaf = leaves[i];
+            const path = tree.proof(i);
+            let root = tree.root;
+            if (part === "leaf") leaf = flipHexDigit(leaf, digit) as Hex;
+            else if (part === "root") root = flipHexDigit(root, digit) as Hex;
+            else path[digit % path.length] = flipHexDigit(path[digit % path.length], digit >> 8) as Hex;
+            return !verifyProof(leaf, path, root);
+          },
+        ),
         { numRuns: 500 },
       );
     });
@@ -143,7 +163,10 @@ describe("SDK core: evidence commitments and Merkle trees", function () {
 
     it("a leaf is a hash over 32 bytes, so no internal node (a hash over 64 bytes) has a preimage as a leaf", function () {
       const v = vectors.leaves[1];
-      const inner = ethers.solidityPackedKeccak256(["bytes32", "bytes32", "bytes32", "bytes32"], [LEAF_DOMAIN, `0x${v.sha256}`, v.salt, v.metaDigest]);
+      const inner = ethers.solidityPackedKeccak256(
+        ["bytes32", "bytes32", "bytes32", "bytes32"],
+        [LEAF_DOMAIN, `0x${v.sha256}`, v.salt, v.metaDigest],
+      );
       expect(ethers.dataLength(inner)).to.equal(32);
       expect(ethers.keccak256(inner)).to.equal(v.leaf);
       const tree = vectors.trees[1];
@@ -156,7 +179,9 @@ describe("SDK core: evidence commitments and Merkle trees", function () {
     });
 
     it("rejects malformed digests and salts", function () {
-      expect(() => computeLeaf({ sha256: "abc", salt: vectors.leaves[0].salt as Hex, meta: {} })).to.throw(/64 lower-case hex/);
+      expect(() => computeLeaf({ sha256: "abc", salt: vectors.leaves[0].salt as Hex, meta: {} })).to.throw(
+        /64 lower-case hex/,
+      );
       expect(() => computeLeaf({ sha256: vectors.leaves[0].sha256, salt: "0x12" as Hex, meta: {} })).to.throw(/salt/);
     });
   });

@@ -16,16 +16,20 @@ describe("SDK: withLockFile", () => {
   it("callers in one process take turns, in order, and the file is gone afterwards", async () => {
     const lock = path.join(dir, "LOCK");
     const log: string[] = [];
-    const job = (name: string) => withLockFile(lock, async () => {
-      log.push(`${name} in`);
-      expect(fs.readFileSync(lock, "utf8")).to.equal(String(process.pid));
-      await new Promise((r) => setTimeout(r, 20));
-      log.push(`${name} out`);
-      return name;
-    });
+    const job = (name: string) =>
+      withLockFile(lock, async () => {
+        log.push(`${name} in`);
+        expect(fs.readFileSync(lock, "utf8")).to.equal(String(process.pid));
+        await new Promise((r) => setTimeout(r, 20));
+        log.push(`${name} out`);
+        return name;
+      });
     const a = job("a");
     const b = job("b");
-    const c = withLockFile(lock, async () => { log.push("c in"); throw new Error("boom"); }).catch((e: Error) => e.message);
+    const c = withLockFile(lock, async () => {
+      log.push("c in");
+      throw new Error("boom");
+    }).catch((e: Error) => e.message);
     const d = job("d");
     expect(await Promise.all([a, b, c, d])).to.deep.equal(["a", "b", "boom", "d"]);
     expect(log).to.deep.equal(["a in", "a out", "b in", "b out", "c in", "d in", "d out"]);
@@ -48,7 +52,11 @@ describe("SDK: withLockFile", () => {
     try {
       fs.writeFileSync(lock, String(holder.pid));
       const t = Date.now();
-      const err = await withLockFile(lock, async () => "ran", { timeoutMs: 300, pollMs: 20, busyError: (pid) => new Error(`busy ${pid}`) }).catch((e: Error) => e);
+      const err = await withLockFile(lock, async () => "ran", {
+        timeoutMs: 300,
+        pollMs: 20,
+        busyError: (pid) => new Error(`busy ${pid}`),
+      }).catch((e: Error) => e);
       expect((err as Error).message).to.equal(`busy ${holder.pid}`);
       expect(Date.now() - t).to.be.at.least(300);
       expect(fs.readFileSync(lock, "utf8")).to.equal(String(holder.pid));

@@ -20,21 +20,36 @@ describe("SDK: the public surface of @proofmark/sdk", function () {
   it("each entry point exports exactly the pinned names", function () {
     const actual: Record<string, string[]> = {};
     for (const entry of entryPoints()) actual[entry] = Object.keys(load(entry)).sort();
-    if (process.env.PROOFMARK_UPDATE_SURFACE === "1") fs.writeFileSync(SNAPSHOT, `${JSON.stringify(actual, null, 2)}\n`);
+    if (process.env.PROOFMARK_UPDATE_SURFACE === "1")
+      fs.writeFileSync(SNAPSHOT, `${JSON.stringify(actual, null, 2)}\n`);
     expect(actual).to.deep.equal(JSON.parse(fs.readFileSync(SNAPSHOT, "utf8")));
   });
 
   it("the root entry point is the union of the area entry points", function () {
-    const union = new Set(entryPoints().filter((e) => e !== ".").flatMap((e) => Object.keys(load(e))));
+    const union = new Set(
+      entryPoints()
+        .filter((e) => e !== ".")
+        .flatMap((e) => Object.keys(load(e))),
+    );
     expect(Object.keys(load(".")).sort()).to.deep.equal([...union].sort());
   });
 
   it("internals are not exported: file helpers, keccak internals, the Anvil binary", function () {
     const root = load(".");
-    for (const name of ["writeFileAtomic", "withLockFile", "readFileBounded", "keccak256Pair", "keccak256PairWords", "LITTLE_ENDIAN", "anvilBinary"]) {
+    for (const name of [
+      "writeFileAtomic",
+      "withLockFile",
+      "readFileBounded",
+      "keccak256Pair",
+      "keccak256PairWords",
+      "LITTLE_ENDIAN",
+      "anvilBinary",
+    ]) {
       expect(root, name).to.not.have.property(name);
     }
-    expect(() => require("@proofmark/sdk/dist/util/fs")).to.throw(/not defined by "exports"|not exported|ERR_PACKAGE_PATH_NOT_EXPORTED/);
+    expect(() => require("@proofmark/sdk/dist/util/fs")).to.throw(
+      /not defined by "exports"|not exported|ERR_PACKAGE_PATH_NOT_EXPORTED/,
+    );
     expect(require("@proofmark/sdk/internal")).to.have.property("writeFileAtomic");
   });
 

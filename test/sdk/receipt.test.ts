@@ -1,24 +1,41 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import {
-  checkOffline, computeLeaf, isProofmarkError, MerkleTree, parseReceipt, serializeReceipt, type Hex, type Receipt,
+  checkOffline,
+  computeLeaf,
+  isProofmarkError,
+  MerkleTree,
+  parseReceipt,
+  serializeReceipt,
+  type Hex,
+  type Receipt,
 } from "../../packages/sdk/src";
 import vectorsJson from "../vectors/evidence.json";
 
-const vectors = vectorsJson as typeof vectorsJson & { leaves: Array<(typeof vectorsJson.leaves)[number] & { meta: Record<string, string> }> };
+const vectors = vectorsJson as typeof vectorsJson & {
+  leaves: Array<(typeof vectorsJson.leaves)[number] & { meta: Record<string, string> }>;
+};
 
 function sampleReceipt(index = 2): Receipt {
   const tree = vectors.trees[4];
   const v = vectors.leaves[index];
   return {
-    format: "proofmark-receipt", version: 1,
+    format: "proofmark-receipt",
+    version: 1,
     subject: { name: v.name, size: v.size, sha256: v.sha256 },
     commitment: { salt: v.salt as Hex, meta: v.meta, leaf: v.leaf as Hex },
     proof: { root: tree.root as Hex, path: tree.proofs[index] as Hex[], leafCount: 5 },
-    anchors: [{
-      chainId: 31337, registry: "0x5fbdb2315678afecb367f032d93f642f64180aa3", txHash: `0x${"ab".repeat(32)}`,
-      blockNumber: 7, blockHash: `0x${"cd".repeat(32)}`, timestamp: 1_800_000_000, submitter: "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266",
-    }],
+    anchors: [
+      {
+        chainId: 31337,
+        registry: "0x5fbdb2315678afecb367f032d93f642f64180aa3",
+        txHash: `0x${"ab".repeat(32)}`,
+        blockNumber: 7,
+        blockHash: `0x${"cd".repeat(32)}`,
+        timestamp: 1_800_000_000,
+        submitter: "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266",
+      },
+    ],
   };
 }
 
@@ -54,16 +71,28 @@ describe("SDK core: receipt format proofmark-receipt v1", function () {
     const r = sampleReceipt() as unknown as Record<string, Record<string, unknown>>;
     expectInvalid({ ...r, subject: { ...r.subject, sha256: "ABC" } }, /subject.sha256/);
     expectInvalid({ ...r, subject: { ...r.subject, owner: "x" } }, /subject.owner is not a field/);
-    expectInvalid({ ...r, commitment: { ...r.commitment, salt: "0x1234" } }, /commitment.salt must be 0x followed by 64/);
+    expectInvalid(
+      { ...r, commitment: { ...r.commitment, salt: "0x1234" } },
+      /commitment.salt must be 0x followed by 64/,
+    );
     expectInvalid({ ...r, proof: { root: r.proof.root, path: r.proof.path } }, /proof.leafCount is missing/);
     expectInvalid({ ...r, anchors: [] }, /anchors must be a non-empty array/);
-    expectInvalid({ ...r, anchors: [{ ...(r.anchors as unknown as object[])[0], registry: "0x12" }] }, /anchors\[0\].registry/);
-    expectInvalid({ ...r, commitment: { ...r.commitment, meta: { title: 5 } } }, /commitment.meta.title must be a string/);
+    expectInvalid(
+      { ...r, anchors: [{ ...(r.anchors as unknown as object[])[0], registry: "0x12" }] },
+      /anchors\[0\].registry/,
+    );
+    expectInvalid(
+      { ...r, commitment: { ...r.commitment, meta: { title: 5 } } },
+      /commitment.meta.title must be a string/,
+    );
   });
 
   it("rejects a leaf that does not match digest, salt and meta", function () {
     const r = sampleReceipt();
-    expectInvalid({ ...r, commitment: { ...r.commitment, meta: { title: "changed" } } }, /commitment.leaf does not match/);
+    expectInvalid(
+      { ...r, commitment: { ...r.commitment, meta: { title: "changed" } } },
+      /commitment.leaf does not match/,
+    );
   });
 
   it("rejects a path that does not fold to the root, and a path longer than the tree allows", function () {
@@ -83,7 +112,8 @@ describe("SDK core: receipt format proofmark-receipt v1", function () {
         if (part === "salt") r.commitment.salt = flip(r.commitment.salt);
         if (part === "leaf") r.commitment.leaf = flip(r.commitment.leaf);
         if (part === "root") r.proof.root = flip(r.proof.root);
-        if (part === "path") r.proof.path[digit % r.proof.path.length] = flip(r.proof.path[digit % r.proof.path.length]);
+        if (part === "path")
+          r.proof.path[digit % r.proof.path.length] = flip(r.proof.path[digit % r.proof.path.length]);
         try {
           parseReceipt(r);
           return false;
@@ -120,7 +150,9 @@ describe("SDK core: receipt format proofmark-receipt v1", function () {
       const r = sampleReceipt(0);
       expect(tree.root).to.equal(r.proof.root);
       const other = vectors.leaves[1];
-      expect(computeLeaf({ sha256: other.sha256, salt: r.commitment.salt, meta: r.commitment.meta })).to.not.equal(r.commitment.leaf);
+      expect(computeLeaf({ sha256: other.sha256, salt: r.commitment.salt, meta: r.commitment.meta })).to.not.equal(
+        r.commitment.leaf,
+      );
       const steps = checkOffline(r, { sha256: other.sha256, size: other.size });
       expect(steps[0].ok).to.equal(false);
       expect(steps[0].message).to.match(/does not match the receipt/);

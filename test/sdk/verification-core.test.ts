@@ -5,9 +5,26 @@ import * as net from "node:net";
 import * as path from "node:path";
 import fc from "fast-check";
 import {
-  checkBlock, checkLog, checkRegistryCode, checkTxInBlock, codeHashOf, decodeAnchorOfAnswer, escapeControlChars, isProofmarkError, jsonRpcCall,
-  KNOWN_REGISTRY_CODES, parseJsonStrict, parseReceipt, RECEIPT_MAX_BYTES, serializeReceipt, statusOfCode, uncoveredFields, VERDICT_STATUSES,
-  ERROR_CODES, type Hex, type Receipt,
+  checkBlock,
+  checkLog,
+  checkRegistryCode,
+  checkTxInBlock,
+  codeHashOf,
+  decodeAnchorOfAnswer,
+  escapeControlChars,
+  isProofmarkError,
+  jsonRpcCall,
+  KNOWN_REGISTRY_CODES,
+  parseJsonStrict,
+  parseReceipt,
+  RECEIPT_MAX_BYTES,
+  serializeReceipt,
+  statusOfCode,
+  uncoveredFields,
+  VERDICT_STATUSES,
+  ERROR_CODES,
+  type Hex,
+  type Receipt,
 } from "../../packages/sdk/src";
 import { EvidenceRegistryArtifact } from "../../packages/sdk/src/chain/artifacts.generated";
 
@@ -16,9 +33,22 @@ const vectors = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "vectors",
 function sample(): Receipt {
   const v = vectors.leaves[0];
   return parseReceipt({
-    format: "proofmark-receipt", version: 1, subject: { name: v.name, size: 3, sha256: v.sha256 }, commitment: { salt: v.salt, meta: v.meta, leaf: v.leaf },
+    format: "proofmark-receipt",
+    version: 1,
+    subject: { name: v.name, size: 3, sha256: v.sha256 },
+    commitment: { salt: v.salt, meta: v.meta, leaf: v.leaf },
     proof: { root: v.leaf, path: [], leafCount: 1 },
-    anchors: [{ chainId: 31337, registry: `0x${"11".repeat(20)}`, txHash: `0x${"22".repeat(32)}`, blockNumber: 7, blockHash: `0x${"33".repeat(32)}`, timestamp: 1_700_000_000, submitter: `0x${"44".repeat(20)}` }],
+    anchors: [
+      {
+        chainId: 31337,
+        registry: `0x${"11".repeat(20)}`,
+        txHash: `0x${"22".repeat(32)}`,
+        blockNumber: 7,
+        blockHash: `0x${"33".repeat(32)}`,
+        timestamp: 1_700_000_000,
+        submitter: `0x${"44".repeat(20)}`,
+      },
+    ],
   });
 }
 
@@ -34,10 +64,13 @@ function code(f: () => unknown): string | undefined {
 describe("SDK core: the verification steps and the strict receipt reader", function () {
   describe("parseJsonStrict", function () {
     it("reads what JSON.parse reads (property), with objects that have no prototype", function () {
-      fc.assert(fc.property(fc.jsonValue(), (v) => {
-        const text = JSON.stringify(v);
-        return JSON.stringify(parseJsonStrict(text)) === JSON.stringify(JSON.parse(text));
-      }), { numRuns: 300 });
+      fc.assert(
+        fc.property(fc.jsonValue(), (v) => {
+          const text = JSON.stringify(v);
+          return JSON.stringify(parseJsonStrict(text)) === JSON.stringify(JSON.parse(text));
+        }),
+        { numRuns: 300 },
+      );
       const o = parseJsonStrict('{"__proto__": {"x": 1}}') as Record<string, unknown>;
       expect(Object.getPrototypeOf(o)).to.equal(null);
       expect(Object.keys(o)).to.deep.equal(["__proto__"]);
@@ -62,14 +95,26 @@ describe("SDK core: the verification steps and the strict receipt reader", funct
     it("refuses duplicate keys, __proto__ meta, control characters in meta keys, duplicated anchors and too many anchors", function () {
       const text = serializeReceipt(sample());
       const r = JSON.parse(text);
-      expect(code(() => parseReceipt(text.replace('"leafCount": 1', '"leafCount": 1, "leafCount": 1')))).to.equal("RECEIPT_INVALID");
-      expect(code(() => parseReceipt(text.replace('"meta": {', '"meta": {\n "__proto__": "FORGED AUTHOR: Bob",')))).to.equal("RECEIPT_INVALID");
-      expect(code(() => parseReceipt(JSON.stringify({ ...r, commitment: { ...r.commitment, meta: { "a\u001b[2Kb": "x" } } })))).to.equal("RECEIPT_INVALID");
-      expect(code(() => parseReceipt(JSON.stringify({ ...r, anchors: [r.anchors[0], r.anchors[0]] })))).to.equal("RECEIPT_INVALID");
+      expect(code(() => parseReceipt(text.replace('"leafCount": 1', '"leafCount": 1, "leafCount": 1')))).to.equal(
+        "RECEIPT_INVALID",
+      );
+      expect(
+        code(() => parseReceipt(text.replace('"meta": {', '"meta": {\n "__proto__": "FORGED AUTHOR: Bob",'))),
+      ).to.equal("RECEIPT_INVALID");
+      expect(
+        code(() =>
+          parseReceipt(JSON.stringify({ ...r, commitment: { ...r.commitment, meta: { "a\u001b[2Kb": "x" } } })),
+        ),
+      ).to.equal("RECEIPT_INVALID");
+      expect(code(() => parseReceipt(JSON.stringify({ ...r, anchors: [r.anchors[0], r.anchors[0]] })))).to.equal(
+        "RECEIPT_INVALID",
+      );
       const many = Array.from({ length: 40 }, (_, i) => ({ ...r.anchors[0], chainId: i + 1 }));
       expect(code(() => parseReceipt(JSON.stringify({ ...r, anchors: many })))).to.equal("RECEIPT_INVALID");
       // the same registry on two chains is two anchors
-      expect(parseReceipt(JSON.stringify({ ...r, anchors: [r.anchors[0], { ...r.anchors[0], chainId: 1 }] })).anchors).to.have.length(2);
+      expect(
+        parseReceipt(JSON.stringify({ ...r, anchors: [r.anchors[0], { ...r.anchors[0], chainId: 1 }] })).anchors,
+      ).to.have.length(2);
     });
 
     it("refuses more than RECEIPT_MAX_BYTES with RECEIPT_TOO_LARGE, counting UTF-8 bytes", function () {
@@ -87,7 +132,15 @@ describe("SDK core: the verification steps and the strict receipt reader", funct
     const r = sample();
     const a = r.anchors[0];
     const answer = { submitter: a.submitter, anchoredAt: a.timestamp, blockNumber: a.blockNumber };
-    const log = { address: a.registry, root: r.proof.root, submitter: a.submitter, leafCount: 1n, blockHash: a.blockHash, blockNumber: a.blockNumber, txHash: a.txHash };
+    const log = {
+      address: a.registry,
+      root: r.proof.root,
+      submitter: a.submitter,
+      leafCount: 1n,
+      blockHash: a.blockHash,
+      blockNumber: a.blockNumber,
+      txHash: a.txHash,
+    };
 
     it("one vocabulary: every code maps onto one of the five statuses, and only no code is 'verified'", function () {
       for (const c of ERROR_CODES) {
@@ -110,7 +163,9 @@ describe("SDK core: the verification steps and the strict receipt reader", funct
       expect(checkBlock(a, answer, header).ok).to.equal(true);
       expect(checkBlock(a, answer, { ...header, timestamp: a.timestamp - 1 }).code).to.equal("ANCHOR_MISMATCH");
       expect(checkBlock(a, { ...answer, anchoredAt: 1 }, header).code).to.equal("ANCHOR_MISMATCH");
-      expect(checkBlock(a, answer, { ...header, hash: `0x${"99".repeat(32)}` as Hex }).code).to.equal("ANCHOR_MISMATCH");
+      expect(checkBlock(a, answer, { ...header, hash: `0x${"99".repeat(32)}` as Hex }).code).to.equal(
+        "ANCHOR_MISMATCH",
+      );
       expect(checkBlock(a, answer, null).code).to.equal("HISTORY_UNAVAILABLE");
     });
 
@@ -118,7 +173,9 @@ describe("SDK core: the verification steps and the strict receipt reader", funct
       expect(checkLog(r, a, [log]).ok).to.equal(true);
       expect(checkLog(r, a, []).code).to.equal("ANCHOR_MISMATCH");
       expect(checkLog(r, a, [{ ...log, leafCount: 2n }]).message).to.match(/leafCount 2/);
-      expect(checkLog(r, a, [{ ...log, txHash: `0x${"55".repeat(32)}` as Hex }]).message).to.match(/named in the receipt did not anchor/);
+      expect(checkLog(r, a, [{ ...log, txHash: `0x${"55".repeat(32)}` as Hex }]).message).to.match(
+        /named in the receipt did not anchor/,
+      );
       expect(checkLog(r, a, [{ ...log, address: `0x${"66".repeat(20)}` as Hex }]).ok).to.equal(false);
     });
 
@@ -131,7 +188,12 @@ describe("SDK core: the verification steps and the strict receipt reader", funct
     });
 
     it("the registry is recognised by its runtime code hash, generated from the artifacts; pinning is said", function () {
-      const artifact = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "artifacts", "contracts", "EvidenceRegistry.sol", "EvidenceRegistry.json"), "utf8"));
+      const artifact = JSON.parse(
+        fs.readFileSync(
+          path.join(__dirname, "..", "..", "artifacts", "contracts", "EvidenceRegistry.sol", "EvidenceRegistry.json"),
+          "utf8",
+        ),
+      );
       expect(EvidenceRegistryArtifact.contractName).to.equal("EvidenceRegistry");
       const known = checkRegistryCode(a, artifact.deployedBytecode, KNOWN_REGISTRY_CODES, []);
       expect(known.ok).to.equal(true);
@@ -139,12 +201,27 @@ describe("SDK core: the verification steps and the strict receipt reader", funct
       const forged = checkRegistryCode(a, "0x6080604052", KNOWN_REGISTRY_CODES, []);
       expect(forged.code).to.equal("REGISTRY_UNKNOWN");
       expect(forged.message).to.include(a.registry).and.to.include(codeHashOf("0x6080604052"));
-      const pinned = checkRegistryCode(a, "0x6080604052", KNOWN_REGISTRY_CODES, [a.registry.toUpperCase().replace("0X", "0x")]);
+      const pinned = checkRegistryCode(a, "0x6080604052", KNOWN_REGISTRY_CODES, [
+        a.registry.toUpperCase().replace("0X", "0x"),
+      ]);
       expect(pinned.ok).to.equal(true);
       expect(pinned.detail.trustedByUser).to.equal(true);
       expect(checkRegistryCode(a, "0x", KNOWN_REGISTRY_CODES, []).code).to.equal("REGISTRY_NOT_FOUND");
       // a ProvenanceRegistry's code is known, but it is not an evidence registry
-      const prov = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "artifacts", "contracts", "ProvenanceRegistry.sol", "ProvenanceRegistry.json"), "utf8"));
+      const prov = JSON.parse(
+        fs.readFileSync(
+          path.join(
+            __dirname,
+            "..",
+            "..",
+            "artifacts",
+            "contracts",
+            "ProvenanceRegistry.sol",
+            "ProvenanceRegistry.json",
+          ),
+          "utf8",
+        ),
+      );
       expect(checkRegistryCode(a, prov.deployedBytecode, KNOWN_REGISTRY_CODES, []).code).to.equal("REGISTRY_UNKNOWN");
     });
 
@@ -166,7 +243,9 @@ describe("SDK core: the verification steps and the strict receipt reader", funct
         expect.fail("no error");
       } catch (e) {
         expect(isProofmarkError(e, "RPC_UNREACHABLE")).to.equal(true);
-        expect((e as Error).message).to.include(url).and.to.include("no answer within 0.5 s");
+        expect((e as Error).message)
+          .to.include(url)
+          .and.to.include("no answer within 0.5 s");
       } finally {
         for (const s of sockets) s.destroy();
         server.close();

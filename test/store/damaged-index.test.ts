@@ -42,7 +42,10 @@ describe("store: a damaged index never costs a block", function () {
     expect((await s.list()).map((e) => e.name).sort()).to.deep.equal(["f0", "f1", "f2"]);
   }
 
-  for (const [where, offset] of [["the checksummed body", 8 + 4 + 3], ["the length field", 8 + 2]] as const) {
+  for (const [where, offset] of [
+    ["the checksummed body", 8 + 4 + 3],
+    ["the length field", 8 + 2],
+  ] as const) {
     it(`a flipped bit in ${where} of the first record: STORE_CORRUPT naming the file, no write, nothing truncated; repair gets every CID back`, async function () {
       const before = packSizes(path.join(dir, "store"));
       flipBit(index(), offset, 3);

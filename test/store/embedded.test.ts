@@ -36,13 +36,21 @@ describe("store: embedded store", function () {
     this.timeout(120_000);
     await fc.assert(
       fc.asyncProperty(
-        fc.oneof(fc.integer({ min: 0, max: 300 }), fc.integer({ min: KUBO_CHUNK_SIZE - 3, max: KUBO_CHUNK_SIZE + 3 }), fc.integer({ min: 0, max: 3 * KUBO_CHUNK_SIZE + 17 })),
+        fc.oneof(
+          fc.integer({ min: 0, max: 300 }),
+          fc.integer({ min: KUBO_CHUNK_SIZE - 3, max: KUBO_CHUNK_SIZE + 3 }),
+          fc.integer({ min: 0, max: 3 * KUBO_CHUNK_SIZE + 17 }),
+        ),
         fc.integer({ min: 1, max: 100_000 }),
         async (size, piece) => {
           const data = randomData(size);
           const pieces: Buffer[] = [];
           for (let i = 0; i < size; i += piece) pieces.push(data.subarray(i, i + piece));
-          const r = await store.add((async function* () { yield* pieces; })());
+          const r = await store.add(
+            (async function* () {
+              yield* pieces;
+            })(),
+          );
           expect(r.size).to.equal(size);
           expect((await collect(store.get(r.cid))).equals(data)).to.equal(true);
           expect(await store.has(r.cid)).to.equal(true);
@@ -68,7 +76,8 @@ describe("store: embedded store", function () {
     const listed = await store.list();
     expect(listed).to.have.length(200);
     const reopened = new EmbeddedStore(dir);
-    for (const [i, r] of results.entries()) expect((await collect(reopened.get(r.cid))).equals(files[i].content)).to.equal(true);
+    for (const [i, r] of results.entries())
+      expect((await collect(reopened.get(r.cid))).equals(files[i].content)).to.equal(true);
     await reopened.close();
   });
 
@@ -76,13 +85,24 @@ describe("store: embedded store", function () {
     it("get throws CID_MISMATCH naming the block, and never yields its bytes", async function () {
       const data = randomData(3 * KUBO_CHUNK_SIZE);
       const r = await store.add(data);
-      const leaf = CID.createV1(0x55, (await import("multiformats/hashes/sha2")).sha256.digest(data.subarray(KUBO_CHUNK_SIZE, 2 * KUBO_CHUNK_SIZE)) as never);
+      const leaf = CID.createV1(
+        0x55,
+        (await import("multiformats/hashes/sha2")).sha256.digest(
+          data.subarray(KUBO_CHUNK_SIZE, 2 * KUBO_CHUNK_SIZE),
+        ) as never,
+      );
       const loc = store.packs.locate(leaf)!;
       const fd = fs.openSync(loc.file, "r+");
       fs.writeSync(fd, Buffer.from([0xff ^ data[KUBO_CHUNK_SIZE + 10]]), 0, 1, loc.offset + 10);
       fs.closeSync(fd);
       const got: Buffer[] = [];
-      const err = await expectError((async () => { for await (const c of store.get(r.cid)) got.push(Buffer.from(c)); })(), "CID_MISMATCH", leaf.toString());
+      const err = await expectError(
+        (async () => {
+          for await (const c of store.get(r.cid)) got.push(Buffer.from(c));
+        })(),
+        "CID_MISMATCH",
+        leaf.toString(),
+      );
       expect(err.message).to.include("does not match its CID");
       // Only the first, intact chunk came out.
       expect(Buffer.concat(got).equals(data.subarray(0, Buffer.concat(got).length))).to.equal(true);
@@ -103,7 +123,11 @@ describe("store: embedded store", function () {
   });
 
   it("a CID it never stored is BLOCK_MISSING; a malformed one INVALID_ARGUMENT", async function () {
-    const absent = await cidOnly((async function* () { yield Buffer.from("never added"); })());
+    const absent = await cidOnly(
+      (async function* () {
+        yield Buffer.from("never added");
+      })(),
+    );
     await expectError(collect(store.get(absent)), "BLOCK_MISSING", absent);
     expect(await store.has(absent)).to.equal(false);
     await expectError(collect(store.get("not-a-cid")), "INVALID_ARGUMENT");
@@ -137,7 +161,11 @@ describe("store: embedded store", function () {
     const otherDir = tempDir("embedded-car");
     const other = new EmbeddedStore(otherDir);
     try {
-      const roots = await other.importCar((async function* () { yield car; })());
+      const roots = await other.importCar(
+        (async function* () {
+          yield car;
+        })(),
+      );
       expect(roots).to.deep.equal([r.cid]);
       expect((await other.list())[0]).to.include({ cid: r.cid, size: data.length });
       expect((await collect(other.get(r.cid))).equals(data)).to.equal(true);
@@ -157,17 +185,38 @@ describe("store: embedded store", function () {
     const other = new EmbeddedStore(otherDir);
     try {
       const cut = car.subarray(0, car.length - 1000); // last leaf truncated
-      await expectError(other.importCar((async function* () { yield cut; })()), "STORE_FAILED");
+      await expectError(
+        other.importCar(
+          (async function* () {
+            yield cut;
+          })(),
+        ),
+        "STORE_FAILED",
+      );
       const tampered = Buffer.from(car);
       tampered[tampered.length - 5] ^= 1;
-      await expectError(other.importCar((async function* () { yield tampered; })()), "CID_MISMATCH");
+      await expectError(
+        other.importCar(
+          (async function* () {
+            yield tampered;
+          })(),
+        ),
+        "CID_MISMATCH",
+      );
       const { CarWriter } = await import("@ipld/car");
       const { writer, out } = CarWriter.create([CID.parse(r.cid) as never]);
       const bytes = collect(out as AsyncIterable<Uint8Array>);
       await writer.put({ cid: CID.parse(r.cid) as never, bytes: await store.getBlock(r.cid) });
       await writer.close();
       const rootOnly = await bytes;
-      await expectError(other.importCar((async function* () { yield rootOnly; })()), "BLOCK_MISSING");
+      await expectError(
+        other.importCar(
+          (async function* () {
+            yield rootOnly;
+          })(),
+        ),
+        "BLOCK_MISSING",
+      );
       expect(await other.list()).to.deep.equal([]);
       expect(other.packs.storedBytes()).to.equal(0);
     } finally {
@@ -182,15 +231,28 @@ describe("store: embedded store", function () {
       const small = await store.add(Buffer.from("committed before the crash"), { name: "small.txt" });
       const size = 256 << 20;
       const seed = "crash-test";
-      const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(__dirname, "fixtures", "add-child.ts"), dir, String(size), seed], {
-        cwd: path.join(__dirname, "..", ".."),
-        env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" },
-        stdio: ["ignore", "pipe", "pipe"],
-      });
+      const child = spawn(
+        process.execPath,
+        [
+          "-r",
+          "ts-node/register/transpile-only",
+          path.join(__dirname, "fixtures", "add-child.ts"),
+          dir,
+          String(size),
+          seed,
+        ],
+        {
+          cwd: path.join(__dirname, "..", ".."),
+          env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" },
+          stdio: ["ignore", "pipe", "pipe"],
+        },
+      );
       let out = "";
       child.stdout.on("data", (d) => (out += d));
       child.stderr.on("data", (d) => (out += d));
-      const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on("exit", (_code, signal) => resolve(signal)));
+      const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+        child.on("exit", (_code, signal) => resolve(signal)),
+      );
       const packs = path.join(store.dir, "packs");
       const packSize = () => fs.readdirSync(packs).reduce((n, f) => n + fs.statSync(path.join(packs, f)).size, 0);
       const committed = packSize();
@@ -207,7 +269,10 @@ describe("store: embedded store", function () {
 
       const expected = await cidOnly(kuboDeterministic(size, seed));
       const firstChunk = (await kuboDeterministic(KUBO_CHUNK_SIZE, seed).next()).value as Uint8Array;
-      const firstLeaf = CID.createV1(0x55, (await import("multiformats/hashes/sha2")).sha256.digest(firstChunk) as never);
+      const firstLeaf = CID.createV1(
+        0x55,
+        (await import("multiformats/hashes/sha2")).sha256.digest(firstChunk) as never,
+      );
 
       const after = new EmbeddedStore(dir);
       try {
@@ -250,7 +315,11 @@ describe("store: embedded store", function () {
     const [x, y] = await Promise.all([store.add(randomData(300_000)), other.add(randomData(300_000))]);
     expect(await store.has(y.cid)).to.equal(true);
     expect(await other.has(x.cid)).to.equal(true);
-    expect(createHash("sha256").update(await collect(store.get(x.cid))).digest("hex")).to.have.length(64);
+    expect(
+      createHash("sha256")
+        .update(await collect(store.get(x.cid)))
+        .digest("hex"),
+    ).to.have.length(64);
     await other.close();
   });
 });

@@ -4,7 +4,14 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { createHash } from "node:crypto";
 import {
-  ENCRYPTION_ALG, EmbeddedStore, ciphertextSize, decryptStream, encryptStream, fetchFromStore, generateKey, keepInStore,
+  ENCRYPTION_ALG,
+  EmbeddedStore,
+  ciphertextSize,
+  decryptStream,
+  encryptStream,
+  fetchFromStore,
+  generateKey,
+  keepInStore,
 } from "../../packages/sdk/src/store";
 import { isProofmarkError } from "../../packages/sdk/src/core/errors";
 import { fromHex } from "../../packages/sdk/src/core/hex";
@@ -32,15 +39,19 @@ const CHUNK = 1024; // small chunks so that the properties cross many chunk boun
 describe("store: chunked AES-256-GCM encryption", function () {
   it("round-trips any size, any input chunking (property)", async function () {
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 0, max: 5 * CHUNK + 3 }), fc.integer({ min: 1, max: 3000 }), async (size, piece) => {
-        const data = randomData(size);
-        const parts: Buffer[] = [];
-        for (let i = 0; i < size; i += piece) parts.push(data.subarray(i, i + piece));
-        const { key, ciphertext } = encryptStream(parts, { chunkSize: CHUNK });
-        const cipher = await collect(ciphertext);
-        expect(cipher.length).to.equal(ciphertextSize(size, CHUNK));
-        expect((await decryptAll(cipher, key, piece)).equals(data)).to.equal(true);
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 5 * CHUNK + 3 }),
+        fc.integer({ min: 1, max: 3000 }),
+        async (size, piece) => {
+          const data = randomData(size);
+          const parts: Buffer[] = [];
+          for (let i = 0; i < size; i += piece) parts.push(data.subarray(i, i + piece));
+          const { key, ciphertext } = encryptStream(parts, { chunkSize: CHUNK });
+          const cipher = await collect(ciphertext);
+          expect(cipher.length).to.equal(ciphertextSize(size, CHUNK));
+          expect((await decryptAll(cipher, key, piece)).equals(data)).to.equal(true);
+        },
+      ),
       { numRuns: 60 },
     );
   });
@@ -66,11 +77,15 @@ describe("store: chunked AES-256-GCM encryption", function () {
     const { key, ciphertext } = encryptStream([data], { chunkSize: CHUNK });
     const cipher = await collect(ciphertext);
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 0, max: cipher.length - 1 }), fc.integer({ min: 1, max: 255 }), async (at, x) => {
-        const t = Buffer.from(cipher);
-        t[at] ^= x;
-        await expectDecryptFailed(decryptAll(t, key));
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: cipher.length - 1 }),
+        fc.integer({ min: 1, max: 255 }),
+        async (at, x) => {
+          const t = Buffer.from(cipher);
+          t[at] ^= x;
+          await expectDecryptFailed(decryptAll(t, key));
+        },
+      ),
       { numRuns: 80 },
     );
   });
@@ -87,7 +102,10 @@ describe("store: chunked AES-256-GCM encryption", function () {
     await expectDecryptFailed(decryptAll(Buffer.concat([header, chunks[0], chunks[2], chunks[3]]), key));
     await expectDecryptFailed(decryptAll(Buffer.concat([header, chunks[1], chunks[0], chunks[2], chunks[3]]), key));
     await expectDecryptFailed(decryptAll(c.subarray(0, 10), key), "shorter than its header");
-    await expectDecryptFailed(decryptAll(Buffer.from("plain text, not ciphertext at all"), key), "not Proofmark ciphertext");
+    await expectDecryptFailed(
+      decryptAll(Buffer.from("plain text, not ciphertext at all"), key),
+      "not Proofmark ciphertext",
+    );
   });
 
   describe("with a store (stamp --store --encrypt, verify --from-store)", function () {
@@ -121,9 +139,16 @@ describe("store: chunked AES-256-GCM encryption", function () {
       expect((await store.list())[0]).to.include({ encrypted: true, name: "design.psd.pmenc" });
       fs.rmSync(file);
       const sha256 = createHash("sha256").update(data).digest("hex");
-      const receipt = { subject: { name: "design.psd", size: data.length, sha256, cid: kept.cid }, encryption: kept.encryption };
+      const receipt = {
+        subject: { name: "design.psd", size: data.length, sha256, cid: kept.cid },
+        encryption: kept.encryption,
+      };
       expect((await collect(fetchFromStore(store, receipt))).equals(data)).to.equal(true);
-      await expectDecryptFailed(collect(fetchFromStore(store, { ...receipt, encryption: { alg: ENCRYPTION_ALG, key: `0x${"11".repeat(32)}` } })));
+      await expectDecryptFailed(
+        collect(
+          fetchFromStore(store, { ...receipt, encryption: { alg: ENCRYPTION_ALG, key: `0x${"11".repeat(32)}` } }),
+        ),
+      );
     });
 
     it("a public file keeps its plain CID; a receipt that does not match the content is DIGEST_MISMATCH", async function () {

@@ -48,14 +48,20 @@ async function* stream(pieces: Buffer[]): AsyncGenerator<Uint8Array> {
   for (const p of pieces) yield p;
 }
 
-async function viaImporter(data: Buffer, options: ImporterOptions): Promise<{ root: string; blocks: Map<string, Buffer> }> {
+async function viaImporter(
+  data: Buffer,
+  options: ImporterOptions,
+): Promise<{ root: string; blocks: Map<string, Buffer> }> {
   const rec = new Recorder();
   let root: CID | undefined;
   for await (const e of importer([{ content: data }], rec as never, options)) root = e.cid as unknown as CID;
   return { root: root!.toString(), blocks: rec.blocks };
 }
 
-async function viaFastPath(content: Buffer | AsyncIterable<Uint8Array>, layout: UnixfsLayout): Promise<{ root: string; size: number; blocks: Map<string, Buffer> }> {
+async function viaFastPath(
+  content: Buffer | AsyncIterable<Uint8Array>,
+  layout: UnixfsLayout,
+): Promise<{ root: string; size: number; blocks: Map<string, Buffer> }> {
   const rec = new Recorder();
   const { cid, size } = await addUnixfsFile(content, rec, layout);
   return { root: cid.toString(), size, blocks: rec.blocks };
@@ -63,10 +69,17 @@ async function viaFastPath(content: Buffer | AsyncIterable<Uint8Array>, layout: 
 
 function sameBlocks(actual: Map<string, Buffer>, expected: Map<string, Buffer>, what: string): void {
   expect([...actual.keys()].sort(), `${what}: block CIDs`).to.deep.equal([...expected.keys()].sort());
-  for (const [cid, bytes] of expected) expect(actual.get(cid)!.equals(bytes), `${what}: bytes of ${cid}`).to.equal(true);
+  for (const [cid, bytes] of expected)
+    expect(actual.get(cid)!.equals(bytes), `${what}: bytes of ${cid}`).to.equal(true);
 }
 
-async function check(n: number, seed: number, cuts: number[], layout: UnixfsLayout, options: ImporterOptions): Promise<void> {
+async function check(
+  n: number,
+  seed: number,
+  cuts: number[],
+  layout: UnixfsLayout,
+  options: ImporterOptions,
+): Promise<void> {
   const data = bytesOf(n, seed);
   const want = await viaImporter(data, options);
   const what = `${n} bytes, ${cuts.length} cuts, chunk ${layout.chunkSize}, ${layout.maxLinks} links`;
@@ -85,13 +98,34 @@ describe("store: the add fast path builds the importer's DAG, block for block", 
 
   it("Kubo's settings: random sizes up to 50 MiB, chunk and link-limit edges ± 1 byte, any piece boundaries", async function () {
     this.timeout(600_000);
-    const edge = fc.constantFrom(0, 1, C - 1, C, C + 1, 2 * C, 2 * C + 1, L * C - 1, L * C, L * C + 1, (L + 1) * C, (L + 1) * C + 1, 50 * MiB);
-    const multiple = fc.tuple(fc.integer({ min: 1, max: 200 }), fc.constantFrom(-1, 0, 1)).map(([k, d]) => Math.max(0, k * C + d));
+    const edge = fc.constantFrom(
+      0,
+      1,
+      C - 1,
+      C,
+      C + 1,
+      2 * C,
+      2 * C + 1,
+      L * C - 1,
+      L * C,
+      L * C + 1,
+      (L + 1) * C,
+      (L + 1) * C + 1,
+      50 * MiB,
+    );
+    const multiple = fc
+      .tuple(fc.integer({ min: 1, max: 200 }), fc.constantFrom(-1, 0, 1))
+      .map(([k, d]) => Math.max(0, k * C + d));
     const any = fc.integer({ min: 0, max: 50 * MiB });
     await fc.assert(
-      fc.asyncProperty(fc.oneof(edge, multiple, any), fc.nat(), fc.array(fc.nat(), { maxLength: 12 }), async (n, seed, cuts) => {
-        await check(n, seed, cuts, KUBO_LAYOUT, kuboImporterOptions());
-      }),
+      fc.asyncProperty(
+        fc.oneof(edge, multiple, any),
+        fc.nat(),
+        fc.array(fc.nat(), { maxLength: 12 }),
+        async (n, seed, cuts) => {
+          await check(n, seed, cuts, KUBO_LAYOUT, kuboImporterOptions());
+        },
+      ),
       { numRuns: 40 },
     );
   });
@@ -99,18 +133,34 @@ describe("store: the add fast path builds the importer's DAG, block for block", 
   it("small chunks and 3 links per node: deep balanced trees (the levels 174² chunks = 7.4 GiB would need)", async function () {
     this.timeout(120_000);
     const layout = { chunkSize: 64, maxLinks: 3 };
-    const options: ImporterOptions = { ...kuboImporterOptions(), chunker: fixedSize({ chunkSize: 64 }), layout: balanced({ maxChildrenPerNode: 3 }) };
+    const options: ImporterOptions = {
+      ...kuboImporterOptions(),
+      chunker: fixedSize({ chunkSize: 64 }),
+      layout: balanced({ maxChildrenPerNode: 3 }),
+    };
     await fc.assert(
-      fc.asyncProperty(fc.oneof(fc.integer({ min: 0, max: 64 * 90 }), fc.constantFrom(64 * 27, 64 * 27 + 1, 64 * 81 - 1, 64 * 81, 64 * 81 + 1)), fc.nat(), fc.array(fc.nat(), { maxLength: 40 }), async (n, seed, cuts) => {
-        await check(n, seed, cuts, layout, options);
-      }),
+      fc.asyncProperty(
+        fc.oneof(
+          fc.integer({ min: 0, max: 64 * 90 }),
+          fc.constantFrom(64 * 27, 64 * 27 + 1, 64 * 81 - 1, 64 * 81, 64 * 81 + 1),
+        ),
+        fc.nat(),
+        fc.array(fc.nat(), { maxLength: 40 }),
+        async (n, seed, cuts) => {
+          await check(n, seed, cuts, layout, options);
+        },
+      ),
       { numRuns: 100 },
     );
   });
 
   it("one-byte pieces and empty pieces are cut into the same chunks", async function () {
     const data = randomBytes(3 * 64 + 5);
-    const want = await viaImporter(data, { ...kuboImporterOptions(), chunker: fixedSize({ chunkSize: 64 }), layout: balanced({ maxChildrenPerNode: 2 }) });
+    const want = await viaImporter(data, {
+      ...kuboImporterOptions(),
+      chunker: fixedSize({ chunkSize: 64 }),
+      layout: balanced({ maxChildrenPerNode: 2 }),
+    });
     const pieces = [...data].flatMap((b) => [Buffer.alloc(0), Buffer.from([b])]);
     const got = await viaFastPath(stream(pieces), { chunkSize: 64, maxLinks: 2 });
     expect(got.root).to.equal(want.root);
@@ -118,8 +168,18 @@ describe("store: the add fast path builds the importer's DAG, block for block", 
   });
 
   it("rejects pieces that are not bytes, and layouts the importer cannot mean", async function () {
-    async function* strings(): AsyncGenerator<unknown> { yield "text"; }
-    await expectError(addUnixfsFile(strings() as AsyncIterable<Uint8Array>, new Recorder()), "INVALID_ARGUMENT", "Uint8Array");
-    await expectError(addUnixfsFile(Buffer.alloc(1), new Recorder(), { chunkSize: 0, maxLinks: 174 }), "INVALID_ARGUMENT", "chunk size");
+    async function* strings(): AsyncGenerator<unknown> {
+      yield "text";
+    }
+    await expectError(
+      addUnixfsFile(strings() as AsyncIterable<Uint8Array>, new Recorder()),
+      "INVALID_ARGUMENT",
+      "Uint8Array",
+    );
+    await expectError(
+      addUnixfsFile(Buffer.alloc(1), new Recorder(), { chunkSize: 0, maxLinks: 174 }),
+      "INVALID_ARGUMENT",
+      "chunk size",
+    );
   });
 });

@@ -4,14 +4,23 @@ import * as http from "node:http";
 import { CID, EmbeddedStore, KUBO_CHUNK_SIZE, createStoreHandler, serveStore } from "../../packages/sdk/src/store";
 import { randomData, tempDir } from "./helpers";
 
-function request(url: string, options: http.RequestOptions = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer; complete: boolean }> {
+function request(
+  url: string,
+  options: http.RequestOptions = {},
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer; complete: boolean }> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, options, (res) => {
       const parts: Buffer[] = [];
       res.on("data", (d) => parts.push(d));
-      res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(parts), complete: res.complete }));
-      res.on("error", () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(parts), complete: false }));
-      res.on("aborted", () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(parts), complete: false }));
+      res.on("end", () =>
+        resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(parts), complete: res.complete }),
+      );
+      res.on("error", () =>
+        resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(parts), complete: false }),
+      );
+      res.on("aborted", () =>
+        resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(parts), complete: false }),
+      );
     });
     req.on("error", reject);
     req.end();
@@ -58,7 +67,13 @@ describe("store: HTTP handler GET /ipfs/<cid>", function () {
     expect(byAccept.body.equals(r.body)).to.equal(true);
     const otherDir = tempDir("http-car");
     const other = new EmbeddedStore(otherDir);
-    expect(await other.importCar((async function* () { yield r.body; })())).to.deep.equal([cid]);
+    expect(
+      await other.importCar(
+        (async function* () {
+          yield r.body;
+        })(),
+      ),
+    ).to.deep.equal([cid]);
     await other.close();
     fs.rmSync(otherDir, { recursive: true, force: true });
   });
@@ -71,14 +86,17 @@ describe("store: HTTP handler GET /ipfs/<cid>", function () {
     expect(JSON.parse(r.body.toString())).to.include({ error: "BLOCK_MISSING" });
     expect((await request(`${base}/ipfs/${absent}`, { method: "POST" })).status).to.equal(405);
     const handle = createStoreHandler(store);
-    expect(handle({ url: "/scan/01/123", method: "GET", headers: {} } as http.IncomingMessage, {} as http.ServerResponse)).to.equal(false);
+    expect(
+      handle({ url: "/scan/01/123", method: "GET", headers: {} } as http.IncomingMessage, {} as http.ServerResponse),
+    ).to.equal(false);
   });
 
   it("a corrupt first block is a 502 error; a corrupt later block cuts the connection (never wrong bytes)", async function () {
     const data = randomData(4 * KUBO_CHUNK_SIZE);
     const { cid } = await store.add(data);
     const { sha256 } = await import("multiformats/hashes/sha2");
-    const leafOf = async (i: number) => CID.createV1(0x55, (await sha256.digest(data.subarray(i * KUBO_CHUNK_SIZE, (i + 1) * KUBO_CHUNK_SIZE))) as never);
+    const leafOf = async (i: number) =>
+      CID.createV1(0x55, (await sha256.digest(data.subarray(i * KUBO_CHUNK_SIZE, (i + 1) * KUBO_CHUNK_SIZE))) as never);
     const corrupt = async (i: number) => {
       const loc = store.packs.locate(await leafOf(i))!;
       const fd = fs.openSync(loc.file, "r+");

@@ -14,7 +14,9 @@ describe("store: Kubo RPC store", function () {
   let kubo: KuboStore;
   before(function () {
     if (!api) {
-      console.log("      (skipped: set PROOFMARK_TEST_KUBO_API=http://127.0.0.1:5001 to run these against a real Kubo node)");
+      console.log(
+        "      (skipped: set PROOFMARK_TEST_KUBO_API=http://127.0.0.1:5001 to run these against a real Kubo node)",
+      );
       this.skip();
     }
     kubo = new KuboStore(api!);

@@ -31,7 +31,9 @@ async function deepFile(depth: number): Promise<{ root: CID; blocks: Array<{ cid
   const blocks: Array<{ cid: CID; bytes: Uint8Array }> = [{ cid: child, bytes: new Uint8Array(leafBytes) }];
   for (let i = 0; i < depth; i++) {
     const data = new UnixFS({ type: "file", blockSizes: [BigInt(leafBytes.length)] }).marshal();
-    const bytes = dagPb.encode(dagPb.prepare({ Data: data, Links: [{ Hash: child as never, Tsize: leafBytes.length }] }));
+    const bytes = dagPb.encode(
+      dagPb.prepare({ Data: data, Links: [{ Hash: child as never, Tsize: leafBytes.length }] }),
+    );
     child = await sha256Cid(DAG_PB, bytes);
     blocks.push({ cid: child, bytes });
   }
@@ -53,10 +55,22 @@ describe("store: bounded inputs and reads that cannot crash", function () {
 
   it("a 20,000-level deep CAR is refused at import (INPUT_TOO_LARGE), nothing kept; a 40-level one imports and reads", async function () {
     const deep = await deepFile(20_000);
-    await expectError(store.importCar((async function* () { yield await carOf([deep.root], deep.blocks); })()), "INPUT_TOO_LARGE", "deeper than");
+    await expectError(
+      store.importCar(
+        (async function* () {
+          yield await carOf([deep.root], deep.blocks);
+        })(),
+      ),
+      "INPUT_TOO_LARGE",
+      "deeper than",
+    );
     expect(await store.list()).to.deep.equal([]);
     const ok = await deepFile(40);
-    const [root] = await store.importCar((async function* () { yield await carOf([ok.root], ok.blocks); })());
+    const [root] = await store.importCar(
+      (async function* () {
+        yield await carOf([ok.root], ok.blocks);
+      })(),
+    );
     expect((await collect(store.get(root))).toString()).to.equal("deep\n");
   });
 
@@ -65,17 +79,46 @@ describe("store: bounded inputs and reads that cannot crash", function () {
     const big = CID.createV1(RAW, identity.digest(new Uint8Array(1 << 20)) as never);
     const leaf = Buffer.from("x");
     const leafCid = await sha256Cid(RAW, leaf);
-    await expectError(store.importCar((async function* () { yield await carOf([big], [{ cid: leafCid, bytes: leaf }]); })()), "INPUT_TOO_LARGE", "CID of");
+    await expectError(
+      store.importCar(
+        (async function* () {
+          yield await carOf([big], [{ cid: leafCid, bytes: leaf }]);
+        })(),
+      ),
+      "INPUT_TOO_LARGE",
+      "CID of",
+    );
     const dagPb = await import("@ipld/dag-pb");
-    const node = dagPb.encode(dagPb.prepare({ Data: new UnixFS({ type: "file", blockSizes: [1n << 20n] }).marshal(), Links: [{ Hash: big as never, Tsize: 1 << 20 }] }));
+    const node = dagPb.encode(
+      dagPb.prepare({
+        Data: new UnixFS({ type: "file", blockSizes: [1n << 20n] }).marshal(),
+        Links: [{ Hash: big as never, Tsize: 1 << 20 }],
+      }),
+    );
     const nodeCid = await sha256Cid(DAG_PB, node);
-    await expectError(store.importCar((async function* () { yield await carOf([nodeCid], [{ cid: nodeCid, bytes: node }]); })()), "INPUT_TOO_LARGE", "CID of");
+    await expectError(
+      store.importCar(
+        (async function* () {
+          yield await carOf([nodeCid], [{ cid: nodeCid, bytes: node }]);
+        })(),
+      ),
+      "INPUT_TOO_LARGE",
+      "CID of",
+    );
     expect(await store.list()).to.deep.equal([]);
   });
 
   it("a block over 4 MiB in a CAR is INPUT_TOO_LARGE", async function () {
     const huge = Buffer.alloc((4 << 20) + 1, 1);
     const cid = await sha256Cid(RAW, huge);
-    await expectError(store.importCar((async function* () { yield await carOf([cid], [{ cid, bytes: huge }]); })()), "INPUT_TOO_LARGE", "blocks up to");
+    await expectError(
+      store.importCar(
+        (async function* () {
+          yield await carOf([cid], [{ cid, bytes: huge }]);
+        })(),
+      ),
+      "INPUT_TOO_LARGE",
+      "blocks up to",
+    );
   });
 });

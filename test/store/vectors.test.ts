@@ -30,10 +30,30 @@ import { kuboDeterministic, nullBlockstore, tempDir } from "./helpers";
  */
 
 const small: Array<{ name: string; bytes: Buffer; kubo: string; source: string }> = [
-  { name: "empty file", bytes: Buffer.alloc(0), kubo: "zb2rhmy65F3REf8SZp7De11gxtECBGgUKaLdiDj7MCGCHxbDW", source: "[S] test_add_cat_raw ZEROHASH" },
-  { name: '"Hello Mars!\\n"', bytes: Buffer.from("Hello Mars!\n"), kubo: "zb2rhZdTkQNawVajsTNiYc9cTPHqgLdJVvBRkZok9RjkgQYRU", source: "[S] add_directory --cid-version=1 MARS" },
-  { name: '"Hello Venus!\\n"', bytes: Buffer.from("Hello Venus!\n"), kubo: "zb2rhn6TGvnUaMAg4VV4y9HVx5W42HihcH4jsyrDv8mkepFqq", source: "[S] add_directory --cid-version=1 VENUS" },
-  { name: '"hello world"', bytes: Buffer.from("hello world"), kubo: "bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e", source: "[P] unixfs-v1-2025 SmallFileCID" },
+  {
+    name: "empty file",
+    bytes: Buffer.alloc(0),
+    kubo: "zb2rhmy65F3REf8SZp7De11gxtECBGgUKaLdiDj7MCGCHxbDW",
+    source: "[S] test_add_cat_raw ZEROHASH",
+  },
+  {
+    name: '"Hello Mars!\\n"',
+    bytes: Buffer.from("Hello Mars!\n"),
+    kubo: "zb2rhZdTkQNawVajsTNiYc9cTPHqgLdJVvBRkZok9RjkgQYRU",
+    source: "[S] add_directory --cid-version=1 MARS",
+  },
+  {
+    name: '"Hello Venus!\\n"',
+    bytes: Buffer.from("Hello Venus!\n"),
+    kubo: "zb2rhn6TGvnUaMAg4VV4y9HVx5W42HihcH4jsyrDv8mkepFqq",
+    source: "[S] add_directory --cid-version=1 VENUS",
+  },
+  {
+    name: '"hello world"',
+    bytes: Buffer.from("hello world"),
+    kubo: "bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e",
+    source: "[P] unixfs-v1-2025 SmallFileCID",
+  },
 ];
 
 async function cidOf(source: AsyncIterable<Uint8Array> | Uint8Array, options: ImporterOptions): Promise<string> {
@@ -64,7 +84,13 @@ describe("store: CIDs identical to Kubo's `ipfs add --cid-version 1`", function 
     expect(KUBO_CHUNK_SIZE).to.equal(262_144);
     expect(KUBO_MAX_LINKS).to.equal(174);
     const o = kuboImporterOptions();
-    expect(o).to.include({ cidVersion: 1, rawLeaves: true, leafType: "raw", reduceSingleLeafToSelf: true, wrapWithDirectory: false });
+    expect(o).to.include({
+      cidVersion: 1,
+      rawLeaves: true,
+      leafType: "raw",
+      reduceSingleLeafToSelf: true,
+      wrapWithDirectory: false,
+    });
   });
 
   for (const v of small) {
@@ -90,33 +116,45 @@ describe("store: CIDs identical to Kubo's `ipfs add --cid-version 1`", function 
 
     it("174 chunks (44544 KiB, exactly at the link limit) → QmUbBALi174…", async function () {
       this.timeout(60_000);
-      expect(await cidOf(kuboDeterministic(44544 * 1024, "v0-seed"), v0)).to.equal("QmUbBALi174SnogsUzLpYbD4xPiBSFANF4iztWCsHbMKh2");
+      expect(await cidOf(kuboDeterministic(44544 * 1024, "v0-seed"), v0)).to.equal(
+        "QmUbBALi174SnogsUzLpYbD4xPiBSFANF4iztWCsHbMKh2",
+      );
     });
 
     it("175 chunks (44800 KiB, one chunk over: the tree gains a level) → QmepeWtd…", async function () {
       this.timeout(60_000);
-      expect(await cidOf(kuboDeterministic(44800 * 1024, "v0-seed"), v0)).to.equal("QmepeWtdmS1hHXx1oZXsPUv6bMrfRRKfZcoPPU4eEfjnbf");
+      expect(await cidOf(kuboDeterministic(44800 * 1024, "v0-seed"), v0)).to.equal(
+        "QmepeWtdmS1hHXx1oZXsPUv6bMrfRRKfZcoPPU4eEfjnbf",
+      );
     });
   });
 
   describe("CIDv1 raw leaves over many chunks [P unixfs-v1-2025]", function () {
     // The store's settings with the profile's chunk size and link limit.
     // Checked twice: through the importer, and through the store's own DAG builder (addUnixfsFile).
-    const wide: ImporterOptions = { ...kuboImporterOptions(), chunker: fixedSize({ chunkSize: 1 << 20 }), layout: balanced({ maxChildrenPerNode: 1024 }) };
+    const wide: ImporterOptions = {
+      ...kuboImporterOptions(),
+      chunker: fixedSize({ chunkSize: 1 << 20 }),
+      layout: balanced({ maxChildrenPerNode: 1024 }),
+    };
     const wideLayout = { chunkSize: 1 << 20, maxLinks: 1024 };
 
     it("1024 MiB (1024 raw leaves under one root) → bafybeihmf37…", async function () {
       this.timeout(180_000);
       const kubo = "bafybeihmf37wcuvtx4hpu7he5zl5qaf2ineo2lqlfrapokkm5zzw7zyhvm";
       expect(await cidOf(kuboDeterministic(1024 << 20, "v1-2025-seed"), wide)).to.equal(kubo);
-      expect((await addUnixfsFile(kuboDeterministic(1024 << 20, "v1-2025-seed"), nullBlockstore, wideLayout)).cid.toString()).to.equal(kubo);
+      expect(
+        (await addUnixfsFile(kuboDeterministic(1024 << 20, "v1-2025-seed"), nullBlockstore, wideLayout)).cid.toString(),
+      ).to.equal(kubo);
     });
 
     it("1025 MiB (one leaf over: rebalanced to two links) → bafybeihmzok…", async function () {
       this.timeout(180_000);
       const kubo = "bafybeihmzokxxjqwxjcryerhp5ezpcog2wcawfryb2xm64xiakgm4a5jue";
       expect(await cidOf(kuboDeterministic(1025 << 20, "v1-2025-seed"), wide)).to.equal(kubo);
-      expect((await addUnixfsFile(kuboDeterministic(1025 << 20, "v1-2025-seed"), nullBlockstore, wideLayout)).cid.toString()).to.equal(kubo);
+      expect(
+        (await addUnixfsFile(kuboDeterministic(1025 << 20, "v1-2025-seed"), nullBlockstore, wideLayout)).cid.toString(),
+      ).to.equal(kubo);
     });
   });
 
@@ -125,7 +163,10 @@ describe("store: CIDs identical to Kubo's `ipfs add --cid-version 1`", function 
     const r = await store.add(bytes);
     expect(r.cid.startsWith("bafybei")).to.equal(true);
     const root = (await loadDagPb()).decode(await store.getBlock(r.cid));
-    expect(root.Links.map((l) => [l.Hash.code, l.Tsize])).to.deep.equal([[0x55, KUBO_CHUNK_SIZE], [0x55, 1]]);
+    expect(root.Links.map((l) => [l.Hash.code, l.Tsize])).to.deep.equal([
+      [0x55, KUBO_CHUNK_SIZE],
+      [0x55, 1],
+    ]);
     const unixfs = UnixFS.unmarshal(root.Data!);
     expect(unixfs.type).to.equal("file");
     expect(unixfs.blockSizes).to.deep.equal([BigInt(KUBO_CHUNK_SIZE), 1n]);

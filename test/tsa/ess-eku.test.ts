@@ -33,31 +33,72 @@ describe("RFC 3161: ESS signing-certificate and critical timeStamping EKU checks
 
   async function signToken(certDir: string, opts: { essCert?: Uint8Array } = {}): Promise<Uint8Array> {
     const certDer = pemCertificates(fs.readFileSync(path.join(certDir, "tsa.crt"), "utf8"))[0];
-    const pk8 = execFileSync("openssl", ["pkcs8", "-topk8", "-nocrypt", "-in", path.join(certDir, "tsa.key"), "-outform", "DER"]);
-    const key = await globalThis.crypto.subtle.importKey("pkcs8", pk8, { name: "ECDSA", namedCurve: "P-256" }, false, ["sign"]);
+    const pk8 = execFileSync("openssl", [
+      "pkcs8",
+      "-topk8",
+      "-nocrypt",
+      "-in",
+      path.join(certDir, "tsa.key"),
+      "-outform",
+      "DER",
+    ]);
+    const key = await globalThis.crypto.subtle.importKey("pkcs8", pk8, { name: "ECDSA", namedCurve: "P-256" }, false, [
+      "sign",
+    ]);
     const cert = pkijs.Certificate.fromBER(certDer.slice().buffer as ArrayBuffer);
     const tst = new pkijs.TSTInfo({
-      version: 1, policy: "1.2.3.4.1",
-      messageImprint: new pkijs.MessageImprint({ hashAlgorithm: new pkijs.AlgorithmIdentifier({ algorithmId: RFC3161_OID.sha256 }), hashedMessage: new asn1js.OctetString({ valueHex: rootImprint(ROOT) }) }),
-      serialNumber: new asn1js.Integer({ value: 7 }), genTime: new Date(),
+      version: 1,
+      policy: "1.2.3.4.1",
+      messageImprint: new pkijs.MessageImprint({
+        hashAlgorithm: new pkijs.AlgorithmIdentifier({ algorithmId: RFC3161_OID.sha256 }),
+        hashedMessage: new asn1js.OctetString({ valueHex: rootImprint(ROOT) }),
+      }),
+      serialNumber: new asn1js.Integer({ value: 7 }),
+      genTime: new Date(),
     });
     const tstDer = tst.toSchema().toBER(false);
-    const essHash = createHash("sha256").update(opts.essCert ?? certDer).digest();
+    const essHash = createHash("sha256")
+      .update(opts.essCert ?? certDer)
+      .digest();
     const signed = new pkijs.SignedData({
       version: 3,
-      encapContentInfo: new pkijs.EncapsulatedContentInfo({ eContentType: RFC3161_OID.tstInfo, eContent: new asn1js.OctetString({ valueHex: tstDer }) }),
-      signerInfos: [new pkijs.SignerInfo({
-        version: 1,
-        sid: new pkijs.IssuerAndSerialNumber({ issuer: cert.issuer, serialNumber: cert.serialNumber }),
-        signedAttrs: new pkijs.SignedAndUnsignedAttributes({
-          type: 0,
-          attributes: [
-            new pkijs.Attribute({ type: "1.2.840.113549.1.9.3", values: [new asn1js.ObjectIdentifier({ value: RFC3161_OID.tstInfo })] }),
-            new pkijs.Attribute({ type: "1.2.840.113549.1.9.4", values: [new asn1js.OctetString({ valueHex: createHash("sha256").update(Buffer.from(tstDer)).digest() })] }),
-            new pkijs.Attribute({ type: RFC3161_OID.signingCertificateV2, values: [new asn1js.Sequence({ value: [new asn1js.Sequence({ value: [new asn1js.Sequence({ value: [new asn1js.OctetString({ valueHex: essHash })] })] })] })] }),
-          ],
+      encapContentInfo: new pkijs.EncapsulatedContentInfo({
+        eContentType: RFC3161_OID.tstInfo,
+        eContent: new asn1js.OctetString({ valueHex: tstDer }),
+      }),
+      signerInfos: [
+        new pkijs.SignerInfo({
+          version: 1,
+          sid: new pkijs.IssuerAndSerialNumber({ issuer: cert.issuer, serialNumber: cert.serialNumber }),
+          signedAttrs: new pkijs.SignedAndUnsignedAttributes({
+            type: 0,
+            attributes: [
+              new pkijs.Attribute({
+                type: "1.2.840.113549.1.9.3",
+                values: [new asn1js.ObjectIdentifier({ value: RFC3161_OID.tstInfo })],
+              }),
+              new pkijs.Attribute({
+                type: "1.2.840.113549.1.9.4",
+                values: [
+                  new asn1js.OctetString({ valueHex: createHash("sha256").update(Buffer.from(tstDer)).digest() }),
+                ],
+              }),
+              new pkijs.Attribute({
+                type: RFC3161_OID.signingCertificateV2,
+                values: [
+                  new asn1js.Sequence({
+                    value: [
+                      new asn1js.Sequence({
+                        value: [new asn1js.Sequence({ value: [new asn1js.OctetString({ valueHex: essHash })] })],
+                      }),
+                    ],
+                  }),
+                ],
+              }),
+            ],
+          }),
         }),
-      })],
+      ],
       certificates: [cert],
     });
     await signed.sign(key, 0, "SHA-256");
@@ -66,7 +107,10 @@ describe("RFC 3161: ESS signing-certificate and critical timeStamping EKU checks
   }
 
   it("control: a token made this way with a proper TSA certificate verifies", async function () {
-    const info = await verifyTimestampToken(await signToken(good), { root: ROOT, trusted: pemCertificates(fs.readFileSync(path.join(good, "ca.crt"), "utf8")) });
+    const info = await verifyTimestampToken(await signToken(good), {
+      root: ROOT,
+      trusted: pemCertificates(fs.readFileSync(path.join(good, "ca.crt"), "utf8")),
+    });
     expect(info.tsa).to.contain("Good TSA");
   });
 
@@ -74,7 +118,10 @@ describe("RFC 3161: ESS signing-certificate and critical timeStamping EKU checks
     const token = await signToken(lax);
     let error: { code?: string; message?: string } | undefined;
     try {
-      await verifyTimestampToken(token, { root: ROOT, trusted: pemCertificates(fs.readFileSync(path.join(lax, "ca.crt"), "utf8")) });
+      await verifyTimestampToken(token, {
+        root: ROOT,
+        trusted: pemCertificates(fs.readFileSync(path.join(lax, "ca.crt"), "utf8")),
+      });
     } catch (e) {
       error = e as typeof error;
     }
@@ -87,7 +134,10 @@ describe("RFC 3161: ESS signing-certificate and critical timeStamping EKU checks
     const token = await signToken(good, { essCert: other });
     let error: { code?: string; message?: string } | undefined;
     try {
-      await verifyTimestampToken(token, { root: ROOT, trusted: pemCertificates(fs.readFileSync(path.join(good, "ca.crt"), "utf8")) });
+      await verifyTimestampToken(token, {
+        root: ROOT,
+        trusted: pemCertificates(fs.readFileSync(path.join(good, "ca.crt"), "utf8")),
+      });
     } catch (e) {
       error = e as typeof error;
     }

@@ -4,8 +4,17 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import {
-  buildTimestampRequest, isProofmarkError, loadTsaTrust, parseTimestampResponse, pemCertificates, readTimestampToken,
-  requestTimestamp, rootImprint, verifyTimestampEntry, verifyTimestampToken, type Hex,
+  buildTimestampRequest,
+  isProofmarkError,
+  loadTsaTrust,
+  parseTimestampResponse,
+  pemCertificates,
+  readTimestampToken,
+  requestTimestamp,
+  rootImprint,
+  verifyTimestampEntry,
+  verifyTimestampToken,
+  type Hex,
 } from "../../packages/sdk/src";
 import { startTestTsa, type TestTsa } from "../helpers/tsa";
 
@@ -47,7 +56,12 @@ describe("RFC 3161 time-stamps against a real openssl TSA", function () {
     const text = execFileSync("openssl", ["ts", "-query", "-in", file, "-text"], { encoding: "utf8" });
     expect(text).to.match(/Hash Algorithm: sha256/);
     const hex = Buffer.from(rootImprint(ROOT)).toString("hex");
-    const dumped = text.split("Message data:")[1].split("Policy OID")[0].replace(/^ *[0-9a-f]{4} - /gm, "").replace(/ {2,}.*$/gm, "").replace(/[^0-9a-f]/g, "");
+    const dumped = text
+      .split("Message data:")[1]
+      .split("Policy OID")[0]
+      .replace(/^ *[0-9a-f]{4} - /gm, "")
+      .replace(/ {2,}.*$/gm, "")
+      .replace(/[^0-9a-f]/g, "");
     expect(dumped).to.equal(hex);
     expect(text).to.match(/Certificate required: yes/);
     expect(BigInt(nonce)).to.be.greaterThan(0n);
@@ -72,7 +86,11 @@ describe("RFC 3161 time-stamps against a real openssl TSA", function () {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "proofmark-tsv-"));
     fs.writeFileSync(path.join(dir, "root.bin"), Buffer.from(ROOT.slice(2), "hex"));
     fs.writeFileSync(path.join(dir, "token.der"), Buffer.from(entry.token, "base64"));
-    const out = execFileSync("openssl", ["ts", "-verify", "-data", "root.bin", "-in", "token.der", "-token_in", "-CAfile", tsa.caFile], { cwd: dir, encoding: "utf8" });
+    const out = execFileSync(
+      "openssl",
+      ["ts", "-verify", "-data", "root.bin", "-in", "token.der", "-token_in", "-CAfile", tsa.caFile],
+      { cwd: dir, encoding: "utf8" },
+    );
     expect(out).to.match(/Verification: OK/);
     fs.rmSync(dir, { recursive: true, force: true });
   });
@@ -108,7 +126,10 @@ describe("RFC 3161 time-stamps against a real openssl TSA", function () {
   it("a replayed reply (nonce of another request) fails with TIMESTAMP_INVALID", async function () {
     const entry = await requestTimestamp(tsa.url, ROOT);
     const token = new Uint8Array(Buffer.from(entry.token, "base64"));
-    await expectCode(verifyTimestampToken(token, { root: ROOT, trusted: trust, nonce: "0x0102030405060708" }), "TIMESTAMP_INVALID");
+    await expectCode(
+      verifyTimestampToken(token, { root: ROOT, trusted: trust, nonce: "0x0102030405060708" }),
+      "TIMESTAMP_INVALID",
+    );
   });
 
   it("malformed replies fail with TIMESTAMP_MALFORMED, refusals and dead TSAs with TSA_FAILED", async function () {
@@ -118,8 +139,12 @@ describe("RFC 3161 time-stamps against a real openssl TSA", function () {
     } finally {
       await garbage.close();
     }
-    expect(() => parseTimestampResponse(new Uint8Array([0x30, 0x05, 0x30, 0x03, 0x02, 0x01, 0x02]))).to.throw().with.property("code", "TSA_FAILED");
-    expect(() => readTimestampToken(new Uint8Array([1, 2, 3]))).to.throw().with.property("code", "TIMESTAMP_MALFORMED");
+    expect(() => parseTimestampResponse(new Uint8Array([0x30, 0x05, 0x30, 0x03, 0x02, 0x01, 0x02])))
+      .to.throw()
+      .with.property("code", "TSA_FAILED");
+    expect(() => readTimestampToken(new Uint8Array([1, 2, 3])))
+      .to.throw()
+      .with.property("code", "TIMESTAMP_MALFORMED");
     await expectCode(requestTimestamp("http://127.0.0.1:1/tsr", ROOT, { timeoutMs: 2_000 }), "TSA_FAILED");
   });
 
@@ -127,6 +152,8 @@ describe("RFC 3161 time-stamps against a real openssl TSA", function () {
     expect(loadTsaTrust([tsa.caFile])).to.have.length(1);
     expect(loadTsaTrust([], { PROOFMARK_TSA_TRUST: `${tsa.caFile}:${stranger.caFile}` })).to.have.length(2);
     expect(loadTsaTrust([], {})).to.have.length(0);
-    expect(() => loadTsaTrust(["/nonexistent.pem"])).to.throw().with.property("code", "FILE_NOT_FOUND");
+    expect(() => loadTsaTrust(["/nonexistent.pem"]))
+      .to.throw()
+      .with.property("code", "FILE_NOT_FOUND");
   });
 });

@@ -1,5 +1,12 @@
 import { InvalidArgumentError, type Command } from "commander";
-import { allLocal, loadCalendarSigner, openCalendarChains, openCalendarStore, ProofmarkError, startCalendar } from "@proofmark/sdk";
+import {
+  allLocal,
+  loadCalendarSigner,
+  openCalendarChains,
+  openCalendarStore,
+  ProofmarkError,
+  startCalendar,
+} from "@proofmark/sdk";
 import { commandEnv, positiveInt } from "../options";
 
 interface CalendarServeOptions {
@@ -25,7 +32,8 @@ function url(value: string, previous: string[]): string[] {
 
 function seconds(value: string): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0 || n > 86_400) throw new InvalidArgumentError(`"${value}" is not a number of seconds between 0 and 86400`);
+  if (!Number.isFinite(n) || n <= 0 || n > 86_400)
+    throw new InvalidArgumentError(`"${value}" is not a number of seconds between 0 and 86400`);
   return n;
 }
 
@@ -37,19 +45,36 @@ function atLeastOne(value: string): number {
 
 /** `proofmark calendar serve`: the stamping service (docs/calendar.md). */
 export function register(program: Command): void {
-  const calendar = program.command("calendar").description("the stamping service: accepts salted leaves, anchors them in batches on several chains, with RFC 3161 time-stamps");
+  const calendar = program
+    .command("calendar")
+    .description(
+      "the stamping service: accepts salted leaves, anchors them in batches on several chains, with RFC 3161 time-stamps",
+    );
   calendar
     .command("serve")
-    .description("run the calendar HTTP API (POST /v1/leaves, GET /v1/proofs/0x<leaf>, GET /v1/health) until interrupted")
+    .description(
+      "run the calendar HTTP API (POST /v1/leaves, GET /v1/proofs/0x<leaf>, GET /v1/health) until interrupted",
+    )
     .option("--port <n>", "port to listen on (default 8090; 0 picks a free one)", positiveInt)
     .option("--host <host>", "address to listen on (default 127.0.0.1; 0.0.0.0 for a LAN)")
     .option("--interval <seconds>", "close a batch when its oldest leaf waited this long", seconds, 10)
     .option("--max-batch <n>", "…or when this many leaves wait", atLeastOne, 10_000)
     .option("--max-pending <n>", "leaves waiting for a batch beyond which submissions get 503", atLeastOne, 1_000_000)
-    .option("--chain <name|url>", "anchor on this chain: local, a network from config.json, or an RPC URL; repeat for several (default: local)", repeat, [])
+    .option(
+      "--chain <name|url>",
+      "anchor on this chain: local, a network from config.json, or an RPC URL; repeat for several (default: local)",
+      repeat,
+      [],
+    )
     .option("--tsa <url>", "also time-stamp each batch root at this RFC 3161 TSA; repeatable", url, [])
-    .option("--database <url>", "postgres://… to share one store between several instances (default: SQLite in <data-dir>/calendar/)")
-    .option("--public-url <url>", "the calendar's public URL, signed into every acknowledgement (default: the listening URL)")
+    .option(
+      "--database <url>",
+      "postgres://… to share one store between several instances (default: SQLite in <data-dir>/calendar/)",
+    )
+    .option(
+      "--public-url <url>",
+      "the calendar's public URL, signed into every acknowledgement (default: the listening URL)",
+    )
     .action(async (o: CalendarServeOptions, cmd: Command) => {
       const env = commandEnv(cmd);
       const chains = await openCalendarChains(env.dataDir, o.chain);
@@ -58,23 +83,45 @@ export function register(program: Command): void {
       let service;
       try {
         service = await startCalendar({
-          store, signer, chains, tsa: o.tsa, intervalMs: o.interval * 1000, maxBatch: o.maxBatch, maxPending: o.maxPending,
-          port: o.port ?? 8090, host: o.host, publicUrl: o.publicUrl, keyNote: note,
+          store,
+          signer,
+          chains,
+          tsa: o.tsa,
+          intervalMs: o.interval * 1000,
+          maxBatch: o.maxBatch,
+          maxPending: o.maxPending,
+          port: o.port ?? 8090,
+          host: o.host,
+          publicUrl: o.publicUrl,
+          keyNote: note,
           log: (m) => process.stderr.write(`calendar: ${m}\n`),
         });
       } catch (e) {
         await store.close();
         for (const c of chains) c.context.close();
-        if ((e as NodeJS.ErrnoException).code === "EADDRINUSE") throw new ProofmarkError("INVALID_ARGUMENT", `port ${o.port ?? 8090} is in use; choose another with --port`, { port: o.port ?? 8090 });
+        if ((e as NodeJS.ErrnoException).code === "EADDRINUSE")
+          throw new ProofmarkError("INVALID_ARGUMENT", `port ${o.port ?? 8090} is in use; choose another with --port`, {
+            port: o.port ?? 8090,
+          });
         throw e;
       }
       const summary = {
-        url: service.url, signer: service.signer, store: store.kind,
-        chains: chains.map((c) => ({ name: c.name, chainId: c.context.chainId, registry: c.registry.address.toLowerCase() })), tsa: o.tsa,
+        url: service.url,
+        signer: service.signer,
+        store: store.kind,
+        chains: chains.map((c) => ({
+          name: c.name,
+          chainId: c.context.chainId,
+          registry: c.registry.address.toLowerCase(),
+        })),
+        tsa: o.tsa,
       };
       if (env.opts.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
-      env.out.line(`calendar on ${service.url}  (signer ${service.signer}${note ? ", development key" : ""}, ${store.kind} store)`);
-      for (const c of summary.chains) env.out.line(`  anchors on  ${c.name}: chain ${c.chainId}, registry ${c.registry}`);
+      env.out.line(
+        `calendar on ${service.url}  (signer ${service.signer}${note ? ", development key" : ""}, ${store.kind} store)`,
+      );
+      for (const c of summary.chains)
+        env.out.line(`  anchors on  ${c.name}: chain ${c.chainId}, registry ${c.registry}`);
       for (const t of o.tsa) env.out.line(`  time-stamps ${t}`);
       env.out.line("press Ctrl-C to stop");
       await new Promise<void>((resolve) => {

@@ -1,6 +1,12 @@
 import * as path from "node:path";
 import type { Command } from "commander";
-import { anchorCaptures, captureToWacz, fingerprintImageMatcher, ProofmarkError, type CaptureResult } from "@proofmark/sdk";
+import {
+  anchorCaptures,
+  captureToWacz,
+  fingerprintImageMatcher,
+  ProofmarkError,
+  type CaptureResult,
+} from "@proofmark/sdk";
 import { commandEnv, positiveInt } from "../options";
 import { formatAddress, formatBytes, formatTime, rows } from "../output";
 
@@ -19,14 +25,19 @@ function defaultOut(url: string): string {
   } catch {
     // the URL is checked by the capture itself
   }
-  return `capture-${host}-${new Date().toISOString().replace(/[:.]/g, "").replace(/\d{3}Z$/, "Z")}.wacz`;
+  return `capture-${host}-${new Date()
+    .toISOString()
+    .replace(/[:.]/g, "")
+    .replace(/\d{3}Z$/, "Z")}.wacz`;
 }
 
 /** `proofmark capture URL [URL…]`: a signed, anchored WACZ of the pages, captured in a fresh browser. */
 export function register(program: Command): void {
   program
     .command("capture")
-    .description("capture web pages in a fresh Chromium into one signed WACZ (WARC, screenshot, PDF, DOM, HAR, TLS chains, capture record) and anchor it")
+    .description(
+      "capture web pages in a fresh Chromium into one signed WACZ (WARC, screenshot, PDF, DOM, HAR, TLS chains, capture record) and anchor it",
+    )
     .argument("<urls...>", "the pages to capture (http or https)")
     .option("--out <file.wacz>", "where to write the WACZ (default: capture-<host>-<time>.wacz)")
     .option("--video", "also record a screencast of the session (ffmpeg)")
@@ -35,16 +46,24 @@ export function register(program: Command): void {
     .action(async (urls: string[], o: CaptureCliOptions, cmd: Command) => {
       const env = commandEnv(cmd);
       const out = o.out ?? defaultOut(urls[0]);
-      if (!/\.wacz$/i.test(out)) throw new ProofmarkError("INVALID_ARGUMENT", `--out ${out}: a WACZ file's name must end in .wacz`);
+      if (!/\.wacz$/i.test(out))
+        throw new ProofmarkError("INVALID_ARGUMENT", `--out ${out}: a WACZ file's name must end in .wacz`);
       const chain = await env.chain();
       let captured: CaptureResult;
       try {
         captured = await captureToWacz({
-          urls, out, dataDir: env.dataDir, version: require("../../package.json").version, video: o.video, executablePath: o.browser,
+          urls,
+          out,
+          dataDir: env.dataDir,
+          version: require("../../package.json").version,
+          video: o.video,
+          executablePath: o.browser,
           timeoutMs: o.timeout !== undefined ? o.timeout * 1000 : undefined,
           chainClock: async () => {
             const block = await chain.provider.getBlock("latest");
-            return block ? { chainId: chain.chainId, blockNumber: block.number, timestamp: block.timestamp } : undefined;
+            return block
+              ? { chainId: chain.chainId, blockNumber: block.number, timestamp: block.timestamp }
+              : undefined;
           },
           // Every captured image is looked up in this data folder's photo-fingerprint index.
           imageMatcher: fingerprintImageMatcher(env.dataDir),
@@ -55,22 +74,48 @@ export function register(program: Command): void {
         env.out.progressDone();
         const file = stamped.files[0];
         const r = captured.record;
-        env.out.result({ out, receipt: file.receiptPath, sha256: captured.digestSha256, anchor: file.anchor, clean: r.clean, pages: r.pages.map((p) => ({ url: p.url, finalUrl: p.finalUrl, title: p.title, loadTimedOut: p.loadTimedOut })), waczBytes: captured.waczBytes, rawResponseBytes: captured.rawResponseBytes, images: r.images });
+        env.out.result({
+          out,
+          receipt: file.receiptPath,
+          sha256: captured.digestSha256,
+          anchor: file.anchor,
+          clean: r.clean,
+          pages: r.pages.map((p) => ({
+            url: p.url,
+            finalUrl: p.finalUrl,
+            title: p.title,
+            loadTimedOut: p.loadTimedOut,
+          })),
+          waczBytes: captured.waczBytes,
+          rawResponseBytes: captured.rawResponseBytes,
+          images: r.images,
+        });
         env.out.line(`captured  ${urls.length} page(s)  →  ${out} (${formatBytes(captured.waczBytes)})`);
         for (const p of r.pages) {
           env.out.line(`  ${p.url}${p.finalUrl !== p.url ? ` → ${p.finalUrl}` : ""}`);
-          env.out.line(`    title ${JSON.stringify(p.title)}${p.loadTimedOut ? "  (did NOT finish loading within the time limit; captured as it was)" : ""}`);
+          env.out.line(
+            `    title ${JSON.stringify(p.title)}${p.loadTimedOut ? "  (did NOT finish loading within the time limit; captured as it was)" : ""}`,
+          );
         }
-        env.out.line(`  ${r.exchanges} HTTP exchange(s), ${r.images.length} image(s), ${r.failed.length} failed request(s), ${r.truncated.length} truncated response(s)`);
-        for (const m of r.imageMatches ?? []) env.out.line(`  image ${m.sha256.slice(0, 16)}… resembles your registered ${m.original.name} (distance ${m.original.distance}, anchored ${m.original.anchoredAt}) — evidence of similarity, not identity`);
+        env.out.line(
+          `  ${r.exchanges} HTTP exchange(s), ${r.images.length} image(s), ${r.failed.length} failed request(s), ${r.truncated.length} truncated response(s)`,
+        );
+        for (const m of r.imageMatches ?? [])
+          env.out.line(
+            `  image ${m.sha256.slice(0, 16)}… resembles your registered ${m.original.name} (distance ${m.original.distance}, anchored ${m.original.anchoredAt}) — evidence of similarity, not identity`,
+          );
         env.out.line(r.clean.ok ? "  clean environment: every check passed" : "  CLEAN-ENVIRONMENT CHECK FAILED:");
         for (const c of r.clean.checks.filter((x) => !x.ok)) env.out.line(`    ✗ ${c.item}: ${c.observed}`);
         env.out.line();
         env.out.line(`anchored: datapackage-digest.json of ${path.basename(out)}, one transaction`);
         for (const line of rows([
-          ["receipt", file.receiptPath], ["transaction", file.anchor.txHash], ["block", `${file.anchor.blockNumber} on chain ${file.anchor.chainId}`],
-          ["time", formatTime(file.anchor.timestamp)], ["submitter", formatAddress(file.anchor.submitter)],
-        ])) env.out.line(line);
+          ["receipt", file.receiptPath],
+          ["transaction", file.anchor.txHash],
+          ["block", `${file.anchor.blockNumber} on chain ${file.anchor.chainId}`],
+          ["time", formatTime(file.anchor.timestamp)],
+          ["submitter", formatAddress(file.anchor.submitter)],
+        ]))
+          env.out.line(line);
       } finally {
         env.out.progressDone();
         chain.close();

@@ -14,9 +14,11 @@ export function register(program: Command): void {
       try {
         const names: RegistryName[] = o.only ? [o.only] : ["EvidenceRegistry", "ProvenanceRegistry"];
         const deployed: Record<string, string> = {};
-        for (const name of names) deployed[name] = chain.isLocal ? await chain.registryAddress(name) : await chain.deploy(name);
+        for (const name of names)
+          deployed[name] = chain.isLocal ? await chain.registryAddress(name) : await chain.deploy(name);
         env.out.result({ chainId: chain.chainId, ...deployed });
-        for (const [name, address] of Object.entries(deployed)) env.out.line(`  ${name.padEnd(20)} ${address}  (chain ${chain.chainId})`);
+        for (const [name, address] of Object.entries(deployed))
+          env.out.line(`  ${name.padEnd(20)} ${address}  (chain ${chain.chainId})`);
       } finally {
         chain.close();
       }

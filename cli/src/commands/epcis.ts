@@ -13,7 +13,9 @@ export function register(program: Command): void {
   const epcis = program.command("epcis").description("GS1 EPCIS 2.0 interfaces for partners (docs/epcis.md)");
   epcis
     .command("serve")
-    .description("serve an EPCIS 2.0 REST subset: POST /capture (recorded on chain as the --as account), GET /capture/{id}, GET /events, GET /eventTypes")
+    .description(
+      "serve an EPCIS 2.0 REST subset: POST /capture (recorded on chain as the --as account), GET /capture/{id}, GET /events, GET /eventTypes",
+    )
     .option("--port <n>", "port to listen on (default 8090)", positiveInt)
     .option("--host <host>", "address to listen on (default 127.0.0.1)")
     .action(async (o: EpcisServeOptions, cmd: Command) => {
@@ -31,7 +33,10 @@ export function register(program: Command): void {
       } catch (e) {
         await session.close();
         chain.close();
-        if ((e as NodeJS.ErrnoException).code === "EADDRINUSE") throw new ProofmarkError("INVALID_ARGUMENT", `port ${o.port ?? 8090} is in use; choose another with --port`, { port: o.port ?? 8090 });
+        if ((e as NodeJS.ErrnoException).code === "EADDRINUSE")
+          throw new ProofmarkError("INVALID_ARGUMENT", `port ${o.port ?? 8090} is in use; choose another with --port`, {
+            port: o.port ?? 8090,
+          });
         throw e;
       }
       const { port } = server.address() as { port: number };

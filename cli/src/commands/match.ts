@@ -1,7 +1,23 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { InvalidArgumentError, type Command } from "commander";
-import { hashFile, isProofmarkError, matchImage, renderMatchReportHtml, verifyEvidence, type MatchAnchorCheck, MATCH_DISTANCE, MAX_MATCH_DISTANCE, MEASURED, MIN_INLIERS, parseReceipt, ProofmarkError, VARIANT_LABELS, type MatchResult, type Receipt } from "@proofmark/sdk";
+import {
+  hashFile,
+  isProofmarkError,
+  matchImage,
+  renderMatchReportHtml,
+  verifyEvidence,
+  type MatchAnchorCheck,
+  MATCH_DISTANCE,
+  MAX_MATCH_DISTANCE,
+  MEASURED,
+  MIN_INLIERS,
+  parseReceipt,
+  ProofmarkError,
+  VARIANT_LABELS,
+  type MatchResult,
+  type Receipt,
+} from "@proofmark/sdk";
 import { writeFileAtomic } from "@proofmark/sdk/internal";
 import { commandEnv, type CommandEnv } from "../options";
 import { formatTime, rows, type Output } from "../output";
@@ -24,7 +40,8 @@ export function readReceiptFile(receiptPath: string): Receipt {
 
 function distance(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > MAX_MATCH_DISTANCE) throw new InvalidArgumentError(`"${value}" is not a distance from 0 to ${MAX_MATCH_DISTANCE} (pHash-64 bits)`);
+  if (!Number.isInteger(n) || n < 0 || n > MAX_MATCH_DISTANCE)
+    throw new InvalidArgumentError(`"${value}" is not a distance from 0 to ${MAX_MATCH_DISTANCE} (pHash-64 bits)`);
   return n;
 }
 
@@ -36,15 +53,26 @@ export const SIMILARITY_NOTE =
 export function register(program: Command): void {
   program
     .command("match")
-    .description("find the registered originals (stamped images) that an image matches, with distance, variant, receipt and anchoring time")
+    .description(
+      "find the registered originals (stamped images) that an image matches, with distance, variant, receipt and anchoring time",
+    )
     .argument("<image>", "the suspect image (JPEG, PNG, WebP, AVIF, GIF)")
-    .option("--max-distance <bits>", `match distance in pHash-64 bits (default ${MATCH_DISTANCE}; larger finds more edited copies and more unrelated images)`, distance)
+    .option(
+      "--max-distance <bits>",
+      `match distance in pHash-64 bits (default ${MATCH_DISTANCE}; larger finds more edited copies and more unrelated images)`,
+      distance,
+    )
     .option("--no-features", "skip the ORB + RANSAC check of candidates (hash distance only)")
     .action(async (image: string, o: MatchCliOptions, cmd: Command) => {
       const env = commandEnv(cmd);
       if (!fs.existsSync(image)) throw new ProofmarkError("FILE_NOT_FOUND", `no file at ${image}`, { path: image });
       env.out.progress(`fingerprinting ${image}`);
-      const result = await matchImage({ dataDir: env.dataDir, image, maxDistance: o.maxDistance, features: o.features });
+      const result = await matchImage({
+        dataDir: env.dataDir,
+        image,
+        maxDistance: o.maxDistance,
+        features: o.features,
+      });
       env.out.progressDone();
       env.out.result({ image, note: SIMILARITY_NOTE, measured: MEASURED, ...result });
       printMatches(env.out, image, result);
@@ -52,7 +80,9 @@ export function register(program: Command): void {
 }
 
 function printMatches(out: Output, image: string, r: MatchResult): void {
-  out.line(`${r.matches.length === 0 ? "no match" : `${r.matches.length} match(es)`} for ${image} among ${r.indexed} indexed original(s) (match distance ≤ ${r.maxDistance} of 64 bits)`);
+  out.line(
+    `${r.matches.length === 0 ? "no match" : `${r.matches.length} match(es)`} for ${image} among ${r.indexed} indexed original(s) (match distance ≤ ${r.maxDistance} of 64 bits)`,
+  );
   for (const m of r.matches) {
     const o = m.original;
     out.line();
@@ -60,19 +90,38 @@ function printMatches(out: Output, image: string, r: MatchResult): void {
     for (const line of rows([
       ["distance", `${m.distance} / 64 bits (pHash-64), ${m.distance256} / 256 bits (hash-256)`],
       ["variant", VARIANT_LABELS[m.variant]],
-      ["local features", m.inliers === undefined ? "not checked" : `${m.inliers} RANSAC inliers (ORB)${m.inliers >= MIN_INLIERS ? "" : `, below ${MIN_INLIERS}`}`],
-      ["decided by", m.decidedBy === "hash" ? "hash distance" : `local features (hash distance ${m.distance} is above ${r.maxDistance})`],
+      [
+        "local features",
+        m.inliers === undefined
+          ? "not checked"
+          : `${m.inliers} RANSAC inliers (ORB)${m.inliers >= MIN_INLIERS ? "" : `, below ${MIN_INLIERS}`}`,
+      ],
+      [
+        "decided by",
+        m.decidedBy === "hash"
+          ? "hash distance"
+          : `local features (hash distance ${m.distance} is above ${r.maxDistance})`,
+      ],
       ["anchored", `${formatTime(o.anchoredAt)}, block ${o.blockNumber} on chain ${o.chainId}`],
-      ["receipt", `${path.relative(process.cwd(), o.receiptPath) || o.receiptPath} (${m.receipt === "present" ? "present, commits this fingerprint" : m.receipt})`],
+      [
+        "receipt",
+        `${path.relative(process.cwd(), o.receiptPath) || o.receiptPath} (${m.receipt === "present" ? "present, commits this fingerprint" : m.receipt})`,
+      ],
       ["original file", o.file],
-    ])) out.line(line);
+    ]))
+      out.line(line);
   }
   out.line();
   out.line(SIMILARITY_NOTE);
   if (Number.isFinite(MEASURED.falseMatchRate)) {
-    out.line(`At distance ${MATCH_DISTANCE}, ${(MEASURED.falseMatchRate * 100).toFixed(3)} % of unrelated image pairs matched in the corpus run (${MEASURED.corpus}).`);
+    out.line(
+      `At distance ${MATCH_DISTANCE}, ${(MEASURED.falseMatchRate * 100).toFixed(3)} % of unrelated image pairs matched in the corpus run (${MEASURED.corpus}).`,
+    );
   }
-  if (r.matches.length > 0) out.line("Check an original's receipt with `proofmark verify <original> --proof <receipt>`; write a side-by-side report with `proofmark report <image> --match --out report.html`.");
+  if (r.matches.length > 0)
+    out.line(
+      "Check an original's receipt with `proofmark verify <original> --proof <receipt>`; write a side-by-side report with `proofmark report <image> --match --out report.html`.",
+    );
 }
 
 /**
@@ -80,14 +129,24 @@ function printMatches(out: Output, image: string, r: MatchResult): void {
  * matching original whose file is still at its stamping path is re-verified against its receipt
  * and the chain (`verifyEvidence`). No match → NO_MATCH (the report is not written).
  */
-export async function writeMatchReport(env: CommandEnv, image: string, out: string, minConfirmations?: number): Promise<void> {
-  if (!/\.html?$/i.test(out)) throw new ProofmarkError("INVALID_ARGUMENT", `--out ${out}: the match report is HTML; name it *.html`);
+export async function writeMatchReport(
+  env: CommandEnv,
+  image: string,
+  out: string,
+  minConfirmations?: number,
+): Promise<void> {
+  if (!/\.html?$/i.test(out))
+    throw new ProofmarkError("INVALID_ARGUMENT", `--out ${out}: the match report is HTML; name it *.html`);
   if (!fs.existsSync(image)) throw new ProofmarkError("FILE_NOT_FOUND", `no file at ${image}`, { path: image });
   env.out.progress(`matching ${image}`);
   const result = await matchImage({ dataDir: env.dataDir, image });
   env.out.progressDone();
   if (result.matches.length === 0) {
-    throw new ProofmarkError("NO_MATCH", `${image} matches none of the ${result.indexed} registered original(s) (distance ≤ ${result.maxDistance}); no report written`, { image, indexed: result.indexed });
+    throw new ProofmarkError(
+      "NO_MATCH",
+      `${image} matches none of the ${result.indexed} registered original(s) (distance ≤ ${result.maxDistance}); no report written`,
+      { image, indexed: result.indexed },
+    );
   }
   const originals = new Map<number, Uint8Array>();
   const anchorChecks = new Map<number, MatchAnchorCheck>();
@@ -97,18 +156,49 @@ export async function writeMatchReport(env: CommandEnv, image: string, out: stri
     originals.set(o.id, fs.readFileSync(o.file));
     try {
       const receipt = readReceiptFile(o.receiptPath);
-      const v = await verifyEvidence({ receipt, file: { path: o.file, ...(await hashFile(o.file)) }, rpc: env.opts.rpc, dataDir: env.dataDir, minConfirmations });
-      anchorChecks.set(o.id, { ok: v.ok, line: v.ok ? `verified: the original file matches its receipt, anchored in block ${o.blockNumber} on chain ${o.chainId}` : `not verified: ${v.code ?? "failed"} ${v.message ?? ""}`.trim() });
+      const v = await verifyEvidence({
+        receipt,
+        file: { path: o.file, ...(await hashFile(o.file)) },
+        rpc: env.opts.rpc,
+        dataDir: env.dataDir,
+        minConfirmations,
+      });
+      anchorChecks.set(o.id, {
+        ok: v.ok,
+        line: v.ok
+          ? `verified: the original file matches its receipt, anchored in block ${o.blockNumber} on chain ${o.chainId}`
+          : `not verified: ${v.code ?? "failed"} ${v.message ?? ""}`.trim(),
+      });
     } catch (e) {
       if (!isProofmarkError(e)) throw e;
       anchorChecks.set(o.id, { ok: false, line: `not verified: ${e.code}: ${e.message}` });
     }
   }
-  const html = await renderMatchReportHtml({ suspectName: path.basename(image), suspect: fs.readFileSync(image), result, originals, anchorChecks, checkedAt: new Date().toISOString() });
+  const html = await renderMatchReportHtml({
+    suspectName: path.basename(image),
+    suspect: fs.readFileSync(image),
+    result,
+    originals,
+    anchorChecks,
+    checkedAt: new Date().toISOString(),
+  });
   writeFileAtomic(out, html);
   const best = result.matches[0];
-  env.out.result({ out, format: "html", matches: result.matches.length, best: { name: best.original.name, distance: best.distance, variant: best.variant, anchoredAt: best.original.anchoredAt }, note: SIMILARITY_NOTE });
-  env.out.line(`${result.matches.length} match(es); nearest: ${best.original.name} at distance ${best.distance}, anchored ${formatTime(best.original.anchoredAt)}`);
+  env.out.result({
+    out,
+    format: "html",
+    matches: result.matches.length,
+    best: {
+      name: best.original.name,
+      distance: best.distance,
+      variant: best.variant,
+      anchoredAt: best.original.anchoredAt,
+    },
+    note: SIMILARITY_NOTE,
+  });
+  env.out.line(
+    `${result.matches.length} match(es); nearest: ${best.original.name} at distance ${best.distance}, anchored ${formatTime(best.original.anchoredAt)}`,
+  );
   env.out.line(SIMILARITY_NOTE);
   env.out.line(`report written to ${out}`);
 }

@@ -14,11 +14,16 @@ interface ServeCliOptions {
 export function register(program: Command): void {
   program
     .command("serve")
-    .description("run the portal: consumer scan pages, the in-browser verify page and the JSON API, indexing the chain into SQLite")
+    .description(
+      "run the portal: consumer scan pages, the in-browser verify page and the JSON API, indexing the chain into SQLite",
+    )
     .option("--port <n>", "port to listen on (default 8080)", port)
     .option("--host <host>", "address to listen on (default 127.0.0.1; 0.0.0.0 for a LAN)")
     .option("--scan-warn-after <n>", "warn when a code was scanned more than n times (default 5)", positiveInt)
-    .option("--trust-proxy", "behind a reverse proxy: count scans by the address it appends to X-Forwarded-For (the right-most entry)")
+    .option(
+      "--trust-proxy",
+      "behind a reverse proxy: count scans by the address it appends to X-Forwarded-For (the right-most entry)",
+    )
     .action(async (o: ServeCliOptions, cmd: Command) => {
       const env = commandEnv(cmd);
       const host = o.host ?? "127.0.0.1";
@@ -30,13 +35,24 @@ export function register(program: Command): void {
       let portal;
       try {
         portal = await startPortal({
-          dataDir: env.dataDir, port: where, host, network: env.opts.network, rpc: env.opts.rpc,
-          scanWarnAfter: o.scanWarnAfter, trustProxy: o.trustProxy, log: (m) => process.stderr.write(`portal: ${escapeControlChars(m)}\n`),
+          dataDir: env.dataDir,
+          port: where,
+          host,
+          network: env.opts.network,
+          rpc: env.opts.rpc,
+          scanWarnAfter: o.scanWarnAfter,
+          trustProxy: o.trustProxy,
+          log: (m) => process.stderr.write(`portal: ${escapeControlChars(m)}\n`),
         });
       } catch (e) {
         throw listenError(e, host, where) ?? e;
       }
-      env.out.result({ url: portal.url, verify: `${portal.url}/verify`, api: `${portal.url}/api/health`, chainId: portal.chain.chainId });
+      env.out.result({
+        url: portal.url,
+        verify: `${portal.url}/verify`,
+        api: `${portal.url}/api/health`,
+        chainId: portal.chain.chainId,
+      });
       env.out.line(`portal on ${portal.url}  (verify page ${portal.url}/verify, API ${portal.url}/api/health)`);
       env.out.line("press Ctrl-C to stop");
       await new Promise<void>((resolve) => {
@@ -52,11 +68,28 @@ export function register(program: Command): void {
 export function listenError(e: unknown, host: string, port: number): ProofmarkError | undefined {
   const code = (e as NodeJS.ErrnoException)?.code;
   const details = { host, port, cause: code };
-  if (code === "EADDRINUSE") return new ProofmarkError("INVALID_ARGUMENT", `port ${port} on ${host} is in use; choose another with --port`, details);
-  if (code === "EACCES") return new ProofmarkError("INVALID_ARGUMENT", `port ${port} on ${host} needs privileges this user does not have; choose a port above 1023 with --port`, details);
-  if (code === "EADDRNOTAVAIL") return new ProofmarkError("INVALID_ARGUMENT", `${host} is not an address of this machine; use --host 127.0.0.1, 0.0.0.0 or one of its own addresses`, details);
-  if (code === "ENOTFOUND" || code === "EAI_AGAIN" || code === "EAI_FAIL") return new ProofmarkError("INVALID_ARGUMENT", `--host ${host} is not a known host name or address`, details);
-  if (code === "ERR_SOCKET_BAD_PORT") return new ProofmarkError("INVALID_ARGUMENT", `${port} is not a port (0 to 65535)`, details);
+  if (code === "EADDRINUSE")
+    return new ProofmarkError(
+      "INVALID_ARGUMENT",
+      `port ${port} on ${host} is in use; choose another with --port`,
+      details,
+    );
+  if (code === "EACCES")
+    return new ProofmarkError(
+      "INVALID_ARGUMENT",
+      `port ${port} on ${host} needs privileges this user does not have; choose a port above 1023 with --port`,
+      details,
+    );
+  if (code === "EADDRNOTAVAIL")
+    return new ProofmarkError(
+      "INVALID_ARGUMENT",
+      `${host} is not an address of this machine; use --host 127.0.0.1, 0.0.0.0 or one of its own addresses`,
+      details,
+    );
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN" || code === "EAI_FAIL")
+    return new ProofmarkError("INVALID_ARGUMENT", `--host ${host} is not a known host name or address`, details);
+  if (code === "ERR_SOCKET_BAD_PORT")
+    return new ProofmarkError("INVALID_ARGUMENT", `${port} is not a port (0 to 65535)`, details);
   return undefined;
 }
 

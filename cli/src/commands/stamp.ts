@@ -1,6 +1,15 @@
 import * as path from "node:path";
 import type { Command } from "commander";
-import { collectFiles, EmbeddedStore, keepInStore, ProofmarkError, stampFiles, StampFingerprints, type EvidenceMeta, type StampProgress } from "@proofmark/sdk";
+import {
+  collectFiles,
+  EmbeddedStore,
+  keepInStore,
+  ProofmarkError,
+  stampFiles,
+  StampFingerprints,
+  type EvidenceMeta,
+  type StampProgress,
+} from "@proofmark/sdk";
 import { readReceiptFile } from "./match";
 import { commandEnv } from "../options";
 import { formatAddress, formatBytes, formatTime, rows, type Output } from "../output";
@@ -20,7 +29,9 @@ interface StampCliOptions {
 export function register(program: Command): void {
   program
     .command("stamp")
-    .description("timestamp files: hash, commit with a secret salt, anchor one Merkle root, write <file>.proof.json receipts")
+    .description(
+      "timestamp files: hash, commit with a secret salt, anchor one Merkle root, write <file>.proof.json receipts",
+    )
     .argument("[paths...]", "files or folders (folders are walked; receipts are never stamped)")
     .option("--out <dir>", "write receipts into this folder instead of beside each file")
     .option("--title <text>", "title committed with each file")
@@ -29,10 +40,14 @@ export function register(program: Command): void {
     .option("--resume", "only finish batches left queued by an interrupted or failed stamp")
     .option("--store", "also keep each file in the content store (<data-dir>/store); its CID goes into the receipt")
     .option("--encrypt", "with --store: keep AES-256-GCM ciphertext; the key goes into the receipt only")
-    .option("--no-fingerprint", "do not fingerprint images (by default JPEG, PNG, WebP, AVIF and GIF get a perceptual fingerprint in their receipt and the data folder's index)")
+    .option(
+      "--no-fingerprint",
+      "do not fingerprint images (by default JPEG, PNG, WebP, AVIF and GIF get a perceptual fingerprint in their receipt and the data folder's index)",
+    )
     .action(async (paths: string[], o: StampCliOptions, cmd: Command) => {
       const env = commandEnv(cmd);
-      if (!o.resume && paths.length === 0) throw new ProofmarkError("INVALID_ARGUMENT", "name the files or folders to stamp (or use --resume)");
+      if (!o.resume && paths.length === 0)
+        throw new ProofmarkError("INVALID_ARGUMENT", "name the files or folders to stamp (or use --resume)");
       const meta: EvidenceMeta = {};
       if (o.title !== undefined) meta.title = o.title;
       if (o.author !== undefined) meta.author = o.author;
@@ -40,23 +55,45 @@ export function register(program: Command): void {
       if (!o.resume) collectFiles(paths); // bad paths fail here, before any chain work
       if (o.encrypt && !o.store) throw new ProofmarkError("INVALID_ARGUMENT", "--encrypt goes with --store");
       const store = o.store ? new EmbeddedStore(env.dataDir) : undefined;
-      const keep = store && (async (file: string) => {
-        const { cid, encryption } = await keepInStore(store, file, { encrypt: o.encrypt });
-        return encryption ? { cid, encryption } : { cid };
-      });
+      const keep =
+        store &&
+        (async (file: string) => {
+          const { cid, encryption } = await keepInStore(store, file, { encrypt: o.encrypt });
+          return encryption ? { cid, encryption } : { cid };
+        });
       const fingerprints = o.fingerprint ? new StampFingerprints() : undefined;
       const fingerprint = fingerprints && ((file: string) => fingerprints.fingerprintForStamp(file));
       const chain = await env.chain();
       try {
         const result = await stampFiles({
-          chain, inputs: paths, meta, outDir: o.out, resumeOnly: o.resume, keep, fingerprint, onProgress: (p) => showProgress(env.out, p),
+          chain,
+          inputs: paths,
+          meta,
+          outDir: o.out,
+          resumeOnly: o.resume,
+          keep,
+          fingerprint,
+          onProgress: (p) => showProgress(env.out, p),
         });
         env.out.progressDone();
-        const indexed = fingerprints?.registerOriginals(env.dataDir, result.files.map((f) => ({ file: f.file, receiptPath: f.receiptPath, receipt: readReceiptFile(f.receiptPath) })));
+        const indexed = fingerprints?.registerOriginals(
+          env.dataDir,
+          result.files.map((f) => ({
+            file: f.file,
+            receiptPath: f.receiptPath,
+            receipt: readReceiptFile(f.receiptPath),
+          })),
+        );
         env.out.result({ ...result, fingerprinted: indexed ?? 0 });
         report(env.out, result);
-        for (const u of fingerprints?.unreadable ?? []) env.out.line(`note: ${path.relative(process.cwd(), u.file) || u.file} is not a readable image; stamped without a fingerprint`);
-        if (indexed) env.out.line(`\nfingerprinted: ${indexed} image(s) added to the fingerprint index (find copies with \`proofmark match <image>\`)`);
+        for (const u of fingerprints?.unreadable ?? [])
+          env.out.line(
+            `note: ${path.relative(process.cwd(), u.file) || u.file} is not a readable image; stamped without a fingerprint`,
+          );
+        if (indexed)
+          env.out.line(
+            `\nfingerprinted: ${indexed} image(s) added to the fingerprint index (find copies with \`proofmark match <image>\`)`,
+          );
       } finally {
         env.out.progressDone();
         chain.close();
@@ -68,7 +105,9 @@ export function register(program: Command): void {
 function showProgress(out: Output, p: StampProgress): void {
   if (p.phase === "hash") {
     const pct = p.size > 0 ? Math.floor((100 * p.bytes) / p.size) : 100;
-    out.progress(`hashing ${p.index + 1}/${p.count} ${path.basename(p.file)} ${formatBytes(p.bytes)} / ${formatBytes(p.size)} (${pct} %)`);
+    out.progress(
+      `hashing ${p.index + 1}/${p.count} ${path.basename(p.file)} ${formatBytes(p.bytes)} / ${formatBytes(p.size)} (${pct} %)`,
+    );
   } else if (p.phase === "send") out.progress(`anchoring root ${p.root.slice(0, 18)}… (${p.leafCount} file(s))`);
   else if (p.phase === "sent") out.progress(`waiting for transaction ${p.txHash.slice(0, 18)}…`);
 }
@@ -82,11 +121,18 @@ function report(out: Output, result: Awaited<ReturnType<typeof stampFiles>>): vo
   for (const b of result.batches) {
     const f = result.files.find((x) => x.anchor.txHash === b.txHash)!;
     out.line();
-    out.line(`${b.resumed ? "finished an interrupted batch" : "anchored"}: ${b.leafCount} file(s) under one root, one transaction`);
+    out.line(
+      `${b.resumed ? "finished an interrupted batch" : "anchored"}: ${b.leafCount} file(s) under one root, one transaction`,
+    );
     for (const r of rows([
-      ["root", b.root], ["transaction", b.txHash], ["block", `${f.anchor.blockNumber} on chain ${f.anchor.chainId}`],
-      ["time", formatTime(f.anchor.timestamp)], ["registry", f.anchor.registry], ["submitter", formatAddress(f.anchor.submitter)],
-    ])) out.line(r);
+      ["root", b.root],
+      ["transaction", b.txHash],
+      ["block", `${f.anchor.blockNumber} on chain ${f.anchor.chainId}`],
+      ["time", formatTime(f.anchor.timestamp)],
+      ["registry", f.anchor.registry],
+      ["submitter", formatAddress(f.anchor.submitter)],
+    ]))
+      out.line(r);
   }
   if (result.batches.length === 0 && result.files.length > 0) {
     out.line();
@@ -94,6 +140,12 @@ function report(out: Output, result: Awaited<ReturnType<typeof stampFiles>>): vo
   }
   if (result.batches.length === 0 && result.files.length === 0) out.line("nothing queued");
   for (const s of result.skipped) out.line(`skipped   ${rel(s.path)}  (${s.reason})`);
-  if (result.skipped.length > 0) out.line(`note: ${result.skipped.length} entr${result.skipped.length === 1 ? "y was" : "ies were"} not stamped (not regular files; stamp what they point to directly if it is evidence)`);
-  for (const p of result.pendingElsewhere) out.line(`note: ${p.leafCount} file(s) are still queued for chain ${p.chainId} (root ${p.root}); run \`proofmark stamp --resume\` on that network`);
+  if (result.skipped.length > 0)
+    out.line(
+      `note: ${result.skipped.length} entr${result.skipped.length === 1 ? "y was" : "ies were"} not stamped (not regular files; stamp what they point to directly if it is evidence)`,
+    );
+  for (const p of result.pendingElsewhere)
+    out.line(
+      `note: ${p.leafCount} file(s) are still queued for chain ${p.chainId} (root ${p.root}); run \`proofmark stamp --resume\` on that network`,
+    );
 }

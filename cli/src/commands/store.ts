@@ -4,8 +4,17 @@ import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
 import type { Command } from "commander";
 import {
-  EmbeddedStore, KuboStore, ProofmarkError, collectFiles, fetchFromStore, keepInStore, parseCid, parseReceipt, serveStore,
-  type AddResult, type KeptFile,
+  EmbeddedStore,
+  KuboStore,
+  ProofmarkError,
+  collectFiles,
+  fetchFromStore,
+  keepInStore,
+  parseCid,
+  parseReceipt,
+  serveStore,
+  type AddResult,
+  type KeptFile,
 } from "@proofmark/sdk";
 import { commandEnv, port, type CommandEnv } from "../options";
 import { listenError } from "./serve";
@@ -31,7 +40,11 @@ async function withStore<T>(env: CommandEnv, fn: (store: EmbeddedStore) => Promi
 
 function ipfsApi(url: string | undefined): string {
   const api = url ?? process.env.PROOFMARK_IPFS_API;
-  if (!api) throw new ProofmarkError("INVALID_ARGUMENT", "give the Kubo RPC API with --ipfs-api URL (e.g. http://127.0.0.1:5001) or PROOFMARK_IPFS_API");
+  if (!api)
+    throw new ProofmarkError(
+      "INVALID_ARGUMENT",
+      "give the Kubo RPC API with --ipfs-api URL (e.g. http://127.0.0.1:5001) or PROOFMARK_IPFS_API",
+    );
   return api;
 }
 
@@ -39,7 +52,12 @@ function ipfsApi(url: string | undefined): string {
 async function writeAtomically(file: string, source: AsyncIterable<Uint8Array>): Promise<number> {
   const tmp = `${file}.${process.pid}.part`;
   let bytes = 0;
-  const counted = (async function* () { for await (const c of source) { bytes += c.length; yield c; } })();
+  const counted = (async function* () {
+    for await (const c of source) {
+      bytes += c.length;
+      yield c;
+    }
+  })();
   try {
     await pipeline(Readable.from(counted), fs.createWriteStream(tmp, { flags: "wx" }));
     const fd = fs.openSync(tmp, "r");
@@ -82,7 +100,9 @@ async function writeToStdout(source: AsyncIterable<Uint8Array>): Promise<void> {
 export function register(program: Command): void {
   const store = program
     .command("store")
-    .description("content store: keep files under their IPFS CIDs in <data-dir>/store, export/import CARs, pin to Kubo, serve /ipfs/<cid>");
+    .description(
+      "content store: keep files under their IPFS CIDs in <data-dir>/store, export/import CARs, pin to Kubo, serve /ipfs/<cid>",
+    );
 
   store
     .command("add")
@@ -104,7 +124,10 @@ export function register(program: Command): void {
           env.out.progress(`adding ${files.length} file(s)`);
           // Small files are read in one go (fewer async hops: thousands of files per second);
           // large ones are streamed in constant memory.
-          const content = (file: string) => (fs.statSync(file).size <= SMALL_FILE ? fs.readFileSync(file) : fs.createReadStream(file, { highWaterMark: 1 << 20 }));
+          const content = (file: string) =>
+            fs.statSync(file).size <= SMALL_FILE
+              ? fs.readFileSync(file)
+              : fs.createReadStream(file, { highWaterMark: 1 << 20 });
           const added = await s.addAll(files.map((file) => ({ content: content(file), name: path.basename(file) })));
           results = added.map((r, i) => ({ file: files[i], ...r }));
         }
@@ -113,14 +136,19 @@ export function register(program: Command): void {
         for (const r of results) {
           const size = "size" in r ? r.size : r.storedSize;
           env.out.line(`added ${r.cid}  ${path.relative(process.cwd(), r.file) || r.file}  (${formatBytes(size)})`);
-          if ("encryption" in r && r.encryption) env.out.line(`      key ${r.encryption.key}  (${r.encryption.alg}; keep it secret: without it the file cannot be read)`);
+          if ("encryption" in r && r.encryption)
+            env.out.line(
+              `      key ${r.encryption.key}  (${r.encryption.alg}; keep it secret: without it the file cannot be read)`,
+            );
         }
       });
     });
 
   store
     .command("get")
-    .description("write a file's verified bytes to -o FILE (or stdout); with --receipt, decrypt and check it against the receipt")
+    .description(
+      "write a file's verified bytes to -o FILE (or stdout); with --receipt, decrypt and check it against the receipt",
+    )
     .argument("[cid]", "CID to read (default: the receipt's subject.cid)")
     .option("-o, --output <file>", "write to this file (atomically) instead of stdout")
     .option("--receipt <file>", "a .proof.json receipt: decrypts with its key and checks SHA-256 and size")
@@ -130,9 +158,14 @@ export function register(program: Command): void {
         let source: AsyncIterable<Uint8Array>;
         let cid: string;
         if (o.receipt) {
-          if (!fs.existsSync(o.receipt)) throw new ProofmarkError("RECEIPT_NOT_FOUND", `no receipt at ${o.receipt}`, { path: o.receipt });
+          if (!fs.existsSync(o.receipt))
+            throw new ProofmarkError("RECEIPT_NOT_FOUND", `no receipt at ${o.receipt}`, { path: o.receipt });
           const receipt = parseReceipt(fs.readFileSync(o.receipt, "utf8"));
-          if (cidArg && receipt.subject.cid && parseCid(cidArg).toV1().toString() !== parseCid(receipt.subject.cid).toV1().toString()) {
+          if (
+            cidArg &&
+            receipt.subject.cid &&
+            parseCid(cidArg).toV1().toString() !== parseCid(receipt.subject.cid).toV1().toString()
+          ) {
             throw new ProofmarkError("INVALID_ARGUMENT", `the receipt names ${receipt.subject.cid}, not ${cidArg}`);
           }
           const subject = { ...receipt.subject, cid: receipt.subject.cid ?? cidArg };
@@ -144,12 +177,27 @@ export function register(program: Command): void {
           source = s.get(cid);
         }
         if (o.output) {
-          if (fs.existsSync(o.output)) throw new ProofmarkError("INVALID_ARGUMENT", `${o.output} exists; choose another -o or remove it first`, { path: o.output });
+          if (fs.existsSync(o.output))
+            throw new ProofmarkError("INVALID_ARGUMENT", `${o.output} exists; choose another -o or remove it first`, {
+              path: o.output,
+            });
           const bytes = await writeAtomically(o.output, source);
-          env.out.result({ cid, output: path.resolve(o.output), bytes, verified: true, checkedAgainstReceipt: Boolean(o.receipt) });
-          env.out.line(`wrote ${o.output} (${formatBytes(bytes)}) from ${cid}${o.receipt ? ", matches the receipt" : ", every block verified"}`);
+          env.out.result({
+            cid,
+            output: path.resolve(o.output),
+            bytes,
+            verified: true,
+            checkedAgainstReceipt: Boolean(o.receipt),
+          });
+          env.out.line(
+            `wrote ${o.output} (${formatBytes(bytes)}) from ${cid}${o.receipt ? ", matches the receipt" : ", every block verified"}`,
+          );
         } else {
-          if (env.out.json) throw new ProofmarkError("INVALID_ARGUMENT", "with --json, give -o FILE (the bytes cannot go to stdout beside the JSON)");
+          if (env.out.json)
+            throw new ProofmarkError(
+              "INVALID_ARGUMENT",
+              "with --json, give -o FILE (the bytes cannot go to stdout beside the JSON)",
+            );
           await writeToStdout(source);
         }
       });
@@ -192,9 +240,12 @@ export function register(program: Command): void {
       await withStore(env, async (s) => {
         const entries = fs.existsSync(s.dir) ? await s.list() : [];
         env.out.result({ store: s.dir, entries });
-        if (entries.length === 0) env.out.line(`the store at ${s.dir} is empty (add files with \`proofmark store add FILE\`)`);
+        if (entries.length === 0)
+          env.out.line(`the store at ${s.dir} is empty (add files with \`proofmark store add FILE\`)`);
         for (const e of entries) {
-          env.out.line(`${e.cid}  ${formatBytes(e.size).padStart(10)}  ${e.addedAt.slice(0, 19).replace("T", " ")}  ${e.name ?? ""}${e.encrypted ? "  (encrypted)" : ""}`);
+          env.out.line(
+            `${e.cid}  ${formatBytes(e.size).padStart(10)}  ${e.addedAt.slice(0, 19).replace("T", " ")}  ${e.name ?? ""}${e.encrypted ? "  (encrypted)" : ""}`,
+          );
         }
       });
     });
@@ -208,7 +259,11 @@ export function register(program: Command): void {
       await withStore(env, async (s) => {
         const removed = await s.remove(cid);
         env.out.result({ cid, removed });
-        env.out.line(removed ? `removed ${cid} (run \`proofmark store gc\` to free its space)` : `${cid} was not kept in the store`);
+        env.out.line(
+          removed
+            ? `removed ${cid} (run \`proofmark store gc\` to free its space)`
+            : `${cid} was not kept in the store`,
+        );
       });
     });
 
@@ -220,20 +275,26 @@ export function register(program: Command): void {
       await withStore(env, async (s) => {
         const r = await s.gc();
         env.out.result(r);
-        env.out.line(`gc: removed ${r.removedBlocks} block(s), freed ${formatBytes(r.freedBytes)}, kept ${r.keptBlocks}`);
+        env.out.line(
+          `gc: removed ${r.removedBlocks} block(s), freed ${formatBytes(r.freedBytes)}, kept ${r.keptBlocks}`,
+        );
       });
     });
 
   store
     .command("repair")
-    .description("rebuild the store's index from its pack files (after STORE_CORRUPT); keeps the old index, removes nothing")
+    .description(
+      "rebuild the store's index from its pack files (after STORE_CORRUPT); keeps the old index, removes nothing",
+    )
     .action(async (_o: unknown, cmd: Command) => {
       const env = commandEnv(cmd);
       await withStore(env, async (s) => {
         const r = await s.repair();
         env.out.result(r);
         if (r.damage) env.out.line(`the old index was damaged at offset ${r.damage.offset} (${r.damage.reason})`);
-        env.out.line(`rebuilt the index from ${r.packs} pack(s): ${r.blocks} block(s), ${r.roots} kept CID(s)${r.olderPacks > 0 ? `; ${r.olderPacks} older pack(s) recovered from the old index only` : ""}`);
+        env.out.line(
+          `rebuilt the index from ${r.packs} pack(s): ${r.blocks} block(s), ${r.roots} kept CID(s)${r.olderPacks > 0 ? `; ${r.olderPacks} older pack(s) recovered from the old index only` : ""}`,
+        );
         if (r.keptAs) env.out.line(`the old index is kept as ${r.keptAs}`);
         for (const p of r.problems) env.out.line(`could not read ${p.file} at offset ${p.offset}: ${p.reason}`);
       });
@@ -241,7 +302,9 @@ export function register(program: Command): void {
 
   store
     .command("pin")
-    .description("pin a CID on a Kubo node: sends the blocks from this store when it has them, else asks the node to fetch them")
+    .description(
+      "pin a CID on a Kubo node: sends the blocks from this store when it has them, else asks the node to fetch them",
+    )
     .argument("<cid>", "CID to pin")
     .option("--ipfs-api <url>", "Kubo RPC API (default: $PROOFMARK_IPFS_API), e.g. http://127.0.0.1:5001")
     .action(async (cid: string, o: { ipfsApi?: string }, cmd: Command) => {
@@ -281,7 +344,8 @@ export function register(program: Command): void {
       const { server, url } = served;
       env.out.result({ url, store: s.dir });
       env.out.line(`serving ${s.dir} at ${url}/ipfs/<cid> (Ctrl-C to stop)`);
-      for (const r of rows([["example", `${url}/ipfs/bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e`]])) env.out.line(r);
+      for (const r of rows([["example", `${url}/ipfs/bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e`]]))
+        env.out.line(r);
       await new Promise<void>((resolve) => {
         const stop = () => server.close(() => resolve());
         process.once("SIGINT", stop);

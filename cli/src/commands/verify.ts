@@ -1,8 +1,21 @@
 import * as fs from "node:fs";
 import type { Command } from "commander";
 import {
-  collectFiles, EmbeddedStore, evidenceVerifier, fetchFromStore, hashFile, isProofmarkError, isWaczPath, parseReceipt, sha256Stream, type Receipt, ProofmarkError, RECEIPT_FILE_RE,
-  type VerificationResult, type SkippedEntry, verifyCapture,
+  collectFiles,
+  EmbeddedStore,
+  evidenceVerifier,
+  fetchFromStore,
+  hashFile,
+  isProofmarkError,
+  isWaczPath,
+  parseReceipt,
+  sha256Stream,
+  type Receipt,
+  ProofmarkError,
+  RECEIPT_FILE_RE,
+  type VerificationResult,
+  type SkippedEntry,
+  verifyCapture,
 } from "@proofmark/sdk";
 import { commandEnv, positiveInt, type CommandEnv } from "../options";
 import { formatAddress, formatTime, rows, type Output } from "../output";
@@ -23,22 +36,41 @@ interface Target {
 
 /** `proofmark verify <file…>`: the file matches its receipt and the receipt's root is on chain. */
 export function register(program: Command): void {
-  addVerifyOptions(program
-    .command("verify")
-    .description("check files against their receipts and the chain; exit 0 only when every one is verified"))
+  addVerifyOptions(
+    program
+      .command("verify")
+      .description("check files against their receipts and the chain; exit 0 only when every one is verified"),
+  )
     .argument("[paths...]", "files or folders (each file is checked against <file>.proof.json), or receipts")
     .option("--proof <receipt>", "the receipt to use (with a single file)")
     .option("--min-confirmations <n>", "confirmations required (default 1)", positiveInt)
-    .option("--from-store", "read each file from the content store by its receipt's subject.cid (decrypted with the receipt's key); give receipts, or --proof P")
+    .option(
+      "--from-store",
+      "read each file from the content store by its receipt's subject.cid (decrypted with the receipt's key); give receipts, or --proof P",
+    )
     .action(async (paths: string[], o: VerifyCliOptions, cmd: Command) => {
       const env = commandEnv(cmd);
       if (!o.fromStore && paths.length === 1 && isWaczPath(paths[0])) return verifyWacz(env, paths[0], o);
-      if (!o.fromStore && paths.length === 0) throw new ProofmarkError("INVALID_ARGUMENT", "name the files, folders or receipts to verify (or use --proof P --from-store)");
+      if (!o.fromStore && paths.length === 0)
+        throw new ProofmarkError(
+          "INVALID_ARGUMENT",
+          "name the files, folders or receipts to verify (or use --proof P --from-store)",
+        );
       const skipped: SkippedEntry[] = [];
       const targets = o.fromStore ? storeTargets(paths, o.proof) : resolveTargets(paths, o.proof, skipped);
       // One session for all receipts: a folder stamped in one batch costs one anchor and one block read.
-      const verifier = evidenceVerifier({ rpc: env.opts.rpc, dataDir: env.dataDir, minConfirmations: o.minConfirmations, ...verifierFlags(o) });
-      const results: Array<{ file: string; proof: string; result?: VerificationResult; error?: { code: string; message: string } }> = [];
+      const verifier = evidenceVerifier({
+        rpc: env.opts.rpc,
+        dataDir: env.dataDir,
+        minConfirmations: o.minConfirmations,
+        ...verifierFlags(o),
+      });
+      const results: Array<{
+        file: string;
+        proof: string;
+        result?: VerificationResult;
+        error?: { code: string; message: string };
+      }> = [];
       for (const t of targets) {
         try {
           const receipt = readReceiptFile(t.proof);
@@ -59,7 +91,13 @@ export function register(program: Command): void {
       const failed = results.filter((r) => !r.result?.ok);
       if (failed.length > 0) {
         const first = failed[0].result?.code ?? failed[0].error?.code ?? "PROOF_INVALID";
-        throw new ProofmarkError(first as never, targets.length === 1 ? "verification failed (see above)" : `${failed.length} of ${results.length} file(s) did not verify`, { failed: failed.length });
+        throw new ProofmarkError(
+          first as never,
+          targets.length === 1
+            ? "verification failed (see above)"
+            : `${failed.length} of ${results.length} file(s) did not verify`,
+          { failed: failed.length },
+        );
       }
     });
 }
@@ -67,7 +105,8 @@ export function register(program: Command): void {
 /** With --from-store the inputs are receipts; the file comes from the store. */
 function storeTargets(paths: string[], proof?: string): Target[] {
   const receipts = proof ? [proof, ...paths] : paths;
-  if (receipts.length === 0) throw new ProofmarkError("INVALID_ARGUMENT", "with --from-store, name the receipts (or --proof P)");
+  if (receipts.length === 0)
+    throw new ProofmarkError("INVALID_ARGUMENT", "with --from-store, name the receipts (or --proof P)");
   return receipts.map((p) => ({ file: `${p.replace(/\.proof(\.\d+)?\.json$/, "")} (from the store)`, proof: p }));
 }
 
@@ -84,7 +123,10 @@ async function digestFromStore(dataDir: string, receipt: Receipt): Promise<{ sha
 /** Folder entries that were not verified (symbolic links, FIFOs…): said, so "all verified" means all. */
 function reportSkipped(out: Output, skipped: SkippedEntry[]): void {
   for (const s of skipped) out.line(`  skipped  ${s.path}  (${s.reason}; not verified)`);
-  if (skipped.length > 0) out.line(`${skipped.length} entr${skipped.length === 1 ? "y" : "ies"} of the folder(s) skipped, not verified (not regular files)`);
+  if (skipped.length > 0)
+    out.line(
+      `${skipped.length} entr${skipped.length === 1 ? "y" : "ies"} of the folder(s) skipped, not verified (not regular files)`,
+    );
 }
 
 function resolveTargets(paths: string[], proof?: string, skipped?: SkippedEntry[]): Target[] {
@@ -103,19 +145,52 @@ function resolveTargets(paths: string[], proof?: string, skipped?: SkippedEntry[
   return targets;
 }
 
-function summarize(r: { file: string; proof: string; result?: VerificationResult; error?: { code: string; message: string } }) {
-  if (!r.result) return { file: r.file, proof: r.proof, ok: false, status: "mismatch", code: r.error!.code, message: r.error!.message };
+function summarize(r: {
+  file: string;
+  proof: string;
+  result?: VerificationResult;
+  error?: { code: string; message: string };
+}) {
+  if (!r.result)
+    return {
+      file: r.file,
+      proof: r.proof,
+      ok: false,
+      status: "mismatch",
+      code: r.error!.code,
+      message: r.error!.message,
+    };
   const { ok, status, code, message, anchors, file, uncovered } = r.result;
   return {
-    file: r.file, proof: r.proof, ok, status, code, message, sha256: file?.sha256, subject: r.result.receipt.subject, uncovered,
+    file: r.file,
+    proof: r.proof,
+    ok,
+    status,
+    code,
+    message,
+    sha256: file?.sha256,
+    subject: r.result.receipt.subject,
+    uncovered,
     anchors: anchors.map((a) => ({
-      ...a.anchor, ok: a.ok, status: a.status, code: a.code, message: a.message, confirmations: a.confirmations, final: a.final, registry: a.registry,
-      endpoints: a.endpoints, unchecked: a.unchecked, steps: a.steps,
+      ...a.anchor,
+      ok: a.ok,
+      status: a.status,
+      code: a.code,
+      message: a.message,
+      confirmations: a.confirmations,
+      final: a.final,
+      registry: a.registry,
+      endpoints: a.endpoints,
+      unchecked: a.unchecked,
+      steps: a.steps,
     })),
   };
 }
 
-function reportOne(out: Output, r: { file: string; proof: string; result?: VerificationResult; error?: { code: string; message: string } }): void {
+function reportOne(
+  out: Output,
+  r: { file: string; proof: string; result?: VerificationResult; error?: { code: string; message: string } },
+): void {
   if (!r.result || !r.result.ok) {
     const code = r.result?.code ?? r.error?.code;
     const message = r.result?.message ?? r.error?.message ?? "";
@@ -128,33 +203,46 @@ function reportOne(out: Output, r: { file: string; proof: string; result?: Verif
   }
   const a = r.result.anchors[0];
   out.line(`${r.result.status === "verified" ? "VERIFIED" : "VERIFIED, NOT YET FINAL"}  ${r.file}`);
-  out.line(`  the file existed no later than block ${a.anchor.blockNumber}'s time, with ${a.confirmations} confirmation(s)`);
+  out.line(
+    `  the file existed no later than block ${a.anchor.blockNumber}'s time, with ${a.confirmations} confirmation(s)`,
+  );
   for (const row of rows([
     ["anchored", formatTime(a.anchor.timestamp)],
     ["block", `${a.anchor.blockNumber} (${a.anchor.blockHash})`],
     ["transaction", a.anchor.txHash],
     ["submitter", formatAddress(a.anchor.submitter)],
     ["chain", `${a.anchor.chainId}${a.final === undefined ? "" : a.final ? ", block final" : ", block not yet final"}`],
-    ["registry", `${a.anchor.registry} (${a.registry?.known ?? `UNKNOWN code ${a.registry?.codeHash}, trusted because you pinned it`})`],
+    [
+      "registry",
+      `${a.anchor.registry} (${a.registry?.known ?? `UNKNOWN code ${a.registry?.codeHash}, trusted because you pinned it`})`,
+    ],
     ["confirmations", a.confirmations],
     ["sha256", r.result.file?.sha256],
     ["receipt", r.proof],
     ["name in receipt", `${r.result.receipt.subject.name} (not covered by the commitment)`],
     ["checked via", a.endpoints.join(", ")],
-  ])) out.line(row);
+  ]))
+    out.line(row);
   for (const u of r.result.anchors.flatMap((x) => x.unchecked)) out.line(`  NOT CHECKED: ${u}`);
 }
 
-function reportMany(out: Output, results: Array<{ file: string; result?: VerificationResult; error?: { code: string; message: string } }>): void {
+function reportMany(
+  out: Output,
+  results: Array<{ file: string; result?: VerificationResult; error?: { code: string; message: string } }>,
+): void {
   const width = Math.min(60, Math.max(...results.map((r) => r.file.length)));
   for (const r of results) {
     const name = r.file.padEnd(width);
     if (r.result?.ok) {
       const a = r.result.anchors[0];
       const unchecked = r.result.anchors.flatMap((x) => x.unchecked);
-      out.line(`  ok       ${name}  existed no later than ${new Date(a.anchor.timestamp * 1000).toISOString()} (block ${a.anchor.blockNumber}, ${a.confirmations} conf.${r.result.status === "not-final" ? ", not yet final" : ""})${unchecked.length ? `; not checked: ${unchecked.join("; ")}` : ""}`);
+      out.line(
+        `  ok       ${name}  existed no later than ${new Date(a.anchor.timestamp * 1000).toISOString()} (block ${a.anchor.blockNumber}, ${a.confirmations} conf.${r.result.status === "not-final" ? ", not yet final" : ""})${unchecked.length ? `; not checked: ${unchecked.join("; ")}` : ""}`,
+      );
     } else if (r.result?.code === "DIGEST_MISMATCH") {
-      out.line(`  CHANGED  ${name}  its content differs from what was stamped (receipt sha256 ${r.result.receipt.subject.sha256.slice(0, 16)}…, now ${r.result.file?.sha256.slice(0, 16)}…)`);
+      out.line(
+        `  CHANGED  ${name}  its content differs from what was stamped (receipt sha256 ${r.result.receipt.subject.sha256.slice(0, 16)}…, now ${r.result.file?.sha256.slice(0, 16)}…)`,
+      );
     } else {
       const code = r.result?.code ?? r.error?.code;
       out.line(`  FAILED   ${name}  ${code}: ${r.result?.message ?? r.error?.message ?? ""}`);
@@ -162,24 +250,63 @@ function reportMany(out: Output, results: Array<{ file: string; result?: Verific
   }
   const ok = results.filter((r) => r.result?.ok).length;
   out.line();
-  out.line(`${ok} of ${results.length} file(s) verified${ok === results.length ? "" : `; ${results.length - ok} did not`}`);
+  out.line(
+    `${ok} of ${results.length} file(s) verified${ok === results.length ? "" : `; ${results.length - ok} did not`}`,
+  );
 }
 
 /** `proofmark verify capture.wacz`: every file, WARC record and the signature offline, then the anchor. */
 async function verifyWacz(env: CommandEnv, file: string, o: VerifyCliOptions): Promise<void> {
   env.out.progress(`checking ${file}`);
-  const v = await verifyCapture({ path: file, receiptPath: o.proof, dataDir: env.dataDir, rpc: env.opts.rpc, minConfirmations: o.minConfirmations, parseReceipt });
+  const v = await verifyCapture({
+    path: file,
+    receiptPath: o.proof,
+    dataDir: env.dataDir,
+    rpc: env.opts.rpc,
+    minConfirmations: o.minConfirmations,
+    parseReceipt,
+  });
   env.out.progressDone();
   const { record: _record, ...wacz } = v.wacz;
-  env.out.result({ file, ok: v.ok, code: v.code, fault: v.file, message: v.message, wacz, receipt: v.receiptPath, anchor: v.evidence ? summarize({ file, proof: v.receiptPath, result: v.evidence }) : undefined });
+  env.out.result({
+    file,
+    ok: v.ok,
+    code: v.code,
+    fault: v.file,
+    message: v.message,
+    wacz,
+    receipt: v.receiptPath,
+    anchor: v.evidence ? summarize({ file, proof: v.receiptPath, result: v.evidence }) : undefined,
+  });
   env.out.line(`${v.ok ? "VERIFIED" : "NOT VERIFIED"}  ${file}`);
   if (!v.ok) env.out.line(`  ${v.code}${v.file ? ` in ${v.file}` : ""}: ${v.message}`);
   for (const r of rows([
     ["files", `${v.wacz.files.filter((f) => f.ok).length} of ${v.wacz.files.length} match datapackage.json`],
-    ["WARC records", `${v.wacz.records.count - v.wacz.records.failures.length} of ${v.wacz.records.count} match their digests`],
-    ["signature", v.wacz.signature.ok ? `valid (${v.wacz.signature.curve}, key ${v.wacz.signature.publicKeyFingerprint?.slice(0, 16)}…)` : `INVALID: ${v.wacz.signature.reason ?? "-"}`],
-    ["anchor", v.evidence?.ok ? `block ${v.evidence.anchors[0].anchor.blockNumber}, ${formatTime(v.evidence.anchors[0].anchor.timestamp)}, ${v.evidence.anchors[0].confirmations} confirmation(s)` : v.evidence ? `NOT VERIFIED: ${v.evidence.code}` : `not checked: ${v.receiptError?.message ?? "the WACZ failed first"}`],
+    [
+      "WARC records",
+      `${v.wacz.records.count - v.wacz.records.failures.length} of ${v.wacz.records.count} match their digests`,
+    ],
+    [
+      "signature",
+      v.wacz.signature.ok
+        ? `valid (${v.wacz.signature.curve}, key ${v.wacz.signature.publicKeyFingerprint?.slice(0, 16)}…)`
+        : `INVALID: ${v.wacz.signature.reason ?? "-"}`,
+    ],
+    [
+      "anchor",
+      v.evidence?.ok
+        ? `block ${v.evidence.anchors[0].anchor.blockNumber}, ${formatTime(v.evidence.anchors[0].anchor.timestamp)}, ${v.evidence.anchors[0].confirmations} confirmation(s)`
+        : v.evidence
+          ? `NOT VERIFIED: ${v.evidence.code}`
+          : `not checked: ${v.receiptError?.message ?? "the WACZ failed first"}`,
+    ],
     ["receipt", v.receiptPath],
-  ])) env.out.line(r);
-  if (!v.ok) throw new ProofmarkError(v.code ?? "WACZ_INVALID", `verification failed${v.file ? ` (${v.file})` : ""} (see above)`, { file: v.file });
+  ]))
+    env.out.line(r);
+  if (!v.ok)
+    throw new ProofmarkError(
+      v.code ?? "WACZ_INVALID",
+      `verification failed${v.file ? ` (${v.file})` : ""} (see above)`,
+      { file: v.file },
+    );
 }

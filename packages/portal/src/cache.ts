@@ -12,7 +12,10 @@ export class BoundedCache<K, V> {
   private readonly entries = new Map<K, { value: V; version: number }>();
 
   /** `maxEntries`: how many entries are kept; `maxKeyLength`: string keys longer than this are never kept. */
-  constructor(readonly maxEntries: number, private readonly maxKeyLength = Infinity) {}
+  constructor(
+    readonly maxEntries: number,
+    private readonly maxKeyLength = Infinity,
+  ) {}
 
   /** The value kept for `key` (made for `version`, when one is given), else undefined. */
   get(key: K, version?: number): V | undefined {

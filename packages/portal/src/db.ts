@@ -81,7 +81,8 @@ export function openDb(file: string): Database.Database {
   if (version && version.value !== String(SCHEMA_VERSION)) {
     // An index of another schema is rebuilt from the chain (scan counts, the portal's own data, are kept).
     db.transaction(() => {
-      for (const table of [...CHAIN_TABLES, "serials", "manifests", "documents"]) db.exec(`DROP TABLE IF EXISTS ${table}`);
+      for (const table of [...CHAIN_TABLES, "serials", "manifests", "documents"])
+        db.exec(`DROP TABLE IF EXISTS ${table}`);
       db.exec("DELETE FROM meta WHERE key LIKE 'cursor:%'");
     })();
   }
@@ -90,7 +91,9 @@ export function openDb(file: string): Database.Database {
   const columns = (db.prepare("PRAGMA table_info(scan_clients)").all() as Array<{ name: string }>).map((c) => c.name);
   if (!columns.includes("scans")) db.exec("ALTER TABLE scan_clients ADD COLUMN scans INTEGER NOT NULL DEFAULT 1");
   if (!columns.includes("since")) db.exec("ALTER TABLE scan_clients ADD COLUMN since INTEGER NOT NULL DEFAULT 0");
-  db.prepare("INSERT INTO meta (key, value) VALUES ('schema', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(String(SCHEMA_VERSION));
+  db.prepare(
+    "INSERT INTO meta (key, value) VALUES ('schema', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+  ).run(String(SCHEMA_VERSION));
   return db;
 }
 
@@ -101,12 +104,25 @@ export function getMeta(db: Database.Database, key: string): string | undefined 
 
 /** Writes a meta value. */
 export function setMeta(db: Database.Database, key: string, value: string): void {
-  db.prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(key, value);
+  db.prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(
+    key,
+    value,
+  );
 }
 
 /** Tables whose rows come from chain logs at a block (undone on a reorganisation). */
 export const CHAIN_TABLES = [
-  "anchors", "products", "lots", "lot_parents", "lot_states", "lot_checks", "licences", "events", "recalls", "code_issues", "blocks",
+  "anchors",
+  "products",
+  "lots",
+  "lot_parents",
+  "lot_states",
+  "lot_checks",
+  "licences",
+  "events",
+  "recalls",
+  "code_issues",
+  "blocks",
 ] as const;
 
 /** How often the checkpointer copies the write-ahead log into the database file. */
@@ -120,7 +136,10 @@ const CHECKPOINT_MS = 1_000;
  * checkpoint every second (it never blocks readers or writers). If the worker fails, the serving
  * connection checkpoints by itself again.
  */
-export function startCheckpointer(db: Database.Database, log: (message: string) => void = () => undefined): { stop(): Promise<void> } {
+export function startCheckpointer(
+  db: Database.Database,
+  log: (message: string) => void = () => undefined,
+): { stop(): Promise<void> } {
   const file = db.name;
   db.pragma("wal_autocheckpoint = 0");
   const fallBack = (why: string) => {
@@ -134,7 +153,10 @@ export function startCheckpointer(db: Database.Database, log: (message: string) 
     db.pragma("busy_timeout = 1000");
     const timer = setInterval(() => db.pragma("wal_checkpoint(PASSIVE)"), workerData.every);
     parentPort.on("message", () => { clearInterval(timer); db.close(); parentPort.close(); });`;
-  const worker = new Worker(code, { eval: true, workerData: { file, every: CHECKPOINT_MS, module: require.resolve("better-sqlite3") } });
+  const worker = new Worker(code, {
+    eval: true,
+    workerData: { file, every: CHECKPOINT_MS, module: require.resolve("better-sqlite3") },
+  });
   let stopping = false;
   worker.on("error", (e) => fallBack(e.message));
   worker.on("exit", (code) => {

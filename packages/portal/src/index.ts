@@ -12,7 +12,14 @@ import { createHandler } from "./server";
 
 export { openDb, startCheckpointer } from "./db";
 export { Indexer, REORG_DEPTH, type ChainStatus, type SyncResult } from "./indexer";
-export { clientAddress, createHandler, parseLotId, SCAN_BUDGET_PER_CLIENT, type HandlerOptions, type PortalHandler } from "./server";
+export {
+  clientAddress,
+  createHandler,
+  parseLotId,
+  SCAN_BUDGET_PER_CLIENT,
+  type HandlerOptions,
+  type PortalHandler,
+} from "./server";
 export { BoundedCache } from "./cache";
 export { PortalQueries, ScanCounter, accountLabel, importManifests } from "./queries";
 export { pickLang } from "./i18n";
@@ -65,15 +72,26 @@ export async function startPortal(opts: PortalOptions): Promise<Portal> {
     provenance ??= await chain.registryAddress("ProvenanceRegistry").catch(() => undefined);
   }
   const after = readDeployments(chain.dataDir, chain.chainId);
-  const fromBlock = Math.min(...[after.EvidenceRegistry?.blockNumber, after.ProvenanceRegistry?.blockNumber].filter((n): n is number => typeof n === "number"), 0 + Number.MAX_SAFE_INTEGER);
+  const fromBlock = Math.min(
+    ...[after.EvidenceRegistry?.blockNumber, after.ProvenanceRegistry?.blockNumber].filter(
+      (n): n is number => typeof n === "number",
+    ),
+    0 + Number.MAX_SAFE_INTEGER,
+  );
   const db = openDb(path.join(chain.dataDir, "portal", `index-${chain.chainId}.sqlite`));
   const checkpointer = startCheckpointer(db, opts.log ?? ((m) => process.stderr.write(`portal: ${m}\n`)));
   const manifests = codesDir(chain.dataDir);
   // Event documents: the data folder's content store, found by their on-chain commitment.
   const store = new EmbeddedStore(chain.dataDir);
-  const documents = provenance ? new EventDocuments({ dataDir: chain.dataDir, chainId: chain.chainId, registry: provenance, store }) : undefined;
+  const documents = provenance
+    ? new EventDocuments({ dataDir: chain.dataDir, chainId: chain.chainId, registry: provenance, store })
+    : undefined;
   const indexer = new Indexer({
-    db, provider: chain.provider, evidenceRegistry: evidence, provenanceRegistry: provenance, documents,
+    db,
+    provider: chain.provider,
+    evidenceRegistry: evidence,
+    provenanceRegistry: provenance,
+    documents,
     fromBlock: Number.isSafeInteger(fromBlock) && fromBlock !== Number.MAX_SAFE_INTEGER ? fromBlock : 0,
     onSync: () => {
       try {
@@ -86,8 +104,16 @@ export async function startPortal(opts: PortalOptions): Promise<Portal> {
   });
   await indexer.start(opts.pollMs ?? 500);
   const handler = createHandler({
-    db, chainId: chain.chainId, provider: chain.provider, evidenceRegistry: evidence, provenanceRegistry: provenance, status: indexer.status,
-    scanWarnAfter: opts.scanWarnAfter, scanWindowMs: opts.scanWindowMs, trustProxy: opts.trustProxy, log: opts.log,
+    db,
+    chainId: chain.chainId,
+    provider: chain.provider,
+    evidenceRegistry: evidence,
+    provenanceRegistry: provenance,
+    status: indexer.status,
+    scanWarnAfter: opts.scanWarnAfter,
+    scanWindowMs: opts.scanWindowMs,
+    trustProxy: opts.trustProxy,
+    log: opts.log,
   });
   const server = http.createServer(handler);
   server.keepAliveTimeout = 5_000;

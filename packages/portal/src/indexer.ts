@@ -1,8 +1,18 @@
 import type { JsonRpcProvider, Log } from "ethers";
 import type Database from "better-sqlite3";
 import {
-  applyProvenanceLogs, checkEventDocument, emptyProvenanceState, evidenceRegistryInterface, ProvenanceRegistryClient,
-  type ChainEvent, type DocumentCheck, type DocumentSource, type Hex, type IndexedLicence, type IndexedLot, type StoredLotFacts,
+  applyProvenanceLogs,
+  checkEventDocument,
+  emptyProvenanceState,
+  evidenceRegistryInterface,
+  ProvenanceRegistryClient,
+  type ChainEvent,
+  type DocumentCheck,
+  type DocumentSource,
+  type Hex,
+  type IndexedLicence,
+  type IndexedLot,
+  type StoredLotFacts,
 } from "@proofmark/sdk";
 import { CHAIN_TABLES, getMeta, setMeta } from "./db";
 import { eventKey, LotIndex } from "./lot-index";
@@ -11,7 +21,6 @@ import { eventKey, LotIndex } from "./lot-index";
 export const REORG_DEPTH = 12;
 /** Blocks per `eth_getLogs` request. */
 const LOG_RANGE = 2_000;
-
 
 export interface IndexerOptions {
   db: Database.Database;
@@ -137,9 +146,16 @@ export class Indexer {
   private async syncSerial(): Promise<SyncResult> {
     try {
       const result = await this.syncOnce();
-      Object.assign(this.status, { reachable: true, head: result.head, indexedTo: result.indexedTo, lastSync: Date.now(), error: undefined });
+      Object.assign(this.status, {
+        reachable: true,
+        head: result.head,
+        indexedTo: result.indexedTo,
+        lastSync: Date.now(),
+        error: undefined,
+      });
       if (result.reorgedFrom !== undefined) this.status.lastReorgFrom = result.reorgedFrom;
-      if (this.onSync?.(result) || result.logs > 0 || result.reorgedFrom !== undefined || this.documentsChanged) this.status.version++;
+      if (this.onSync?.(result) || result.logs > 0 || result.reorgedFrom !== undefined || this.documentsChanged)
+        this.status.version++;
       this.documentsChanged = false;
       return result;
     } catch (e) {
@@ -155,9 +171,14 @@ export class Indexer {
     await this.sync().catch(() => undefined);
     const tick = () => {
       if (this.stopped) return;
-      this.running = this.sync().then(() => undefined, () => undefined).finally(() => {
-        if (!this.stopped) this.timer = setTimeout(tick, intervalMs);
-      });
+      this.running = this.sync()
+        .then(
+          () => undefined,
+          () => undefined,
+        )
+        .finally(() => {
+          if (!this.stopped) this.timer = setTimeout(tick, intervalMs);
+        });
     };
     this.timer = setTimeout(tick, intervalMs);
   }
@@ -173,7 +194,9 @@ export class Indexer {
     const head = await this.provider.getBlockNumber();
     let reorgedFrom: number | undefined;
     // Reorganisation check: the newest stored block whose hash still matches.
-    const stored = this.db.prepare("SELECT number, hash FROM blocks ORDER BY number DESC LIMIT ?").all(REORG_DEPTH) as Array<{ number: number; hash: string }>;
+    const stored = this.db
+      .prepare("SELECT number, hash FROM blocks ORDER BY number DESC LIMIT ?")
+      .all(REORG_DEPTH) as Array<{ number: number; hash: string }>;
     for (const b of stored) {
       const block = b.number > head ? null : await this.provider.getBlock(b.number);
       if (block && block.hash === b.hash) break;
@@ -210,14 +233,17 @@ export class Indexer {
     const blockNumbers = new Set<number>(logs.map((l) => l.blockNumber));
     blockNumbers.add(to);
     const blocks = new Map<number, { hash: string; time: number }>();
-    await Promise.all([...blockNumbers].map(async (n) => {
-      const b = await this.provider.getBlock(n);
-      if (!b) throw new Error(`block ${n} is not available`);
-      blocks.set(n, { hash: b.hash!, time: b.timestamp });
-    }));
+    await Promise.all(
+      [...blockNumbers].map(async (n) => {
+        const b = await this.provider.getBlock(n);
+        if (!b) throw new Error(`block ${n} is not available`);
+        blocks.set(n, { hash: b.hash!, time: b.timestamp });
+      }),
+    );
     // Logs must belong to the blocks we read (a reorg between the two reads → retry next time).
     for (const l of logs) {
-      if (blocks.get(l.blockNumber)!.hash !== l.blockHash) throw new Error(`block ${l.blockNumber} changed while indexing; retrying`);
+      if (blocks.get(l.blockNumber)!.hash !== l.blockHash)
+        throw new Error(`block ${l.blockNumber} changed while indexing; retrying`);
     }
     const provenanceLogs = logs.filter((l) => l.address.toLowerCase() === this.provenance);
     const reduced = this.reduce(provenanceLogs);
@@ -225,9 +251,12 @@ export class Indexer {
     const docs = await this.checkDocuments(reduced.blocks.flatMap((b) => [...b.state.events.values()].flat()));
     const retried = await this.retryMissingDocuments();
     this.db.transaction(() => {
-      for (const l of logs) if (l.address.toLowerCase() === this.evidence) this.applyEvidence(l, blocks.get(l.blockNumber)!.time);
+      for (const l of logs)
+        if (l.address.toLowerCase() === this.evidence) this.applyEvidence(l, blocks.get(l.blockNumber)!.time);
       for (const b of reduced.blocks) {
-        const created = new Set([...b.state.lots.values()].filter((l) => l.createdAt.blockNumber === b.block).map((l) => l.id));
+        const created = new Set(
+          [...b.state.lots.values()].filter((l) => l.createdAt.blockNumber === b.block).map((l) => l.id),
+        );
         this.lots.writeBlock(b.state, b.block, blocks.get(b.block)!.time, docs.checks, created);
       }
       for (const [lot, facts] of checks) this.lots.writeCheck(lot, to, facts);
@@ -239,7 +268,11 @@ export class Indexer {
       const insertBlock = this.db.prepare("INSERT OR REPLACE INTO blocks (number, hash, time) VALUES (?, ?, ?)");
       for (const [n, b] of blocks) insertBlock.run(n, b.hash, b.time);
       // Keep only what the reorg check needs, plus every block that holds indexed rows.
-      this.db.prepare("DELETE FROM blocks WHERE number < ? AND number NOT IN (SELECT number FROM blocks ORDER BY number DESC LIMIT ?)").run(to - REORG_DEPTH * 4, REORG_DEPTH);
+      this.db
+        .prepare(
+          "DELETE FROM blocks WHERE number < ? AND number NOT IN (SELECT number FROM blocks ORDER BY number DESC LIMIT ?)",
+        )
+        .run(to - REORG_DEPTH * 4, REORG_DEPTH);
       setMeta(this.db, this.cursorKey, String(to));
     })();
     if (retried.length > 0) this.documentsChanged = true;
@@ -249,8 +282,16 @@ export class Indexer {
   private applyEvidence(log: Log, time: number): void {
     const parsed = evidenceRegistryInterface.parseLog(log);
     if (parsed?.name === "EvidenceAnchored") {
-      this.stmt("INSERT OR IGNORE INTO anchors (root, submitter, leaf_count, block, tx, time) VALUES (?, ?, ?, ?, ?, ?)")
-        .run(String(parsed.args.root), String(parsed.args.submitter).toLowerCase(), Number(parsed.args.leafCount), log.blockNumber, log.transactionHash, time);
+      this.stmt(
+        "INSERT OR IGNORE INTO anchors (root, submitter, leaf_count, block, tx, time) VALUES (?, ?, ?, ?, ?, ?)",
+      ).run(
+        String(parsed.args.root),
+        String(parsed.args.submitter).toLowerCase(),
+        Number(parsed.args.leafCount),
+        log.blockNumber,
+        log.transactionHash,
+        time,
+      );
     }
   }
 
@@ -262,7 +303,10 @@ export class Indexer {
    * a partial state that loads what the logs name from the index (or from earlier blocks of the
    * range). Returns each block's partial state (what to write) and every lot touched.
    */
-  private reduce(logs: Log[]): { blocks: Array<{ block: number; state: ReturnType<typeof emptyProvenanceState> }>; touched: Set<number> } {
+  private reduce(logs: Log[]): {
+    blocks: Array<{ block: number; state: ReturnType<typeof emptyProvenanceState> }>;
+    touched: Set<number>;
+  } {
     const latestLots = new Map<number, IndexedLot>();
     const latestLicences = new Map<string, IndexedLicence>();
     const loader = {
@@ -294,16 +338,21 @@ export class Indexer {
     const out = new Map<number, StoredLotFacts>();
     if (!this.registry) return out;
     for (let i = 0; i < lots.length; i += READ_CONCURRENCY) {
-      await Promise.all(lots.slice(i, i + READ_CONCURRENCY).map(async (id) => {
-        const [head, lot] = await Promise.all([this.registry!.head(id, block), this.registry!.lot(id, block)]);
-        out.set(id, { head, status: lot.status, quantity: lot.quantity, remaining: lot.remaining });
-      }));
+      await Promise.all(
+        lots.slice(i, i + READ_CONCURRENCY).map(async (id) => {
+          const [head, lot] = await Promise.all([this.registry!.head(id, block), this.registry!.lot(id, block)]);
+          out.set(id, { head, status: lot.status, quantity: lot.quantity, remaining: lot.remaining });
+        }),
+      );
     }
     return out;
   }
 
   /** Reads each event's document from the content store and compares it with the event's chain record. */
-  private async checkDocuments(events: ChainEvent[]): Promise<{ checks: Map<string, { check: DocumentCheck; cid: string | null }>; found: Map<string, { cid: string; event: unknown }> }> {
+  private async checkDocuments(events: ChainEvent[]): Promise<{
+    checks: Map<string, { check: DocumentCheck; cid: string | null }>;
+    found: Map<string, { cid: string; event: unknown }>;
+  }> {
     const checks = new Map<string, { check: DocumentCheck; cid: string | null }>();
     const found = new Map<string, { cid: string; event: unknown }>();
     for (const e of events) {
@@ -327,7 +376,9 @@ export class Indexer {
   }
 
   /** Documents that were not in the store when their event was indexed, tried again. */
-  private async retryMissingDocuments(): Promise<Array<{ event: ChainEvent; check: DocumentCheck; cid: string | null; epcis?: unknown }>> {
+  private async retryMissingDocuments(): Promise<
+    Array<{ event: ChainEvent; check: DocumentCheck; cid: string | null; epcis?: unknown }>
+  > {
     if (!this.documents) return [];
     const out = [];
     for (const e of this.lots.eventsMissingDocuments(MISSING_DOCUMENT_RETRIES)) {

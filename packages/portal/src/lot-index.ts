@@ -1,8 +1,21 @@
 import type Database from "better-sqlite3";
 import {
-  assessLot, BIZ_STEPS, DISPOSITIONS, LOT_ORIGINS, licenceKey, lotTree,
-  type ChainEvent, type DocumentCheck, type Hex, type IndexedLicence, type IndexedLot, type IndexedProduct,
-  type LotAssessment, type LotStatus, type ProvenanceState, type StoredLotFacts,
+  assessLot,
+  BIZ_STEPS,
+  DISPOSITIONS,
+  LOT_ORIGINS,
+  licenceKey,
+  lotTree,
+  type ChainEvent,
+  type DocumentCheck,
+  type Hex,
+  type IndexedLicence,
+  type IndexedLot,
+  type IndexedProduct,
+  type LotAssessment,
+  type LotStatus,
+  type ProvenanceState,
+  type StoredLotFacts,
 } from "@proofmark/sdk";
 
 /**
@@ -44,24 +57,40 @@ export class LotIndex {
       recall: db.prepare("SELECT * FROM recalls WHERE lot = ?"),
       children: db.prepare("SELECT lot, amount FROM lot_parents WHERE parent = ? ORDER BY lot"),
       product: db.prepare("SELECT * FROM products WHERE id = ?"),
-      licence: db.prepare("SELECT * FROM licences WHERE product = ? AND producer = ? AND season = ? ORDER BY block DESC LIMIT 1"),
+      licence: db.prepare(
+        "SELECT * FROM licences WHERE product = ? AND producer = ? AND season = ? ORDER BY block DESC LIMIT 1",
+      ),
       events: db.prepare("SELECT * FROM events WHERE lot = ? ORDER BY block, log_index"),
-      insertLot: db.prepare(`INSERT OR REPLACE INTO lots (id, product, origin, actor, season, quantity, packages, parents, amounts, block, tx, time)
+      insertLot:
+        db.prepare(`INSERT OR REPLACE INTO lots (id, product, origin, actor, season, quantity, packages, parents, amounts, block, tx, time)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       insertParent: db.prepare("INSERT OR REPLACE INTO lot_parents (lot, parent, amount, block) VALUES (?, ?, ?, ?)"),
-      insertState: db.prepare("INSERT OR REPLACE INTO lot_states (lot, block, status, remaining, issued_codes, head) VALUES (?, ?, ?, ?, ?, ?)"),
-      insertCheck: db.prepare("INSERT OR REPLACE INTO lot_checks (lot, block, head, status, quantity, remaining) VALUES (?, ?, ?, ?, ?, ?)"),
-      insertLicence: db.prepare("INSERT OR REPLACE INTO licences (product, producer, season, block, quota, harvested) VALUES (?, ?, ?, ?, ?, ?)"),
-      insertProduct: db.prepare(`INSERT OR REPLACE INTO products (id, admin, registrar, name, name_en, gi_number, region, unit, max_yield_bps, standard, block, tx, time)
+      insertState: db.prepare(
+        "INSERT OR REPLACE INTO lot_states (lot, block, status, remaining, issued_codes, head) VALUES (?, ?, ?, ?, ?, ?)",
+      ),
+      insertCheck: db.prepare(
+        "INSERT OR REPLACE INTO lot_checks (lot, block, head, status, quantity, remaining) VALUES (?, ?, ?, ?, ?, ?)",
+      ),
+      insertLicence: db.prepare(
+        "INSERT OR REPLACE INTO licences (product, producer, season, block, quota, harvested) VALUES (?, ?, ?, ?, ?, ?)",
+      ),
+      insertProduct:
+        db.prepare(`INSERT OR REPLACE INTO products (id, admin, registrar, name, name_en, gi_number, region, unit, max_yield_bps, standard, block, tx, time)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-      insertEvent: db.prepare(`INSERT OR REPLACE INTO events (block, log_index, lot, actor, step, disposition, event_time, location, document, tx, time, doc_check, cid)
+      insertEvent:
+        db.prepare(`INSERT OR REPLACE INTO events (block, log_index, lot, actor, step, disposition, event_time, location, document, tx, time, doc_check, cid)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-      insertRecall: db.prepare("INSERT OR REPLACE INTO recalls (lot, actor, reason, block, tx, time) VALUES (?, ?, ?, ?, ?, ?)"),
-      insertCodes: db.prepare(`INSERT OR REPLACE INTO code_issues (block, log_index, lot, actor, count, issued_total, commitment, tx, time)
+      insertRecall: db.prepare(
+        "INSERT OR REPLACE INTO recalls (lot, actor, reason, block, tx, time) VALUES (?, ?, ?, ?, ?, ?)",
+      ),
+      insertCodes:
+        db.prepare(`INSERT OR REPLACE INTO code_issues (block, log_index, lot, actor, count, issued_total, commitment, tx, time)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       insertDocument: db.prepare("INSERT OR REPLACE INTO documents (document, cid, json) VALUES (?, ?, ?)"),
       setDocCheck: db.prepare("UPDATE events SET doc_check = ?, cid = ? WHERE block = ? AND log_index = ?"),
-      missingDocs: db.prepare("SELECT * FROM events WHERE doc_check = 'document-missing' ORDER BY block, log_index LIMIT ?"),
+      missingDocs: db.prepare(
+        "SELECT * FROM events WHERE doc_check = 'document-missing' ORDER BY block, log_index LIMIT ?",
+      ),
     };
   }
 
@@ -75,14 +104,32 @@ export class LotIndex {
     const recall = this.s.recall.get(id) as Row | undefined;
     const quantity = BigInt(String(r.quantity));
     return {
-      id, product: Number(r.product), origin: LOT_ORIGINS[Number(r.origin)], quantity, packages: Number(r.packages),
-      status: (st ? String(st.status) : "active") as LotStatus, remaining: st ? BigInt(String(st.remaining)) : quantity,
-      issuedCodes: st ? Number(st.issued_codes) : 0, head: (st ? String(st.head) : `0x${"0".repeat(64)}`) as Hex,
-      parents: JSON.parse(String(r.parents)) as number[], amounts: (JSON.parse(String(r.amounts)) as string[]).map((a) => BigInt(a)),
-      children: (this.s.children.all(id) as Row[]).map((c) => ({ lot: Number(c.lot), amount: BigInt(String(c.amount)) })),
-      actor: String(r.actor), season: r.season === null ? undefined : Number(r.season),
+      id,
+      product: Number(r.product),
+      origin: LOT_ORIGINS[Number(r.origin)],
+      quantity,
+      packages: Number(r.packages),
+      status: (st ? String(st.status) : "active") as LotStatus,
+      remaining: st ? BigInt(String(st.remaining)) : quantity,
+      issuedCodes: st ? Number(st.issued_codes) : 0,
+      head: (st ? String(st.head) : `0x${"0".repeat(64)}`) as Hex,
+      parents: JSON.parse(String(r.parents)) as number[],
+      amounts: (JSON.parse(String(r.amounts)) as string[]).map((a) => BigInt(a)),
+      children: (this.s.children.all(id) as Row[]).map((c) => ({
+        lot: Number(c.lot),
+        amount: BigInt(String(c.amount)),
+      })),
+      actor: String(r.actor),
+      season: r.season === null ? undefined : Number(r.season),
       createdAt: { blockNumber: Number(r.block), txHash: String(r.tx) as Hex },
-      recall: recall ? { actor: String(recall.actor), reason: String(recall.reason), blockNumber: Number(recall.block), txHash: String(recall.tx) as Hex } : undefined,
+      recall: recall
+        ? {
+            actor: String(recall.actor),
+            reason: String(recall.reason),
+            blockNumber: Number(recall.block),
+            txHash: String(recall.tx) as Hex,
+          }
+        : undefined,
     };
   }
 
@@ -95,25 +142,52 @@ export class LotIndex {
   licence(key: string): IndexedLicence | undefined {
     const [product, producer, season] = key.split("/");
     const r = this.s.licence.get(Number(product), producer, Number(season)) as Row | undefined;
-    return r ? { product: Number(product), producer: String(r.producer), season: Number(season), quota: BigInt(String(r.quota)), harvested: BigInt(String(r.harvested)) } : undefined;
+    return r
+      ? {
+          product: Number(product),
+          producer: String(r.producer),
+          season: Number(season),
+          quota: BigInt(String(r.quota)),
+          harvested: BigInt(String(r.harvested)),
+        }
+      : undefined;
   }
 
   product(id: number): IndexedProduct | undefined {
     const r = this.s.product.get(id) as Row | undefined;
     if (!r) return undefined;
     return {
-      id, maxYieldBps: Number(r.max_yield_bps), standard: String(r.standard) as Hex, name: String(r.name), nameEn: String(r.name_en),
-      giNumber: String(r.gi_number), region: String(r.region), unit: String(r.unit), admin: String(r.admin), registrar: String(r.registrar),
+      id,
+      maxYieldBps: Number(r.max_yield_bps),
+      standard: String(r.standard) as Hex,
+      name: String(r.name),
+      nameEn: String(r.name_en),
+      giNumber: String(r.gi_number),
+      region: String(r.region),
+      unit: String(r.unit),
+      admin: String(r.admin),
+      registrar: String(r.registrar),
     };
   }
 
   /** A lot's events with how each document compared with its chain record. */
   events(id: number): Array<ChainEvent & { check: DocumentCheck; cid: string | null; time: number }> {
     return (this.s.events.all(id) as Row[]).map((e) => ({
-      lot: id, actor: String(e.actor), stepCode: Number(e.step), dispositionCode: Number(e.disposition),
-      step: BIZ_STEPS[Number(e.step)], disposition: DISPOSITIONS[Number(e.disposition)], eventTime: Number(e.event_time),
-      location: String(e.location) as Hex, document: String(e.document) as Hex, blockNumber: Number(e.block), txHash: String(e.tx) as Hex,
-      logIndex: Number(e.log_index), check: String(e.doc_check) as DocumentCheck, cid: e.cid === null ? null : String(e.cid), time: Number(e.time),
+      lot: id,
+      actor: String(e.actor),
+      stepCode: Number(e.step),
+      dispositionCode: Number(e.disposition),
+      step: BIZ_STEPS[Number(e.step)],
+      disposition: DISPOSITIONS[Number(e.disposition)],
+      eventTime: Number(e.event_time),
+      location: String(e.location) as Hex,
+      document: String(e.document) as Hex,
+      blockNumber: Number(e.block),
+      txHash: String(e.tx) as Hex,
+      logIndex: Number(e.log_index),
+      check: String(e.doc_check) as DocumentCheck,
+      cid: e.cid === null ? null : String(e.cid),
+      time: Number(e.time),
     }));
   }
 
@@ -124,7 +198,12 @@ export class LotIndex {
   stored(id: number): StoredLotFacts | undefined {
     const c = this.s.check.get(id) as Row | undefined;
     if (!c || Number(c.block) < this.lastChange(id)) return undefined;
-    return { head: String(c.head) as Hex, status: String(c.status) as LotStatus, quantity: BigInt(String(c.quantity)), remaining: BigInt(String(c.remaining)) };
+    return {
+      head: String(c.head) as Hex,
+      status: String(c.status) as LotStatus,
+      quantity: BigInt(String(c.quantity)),
+      remaining: BigInt(String(c.remaining)),
+    };
   }
 
   /**
@@ -151,10 +230,11 @@ export class LotIndex {
       seen.add(n);
       const l = load(n);
       if (!l) continue;
-      if (up.has(n)) for (const p of l.parents) {
-        up.add(p);
-        queue.push(p);
-      }
+      if (up.has(n))
+        for (const p of l.parents) {
+          up.add(p);
+          queue.push(p);
+        }
       else queue.push(...l.children.map((c) => c.lot));
     }
     const state: IndexedTrace["state"] = { lots, products: new Map(), licences: new Map(), events: new Map() };
@@ -176,36 +256,106 @@ export class LotIndex {
       state.events.set(l.id, events);
       stored.set(l.id, this.stored(l.id));
     }
-    const assessment = assessLot({ lot: id, state, stored, documentCheck: (e) => documents.get(eventKey(e))?.check ?? "document-missing" });
+    const assessment = assessLot({
+      lot: id,
+      state,
+      stored,
+      documentCheck: (e) => documents.get(eventKey(e))?.check ?? "document-missing",
+    });
     return { state, assessment, documents };
   }
 
   // ------------------------------------------------------------------ writing (indexer, in its transaction)
 
   /** Writes what the reducer produced for one block (a partial state: only what that block's logs touched). */
-  writeBlock(state: ProvenanceState, block: number, time: number, docs: Map<string, { check: DocumentCheck; cid: string | null }>, created: Set<number>): void {
+  writeBlock(
+    state: ProvenanceState,
+    block: number,
+    time: number,
+    docs: Map<string, { check: DocumentCheck; cid: string | null }>,
+    created: Set<number>,
+  ): void {
     for (const [id, p] of state.products) {
-      this.s.insertProduct.run(id, p.admin.toLowerCase(), p.registrar.toLowerCase(), p.name, p.nameEn, p.giNumber, p.region, p.unit, p.maxYieldBps, p.standard,
-        p.createdAt?.blockNumber ?? block, p.createdAt?.txHash ?? "", time);
+      this.s.insertProduct.run(
+        id,
+        p.admin.toLowerCase(),
+        p.registrar.toLowerCase(),
+        p.name,
+        p.nameEn,
+        p.giNumber,
+        p.region,
+        p.unit,
+        p.maxYieldBps,
+        p.standard,
+        p.createdAt?.blockNumber ?? block,
+        p.createdAt?.txHash ?? "",
+        time,
+      );
     }
-    for (const l of state.licences.values()) this.s.insertLicence.run(l.product, l.producer.toLowerCase(), l.season, block, String(l.quota), String(l.harvested));
+    for (const l of state.licences.values())
+      this.s.insertLicence.run(
+        l.product,
+        l.producer.toLowerCase(),
+        l.season,
+        block,
+        String(l.quota),
+        String(l.harvested),
+      );
     for (const [id, l] of state.lots) {
       if (created.has(id)) {
-        this.s.insertLot.run(id, l.product, LOT_ORIGINS.indexOf(l.origin), l.actor.toLowerCase(), l.season ?? null, String(l.quantity), l.packages,
-          JSON.stringify(l.parents), JSON.stringify(l.amounts.map(String)), block, l.createdAt.txHash, time);
+        this.s.insertLot.run(
+          id,
+          l.product,
+          LOT_ORIGINS.indexOf(l.origin),
+          l.actor.toLowerCase(),
+          l.season ?? null,
+          String(l.quantity),
+          l.packages,
+          JSON.stringify(l.parents),
+          JSON.stringify(l.amounts.map(String)),
+          block,
+          l.createdAt.txHash,
+          time,
+        );
         l.parents.forEach((p, i) => this.s.insertParent.run(id, p, String(l.amounts[i]), block));
       }
       this.s.insertState.run(id, block, l.status, String(l.remaining), l.issuedCodes, l.head);
-      if (l.recall && l.recall.blockNumber === block) this.s.insertRecall.run(id, l.recall.actor.toLowerCase(), l.recall.reason, block, l.recall.txHash, time);
+      if (l.recall && l.recall.blockNumber === block)
+        this.s.insertRecall.run(id, l.recall.actor.toLowerCase(), l.recall.reason, block, l.recall.txHash, time);
     }
     for (const events of state.events.values()) {
       for (const e of events) {
         const d = docs.get(eventKey(e)) ?? { check: "document-missing", cid: null };
-        this.s.insertEvent.run(e.blockNumber, e.logIndex, e.lot, e.actor.toLowerCase(), e.stepCode, e.dispositionCode, e.eventTime, e.location, e.document, e.txHash, time, d.check, d.cid);
+        this.s.insertEvent.run(
+          e.blockNumber,
+          e.logIndex,
+          e.lot,
+          e.actor.toLowerCase(),
+          e.stepCode,
+          e.dispositionCode,
+          e.eventTime,
+          e.location,
+          e.document,
+          e.txHash,
+          time,
+          d.check,
+          d.cid,
+        );
       }
     }
     for (const codes of state.codes.values()) {
-      for (const c of codes) this.s.insertCodes.run(c.blockNumber, c.logIndex, c.lot, c.actor.toLowerCase(), c.count, c.issuedTotal, c.commitment, c.txHash, time);
+      for (const c of codes)
+        this.s.insertCodes.run(
+          c.blockNumber,
+          c.logIndex,
+          c.lot,
+          c.actor.toLowerCase(),
+          c.count,
+          c.issuedTotal,
+          c.commitment,
+          c.txHash,
+          time,
+        );
     }
   }
 
@@ -227,9 +377,18 @@ export class LotIndex {
   /** Events whose document was not found yet (oldest first). */
   eventsMissingDocuments(limit: number): ChainEvent[] {
     return (this.s.missingDocs.all(limit) as Row[]).map((e) => ({
-      lot: Number(e.lot), actor: String(e.actor), stepCode: Number(e.step), dispositionCode: Number(e.disposition),
-      step: BIZ_STEPS[Number(e.step)], disposition: DISPOSITIONS[Number(e.disposition)], eventTime: Number(e.event_time),
-      location: String(e.location) as Hex, document: String(e.document) as Hex, blockNumber: Number(e.block), txHash: String(e.tx) as Hex, logIndex: Number(e.log_index),
+      lot: Number(e.lot),
+      actor: String(e.actor),
+      stepCode: Number(e.step),
+      dispositionCode: Number(e.disposition),
+      step: BIZ_STEPS[Number(e.step)],
+      disposition: DISPOSITIONS[Number(e.disposition)],
+      eventTime: Number(e.event_time),
+      location: String(e.location) as Hex,
+      document: String(e.document) as Hex,
+      blockNumber: Number(e.block),
+      txHash: String(e.tx) as Hex,
+      logIndex: Number(e.log_index),
     }));
   }
 }

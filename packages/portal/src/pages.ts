@@ -54,7 +54,13 @@ export const STYLESHEET = CSS;
 export const STYLESHEET_PATH = `/assets/portal-${createHash("sha256").update(CSS).digest("hex").slice(0, 16)}.css`;
 
 /** A full page: the stylesheet by reference, its one inline script (allowed by hash, see pageCsp). */
-export function layout(opts: { lang: Lang; title: string; body: string; script?: string; langSwitchHref: string }): string {
+export function layout(opts: {
+  lang: Lang;
+  title: string;
+  body: string;
+  script?: string;
+  langSwitchHref: string;
+}): string {
   return `<!doctype html>
 <html lang="${opts.lang === "zh" ? "zh-CN" : "en"}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -72,9 +78,32 @@ ${opts.script ? `<script>${opts.script}</script>` : ""}
 /** A date-time in the page language, in UTC+8 for Chinese and UTC for English (always labelled). */
 // Formatters are built once: creating an Intl.DateTimeFormat per call costs more than a whole page.
 const FORMATS = {
-  zhTime: new Intl.DateTimeFormat("zh-CN", { timeZone: "Asia/Shanghai", hour12: false, year: "numeric", month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit" }),
-  enTime: new Intl.DateTimeFormat("en-GB", { timeZone: "UTC", hour12: false, year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit" }),
-  zhDate: new Intl.DateTimeFormat("zh-CN", { timeZone: "Asia/Shanghai", year: "numeric", month: "long", day: "numeric" }),
+  zhTime: new Intl.DateTimeFormat("zh-CN", {
+    timeZone: "Asia/Shanghai",
+    hour12: false,
+    year: "numeric",
+    month: "numeric",
+    day: "numeric",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+  }),
+  enTime: new Intl.DateTimeFormat("en-GB", {
+    timeZone: "UTC",
+    hour12: false,
+    year: "numeric",
+    month: "short",
+    day: "numeric",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+  }),
+  zhDate: new Intl.DateTimeFormat("zh-CN", {
+    timeZone: "Asia/Shanghai",
+    year: "numeric",
+    month: "long",
+    day: "numeric",
+  }),
   enDate: new Intl.DateTimeFormat("en-GB", { timeZone: "UTC", day: "numeric", month: "long", year: "numeric" }),
 };
 
@@ -135,15 +164,21 @@ function eventItem(lang: Lang, e: EventView, reachable: boolean, trusted: boolea
   const disp = DISPOSITION_LABELS[e.disposition]?.[lang] ?? e.disposition;
   const detail: string[] = [];
   const cert = certificateOf(e);
-  if (cert) detail.push(`<div class="certificate">${esc(t(lang, "inspectionCertificate"))}: ${esc(cert.name)}${cert.cid ? ` <span class="chain">${esc(cert.cid)}</span>` : ""}</div>`);
+  if (cert)
+    detail.push(
+      `<div class="certificate">${esc(t(lang, "inspectionCertificate"))}: ${esc(cert.name)}${cert.cid ? ` <span class="chain">${esc(cert.cid)}</span>` : ""}</div>`,
+    );
   // A place given as plain text (an address) is kept in the document beside its stable URI.
   const place = e.details ? eventLocationName(e.details as EpcisEvent) : undefined;
   if (place !== undefined) detail.push(`<div class="place">${esc(t(lang, "place"))}: ${esc(place)}</div>`);
   const note = docField(e, "gi:note");
   if (note !== undefined) detail.push(`<div>${esc(t(lang, "note"))}: ${esc(note)}</div>`);
-  const badge = e.check === "document-mismatch"
-    ? `<span class="badge bad">✗ ${esc(t(lang, "hashChainBroken"))}</span>`
-    : reachable && trusted ? `<span class="badge">✓ ${esc(t(lang, "verifiedOnChain"))}</span>` : `<span class="badge stale">${esc(t(lang, "notReverified"))}</span>`;
+  const badge =
+    e.check === "document-mismatch"
+      ? `<span class="badge bad">✗ ${esc(t(lang, "hashChainBroken"))}</span>`
+      : reachable && trusted
+        ? `<span class="badge">✓ ${esc(t(lang, "verifiedOnChain"))}</span>`
+        : `<span class="badge stale">${esc(t(lang, "notReverified"))}</span>`;
   return `<li class="${e.disposition === "recalled" || e.check === "document-mismatch" ? "recall" : ""}">
   <div class="step">${esc(stepLabel(lang, e.step))} <span class="when">· ${esc(disp)}</span></div>
   <div class="when">${esc(formatTime(lang, e.eventTime))} · ${esc(t(lang, "by"))} ${esc(e.actorLabel)}</div>
@@ -198,12 +233,17 @@ function firstScanTime(lang: Lang, firstSeenMs: number): string {
 const firstScanTimes = new BoundedCache<string, string>(10_000);
 
 /** What goes into the {@link SCAN_SLOTS} of a scan page for these counts. */
-export function fillScanSlots(lang: Lang, m: Pick<ScanModel, "verdict" | "scans" | "manyScans">): { warning: string; firstScan: string } {
+export function fillScanSlots(
+  lang: Lang,
+  m: Pick<ScanModel, "verdict" | "scans" | "manyScans">,
+): { warning: string; firstScan: string } {
   const s = m.verdict === "ok" ? m.scans : undefined;
   if (!s) return { warning: "", firstScan: "" };
   const first = firstScanTime(lang, s.firstSeen);
   return {
-    warning: m.manyScans ? `<div class="banner warn" id="warn-scans"><h2>⚠ ${esc(t(lang, "manyScans"))}</h2><p>${esc(t(lang, "manyScansNote", { first, count: s.count }))}</p></div>` : "",
+    warning: m.manyScans
+      ? `<div class="banner warn" id="warn-scans"><h2>⚠ ${esc(t(lang, "manyScans"))}</h2><p>${esc(t(lang, "manyScansNote", { first, count: s.count }))}</p></div>`
+      : "",
     firstScan: `<p class="when">${esc(t(lang, "firstScan", { first, count: s.count }))}</p>`,
   };
 }
@@ -216,18 +256,28 @@ export function fillScanSlots(lang: Lang, m: Pick<ScanModel, "verdict" | "scans"
 export function scanPage(lang: Lang, m: ScanModel): string {
   const parts: string[] = [];
   if (!m.chain.reachable) {
-    parts.push(`<div class="banner warn" id="warn-chain"><h2>⚠ ${esc(t(lang, "chainDown"))}</h2><p>${esc(t(lang, "chainDownNote", { time: m.chain.lastSync ? formatTime(lang, Math.floor(m.chain.lastSync / 1000)) : "—" }))}</p></div>`);
+    parts.push(
+      `<div class="banner warn" id="warn-chain"><h2>⚠ ${esc(t(lang, "chainDown"))}</h2><p>${esc(t(lang, "chainDownNote", { time: m.chain.lastSync ? formatTime(lang, Math.floor(m.chain.lastSync / 1000)) : "—" }))}</p></div>`,
+    );
   }
   if (m.verdict === "lot-not-found") {
-    parts.push(`<div class="banner bad" id="warn-lot"><h1>✗ ${esc(t(lang, "lotNotFound"))}</h1><p>${esc(t(lang, "lotNotFoundNote"))}</p></div>`);
+    parts.push(
+      `<div class="banner bad" id="warn-lot"><h1>✗ ${esc(t(lang, "lotNotFound"))}</h1><p>${esc(t(lang, "lotNotFoundNote"))}</p></div>`,
+    );
   } else if (m.verdict === "unknown-serial") {
-    parts.push(`<div class="banner bad" id="warn-counterfeit"><h1>✗ ${esc(t(lang, "unknownSerial"))}</h1><p>${esc(t(lang, "unknownSerialNote"))}</p></div>`);
+    parts.push(
+      `<div class="banner bad" id="warn-counterfeit"><h1>✗ ${esc(t(lang, "unknownSerial"))}</h1><p>${esc(t(lang, "unknownSerialNote"))}</p></div>`,
+    );
   }
   const tr = m.trace;
   if (tr?.status === "broken") {
-    parts.push(`<div class="banner bad" id="warn-broken"><h1>✗ ${esc(t(lang, "broken"))}</h1><p>${esc(t(lang, "brokenNote"))}</p>${findingList(lang, tr)}</div>`);
+    parts.push(
+      `<div class="banner bad" id="warn-broken"><h1>✗ ${esc(t(lang, "broken"))}</h1><p>${esc(t(lang, "brokenNote"))}</p>${findingList(lang, tr)}</div>`,
+    );
   } else if (tr?.status === "unverifiable") {
-    parts.push(`<div class="banner warn" id="warn-unverifiable"><h1>⚠ ${esc(t(lang, "unverifiable"))}</h1><p>${esc(t(lang, "unverifiableNote"))}</p>${findingList(lang, tr)}</div>`);
+    parts.push(
+      `<div class="banner warn" id="warn-unverifiable"><h1>⚠ ${esc(t(lang, "unverifiable"))}</h1><p>${esc(t(lang, "unverifiableNote"))}</p>${findingList(lang, tr)}</div>`,
+    );
   }
   if (tr?.recall) {
     parts.push(`<div class="banner bad" id="warn-recall"><h1>⚠ ${esc(t(lang, "recalled"))}</h1><p>${esc(t(lang, "recalledNote"))}</p>
@@ -235,7 +285,9 @@ export function scanPage(lang: Lang, m: ScanModel): string {
   }
   if (m.verdict === "ok") parts.push(SCAN_SLOTS.warning);
   if (m.verdict === "ok" && tr?.status === "genuine") {
-    parts.push(`<div class="banner ok" id="genuine"><h1>✓ ${esc(t(lang, "genuine"))}</h1><p>${esc(t(lang, "genuineNote"))}</p></div>`);
+    parts.push(
+      `<div class="banner ok" id="genuine"><h1>✓ ${esc(t(lang, "genuine"))}</h1><p>${esc(t(lang, "genuineNote"))}</p></div>`,
+    );
   }
   if (m.verdict === "ok" && tr) {
     const p = tr.product;
@@ -261,7 +313,9 @@ export function scanPage(lang: Lang, m: ScanModel): string {
 <section class="card"><h2>${esc(t(lang, "journey"))}</h2>
 <ol class="timeline" id="timeline">${timeline(lang, tr, m.chain.reachable)}</ol></section>`);
   } else {
-    parts.push(`<section class="card"><dl><dt>GTIN</dt><dd class="mono">${esc(m.gtin)}</dd><dt>${esc(t(lang, "lot"))}</dt><dd class="mono">${esc(m.lot)}</dd><dt>${esc(t(lang, "serial"))}</dt><dd class="mono">${esc(m.serial)}</dd></dl></section>`);
+    parts.push(
+      `<section class="card"><dl><dt>GTIN</dt><dd class="mono">${esc(m.gtin)}</dd><dt>${esc(t(lang, "lot"))}</dt><dd class="mono">${esc(m.lot)}</dd><dt>${esc(t(lang, "serial"))}</dt><dd class="mono">${esc(m.serial)}</dd></dl></section>`,
+    );
   }
   return parts.join("\n");
 }
@@ -269,8 +323,11 @@ export function scanPage(lang: Lang, m: ScanModel): string {
 /** The findings of a broken or unverifiable trace, in the page language (by kind; lot numbers only). */
 function findingList(lang: Lang, tr: TraceView): string {
   const keys = {
-    "head-mismatch": "findingHeadMismatch", "head-unread": "findingHeadUnread", "storage-mismatch": "findingStorageMismatch",
-    "document-mismatch": "findingDocumentMismatch", "mass-balance": "findingMassBalance",
+    "head-mismatch": "findingHeadMismatch",
+    "head-unread": "findingHeadUnread",
+    "storage-mismatch": "findingStorageMismatch",
+    "document-mismatch": "findingDocumentMismatch",
+    "mass-balance": "findingMassBalance",
   } as const;
   const lines = new Set<string>();
   for (const f of tr.findings) if (f.kind !== "recalled") lines.add(t(lang, keys[f.kind], { lot: f.lot }));

@@ -3,7 +3,15 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type Database from "better-sqlite3";
 import * as sdk from "@proofmark/sdk";
-import { BIZ_STEPS, DISPOSITIONS, LOT_ORIGINS as ORIGINS, type DocumentCheck, type Finding, type LotAssessment, type TraceStatus } from "@proofmark/sdk";
+import {
+  BIZ_STEPS,
+  DISPOSITIONS,
+  LOT_ORIGINS as ORIGINS,
+  type DocumentCheck,
+  type Finding,
+  type LotAssessment,
+  type TraceStatus,
+} from "@proofmark/sdk";
 import { BoundedCache } from "./cache";
 import { LotIndex } from "./lot-index";
 
@@ -27,13 +35,31 @@ export function accountLabel(address: string, devNames: boolean): string {
 }
 
 export interface ProductView {
-  id: number; name: string; nameEn: string; giNumber: string; region: string; unit: string; admin: string;
-  tx: string; block: number; time: number;
+  id: number;
+  name: string;
+  nameEn: string;
+  giNumber: string;
+  region: string;
+  unit: string;
+  admin: string;
+  tx: string;
+  block: number;
+  time: number;
 }
 
 export interface EventView {
-  lot: number; step: string; disposition: string; eventTime: number; actor: string; actorLabel: string;
-  location: string; document: string; block: number; tx: string; time: number; logIndex: number;
+  lot: number;
+  step: string;
+  disposition: string;
+  eventTime: number;
+  actor: string;
+  actorLabel: string;
+  location: string;
+  document: string;
+  block: number;
+  tx: string;
+  time: number;
+  logIndex: number;
   /** How the event document compared with its chain record (the SDK's check). */
   check: DocumentCheck;
   /** CID of the event document in the content store, when found. */
@@ -43,8 +69,18 @@ export interface EventView {
 }
 
 export interface LotView {
-  lot: number; product: number; origin: string; quantity: string; packages: number; actor: string; actorLabel: string;
-  season: number | null; parents: number[]; block: number; tx: string; time: number;
+  lot: number;
+  product: number;
+  origin: string;
+  quantity: string;
+  packages: number;
+  actor: string;
+  actorLabel: string;
+  season: number | null;
+  parents: number[];
+  block: number;
+  tx: string;
+  time: number;
   recall?: { reason: string; actor: string; block: number; tx: string; time: number };
 }
 
@@ -72,10 +108,27 @@ type Row = Record<string, unknown>;
 
 function lotView(r: Row, recall: Row | undefined, devNames: boolean): LotView {
   return {
-    lot: Number(r.id), product: Number(r.product), origin: ORIGINS[Number(r.origin)] ?? String(r.origin), quantity: String(r.quantity),
-    packages: Number(r.packages), actor: String(r.actor), actorLabel: accountLabel(String(r.actor), devNames), season: r.season === null ? null : Number(r.season),
-    parents: JSON.parse(String(r.parents)) as number[], block: Number(r.block), tx: String(r.tx), time: Number(r.time),
-    recall: recall ? { reason: String(recall.reason), actor: String(recall.actor), block: Number(recall.block), tx: String(recall.tx), time: Number(recall.time) } : undefined,
+    lot: Number(r.id),
+    product: Number(r.product),
+    origin: ORIGINS[Number(r.origin)] ?? String(r.origin),
+    quantity: String(r.quantity),
+    packages: Number(r.packages),
+    actor: String(r.actor),
+    actorLabel: accountLabel(String(r.actor), devNames),
+    season: r.season === null ? null : Number(r.season),
+    parents: JSON.parse(String(r.parents)) as number[],
+    block: Number(r.block),
+    tx: String(r.tx),
+    time: Number(r.time),
+    recall: recall
+      ? {
+          reason: String(recall.reason),
+          actor: String(recall.actor),
+          block: Number(recall.block),
+          tx: String(recall.tx),
+          time: Number(recall.time),
+        }
+      : undefined,
   };
 }
 
@@ -86,7 +139,10 @@ export class PortalQueries {
   /** `devNames`: label the local chain's dev accounts by name (chain id 31337 only). */
   private readonly lots: LotIndex;
 
-  constructor(private readonly db: Database.Database, private readonly devNames = false) {
+  constructor(
+    private readonly db: Database.Database,
+    private readonly devNames = false,
+  ) {
     this.lots = new LotIndex(db);
     this.s = {
       lot: db.prepare("SELECT * FROM lots WHERE id = ?"),
@@ -104,8 +160,16 @@ export class PortalQueries {
     const r = this.s.product.get(id) as Row | undefined;
     if (!r) return undefined;
     return {
-      id: Number(r.id), name: String(r.name), nameEn: String(r.name_en), giNumber: String(r.gi_number), region: String(r.region),
-      unit: String(r.unit), admin: String(r.admin), tx: String(r.tx), block: Number(r.block), time: Number(r.time),
+      id: Number(r.id),
+      name: String(r.name),
+      nameEn: String(r.name_en),
+      giNumber: String(r.gi_number),
+      region: String(r.region),
+      unit: String(r.unit),
+      admin: String(r.admin),
+      tx: String(r.tx),
+      block: Number(r.block),
+      time: Number(r.time),
     };
   }
 
@@ -142,11 +206,23 @@ export class PortalQueries {
     for (const l of all) {
       for (const e of this.s.events.all(l.lot) as Row[]) {
         const check = String(e.doc_check) as DocumentCheck;
-        const doc = check === "verified" ? (this.s.document.get(String(e.document)) as { json: string } | undefined) : undefined;
+        const doc =
+          check === "verified" ? (this.s.document.get(String(e.document)) as { json: string } | undefined) : undefined;
         events.push({
-          lot: l.lot, step: stepName(Number(e.step)), disposition: dispositionName(Number(e.disposition)), eventTime: Number(e.event_time),
-          actor: String(e.actor), actorLabel: accountLabel(String(e.actor), this.devNames), location: String(e.location), document: String(e.document),
-          block: Number(e.block), tx: String(e.tx), time: Number(e.time), logIndex: Number(e.log_index), check, cid: e.cid === null ? undefined : String(e.cid),
+          lot: l.lot,
+          step: stepName(Number(e.step)),
+          disposition: dispositionName(Number(e.disposition)),
+          eventTime: Number(e.event_time),
+          actor: String(e.actor),
+          actorLabel: accountLabel(String(e.actor), this.devNames),
+          location: String(e.location),
+          document: String(e.document),
+          block: Number(e.block),
+          tx: String(e.tx),
+          time: Number(e.time),
+          logIndex: Number(e.log_index),
+          check,
+          cid: e.cid === null ? undefined : String(e.cid),
           details: doc ? (JSON.parse(doc.json) as Record<string, unknown>) : undefined,
         });
       }
@@ -154,23 +230,55 @@ export class PortalQueries {
     events.sort((x, y) => x.block - y.block || x.logIndex - y.logIndex);
     const recalled = all.filter((l) => l.recall).sort((x, y) => x.recall!.time - y.recall!.time)[0];
     const codes = (this.s.codes.all(id) as Row[]).map((c) => ({
-      count: Number(c.count), issuedTotal: Number(c.issued_total), commitment: String(c.commitment), tx: String(c.tx), block: Number(c.block), time: Number(c.time),
+      count: Number(c.count),
+      issuedTotal: Number(c.issued_total),
+      commitment: String(c.commitment),
+      tx: String(c.tx),
+      block: Number(c.block),
+      time: Number(c.time),
     }));
     return {
-      lot, product: this.product(lot.product), status: a.status, findings: a.findings, unchecked: a.unchecked, checks: a.checks,
+      lot,
+      product: this.product(lot.product),
+      status: a.status,
+      findings: a.findings,
+      unchecked: a.unchecked,
+      checks: a.checks,
       recall: recalled ? { lot: recalled.lot, ...recalled.recall! } : undefined,
-      ancestors, events, harvests: all.filter((l) => l.origin === "harvest"), codes,
+      ancestors,
+      events,
+      harvests: all.filter((l) => l.origin === "harvest"),
+      codes,
     };
   }
 
   serial(serial: string): { serial: string; gtin: string; lot: number; leaf: string; commitment: string } | undefined {
     const r = this.s.serial.get(serial) as Row | undefined;
-    return r ? { serial: String(r.serial), gtin: String(r.gtin), lot: Number(r.lot), leaf: String(r.leaf), commitment: String(r.commitment) } : undefined;
+    return r
+      ? {
+          serial: String(r.serial),
+          gtin: String(r.gtin),
+          lot: Number(r.lot),
+          leaf: String(r.leaf),
+          commitment: String(r.commitment),
+        }
+      : undefined;
   }
 
-  anchor(root: string): { root: string; submitter: string; leafCount: number; block: number; tx: string; time: number } | undefined {
+  anchor(
+    root: string,
+  ): { root: string; submitter: string; leafCount: number; block: number; tx: string; time: number } | undefined {
     const r = this.s.anchor.get(root) as Row | undefined;
-    return r ? { root: String(r.root), submitter: String(r.submitter), leafCount: Number(r.leaf_count), block: Number(r.block), tx: String(r.tx), time: Number(r.time) } : undefined;
+    return r
+      ? {
+          root: String(r.root),
+          submitter: String(r.submitter),
+          leafCount: Number(r.leaf_count),
+          block: Number(r.block),
+          tx: String(r.tx),
+          time: Number(r.time),
+        }
+      : undefined;
   }
 }
 
@@ -222,13 +330,21 @@ export class ScanCounter {
   private pending: Array<{ serial: string; key: string; at: number; scans: number; since: number }> = [];
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly db: Database.Database, private readonly windowMs: number, private readonly onError: (e: unknown) => void = () => undefined, budget: ScanBudget = {}) {
+  constructor(
+    private readonly db: Database.Database,
+    private readonly windowMs: number,
+    private readonly onError: (e: unknown) => void = () => undefined,
+    budget: ScanBudget = {},
+  ) {
     this.perClient = budget.perClient ?? Number.POSITIVE_INFINITY;
     this.periodMs = budget.periodMs ?? windowMs;
     this.get = db.prepare("SELECT counted_at, scans, since FROM scan_clients WHERE serial = ? AND client = ?");
-    this.upsertClient = db.prepare(`INSERT INTO scan_clients (serial, client, counted_at, scans, since) VALUES (?, ?, ?, ?, ?)
+    this.upsertClient =
+      db.prepare(`INSERT INTO scan_clients (serial, client, counted_at, scans, since) VALUES (?, ?, ?, ?, ?)
       ON CONFLICT(serial, client) DO UPDATE SET counted_at = excluded.counted_at, scans = excluded.scans, since = excluded.since`);
-    this.bump = db.prepare("INSERT INTO scans (serial, first_seen, last_seen, count) VALUES (?, ?, ?, ?) ON CONFLICT(serial) DO UPDATE SET last_seen = excluded.last_seen, count = count + excluded.count");
+    this.bump = db.prepare(
+      "INSERT INTO scans (serial, first_seen, last_seen, count) VALUES (?, ?, ?, ?) ON CONFLICT(serial) DO UPDATE SET last_seen = excluded.last_seen, count = count + excluded.count",
+    );
     this.scans = db.prepare("SELECT first_seen, last_seen, count FROM scans WHERE serial = ?");
     // A client's hash is kept only while it matters: once its window and budget period have passed it would be counted anyway.
     this.prune = db.prepare("DELETE FROM scan_clients WHERE counted_at < ? AND since < ?");
@@ -261,7 +377,9 @@ export class ScanCounter {
       // Not in memory, so not pending either (memory is flushed before it is cleared): SQLite knows.
       key = ScanCounter.clientKey(client);
       const r = this.get.get(serial, key) as { counted_at: number; scans: number; since: number } | undefined;
-      known = r ? { last: r.counted_at, scans: r.scans, since: r.since } : { last: Number.NEGATIVE_INFINITY, scans: 0, since: now };
+      known = r
+        ? { last: r.counted_at, scans: r.scans, since: r.since }
+        : { last: Number.NEGATIVE_INFINITY, scans: 0, since: now };
     }
     if (now - known.since >= this.periodMs) known = { ...known, scans: 0, since: now };
     const counted = now - known.last >= this.windowMs && known.scans < this.perClient;
@@ -332,14 +450,23 @@ export class ScanCounter {
  * manifest's serials are accepted only when its recomputed root equals a `CodesIssued`
  * commitment the chain recorded for that lot; others stay pending (retried after each sync).
  */
-export function importManifests(db: Database.Database, dir: string, chainId: number, registry: string | undefined): { accepted: number; pending: number } {
+export function importManifests(
+  db: Database.Database,
+  dir: string,
+  chainId: number,
+  registry: string | undefined,
+): { accepted: number; pending: number } {
   let accepted = 0;
   let pending = 0;
   if (!fs.existsSync(dir) || !registry) return { accepted, pending };
   const known = db.prepare("SELECT mtime, status FROM manifests WHERE file = ?");
   const issued = db.prepare("SELECT 1 FROM code_issues WHERE lot = ? AND commitment = ?");
-  const upsert = db.prepare("INSERT INTO manifests (file, commitment, mtime, status) VALUES (?, ?, ?, ?) ON CONFLICT(file) DO UPDATE SET commitment = excluded.commitment, mtime = excluded.mtime, status = excluded.status");
-  const insertSerial = db.prepare("INSERT OR IGNORE INTO serials (serial, gtin, lot, leaf, commitment) VALUES (?, ?, ?, ?, ?)");
+  const upsert = db.prepare(
+    "INSERT INTO manifests (file, commitment, mtime, status) VALUES (?, ?, ?, ?) ON CONFLICT(file) DO UPDATE SET commitment = excluded.commitment, mtime = excluded.mtime, status = excluded.status",
+  );
+  const insertSerial = db.prepare(
+    "INSERT OR IGNORE INTO serials (serial, gtin, lot, leaf, commitment) VALUES (?, ?, ?, ?, ?)",
+  );
   for (const name of fs.readdirSync(dir)) {
     if (!name.endsWith(".codes.json")) continue;
     const file = path.join(dir, name);
@@ -364,7 +491,9 @@ export function importManifests(db: Database.Database, dir: string, chainId: num
     }
     const { leaves } = sdk.serialSetCommitment(manifest.gtin, String(manifest.lot), manifest.serials);
     db.transaction(() => {
-      manifest.serials.forEach((s, i) => insertSerial.run(s.serial, manifest.gtin, manifest.lot, leaves[i], manifest.commitment));
+      manifest.serials.forEach((s, i) =>
+        insertSerial.run(s.serial, manifest.gtin, manifest.lot, leaves[i], manifest.commitment),
+      );
       upsert.run(file, manifest.commitment, mtime, "accepted");
     })();
     accepted++;

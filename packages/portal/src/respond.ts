@@ -7,7 +7,10 @@ import type { Lang } from "./i18n";
 
 /** An error with the HTTP status to answer with (its message is shown, except for 500). */
 export class HttpError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -18,21 +21,40 @@ export class HttpError extends Error {
  * nothing injected into a page can run, and the header is fixed per page: no per-response work.
  */
 export function pageCsp(script: string | undefined): string {
-  const scriptSrc = script === undefined ? "'none'" : `'sha256-${crypto.createHash("sha256").update(script, "utf8").digest("base64")}'`;
+  const scriptSrc =
+    script === undefined ? "'none'" : `'sha256-${crypto.createHash("sha256").update(script, "utf8").digest("base64")}'`;
   return [
-    "default-src 'none'", `script-src ${scriptSrc}`, "style-src 'self'", "img-src 'self' data:",
-    "connect-src 'self'", "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
+    "default-src 'none'",
+    `script-src ${scriptSrc}`,
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "connect-src 'self'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
   ].join("; ");
 }
 
 /** Sent with every response, as a flat [name, value, …] list (what `writeHead` takes fastest). */
 export const COMMON_HEADERS = [
-  "x-content-type-options", "nosniff",
-  "referrer-policy", "no-referrer",
-  "x-frame-options", "DENY",
-  "cross-origin-opener-policy", "same-origin",
+  "x-content-type-options",
+  "nosniff",
+  "referrer-policy",
+  "no-referrer",
+  "x-frame-options",
+  "DENY",
+  "cross-origin-opener-policy",
+  "same-origin",
 ];
-export const API_HEADERS = [...COMMON_HEADERS, "content-type", "application/json; charset=utf-8", "cache-control", "no-store", "content-security-policy", "default-src 'none'; frame-ancestors 'none'"];
+export const API_HEADERS = [
+  ...COMMON_HEADERS,
+  "content-type",
+  "application/json; charset=utf-8",
+  "cache-control",
+  "no-store",
+  "content-security-policy",
+  "default-src 'none'; frame-ancestors 'none'",
+];
 
 /** A rendered page: its bytes and its headers (content length included), built once and reused. */
 export interface RenderedPage {
@@ -41,7 +63,11 @@ export interface RenderedPage {
 }
 
 export function send(res: http.ServerResponse, status: number, headers: string[], body: string | Buffer): void {
-  res.writeHead(status, [...headers, "content-length", String(typeof body === "string" ? Buffer.byteLength(body) : body.length)]);
+  res.writeHead(status, [
+    ...headers,
+    "content-length",
+    String(typeof body === "string" ? Buffer.byteLength(body) : body.length),
+  ]);
   res.end(body);
 }
 
@@ -59,8 +85,15 @@ export function renderHtml(lang: Lang, pathname: string, title: string, body: st
 /** A page's headers without content-length: its CSP (by script hash) and language. */
 export function pageHeaders(lang: Lang, script?: string): string[] {
   return [
-    ...COMMON_HEADERS, "content-type", "text/html; charset=utf-8", "content-security-policy", pageCsp(script), "cache-control", "no-store",
-    "content-language", lang === "zh" ? "zh-CN" : "en",
+    ...COMMON_HEADERS,
+    "content-type",
+    "text/html; charset=utf-8",
+    "content-security-policy",
+    pageCsp(script),
+    "cache-control",
+    "no-store",
+    "content-language",
+    lang === "zh" ? "zh-CN" : "en",
   ];
 }
 
@@ -78,6 +111,15 @@ export function sendPage(res: http.ServerResponse, status: number, page: Rendere
   res.end(page.body);
 }
 
-export function page(res: http.ServerResponse, status: number, lang: Lang, pathname: string, title: string, body: string, script?: string, setCookie?: string): void {
+export function page(
+  res: http.ServerResponse,
+  status: number,
+  lang: Lang,
+  pathname: string,
+  title: string,
+  body: string,
+  script?: string,
+  setCookie?: string,
+): void {
   sendPage(res, status, render(lang, pathname, title, body, script), setCookie);
 }

@@ -31,7 +31,10 @@ export function clientAddress(req: Pick<http.IncomingMessage, "headers" | "socke
   const socket = req.socket.remoteAddress ?? "?";
   if (!trustProxy) return socket;
   const header = req.headers["x-forwarded-for"];
-  const list = (Array.isArray(header) ? header.join(",") : header ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  const list = (Array.isArray(header) ? header.join(",") : (header ?? ""))
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   return list.length > 0 ? list[list.length - 1] : socket;
 }
 
@@ -48,8 +51,12 @@ export function createHandler(opts: HandlerOptions): PortalHandler {
     opts,
     log,
     q: new PortalQueries(opts.db, opts.chainId === LOCAL_CHAIN_ID),
-    counter: new ScanCounter(opts.db, windowMs, (e) => log(`writing scan counts failed (kept in memory, retried): ${(e as Error).message}`),
-      { perClient: SCAN_BUDGET_PER_CLIENT, periodMs: Math.max(windowMs, 24 * 3_600_000) }),
+    counter: new ScanCounter(
+      opts.db,
+      windowMs,
+      (e) => log(`writing scan counts failed (kept in memory, retried): ${(e as Error).message}`),
+      { perClient: SCAN_BUDGET_PER_CLIENT, periodMs: Math.max(windowMs, 24 * 3_600_000) },
+    ),
     warnAfter: opts.scanWarnAfter ?? 5,
     chainView() {
       const s = opts.status;
@@ -63,16 +70,24 @@ export function createHandler(opts: HandlerOptions): PortalHandler {
 
   /** Request targets by raw URL (≤ 512 characters), so a repeated scan does not parse its URL again. */
   const targets = new BoundedCache<string, Target>(5_000, 512);
-  const targetOf = (rawUrl: string): Target => targets.getOrSet(rawUrl, () => {
-    const url = new URL(rawUrl, "http://portal.invalid");
-    return { pathname: url.pathname, lang: url.searchParams.get("lang") };
-  });
+  const targetOf = (rawUrl: string): Target =>
+    targets.getOrSet(rawUrl, () => {
+      const url = new URL(rawUrl, "http://portal.invalid");
+      return { pathname: url.pathname, lang: url.searchParams.get("lang") };
+    });
   /** Page language per (query, cookie, Accept-Language). */
   const langs = new BoundedCache<string, Lang>(1_000, 512);
   const langOf = (query: string | null, cookie: string | undefined, acceptLanguage: string | undefined): Lang =>
     langs.getOrSet(`${query}\n${cookie}\n${acceptLanguage}`, () => pickLang(query, cookie, acceptLanguage));
 
-  function fail(res: http.ServerResponse, e: unknown, method: string | undefined, pathname: string, isApi: boolean, lang: Lang): void {
+  function fail(
+    res: http.ServerResponse,
+    e: unknown,
+    method: string | undefined,
+    pathname: string,
+    isApi: boolean,
+    lang: Lang,
+  ): void {
     try {
       const status = e instanceof HttpError ? e.status : isProofmarkError(e, "INVALID_ARGUMENT") ? 400 : 500;
       if (status === 500) log(`error serving ${method} ${pathname}: ${(e as Error).stack ?? e}`);
@@ -100,11 +115,16 @@ export function createHandler(opts: HandlerOptions): PortalHandler {
       pathname = target.pathname;
       isApi = pathname.startsWith("/api/");
       lang = langOf(target.lang, req.headers.cookie, req.headers["accept-language"]);
-      const cookie = target.lang === "zh" || target.lang === "en" ? `lang=${target.lang}; Path=/; Max-Age=31536000; SameSite=Lax` : undefined;
+      const cookie =
+        target.lang === "zh" || target.lang === "en"
+          ? `lang=${target.lang}; Path=/; Max-Age=31536000; SameSite=Lax`
+          : undefined;
       if (req.method !== "GET" && req.method !== "HEAD") throw new HttpError(405, "only GET is supported");
       if (pathname.length > 400) throw new HttpError(414, "path too long");
       if (pathname.startsWith(CHAIN_RELAY_PREFIX)) {
-        relay(res, pathname.slice(CHAIN_RELAY_PREFIX.length), req.url ?? "").catch((e) => fail(res, e, req.method, pathname, true, lang));
+        relay(res, pathname.slice(CHAIN_RELAY_PREFIX.length), req.url ?? "").catch((e) =>
+          fail(res, e, req.method, pathname, true, lang),
+        );
         return;
       }
       if (isApi) {
@@ -115,7 +135,14 @@ export function createHandler(opts: HandlerOptions): PortalHandler {
       if (pathname === "/") return page(res, 200, lang, pathname, t(lang, "home"), homePage(lang), undefined, cookie);
       if (pathname === "/verify") return verifyRoute(ctx, res, pathname, lang, cookie);
       // A HEAD request is not a scan: it reads the page without counting.
-      if (pathname.startsWith("/01/")) return scan.handle(res, target, lang, cookie, req.method === "GET" ? clientAddress(req, opts.trustProxy ?? false) : undefined);
+      if (pathname.startsWith("/01/"))
+        return scan.handle(
+          res,
+          target,
+          lang,
+          cookie,
+          req.method === "GET" ? clientAddress(req, opts.trustProxy ?? false) : undefined,
+        );
       throw new HttpError(404, "not found");
     } catch (e) {
       fail(res, e, req.method, pathname, isApi, lang);

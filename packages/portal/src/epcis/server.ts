@@ -1,8 +1,15 @@
 import * as http from "node:http";
 import { randomUUID } from "node:crypto";
 import {
-  documentEvents, epcisSchemaProblems, importEpcisBytes, isProofmarkError, parseEventTime, epcToDigitalLink, cbvUri,
-  type EpcisEvent, type EpcisImportTarget,
+  documentEvents,
+  epcisSchemaProblems,
+  importEpcisBytes,
+  isProofmarkError,
+  parseEventTime,
+  epcToDigitalLink,
+  cbvUri,
+  type EpcisEvent,
+  type EpcisImportTarget,
 } from "@proofmark/sdk";
 
 /**
@@ -64,7 +71,13 @@ export function createEpcisHandler(opts: EpcisServerOptions): EpcisServer {
   let queue: Promise<void> = Promise.resolve(); // one capture at a time: nonces and all-or-nothing stay simple
   const maxBytes = opts.maxBytes ?? 16 * 1024 * 1024;
 
-  const send = (res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}, type = "application/json") => {
+  const send = (
+    res: http.ServerResponse,
+    status: number,
+    body: unknown,
+    headers: Record<string, string> = {},
+    type = "application/json",
+  ) => {
     const text = body === undefined ? "" : JSON.stringify(body);
     res.writeHead(status, { ...VERSION_HEADERS, ...(text ? { "content-type": type } : {}), ...headers });
     res.end(text);
@@ -73,13 +86,29 @@ export function createEpcisHandler(opts: EpcisServerOptions): EpcisServer {
     send(res, status, { type, title, status, ...(detail ? { detail } : {}) }, {}, "application/problem+json");
 
   const capture = async (req: http.IncomingMessage, res: http.ServerResponse) => {
-    const type = String(req.headers["content-type"] ?? "").split(";")[0].trim();
-    if (type !== "application/json" && type !== "application/ld+json") return problem(res, 415, "epcisException:UnsupportedMediaTypeException", "Unsupported media type", "send application/json or application/ld+json");
+    const type = String(req.headers["content-type"] ?? "")
+      .split(";")[0]
+      .trim();
+    if (type !== "application/json" && type !== "application/ld+json")
+      return problem(
+        res,
+        415,
+        "epcisException:UnsupportedMediaTypeException",
+        "Unsupported media type",
+        "send application/json or application/ld+json",
+      );
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const c of req) {
       size += (c as Buffer).length;
-      if (size > maxBytes) return problem(res, 413, "epcisException:CapturePayloadTooLargeException", "Capture payload too large", `at most ${maxBytes} bytes`);
+      if (size > maxBytes)
+        return problem(
+          res,
+          413,
+          "epcisException:CapturePayloadTooLargeException",
+          "Capture payload too large",
+          `at most ${maxBytes} bytes`,
+        );
       chunks.push(c as Buffer);
     }
     const bytes = Buffer.concat(chunks);
@@ -90,9 +119,23 @@ export function createEpcisHandler(opts: EpcisServerOptions): EpcisServer {
       return problem(res, 400, "epcisException:ValidationException", "The document is not JSON", (e as Error).message);
     }
     const problems = epcisSchemaProblems(doc);
-    if (problems.length > 0) return problem(res, 400, "epcisException:ValidationException", "The document is not a valid EPCIS 2.0 document", problems.join("; "));
+    if (problems.length > 0)
+      return problem(
+        res,
+        400,
+        "epcisException:ValidationException",
+        "The document is not a valid EPCIS 2.0 document",
+        problems.join("; "),
+      );
     const id = randomUUID();
-    const job: CaptureJob = { captureID: id, createdAt: new Date().toISOString(), running: true, success: true, captureErrorBehaviour: "rollback", errors: [] };
+    const job: CaptureJob = {
+      captureID: id,
+      createdAt: new Date().toISOString(),
+      running: true,
+      success: true,
+      captureErrorBehaviour: "rollback",
+      errors: [],
+    };
     jobs.set(id, job);
     const run = (queue = queue.then(async () => {
       try {
@@ -102,8 +145,12 @@ export function createEpcisHandler(opts: EpcisServerOptions): EpcisServer {
       } catch (e) {
         job.success = false;
         job.errors.push({
-          type: isProofmarkError(e, "IMPORT_INVALID") ? "epcisException:ValidationException" : "epcisException:ImplementationException",
-          title: isProofmarkError(e) ? e.code : "capture failed", status: isProofmarkError(e, "IMPORT_INVALID") ? 400 : 500, detail: (e as Error).message,
+          type: isProofmarkError(e, "IMPORT_INVALID")
+            ? "epcisException:ValidationException"
+            : "epcisException:ImplementationException",
+          title: isProofmarkError(e) ? e.code : "capture failed",
+          status: isProofmarkError(e, "IMPORT_INVALID") ? 400 : 500,
+          detail: (e as Error).message,
         });
       } finally {
         job.running = false;
@@ -116,7 +163,11 @@ export function createEpcisHandler(opts: EpcisServerOptions): EpcisServer {
   };
 
   const query = (url: URL, res: http.ServerResponse) => {
-    const list = (name: string) => url.searchParams.getAll(name).flatMap((v) => v.split("|")).filter((v) => v !== "");
+    const list = (name: string) =>
+      url.searchParams
+        .getAll(name)
+        .flatMap((v) => v.split("|"))
+        .filter((v) => v !== "");
     const steps = list("EQ_bizStep").map((s) => cbvUri("BizStep", s));
     const places = list("EQ_bizLocation").map(epcToDigitalLink);
     const epcs = list("MATCH_epc").map(epcToDigitalLink);
@@ -132,25 +183,35 @@ export function createEpcisHandler(opts: EpcisServerOptions): EpcisServer {
     const ids = (e: EpcisEvent, keys: Array<"epcList" | "childEPCs" | "inputEPCList" | "outputEPCList">) =>
       keys.flatMap((k) => ((e[k] as string[] | undefined) ?? []).map(epcToDigitalLink));
     const found = events.filter(({ event: e }) => {
-      if (steps.length && (e.bizStep === undefined || !steps.includes(cbvUri("BizStep", String(e.bizStep))))) return false;
-      if (places.length && (e.bizLocation === undefined || !places.includes(epcToDigitalLink(e.bizLocation.id)))) return false;
+      if (steps.length && (e.bizStep === undefined || !steps.includes(cbvUri("BizStep", String(e.bizStep)))))
+        return false;
+      if (places.length && (e.bizLocation === undefined || !places.includes(epcToDigitalLink(e.bizLocation.id))))
+        return false;
       const t = parseEventTime(e.eventTime);
       if (ge !== undefined && !(t >= ge)) return false;
       if (lt !== undefined && !(t < lt)) return false;
       if (epcs.length && !ids(e, ["epcList", "childEPCs"]).some((x) => epcs.includes(x))) return false;
       if (anyEpcs.length) {
-        const all = [...ids(e, ["epcList", "childEPCs", "inputEPCList", "outputEPCList"]), ...(e.parentID ? [epcToDigitalLink(e.parentID)] : [])];
+        const all = [
+          ...ids(e, ["epcList", "childEPCs", "inputEPCList", "outputEPCList"]),
+          ...(e.parentID ? [epcToDigitalLink(e.parentID)] : []),
+        ];
         if (!all.some((x) => anyEpcs.includes(x))) return false;
       }
       return true;
     });
     const contexts = new Map<string, unknown>();
-    for (const { context } of found) for (const c of Array.isArray(context) ? context : [context]) contexts.set(JSON.stringify(c), c);
+    for (const { context } of found)
+      for (const c of Array.isArray(context) ? context : [context]) contexts.set(JSON.stringify(c), c);
     contexts.delete(JSON.stringify(CONTEXT));
     send(res, 200, {
       "@context": [CONTEXT, ...contexts.values()],
-      type: "EPCISQueryDocument", schemaVersion: "2.0", creationDate: new Date().toISOString(),
-      epcisBody: { queryResults: { queryName: "SimpleEventQuery", resultsBody: { eventList: found.map((f) => f.event) } } },
+      type: "EPCISQueryDocument",
+      schemaVersion: "2.0",
+      creationDate: new Date().toISOString(),
+      epcisBody: {
+        queryResults: { queryName: "SimpleEventQuery", resultsBody: { eventList: found.map((f) => f.event) } },
+      },
     });
   };
 
@@ -161,16 +222,31 @@ export function createEpcisHandler(opts: EpcisServerOptions): EpcisServer {
       if (p === "/capture" && req.method === "POST") return capture(req, res);
       if (p.startsWith("/capture/") && req.method === "GET") {
         const job = jobs.get(decodeURIComponent(p.slice("/capture/".length)));
-        return job ? send(res, 200, job) : problem(res, 404, "epcisException:NoSuchResourceException", "No such capture job");
+        return job
+          ? send(res, 200, job)
+          : problem(res, 404, "epcisException:NoSuchResourceException", "No such capture job");
       }
       if (p === "/events" && req.method === "GET") return query(url, res);
-      if (p === "/eventTypes" && req.method === "GET") return send(res, 200, { "@context": [CONTEXT], type: "Collection", member: EVENT_TYPES });
-      return problem(res, 404, "epcisException:NoSuchResourceException", "No such resource", `${req.method} ${p} is not part of this EPCIS subset`);
+      if (p === "/eventTypes" && req.method === "GET")
+        return send(res, 200, { "@context": [CONTEXT], type: "Collection", member: EVENT_TYPES });
+      return problem(
+        res,
+        404,
+        "epcisException:NoSuchResourceException",
+        "No such resource",
+        `${req.method} ${p} is not part of this EPCIS subset`,
+      );
     };
     go().catch((e) => {
-      if (!res.headersSent) problem(res, 500, "epcisException:ImplementationException", "Server error", (e as Error).message);
+      if (!res.headersSent)
+        problem(res, 500, "epcisException:ImplementationException", "Server error", (e as Error).message);
       else res.destroy();
     });
   };
-  return { handler, idle: async () => { while (pending.size) await Promise.all([...pending]); } };
+  return {
+    handler,
+    idle: async () => {
+      while (pending.size) await Promise.all([...pending]);
+    },
+  };
 }

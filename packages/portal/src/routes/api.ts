@@ -19,8 +19,13 @@ export class ApiRoute {
   private readonly traceBodies = new BoundedCache<number, { key: string; body: Buffer }>(5_000);
   private readonly evidence?: EvidenceRegistryClient;
 
-  constructor(private readonly ctx: PortalContext, private readonly scan: ScanRoute) {
-    this.evidence = ctx.opts.evidenceRegistry ? new EvidenceRegistryClient(ctx.opts.evidenceRegistry, ctx.opts.provider) : undefined;
+  constructor(
+    private readonly ctx: PortalContext,
+    private readonly scan: ScanRoute,
+  ) {
+    this.evidence = ctx.opts.evidenceRegistry
+      ? new EvidenceRegistryClient(ctx.opts.evidenceRegistry, ctx.opts.provider)
+      : undefined;
   }
 
   private traceBody(id: number): Buffer | undefined {
@@ -41,7 +46,13 @@ export class ApiRoute {
     const opts = ctx.opts;
     let m: RegExpExecArray | null;
     if (p === "/api/health") {
-      json(res, 200, { ok: true, chainId: opts.chainId, evidenceRegistry: opts.evidenceRegistry ?? null, provenanceRegistry: opts.provenanceRegistry ?? null, chain: ctx.chainView() });
+      json(res, 200, {
+        ok: true,
+        chainId: opts.chainId,
+        evidenceRegistry: opts.evidenceRegistry ?? null,
+        provenanceRegistry: opts.provenanceRegistry ?? null,
+        chain: ctx.chainView(),
+      });
       return;
     }
     if ((m = /^\/api\/lots\/([^/]+)(\/trace)?$/.exec(p))) {
@@ -50,7 +61,16 @@ export class ApiRoute {
       const trace = ctx.q.trace(id, opts.status.version);
       if (!trace) throw new HttpError(404, `lot ${id} is not in the index`);
       if (m[2]) send(res, 200, API_HEADERS, this.traceBody(id)!);
-      else json(res, 200, { lot: trace.lot, product: trace.product, status: trace.status, findings: trace.findings, recall: trace.recall, codes: trace.codes, chain: ctx.chainView() });
+      else
+        json(res, 200, {
+          lot: trace.lot,
+          product: trace.product,
+          status: trace.status,
+          findings: trace.findings,
+          recall: trace.recall,
+          codes: trace.codes,
+          chain: ctx.chainView(),
+        });
       return;
     }
     if ((m = /^\/api\/products\/([^/]+)$/.exec(p))) {
@@ -64,12 +84,30 @@ export class ApiRoute {
     if ((m = /^\/api\/serials\/([^/]+)$/.exec(p))) {
       if (!SERIAL_RE.test(m[1])) throw new HttpError(400, "serial must be 1–20 characters 0-9 A-Z");
       const issued = ctx.q.serial(m[1]);
-      json(res, 200, { serial: m[1], known: Boolean(issued), gtin: issued?.gtin, lot: issued?.lot, commitment: issued?.commitment, scans: ctx.counter.read(m[1]) ?? { count: 0 } });
+      json(res, 200, {
+        serial: m[1],
+        known: Boolean(issued),
+        gtin: issued?.gtin,
+        lot: issued?.lot,
+        commitment: issued?.commitment,
+        scans: ctx.counter.read(m[1]) ?? { count: 0 },
+      });
       return;
     }
     if (p.startsWith("/api/scan/")) {
       const model = this.scan.model(parseDigitalLinkPath(p.slice("/api/scan".length)), undefined);
-      json(res, 200, { gtin: model.gtin, lot: model.lot, serial: model.serial, verdict: model.verdict, status: model.trace?.status, findings: model.trace?.findings, recall: model.trace?.recall, scans: model.scans ?? { count: 0 }, manyScans: model.manyScans, chain: model.chain });
+      json(res, 200, {
+        gtin: model.gtin,
+        lot: model.lot,
+        serial: model.serial,
+        verdict: model.verdict,
+        status: model.trace?.status,
+        findings: model.trace?.findings,
+        recall: model.trace?.recall,
+        scans: model.scans ?? { count: 0 },
+        manyScans: model.manyScans,
+        chain: model.chain,
+      });
       return;
     }
     if ((m = /^\/api\/anchors\/([^/]+)$/.exec(p))) {
@@ -91,13 +129,30 @@ export class ApiRoute {
     if (!evidence) chain = { reachable: false, error: "no EvidenceRegistry is configured" };
     else {
       try {
-        const timeout = new Promise<never>((_r, reject) => setTimeout(() => reject(new Error("timeout")), 4_000).unref());
-        const [a, head] = await Promise.race([Promise.all([evidence.anchorOf(root as Hex), opts.provider.getBlockNumber()]), timeout]);
-        chain = { reachable: true, anchoredAt: a.anchoredAt, blockNumber: a.blockNumber, submitter: a.submitter, confirmations: a.anchoredAt ? head - a.blockNumber + 1 : 0 };
+        const timeout = new Promise<never>((_r, reject) =>
+          setTimeout(() => reject(new Error("timeout")), 4_000).unref(),
+        );
+        const [a, head] = await Promise.race([
+          Promise.all([evidence.anchorOf(root as Hex), opts.provider.getBlockNumber()]),
+          timeout,
+        ]);
+        chain = {
+          reachable: true,
+          anchoredAt: a.anchoredAt,
+          blockNumber: a.blockNumber,
+          submitter: a.submitter,
+          confirmations: a.anchoredAt ? head - a.blockNumber + 1 : 0,
+        };
       } catch {
         chain = { reachable: false };
       }
     }
-    json(res, chain.reachable ? 200 : 503, { root, chainId: opts.chainId, registry: opts.evidenceRegistry?.toLowerCase() ?? null, indexed: indexed ?? null, chain });
+    json(res, chain.reachable ? 200 : 503, {
+      root,
+      chainId: opts.chainId,
+      registry: opts.evidenceRegistry?.toLowerCase() ?? null,
+      indexed: indexed ?? null,
+      chain,
+    });
   }
 }

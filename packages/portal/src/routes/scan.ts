@@ -38,7 +38,9 @@ interface ScanState {
 }
 
 /** The slot marks of a scan page (pages.ts), as a splitting pattern with one capture. */
-const SLOT_NAMES: Record<string, keyof typeof SCAN_SLOTS> = Object.fromEntries(Object.entries(SCAN_SLOTS).map(([name, mark]) => [mark, name as keyof typeof SCAN_SLOTS]));
+const SLOT_NAMES: Record<string, keyof typeof SCAN_SLOTS> = Object.fromEntries(
+  Object.entries(SCAN_SLOTS).map(([name, mark]) => [mark, name as keyof typeof SCAN_SLOTS]),
+);
 const SLOT_RE = new RegExp(`(${Object.values(SCAN_SLOTS).join("|")})`);
 
 /**
@@ -63,7 +65,16 @@ export class ScanRoute {
     const chain = ctx.chainView();
     const lotId = parseLotId(parsed.lot);
     const trace = lotId === undefined ? undefined : ctx.q.trace(lotId, ctx.opts.status.version);
-    const model: ScanModel = { gtin: parsed.gtin, lot: parsed.lot, serial: parsed.serial, verdict: "lot-not-found", trace: undefined, scans: undefined, manyScans: false, chain };
+    const model: ScanModel = {
+      gtin: parsed.gtin,
+      lot: parsed.lot,
+      serial: parsed.serial,
+      verdict: "lot-not-found",
+      trace: undefined,
+      scans: undefined,
+      manyScans: false,
+      chain,
+    };
     if (!trace || !trace.product) return model;
     model.trace = trace;
     const issued = this.issuedSerial(parsed.serial);
@@ -78,7 +89,13 @@ export class ScanRoute {
   }
 
   /** Serves a scan page; `client` is undefined for requests that are not scans (HEAD). */
-  handle(res: http.ServerResponse, target: Target, lang: Lang, cookie: string | undefined, client: string | undefined): void {
+  handle(
+    res: http.ServerResponse,
+    target: Target,
+    lang: Lang,
+    cookie: string | undefined,
+    client: string | undefined,
+  ): void {
     const state = (target.scan ??= { templates: {}, shown: {} }) as ScanState;
     let model: ScanModel;
     try {
@@ -86,7 +103,21 @@ export class ScanRoute {
       model = this.model(state.link, client);
     } catch (e) {
       if (isProofmarkError(e, "INVALID_ARGUMENT")) {
-        return page(res, 400, lang, target.pathname, t(lang, "badCode"), messagePage(t(lang, "badCode"), lang === "zh" ? "此链接不是有效的 GS1 数字链接防伪码。" : "This link is not a valid GS1 Digital Link scan code."), undefined, cookie);
+        return page(
+          res,
+          400,
+          lang,
+          target.pathname,
+          t(lang, "badCode"),
+          messagePage(
+            t(lang, "badCode"),
+            lang === "zh"
+              ? "此链接不是有效的 GS1 数字链接防伪码。"
+              : "This link is not a valid GS1 Digital Link scan code.",
+          ),
+          undefined,
+          cookie,
+        );
       }
       throw e;
     }
@@ -103,13 +134,19 @@ export class ScanRoute {
     const chain = model.chain;
     let template = state.templates[lang];
     if (
-      template === undefined || template.version !== version || template.verdict !== model.verdict ||
-      template.reachable !== chain.reachable || (!chain.reachable && template.lastSync !== chain.lastSync)
+      template === undefined ||
+      template.version !== version ||
+      template.verdict !== model.verdict ||
+      template.reachable !== chain.reachable ||
+      (!chain.reachable && template.lastSync !== chain.lastSync)
     ) {
       const html = renderHtml(lang, pathname, t(lang, "title"), scanPage(lang, model));
       const parts = html.split(SLOT_RE);
       template = {
-        version, verdict: model.verdict, reachable: chain.reachable, lastSync: chain.lastSync,
+        version,
+        verdict: model.verdict,
+        reachable: chain.reachable,
+        lastSync: chain.lastSync,
         pieces: parts.filter((_p, i) => i % 2 === 0).map((p) => Buffer.from(p, "utf8")),
         slots: parts.filter((_p, i) => i % 2 === 1).map((name) => SLOT_NAMES[name]),
         headers: pageHeaders(lang),
@@ -119,7 +156,13 @@ export class ScanRoute {
     const count = model.scans?.count ?? -1;
     const firstSeen = model.scans?.firstSeen ?? -1;
     const last = state.shown[lang];
-    if (last !== undefined && last.template === template && last.count === count && last.firstSeen === firstSeen && last.manyScans === model.manyScans) {
+    if (
+      last !== undefined &&
+      last.template === template &&
+      last.count === count &&
+      last.firstSeen === firstSeen &&
+      last.manyScans === model.manyScans
+    ) {
       return last.page;
     }
     let body: Buffer;
@@ -127,7 +170,8 @@ export class ScanRoute {
     else {
       const filled = fillScanSlots(lang, model);
       const pieces: Buffer[] = [template.pieces[0]];
-      for (let i = 0; i < template.slots.length; i++) pieces.push(Buffer.from(filled[template.slots[i]], "utf8"), template.pieces[i + 1]);
+      for (let i = 0; i < template.slots.length; i++)
+        pieces.push(Buffer.from(filled[template.slots[i]], "utf8"), template.pieces[i + 1]);
       body = Buffer.concat(pieces);
     }
     const rendered = asPage(body, template.headers);

@@ -5,7 +5,13 @@ import { page } from "../respond";
 import type { PortalContext } from "./context";
 
 /** The verify page (`/verify`): hashes a file in the browser and checks its receipt against the chain. */
-export function verifyRoute(ctx: PortalContext, res: http.ServerResponse, pathname: string, lang: Lang, cookie: string | undefined): void {
+export function verifyRoute(
+  ctx: PortalContext,
+  res: http.ServerResponse,
+  pathname: string,
+  lang: Lang,
+  cookie: string | undefined,
+): void {
   const v = verifyPage(lang);
   page(res, 200, lang, pathname, t(lang, "verifyTitle"), v.body, v.script, cookie);
 }

@@ -29,33 +29,55 @@ export const DEV_CALENDAR_KEY_PATH = "m/44'/60'/0'/0/100";
  * identity, a different role from the chain key that pays for anchoring (PROOFMARK_PRIVATE_KEY /
  * PROOFMARK_KEYSTORE) and from any submitter's key. Never printed.
  */
-export async function loadCalendarSigner(opts: { allLocal: boolean; env?: NodeJS.ProcessEnv }): Promise<{ signer: Signer; note?: string }> {
+export async function loadCalendarSigner(opts: {
+  allLocal: boolean;
+  env?: NodeJS.ProcessEnv;
+}): Promise<{ signer: Signer; note?: string }> {
   const env = opts.env ?? process.env;
   if (env.PROOFMARK_CALENDAR_KEY) {
     try {
       return { signer: new Wallet(env.PROOFMARK_CALENDAR_KEY.trim()) };
     } catch {
-      throw new ProofmarkError("KEY_UNAVAILABLE", "PROOFMARK_CALENDAR_KEY is not a valid private key (expected 0x followed by 64 hex digits)");
+      throw new ProofmarkError(
+        "KEY_UNAVAILABLE",
+        "PROOFMARK_CALENDAR_KEY is not a valid private key (expected 0x followed by 64 hex digits)",
+      );
     }
   }
   if (env.PROOFMARK_CALENDAR_KEYSTORE) {
-    if (env.PROOFMARK_CALENDAR_KEYSTORE_PASSWORD === undefined) throw new ProofmarkError("KEY_UNAVAILABLE", "PROOFMARK_CALENDAR_KEYSTORE is set but PROOFMARK_CALENDAR_KEYSTORE_PASSWORD is not");
+    if (env.PROOFMARK_CALENDAR_KEYSTORE_PASSWORD === undefined)
+      throw new ProofmarkError(
+        "KEY_UNAVAILABLE",
+        "PROOFMARK_CALENDAR_KEYSTORE is set but PROOFMARK_CALENDAR_KEYSTORE_PASSWORD is not",
+      );
     let json: string;
     try {
       json = fs.readFileSync(env.PROOFMARK_CALENDAR_KEYSTORE, "utf8");
     } catch {
-      throw new ProofmarkError("KEY_UNAVAILABLE", `cannot read the calendar keystore ${env.PROOFMARK_CALENDAR_KEYSTORE}`);
+      throw new ProofmarkError(
+        "KEY_UNAVAILABLE",
+        `cannot read the calendar keystore ${env.PROOFMARK_CALENDAR_KEYSTORE}`,
+      );
     }
     try {
       return { signer: await Wallet.fromEncryptedJson(json, env.PROOFMARK_CALENDAR_KEYSTORE_PASSWORD) };
     } catch {
-      throw new ProofmarkError("KEY_UNAVAILABLE", `cannot decrypt the calendar keystore ${env.PROOFMARK_CALENDAR_KEYSTORE}: wrong password or not a keystore`);
+      throw new ProofmarkError(
+        "KEY_UNAVAILABLE",
+        `cannot decrypt the calendar keystore ${env.PROOFMARK_CALENDAR_KEYSTORE}: wrong password or not a keystore`,
+      );
     }
   }
   if (opts.allLocal) {
-    return { signer: HDNodeWallet.fromMnemonic(Mnemonic.fromPhrase(LOCAL_MNEMONIC), DEV_CALENDAR_KEY_PATH), note: "development key from the public dev mnemonic: proves nothing to others (local chains only)" };
+    return {
+      signer: HDNodeWallet.fromMnemonic(Mnemonic.fromPhrase(LOCAL_MNEMONIC), DEV_CALENDAR_KEY_PATH),
+      note: "development key from the public dev mnemonic: proves nothing to others (local chains only)",
+    };
   }
-  throw new ProofmarkError("KEY_UNAVAILABLE", "a calendar that anchors on a chain other than the local one needs its own key: set PROOFMARK_CALENDAR_KEY, or PROOFMARK_CALENDAR_KEYSTORE and PROOFMARK_CALENDAR_KEYSTORE_PASSWORD");
+  throw new ProofmarkError(
+    "KEY_UNAVAILABLE",
+    "a calendar that anchors on a chain other than the local one needs its own key: set PROOFMARK_CALENDAR_KEY, or PROOFMARK_CALENDAR_KEYSTORE and PROOFMARK_CALENDAR_KEYSTORE_PASSWORD",
+  );
 }
 
 /**
@@ -68,9 +90,20 @@ export async function openCalendarChains(dataDir: string, specs: string[]): Prom
   const chains: CalendarChain[] = [];
   try {
     for (const spec of list) {
-      const context = /^https?:\/\//.test(spec) ? await openChain({ dataDir, rpc: [spec] }) : await openChain({ dataDir, network: spec });
-      const registry = new EvidenceRegistryClient(await context.registryAddress("EvidenceRegistry"), await context.signer());
-      if (chains.some((c) => c.context.chainId === context.chainId && c.registry.address.toLowerCase() === registry.address.toLowerCase())) {
+      const context = /^https?:\/\//.test(spec)
+        ? await openChain({ dataDir, rpc: [spec] })
+        : await openChain({ dataDir, network: spec });
+      const registry = new EvidenceRegistryClient(
+        await context.registryAddress("EvidenceRegistry"),
+        await context.signer(),
+      );
+      if (
+        chains.some(
+          (c) =>
+            c.context.chainId === context.chainId &&
+            c.registry.address.toLowerCase() === registry.address.toLowerCase(),
+        )
+      ) {
         context.close();
         throw new ProofmarkError("INVALID_ARGUMENT", `the chain ${spec} names chain ${context.chainId} a second time`);
       }
@@ -91,6 +124,10 @@ export function allLocal(chains: CalendarChain[]): boolean {
 /** The store named by `--database`: a `postgres://` URL, else SQLite at `<dataDir>/calendar/calendar.db`. */
 export async function openCalendarStore(dataDir: string, database?: string): Promise<CalendarStore> {
   if (database && /^postgres(ql)?:\/\//.test(database)) return PostgresCalendarStore.open(database);
-  if (database) throw new ProofmarkError("INVALID_ARGUMENT", `the calendar's database must be a postgres:// URL (SQLite is the default, in ${path.join(dataDir, "calendar")})`);
+  if (database)
+    throw new ProofmarkError(
+      "INVALID_ARGUMENT",
+      `the calendar's database must be a postgres:// URL (SQLite is the default, in ${path.join(dataDir, "calendar")})`,
+    );
   return new SqliteCalendarStore(path.join(dataDir, "calendar", "calendar.db"));
 }

@@ -55,14 +55,23 @@ export class PostgresCalendarStore implements CalendarStore {
       try {
         await pool.query(SCHEMA);
         const r = await pool.query("SELECT value FROM calendar_meta WHERE key = 'schema'");
-        if (r.rows.length === 0) await pool.query("INSERT INTO calendar_meta (key, value) VALUES ('schema', $1) ON CONFLICT DO NOTHING", [CALENDAR_SCHEMA_VERSION]);
-        else if (r.rows[0].value !== CALENDAR_SCHEMA_VERSION) throw new Error(`the database is ${r.rows[0].value}, not ${CALENDAR_SCHEMA_VERSION}`);
+        if (r.rows.length === 0)
+          await pool.query("INSERT INTO calendar_meta (key, value) VALUES ('schema', $1) ON CONFLICT DO NOTHING", [
+            CALENDAR_SCHEMA_VERSION,
+          ]);
+        else if (r.rows[0].value !== CALENDAR_SCHEMA_VERSION)
+          throw new Error(`the database is ${r.rows[0].value}, not ${CALENDAR_SCHEMA_VERSION}`);
       } finally {
         await pool.query("SELECT pg_advisory_unlock(4207752375419049064)");
       }
     } catch (e) {
       await pool.end().catch(() => undefined);
-      throw new ProofmarkError("CALENDAR_STORE_FAILED", `cannot open the calendar database at ${redact(url)}: ${(e as Error).message}`, {}, { cause: e });
+      throw new ProofmarkError(
+        "CALENDAR_STORE_FAILED",
+        `cannot open the calendar database at ${redact(url)}: ${(e as Error).message}`,
+        {},
+        { cause: e },
+      );
     }
     return store;
   }
@@ -85,35 +94,56 @@ export class PostgresCalendarStore implements CalendarStore {
   async acknowledge(ack: Omit<AckRecord, "id">): Promise<number> {
     try {
       return await this.tx(async (c) => {
-        const r = await c.query("INSERT INTO calendar_acks (root, received_at, calendar, signer, signature, leaves) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-          [ack.root, ack.receivedAt, ack.calendar, ack.signer, ack.signature, packLeaves(ack.leaves)]);
+        const r = await c.query(
+          "INSERT INTO calendar_acks (root, received_at, calendar, signer, signature, leaves) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+          [ack.root, ack.receivedAt, ack.calendar, ack.signer, ack.signature, packLeaves(ack.leaves)],
+        );
         const id = Number(r.rows[0].id);
         await c.query(
           "INSERT INTO calendar_leaves (leaf, ack_id, ack_index, received_at) SELECT t.leaf, $2, t.i - 1, $3 FROM unnest($1::bytea[]) WITH ORDINALITY AS t(leaf, i) ON CONFLICT (leaf) DO NOTHING",
-          [ack.leaves.map((l) => Buffer.from(l.slice(2), "hex")), id, ack.receivedAt]);
+          [ack.leaves.map((l) => Buffer.from(l.slice(2), "hex")), id, ack.receivedAt],
+        );
         return id;
       });
     } catch (e) {
-      throw new ProofmarkError("CALENDAR_STORE_FAILED", `the calendar could not store the leaves: ${(e as Error).message}`, {}, { cause: e });
+      throw new ProofmarkError(
+        "CALENDAR_STORE_FAILED",
+        `the calendar could not store the leaves: ${(e as Error).message}`,
+        {},
+        { cause: e },
+      );
     }
   }
 
   async pendingCount(): Promise<number> {
-    return Number((await this.pool.query("SELECT COUNT(*) AS n FROM calendar_leaves WHERE batch_id IS NULL")).rows[0].n);
+    return Number(
+      (await this.pool.query("SELECT COUNT(*) AS n FROM calendar_leaves WHERE batch_id IS NULL")).rows[0].n,
+    );
   }
 
   async oldestPending(): Promise<number | undefined> {
-    const rows = (await this.pool.query("SELECT received_at AS t FROM calendar_leaves WHERE batch_id IS NULL ORDER BY ack_id, ack_index LIMIT 1")).rows;
+    const rows = (
+      await this.pool.query(
+        "SELECT received_at AS t FROM calendar_leaves WHERE batch_id IS NULL ORDER BY ack_id, ack_index LIMIT 1",
+      )
+    ).rows;
     return rows.length === 0 ? undefined : Number(rows[0].t);
   }
 
   async lookup(leaf: Hex): Promise<LeafLookup | undefined> {
-    const r = await this.pool.query("SELECT ack_id, ack_index, batch_id, batch_index FROM calendar_leaves WHERE leaf = $1", [Buffer.from(leaf.slice(2), "hex")]);
+    const r = await this.pool.query(
+      "SELECT ack_id, ack_index, batch_id, batch_index FROM calendar_leaves WHERE leaf = $1",
+      [Buffer.from(leaf.slice(2), "hex")],
+    );
     if (r.rows.length === 0) return undefined;
     const row = r.rows[0];
-    const ack = ackFromRow((await this.pool.query("SELECT * FROM calendar_acks WHERE id = $1", [row.ack_id])).rows[0] as AckRow);
+    const ack = ackFromRow(
+      (await this.pool.query("SELECT * FROM calendar_acks WHERE id = $1", [row.ack_id])).rows[0] as AckRow,
+    );
     if (row.batch_id === null) return { ack, ackIndex: row.ack_index };
-    const batch = batchFromRow((await this.pool.query("SELECT * FROM calendar_batches WHERE id = $1", [row.batch_id])).rows[0] as BatchRow);
+    const batch = batchFromRow(
+      (await this.pool.query("SELECT * FROM calendar_batches WHERE id = $1", [row.batch_id])).rows[0] as BatchRow,
+    );
     return { ack, ackIndex: row.ack_index, batch, batchIndex: row.batch_index };
   }
 
@@ -142,29 +172,59 @@ export class PostgresCalendarStore implements CalendarStore {
 
   async openBatch(max: number, rootOf: (leaves: Hex[]) => Hex): Promise<BatchRecord | undefined> {
     return this.tx(async (c) => {
-      const rows = (await c.query("SELECT leaf FROM calendar_leaves WHERE batch_id IS NULL ORDER BY ack_id, ack_index LIMIT $1 FOR UPDATE SKIP LOCKED", [max])).rows as Array<{ leaf: Buffer }>;
+      const rows = (
+        await c.query(
+          "SELECT leaf FROM calendar_leaves WHERE batch_id IS NULL ORDER BY ack_id, ack_index LIMIT $1 FOR UPDATE SKIP LOCKED",
+          [max],
+        )
+      ).rows as Array<{ leaf: Buffer }>;
       if (rows.length === 0) return undefined;
       const leaves = rows.map((r) => `0x${r.leaf.toString("hex")}` as Hex);
-      const batch: BatchRecord = { id: 0, root: rootOf(leaves), leafCount: leaves.length, createdAt: Date.now(), leaves, anchors: {}, sent: {}, timestamps: [], tsaFailures: {} };
-      const r = await c.query("INSERT INTO calendar_batches (root, leaf_count, created_at, leaves, progress) VALUES ($1, $2, $3, $4, $5) RETURNING id",
-        [batch.root, batch.leafCount, batch.createdAt, packLeaves(leaves), progressJson(batch)]);
+      const batch: BatchRecord = {
+        id: 0,
+        root: rootOf(leaves),
+        leafCount: leaves.length,
+        createdAt: Date.now(),
+        leaves,
+        anchors: {},
+        sent: {},
+        timestamps: [],
+        tsaFailures: {},
+      };
+      const r = await c.query(
+        "INSERT INTO calendar_batches (root, leaf_count, created_at, leaves, progress) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        [batch.root, batch.leafCount, batch.createdAt, packLeaves(leaves), progressJson(batch)],
+      );
       batch.id = Number(r.rows[0].id);
-      await c.query("UPDATE calendar_leaves SET batch_id = $1, batch_index = t.i - 1 FROM unnest($2::bytea[]) WITH ORDINALITY AS t(leaf, i) WHERE calendar_leaves.leaf = t.leaf",
-        [batch.id, rows.map((row) => row.leaf)]);
+      await c.query(
+        "UPDATE calendar_leaves SET batch_id = $1, batch_index = t.i - 1 FROM unnest($2::bytea[]) WITH ORDINALITY AS t(leaf, i) WHERE calendar_leaves.leaf = t.leaf",
+        [batch.id, rows.map((row) => row.leaf)],
+      );
       return batch;
     });
   }
 
   async unfinishedBatches(): Promise<BatchRecord[]> {
-    return ((await this.pool.query("SELECT * FROM calendar_batches WHERE completed_at IS NULL ORDER BY id")).rows as BatchRow[]).map(batchFromRow);
+    return (
+      (await this.pool.query("SELECT * FROM calendar_batches WHERE completed_at IS NULL ORDER BY id"))
+        .rows as BatchRow[]
+    ).map(batchFromRow);
   }
 
   async saveBatch(batch: BatchRecord): Promise<void> {
-    await this.pool.query("UPDATE calendar_batches SET progress = $1, completed_at = $2 WHERE id = $3", [progressJson(batch), batch.completedAt ?? null, batch.id]);
+    await this.pool.query("UPDATE calendar_batches SET progress = $1, completed_at = $2 WHERE id = $3", [
+      progressJson(batch),
+      batch.completedAt ?? null,
+      batch.id,
+    ]);
   }
 
   async stats(): Promise<{ leaves: number; batches: number; completeBatches: number }> {
-    const r = (await this.pool.query("SELECT (SELECT COUNT(*) FROM calendar_leaves) AS leaves, (SELECT COUNT(*) FROM calendar_batches) AS batches, (SELECT COUNT(*) FROM calendar_batches WHERE completed_at IS NOT NULL) AS complete")).rows[0];
+    const r = (
+      await this.pool.query(
+        "SELECT (SELECT COUNT(*) FROM calendar_leaves) AS leaves, (SELECT COUNT(*) FROM calendar_batches) AS batches, (SELECT COUNT(*) FROM calendar_batches WHERE completed_at IS NOT NULL) AS complete",
+      )
+    ).rows[0];
     return { leaves: Number(r.leaves), batches: Number(r.batches), completeBatches: Number(r.complete) };
   }
 

@@ -128,7 +128,8 @@ class Calendar {
     this.maxPending = opts.maxPending ?? 1_000_000;
     this.tsa = opts.tsa ?? [];
     this.log = opts.log ?? (() => undefined);
-    if (!(this.maxBatch >= 1 && this.intervalMs >= 1)) throw new ProofmarkError("INVALID_ARGUMENT", "the batch interval and size must be positive");
+    if (!(this.maxBatch >= 1 && this.intervalMs >= 1))
+      throw new ProofmarkError("INVALID_ARGUMENT", "the batch interval and size must be positive");
   }
 
   async start(): Promise<CalendarService> {
@@ -170,17 +171,21 @@ class Calendar {
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = req.url ?? "/";
     if (url === "/v1/leaves") {
-      if (req.method !== "POST") return this.error(res, 405, "CALENDAR_REQUEST_INVALID", "use POST /v1/leaves", { allow: "POST" });
+      if (req.method !== "POST")
+        return this.error(res, 405, "CALENDAR_REQUEST_INVALID", "use POST /v1/leaves", { allow: "POST" });
       return this.postLeaves(req, res);
     }
     if (url.startsWith("/v1/proofs/")) {
-      if (req.method !== "GET" && req.method !== "HEAD") return this.error(res, 405, "CALENDAR_REQUEST_INVALID", "use GET /v1/proofs/0x<leaf>", { allow: "GET" });
+      if (req.method !== "GET" && req.method !== "HEAD")
+        return this.error(res, 405, "CALENDAR_REQUEST_INVALID", "use GET /v1/proofs/0x<leaf>", { allow: "GET" });
       const leaf = url.slice("/v1/proofs/".length);
-      if (!LEAF_RE.test(leaf)) return this.error(res, 400, "CALENDAR_REQUEST_INVALID", "the leaf must be 0x followed by 64 hex digits");
+      if (!LEAF_RE.test(leaf))
+        return this.error(res, 400, "CALENDAR_REQUEST_INVALID", "the leaf must be 0x followed by 64 hex digits");
       return this.getProof(leaf.toLowerCase() as Hex, res);
     }
     if (url === "/v1/health") {
-      if (req.method !== "GET") return this.error(res, 405, "CALENDAR_REQUEST_INVALID", "use GET /v1/health", { allow: "GET" });
+      if (req.method !== "GET")
+        return this.error(res, 405, "CALENDAR_REQUEST_INVALID", "use GET /v1/health", { allow: "GET" });
       return this.health(res);
     }
     req.resume();
@@ -194,7 +199,13 @@ class Calendar {
       return this.error(res, 415, "CALENDAR_REQUEST_INVALID", "send the leaves as application/json");
     }
     const body = await readBody(req, MAX_REQUEST_BYTES);
-    if (body === undefined) return this.error(res, 413, "CALENDAR_REQUEST_INVALID", `the body is larger than ${MAX_REQUEST_BYTES} bytes; send at most ${MAX_LEAVES_PER_REQUEST} leaves per request`);
+    if (body === undefined)
+      return this.error(
+        res,
+        413,
+        "CALENDAR_REQUEST_INVALID",
+        `the body is larger than ${MAX_REQUEST_BYTES} bytes; send at most ${MAX_LEAVES_PER_REQUEST} leaves per request`,
+      );
     let parsed: unknown;
     try {
       parsed = JSON.parse(body);
@@ -202,24 +213,52 @@ class Calendar {
       return this.error(res, 400, "CALENDAR_REQUEST_INVALID", "the body is not JSON");
     }
     const leaves = (parsed as { leaves?: unknown })?.leaves;
-    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed) || Object.keys(parsed).some((k) => k !== "leaves") || !Array.isArray(leaves)) {
-      return this.error(res, 400, "CALENDAR_REQUEST_INVALID", 'the body must be {"leaves": ["0x<64 hex>", …]} and nothing else');
+    if (
+      typeof parsed !== "object" ||
+      parsed === null ||
+      Array.isArray(parsed) ||
+      Object.keys(parsed).some((k) => k !== "leaves") ||
+      !Array.isArray(leaves)
+    ) {
+      return this.error(
+        res,
+        400,
+        "CALENDAR_REQUEST_INVALID",
+        'the body must be {"leaves": ["0x<64 hex>", …]} and nothing else',
+      );
     }
     if (leaves.length === 0 || leaves.length > MAX_LEAVES_PER_REQUEST) {
-      return this.error(res, 400, "CALENDAR_REQUEST_INVALID", `send between 1 and ${MAX_LEAVES_PER_REQUEST} leaves per request, not ${leaves.length}`);
+      return this.error(
+        res,
+        400,
+        "CALENDAR_REQUEST_INVALID",
+        `send between 1 and ${MAX_LEAVES_PER_REQUEST} leaves per request, not ${leaves.length}`,
+      );
     }
     const normalized: Hex[] = [];
     for (let i = 0; i < leaves.length; i++) {
       const leaf = leaves[i];
       if (typeof leaf !== "string" || !LEAF_RE.test(leaf)) {
-        return this.error(res, 400, "CALENDAR_REQUEST_INVALID", `leaf ${i} is not 0x followed by 64 hex digits (send the salted leaf, never a file or its SHA-256 alone)`, { index: i });
+        return this.error(
+          res,
+          400,
+          "CALENDAR_REQUEST_INVALID",
+          `leaf ${i} is not 0x followed by 64 hex digits (send the salted leaf, never a file or its SHA-256 alone)`,
+          { index: i },
+        );
       }
       normalized.push(leaf.toLowerCase() as Hex);
     }
     if (this.pending + normalized.length > this.maxPending || this.closed) {
       const retry = Math.max(1, Math.ceil(this.intervalMs / 1000));
       res.setHeader("retry-after", String(retry));
-      return this.error(res, 503, "CALENDAR_BUSY", `the calendar's queue is full (${this.pending} leaves wait for a batch); retry in ${retry} s`, { retryAfter: retry });
+      return this.error(
+        res,
+        503,
+        "CALENDAR_BUSY",
+        `the calendar's queue is full (${this.pending} leaves wait for a batch); retry in ${retry} s`,
+        { retryAfter: retry },
+      );
     }
     const statements = await this.acknowledge(normalized);
     this.json(res, 202, { format: "proofmark-calendar-pending", version: 1, statements });
@@ -230,15 +269,33 @@ class Calendar {
     if (!found) return this.error(res, 404, "CALENDAR_LEAF_UNKNOWN", `this calendar never acknowledged ${leaf}`);
     const ackTree = this.tree(`a${found.ack.id}`, found.ack.leaves);
     const { ack } = found;
-    const attestation = calendarAttestationFor({ message: { root: ack.root, receivedAt: ack.receivedAt, calendar: ack.calendar }, signer: ack.signer, signature: ack.signature }, ackTree, found.ackIndex);
+    const attestation = calendarAttestationFor(
+      {
+        message: { root: ack.root, receivedAt: ack.receivedAt, calendar: ack.calendar },
+        signer: ack.signer,
+        signature: ack.signature,
+      },
+      ackTree,
+      found.ackIndex,
+    );
     const batch = found.batch;
     if (!batch || batch.completedAt === undefined) {
-      const pending: CalendarPending = { format: "proofmark-calendar-proof", version: 1, status: "pending", leaf, ...(batch ? { root: batch.root } : {}), attestations: [attestation] };
+      const pending: CalendarPending = {
+        format: "proofmark-calendar-proof",
+        version: 1,
+        status: "pending",
+        leaf,
+        ...(batch ? { root: batch.root } : {}),
+        attestations: [attestation],
+      };
       return this.json(res, 202, pending);
     }
     const tree = this.tree(`b${batch.id}`, batch.leaves);
     const proof: CalendarProof = {
-      format: "proofmark-calendar-proof", version: 1, status: "complete", leaf,
+      format: "proofmark-calendar-proof",
+      version: 1,
+      status: "complete",
+      leaf,
       proof: { root: batch.root, path: tree.proof(found.batchIndex!), leafCount: batch.leafCount },
       anchors: Object.values(batch.anchors),
       timestamps: batch.timestamps,
@@ -262,7 +319,11 @@ class Calendar {
       leaves: stats.leaves,
       batches: stats.batches,
       completeBatches: stats.completeBatches,
-      chains: this.opts.chains.map((c) => ({ name: c.name, chainId: c.context.chainId, registry: c.registry.address.toLowerCase() })),
+      chains: this.opts.chains.map((c) => ({
+        name: c.name,
+        chainId: c.context.chainId,
+        registry: c.registry.address.toLowerCase(),
+      })),
       tsa: this.tsa,
     });
   }
@@ -279,11 +340,21 @@ class Calendar {
 
   private json(res: http.ServerResponse, status: number, value: unknown): void {
     const body = JSON.stringify(value);
-    res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(body), "cache-control": "no-store" });
+    res.writeHead(status, {
+      "content-type": "application/json",
+      "content-length": Buffer.byteLength(body),
+      "cache-control": "no-store",
+    });
     res.end(body);
   }
 
-  private error(res: http.ServerResponse, status: number, code: ErrorCode, message: string, details: Record<string, unknown> = {}): void {
+  private error(
+    res: http.ServerResponse,
+    status: number,
+    code: ErrorCode,
+    message: string,
+    details: Record<string, unknown> = {},
+  ): void {
     if (status === 405 && details.allow) res.setHeader("allow", String(details.allow));
     this.json(res, status, { error: { code, message, details } });
   }
@@ -295,7 +366,12 @@ class Calendar {
       return;
     }
     const code: ErrorCode = isProofmarkError(e) ? e.code : "CALENDAR_STORE_FAILED";
-    this.error(res, 500, code, isProofmarkError(e) ? e.message : "the calendar failed to handle the request; nothing was acknowledged");
+    this.error(
+      res,
+      500,
+      code,
+      isProofmarkError(e) ? e.message : "the calendar failed to handle the request; nothing was acknowledged",
+    );
   }
 
   // ---- group commit -----------------------------------------------------------------------
@@ -331,13 +407,26 @@ class Calendar {
   private async commit(group: Waiter[]): Promise<void> {
     const index = new Map<Hex, number>();
     const leaves: Hex[] = [];
-    for (const w of group) for (const leaf of w.leaves) if (!index.has(leaf)) {
-      index.set(leaf, leaves.length);
-      leaves.push(leaf);
-    }
+    for (const w of group)
+      for (const leaf of w.leaves)
+        if (!index.has(leaf)) {
+          index.set(leaf, leaves.length);
+          leaves.push(leaf);
+        }
     try {
-      const ack = await signCalendarAcknowledgement(this.opts.signer, { leaves, receivedAt: Date.now(), calendar: this.identity });
-      const ackRecord = { root: ack.message.root, receivedAt: ack.message.receivedAt, calendar: ack.message.calendar, signer: ack.signer, signature: ack.signature, leaves };
+      const ack = await signCalendarAcknowledgement(this.opts.signer, {
+        leaves,
+        receivedAt: Date.now(),
+        calendar: this.identity,
+      });
+      const ackRecord = {
+        root: ack.message.root,
+        receivedAt: ack.message.receivedAt,
+        calendar: ack.message.calendar,
+        signer: ack.signer,
+        signature: ack.signature,
+        leaves,
+      };
       crashForTest("calendar-before-commit");
       await this.store.acknowledge(ackRecord);
       crashForTest("calendar-after-commit");
@@ -362,9 +451,11 @@ class Calendar {
 
   private tick(): Promise<void> {
     if (!this.ticking) {
-      this.ticking = this.runTick().catch((e) => this.log(`batching failed, will retry: ${(e as Error).message}`)).finally(() => {
-        this.ticking = undefined;
-      });
+      this.ticking = this.runTick()
+        .catch((e) => this.log(`batching failed, will retry: ${(e as Error).message}`))
+        .finally(() => {
+          this.ticking = undefined;
+        });
     }
     return this.ticking;
   }
@@ -394,11 +485,15 @@ class Calendar {
     work.push(...this.tsa.map((url) => this.timestamp(url, batch)));
     await Promise.all(work);
     const anchored = this.opts.chains.every((c) => batch.anchors[chainKey(c.context.chainId, c.registry.address)]);
-    const stamped = this.tsa.every((url) => batch.timestamps.some((t) => t.tsa === url) || (batch.tsaFailures[url] ?? 0) >= TSA_ATTEMPTS);
+    const stamped = this.tsa.every(
+      (url) => batch.timestamps.some((t) => t.tsa === url) || (batch.tsaFailures[url] ?? 0) >= TSA_ATTEMPTS,
+    );
     if (anchored && stamped) {
       batch.completedAt = Date.now();
       await this.store.saveBatch(batch);
-      this.log(`batch ${batch.id} complete: ${Object.keys(batch.anchors).length} chain(s), ${batch.timestamps.length} time-stamp(s)`);
+      this.log(
+        `batch ${batch.id} complete: ${Object.keys(batch.anchors).length} chain(s), ${batch.timestamps.length} time-stamp(s)`,
+      );
     }
   }
 
@@ -425,7 +520,9 @@ class Calendar {
       delete batch.sent[key];
       await this.store.saveBatch(batch);
     } catch (e) {
-      this.log(`batch ${batch.id} on ${chain.name} (chain ${chain.context.chainId}): ${(e as Error).message}; will retry`);
+      this.log(
+        `batch ${batch.id} on ${chain.name} (chain ${chain.context.chainId}): ${(e as Error).message}; will retry`,
+      );
     }
   }
 
@@ -435,7 +532,9 @@ class Calendar {
       batch.timestamps.push(await requestTimestamp(url, batch.root));
     } catch (e) {
       batch.tsaFailures[url] = (batch.tsaFailures[url] ?? 0) + 1;
-      this.log(`batch ${batch.id}: TSA ${url} failed (${(e as Error).message}), attempt ${batch.tsaFailures[url]} of ${TSA_ATTEMPTS}`);
+      this.log(
+        `batch ${batch.id}: TSA ${url} failed (${(e as Error).message}), attempt ${batch.tsaFailures[url]} of ${TSA_ATTEMPTS}`,
+      );
     }
     await this.store.saveBatch(batch);
   }

@@ -3,7 +3,14 @@ import * as path from "node:path";
 import { Worker } from "node:worker_threads";
 import { ProofmarkError } from "../core/errors";
 import type { Hex } from "../core/hex";
-import { packLeaves, unpackLeaves, type AckRecord, type BatchRecord, type CalendarStore, type LeafLookup } from "./store";
+import {
+  packLeaves,
+  unpackLeaves,
+  type AckRecord,
+  type BatchRecord,
+  type CalendarStore,
+  type LeafLookup,
+} from "./store";
 
 type Database = import("better-sqlite3").Database;
 
@@ -76,27 +83,41 @@ export class SqliteCalendarStore implements CalendarStore {
       this.db.pragma("synchronous = FULL");
       this.db.pragma("busy_timeout = 10000");
       this.db.exec(SCHEMA);
-      const version = this.db.prepare("SELECT value FROM meta WHERE key = 'schema'").get() as { value: string } | undefined;
+      const version = this.db.prepare("SELECT value FROM meta WHERE key = 'schema'").get() as
+        { value: string } | undefined;
       if (!version) this.db.prepare("INSERT INTO meta (key, value) VALUES ('schema', ?)").run(CALENDAR_SCHEMA_VERSION);
-      else if (version.value !== CALENDAR_SCHEMA_VERSION) throw new Error(`the database is ${version.value}, not ${CALENDAR_SCHEMA_VERSION}`);
+      else if (version.value !== CALENDAR_SCHEMA_VERSION)
+        throw new Error(`the database is ${version.value}, not ${CALENDAR_SCHEMA_VERSION}`);
     } catch (e) {
-      throw new ProofmarkError("CALENDAR_STORE_FAILED", `cannot open the calendar database ${file}: ${(e as Error).message}`, { file }, { cause: e });
+      throw new ProofmarkError(
+        "CALENDAR_STORE_FAILED",
+        `cannot open the calendar database ${file}: ${(e as Error).message}`,
+        { file },
+        { cause: e },
+      );
     }
     this.stmts = this.prepare();
-    this.writer = new Worker(WRITER_SOURCE, { eval: true, workerData: { file, module: require.resolve("better-sqlite3") } });
+    this.writer = new Worker(WRITER_SOURCE, {
+      eval: true,
+      workerData: { file, module: require.resolve("better-sqlite3") },
+    });
     this.pending = (this.stmts.pending.get() as { n: number }).n;
     this.writer.on("message", (m: { seq: number; id?: number; inserted?: number; error?: string }) => {
       const call = this.calls.get(m.seq);
       this.calls.delete(m.seq);
       if (this.calls.size === 0) this.writer.unref(); // idle: do not keep the process alive
-      if (m.error !== undefined) call?.reject(new ProofmarkError("CALENDAR_STORE_FAILED", `the calendar could not store the leaves: ${m.error}`));
+      if (m.error !== undefined)
+        call?.reject(
+          new ProofmarkError("CALENDAR_STORE_FAILED", `the calendar could not store the leaves: ${m.error}`),
+        );
       else {
         this.pending += m.inserted ?? 0;
         call?.resolve(m.id!);
       }
     });
     this.writer.on("error", (e) => {
-      for (const call of this.calls.values()) call.reject(new ProofmarkError("CALENDAR_STORE_FAILED", `the calendar's database writer failed: ${e.message}`));
+      for (const call of this.calls.values())
+        call.reject(new ProofmarkError("CALENDAR_STORE_FAILED", `the calendar's database writer failed: ${e.message}`));
       this.calls.clear();
     });
     this.writer.unref();
@@ -107,16 +128,22 @@ export class SqliteCalendarStore implements CalendarStore {
     return {
       pending: db.prepare("SELECT COUNT(*) AS n FROM leaves WHERE batch_id IS NULL"),
       // ack ids grow with time: the first pending leaf in (ack_id, ack_index) order is the oldest (index only, O(log n))
-      oldest: db.prepare("SELECT received_at AS t FROM leaves WHERE batch_id IS NULL ORDER BY ack_id, ack_index LIMIT 1"),
+      oldest: db.prepare(
+        "SELECT received_at AS t FROM leaves WHERE batch_id IS NULL ORDER BY ack_id, ack_index LIMIT 1",
+      ),
       leaf: db.prepare("SELECT ack_id, ack_index, batch_id, batch_index FROM leaves WHERE leaf = ?"),
       ack: db.prepare("SELECT * FROM acks WHERE id = ?"),
       batch: db.prepare("SELECT * FROM batches WHERE id = ?"),
       takePending: db.prepare("SELECT leaf FROM leaves WHERE batch_id IS NULL ORDER BY ack_id, ack_index LIMIT ?"),
-      insertBatch: db.prepare("INSERT INTO batches (root, leaf_count, created_at, leaves, progress) VALUES (?, ?, ?, ?, ?)"),
+      insertBatch: db.prepare(
+        "INSERT INTO batches (root, leaf_count, created_at, leaves, progress) VALUES (?, ?, ?, ?, ?)",
+      ),
       assign: db.prepare("UPDATE leaves SET batch_id = ?, batch_index = ? WHERE leaf = ?"),
       unfinished: db.prepare("SELECT * FROM batches WHERE completed_at IS NULL ORDER BY id"),
       save: db.prepare("UPDATE batches SET progress = ?, completed_at = ? WHERE id = ?"),
-      stats: db.prepare("SELECT (SELECT COUNT(*) FROM leaves) AS leaves, (SELECT COUNT(*) FROM batches) AS batches, (SELECT COUNT(*) FROM batches WHERE completed_at IS NOT NULL) AS complete"),
+      stats: db.prepare(
+        "SELECT (SELECT COUNT(*) FROM leaves) AS leaves, (SELECT COUNT(*) FROM batches) AS batches, (SELECT COUNT(*) FROM batches WHERE completed_at IS NOT NULL) AS complete",
+      ),
     };
   }
 
@@ -126,7 +153,18 @@ export class SqliteCalendarStore implements CalendarStore {
       if (this.calls.size === 0) this.writer.ref(); // a commit in flight keeps the process alive
       this.calls.set(seq, { resolve, reject });
       const leaves = packLeaves(ack.leaves);
-      this.writer.postMessage({ seq, root: ack.root, receivedAt: ack.receivedAt, calendar: ack.calendar, signer: ack.signer, signature: ack.signature, leaves }, [leaves.buffer as ArrayBuffer]);
+      this.writer.postMessage(
+        {
+          seq,
+          root: ack.root,
+          receivedAt: ack.receivedAt,
+          calendar: ack.calendar,
+          signer: ack.signer,
+          signature: ack.signature,
+          leaves,
+        },
+        [leaves.buffer as ArrayBuffer],
+      );
     });
   }
 
@@ -139,11 +177,17 @@ export class SqliteCalendarStore implements CalendarStore {
   }
 
   async lookup(leaf: Hex): Promise<LeafLookup | undefined> {
-    const row = this.stmts.leaf.get(Buffer.from(leaf.slice(2), "hex")) as { ack_id: number; ack_index: number; batch_id: number | null; batch_index: number | null } | undefined;
+    const row = this.stmts.leaf.get(Buffer.from(leaf.slice(2), "hex")) as
+      { ack_id: number; ack_index: number; batch_id: number | null; batch_index: number | null } | undefined;
     if (!row) return undefined;
     const ack = ackFromRow(this.stmts.ack.get(row.ack_id) as AckRow);
     if (row.batch_id === null) return { ack, ackIndex: row.ack_index };
-    return { ack, ackIndex: row.ack_index, batch: batchFromRow(this.stmts.batch.get(row.batch_id) as BatchRow), batchIndex: row.batch_index! };
+    return {
+      ack,
+      ackIndex: row.ack_index,
+      batch: batchFromRow(this.stmts.batch.get(row.batch_id) as BatchRow),
+      batchIndex: row.batch_index!,
+    };
   }
 
   async asAnchorer<T>(fn: () => Promise<T>): Promise<T | undefined> {
@@ -162,8 +206,20 @@ export class SqliteCalendarStore implements CalendarStore {
       const leaves = rows.map((r) => `0x${r.leaf.toString("hex")}` as Hex);
       const root = rootOf(leaves);
       const createdAt = Date.now();
-      const batch: BatchRecord = { id: 0, root, leafCount: leaves.length, createdAt, leaves, anchors: {}, sent: {}, timestamps: [], tsaFailures: {} };
-      batch.id = Number(s.insertBatch.run(root, leaves.length, createdAt, packLeaves(leaves), progressJson(batch)).lastInsertRowid);
+      const batch: BatchRecord = {
+        id: 0,
+        root,
+        leafCount: leaves.length,
+        createdAt,
+        leaves,
+        anchors: {},
+        sent: {},
+        timestamps: [],
+        tsaFailures: {},
+      };
+      batch.id = Number(
+        s.insertBatch.run(root, leaves.length, createdAt, packLeaves(leaves), progressJson(batch)).lastInsertRowid,
+      );
       rows.forEach((r, i) => s.assign.run(batch.id, i, r.leaf));
       return batch;
     });
@@ -194,11 +250,35 @@ export class SqliteCalendarStore implements CalendarStore {
   }
 }
 
-interface AckRow { id: number; root: string; received_at: number; calendar: string; signer: string; signature: string; leaves: Buffer }
-interface BatchRow { id: number; root: string; leaf_count: number; created_at: number; leaves: Buffer; progress: string; completed_at: number | null }
+interface AckRow {
+  id: number;
+  root: string;
+  received_at: number;
+  calendar: string;
+  signer: string;
+  signature: string;
+  leaves: Buffer;
+}
+interface BatchRow {
+  id: number;
+  root: string;
+  leaf_count: number;
+  created_at: number;
+  leaves: Buffer;
+  progress: string;
+  completed_at: number | null;
+}
 
 function ackFromRow(r: AckRow): AckRecord {
-  return { id: Number(r.id), root: r.root as Hex, receivedAt: Number(r.received_at), calendar: r.calendar, signer: r.signer as Hex, signature: r.signature as Hex, leaves: unpackLeaves(r.leaves) };
+  return {
+    id: Number(r.id),
+    root: r.root as Hex,
+    receivedAt: Number(r.received_at),
+    calendar: r.calendar,
+    signer: r.signer as Hex,
+    signature: r.signature as Hex,
+    leaves: unpackLeaves(r.leaves),
+  };
 }
 
 /** The progress fields of a batch as stored (JSON). */
@@ -207,10 +287,20 @@ export function progressJson(b: BatchRecord): string {
 }
 
 export function batchFromRow(r: BatchRow): BatchRecord {
-  const p = (typeof r.progress === "string" ? JSON.parse(r.progress) : r.progress) as Pick<BatchRecord, "anchors" | "sent" | "timestamps" | "tsaFailures">;
+  const p = (typeof r.progress === "string" ? JSON.parse(r.progress) : r.progress) as Pick<
+    BatchRecord,
+    "anchors" | "sent" | "timestamps" | "tsaFailures"
+  >;
   return {
-    id: Number(r.id), root: r.root as Hex, leafCount: Number(r.leaf_count), createdAt: Number(r.created_at), leaves: unpackLeaves(r.leaves),
-    anchors: p.anchors, sent: p.sent, timestamps: p.timestamps, tsaFailures: p.tsaFailures,
+    id: Number(r.id),
+    root: r.root as Hex,
+    leafCount: Number(r.leaf_count),
+    createdAt: Number(r.created_at),
+    leaves: unpackLeaves(r.leaves),
+    anchors: p.anchors,
+    sent: p.sent,
+    timestamps: p.timestamps,
+    tsaFailures: p.tsaFailures,
     ...(r.completed_at !== null && r.completed_at !== undefined ? { completedAt: Number(r.completed_at) } : {}),
   };
 }

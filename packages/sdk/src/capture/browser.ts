@@ -5,7 +5,14 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { BrowserContext, CDPSession, Page } from "playwright-core";
 import { ProofmarkError } from "../core/errors";
-import { browserBinaries, fingerprintBinary, observeHost, type BinaryFingerprint, type CleanCheck, type HostObservations } from "./environment";
+import {
+  browserBinaries,
+  fingerprintBinary,
+  observeHost,
+  type BinaryFingerprint,
+  type CleanCheck,
+  type HostObservations,
+} from "./environment";
 
 /**
  * Drives Debian's Chromium (playwright-core, no downloaded browser) in a fresh, empty profile and
@@ -18,7 +25,15 @@ import { browserBinaries, fingerprintBinary, observeHost, type BinaryFingerprint
 
 export const DEFAULT_CHROMIUM = "/usr/bin/chromium";
 /** The flags every Proofmark browser runs with (the same as the browser tests). */
-export const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
+export const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+];
 
 export interface CaptureOptions {
   urls: string[];
@@ -159,8 +174,9 @@ export interface CaptureSession {
   tool: { playwrightCore: string; node: string };
 }
 
-const TEXT_SCRIPT = "() => (document.body ? document.body.innerText : \"\")";
-const LOCAL_RESOURCES_SCRIPT = "() => Array.from(document.querySelectorAll(\"[src],[href]\")).map((e) => e.currentSrc || e.getAttribute(\"src\") || e.getAttribute(\"href\") || \"\").filter((u) => /^(data|blob):/i.test(u))";
+const TEXT_SCRIPT = '() => (document.body ? document.body.innerText : "")';
+const LOCAL_RESOURCES_SCRIPT =
+  '() => Array.from(document.querySelectorAll("[src],[href]")).map((e) => e.currentSrc || e.getAttribute("src") || e.getAttribute("href") || "").filter((u) => /^(data|blob):/i.test(u))';
 
 function headerPairs(headers: Record<string, string> | undefined): Array<[string, string]> {
   const out: Array<[string, string]> = [];
@@ -170,7 +186,12 @@ function headerPairs(headers: Record<string, string> | undefined): Array<[string
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout;
-  return Promise.race([p, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
+  return Promise.race([
+    p,
+    new Promise<T>(
+      (_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms)),
+    ),
+  ]).finally(() => clearTimeout(timer));
 }
 
 /**
@@ -190,12 +211,21 @@ export async function captureUrls(opts: CaptureOptions): Promise<CaptureSession>
     try {
       parsed = new URL(u);
     } catch {
-      throw new ProofmarkError("INVALID_ARGUMENT", `"${u}" is not a URL; give the page's full address, e.g. https://shop.example/item/1`, { url: u });
+      throw new ProofmarkError(
+        "INVALID_ARGUMENT",
+        `"${u}" is not a URL; give the page's full address, e.g. https://shop.example/item/1`,
+        { url: u },
+      );
     }
-    if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw new ProofmarkError("INVALID_ARGUMENT", `${u}: only http and https pages can be captured`, { url: u });
+    if (parsed.protocol !== "http:" && parsed.protocol !== "https:")
+      throw new ProofmarkError("INVALID_ARGUMENT", `${u}: only http and https pages can be captured`, { url: u });
   }
   if (!fs.existsSync(executablePath)) {
-    throw new ProofmarkError("CAPTURE_FAILED", `no browser at ${executablePath}; install Debian's chromium (apt-get install -y chromium)`, { executablePath });
+    throw new ProofmarkError(
+      "CAPTURE_FAILED",
+      `no browser at ${executablePath}; install Debian's chromium (apt-get install -y chromium)`,
+      { executablePath },
+    );
   }
   const host = observeHost(env);
   const machineNow = new Date();
@@ -218,28 +248,49 @@ export async function captureUrls(opts: CaptureOptions): Promise<CaptureSession>
   let context: BrowserContext;
   try {
     context = await chromium.launchPersistentContext(profile, {
-      executablePath, args: CHROMIUM_ARGS, headless: true, viewport: { width: 1280, height: 900 },
-      recordHar: { path: harPath, content: "omit" }, env: env as Record<string, string>,
+      executablePath,
+      args: CHROMIUM_ARGS,
+      headless: true,
+      viewport: { width: 1280, height: 900 },
+      recordHar: { path: harPath, content: "omit" },
+      env: env as Record<string, string>,
     });
   } catch (e) {
     fs.rmSync(work, { recursive: true, force: true });
-    throw new ProofmarkError("CAPTURE_FAILED", `Chromium (${executablePath}) did not start: ${(e as Error).message.split("\n")[0]}`, { executablePath });
+    throw new ProofmarkError(
+      "CAPTURE_FAILED",
+      `Chromium (${executablePath}) did not start: ${(e as Error).message.split("\n")[0]}`,
+      { executablePath },
+    );
   }
 
   const session: Omit<CaptureSession, "endedAt" | "browser" | "clean"> = {
-    startedAt, pages: [], exchanges: [], failed: [], tls: [], scripts: [], host, clock,
+    startedAt,
+    pages: [],
+    exchanges: [],
+    failed: [],
+    tls: [],
+    scripts: [],
+    host,
+    clock,
     limits: { timeoutMs, settleMs, maxResponseBytes },
-    tool: { playwrightCore: (require("playwright-core/package.json") as { version: string }).version, node: process.version },
+    tool: {
+      playwrightCore: (require("playwright-core/package.json") as { version: string }).version,
+      node: process.version,
+    },
   };
   const video = opts.video ? startVideo(opts.ffmpegPath ?? "ffmpeg", work) : undefined;
   const closePopup = (pc: PageCapture) => (p: Page) => {
     // a pop-up: record where it went, then close it (it is not part of the capture)
     const popup = { url: p.url(), at: new Date().toISOString() };
     pc.popups.push(popup);
-    p.waitForLoadState("domcontentloaded", { timeout: 2_000 }).catch(() => undefined).then(() => {
-      popup.url = p.url();
-      return p.close();
-    }).catch(() => undefined);
+    p.waitForLoadState("domcontentloaded", { timeout: 2_000 })
+      .catch(() => undefined)
+      .then(() => {
+        popup.url = p.url();
+        return p.close();
+      })
+      .catch(() => undefined);
   };
 
   let browserInfo: BrowserObservations | undefined;
@@ -251,8 +302,18 @@ export async function captureUrls(opts: CaptureOptions): Promise<CaptureSession>
       const cdp = await context.newCDPSession(page);
       if (!browserInfo) browserInfo = await observeBrowser(context, executablePath, profile, entriesBeforeLaunch);
       const pc: PageCapture = {
-        index: i, url, finalUrl: url, title: "", text: "", loadTimedOut: false, navigations: [], popups: [], localResources: [],
-        dom: Buffer.alloc(0), snapshotAt: "", errors: [],
+        index: i,
+        url,
+        finalUrl: url,
+        title: "",
+        text: "",
+        loadTimedOut: false,
+        navigations: [],
+        popups: [],
+        localResources: [],
+        dom: Buffer.alloc(0),
+        snapshotAt: "",
+        errors: [],
       };
       session.pages.push(pc);
       page.on("popup", closePopup(pc));
@@ -289,10 +350,17 @@ export async function captureUrls(opts: CaptureOptions): Promise<CaptureSession>
       };
       pc.title = (await withTimeout(page.title(), 10_000, "reading the title").catch(() => "")) ?? "";
       pc.text = (await run<string>(TEXT_SCRIPT, "read the page's visible text")) ?? "";
-      for (const u of (await run<string[]>(LOCAL_RESOURCES_SCRIPT, "list data: and blob: resources referenced by the DOM")) ?? []) {
+      for (const u of (await run<string[]>(
+        LOCAL_RESOURCES_SCRIPT,
+        "list data: and blob: resources referenced by the DOM",
+      )) ?? []) {
         const kind = /^data:/i.test(u) ? "data" : "blob";
         if (pc.localResources.some((r) => r.url === u)) continue;
-        pc.localResources.push({ url: u.length > 300 ? `${u.slice(0, 300)}…` : u, kind, ...(kind === "data" ? dataUrlDigest(u) : {}) });
+        pc.localResources.push({
+          url: u.length > 300 ? `${u.slice(0, 300)}…` : u,
+          kind,
+          ...(kind === "data" ? dataUrlDigest(u) : {}),
+        });
       }
       try {
         pc.dom = Buffer.from(await withTimeout(page.content(), 15_000, "reading the DOM"), "utf8");
@@ -300,7 +368,11 @@ export async function captureUrls(opts: CaptureOptions): Promise<CaptureSession>
         pc.errors.push(`DOM: ${(e as Error).message.split("\n")[0]}`);
       }
       try {
-        pc.screenshot = await withTimeout(page.screenshot({ fullPage: true, timeout: 20_000 }), 25_000, "the screenshot");
+        pc.screenshot = await withTimeout(
+          page.screenshot({ fullPage: true, timeout: 20_000 }),
+          25_000,
+          "the screenshot",
+        );
       } catch (e) {
         pc.errors.push(`screenshot: ${(e as Error).message.split("\n")[0]}`);
       }
@@ -325,7 +397,14 @@ export async function captureUrls(opts: CaptureOptions): Promise<CaptureSession>
   const har = fs.existsSync(harPath) ? fs.readFileSync(harPath) : undefined;
   const videoResult = video ? await video.finish() : undefined;
   fs.rmSync(work, { recursive: true, force: true });
-  const browser = browserInfo ?? { executablePath, version: "", userAgent: "", binaries: [], profile: { path: profile, entriesBeforeLaunch }, extensionTargets: [] };
+  const browser = browserInfo ?? {
+    executablePath,
+    version: "",
+    userAgent: "",
+    binaries: [],
+    profile: { path: profile, entriesBeforeLaunch },
+    extensionTargets: [],
+  };
   browser.binaries = await Promise.all(browserBinaries(executablePath).map(fingerprintBinary));
   const result: CaptureSession = { ...session, endedAt, har, video: videoResult, browser, clean: [] };
   result.clean = cleanChecklist(result);
@@ -339,19 +418,37 @@ function dataUrlDigest(u: string): { sha256?: string; size?: number } {
   return { sha256: createHash("sha256").update(bytes).digest("hex"), size: bytes.length };
 }
 
-async function observeBrowser(context: BrowserContext, executablePath: string, profile: string, entriesBeforeLaunch: number): Promise<BrowserObservations> {
+async function observeBrowser(
+  context: BrowserContext,
+  executablePath: string,
+  profile: string,
+  entriesBeforeLaunch: number,
+): Promise<BrowserObservations> {
   const browser = context.browser();
   const cdp = browser ? await browser.newBrowserCDPSession() : undefined;
-  const v = cdp ? ((await cdp.send("Browser.getVersion")) as { product: string; userAgent: string }) : { product: browser?.version() ?? "", userAgent: "" };
+  const v = cdp
+    ? ((await cdp.send("Browser.getVersion")) as { product: string; userAgent: string })
+    : { product: browser?.version() ?? "", userAgent: "" };
   let commandLine: string[] | undefined;
   let targets: Array<{ type: string; url: string }> = [];
   if (cdp) {
-    commandLine = await cdp.send("Browser.getBrowserCommandLine" as never).then((r) => (r as { arguments: string[] }).arguments, () => processCommandLine(profile));
-    targets = await cdp.send("Target.getTargets").then((r) => (r as { targetInfos: Array<{ type: string; url: string }> }).targetInfos, () => []);
+    commandLine = await cdp.send("Browser.getBrowserCommandLine" as never).then(
+      (r) => (r as { arguments: string[] }).arguments,
+      () => processCommandLine(profile),
+    );
+    targets = await cdp.send("Target.getTargets").then(
+      (r) => (r as { targetInfos: Array<{ type: string; url: string }> }).targetInfos,
+      () => [],
+    );
     await cdp.detach().catch(() => undefined);
   }
   return {
-    executablePath, version: v.product, userAgent: v.userAgent, commandLine, binaries: [], profile: { path: profile, entriesBeforeLaunch },
+    executablePath,
+    version: v.product,
+    userAgent: v.userAgent,
+    commandLine,
+    binaries: [],
+    profile: { path: profile, entriesBeforeLaunch },
     extensionTargets: targets.filter((t) => t.url.startsWith("chrome-extension://")).map((t) => `${t.type} ${t.url}`),
   };
 }
@@ -372,7 +469,8 @@ function browserPids(profile: string): number[] {
   try {
     for (const pid of fs.readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
       try {
-        if (fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").includes(`--user-data-dir=${profile}`)) pids.push(Number(pid));
+        if (fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").includes(`--user-data-dir=${profile}`))
+          pids.push(Number(pid));
       } catch {
         continue;
       }
@@ -409,45 +507,113 @@ export function cleanChecklist(s: Pick<CaptureSession, "browser" | "host" | "exc
   const cached = s.exchanges.filter((e) => e.fromCache);
   const extensionFlag = cmd?.includes("--disable-extensions");
   return [
-    { item: "fresh-profile", ok: s.browser.profile.entriesBeforeLaunch === 0, observed: `the profile folder was created for this capture and held ${s.browser.profile.entriesBeforeLaunch} entries when Chromium started` },
-    { item: "no-extensions", ok: s.browser.extensionTargets.length === 0 && extensionFlag !== false, observed: `${s.browser.extensionTargets.length} extension target(s) running${s.browser.extensionTargets.length ? `: ${s.browser.extensionTargets.join(", ")}` : ""}; command line ${cmd ? (extensionFlag ? "has --disable-extensions" : "does NOT have --disable-extensions") : "not reported by the browser"}` },
-    { item: "empty-cache", ok: s.browser.profile.entriesBeforeLaunch === 0 && cached.length === 0, observed: `the profile (and so its cache) was empty at launch; ${cached.length} response(s) came from a cache${cached.length ? `: ${cached.slice(0, 5).map((e) => e.url).join(", ")}` : ""}` },
     {
-      item: "no-proxy", ok: proxyEnv.length === 0 && proxyFlags.length === 0,
+      item: "fresh-profile",
+      ok: s.browser.profile.entriesBeforeLaunch === 0,
+      observed: `the profile folder was created for this capture and held ${s.browser.profile.entriesBeforeLaunch} entries when Chromium started`,
+    },
+    {
+      item: "no-extensions",
+      ok: s.browser.extensionTargets.length === 0 && extensionFlag !== false,
+      observed: `${s.browser.extensionTargets.length} extension target(s) running${s.browser.extensionTargets.length ? `: ${s.browser.extensionTargets.join(", ")}` : ""}; command line ${cmd ? (extensionFlag ? "has --disable-extensions" : "does NOT have --disable-extensions") : "not reported by the browser"}`,
+    },
+    {
+      item: "empty-cache",
+      ok: s.browser.profile.entriesBeforeLaunch === 0 && cached.length === 0,
+      observed: `the profile (and so its cache) was empty at launch; ${cached.length} response(s) came from a cache${
+        cached.length
+          ? `: ${cached
+              .slice(0, 5)
+              .map((e) => e.url)
+              .join(", ")}`
+          : ""
+      }`,
+    },
+    {
+      item: "no-proxy",
+      ok: proxyEnv.length === 0 && proxyFlags.length === 0,
       observed: `${proxyEnv.length ? `proxy variables SET in the environment: ${proxyEnv.map(([k, v]) => `${k}=${v}`).join(", ")}` : "no proxy variable in the environment"}; ${cmd ? (proxyFlags.length ? `Chromium flags: ${proxyFlags.join(" ")}` : "no proxy flag on Chromium's command line") : "Chromium's command line not reported"}`,
     },
-    { item: "no-injected-page-scripts", ok: s.scripts.every((x) => x.world !== "page" || /^\(\) => /.test(x.source)), observed: `${s.scripts.length} read-only script(s) were run in the pages after they loaded, each kept verbatim in the record; none was added before or during loading` },
+    {
+      item: "no-injected-page-scripts",
+      ok: s.scripts.every((x) => x.world !== "page" || /^\(\) => /.test(x.source)),
+      observed: `${s.scripts.length} read-only script(s) were run in the pages after they loaded, each kept verbatim in the record; none was added before or during loading`,
+    },
   ];
 }
 
 /** Records the network exchanges of one page through its DevTools session. */
 class NetworkRecorder {
-  private readonly live = new Map<string, Exchange & { received: number; finished: boolean; streaming?: Promise<void> }>();
+  private readonly live = new Map<
+    string,
+    Exchange & { received: number; finished: boolean; streaming?: Promise<void> }
+  >();
   private readonly pending: Array<Promise<unknown>> = [];
   private readonly extraRequest = new Map<string, Array<[string, string]>>();
-  private readonly extraResponse = new Map<string, { headers: Array<[string, string]>; statusCode: number; headersText?: string }>();
+  private readonly extraResponse = new Map<
+    string,
+    { headers: Array<[string, string]>; statusCode: number; headersText?: string }
+  >();
   private readonly tlsOrigins = new Set<string>();
   readonly localUrls: PageCapture["localResources"] = [];
 
-  constructor(private readonly cdp: CDPSession, private readonly page: number, private readonly max: number, private readonly session: { exchanges: Exchange[]; failed: FailedRequest[]; tls: TlsOrigin[] }) {}
+  constructor(
+    private readonly cdp: CDPSession,
+    private readonly page: number,
+    private readonly max: number,
+    private readonly session: { exchanges: Exchange[]; failed: FailedRequest[]; tls: TlsOrigin[] },
+  ) {}
 
   async start(): Promise<void> {
     const cdp = this.cdp;
     cdp.on("Network.requestWillBeSent", (e) => this.onRequest(e as never));
-    cdp.on("Network.requestWillBeSentExtraInfo", (e) => this.extraRequest.set(e.requestId, headerPairs(e.headers as Record<string, string>)));
-    cdp.on("Network.responseReceivedExtraInfo", (e) => this.extraResponse.set(e.requestId, { headers: headerPairs(e.headers as Record<string, string>), statusCode: e.statusCode, headersText: e.headersText }));
+    cdp.on("Network.requestWillBeSentExtraInfo", (e) =>
+      this.extraRequest.set(e.requestId, headerPairs(e.headers as Record<string, string>)),
+    );
+    cdp.on("Network.responseReceivedExtraInfo", (e) =>
+      this.extraResponse.set(e.requestId, {
+        headers: headerPairs(e.headers as Record<string, string>),
+        statusCode: e.statusCode,
+        headersText: e.headersText,
+      }),
+    );
     cdp.on("Network.responseReceived", (e) => this.onResponse(e as never));
     cdp.on("Network.dataReceived", (e) => this.onData(e.requestId, e.dataLength, (e as { data?: string }).data));
     cdp.on("Network.loadingFinished", (e) => this.onFinished(e.requestId));
     cdp.on("Network.loadingFailed", (e) => this.onFailed(e as never));
-    await cdp.send("Network.enable", { maxTotalBufferSize: 256 * 1024 * 1024, maxResourceBufferSize: Math.max(this.max, 64 * 1024 * 1024) });
+    await cdp.send("Network.enable", {
+      maxTotalBufferSize: 256 * 1024 * 1024,
+      maxResourceBufferSize: Math.max(this.max, 64 * 1024 * 1024),
+    });
     await cdp.send("Network.setCacheDisabled", { cacheDisabled: false });
   }
 
-  private onRequest(e: { requestId: string; request: { url: string; method: string; headers: Record<string, string>; postData?: string; postDataEntries?: Array<{ bytes?: string }> }; redirectResponse?: { status: number; statusText: string; headers: Record<string, string>; remoteIPAddress?: string; remotePort?: number; protocol?: string }; wallTime: number }): void {
+  private onRequest(e: {
+    requestId: string;
+    request: {
+      url: string;
+      method: string;
+      headers: Record<string, string>;
+      postData?: string;
+      postDataEntries?: Array<{ bytes?: string }>;
+    };
+    redirectResponse?: {
+      status: number;
+      statusText: string;
+      headers: Record<string, string>;
+      remoteIPAddress?: string;
+      remotePort?: number;
+      protocol?: string;
+    };
+    wallTime: number;
+  }): void {
     const url = e.request.url;
     if (/^(data|blob):/i.test(url)) {
-      if (!this.localUrls.some((r) => r.url === url)) this.localUrls.push({ url: url.length > 300 ? `${url.slice(0, 300)}…` : url, kind: /^data:/i.test(url) ? "data" : "blob" });
+      if (!this.localUrls.some((r) => r.url === url))
+        this.localUrls.push({
+          url: url.length > 300 ? `${url.slice(0, 300)}…` : url,
+          kind: /^data:/i.test(url) ? "data" : "blob",
+        });
       return;
     }
     const previous = this.live.get(e.requestId);
@@ -455,20 +621,54 @@ class NetworkRecorder {
       const r = e.redirectResponse;
       const extra = this.extraResponse.get(e.requestId);
       Object.assign(previous, {
-        status: r.status, statusText: r.statusText, responseHeaders: extra?.headers ?? headerPairs(r.headers), remoteIp: r.remoteIPAddress, remotePort: r.remotePort,
-        httpVersion: httpVersion(r.protocol), body: Buffer.alloc(0), redirect: true, finished: true,
+        status: r.status,
+        statusText: r.statusText,
+        responseHeaders: extra?.headers ?? headerPairs(r.headers),
+        remoteIp: r.remoteIPAddress,
+        remotePort: r.remotePort,
+        httpVersion: httpVersion(r.protocol),
+        body: Buffer.alloc(0),
+        redirect: true,
+        finished: true,
       });
       this.extraResponse.delete(e.requestId);
       this.session.exchanges.push(previous);
     }
-    const body = e.request.postDataEntries?.length ? Buffer.concat(e.request.postDataEntries.map((p) => Buffer.from(p.bytes ?? "", "base64"))) : e.request.postData !== undefined ? Buffer.from(e.request.postData, "utf8") : undefined;
+    const body = e.request.postDataEntries?.length
+      ? Buffer.concat(e.request.postDataEntries.map((p) => Buffer.from(p.bytes ?? "", "base64")))
+      : e.request.postData !== undefined
+        ? Buffer.from(e.request.postData, "utf8")
+        : undefined;
     this.live.set(e.requestId, {
-      page: this.page, url, method: e.request.method, date: new Date(e.wallTime * 1000).toISOString(), requestHeaders: headerPairs(e.request.headers),
-      requestBody: body, httpVersion: "HTTP/1.1", received: 0, finished: false,
+      page: this.page,
+      url,
+      method: e.request.method,
+      date: new Date(e.wallTime * 1000).toISOString(),
+      requestHeaders: headerPairs(e.request.headers),
+      requestBody: body,
+      httpVersion: "HTTP/1.1",
+      received: 0,
+      finished: false,
     });
   }
 
-  private onResponse(e: { requestId: string; response: { url: string; status: number; statusText: string; headers: Record<string, string>; mimeType: string; remoteIPAddress?: string; remotePort?: number; protocol?: string; fromDiskCache?: boolean; fromPrefetchCache?: boolean; fromServiceWorker?: boolean; securityDetails?: Record<string, unknown> } }): void {
+  private onResponse(e: {
+    requestId: string;
+    response: {
+      url: string;
+      status: number;
+      statusText: string;
+      headers: Record<string, string>;
+      mimeType: string;
+      remoteIPAddress?: string;
+      remotePort?: number;
+      protocol?: string;
+      fromDiskCache?: boolean;
+      fromPrefetchCache?: boolean;
+      fromServiceWorker?: boolean;
+      securityDetails?: Record<string, unknown>;
+    };
+  }): void {
     const x = this.live.get(e.requestId);
     if (!x) return;
     const r = e.response;
@@ -476,8 +676,13 @@ class NetworkRecorder {
     const extraReq = this.extraRequest.get(e.requestId);
     if (extraReq) x.requestHeaders = extraReq;
     Object.assign(x, {
-      status: r.status, statusText: r.statusText || extra?.headersText?.match(/^HTTP\/[\d.]+ \d+ ?(.*)\r?\n/)?.[1] || "", responseHeaders: extra?.headers ?? headerPairs(r.headers),
-      mimeType: r.mimeType, remoteIp: r.remoteIPAddress, remotePort: r.remotePort, httpVersion: httpVersion(r.protocol),
+      status: r.status,
+      statusText: r.statusText || extra?.headersText?.match(/^HTTP\/[\d.]+ \d+ ?(.*)\r?\n/)?.[1] || "",
+      responseHeaders: extra?.headers ?? headerPairs(r.headers),
+      mimeType: r.mimeType,
+      remoteIp: r.remoteIPAddress,
+      remotePort: r.remotePort,
+      httpVersion: httpVersion(r.protocol),
       fromCache: Boolean(r.fromDiskCache || r.fromPrefetchCache || r.fromServiceWorker),
     });
     if (r.securityDetails) {
@@ -491,13 +696,23 @@ class NetworkRecorder {
 
   private async recordTls(origin: string, d: Record<string, unknown>): Promise<void> {
     const entry: TlsOrigin = {
-      origin, protocol: d.protocol as string, cipher: d.cipher as string, subjectName: d.subjectName as string, issuer: d.issuer as string,
-      validFrom: d.validFrom as number, validTo: d.validTo as number, sanList: d.sanList as string[],
-      signedCertificateTimestampList: d.signedCertificateTimestampList as unknown[], certificateTransparencyCompliance: d.certificateTransparencyCompliance as string, chain: [],
+      origin,
+      protocol: d.protocol as string,
+      cipher: d.cipher as string,
+      subjectName: d.subjectName as string,
+      issuer: d.issuer as string,
+      validFrom: d.validFrom as number,
+      validTo: d.validTo as number,
+      sanList: d.sanList as string[],
+      signedCertificateTimestampList: d.signedCertificateTimestampList as unknown[],
+      certificateTransparencyCompliance: d.certificateTransparencyCompliance as string,
+      chain: [],
     };
     try {
       const { tableNames } = (await this.cdp.send("Network.getCertificate", { origin })) as { tableNames: string[] };
-      entry.chain = tableNames.map((der) => `-----BEGIN CERTIFICATE-----\n${der.match(/.{1,64}/g)!.join("\n")}\n-----END CERTIFICATE-----\n`);
+      entry.chain = tableNames.map(
+        (der) => `-----BEGIN CERTIFICATE-----\n${der.match(/.{1,64}/g)!.join("\n")}\n-----END CERTIFICATE-----\n`,
+      );
     } catch (e) {
       entry.error = (e as Error).message;
     }
@@ -515,9 +730,15 @@ class NetworkRecorder {
     if (x.received > this.max && !x.streaming) {
       // Bounded: keep the first `max` bytes Chromium has buffered, and record the body as truncated.
       x.truncated = "length";
-      x.streaming = this.cdp.send("Network.streamResourceContent" as never, { requestId } as never).then((r) => {
-        x.body = Buffer.concat([Buffer.from((r as { bufferedData: string }).bufferedData, "base64"), x.body ?? Buffer.alloc(0)]).subarray(0, this.max);
-      }).catch(() => undefined);
+      x.streaming = this.cdp
+        .send("Network.streamResourceContent" as never, { requestId } as never)
+        .then((r) => {
+          x.body = Buffer.concat([
+            Buffer.from((r as { bufferedData: string }).bufferedData, "base64"),
+            x.body ?? Buffer.alloc(0),
+          ]).subarray(0, this.max);
+        })
+        .catch(() => undefined);
       this.pending.push(x.streaming);
     }
   }
@@ -535,41 +756,62 @@ class NetworkRecorder {
     this.session.exchanges.push(x);
     if (x.truncated) x.receivedBytes = x.received;
     const streamed = x.streaming;
-    this.pending.push((streamed ?? Promise.resolve()).then(() => {
-      // a truncated body already streamed is kept as it is; otherwise the body Chromium buffered
-      if (x.truncated && (x.body?.length ?? 0) > 0) return;
-      return this.cdp.send("Network.getResponseBody", { requestId }).then((r) => {
-        const body = r.base64Encoded ? Buffer.from(r.body, "base64") : Buffer.from(r.body, "utf8");
-        x.body = x.truncated ? body.subarray(0, this.max) : body;
-      });
-    }).catch(() => {
-      x.body = x.body ?? Buffer.alloc(0);
-      x.truncated = x.truncated ?? "unspecified";
-    }));
+    this.pending.push(
+      (streamed ?? Promise.resolve())
+        .then(() => {
+          // a truncated body already streamed is kept as it is; otherwise the body Chromium buffered
+          if (x.truncated && (x.body?.length ?? 0) > 0) return;
+          return this.cdp.send("Network.getResponseBody", { requestId }).then((r) => {
+            const body = r.base64Encoded ? Buffer.from(r.body, "base64") : Buffer.from(r.body, "utf8");
+            x.body = x.truncated ? body.subarray(0, this.max) : body;
+          });
+        })
+        .catch(() => {
+          x.body = x.body ?? Buffer.alloc(0);
+          x.truncated = x.truncated ?? "unspecified";
+        }),
+    );
   }
 
   private onFailed(e: { requestId: string; errorText: string; canceled?: boolean; blockedReason?: string }): void {
     const x = this.live.get(e.requestId);
     if (!x) return;
     this.live.delete(e.requestId);
-    this.session.failed.push({ page: this.page, url: x.url, method: x.method, error: e.errorText, ...(e.blockedReason ? { blockedReason: e.blockedReason } : {}), ...(e.canceled ? { canceled: true } : {}) });
+    this.session.failed.push({
+      page: this.page,
+      url: x.url,
+      method: x.method,
+      error: e.errorText,
+      ...(e.blockedReason ? { blockedReason: e.blockedReason } : {}),
+      ...(e.canceled ? { canceled: true } : {}),
+    });
   }
 
   /** Waits for the bodies, and records exchanges still open (never finished) as truncated in time. */
   async finish(): Promise<void> {
     for (const [requestId, x] of this.live) {
       if (x.status === undefined) {
-        this.session.failed.push({ page: this.page, url: x.url, method: x.method, error: "no response before the capture ended" });
+        this.session.failed.push({
+          page: this.page,
+          url: x.url,
+          method: x.method,
+          error: "no response before the capture ended",
+        });
         continue;
       }
       x.truncated = x.truncated ?? "time";
       x.receivedBytes = x.received;
       if (!x.streaming) {
-        this.pending.push(this.cdp.send("Network.streamResourceContent" as never, { requestId } as never).then((r) => {
-          x.body = Buffer.from((r as { bufferedData: string }).bufferedData, "base64").subarray(0, this.max);
-        }).catch(() => {
-          x.body = Buffer.alloc(0);
-        }));
+        this.pending.push(
+          this.cdp
+            .send("Network.streamResourceContent" as never, { requestId } as never)
+            .then((r) => {
+              x.body = Buffer.from((r as { bufferedData: string }).bufferedData, "base64").subarray(0, this.max);
+            })
+            .catch(() => {
+              x.body = Buffer.alloc(0);
+            }),
+        );
       }
       this.session.exchanges.push(x);
     }
@@ -594,8 +836,35 @@ function startVideo(ffmpeg: string, work: string) {
   let error: string | undefined;
   let child: ChildProcess | undefined;
   try {
-    child = spawn(ffmpeg, ["-hide_banner", "-loglevel", "error", "-f", "image2pipe", "-framerate", "5", "-c:v", "mjpeg", "-i", "-",
-      "-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2", "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-movflags", "+faststart", "-y", out], { stdio: ["pipe", "ignore", "pipe"] });
+    child = spawn(
+      ffmpeg,
+      [
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-f",
+        "image2pipe",
+        "-framerate",
+        "5",
+        "-c:v",
+        "mjpeg",
+        "-i",
+        "-",
+        "-vf",
+        "pad=ceil(iw/2)*2:ceil(ih/2)*2",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-pix_fmt",
+        "yuv420p",
+        "-movflags",
+        "+faststart",
+        "-y",
+        out,
+      ],
+      { stdio: ["pipe", "ignore", "pipe"] },
+    );
     child.on("error", (e) => (error = `ffmpeg could not run: ${e.message}`));
     child.stderr?.on("data", (d) => (error = `${error ?? ""}${d}`.slice(-2000)));
     child.stdin?.on("error", () => undefined);
@@ -617,7 +886,9 @@ function startVideo(ffmpeg: string, work: string) {
       };
       handlers.set(cdp, onFrame);
       cdp.on("Page.screencastFrame", onFrame);
-      await cdp.send("Page.startScreencast", { format: "jpeg", quality: 70, everyNthFrame: 1 }).catch((e: Error) => (error = e.message));
+      await cdp
+        .send("Page.startScreencast", { format: "jpeg", quality: 70, everyNthFrame: 1 })
+        .catch((e: Error) => (error = e.message));
     },
     async detach(cdp: CDPSession) {
       await cdp.send("Page.stopScreencast").catch(() => undefined);
@@ -630,7 +901,8 @@ function startVideo(ffmpeg: string, work: string) {
       const done = new Promise<number | null>((resolve) => child!.on("close", resolve));
       child.stdin?.end();
       const code = await withTimeout(done, 60_000, "ffmpeg").catch(() => null);
-      if (code !== 0 || !fs.existsSync(out)) return { error: `ffmpeg failed (exit ${code}): ${error ?? "no output"} (${frames} frame(s) given)` };
+      if (code !== 0 || !fs.existsSync(out))
+        return { error: `ffmpeg failed (exit ${code}): ${error ?? "no output"} (${frames} frame(s) given)` };
       return { bytes: fs.readFileSync(out), frames };
     },
   };

@@ -8,7 +8,17 @@ import * as os from "node:os";
  */
 
 /** Environment variables that make Chromium (on Linux) or any HTTP client use a proxy. */
-export const PROXY_ENV_VARS = ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "all_proxy", "no_proxy", "auto_proxy"] as const;
+export const PROXY_ENV_VARS = [
+  "HTTP_PROXY",
+  "HTTPS_PROXY",
+  "ALL_PROXY",
+  "NO_PROXY",
+  "http_proxy",
+  "https_proxy",
+  "all_proxy",
+  "no_proxy",
+  "auto_proxy",
+] as const;
 
 /** One item of the clean-environment checklist, with the value that was observed. */
 export interface CleanCheck {
@@ -55,14 +65,17 @@ export function observeHost(env: NodeJS.ProcessEnv = process.env): HostObservati
   const distribution = release?.match(/^PRETTY_NAME="?([^"\n]*)"?$/m)?.[1];
   const addresses: HostObservations["addresses"] = [];
   for (const [name, list] of Object.entries(os.networkInterfaces())) {
-    for (const a of list ?? []) addresses.push({ interface: name, address: a.address, family: a.family, internal: a.internal });
+    for (const a of list ?? [])
+      addresses.push({ interface: name, address: a.address, family: a.family, internal: a.internal });
   }
   return {
     os: { platform: os.platform(), release: os.release(), arch: os.arch(), distribution, hostname: os.hostname() },
     proxyEnv,
     hosts: readText("/etc/hosts"),
     resolver: readText("/etc/resolv.conf"),
-    nsswitchHosts: readText("/etc/nsswitch.conf")?.split("\n").find((l) => /^hosts:/.test(l)),
+    nsswitchHosts: readText("/etc/nsswitch.conf")
+      ?.split("\n")
+      .find((l) => /^hosts:/.test(l)),
     addresses,
   };
 }
@@ -92,7 +105,8 @@ export function browserBinaries(executablePath: string): string[] {
     const head = fs.readFileSync(executablePath).subarray(0, 2).toString("latin1");
     if (head === "#!") {
       const script = fs.readFileSync(executablePath, "utf8");
-      for (const m of script.matchAll(/(\/usr\/lib\/[\w./-]*chromium[\w./-]*\/chromium)\b/g)) if (!files.includes(m[1]) && fs.existsSync(m[1])) files.push(m[1]);
+      for (const m of script.matchAll(/(\/usr\/lib\/[\w./-]*chromium[\w./-]*\/chromium)\b/g))
+        if (!files.includes(m[1]) && fs.existsSync(m[1])) files.push(m[1]);
       if (files.length === 1 && fs.existsSync("/usr/lib/chromium/chromium")) files.push("/usr/lib/chromium/chromium");
     }
   } catch {

@@ -9,7 +9,14 @@ import { verifyEvidence } from "../evidence/verify";
 import { writeFileAtomic } from "../util/fs";
 import { captureUrls, type CaptureOptions, type CaptureSession } from "./browser";
 import { loadCaptureKey } from "./signing";
-import { DATAPACKAGE_DIGEST, packageCapture, verifyWaczBytes, type CaptureRecord, type ImageMatcher, type WaczVerification } from "./wacz";
+import {
+  DATAPACKAGE_DIGEST,
+  packageCapture,
+  verifyWaczBytes,
+  type CaptureRecord,
+  type ImageMatcher,
+  type WaczVerification,
+} from "./wacz";
 
 export * from "./browser";
 export * from "./environment";
@@ -36,24 +43,42 @@ export interface CaptureResult {
  * @example
  * const r = await captureToWacz({ urls: ["https://shop.example/item/1"], out: "item.wacz", dataDir, version: "0.1.0" });
  */
-export async function captureToWacz(opts: CaptureOptions & { out: string; dataDir: string; version: string; imageMatcher?: ImageMatcher }): Promise<CaptureResult> {
+export async function captureToWacz(
+  opts: CaptureOptions & { out: string; dataDir: string; version: string; imageMatcher?: ImageMatcher },
+): Promise<CaptureResult> {
   const key = loadCaptureKey(opts.dataDir, opts.env);
   const session = await captureUrls(opts);
   opts.onProgress?.("writing the WACZ");
   const packaged = await packageCapture(session, key, { version: opts.version, imageMatcher: opts.imageMatcher });
   writeFileAtomic(opts.out, packaged.wacz);
   const digestSha256 = verifyWaczBytes(packaged.wacz).digestFile!.sha256;
-  return { out: opts.out, record: packaged.record, waczBytes: packaged.wacz.length, rawResponseBytes: packaged.rawResponseBytes, digestSha256, session: { startedAt: session.startedAt, endedAt: session.endedAt } };
+  return {
+    out: opts.out,
+    record: packaged.record,
+    waczBytes: packaged.wacz.length,
+    rawResponseBytes: packaged.rawResponseBytes,
+    digestSha256,
+    session: { startedAt: session.startedAt, endedAt: session.endedAt },
+  };
 }
 
 /** The digest anchored for a WACZ, and the metadata committed with it (covered by the leaf). */
-export async function waczSubject(file: string): Promise<{ sha256: string; size: number; name: string; meta: Record<string, string> }> {
+export async function waczSubject(
+  file: string,
+): Promise<{ sha256: string; size: number; name: string; meta: Record<string, string> }> {
   const bytes = fs.readFileSync(file);
   const v = verifyWaczBytes(bytes);
   if (!v.digestFile) throw new ProofmarkError(v.code ?? "WACZ_INVALID", `${file}: ${v.message}`, { file: v.file });
-  if (!v.ok) throw new ProofmarkError(v.code ?? "WACZ_INVALID", `${file} does not pass its own checks, so it is not anchored: ${v.message}`, { file: v.file });
+  if (!v.ok)
+    throw new ProofmarkError(
+      v.code ?? "WACZ_INVALID",
+      `${file} does not pass its own checks, so it is not anchored: ${v.message}`,
+      { file: v.file },
+    );
   return {
-    sha256: v.digestFile.sha256, size: v.digestFile.size, name: DATAPACKAGE_DIGEST,
+    sha256: v.digestFile.sha256,
+    size: v.digestFile.size,
+    name: DATAPACKAGE_DIGEST,
     meta: { wacz: path.basename(file), urls: (v.record?.urls ?? []).join(" "), captured: v.record?.endedAt ?? "" },
   };
 }
@@ -64,7 +89,11 @@ export async function waczSubject(file: string): Promise<{ sha256: string; size:
  * capture), and the WACZ's name and URLs go into the committed metadata. Receipts go beside each
  * file (`capture.wacz.proof.json`).
  */
-export function anchorCaptures(opts: { chain: ChainContext; files: string[]; onProgress?: Parameters<typeof stampFiles>[0]["onProgress"] }): Promise<StampResult> {
+export function anchorCaptures(opts: {
+  chain: ChainContext;
+  files: string[];
+  onProgress?: Parameters<typeof stampFiles>[0]["onProgress"];
+}): Promise<StampResult> {
   return stampFiles({ chain: opts.chain, inputs: opts.files, subjectOf: waczSubject, onProgress: opts.onProgress });
 }
 
@@ -90,7 +119,14 @@ export interface CaptureVerification {
  * @example
  * const v = await verifyCapture({ path: "item.wacz", dataDir });
  */
-export async function verifyCapture(opts: { path: string; receiptPath?: string; dataDir: string; rpc?: string[]; minConfirmations?: number; parseReceipt: (text: string) => Receipt }): Promise<CaptureVerification> {
+export async function verifyCapture(opts: {
+  path: string;
+  receiptPath?: string;
+  dataDir: string;
+  rpc?: string[];
+  minConfirmations?: number;
+  parseReceipt: (text: string) => Receipt;
+}): Promise<CaptureVerification> {
   let bytes: Buffer;
   try {
     bytes = fs.readFileSync(opts.path);
@@ -99,23 +135,56 @@ export async function verifyCapture(opts: { path: string; receiptPath?: string; 
   }
   const wacz = verifyWaczBytes(bytes);
   const receiptPath = opts.receiptPath ?? `${opts.path}.proof.json`;
-  const result: CaptureVerification = { ok: false, message: wacz.message, path: opts.path, wacz, receiptPath, code: wacz.code, file: wacz.file };
+  const result: CaptureVerification = {
+    ok: false,
+    message: wacz.message,
+    path: opts.path,
+    wacz,
+    receiptPath,
+    code: wacz.code,
+    file: wacz.file,
+  };
   let receipt: Receipt | undefined;
   try {
     receipt = opts.parseReceipt(fs.readFileSync(receiptPath, "utf8"));
   } catch (e) {
     const code: ErrorCode = isProofmarkError(e) ? e.code : "RECEIPT_NOT_FOUND";
-    result.receiptError = { code, message: isProofmarkError(e) ? e.message : `no receipt at ${receiptPath}: the capture was not anchored, or the receipt was moved` };
+    result.receiptError = {
+      code,
+      message: isProofmarkError(e)
+        ? e.message
+        : `no receipt at ${receiptPath}: the capture was not anchored, or the receipt was moved`,
+    };
   }
   if (receipt && wacz.digestFile) {
-    result.evidence = await verifyEvidence({ receipt, file: { path: `${opts.path}#${DATAPACKAGE_DIGEST}`, ...wacz.digestFile }, dataDir: opts.dataDir, rpc: opts.rpc, minConfirmations: opts.minConfirmations });
+    result.evidence = await verifyEvidence({
+      receipt,
+      file: { path: `${opts.path}#${DATAPACKAGE_DIGEST}`, ...wacz.digestFile },
+      dataDir: opts.dataDir,
+      rpc: opts.rpc,
+      minConfirmations: opts.minConfirmations,
+    });
   }
   if (!wacz.ok) return result;
-  if (result.receiptError) return Object.assign(result, { code: result.receiptError.code, file: path.basename(receiptPath), message: result.receiptError.message });
+  if (result.receiptError)
+    return Object.assign(result, {
+      code: result.receiptError.code,
+      file: path.basename(receiptPath),
+      message: result.receiptError.message,
+    });
   if (!result.evidence?.ok) {
-    return Object.assign(result, { code: result.evidence?.code, file: result.evidence?.code === "DIGEST_MISMATCH" ? DATAPACKAGE_DIGEST : path.basename(receiptPath), message: result.evidence?.message ?? "not verified" });
+    return Object.assign(result, {
+      code: result.evidence?.code,
+      file: result.evidence?.code === "DIGEST_MISMATCH" ? DATAPACKAGE_DIGEST : path.basename(receiptPath),
+      message: result.evidence?.message ?? "not verified",
+    });
   }
-  return Object.assign(result, { ok: true, code: undefined, file: undefined, message: `${wacz.message}; ${result.evidence.message}` });
+  return Object.assign(result, {
+    ok: true,
+    code: undefined,
+    file: undefined,
+    message: `${wacz.message}; ${result.evidence.message}`,
+  });
 }
 
 /** True when the path names a WACZ (by its extension, as the spec requires). */

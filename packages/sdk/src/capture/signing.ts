@@ -51,25 +51,46 @@ export function loadCaptureKey(dataDir: string, env: NodeJS.ProcessEnv = process
   try {
     pem = fs.readFileSync(file, "utf8");
   } catch {
-    throw new ProofmarkError("KEY_UNAVAILABLE", `cannot read the capture key ${file}${named ? " (PROOFMARK_CAPTURE_KEY)" : ""}`, { path: file });
+    throw new ProofmarkError(
+      "KEY_UNAVAILABLE",
+      `cannot read the capture key ${file}${named ? " (PROOFMARK_CAPTURE_KEY)" : ""}`,
+      { path: file },
+    );
   }
   let privateKey: crypto.KeyObject;
   try {
-    privateKey = crypto.createPrivateKey({ key: pem, format: "pem", ...(env.PROOFMARK_CAPTURE_KEY_PASSWORD !== undefined ? { passphrase: env.PROOFMARK_CAPTURE_KEY_PASSWORD } : {}) });
+    privateKey = crypto.createPrivateKey({
+      key: pem,
+      format: "pem",
+      ...(env.PROOFMARK_CAPTURE_KEY_PASSWORD !== undefined ? { passphrase: env.PROOFMARK_CAPTURE_KEY_PASSWORD } : {}),
+    });
   } catch {
-    throw new ProofmarkError("KEY_UNAVAILABLE", `the capture key ${file} is not a readable PEM private key (wrong PROOFMARK_CAPTURE_KEY_PASSWORD?)`, { path: file });
+    throw new ProofmarkError(
+      "KEY_UNAVAILABLE",
+      `the capture key ${file} is not a readable PEM private key (wrong PROOFMARK_CAPTURE_KEY_PASSWORD?)`,
+      { path: file },
+    );
   }
   const curve = privateKey.asymmetricKeyDetails?.namedCurve;
   if (privateKey.asymmetricKeyType !== "ec" || (curve !== "secp384r1" && curve !== "prime256v1")) {
-    throw new ProofmarkError("KEY_UNAVAILABLE", `the capture key ${file} must be an EC key on P-384 or P-256`, { path: file });
+    throw new ProofmarkError("KEY_UNAVAILABLE", `the capture key ${file} must be an EC key on P-384 or P-256`, {
+      path: file,
+    });
   }
   const publicKey = crypto.createPublicKey(privateKey).export({ type: "spki", format: "der" }).toString("base64");
   return { privateKey, publicKey, source: named ? "PROOFMARK_CAPTURE_KEY" : file };
 }
 
 /** Signs the `sha256:<hex>` hash of datapackage.json (anonymous mode). */
-export function signDatapackageHash(hash: string, key: CaptureKey, software: string, created = new Date().toISOString()): SignedData {
-  const signature = crypto.sign("sha256", Buffer.from(hash, "utf8"), { key: key.privateKey, dsaEncoding: "ieee-p1363" }).toString("base64");
+export function signDatapackageHash(
+  hash: string,
+  key: CaptureKey,
+  software: string,
+  created = new Date().toISOString(),
+): SignedData {
+  const signature = crypto
+    .sign("sha256", Buffer.from(hash, "utf8"), { key: key.privateKey, dsaEncoding: "ieee-p1363" })
+    .toString("base64");
   return { hash, created, software, version: WACZ_SIGNING_VERSION, signature, publicKey: key.publicKey };
 }
 
@@ -95,7 +116,13 @@ export function verifySignedData(signed: unknown): { ok: boolean; reason?: strin
     return { ok: false, reason: "signedData.publicKey is not a DER public key" };
   }
   const curve = key.asymmetricKeyDetails?.namedCurve;
-  if (key.asymmetricKeyType !== "ec" || (curve !== "secp384r1" && curve !== "prime256v1")) return { ok: false, reason: "signedData.publicKey is not an ECDSA P-256 or P-384 key" };
-  const ok = crypto.verify("sha256", Buffer.from(s.hash as string, "utf8"), { key, dsaEncoding: "ieee-p1363" }, Buffer.from(s.signature as string, "base64"));
+  if (key.asymmetricKeyType !== "ec" || (curve !== "secp384r1" && curve !== "prime256v1"))
+    return { ok: false, reason: "signedData.publicKey is not an ECDSA P-256 or P-384 key" };
+  const ok = crypto.verify(
+    "sha256",
+    Buffer.from(s.hash as string, "utf8"),
+    { key, dsaEncoding: "ieee-p1363" },
+    Buffer.from(s.signature as string, "base64"),
+  );
   return ok ? { ok, curve } : { ok, curve, reason: "the signature does not verify with the included public key" };
 }

@@ -1,8 +1,22 @@
 import { createHash } from "node:crypto";
 import { ProofmarkError, type ErrorCode } from "../core/errors";
-import type { CaptureSession, Exchange, FailedRequest, PageCapture, ScriptRun, TlsOrigin, BrowserObservations } from "./browser";
+import type {
+  CaptureSession,
+  Exchange,
+  FailedRequest,
+  PageCapture,
+  ScriptRun,
+  TlsOrigin,
+  BrowserObservations,
+} from "./browser";
 import type { CleanCheck, HostObservations } from "./environment";
-import { publicKeyFingerprint, signDatapackageHash, verifySignedData, type CaptureKey, type SignedData } from "./signing";
+import {
+  publicKeyFingerprint,
+  signDatapackageHash,
+  verifySignedData,
+  type CaptureKey,
+  type SignedData,
+} from "./signing";
 import { cdxjIndex, checkWarcRecord, readWarc, warcinfoRecord, warcRecord } from "./warc";
 import { readZip, writeZip, type ZipEntryInput } from "./zip";
 
@@ -75,8 +89,16 @@ export interface CaptureRecord {
   scripts: ScriptRun[];
   failed: FailedRequest[];
   httpErrors: Array<{ page: number; url: string; status: number }>;
-  truncated: Array<{ page: number; url: string; reason: "length" | "time" | "unspecified"; receivedBytes?: number; keptBytes: number }>;
-  pages: Array<Omit<PageCapture, "dom" | "screenshot" | "pdf"> & { files: { dom?: string; screenshot?: string; pdf?: string } }>;
+  truncated: Array<{
+    page: number;
+    url: string;
+    reason: "length" | "time" | "unspecified";
+    receivedBytes?: number;
+    keptBytes: number;
+  }>;
+  pages: Array<
+    Omit<PageCapture, "dom" | "screenshot" | "pdf"> & { files: { dom?: string; screenshot?: string; pdf?: string } }
+  >;
   images: CapturedImage[];
   imageMatches?: CapturedImageMatch[];
   tls: Array<Omit<TlsOrigin, "chain"> & { chainLength: number }>;
@@ -116,15 +138,26 @@ function requestLine(x: Exchange): string {
 }
 
 async function buildWarc(session: CaptureSession, software: string): Promise<Buffer> {
-  const parts: Uint8Array[] = [await warcinfoRecord("data.warc", { software, format: "WARC File Format 1.1", "proofmark-capture-urls": session.pages.map((p) => p.url).join(" ") }, session.startedAt)];
+  const parts: Uint8Array[] = [
+    await warcinfoRecord(
+      "data.warc",
+      { software, format: "WARC File Format 1.1", "proofmark-capture-urls": session.pages.map((p) => p.url).join(" ") },
+      session.startedAt,
+    ),
+  ];
   for (const x of session.exchanges) {
     if (x.status === undefined) continue;
     const body = x.body ?? Buffer.alloc(0);
     const reqHeaders = x.requestHeaders.filter(([k]) => !k.startsWith(":"));
     if (!reqHeaders.some(([k]) => k.toLowerCase() === "host")) reqHeaders.unshift(["Host", new URL(x.url).host]);
     const response = await warcRecord({
-      type: "response", url: x.url, date: x.date, statusline: `${x.httpVersion === "HTTP/1.0" ? "HTTP/1.0" : "HTTP/1.1"} ${x.status} ${x.statusText ?? ""}`.trimEnd(),
-      httpHeaders: renameEncodings(x.responseHeaders ?? [], body.length), payload: body,
+      type: "response",
+      url: x.url,
+      date: x.date,
+      statusline:
+        `${x.httpVersion === "HTTP/1.0" ? "HTTP/1.0" : "HTTP/1.1"} ${x.status} ${x.statusText ?? ""}`.trimEnd(),
+      httpHeaders: renameEncodings(x.responseHeaders ?? [], body.length),
+      payload: body,
       warcHeaders: {
         ...(x.remoteIp ? { "WARC-IP-Address": x.remoteIp.replace(/^\[|\]$/g, "") } : {}),
         ...(x.truncated ? { "WARC-Truncated": x.truncated } : {}),
@@ -132,7 +165,12 @@ async function buildWarc(session: CaptureSession, software: string): Promise<Buf
       },
     });
     const request = await warcRecord({
-      type: "request", url: x.url, date: x.date, statusline: requestLine(x), httpHeaders: reqHeaders, payload: x.requestBody ?? Buffer.alloc(0),
+      type: "request",
+      url: x.url,
+      date: x.date,
+      statusline: requestLine(x),
+      httpHeaders: reqHeaders,
+      payload: x.requestBody ?? Buffer.alloc(0),
       warcHeaders: { "WARC-Concurrent-To": response.id },
     });
     parts.push(response.bytes, request.bytes);
@@ -145,12 +183,21 @@ export function capturedImages(session: CaptureSession): Array<CapturedImage & {
   const out: Array<CapturedImage & { bytes: Buffer }> = [];
   for (const x of session.exchanges) {
     if (!x.mimeType?.startsWith("image/") || !x.body || x.body.length === 0) continue;
-    out.push({ page: x.page, url: x.url, mimeType: x.mimeType, sha256: sha256(x.body), size: x.body.length, ...(x.truncated ? { truncated: true } : {}), bytes: x.body });
+    out.push({
+      page: x.page,
+      url: x.url,
+      mimeType: x.mimeType,
+      sha256: sha256(x.body),
+      size: x.body.length,
+      ...(x.truncated ? { truncated: true } : {}),
+      bytes: x.body,
+    });
   }
   for (const p of session.pages) {
     for (const r of p.localResources) {
       const m = /^data:(image\/[\w.+-]+)[;,]/i.exec(r.url);
-      if (m && r.sha256 && r.size !== undefined) out.push({ page: p.index, url: r.url, mimeType: m[1], sha256: r.sha256, size: r.size, bytes: Buffer.alloc(0) });
+      if (m && r.sha256 && r.size !== undefined)
+        out.push({ page: p.index, url: r.url, mimeType: m[1], sha256: r.sha256, size: r.size, bytes: Buffer.alloc(0) });
     }
   }
   return out;
@@ -171,23 +218,57 @@ export interface PackagedCapture {
  * @example
  * const { wacz } = await packageCapture(session, loadCaptureKey(dataDir), { version: "0.1.0" });
  */
-export async function packageCapture(session: CaptureSession, key: CaptureKey, opts: { version: string; imageMatcher?: ImageMatcher }): Promise<PackagedCapture> {
+export async function packageCapture(
+  session: CaptureSession,
+  key: CaptureKey,
+  opts: { version: string; imageMatcher?: ImageMatcher },
+): Promise<PackagedCapture> {
   const software = `Proofmark ${opts.version}`;
   const warc = await buildWarc(session, software);
   const cdxj = await cdxjIndex(warc, "data.warc");
   const pageLines = [JSON.stringify({ format: "json-pages-1.0", id: "pages", title: "All Pages" })];
   const files: ZipEntryInput[] = [];
   const record: CaptureRecord = {
-    format: "proofmark-capture-record", version: 1, urls: session.pages.map((p) => p.url), startedAt: session.startedAt, endedAt: session.endedAt,
-    tool: { name: "proofmark", version: opts.version, ...session.tool }, browser: session.browser, os: session.host.os, clock: session.clock,
-    proxy: { environment: session.host.proxyEnv, chromiumFlags: session.browser.commandLine ? session.browser.commandLine.filter((a) => /^--proxy|^--no-proxy/.test(a)) : null },
-    hosts: session.host.hosts, resolver: session.host.resolver, nsswitchHosts: session.host.nsswitchHosts, addresses: session.host.addresses,
-    limits: session.limits, scripts: session.scripts, failed: session.failed,
-    httpErrors: session.exchanges.filter((x) => (x.status ?? 0) >= 400).map((x) => ({ page: x.page, url: x.url, status: x.status! })),
-    truncated: session.exchanges.filter((x) => x.truncated).map((x) => ({ page: x.page, url: x.url, reason: x.truncated!, receivedBytes: x.receivedBytes, keptBytes: x.body?.length ?? 0 })),
-    pages: [], images: [], tls: session.tls.map(({ chain, ...t }) => ({ ...t, chainLength: chain.length })),
+    format: "proofmark-capture-record",
+    version: 1,
+    urls: session.pages.map((p) => p.url),
+    startedAt: session.startedAt,
+    endedAt: session.endedAt,
+    tool: { name: "proofmark", version: opts.version, ...session.tool },
+    browser: session.browser,
+    os: session.host.os,
+    clock: session.clock,
+    proxy: {
+      environment: session.host.proxyEnv,
+      chromiumFlags: session.browser.commandLine
+        ? session.browser.commandLine.filter((a) => /^--proxy|^--no-proxy/.test(a))
+        : null,
+    },
+    hosts: session.host.hosts,
+    resolver: session.host.resolver,
+    nsswitchHosts: session.host.nsswitchHosts,
+    addresses: session.host.addresses,
+    limits: session.limits,
+    scripts: session.scripts,
+    failed: session.failed,
+    httpErrors: session.exchanges
+      .filter((x) => (x.status ?? 0) >= 400)
+      .map((x) => ({ page: x.page, url: x.url, status: x.status! })),
+    truncated: session.exchanges
+      .filter((x) => x.truncated)
+      .map((x) => ({
+        page: x.page,
+        url: x.url,
+        reason: x.truncated!,
+        receivedBytes: x.receivedBytes,
+        keptBytes: x.body?.length ?? 0,
+      })),
+    pages: [],
+    images: [],
+    tls: session.tls.map(({ chain, ...t }) => ({ ...t, chainLength: chain.length })),
     exchanges: session.exchanges.filter((x) => x.status !== undefined).length,
-    clean: { ok: session.clean.every((c) => c.ok), checks: session.clean }, notes: NOTES,
+    clean: { ok: session.clean.every((c) => c.ok), checks: session.clean },
+    notes: NOTES,
   };
   for (const p of session.pages) {
     const dir = `capture/page-${p.index + 1}`;
@@ -197,13 +278,25 @@ export async function packageCapture(session: CaptureSession, key: CaptureKey, o
     if (screenshot) files.push({ name: (pageFiles.screenshot = `${dir}/screenshot.png`), data: screenshot });
     if (pdf) files.push({ name: (pageFiles.pdf = `${dir}/print.pdf`), data: pdf });
     record.pages.push({ ...rest, files: pageFiles });
-    pageLines.push(JSON.stringify({ id: `page-${p.index + 1}`, url: p.url, ts: p.snapshotAt || session.startedAt, title: p.title, text: p.text }));
+    pageLines.push(
+      JSON.stringify({
+        id: `page-${p.index + 1}`,
+        url: p.url,
+        ts: p.snapshotAt || session.startedAt,
+        title: p.title,
+        text: p.text,
+      }),
+    );
   }
   const images = capturedImages(session);
   record.images = images.map(({ bytes: _b, ...img }) => img);
   if (opts.imageMatcher) record.imageMatches = await opts.imageMatcher(images);
   if (session.har) files.push({ name: "capture/capture.har", data: session.har, deflate: true });
-  files.push({ name: "capture/tls.json", data: Buffer.from(`${JSON.stringify(session.tls, null, 2)}\n`), deflate: true });
+  files.push({
+    name: "capture/tls.json",
+    data: Buffer.from(`${JSON.stringify(session.tls, null, 2)}\n`),
+    deflate: true,
+  });
   if (session.video && "bytes" in session.video) {
     files.push({ name: "capture/video.mp4", data: session.video.bytes });
     record.video = { file: "capture/video.mp4", frames: session.video.frames };
@@ -224,15 +317,26 @@ export async function packageCapture(session: CaptureSession, key: CaptureKey, o
     profile: "data-package",
     title: `Capture of ${record.urls.join(", ")}`,
     description: `Captured by Proofmark ${opts.version} in a fresh Chromium profile; the capture record is ${RECORD_PATH}.`,
-    created: session.endedAt, modified: session.endedAt, software,
+    created: session.endedAt,
+    modified: session.endedAt,
+    software,
     home: first ? { url: first.url, ts: first.snapshotAt || session.startedAt } : undefined,
-    resources: all.map((f) => ({ name: f.name.split("/").pop(), path: f.name, hash: `sha256:${sha256(f.data)}`, bytes: f.data.length })),
+    resources: all.map((f) => ({
+      name: f.name.split("/").pop(),
+      path: f.name,
+      hash: `sha256:${sha256(f.data)}`,
+      bytes: f.data.length,
+    })),
   };
   const datapackageBytes = Buffer.from(`${JSON.stringify(datapackage, null, 2)}\n`);
   const hash = `sha256:${sha256(datapackageBytes)}`;
   const signedData = signDatapackageHash(hash, key, software);
   const digestBytes = Buffer.from(`${JSON.stringify({ path: DATAPACKAGE, hash, signedData }, null, 2)}\n`);
-  const wacz = writeZip([...all, { name: DATAPACKAGE, data: datapackageBytes, deflate: true }, { name: DATAPACKAGE_DIGEST, data: digestBytes, deflate: true }]);
+  const wacz = writeZip([
+    ...all,
+    { name: DATAPACKAGE, data: datapackageBytes, deflate: true },
+    { name: DATAPACKAGE_DIGEST, data: digestBytes, deflate: true },
+  ]);
   const rawResponseBytes = session.exchanges.reduce((n, x) => n + (x.body?.length ?? 0), 0);
   return { wacz, record, datapackageDigest: digestBytes, rawResponseBytes };
 }
@@ -254,9 +358,22 @@ export interface WaczVerification {
   file?: string;
   message: string;
   datapackageHash: { ok: boolean; expected?: string; actual?: string };
-  signature: { ok: boolean; reason?: string; curve?: string; publicKeyFingerprint?: string; created?: string; software?: string; signedData?: SignedData };
+  signature: {
+    ok: boolean;
+    reason?: string;
+    curve?: string;
+    publicKeyFingerprint?: string;
+    created?: string;
+    software?: string;
+    signedData?: SignedData;
+  };
   files: WaczFileCheck[];
-  records: { file: string; count: number; ok: boolean; failures: Array<{ offset: number; type: string; uri?: string; problem: string }> };
+  records: {
+    file: string;
+    count: number;
+    ok: boolean;
+    failures: Array<{ offset: number; type: string; uri?: string; problem: string }>;
+  };
   index: { ok: boolean; lines: number; problem?: string };
   /** SHA-256 and size of datapackage-digest.json: the subject of the anchor. */
   digestFile?: { sha256: string; size: number };
@@ -275,8 +392,13 @@ export interface WaczVerification {
  */
 export function verifyWaczBytes(bytes: Buffer): WaczVerification {
   const v: WaczVerification = {
-    ok: false, message: "", datapackageHash: { ok: false }, signature: { ok: false }, files: [],
-    records: { file: WARC_PATH, count: 0, ok: false, failures: [] }, index: { ok: false, lines: 0 },
+    ok: false,
+    message: "",
+    datapackageHash: { ok: false },
+    signature: { ok: false },
+    files: [],
+    records: { file: WARC_PATH, count: 0, ok: false, failures: [] },
+    index: { ok: false, lines: 0 },
   };
   const fail = (code: ErrorCode, file: string | undefined, message: string): WaczVerification => {
     if (!v.code) Object.assign(v, { code, file, message });
@@ -301,14 +423,43 @@ export function verifyWaczBytes(bytes: Buffer): WaczVerification {
     return fail("WACZ_FILE_MISMATCH", DATAPACKAGE_DIGEST, "datapackage-digest.json is not valid JSON: it was altered");
   }
   const actualDp = `sha256:${sha256(dp.data)}`;
-  v.datapackageHash = { ok: digest.path === DATAPACKAGE && digest.hash === actualDp, expected: digest.hash, actual: actualDp };
+  v.datapackageHash = {
+    ok: digest.path === DATAPACKAGE && digest.hash === actualDp,
+    expected: digest.hash,
+    actual: actualDp,
+  };
   const sig = verifySignedData(digest.signedData);
   v.signature = {
-    ok: sig.ok && digest.signedData?.hash === digest.hash, reason: sig.ok && digest.signedData?.hash !== digest.hash ? "signedData.hash differs from the digest file's hash" : sig.reason, curve: sig.curve,
-    ...(digest.signedData ? { publicKeyFingerprint: typeof digest.signedData.publicKey === "string" ? publicKeyFingerprint(digest.signedData.publicKey) : undefined, created: digest.signedData.created, software: digest.signedData.software, signedData: digest.signedData } : {}),
+    ok: sig.ok && digest.signedData?.hash === digest.hash,
+    reason:
+      sig.ok && digest.signedData?.hash !== digest.hash
+        ? "signedData.hash differs from the digest file's hash"
+        : sig.reason,
+    curve: sig.curve,
+    ...(digest.signedData
+      ? {
+          publicKeyFingerprint:
+            typeof digest.signedData.publicKey === "string"
+              ? publicKeyFingerprint(digest.signedData.publicKey)
+              : undefined,
+          created: digest.signedData.created,
+          software: digest.signedData.software,
+          signedData: digest.signedData,
+        }
+      : {}),
   };
-  if (!v.datapackageHash.ok) fail("WACZ_FILE_MISMATCH", DATAPACKAGE, `datapackage.json does not match the hash in datapackage-digest.json (expected ${digest.hash}, is ${actualDp}): the file list was altered`);
-  if (!v.signature.ok) fail("WACZ_SIGNATURE_INVALID", DATAPACKAGE_DIGEST, `the signature in datapackage-digest.json does not hold: ${v.signature.reason}`);
+  if (!v.datapackageHash.ok)
+    fail(
+      "WACZ_FILE_MISMATCH",
+      DATAPACKAGE,
+      `datapackage.json does not match the hash in datapackage-digest.json (expected ${digest.hash}, is ${actualDp}): the file list was altered`,
+    );
+  if (!v.signature.ok)
+    fail(
+      "WACZ_SIGNATURE_INVALID",
+      DATAPACKAGE_DIGEST,
+      `the signature in datapackage-digest.json does not hold: ${v.signature.reason}`,
+    );
   let datapackage: { resources?: Array<{ path?: string; hash?: string; bytes?: number }> };
   try {
     datapackage = JSON.parse(dp.data.toString("utf8"));
@@ -325,17 +476,27 @@ export function verifyWaczBytes(bytes: Buffer): WaczVerification {
     else {
       check.actual = `sha256:${sha256(entry.data)}`;
       if (check.actual !== r.hash) check.problem = "its SHA-256 differs from datapackage.json";
-      else if (entry.data.length !== r.bytes) check.problem = `its size (${entry.data.length}) differs from datapackage.json (${r.bytes})`;
+      else if (entry.data.length !== r.bytes)
+        check.problem = `its size (${entry.data.length}) differs from datapackage.json (${r.bytes})`;
       else if (!entry.crcOk) check.problem = "its CRC-32 in the ZIP does not match its bytes";
       else check.ok = true;
     }
     v.files.push(check);
-    if (!check.ok) fail("WACZ_FILE_MISMATCH", p, `${p}: ${check.problem} (expected ${r.hash}${check.actual ? `, is ${check.actual}` : ""})`);
+    if (!check.ok)
+      fail(
+        "WACZ_FILE_MISMATCH",
+        p,
+        `${p}: ${check.problem} (expected ${r.hash}${check.actual ? `, is ${check.actual}` : ""})`,
+      );
   }
   for (const name of entries.keys()) {
     if (!listed.has(name) && name !== DATAPACKAGE && name !== DATAPACKAGE_DIGEST) {
       v.files.push({ path: name, ok: false, problem: "in the WACZ but not listed in datapackage.json" });
-      fail("WACZ_FILE_MISMATCH", name, `${name} is in the WACZ but not listed in datapackage.json: it was added after signing`);
+      fail(
+        "WACZ_FILE_MISMATCH",
+        name,
+        `${name} is in the WACZ but not listed in datapackage.json: it was added after signing`,
+      );
     }
   }
   const warc = entries.get(WARC_PATH);
@@ -344,21 +505,32 @@ export function verifyWaczBytes(bytes: Buffer): WaczVerification {
   try {
     records = readWarc(warc.data, WARC_PATH);
   } catch (e) {
-    v.records.failures.push({ offset: (e as ProofmarkError).details?.offset as number ?? 0, type: "?", problem: (e as Error).message });
+    v.records.failures.push({
+      offset: ((e as ProofmarkError).details?.offset as number) ?? 0,
+      type: "?",
+      problem: (e as Error).message,
+    });
     fail("WARC_DIGEST_MISMATCH", WARC_PATH, (e as Error).message);
   }
   v.records.count = records.length;
   for (const r of records) {
     const c = checkWarcRecord(r);
     if (!c.ok) {
-      const what = c.block.expected !== c.block.actual ? `block digest ${c.block.expected ?? "(missing)"} ≠ ${c.block.actual}` : `payload digest ${c.payload?.expected ?? "(missing)"} ≠ ${c.payload?.actual}`;
+      const what =
+        c.block.expected !== c.block.actual
+          ? `block digest ${c.block.expected ?? "(missing)"} ≠ ${c.block.actual}`
+          : `payload digest ${c.payload?.expected ?? "(missing)"} ≠ ${c.payload?.actual}`;
       v.records.failures.push({ offset: r.offset, type: r.type, uri: r.targetUri, problem: what });
     }
   }
   v.records.ok = records.length > 0 && v.records.failures.length === 0;
   if (v.records.failures.length) {
     const f = v.records.failures[0];
-    fail("WARC_DIGEST_MISMATCH", WARC_PATH, `${WARC_PATH}: the ${f.type} record at byte ${f.offset}${f.uri ? ` (${f.uri})` : ""} fails its digest: ${f.problem}`);
+    fail(
+      "WARC_DIGEST_MISMATCH",
+      WARC_PATH,
+      `${WARC_PATH}: the ${f.type} record at byte ${f.offset}${f.uri ? ` (${f.uri})` : ""} fails its digest: ${f.problem}`,
+    );
   }
   const cdxj = entries.get(CDXJ_PATH);
   if (!cdxj) fail("WACZ_INVALID", CDXJ_PATH, `the WACZ has no ${CDXJ_PATH}`);
@@ -377,7 +549,11 @@ export function verifyWaczBytes(bytes: Buffer): WaczVerification {
       }
       const r = byOffset.get(Number(entry.offset));
       // warcio counts a record without its two closing CRLFs
-      if (!r || (r.length !== Number(entry.length) && r.length - 4 !== Number(entry.length)) || r.targetUri !== entry.url) {
+      if (
+        !r ||
+        (r.length !== Number(entry.length) && r.length - 4 !== Number(entry.length)) ||
+        r.targetUri !== entry.url
+      ) {
         v.index.problem = `${CDXJ_PATH} points at byte ${entry.offset} for ${entry.url}, where the WARC has no such record`;
         break;
       }

@@ -37,23 +37,44 @@ export async function warcRecord(input: WarcRecordInput): Promise<{ bytes: Uint8
   const warcHeaders: Record<string, string> = { ...(input.warcHeaders ?? {}) };
   if (input.contentType) warcHeaders["Content-Type"] = input.contentType;
   const payload = input.payload;
-  const record = WARCRecord.create({
-    ...(input.url ? { url: input.url } : {}), date: input.date, type: input.type, warcVersion: "WARC/1.1", keepHeadersCase: true, warcHeaders,
-    ...(input.statusline ? { statusline: input.statusline, httpHeaders: input.httpHeaders ?? [] } : {}),
-  }, (function* () {
-    if (payload.length > 0) yield payload;
-  })());
+  const record = WARCRecord.create(
+    {
+      ...(input.url ? { url: input.url } : {}),
+      date: input.date,
+      type: input.type,
+      warcVersion: "WARC/1.1",
+      keepHeadersCase: true,
+      warcHeaders,
+      ...(input.statusline ? { statusline: input.statusline, httpHeaders: input.httpHeaders ?? [] } : {}),
+    },
+    (function* () {
+      if (payload.length > 0) yield payload;
+    })(),
+  );
   const bytes = await WARCSerializer.serialize(record, { gzip: false, digest: DIGEST });
   return { bytes, id: record.warcHeaders.headers.get("WARC-Record-ID") ?? "" };
 }
 
 /** A `warcinfo` record naming the software that wrote the file. */
-export async function warcinfoRecord(filename: string, info: Record<string, string>, date: string): Promise<Uint8Array> {
-  const fields = Object.entries(info).map(([k, v]) => `${k}: ${v.replace(/[\r\n]+/g, " ")}\r\n`).join("");
+export async function warcinfoRecord(
+  filename: string,
+  info: Record<string, string>,
+  date: string,
+): Promise<Uint8Array> {
+  const fields = Object.entries(info)
+    .map(([k, v]) => `${k}: ${v.replace(/[\r\n]+/g, " ")}\r\n`)
+    .join("");
   const payload = Buffer.from(fields, "utf8");
   // warcio leaves warcinfo records without a digest: the block digest is set here
   const digest = `sha256:${createHash("sha256").update(payload).digest("hex")}`;
-  const { bytes } = await warcRecord({ type: "warcinfo", url: "", date, payload, contentType: "application/warc-fields", warcHeaders: { "WARC-Filename": filename, "WARC-Block-Digest": digest } });
+  const { bytes } = await warcRecord({
+    type: "warcinfo",
+    url: "",
+    date,
+    payload,
+    contentType: "application/warc-fields",
+    warcHeaders: { "WARC-Filename": filename, "WARC-Block-Digest": digest },
+  });
   return bytes;
 }
 
@@ -77,7 +98,11 @@ export function readWarc(warc: Buffer, fileName: string): WarcRecordView[] {
   while (p < warc.length) {
     const headEnd = warc.indexOf("\r\n\r\n", p, "latin1");
     if (headEnd < 0 || !warc.subarray(p, p + 5).equals(Buffer.from("WARC/"))) {
-      throw new ProofmarkError("WARC_DIGEST_MISMATCH", `${fileName}: byte ${p} is not the start of a WARC record; the file was altered or truncated`, { file: fileName, offset: p });
+      throw new ProofmarkError(
+        "WARC_DIGEST_MISMATCH",
+        `${fileName}: byte ${p} is not the start of a WARC record; the file was altered or truncated`,
+        { file: fileName, offset: p },
+      );
     }
     const lines = warc.subarray(p, headEnd).toString("utf8").split("\r\n");
     const headers = new Map<string, string>();
@@ -87,12 +112,26 @@ export function readWarc(warc: Buffer, fileName: string): WarcRecordView[] {
     }
     const length = Number(headers.get("content-length"));
     const blockStart = headEnd + 4;
-    if (!Number.isSafeInteger(length) || length < 0 || blockStart + length + 4 > warc.length || warc.subarray(blockStart + length, blockStart + length + 4).toString("latin1") !== "\r\n\r\n") {
-      throw new ProofmarkError("WARC_DIGEST_MISMATCH", `${fileName}: the record at byte ${p} has a Content-Length that does not fit the file; the file was altered or truncated`, { file: fileName, offset: p });
+    if (
+      !Number.isSafeInteger(length) ||
+      length < 0 ||
+      blockStart + length + 4 > warc.length ||
+      warc.subarray(blockStart + length, blockStart + length + 4).toString("latin1") !== "\r\n\r\n"
+    ) {
+      throw new ProofmarkError(
+        "WARC_DIGEST_MISMATCH",
+        `${fileName}: the record at byte ${p} has a Content-Length that does not fit the file; the file was altered or truncated`,
+        { file: fileName, offset: p },
+      );
     }
     out.push({
-      offset: p, length: blockStart + length + 4 - p, type: headers.get("warc-type") ?? "", targetUri: headers.get("warc-target-uri"),
-      id: headers.get("warc-record-id"), headers, block: warc.subarray(blockStart, blockStart + length),
+      offset: p,
+      length: blockStart + length + 4 - p,
+      type: headers.get("warc-type") ?? "",
+      targetUri: headers.get("warc-target-uri"),
+      id: headers.get("warc-record-id"),
+      headers,
+      block: warc.subarray(blockStart, blockStart + length),
     });
     p = blockStart + length + 4;
   }
@@ -133,6 +172,10 @@ export function checkWarcRecord(r: WarcRecordView): WarcDigestCheck {
 export async function cdxjIndex(warc: Uint8Array, filename: string): Promise<string> {
   const indexer = new CDXIndexer({});
   const lines: string[] = [];
-  for await (const cdx of indexer.iterRecords(new WARCParser([warc]), filename)) lines.push(indexer.serializeCDXJ(cdx).trimEnd());
-  return lines.sort().map((l) => `${l}\n`).join("");
+  for await (const cdx of indexer.iterRecords(new WARCParser([warc]), filename))
+    lines.push(indexer.serializeCDXJ(cdx).trimEnd());
+  return lines
+    .sort()
+    .map((l) => `${l}\n`)
+    .join("");
 }

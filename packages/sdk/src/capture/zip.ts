@@ -52,7 +52,10 @@ export function writeZip(entries: ZipEntryInput[]): Buffer {
     const crc = zlib.crc32(raw);
     const method = e.deflate ? 8 : 0;
     if (offset + 30 + name.length + body.length > 0xffffffff) {
-      throw new ProofmarkError("CAPTURE_FAILED", "the capture is larger than 4 GiB, more than a ZIP without ZIP64 can hold");
+      throw new ProofmarkError(
+        "CAPTURE_FAILED",
+        "the capture is larger than 4 GiB, more than a ZIP without ZIP64 can hold",
+      );
     }
     const local = Buffer.alloc(30);
     local.writeUInt32LE(LOCAL, 0);
@@ -125,7 +128,8 @@ export function readZip(zip: Buffer): Map<string, ZipEntry> {
     const local = zip.readUInt32LE(p + 42);
     const name = zip.subarray(p + 46, p + 46 + nameLen).toString("utf8");
     p += 46 + nameLen + extraLen + commentLen;
-    if (local + 30 > zip.length || zip.readUInt32LE(local) !== LOCAL) bad(`the ZIP entry ${name} has no local header`, name);
+    if (local + 30 > zip.length || zip.readUInt32LE(local) !== LOCAL)
+      bad(`the ZIP entry ${name} has no local header`, name);
     const start = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
     if (start + compressed > zip.length) bad(`the ZIP entry ${name} runs past the end of the file`, name);
     const body = zip.subarray(start, start + compressed);
@@ -139,7 +143,13 @@ export function readZip(zip: Buffer): Map<string, ZipEntry> {
       }
     } else return bad(`the ZIP entry ${name} uses compression method ${method}; only STORE and DEFLATE are read`, name);
     if (entries.has(name)) bad(`the ZIP holds two entries named ${name}`, name);
-    entries.set(name, { name, data, offset: local, method: method === 0 ? "store" : "deflate", crcOk: data.length === size && zlib.crc32(data) === crc });
+    entries.set(name, {
+      name,
+      data,
+      offset: local,
+      method: method === 0 ? "store" : "deflate",
+      crcOk: data.length === size && zlib.crc32(data) === crc,
+    });
   }
   return entries;
 }

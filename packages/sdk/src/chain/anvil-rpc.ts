@@ -14,14 +14,25 @@ export class AnvilRpc {
   private readonly target: URL;
   private nextId = 1;
 
-  constructor(readonly url: string, private readonly timeoutMs = 30_000) {
+  constructor(
+    readonly url: string,
+    private readonly timeoutMs = 30_000,
+  ) {
     this.target = new URL(url);
   }
 
   async call<T = unknown>(method: string, params: unknown[] = [], timeoutMs = this.timeoutMs): Promise<T> {
-    const body = await this.post(JSON.stringify({ jsonrpc: "2.0", id: this.nextId++, method, params }), method, timeoutMs);
+    const body = await this.post(
+      JSON.stringify({ jsonrpc: "2.0", id: this.nextId++, method, params }),
+      method,
+      timeoutMs,
+    );
     const reply = body as { result?: T; error?: { message: string } };
-    if (reply.error) throw new ProofmarkError("NODE_FAILED", `the local chain refused ${method}: ${reply.error.message}`, { method, url: this.url });
+    if (reply.error)
+      throw new ProofmarkError("NODE_FAILED", `the local chain refused ${method}: ${reply.error.message}`, {
+        method,
+        url: this.url,
+      });
     return reply.result as T;
   }
 
@@ -30,12 +41,26 @@ export class AnvilRpc {
     if (calls.length === 0) return [];
     const first = this.nextId;
     this.nextId += calls.length;
-    const body = await this.post(JSON.stringify(calls.map(([method, params], i) => ({ jsonrpc: "2.0", id: first + i, method, params }))), calls[0][0], timeoutMs);
+    const body = await this.post(
+      JSON.stringify(calls.map(([method, params], i) => ({ jsonrpc: "2.0", id: first + i, method, params }))),
+      calls[0][0],
+      timeoutMs,
+    );
     const replies = body as Array<{ id: number; result?: T; error?: { message: string } }>;
-    if (!Array.isArray(replies) || replies.length !== calls.length) throw new ProofmarkError("NODE_FAILED", `the local chain answered a batch of ${calls.length} calls with ${Array.isArray(replies) ? replies.length : "no"} answers`, { url: this.url });
+    if (!Array.isArray(replies) || replies.length !== calls.length)
+      throw new ProofmarkError(
+        "NODE_FAILED",
+        `the local chain answered a batch of ${calls.length} calls with ${Array.isArray(replies) ? replies.length : "no"} answers`,
+        { url: this.url },
+      );
     const out: T[] = new Array(calls.length);
     for (const r of replies) {
-      if (r.error) throw new ProofmarkError("NODE_FAILED", `the local chain refused ${calls[r.id - first]?.[0]}: ${r.error.message}`, { url: this.url });
+      if (r.error)
+        throw new ProofmarkError(
+          "NODE_FAILED",
+          `the local chain refused ${calls[r.id - first]?.[0]}: ${r.error.message}`,
+          { url: this.url },
+        );
       out[r.id - first] = r.result as T;
     }
     return out;
@@ -71,10 +96,18 @@ export class AnvilRpc {
             if (!m) return fail(new Error("an answer without content-length"));
             const total = end + 4 + Number(m[1]);
             if (pending.length < total) return;
-            const body = JSON.parse(pending.subarray(end + 4, total).toString("utf8")) as { error?: { message: string } };
+            const body = JSON.parse(pending.subarray(end + 4, total).toString("utf8")) as {
+              error?: { message: string };
+            };
             pending = pending.subarray(total);
             if (body.error) {
-              return fail(new ProofmarkError("NODE_FAILED", `the local chain refused ${calls[answered][0]} (call ${answered + 1} of ${calls.length}): ${body.error.message}`, { url: this.url }));
+              return fail(
+                new ProofmarkError(
+                  "NODE_FAILED",
+                  `the local chain refused ${calls[answered][0]} (call ${answered + 1} of ${calls.length}): ${body.error.message}`,
+                  { url: this.url },
+                ),
+              );
             }
             if (++answered === calls.length) {
               clearTimeout(timer);
@@ -108,7 +141,11 @@ export class AnvilRpc {
     return new Promise((resolve, reject) => {
       const req = http.request(
         {
-          host: this.target.hostname, port: this.target.port, path: this.target.pathname, method: "POST", agent: this.agent,
+          host: this.target.hostname,
+          port: this.target.port,
+          path: this.target.pathname,
+          method: "POST",
+          agent: this.agent,
           headers: { "content-type": "application/json", "content-length": Buffer.byteLength(payload) },
         },
         (res) => {
@@ -118,7 +155,13 @@ export class AnvilRpc {
             try {
               resolve(JSON.parse(Buffer.concat(chunks).toString("utf8")));
             } catch {
-              reject(new ProofmarkError("NODE_FAILED", `the local chain answered ${method} with HTTP ${res.statusCode} and no JSON`, { url: this.url }));
+              reject(
+                new ProofmarkError(
+                  "NODE_FAILED",
+                  `the local chain answered ${method} with HTTP ${res.statusCode} and no JSON`,
+                  { url: this.url },
+                ),
+              );
             }
           });
           res.on("error", (e) => reject(unreachable(this.url, e)));
@@ -132,5 +175,10 @@ export class AnvilRpc {
 }
 
 function unreachable(url: string, e: Error): ProofmarkError {
-  return new ProofmarkError("RPC_UNREACHABLE", `the local chain at ${url} did not answer (${e.message}); check that it is running`, { url, hint: "node-status" }, { cause: e });
+  return new ProofmarkError(
+    "RPC_UNREACHABLE",
+    `the local chain at ${url} did not answer (${e.message}); check that it is running`,
+    { url, hint: "node-status" },
+    { cause: e },
+  );
 }

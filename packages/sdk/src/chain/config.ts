@@ -15,7 +15,10 @@ export interface NetworkConfig {
 
 /** `<dataDir>/config.json`. */
 export interface ProofmarkConfig {
-  networks?: Record<string, { chainId: number; rpc: string | string[]; minConfirmations?: number; trustRegistries?: string[] }>;
+  networks?: Record<
+    string,
+    { chainId: number; rpc: string | string[]; minConfirmations?: number; trustRegistries?: string[] }
+  >;
   /** Base URL of the GS1 Digital Link resolver (the portal), e.g. "https://id.example.org". */
   resolver?: string;
   /** Kubo RPC API URL, e.g. "http://127.0.0.1:5001". */
@@ -34,15 +37,27 @@ export function loadConfig(dataDir: string): ProofmarkConfig {
   try {
     return readJsonIfExists<ProofmarkConfig>(path.join(dataDir, "config.json")) ?? {};
   } catch (e) {
-    throw new ProofmarkError("INVALID_ARGUMENT", `${path.join(dataDir, "config.json")} is not valid JSON: ${(e as Error).message}`);
+    throw new ProofmarkError(
+      "INVALID_ARGUMENT",
+      `${path.join(dataDir, "config.json")} is not valid JSON: ${(e as Error).message}`,
+    );
   }
 }
 
 /** The named network `name`, or undefined. */
-export function findNetwork(config: ProofmarkConfig, by: { name?: string; chainId?: number }): NetworkConfig | undefined {
+export function findNetwork(
+  config: ProofmarkConfig,
+  by: { name?: string; chainId?: number },
+): NetworkConfig | undefined {
   for (const [name, n] of Object.entries(config.networks ?? {})) {
     if ((by.name !== undefined && name === by.name) || (by.name === undefined && n.chainId === by.chainId)) {
-      return { name, chainId: n.chainId, rpc: Array.isArray(n.rpc) ? n.rpc : [n.rpc], minConfirmations: n.minConfirmations, trustRegistries: n.trustRegistries };
+      return {
+        name,
+        chainId: n.chainId,
+        rpc: Array.isArray(n.rpc) ? n.rpc : [n.rpc],
+        minConfirmations: n.minConfirmations,
+        trustRegistries: n.trustRegistries,
+      };
     }
   }
   return undefined;

@@ -27,7 +27,10 @@ export interface ChainOptions {
  * that own each registry (e.g. the provenance client registers the registrar account).
  */
 export const REGISTRY_DEPLOY_ARGS: Partial<Record<RegistryName, (ctx: ChainContext) => Promise<unknown[]>>> = {
-  ProvenanceRegistry: async () => [devAccounts().find((a) => a.name === "admin")!.address, devAccounts().find((a) => a.name === "registrar")!.address],
+  ProvenanceRegistry: async () => [
+    devAccounts().find((a) => a.name === "admin")!.address,
+    devAccounts().find((a) => a.name === "registrar")!.address,
+  ],
 };
 
 /** A connected chain: provider, signer, registry addresses, and persistence of the local chain. */
@@ -41,7 +44,15 @@ export class ChainContext {
   readonly localNode?: LocalNode;
   private readonly as?: string;
 
-  constructor(init: { dataDir: string; networkName: string; chainId: number; rpcUrls: string[]; provider: JsonRpcProvider; localNode?: LocalNode; as?: string }) {
+  constructor(init: {
+    dataDir: string;
+    networkName: string;
+    chainId: number;
+    rpcUrls: string[];
+    provider: JsonRpcProvider;
+    localNode?: LocalNode;
+    as?: string;
+  }) {
     this.dataDir = init.dataDir;
     this.networkName = init.networkName;
     this.chainId = init.chainId;
@@ -66,7 +77,8 @@ export class ChainContext {
     if (!this.localNode) return signer;
     const lock = path.join(this.localNode.dir, `send-${(await signer.getAddress()).toLowerCase()}.lock`);
     const send = signer.sendTransaction.bind(signer);
-    signer.sendTransaction = (tx: TransactionRequest): Promise<TransactionResponse> => withLockFile(lock, () => send(tx));
+    signer.sendTransaction = (tx: TransactionRequest): Promise<TransactionResponse> =>
+      withLockFile(lock, () => send(tx));
     return signer;
   }
 
@@ -78,7 +90,11 @@ export class ChainContext {
     const found = await this.recordedRegistry(name);
     if (found) return found;
     if (!this.isLocal) {
-      throw new ProofmarkError("REGISTRY_NOT_FOUND", `no ${name} is recorded for chain ${this.chainId} (network ${this.networkName}); deploy one first`, { chainId: this.chainId, network: this.networkName });
+      throw new ProofmarkError(
+        "REGISTRY_NOT_FOUND",
+        `no ${name} is recorded for chain ${this.chainId} (network ${this.networkName}); deploy one first`,
+        { chainId: this.chainId, network: this.networkName },
+      );
     }
     // First use: one process deploys, the others wait and then find its deployment.
     return withLockFile(deploymentsLock(this.dataDir, this.chainId), async () => {
@@ -90,7 +106,9 @@ export class ChainContext {
 
   /** Deploys a registry explicitly (any chain) and records it. */
   async deploy(name: RegistryName): Promise<string> {
-    return withLockFile(deploymentsLock(this.dataDir, this.chainId), async () => this.deployAndRecord(name, await this.signer()));
+    return withLockFile(deploymentsLock(this.dataDir, this.chainId), async () =>
+      this.deployAndRecord(name, await this.signer()),
+    );
   }
 
   /** The recorded registry when its code is on this chain (elsewhere than the local chain, a recorded address without code is an error). */
@@ -145,14 +163,22 @@ export async function openChain(opts: ChainOptions): Promise<ChainContext> {
   } else if (opts.network && opts.network !== "local") {
     const network = findNetwork(config, { name: opts.network });
     if (!network) {
-      throw new ProofmarkError("NETWORK_UNKNOWN", `no network "${opts.network}" in ${opts.dataDir}/config.json; add it under "networks" or give its RPC endpoint`, { network: opts.network });
+      throw new ProofmarkError(
+        "NETWORK_UNKNOWN",
+        `no network "${opts.network}" in ${opts.dataDir}/config.json; add it under "networks" or give its RPC endpoint`,
+        { network: opts.network },
+      );
     }
     rpcUrls = network.rpc;
     networkName = network.name;
   } else if (opts.chainId !== undefined && opts.chainId !== LOCAL_CHAIN_ID) {
     const network = findNetwork(config, { chainId: opts.chainId });
     if (!network) {
-      throw new ProofmarkError("NETWORK_UNKNOWN", `no RPC endpoint is configured for chain ${opts.chainId}; give an RPC endpoint or add the network to ${opts.dataDir}/config.json`, { chainId: opts.chainId });
+      throw new ProofmarkError(
+        "NETWORK_UNKNOWN",
+        `no RPC endpoint is configured for chain ${opts.chainId}; give an RPC endpoint or add the network to ${opts.dataDir}/config.json`,
+        { chainId: opts.chainId },
+      );
     }
     rpcUrls = network.rpc;
     networkName = network.name;
@@ -164,7 +190,11 @@ export async function openChain(opts: ChainOptions): Promise<ChainContext> {
   }
   const chainId = await fetchChainId(rpcUrls[0]);
   if (opts.chainId !== undefined && chainId !== opts.chainId) {
-    throw new ProofmarkError("CHAIN_MISMATCH", `expected chain ${opts.chainId} but ${rpcUrls[0]} serves chain ${chainId}; use an RPC URL of chain ${opts.chainId}`, { expected: opts.chainId, actual: chainId, url: rpcUrls[0] });
+    throw new ProofmarkError(
+      "CHAIN_MISMATCH",
+      `expected chain ${opts.chainId} but ${rpcUrls[0]} serves chain ${chainId}; use an RPC URL of chain ${opts.chainId}`,
+      { expected: opts.chainId, actual: chainId, url: rpcUrls[0] },
+    );
   }
   const provider = makeProvider(rpcUrls[0], chainId, localNode ? 100 : 2_000);
   return new ChainContext({ dataDir: opts.dataDir, networkName, chainId, rpcUrls, provider, localNode, as: opts.as });

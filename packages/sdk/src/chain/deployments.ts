@@ -30,10 +30,17 @@ export function readDeployments(dataDir: string, chainId: number): Deployments {
   try {
     all = readJsonIfExists<Deployments>(file);
   } catch (e) {
-    throw new ProofmarkError("CHAIN_STATE_CORRUPT", `${file} is damaged (${(e as Error).message}); restore it from a backup, or move it away to deploy new registries (receipts keep naming the old addresses)`, { file }, { cause: e });
+    throw new ProofmarkError(
+      "CHAIN_STATE_CORRUPT",
+      `${file} is damaged (${(e as Error).message}); restore it from a backup, or move it away to deploy new registries (receipts keep naming the old addresses)`,
+      { file },
+      { cause: e },
+    );
   }
   if (all !== undefined && (typeof all !== "object" || all === null || Array.isArray(all))) {
-    throw new ProofmarkError("CHAIN_STATE_CORRUPT", `${file} is not a deployments record; restore it from a backup`, { file });
+    throw new ProofmarkError("CHAIN_STATE_CORRUPT", `${file} is not a deployments record; restore it from a backup`, {
+      file,
+    });
   }
   return all ?? {};
 }
@@ -47,7 +54,9 @@ export function recordDeployment(dataDir: string, chainId: number, name: Registr
 
 /** ABI and bytecode of a registry. */
 export function registryArtifact(name: RegistryName): { abi: readonly unknown[]; bytecode: string } {
-  const artifact = (artifacts as Record<string, { abi: readonly unknown[]; bytecode: string } | undefined>)[`${name}Artifact`];
+  const artifact = (artifacts as Record<string, { abi: readonly unknown[]; bytecode: string } | undefined>)[
+    `${name}Artifact`
+  ];
   if (!artifact) throw new ProofmarkError("NODE_FAILED", `the SDK was built without ${name}; run npm run build`);
   return artifact;
 }
@@ -65,19 +74,35 @@ export async function deployRegistry(name: RegistryName, signer: Signer, args: u
     if (isProofmarkError(e)) throw e;
     const err = e as { shortMessage?: string; message?: string; code?: string };
     // ethers' message carries the whole signed transaction (kilobytes of hex): keep its short form.
-    throw new ProofmarkError("TX_FAILED", `deploying ${name} failed: ${err.shortMessage ?? String(err.message).split("\n")[0].slice(0, 200)}`, { registry: name, reason: err.code }, { cause: e });
+    throw new ProofmarkError(
+      "TX_FAILED",
+      `deploying ${name} failed: ${err.shortMessage ?? String(err.message).split("\n")[0].slice(0, 200)}`,
+      { registry: name, reason: err.code },
+      { cause: e },
+    );
   }
   const tx = contract.deploymentTransaction();
-  if (!receipt || receipt.status !== 1) throw new ProofmarkError("TX_FAILED", `deploying ${name} failed`, { txHash: tx?.hash });
+  if (!receipt || receipt.status !== 1)
+    throw new ProofmarkError("TX_FAILED", `deploying ${name} failed`, { txHash: tx?.hash });
   const address = await contract.getAddress();
   const version = String(await (contract as unknown as { version(): Promise<string> }).version());
-  return { address, txHash: receipt.hash, blockNumber: receipt.blockNumber, deployer: await signer.getAddress(), version };
+  return {
+    address,
+    txHash: receipt.hash,
+    blockNumber: receipt.blockNumber,
+    deployer: await signer.getAddress(),
+    version,
+  };
 }
 
 /** Throws REGISTRY_NOT_FOUND unless `address` holds contract code. */
 export async function assertHasCode(provider: Provider, address: string, what: string): Promise<void> {
   const code = await provider.getCode(address);
   if (code === "0x") {
-    throw new ProofmarkError("REGISTRY_NOT_FOUND", `there is no contract at ${address} (${what}) on this chain; check the address and the network, or deploy the registries there first`, { address });
+    throw new ProofmarkError(
+      "REGISTRY_NOT_FOUND",
+      `there is no contract at ${address} (${what}) on this chain; check the address and the network, or deploy the registries there first`,
+      { address },
+    );
   }
 }

@@ -38,7 +38,11 @@ export class EvidenceRegistryClient {
   /** The first anchoring of `root` (zeros when never anchored). */
   async anchorOf(root: Hex, blockTag?: number | "latest"): Promise<OnChainAnchor> {
     const a = await this.contract.anchorOf(root, { blockTag: blockTag ?? "latest" });
-    return { submitter: String(a.submitter).toLowerCase() as Hex, anchoredAt: Number(a.anchoredAt), blockNumber: Number(a.blockNumber) };
+    return {
+      submitter: String(a.submitter).toLowerCase() as Hex,
+      anchoredAt: Number(a.anchoredAt),
+      blockNumber: Number(a.blockNumber),
+    };
   }
 
   /** The on-chain proof check: the root's anchoring time, or 0. */
@@ -65,14 +69,21 @@ export class EvidenceRegistryClient {
     } catch (e) {
       throw describeTxError(e, "anchoring the root");
     }
-    if (!receipt || receipt.status !== 1) throw new ProofmarkError("TX_FAILED", `the anchoring transaction ${tx.hash} failed`, { txHash: tx.hash });
+    if (!receipt || receipt.status !== 1)
+      throw new ProofmarkError("TX_FAILED", `the anchoring transaction ${tx.hash} failed`, { txHash: tx.hash });
     return this.anchorFromReceipt(receipt, root);
   }
 
   /** The anchor fields from a mined transaction receipt that anchored `root`. */
   async anchorFromReceipt(receipt: TransactionReceipt, root: Hex): Promise<ReceiptAnchor> {
-    const log = receipt.logs.find((l) => l.address.toLowerCase() === this.address.toLowerCase() && l.topics[1]?.toLowerCase() === root);
-    if (!log) throw new ProofmarkError("ANCHOR_MISMATCH", `transaction ${receipt.hash} did not anchor ${root}`, { txHash: receipt.hash, root });
+    const log = receipt.logs.find(
+      (l) => l.address.toLowerCase() === this.address.toLowerCase() && l.topics[1]?.toLowerCase() === root,
+    );
+    if (!log)
+      throw new ProofmarkError("ANCHOR_MISMATCH", `transaction ${receipt.hash} did not anchor ${root}`, {
+        txHash: receipt.hash,
+        root,
+      });
     const block = await receipt.getBlock();
     const parsed = evidenceRegistryInterface.parseLog(log)!;
     return {
@@ -103,7 +114,12 @@ export class EvidenceRegistryClient {
       fromBlock: onChain.blockNumber,
       toBlock: onChain.blockNumber,
     });
-    if (logs.length === 0) throw new ProofmarkError("ANCHOR_MISMATCH", `root ${root} is anchored at block ${onChain.blockNumber} but its log was not found`, { root });
+    if (logs.length === 0)
+      throw new ProofmarkError(
+        "ANCHOR_MISMATCH",
+        `root ${root} is anchored at block ${onChain.blockNumber} but its log was not found`,
+        { root },
+      );
     const receipt = await provider.getTransactionReceipt(logs[0].transactionHash);
     return this.anchorFromReceipt(receipt!, root);
   }
@@ -111,7 +127,13 @@ export class EvidenceRegistryClient {
 
 /** Turns an ethers error from a write into a ProofmarkError that says why. */
 export function describeTxError(e: unknown, what: string): ProofmarkError {
-  const err = e as { code?: string; shortMessage?: string; message?: string; data?: string; revert?: { name: string; args: unknown[] } };
+  const err = e as {
+    code?: string;
+    shortMessage?: string;
+    message?: string;
+    data?: string;
+    revert?: { name: string; args: unknown[] };
+  };
   if (err.code === "CALL_EXCEPTION") {
     let reason = err.revert ? `${err.revert.name}(${err.revert.args.map(String).join(", ")})` : undefined;
     if (!reason && err.data) {
@@ -122,13 +144,28 @@ export function describeTxError(e: unknown, what: string): ProofmarkError {
         // unknown error data
       }
     }
-    return new ProofmarkError("TX_FAILED", `${what} reverted: ${reason ?? err.shortMessage ?? "no reason given"}`, { reason }, { cause: e });
+    return new ProofmarkError(
+      "TX_FAILED",
+      `${what} reverted: ${reason ?? err.shortMessage ?? "no reason given"}`,
+      { reason },
+      { cause: e },
+    );
   }
   if (err.code === "INSUFFICIENT_FUNDS") {
-    return new ProofmarkError("TX_FAILED", `${what} failed: the signing account has not enough funds for gas`, {}, { cause: e });
+    return new ProofmarkError(
+      "TX_FAILED",
+      `${what} failed: the signing account has not enough funds for gas`,
+      {},
+      { cause: e },
+    );
   }
   if (err.code === "NETWORK_ERROR" || err.code === "TIMEOUT" || /ECONNREFUSED|fetch failed/.test(String(err.message))) {
-    return new ProofmarkError("RPC_UNREACHABLE", `${what} failed: the RPC endpoint stopped answering (${err.shortMessage ?? err.message}); nothing was lost: what was queued stays queued for a retry`, { queued: true }, { cause: e });
+    return new ProofmarkError(
+      "RPC_UNREACHABLE",
+      `${what} failed: the RPC endpoint stopped answering (${err.shortMessage ?? err.message}); nothing was lost: what was queued stays queued for a retry`,
+      { queued: true },
+      { cause: e },
+    );
   }
   return new ProofmarkError("TX_FAILED", `${what} failed: ${err.shortMessage ?? err.message}`, {}, { cause: e });
 }

@@ -60,7 +60,13 @@ function parseHeader(file: string, line: string): JournalHeader {
   } catch {
     throw corrupt(file, "its first line is not a journal header");
   }
-  if (h.format !== JOURNAL_FORMAT || h.version !== 1 || typeof h.identity !== "string" || typeof h.genesis?.hash !== "string" || !Number.isSafeInteger(h.genesis?.timestamp)) {
+  if (
+    h.format !== JOURNAL_FORMAT ||
+    h.version !== 1 ||
+    typeof h.identity !== "string" ||
+    typeof h.genesis?.hash !== "string" ||
+    !Number.isSafeInteger(h.genesis?.timestamp)
+  ) {
     throw corrupt(file, "its first line is not a version 1 journal header");
   }
   return h;
@@ -73,7 +79,12 @@ function parseBlock(file: string, line: string, lineNo: number): JournalBlock {
   } catch {
     throw corrupt(file, `line ${lineNo} is not valid JSON`, { line: lineNo });
   }
-  if (!Number.isSafeInteger(b.n) || !Number.isSafeInteger(b.t) || typeof b.h !== "string" || (b.x !== undefined && !Array.isArray(b.x))) {
+  if (
+    !Number.isSafeInteger(b.n) ||
+    !Number.isSafeInteger(b.t) ||
+    typeof b.h !== "string" ||
+    (b.x !== undefined && !Array.isArray(b.x))
+  ) {
     throw corrupt(file, `line ${lineNo} is not a block record`, { line: lineNo });
   }
   return b;
@@ -169,7 +180,10 @@ export class ChainJournal {
       else {
         const b = parseBlock(this.file, line, lineNo);
         const expected = blocks.length === 0 ? 1 : blocks[blocks.length - 1].n + 1;
-        if (b.n !== expected) throw corrupt(this.file, `line ${lineNo} holds block ${b.n} where block ${expected} was expected`, { line: lineNo });
+        if (b.n !== expected)
+          throw corrupt(this.file, `line ${lineNo} holds block ${b.n} where block ${expected} was expected`, {
+            line: lineNo,
+          });
         blocks.push(b);
         ends.push(nl + 1);
       }

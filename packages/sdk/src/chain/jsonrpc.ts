@@ -52,7 +52,11 @@ async function boundedText(response: Response, max: number, url: string): Promis
 }
 
 function tooLarge(url: string, max: number): ProofmarkError {
-  return new ProofmarkError("RPC_UNREACHABLE", `the RPC endpoint ${url} sent a reply larger than ${max} bytes; refusing it`, { url, limit: max });
+  return new ProofmarkError(
+    "RPC_UNREACHABLE",
+    `the RPC endpoint ${url} sent a reply larger than ${max} bytes; refusing it`,
+    { url, limit: max },
+  );
 }
 
 /**
@@ -62,7 +66,12 @@ function tooLarge(url: string, max: number): ProofmarkError {
  * @example
  * const chainIdHex = await jsonRpcCall("http://127.0.0.1:8545", "eth_chainId", []);
  */
-export async function jsonRpcCall<T = unknown>(url: string, method: string, params: unknown[], opts: JsonRpcOptions = {}): Promise<T> {
+export async function jsonRpcCall<T = unknown>(
+  url: string,
+  method: string,
+  params: unknown[],
+  opts: JsonRpcOptions = {},
+): Promise<T> {
   const timeoutMs = opts.timeoutMs ?? RPC_DEADLINE_MS;
   const signal = AbortSignal.timeout(timeoutMs);
   let text: string;
@@ -79,18 +88,43 @@ export async function jsonRpcCall<T = unknown>(url: string, method: string, para
   } catch (e) {
     if (e instanceof ProofmarkError) throw e;
     const timedOut = signal.aborted;
-    const why = timedOut ? `no answer within ${timeoutMs / 1000} s` : String((e as Error).cause ?? (e as Error).message);
-    throw new ProofmarkError("RPC_UNREACHABLE", `the RPC endpoint ${url} did not answer ${method} (${why}); check the URL and that the node is running`, { url, method, timedOut }, { cause: e });
+    const why = timedOut
+      ? `no answer within ${timeoutMs / 1000} s`
+      : String((e as Error).cause ?? (e as Error).message);
+    throw new ProofmarkError(
+      "RPC_UNREACHABLE",
+      `the RPC endpoint ${url} did not answer ${method} (${why}); check the URL and that the node is running`,
+      { url, method, timedOut },
+      { cause: e },
+    );
   }
   let body: { result?: T; error?: { message?: string } };
   try {
     body = JSON.parse(text) as typeof body;
   } catch (e) {
-    throw new ProofmarkError("RPC_UNREACHABLE", `the RPC endpoint ${url} answered HTTP ${status} with no JSON-RPC body; is this an Ethereum JSON-RPC URL?`, { url, status }, { cause: e });
+    throw new ProofmarkError(
+      "RPC_UNREACHABLE",
+      `the RPC endpoint ${url} answered HTTP ${status} with no JSON-RPC body; is this an Ethereum JSON-RPC URL?`,
+      { url, status },
+      { cause: e },
+    );
   }
-  if (typeof body !== "object" || body === null) throw new ProofmarkError("RPC_UNREACHABLE", `the RPC endpoint ${url} answered ${method} with no JSON-RPC object`, { url, method });
-  if (body.error) throw new ProofmarkError("RPC_UNREACHABLE", `the RPC endpoint ${url} refused ${method}: ${String(body.error.message ?? "no message").slice(0, 200)}`, { url, method, refused: true });
-  if (!("result" in body)) throw new ProofmarkError("RPC_UNREACHABLE", `the RPC endpoint ${url} answered ${method} without a result`, { url, method });
+  if (typeof body !== "object" || body === null)
+    throw new ProofmarkError("RPC_UNREACHABLE", `the RPC endpoint ${url} answered ${method} with no JSON-RPC object`, {
+      url,
+      method,
+    });
+  if (body.error)
+    throw new ProofmarkError(
+      "RPC_UNREACHABLE",
+      `the RPC endpoint ${url} refused ${method}: ${String(body.error.message ?? "no message").slice(0, 200)}`,
+      { url, method, refused: true },
+    );
+  if (!("result" in body))
+    throw new ProofmarkError("RPC_UNREACHABLE", `the RPC endpoint ${url} answered ${method} without a result`, {
+      url,
+      method,
+    });
   return body.result as T;
 }
 

@@ -50,7 +50,11 @@ export function anvilBinary(): string {
   try {
     return path.join(path.dirname(require.resolve(`${pkg}/package.json`)), "bin", "anvil");
   } catch {
-    throw new ProofmarkError("NODE_FAILED", `the local chain needs the npm package ${pkg}; run npm install (or set PROOFMARK_ANVIL to an anvil binary)`, { pkg });
+    throw new ProofmarkError(
+      "NODE_FAILED",
+      `the local chain needs the npm package ${pkg}; run npm install (or set PROOFMARK_ANVIL to an anvil binary)`,
+      { pkg },
+    );
   }
 }
 
@@ -58,10 +62,23 @@ export function anvilBinary(): string {
 function anvilArgs(genesisTimestamp: number, loadState?: string): string[] {
   return [
     ...(loadState ? ["--load-state", loadState] : []),
-    "--host", "127.0.0.1", "--port", "0", "--chain-id", String(LOCAL_CHAIN_ID),
-    "--accounts", String(DEV_ACCOUNT_COUNT), "--mnemonic", LOCAL_MNEMONIC,
-    "--timestamp", String(genesisTimestamp), "--order", "fifo", "--no-mining",
-    "--prune-history", String(STATE_HISTORY),
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "0",
+    "--chain-id",
+    String(LOCAL_CHAIN_ID),
+    "--accounts",
+    String(DEV_ACCOUNT_COUNT),
+    "--mnemonic",
+    LOCAL_MNEMONIC,
+    "--timestamp",
+    String(genesisTimestamp),
+    "--order",
+    "fifo",
+    "--no-mining",
+    "--prune-history",
+    String(STATE_HISTORY),
   ];
 }
 
@@ -90,9 +107,15 @@ export class LocalNode {
     this.journal = new ChainJournal(path.join(this.dir, "journal.ndjson"));
   }
 
-  private get infoFile(): string { return path.join(this.dir, "node.json"); }
-  get logFile(): string { return path.join(this.dir, "anvil.log"); }
-  get journalFile(): string { return this.journal.file; }
+  private get infoFile(): string {
+    return path.join(this.dir, "node.json");
+  }
+  get logFile(): string {
+    return path.join(this.dir, "anvil.log");
+  }
+  get journalFile(): string {
+    return this.journal.file;
+  }
 
   /** The running node of this data folder, or `null` when none answers with this folder's identity. */
   async status(): Promise<LocalNodeInfo | null> {
@@ -135,7 +158,9 @@ export class LocalNode {
       let { pid, port } = await this.spawnAnvil(genesisTimestamp, snapshot?.file);
       if (snapshot) {
         const probe = new AnvilRpc(`http://127.0.0.1:${port}`, 60_000);
-        const at = await probe.call<{ hash: string } | null>("eth_getBlockByNumber", [hex(snapshot.block), false]).catch(() => null);
+        const at = await probe
+          .call<{ hash: string } | null>("eth_getBlockByNumber", [hex(snapshot.block), false])
+          .catch(() => null);
         probe.close();
         if (legacy && at) snapshot.hash = at.hash;
         if (at?.hash !== snapshot.hash) {
@@ -152,18 +177,31 @@ export class LocalNode {
         let current: JournalHeader;
         let lastTimestamp = genesisTimestamp;
         if (!header) {
-          current = { format: "proofmark-chain-journal", version: 1, identity: newIdentity(), chainId: LOCAL_CHAIN_ID, genesis: { timestamp: genesisTimestamp, hash: genesis.hash } };
+          current = {
+            format: "proofmark-chain-journal",
+            version: 1,
+            identity: newIdentity(),
+            chainId: LOCAL_CHAIN_ID,
+            genesis: { timestamp: genesisTimestamp, hash: genesis.hash },
+          };
           this.journal.create(current);
           if (legacy) {
             // A folder from before the journal: its blocks, loaded from the old state file, are
             // journaled now; the old file stays as the snapshot they were loaded from.
             const journalBytes = await this.catchUp(rpc, current);
-            writeFileAtomic(path.join(this.dir, "snapshot.meta.json"), `${JSON.stringify({ file: path.basename(legacy.file), block: legacy.block, hash: legacy.hash, journalBytes } satisfies SnapshotMeta)}\n`);
+            writeFileAtomic(
+              path.join(this.dir, "snapshot.meta.json"),
+              `${JSON.stringify({ file: path.basename(legacy.file), block: legacy.block, hash: legacy.hash, journalBytes } satisfies SnapshotMeta)}\n`,
+            );
           }
         } else {
           current = header;
           if (genesis.hash !== header.genesis.hash) {
-            throw new ProofmarkError("CHAIN_STATE_CORRUPT", `the local chain restarted with a different genesis block (${genesis.hash}, journal ${header.genesis.hash}); was Anvil upgraded? ${this.journal.file} is kept unchanged`, { file: this.journal.file });
+            throw new ProofmarkError(
+              "CHAIN_STATE_CORRUPT",
+              `the local chain restarted with a different genesis block (${genesis.hash}, journal ${header.genesis.hash}); was Anvil upgraded? ${this.journal.file} is kept unchanged`,
+              { file: this.journal.file },
+            );
           }
           lastTimestamp = await this.replay(rpc, header, snapshot?.block ?? 0);
         }
@@ -171,8 +209,15 @@ export class LocalNode {
         await rpc.call("evm_setTime", [Math.max(Math.floor(Date.now() / 1000), lastTimestamp)]);
         await rpc.call("evm_setAutomine", [true]);
         const info: LocalNodeInfo = {
-          pid, port, rpcUrl, chainId: LOCAL_CHAIN_ID, dataDir: this.dataDir, logFile: this.logFile,
-          startedAt: new Date().toISOString(), identity: current.identity, genesisHash: current.genesis.hash,
+          pid,
+          port,
+          rpcUrl,
+          chainId: LOCAL_CHAIN_ID,
+          dataDir: this.dataDir,
+          logFile: this.logFile,
+          startedAt: new Date().toISOString(),
+          identity: current.identity,
+          genesisHash: current.genesis.hash,
         };
         writeFileAtomic(this.infoFile, `${JSON.stringify(info, null, 2)}\n`);
         return info;
@@ -196,12 +241,20 @@ export class LocalNode {
       throw foreign(this.dataDir);
     }
     if (!info) {
-      throw new ProofmarkError("NODE_FAILED", "the local chain is not running, so its blocks cannot be saved; start it again", { hint: "node-start" });
+      throw new ProofmarkError(
+        "NODE_FAILED",
+        "the local chain is not running, so its blocks cannot be saved; start it again",
+        { hint: "node-start" },
+      );
     }
     if (this.connected && info.identity === this.connected.identity && info.pid !== this.connected.pid) {
       // Same folder, but the chain this process wrote to died and another replayed the journal:
       // what this process wrote after the last persist is not in it.
-      throw new ProofmarkError("NODE_FAILED", "the local chain restarted while this command ran; its last write may not be recorded: run the command again", { dataDir: this.dataDir });
+      throw new ProofmarkError(
+        "NODE_FAILED",
+        "the local chain restarted while this command ran; its last write may not be recorded: run the command again",
+        { dataDir: this.dataDir },
+      );
     }
     const journalBytes = await withLockFile(path.join(this.dir, "journal.lock"), async () => {
       const header = this.journal.header();
@@ -226,30 +279,39 @@ export class LocalNode {
   async snapshot(): Promise<void> {
     const info = await this.status();
     if (!info) return;
-    await withLockFile(path.join(this.dir, "snapshot.lock"), async () => {
-      const rpc = new AnvilRpc(info.rpcUrl, 600_000);
-      try {
-        const before = await rpc.call<string>("eth_blockNumber");
-        const dump = await rpc.call<string>("anvil_dumpState", [], 600_000);
-        if ((await rpc.call<string>("eth_blockNumber")) !== before) return; // a block came in during the dump: next time
-        const block = Number(BigInt(before));
-        const at = await rpc.call<{ hash: string }>("eth_getBlockByNumber", [before, false]);
-        const file = path.join(this.dir, `snapshot-${block}.json`);
-        writeFileAtomic(file, gunzipSync(Buffer.from(dump.slice(2), "hex")));
-        const old = this.readSnapshotMeta();
-        const journalBytes = fs.statSync(this.journal.file).size;
-        writeFileAtomic(path.join(this.dir, "snapshot.meta.json"), `${JSON.stringify({ file: path.basename(file), block, hash: at.hash, journalBytes } satisfies SnapshotMeta)}\n`);
-        if (old && old.file !== path.basename(file)) fs.rmSync(path.join(this.dir, old.file), { force: true });
-      } finally {
-        rpc.close();
-      }
-    }, { timeoutMs: 0 });
+    await withLockFile(
+      path.join(this.dir, "snapshot.lock"),
+      async () => {
+        const rpc = new AnvilRpc(info.rpcUrl, 600_000);
+        try {
+          const before = await rpc.call<string>("eth_blockNumber");
+          const dump = await rpc.call<string>("anvil_dumpState", [], 600_000);
+          if ((await rpc.call<string>("eth_blockNumber")) !== before) return; // a block came in during the dump: next time
+          const block = Number(BigInt(before));
+          const at = await rpc.call<{ hash: string }>("eth_getBlockByNumber", [before, false]);
+          const file = path.join(this.dir, `snapshot-${block}.json`);
+          writeFileAtomic(file, gunzipSync(Buffer.from(dump.slice(2), "hex")));
+          const old = this.readSnapshotMeta();
+          const journalBytes = fs.statSync(this.journal.file).size;
+          writeFileAtomic(
+            path.join(this.dir, "snapshot.meta.json"),
+            `${JSON.stringify({ file: path.basename(file), block, hash: at.hash, journalBytes } satisfies SnapshotMeta)}\n`,
+          );
+          if (old && old.file !== path.basename(file)) fs.rmSync(path.join(this.dir, old.file), { force: true });
+        } finally {
+          rpc.close();
+        }
+      },
+      { timeoutMs: 0 },
+    );
   }
 
   private readSnapshotMeta(): SnapshotMeta | undefined {
     try {
       const meta = JSON.parse(fs.readFileSync(path.join(this.dir, "snapshot.meta.json"), "utf8")) as SnapshotMeta;
-      return Number.isSafeInteger(meta.block) && typeof meta.hash === "string" && /^snapshot-\d+\.json$/.test(meta.file) ? meta : undefined;
+      return Number.isSafeInteger(meta.block) && typeof meta.hash === "string" && /^snapshot-\d+\.json$/.test(meta.file)
+        ? meta
+        : undefined;
     } catch {
       return undefined;
     }
@@ -277,11 +339,15 @@ export class LocalNode {
     for (const name of ["state.json", "autosave.json"]) {
       const file = path.join(this.dir, name);
       try {
-        const state = JSON.parse(fs.readFileSync(file, "utf8")) as { best_block_number?: number | string; blocks?: Array<{ header: { number: string; timestamp: string } }> };
+        const state = JSON.parse(fs.readFileSync(file, "utf8")) as {
+          best_block_number?: number | string;
+          blocks?: Array<{ header: { number: string; timestamp: string } }>;
+        };
         const block = Number(state.best_block_number ?? 0);
         const genesis = state.blocks?.find((b) => Number(BigInt(b.header.number)) === 0);
         if (!genesis) continue;
-        if (!best || block > best.block) best = { file, block, hash: "", genesisTimestamp: Number(BigInt(genesis.header.timestamp)) };
+        if (!best || block > best.block)
+          best = { file, block, hash: "", genesisTimestamp: Number(BigInt(genesis.header.timestamp)) };
       } catch {
         // missing or torn
       }
@@ -297,7 +363,11 @@ export class LocalNode {
     const ts = __filename.endsWith(".ts");
     const worker = path.join(__dirname, `snapshot-worker.${ts ? "ts" : "js"}`);
     try {
-      const child = spawn(process.execPath, [...(ts ? ["-r", "ts-node/register/transpile-only"] : []), worker, this.dataDir], { detached: true, stdio: "ignore" });
+      const child = spawn(
+        process.execPath,
+        [...(ts ? ["-r", "ts-node/register/transpile-only"] : []), worker, this.dataDir],
+        { detached: true, stdio: "ignore" },
+      );
       child.unref();
     } catch {
       // best effort
@@ -347,7 +417,9 @@ export class LocalNode {
   private readInfo(): LocalNodeInfo | undefined {
     try {
       const info = JSON.parse(fs.readFileSync(this.infoFile, "utf8")) as LocalNodeInfo;
-      return Number.isSafeInteger(info?.pid) && typeof info.rpcUrl === "string" && typeof info.identity === "string" ? info : undefined;
+      return Number.isSafeInteger(info?.pid) && typeof info.rpcUrl === "string" && typeof info.identity === "string"
+        ? info
+        : undefined;
     } catch {
       return undefined;
     }
@@ -360,7 +432,8 @@ export class LocalNode {
     let validLength = tail.validLength;
     let lastN = last?.n ?? 0;
     const head = Number(BigInt(await rpc.call<string>("eth_blockNumber")));
-    const atLast = lastN <= head ? await rpc.call<{ hash: string } | null>("eth_getBlockByNumber", [hex(lastN), false]) : null;
+    const atLast =
+      lastN <= head ? await rpc.call<{ hash: string } | null>("eth_getBlockByNumber", [hex(lastN), false]) : null;
     if (atLast?.hash !== (last?.h ?? header.genesis.hash)) {
       // Blocks the journal holds were undone (evm_revert) or replaced: cut back to the common ancestor.
       const all = this.journal.readAll();
@@ -381,13 +454,26 @@ export class LocalNode {
     const blocks: JournalBlock[] = [];
     for (let from = lastN + 1; from <= head; from += 500) {
       const to = Math.min(head, from + 499);
-      const got = await rpc.batch<{ number: string; timestamp: string; hash: string; baseFeePerGas?: string; transactions: string[] }>(
-        Array.from({ length: to - from + 1 }, (_, i) => ["eth_getBlockByNumber", [hex(from + i), false]] as [string, unknown[]]),
+      const got = await rpc.batch<{
+        number: string;
+        timestamp: string;
+        hash: string;
+        baseFeePerGas?: string;
+        transactions: string[];
+      }>(
+        Array.from(
+          { length: to - from + 1 },
+          (_, i) => ["eth_getBlockByNumber", [hex(from + i), false]] as [string, unknown[]],
+        ),
       );
       const txHashes = got.flatMap((b) => b.transactions);
       const raws: string[] = [];
       for (let i = 0; i < txHashes.length; i += 2_000) {
-        raws.push(...(await rpc.batch<string>(txHashes.slice(i, i + 2_000).map((h) => ["eth_getRawTransactionByHash", [h]] as [string, unknown[]]))));
+        raws.push(
+          ...(await rpc.batch<string>(
+            txHashes.slice(i, i + 2_000).map((h) => ["eth_getRawTransactionByHash", [h]] as [string, unknown[]]),
+          )),
+        );
       }
       let k = 0;
       for (const b of got) {
@@ -421,7 +507,11 @@ export class LocalNode {
     if (last) {
       const got = await rpc.call<{ hash: string } | null>("eth_getBlockByNumber", [hex(last.n), false]);
       if (got?.hash !== last.h) {
-        throw new ProofmarkError("CHAIN_STATE_CORRUPT", `replaying ${this.journal.file} did not reproduce block ${last.n} (got ${got?.hash}, recorded ${last.h}); the file is kept unchanged`, { file: this.journal.file, block: last.n });
+        throw new ProofmarkError(
+          "CHAIN_STATE_CORRUPT",
+          `replaying ${this.journal.file} did not reproduce block ${last.n} (got ${got?.hash}, recorded ${last.h}); the file is kept unchanged`,
+          { file: this.journal.file, block: last.n },
+        );
       }
     }
     return last?.t ?? header.genesis.timestamp;
@@ -431,7 +521,10 @@ export class LocalNode {
   private async spawnAnvil(genesisTimestamp: number, loadState?: string): Promise<{ pid: number; port: number }> {
     const from = fs.existsSync(this.logFile) ? fs.statSync(this.logFile).size : 0;
     const log = fs.openSync(this.logFile, "a");
-    const child = spawn(anvilBinary(), anvilArgs(genesisTimestamp, loadState), { detached: true, stdio: ["ignore", log, log] });
+    const child = spawn(anvilBinary(), anvilArgs(genesisTimestamp, loadState), {
+      detached: true,
+      stdio: ["ignore", log, log],
+    });
     fs.closeSync(log);
     child.unref();
     const pid = child.pid ?? 0;
@@ -445,11 +538,17 @@ export class LocalNode {
       const m = /Listening on [^\s:]+:(\d+)/.exec(text);
       if (m) return { pid, port: Number(m[1]) };
       if (exitCode !== undefined) {
-        throw new ProofmarkError("NODE_FAILED", `the local chain exited at start (code ${exitCode}); see ${this.logFile}`, { logFile: this.logFile });
+        throw new ProofmarkError(
+          "NODE_FAILED",
+          `the local chain exited at start (code ${exitCode}); see ${this.logFile}`,
+          { logFile: this.logFile },
+        );
       }
       if (Date.now() > deadline) {
         killQuietly(pid);
-        throw new ProofmarkError("NODE_FAILED", `the local chain did not start within 120 s; see ${this.logFile}`, { logFile: this.logFile });
+        throw new ProofmarkError("NODE_FAILED", `the local chain did not start within 120 s; see ${this.logFile}`, {
+          logFile: this.logFile,
+        });
       }
     }
   }

@@ -99,7 +99,11 @@ export interface IndexedLicence {
 }
 
 /** A product as rebuilt from logs. */
-export type IndexedProduct = ProductInfo & { admin: string; registrar: string; createdAt?: { blockNumber: number; txHash: Hex } };
+export type IndexedProduct = ProductInfo & {
+  admin: string;
+  registrar: string;
+  createdAt?: { blockNumber: number; txHash: Hex };
+};
 
 /** The registry's state rebuilt from its logs alone. */
 export interface ProvenanceState {
@@ -124,7 +128,15 @@ export function licenceKey(product: number, producer: string, season: number): s
 
 /** A state without anything in it, at `toBlock`. */
 export function emptyProvenanceState(toBlock = -1): ProvenanceState {
-  return { products: new Map(), roles: new Map(), licences: new Map(), lots: new Map(), events: new Map(), codes: new Map(), toBlock };
+  return {
+    products: new Map(),
+    roles: new Map(),
+    licences: new Map(),
+    lots: new Map(),
+    events: new Map(),
+    codes: new Map(),
+    toBlock,
+  };
 }
 
 /**
@@ -150,11 +162,17 @@ const LOG_RANGE = 5_000;
  * const state = await replayProvenanceLogs(provider, registryAddress);
  * state.lots.get(7)?.head === await registry.head(7, state.toBlock)
  */
-export async function replayProvenanceLogs(provider: Provider, address: string, opts: { fromBlock?: number; toBlock?: number } = {}): Promise<ProvenanceState> {
+export async function replayProvenanceLogs(
+  provider: Provider,
+  address: string,
+  opts: { fromBlock?: number; toBlock?: number } = {},
+): Promise<ProvenanceState> {
   const toBlock = opts.toBlock ?? (await provider.getBlockNumber());
   const logs: Log[] = [];
   for (let from = opts.fromBlock ?? 0; from <= toBlock; from += LOG_RANGE) {
-    logs.push(...(await provider.getLogs({ address, fromBlock: from, toBlock: Math.min(toBlock, from + LOG_RANGE - 1) })));
+    logs.push(
+      ...(await provider.getLogs({ address, fromBlock: from, toBlock: Math.min(toBlock, from + LOG_RANGE - 1) })),
+    );
   }
   return applyProvenanceLogs(logs, toBlock);
 }
@@ -167,18 +185,32 @@ export async function replayProvenanceLogs(provider: Provider, address: string, 
  * @example
  * const state = applyProvenanceLogs(logs, toBlock);
  */
-export function applyProvenanceLogs(logs: readonly Log[], toBlock: number, state: ProvenanceState = emptyProvenanceState(toBlock), loader: ProvenanceStateLoader = {}): ProvenanceState {
+export function applyProvenanceLogs(
+  logs: readonly Log[],
+  toBlock: number,
+  state: ProvenanceState = emptyProvenanceState(toBlock),
+  loader: ProvenanceStateLoader = {},
+): ProvenanceState {
   state.toBlock = toBlock;
   const lotOf = (id: number): IndexedLot => {
     let l = state.lots.get(id);
     if (!l) {
       const loaded = loader.lot?.(id);
       if (loaded) {
-        l = { ...loaded, parents: [...loaded.parents], amounts: [...loaded.amounts], children: [...loaded.children], recall: loaded.recall && { ...loaded.recall } };
+        l = {
+          ...loaded,
+          parents: [...loaded.parents],
+          amounts: [...loaded.amounts],
+          children: [...loaded.children],
+          recall: loaded.recall && { ...loaded.recall },
+        };
         state.lots.set(id, l);
       }
     }
-    if (!l) throw new ProofmarkError("TX_FAILED", `a log names lot ${id} before it was created: the logs are incomplete`, { lot: id });
+    if (!l)
+      throw new ProofmarkError("TX_FAILED", `a log names lot ${id} before it was created: the logs are incomplete`, {
+        lot: id,
+      });
     if (!state.events.has(id)) state.events.set(id, []);
     return l;
   };
@@ -190,9 +222,20 @@ export function applyProvenanceLogs(logs: readonly Log[], toBlock: number, state
     }
     return l;
   };
-  const newLot = (log: Log, init: Pick<IndexedLot, "id" | "product" | "origin" | "quantity" | "packages" | "parents" | "amounts" | "actor" | "season">): void => {
+  const newLot = (
+    log: Log,
+    init: Pick<
+      IndexedLot,
+      "id" | "product" | "origin" | "quantity" | "packages" | "parents" | "amounts" | "actor" | "season"
+    >,
+  ): void => {
     state.lots.set(init.id, {
-      ...init, status: "active", remaining: init.quantity, issuedCodes: 0, children: [], head: EMPTY_CHAIN_HEAD,
+      ...init,
+      status: "active",
+      remaining: init.quantity,
+      issuedCodes: 0,
+      children: [],
+      head: EMPTY_CHAIN_HEAD,
       createdAt: { blockNumber: log.blockNumber, txHash: log.transactionHash as Hex },
     });
     state.events.set(init.id, []);
@@ -210,8 +253,16 @@ export function applyProvenanceLogs(logs: readonly Log[], toBlock: number, state
       case "ProductCreated": {
         const i = a.info;
         state.products.set(Number(a.product), {
-          id: Number(a.product), maxYieldBps: Number(i.maxYieldBps), standard: String(i.standard) as Hex, name: String(i.name), nameEn: String(i.nameEn),
-          giNumber: String(i.giNumber), region: String(i.region), unit: String(i.unit), admin: String(a.admin), registrar: String(a.registrar),
+          id: Number(a.product),
+          maxYieldBps: Number(i.maxYieldBps),
+          standard: String(i.standard) as Hex,
+          name: String(i.name),
+          nameEn: String(i.nameEn),
+          giNumber: String(i.giNumber),
+          region: String(i.region),
+          unit: String(i.unit),
+          admin: String(a.admin),
+          registrar: String(a.registrar),
           createdAt: { blockNumber: log.blockNumber, txHash: log.transactionHash as Hex },
         });
         break;
@@ -228,15 +279,28 @@ export function applyProvenanceLogs(logs: readonly Log[], toBlock: number, state
       case "LicenceGranted": {
         const key = licenceKey(Number(a.product), String(a.producer), Number(a.season));
         const prev = licenceOf(key);
-        state.licences.set(key, { product: Number(a.product), producer: String(a.producer), season: Number(a.season), quota: BigInt(a.quota), harvested: prev?.harvested ?? 0n });
+        state.licences.set(key, {
+          product: Number(a.product),
+          producer: String(a.producer),
+          season: Number(a.season),
+          quota: BigInt(a.quota),
+          harvested: prev?.harvested ?? 0n,
+        });
         break;
       }
       case "LotHarvested": {
         const licence = licenceOf(licenceKey(Number(a.product), String(a.producer), Number(a.season)));
         if (licence) licence.harvested += BigInt(a.quantity);
         newLot(log, {
-          id: Number(a.lot), product: Number(a.product), origin: "harvest", quantity: BigInt(a.quantity), packages: 0, parents: [], amounts: [],
-          actor: String(a.producer), season: Number(a.season),
+          id: Number(a.lot),
+          product: Number(a.product),
+          origin: "harvest",
+          quantity: BigInt(a.quantity),
+          packages: 0,
+          parents: [],
+          amounts: [],
+          actor: String(a.producer),
+          season: Number(a.season),
         });
         break;
       }
@@ -251,8 +315,15 @@ export function applyProvenanceLogs(logs: readonly Log[], toBlock: number, state
           if (parent.remaining === 0n && parent.status === "active") parent.status = "consumed";
         });
         newLot(log, {
-          id, product: Number(a.product), origin: LOT_ORIGINS[Number(a.origin)], quantity: BigInt(a.quantity), packages: Number(a.packages),
-          parents, amounts, actor: String(a.actor), season: undefined,
+          id,
+          product: Number(a.product),
+          origin: LOT_ORIGINS[Number(a.origin)],
+          quantity: BigInt(a.quantity),
+          packages: Number(a.packages),
+          parents,
+          amounts,
+          actor: String(a.actor),
+          season: undefined,
         });
         break;
       }
@@ -260,19 +331,35 @@ export function applyProvenanceLogs(logs: readonly Log[], toBlock: number, state
         const id = Number(a.lot);
         const lot = lotOf(id);
         const ev: ChainEvent = {
-          lot: id, actor: String(a.actor), stepCode: Number(a.step), dispositionCode: Number(a.disposition),
-          step: BIZ_STEPS[Number(a.step)], disposition: DISPOSITIONS[Number(a.disposition)], eventTime: Number(a.eventTime),
-          location: String(a.location) as Hex, document: String(a.document) as Hex,
-          blockNumber: log.blockNumber, txHash: log.transactionHash as Hex, logIndex: log.index,
+          lot: id,
+          actor: String(a.actor),
+          stepCode: Number(a.step),
+          dispositionCode: Number(a.disposition),
+          step: BIZ_STEPS[Number(a.step)],
+          disposition: DISPOSITIONS[Number(a.disposition)],
+          eventTime: Number(a.eventTime),
+          location: String(a.location) as Hex,
+          document: String(a.document) as Hex,
+          blockNumber: log.blockNumber,
+          txHash: log.transactionHash as Hex,
+          logIndex: log.index,
         };
-        lot.head = nextChainHead(lot.head, chainEventDigest({ ...ev, step: ev.stepCode, disposition: ev.dispositionCode }));
+        lot.head = nextChainHead(
+          lot.head,
+          chainEventDigest({ ...ev, step: ev.stepCode, disposition: ev.dispositionCode }),
+        );
         state.events.get(id)!.push(ev);
         break;
       }
       case "LotRecalled": {
         const lot = lotOf(Number(a.lot));
         lot.status = "recalled";
-        lot.recall = { actor: String(a.actor), reason: String(a.reason), blockNumber: log.blockNumber, txHash: log.transactionHash as Hex };
+        lot.recall = {
+          actor: String(a.actor),
+          reason: String(a.reason),
+          blockNumber: log.blockNumber,
+          txHash: log.transactionHash as Hex,
+        };
         break;
       }
       case "CodesIssued": {
@@ -280,8 +367,14 @@ export function applyProvenanceLogs(logs: readonly Log[], toBlock: number, state
         lotOf(id).issuedCodes = Number(a.issuedTotal);
         if (!state.codes.has(id)) state.codes.set(id, []);
         state.codes.get(id)!.push({
-          lot: id, actor: String(a.actor), count: Number(a.count), issuedTotal: Number(a.issuedTotal), commitment: String(a.serialSetCommitment) as Hex,
-          blockNumber: log.blockNumber, txHash: log.transactionHash as Hex, logIndex: log.index,
+          lot: id,
+          actor: String(a.actor),
+          count: Number(a.count),
+          issuedTotal: Number(a.issuedTotal),
+          commitment: String(a.serialSetCommitment) as Hex,
+          blockNumber: log.blockNumber,
+          txHash: log.transactionHash as Hex,
+          logIndex: log.index,
         });
         break;
       }

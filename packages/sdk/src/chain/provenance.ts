@@ -1,10 +1,22 @@
-import { Contract, type ContractRunner, type Provider, type TransactionReceipt, type TransactionResponse } from "ethers";
+import {
+  Contract,
+  type ContractRunner,
+  type Provider,
+  type TransactionReceipt,
+  type TransactionResponse,
+} from "ethers";
 import { ProofmarkError } from "../core/errors";
 import { BIZ_STEPS, PRODUCT_ROLES, type BizStep, type ProductRole } from "../core/epcis";
 import type { Hex } from "../core/hex";
 import { accountLabel, explainProvenanceRevert, roleNames } from "./provenance-revert";
 import {
-  LOT_ORIGINS, LOT_STATUSES, provenanceRegistryInterface, replayProvenanceLogs, type LotInfo, type ProductInfo, type ProvenanceState,
+  LOT_ORIGINS,
+  LOT_STATUSES,
+  provenanceRegistryInterface,
+  replayProvenanceLogs,
+  type LotInfo,
+  type ProductInfo,
+  type ProvenanceState,
 } from "./provenance-logs";
 
 /**
@@ -90,8 +102,14 @@ export class ProvenanceRegistryClient {
       throw await this.explain(e, `reading product ${id}`);
     }
     const info: ProductInfo = {
-      id, maxYieldBps: Number(p.maxYieldBps), standard: String(p.standard) as Hex, name: String(p.name), nameEn: String(p.nameEn),
-      giNumber: String(p.giNumber), region: String(p.region), unit: String(p.unit),
+      id,
+      maxYieldBps: Number(p.maxYieldBps),
+      standard: String(p.standard) as Hex,
+      name: String(p.name),
+      nameEn: String(p.nameEn),
+      giNumber: String(p.giNumber),
+      region: String(p.region),
+      unit: String(p.unit),
     };
     this.units.set(id, info.unit);
     return info;
@@ -101,8 +119,14 @@ export class ProvenanceRegistryClient {
   async lot(id: number, blockTag?: number): Promise<LotInfo> {
     const l = await this.contract.lotOf(id, { blockTag: blockTag ?? "latest" });
     return {
-      id, product: Number(l.product), status: LOT_STATUSES[Number(l.status)], origin: LOT_ORIGINS[Number(l.origin)],
-      quantity: BigInt(l.quantity), remaining: BigInt(l.remaining), packages: Number(l.packages), issuedCodes: Number(l.issuedCodes),
+      id,
+      product: Number(l.product),
+      status: LOT_STATUSES[Number(l.status)],
+      origin: LOT_ORIGINS[Number(l.origin)],
+      quantity: BigInt(l.quantity),
+      remaining: BigInt(l.remaining),
+      packages: Number(l.packages),
+      issuedCodes: Number(l.issuedCodes),
     };
   }
 
@@ -111,7 +135,11 @@ export class ProvenanceRegistryClient {
     const lot = await this.lot(id);
     if (lot.status === "none") {
       const { lots } = await this.counts();
-      throw new ProofmarkError("LOT_NOT_FOUND", `lot ${id} does not exist on this registry (lots are numbered 1 to ${lots}); check the lot id`, { lot: id, lots });
+      throw new ProofmarkError(
+        "LOT_NOT_FOUND",
+        `lot ${id} does not exist on this registry (lots are numbered 1 to ${lots}); check the lot id`,
+        { lot: id, lots },
+      );
     }
     return lot;
   }
@@ -158,10 +186,18 @@ export class ProvenanceRegistryClient {
 
   /** Registers a product (registrar only). */
   async createProduct(input: ProductInput): Promise<TxInfo & { product: number }> {
-    const receipt = await this.send("creating the product", "createProduct", [{
-      admin: input.admin, maxYieldBps: input.maxYieldBps, standard: input.standard, name: input.name, nameEn: input.nameEn,
-      giNumber: input.giNumber, region: input.region, unit: input.unit,
-    }]);
+    const receipt = await this.send("creating the product", "createProduct", [
+      {
+        admin: input.admin,
+        maxYieldBps: input.maxYieldBps,
+        standard: input.standard,
+        name: input.name,
+        nameEn: input.nameEn,
+        giNumber: input.giNumber,
+        region: input.region,
+        unit: input.unit,
+      },
+    ]);
     const log = this.findLog(receipt, "ProductCreated");
     return { ...txInfo(receipt), product: Number(log.args.product) };
   }
@@ -169,58 +205,140 @@ export class ProvenanceRegistryClient {
   /** Grants a product role (the product's admin only). */
   async grantRole(product: number, role: ProductRole, account: string): Promise<TxInfo> {
     await this.product(product);
-    return txInfo(await this.send(`granting ${role} of product ${product} to ${accountLabel(account)}`, "grantRole", [this.roleId(product, role), account], { product }));
+    return txInfo(
+      await this.send(
+        `granting ${role} of product ${product} to ${accountLabel(account)}`,
+        "grantRole",
+        [this.roleId(product, role), account],
+        { product },
+      ),
+    );
   }
 
   /** Revokes a product role (the product's admin only). */
   async revokeRole(product: number, role: ProductRole, account: string): Promise<TxInfo> {
     await this.product(product);
-    return txInfo(await this.send(`revoking ${role} of product ${product} from ${accountLabel(account)}`, "revokeRole", [this.roleId(product, role), account], { product }));
+    return txInfo(
+      await this.send(
+        `revoking ${role} of product ${product} from ${accountLabel(account)}`,
+        "revokeRole",
+        [this.roleId(product, role), account],
+        { product },
+      ),
+    );
   }
 
   /** Sets a producer's quota for a season (the product's admin only). */
   async grantLicence(product: number, producer: string, season: number, quota: bigint): Promise<TxInfo> {
-    return txInfo(await this.send(`licensing ${accountLabel(producer)} for season ${season}`, "grantLicence", [product, producer, season, quota], { product }));
+    return txInfo(
+      await this.send(
+        `licensing ${accountLabel(producer)} for season ${season}`,
+        "grantLicence",
+        [product, producer, season, quota],
+        { product },
+      ),
+    );
   }
 
   /** Harvests a new lot against the signer's licence. `beforeSend` runs once the chain would accept it. */
-  async harvest(product: number, season: number, quantity: bigint, record: RecordInput, beforeSend?: () => Promise<unknown>): Promise<TxInfo & { lot: number }> {
-    const receipt = await this.send("the harvest", "harvest", [product, season, quantity, record], { product }, beforeSend);
+  async harvest(
+    product: number,
+    season: number,
+    quantity: bigint,
+    record: RecordInput,
+    beforeSend?: () => Promise<unknown>,
+  ): Promise<TxInfo & { lot: number }> {
+    const receipt = await this.send(
+      "the harvest",
+      "harvest",
+      [product, season, quantity, record],
+      { product },
+      beforeSend,
+    );
     return { ...txInfo(receipt), lot: Number(this.findLog(receipt, "LotHarvested").args.lot) };
   }
 
   /** Splits quantities off a lot into new lots. */
-  async split(lot: number, quantities: bigint[], record: RecordInput, beforeSend?: () => Promise<unknown>): Promise<TxInfo & { lots: number[] }> {
+  async split(
+    lot: number,
+    quantities: bigint[],
+    record: RecordInput,
+    beforeSend?: () => Promise<unknown>,
+  ): Promise<TxInfo & { lots: number[] }> {
     const receipt = await this.send(`splitting lot ${lot}`, "split", [lot, quantities, record], { lot }, beforeSend);
     return { ...txInfo(receipt), lots: this.derived(receipt) };
   }
 
   /** Merges whole lots into a new lot. */
-  async merge(lots: number[], record: RecordInput, beforeSend?: () => Promise<unknown>): Promise<TxInfo & { lot: number }> {
-    const receipt = await this.send(`merging lots ${lots.join(", ")}`, "merge", [lots, record], { lot: lots[0] }, beforeSend);
+  async merge(
+    lots: number[],
+    record: RecordInput,
+    beforeSend?: () => Promise<unknown>,
+  ): Promise<TxInfo & { lot: number }> {
+    const receipt = await this.send(
+      `merging lots ${lots.join(", ")}`,
+      "merge",
+      [lots, record],
+      { lot: lots[0] },
+      beforeSend,
+    );
     return { ...txInfo(receipt), lot: this.derived(receipt)[0] };
   }
 
   /** Processes input lots into an output lot (output ≤ inputs × max yield). */
-  async transform(lots: number[], amounts: bigint[], output: bigint, record: RecordInput, beforeSend?: () => Promise<unknown>): Promise<TxInfo & { lot: number }> {
-    const receipt = await this.send(`transforming lots ${lots.join(", ")}`, "transform", [lots, amounts, output, record], { lot: lots[0] }, beforeSend);
+  async transform(
+    lots: number[],
+    amounts: bigint[],
+    output: bigint,
+    record: RecordInput,
+    beforeSend?: () => Promise<unknown>,
+  ): Promise<TxInfo & { lot: number }> {
+    const receipt = await this.send(
+      `transforming lots ${lots.join(", ")}`,
+      "transform",
+      [lots, amounts, output, record],
+      { lot: lots[0] },
+      beforeSend,
+    );
     return { ...txInfo(receipt), lot: this.derived(receipt)[0] };
   }
 
   /** Packs `packages` × `size` from a lot into a new packed lot. */
-  async pack(lot: number, packages: number, size: bigint, record: RecordInput, beforeSend?: () => Promise<unknown>): Promise<TxInfo & { lot: number }> {
+  async pack(
+    lot: number,
+    packages: number,
+    size: bigint,
+    record: RecordInput,
+    beforeSend?: () => Promise<unknown>,
+  ): Promise<TxInfo & { lot: number }> {
     const receipt = await this.send(`packing lot ${lot}`, "pack", [lot, packages, size, record], { lot }, beforeSend);
     return { ...txInfo(receipt), lot: this.derived(receipt)[0] };
   }
 
   /** Appends one event to a lot's hash chain. */
   async recordEvent(input: EventInput, beforeSend?: () => Promise<unknown>): Promise<TxInfo> {
-    return txInfo(await this.send(`recording ${BIZ_STEPS[input.step] ?? input.step} on lot ${input.lot}`, "recordEvent", [input], { lot: input.lot }, beforeSend));
+    return txInfo(
+      await this.send(
+        `recording ${BIZ_STEPS[input.step] ?? input.step} on lot ${input.lot}`,
+        "recordEvent",
+        [input],
+        { lot: input.lot },
+        beforeSend,
+      ),
+    );
   }
 
   /** Appends many events in one transaction (all or nothing). */
   async recordEvents(inputs: EventInput[], beforeSend?: () => Promise<unknown>): Promise<TxInfo> {
-    return txInfo(await this.send(`recording ${inputs.length} events`, "recordEvents", [inputs], { lot: inputs[0]?.lot }, beforeSend));
+    return txInfo(
+      await this.send(
+        `recording ${inputs.length} events`,
+        "recordEvents",
+        [inputs],
+        { lot: inputs[0]?.lot },
+        beforeSend,
+      ),
+    );
   }
 
   /** Gas `recordEvents(inputs)` would use now; reverts are decoded (nothing is sent). */
@@ -249,7 +367,8 @@ export class ProvenanceRegistryClient {
     } catch (e) {
       throw await this.explain(e, what);
     }
-    if (!receipt || receipt.status !== 1) throw new ProofmarkError("TX_FAILED", `${what}: transaction ${tx.hash} failed`, { txHash: tx.hash });
+    if (!receipt || receipt.status !== 1)
+      throw new ProofmarkError("TX_FAILED", `${what}: transaction ${tx.hash} failed`, { txHash: tx.hash });
     return txInfo(receipt);
   }
 
@@ -262,8 +381,17 @@ export class ProvenanceRegistryClient {
    * Issues `count` scan codes for a packed lot and anchors the commitment to their serial set;
    * the chain refuses more codes than the lot has packages. Returns the lot's issued total.
    */
-  async issueCodes(lot: number, count: number, serialSetCommitment: Hex): Promise<TxInfo & { issuedTotal: number; timestamp: number }> {
-    const receipt = await this.send(`issuing ${count} code(s) for lot ${lot}`, "issueCodes", [lot, count, serialSetCommitment], { lot });
+  async issueCodes(
+    lot: number,
+    count: number,
+    serialSetCommitment: Hex,
+  ): Promise<TxInfo & { issuedTotal: number; timestamp: number }> {
+    const receipt = await this.send(
+      `issuing ${count} code(s) for lot ${lot}`,
+      "issueCodes",
+      [lot, count, serialSetCommitment],
+      { lot },
+    );
     const log = this.findLog(receipt, "CodesIssued");
     const block = await receipt.getBlock();
     return { ...txInfo(receipt), issuedTotal: Number(log!.args.issuedTotal), timestamp: block.timestamp };
@@ -282,7 +410,13 @@ export class ProvenanceRegistryClient {
    * Simulates `method(args)` first (a refusal is decoded and nothing is sent), then runs
    * `beforeSend` (e.g. keeping the event documents), then sends and waits for the receipt.
    */
-  private async send(what: string, method: string, args: unknown[], ctx: { product?: number; lot?: number } = {}, beforeSend?: () => Promise<unknown>): Promise<TransactionReceipt> {
+  private async send(
+    what: string,
+    method: string,
+    args: unknown[],
+    ctx: { product?: number; lot?: number } = {},
+    beforeSend?: () => Promise<unknown>,
+  ): Promise<TransactionReceipt> {
     const fn = this.contract.getFunction(method);
     let tx: TransactionResponse;
     try {
@@ -302,7 +436,8 @@ export class ProvenanceRegistryClient {
     } catch (e) {
       throw await this.explain(e, what, ctx);
     }
-    if (!receipt || receipt.status !== 1) throw new ProofmarkError("TX_FAILED", `${what}: transaction ${tx.hash} failed`, { txHash: tx.hash });
+    if (!receipt || receipt.status !== 1)
+      throw new ProofmarkError("TX_FAILED", `${what}: transaction ${tx.hash} failed`, { txHash: tx.hash });
     return receipt;
   }
 

@@ -25,7 +25,12 @@ export async function fetchChainId(url: string): Promise<number> {
 export function makeProvider(url: string, chainId: number, pollingIntervalMs = 250): JsonRpcProvider {
   const request = new FetchRequest(url);
   request.timeout = 30_000;
-  const provider = new JsonRpcProvider(request, Network.from(chainId), { staticNetwork: true, pollingInterval: pollingIntervalMs, batchMaxCount: 1, cacheTimeout: -1 });
+  const provider = new JsonRpcProvider(request, Network.from(chainId), {
+    staticNetwork: true,
+    pollingInterval: pollingIntervalMs,
+    batchMaxCount: 1,
+    cacheTimeout: -1,
+  });
   return provider;
 }
 
@@ -42,7 +47,17 @@ export function providerReader(provider: JsonRpcProvider, url: string, timeoutMs
     async request(method, params) {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const deadline = new Promise<never>((_r, reject) => {
-        timer = setTimeout(() => reject(new ProofmarkError("RPC_UNREACHABLE", `the RPC endpoint ${url} did not answer ${method} within ${timeoutMs / 1000} s`, { url, method, timedOut: true })), timeoutMs);
+        timer = setTimeout(
+          () =>
+            reject(
+              new ProofmarkError(
+                "RPC_UNREACHABLE",
+                `the RPC endpoint ${url} did not answer ${method} within ${timeoutMs / 1000} s`,
+                { url, method, timedOut: true },
+              ),
+            ),
+          timeoutMs,
+        );
       });
       try {
         return await Promise.race([provider.send(method, params), deadline]);
@@ -50,7 +65,12 @@ export function providerReader(provider: JsonRpcProvider, url: string, timeoutMs
         if (e instanceof ProofmarkError) throw e;
         const err = e as { error?: { message?: string }; shortMessage?: string; message?: string; code?: string };
         const refused = err.code === "UNKNOWN_ERROR" || Boolean(err.error);
-        throw new ProofmarkError("RPC_UNREACHABLE", `the RPC endpoint ${url} ${refused ? "refused" : "failed on"} ${method}: ${err.error?.message ?? err.shortMessage ?? err.message}`, { url, method, refused }, { cause: e });
+        throw new ProofmarkError(
+          "RPC_UNREACHABLE",
+          `the RPC endpoint ${url} ${refused ? "refused" : "failed on"} ${method}: ${err.error?.message ?? err.shortMessage ?? err.message}`,
+          { url, method, refused },
+          { cause: e },
+        );
       } finally {
         clearTimeout(timer);
       }

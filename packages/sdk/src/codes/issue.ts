@@ -12,7 +12,6 @@ import { writeFileAtomic } from "../util/fs";
 import { codesCsv, CODES_FORMAT, CODES_VERSION, type CodesManifest } from "./manifest";
 import { labelSheetHtml } from "./labels";
 
-
 /** Lot status codes of ProvenanceRegistry (`LotStatus`). */
 
 export interface IssueCodesOptions {
@@ -59,12 +58,21 @@ export function codesDir(dataDir: string): string {
  */
 export async function issueScanCodes(opts: IssueCodesOptions): Promise<IssueCodesResult> {
   const { chain } = opts;
-  if (!Number.isSafeInteger(opts.lot) || opts.lot <= 0) throw new ProofmarkError("INVALID_ARGUMENT", `lot must be a lot id ≥ 1, got ${opts.lot}`);
-  if (!Number.isSafeInteger(opts.count) || opts.count <= 0 || opts.count > 100_000) throw new ProofmarkError("INVALID_ARGUMENT", `the number of codes must be 1..100000, got ${opts.count}`, { field: "count", value: opts.count });
+  if (!Number.isSafeInteger(opts.lot) || opts.lot <= 0)
+    throw new ProofmarkError("INVALID_ARGUMENT", `lot must be a lot id ≥ 1, got ${opts.lot}`);
+  if (!Number.isSafeInteger(opts.count) || opts.count <= 0 || opts.count > 100_000)
+    throw new ProofmarkError("INVALID_ARGUMENT", `the number of codes must be 1..100000, got ${opts.count}`, {
+      field: "count",
+      value: opts.count,
+    });
   const gtin = normalizeGtin(opts.gtin);
   const resolver = opts.resolver ?? loadConfig(chain.dataDir).resolver;
   if (resolver === undefined || resolver.trim() === "") {
-    throw new ProofmarkError("RESOLVER_MISSING", "no resolver base URL for the scan codes: the QR codes must point at a site consumers' phones reach", {});
+    throw new ProofmarkError(
+      "RESOLVER_MISSING",
+      "no resolver base URL for the scan codes: the QR codes must point at a site consumers' phones reach",
+      {},
+    );
   }
   const lot = String(opts.lot);
   buildDigitalLink({ resolver, gtin, lot, serial: "0" }); // validates the resolver early
@@ -72,12 +80,30 @@ export async function issueScanCodes(opts: IssueCodesOptions): Promise<IssueCode
   const address = await chain.registryAddress("ProvenanceRegistry");
   const registry = new ProvenanceRegistryClient(address, await chain.signer());
   const info = await registry.lot(opts.lot);
-  if (info.status === "none") throw new ProofmarkError("INVALID_ARGUMENT", `lot ${opts.lot} does not exist on chain ${chain.chainId}; check the lot id`, { lot: opts.lot });
-  if (info.status !== "active") throw new ProofmarkError("TX_FAILED", `lot ${opts.lot} is ${info.status}; codes can only be issued for an active packed lot`, { lot: opts.lot, status: info.status });
+  if (info.status === "none")
+    throw new ProofmarkError(
+      "INVALID_ARGUMENT",
+      `lot ${opts.lot} does not exist on chain ${chain.chainId}; check the lot id`,
+      { lot: opts.lot },
+    );
+  if (info.status !== "active")
+    throw new ProofmarkError(
+      "TX_FAILED",
+      `lot ${opts.lot} is ${info.status}; codes can only be issued for an active packed lot`,
+      { lot: opts.lot, status: info.status },
+    );
   const { packages, issuedCodes: issued } = info;
-  if (packages === 0) throw new ProofmarkError("TX_FAILED", `lot ${opts.lot} is not packed; pack it first: one code per package`, { lot: opts.lot, needsPacking: true });
+  if (packages === 0)
+    throw new ProofmarkError("TX_FAILED", `lot ${opts.lot} is not packed; pack it first: one code per package`, {
+      lot: opts.lot,
+      needsPacking: true,
+    });
   if (opts.count > packages - issued) {
-    throw new ProofmarkError("TX_FAILED", `lot ${opts.lot} has ${packages} packages and ${issued} codes already, so at most ${packages - issued} more can be issued, not ${opts.count}`, { lot: opts.lot, packages, issued, requested: opts.count });
+    throw new ProofmarkError(
+      "TX_FAILED",
+      `lot ${opts.lot} has ${packages} packages and ${issued} codes already, so at most ${packages - issued} more can be issued, not ${opts.count}`,
+      { lot: opts.lot, packages, issued, requested: opts.count },
+    );
   }
   const product = await registry.product(info.product);
 
@@ -90,9 +116,17 @@ export async function issueScanCodes(opts: IssueCodesOptions): Promise<IssueCode
   await chain.persist();
 
   const manifest: CodesManifest = {
-    format: CODES_FORMAT, version: CODES_VERSION, chainId: chain.chainId, registry: address.toLowerCase() as Hex, lot: opts.lot, gtin,
+    format: CODES_FORMAT,
+    version: CODES_VERSION,
+    chainId: chain.chainId,
+    registry: address.toLowerCase() as Hex,
+    lot: opts.lot,
+    gtin,
     resolver: buildDigitalLink({ resolver, gtin, lot, serial: "0" }).replace(/\/01\/.*$/, ""),
-    commitment: root, txHash: sent.txHash, blockNumber: sent.blockNumber, timestamp: sent.timestamp,
+    commitment: root,
+    txHash: sent.txHash,
+    blockNumber: sent.blockNumber,
+    timestamp: sent.timestamp,
     serials: entries.map((e) => ({ ...e, uri: buildDigitalLink({ resolver, gtin, lot, serial: e.serial }) })),
   };
 
@@ -112,7 +146,13 @@ export async function issueScanCodes(opts: IssueCodesOptions): Promise<IssueCode
     const svg = await QRCode.toString(s.uri, { type: "svg", errorCorrectionLevel: "M", margin: 2 });
     svgs.push(svg);
     fs.writeFileSync(path.join(svgDir, `${s.serial}.svg`), svg);
-    if (pngDir) await QRCode.toFile(path.join(pngDir, `${s.serial}.png`), s.uri, { type: "png", errorCorrectionLevel: "M", margin: 2, width: 400 });
+    if (pngDir)
+      await QRCode.toFile(path.join(pngDir, `${s.serial}.png`), s.uri, {
+        type: "png",
+        errorCorrectionLevel: "M",
+        margin: 2,
+        width: 400,
+      });
     opts.onProgress?.(i + 1, manifest.serials.length);
   }
   const productName = { id: info.product, name: product.name, nameEn: product.nameEn };
@@ -120,10 +160,15 @@ export async function issueScanCodes(opts: IssueCodesOptions): Promise<IssueCode
     manifest: path.join(out, `${name}.codes.json`),
     csv: path.join(out, `${name}.csv`),
     labels: path.join(out, `${name}.labels.html`),
-    svgDir, pngDir, dataDirCopy,
+    svgDir,
+    pngDir,
+    dataDirCopy,
   };
   writeFileAtomic(files.manifest, `${JSON.stringify(manifest, null, 2)}\n`);
   writeFileAtomic(files.csv, codesCsv(manifest, productName.nameEn || productName.name));
-  writeFileAtomic(files.labels, labelSheetHtml({ manifest, svgs, productName: productName.name, productNameEn: productName.nameEn }));
+  writeFileAtomic(
+    files.labels,
+    labelSheetHtml({ manifest, svgs, productName: productName.name, productNameEn: productName.nameEn }),
+  );
   return { manifest, files, issuedTotal: sent.issuedTotal, packages, product: productName };
 }

@@ -1,7 +1,6 @@
 import { escapeHtml } from "../core/html";
 import type { CodesManifest } from "./manifest";
 
-
 /** A serial grouped in fours for reading aloud: "8K2M 4Q9T XV3C 6H1R". */
 export function groupSerial(serial: string): string {
   return serial.replace(/(.{4})(?=.)/g, "$1 ");
@@ -12,9 +11,16 @@ export function groupSerial(serial: string): string {
  * each with its QR code, the human-readable serial, the product, lot and GTIN. Self-contained
  * HTML with inline SVG (print from any browser, or "Save as PDF").
  */
-export function labelSheetHtml(input: { manifest: CodesManifest; svgs: string[]; productName: string; productNameEn?: string }): string {
+export function labelSheetHtml(input: {
+  manifest: CodesManifest;
+  svgs: string[];
+  productName: string;
+  productNameEn?: string;
+}): string {
   const { manifest } = input;
-  const labels = manifest.serials.map((s, i) => `<div class="label">
+  const labels = manifest.serials
+    .map(
+      (s, i) => `<div class="label">
   <div class="qr">${input.svgs[i].replace(/^<\?xml[^>]*>/, "")}</div>
   <div class="text">
     <div class="name">${escapeHtml(input.productName)}</div>
@@ -23,7 +29,9 @@ export function labelSheetHtml(input: { manifest: CodesManifest; svgs: string[];
     <div class="small">LOT ${escapeHtml(manifest.lot)} · GTIN ${escapeHtml(manifest.gtin)}</div>
     <div class="small">扫码验真 · Scan to verify</div>
   </div>
-</div>`).join("\n");
+</div>`,
+    )
+    .join("\n");
   return `<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8">
 <title>Labels — lot ${escapeHtml(manifest.lot)}</title>

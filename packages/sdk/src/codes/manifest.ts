@@ -49,20 +49,47 @@ export function parseCodesManifest(input: string | unknown): CodesManifest {
   }
   const m = v as Record<string, unknown>;
   if (typeof m !== "object" || m === null) invalid("not an object");
-  if (m.format !== CODES_FORMAT || m.version !== CODES_VERSION) invalid(`format must be "${CODES_FORMAT}" version ${CODES_VERSION}`);
-  const allowed = ["format", "version", "chainId", "registry", "lot", "gtin", "resolver", "commitment", "txHash", "blockNumber", "timestamp", "serials"];
+  if (m.format !== CODES_FORMAT || m.version !== CODES_VERSION)
+    invalid(`format must be "${CODES_FORMAT}" version ${CODES_VERSION}`);
+  const allowed = [
+    "format",
+    "version",
+    "chainId",
+    "registry",
+    "lot",
+    "gtin",
+    "resolver",
+    "commitment",
+    "txHash",
+    "blockNumber",
+    "timestamp",
+    "serials",
+  ];
   for (const k of Object.keys(m)) if (!allowed.includes(k)) invalid(`${k} is not a field of a codes manifest`);
-  for (const k of ["chainId", "lot", "blockNumber", "timestamp"]) if (!Number.isSafeInteger(m[k]) || (m[k] as number) < 0) invalid(`${k} must be an integer ≥ 0`);
+  for (const k of ["chainId", "lot", "blockNumber", "timestamp"])
+    if (!Number.isSafeInteger(m[k]) || (m[k] as number) < 0) invalid(`${k} must be an integer ≥ 0`);
   if (!isHexOfLength(m.registry, 20)) invalid("registry must be a lower-case address");
-  if (!isHexOfLength(m.commitment, 32) || !isHexOfLength(m.txHash, 32)) invalid("commitment and txHash must be 32-byte hex");
+  if (!isHexOfLength(m.commitment, 32) || !isHexOfLength(m.txHash, 32))
+    invalid("commitment and txHash must be 32-byte hex");
   if (typeof m.gtin !== "string" || normalizeGtin(m.gtin) !== m.gtin) invalid("gtin must be a valid 14-digit GTIN");
   if (typeof m.resolver !== "string") invalid("resolver must be a URL");
   if (!Array.isArray(m.serials) || m.serials.length === 0) invalid("serials must be a non-empty array");
   const lot = String(m.lot);
   const serials = (m.serials as unknown[]).map((s, i) => {
     const e = s as Record<string, unknown>;
-    if (typeof e !== "object" || e === null || !isSerial(e.serial) || !isHexOfLength(e.salt, 32) || typeof e.uri !== "string") invalid(`serials[${i}] must be { serial, salt, uri }`);
-    if (buildDigitalLink({ resolver: m.resolver as string, gtin: m.gtin as string, lot, serial: e.serial as string }) !== e.uri) invalid(`serials[${i}].uri does not match its serial`);
+    if (
+      typeof e !== "object" ||
+      e === null ||
+      !isSerial(e.serial) ||
+      !isHexOfLength(e.salt, 32) ||
+      typeof e.uri !== "string"
+    )
+      invalid(`serials[${i}] must be { serial, salt, uri }`);
+    if (
+      buildDigitalLink({ resolver: m.resolver as string, gtin: m.gtin as string, lot, serial: e.serial as string }) !==
+      e.uri
+    )
+      invalid(`serials[${i}].uri does not match its serial`);
     return { serial: e.serial as string, salt: e.salt as Hex, uri: e.uri as string };
   });
   if (new Set(serials.map((s) => s.serial)).size !== serials.length) invalid("serials repeat");
@@ -75,6 +102,12 @@ export function parseCodesManifest(input: string | unknown): CodesManifest {
 export function codesCsv(manifest: CodesManifest, productName = ""): string {
   const q = (s: string | number) => (/[",\n\r]/.test(String(s)) ? `"${String(s).replace(/"/g, '""')}"` : String(s));
   const rows = [["index", "serial", "uri", "gtin", "lot", "product", "commitment", "txHash"].join(",")];
-  manifest.serials.forEach((s, i) => rows.push([i + 1, s.serial, s.uri, manifest.gtin, manifest.lot, productName, manifest.commitment, manifest.txHash].map(q).join(",")));
+  manifest.serials.forEach((s, i) =>
+    rows.push(
+      [i + 1, s.serial, s.uri, manifest.gtin, manifest.lot, productName, manifest.commitment, manifest.txHash]
+        .map(q)
+        .join(","),
+    ),
+  );
   return `${rows.join("\r\n")}\r\n`;
 }

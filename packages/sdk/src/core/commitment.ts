@@ -47,7 +47,8 @@ export function computeLeaf(input: { sha256: string; salt: Hex; meta: EvidenceMe
   if (!/^[0-9a-f]{64}$/.test(input.sha256)) {
     throw new ProofmarkError("INVALID_ARGUMENT", "sha256 must be 64 lower-case hex digits");
   }
-  if (!isHexOfLength(input.salt, 32)) throw new ProofmarkError("INVALID_ARGUMENT", "salt must be 0x followed by 64 lower-case hex digits");
+  if (!isHexOfLength(input.salt, 32))
+    throw new ProofmarkError("INVALID_ARGUMENT", "salt must be 0x followed by 64 lower-case hex digits");
   const preimage = new Uint8Array(128);
   preimage.set(fromHex(LEAF_DOMAIN), 0);
   preimage.set(fromHex(`0x${input.sha256}`), 32);

@@ -2,9 +2,25 @@ import { isProofmarkError, type ErrorCode } from "./errors";
 import type { Hex } from "./hex";
 import { uncoveredFields, type Receipt, type ReceiptAnchor } from "./receipt";
 import {
-  anchorOfCalldata, checkAnchorAnswer, checkBlock, checkChainId, checkFinality, checkLog, checkOffline, checkRegistryCode, checkTxInBlock,
-  decodeAnchorLogs, decodeAnchorOfAnswer, decodeBlock, decodeQuantity, EVIDENCE_ANCHORED_TOPIC, statusOfCode,
-  type AnchorLog, type KnownRegistryCode, type Step, type VerdictStatus,
+  anchorOfCalldata,
+  checkAnchorAnswer,
+  checkBlock,
+  checkChainId,
+  checkFinality,
+  checkLog,
+  checkOffline,
+  checkRegistryCode,
+  checkTxInBlock,
+  decodeAnchorLogs,
+  decodeAnchorOfAnswer,
+  decodeBlock,
+  decodeQuantity,
+  EVIDENCE_ANCHORED_TOPIC,
+  statusOfCode,
+  type AnchorLog,
+  type KnownRegistryCode,
+  type Step,
+  type VerdictStatus,
 } from "./verification";
 
 /**
@@ -101,7 +117,14 @@ export class Verifier {
    * endpoint's value. A failed read fails the step with the reader's code; a disagreement with
    * RPC_DISAGREEMENT naming both endpoints.
    */
-  private async ask<T>(stepName: Step["step"], readers: ChainReader[], method: string, params: unknown[], decode: (raw: unknown) => T, same: (a: T, b: T) => boolean): Promise<T[]> {
+  private async ask<T>(
+    stepName: Step["step"],
+    readers: ChainReader[],
+    method: string,
+    params: unknown[],
+    decode: (raw: unknown) => T,
+    same: (a: T, b: T) => boolean,
+  ): Promise<T[]> {
     const settled = await Promise.allSettled(readers.map((r) => this.read(r, method, params).then(decode)));
     const values: T[] = [];
     for (const [i, s] of settled.entries()) {
@@ -109,15 +132,25 @@ export class Verifier {
         if (s.reason instanceof StepFailure) throw s.reason;
         const e = s.reason as { code?: ErrorCode; message?: string };
         const code: ErrorCode = isProofmarkError(e) ? e.code : "RPC_UNREACHABLE";
-        const message = isProofmarkError(e) ? e.message : `the RPC endpoint ${readers[i].url} failed on ${method}: ${e?.message ?? String(e)}`;
-        throw new StepFailure({ step: stepName, ok: false, code, message, detail: { url: readers[i].url, method, refused: isProofmarkError(e) && e.details.refused === true } });
+        const message = isProofmarkError(e)
+          ? e.message
+          : `the RPC endpoint ${readers[i].url} failed on ${method}: ${e?.message ?? String(e)}`;
+        throw new StepFailure({
+          step: stepName,
+          ok: false,
+          code,
+          message,
+          detail: { url: readers[i].url, method, refused: isProofmarkError(e) && e.details.refused === true },
+        });
       }
       values.push(s.value);
     }
     for (let i = 1; i < values.length; i++) {
       if (!same(values[0], values[i])) {
         throw new StepFailure({
-          step: stepName, ok: false, code: "RPC_DISAGREEMENT",
+          step: stepName,
+          ok: false,
+          code: "RPC_DISAGREEMENT",
           message: `the RPC endpoints disagree on ${method}: ${readers[i].url} answered ${show(values[i])}, ${readers[0].url} answered ${show(values[0])}; do not trust either until this is explained`,
           detail: { method, endpoints: [readers[0].url, readers[i].url], answers: [show(values[0]), show(values[i])] },
         });
@@ -136,8 +169,15 @@ export class Verifier {
    */
   async verify(receipt: Receipt, file?: { path?: string; sha256: string; size: number }): Promise<VerificationResult> {
     const result: VerificationResult = {
-      status: "unverifiable", ok: false, message: "", receipt, file, steps: checkOffline(receipt, file), anchors: [],
-      uncovered: uncoveredFields(receipt), checkedAt: new Date().toISOString(),
+      status: "unverifiable",
+      ok: false,
+      message: "",
+      receipt,
+      file,
+      steps: checkOffline(receipt, file),
+      anchors: [],
+      uncovered: uncoveredFields(receipt),
+      checkedAt: new Date().toISOString(),
     };
     const offlineFailure = result.steps.find((s) => !s.ok);
     if (offlineFailure) return finish(result, offlineFailure.code, offlineFailure.message!);
@@ -155,7 +195,15 @@ export class Verifier {
   }
 
   private async verifyAnchor(receipt: Receipt, anchor: ReceiptAnchor): Promise<AnchorVerdict> {
-    const v: AnchorVerdict = { anchor, status: "unverifiable", ok: false, message: "", steps: [], endpoints: [], unchecked: [] };
+    const v: AnchorVerdict = {
+      anchor,
+      status: "unverifiable",
+      ok: false,
+      message: "",
+      steps: [],
+      endpoints: [],
+      unchecked: [],
+    };
     const take = (s: Step) => {
       v.steps.push(s);
       if (s.unchecked) v.unchecked.push(s.unchecked);
@@ -167,63 +215,147 @@ export class Verifier {
         readers = await this.opts.readers(anchor);
       } catch (e) {
         if (!isProofmarkError(e)) throw e;
-        throw new StepFailure({ step: "chain-id", ok: false, code: e.code, message: e.message, detail: { chainId: anchor.chainId } });
+        throw new StepFailure({
+          step: "chain-id",
+          ok: false,
+          code: e.code,
+          message: e.message,
+          detail: { chainId: anchor.chainId },
+        });
       }
       v.endpoints = readers.map((r) => r.url);
-      if (readers.length === 0) throw new StepFailure({ step: "chain-id", ok: false, code: "NETWORK_UNKNOWN", message: `no RPC endpoint for chain ${anchor.chainId}`, detail: {} });
+      if (readers.length === 0)
+        throw new StepFailure({
+          step: "chain-id",
+          ok: false,
+          code: "NETWORK_UNKNOWN",
+          message: `no RPC endpoint for chain ${anchor.chainId}`,
+          detail: {},
+        });
 
       // 1. every endpoint serves the receipt's chain
-      const chainIds = await Promise.allSettled(readers.map((r) => this.read(r, "eth_chainId", []).then(decodeQuantity)));
+      const chainIds = await Promise.allSettled(
+        readers.map((r) => this.read(r, "eth_chainId", []).then(decodeQuantity)),
+      );
       for (const [i, c] of chainIds.entries()) {
-        if (c.status === "rejected") await this.ask("chain-id", [readers[i]], "eth_chainId", [], decodeQuantity, () => true);
+        if (c.status === "rejected")
+          await this.ask("chain-id", [readers[i]], "eth_chainId", [], decodeQuantity, () => true);
         else take(checkChainId(anchor, (c as PromiseFulfilledResult<number>).value, readers[i].url));
       }
 
       // 2. the registry's runtime code is a known EvidenceRegistry (or pinned by the user)
-      const [code] = await this.ask("registry-code", readers, "eth_getCode", [anchor.registry, "latest"], (raw) => String(raw).toLowerCase(), (a, b) => a === b);
+      const [code] = await this.ask(
+        "registry-code",
+        readers,
+        "eth_getCode",
+        [anchor.registry, "latest"],
+        (raw) => String(raw).toLowerCase(),
+        (a, b) => a === b,
+      );
       const codeStep = checkRegistryCode(anchor, code, this.opts.knownRegistries, this.opts.trustRegistries ?? []);
-      if (codeStep.detail.codeHash) v.registry = { codeHash: codeStep.detail.codeHash as Hex, known: codeStep.detail.known as string | undefined, trustedByUser: Boolean(codeStep.detail.trustedByUser) };
+      if (codeStep.detail.codeHash)
+        v.registry = {
+          codeHash: codeStep.detail.codeHash as Hex,
+          known: codeStep.detail.known as string | undefined,
+          trustedByUser: Boolean(codeStep.detail.trustedByUser),
+        };
       take(codeStep);
-      if (v.registry?.trustedByUser) v.unchecked.push(`registry ${anchor.registry} is not a registry this Proofmark knows (code hash ${v.registry.codeHash}); it was trusted because the user pinned it`);
+      if (v.registry?.trustedByUser)
+        v.unchecked.push(
+          `registry ${anchor.registry} is not a registry this Proofmark knows (code hash ${v.registry.codeHash}); it was trusted because the user pinned it`,
+        );
 
       // 3. the registry's record of the root
-      const [answer] = await this.ask("anchor", readers, "eth_call", [{ to: anchor.registry, data: anchorOfCalldata(receipt.proof.root) }, "latest"], (raw) => {
-        const a = decodeAnchorOfAnswer(raw);
-        if (!a) throw new StepFailure({ step: "anchor", ok: false, code: "ANCHOR_MISMATCH", message: `registry ${anchor.registry} answered anchorOf(root) with ${String(raw).slice(0, 80)}, which is not an anchor record`, detail: {} });
-        return a;
-      }, (a, b) => a.submitter === b.submitter && a.anchoredAt === b.anchoredAt && a.blockNumber === b.blockNumber);
+      const [answer] = await this.ask(
+        "anchor",
+        readers,
+        "eth_call",
+        [{ to: anchor.registry, data: anchorOfCalldata(receipt.proof.root) }, "latest"],
+        (raw) => {
+          const a = decodeAnchorOfAnswer(raw);
+          if (!a)
+            throw new StepFailure({
+              step: "anchor",
+              ok: false,
+              code: "ANCHOR_MISMATCH",
+              message: `registry ${anchor.registry} answered anchorOf(root) with ${String(raw).slice(0, 80)}, which is not an anchor record`,
+              detail: {},
+            });
+          return a;
+        },
+        (a, b) => a.submitter === b.submitter && a.anchoredAt === b.anchoredAt && a.blockNumber === b.blockNumber,
+      );
       take(checkAnchorAnswer(receipt, anchor, answer));
 
       // 4. the anchoring block's header: number, hash, time
-      const [block] = await this.ask("block", readers, "eth_getBlockByNumber", [`0x${anchor.blockNumber.toString(16)}`, false], decodeBlock,
-        (a, b) => a?.hash === b?.hash && a?.timestamp === b?.timestamp);
+      const [block] = await this.ask(
+        "block",
+        readers,
+        "eth_getBlockByNumber",
+        [`0x${anchor.blockNumber.toString(16)}`, false],
+        decodeBlock,
+        (a, b) => a?.hash === b?.hash && a?.timestamp === b?.timestamp,
+      );
       take(checkBlock(anchor, answer, block));
 
       // 5. the registry's EvidenceAnchored log for this root is in that block
       const logs = await this.anchorLogs(readers, anchor, receipt.proof.root);
       if (logs) take(checkLog(receipt, anchor, logs));
-      else take({ step: "log", ok: true, detail: { blockHash: anchor.blockHash }, unchecked: "anchoring log not checked (the endpoint returned no logs or receipts for that block: history not available)" });
+      else
+        take({
+          step: "log",
+          ok: true,
+          detail: { blockHash: anchor.blockHash },
+          unchecked:
+            "anchoring log not checked (the endpoint returned no logs or receipts for that block: history not available)",
+        });
 
       // 6. the receipt's transaction is a transaction of that block
       take(checkTxInBlock(anchor, block!));
 
       // 7. confirmations and finality, from every endpoint
       const latest = await this.ask("finality", readers, "eth_blockNumber", [], decodeQuantity, () => true);
-      const finalized = await Promise.all(readers.map((r) => this.read(r, "eth_getBlockByNumber", ["finalized", false]).then((raw) => decodeBlock(raw)?.number, () => undefined)));
-      const reported = finalized.map((f, i) => ({ url: readers[i].url, final: f === undefined ? undefined : anchor.blockNumber <= f })).filter((x) => x.final !== undefined);
+      const finalized = await Promise.all(
+        readers.map((r) =>
+          this.read(r, "eth_getBlockByNumber", ["finalized", false]).then(
+            (raw) => decodeBlock(raw)?.number,
+            () => undefined,
+          ),
+        ),
+      );
+      const reported = finalized
+        .map((f, i) => ({ url: readers[i].url, final: f === undefined ? undefined : anchor.blockNumber <= f }))
+        .filter((x) => x.final !== undefined);
       const yes = reported.find((x) => x.final === true);
       const no = reported.find((x) => x.final === false);
       if (yes && no) {
-        throw new StepFailure({ step: "finality", ok: false, code: "RPC_DISAGREEMENT", message: `the RPC endpoints disagree on finality: ${yes.url} reports block ${anchor.blockNumber} final, ${no.url} does not; do not trust either until this is explained`, detail: { endpoints: [yes.url, no.url] } });
+        throw new StepFailure({
+          step: "finality",
+          ok: false,
+          code: "RPC_DISAGREEMENT",
+          message: `the RPC endpoints disagree on finality: ${yes.url} reports block ${anchor.blockNumber} final, ${no.url} does not; do not trust either until this is explained`,
+          detail: { endpoints: [yes.url, no.url] },
+        });
       }
-      const fin = checkFinality(anchor, Math.min(...latest), no ? anchor.blockNumber - 1 : yes ? anchor.blockNumber : undefined, this.opts.minConfirmations ?? 1);
+      const fin = checkFinality(
+        anchor,
+        Math.min(...latest),
+        no ? anchor.blockNumber - 1 : yes ? anchor.blockNumber : undefined,
+        this.opts.minConfirmations ?? 1,
+      );
       v.confirmations = fin.confirmations;
       v.final = fin.final;
       take({ step: fin.step, ok: fin.ok, detail: fin.detail, code: fin.code, message: fin.message });
-      if (fin.final === undefined) v.unchecked.push("finality not checked (the endpoint does not report a finalized block); confirmations are the measure");
+      if (fin.final === undefined)
+        v.unchecked.push(
+          "finality not checked (the endpoint does not report a finalized block); confirmations are the measure",
+        );
       v.ok = true;
       v.status = fin.final === false ? "not-final" : "verified";
-      v.message = v.status === "verified" ? `anchored on chain ${anchor.chainId} in block ${anchor.blockNumber}` : `anchored on chain ${anchor.chainId} in block ${anchor.blockNumber}, not final yet`;
+      v.message =
+        v.status === "verified"
+          ? `anchored on chain ${anchor.chainId} in block ${anchor.blockNumber}`
+          : `anchored on chain ${anchor.chainId} in block ${anchor.blockNumber}, not final yet`;
     } catch (e) {
       const step = e instanceof StepFailure ? e.step : undefined;
       if (!step) throw e;
@@ -237,15 +369,30 @@ export class Verifier {
 
   /** The registry's EvidenceAnchored logs of the anchoring block (eth_getLogs by block hash, else the named transaction's receipt); undefined when the node has neither. */
   private async anchorLogs(readers: ChainReader[], anchor: ReceiptAnchor, root: Hex): Promise<AnchorLog[] | undefined> {
-    const same = (a: AnchorLog[] | null, b: AnchorLog[] | null) => JSON.stringify(a, bigints) === JSON.stringify(b, bigints);
+    const same = (a: AnchorLog[] | null, b: AnchorLog[] | null) =>
+      JSON.stringify(a, bigints) === JSON.stringify(b, bigints);
     try {
-      const [logs] = await this.ask("log", readers, "eth_getLogs", [{ blockHash: anchor.blockHash, address: anchor.registry, topics: [EVIDENCE_ANCHORED_TOPIC, root] }], decodeAnchorLogs, same);
+      const [logs] = await this.ask(
+        "log",
+        readers,
+        "eth_getLogs",
+        [{ blockHash: anchor.blockHash, address: anchor.registry, topics: [EVIDENCE_ANCHORED_TOPIC, root] }],
+        decodeAnchorLogs,
+        same,
+      );
       if (logs) return logs;
     } catch (e) {
       if (!(e instanceof StepFailure) || e.step.code !== "RPC_UNREACHABLE" || !refused(e)) throw e;
     }
     try {
-      const [logs] = await this.ask("log", readers, "eth_getTransactionReceipt", [anchor.txHash], (raw) => (raw === null ? null : decodeAnchorLogs((raw as { logs?: unknown }).logs)), same);
+      const [logs] = await this.ask(
+        "log",
+        readers,
+        "eth_getTransactionReceipt",
+        [anchor.txHash],
+        (raw) => (raw === null ? null : decodeAnchorLogs((raw as { logs?: unknown }).logs)),
+        same,
+      );
       return logs ?? undefined;
     } catch (e) {
       if (e instanceof StepFailure && e.step.code === "RPC_UNREACHABLE" && refused(e)) return undefined;
@@ -295,6 +442,10 @@ function finish(result: VerificationResult, code: ErrorCode | undefined, message
  * @example
  * const result = await verifyReceipt(receipt, { sha256, size }, { readers: () => [jsonRpcReader(url)], knownRegistries: KNOWN_REGISTRY_CODES });
  */
-export function verifyReceipt(receipt: Receipt, file: { path?: string; sha256: string; size: number } | undefined, opts: EngineOptions): Promise<VerificationResult> {
+export function verifyReceipt(
+  receipt: Receipt,
+  file: { path?: string; sha256: string; size: number } | undefined,
+  opts: EngineOptions,
+): Promise<VerificationResult> {
   return new Verifier(opts).verify(receipt, file);
 }

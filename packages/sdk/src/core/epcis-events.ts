@@ -4,7 +4,14 @@ import { keccak256, keccak256Utf8 } from "./keccak";
 import { uomOf } from "./quantity";
 import { sha256 } from "@noble/hashes/sha2";
 import { assertAiValue, encodeAiValue, gtinCheckDigit, normalizeGtin } from "./gs1";
-import { BIZ_STEPS, DISPOSITIONS, DEFAULT_DISPOSITION, cbvWord, type BizStep, type Disposition } from "./epcis-vocabulary";
+import {
+  BIZ_STEPS,
+  DISPOSITIONS,
+  DEFAULT_DISPOSITION,
+  cbvWord,
+  type BizStep,
+  type Disposition,
+} from "./epcis-vocabulary";
 import { epcisEventHash, eventHashDigest } from "./epcis-hash";
 
 /**
@@ -18,7 +25,10 @@ import { epcisEventHash, eventHashDigest } from "./epcis-hash";
 /** Namespace of Proofmark's GI lot master data (ILMD) and extension fields. */
 export const GI_NAMESPACE = "https://ns.proofmark.dev/gi#";
 /** JSON-LD context of Proofmark's EPCIS documents. */
-export const EPCIS_CONTEXT = ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld", { gi: GI_NAMESPACE }] as const;
+export const EPCIS_CONTEXT = [
+  "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld",
+  { gi: GI_NAMESPACE },
+] as const;
 
 /** A quantity of a class of objects (a lot): EPCIS `QuantityElement`. */
 export interface QuantityElement {
@@ -73,7 +83,8 @@ export interface EpcisDocument {
  */
 export function lotClass(input: { giNumber: string; lot: string; gtin?: string }): string {
   assertAiValue(input.lot, "lot");
-  if (input.gtin !== undefined) return `https://id.gs1.org/01/${normalizeGtin(input.gtin)}/10/${encodeAiValue(input.lot)}`;
+  if (input.gtin !== undefined)
+    return `https://id.gs1.org/01/${normalizeGtin(input.gtin)}/10/${encodeAiValue(input.lot)}`;
   return `urn:proofmark:gi:${urnEncode(input.giNumber)}:lot:${urnEncode(input.lot)}`;
 }
 
@@ -81,7 +92,9 @@ export function lotClass(input: { giNumber: string; lot: string; gtin?: string }
 function urnEncode(s: string): string {
   return Array.from(new TextEncoder().encode(s), (b) => {
     const c = String.fromCharCode(b);
-    return b < 0x80 && /[A-Za-z0-9\-._~!$&'()*+,;=:@]/.test(c) ? c : `%${b.toString(16).toUpperCase().padStart(2, "0")}`;
+    return b < 0x80 && /[A-Za-z0-9\-._~!$&'()*+,;=:@]/.test(c)
+      ? c
+      : `%${b.toString(16).toUpperCase().padStart(2, "0")}`;
   }).join("");
 }
 
@@ -113,7 +126,12 @@ export function locationUri(location: string): { id: string; name?: string } {
 
 function normalizeGln(gln: string): string {
   const expected = gtinCheckDigit(gln.slice(0, 12));
-  if (String(expected) !== gln[12]) throw new ProofmarkError("INVALID_ARGUMENT", `GLN ${gln} has a wrong check digit: the last digit should be ${expected}`, { gln });
+  if (String(expected) !== gln[12])
+    throw new ProofmarkError(
+      "INVALID_ARGUMENT",
+      `GLN ${gln} has a wrong check digit: the last digit should be ${expected}`,
+      { gln },
+    );
   return gln;
 }
 
@@ -147,7 +165,9 @@ export interface EventBase {
  * harvestEvent({ lot: lotClass({ giNumber: "AGI00001", lot: "F1-001" }), quantity: 1_200_000n, unit: "g",
  *   time: "2026-09-01T08:00:00+08:00", location: "geo:34.43,116.35", ilmd: { "gi:plot": "DS-07" } })
  */
-export function harvestEvent(input: EventBase & { lot: string; quantity: bigint; unit: string; ilmd: Record<string, string | number> }): EpcisEvent {
+export function harvestEvent(
+  input: EventBase & { lot: string; quantity: bigint; unit: string; ilmd: Record<string, string | number> },
+): EpcisEvent {
   return withBase(input, {
     type: "ObjectEvent",
     action: "ADD",
@@ -164,11 +184,17 @@ export function harvestEvent(input: EventBase & { lot: string; quantity: bigint;
  * @example
  * observationEvent({ lot, step: "inspecting", disposition: "conformant", time: new Date(), location: "urn:…" })
  */
-export function observationEvent(input: EventBase & { lot: string; step: BizStep; disposition?: Disposition; quantity?: bigint; unit?: string }): EpcisEvent {
+export function observationEvent(
+  input: EventBase & { lot: string; step: BizStep; disposition?: Disposition; quantity?: bigint; unit?: string },
+): EpcisEvent {
   const ev: Partial<EpcisEvent> = {
     type: "ObjectEvent",
     action: "OBSERVE",
-    quantityList: [input.quantity !== undefined && input.unit ? quantityElement(input.lot, input.quantity, input.unit) : { epcClass: input.lot }],
+    quantityList: [
+      input.quantity !== undefined && input.unit
+        ? quantityElement(input.lot, input.quantity, input.unit)
+        : { epcClass: input.lot },
+    ],
     bizStep: input.step,
     disposition: input.disposition ?? DEFAULT_DISPOSITION[input.step],
   };
@@ -179,7 +205,9 @@ export function observationEvent(input: EventBase & { lot: string; step: BizStep
  * Packing N packages of size S from a lot: an AggregationEvent ADD / `packing` / `container_closed`
  * whose parent is the packed lot and whose child quantity is what was taken from the source lot.
  */
-export function packEvent(input: EventBase & { lot: string; packedLot: string; packages: number; size: bigint; unit: string }): EpcisEvent {
+export function packEvent(
+  input: EventBase & { lot: string; packedLot: string; packages: number; size: bigint; unit: string },
+): EpcisEvent {
   return withBase(input, {
     type: "AggregationEvent",
     action: "ADD",
@@ -196,12 +224,14 @@ export function packEvent(input: EventBase & { lot: string; packedLot: string; p
  * Lots in, lots out: a TransformationEvent. Split and merge use `repackaging`; processing
  * (e.g. drying tea) uses `creating_class_instance`.
  */
-export function transformationEvent(input: EventBase & {
-  step?: "repackaging" | "creating_class_instance";
-  inputs: { lot: string; quantity: bigint }[];
-  outputs: { lot: string; quantity: bigint }[];
-  unit: string;
-}): EpcisEvent {
+export function transformationEvent(
+  input: EventBase & {
+    step?: "repackaging" | "creating_class_instance";
+    inputs: { lot: string; quantity: bigint }[];
+    outputs: { lot: string; quantity: bigint }[];
+    unit: string;
+  },
+): EpcisEvent {
   return withBase(input, {
     type: "TransformationEvent",
     inputQuantityList: input.inputs.map((i) => quantityElement(i.lot, i.quantity, input.unit)),
@@ -213,9 +243,16 @@ export function transformationEvent(input: EventBase & {
 
 /** A recall: ObjectEvent OBSERVE / `holding` / `recalled`, with the reason as `gi:reason`. */
 export function recallEvent(input: EventBase & { lot: string; reason: string }): EpcisEvent {
-  return withBase({ ...input, extensions: { ...input.extensions, "gi:reason": input.reason } }, {
-    type: "ObjectEvent", action: "OBSERVE", quantityList: [{ epcClass: input.lot }], bizStep: "holding", disposition: "recalled",
-  });
+  return withBase(
+    { ...input, extensions: { ...input.extensions, "gi:reason": input.reason } },
+    {
+      type: "ObjectEvent",
+      action: "OBSERVE",
+      quantityList: [{ epcClass: input.lot }],
+      bizStep: "holding",
+      disposition: "recalled",
+    },
+  );
 }
 
 /** Wraps events in an EPCIS 2.0 JSON-LD document. */
@@ -230,12 +267,17 @@ export function epcisDocument(events: EpcisEvent[], creationDate: Date = new Dat
 }
 
 function quantityElement(epcClass: string, quantity: bigint, unit: string): QuantityElement {
-  return { epcClass, quantity: Number(quantity) <= Number.MAX_SAFE_INTEGER ? Number(quantity) : quantity.toString(), uom: uomOf(unit) };
+  return {
+    epcClass,
+    quantity: Number(quantity) <= Number.MAX_SAFE_INTEGER ? Number(quantity) : quantity.toString(),
+    uom: uomOf(unit),
+  };
 }
 
 function withBase(base: EventBase, ev: Partial<EpcisEvent>): EpcisEvent {
   const offset = base.timeZoneOffset ?? "+08:00";
-  if (!/^[+-](0\d|1[0-4]):[0-5]\d$/.test(offset)) throw new ProofmarkError("INVALID_ARGUMENT", `time zone offset "${offset}" must look like +08:00`);
+  if (!/^[+-](0\d|1[0-4]):[0-5]\d$/.test(offset))
+    throw new ProofmarkError("INVALID_ARGUMENT", `time zone offset "${offset}" must look like +08:00`);
   const out: Record<string, unknown> = {
     type: ev.type,
     eventTime: isoWithOffset(base.time, offset),
@@ -268,7 +310,12 @@ const TIME_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(
  */
 export function parseEventTime(text: string): number {
   const m = TIME_RE.exec(String(text).trim());
-  if (!m) throw new ProofmarkError("INVALID_ARGUMENT", `"${text}" is not an ISO 8601 date-time such as 2026-09-01T08:00:00+08:00`, { value: text });
+  if (!m)
+    throw new ProofmarkError(
+      "INVALID_ARGUMENT",
+      `"${text}" is not an ISO 8601 date-time such as 2026-09-01T08:00:00+08:00`,
+      { value: text },
+    );
   const [, y, mo, d, h = "0", mi = "0", s = "0", frac = "", zone = "Z"] = m;
   const fracMs = frac ? Math.round(Number(`0.${frac}`) * 1000 * 1000) / 1000 : 0;
   let ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s)) + Math.round(fracMs);
@@ -304,7 +351,8 @@ export const EVENT_DOMAIN: Hex = toHex(keccak256Utf8("proofmark.gi.event.v1"));
  * const document = eventCommitment(epcisEventHash(ev), salt); // goes on chain
  */
 export function eventCommitment(eventHash: string, salt: Hex): Hex {
-  if (!isHexOfLength(salt, 32)) throw new ProofmarkError("INVALID_ARGUMENT", "salt must be 0x followed by 64 lower-case hex digits");
+  if (!isHexOfLength(salt, 32))
+    throw new ProofmarkError("INVALID_ARGUMENT", "salt must be 0x followed by 64 lower-case hex digits");
   const pre = new Uint8Array(96);
   pre.set(fromHex(EVENT_DOMAIN), 0);
   pre.set(eventHashDigest(eventHash), 32);
@@ -314,7 +362,8 @@ export function eventCommitment(eventHash: string, salt: Hex): Hex {
 
 /** keccak-256 of a location identifier's UTF-8 bytes (the chain's `location`). */
 export function locationDigest(location: string): Hex {
-  if (typeof location !== "string" || location.trim() === "") throw new ProofmarkError("INVALID_ARGUMENT", "location must be a non-empty identifier");
+  if (typeof location !== "string" || location.trim() === "")
+    throw new ProofmarkError("INVALID_ARGUMENT", "location must be a non-empty identifier");
   return toHex(keccak256Utf8(location.trim()));
 }
 
@@ -343,8 +392,12 @@ export function chainRecord(event: EpcisEvent, salt: Hex): ChainRecord {
   const disposition = cbvWord("Disp", event.disposition ?? "active");
   const si = (BIZ_STEPS as readonly string[]).indexOf(step);
   const di = (DISPOSITIONS as readonly string[]).indexOf(disposition);
-  if (si < 0) throw new ProofmarkError("EPCIS_INVALID", `business step "${step}" is not one the registry records`, { step });
-  if (di < 0) throw new ProofmarkError("EPCIS_INVALID", `disposition "${disposition}" is not one the registry records`, { disposition });
+  if (si < 0)
+    throw new ProofmarkError("EPCIS_INVALID", `business step "${step}" is not one the registry records`, { step });
+  if (di < 0)
+    throw new ProofmarkError("EPCIS_INVALID", `disposition "${disposition}" is not one the registry records`, {
+      disposition,
+    });
   return {
     step: si,
     disposition: di,
@@ -353,5 +406,3 @@ export function chainRecord(event: EpcisEvent, salt: Hex): ChainRecord {
     document: eventCommitment(epcisEventHash(event), salt),
   };
 }
-
-

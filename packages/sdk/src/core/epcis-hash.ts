@@ -32,7 +32,16 @@ type Node = [name: string, value: string, children: Node[]];
 /** A canonical order: names and the order of their children (null: no order inside). */
 type Order = [name: string, children: Order | null][];
 
-const QUANTITY: Order = [["quantityElement", [["epcClass", null], ["quantity", null], ["uom", null]]]];
+const QUANTITY: Order = [
+  [
+    "quantityElement",
+    [
+      ["epcClass", null],
+      ["quantity", null],
+      ["uom", null],
+    ],
+  ],
+];
 const EPC: Order = [["epc", null]];
 const PROP_ORDER: Order = [
   ["eventTime", null],
@@ -51,17 +60,66 @@ const PROP_ORDER: Order = [
   ["transformationID", null],
   ["bizStep", null],
   ["disposition", null],
-  ["persistentDisposition", [["set", null], ["unset", null]]],
+  [
+    "persistentDisposition",
+    [
+      ["set", null],
+      ["unset", null],
+    ],
+  ],
   ["readPoint", [["id", null]]],
   ["bizLocation", [["id", null]]],
-  ["sensorElementList", [["sensorElement", [
-    ["sensorMetadata", ["time", "startTime", "endTime", "deviceID", "deviceMetadata", "rawData", "dataProcessingMethod", "bizRules"].map((n) => [n, null])],
-    ["sensorReport", [
-      "type", "exception", "deviceID", "deviceMetadata", "rawData", "dataProcessingMethod", "time", "microorganism", "chemicalSubstance",
-      "value", "component", "stringValue", "booleanValue", "hexBinaryValue", "uriValue", "minValue", "maxValue", "meanValue", "sDev",
-      "percRank", "percValue", "uom", "coordinateReferenceSystem",
-    ].map((n) => [n, null] as [string, null])],
-  ]]]],
+  [
+    "sensorElementList",
+    [
+      [
+        "sensorElement",
+        [
+          [
+            "sensorMetadata",
+            [
+              "time",
+              "startTime",
+              "endTime",
+              "deviceID",
+              "deviceMetadata",
+              "rawData",
+              "dataProcessingMethod",
+              "bizRules",
+            ].map((n) => [n, null]),
+          ],
+          [
+            "sensorReport",
+            [
+              "type",
+              "exception",
+              "deviceID",
+              "deviceMetadata",
+              "rawData",
+              "dataProcessingMethod",
+              "time",
+              "microorganism",
+              "chemicalSubstance",
+              "value",
+              "component",
+              "stringValue",
+              "booleanValue",
+              "hexBinaryValue",
+              "uriValue",
+              "minValue",
+              "maxValue",
+              "meanValue",
+              "sDev",
+              "percRank",
+              "percValue",
+              "uom",
+              "coordinateReferenceSystem",
+            ].map((n) => [n, null] as [string, null]),
+          ],
+        ],
+      ],
+    ],
+  ],
 ];
 /** Fields never hashed. */
 const LEFT_OUT = new Set(["recordTime", "eventID", "type", "errorDeclaration"]);
@@ -74,7 +132,12 @@ const TYPED_ITEMS = new Set(["bizTransaction", "source", "destination"]);
  * Prefixes expanded without being declared: CBV 2.0 §8.9's gs1, cbv and epcis, and Proofmark's own
  * `gi` (GI_NAMESPACE, which every document Proofmark writes declares). A document's own context wins.
  */
-const STANDARD_PREFIXES: Record<string, string> = { gs1: GS1_VOC_BASE, cbv: CBV_BASE, epcis: "https://ref.gs1.org/epcis/", gi: "https://ns.proofmark.dev/gi#" };
+const STANDARD_PREFIXES: Record<string, string> = {
+  gs1: GS1_VOC_BASE,
+  cbv: CBV_BASE,
+  epcis: "https://ref.gs1.org/epcis/",
+  gi: "https://ns.proofmark.dev/gi#",
+};
 
 /** Options of the event hash. */
 export interface EventHashOptions {
@@ -139,7 +202,8 @@ class Reader {
 
   name(key: string): string {
     const i = key.indexOf(":");
-    if (i > 0 && this.prefixes[key.slice(0, i)] !== undefined) return `{${this.prefixes[key.slice(0, i)]}}${key.slice(i + 1)}`;
+    if (i > 0 && this.prefixes[key.slice(0, i)] !== undefined)
+      return `{${this.prefixes[key.slice(0, i)]}}${key.slice(i + 1)}`;
     return key;
   }
 
@@ -147,7 +211,8 @@ class Reader {
     const vocabulary = vocabularyOf(path);
     if (vocabulary && CBV_TERMS[vocabulary].terms.includes(value)) return CBV_TERMS[vocabulary].prefix + value;
     const i = value.indexOf(":");
-    if (i > 0 && this.prefixes[value.slice(0, i)] !== undefined) return this.prefixes[value.slice(0, i)] + value.slice(i + 1);
+    if (i > 0 && this.prefixes[value.slice(0, i)] !== undefined)
+      return this.prefixes[value.slice(0, i)] + value.slice(i + 1);
     return value;
   }
 
@@ -208,7 +273,13 @@ function restructure(node: Node): Node {
   const out = children.map((c) => (TYPED_LISTS.has(c[0]) ? c : restructure(c)));
   let name = node[0];
   if (name === "inputEPC" || name === "outputEPC") name = "epc";
-  if (name === "inputQuantity" || name === "outputQuantity" || name === "childQuantity" || (name === "quantity" && out.length > 0)) name = "quantityElement";
+  if (
+    name === "inputQuantity" ||
+    name === "outputQuantity" ||
+    name === "childQuantity" ||
+    (name === "quantity" && out.length > 0)
+  )
+    name = "quantityElement";
   return [name, node[1], out];
 }
 
@@ -246,7 +317,8 @@ function canonicalValue(text: string): string {
   return epcToDigitalLink(canonicalNumber(cbvUrnToUri(text)));
 }
 
-const TIME_RE = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$/;
+const TIME_RE =
+  /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$/;
 
 /** An xsd:dateTimeStamp in UTC with milliseconds ("…T02:33:31.116Z"), the 4th decimal rounding half up; other text unchanged. */
 export function canonicalTime(text: string): string {
@@ -320,7 +392,11 @@ function eventTree(event: EpcisEvent, options: EventHashOptions): Node {
     throw new ProofmarkError("EPCIS_INVALID", "an EPCIS event needs a type and an eventTime", {});
   }
   // An event may carry its document's @context (JSON-LD allows it on any node): its prefixes count too.
-  const reader = new Reader({ ...STANDARD_PREFIXES, ...contextPrefixes((event as { "@context"?: unknown })["@context"]), ...(options.prefixes ?? {}) });
+  const reader = new Reader({
+    ...STANDARD_PREFIXES,
+    ...contextPrefixes((event as { "@context"?: unknown })["@context"]),
+    ...(options.prefixes ?? {}),
+  });
   const ignore = new Set([...COMMENTS, ...(options.ignoreFields ?? [])]);
   const root = reader.node(event, [], ignore);
   return restructure([event.type, "", root[2]]);
@@ -358,7 +434,8 @@ export function epcisEventHash(event: EpcisEvent, options: EventHashOptions = {}
 /** The 32-byte SHA-256 inside an event hash ID. Throws EPCIS_INVALID for anything else. */
 export function eventHashDigest(hashId: string): Uint8Array {
   const m = /^ni:\/\/\/sha-256;([0-9a-f]{64})\?ver=CBV2\.0$/.exec(hashId);
-  if (!m) throw new ProofmarkError("EPCIS_INVALID", `"${hashId}" is not a CBV 2.0 SHA-256 event hash ID`, { hash: hashId });
+  if (!m)
+    throw new ProofmarkError("EPCIS_INVALID", `"${hashId}" is not a CBV 2.0 SHA-256 event hash ID`, { hash: hashId });
   return fromHex(`0x${m[1]}`);
 }
 
@@ -367,7 +444,8 @@ export function contextPrefixes(context: unknown): Record<string, string> {
   const out: Record<string, string> = {};
   for (const entry of Array.isArray(context) ? context : [context]) {
     if (entry && typeof entry === "object" && !Array.isArray(entry)) {
-      for (const [k, v] of Object.entries(entry as Record<string, unknown>)) if (typeof v === "string" && !k.startsWith("@")) out[k] = v;
+      for (const [k, v] of Object.entries(entry as Record<string, unknown>))
+        if (typeof v === "string" && !k.startsWith("@")) out[k] = v;
     }
   }
   return out;
@@ -379,9 +457,10 @@ export function documentEvents(document: unknown): EpcisEvent[] {
   if (!body || typeof body !== "object") throw new ProofmarkError("EPCIS_INVALID", "the document has no epcisBody", {});
   const list =
     (body.eventList as unknown[] | undefined) ??
-    ((body.queryResults as { resultsBody?: { eventList?: unknown[] } } | undefined)?.resultsBody?.eventList) ??
+    (body.queryResults as { resultsBody?: { eventList?: unknown[] } } | undefined)?.resultsBody?.eventList ??
     (body.event ? [body.event] : undefined);
-  if (!Array.isArray(list)) throw new ProofmarkError("EPCIS_INVALID", "the document's epcisBody holds no eventList", {});
+  if (!Array.isArray(list))
+    throw new ProofmarkError("EPCIS_INVALID", "the document's epcisBody holds no eventList", {});
   return list as EpcisEvent[];
 }
 

@@ -37,36 +37,78 @@ const ID = "https://id.gs1.org";
 
 const EPC_RULES: Rule[] = [
   // EPC URIs
-  [new RegExp(`^urn:epc:id:sgtin:(${split(13)})\\.(${SERIAL_CHAR}{1,20})$`), ([, cr, s]) => `${ID}/01/${gtin(cr)}/21/${escapeEpcComponent(s)}`],
-  [new RegExp(`^urn:epc:id:sscc:(${split(17)})$`), ([, cr]) => {
-    const [c, r] = cr.split(".");
-    return `${ID}/00/${cd(r[0] + c + r.slice(1))}`;
-  }],
-  [new RegExp(`^urn:epc:id:sgln:(${split(12)})\\.(${SERIAL_CHAR}{1,20})$`), ([, cr, ext]) => {
-    const gln = cd(cr.replace(".", ""));
-    return ext === "0" ? `${ID}/414/${gln}` : `${ID}/414/${gln}/254/${escapeEpcComponent(ext)}`;
-  }],
-  [new RegExp(`^urn:epc:id:grai:(${split(12)})\\.(${SERIAL_CHAR}{1,16})$`), ([, cr, s]) => `${ID}/8003/${cd("0" + cr.replace(".", ""))}${escapeEpcComponent(s)}`],
-  [new RegExp(`^urn:epc:id:giai:(\\d{6,12})\\.(${SERIAL_CHAR}{1,24})$`), ([, c, a]) => (c.length + a.length <= 30 ? `${ID}/8004/${c}${escapeEpcComponent(a)}` : "")],
+  [
+    new RegExp(`^urn:epc:id:sgtin:(${split(13)})\\.(${SERIAL_CHAR}{1,20})$`),
+    ([, cr, s]) => `${ID}/01/${gtin(cr)}/21/${escapeEpcComponent(s)}`,
+  ],
+  [
+    new RegExp(`^urn:epc:id:sscc:(${split(17)})$`),
+    ([, cr]) => {
+      const [c, r] = cr.split(".");
+      return `${ID}/00/${cd(r[0] + c + r.slice(1))}`;
+    },
+  ],
+  [
+    new RegExp(`^urn:epc:id:sgln:(${split(12)})\\.(${SERIAL_CHAR}{1,20})$`),
+    ([, cr, ext]) => {
+      const gln = cd(cr.replace(".", ""));
+      return ext === "0" ? `${ID}/414/${gln}` : `${ID}/414/${gln}/254/${escapeEpcComponent(ext)}`;
+    },
+  ],
+  [
+    new RegExp(`^urn:epc:id:grai:(${split(12)})\\.(${SERIAL_CHAR}{1,16})$`),
+    ([, cr, s]) => `${ID}/8003/${cd("0" + cr.replace(".", ""))}${escapeEpcComponent(s)}`,
+  ],
+  [
+    new RegExp(`^urn:epc:id:giai:(\\d{6,12})\\.(${SERIAL_CHAR}{1,24})$`),
+    ([, c, a]) => (c.length + a.length <= 30 ? `${ID}/8004/${c}${escapeEpcComponent(a)}` : ""),
+  ],
   [new RegExp(`^urn:epc:id:gsrn:(${split(17)})$`), ([, cr]) => `${ID}/8018/${cd(cr.replace(".", ""))}`],
   [new RegExp(`^urn:epc:id:gsrnp:(${split(17)})$`), ([, cr]) => `${ID}/8017/${cd(cr.replace(".", ""))}`],
-  [new RegExp(`^urn:epc:id:gdti:(${split(12)})\\.(${SERIAL_CHAR}{0,17})$`), ([, cr, s]) => `${ID}/253/${cd(cr.replace(".", ""))}${escapeEpcComponent(s)}`],
-  [new RegExp(`^urn:epc:id:cpi:(\\d{6,12})\\.(${CPI_CHAR}{1,24})\\.(\\d{1,12})$`), ([, c, r, s]) => `${ID}/8010/${escapeEpcComponent(c + r)}/8011/${s}`],
-  [new RegExp(`^urn:epc:id:sgcn:(${split(12)})\\.(\\d{1,12})$`), ([, cr, s]) => `${ID}/255/${cd(cr.replace(".", ""))}${s}`],
-  [new RegExp(`^urn:epc:id:ginc:(\\d{6,12})\\.(${SERIAL_CHAR}{1,24})$`), ([, c, r]) => `${ID}/401/${c}${escapeEpcComponent(r)}`],
+  [
+    new RegExp(`^urn:epc:id:gdti:(${split(12)})\\.(${SERIAL_CHAR}{0,17})$`),
+    ([, cr, s]) => `${ID}/253/${cd(cr.replace(".", ""))}${escapeEpcComponent(s)}`,
+  ],
+  [
+    new RegExp(`^urn:epc:id:cpi:(\\d{6,12})\\.(${CPI_CHAR}{1,24})\\.(\\d{1,12})$`),
+    ([, c, r, s]) => `${ID}/8010/${escapeEpcComponent(c + r)}/8011/${s}`,
+  ],
+  [
+    new RegExp(`^urn:epc:id:sgcn:(${split(12)})\\.(\\d{1,12})$`),
+    ([, cr, s]) => `${ID}/255/${cd(cr.replace(".", ""))}${s}`,
+  ],
+  [
+    new RegExp(`^urn:epc:id:ginc:(\\d{6,12})\\.(${SERIAL_CHAR}{1,24})$`),
+    ([, c, r]) => `${ID}/401/${c}${escapeEpcComponent(r)}`,
+  ],
   [new RegExp(`^urn:epc:id:gsin:(${split(16)})$`), ([, cr]) => `${ID}/402/${cd(cr.replace(".", ""))}`],
-  [new RegExp(`^urn:epc:id:itip:(${split(13)})\\.(\\d{2})\\.(\\d{2})\\.(${SERIAL_CHAR}{1,20})$`), ([, cr, p, t, s]) => `${ID}/8006/${gtin(cr)}${p}${t}/21/${escapeEpcComponent(s)}`],
-  [new RegExp(`^urn:epc:id:upui:(${split(13)})\\.(${SERIAL_CHAR}{1,28})$`), ([, cr, s]) => `${ID}/01/${gtin(cr)}/235/${escapeEpcComponent(s)}`],
+  [
+    new RegExp(`^urn:epc:id:itip:(${split(13)})\\.(\\d{2})\\.(\\d{2})\\.(${SERIAL_CHAR}{1,20})$`),
+    ([, cr, p, t, s]) => `${ID}/8006/${gtin(cr)}${p}${t}/21/${escapeEpcComponent(s)}`,
+  ],
+  [
+    new RegExp(`^urn:epc:id:upui:(${split(13)})\\.(${SERIAL_CHAR}{1,28})$`),
+    ([, cr, s]) => `${ID}/01/${gtin(cr)}/235/${escapeEpcComponent(s)}`,
+  ],
   [new RegExp(`^urn:epc:id:pgln:(${split(12)})$`), ([, cr]) => `${ID}/417/${cd(cr.replace(".", ""))}`],
   // EPC class URIs
-  [new RegExp(`^urn:epc:class:lgtin:(${split(13)})\\.(${SERIAL_CHAR}{1,20})$`), ([, cr, l]) => `${ID}/01/${gtin(cr)}/10/${escapeEpcComponent(l)}`],
+  [
+    new RegExp(`^urn:epc:class:lgtin:(${split(13)})\\.(${SERIAL_CHAR}{1,20})$`),
+    ([, cr, l]) => `${ID}/01/${gtin(cr)}/10/${escapeEpcComponent(l)}`,
+  ],
   // EPC pattern URIs (the class they name)
   [new RegExp(`^urn:epc:idpat:sgtin:(${split(13)})\\.\\*$`), ([, cr]) => `${ID}/01/${gtin(cr)}`],
   [new RegExp(`^urn:epc:idpat:grai:(${split(12)})\\.\\*$`), ([, cr]) => `${ID}/8003/${cd("0" + cr.replace(".", ""))}`],
   [new RegExp(`^urn:epc:idpat:gdti:(${split(12)})\\.\\*$`), ([, cr]) => `${ID}/253/${cd(cr.replace(".", ""))}`],
   [new RegExp(`^urn:epc:idpat:sgcn:(${split(12)})\\.\\*$`), ([, cr]) => `${ID}/255/${cd(cr.replace(".", ""))}`],
-  [new RegExp(`^urn:epc:idpat:cpi:(\\d{6,12})\\.(${CPI_CHAR}{1,24})\\.\\*$`), ([, c, r]) => `${ID}/8010/${escapeEpcComponent(c + r)}`],
-  [new RegExp(`^urn:epc:idpat:itip:(${split(13)})\\.(\\d{2})\\.(\\d{2})\\.\\*$`), ([, cr, p, t]) => `${ID}/8006/${gtin(cr)}${p}${t}`],
+  [
+    new RegExp(`^urn:epc:idpat:cpi:(\\d{6,12})\\.(${CPI_CHAR}{1,24})\\.\\*$`),
+    ([, c, r]) => `${ID}/8010/${escapeEpcComponent(c + r)}`,
+  ],
+  [
+    new RegExp(`^urn:epc:idpat:itip:(${split(13)})\\.(\\d{2})\\.(\\d{2})\\.\\*$`),
+    ([, cr, p, t]) => `${ID}/8006/${gtin(cr)}${p}${t}`,
+  ],
   [new RegExp(`^urn:epc:idpat:upui:(${split(13)})\\.\\*$`), ([, cr]) => `${ID}/01/${gtin(cr)}`],
 ];
 
@@ -79,8 +121,23 @@ function gtin(companyDotItem: string): string {
 /** Primary keys of a constrained canonical Digital Link, and the short names GS1 once allowed for them. */
 const PRIMARY = ["00", "01", "253", "255", "401", "402", "414", "417", "8003", "8004", "8006", "8010", "8017", "8018"];
 const SHORT_NAMES: Record<string, string> = {
-  gtin: "01", itip: "8006", cpid: "8010", gln: "414", party: "417", gsrnp: "8017", gsrn: "8018", gcn: "255",
-  sscc: "00", gdti: "253", ginc: "401", gsin: "402", grai: "8003", giai: "8004", cpv: "22", lot: "10", ser: "21",
+  gtin: "01",
+  itip: "8006",
+  cpid: "8010",
+  gln: "414",
+  party: "417",
+  gsrnp: "8017",
+  gsrn: "8018",
+  gcn: "255",
+  sscc: "00",
+  gdti: "253",
+  ginc: "401",
+  gsin: "402",
+  grai: "8003",
+  giai: "8004",
+  cpv: "22",
+  lot: "10",
+  ser: "21",
 };
 /** The canonical forms allowed in the hash (CBV 2.0 §8.9: the finest level of identification only). */
 const CANONICAL: RegExp[] = [
@@ -104,7 +161,10 @@ const CANONICAL: RegExp[] = [
 function canonicalDigitalLink(uri: string): string | undefined {
   const m = /^https?:\/\/[^/?#]+(\/[^?#]*)(?:\?[^#]*)?(?:#.*)?$/.exec(uri);
   if (!m) return undefined;
-  const segments = m[1].split("/").slice(1).map((s) => SHORT_NAMES[s] ?? s);
+  const segments = m[1]
+    .split("/")
+    .slice(1)
+    .map((s) => SHORT_NAMES[s] ?? s);
   // the primary key is the leftmost segment that names one and is followed by a value starting with 4 digits
   let start = -1;
   for (let i = 0; i + 1 < segments.length; i++) {

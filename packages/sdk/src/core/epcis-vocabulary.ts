@@ -42,17 +42,36 @@ export const STEP_ROLES: Readonly<Record<BizStep, readonly ProductRole[]>> = Obj
 
 /** The usual disposition after each step, used when none is given. */
 export const DEFAULT_DISPOSITION: Readonly<Record<BizStep, Disposition>> = Object.freeze({
-  commissioning: "active", inspecting: "conformant", sampling: "in_progress", packing: "container_closed",
-  unpacking: "in_progress", repackaging: "active", creating_class_instance: "active", storing: "sellable_not_accessible",
-  holding: "sellable_not_accessible", shipping: "in_transit", departing: "in_transit", arriving: "in_transit",
-  receiving: "sellable_not_accessible", loading: "in_transit", unloading: "in_progress", transporting: "in_transit",
-  retail_selling: "retail_sold", destroying: "destroyed", other: "active",
+  commissioning: "active",
+  inspecting: "conformant",
+  sampling: "in_progress",
+  packing: "container_closed",
+  unpacking: "in_progress",
+  repackaging: "active",
+  creating_class_instance: "active",
+  storing: "sellable_not_accessible",
+  holding: "sellable_not_accessible",
+  shipping: "in_transit",
+  departing: "in_transit",
+  arriving: "in_transit",
+  receiving: "sellable_not_accessible",
+  loading: "in_transit",
+  unloading: "in_progress",
+  transporting: "in_transit",
+  retail_selling: "retail_sold",
+  destroying: "destroyed",
+  other: "active",
 });
 
 /** The on-chain code of a business step ("inspecting" → 1). Throws INVALID_ARGUMENT for other words. */
 export function stepCode(step: string): number {
   const i = (BIZ_STEPS as readonly string[]).indexOf(step);
-  if (i < 0) throw new ProofmarkError("INVALID_ARGUMENT", `unknown business step "${step}"; use one of ${BIZ_STEPS.join(", ")}`, { step });
+  if (i < 0)
+    throw new ProofmarkError(
+      "INVALID_ARGUMENT",
+      `unknown business step "${step}"; use one of ${BIZ_STEPS.join(", ")}`,
+      { step },
+    );
   return i;
 }
 
@@ -60,7 +79,11 @@ export function stepCode(step: string): number {
 export function dispositionCode(disposition: string): number {
   const i = (DISPOSITIONS as readonly string[]).indexOf(disposition);
   if (i < 0) {
-    throw new ProofmarkError("INVALID_ARGUMENT", `unknown disposition "${disposition}"; use one of ${DISPOSITIONS.join(", ")}`, { disposition });
+    throw new ProofmarkError(
+      "INVALID_ARGUMENT",
+      `unknown disposition "${disposition}"; use one of ${DISPOSITIONS.join(", ")}`,
+      { disposition },
+    );
   }
   return i;
 }
@@ -68,7 +91,10 @@ export function dispositionCode(disposition: string): number {
 /** The role code ("inspector" → 2). Throws INVALID_ARGUMENT for other words. */
 export function roleCode(role: string): number {
   const i = (PRODUCT_ROLES as readonly string[]).indexOf(role);
-  if (i < 0) throw new ProofmarkError("INVALID_ARGUMENT", `unknown role "${role}"; use one of ${PRODUCT_ROLES.join(", ")}`, { role });
+  if (i < 0)
+    throw new ProofmarkError("INVALID_ARGUMENT", `unknown role "${role}"; use one of ${PRODUCT_ROLES.join(", ")}`, {
+      role,
+    });
   return i;
 }
 
@@ -98,12 +124,17 @@ export const CBV_TERMS = Object.freeze({
       "active available completeness_verified completeness_inferred conformant container_closed container_open damaged destroyed dispensed disposed encoded expired in_progress in_transit inactive mismatch_instance mismatch_class mismatch_quantity needs_replacement no_pedigree_match non_conformant non_sellable_other partially_dispensed recalled reserved retail_sold returned sellable_accessible sellable_not_accessible stolen unavailable unknown",
     ),
   },
-  BTT: { prefix: `${CBV_BASE}BTT-`, terms: words("bol cert desadv inv pedigree po poc prodorder recadv rma testprd testres upevt") },
+  BTT: {
+    prefix: `${CBV_BASE}BTT-`,
+    terms: words("bol cert desadv inv pedigree po poc prodorder recadv rma testprd testres upevt"),
+  },
   SDT: { prefix: `${CBV_BASE}SDT-`, terms: words("owning_party possessing_party location") },
   ER: { prefix: `${CBV_BASE}ER-`, terms: words("did_not_occur incorrect_data") },
   Comp: {
     prefix: `${CBV_BASE}Comp-`,
-    terms: words("x y z axial_distance azimuth height spherical_radius polar_angle elevation_angle easting northing latitude longitude altitude"),
+    terms: words(
+      "x y z axial_distance azimuth height spherical_radius polar_angle elevation_angle easting northing latitude longitude altitude",
+    ),
   },
   MeasurementType: {
     prefix: GS1_VOC_BASE,

@@ -115,7 +115,9 @@ export class ProofmarkError extends Error {
  */
 export function isProofmarkError(e: unknown, code?: ErrorCode): e is ProofmarkError {
   return (
-    typeof e === "object" && e !== null && (e as Record<symbol, unknown>)[BRAND] === true &&
+    typeof e === "object" &&
+    e !== null &&
+    (e as Record<symbol, unknown>)[BRAND] === true &&
     (code === undefined || (e as ProofmarkError).code === code)
   );
 }

@@ -98,7 +98,11 @@ export function trimRect(img: GreyImage, tolerance = 20, outliers = 0.01): Rect 
   while (bottom - 1 > top && uniformRow(bottom - 1, refBottom, 0, w)) bottom--;
   const refLeft = median([data[top * w], data[((top + bottom) >> 1) * w], data[(bottom - 1) * w]]);
   while (left < right - 1 && uniformCol(left, refLeft, top, bottom)) left++;
-  const refRight = median([data[top * w + w - 1], data[((top + bottom) >> 1) * w + w - 1], data[(bottom - 1) * w + w - 1]]);
+  const refRight = median([
+    data[top * w + w - 1],
+    data[((top + bottom) >> 1) * w + w - 1],
+    data[(bottom - 1) * w + w - 1],
+  ]);
   while (right - 1 > left && uniformCol(right - 1, refRight, top, bottom)) right--;
   if (right - left < w * 0.1 || bottom - top < h * 0.1) return { left: 0, top: 0, width: w, height: h };
   return { left, top, width: right - left, height: bottom - top };
@@ -195,7 +199,8 @@ function cosTable(n: number, keep: number): Float64Array {
   let t = cosTables.get(key);
   if (!t) {
     t = new Float64Array(keep * n);
-    for (let u = 0; u < keep; u++) for (let x = 0; x < n; x++) t[u * n + x] = Math.cos(((2 * x + 1) * u * Math.PI) / (2 * n));
+    for (let u = 0; u < keep; u++)
+      for (let x = 0; x < n; x++) t[u * n + x] = Math.cos(((2 * x + 1) * u * Math.PI) / (2 * n));
     cosTables.set(key, t);
   }
   return t;
@@ -255,7 +260,11 @@ const POPCOUNT8 = new Uint8Array(256).map((_, i) => {
 
 /** Number of differing bits between two hashes of the same length. */
 export function hammingDistance(a: Uint8Array, b: Uint8Array): number {
-  if (a.length !== b.length) throw new ProofmarkError("INVALID_ARGUMENT", `cannot compare a ${a.length * 8}-bit hash with a ${b.length * 8}-bit one`);
+  if (a.length !== b.length)
+    throw new ProofmarkError(
+      "INVALID_ARGUMENT",
+      `cannot compare a ${a.length * 8}-bit hash with a ${b.length * 8}-bit one`,
+    );
   let d = 0;
   for (let i = 0; i < a.length; i++) d += POPCOUNT8[a[i] ^ b[i]];
   return d;
@@ -269,11 +278,19 @@ export function hammingDistance(a: Uint8Array, b: Uint8Array): number {
  * const fp = computeFingerprint(cropGrey(grey, trimRect(grey)));
  * const text = formatFingerprint(fp); // → commitment.meta.fingerprint
  */
-export function computeFingerprint(trimmed: GreyImage, variants: readonly FingerprintVariantName[] = FINGERPRINT_VARIANTS): Fingerprint {
+export function computeFingerprint(
+  trimmed: GreyImage,
+  variants: readonly FingerprintVariantName[] = FINGERPRINT_VARIANTS,
+): Fingerprint {
   return {
     version: 1,
     variants: variants.map((name) => {
-      const part = name === "mirror" ? mirrorGrey(trimmed) : name === "full" ? trimmed : cropGrey(trimmed, variantRect(name, trimmed.width, trimmed.height));
+      const part =
+        name === "mirror"
+          ? mirrorGrey(trimmed)
+          : name === "full"
+            ? trimmed
+            : cropGrey(trimmed, variantRect(name, trimmed.width, trimmed.height));
       return { name, phash: phash64(part), hash256: hash256(part) };
     }),
   };
@@ -304,7 +321,8 @@ export function parseFingerprint(text: unknown): Fingerprint {
   const bad = (why: string) => new ProofmarkError("FINGERPRINT_INVALID", `fingerprint is not valid: ${why}`);
   if (typeof text !== "string") throw bad("not a string");
   const [format, ...parts] = text.split(" ");
-  if (format !== FINGERPRINT_FORMAT) throw bad(`unknown format "${format.slice(0, 16)}" (this Proofmark reads ${FINGERPRINT_FORMAT})`);
+  if (format !== FINGERPRINT_FORMAT)
+    throw bad(`unknown format "${format.slice(0, 16)}" (this Proofmark reads ${FINGERPRINT_FORMAT})`);
   if (parts.length === 0) throw bad("no variants");
   const seen = new Set<string>();
   const variants = parts.map((part) => {
@@ -326,7 +344,12 @@ export function phashHex(phash: Uint8Array): string {
 
 /** The four 16-bit chunks of a pHash-64 (big-endian), the keys of multi-index hashing. */
 export function phashChunks(phash: Uint8Array): [number, number, number, number] {
-  return [(phash[0] << 8) | phash[1], (phash[2] << 8) | phash[3], (phash[4] << 8) | phash[5], (phash[6] << 8) | phash[7]];
+  return [
+    (phash[0] << 8) | phash[1],
+    (phash[2] << 8) | phash[3],
+    (phash[4] << 8) | phash[5],
+    (phash[6] << 8) | phash[7],
+  ];
 }
 
 /**

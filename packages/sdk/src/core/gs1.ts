@@ -34,7 +34,11 @@ const LITERAL_RE = /[0-9A-Za-z\-._]/;
  * gtinCheckDigit("950110153000"); // 3  → GTIN-13 9501101530003
  */
 export function gtinCheckDigit(body: string): number {
-  if (!/^[0-9]{1,17}$/.test(body)) throw new ProofmarkError("INVALID_ARGUMENT", `"${body.slice(0, 40)}" must be 1–17 digits to compute a GS1 check digit`);
+  if (!/^[0-9]{1,17}$/.test(body))
+    throw new ProofmarkError(
+      "INVALID_ARGUMENT",
+      `"${body.slice(0, 40)}" must be 1–17 digits to compute a GS1 check digit`,
+    );
   let sum = 0;
   for (let i = 0; i < body.length; i++) {
     const digit = body.charCodeAt(body.length - 1 - i) - 48;
@@ -58,11 +62,19 @@ export function isValidGtin(gtin: string): boolean {
  */
 export function normalizeGtin(gtin: string): string {
   if (typeof gtin !== "string" || !/^([0-9]{8}|[0-9]{12,14})$/.test(gtin)) {
-    throw new ProofmarkError("INVALID_ARGUMENT", `GTIN "${String(gtin).slice(0, 40)}" must have 8, 12, 13 or 14 digits`, { gtin });
+    throw new ProofmarkError(
+      "INVALID_ARGUMENT",
+      `GTIN "${String(gtin).slice(0, 40)}" must have 8, 12, 13 or 14 digits`,
+      { gtin },
+    );
   }
   const expected = gtinCheckDigit(gtin.slice(0, -1));
   if (expected !== gtin.charCodeAt(gtin.length - 1) - 48) {
-    throw new ProofmarkError("INVALID_ARGUMENT", `GTIN ${gtin} has a wrong check digit: the last digit should be ${expected}`, { gtin, expected });
+    throw new ProofmarkError(
+      "INVALID_ARGUMENT",
+      `GTIN ${gtin} has a wrong check digit: the last digit should be ${expected}`,
+      { gtin, expected },
+    );
   }
   return gtin.padStart(14, "0");
 }
@@ -70,14 +82,19 @@ export function normalizeGtin(gtin: string): string {
 /** Checks a lot or serial value for AI 10 / AI 21 (1–20 characters of CSET 82). */
 export function assertAiValue(value: string, what: "lot" | "serial"): void {
   if (typeof value !== "string" || !CSET82_RE.test(value)) {
-    throw new ProofmarkError("INVALID_ARGUMENT", `${what} "${String(value).slice(0, 40)}" must be 1–20 characters of GS1's character set 82 (letters, digits and !"%&'()*+,-./:;<=>?_)`, { [what]: value });
+    throw new ProofmarkError(
+      "INVALID_ARGUMENT",
+      `${what} "${String(value).slice(0, 40)}" must be 1–20 characters of GS1's character set 82 (letters, digits and !"%&'()*+,-./:;<=>?_)`,
+      { [what]: value },
+    );
   }
 }
 
 /** Percent-encodes a CSET 82 value for a Digital Link path segment (canonical form). */
 export function encodeAiValue(value: string): string {
   let out = "";
-  for (const ch of value) out += LITERAL_RE.test(ch) ? ch : `%${ch.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`;
+  for (const ch of value)
+    out += LITERAL_RE.test(ch) ? ch : `%${ch.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`;
   return out;
 }
 
@@ -97,15 +114,26 @@ export function decodeAiValue(segment: string, what: "lot" | "serial"): string {
     const ch = segment[i];
     if (ch === "%") {
       const hex = segment.slice(i + 1, i + 3);
-      if (!/^[0-9A-Fa-f]{2}$/.test(hex)) throw new ProofmarkError("INVALID_ARGUMENT", `${what} segment "${segment.slice(0, 60)}" has a malformed percent-escape (use %XX with two hex digits)`);
+      if (!/^[0-9A-Fa-f]{2}$/.test(hex))
+        throw new ProofmarkError(
+          "INVALID_ARGUMENT",
+          `${what} segment "${segment.slice(0, 60)}" has a malformed percent-escape (use %XX with two hex digits)`,
+        );
       const decoded = String.fromCharCode(parseInt(hex, 16));
-      if (!CSET82_RE.test(decoded)) throw new ProofmarkError("INVALID_ARGUMENT", `${what} segment "${segment.slice(0, 60)}" percent-encodes "${decoded.replace(/[^\x21-\x7e]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`)}", which is not in GS1 character set 82`);
+      if (!CSET82_RE.test(decoded))
+        throw new ProofmarkError(
+          "INVALID_ARGUMENT",
+          `${what} segment "${segment.slice(0, 60)}" percent-encodes "${decoded.replace(/[^\x21-\x7e]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`)}", which is not in GS1 character set 82`,
+        );
       out += decoded;
       i += 2;
     } else if (PCHAR_RE.test(ch)) {
       out += ch;
     } else {
-      throw new ProofmarkError("INVALID_ARGUMENT", `${what} segment "${segment.slice(0, 60)}" contains "${ch}", which a URI path must percent-encode`);
+      throw new ProofmarkError(
+        "INVALID_ARGUMENT",
+        `${what} segment "${segment.slice(0, 60)}" contains "${ch}", which a URI path must percent-encode`,
+      );
     }
   }
   assertAiValue(out, what);
@@ -134,10 +162,22 @@ function normalizeResolver(resolver: string): string {
   try {
     url = new URL(resolver);
   } catch {
-    throw new ProofmarkError("INVALID_ARGUMENT", `resolver "${String(resolver).slice(0, 80)}" is not a URL; use e.g. https://id.example.org`);
+    throw new ProofmarkError(
+      "INVALID_ARGUMENT",
+      `resolver "${String(resolver).slice(0, 80)}" is not a URL; use e.g. https://id.example.org`,
+    );
   }
-  if ((url.protocol !== "https:" && url.protocol !== "http:") || url.search || url.hash || url.username || url.password) {
-    throw new ProofmarkError("INVALID_ARGUMENT", `resolver "${resolver}" must be an http(s) URL without query, fragment or credentials`);
+  if (
+    (url.protocol !== "https:" && url.protocol !== "http:") ||
+    url.search ||
+    url.hash ||
+    url.username ||
+    url.password
+  ) {
+    throw new ProofmarkError(
+      "INVALID_ARGUMENT",
+      `resolver "${resolver}" must be an http(s) URL without query, fragment or credentials`,
+    );
   }
   const base = `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, "")}`;
   return base;
@@ -168,9 +208,18 @@ export function digitalLinkPath(link: { gtin: string; lot: string; serial: strin
  */
 export function parseDigitalLinkPath(path: string): { prefix: string; gtin: string; lot: string; serial: string } {
   const m = /^(.*)\/01\/([0-9]{14})\/10\/([^/?#]+)\/21\/([^/?#]+)$/.exec(path);
-  if (!m) throw new ProofmarkError("INVALID_ARGUMENT", `"${path.slice(0, 120)}" is not a GS1 Digital Link path /01/<14-digit GTIN>/10/<lot>/21/<serial>`);
+  if (!m)
+    throw new ProofmarkError(
+      "INVALID_ARGUMENT",
+      `"${path.slice(0, 120)}" is not a GS1 Digital Link path /01/<14-digit GTIN>/10/<lot>/21/<serial>`,
+    );
   const gtin = m[2];
-  if (!isValidGtin(gtin)) throw new ProofmarkError("INVALID_ARGUMENT", `GTIN ${gtin} has a wrong check digit: the last digit should be ${gtinCheckDigit(gtin.slice(0, 13))}`, { gtin });
+  if (!isValidGtin(gtin))
+    throw new ProofmarkError(
+      "INVALID_ARGUMENT",
+      `GTIN ${gtin} has a wrong check digit: the last digit should be ${gtinCheckDigit(gtin.slice(0, 13))}`,
+      { gtin },
+    );
   return { prefix: m[1], gtin, lot: decodeAiValue(m[3], "lot"), serial: decodeAiValue(m[4], "serial") };
 }
 
@@ -183,10 +232,18 @@ export function parseDigitalLinkPath(path: string): { prefix: string; gtin: stri
  */
 export function parseDigitalLink(uri: string): DigitalLink {
   const m = /^(https?:\/\/[^/?#]+)(\/[^?#]*)$/.exec(typeof uri === "string" ? uri : "");
-  if (!m) throw new ProofmarkError("INVALID_ARGUMENT", `"${String(uri).slice(0, 120)}" is not an http(s) GS1 Digital Link URI without query or fragment`);
+  if (!m)
+    throw new ProofmarkError(
+      "INVALID_ARGUMENT",
+      `"${String(uri).slice(0, 120)}" is not an http(s) GS1 Digital Link URI without query or fragment`,
+    );
   const parts = parseDigitalLinkPath(m[2]);
   const resolver = `${m[1]}${parts.prefix}`;
-  if (normalizeResolver(resolver) !== resolver) throw new ProofmarkError("INVALID_ARGUMENT", `"${uri.slice(0, 120)}" has a non-canonical resolver part "${resolver}"`);
+  if (normalizeResolver(resolver) !== resolver)
+    throw new ProofmarkError(
+      "INVALID_ARGUMENT",
+      `"${uri.slice(0, 120)}" has a non-canonical resolver part "${resolver}"`,
+    );
   return { resolver, gtin: parts.gtin, lot: parts.lot, serial: parts.serial };
 }
 
@@ -223,8 +280,10 @@ export function checkDigitalLink(uri: string): DigitalLinkCheck {
   const canonicalUri = buildDigitalLink(link);
   if (canonicalUri !== uri) {
     const m = /\/10\/([^/]+)\/21\/([^/]+)$/.exec(uri)!;
-    if (!isCanonicalAiSegment(m[1], "lot")) problems.push(`the lot is not written canonically: "${m[1]}" (canonical: "${encodeAiValue(link.lot)}")`);
-    if (!isCanonicalAiSegment(m[2], "serial")) problems.push(`the serial is not written canonically: "${m[2]}" (canonical: "${encodeAiValue(link.serial)}")`);
+    if (!isCanonicalAiSegment(m[1], "lot"))
+      problems.push(`the lot is not written canonically: "${m[1]}" (canonical: "${encodeAiValue(link.lot)}")`);
+    if (!isCanonicalAiSegment(m[2], "serial"))
+      problems.push(`the serial is not written canonically: "${m[2]}" (canonical: "${encodeAiValue(link.serial)}")`);
     if (problems.length === 0) problems.push(`not in canonical form; canonical: ${canonicalUri}`);
   }
   return { ok: true, canonical: canonicalUri === uri, link, canonicalUri, problems };
@@ -244,7 +303,9 @@ const SERIAL_RE = new RegExp(`^[${SERIAL_ALPHABET}]{${SERIAL_LENGTH}}$`);
  * @example
  * newSerial(); // "8K2M4Q9TXV3C6H1R"
  */
-export function newSerial(random: (n: number) => Uint8Array = (n) => globalThis.crypto.getRandomValues(new Uint8Array(n))): string {
+export function newSerial(
+  random: (n: number) => Uint8Array = (n) => globalThis.crypto.getRandomValues(new Uint8Array(n)),
+): string {
   const bytes = random(10);
   if (bytes.length !== 10) throw new ProofmarkError("INVALID_ARGUMENT", "the random source must return 10 bytes");
   let bits = 0n;
@@ -269,7 +330,8 @@ export const SERIAL_LEAF_DOMAIN: Hex = toHex(keccak256Utf8("proofmark.serial.lea
  * bytes per serial, kept in the manifest) means the on-chain root reveals nothing about serials.
  */
 export function serialLeaf(input: { gtin: string; lot: string; serial: string; salt: Hex }): Hex {
-  if (!isHexOfLength(input.salt, 32)) throw new ProofmarkError("INVALID_ARGUMENT", "serial salt must be 0x followed by 64 lower-case hex digits");
+  if (!isHexOfLength(input.salt, 32))
+    throw new ProofmarkError("INVALID_ARGUMENT", "serial salt must be 0x followed by 64 lower-case hex digits");
   const pre = new Uint8Array(96);
   pre.set(fromHex(SERIAL_LEAF_DOMAIN), 0);
   pre.set(keccak256Utf8(`${input.gtin}/${input.lot}/${input.serial}`), 32);
@@ -289,7 +351,11 @@ export interface IssuedSerial {
  * (in issue order). Anchored with the lot's `issueCodes` call so that an invented serial — one
  * not under this root — is detectable.
  */
-export function serialSetCommitment(gtin: string, lot: string, serials: ReadonlyArray<{ serial: string; salt: Hex }>): { root: Hex; leaves: Hex[] } {
+export function serialSetCommitment(
+  gtin: string,
+  lot: string,
+  serials: ReadonlyArray<{ serial: string; salt: Hex }>,
+): { root: Hex; leaves: Hex[] } {
   const gtin14 = normalizeGtin(gtin);
   const leaves = serials.map((s) => serialLeaf({ gtin: gtin14, lot, serial: s.serial, salt: s.salt }));
   return { root: MerkleTree.build(leaves).root, leaves };

@@ -26,7 +26,10 @@ export interface ChainEventFields {
 /** Writes `value` as a 32-byte big-endian ABI word at `offset`; refuses values wider than `bits`. */
 function putUint(out: Uint8Array, offset: number, value: number | bigint, bits: number, what: string): void {
   let v = BigInt(value);
-  if (v < 0n || v >= 1n << BigInt(bits)) throw new ProofmarkError("INVALID_ARGUMENT", `${what} ${String(value)} does not fit in uint${bits}`, { [what]: String(value) });
+  if (v < 0n || v >= 1n << BigInt(bits))
+    throw new ProofmarkError("INVALID_ARGUMENT", `${what} ${String(value)} does not fit in uint${bits}`, {
+      [what]: String(value),
+    });
   for (let i = offset + 31; i >= offset && v > 0n; i--) {
     out[i] = Number(v & 0xffn);
     v >>= 8n;
@@ -35,7 +38,8 @@ function putUint(out: Uint8Array, offset: number, value: number | bigint, bits: 
 
 function putBytes(out: Uint8Array, offset: number, hex: string, bytes: number, what: string): void {
   const b = fromHex(hex, what);
-  if (b.length !== bytes) throw new ProofmarkError("INVALID_ARGUMENT", `${what} must be ${bytes} bytes, got ${b.length}`, { [what]: hex });
+  if (b.length !== bytes)
+    throw new ProofmarkError("INVALID_ARGUMENT", `${what} must be ${bytes} bytes, got ${b.length}`, { [what]: hex });
   out.set(b, offset + 32 - bytes);
 }
 

@@ -18,7 +18,9 @@ export function toHex(bytes: Uint8Array): Hex {
 /** Bytes of a 0x-prefixed hex string (any case). Throws INVALID_ARGUMENT on malformed input. */
 export function fromHex(hex: string, what = "value"): Uint8Array {
   if (typeof hex !== "string" || !/^0x([0-9a-fA-F]{2})*$/.test(hex)) {
-    throw new ProofmarkError("INVALID_ARGUMENT", `${what} must be 0x-prefixed hex with an even number of digits`, { value: String(hex).slice(0, 80) });
+    throw new ProofmarkError("INVALID_ARGUMENT", `${what} must be 0x-prefixed hex with an even number of digits`, {
+      value: String(hex).slice(0, 80),
+    });
   }
   const out = new Uint8Array((hex.length - 2) / 2);
   hexInto(hex, out, 0, out.length);

@@ -8,7 +8,10 @@
  */
 
 export class JsonSyntaxError extends Error {
-  constructor(message: string, readonly offset: number) {
+  constructor(
+    message: string,
+    readonly offset: number,
+  ) {
     super(`${message} at offset ${offset}`);
     this.name = "JsonSyntaxError";
   }
@@ -102,9 +105,9 @@ export function parseJsonStrict(text: string): unknown {
       }
     }
     if (c === '"') return string();
-    if (text.startsWith("true", pos)) return (pos += 4), true;
-    if (text.startsWith("false", pos)) return (pos += 5), false;
-    if (text.startsWith("null", pos)) return (pos += 4), null;
+    if (text.startsWith("true", pos)) return ((pos += 4), true);
+    if (text.startsWith("false", pos)) return ((pos += 5), false);
+    if (text.startsWith("null", pos)) return ((pos += 4), null);
     NUMBER_RE.lastIndex = pos;
     const m = NUMBER_RE.exec(text);
     if (!m || m[0] === "" || m[0] === "-") fail(pos >= text.length ? "unexpected end" : "unexpected character");

@@ -7,7 +7,7 @@ import { keccak_256 } from "@noble/hashes/sha3";
  * The vectors in test/vectors/evidence.json and the tests compare it with ethers' keccak256.
  */
 // The unrolled permutation of the `keccak` package (MIT), pure JS, no native code.
- 
+
 const { p1600 } = require("keccak/lib/keccak-state-unroll.js") as { p1600(s: number[]): void };
 
 const RATE = 136;

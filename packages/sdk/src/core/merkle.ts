@@ -51,7 +51,8 @@ export class MerkleTree {
       if (typeof leaf === "string" && hexInto(leaf, nodes, at, 32)) continue;
       // Bytes, or a string the fast path refused: checked and reported one way.
       const bytes = typeof leaf === "string" ? fromHex(leaf, `leaf ${i}`) : leaf;
-      if (bytes.length !== 32) throw new ProofmarkError("INVALID_ARGUMENT", `leaf ${i} must be 32 bytes, got ${bytes.length}`);
+      if (bytes.length !== 32)
+        throw new ProofmarkError("INVALID_ARGUMENT", `leaf ${i} must be 32 bytes, got ${bytes.length}`);
       nodes.set(bytes, at);
     }
     // On little-endian hosts, nodes are hashed in place through a 32-bit view (32-byte aligned,

@@ -28,17 +28,44 @@ export const UNITS: Readonly<Record<string, UnitInfo>> = Object.freeze({
 });
 
 const ALIASES: Record<string, string> = {
-  "": "", mgs: "mg", gram: "g", grams: "g", kgs: "kg", kilogram: "kg", kilograms: "kg", tonne: "t", tonnes: "t",
-  "公斤": "kg", "千克": "kg", "克": "g", "吨": "t", L: "l", ML: "ml", pc: "pcs", piece: "pcs", pieces: "pcs", "个": "pcs",
-  MGM: "mg", GRM: "g", KGM: "kg", TNE: "t", MLT: "ml", LTR: "l", H87: "pcs",
+  "": "",
+  mgs: "mg",
+  gram: "g",
+  grams: "g",
+  kgs: "kg",
+  kilogram: "kg",
+  kilograms: "kg",
+  tonne: "t",
+  tonnes: "t",
+  公斤: "kg",
+  千克: "kg",
+  克: "g",
+  吨: "t",
+  L: "l",
+  ML: "ml",
+  pc: "pcs",
+  piece: "pcs",
+  pieces: "pcs",
+  个: "pcs",
+  MGM: "mg",
+  GRM: "g",
+  KGM: "kg",
+  TNE: "t",
+  MLT: "ml",
+  LTR: "l",
+  H87: "pcs",
 };
 
 /** The unit named by `symbol` (also accepts UN/CEFACT codes and a few common aliases). */
 export function unitInfo(symbol: string): UnitInfo {
-  const key = symbol in UNITS ? symbol : ALIASES[symbol] ?? ALIASES[symbol.toLowerCase()] ?? symbol.toLowerCase();
+  const key = symbol in UNITS ? symbol : (ALIASES[symbol] ?? ALIASES[symbol.toLowerCase()] ?? symbol.toLowerCase());
   const info = UNITS[key];
   if (!info) {
-    throw new ProofmarkError("INVALID_ARGUMENT", `unknown unit "${symbol}"; use one of ${Object.keys(UNITS).join(", ")}`, { unit: symbol });
+    throw new ProofmarkError(
+      "INVALID_ARGUMENT",
+      `unknown unit "${symbol}"; use one of ${Object.keys(UNITS).join(", ")}`,
+      { unit: symbol },
+    );
   }
   return info;
 }
@@ -59,25 +86,43 @@ export function parseQuantity(text: string, baseUnit: string, options: { allowZe
   const base = unitInfo(baseUnit);
   const m = typeof text === "string" ? QUANTITY_RE.exec(text) : null;
   if (!m) {
-    throw new ProofmarkError("INVALID_ARGUMENT", `"${text}" is not a quantity; write a number and a unit, e.g. 1200kg or 500g`, { value: String(text) });
+    throw new ProofmarkError(
+      "INVALID_ARGUMENT",
+      `"${text}" is not a quantity; write a number and a unit, e.g. 1200kg or 500g`,
+      { value: String(text) },
+    );
   }
   const unit = m[2] === undefined ? base : unitInfo(m[2]);
   if (unit.dimension !== base.dimension) {
-    throw new ProofmarkError("INVALID_ARGUMENT", `"${text}" is a ${unit.dimension} but the product counts in ${base.symbol} (${base.dimension})`, {
-      value: text, unit: unit.symbol, baseUnit: base.symbol,
-    });
+    throw new ProofmarkError(
+      "INVALID_ARGUMENT",
+      `"${text}" is a ${unit.dimension} but the product counts in ${base.symbol} (${base.dimension})`,
+      {
+        value: text,
+        unit: unit.symbol,
+        baseUnit: base.symbol,
+      },
+    );
   }
   if (m[1].includes(",") && !/^[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?$/.test(m[1])) {
     // "1,5kg" is a decimal comma (1.5 kg) to some and a list (1 and 5 kg) to others: never guess.
-    throw new ProofmarkError("INVALID_ARGUMENT", `"${text}" is ambiguous: a comma is only a thousands separator (1,200kg); write a decimal point (1.5kg), or give each quantity on its own`, {
-      value: text, reason: "ambiguous-comma",
-    });
+    throw new ProofmarkError(
+      "INVALID_ARGUMENT",
+      `"${text}" is ambiguous: a comma is only a thousands separator (1,200kg); write a decimal point (1.5kg), or give each quantity on its own`,
+      {
+        value: text,
+        reason: "ambiguous-comma",
+      },
+    );
   }
   const [whole, frac = ""] = m[1].replace(/[_,]/g, "").split(".");
   const scaled = BigInt(whole + frac) * unit.factor; // value × 10^frac.length in the smallest unit
   const divisor = 10n ** BigInt(frac.length) * base.factor;
   if (scaled % divisor !== 0n) {
-    throw new ProofmarkError("INVALID_ARGUMENT", `"${text}" is not a whole number of ${base.symbol}`, { value: text, baseUnit: base.symbol });
+    throw new ProofmarkError("INVALID_ARGUMENT", `"${text}" is not a whole number of ${base.symbol}`, {
+      value: text,
+      baseUnit: base.symbol,
+    });
   }
   const value = scaled / divisor;
   if (value === 0n && !options.allowZero) {
@@ -97,7 +142,13 @@ export function formatQuantity(amount: bigint, baseUnit: string): string {
   const base = unitInfo(baseUnit);
   const smallest = amount * base.factor;
   const unit = Object.values(UNITS)
-    .filter((u) => u.dimension === base.dimension && u.factor >= base.factor && smallest % u.factor === 0n && (smallest !== 0n || u === base))
+    .filter(
+      (u) =>
+        u.dimension === base.dimension &&
+        u.factor >= base.factor &&
+        smallest % u.factor === 0n &&
+        (smallest !== 0n || u === base),
+    )
     .sort((a, b) => (a.factor > b.factor ? -1 : 1))[0];
   return `${(smallest / unit.factor).toLocaleString("en-US")} ${unit.symbol}`;
 }
@@ -120,8 +171,14 @@ export function parseYield(text: string): number {
   if ((m = /^([0-9]+(?:\.[0-9]{1,2})?)\s*%$/.exec(t))) bps = Math.round(Number(m[1]) * 100);
   else if ((m = /^([0-9]+)\s*bps$/.exec(t))) bps = Number(m[1]);
   else if ((m = /^(0(?:\.[0-9]{1,4})?|1(?:\.0+)?)$/.exec(t))) bps = Math.round(Number(m[1]) * 10_000);
-  else throw new ProofmarkError("INVALID_ARGUMENT", `"${text}" is not a yield; write a percentage such as 100% or 25%`, { value: text });
-  if (bps < 1 || bps > 10_000) throw new ProofmarkError("INVALID_ARGUMENT", `a maximum yield of ${text} is not within 0.01%–100%`, { value: text });
+  else
+    throw new ProofmarkError("INVALID_ARGUMENT", `"${text}" is not a yield; write a percentage such as 100% or 25%`, {
+      value: text,
+    });
+  if (bps < 1 || bps > 10_000)
+    throw new ProofmarkError("INVALID_ARGUMENT", `a maximum yield of ${text} is not within 0.01%–100%`, {
+      value: text,
+    });
   return bps;
 }
 
@@ -135,11 +192,17 @@ export function parseYield(text: string): number {
  * splitQuantityList("1,5kg")        // throws INVALID_ARGUMENT (ambiguous)
  */
 export function splitQuantityList(text: string): string[] {
-  const items = text.split(",").map((v) => v.trim()).filter(Boolean);
+  const items = text
+    .split(",")
+    .map((v) => v.trim())
+    .filter(Boolean);
   if (items.length > 1 && items.some((v) => /^[0-9._]+$/.test(v))) {
-    throw new ProofmarkError("INVALID_ARGUMENT",
+    throw new ProofmarkError(
+      "INVALID_ARGUMENT",
       `"${text}" is ambiguous: a decimal comma (${text.replace(",", ".")}) or a list (${items.join(" and ")})? ` +
-      "Write a decimal point (1.5kg), or give each quantity with its unit (1kg,5kg)", { value: text, reason: "ambiguous-comma" });
+        "Write a decimal point (1.5kg), or give each quantity with its unit (1kg,5kg)",
+      { value: text, reason: "ambiguous-comma" },
+    );
   }
   return items;
 }

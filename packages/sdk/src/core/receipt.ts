@@ -99,7 +99,8 @@ function hex(value: unknown, bytes: number, where: string): Hex {
 }
 
 function uint(value: unknown, where: string, min = 0): number {
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min) invalid(`${where} must be an integer ≥ ${min}`);
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min)
+    invalid(`${where} must be an integer ≥ ${min}`);
   return value;
 }
 
@@ -114,8 +115,15 @@ export function parseReceipt(input: string | unknown): Receipt {
   let value = input;
   if (typeof input === "string") {
     // (a UTF-16 code unit is at most 3 UTF-8 bytes: count bytes only for texts that could exceed the bound)
-    if (input.length > RECEIPT_MAX_BYTES || (input.length * 3 > RECEIPT_MAX_BYTES && utf8Length(input) > RECEIPT_MAX_BYTES)) {
-      throw new ProofmarkError("RECEIPT_TOO_LARGE", `receipt is larger than ${RECEIPT_MAX_BYTES} bytes; a receipt is a few kilobytes — this is not a receipt`, { limit: RECEIPT_MAX_BYTES });
+    if (
+      input.length > RECEIPT_MAX_BYTES ||
+      (input.length * 3 > RECEIPT_MAX_BYTES && utf8Length(input) > RECEIPT_MAX_BYTES)
+    ) {
+      throw new ProofmarkError(
+        "RECEIPT_TOO_LARGE",
+        `receipt is larger than ${RECEIPT_MAX_BYTES} bytes; a receipt is a few kilobytes — this is not a receipt`,
+        { limit: RECEIPT_MAX_BYTES },
+      );
     }
     try {
       value = parseJsonStrict(input);
@@ -124,14 +132,28 @@ export function parseReceipt(input: string | unknown): Receipt {
       invalid(`not JSON as a receipt must be (${e.message})`);
     }
   }
-  const top = object(value, "receipt", ["format", "version", "subject", "commitment", "proof", "anchors"], ["encryption"]);
+  const top = object(
+    value,
+    "receipt",
+    ["format", "version", "subject", "commitment", "proof", "anchors"],
+    ["encryption"],
+  );
   if (top.format !== RECEIPT_FORMAT) invalid(`format is ${JSON.stringify(top.format)}, expected "${RECEIPT_FORMAT}"`);
-  if (top.version !== RECEIPT_VERSION) invalid(`version ${JSON.stringify(top.version)} is not supported (this Proofmark reads version ${RECEIPT_VERSION})`);
+  if (top.version !== RECEIPT_VERSION)
+    invalid(
+      `version ${JSON.stringify(top.version)} is not supported (this Proofmark reads version ${RECEIPT_VERSION})`,
+    );
 
   const s = object(top.subject, "subject", ["name", "size", "sha256"], ["cid"]);
-  if (typeof s.name !== "string" || s.name.length === 0 || s.name.length > 1024) invalid("subject.name must be a non-empty string");
-  if (typeof s.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(s.sha256)) invalid("subject.sha256 must be 64 lower-case hex digits");
-  if (s.cid !== undefined && (typeof s.cid !== "string" || !/^[a-z2-7]{20,}$|^b[a-z2-7]+$|^Qm[1-9A-HJ-NP-Za-km-z]{44}$/.test(s.cid))) invalid("subject.cid must be a CID string");
+  if (typeof s.name !== "string" || s.name.length === 0 || s.name.length > 1024)
+    invalid("subject.name must be a non-empty string");
+  if (typeof s.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(s.sha256))
+    invalid("subject.sha256 must be 64 lower-case hex digits");
+  if (
+    s.cid !== undefined &&
+    (typeof s.cid !== "string" || !/^[a-z2-7]{20,}$|^b[a-z2-7]+$|^Qm[1-9A-HJ-NP-Za-km-z]{44}$/.test(s.cid))
+  )
+    invalid("subject.cid must be a CID string");
   const subject: ReceiptSubject = { name: s.name, size: uint(s.size, "subject.size"), sha256: s.sha256 };
   if (s.cid !== undefined) subject.cid = s.cid as string;
 
@@ -139,12 +161,17 @@ export function parseReceipt(input: string | unknown): Receipt {
   const meta = object(c.meta, "commitment.meta", [], Object.keys((c.meta ?? {}) as Json));
   for (const [k, v] of Object.entries(meta)) {
     if (FORBIDDEN_META_KEYS.has(k)) invalid(`commitment.meta has the key ${JSON.stringify(k)}, which receipts forbid`);
-    if (k.length === 0 || k.length > 256 || CONTROL_CHARS_RE.test(k)) invalid(`commitment.meta key ${JSON.stringify(k)} must be 1–256 characters without control characters`);
+    if (k.length === 0 || k.length > 256 || CONTROL_CHARS_RE.test(k))
+      invalid(`commitment.meta key ${JSON.stringify(k)} must be 1–256 characters without control characters`);
     if (typeof v !== "string") invalid(`commitment.meta.${k} must be a string`);
   }
   const plainMeta: EvidenceMeta = {};
   for (const [k, v] of Object.entries(meta)) plainMeta[k] = v as string;
-  const commitment: ReceiptCommitment = { salt: hex(c.salt, 32, "commitment.salt"), meta: plainMeta, leaf: hex(c.leaf, 32, "commitment.leaf") };
+  const commitment: ReceiptCommitment = {
+    salt: hex(c.salt, 32, "commitment.salt"),
+    meta: plainMeta,
+    leaf: hex(c.leaf, 32, "commitment.leaf"),
+  };
 
   const p = object(top.proof, "proof", ["root", "path", "leafCount"]);
   if (!Array.isArray(p.path)) invalid("proof.path must be an array");
@@ -153,10 +180,14 @@ export function parseReceipt(input: string | unknown): Receipt {
     path: (p.path as unknown[]).map((h, i) => hex(h, 32, `proof.path[${i}]`)),
     leafCount: uint(p.leafCount, "proof.leafCount", 1),
   };
-  if (proof.path.length > maxProofLength(proof.leafCount)) invalid(`proof.path has ${proof.path.length} elements; a tree of ${proof.leafCount} leaves has at most ${maxProofLength(proof.leafCount)}`);
+  if (proof.path.length > maxProofLength(proof.leafCount))
+    invalid(
+      `proof.path has ${proof.path.length} elements; a tree of ${proof.leafCount} leaves has at most ${maxProofLength(proof.leafCount)}`,
+    );
 
   if (!Array.isArray(top.anchors) || top.anchors.length === 0) invalid("anchors must be a non-empty array");
-  if (top.anchors.length > RECEIPT_MAX_ANCHORS) invalid(`anchors has ${top.anchors.length} entries; at most ${RECEIPT_MAX_ANCHORS}`);
+  if (top.anchors.length > RECEIPT_MAX_ANCHORS)
+    invalid(`anchors has ${top.anchors.length} entries; at most ${RECEIPT_MAX_ANCHORS}`);
   const anchors = (top.anchors as unknown[]).map((a, i): ReceiptAnchor => {
     const w = `anchors[${i}]`;
     const o = object(a, w, ["chainId", "registry", "txHash", "blockNumber", "blockHash", "timestamp", "submitter"]);
@@ -174,20 +205,28 @@ export function parseReceipt(input: string | unknown): Receipt {
   const seen = new Set<string>();
   anchors.forEach((a, i) => {
     const key = `${a.chainId}/${a.registry}`;
-    if (seen.has(key)) invalid(`anchors[${i}] names chain ${a.chainId} and registry ${a.registry} again; each registry is named once`);
+    if (seen.has(key))
+      invalid(`anchors[${i}] names chain ${a.chainId} and registry ${a.registry} again; each registry is named once`);
     seen.add(key);
   });
 
   const receipt: Receipt = { format: RECEIPT_FORMAT, version: RECEIPT_VERSION, subject, commitment, proof, anchors };
   if (top.encryption !== undefined) {
     const e = object(top.encryption, "encryption", ["alg", "key"]);
-    if (typeof e.alg !== "string" || !(RECEIPT_ENCRYPTION_ALGS as readonly string[]).includes(e.alg)) invalid(`encryption.alg must be one of ${RECEIPT_ENCRYPTION_ALGS.join(", ")}`);
-    if (top.subject && (top.subject as Json).cid === undefined) invalid("encryption needs subject.cid (the stored ciphertext)");
+    if (typeof e.alg !== "string" || !(RECEIPT_ENCRYPTION_ALGS as readonly string[]).includes(e.alg))
+      invalid(`encryption.alg must be one of ${RECEIPT_ENCRYPTION_ALGS.join(", ")}`);
+    if (top.subject && (top.subject as Json).cid === undefined)
+      invalid("encryption needs subject.cid (the stored ciphertext)");
     receipt.encryption = { alg: e.alg, key: hex(e.key, 32, "encryption.key") };
   }
 
   const leaf = computeLeaf({ sha256: subject.sha256, salt: commitment.salt, meta: commitment.meta });
-  if (leaf !== commitment.leaf) invalid("commitment.leaf does not match subject.sha256, salt and meta", { reason: "leaf", expected: leaf, actual: commitment.leaf });
+  if (leaf !== commitment.leaf)
+    invalid("commitment.leaf does not match subject.sha256, salt and meta", {
+      reason: "leaf",
+      expected: leaf,
+      actual: commitment.leaf,
+    });
   const folded = processProof(commitment.leaf, proof.path);
   if (folded.root !== proof.root) invalid("proof.path does not lead from the leaf to proof.root", { reason: "path" });
   parsed.set(receipt, { key: offlineKey(receipt), leaf, root: folded.root, nodes: folded.steps });
@@ -202,7 +241,14 @@ export function parseReceipt(input: string | unknown): Receipt {
 const parsed = new WeakMap<Receipt, { key: string; leaf: Hex; root: Hex; nodes: Hex[] }>();
 
 function offlineKey(r: Receipt): string {
-  return [r.subject.sha256, r.commitment.salt, canonicalMetaJson(r.commitment.meta), r.commitment.leaf, r.proof.root, ...r.proof.path].join("|");
+  return [
+    r.subject.sha256,
+    r.commitment.salt,
+    canonicalMetaJson(r.commitment.meta),
+    r.commitment.leaf,
+    r.proof.root,
+    ...r.proof.path,
+  ].join("|");
 }
 
 /** The parser's leaf and path nodes for `receipt`, when it parsed exactly this receipt as it is now. */
@@ -227,7 +273,10 @@ function utf8Length(text: string): number {
  * is covered through the leaf; `commitment.meta` too; the anchors are checked against the chain.)
  */
 export function uncoveredFields(receipt: Receipt): Array<{ field: string; value: string }> {
-  const out = [{ field: "subject.name", value: receipt.subject.name }, { field: "subject.size", value: String(receipt.subject.size) }];
+  const out = [
+    { field: "subject.name", value: receipt.subject.name },
+    { field: "subject.size", value: String(receipt.subject.size) },
+  ];
   if (receipt.subject.cid !== undefined) out.push({ field: "subject.cid", value: receipt.subject.cid });
   return out;
 }
@@ -246,10 +295,17 @@ export function serializeReceipt(receipt: Receipt): string {
     commitment: { salt: receipt.commitment.salt, meta: receipt.commitment.meta, leaf: receipt.commitment.leaf },
     proof: { root: receipt.proof.root, path: receipt.proof.path, leafCount: receipt.proof.leafCount },
     anchors: receipt.anchors.map((a) => ({
-      chainId: a.chainId, registry: a.registry, txHash: a.txHash, blockNumber: a.blockNumber,
-      blockHash: a.blockHash, timestamp: a.timestamp, submitter: a.submitter,
+      chainId: a.chainId,
+      registry: a.registry,
+      txHash: a.txHash,
+      blockNumber: a.blockNumber,
+      blockHash: a.blockHash,
+      timestamp: a.timestamp,
+      submitter: a.submitter,
     })),
-    ...(receipt.encryption !== undefined ? { encryption: { alg: receipt.encryption.alg, key: receipt.encryption.key } } : {}),
+    ...(receipt.encryption !== undefined
+      ? { encryption: { alg: receipt.encryption.alg, key: receipt.encryption.key } }
+      : {}),
   };
   return `${JSON.stringify(ordered, null, 2)}\n`;
 }

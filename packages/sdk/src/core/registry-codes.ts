@@ -8,12 +8,24 @@ import type { KnownRegistryCode } from "./verification";
  * registry-codes.generated.ts) when it ships; never remove one.
  */
 const RELEASED: KnownRegistryCode[] = [
-  { codeHash: "0x04299f116d1e42e58373eb41126619ab22e127d1e240b4880bd3303384c490dd", contract: "EvidenceRegistry", version: "1.0.0" },
-  { codeHash: "0xa32d3d594c7ab02eb3456d33d4d894d1948a9b056ad49abb4db27c6be1869daa", contract: "ProvenanceRegistry", version: "1.0.0" },
+  {
+    codeHash: "0x04299f116d1e42e58373eb41126619ab22e127d1e240b4880bd3303384c490dd",
+    contract: "EvidenceRegistry",
+    version: "1.0.0",
+  },
+  {
+    codeHash: "0xa32d3d594c7ab02eb3456d33d4d894d1948a9b056ad49abb4db27c6be1869daa",
+    contract: "ProvenanceRegistry",
+    version: "1.0.0",
+  },
 ];
 
 /** Every registry code this SDK knows: the released ones and the ones of this build (generated at build time from the Hardhat artifacts). */
 export const KNOWN_REGISTRY_CODES: readonly KnownRegistryCode[] = [
   ...RELEASED,
-  ...BUILT_REGISTRY_CODES.map((c) => ({ codeHash: c.codeHash as Hex, contract: c.contract, version: c.version })).filter((c) => !RELEASED.some((r) => r.codeHash === c.codeHash)),
+  ...BUILT_REGISTRY_CODES.map((c) => ({
+    codeHash: c.codeHash as Hex,
+    contract: c.contract,
+    version: c.version,
+  })).filter((c) => !RELEASED.some((r) => r.codeHash === c.codeHash)),
 ];

@@ -88,14 +88,22 @@ export function parseTimestampResponse(der: Uint8Array): Uint8Array {
   try {
     resp = pkijs.TimeStampResp.fromBER(toArrayBuffer(der));
   } catch (e) {
-    throw new ProofmarkError("TIMESTAMP_MALFORMED", `the TSA's reply is not an RFC 3161 TimeStampResp: ${(e as Error).message}`);
+    throw new ProofmarkError(
+      "TIMESTAMP_MALFORMED",
+      `the TSA's reply is not an RFC 3161 TimeStampResp: ${(e as Error).message}`,
+    );
   }
   const status = resp.status.status;
   if (status !== 0 && status !== 1) {
     const text = resp.status.statusStrings?.map((s) => s.valueBlock.value).join("; ");
-    throw new ProofmarkError("TSA_FAILED", `the TSA refused the request (PKIStatus ${status}${text ? `: ${text}` : ""})`, { status });
+    throw new ProofmarkError(
+      "TSA_FAILED",
+      `the TSA refused the request (PKIStatus ${status}${text ? `: ${text}` : ""})`,
+      { status },
+    );
   }
-  if (!resp.timeStampToken) throw new ProofmarkError("TIMESTAMP_MALFORMED", "the TSA granted the request but sent no token");
+  if (!resp.timeStampToken)
+    throw new ProofmarkError("TIMESTAMP_MALFORMED", "the TSA granted the request but sent no token");
   return new Uint8Array(resp.timeStampToken.toSchema().toBER(false));
 }
 
@@ -131,23 +139,40 @@ export interface TimestampTokenInfo {
  * const info = await verifyTimestampToken(token, { root, trusted: pemCertificates(pem) });
  * info.genTime; // "2026-12-02T01:02:03Z"
  */
-export async function verifyTimestampToken(token: Uint8Array, opts: { root: Hex; trusted: Uint8Array[]; nonce?: Hex }): Promise<TimestampTokenInfo> {
+export async function verifyTimestampToken(
+  token: Uint8Array,
+  opts: { root: Hex; trusted: Uint8Array[]; nonce?: Hex },
+): Promise<TimestampTokenInfo> {
   const { signed, tstInfo } = decodeToken(token);
   // 1. what was stamped
   const imprint = tstInfo.messageImprint;
   if (imprint.hashAlgorithm.algorithmId !== RFC3161_OID.sha256) {
-    throw new ProofmarkError("TIMESTAMP_MISMATCH", `the token's imprint uses hash ${imprint.hashAlgorithm.algorithmId}, not SHA-256: it was not made for a Proofmark root`);
+    throw new ProofmarkError(
+      "TIMESTAMP_MISMATCH",
+      `the token's imprint uses hash ${imprint.hashAlgorithm.algorithmId}, not SHA-256: it was not made for a Proofmark root`,
+    );
   }
   const hashed = new Uint8Array(imprint.hashedMessage.valueBlock.valueHexView);
   if (!bytesEqual(hashed, rootImprint(opts.root))) {
-    throw new ProofmarkError("TIMESTAMP_MISMATCH", `the token time-stamps another value (imprint ${toHex(hashed)}), not SHA-256 of root ${opts.root}`, { root: opts.root, imprint: toHex(hashed) });
+    throw new ProofmarkError(
+      "TIMESTAMP_MISMATCH",
+      `the token time-stamps another value (imprint ${toHex(hashed)}), not SHA-256 of root ${opts.root}`,
+      { root: opts.root, imprint: toHex(hashed) },
+    );
   }
   const nonce = tstInfo.nonce ? toHex(new Uint8Array(tstInfo.nonce.valueBlock.valueHexView)) : undefined;
   if (opts.nonce !== undefined && nonce !== opts.nonce) {
-    throw new ProofmarkError("TIMESTAMP_INVALID", `the token's nonce ${nonce ?? "(none)"} is not the request's ${opts.nonce}: a replayed or substituted reply`);
+    throw new ProofmarkError(
+      "TIMESTAMP_INVALID",
+      `the token's nonce ${nonce ?? "(none)"} is not the request's ${opts.nonce}: a replayed or substituted reply`,
+    );
   }
   if (opts.trusted.length === 0) {
-    throw new ProofmarkError("TIMESTAMP_UNTRUSTED", "no trusted TSA root certificate is configured, so the token's signer cannot be trusted; configure the TSA's root certificate (PEM)", { reason: "no-trust" });
+    throw new ProofmarkError(
+      "TIMESTAMP_UNTRUSTED",
+      "no trusted TSA root certificate is configured, so the token's signer cannot be trusted; configure the TSA's root certificate (PEM)",
+      { reason: "no-trust" },
+    );
   }
   const trustedCerts = opts.trusted.map((der, i) => {
     try {
@@ -162,7 +187,12 @@ export async function verifyTimestampToken(token: Uint8Array, opts: { root: Hex;
   const data = toArrayBuffer(fromHex(opts.root));
   let result: pkijs.SignedDataVerifyResult;
   try {
-    result = await signed.verify({ signer: 0, data, checkChain: false, extendedMode: true }) as pkijs.SignedDataVerifyResult;
+    result = (await signed.verify({
+      signer: 0,
+      data,
+      checkChain: false,
+      extendedMode: true,
+    })) as pkijs.SignedDataVerifyResult;
   } catch (e) {
     throw new ProofmarkError("TIMESTAMP_INVALID", `the token does not verify: ${(e as Error).message ?? e}`);
   }
@@ -171,9 +201,18 @@ export async function verifyTimestampToken(token: Uint8Array, opts: { root: Hex;
   }
   const signer = result.signerCertificate;
   try {
-    result = await signed.verify({ signer: 0, data, trustedCerts, checkChain: true, extendedMode: true }) as pkijs.SignedDataVerifyResult;
+    result = (await signed.verify({
+      signer: 0,
+      data,
+      trustedCerts,
+      checkChain: true,
+      extendedMode: true,
+    })) as pkijs.SignedDataVerifyResult;
   } catch (e) {
-    throw new ProofmarkError("TIMESTAMP_UNTRUSTED", `the TSA certificate does not chain to a trusted root at genTime (${(e as Error).message})`);
+    throw new ProofmarkError(
+      "TIMESTAMP_UNTRUSTED",
+      `the TSA certificate does not chain to a trusted root at genTime (${(e as Error).message})`,
+    );
   }
   // 3. ESS signing certificate binds the signer certificate into the signed attributes
   checkEssBinding(signed, signer);
@@ -181,7 +220,9 @@ export async function verifyTimestampToken(token: Uint8Array, opts: { root: Hex;
   checkTimestampingEku(signer);
   const genTime = tstInfo.genTime;
   const accuracy = tstInfo.accuracy;
-  const accuracyMs = accuracy ? (accuracy.seconds ?? 0) * 1000 + (accuracy.millis ?? 0) + Math.ceil((accuracy.micros ?? 0) / 1000) : undefined;
+  const accuracyMs = accuracy
+    ? (accuracy.seconds ?? 0) * 1000 + (accuracy.millis ?? 0) + Math.ceil((accuracy.micros ?? 0) / 1000)
+    : undefined;
   const path = (result.certificatePath ?? []) as pkijs.Certificate[];
   return {
     genTime: genTime.toISOString(),
@@ -214,13 +255,16 @@ export function readTimestampToken(token: Uint8Array): { genTime: string; imprin
 function decodeToken(token: Uint8Array): { signed: pkijs.SignedData; tstInfo: pkijs.TSTInfo } {
   try {
     const info = pkijs.ContentInfo.fromBER(toArrayBuffer(token));
-    if (info.contentType !== RFC3161_OID.signedData) throw new Error(`content type ${info.contentType} is not SignedData`);
+    if (info.contentType !== RFC3161_OID.signedData)
+      throw new Error(`content type ${info.contentType} is not SignedData`);
     const signed = new pkijs.SignedData({ schema: info.content });
-    if (signed.encapContentInfo.eContentType !== RFC3161_OID.tstInfo) throw new Error("the signed content is not a TSTInfo");
+    if (signed.encapContentInfo.eContentType !== RFC3161_OID.tstInfo)
+      throw new Error("the signed content is not a TSTInfo");
     const eContent = signed.encapContentInfo.eContent;
     if (!eContent) throw new Error("the TSTInfo is missing");
     const tstInfo = pkijs.TSTInfo.fromBER(eContent.getValue());
-    if (signed.signerInfos.length !== 1) throw new Error(`a token has exactly one signer, this one has ${signed.signerInfos.length}`);
+    if (signed.signerInfos.length !== 1)
+      throw new Error(`a token has exactly one signer, this one has ${signed.signerInfos.length}`);
     return { signed, tstInfo };
   } catch (e) {
     if ((e as ProofmarkError).code) throw e;
@@ -233,7 +277,11 @@ function checkEssBinding(signed: pkijs.SignedData, signer: pkijs.Certificate): v
   const v2 = attrs.find((a) => a.type === RFC3161_OID.signingCertificateV2);
   const v1 = attrs.find((a) => a.type === RFC3161_OID.signingCertificate);
   const attr = v2 ?? v1;
-  if (!attr) throw new ProofmarkError("TIMESTAMP_INVALID", "the token has no ESS signing-certificate attribute, so nothing binds the TSA certificate to the signature (RFC 3161 §2.4.1)");
+  if (!attr)
+    throw new ProofmarkError(
+      "TIMESTAMP_INVALID",
+      "the token has no ESS signing-certificate attribute, so nothing binds the TSA certificate to the signature (RFC 3161 §2.4.1)",
+    );
   const certDer = new Uint8Array(signer.toSchema().toBER(false));
   try {
     // SigningCertificate(V2) ::= SEQUENCE { certs SEQUENCE OF ESSCertID(v2), policies OPTIONAL }
@@ -248,30 +296,57 @@ function checkEssBinding(signed: pkijs.SignedData, signer: pkijs.Certificate): v
     }
     const expected = new Uint8Array((parts[hashIndex] as asn1js.OctetString).valueBlock.valueHexView);
     const hash = HASH_BY_OID[hashOid];
-    if (!hash) throw new ProofmarkError("TIMESTAMP_INVALID", `the ESS signing certificate uses an unsupported hash ${hashOid}`);
+    if (!hash)
+      throw new ProofmarkError("TIMESTAMP_INVALID", `the ESS signing certificate uses an unsupported hash ${hashOid}`);
     if (!bytesEqual(hash(certDer), expected)) {
-      throw new ProofmarkError("TIMESTAMP_INVALID", "the ESS signing-certificate hash does not match the certificate that signed the token: the certificate was substituted");
+      throw new ProofmarkError(
+        "TIMESTAMP_INVALID",
+        "the ESS signing-certificate hash does not match the certificate that signed the token: the certificate was substituted",
+      );
     }
   } catch (e) {
     if ((e as ProofmarkError).code) throw e;
-    throw new ProofmarkError("TIMESTAMP_INVALID", `the ESS signing-certificate attribute is malformed: ${(e as Error).message}`);
+    throw new ProofmarkError(
+      "TIMESTAMP_INVALID",
+      `the ESS signing-certificate attribute is malformed: ${(e as Error).message}`,
+    );
   }
 }
 
 function checkTimestampingEku(cert: pkijs.Certificate): void {
   const ext = cert.extensions?.find((x) => x.extnID === RFC3161_OID.extKeyUsage);
-  if (!ext) throw new ProofmarkError("TIMESTAMP_INVALID", "the signing certificate has no extended key usage; a TSA certificate must have exactly id-kp-timeStamping (RFC 3161 §2.3)");
-  if (!ext.critical) throw new ProofmarkError("TIMESTAMP_INVALID", "the signing certificate's extended key usage is not critical (RFC 3161 §2.3 requires it)");
+  if (!ext)
+    throw new ProofmarkError(
+      "TIMESTAMP_INVALID",
+      "the signing certificate has no extended key usage; a TSA certificate must have exactly id-kp-timeStamping (RFC 3161 §2.3)",
+    );
+  if (!ext.critical)
+    throw new ProofmarkError(
+      "TIMESTAMP_INVALID",
+      "the signing certificate's extended key usage is not critical (RFC 3161 §2.3 requires it)",
+    );
   const purposes = (ext.parsedValue as pkijs.ExtKeyUsage | undefined)?.keyPurposes ?? [];
   if (purposes.length !== 1 || purposes[0] !== RFC3161_OID.timeStamping) {
-    throw new ProofmarkError("TIMESTAMP_INVALID", `the signing certificate's extended key usage is ${purposes.join(", ") || "empty"}, not exactly id-kp-timeStamping`);
+    throw new ProofmarkError(
+      "TIMESTAMP_INVALID",
+      `the signing certificate's extended key usage is ${purposes.join(", ") || "empty"}, not exactly id-kp-timeStamping`,
+    );
   }
 }
 
-const DN_NAMES: Record<string, string> = { "2.5.4.3": "CN", "2.5.4.6": "C", "2.5.4.7": "L", "2.5.4.8": "ST", "2.5.4.10": "O", "2.5.4.11": "OU" };
+const DN_NAMES: Record<string, string> = {
+  "2.5.4.3": "CN",
+  "2.5.4.6": "C",
+  "2.5.4.7": "L",
+  "2.5.4.8": "ST",
+  "2.5.4.10": "O",
+  "2.5.4.11": "OU",
+};
 
 function distinguishedName(name: pkijs.RelativeDistinguishedNames): string {
-  return name.typesAndValues.map((tv) => `${DN_NAMES[tv.type] ?? tv.type}=${String(tv.value.valueBlock.value)}`).join(", ");
+  return name.typesAndValues
+    .map((tv) => `${DN_NAMES[tv.type] ?? tv.type}=${String(tv.value.valueBlock.value)}`)
+    .join(", ");
 }
 
 /**
@@ -281,8 +356,10 @@ function distinguishedName(name: pkijs.RelativeDistinguishedNames): string {
 export function pemCertificates(pem: string): Uint8Array[] {
   const out: Uint8Array[] = [];
   const re = /-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g;
-  for (let m = re.exec(pem); m; m = re.exec(pem)) out.push(new Uint8Array(Buffer.from(m[1].replace(/\s+/g, ""), "base64")));
-  if (out.length === 0) throw new ProofmarkError("INVALID_ARGUMENT", "no PEM certificate (-----BEGIN CERTIFICATE-----) found");
+  for (let m = re.exec(pem); m; m = re.exec(pem))
+    out.push(new Uint8Array(Buffer.from(m[1].replace(/\s+/g, ""), "base64")));
+  if (out.length === 0)
+    throw new ProofmarkError("INVALID_ARGUMENT", "no PEM certificate (-----BEGIN CERTIFICATE-----) found");
   return out;
 }
 

@@ -113,7 +113,9 @@ export interface AttestationVerdict {
 
 /** Domain of submitter statements (optionally bound to one chain). */
 export function submitterDomain(chainId?: number): StatementDomain {
-  return chainId === undefined ? { name: SUBMITTER_DOMAIN_NAME, version: STATEMENT_VERSION } : { name: SUBMITTER_DOMAIN_NAME, version: STATEMENT_VERSION, chainId };
+  return chainId === undefined
+    ? { name: SUBMITTER_DOMAIN_NAME, version: STATEMENT_VERSION }
+    : { name: SUBMITTER_DOMAIN_NAME, version: STATEMENT_VERSION, chainId };
 }
 
 /** Domain of calendar acknowledgements. */
@@ -152,8 +154,10 @@ export function parseAttestation(input: unknown): Attestation {
   const domain = a.domain as Record<string, unknown>;
   if (typeof domain !== "object" || domain === null) fail("domain missing");
   exactKeys(domain, ["name", "version"], ["chainId"], "domain", fail);
-  if (typeof domain.name !== "string" || typeof domain.version !== "string") fail("domain name/version must be strings");
-  if (domain.chainId !== undefined && !(Number.isSafeInteger(domain.chainId) && (domain.chainId as number) > 0)) fail("domain chainId must be a positive integer");
+  if (typeof domain.name !== "string" || typeof domain.version !== "string")
+    fail("domain name/version must be strings");
+  if (domain.chainId !== undefined && !(Number.isSafeInteger(domain.chainId) && (domain.chainId as number) > 0))
+    fail("domain chainId must be a positive integer");
   if (!isHexOfLength(a.signer, 20)) fail("signer must be a lower-case 20-byte address");
   if (!isHexOfLength(a.signature, 65)) fail("signature must be 65 bytes of lower-case hex");
   const message = a.message as Record<string, unknown>;
@@ -167,7 +171,13 @@ export function parseAttestation(input: unknown): Attestation {
       fail((e as Error).message);
     }
   } else if (a.type === "calendar") {
-    exactKeys(a, ["type", "scheme", "domain", "message", "leaf", "path", "signer", "signature"], [], "attestation", fail);
+    exactKeys(
+      a,
+      ["type", "scheme", "domain", "message", "leaf", "path", "signer", "signature"],
+      [],
+      "attestation",
+      fail,
+    );
     exactKeys(message, ["root", "receivedAt", "calendar"], [], "message", fail);
     try {
       checkCalendarMessage(message as unknown as CalendarAcknowledgementMessage);
@@ -175,7 +185,8 @@ export function parseAttestation(input: unknown): Attestation {
       fail((e as Error).message);
     }
     if (!isHexOfLength(a.leaf, 32)) fail("leaf must be 32 bytes of lower-case hex");
-    if (!Array.isArray(a.path) || a.path.length > 64 || !a.path.every((p) => isHexOfLength(p, 32))) fail("path must be a list of 32-byte lower-case hex values");
+    if (!Array.isArray(a.path) || a.path.length > 64 || !a.path.every((p) => isHexOfLength(p, 32)))
+      fail("path must be a list of 32-byte lower-case hex values");
   } else {
     fail(`unknown type ${JSON.stringify(a.type)}`);
   }
@@ -202,13 +213,17 @@ export function verifyAttestation(
   try {
     parseAttestation(attestation);
     if (attestation.type === "submitter") {
-      if (attestation.domain.name !== SUBMITTER_DOMAIN_NAME) return invalid(type, `domain "${attestation.domain.name}" is not a submitter statement's`);
+      if (attestation.domain.name !== SUBMITTER_DOMAIN_NAME)
+        return invalid(type, `domain "${attestation.domain.name}" is not a submitter statement's`);
       digest = submitterStatementDigest(attestation.domain, attestation.message);
     } else {
-      if (attestation.domain.name !== CALENDAR_DOMAIN_NAME) return invalid(type, `domain "${attestation.domain.name}" is not a calendar acknowledgement's`);
-      if (!opts.foldPath) throw new ProofmarkError("INVALID_ARGUMENT", "verifying a calendar attestation needs foldPath");
+      if (attestation.domain.name !== CALENDAR_DOMAIN_NAME)
+        return invalid(type, `domain "${attestation.domain.name}" is not a calendar acknowledgement's`);
+      if (!opts.foldPath)
+        throw new ProofmarkError("INVALID_ARGUMENT", "verifying a calendar attestation needs foldPath");
       const folded = opts.foldPath(attestation.leaf, attestation.path);
-      if (folded !== attestation.message.root) return invalid(type, `leaf ${attestation.leaf} is not under the acknowledged root ${attestation.message.root}`);
+      if (folded !== attestation.message.root)
+        return invalid(type, `leaf ${attestation.leaf} is not under the acknowledged root ${attestation.message.root}`);
       digest = calendarAcknowledgementDigest(attestation.domain, attestation.message);
     }
   } catch (e) {
@@ -223,10 +238,22 @@ export function verifyAttestation(
   }
   const role = type === "submitter" ? "submitter" : "calendar";
   if (recovered !== attestation.signer) {
-    return { type, valid: false, signer: recovered, code: "STATEMENT_INVALID", summary: `the signature recovers ${recovered}, not the claimed ${role} ${attestation.signer}: the statement or its signature was altered` };
+    return {
+      type,
+      valid: false,
+      signer: recovered,
+      code: "STATEMENT_INVALID",
+      summary: `the signature recovers ${recovered}, not the claimed ${role} ${attestation.signer}: the statement or its signature was altered`,
+    };
   }
   if (opts.expectedSigner && recovered !== opts.expectedSigner.toLowerCase()) {
-    return { type, valid: false, signer: recovered, code: "STATEMENT_SIGNER_MISMATCH", summary: `signed by ${recovered} (${role}), not by the expected ${opts.expectedSigner.toLowerCase()}` };
+    return {
+      type,
+      valid: false,
+      signer: recovered,
+      code: "STATEMENT_SIGNER_MISMATCH",
+      summary: `signed by ${recovered} (${role}), not by the expected ${opts.expectedSigner.toLowerCase()}`,
+    };
   }
   return { type, valid: true, signer: recovered, summary: `signed by ${recovered} (${role})` };
 }
@@ -236,19 +263,33 @@ function invalid(type: Attestation["type"], why: string): AttestationVerdict {
 }
 
 function checkSubmitterMessage(m: SubmitterStatementMessage): void {
-  if (!isHexOfLength(m.leaf, 32)) throw new ProofmarkError("STATEMENT_INVALID", "leaf must be 32 bytes of lower-case hex");
-  if (typeof m.statement !== "string" || m.statement.length > 1_000) throw new ProofmarkError("STATEMENT_INVALID", "statement must be a string of at most 1,000 characters");
-  if (!Number.isSafeInteger(m.time) || m.time < 0) throw new ProofmarkError("STATEMENT_INVALID", "time must be whole unix seconds");
-  if (!isHexOfLength(m.nonce, 32)) throw new ProofmarkError("STATEMENT_INVALID", "nonce must be 32 bytes of lower-case hex");
+  if (!isHexOfLength(m.leaf, 32))
+    throw new ProofmarkError("STATEMENT_INVALID", "leaf must be 32 bytes of lower-case hex");
+  if (typeof m.statement !== "string" || m.statement.length > 1_000)
+    throw new ProofmarkError("STATEMENT_INVALID", "statement must be a string of at most 1,000 characters");
+  if (!Number.isSafeInteger(m.time) || m.time < 0)
+    throw new ProofmarkError("STATEMENT_INVALID", "time must be whole unix seconds");
+  if (!isHexOfLength(m.nonce, 32))
+    throw new ProofmarkError("STATEMENT_INVALID", "nonce must be 32 bytes of lower-case hex");
 }
 
 function checkCalendarMessage(m: CalendarAcknowledgementMessage): void {
-  if (!isHexOfLength(m.root, 32)) throw new ProofmarkError("STATEMENT_INVALID", "root must be 32 bytes of lower-case hex");
-  if (!Number.isSafeInteger(m.receivedAt) || m.receivedAt < 0) throw new ProofmarkError("STATEMENT_INVALID", "receivedAt must be whole unix milliseconds");
-  if (typeof m.calendar !== "string" || m.calendar.length === 0 || m.calendar.length > 200) throw new ProofmarkError("STATEMENT_INVALID", "calendar must be a non-empty string of at most 200 characters");
+  if (!isHexOfLength(m.root, 32))
+    throw new ProofmarkError("STATEMENT_INVALID", "root must be 32 bytes of lower-case hex");
+  if (!Number.isSafeInteger(m.receivedAt) || m.receivedAt < 0)
+    throw new ProofmarkError("STATEMENT_INVALID", "receivedAt must be whole unix milliseconds");
+  if (typeof m.calendar !== "string" || m.calendar.length === 0 || m.calendar.length > 200)
+    throw new ProofmarkError("STATEMENT_INVALID", "calendar must be a non-empty string of at most 200 characters");
 }
 
-function exactKeys(o: Record<string, unknown>, required: string[], optional: string[], what: string, fail: (why: string) => never): void {
+function exactKeys(
+  o: Record<string, unknown>,
+  required: string[],
+  optional: string[],
+  what: string,
+  fail: (why: string) => never,
+): void {
   for (const k of required) if (!(k in o)) fail(`${what} lacks "${k}"`);
-  for (const k of Object.keys(o)) if (!required.includes(k) && !optional.includes(k)) fail(`${what} has an unknown field "${k}"`);
+  for (const k of Object.keys(o))
+    if (!required.includes(k) && !optional.includes(k)) fail(`${what} has an unknown field "${k}"`);
 }

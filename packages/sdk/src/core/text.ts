@@ -3,7 +3,8 @@
  * ESC of ANSI/OSC sequences, backspace…), DEL, C1 controls (0x80–0x9f, e.g. CSI), the Unicode
  * line and paragraph separators, and the bidirectional controls that reorder what is shown.
  */
-const UNSAFE_FOR_TERMINAL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
+const UNSAFE_FOR_TERMINAL =
+  /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
 
 const SHORT_ESCAPES: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t", "\u001b": "\\e" };
 

@@ -17,10 +17,26 @@ import { checkedByParser, type Receipt, type ReceiptAnchor } from "./receipt";
 
 /** The five verdicts, for a whole receipt and for each anchor. */
 export type VerdictStatus = "verified" | "mismatch" | "not-anchored" | "not-final" | "unverifiable";
-export const VERDICT_STATUSES: readonly VerdictStatus[] = ["verified", "mismatch", "not-anchored", "not-final", "unverifiable"];
+export const VERDICT_STATUSES: readonly VerdictStatus[] = [
+  "verified",
+  "mismatch",
+  "not-anchored",
+  "not-final",
+  "unverifiable",
+];
 
 export type StepName =
-  | "receipt" | "digest" | "leaf" | "path" | "chain-id" | "registry-code" | "anchor" | "block" | "log" | "tx" | "finality";
+  | "receipt"
+  | "digest"
+  | "leaf"
+  | "path"
+  | "chain-id"
+  | "registry-code"
+  | "anchor"
+  | "block"
+  | "log"
+  | "tx"
+  | "finality";
 
 export interface Step {
   step: StepName;
@@ -67,20 +83,40 @@ function fail(step: StepName, code: ErrorCode, message: string, detail: Record<s
 
 /** The file's SHA-256 and size against the receipt's subject. */
 export function checkDigest(receipt: Receipt, file: { sha256: string; size: number }): Step {
-  const detail = { expected: receipt.subject.sha256, actual: file.sha256, expectedSize: receipt.subject.size, actualSize: file.size };
+  const detail = {
+    expected: receipt.subject.sha256,
+    actual: file.sha256,
+    expectedSize: receipt.subject.size,
+    actualSize: file.size,
+  };
   if (file.sha256 === receipt.subject.sha256 && file.size === receipt.subject.size) return pass("digest", detail);
-  return fail("digest", "DIGEST_MISMATCH",
+  return fail(
+    "digest",
+    "DIGEST_MISMATCH",
     `the file does not match the receipt: its SHA-256 is ${file.sha256} (${file.size} bytes), the receipt covers ${receipt.subject.sha256} (${receipt.subject.size} bytes) — the file was changed after stamping, or this receipt belongs to another file`,
-    detail);
+    detail,
+  );
 }
 
 /** The leaf recomputed from the (file's) digest, the salt and the metadata, against the receipt's leaf. */
 export function checkLeaf(receipt: Receipt, sha256: string): Step {
   const checked = sha256 === receipt.subject.sha256 ? checkedByParser(receipt) : undefined;
-  const leaf = checked ? checked.leaf : computeLeaf({ sha256, salt: receipt.commitment.salt, meta: receipt.commitment.meta });
-  const detail = { salt: receipt.commitment.salt, meta: receipt.commitment.meta, leaf, expected: receipt.commitment.leaf };
+  const leaf = checked
+    ? checked.leaf
+    : computeLeaf({ sha256, salt: receipt.commitment.salt, meta: receipt.commitment.meta });
+  const detail = {
+    salt: receipt.commitment.salt,
+    meta: receipt.commitment.meta,
+    leaf,
+    expected: receipt.commitment.leaf,
+  };
   if (leaf === receipt.commitment.leaf) return pass("leaf", detail);
-  return fail("leaf", "PROOF_INVALID", "the leaf computed from the digest, salt and metadata differs from the receipt's leaf — the receipt was altered", detail);
+  return fail(
+    "leaf",
+    "PROOF_INVALID",
+    "the leaf computed from the digest, salt and metadata differs from the receipt's leaf — the receipt was altered",
+    detail,
+  );
 }
 
 /** The Merkle path folded onto the leaf, against the receipt's root. */
@@ -89,7 +125,12 @@ export function checkPath(receipt: Receipt, leaf: Hex): Step {
   const folded = checked ? { root: checked.root, steps: checked.nodes } : processProof(leaf, receipt.proof.path);
   const detail = { path: receipt.proof.path, nodes: folded.steps, computed: folded.root, expected: receipt.proof.root };
   if (folded.root === receipt.proof.root) return pass("path", detail);
-  return fail("path", "PROOF_INVALID", "the receipt's Merkle path does not lead from the file's leaf to its root — the receipt was altered", detail);
+  return fail(
+    "path",
+    "PROOF_INVALID",
+    "the receipt's Merkle path does not lead from the file's leaf to its root — the receipt was altered",
+    detail,
+  );
 }
 
 /** digest (when a file is given), leaf and path: everything checked without a chain. */
@@ -132,7 +173,11 @@ export function decodeAnchorOfAnswer(data: unknown): AnchorAnswer | null {
   if (typeof data !== "string" || !/^0x[0-9a-fA-F]{192}$/.test(data)) return null;
   const w = (i: number) => data.slice(2 + 64 * i, 2 + 64 * (i + 1)).toLowerCase();
   if (!/^0{24}/.test(w(0)) || BigInt(`0x${w(1)}`) >= 2n ** 40n || BigInt(`0x${w(2)}`) >= 2n ** 56n) return null;
-  return { submitter: `0x${w(0).slice(24)}` as Hex, anchoredAt: Number(BigInt(`0x${w(1)}`)), blockNumber: Number(BigInt(`0x${w(2)}`)) };
+  return {
+    submitter: `0x${w(0).slice(24)}` as Hex,
+    anchoredAt: Number(BigInt(`0x${w(1)}`)),
+    blockNumber: Number(BigInt(`0x${w(2)}`)),
+  };
 }
 
 /** A block header as the engine reads it (from `eth_getBlockByNumber(n, false)`). */
@@ -155,7 +200,9 @@ export function decodeBlock(raw: unknown): BlockHeader | null {
   if (!Number.isSafeInteger(number) || !Number.isSafeInteger(timestamp) || !isHexOfLength(hash, 32)) return null;
   let transactions: Hex[] | undefined;
   if (Array.isArray(b.transactions)) {
-    transactions = b.transactions.map((t) => String(typeof t === "object" && t !== null ? (t as { hash?: string }).hash : t).toLowerCase() as Hex);
+    transactions = b.transactions.map(
+      (t) => String(typeof t === "object" && t !== null ? (t as { hash?: string }).hash : t).toLowerCase() as Hex,
+    );
   }
   return { number, hash: hash as Hex, timestamp, transactions };
 }
@@ -222,7 +269,12 @@ export function codeHashOf(code: string): Hex {
 export function checkChainId(anchor: ReceiptAnchor, chainId: number, url: string): Step {
   const detail = { url, expected: anchor.chainId, actual: chainId };
   if (chainId === anchor.chainId) return pass("chain-id", detail);
-  return fail("chain-id", "CHAIN_MISMATCH", `the receipt was anchored on chain ${anchor.chainId} but ${url} serves chain ${chainId}; use an RPC endpoint of chain ${anchor.chainId}`, detail);
+  return fail(
+    "chain-id",
+    "CHAIN_MISMATCH",
+    `the receipt was anchored on chain ${anchor.chainId} but ${url} serves chain ${chainId}; use an RPC endpoint of chain ${anchor.chainId}`,
+    detail,
+  );
 }
 
 /** A registry code hash the SDK knows: which contract and version it is. */
@@ -236,42 +288,96 @@ export interface KnownRegistryCode {
  * The registry's runtime code is a known EvidenceRegistry, or the user pinned this address.
  * A registry is recognised by its code, never by its address or by what it says about itself.
  */
-export function checkRegistryCode(anchor: ReceiptAnchor, code: string, known: readonly KnownRegistryCode[], trusted: readonly string[]): Step {
+export function checkRegistryCode(
+  anchor: ReceiptAnchor,
+  code: string,
+  known: readonly KnownRegistryCode[],
+  trusted: readonly string[],
+): Step {
   if (code === "0x" || code === "") {
-    return fail("registry-code", "REGISTRY_NOT_FOUND", `there is no contract at ${anchor.registry} on chain ${anchor.chainId}: the registry named in the receipt does not exist there`, { registry: anchor.registry });
+    return fail(
+      "registry-code",
+      "REGISTRY_NOT_FOUND",
+      `there is no contract at ${anchor.registry} on chain ${anchor.chainId}: the registry named in the receipt does not exist there`,
+      { registry: anchor.registry },
+    );
   }
   const codeHash = codeHashOf(code);
   const match = known.find((k) => k.codeHash === codeHash && k.contract === "EvidenceRegistry");
   const pinned = trusted.some((t) => t.toLowerCase() === anchor.registry);
-  const detail = { registry: anchor.registry, codeHash, known: match ? `${match.contract} ${match.version}` : undefined, trustedByUser: !match && pinned };
+  const detail = {
+    registry: anchor.registry,
+    codeHash,
+    known: match ? `${match.contract} ${match.version}` : undefined,
+    trustedByUser: !match && pinned,
+  };
   if (match || pinned) return pass("registry-code", detail);
-  return fail("registry-code", "REGISTRY_UNKNOWN",
+  return fail(
+    "registry-code",
+    "REGISTRY_UNKNOWN",
     `the contract at ${anchor.registry} on chain ${anchor.chainId} is not an EvidenceRegistry this Proofmark knows (runtime code hash ${codeHash}); anyone can deploy a contract that answers like a registry, so its answers prove nothing. If you know this registry, pin it explicitly as trusted (and the result will say so)`,
-    detail);
+    detail,
+  );
 }
 
 /** The registry's `anchorOf(root)` answer against the receipt's anchor and its leaf count. */
 export function checkAnchorAnswer(receipt: Receipt, anchor: ReceiptAnchor, answer: AnchorAnswer): Step {
-  const detail = { root: receipt.proof.root, onChain: answer, receipt: { submitter: anchor.submitter, timestamp: anchor.timestamp, blockNumber: anchor.blockNumber } };
+  const detail = {
+    root: receipt.proof.root,
+    onChain: answer,
+    receipt: { submitter: anchor.submitter, timestamp: anchor.timestamp, blockNumber: anchor.blockNumber },
+  };
   if (answer.anchoredAt === 0) {
-    return fail("anchor", "NOT_ANCHORED", `root ${receipt.proof.root} is not anchored in registry ${anchor.registry} on chain ${anchor.chainId}; the receipt's anchor is not on this chain — it may be from a chain that was reset, or forged`, detail);
+    return fail(
+      "anchor",
+      "NOT_ANCHORED",
+      `root ${receipt.proof.root} is not anchored in registry ${anchor.registry} on chain ${anchor.chainId}; the receipt's anchor is not on this chain — it may be from a chain that was reset, or forged`,
+      detail,
+    );
   }
-  if (answer.submitter !== anchor.submitter || answer.anchoredAt !== anchor.timestamp || answer.blockNumber !== anchor.blockNumber) {
-    return fail("anchor", "ANCHOR_MISMATCH",
+  if (
+    answer.submitter !== anchor.submitter ||
+    answer.anchoredAt !== anchor.timestamp ||
+    answer.blockNumber !== anchor.blockNumber
+  ) {
+    return fail(
+      "anchor",
+      "ANCHOR_MISMATCH",
       `the chain records root ${receipt.proof.root} as anchored in block ${answer.blockNumber} at ${answer.anchoredAt} by ${answer.submitter}, but the receipt says block ${anchor.blockNumber} at ${anchor.timestamp} by ${anchor.submitter}; the receipt's anchor was altered or the chain was reorganised`,
-      detail);
+      detail,
+    );
   }
   return pass("anchor", detail);
 }
 
 /** The anchoring block's header (from the chain) against the registry's answer and the receipt. */
 export function checkBlock(anchor: ReceiptAnchor, answer: AnchorAnswer, block: BlockHeader | null): Step {
-  const detail = { number: anchor.blockNumber, hash: block?.hash, timestamp: block?.timestamp, receipt: { blockHash: anchor.blockHash, timestamp: anchor.timestamp }, registry: { anchoredAt: answer.anchoredAt } };
-  if (!block) return fail("block", "HISTORY_UNAVAILABLE", `the node did not return block ${anchor.blockNumber}; the anchoring time cannot be taken from the chain`, detail);
-  if (block.number !== anchor.blockNumber || block.hash !== anchor.blockHash || block.timestamp !== anchor.timestamp || block.timestamp !== answer.anchoredAt) {
-    return fail("block", "ANCHOR_MISMATCH",
+  const detail = {
+    number: anchor.blockNumber,
+    hash: block?.hash,
+    timestamp: block?.timestamp,
+    receipt: { blockHash: anchor.blockHash, timestamp: anchor.timestamp },
+    registry: { anchoredAt: answer.anchoredAt },
+  };
+  if (!block)
+    return fail(
+      "block",
+      "HISTORY_UNAVAILABLE",
+      `the node did not return block ${anchor.blockNumber}; the anchoring time cannot be taken from the chain`,
+      detail,
+    );
+  if (
+    block.number !== anchor.blockNumber ||
+    block.hash !== anchor.blockHash ||
+    block.timestamp !== anchor.timestamp ||
+    block.timestamp !== answer.anchoredAt
+  ) {
+    return fail(
+      "block",
+      "ANCHOR_MISMATCH",
       `block ${block.number} has hash ${block.hash} and time ${block.timestamp}, but the receipt says hash ${anchor.blockHash} at ${anchor.timestamp} and the registry says ${answer.anchoredAt}; the time is taken from the block header, so this anchor is not confirmed`,
-      detail);
+      detail,
+    );
   }
   return pass("block", detail);
 }
@@ -282,18 +388,46 @@ export function checkBlock(anchor: ReceiptAnchor, answer: AnchorAnswer, block: B
  * block (or of the named transaction's receipt).
  */
 export function checkLog(receipt: Receipt, anchor: ReceiptAnchor, logs: AnchorLog[]): Step {
-  const mine = logs.filter((l) => l.address === anchor.registry && l.root === receipt.proof.root && l.blockHash === anchor.blockHash);
-  const detail = { registry: anchor.registry, root: receipt.proof.root, blockHash: anchor.blockHash, logs: mine.map((l) => ({ txHash: l.txHash, submitter: l.submitter, leafCount: l.leafCount.toString() })) };
+  const mine = logs.filter(
+    (l) => l.address === anchor.registry && l.root === receipt.proof.root && l.blockHash === anchor.blockHash,
+  );
+  const detail = {
+    registry: anchor.registry,
+    root: receipt.proof.root,
+    blockHash: anchor.blockHash,
+    logs: mine.map((l) => ({ txHash: l.txHash, submitter: l.submitter, leafCount: l.leafCount.toString() })),
+  };
   if (mine.length !== 1) {
-    return fail("log", "ANCHOR_MISMATCH", `block ${anchor.blockNumber} holds ${mine.length} EvidenceAnchored log(s) of registry ${anchor.registry} for root ${receipt.proof.root}, not one: the registry's answer is not backed by an anchoring in that block`, detail);
+    return fail(
+      "log",
+      "ANCHOR_MISMATCH",
+      `block ${anchor.blockNumber} holds ${mine.length} EvidenceAnchored log(s) of registry ${anchor.registry} for root ${receipt.proof.root}, not one: the registry's answer is not backed by an anchoring in that block`,
+      detail,
+    );
   }
   const log = mine[0];
-  if (log.submitter !== anchor.submitter) return fail("log", "ANCHOR_MISMATCH", `the anchoring log names submitter ${log.submitter}, the receipt ${anchor.submitter}`, detail);
+  if (log.submitter !== anchor.submitter)
+    return fail(
+      "log",
+      "ANCHOR_MISMATCH",
+      `the anchoring log names submitter ${log.submitter}, the receipt ${anchor.submitter}`,
+      detail,
+    );
   if (log.leafCount !== BigInt(receipt.proof.leafCount)) {
-    return fail("log", "ANCHOR_MISMATCH", `the root was anchored with leafCount ${log.leafCount}, but the receipt says ${receipt.proof.leafCount}; the receipt was altered`, detail);
+    return fail(
+      "log",
+      "ANCHOR_MISMATCH",
+      `the root was anchored with leafCount ${log.leafCount}, but the receipt says ${receipt.proof.leafCount}; the receipt was altered`,
+      detail,
+    );
   }
   if (log.txHash !== anchor.txHash) {
-    return fail("log", "ANCHOR_MISMATCH", `transaction ${anchor.txHash} named in the receipt did not anchor root ${receipt.proof.root} in registry ${anchor.registry}: transaction ${log.txHash} did; the receipt was altered`, detail);
+    return fail(
+      "log",
+      "ANCHOR_MISMATCH",
+      `transaction ${anchor.txHash} named in the receipt did not anchor root ${receipt.proof.root} in registry ${anchor.registry}: transaction ${log.txHash} did; the receipt was altered`,
+      detail,
+    );
   }
   return pass("log", detail);
 }
@@ -301,19 +435,38 @@ export function checkLog(receipt: Receipt, anchor: ReceiptAnchor, logs: AnchorLo
 /** The receipt's transaction is one of the block's transactions (when the node returned the body). */
 export function checkTxInBlock(anchor: ReceiptAnchor, block: BlockHeader): Step {
   const detail = { txHash: anchor.txHash, block: anchor.blockNumber, transactions: block.transactions?.length };
-  if (!block.transactions) return { step: "tx", ok: true, detail, unchecked: "transaction not checked (history not available)" };
+  if (!block.transactions)
+    return { step: "tx", ok: true, detail, unchecked: "transaction not checked (history not available)" };
   if (block.transactions.includes(anchor.txHash)) return pass("tx", detail);
-  return fail("tx", "ANCHOR_MISMATCH", `transaction ${anchor.txHash} named in the receipt is not in block ${anchor.blockNumber}; the receipt was altered`, detail);
+  return fail(
+    "tx",
+    "ANCHOR_MISMATCH",
+    `transaction ${anchor.txHash} named in the receipt is not in block ${anchor.blockNumber}; the receipt was altered`,
+    detail,
+  );
 }
 
 /** Confirmations and finality. `finalized` is undefined when the endpoint does not report it. */
-export function checkFinality(anchor: ReceiptAnchor, latest: number, finalized: number | undefined, minConfirmations: number): Step & { confirmations: number; final?: boolean } {
+export function checkFinality(
+  anchor: ReceiptAnchor,
+  latest: number,
+  finalized: number | undefined,
+  minConfirmations: number,
+): Step & { confirmations: number; final?: boolean } {
   const confirmations = Math.max(0, latest - anchor.blockNumber + 1);
   const final = finalized === undefined ? undefined : anchor.blockNumber <= finalized;
   const detail = { latest, finalized, confirmations, final, minConfirmations };
   if (confirmations < minConfirmations) {
-    return { ...fail("finality", "NOT_CONFIRMED", `the anchor has ${confirmations} confirmation(s), fewer than the ${minConfirmations} required; wait and verify again`, detail), confirmations, final };
+    return {
+      ...fail(
+        "finality",
+        "NOT_CONFIRMED",
+        `the anchor has ${confirmations} confirmation(s), fewer than the ${minConfirmations} required; wait and verify again`,
+        detail,
+      ),
+      confirmations,
+      final,
+    };
   }
   return { ...pass("finality", detail), confirmations, final };
 }
-

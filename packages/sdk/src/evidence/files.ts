@@ -58,11 +58,21 @@ export function collectFiles(inputs: string[], skipped?: SkippedEntry[]): string
     }
     if (stat.isDirectory()) walk(input);
     else if (stat.isFile()) {
-      if (RECEIPT_FILE_RE.test(input)) throw new ProofmarkError("INVALID_ARGUMENT", `${input} is a receipt; receipts are not stamped, they are verified`, { path: input });
+      if (RECEIPT_FILE_RE.test(input))
+        throw new ProofmarkError(
+          "INVALID_ARGUMENT",
+          `${input} is a receipt; receipts are not stamped, they are verified`,
+          { path: input },
+        );
       out.add(input);
     } else throw new ProofmarkError("FILE_NOT_FOUND", `${input} is not a regular file or folder`, { path: input });
   }
-  if (out.size === 0) throw new ProofmarkError("NO_FILES", `no files to stamp in ${inputs.join(", ")} (receipts and hidden data folders are left out)`, { inputs });
+  if (out.size === 0)
+    throw new ProofmarkError(
+      "NO_FILES",
+      `no files to stamp in ${inputs.join(", ")} (receipts and hidden data folders are left out)`,
+      { inputs },
+    );
   return [...out];
 }
 
@@ -77,7 +87,11 @@ export function fileVersion(st: fs.Stats): string {
 }
 
 function fileChanged(file: string): ProofmarkError {
-  return new ProofmarkError("FILE_CHANGED", `${file} changed while it was being read (size or modification time differ before and after); nothing was stamped for it. Stamp it again once it is no longer being written`, { path: file });
+  return new ProofmarkError(
+    "FILE_CHANGED",
+    `${file} changed while it was being read (size or modification time differ before and after); nothing was stamped for it. Stamp it again once it is no longer being written`,
+    { path: file },
+  );
 }
 
 /** Throws FILE_CHANGED unless `file` is still the version `version` (from {@link fileVersion}). */
@@ -100,13 +114,19 @@ export function assertUnchanged(file: string, version: string): void {
  * @example
  * const { sha256, size } = await hashFile("design.png");
  */
-export async function hashFile(file: string, onBytes?: (bytes: number) => void): Promise<{ sha256: string; size: number }> {
+export async function hashFile(
+  file: string,
+  onBytes?: (bytes: number) => void,
+): Promise<{ sha256: string; size: number }> {
   const { sha256, size } = await hashFileVersion(file, onBytes);
   return { sha256, size };
 }
 
 /** {@link hashFile}, also returning the file's {@link fileVersion} at hashing time (to check later that it is unchanged). */
-export async function hashFileVersion(file: string, onBytes?: (bytes: number) => void): Promise<{ sha256: string; size: number; version: string }> {
+export async function hashFileVersion(
+  file: string,
+  onBytes?: (bytes: number) => void,
+): Promise<{ sha256: string; size: number; version: string }> {
   let fd: number;
   try {
     // O_NONBLOCK: a FIFO put in place of the file must not block the open.
@@ -117,7 +137,12 @@ export async function hashFileVersion(file: string, onBytes?: (bytes: number) =>
   const buffers: Buffer[] = [];
   try {
     const before = fs.fstatSync(fd);
-    if (!before.isFile()) throw new ProofmarkError("INPUT_TOO_LARGE", `${file} is not a regular file (a device, FIFO or socket has no fixed content); copy its content into a file first`, { path: file });
+    if (!before.isFile())
+      throw new ProofmarkError(
+        "INPUT_TOO_LARGE",
+        `${file} is not a regular file (a device, FIFO or socket has no fixed content); copy its content into a file first`,
+        { path: file },
+      );
     const version = fileVersion(before);
     const hash = createHash("sha256");
     const buffer = freeBuffers.pop() ?? Buffer.allocUnsafe(READ_SIZE);

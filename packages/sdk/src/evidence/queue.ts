@@ -60,13 +60,22 @@ export class StampQueue {
    */
   exclusive<T>(fn: () => Promise<T>): Promise<T> {
     // The lock lives beside the queue folder, not in it: the folder holds batches only.
-    return withLockFile(path.join(path.dirname(this.dir), "stamp.lock"), async () => {
-      removeStaleTemps(this.dir);
-      return fn();
-    }, {
-      timeoutMs: STAMP_WAIT_MS,
-      busyError: (pid) => new ProofmarkError("BUSY", `another stamp (process ${pid}) has been working in ${path.dirname(this.dir)} for over 30 minutes; wait for it to finish, or stop it and resume its queue`, { pid, queued: true }),
-    });
+    return withLockFile(
+      path.join(path.dirname(this.dir), "stamp.lock"),
+      async () => {
+        removeStaleTemps(this.dir);
+        return fn();
+      },
+      {
+        timeoutMs: STAMP_WAIT_MS,
+        busyError: (pid) =>
+          new ProofmarkError(
+            "BUSY",
+            `another stamp (process ${pid}) has been working in ${path.dirname(this.dir)} for over 30 minutes; wait for it to finish, or stop it and resume its queue`,
+            { pid, queued: true },
+          ),
+      },
+    );
   }
 
   /** Writes (or rewrites) a batch atomically. */
@@ -86,10 +95,15 @@ export class StampQueue {
       const file = path.join(this.dir, n);
       try {
         const batch = JSON.parse(fs.readFileSync(file, "utf8")) as StampBatch;
-        if (batch.format !== "proofmark-stamp-batch" || batch.version !== 1 || !Array.isArray(batch.items)) throw new Error("not a stamp batch");
+        if (batch.format !== "proofmark-stamp-batch" || batch.version !== 1 || !Array.isArray(batch.items))
+          throw new Error("not a stamp batch");
         return batch;
       } catch (e) {
-        throw new ProofmarkError("QUEUE_CORRUPT", `the queued batch ${file} cannot be read (${(e as Error).message}); move it aside and run again — its files can be stamped anew`, { file });
+        throw new ProofmarkError(
+          "QUEUE_CORRUPT",
+          `the queued batch ${file} cannot be read (${(e as Error).message}); move it aside and run again — its files can be stamped anew`,
+          { file },
+        );
       }
     });
     return batches.sort((a, b) => a.createdAt.localeCompare(b.createdAt));

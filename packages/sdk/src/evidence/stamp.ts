@@ -4,7 +4,13 @@ import { computeLeaf, randomSalt, type EvidenceMeta } from "../core/commitment";
 import { isProofmarkError, ProofmarkError } from "../core/errors";
 import type { Hex } from "../core/hex";
 import { MerkleTree } from "../core/merkle";
-import { parseReceipt, serializeReceipt, type Receipt, type ReceiptAnchor, type ReceiptEncryption } from "../core/receipt";
+import {
+  parseReceipt,
+  serializeReceipt,
+  type Receipt,
+  type ReceiptAnchor,
+  type ReceiptEncryption,
+} from "../core/receipt";
 import type { ChainContext } from "../chain/context";
 import { EvidenceRegistryClient } from "../chain/evidence";
 import { removeStaleTemps, syncFiles, writeFileAtomic } from "../util/fs";
@@ -104,18 +110,36 @@ async function stampExclusive(opts: StampOptions, queue: StampQueue): Promise<St
     // A subject given by the caller (a WACZ's signed digest file) or the file's own digest, with the
     // size/mtime version it was hashed at (checked again after the file is kept in the store).
     const subject = await opts.subjectOf?.(file);
-    const digest = subject ?? await hashFileVersion(file, (bytes) => opts.onProgress?.({ phase: "hash", file: files[i], index: i, count: files.length, bytes, size }));
+    const digest =
+      subject ??
+      (await hashFileVersion(file, (bytes) =>
+        opts.onProgress?.({ phase: "hash", file: files[i], index: i, count: files.length, bytes, size }),
+      ));
     const receiptPath = receiptPaths[i];
     const existing = readExistingReceipt(receiptPath);
     if (existing && existing.subject.sha256 === digest.sha256) {
-      result.files.push({ file, receiptPath, sha256: digest.sha256, size: digest.size, status: "unchanged", anchor: existing.anchors[0], cid: existing.subject.cid });
+      result.files.push({
+        file,
+        receiptPath,
+        sha256: digest.sha256,
+        size: digest.size,
+        status: "unchanged",
+        anchor: existing.anchors[0],
+        cid: existing.subject.cid,
+      });
       continue;
     }
     const fingerprint = await opts.fingerprint?.(file);
     const meta = { ...opts.meta, ...subject?.meta, ...(fingerprint === undefined ? {} : { fingerprint }) };
     const salt = randomSalt();
     const item: QueuedItem = {
-      file, receiptPath, name: subject?.name ?? path.basename(file), size: digest.size, sha256: digest.sha256, salt, meta,
+      file,
+      receiptPath,
+      name: subject?.name ?? path.basename(file),
+      size: digest.size,
+      sha256: digest.sha256,
+      salt,
+      meta,
       leaf: computeLeaf({ sha256: digest.sha256, salt, meta }),
     };
     if (opts.keep) {
@@ -128,8 +152,14 @@ async function stampExclusive(opts: StampOptions, queue: StampQueue): Promise<St
 
   const tree = MerkleTree.build(items.map((it) => it.leaf));
   const batch: StampBatch = {
-    format: "proofmark-stamp-batch", version: 1, createdAt: new Date().toISOString(), chainId: chain.chainId,
-    registry: registry.address.toLowerCase(), root: tree.root, leafCount: tree.leafCount, items,
+    format: "proofmark-stamp-batch",
+    version: 1,
+    createdAt: new Date().toISOString(),
+    chainId: chain.chainId,
+    registry: registry.address.toLowerCase(),
+    root: tree.root,
+    leafCount: tree.leafCount,
+    items,
   };
   queue.save(batch);
   crashForTest("after-queue");
@@ -161,7 +191,13 @@ function receiptPathsFor(files: string[], outDir: string | undefined, baseDir: s
 }
 
 /** Anchors a queued batch exactly once: an already anchored root is recovered, not resent. */
-async function anchorBatch(batch: StampBatch, registry: EvidenceRegistryClient, queue: StampQueue, chain: ChainContext, onProgress?: (p: StampProgress) => void): Promise<ReceiptAnchor> {
+async function anchorBatch(
+  batch: StampBatch,
+  registry: EvidenceRegistryClient,
+  queue: StampQueue,
+  chain: ChainContext,
+  onProgress?: (p: StampProgress) => void,
+): Promise<ReceiptAnchor> {
   const found = await registry.findAnchor(batch.root);
   if (found) {
     await chain.persist();
@@ -192,18 +228,31 @@ async function anchorBatch(batch: StampBatch, registry: EvidenceRegistryClient, 
     batch.lastError = (e as Error).message;
     queue.save(batch);
     if (isProofmarkError(e)) {
-      throw new ProofmarkError(e.code, `${e.message}. The ${batch.leafCount} file(s) stay queued and are anchored when the queue is resumed`, { ...e.details, root: batch.root, queued: true }, { cause: e });
+      throw new ProofmarkError(
+        e.code,
+        `${e.message}. The ${batch.leafCount} file(s) stay queued and are anchored when the queue is resumed`,
+        { ...e.details, root: batch.root, queued: true },
+        { cause: e },
+      );
     }
     throw e;
   }
 }
 
-function finishBatch(batch: StampBatch, anchor: ReceiptAnchor, queue: StampQueue, status: "stamped" | "resumed", onProgress?: (p: StampProgress) => void, builtTree?: MerkleTree): StampedFile[] {
+function finishBatch(
+  batch: StampBatch,
+  anchor: ReceiptAnchor,
+  queue: StampQueue,
+  status: "stamped" | "resumed",
+  onProgress?: (p: StampProgress) => void,
+  builtTree?: MerkleTree,
+): StampedFile[] {
   const tree = builtTree ?? MerkleTree.build(batch.items.map((it) => it.leaf));
   const out: StampedFile[] = [];
   batch.items.forEach((item, index) => {
     const receipt: Receipt = {
-      format: "proofmark-receipt", version: 1,
+      format: "proofmark-receipt",
+      version: 1,
       subject: { name: item.name, size: item.size, sha256: item.sha256, ...(item.cid ? { cid: item.cid } : {}) },
       commitment: { salt: item.salt, meta: item.meta, leaf: item.leaf },
       proof: { root: batch.root, path: tree.proof(index), leafCount: batch.leafCount },
@@ -214,7 +263,15 @@ function finishBatch(batch: StampBatch, anchor: ReceiptAnchor, queue: StampQueue
     const fresh = keepEarlierReceipt(item.receiptPath, item.sha256, text);
     // the batch stays queued until the receipts are synced, so a torn receipt is rewritten on resume
     writeFileAtomic(item.receiptPath, text, { durable: false, fresh });
-    out.push({ file: item.file, receiptPath: item.receiptPath, sha256: item.sha256, size: item.size, status, anchor, cid: item.cid });
+    out.push({
+      file: item.file,
+      receiptPath: item.receiptPath,
+      sha256: item.sha256,
+      size: item.size,
+      status,
+      anchor,
+      cid: item.cid,
+    });
   });
   syncFiles(out.map((f) => f.receiptPath));
   for (const dir of new Set(out.map((f) => path.dirname(f.receiptPath)))) removeStaleTemps(dir);
@@ -242,7 +299,12 @@ function keepEarlierReceipt(receiptPath: string, newSha256: string, text: string
   if (!fs.existsSync(receiptPath)) return true;
   if (readExistingReceipt(receiptPath)?.subject.sha256 === newSha256) return false;
   const st = fs.statSync(receiptPath);
-  if (st.isFile() && st.size <= Buffer.byteLength(text) && Buffer.from(text).subarray(0, st.size).equals(fs.readFileSync(receiptPath))) return false;
+  if (
+    st.isFile() &&
+    st.size <= Buffer.byteLength(text) &&
+    Buffer.from(text).subarray(0, st.size).equals(fs.readFileSync(receiptPath))
+  )
+    return false;
   const base = receiptPath.replace(/\.json$/, "");
   let n = 1;
   while (fs.existsSync(`${base}.${n}.json`)) n++;

@@ -52,10 +52,18 @@ export function evidenceVerifier(opts: EvidenceVerifierOptions): Verifier {
       return network.rpc.map((u) => jsonRpcReader(u, http));
     }
     if (anchor.chainId === LOCAL_CHAIN_ID) {
-      if (!local.has(anchor.chainId)) local.set(anchor.chainId, new LocalNode(opts.dataDir).start().then((n) => n.rpcUrl));
+      if (!local.has(anchor.chainId))
+        local.set(
+          anchor.chainId,
+          new LocalNode(opts.dataDir).start().then((n) => n.rpcUrl),
+        );
       return [jsonRpcReader(await local.get(anchor.chainId)!, http)];
     }
-    throw new ProofmarkError("NETWORK_UNKNOWN", `the receipt was anchored on chain ${anchor.chainId}, and no RPC endpoint is configured for it; give an RPC endpoint of chain ${anchor.chainId}`, { chainId: anchor.chainId });
+    throw new ProofmarkError(
+      "NETWORK_UNKNOWN",
+      `the receipt was anchored on chain ${anchor.chainId}, and no RPC endpoint is configured for it; give an RPC endpoint of chain ${anchor.chainId}`,
+      { chainId: anchor.chainId },
+    );
   };
   return new Verifier({
     readers,

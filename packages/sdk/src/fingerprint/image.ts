@@ -1,7 +1,15 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import sharp from "sharp";
-import { computeFingerprint, cropGrey, trimRect, type Fingerprint, type FingerprintVariantName, type GreyImage, type Rect } from "../core/fingerprint";
+import {
+  computeFingerprint,
+  cropGrey,
+  trimRect,
+  type Fingerprint,
+  type FingerprintVariantName,
+  type GreyImage,
+  type Rect,
+} from "../core/fingerprint";
 import { ProofmarkError } from "../core/errors";
 
 /** File types `stamp` fingerprints by default (GIF: its first frame). */
@@ -21,7 +29,8 @@ export function isFingerprintable(file: string): boolean {
  */
 export async function decodeGrey(input: string | Uint8Array, side = DECODE_SIDE): Promise<GreyImage> {
   const what = typeof input === "string" ? input : "image bytes";
-  if (typeof input === "string" && !fs.existsSync(input)) throw new ProofmarkError("FILE_NOT_FOUND", `no file at ${input}`, { path: input });
+  if (typeof input === "string" && !fs.existsSync(input))
+    throw new ProofmarkError("FILE_NOT_FOUND", `no file at ${input}`, { path: input });
   try {
     const { data, info } = await sharp(input, { animated: false, limitInputPixels: 268_402_689 })
       .rotate()
@@ -34,7 +43,12 @@ export async function decodeGrey(input: string | Uint8Array, side = DECODE_SIDE)
     for (let i = 0, j = 0; i < grey.length; i++, j += info.channels) grey[i] = data[j];
     return { width: info.width, height: info.height, data: grey };
   } catch (e) {
-    throw new ProofmarkError("IMAGE_UNREADABLE", `${what} could not be decoded as an image (${(e as Error).message})`, { path: typeof input === "string" ? input : undefined }, { cause: e });
+    throw new ProofmarkError(
+      "IMAGE_UNREADABLE",
+      `${what} could not be decoded as an image (${(e as Error).message})`,
+      { path: typeof input === "string" ? input : undefined },
+      { cause: e },
+    );
   }
 }
 
@@ -55,9 +69,17 @@ export interface ImageFingerprint {
  * @example
  * const { fingerprint } = await fingerprintImage("shop/red-bag.jpg");
  */
-export async function fingerprintImage(input: string | Uint8Array, variants?: readonly FingerprintVariantName[]): Promise<ImageFingerprint> {
+export async function fingerprintImage(
+  input: string | Uint8Array,
+  variants?: readonly FingerprintVariantName[],
+): Promise<ImageFingerprint> {
   const grey = await decodeGrey(input);
   const trim = trimRect(grey);
   const trimmed = cropGrey(grey, trim);
-  return { fingerprint: computeFingerprint(trimmed, variants), trimmed, trim, decoded: { width: grey.width, height: grey.height } };
+  return {
+    fingerprint: computeFingerprint(trimmed, variants),
+    trimmed,
+    trim,
+    decoded: { width: grey.width, height: grey.height },
+  };
 }

@@ -2,8 +2,13 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import Database from "better-sqlite3";
 import {
-  chunkNeighbours, hammingDistance, MAX_MATCH_DISTANCE, parseFingerprint, phashChunks,
-  type Fingerprint, type FingerprintVariantName,
+  chunkNeighbours,
+  hammingDistance,
+  MAX_MATCH_DISTANCE,
+  parseFingerprint,
+  phashChunks,
+  type Fingerprint,
+  type FingerprintVariantName,
 } from "../core/fingerprint";
 import { ProofmarkError } from "../core/errors";
 
@@ -109,7 +114,12 @@ export class FingerprintIndex {
       this.db.pragma("synchronous = NORMAL");
       this.db.exec(SCHEMA);
     } catch (e) {
-      throw new ProofmarkError("STORE_FAILED", `cannot open the fingerprint index ${file}: ${(e as Error).message}`, { path: file }, { cause: e });
+      throw new ProofmarkError(
+        "STORE_FAILED",
+        `cannot open the fingerprint index ${file}: ${(e as Error).message}`,
+        { path: file },
+        { cause: e },
+      );
     }
   }
 
@@ -136,7 +146,9 @@ export class FingerprintIndex {
       `INSERT OR IGNORE INTO original (leaf, name, file, receipt_path, sha256, fingerprint, chain_id, block_number, tx_hash, anchored_at, features)
        VALUES (@leaf, @name, @file, @receiptPath, @sha256, @fingerprint, @chainId, @blockNumber, @txHash, @anchoredAt, @features)`,
     );
-    const insertVariant = this.db.prepare("INSERT INTO variant (original_id, name, hi, lo, c0, c1, c2, c3, hash256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    const insertVariant = this.db.prepare(
+      "INSERT INTO variant (original_id, name, hi, lo, c0, c1, c2, c3, hash256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    );
     let added = 0;
     this.db.transaction(() => {
       for (const o of originals) {
@@ -162,7 +174,11 @@ export class FingerprintIndex {
    */
   lookup(suspect: Fingerprint, maxDistance: number): IndexHit[] {
     if (!Number.isInteger(maxDistance) || maxDistance < 0 || maxDistance > MAX_MATCH_DISTANCE) {
-      throw new ProofmarkError("INVALID_ARGUMENT", `the distance must be a whole number from 0 to ${MAX_MATCH_DISTANCE} (pHash-64 bits)`, { maxDistance });
+      throw new ProofmarkError(
+        "INVALID_ARGUMENT",
+        `the distance must be a whole number from 0 to ${MAX_MATCH_DISTANCE} (pHash-64 bits)`,
+        { maxDistance },
+      );
     }
     const full = suspect.variants.find((v) => v.name === "full");
     if (!full) throw new ProofmarkError("FINGERPRINT_INVALID", 'the suspect\'s fingerprint has no "full" variant');
@@ -174,7 +190,9 @@ export class FingerprintIndex {
     chunks.forEach((chunk, i) => {
       const probes = JSON.stringify(chunkNeighbours(chunk, radius));
       const rows = this.db
-        .prepare(`SELECT rowid, original_id, name, hi, lo, hash256 FROM variant WHERE c${i} IN (SELECT value FROM json_each(?))`)
+        .prepare(
+          `SELECT rowid, original_id, name, hi, lo, hash256 FROM variant WHERE c${i} IN (SELECT value FROM json_each(?))`,
+        )
         .all(probes) as Array<VariantRow & { rowid: number }>;
       for (const r of rows) {
         const key = String(r.rowid);
@@ -192,19 +210,32 @@ export class FingerprintIndex {
     const get = this.db.prepare("SELECT * FROM original WHERE id = ?");
     return [...best.entries()]
       .map(([id, hit]) => ({ original: toOriginal(get.get(id) as OriginalRow), ...hit }))
-      .sort((a, b) => a.distance - b.distance || a.distance256 - b.distance256 || a.original.anchoredAt - b.original.anchoredAt);
+      .sort(
+        (a, b) =>
+          a.distance - b.distance || a.distance256 - b.distance256 || a.original.anchoredAt - b.original.anchoredAt,
+      );
   }
 
   /** The ORB features stored for an original (none when stamping skipped them). */
   features(id: number): Uint8Array | undefined {
-    const row = this.db.prepare("SELECT features FROM original WHERE id = ?").get(id) as { features: Buffer | null } | undefined;
+    const row = this.db.prepare("SELECT features FROM original WHERE id = ?").get(id) as
+      { features: Buffer | null } | undefined;
     return row?.features ? new Uint8Array(row.features) : undefined;
   }
 }
 
 function toOriginal(r: OriginalRow): IndexedOriginal {
   return {
-    id: r.id, leaf: r.leaf, name: r.name, file: r.file, receiptPath: r.receipt_path, sha256: r.sha256, fingerprint: r.fingerprint,
-    chainId: r.chain_id, blockNumber: r.block_number, txHash: r.tx_hash, anchoredAt: r.anchored_at,
+    id: r.id,
+    leaf: r.leaf,
+    name: r.name,
+    file: r.file,
+    receiptPath: r.receipt_path,
+    sha256: r.sha256,
+    fingerprint: r.fingerprint,
+    chainId: r.chain_id,
+    blockNumber: r.block_number,
+    txHash: r.tx_hash,
+    anchoredAt: r.anchored_at,
   };
 }

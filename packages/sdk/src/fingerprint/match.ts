@@ -66,13 +66,18 @@ export async function matchImage(opts: MatchOptions): Promise<MatchResult> {
     const hits = index.lookup(suspect.fingerprint, candidateDistance);
     const result: MatchResult = {
       suspect: { fingerprint: formatFingerprint(suspect.fingerprint), trim: suspect.trim, decoded: suspect.decoded },
-      maxDistance, candidateDistance, indexed: index.count(), matches: [], rejected: [],
+      maxDistance,
+      candidateDistance,
+      indexed: index.count(),
+      matches: [],
+      rejected: [],
     };
     let suspectFeatures: OrbFeatures | undefined;
     let checks = 0;
     for (const hit of hits) {
       let inliers: number | undefined;
-      const stored = opts.features === false || checks >= (opts.featureChecks ?? 5) ? undefined : index.features(hit.original.id);
+      const stored =
+        opts.features === false || checks >= (opts.featureChecks ?? 5) ? undefined : index.features(hit.original.id);
       if (stored) {
         checks++;
         suspectFeatures ??= await orbFeatures(suspect.trimmed);
@@ -130,8 +135,14 @@ export function fingerprintImageMatcher(dataDir: string): ImageMatcher {
         found.push({
           sha256: image.sha256,
           original: {
-            name: m.original.name, receipt: m.original.receiptPath, distance: m.distance, variant: m.variant, decidedBy: m.decidedBy,
-            chainId: m.original.chainId, blockNumber: m.original.blockNumber, anchoredAt: new Date(m.original.anchoredAt * 1000).toISOString(),
+            name: m.original.name,
+            receipt: m.original.receiptPath,
+            distance: m.distance,
+            variant: m.variant,
+            decidedBy: m.decidedBy,
+            chainId: m.original.chainId,
+            blockNumber: m.original.blockNumber,
+            anchoredAt: new Date(m.original.anchoredAt * 1000).toISOString(),
           },
         });
       }

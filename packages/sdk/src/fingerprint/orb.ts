@@ -31,7 +31,6 @@ let cvPromise: Promise<{ cv: Cv }> | undefined;
  */
 export function loadOpenCv(): Promise<{ cv: Cv }> {
   cvPromise ??= new Promise<{ cv: Cv }>((resolve, reject) => {
-     
     const mod = require("@techstark/opencv-js");
     if (mod.Mat) resolve({ cv: mod });
     else if (typeof mod.then === "function") mod.then((cv: Cv) => resolve({ cv }), reject);

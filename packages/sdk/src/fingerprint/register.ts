@@ -39,10 +39,17 @@ export class StampFingerprints {
     const rows = stamped
       .filter((s) => s.receipt.commitment.meta.fingerprint !== undefined)
       .map(({ file, receiptPath, receipt }) => ({
-        leaf: receipt.commitment.leaf, name: receipt.subject.name ?? path.basename(file), file: path.resolve(file),
-        receiptPath: path.resolve(receiptPath), sha256: receipt.subject.sha256, fingerprint: receipt.commitment.meta.fingerprint,
-        chainId: receipt.anchors[0].chainId, blockNumber: receipt.anchors[0].blockNumber, txHash: receipt.anchors[0].txHash,
-        anchoredAt: receipt.anchors[0].timestamp, features: this.features.get(path.resolve(file)),
+        leaf: receipt.commitment.leaf,
+        name: receipt.subject.name ?? path.basename(file),
+        file: path.resolve(file),
+        receiptPath: path.resolve(receiptPath),
+        sha256: receipt.subject.sha256,
+        fingerprint: receipt.commitment.meta.fingerprint,
+        chainId: receipt.anchors[0].chainId,
+        blockNumber: receipt.anchors[0].blockNumber,
+        txHash: receipt.anchors[0].txHash,
+        anchoredAt: receipt.anchors[0].timestamp,
+        features: this.features.get(path.resolve(file)),
       }));
     if (rows.length === 0) return 0;
     const index = FingerprintIndex.open(dataDir);

@@ -48,10 +48,15 @@ export function parseEventDocument(bytes: Uint8Array): GiEventDocument {
   } catch {
     throw new ProofmarkError("EPCIS_INVALID", "the stored event document is not UTF-8 JSON", {});
   }
-  if (doc?.format !== GI_DOCUMENT_FORMAT) throw new ProofmarkError("EPCIS_INVALID", `the stored event document is not ${GI_DOCUMENT_FORMAT}`, { format: (doc as { format?: unknown })?.format });
-  if (!/^0x[0-9a-f]{64}$/.test(String(doc.salt))) throw new ProofmarkError("EPCIS_INVALID", "the stored event document has no valid salt", {});
+  if (doc?.format !== GI_DOCUMENT_FORMAT)
+    throw new ProofmarkError("EPCIS_INVALID", `the stored event document is not ${GI_DOCUMENT_FORMAT}`, {
+      format: (doc as { format?: unknown })?.format,
+    });
+  if (!/^0x[0-9a-f]{64}$/.test(String(doc.salt)))
+    throw new ProofmarkError("EPCIS_INVALID", "the stored event document has no valid salt", {});
   const events = doc.epcis?.epcisBody?.eventList;
-  if (!Array.isArray(events) || events.length !== 1) throw new ProofmarkError("EPCIS_INVALID", "the stored event document must hold exactly one EPCIS event", {});
+  if (!Array.isArray(events) || events.length !== 1)
+    throw new ProofmarkError("EPCIS_INVALID", "the stored event document must hold exactly one EPCIS event", {});
   return doc;
 }
 
@@ -85,8 +90,12 @@ export class EventDocuments implements DocumentSource {
   /** Keeps the documents (one atomic store batch) and indexes them; returns their CIDs in order. */
   async save(prepared: PreparedEvent[]): Promise<string[]> {
     if (prepared.length === 0) return [];
-    const results = await this.store.addAll(prepared.map((p) => ({ content: p.bytes, name: `gi-event-${p.record.document.slice(2, 18)}.json` })));
-    const lines = prepared.map((p, i) => JSON.stringify({ document: p.record.document, cid: results[i].cid })).join("\n");
+    const results = await this.store.addAll(
+      prepared.map((p) => ({ content: p.bytes, name: `gi-event-${p.record.document.slice(2, 18)}.json` })),
+    );
+    const lines = prepared
+      .map((p, i) => JSON.stringify({ document: p.record.document, cid: results[i].cid }))
+      .join("\n");
     fs.mkdirSync(path.dirname(this.indexFile), { recursive: true });
     const fd = fs.openSync(this.indexFile, "a");
     try {

@@ -6,7 +6,13 @@ import { randomSalt } from "../core/commitment";
 import { ProofmarkError } from "../core/errors";
 import type { Hex } from "../core/hex";
 import { BIZ_STEPS, DISPOSITIONS, cbvWord, type BizStep } from "../core/epcis-vocabulary";
-import { eventCommitment, eventLocation, eventTimeSeconds, locationDigest, type EpcisEvent } from "../core/epcis-events";
+import {
+  eventCommitment,
+  eventLocation,
+  eventTimeSeconds,
+  locationDigest,
+  type EpcisEvent,
+} from "../core/epcis-events";
 import { contextPrefixes, documentEvents, epcisEventHash } from "../core/epcis-hash";
 import { decodeAiValue } from "../core/gs1";
 import type { EventInput, LotInfo, ProductInfo, TxInfo } from "../chain/provenance";
@@ -57,17 +63,27 @@ export interface EpcisImportTarget {
 }
 
 const SCHEMA_FILE = "EPCIS-JSON-Schema.json";
-let validator: ((doc: unknown) => boolean) & { errors?: unknown } | undefined;
+let validator: (((doc: unknown) => boolean) & { errors?: unknown }) | undefined;
 
 /**
  * The validator of GS1's EPCIS 2.0 JSON schema. The schema file is GS1's, shipped with the SDK's
  * sources under `schemas/` (a copy of test/vectors/epcis-schema/EPCIS-JSON-Schema.json).
  */
-function epcisValidator(): ((doc: unknown) => boolean) & { errors?: Array<{ instancePath?: string; message?: string }> | null } {
+function epcisValidator(): ((doc: unknown) => boolean) & {
+  errors?: Array<{ instancePath?: string; message?: string }> | null;
+} {
   if (!validator) {
-    const candidates = [path.join(__dirname, "..", "..", "schemas", SCHEMA_FILE), path.join(__dirname, "..", "..", "..", "..", "test", "vectors", "epcis-schema", SCHEMA_FILE)];
+    const candidates = [
+      path.join(__dirname, "..", "..", "schemas", SCHEMA_FILE),
+      path.join(__dirname, "..", "..", "..", "..", "test", "vectors", "epcis-schema", SCHEMA_FILE),
+    ];
     const file = candidates.find((f) => fs.existsSync(f));
-    if (!file) throw new ProofmarkError("FILE_NOT_FOUND", `GS1's EPCIS 2.0 JSON schema (${SCHEMA_FILE}) is missing from the SDK`, { path: candidates[0] });
+    if (!file)
+      throw new ProofmarkError(
+        "FILE_NOT_FOUND",
+        `GS1's EPCIS 2.0 JSON schema (${SCHEMA_FILE}) is missing from the SDK`,
+        { path: candidates[0] },
+      );
     const ajv = new Ajv({ allErrors: true, strict: false });
     addFormats(ajv);
     validator = ajv.compile(JSON.parse(fs.readFileSync(file, "utf8")));
@@ -106,7 +122,8 @@ export function lotOfIdentifier(id: string): { lot: number; giNumber?: string } 
 function identifiersOf(event: EpcisEvent): string[] {
   const out: string[] = [];
   const push = (v: unknown) => typeof v === "string" && out.push(v);
-  for (const k of ["epcList", "childEPCs", "inputEPCList", "outputEPCList"] as const) for (const v of (event[k] as unknown[] | undefined) ?? []) push(v);
+  for (const k of ["epcList", "childEPCs", "inputEPCList", "outputEPCList"] as const)
+    for (const v of (event[k] as unknown[] | undefined) ?? []) push(v);
   for (const k of ["quantityList", "childQuantityList", "inputQuantityList", "outputQuantityList"] as const) {
     for (const q of (event[k] as Array<{ epcClass?: unknown }> | undefined) ?? []) push(q?.epcClass);
   }
@@ -122,30 +139,56 @@ function identifiersOf(event: EpcisEvent): string[] {
  * const gi = await GiSession.open(await openChain({ dataDir, as: "retailer" }));
  * const r = await importEpcisDocument(gi, "partner.jsonld"); // r.hashes, r.recorded, r.cid
  */
-export async function importEpcisDocument(session: EpcisImportTarget, file: string, opts: { dryRun?: boolean } = {}): Promise<EpcisImportResult> {
+export async function importEpcisDocument(
+  session: EpcisImportTarget,
+  file: string,
+  opts: { dryRun?: boolean } = {},
+): Promise<EpcisImportResult> {
   if (!fs.existsSync(file)) throw new ProofmarkError("FILE_NOT_FOUND", `no file ${file}`, { path: file });
-  return importEpcisBytes(session, readFileBounded(file, IMPORT_LIMIT_BYTES, "an EPCIS document"), path.basename(file), opts);
+  return importEpcisBytes(
+    session,
+    readFileBounded(file, IMPORT_LIMIT_BYTES, "an EPCIS document"),
+    path.basename(file),
+    opts,
+  );
 }
 
 /**
  * Imports an EPCIS 2.0 JSON-LD document given as bytes (`name` is used in messages and as the
  * stored file's name). What `importEpcisDocument` and the EPCIS capture endpoint both run.
  */
-export async function importEpcisBytes(session: EpcisImportTarget, bytes: Uint8Array, name: string, opts: { dryRun?: boolean } = {}): Promise<EpcisImportResult> {
+export async function importEpcisBytes(
+  session: EpcisImportTarget,
+  bytes: Uint8Array,
+  name: string,
+  opts: { dryRun?: boolean } = {},
+): Promise<EpcisImportResult> {
   const file = name;
   const invalid = (problems: ImportProblem[], total: number) =>
-    new ProofmarkError("IMPORT_INVALID",
-      `${path.basename(file)}: ${problems.length} of ${total} event(s) cannot be recorded, so nothing was recorded:\n${problems.slice(0, 50).map((p) => `  event ${p.line}: ${p.reason}`).join("\n")}`,
-      { file, problems });
+    new ProofmarkError(
+      "IMPORT_INVALID",
+      `${path.basename(file)}: ${problems.length} of ${total} event(s) cannot be recorded, so nothing was recorded:\n${problems
+        .slice(0, 50)
+        .map((p) => `  event ${p.line}: ${p.reason}`)
+        .join("\n")}`,
+      { file, problems },
+    );
   let doc: Record<string, unknown>;
   try {
     doc = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
   } catch (e) {
-    throw new ProofmarkError("IMPORT_INVALID", `${path.basename(file)} is not UTF-8 JSON: ${(e as Error).message}`, { file, problems: [] });
+    throw new ProofmarkError("IMPORT_INVALID", `${path.basename(file)} is not UTF-8 JSON: ${(e as Error).message}`, {
+      file,
+      problems: [],
+    });
   }
   const schemaProblems = epcisSchemaProblems(doc);
   if (schemaProblems.length > 0) {
-    throw new ProofmarkError("IMPORT_INVALID", `${path.basename(file)} is not a valid EPCIS 2.0 document (GS1's JSON schema):\n${schemaProblems.map((p) => `  ${p}`).join("\n")}`, { file, problems: schemaProblems.map((reason) => ({ line: 0, reason })) });
+    throw new ProofmarkError(
+      "IMPORT_INVALID",
+      `${path.basename(file)} is not a valid EPCIS 2.0 document (GS1's JSON schema):\n${schemaProblems.map((p) => `  ${p}`).join("\n")}`,
+      { file, problems: schemaProblems.map((reason) => ({ line: 0, reason })) },
+    );
   }
   const events = documentEvents(doc);
   const context = doc["@context"];
@@ -154,7 +197,15 @@ export async function importEpcisBytes(session: EpcisImportTarget, bytes: Uint8A
   const lots = new Map<number, LotInfo>();
   const products = new Map<number, ProductInfo>();
   const allowed = new Map<string, boolean>();
-  const plan: Array<{ event: EpcisEvent; hash: string; lots: number[]; step: number; disposition: number; eventTime: number; location: Hex }> = [];
+  const plan: Array<{
+    event: EpcisEvent;
+    hash: string;
+    lots: number[];
+    step: number;
+    disposition: number;
+    eventTime: number;
+    location: Hex;
+  }> = [];
 
   for (const [i, event] of events.entries()) {
     const n = i + 1;
@@ -165,21 +216,28 @@ export async function importEpcisBytes(session: EpcisImportTarget, bytes: Uint8A
     const stepCode = (BIZ_STEPS as readonly string[]).indexOf(step);
     const dispCode = (DISPOSITIONS as readonly string[]).indexOf(disposition ?? "active"); // the chain needs a code; the hash keeps what was written
     if (stepCode < 0) reasons.push(`business step "${step}" is not one the registry records (${BIZ_STEPS.join(", ")})`);
-    if (dispCode < 0 && disposition !== undefined) reasons.push(`disposition "${disposition}" is not one the registry records`);
+    if (dispCode < 0 && disposition !== undefined)
+      reasons.push(`disposition "${disposition}" is not one the registry records`);
     let location: Hex | undefined;
     try {
       location = locationDigest(eventLocation(event));
     } catch (e) {
       reasons.push((e as Error).message);
     }
-    const named = identifiersOf(event).map(lotOfIdentifier).filter((x): x is { lot: number; giNumber?: string } => x !== undefined);
-    if (named.length === 0) reasons.push("it names no Proofmark lot (urn:proofmark:gi:<GI number>:lot:<id>, or a Digital Link whose lot (AI 10) is a lot id)");
+    const named = identifiersOf(event)
+      .map(lotOfIdentifier)
+      .filter((x): x is { lot: number; giNumber?: string } => x !== undefined);
+    if (named.length === 0)
+      reasons.push(
+        "it names no Proofmark lot (urn:proofmark:gi:<GI number>:lot:<id>, or a Digital Link whose lot (AI 10) is a lot id)",
+      );
     const eventLots = [...new Set(named.map((x) => x.lot))];
     for (const { lot, giNumber } of named) {
       if (!lots.has(lot)) {
         const info = await session.client.lot(lot);
         lots.set(lot, info);
-        if (info.status !== "none" && !products.has(info.product)) products.set(info.product, await session.client.product(info.product));
+        if (info.status !== "none" && !products.has(info.product))
+          products.set(info.product, await session.client.product(info.product));
       }
       const info = lots.get(lot)!;
       if (info.status === "none") reasons.push(`lot ${lot} does not exist`);
@@ -187,10 +245,12 @@ export async function importEpcisBytes(session: EpcisImportTarget, bytes: Uint8A
       else if (info.status === "consumed") reasons.push(`lot ${lot} is consumed (all of it went into other lots)`);
       else {
         const product = products.get(info.product)!;
-        if (giNumber !== undefined && giNumber !== product.giNumber) reasons.push(`lot ${lot} belongs to ${product.giNumber}, not ${giNumber}`);
+        if (giNumber !== undefined && giNumber !== product.giNumber)
+          reasons.push(`lot ${lot} belongs to ${product.giNumber}, not ${giNumber}`);
         if (stepCode >= 0) {
           const key = `${info.product}/${step}`;
-          if (!allowed.has(key)) allowed.set(key, await session.client.mayRecord(info.product, step as BizStep, session.signerAddress));
+          if (!allowed.has(key))
+            allowed.set(key, await session.client.mayRecord(info.product, step as BizStep, session.signerAddress));
           if (!allowed.get(key)) reasons.push(`the signer may not record ${step} on product ${info.product}`);
         }
       }
@@ -202,7 +262,16 @@ export async function importEpcisBytes(session: EpcisImportTarget, bytes: Uint8A
       reasons.push((e as Error).message);
     }
     if (reasons.length > 0) problems.push({ line: n, reason: [...new Set(reasons)].join("; ") });
-    else plan.push({ event, hash, lots: eventLots, step: stepCode, disposition: dispCode, eventTime, location: location! });
+    else
+      plan.push({
+        event,
+        hash,
+        lots: eventLots,
+        step: stepCode,
+        disposition: dispCode,
+        eventTime,
+        location: location!,
+      });
   }
   if (events.length === 0) problems.push({ line: 0, reason: "the document holds no events" });
   if (problems.length > 0) throw invalid(problems, events.length);
@@ -219,18 +288,46 @@ export async function importEpcisBytes(session: EpcisImportTarget, bytes: Uint8A
     const document = eventCommitment(p.hash, salt);
     const event = { "@context": context, ...p.event } as EpcisEvent;
     const stored = {
-      format: GI_DOCUMENT_FORMAT, salt,
-      epcis: { "@context": context, type: "EPCISDocument", schemaVersion: "2.0", creationDate: doc.creationDate, epcisBody: { eventList: [event] } },
+      format: GI_DOCUMENT_FORMAT,
+      salt,
+      epcis: {
+        "@context": context,
+        type: "EPCISDocument",
+        schemaVersion: "2.0",
+        creationDate: doc.creationDate,
+        epcisBody: { eventList: [event] },
+      },
       source: { cid, event: i, hash: p.hash },
     };
     const record = { step: p.step, disposition: p.disposition, eventTime: p.eventTime, location: p.location, document };
-    prepared.push({ event, salt, record, bytes: new TextEncoder().encode(`${JSON.stringify(stored)}\n`) } as PreparedEvent);
-    for (const lot of p.lots) inputs.push({ lot, step: p.step, disposition: p.disposition, eventTime: p.eventTime, location: p.location, document });
+    prepared.push({
+      event,
+      salt,
+      record,
+      bytes: new TextEncoder().encode(`${JSON.stringify(stored)}\n`),
+    } as PreparedEvent);
+    for (const lot of p.lots)
+      inputs.push({
+        lot,
+        step: p.step,
+        disposition: p.disposition,
+        eventTime: p.eventTime,
+        location: p.location,
+        document,
+      });
   }
   const gas = await session.client.estimateRecordEvents(inputs); // simulates the whole batch: nothing is sent if any record would revert
   await session.documents.save(prepared);
   const tx = await session.client.sendRecordEvents(inputs, gas + gas / 5n);
   const mined = await session.client.waitFor(tx, `recording ${inputs.length} imported EPCIS events`);
   await session.chain?.persist();
-  return { events: events.length, recorded: inputs.length, dryRun: false, cid, hashes, transactions: [{ ...mined, events: inputs.length }], lots: lotList };
+  return {
+    events: events.length,
+    recorded: inputs.length,
+    dryRun: false,
+    cid,
+    hashes,
+    transactions: [{ ...mined, events: inputs.length }],
+    lots: lotList,
+  };
 }

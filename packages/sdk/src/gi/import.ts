@@ -1,4 +1,11 @@
-import { BIZ_STEPS, DEFAULT_DISPOSITION, DISPOSITIONS, parseEventTime, type BizStep, type Disposition } from "../core/epcis";
+import {
+  BIZ_STEPS,
+  DEFAULT_DISPOSITION,
+  DISPOSITIONS,
+  parseEventTime,
+  type BizStep,
+  type Disposition,
+} from "../core/epcis";
 import { ProofmarkError } from "../core/errors";
 
 /**
@@ -38,7 +45,10 @@ const REQUIRED = ["lot", "step", "time", "location"];
 
 /** Steps that change quantities: they have their own commands, not rows of an import. */
 const OPERATION_STEPS: Partial<Record<BizStep, string>> = {
-  commissioning: "harvest", packing: "pack", repackaging: "split / merge", creating_class_instance: "transform",
+  commissioning: "harvest",
+  packing: "pack",
+  repackaging: "split / merge",
+  creating_class_instance: "transform",
 };
 
 /**
@@ -52,7 +62,10 @@ export function decodeImportText(bytes: Uint8Array): string | ImportProblem {
     const at = firstInvalidUtf8(bytes);
     let line = 1;
     for (let i = 0; i < at; i++) if (bytes[i] === 0x0a) line++;
-    return { line, reason: `is not valid UTF-8 (byte ${at} of the file, 0x${bytes[at]?.toString(16).padStart(2, "0")}); save the file as UTF-8 (Excel: "CSV UTF-8")` };
+    return {
+      line,
+      reason: `is not valid UTF-8 (byte ${at} of the file, 0x${bytes[at]?.toString(16).padStart(2, "0")}); save the file as UTF-8 (Excel: "CSV UTF-8")`,
+    };
   }
 }
 
@@ -144,13 +157,25 @@ export function parseImport(name: string, text: string): { rows: ImportRow[]; pr
   const lower = name.toLowerCase();
   if (lower.endsWith(".csv")) return parseCsvImport(text);
   if (lower.endsWith(".jsonl") || lower.endsWith(".ndjson")) return parseJsonlImport(text);
-  throw new ProofmarkError("INVALID_ARGUMENT", `cannot tell the format of "${name}": name it .csv or .jsonl`, { file: name });
+  throw new ProofmarkError("INVALID_ARGUMENT", `cannot tell the format of "${name}": name it .csv or .jsonl`, {
+    file: name,
+  });
 }
 
 function parseCsvImport(text: string): { rows: ImportRow[]; problems: ImportProblem[] } {
   const records = parseCsv(text);
   const problems: ImportProblem[] = [];
-  if (records.length === 0) return { rows: [], problems: [{ line: 1, reason: "the file is empty; the first line must name the columns (lot,step,disposition,time,location,quantity,note)" }] };
+  if (records.length === 0)
+    return {
+      rows: [],
+      problems: [
+        {
+          line: 1,
+          reason:
+            "the file is empty; the first line must name the columns (lot,step,disposition,time,location,quantity,note)",
+        },
+      ],
+    };
   const header = records[0].cells.map((h) => h.trim().toLowerCase());
   const unknown = header.filter((h) => !(IMPORT_COLUMNS as readonly string[]).includes(h));
   const missing = REQUIRED.filter((r) => !header.includes(r));
@@ -159,7 +184,12 @@ function parseCsvImport(text: string): { rows: ImportRow[]; problems: ImportProb
     if (missing.length) parts.push(`missing column(s) ${missing.join(", ")}`);
     if (unknown.length) parts.push(`unknown column(s) ${unknown.join(", ")}`);
     if (new Set(header).size !== header.length) parts.push("a column is named twice");
-    return { rows: [], problems: [{ line: records[0].line, reason: `header: ${parts.join("; ")} (columns: ${IMPORT_COLUMNS.join(", ")})` }] };
+    return {
+      rows: [],
+      problems: [
+        { line: records[0].line, reason: `header: ${parts.join("; ")} (columns: ${IMPORT_COLUMNS.join(", ")})` },
+      ],
+    };
   }
   const rows: ImportRow[] = [];
   for (const rec of records.slice(1)) {
@@ -168,7 +198,10 @@ function parseCsvImport(text: string): { rows: ImportRow[]; problems: ImportProb
       continue;
     }
     if (rec.cells.length !== header.length) {
-      problems.push({ line: rec.line, reason: `has ${rec.cells.length} cells but the header has ${header.length} columns` });
+      problems.push({
+        line: rec.line,
+        reason: `has ${rec.cells.length} cells but the header has ${header.length} columns`,
+      });
       continue;
     }
     // A stray quote opens a cell that runs on over the next rows, which then vanish into it.
@@ -190,8 +223,10 @@ function strayQuote(rec: { line: number; cells: string[] }, columns: number): st
     const lines = cell.split(/\r?\n/);
     for (let k = 1; k < lines.length; k++) {
       if (columns > 1 && lines[k].split(",").length >= columns) {
-        return `cell ${i + 1} is quoted and runs on to line ${rec.line + k}, which reads as a row of its own ("${lines[k].slice(0, 60)}"): ` +
-          'a stray quote? Close the quote on its own line, or double a quote meant as text ("")';
+        return (
+          `cell ${i + 1} is quoted and runs on to line ${rec.line + k}, which reads as a row of its own ("${lines[k].slice(0, 60)}"): ` +
+          'a stray quote? Close the quote on its own line, or double a quote meant as text ("")'
+        );
       }
     }
   }
@@ -240,13 +275,22 @@ function checkRow(line: number, f: Record<string, string>, rows: ImportRow[], pr
   const get = (k: string) => (f[k] ?? "").trim();
   for (const k of REQUIRED) if (get(k) === "") reasons.push(`${k} is empty`);
   const lotText = get("lot");
-  if (lotText !== "" && !/^[1-9][0-9]*$/.test(lotText)) reasons.push(`lot "${lotText}" is not a lot id (a whole number ≥ 1)`);
-  else if (lotText !== "" && !Number.isSafeInteger(Number(lotText))) reasons.push(`lot "${lotText}" is above 2^53 − 1 (${Number.MAX_SAFE_INTEGER}); no registry has such a lot, check the column`);
+  if (lotText !== "" && !/^[1-9][0-9]*$/.test(lotText))
+    reasons.push(`lot "${lotText}" is not a lot id (a whole number ≥ 1)`);
+  else if (lotText !== "" && !Number.isSafeInteger(Number(lotText)))
+    reasons.push(
+      `lot "${lotText}" is above 2^53 − 1 (${Number.MAX_SAFE_INTEGER}); no registry has such a lot, check the column`,
+    );
   const step = get("step");
-  if (step !== "" && !(BIZ_STEPS as readonly string[]).includes(step)) reasons.push(`step "${step}" is not a CBV 2.0 business step the registry records (${BIZ_STEPS.join(", ")})`);
-  else if (step !== "" && OPERATION_STEPS[step as BizStep]) reasons.push(`step "${step}" changes quantities; record it with the ${OPERATION_STEPS[step as BizStep]} operation instead of an import row`);
+  if (step !== "" && !(BIZ_STEPS as readonly string[]).includes(step))
+    reasons.push(`step "${step}" is not a CBV 2.0 business step the registry records (${BIZ_STEPS.join(", ")})`);
+  else if (step !== "" && OPERATION_STEPS[step as BizStep])
+    reasons.push(
+      `step "${step}" changes quantities; record it with the ${OPERATION_STEPS[step as BizStep]} operation instead of an import row`,
+    );
   const disp = get("disposition");
-  if (disp !== "" && !(DISPOSITIONS as readonly string[]).includes(disp)) reasons.push(`disposition "${disp}" is not one the registry records (${DISPOSITIONS.join(", ")})`);
+  if (disp !== "" && !(DISPOSITIONS as readonly string[]).includes(disp))
+    reasons.push(`disposition "${disp}" is not one the registry records (${DISPOSITIONS.join(", ")})`);
   const time = get("time");
   if (time !== "") {
     try {
@@ -257,13 +301,19 @@ function checkRow(line: number, f: Record<string, string>, rows: ImportRow[], pr
     }
   }
   const quantity = get("quantity");
-  if (quantity !== "" && !/^\s*[0-9][0-9_,]*(\.[0-9]+)?\s*\S*\s*$/.test(quantity)) reasons.push(`quantity "${quantity}" is not a number with a unit such as 500kg`);
+  if (quantity !== "" && !/^\s*[0-9][0-9_,]*(\.[0-9]+)?\s*\S*\s*$/.test(quantity))
+    reasons.push(`quantity "${quantity}" is not a number with a unit such as 500kg`);
   if (reasons.length > 0) {
     problems.push({ line, reason: reasons.join("; ") });
     return;
   }
   const row: ImportRow = {
-    line, lot: Number(lotText), step: step as BizStep, disposition: (disp || DEFAULT_DISPOSITION[step as BizStep]) as Disposition, time, location: get("location"),
+    line,
+    lot: Number(lotText),
+    step: step as BizStep,
+    disposition: (disp || DEFAULT_DISPOSITION[step as BizStep]) as Disposition,
+    time,
+    location: get("location"),
   };
   if (quantity !== "") row.quantity = quantity;
   if (get("note") !== "") row.note = f.note;

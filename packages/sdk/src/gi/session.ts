@@ -3,15 +3,31 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { ProofmarkError } from "../core/errors";
 import {
-  harvestEvent, lotClass, observationEvent, packEvent, parseEventTime, recallEvent, STEP_ROLES, transformationEvent,
-  type BizStep, type Disposition,
+  harvestEvent,
+  lotClass,
+  observationEvent,
+  packEvent,
+  parseEventTime,
+  recallEvent,
+  STEP_ROLES,
+  transformationEvent,
+  type BizStep,
+  type Disposition,
 } from "../core/epcis";
 import { formatQuantity, parseQuantity, unitInfo } from "../core/quantity";
 import type { Hex } from "../core/hex";
 import { devAccounts } from "../chain/accounts";
 import type { ChainContext } from "../chain/context";
 import { readDeployments } from "../chain/deployments";
-import { accountLabel, provenanceRegistryInterface, ProvenanceRegistryClient, type EventInput, type LotInfo, type ProductInfo, type TxInfo } from "../chain/provenance";
+import {
+  accountLabel,
+  provenanceRegistryInterface,
+  ProvenanceRegistryClient,
+  type EventInput,
+  type LotInfo,
+  type ProductInfo,
+  type TxInfo,
+} from "../chain/provenance";
 import { EmbeddedStore } from "../store/embedded";
 import type { ContentStore } from "../store/types";
 import { traceLot, type LotTrace } from "../trace";
@@ -29,7 +45,14 @@ import { IMPORT_LIMIT_BYTES, readFileBounded } from "../util/fs";
 export function resolveAccount(account: string): string {
   if (/^0x[0-9a-fA-F]{40}$/.test(account)) return account;
   const dev = devAccounts().find((a) => a.name === account);
-  if (!dev) throw new ProofmarkError("INVALID_ARGUMENT", `"${account}" is neither an address (0x + 40 hex digits) nor a local account (${devAccounts().map((a) => a.name).join(", ")})`, { account });
+  if (!dev)
+    throw new ProofmarkError(
+      "INVALID_ARGUMENT",
+      `"${account}" is neither an address (0x + 40 hex digits) nor a local account (${devAccounts()
+        .map((a) => a.name)
+        .join(", ")})`,
+      { account },
+    );
   return dev.address;
 }
 
@@ -71,7 +94,14 @@ export class GiSession {
   readonly signerAddress: string;
   private readonly ownsStore: boolean;
 
-  private constructor(init: { chain: ChainContext; client: ProvenanceRegistryClient; documents: EventDocuments; store: ContentStore; signerAddress: string; ownsStore: boolean }) {
+  private constructor(init: {
+    chain: ChainContext;
+    client: ProvenanceRegistryClient;
+    documents: EventDocuments;
+    store: ContentStore;
+    signerAddress: string;
+    ownsStore: boolean;
+  }) {
     this.chain = init.chain;
     this.client = init.client;
     this.documents = init.documents;
@@ -93,7 +123,14 @@ export class GiSession {
     const client = new ProvenanceRegistryClient(address, signer ?? chain.provider);
     const store = opts.store ?? new EmbeddedStore(chain.dataDir);
     const documents = new EventDocuments({ dataDir: chain.dataDir, chainId: chain.chainId, registry: address, store });
-    return new GiSession({ chain, client, documents, store, signerAddress: signer ? await signer.getAddress() : "", ownsStore: !opts.store });
+    return new GiSession({
+      chain,
+      client,
+      documents,
+      store,
+      signerAddress: signer ? await signer.getAddress() : "",
+      ownsStore: !opts.store,
+    });
   }
 
   async close(): Promise<void> {
@@ -112,13 +149,30 @@ export class GiSession {
    * 10,000 = 100 %; {@link parseYield} reads "25%"); `standard`: the product specification, whose
    * SHA-256 goes on chain and whose bytes go to the store.
    */
-  async createProduct(input: { name: string; nameEn?: string; giNumber: string; region: string; unit: string; maxYieldBps?: number; admin: string; standard?: DocumentInput }): Promise<TxInfo & { product: number; standard: Hex }> {
-    if (!input.name.trim()) throw new ProofmarkError("INVALID_ARGUMENT", "the product name must not be empty", { field: "name" });
-    if (!input.giNumber.trim()) throw new ProofmarkError("INVALID_ARGUMENT", "the GI registration number must not be empty", { field: "giNumber" });
+  async createProduct(input: {
+    name: string;
+    nameEn?: string;
+    giNumber: string;
+    region: string;
+    unit: string;
+    maxYieldBps?: number;
+    admin: string;
+    standard?: DocumentInput;
+  }): Promise<TxInfo & { product: number; standard: Hex }> {
+    if (!input.name.trim())
+      throw new ProofmarkError("INVALID_ARGUMENT", "the product name must not be empty", { field: "name" });
+    if (!input.giNumber.trim())
+      throw new ProofmarkError("INVALID_ARGUMENT", "the GI registration number must not be empty", {
+        field: "giNumber",
+      });
     unitInfo(input.unit); // a known unit
     const maxYieldBps = input.maxYieldBps ?? 10_000;
     if (!Number.isInteger(maxYieldBps) || maxYieldBps < 1 || maxYieldBps > 10_000) {
-      throw new ProofmarkError("INVALID_ARGUMENT", `a maximum yield of ${maxYieldBps} basis points is not within 1–10,000 (0.01 %–100 %)`, { field: "maxYieldBps", value: maxYieldBps });
+      throw new ProofmarkError(
+        "INVALID_ARGUMENT",
+        `a maximum yield of ${maxYieldBps} basis points is not within 1–10,000 (0.01 %–100 %)`,
+        { field: "maxYieldBps", value: maxYieldBps },
+      );
     }
     let standard = `0x${"0".repeat(64)}` as Hex;
     if (input.standard) {
@@ -126,7 +180,14 @@ export class GiSession {
       await this.store.add(input.standard.bytes, { name: input.standard.name });
     }
     const r = await this.client.createProduct({
-      admin: resolveAccount(input.admin), maxYieldBps, standard, name: input.name, nameEn: input.nameEn ?? "", giNumber: input.giNumber, region: input.region, unit: input.unit,
+      admin: resolveAccount(input.admin),
+      maxYieldBps,
+      standard,
+      name: input.name,
+      nameEn: input.nameEn ?? "",
+      giNumber: input.giNumber,
+      region: input.region,
+      unit: input.unit,
     });
     await this.chain.persist();
     return { ...r, standard };
@@ -136,13 +197,21 @@ export class GiSession {
     return this.client.product(id);
   }
 
-  async grantRole(product: number, role: Parameters<ProvenanceRegistryClient["grantRole"]>[1], account: string): Promise<TxInfo> {
+  async grantRole(
+    product: number,
+    role: Parameters<ProvenanceRegistryClient["grantRole"]>[1],
+    account: string,
+  ): Promise<TxInfo> {
     const r = await this.client.grantRole(product, role, resolveAccount(account));
     await this.chain.persist();
     return r;
   }
 
-  async revokeRole(product: number, role: Parameters<ProvenanceRegistryClient["revokeRole"]>[1], account: string): Promise<TxInfo> {
+  async revokeRole(
+    product: number,
+    role: Parameters<ProvenanceRegistryClient["revokeRole"]>[1],
+    account: string,
+  ): Promise<TxInfo> {
     const r = await this.client.revokeRole(product, role, resolveAccount(account));
     await this.chain.persist();
     return r;
@@ -159,7 +228,12 @@ export class GiSession {
   }
 
   /** Sets a producer's quota (in the product's base unit) for a season. */
-  async grantLicence(product: number, account: string, quota: bigint, season: number): Promise<TxInfo & { quota: bigint; unit: string }> {
+  async grantLicence(
+    product: number,
+    account: string,
+    quota: bigint,
+    season: number,
+  ): Promise<TxInfo & { quota: bigint; unit: string }> {
     const unit = await this.client.unitOf(product);
     const amount = positive(quota, "quota");
     checkSeason(season);
@@ -171,21 +245,47 @@ export class GiSession {
   // ------------------------------------------------------------------ lots
 
   /** Harvests a lot against the signer's licence for the season (default: the year of `date`). */
-  async harvest(input: { product: number; quantity: bigint; plot: string; date: string; season?: number; location?: string; time?: string }): Promise<LotResult & { season: number; licence: { quota: bigint; harvested: bigint } }> {
+  async harvest(input: {
+    product: number;
+    quantity: bigint;
+    plot: string;
+    date: string;
+    season?: number;
+    location?: string;
+    time?: string;
+  }): Promise<LotResult & { season: number; licence: { quota: bigint; harvested: bigint } }> {
     const product = await this.client.product(input.product);
     const quantity = positive(input.quantity, "quantity");
-    if (!input.plot.trim()) throw new ProofmarkError("INVALID_ARGUMENT", "the plot must not be empty", { field: "plot" });
+    if (!input.plot.trim())
+      throw new ProofmarkError("INVALID_ARGUMENT", "the plot must not be empty", { field: "plot" });
     const time = input.time ?? input.date;
     checkEventTime(time, undefined, "harvest date");
     const season = input.season ?? new Date(eventMillis(time)).getUTCFullYear();
     checkSeason(season);
     const lot = (await this.client.counts()).lots + 1; // the id the registry will give it
-    const prepared = prepareEvent(harvestEvent({
-      lot: lotClass({ giNumber: product.giNumber, lot: String(lot) }), quantity, unit: product.unit, time, location: input.location ?? plotLocation(product, input.plot),
-      ilmd: { "gi:product": product.giNumber, "gi:plot": input.plot, "gi:producer": this.signerAddress.toLowerCase(), "gi:season": season },
-    }));
+    const prepared = prepareEvent(
+      harvestEvent({
+        lot: lotClass({ giNumber: product.giNumber, lot: String(lot) }),
+        quantity,
+        unit: product.unit,
+        time,
+        location: input.location ?? plotLocation(product, input.plot),
+        ilmd: {
+          "gi:product": product.giNumber,
+          "gi:plot": input.plot,
+          "gi:producer": this.signerAddress.toLowerCase(),
+          "gi:season": season,
+        },
+      }),
+    );
     let cid = "";
-    const r = await this.client.harvest(product.id, season, quantity, recordOf(prepared), async () => ([cid] = await this.documents.save([prepared])));
+    const r = await this.client.harvest(
+      product.id,
+      season,
+      quantity,
+      recordOf(prepared),
+      async () => ([cid] = await this.documents.save([prepared])),
+    );
     await this.chain.persist();
     assertPredicted(r.lot, lot);
     const licence = await this.client.licence(product.id, this.signerAddress, season);
@@ -198,7 +298,16 @@ export class GiSession {
    * `quantity`: what was observed, in the product's base unit (at most the lot's quantity);
    * `attachment`: a document (certificate, waybill) kept in the store, its CID in the event.
    */
-  async event(input: { lot: number; step: BizStep; disposition?: Disposition; location: string; time?: string; attachment?: DocumentInput; quantity?: bigint; note?: string }): Promise<TxInfo & { lot: number; cid: string; attachment?: string }> {
+  async event(input: {
+    lot: number;
+    step: BizStep;
+    disposition?: Disposition;
+    location: string;
+    time?: string;
+    attachment?: DocumentInput;
+    quantity?: bigint;
+    note?: string;
+  }): Promise<TxInfo & { lot: number; cid: string; attachment?: string }> {
     const { lot, product } = await this.lotAndProduct(input.lot);
     if (input.quantity !== undefined) checkObserved(positive(input.quantity, "quantity"), lot, product.unit);
     if (input.time !== undefined) checkEventTime(input.time, await this.lotStartTime(lot.id), "event time", lot.id);
@@ -211,32 +320,61 @@ export class GiSession {
       extensions["gi:attachment"] = attachment;
     }
     if (input.note) extensions["gi:note"] = input.note;
-    const prepared = prepareEvent(observationEvent({
-      lot: lotClass({ giNumber: product.giNumber, lot: String(lot.id) }), step: input.step, disposition: input.disposition, time: input.time ?? new Date(),
-      location: input.location, quantity: input.quantity, unit: product.unit, extensions,
-    }));
+    const prepared = prepareEvent(
+      observationEvent({
+        lot: lotClass({ giNumber: product.giNumber, lot: String(lot.id) }),
+        step: input.step,
+        disposition: input.disposition,
+        time: input.time ?? new Date(),
+        location: input.location,
+        quantity: input.quantity,
+        unit: product.unit,
+        extensions,
+      }),
+    );
     let cid = "";
-    const r = await this.client.recordEvent({ lot: lot.id, step: prepared.record.step, disposition: prepared.record.disposition, ...recordOf(prepared) },
-      async () => ([cid] = await this.documents.save([prepared])));
+    const r = await this.client.recordEvent(
+      { lot: lot.id, step: prepared.record.step, disposition: prepared.record.disposition, ...recordOf(prepared) },
+      async () => ([cid] = await this.documents.save([prepared])),
+    );
     await this.chain.persist();
     return { ...r, lot: lot.id, cid, attachment };
   }
 
   /** Splits quantities off a lot into new lots. */
-  async split(input: { lot: number; quantities: bigint[]; location?: string; time?: string }): Promise<TxInfo & { lots: number[]; quantities: bigint[]; unit: string; cid: string }> {
+  async split(input: {
+    lot: number;
+    quantities: bigint[];
+    location?: string;
+    time?: string;
+  }): Promise<TxInfo & { lots: number[]; quantities: bigint[]; unit: string; cid: string }> {
     const { lot, product } = await this.lotAndProduct(input.lot);
-    if (input.quantities.length === 0) throw new ProofmarkError("INVALID_ARGUMENT", "name the quantities of the new lots", { field: "quantities" });
+    if (input.quantities.length === 0)
+      throw new ProofmarkError("INVALID_ARGUMENT", "name the quantities of the new lots", { field: "quantities" });
     const quantities = input.quantities.map((q) => positive(q, "quantities"));
     if (input.time !== undefined) checkEventTime(input.time, await this.lotStartTime(lot.id), "event time", lot.id);
     const first = (await this.client.counts()).lots + 1;
     const total = quantities.reduce((s, q) => s + q, 0n);
-    const prepared = prepareEvent(transformationEvent({
-      step: "repackaging", unit: product.unit, time: input.time ?? new Date(), location: input.location ?? productLocation(product),
-      inputs: [{ lot: lotClass({ giNumber: product.giNumber, lot: String(lot.id) }), quantity: total }],
-      outputs: quantities.map((q, i) => ({ lot: lotClass({ giNumber: product.giNumber, lot: String(first + i) }), quantity: q })),
-    }));
+    const prepared = prepareEvent(
+      transformationEvent({
+        step: "repackaging",
+        unit: product.unit,
+        time: input.time ?? new Date(),
+        location: input.location ?? productLocation(product),
+        inputs: [{ lot: lotClass({ giNumber: product.giNumber, lot: String(lot.id) }), quantity: total }],
+        outputs: quantities.map((q, i) => ({
+          lot: lotClass({ giNumber: product.giNumber, lot: String(first + i) }),
+          quantity: q,
+        })),
+      }),
+    );
     let cid = "";
-    const r = await this.client.split(lot.id, quantities, recordOf(prepared), async () => ([cid] = await this.documents.save([prepared])));
+    const r = await this.client.split(
+      lot.id,
+      quantities,
+      recordOf(prepared),
+      async () => ([cid] = await this.documents.save([prepared])),
+    );
     await this.chain.persist();
     assertPredicted(r.lots[0], first);
     return { ...r, quantities, unit: product.unit, cid };
@@ -244,73 +382,158 @@ export class GiSession {
 
   /** Merges the whole remaining quantity of several lots into a new lot. */
   async merge(input: { lots: number[]; location?: string; time?: string }): Promise<LotResult> {
-    if (input.lots.length < 2) throw new ProofmarkError("INVALID_ARGUMENT", `merging needs at least 2 lots, got ${input.lots.length}`);
+    if (input.lots.length < 2)
+      throw new ProofmarkError("INVALID_ARGUMENT", `merging needs at least 2 lots, got ${input.lots.length}`);
     const infos = await Promise.all(input.lots.map((l) => this.lotAndProduct(l)));
     const product = infos[0].product;
     const merged = (await this.client.counts()).lots + 1;
     const total = infos.reduce((s, i) => s + i.lot.remaining, 0n);
-    const prepared = prepareEvent(transformationEvent({
-      step: "repackaging", unit: product.unit, time: input.time ?? new Date(), location: input.location ?? productLocation(product),
-      inputs: infos.map((i) => ({ lot: lotClass({ giNumber: product.giNumber, lot: String(i.lot.id) }), quantity: i.lot.remaining })),
-      outputs: [{ lot: lotClass({ giNumber: product.giNumber, lot: String(merged) }), quantity: total }],
-    }));
+    const prepared = prepareEvent(
+      transformationEvent({
+        step: "repackaging",
+        unit: product.unit,
+        time: input.time ?? new Date(),
+        location: input.location ?? productLocation(product),
+        inputs: infos.map((i) => ({
+          lot: lotClass({ giNumber: product.giNumber, lot: String(i.lot.id) }),
+          quantity: i.lot.remaining,
+        })),
+        outputs: [{ lot: lotClass({ giNumber: product.giNumber, lot: String(merged) }), quantity: total }],
+      }),
+    );
     let cid = "";
-    const r = await this.client.merge(input.lots, recordOf(prepared), async () => ([cid] = await this.documents.save([prepared])));
+    const r = await this.client.merge(
+      input.lots,
+      recordOf(prepared),
+      async () => ([cid] = await this.documents.save([prepared])),
+    );
     await this.chain.persist();
     assertPredicted(r.lot, merged);
     return { ...r, product: product.id, quantity: total, unit: product.unit, cid };
   }
 
   /** Processes amounts of input lots into an output lot (output ≤ inputs × the product's maximum yield). */
-  async transform(input: { lots: number[]; amounts: bigint[]; output: bigint; location?: string; time?: string }): Promise<LotResult> {
+  async transform(input: {
+    lots: number[];
+    amounts: bigint[];
+    output: bigint;
+    location?: string;
+    time?: string;
+  }): Promise<LotResult> {
     if (input.lots.length === 0) throw new ProofmarkError("INVALID_ARGUMENT", "name the input lots", { field: "lots" });
-    if (input.amounts.length !== input.lots.length) throw new ProofmarkError("INVALID_ARGUMENT", `${input.lots.length} input lot(s) but ${input.amounts.length} amount(s); give one amount per lot`, { field: "amounts" });
+    if (input.amounts.length !== input.lots.length)
+      throw new ProofmarkError(
+        "INVALID_ARGUMENT",
+        `${input.lots.length} input lot(s) but ${input.amounts.length} amount(s); give one amount per lot`,
+        { field: "amounts" },
+      );
     const infos = await Promise.all(input.lots.map((l) => this.lotAndProduct(l)));
     const product = infos[0].product;
     const amounts = input.amounts.map((a) => positive(a, "amounts"));
     const output = positive(input.output, "output");
     const out = (await this.client.counts()).lots + 1;
-    const prepared = prepareEvent(transformationEvent({
-      step: "creating_class_instance", unit: product.unit, time: input.time ?? new Date(), location: input.location ?? productLocation(product),
-      inputs: infos.map((i, k) => ({ lot: lotClass({ giNumber: product.giNumber, lot: String(i.lot.id) }), quantity: amounts[k] })),
-      outputs: [{ lot: lotClass({ giNumber: product.giNumber, lot: String(out) }), quantity: output }],
-    }));
+    const prepared = prepareEvent(
+      transformationEvent({
+        step: "creating_class_instance",
+        unit: product.unit,
+        time: input.time ?? new Date(),
+        location: input.location ?? productLocation(product),
+        inputs: infos.map((i, k) => ({
+          lot: lotClass({ giNumber: product.giNumber, lot: String(i.lot.id) }),
+          quantity: amounts[k],
+        })),
+        outputs: [{ lot: lotClass({ giNumber: product.giNumber, lot: String(out) }), quantity: output }],
+      }),
+    );
     let cid = "";
-    const r = await this.client.transform(input.lots, amounts, output, recordOf(prepared), async () => ([cid] = await this.documents.save([prepared])));
+    const r = await this.client.transform(
+      input.lots,
+      amounts,
+      output,
+      recordOf(prepared),
+      async () => ([cid] = await this.documents.save([prepared])),
+    );
     await this.chain.persist();
     assertPredicted(r.lot, out);
     return { ...r, product: product.id, quantity: output, unit: product.unit, cid };
   }
 
   /** Packs N packages of size S from a lot into a new packed lot. */
-  async pack(input: { lot: number; packages: number; size: bigint; location?: string; time?: string }): Promise<LotResult & { packages: number; size: bigint }> {
+  async pack(input: {
+    lot: number;
+    packages: number;
+    size: bigint;
+    location?: string;
+    time?: string;
+  }): Promise<LotResult & { packages: number; size: bigint }> {
     const { lot, product } = await this.lotAndProduct(input.lot);
     if (!Number.isSafeInteger(input.packages) || input.packages < 1 || input.packages > 0xffffffff) {
-      throw new ProofmarkError("INVALID_ARGUMENT", `the package count must be a whole number from 1 to 4294967295, got ${input.packages}`, { field: "packages" });
+      throw new ProofmarkError(
+        "INVALID_ARGUMENT",
+        `the package count must be a whole number from 1 to 4294967295, got ${input.packages}`,
+        { field: "packages" },
+      );
     }
     const size = positive(input.size, "size");
     const packed = (await this.client.counts()).lots + 1;
-    const prepared = prepareEvent(packEvent({
-      lot: lotClass({ giNumber: product.giNumber, lot: String(lot.id) }), packedLot: lotClass({ giNumber: product.giNumber, lot: String(packed) }),
-      packages: input.packages, size, unit: product.unit, time: input.time ?? new Date(), location: input.location ?? productLocation(product),
-    }));
+    const prepared = prepareEvent(
+      packEvent({
+        lot: lotClass({ giNumber: product.giNumber, lot: String(lot.id) }),
+        packedLot: lotClass({ giNumber: product.giNumber, lot: String(packed) }),
+        packages: input.packages,
+        size,
+        unit: product.unit,
+        time: input.time ?? new Date(),
+        location: input.location ?? productLocation(product),
+      }),
+    );
     let cid = "";
-    const r = await this.client.pack(lot.id, input.packages, size, recordOf(prepared), async () => ([cid] = await this.documents.save([prepared])));
+    const r = await this.client.pack(
+      lot.id,
+      input.packages,
+      size,
+      recordOf(prepared),
+      async () => ([cid] = await this.documents.save([prepared])),
+    );
     await this.chain.persist();
     assertPredicted(r.lot, packed);
-    return { ...r, product: product.id, quantity: BigInt(input.packages) * size, unit: product.unit, cid, packages: input.packages, size };
+    return {
+      ...r,
+      product: product.id,
+      quantity: BigInt(input.packages) * size,
+      unit: product.unit,
+      cid,
+      packages: input.packages,
+      size,
+    };
   }
 
   /** Recalls a lot (the product's admin or an inspector); its descendants read as recalled in traces. */
-  async recall(input: { lot: number; reason: string; location?: string; time?: string }): Promise<TxInfo & { lot: number; cid: string }> {
-    if (!input.reason.trim()) throw new ProofmarkError("INVALID_ARGUMENT", "the reason must say why the lot is recalled", { field: "reason" });
+  async recall(input: {
+    lot: number;
+    reason: string;
+    location?: string;
+    time?: string;
+  }): Promise<TxInfo & { lot: number; cid: string }> {
+    if (!input.reason.trim())
+      throw new ProofmarkError("INVALID_ARGUMENT", "the reason must say why the lot is recalled", { field: "reason" });
     const lot = await this.client.existingLot(input.lot);
     const product = await this.client.product(lot.product);
-    const prepared = prepareEvent(recallEvent({
-      lot: lotClass({ giNumber: product.giNumber, lot: String(lot.id) }), reason: input.reason, time: input.time ?? new Date(), location: input.location ?? productLocation(product),
-    }));
+    const prepared = prepareEvent(
+      recallEvent({
+        lot: lotClass({ giNumber: product.giNumber, lot: String(lot.id) }),
+        reason: input.reason,
+        time: input.time ?? new Date(),
+        location: input.location ?? productLocation(product),
+      }),
+    );
     let cid = "";
-    const r = await this.client.recall(lot.id, input.reason, recordOf(prepared), async () => ([cid] = await this.documents.save([prepared])));
+    const r = await this.client.recall(
+      lot.id,
+      input.reason,
+      recordOf(prepared),
+      async () => ([cid] = await this.documents.save([prepared])),
+    );
     await this.chain.persist();
     return { ...r, lot: lot.id, cid };
   }
@@ -329,7 +552,14 @@ export class GiSession {
    * valid. Then all documents are kept in one store batch and the events are recorded with
    * `recordEvents` in batches of `batchSize`, each batch simulated before any is sent.
    */
-  async importEvents(file: string, opts: { dryRun?: boolean; batchSize?: number; onProgress?: (phase: string, done: number, total: number) => void } = {}): Promise<ImportResult> {
+  async importEvents(
+    file: string,
+    opts: {
+      dryRun?: boolean;
+      batchSize?: number;
+      onProgress?: (phase: string, done: number, total: number) => void;
+    } = {},
+  ): Promise<ImportResult> {
     const started = Date.now();
     if (!fs.existsSync(file)) throw new ProofmarkError("FILE_NOT_FOUND", `no file ${file}`, { path: file });
     const text = decodeImportText(readFileBounded(file, IMPORT_LIMIT_BYTES, "an import file"));
@@ -346,20 +576,30 @@ export class GiSession {
       if (!lots.has(row.lot)) {
         const info = await this.client.lot(row.lot);
         lots.set(row.lot, info);
-        if (info.status !== "none" && !products.has(info.product)) products.set(info.product, await this.client.product(info.product));
+        if (info.status !== "none" && !products.has(info.product))
+          products.set(info.product, await this.client.product(info.product));
       }
       const info = lots.get(row.lot)!;
       const reasons: string[] = [];
       if (info.status === "none") reasons.push(`lot ${row.lot} does not exist`);
       else if (info.status === "recalled") reasons.push(`lot ${row.lot} was recalled and accepts no events`);
-      else if (info.status === "consumed") reasons.push(`lot ${row.lot} is consumed (all of it went into other lots); record the event on those lots`);
+      else if (info.status === "consumed")
+        reasons.push(`lot ${row.lot} is consumed (all of it went into other lots); record the event on those lots`);
       else {
         const key = `${info.product}/${row.step}`;
-        if (!allowed.has(key)) allowed.set(key, await this.client.mayRecord(info.product, row.step, this.signerAddress));
-        if (!allowed.get(key)) reasons.push(`${accountLabel(this.signerAddress)} may not record ${row.step} on product ${info.product} (needs one of the roles: ${stepRoleText(row.step)})`);
+        if (!allowed.has(key))
+          allowed.set(key, await this.client.mayRecord(info.product, row.step, this.signerAddress));
+        if (!allowed.get(key))
+          reasons.push(
+            `${accountLabel(this.signerAddress)} may not record ${row.step} on product ${info.product} (needs one of the roles: ${stepRoleText(row.step)})`,
+          );
         if (row.quantity !== undefined) {
           try {
-            checkObserved(parseQuantity(row.quantity, products.get(info.product)!.unit), info, products.get(info.product)!.unit);
+            checkObserved(
+              parseQuantity(row.quantity, products.get(info.product)!.unit),
+              info,
+              products.get(info.product)!.unit,
+            );
           } catch (e) {
             reasons.push((e as Error).message);
           }
@@ -373,27 +613,50 @@ export class GiSession {
       if (reasons.length > 0) problems.push({ line: row.line, reason: reasons.join("; ") });
     }
     if (problems.length > 0) throw importInvalid(file, problems, total);
-    if (opts.dryRun) return { rows: rows.length, recorded: 0, dryRun: true, transactions: [], lots: lots.size, seconds: (Date.now() - started) / 1000 };
+    if (opts.dryRun)
+      return {
+        rows: rows.length,
+        recorded: 0,
+        dryRun: true,
+        transactions: [],
+        lots: lots.size,
+        seconds: (Date.now() - started) / 1000,
+      };
 
     // Documents and chain records.
     const prepared: PreparedEvent[] = [];
     for (const row of rows) {
       const product = products.get(lots.get(row.lot)!.product)!;
-      prepared.push(prepareEvent(observationEvent({
-        lot: lotClass({ giNumber: product.giNumber, lot: String(row.lot) }), step: row.step, disposition: row.disposition, time: row.time, location: row.location,
-        quantity: row.quantity !== undefined ? parseQuantity(row.quantity, product.unit) : undefined, unit: product.unit,
-        extensions: row.note !== undefined ? { "gi:note": row.note } : undefined,
-      })));
+      prepared.push(
+        prepareEvent(
+          observationEvent({
+            lot: lotClass({ giNumber: product.giNumber, lot: String(row.lot) }),
+            step: row.step,
+            disposition: row.disposition,
+            time: row.time,
+            location: row.location,
+            quantity: row.quantity !== undefined ? parseQuantity(row.quantity, product.unit) : undefined,
+            unit: product.unit,
+            extensions: row.note !== undefined ? { "gi:note": row.note } : undefined,
+          }),
+        ),
+      );
       if (prepared.length % 1000 === 0) opts.onProgress?.("prepare", prepared.length, rows.length);
     }
-    const inputs: EventInput[] = prepared.map((p, i) => ({ lot: rows[i].lot, step: p.record.step, disposition: p.record.disposition, ...recordOf(p) }));
+    const inputs: EventInput[] = prepared.map((p, i) => ({
+      lot: rows[i].lot,
+      step: p.record.step,
+      disposition: p.record.disposition,
+      ...recordOf(p),
+    }));
     const batches = await this.planBatches(inputs, opts.batchSize ?? 1000);
     await this.documents.save(prepared);
     opts.onProgress?.("documents", prepared.length, prepared.length);
 
     // Send every batch (pipelined), then wait for all.
     const sent = [];
-    for (const b of batches) sent.push({ tx: await this.client.sendRecordEvents(b.inputs, b.gas + b.gas / 5n), events: b.inputs.length });
+    for (const b of batches)
+      sent.push({ tx: await this.client.sendRecordEvents(b.inputs, b.gas + b.gas / 5n), events: b.inputs.length });
     const transactions: ImportResult["transactions"] = [];
     let recorded = 0;
     for (const s of sent) {
@@ -402,11 +665,21 @@ export class GiSession {
       opts.onProgress?.("record", recorded, inputs.length);
     }
     await this.chain.persist();
-    return { rows: rows.length, recorded, dryRun: false, transactions, lots: lots.size, seconds: (Date.now() - started) / 1000 };
+    return {
+      rows: rows.length,
+      recorded,
+      dryRun: false,
+      transactions,
+      lots: lots.size,
+      seconds: (Date.now() - started) / 1000,
+    };
   }
 
   /** Cuts events into batches that each fit comfortably in a block; simulates every batch (nothing is sent). */
-  private async planBatches(inputs: EventInput[], batchSize: number): Promise<Array<{ inputs: EventInput[]; gas: bigint }>> {
+  private async planBatches(
+    inputs: EventInput[],
+    batchSize: number,
+  ): Promise<Array<{ inputs: EventInput[]; gas: bigint }>> {
     const block = await this.chain.provider.getBlock("latest");
     const cap = ((block?.gasLimit ?? 30_000_000n) * 8n) / 10n;
     const out: Array<{ inputs: EventInput[]; gas: bigint }> = [];
@@ -433,7 +706,12 @@ export class GiSession {
     const iface = provenanceRegistryInterface;
     const topic = iface.getEvent("LotEventRecorded")!.topicHash;
     const lotTopic = `0x${BigInt(lot).toString(16).padStart(64, "0")}`;
-    const logs = await this.chain.provider.getLogs({ address: this.client.address, topics: [topic, lotTopic], fromBlock: this.fromBlock, toBlock: "latest" });
+    const logs = await this.chain.provider.getLogs({
+      address: this.client.address,
+      topics: [topic, lotTopic],
+      fromBlock: this.fromBlock,
+      toBlock: "latest",
+    });
     const first = logs[0] ? iface.parseLog(logs[0]) : undefined;
     const start = first ? Number(first.args.eventTime) * 1000 : undefined;
     this.startTimes.set(lot, start);
@@ -465,7 +743,11 @@ function eventMillis(time: string): number {
 /** A quantity given to the SDK: a positive bigint in base units. */
 function positive(value: bigint, field: string): bigint {
   if (typeof value !== "bigint" || value <= 0n) {
-    throw new ProofmarkError("INVALID_ARGUMENT", `${field} must be a positive whole number of base units (a bigint), got ${String(value)}`, { field, value: String(value) });
+    throw new ProofmarkError(
+      "INVALID_ARGUMENT",
+      `${field} must be a positive whole number of base units (a bigint), got ${String(value)}`,
+      { field, value: String(value) },
+    );
   }
   return value;
 }
@@ -473,9 +755,16 @@ function positive(value: bigint, field: string): bigint {
 /** An observed quantity cannot exceed the lot it was observed on. */
 function checkObserved(quantity: bigint, lot: LotInfo, unit: string): void {
   if (quantity > lot.quantity) {
-    throw new ProofmarkError("QUANTITY_EXCEEDED", `an observed quantity of ${formatQuantity(quantity, unit)} is more than lot ${lot.id} ever held (${formatQuantity(lot.quantity, unit)})`, {
-      field: "quantity", lot: lot.id, quantity: String(quantity), lotQuantity: String(lot.quantity),
-    });
+    throw new ProofmarkError(
+      "QUANTITY_EXCEEDED",
+      `an observed quantity of ${formatQuantity(quantity, unit)} is more than lot ${lot.id} ever held (${formatQuantity(lot.quantity, unit)})`,
+      {
+        field: "quantity",
+        lot: lot.id,
+        quantity: String(quantity),
+        lotQuantity: String(lot.quantity),
+      },
+    );
   }
 }
 
@@ -484,20 +773,31 @@ function checkEventTime(time: string | Date, lotStart: number | undefined, what:
   const ms = time instanceof Date ? time.getTime() : eventMillis(time);
   const shown = time instanceof Date ? time.toISOString() : time;
   if (ms < EARLIEST_EVENT_TIME) {
-    throw new ProofmarkError("INVALID_ARGUMENT", `the ${what} ${shown} is before 2000: a missing or garbled date, not an event of this lot`, { field: what, value: shown });
+    throw new ProofmarkError(
+      "INVALID_ARGUMENT",
+      `the ${what} ${shown} is before 2000: a missing or garbled date, not an event of this lot`,
+      { field: what, value: shown },
+    );
   }
   if (lotStart !== undefined && ms < lotStart) {
-    throw new ProofmarkError("INVALID_ARGUMENT", `the ${what} ${shown} is before lot ${lot} began (${new Date(lotStart).toISOString()})`, { field: what, value: shown, lot, lotStart: new Date(lotStart).toISOString() });
+    throw new ProofmarkError(
+      "INVALID_ARGUMENT",
+      `the ${what} ${shown} is before lot ${lot} began (${new Date(lotStart).toISOString()})`,
+      { field: what, value: shown, lot, lotStart: new Date(lotStart).toISOString() },
+    );
   }
 }
 
 function checkSeason(season: number): void {
-  if (!Number.isSafeInteger(season) || season < 1 || season > 65_535) throw new ProofmarkError("INVALID_ARGUMENT", `season must be a year such as 2026, got ${season}`);
+  if (!Number.isSafeInteger(season) || season < 1 || season > 65_535)
+    throw new ProofmarkError("INVALID_ARGUMENT", `season must be a year such as 2026, got ${season}`);
 }
 
 function assertPredicted(actual: number, predicted: number): void {
   if (actual !== predicted) {
-    process.emitWarning(`the registry gave lot ${actual}, not ${predicted} as predicted (another writer was faster); the event document names lot ${predicted}`);
+    process.emitWarning(
+      `the registry gave lot ${actual}, not ${predicted} as predicted (another writer was faster); the event document names lot ${predicted}`,
+    );
   }
 }
 
@@ -509,9 +809,11 @@ function importInvalid(file: string, problems: ImportProblem[], rows: number): P
   problems.sort((a, b) => a.line - b.line);
   const shown = problems.slice(0, 50).map((p) => `  line ${p.line}: ${p.reason}`);
   if (problems.length > 50) shown.push(`  … and ${problems.length - 50} more`);
-  return new ProofmarkError("IMPORT_INVALID",
+  return new ProofmarkError(
+    "IMPORT_INVALID",
     `${path.basename(file)}: ${problems.length} of ${rows} row(s) cannot be recorded, so nothing was recorded:\n${shown.join("\n")}`,
-    { file, problems });
+    { file, problems },
+  );
 }
 
 export type { ImportRow, ImportProblem };

@@ -50,9 +50,16 @@ export interface CertificateModel {
  * the result's code) unless the verification passed: a certificate is never issued for an anchor
  * the chain does not confirm.
  */
-export function buildCertificateModel(result: VerificationResult, opts: { resolver?: string; chainNames?: Record<number, string> } = {}): CertificateModel {
+export function buildCertificateModel(
+  result: VerificationResult,
+  opts: { resolver?: string; chainNames?: Record<number, string> } = {},
+): CertificateModel {
   if (!result.ok || result.anchors.length === 0 || !result.anchors[0].ok) {
-    throw new ProofmarkError(result.code ?? "NOT_ANCHORED", `no certificate: the receipt did not verify against the chain (${result.message})`, { code: result.code });
+    throw new ProofmarkError(
+      result.code ?? "NOT_ANCHORED",
+      `no certificate: the receipt did not verify against the chain (${result.message})`,
+      { code: result.code },
+    );
   }
   const r = result.receipt;
   const a = r.anchors[0];
@@ -65,7 +72,10 @@ export function buildCertificateModel(result: VerificationResult, opts: { resolv
     size: r.subject.size,
     anchoredAt: a.timestamp,
     chainId: id,
-    chain: { en: chainName(id, "en", opts.chainNames) ?? `chain ${id}`, zh: chainName(id, "zh", opts.chainNames) ?? `链 ${id}` },
+    chain: {
+      en: chainName(id, "en", opts.chainNames) ?? `chain ${id}`,
+      zh: chainName(id, "zh", opts.chainNames) ?? `链 ${id}`,
+    },
     blockNumber: a.blockNumber,
     txHash: a.txHash,
     registry: a.registry,
@@ -91,15 +101,38 @@ export function renderCertificatePdf(c: CertificateModel): Promise<Buffer> {
     const H = doc.page.height;
     const left = 72;
     const width = W - 2 * left;
-    doc.rect(28, 28, W - 56, H - 56).lineWidth(2).strokeColor("#1f3a5f").stroke();
-    doc.rect(34, 34, W - 68, H - 68).lineWidth(0.6).strokeColor("#1f3a5f").stroke();
+    doc
+      .rect(28, 28, W - 56, H - 56)
+      .lineWidth(2)
+      .strokeColor("#1f3a5f")
+      .stroke();
+    doc
+      .rect(34, 34, W - 68, H - 68)
+      .lineWidth(0.6)
+      .strokeColor("#1f3a5f")
+      .stroke();
 
     doc.font("cjk-bold").fontSize(26).fillColor("#1f3a5f").text("区块链存证证书", left, 78, { width, align: "center" });
-    doc.font("cjk").fontSize(14).fillColor("#1f3a5f").text("Certificate of Blockchain Timestamp", { width, align: "center" });
+    doc
+      .font("cjk")
+      .fontSize(14)
+      .fillColor("#1f3a5f")
+      .text("Certificate of Blockchain Timestamp", { width, align: "center" });
     doc.moveDown(0.8);
-    doc.font("cjk").fontSize(10).fillColor("#333333").text(
-      `兹证明：下列文件的数字指纹已于 ${formatCst(c.anchoredAt, "zh")} 写入区块链，该文件不晚于此时间已经存在。`, left, doc.y, { width, align: "center" });
-    doc.text(`This certifies that the fingerprint of the file below was recorded on a blockchain at ${formatUtc(c.anchoredAt)}: the file existed no later than that time.`, { width, align: "center" });
+    doc
+      .font("cjk")
+      .fontSize(10)
+      .fillColor("#333333")
+      .text(
+        `兹证明：下列文件的数字指纹已于 ${formatCst(c.anchoredAt, "zh")} 写入区块链，该文件不晚于此时间已经存在。`,
+        left,
+        doc.y,
+        { width, align: "center" },
+      );
+    doc.text(
+      `This certifies that the fingerprint of the file below was recorded on a blockchain at ${formatUtc(c.anchoredAt)}: the file existed no later than that time.`,
+      { width, align: "center" },
+    );
     doc.moveDown(1.2);
 
     const rows: Array<[string, string, boolean?]> = [
@@ -120,9 +153,18 @@ export function renderCertificatePdf(c: CertificateModel): Promise<Buffer> {
     for (const [label, value, mono] of rows) {
       const y = doc.y;
       doc.font("cjk").fontSize(9).fillColor("#57606a").text(label, left, y, { width: labelW });
-      doc.font(mono ? "Courier" : "cjk").fontSize(mono ? 7.8 : 10).fillColor("#111111").text(value, left + labelW + 8, y + (mono ? 1 : 0), { width: width - labelW - 8 });
+      doc
+        .font(mono ? "Courier" : "cjk")
+        .fontSize(mono ? 7.8 : 10)
+        .fillColor("#111111")
+        .text(value, left + labelW + 8, y + (mono ? 1 : 0), { width: width - labelW - 8 });
       doc.y = Math.max(doc.y, y + 14) + 5;
-      doc.moveTo(left, doc.y - 3).lineTo(left + width, doc.y - 3).lineWidth(0.3).strokeColor("#d0d7de").stroke();
+      doc
+        .moveTo(left, doc.y - 3)
+        .lineTo(left + width, doc.y - 3)
+        .lineWidth(0.3)
+        .strokeColor("#d0d7de")
+        .stroke();
     }
 
     // QR code to the portal's verify page, drawn as vector squares.
@@ -139,16 +181,32 @@ export function renderCertificatePdf(c: CertificateModel): Promise<Buffer> {
       }
     }
     doc.fill("#000000");
-    doc.font("cjk").fontSize(8).fillColor("#333333").text("扫码核验 Scan to verify", qx - 20, qy + size + 2, { width: size + 40, align: "center" });
+    doc
+      .font("cjk")
+      .fontSize(8)
+      .fillColor("#333333")
+      .text("扫码核验 Scan to verify", qx - 20, qy + size + 2, { width: size + 40, align: "center" });
 
     const noteW = width - size - 24;
-    doc.font("cjk").fontSize(7.8).fillColor("#57606a").text(
-      "说明：本证书是链上记录的摘要，证据本身是文件及其存证凭证（.proof.json）。核验时以文件重新计算 SHA-256，并查询上述区块链上的存证合约（可使用 proofmark verify、独立核验页面或任意以太坊 JSON-RPC 节点）。本证书不证明作者身份或文件在存证前的真实性；标题与作者为提交者自行声明。",
-      left, qy, { width: noteW, lineGap: 1 });
+    doc
+      .font("cjk")
+      .fontSize(7.8)
+      .fillColor("#57606a")
+      .text(
+        "说明：本证书是链上记录的摘要，证据本身是文件及其存证凭证（.proof.json）。核验时以文件重新计算 SHA-256，并查询上述区块链上的存证合约（可使用 proofmark verify、独立核验页面或任意以太坊 JSON-RPC 节点）。本证书不证明作者身份或文件在存证前的真实性；标题与作者为提交者自行声明。",
+        left,
+        qy,
+        { width: noteW, lineGap: 1 },
+      );
     doc.moveDown(0.4);
     doc.text(
       "Note: this certificate summarises an on-chain record; the evidence is the file and its receipt (.proof.json). To verify, recompute the file's SHA-256 and query the registry on the chain above (proofmark verify, the standalone verifier page, or any Ethereum JSON-RPC endpoint). It does not establish authorship or authenticity before anchoring; title and author are as declared by the submitter.",
-      { width: noteW, lineGap: 1 });
-    doc.font("Courier").fontSize(6.5).fillColor("#57606a").text(c.verifyUrl, left, qy + size + 16, { width, lineBreak: true });
+      { width: noteW, lineGap: 1 },
+    );
+    doc
+      .font("Courier")
+      .fontSize(6.5)
+      .fillColor("#57606a")
+      .text(c.verifyUrl, left, qy + size + 16, { width, lineBreak: true });
   });
 }

@@ -14,12 +14,21 @@ export function cjkFontPaths(): { regular: string; bold: string } {
   try {
     dir = path.join(path.dirname(require.resolve(CJK_FONT_PACKAGE)), "..", "fonts");
   } catch {
-    throw new ProofmarkError("FONT_MISSING", `PDF output needs the npm package ${CJK_FONT_PACKAGE} (the Chinese font); install it, or write the report as HTML instead`, { package: CJK_FONT_PACKAGE });
+    throw new ProofmarkError(
+      "FONT_MISSING",
+      `PDF output needs the npm package ${CJK_FONT_PACKAGE} (the Chinese font); install it, or write the report as HTML instead`,
+      { package: CJK_FONT_PACKAGE },
+    );
   }
   const regular = path.join(dir, "NotoSansHans-Regular.otf");
   const bold = path.join(dir, "NotoSansHans-Bold.otf");
   for (const f of [regular, bold]) {
-    if (!fs.existsSync(f)) throw new ProofmarkError("FONT_MISSING", `the font ${f} is missing from ${CJK_FONT_PACKAGE}; reinstall it (npm install)`, { path: f });
+    if (!fs.existsSync(f))
+      throw new ProofmarkError(
+        "FONT_MISSING",
+        `the font ${f} is missing from ${CJK_FONT_PACKAGE}; reinstall it (npm install)`,
+        { path: f },
+      );
   }
   return { regular, bold };
 }

@@ -1,7 +1,6 @@
 import { escapeHtml } from "../core/html";
 import type { ReportBlock, ReportModel } from "./model";
 
-
 const CSS = `
 body{font:15px/1.55 system-ui,"Noto Sans SC","PingFang SC","Microsoft YaHei",sans-serif;max-width:860px;margin:2rem auto;padding:0 1rem;color:#1b1f24}
 h1{font-size:1.6rem;margin:0 0 .2rem}h2{font-size:1.15rem;border-bottom:1px solid #d0d7de;padding-bottom:.2rem;margin-top:2rem}
@@ -34,7 +33,16 @@ function blockHtml(b: ReportBlock, lang: string): string {
     case "code":
       return `${b.caption ? `<div class="caption">${escapeHtml(b.caption)}</div>` : ""}<pre>${escapeHtml(b.text)}</pre>`;
     case "check": {
-      const st = b.ok === undefined ? "" : b.ok ? (lang === "zh" ? "通过 OK" : "OK") : (lang === "zh" ? "未通过 FAILED" : "FAILED");
+      const st =
+        b.ok === undefined
+          ? ""
+          : b.ok
+            ? lang === "zh"
+              ? "通过 OK"
+              : "OK"
+            : lang === "zh"
+              ? "未通过 FAILED"
+              : "FAILED";
       return `<div class="check ${b.ok === undefined ? "" : b.ok ? "pass" : "fail"}"><b>${escapeHtml(b.title)}${st ? `<span class="st">${st}</span>` : ""}</b>${rowsHtml(b.rows)}</div>`;
     }
   }
@@ -59,7 +67,10 @@ export function renderReportHtml(model: ReportModel): string {
 <div class="meta">Proofmark · ${escapeHtml(model.generatedAt)}</div>
 <h2>${first.number}. ${escapeHtml(first.title)}</h2>
 <div class="verdict ${tone}" id="verdict">${escapeHtml(model.verdict.line)}</div>
-${first.blocks.slice(1).map((b) => blockHtml(b, model.lang)).join("\n")}
+${first.blocks
+  .slice(1)
+  .map((b) => blockHtml(b, model.lang))
+  .join("\n")}
 ${rest.map((s) => `<h2>${s.number}. ${escapeHtml(s.title)}</h2>\n${s.blocks.map((b) => blockHtml(b, model.lang)).join("\n")}`).join("\n")}
 <p class="meta">${escapeHtml(model.footer)}</p>
 </body></html>

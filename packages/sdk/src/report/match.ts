@@ -25,7 +25,12 @@ export interface MatchReportInput {
 }
 
 async function thumbnail(bytes: Uint8Array): Promise<string> {
-  const jpeg = await sharp(bytes, { animated: false }).rotate().resize(420, 420, { fit: "inside", withoutEnlargement: true }).flatten({ background: "#ffffff" }).jpeg({ quality: 80 }).toBuffer();
+  const jpeg = await sharp(bytes, { animated: false })
+    .rotate()
+    .resize(420, 420, { fit: "inside", withoutEnlargement: true })
+    .flatten({ background: "#ffffff" })
+    .jpeg({ quality: 80 })
+    .toBuffer();
   return `data:image/jpeg;base64,${jpeg.toString("base64")}`;
 }
 
@@ -79,10 +84,17 @@ ${sections.join("\n") || "<p>No registered original matches this image.</p>"}
 `;
 }
 
-async function matchSection(input: MatchReportInput, m: ImageMatch, suspectSrc: string, threshold: string): Promise<string> {
+async function matchSection(
+  input: MatchReportInput,
+  m: ImageMatch,
+  suspectSrc: string,
+  threshold: string,
+): Promise<string> {
   const o = m.original;
   const bytes = input.originals.get(o.id);
-  const originalImg = bytes ? `<img alt="original" src="${await thumbnail(bytes)}">` : "<p class=\"bad\">The original file is no longer at its stamping path.</p>";
+  const originalImg = bytes
+    ? `<img alt="original" src="${await thumbnail(bytes)}">`
+    : '<p class="bad">The original file is no longer at its stamping path.</p>';
   const check = input.anchorChecks.get(o.id);
   const when = new Date(o.anchoredAt * 1000).toISOString().replace(".000Z", "Z");
   return `<h2>Original: ${escapeHtml(o.name)}</h2>

@@ -5,18 +5,38 @@ import type { ReportBlock, ReportModel } from "./model";
 type Doc = PDFKit.PDFDocument;
 
 const COLORS = {
-  text: "#1b1f24", muted: "#57606a", ok: "#1a7f37", okBg: "#e6f4ea", bad: "#cf222e", badBg: "#fde8e8",
-  amber: "#9a6700", amberBg: "#fff4e5", codeBg: "#f3f4f6", rule: "#d0d7de",
+  text: "#1b1f24",
+  muted: "#57606a",
+  ok: "#1a7f37",
+  okBg: "#e6f4ea",
+  bad: "#cf222e",
+  badBg: "#fde8e8",
+  amber: "#9a6700",
+  amberBg: "#fff4e5",
+  codeBg: "#f3f4f6",
+  rule: "#d0d7de",
 };
 
 /** A new A4 document with the CJK fonts registered as "cjk" / "cjk-bold" (Courier for hex). */
-export function newPdf(info: { title: string; subject?: string }, opts: { bufferPages?: boolean; margin?: number } = {}): Doc {
+export function newPdf(
+  info: { title: string; subject?: string },
+  opts: { bufferPages?: boolean; margin?: number } = {},
+): Doc {
   const m = opts.margin ?? 50;
   // pdfkit (with fontkit) takes ~0.4 s to load: load it only when a PDF is made, not with the SDK.
   const PDFDocument = require("pdfkit") as typeof PDFDocumentClass;
   const doc = new PDFDocument({
-    size: "A4", margins: { top: m, bottom: m + 6, left: m, right: m }, bufferPages: opts.bufferPages ?? false,
-    info: { Title: info.title, ...(info.subject ? { Subject: info.subject } : {}), Creator: "Proofmark", Producer: "Proofmark (pdfkit)", CreationDate: new Date() }, autoFirstPage: true,
+    size: "A4",
+    margins: { top: m, bottom: m + 6, left: m, right: m },
+    bufferPages: opts.bufferPages ?? false,
+    info: {
+      Title: info.title,
+      ...(info.subject ? { Subject: info.subject } : {}),
+      Creator: "Proofmark",
+      Producer: "Proofmark (pdfkit)",
+      CreationDate: new Date(),
+    },
+    autoFirstPage: true,
   });
   const fonts = cjkFontPaths();
   doc.registerFont("cjk", fonts.regular);
@@ -49,9 +69,15 @@ function monoFont(text: string): string {
 class Layout {
   constructor(readonly doc: Doc) {}
 
-  get left(): number { return this.doc.page.margins.left; }
-  get width(): number { return this.doc.page.width - this.doc.page.margins.left - this.doc.page.margins.right; }
-  get bottom(): number { return this.doc.page.height - this.doc.page.margins.bottom; }
+  get left(): number {
+    return this.doc.page.margins.left;
+  }
+  get width(): number {
+    return this.doc.page.width - this.doc.page.margins.left - this.doc.page.margins.right;
+  }
+  get bottom(): number {
+    return this.doc.page.height - this.doc.page.margins.bottom;
+  }
 
   ensure(height: number): void {
     if (this.doc.y + height > this.bottom) this.doc.addPage();
@@ -59,16 +85,30 @@ class Layout {
 
   heading(text: string): void {
     this.ensure(100); // never a heading alone at the foot of a page
-    this.doc.moveDown(0.6).font("cjk-bold").fontSize(12.5).fillColor(COLORS.text).text(text, this.left, this.doc.y, { width: this.width });
+    this.doc
+      .moveDown(0.6)
+      .font("cjk-bold")
+      .fontSize(12.5)
+      .fillColor(COLORS.text)
+      .text(text, this.left, this.doc.y, { width: this.width });
     const y = this.doc.y + 2;
-    this.doc.moveTo(this.left, y).lineTo(this.left + this.width, y).lineWidth(0.6).strokeColor(COLORS.rule).stroke();
+    this.doc
+      .moveTo(this.left, y)
+      .lineTo(this.left + this.width, y)
+      .lineWidth(0.6)
+      .strokeColor(COLORS.rule)
+      .stroke();
     this.doc.y = y + 5;
   }
 
   para(text: string, tone?: "warn" | "ok"): void {
     const color = tone === "warn" ? COLORS.bad : tone === "ok" ? COLORS.ok : COLORS.text;
     this.doc.font(tone ? "cjk-bold" : "cjk").fontSize(9.5);
-    this.ensure(this.doc.heightOfString(text, { width: this.width }) > 200 ? 40 : this.doc.heightOfString(text, { width: this.width }));
+    this.ensure(
+      this.doc.heightOfString(text, { width: this.width }) > 200
+        ? 40
+        : this.doc.heightOfString(text, { width: this.width }),
+    );
     this.doc.fillColor(color).text(text, this.left, this.doc.y, { width: this.width, lineGap: 1.5 });
     this.doc.moveDown(0.35);
   }
@@ -89,7 +129,11 @@ class Layout {
       this.ensure(Math.min(h, 120));
       const y = this.doc.y;
       if (r.label) this.doc.font("cjk").fontSize(8.5).fillColor(COLORS.muted).text(r.label, x, y, { width: labelW });
-      this.doc.font(vFont).fontSize(vSize).fillColor(COLORS.text).text(r.value, valueX, y + (r.mono ? 1 : 0), { width: valueW });
+      this.doc
+        .font(vFont)
+        .fontSize(vSize)
+        .fillColor(COLORS.text)
+        .text(r.value, valueX, y + (r.mono ? 1 : 0), { width: valueW });
       this.doc.y = Math.max(this.doc.y, y + h) + 2.5;
     }
     this.doc.x = this.left;
@@ -124,7 +168,14 @@ class Layout {
       this.ensure(h + (first ? pad : 0));
       const y = this.doc.y;
       this.doc.rect(this.left, y, this.width, h + (first ? pad : 0)).fill(COLORS.codeBg);
-      this.doc.fillColor(COLORS.text).font(font).fontSize(size).text(line || " ", this.left + pad, y + (first ? pad : 0) + 0.5, { width: this.width - 2 * pad, lineBreak: true });
+      this.doc
+        .fillColor(COLORS.text)
+        .font(font)
+        .fontSize(size)
+        .text(line || " ", this.left + pad, y + (first ? pad : 0) + 0.5, {
+          width: this.width - 2 * pad,
+          lineBreak: true,
+        });
       this.doc.y = y + h + (first ? pad : 0);
     }
     this.doc.rect(this.left, this.doc.y, this.width, pad).fill(COLORS.codeBg);
@@ -134,12 +185,15 @@ class Layout {
   }
 
   check(b: Extract<ReportBlock, { kind: "check" }>, lang: string): void {
-    const status = b.ok === undefined ? "" : b.ok ? (lang === "zh" ? "通过 OK" : "OK") : (lang === "zh" ? "未通过 FAILED" : "FAILED");
+    const status =
+      b.ok === undefined ? "" : b.ok ? (lang === "zh" ? "通过 OK" : "OK") : lang === "zh" ? "未通过 FAILED" : "FAILED";
     this.doc.font("cjk-bold").fontSize(9.5);
     this.ensure(40);
     const y = this.doc.y;
     const barColor = b.ok === undefined ? COLORS.rule : b.ok ? COLORS.ok : COLORS.bad;
-    this.doc.fillColor(COLORS.text).text(`${b.title}${status ? `   [${status}]` : ""}`, this.left + 8, y, { width: this.width - 8 });
+    this.doc
+      .fillColor(COLORS.text)
+      .text(`${b.title}${status ? `   [${status}]` : ""}`, this.left + 8, y, { width: this.width - 8 });
     this.rows(b.rows, 8);
     this.doc.rect(this.left, y, 2.5, this.doc.y - y - 2).fill(barColor);
     this.doc.fillColor(COLORS.text);
@@ -154,7 +208,10 @@ class Layout {
  * fs.writeFileSync("report.pdf", await renderReportPdf(buildReportModel(result, { lang: "zh" })));
  */
 export function renderReportPdf(model: ReportModel): Promise<Buffer> {
-  const doc = newPdf({ title: `${model.title} — ${model.subject.name}`, subject: model.verdict.line }, { bufferPages: true });
+  const doc = newPdf(
+    { title: `${model.title} — ${model.subject.name}`, subject: model.verdict.line },
+    { bufferPages: true },
+  );
   const L = new Layout(doc);
   return pdfBuffer(doc, () => {
     doc.font("cjk-bold").fontSize(18).fillColor(COLORS.text).text(model.title, L.left, doc.y, { width: L.width });
@@ -163,11 +220,18 @@ export function renderReportPdf(model: ReportModel): Promise<Buffer> {
     for (const s of model.sections) {
       L.heading(`${s.number}. ${s.title}`);
       if (s.number === 1) {
-        const tone = model.verdict.passed ? [COLORS.ok, COLORS.okBg] : model.verdict.status === "not-final" ? [COLORS.amber, COLORS.amberBg] : [COLORS.bad, COLORS.badBg];
+        const tone = model.verdict.passed
+          ? [COLORS.ok, COLORS.okBg]
+          : model.verdict.status === "not-final"
+            ? [COLORS.amber, COLORS.amberBg]
+            : [COLORS.bad, COLORS.badBg];
         doc.font("cjk-bold").fontSize(11.5);
         const h = doc.heightOfString(model.verdict.line, { width: L.width - 20 });
         const y = doc.y;
-        doc.rect(L.left, y, L.width, h + 16).lineWidth(1.5).fillAndStroke(tone[1], tone[0]);
+        doc
+          .rect(L.left, y, L.width, h + 16)
+          .lineWidth(1.5)
+          .fillAndStroke(tone[1], tone[0]);
         doc.fillColor(tone[0]).text(model.verdict.line, L.left + 10, y + 8, { width: L.width - 20 });
         doc.y = y + h + 22;
         doc.x = L.left;
@@ -186,8 +250,15 @@ export function renderReportPdf(model: ReportModel): Promise<Buffer> {
       const bottom = doc.page.margins.bottom;
       doc.page.margins.bottom = 0;
       const label = model.verdict.passed ? "" : ` · ${model.lang === "zh" ? "未通过核验" : "NOT VERIFIED"}`;
-      doc.font("cjk").fontSize(7.5).fillColor(COLORS.muted)
-        .text(`${model.footer}${label} · ${i + 1} / ${range.count}`, L.left, doc.page.height - 34, { width: L.width, align: "center", lineBreak: false });
+      doc
+        .font("cjk")
+        .fontSize(7.5)
+        .fillColor(COLORS.muted)
+        .text(`${model.footer}${label} · ${i + 1} / ${range.count}`, L.left, doc.page.height - 34, {
+          width: L.width,
+          align: "center",
+          lineBreak: false,
+        });
       doc.page.margins.bottom = bottom;
     }
   });

@@ -9,7 +9,11 @@ import { keccak256 } from "../core/keccak";
  */
 
 /** The ABI-encoded answer of `anchorOf` for an anchor: three 32-byte words (submitter, anchoredAt, blockNumber). */
-export function anchorOfAnswerWords(anchor: { submitter: string; anchoredAt: number; blockNumber: number }): [string, string, string] {
+export function anchorOfAnswerWords(anchor: {
+  submitter: string;
+  anchoredAt: number;
+  blockNumber: number;
+}): [string, string, string] {
   const word = (hex: string) => hex.toLowerCase().replace(/^0x/, "").padStart(64, "0");
   return [word(anchor.submitter), word(anchor.anchoredAt.toString(16)), word(anchor.blockNumber.toString(16))];
 }
@@ -32,7 +36,14 @@ export function deriveLeaf(input: { sha256: string; salt: Hex; meta: EvidenceMet
   const md = metaDigest(input.meta);
   const preimage = `0x${LEAF_DOMAIN.slice(2)}${input.sha256}${input.salt.slice(2)}${md.slice(2)}` as Hex;
   const inner = toHex(keccak256(fromHex(preimage)));
-  return { metaJson: canonicalMetaJson(input.meta), metaDigest: md, domain: LEAF_DOMAIN, preimage, inner, leaf: toHex(keccak256(fromHex(inner))) };
+  return {
+    metaJson: canonicalMetaJson(input.meta),
+    metaDigest: md,
+    domain: LEAF_DOMAIN,
+    preimage,
+    inner,
+    leaf: toHex(keccak256(fromHex(inner))),
+  };
 }
 
 /** One Merkle step: the 64-byte input (smaller node first) and its keccak-256. */

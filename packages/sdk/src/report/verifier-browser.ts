@@ -29,7 +29,10 @@ export interface BrowserVerdict {
 }
 
 /** SHA-256 of a Blob in 4 MiB slices (constant memory). */
-export async function hashBlob(file: Blob, onProgress?: (done: number, total: number) => void): Promise<{ sha256: string; size: number }> {
+export async function hashBlob(
+  file: Blob,
+  onProgress?: (done: number, total: number) => void,
+): Promise<{ sha256: string; size: number }> {
   const h = sha256.create();
   const CHUNK = 4 << 20;
   for (let off = 0; off < file.size; off += CHUNK) {
@@ -55,13 +58,22 @@ const STEP_TITLES: Record<Step["step"], string> = {
 
 function stepLine(s: Step): { title: string; ok: boolean; detail: string } {
   const detail = JSON.stringify(s.detail, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
-  return { title: STEP_TITLES[s.step], ok: s.ok, detail: [s.unchecked ? `NOT CHECKED: ${s.unchecked}` : "", s.message ?? "", detail].filter(Boolean).join(" — ") };
+  return {
+    title: STEP_TITLES[s.step],
+    ok: s.ok,
+    detail: [s.unchecked ? `NOT CHECKED: ${s.unchecked}` : "", s.message ?? "", detail].filter(Boolean).join(" — "),
+  };
 }
 
 /**
  * Parses the receipt strictly, hashes the file, and runs the engine over `readers`. Never throws.
  */
-export async function verifyInBrowser(input: { file: Blob; receipt: Blob | string; readers: ChainReader[]; onProgress?: (done: number, total: number) => void }): Promise<BrowserVerdict> {
+export async function verifyInBrowser(input: {
+  file: Blob;
+  receipt: Blob | string;
+  readers: ChainReader[];
+  onProgress?: (done: number, total: number) => void;
+}): Promise<BrowserVerdict> {
   let receipt: Receipt;
   try {
     if (typeof input.receipt !== "string" && input.receipt.size > RECEIPT_MAX_BYTES) {
@@ -71,12 +83,21 @@ export async function verifyInBrowser(input: { file: Blob; receipt: Blob | strin
     receipt = parseReceipt(typeof input.receipt === "string" ? input.receipt : await input.receipt.text());
   } catch (e) {
     if (!isProofmarkError(e)) throw e;
-    return { status: "mismatch", code: e.code, message: e.message, details: e.details, steps: [{ title: STEP_TITLES.receipt, ok: false, detail: e.message }] };
+    return {
+      status: "mismatch",
+      code: e.code,
+      message: e.message,
+      details: e.details,
+      steps: [{ title: STEP_TITLES.receipt, ok: false, detail: e.message }],
+    };
   }
   const file = await hashBlob(input.file, input.onProgress);
   const verifier = new Verifier({ readers: () => input.readers, knownRegistries: KNOWN_REGISTRY_CODES });
   const result = await verifier.verify(receipt, file);
-  const steps = [{ title: STEP_TITLES.receipt, ok: true, detail: "proofmark-receipt v1" }, ...result.steps.map(stepLine)];
+  const steps = [
+    { title: STEP_TITLES.receipt, ok: true, detail: "proofmark-receipt v1" },
+    ...result.steps.map(stepLine),
+  ];
   for (const a of result.anchors) steps.push(...a.steps.map(stepLine));
   return { status: result.status, code: result.code, message: result.message, steps, result, receipt };
 }
@@ -86,8 +107,14 @@ export function headline(v: BrowserVerdict): string {
   switch (v.status) {
     case "verified": {
       const a = v.result!.anchors[0];
-      const utc = new Date(a.anchor.timestamp * 1000).toISOString().replace("T", " ").replace(/\.\d{3}Z$/, " UTC");
-      const cst = new Date((a.anchor.timestamp + 8 * 3600) * 1000).toISOString().replace("T", " ").replace(/\.\d{3}Z$/, "");
+      const utc = new Date(a.anchor.timestamp * 1000)
+        .toISOString()
+        .replace("T", " ")
+        .replace(/\.\d{3}Z$/, " UTC");
+      const cst = new Date((a.anchor.timestamp + 8 * 3600) * 1000)
+        .toISOString()
+        .replace("T", " ")
+        .replace(/\.\d{3}Z$/, "");
       const unchecked = v.result!.anchors.flatMap((x) => x.unchecked);
       return `VERIFIED: the file matches the receipt and existed no later than ${utc} (block ${a.anchor.blockNumber} on chain ${a.anchor.chainId}, ${a.confirmations} confirmation(s)).${unchecked.length ? ` Not checked: ${unchecked.join("; ")}.` : ""} / 核验通过：该文件不晚于 ${cst}（北京时间）已经存在。`;
     }
@@ -140,10 +167,17 @@ export function standaloneUi(): void {
     }
     let v: BrowserVerdict;
     if (!/^https?:\/\/\S+$/.test(url)) {
-      v = { status: "unverifiable", code: "INVALID_ARGUMENT", message: "enter the JSON-RPC URL of the receipt's chain / 请输入该链的 JSON-RPC 地址", steps: [] };
+      v = {
+        status: "unverifiable",
+        code: "INVALID_ARGUMENT",
+        message: "enter the JSON-RPC URL of the receipt's chain / 请输入该链的 JSON-RPC 地址",
+        steps: [],
+      };
     } else {
       v = await verifyInBrowser({
-        file, receipt: receiptFile ?? receiptText, readers: [jsonRpcReader(url)],
+        file,
+        receipt: receiptFile ?? receiptText,
+        readers: [jsonRpcReader(url)],
         onProgress: (d, t) => {
           $("progress").textContent = `SHA-256: ${Math.floor((100 * d) / Math.max(t, 1))} %`;
         },
@@ -173,15 +207,26 @@ export function portalReader(base = ""): ChainReader {
       const signal = AbortSignal.timeout(15_000);
       let body: { result?: unknown; error?: { message?: string } };
       try {
-        const r = await fetch(`${url}/${method}?params=${encodeURIComponent(JSON.stringify(params))}`, { headers: { accept: "application/json" }, signal });
+        const r = await fetch(`${url}/${method}?params=${encodeURIComponent(JSON.stringify(params))}`, {
+          headers: { accept: "application/json" },
+          signal,
+        });
         body = await r.json();
       } catch (e) {
         const err = new Error(`the portal's chain relay ${url} did not answer ${method} (${(e as Error).message})`);
-        throw Object.assign(err, { code: "RPC_UNREACHABLE", details: { url, method }, [Symbol.for("proofmark.error")]: true });
+        throw Object.assign(err, {
+          code: "RPC_UNREACHABLE",
+          details: { url, method },
+          [Symbol.for("proofmark.error")]: true,
+        });
       }
       if (body.error) {
         const err = new Error(`the portal's chain relay ${url} refused ${method}: ${body.error.message}`);
-        throw Object.assign(err, { code: "RPC_UNREACHABLE", details: { url, method, refused: true }, [Symbol.for("proofmark.error")]: true });
+        throw Object.assign(err, {
+          code: "RPC_UNREACHABLE",
+          details: { url, method, refused: true },
+          [Symbol.for("proofmark.error")]: true,
+        });
       }
       return body.result;
     },
@@ -249,32 +294,54 @@ export function portalUi(C: PortalVerifyConfig): void {
     prog.classList.remove("hidden");
     prog.value = 0;
     $("status").textContent = S.hashing;
-    const v = await verifyInBrowser({ file, receipt: receiptFile, readers: [portalReader()], onProgress: (d, t) => (prog.value = d / Math.max(t, 1)) });
+    const v = await verifyInBrowser({
+      file,
+      receipt: receiptFile,
+      readers: [portalReader()],
+      onProgress: (d, t) => (prog.value = d / Math.max(t, 1)),
+    });
     if (v.status === "verified" || v.status === "not-final") {
       const a = v.result!.anchors[0];
       const when = new Date(a.anchor.timestamp * 1000);
-      const time = C.lang === "zh" ? `${when.toLocaleString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false })}（北京时间）` : when.toISOString().replace(".000Z", " UTC").replace("T", " ");
+      const time =
+        C.lang === "zh"
+          ? `${when.toLocaleString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false })}（北京时间）`
+          : when.toISOString().replace(".000Z", " UTC").replace("T", " ");
       const unchecked = v.result!.anchors.flatMap((x) => x.unchecked);
       show(v, v.status === "verified" ? S.ok : S.notFinal, [
         fmt(S.existed, { time, block: a.anchor.blockNumber, conf: a.confirmations }),
-        `${S.tx}: ${a.anchor.txHash}`, `${S.submitter}: ${a.anchor.submitter}`, `${S.sha}: ${v.result!.file!.sha256}`,
+        `${S.tx}: ${a.anchor.txHash}`,
+        `${S.submitter}: ${a.anchor.submitter}`,
+        `${S.sha}: ${v.result!.file!.sha256}`,
         ...unchecked.map((u) => `${S.unchecked}: ${u}`),
       ]);
       return;
     }
     const reason = v.details?.reason;
     const first =
-      v.code === "DIGEST_MISMATCH" ? (v.result && v.result.file!.size !== v.receipt!.subject.size ? S.sizeChanged : S.fileChanged)
-      : v.code === "RECEIPT_INVALID" && reason === "leaf" ? S.leafMismatch
-      : v.code === "RECEIPT_INVALID" && reason === "path" ? S.pathMismatch
-      : v.code === "RECEIPT_INVALID" || v.code === "RECEIPT_TOO_LARGE" ? S.badReceipt
-      : v.code === "PROOF_INVALID" ? S.leafMismatch
-      : v.status === "not-anchored" ? S.notAnchored
-      : v.code === "ANCHOR_MISMATCH" ? S.anchorMismatch
-      : v.code === "CHAIN_MISMATCH" ? S.otherChain
-      : v.code === "RPC_UNREACHABLE" ? S.unreachable
-      : v.code === "REGISTRY_UNKNOWN" ? S.registryUnknown
-      : S.fail;
+      v.code === "DIGEST_MISMATCH"
+        ? v.result && v.result.file!.size !== v.receipt!.subject.size
+          ? S.sizeChanged
+          : S.fileChanged
+        : v.code === "RECEIPT_INVALID" && reason === "leaf"
+          ? S.leafMismatch
+          : v.code === "RECEIPT_INVALID" && reason === "path"
+            ? S.pathMismatch
+            : v.code === "RECEIPT_INVALID" || v.code === "RECEIPT_TOO_LARGE"
+              ? S.badReceipt
+              : v.code === "PROOF_INVALID"
+                ? S.leafMismatch
+                : v.status === "not-anchored"
+                  ? S.notAnchored
+                  : v.code === "ANCHOR_MISMATCH"
+                    ? S.anchorMismatch
+                    : v.code === "CHAIN_MISMATCH"
+                      ? S.otherChain
+                      : v.code === "RPC_UNREACHABLE"
+                        ? S.unreachable
+                        : v.code === "REGISTRY_UNKNOWN"
+                          ? S.registryUnknown
+                          : S.fail;
     show(v, S.fail, [first, `${v.code}: ${v.message}`]);
   });
 }

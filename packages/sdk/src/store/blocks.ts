@@ -50,34 +50,44 @@ export function kuboImporterOptions(): ImporterOptions {
  */
 export function parseCid(text: string): CID {
   if (typeof text !== "string" || text.length === 0 || text.length > 200) {
-    throw new ProofmarkError("INVALID_ARGUMENT", "a CID must be a non-empty string such as bafkrei…", { value: String(text).slice(0, 80) });
+    throw new ProofmarkError("INVALID_ARGUMENT", "a CID must be a non-empty string such as bafkrei…", {
+      value: String(text).slice(0, 80),
+    });
   }
   try {
     const s = text.trim();
     if (s.startsWith("z")) {
       // base58btc CIDv1 (Kubo's older output): multiformats parses it with the base58 decoder
-       
+
       const { base58btc } = require("multiformats/bases/base58") as typeof import("multiformats/bases/base58");
       return CID.parse(s, base58btc);
     }
     if (s.startsWith("k")) {
-       
       const { base36 } = require("multiformats/bases/base36") as typeof import("multiformats/bases/base36");
       return CID.parse(s, base36);
     }
     return CID.parse(s);
   } catch (e) {
-    throw new ProofmarkError("INVALID_ARGUMENT", `"${text.slice(0, 80)}" is not a CID; give one such as bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku`, { value: text.slice(0, 80) }, { cause: e });
+    throw new ProofmarkError(
+      "INVALID_ARGUMENT",
+      `"${text.slice(0, 80)}" is not a CID; give one such as bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku`,
+      { value: text.slice(0, 80) },
+      { cause: e },
+    );
   }
 }
 
 /** Hashes `bytes` with the multihash function `code`, or returns undefined if unsupported. */
 function digestOf(code: number, bytes: Uint8Array): Uint8Array | undefined {
   switch (code) {
-    case SHA2_256: return createHash("sha256").update(bytes).digest();
-    case SHA2_512: return createHash("sha512").update(bytes).digest();
-    case IDENTITY: return bytes;
-    default: return undefined;
+    case SHA2_256:
+      return createHash("sha256").update(bytes).digest();
+    case SHA2_512:
+      return createHash("sha512").update(bytes).digest();
+    case IDENTITY:
+      return bytes;
+    default:
+      return undefined;
   }
 }
 
@@ -93,10 +103,18 @@ export function canVerify(cid: CID): boolean {
 export function verifyBlock(cid: CID, bytes: Uint8Array, where = "the store"): Uint8Array {
   const digest = digestOf(cid.multihash.code, bytes);
   if (digest === undefined) {
-    throw new ProofmarkError("CID_MISMATCH", `block ${cid} uses multihash 0x${cid.multihash.code.toString(16)}, which Proofmark cannot verify; only sha2-256, sha2-512 and identity CIDs are accepted`, { cid: cid.toString() });
+    throw new ProofmarkError(
+      "CID_MISMATCH",
+      `block ${cid} uses multihash 0x${cid.multihash.code.toString(16)}, which Proofmark cannot verify; only sha2-256, sha2-512 and identity CIDs are accepted`,
+      { cid: cid.toString() },
+    );
   }
   const expected = cid.multihash.digest;
-  if (!Buffer.from(digest.buffer, digest.byteOffset, digest.byteLength).equals(Buffer.from(expected.buffer, expected.byteOffset, expected.byteLength))) {
+  if (
+    !Buffer.from(digest.buffer, digest.byteOffset, digest.byteLength).equals(
+      Buffer.from(expected.buffer, expected.byteOffset, expected.byteLength),
+    )
+  ) {
     throw new ProofmarkError(
       "CID_MISMATCH",
       `block ${cid} in ${where} does not match its CID: the bytes were altered or corrupted on disk (${bytes.length} bytes read). Restore the store from a backup or re-add the original file`,
@@ -110,7 +128,11 @@ export function verifyBlock(cid: CID, bytes: Uint8Array, where = "the store"): U
 export async function linksOf(cid: CID, bytes: Uint8Array): Promise<CID[]> {
   if (cid.code === DAG_PB_CODE) return (await loadDagPb()).decode(bytes).Links.map((l) => l.Hash as unknown as CID);
   if (cid.code === RAW_CODE) return [];
-  throw new ProofmarkError("STORE_FAILED", `block ${cid} uses codec 0x${cid.code.toString(16)}; the store walks only UnixFS (dag-pb) and raw blocks`, { cid: cid.toString() });
+  throw new ProofmarkError(
+    "STORE_FAILED",
+    `block ${cid} uses codec 0x${cid.code.toString(16)}; the store walks only UnixFS (dag-pb) and raw blocks`,
+    { cid: cid.toString() },
+  );
 }
 
 /** Largest CID accepted (bytes): an identity CID carries its data inline and could otherwise be any size. */
@@ -123,7 +145,11 @@ export const MAX_DAG_DEPTH = 64;
 /** INPUT_TOO_LARGE unless `cid` (found in `where`) is at most MAX_CID_BYTES long. */
 export function checkCidSize(cid: CID, where: string): void {
   if (cid.bytes.length > MAX_CID_BYTES) {
-    throw new ProofmarkError("INPUT_TOO_LARGE", `${where} holds a CID of ${cid.bytes.length} bytes (an identity CID with data inline?); the store accepts CIDs up to ${MAX_CID_BYTES} bytes`, { size: cid.bytes.length, limit: MAX_CID_BYTES });
+    throw new ProofmarkError(
+      "INPUT_TOO_LARGE",
+      `${where} holds a CID of ${cid.bytes.length} bytes (an identity CID with data inline?); the store accepts CIDs up to ${MAX_CID_BYTES} bytes`,
+      { size: cid.bytes.length, limit: MAX_CID_BYTES },
+    );
   }
 }
 

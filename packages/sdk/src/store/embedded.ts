@@ -4,7 +4,19 @@ import { UnixFS } from "ipfs-unixfs";
 import { loadCar, loadDagPb } from "./esm";
 import { diskFullError } from "../util/fs";
 import { ProofmarkError, isProofmarkError } from "../core/errors";
-import { CID, DAG_PB_CODE, IDENTITY, MAX_BLOCK_BYTES, MAX_DAG_DEPTH, RAW_CODE, blockKey, checkCidSize, linksOf, parseCid, verifyBlock } from "./blocks";
+import {
+  CID,
+  DAG_PB_CODE,
+  IDENTITY,
+  MAX_BLOCK_BYTES,
+  MAX_DAG_DEPTH,
+  RAW_CODE,
+  blockKey,
+  checkCidSize,
+  linksOf,
+  parseCid,
+  verifyBlock,
+} from "./blocks";
 import { KUBO_LAYOUT, addUnixfsFile } from "./unixfs";
 import { PackStore, type PackTxn, type RepairResult, type RootMeta } from "./packstore";
 import type { AddOptions, AddResult, ContentSource, ContentStore, GcResult, StoreEntry } from "./types";
@@ -21,12 +33,17 @@ function wrap(e: unknown, what: string): never {
   const full = diskFullError(e);
   if (full) throw full;
   const err = e as NodeJS.ErrnoException;
-  if (err?.code === "ENOENT") throw new ProofmarkError("FILE_NOT_FOUND", `${what}: ${err.message}`, { path: err.path }, { cause: e });
+  if (err?.code === "ENOENT")
+    throw new ProofmarkError("FILE_NOT_FOUND", `${what}: ${err.message}`, { path: err.path }, { cause: e });
   throw new ProofmarkError("STORE_FAILED", `${what}: ${(e as Error)?.message ?? String(e)}`, {}, { cause: e });
 }
 
 function tooDeep(cid: CID): ProofmarkError {
-  return new ProofmarkError("INPUT_TOO_LARGE", `the DAG under ${cid} is deeper than ${MAX_DAG_DEPTH} levels; no UnixFS file needs that many (a balanced tree of 174 links per node holds any file in 6), so it is refused`, { cid: cid.toString(), limit: MAX_DAG_DEPTH });
+  return new ProofmarkError(
+    "INPUT_TOO_LARGE",
+    `the DAG under ${cid} is deeper than ${MAX_DAG_DEPTH} levels; no UnixFS file needs that many (a balanced tree of 174 links per node holds any file in 6), so it is refused`,
+    { cid: cid.toString(), limit: MAX_DAG_DEPTH },
+  );
 }
 
 /**
@@ -94,17 +111,29 @@ export class EmbeddedStore implements ContentStore {
       return;
     }
     if (cid.code !== DAG_PB_CODE) {
-      throw new ProofmarkError("INVALID_ARGUMENT", `${cid} uses codec 0x${cid.code.toString(16)}; only UnixFS files (dag-pb) and raw blocks can be read as files`, { cid: cid.toString() });
+      throw new ProofmarkError(
+        "INVALID_ARGUMENT",
+        `${cid} uses codec 0x${cid.code.toString(16)}; only UnixFS files (dag-pb) and raw blocks can be read as files`,
+        { cid: cid.toString() },
+      );
     }
     const node = (await loadDagPb()).decode(bytes);
     let unixfs: UnixFS;
     try {
       unixfs = UnixFS.unmarshal(node.Data ?? new Uint8Array());
     } catch (e) {
-      throw new ProofmarkError("STORE_FAILED", `${cid} is a dag-pb block but not a UnixFS node (${(e as Error).message})`, { cid: cid.toString() });
+      throw new ProofmarkError(
+        "STORE_FAILED",
+        `${cid} is a dag-pb block but not a UnixFS node (${(e as Error).message})`,
+        { cid: cid.toString() },
+      );
     }
     if (unixfs.type !== "file" && unixfs.type !== "raw") {
-      throw new ProofmarkError("INVALID_ARGUMENT", `${cid} is a UnixFS ${unixfs.type}, not a file; Proofmark stores single files`, { cid: cid.toString() });
+      throw new ProofmarkError(
+        "INVALID_ARGUMENT",
+        `${cid} is a UnixFS ${unixfs.type}, not a file; Proofmark stores single files`,
+        { cid: cid.toString() },
+      );
     }
     if (unixfs.data && unixfs.data.length > 0) yield unixfs.data;
     const links = node.Links.map((l) => l.Hash as unknown as CID);
@@ -134,7 +163,8 @@ export class EmbeddedStore implements ContentStore {
     while (stack.length > 0) {
       const c = stack.pop()!;
       if (!this.packs.hasBlock(c)) return false;
-      if (c.code === DAG_PB_CODE && c.multihash.code !== IDENTITY) stack.push(...(await linksOf(c, await this.packs.readBlock(c))));
+      if (c.code === DAG_PB_CODE && c.multihash.code !== IDENTITY)
+        stack.push(...(await linksOf(c, await this.packs.readBlock(c))));
     }
     return true;
   }
@@ -218,7 +248,12 @@ export class EmbeddedStore implements ContentStore {
     }
     const roots = await blocks.getRoots();
     for (const r of roots) checkCidSize(r as CID, "the CAR file's header");
-    if (roots.length === 0) throw new ProofmarkError("INVALID_ARGUMENT", "the CAR names no root; export it with its root (a CAR exported by Proofmark or by `ipfs dag export` has one)", {});
+    if (roots.length === 0)
+      throw new ProofmarkError(
+        "INVALID_ARGUMENT",
+        "the CAR names no root; export it with its root (a CAR exported by Proofmark or by `ipfs dag export` has one)",
+        {},
+      );
     return this.packs.write(async (tx) => {
       const links = new Map<string, CID[]>();
       const rootBlocks = new Map<string, Uint8Array>();
@@ -227,11 +262,19 @@ export class EmbeddedStore implements ContentStore {
         for await (const { cid, bytes } of blocks) {
           const c = cid as unknown as CID;
           if (c.code !== RAW_CODE && c.code !== DAG_PB_CODE) {
-            throw new ProofmarkError("INVALID_ARGUMENT", `block ${c} uses codec 0x${c.code.toString(16)}; the store accepts UnixFS (dag-pb) and raw blocks only`, { cid: c.toString() });
+            throw new ProofmarkError(
+              "INVALID_ARGUMENT",
+              `block ${c} uses codec 0x${c.code.toString(16)}; the store accepts UnixFS (dag-pb) and raw blocks only`,
+              { cid: c.toString() },
+            );
           }
           checkCidSize(c, "the CAR file");
           if (bytes.length > MAX_BLOCK_BYTES) {
-            throw new ProofmarkError("INPUT_TOO_LARGE", `block ${c} in the CAR file is ${bytes.length} bytes; the store accepts blocks up to ${MAX_BLOCK_BYTES} bytes`, { cid: c.toString(), size: bytes.length, limit: MAX_BLOCK_BYTES });
+            throw new ProofmarkError(
+              "INPUT_TOO_LARGE",
+              `block ${c} in the CAR file is ${bytes.length} bytes; the store accepts blocks up to ${MAX_BLOCK_BYTES} bytes`,
+              { cid: c.toString(), size: bytes.length, limit: MAX_BLOCK_BYTES },
+            );
           }
           verifyBlock(c, bytes, "the CAR file");
           const key = blockKey(c);
@@ -274,9 +317,15 @@ export class EmbeddedStore implements ContentStore {
       if (seen.has(key) || c.multihash.code === IDENTITY) continue;
       seen.add(key);
       if (!tx.hasBlock(c)) {
-        throw new ProofmarkError("BLOCK_MISSING", `the CAR is incomplete: block ${c} under root ${root} is neither in the CAR nor in the store; export the full DAG (ipfs dag export ${root})`, { cid: c.toString(), root: root.toString() });
+        throw new ProofmarkError(
+          "BLOCK_MISSING",
+          `the CAR is incomplete: block ${c} under root ${root} is neither in the CAR nor in the store; export the full DAG (ipfs dag export ${root})`,
+          { cid: c.toString(), root: root.toString() },
+        );
       }
-      if (c.code === DAG_PB_CODE) for (const l of pendingLinks.get(key) ?? (await linksOf(c, await this.packs.readBlock(c)))) stack.push([l, depth + 1]);
+      if (c.code === DAG_PB_CODE)
+        for (const l of pendingLinks.get(key) ?? (await linksOf(c, await this.packs.readBlock(c))))
+          stack.push([l, depth + 1]);
     }
   }
 

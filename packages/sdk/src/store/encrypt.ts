@@ -30,7 +30,9 @@ function toBuffer(u: Uint8Array): Buffer {
 
 function checkKey(key: Uint8Array): Buffer {
   if (!(key instanceof Uint8Array) || key.length !== 32) {
-    throw new ProofmarkError("INVALID_ARGUMENT", "an AES-256-GCM key is 32 bytes (64 hex digits)", { length: (key as Uint8Array | undefined)?.length });
+    throw new ProofmarkError("INVALID_ARGUMENT", "an AES-256-GCM key is 32 bytes (64 hex digits)", {
+      length: (key as Uint8Array | undefined)?.length,
+    });
   }
   return toBuffer(key);
 }
@@ -55,7 +57,10 @@ export function generateKey(): Uint8Array {
 }
 
 /** Splits/joins an arbitrary chunk stream into pieces of exactly `size` bytes (the last shorter). */
-async function* rechunk(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, size: number): AsyncGenerator<Buffer> {
+async function* rechunk(
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  size: number,
+): AsyncGenerator<Buffer> {
   let parts: Buffer[] = [];
   let have = 0;
   for await (const chunk of source) {
@@ -91,7 +96,11 @@ export function encryptStream(
   const k = checkKey(key);
   const log2 = options.chunkSize === undefined ? DEFAULT_LOG2_CHUNK : Math.log2(options.chunkSize);
   if (!Number.isInteger(log2) || log2 < MIN_LOG2 || log2 > MAX_LOG2) {
-    throw new ProofmarkError("INVALID_ARGUMENT", `chunkSize must be a power of two between ${2 ** MIN_LOG2} and ${2 ** MAX_LOG2}`, { chunkSize: options.chunkSize });
+    throw new ProofmarkError(
+      "INVALID_ARGUMENT",
+      `chunkSize must be a power of two between ${2 ** MIN_LOG2} and ${2 ** MAX_LOG2}`,
+      { chunkSize: options.chunkSize },
+    );
   }
   const chunkSize = 2 ** log2;
   const header = Buffer.alloc(HEADER_LEN);
@@ -109,7 +118,8 @@ export function encryptStream(
     }
     yield seal(held ?? Buffer.alloc(0), true);
     function seal(data: Buffer, final: boolean): Buffer {
-      if (counter > 0xffffffff) throw new ProofmarkError("INVALID_ARGUMENT", "the plaintext is too large for one encrypted stream", {});
+      if (counter > 0xffffffff)
+        throw new ProofmarkError("INVALID_ARGUMENT", "the plaintext is too large for one encrypted stream", {});
       const c = createCipheriv("aes-256-gcm", k, nonce(prefix, counter++), { authTagLength: TAG_LEN });
       c.setAAD(aad(header, final));
       const out = Buffer.concat([c.update(data), c.final(), c.getAuthTag()]);
@@ -131,7 +141,10 @@ function decryptFailed(message: string, details: Record<string, unknown> = {}): 
  * @example
  * for await (const chunk of decryptStream(store.get(cid), key)) out.write(chunk);
  */
-export async function* decryptStream(ciphertext: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, key: Uint8Array): AsyncGenerator<Uint8Array> {
+export async function* decryptStream(
+  ciphertext: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  key: Uint8Array,
+): AsyncGenerator<Uint8Array> {
   const k = checkKey(key);
   let header: Buffer | undefined;
   let prefix: Buffer | undefined;
@@ -161,7 +174,9 @@ export async function* decryptStream(ciphertext: AsyncIterable<Uint8Array> | Ite
       if (buf.length < HEADER_LEN) continue;
       header = Buffer.from(buf.subarray(0, HEADER_LEN));
       if (!header.subarray(0, 6).equals(MAGIC) || header[7] !== 0 || header[6] < MIN_LOG2 || header[6] > MAX_LOG2) {
-        throw decryptFailed("cannot decrypt: this is not Proofmark ciphertext (bad header); was the file stored unencrypted?");
+        throw decryptFailed(
+          "cannot decrypt: this is not Proofmark ciphertext (bad header); was the file stored unencrypted?",
+        );
       }
       prefix = header.subarray(8, 16);
       sealedSize = 2 ** header[6] + TAG_LEN;
@@ -173,8 +188,10 @@ export async function* decryptStream(ciphertext: AsyncIterable<Uint8Array> | Ite
       buf = buf.subarray(sealedSize);
     }
   }
-  if (header === undefined) throw decryptFailed("cannot decrypt: the ciphertext is shorter than its header (truncated or empty)");
-  if (buf.length < TAG_LEN) throw decryptFailed("cannot decrypt: the ciphertext is cut short (its last chunk is incomplete)");
+  if (header === undefined)
+    throw decryptFailed("cannot decrypt: the ciphertext is shorter than its header (truncated or empty)");
+  if (buf.length < TAG_LEN)
+    throw decryptFailed("cannot decrypt: the ciphertext is cut short (its last chunk is incomplete)");
   const last = open(buf, true);
   if (last.length > 0) yield last;
 }

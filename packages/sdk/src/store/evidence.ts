@@ -23,8 +23,13 @@ export interface KeptFile {
  * const kept = await keepInStore(store, "design.png", { encrypt: true });
  * receipt.subject.cid = kept.cid; receipt.encryption = kept.encryption;
  */
-export async function keepInStore(store: ContentStore, filePath: string, options: { encrypt?: boolean; onBytes?: (n: number) => void } = {}): Promise<KeptFile> {
-  if (!fs.existsSync(filePath)) throw new ProofmarkError("FILE_NOT_FOUND", `${filePath} does not exist`, { path: filePath });
+export async function keepInStore(
+  store: ContentStore,
+  filePath: string,
+  options: { encrypt?: boolean; onBytes?: (n: number) => void } = {},
+): Promise<KeptFile> {
+  if (!fs.existsSync(filePath))
+    throw new ProofmarkError("FILE_NOT_FOUND", `${filePath} does not exist`, { path: filePath });
   const name = path.basename(filePath);
   const plain = fs.createReadStream(filePath, { highWaterMark: 1 << 20 });
   if (!options.encrypt) {
@@ -33,7 +38,11 @@ export async function keepInStore(store: ContentStore, filePath: string, options
   }
   let read = 0;
   const counted = (async function* () {
-    for await (const c of plain as AsyncIterable<Buffer>) { read += c.length; options.onBytes?.(read); yield c; }
+    for await (const c of plain as AsyncIterable<Buffer>) {
+      read += c.length;
+      options.onBytes?.(read);
+      yield c;
+    }
   })();
   const { key, ciphertext } = encryptStream(counted);
   const r = await store.add(ciphertext, { name: `${name}.pmenc`, encrypted: true });
@@ -55,12 +64,20 @@ export async function* fetchFromStore(
 ): AsyncGenerator<Uint8Array> {
   const cid = receipt.subject.cid;
   if (!cid) {
-    throw new ProofmarkError("INVALID_ARGUMENT", `the receipt for ${receipt.subject.name} names no content CID (subject.cid); its file was not kept in a store when it was stamped, so verify it against the file itself`, { name: receipt.subject.name });
+    throw new ProofmarkError(
+      "INVALID_ARGUMENT",
+      `the receipt for ${receipt.subject.name} names no content CID (subject.cid); its file was not kept in a store when it was stamped, so verify it against the file itself`,
+      { name: receipt.subject.name },
+    );
   }
   let source: AsyncIterable<Uint8Array> = store.get(cid);
   if (receipt.encryption) {
     if (receipt.encryption.alg !== ENCRYPTION_ALG) {
-      throw new ProofmarkError("DECRYPT_FAILED", `the receipt's encryption.alg is "${receipt.encryption.alg}"; this Proofmark decrypts ${ENCRYPTION_ALG}`, { alg: receipt.encryption.alg });
+      throw new ProofmarkError(
+        "DECRYPT_FAILED",
+        `the receipt's encryption.alg is "${receipt.encryption.alg}"; this Proofmark decrypts ${ENCRYPTION_ALG}`,
+        { alg: receipt.encryption.alg },
+      );
     }
     source = decryptStream(source, fromHex(receipt.encryption.key, "encryption.key"));
   }

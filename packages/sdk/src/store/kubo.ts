@@ -2,7 +2,8 @@ import type { KuboRPCClient } from "kubo-rpc-client";
 import type { exporter as exporterFn } from "ipfs-unixfs-exporter";
 // kubo-rpc-client takes ~0.7 s to load: load it only when a Kubo store is used, not with the SDK.
 const kubo = () => require("kubo-rpc-client") as typeof import("kubo-rpc-client");
-const exporter: typeof exporterFn = (...args) => (require("ipfs-unixfs-exporter") as typeof import("ipfs-unixfs-exporter")).exporter(...args);
+const exporter: typeof exporterFn = (...args) =>
+  (require("ipfs-unixfs-exporter") as typeof import("ipfs-unixfs-exporter")).exporter(...args);
 import { ProofmarkError, isProofmarkError } from "../core/errors";
 import { CID, KUBO_CHUNK_SIZE, parseCid, verifyBlock } from "./blocks";
 import type { AddOptions, AddResult, ContentSource, ContentStore, GcResult, StoreEntry } from "./types";
@@ -26,14 +27,24 @@ export class KuboStore implements ContentStore {
     try {
       this.url = new URL(url).toString();
     } catch {
-      throw new ProofmarkError("INVALID_ARGUMENT", `the IPFS API must be the URL of a Kubo RPC API such as http://127.0.0.1:5001, not "${url}"`, { url });
+      throw new ProofmarkError(
+        "INVALID_ARGUMENT",
+        `the IPFS API must be the URL of a Kubo RPC API such as http://127.0.0.1:5001, not "${url}"`,
+        { url },
+      );
     }
     this.client = kubo().create({ url: this.url, timeout: options.timeoutMs ?? 60_000 });
     this.view = {
       get: (cid: CID) => {
         // eslint-disable-next-line @typescript-eslint/no-this-alias -- a generator function has no lexical `this`
         const self = this;
-        return (async function* () { yield verifyBlock(cid, await self.call(`block/get ${cid}`, () => self.client.block.get(cid as never)), `the IPFS node at ${self.url}`); })();
+        return (async function* () {
+          yield verifyBlock(
+            cid,
+            await self.call(`block/get ${cid}`, () => self.client.block.get(cid as never)),
+            `the IPFS node at ${self.url}`,
+          );
+        })();
       },
     };
   }
@@ -44,10 +55,24 @@ export class KuboStore implements ContentStore {
     } catch (e) {
       if (isProofmarkError(e)) throw e;
       const msg = (e as Error).message ?? String(e);
-      if (/ECONNREFUSED|fetch failed|ENOTFOUND|EHOSTUNREACH|socket/i.test(msg + String((e as { cause?: unknown }).cause ?? ""))) {
-        throw new ProofmarkError("STORE_FAILED", `cannot reach the IPFS node at ${this.url} (${msg}); start Kubo (ipfs daemon) or check the IPFS API URL`, { url: this.url }, { cause: e });
+      if (
+        /ECONNREFUSED|fetch failed|ENOTFOUND|EHOSTUNREACH|socket/i.test(
+          msg + String((e as { cause?: unknown }).cause ?? ""),
+        )
+      ) {
+        throw new ProofmarkError(
+          "STORE_FAILED",
+          `cannot reach the IPFS node at ${this.url} (${msg}); start Kubo (ipfs daemon) or check the IPFS API URL`,
+          { url: this.url },
+          { cause: e },
+        );
       }
-      throw new ProofmarkError("STORE_FAILED", `the IPFS node at ${this.url} failed ${what}: ${msg}`, { url: this.url }, { cause: e });
+      throw new ProofmarkError(
+        "STORE_FAILED",
+        `the IPFS node at ${this.url} failed ${what}: ${msg}`,
+        { url: this.url },
+        { cause: e },
+      );
     }
   }
 
@@ -59,13 +84,27 @@ export class KuboStore implements ContentStore {
 
   async add(content: ContentSource, options: AddOptions = {}): Promise<AddResult> {
     let size = 0;
-    const counted = content instanceof Uint8Array ? content : (async function* () {
-      for await (const c of content as AsyncIterable<Uint8Array>) { size += c.length; options.onBytes?.(size); yield c; }
-    })();
+    const counted =
+      content instanceof Uint8Array
+        ? content
+        : (async function* () {
+            for await (const c of content as AsyncIterable<Uint8Array>) {
+              size += c.length;
+              options.onBytes?.(size);
+              yield c;
+            }
+          })();
     if (content instanceof Uint8Array) size = content.length;
-    const r = await this.call("add", () => this.client.add(counted, {
-      cidVersion: 1, rawLeaves: true, chunker: `size-${KUBO_CHUNK_SIZE}`, hashAlg: "sha2-256", trickle: false, pin: true,
-    }));
+    const r = await this.call("add", () =>
+      this.client.add(counted, {
+        cidVersion: 1,
+        rawLeaves: true,
+        chunker: `size-${KUBO_CHUNK_SIZE}`,
+        hashAlg: "sha2-256",
+        trickle: false,
+        pin: true,
+      }),
+    );
     return { cid: r.cid.toString(), size };
   }
 
@@ -115,7 +154,8 @@ export class KuboStore implements ContentStore {
   async list(): Promise<StoreEntry[]> {
     const out: StoreEntry[] = [];
     await this.call("pin/ls", async () => {
-      for await (const p of this.client.pin.ls({ type: "recursive" })) out.push({ cid: p.cid.toString(), size: 0, addedAt: "" });
+      for await (const p of this.client.pin.ls({ type: "recursive" }))
+        out.push({ cid: p.cid.toString(), size: 0, addedAt: "" });
     });
     return out;
   }

@@ -105,7 +105,9 @@ function writeU48(buf: Buffer, value: number, at: number): number {
 
 /** Encoding of one COMMIT record's payload. */
 function encodeCommit(pack: number, packEnd: number, blocks: PendingBlock[], roots: Array<[string, RootMeta]>): Buffer {
-  const rootJson = roots.map(([cid, meta]) => [CID.parse(cid).bytes, Buffer.from(JSON.stringify(meta), "utf8")] as const);
+  const rootJson = roots.map(
+    ([cid, meta]) => [CID.parse(cid).bytes, Buffer.from(JSON.stringify(meta), "utf8")] as const,
+  );
   let size = 4 + 6 + 4 + 4;
   for (const b of blocks) size += 1 + b.cid.length + 6 + 4;
   for (const [c, j] of rootJson) size += 1 + c.length + 4 + j.length;
@@ -179,7 +181,13 @@ export interface PackScan {
 async function scanPack(
   file: string,
   from: number,
-  opts: { verify: boolean; stopAtMark?: boolean; onBlock?: (cid: CID, offset: number, length: number) => void; onMark?: (mark: MarkBody, offset: number) => void; onBadBlock?: (offset: number, reason: string) => void },
+  opts: {
+    verify: boolean;
+    stopAtMark?: boolean;
+    onBlock?: (cid: CID, offset: number, length: number) => void;
+    onMark?: (mark: MarkBody, offset: number) => void;
+    onBadBlock?: (offset: number, reason: string) => void;
+  },
 ): Promise<PackScan> {
   const version = await packVersion(file);
   const result: PackScan = { version, marks: 0, end: from };
@@ -192,7 +200,10 @@ async function scanPack(
     const head = Buffer.allocUnsafe(4 + 1 + 1 + 255);
     while (at < size) {
       const { bytesRead } = await fh.read(head, 0, Math.min(head.length, size - at), at);
-      if (bytesRead < 5) { result.stopped = { offset: at, reason: "entry header cut short" }; break; }
+      if (bytesRead < 5) {
+        result.stopped = { offset: at, reason: "entry header cut short" };
+        break;
+      }
       const len = head.readUInt32LE(0);
       const type = head.readUInt8(4);
       if (len < 2 || at + 4 + len > size || (type !== ENTRY_BLOCK && type !== ENTRY_MARK)) {
@@ -210,7 +221,10 @@ async function scanPack(
         }
         const offset = at + 6 + cl;
         const length = len - 2 - cl;
-        if (length < 0) { result.stopped = { offset: at, reason: "block entry shorter than its CID" }; break; }
+        if (length < 0) {
+          result.stopped = { offset: at, reason: "block entry shorter than its CID" };
+          break;
+        }
         let good = true;
         if (opts.verify) {
           const bytes = Buffer.allocUnsafe(length);
@@ -234,7 +248,10 @@ async function scanPack(
         result.marks++;
         result.firstMark ??= at;
         result.lastMarkEnd = at + 4 + len;
-        if (opts.stopAtMark) { result.end = at + 4 + len; break; }
+        if (opts.stopAtMark) {
+          result.end = at + 4 + len;
+          break;
+        }
         let mark: MarkBody;
         try {
           mark = JSON.parse(body.subarray(1, jsonEnd).toString("utf8")) as MarkBody;
@@ -286,7 +303,12 @@ export class PackTxn {
   /** False while gc copies blocks that are (still) committed in the old packs. */
   dedupe = true;
 
-  constructor(private readonly store: PackStore, readonly pack: number, readonly fh: fsp.FileHandle, readonly start: number) {
+  constructor(
+    private readonly store: PackStore,
+    readonly pack: number,
+    readonly fh: fsp.FileHandle,
+    readonly start: number,
+  ) {
     this.batchStart = start;
     this.next = start;
     if (start === 0) this.append(PACK_MAGIC);
@@ -360,12 +382,17 @@ export class PackTxn {
         if (bytesWritten !== length) {
           // Short vectored write (rare): finish it piece by piece.
           const all = Buffer.concat(buffers, length);
-          while (bytesWritten < length) bytesWritten += (await this.fh.write(all, bytesWritten, length - bytesWritten, position + bytesWritten)).bytesWritten;
+          while (bytesWritten < length)
+            bytesWritten += (await this.fh.write(all, bytesWritten, length - bytesWritten, position + bytesWritten))
+              .bytesWritten;
         }
         this.inflight -= length;
       })
       .catch((e) => {
-        this.failed = isProofmarkErrorLike(e) ? e : diskFullError(e, this.store.dir) ?? storeFailed(`writing to the store failed: ${(e as Error).message}`, { pack: this.pack }, e);
+        this.failed = isProofmarkErrorLike(e)
+          ? e
+          : (diskFullError(e, this.store.dir) ??
+            storeFailed(`writing to the store failed: ${(e as Error).message}`, { pack: this.pack }, e));
         throw this.failed;
       });
     this.unsynced += length;
@@ -434,7 +461,11 @@ export class PackStore {
     try {
       st = await fsp.stat(this.indexPath);
     } catch (e) {
-      throw storeFailed(`the store index ${this.indexPath} cannot be read (${(e as Error).message}); is this a Proofmark data folder?`, { path: this.indexPath }, e);
+      throw storeFailed(
+        `the store index ${this.indexPath} cannot be read (${(e as Error).message}); is this a Proofmark data folder?`,
+        { path: this.indexPath },
+        e,
+      );
     }
     if (st.ino !== this.indexIno || st.size < this.indexPos) {
       this.index.clear();
@@ -463,7 +494,11 @@ export class PackStore {
    * bytes consumed, and the damage found: a record that fails its checksum (or has an impossible
    * length) while more bytes follow it. A bad record at the very end is a torn append, not damage.
    */
-  private apply(data: Buffer, fromStart: boolean, base: number): { consumed: number; damage?: { offset: number; reason: string } } {
+  private apply(
+    data: Buffer,
+    fromStart: boolean,
+    base: number,
+  ): { consumed: number; damage?: { offset: number; reason: string } } {
     let at = 0;
     if (fromStart) {
       if (data.length < MAGIC.length || !data.subarray(0, MAGIC.length).equals(MAGIC)) {
@@ -505,12 +540,19 @@ export class PackStore {
       if (p.size <= end) continue;
       const scan = await scanPack(p.file, end, { verify: false });
       if (scan.version === 1) {
-        if (!this.packEnds.has(p.id)) throw storeCorrupt(this.indexPath, this.indexPos, `${p.file} is an older pack the index does not know`);
+        if (!this.packEnds.has(p.id))
+          throw storeCorrupt(this.indexPath, this.indexPos, `${p.file} is an older pack the index does not know`);
         continue; // an older pack: its tail cannot be read without the index
       }
       if (scan.marks === 0) continue;
-      const crashWindow = p === packs[packs.length - 1] && scan.marks === 1 && !scan.stopped && scan.lastMarkEnd === p.size;
-      if (!crashWindow) throw storeCorrupt(this.indexPath, this.indexPos, `${p.file} holds a commit at offset ${scan.firstMark} that the index does not list`);
+      const crashWindow =
+        p === packs[packs.length - 1] && scan.marks === 1 && !scan.stopped && scan.lastMarkEnd === p.size;
+      if (!crashWindow)
+        throw storeCorrupt(
+          this.indexPath,
+          this.indexPos,
+          `${p.file} holds a commit at offset ${scan.firstMark} that the index does not list`,
+        );
       if (roll) await this.rollForward(p.id, p.file, end);
     }
   }
@@ -522,18 +564,27 @@ export class PackStore {
     let bad: { offset: number; reason: string } | undefined;
     const scan = await scanPack(file, from, {
       verify: true,
-      onBlock: (cid, offset, length) => blocks.push({ cid: (cid.version === 0 ? cid.toV1() : cid).bytes, pack, offset, length }),
+      onBlock: (cid, offset, length) =>
+        blocks.push({ cid: (cid.version === 0 ? cid.toV1() : cid).bytes, pack, offset, length }),
       onBadBlock: (offset, reason) => (bad ??= { offset, reason }),
       onMark: (m) => (mark = m),
     });
-    if (bad || scan.stopped || !mark) throw storeCorrupt(file, (bad ?? scan.stopped)?.offset ?? from, `an unlisted commit that cannot be rolled forward: ${(bad ?? scan.stopped)?.reason ?? "no commit mark"}`);
+    if (bad || scan.stopped || !mark)
+      throw storeCorrupt(
+        file,
+        (bad ?? scan.stopped)?.offset ?? from,
+        `an unlisted commit that cannot be rolled forward: ${(bad ?? scan.stopped)?.reason ?? "no commit mark"}`,
+      );
     const m = mark;
     const records: Buffer[] = [];
     if (m.remove.length > 0) {
       const cids = m.remove.map((c) => CID.parse(c).bytes);
       const payload = Buffer.allocUnsafe(4 + cids.reduce((n, c) => n + 1 + c.length, 0));
       let at = payload.writeUInt32LE(cids.length, 0);
-      for (const c of cids) { at = payload.writeUInt8(c.length, at); at += Buffer.from(c).copy(payload, at); }
+      for (const c of cids) {
+        at = payload.writeUInt8(c.length, at);
+        at += Buffer.from(c).copy(payload, at);
+      }
       records.push(frame(REC_UNPIN, payload));
     }
     records.push(frame(REC_COMMIT, encodeCommit(pack, scan.end, blocks, m.add)));
@@ -542,7 +593,8 @@ export class PackStore {
     await this.appendIndex(Buffer.concat(records), () => {
       if (m.reset) this.rootMap.clear();
       for (const c of m.remove) this.rootMap.delete(c);
-      for (const b of blocks) this.index.set(Buffer.from(b.cid).toString("base64url"), { pack, offset: b.offset, length: b.length });
+      for (const b of blocks)
+        this.index.set(Buffer.from(b.cid).toString("base64url"), { pack, offset: b.offset, length: b.length });
       for (const [c, meta] of m.add) this.rootMap.set(c, meta);
       this.packEnds.set(pack, Math.max(this.packEnds.get(pack) ?? 0, scan.end));
     });
@@ -569,29 +621,44 @@ export class PackStore {
     const type = body.readUInt8(0);
     let at = 1;
     if (type === REC_COMMIT) {
-      const pack = body.readUInt32LE(at); at += 4;
-      const packEnd = body.readUIntLE(at, 6); at += 6;
-      const n = body.readUInt32LE(at); at += 4;
+      const pack = body.readUInt32LE(at);
+      at += 4;
+      const packEnd = body.readUIntLE(at, 6);
+      at += 6;
+      const n = body.readUInt32LE(at);
+      at += 4;
       for (let i = 0; i < n; i++) {
-        const cl = body.readUInt8(at); at += 1;
-        const cid = body.subarray(at, at + cl); at += cl;
-        const offset = body.readUIntLE(at, 6); at += 6;
-        const length = body.readUInt32LE(at); at += 4;
+        const cl = body.readUInt8(at);
+        at += 1;
+        const cid = body.subarray(at, at + cl);
+        at += cl;
+        const offset = body.readUIntLE(at, 6);
+        at += 6;
+        const length = body.readUInt32LE(at);
+        at += 4;
         this.index.set(cid.toString("base64url"), { pack, offset, length });
       }
-      const r = body.readUInt32LE(at); at += 4;
+      const r = body.readUInt32LE(at);
+      at += 4;
       for (let i = 0; i < r; i++) {
-        const cl = body.readUInt8(at); at += 1;
-        const cid = CID.decode(new Uint8Array(body.subarray(at, at + cl))).toString(); at += cl;
-        const jl = body.readUInt32LE(at); at += 4;
-        this.rootMap.set(cid, JSON.parse(body.subarray(at, at + jl).toString("utf8")) as RootMeta); at += jl;
+        const cl = body.readUInt8(at);
+        at += 1;
+        const cid = CID.decode(new Uint8Array(body.subarray(at, at + cl))).toString();
+        at += cl;
+        const jl = body.readUInt32LE(at);
+        at += 4;
+        this.rootMap.set(cid, JSON.parse(body.subarray(at, at + jl).toString("utf8")) as RootMeta);
+        at += jl;
       }
       this.packEnds.set(pack, Math.max(this.packEnds.get(pack) ?? 0, packEnd));
     } else if (type === REC_UNPIN) {
-      const n = body.readUInt32LE(at); at += 4;
+      const n = body.readUInt32LE(at);
+      at += 4;
       for (let i = 0; i < n; i++) {
-        const cl = body.readUInt8(at); at += 1;
-        this.rootMap.delete(CID.decode(new Uint8Array(body.subarray(at, at + cl))).toString()); at += cl;
+        const cl = body.readUInt8(at);
+        at += 1;
+        this.rootMap.delete(CID.decode(new Uint8Array(body.subarray(at, at + cl))).toString());
+        at += cl;
       }
     }
   }
@@ -656,7 +723,11 @@ export class PackStore {
       loc = this.index.get(key);
     }
     if (!loc) {
-      throw new ProofmarkError("BLOCK_MISSING", `block ${cid} is not in the store at ${this.dir}; add the file again, import a CAR that contains it, or fetch it from an IPFS node`, { cid: cid.toString(), store: this.dir });
+      throw new ProofmarkError(
+        "BLOCK_MISSING",
+        `block ${cid} is not in the store at ${this.dir}; add the file again, import a CAR that contains it, or fetch it from an IPFS node`,
+        { cid: cid.toString(), store: this.dir },
+      );
     }
     let fh: fsp.FileHandle;
     try {
@@ -668,13 +739,21 @@ export class PackStore {
         if (!loc) throw new Error("gone");
         fh = await this.reader(loc.pack);
       } catch {
-        throw new ProofmarkError("BLOCK_MISSING", `block ${cid} is indexed but its pack file is missing from ${this.packDir}; restore the store from a backup or re-add the file`, { cid: cid.toString(), store: this.dir });
+        throw new ProofmarkError(
+          "BLOCK_MISSING",
+          `block ${cid} is indexed but its pack file is missing from ${this.packDir}; restore the store from a backup or re-add the file`,
+          { cid: cid.toString(), store: this.dir },
+        );
       }
     }
     const buf = Buffer.allocUnsafe(loc.length);
     const { bytesRead } = await fh.read(buf, 0, loc.length, loc.offset);
     if (bytesRead !== loc.length) {
-      throw new ProofmarkError("BLOCK_MISSING", `block ${cid} is cut short on disk (${bytesRead} of ${loc.length} bytes in pack ${loc.pack}); restore the store from a backup or re-add the file`, { cid: cid.toString(), pack: loc.pack, store: this.dir });
+      throw new ProofmarkError(
+        "BLOCK_MISSING",
+        `block ${cid} is cut short on disk (${bytesRead} of ${loc.length} bytes in pack ${loc.pack}); restore the store from a backup or re-add the file`,
+        { cid: cid.toString(), pack: loc.pack, store: this.dir },
+      );
     }
     return verifyBlock(cid, buf, `the store at ${this.dir}`);
   }
@@ -691,7 +770,11 @@ export class PackStore {
     return withLockFile(this.lockPath, fn, {
       timeoutMs: LOCK_WAIT_MS,
       pollMs: 25,
-      busyError: (pid) => storeFailed(`the store at ${this.dir} is locked by process ${pid}, which is still running; wait for it to finish or stop it`, { pid, path: this.lockPath }),
+      busyError: (pid) =>
+        storeFailed(
+          `the store at ${this.dir} is locked by process ${pid}, which is still running; wait for it to finish or stop it`,
+          { pid, path: this.lockPath },
+        ),
       lockError: (e) => storeFailed(`cannot lock the store at ${this.dir}: ${e.message}`, { path: this.lockPath }, e),
     });
   }
@@ -749,7 +832,10 @@ export class PackStore {
             const cids = [...tx.unpinned].map((c) => CID.parse(c).bytes);
             const payload = Buffer.allocUnsafe(4 + cids.reduce((n, c) => n + 1 + c.length, 0));
             let at = payload.writeUInt32LE(cids.length, 0);
-            for (const c of cids) { at = payload.writeUInt8(c.length, at); at += Buffer.from(c).copy(payload, at); }
+            for (const c of cids) {
+              at = payload.writeUInt8(c.length, at);
+              at += Buffer.from(c).copy(payload, at);
+            }
             records.push(frame(REC_UNPIN, payload));
           }
           // Always a COMMIT, even for an unpin alone: it moves the pack end past the MARK.
@@ -758,7 +844,8 @@ export class PackStore {
             // We hold the lock, so nobody appended since our refresh: apply from memory
             // instead of parsing back what we just wrote.
             for (const cid of tx.unpinned) this.rootMap.delete(cid);
-            for (const [key, b] of tx.pending) this.index.set(key, { pack: b.pack, offset: b.offset, length: b.length });
+            for (const [key, b] of tx.pending)
+              this.index.set(key, { pack: b.pack, offset: b.offset, length: b.length });
             for (const [cid, meta] of tx.roots) this.rootMap.set(cid, meta);
             this.packEnds.set(pack, Math.max(this.packEnds.get(pack) ?? 0, tx.next));
           });
@@ -797,7 +884,9 @@ export class PackStore {
    * between) names the blocks to keep; they are copied, verified, into a fresh pack and a new
    * index replaces the old one atomically.
    */
-  async compact(live: (store: PackStore) => Promise<Set<string>>): Promise<{ removedBlocks: number; freedBytes: number; keptBlocks: number }> {
+  async compact(
+    live: (store: PackStore) => Promise<Set<string>>,
+  ): Promise<{ removedBlocks: number; freedBytes: number; keptBlocks: number }> {
     await this.open();
     return this.withLock(async () => {
       await this.refresh();
@@ -806,7 +895,10 @@ export class PackStore {
       let removedBlocks = 0;
       let freedBytes = 0;
       for (const [key, loc] of this.index) {
-        if (!keep.has(key)) { removedBlocks++; freedBytes += loc.length; }
+        if (!keep.has(key)) {
+          removedBlocks++;
+          freedBytes += loc.length;
+        }
       }
       if (removedBlocks === 0) return { removedBlocks, freedBytes, keptBlocks: this.index.size };
       const oldPacks = [...this.packEnds.keys()];
@@ -815,7 +907,9 @@ export class PackStore {
       const tx = new PackTxn(this, pack, fh, 0);
       let done = false;
       try {
-        const entries = [...this.index].filter(([key]) => keep.has(key)).sort((a, b) => a[1].pack - b[1].pack || a[1].offset - b[1].offset);
+        const entries = [...this.index]
+          .filter(([key]) => keep.has(key))
+          .sort((a, b) => a[1].pack - b[1].pack || a[1].offset - b[1].offset);
         tx.dedupe = false;
         for (const [key] of entries) {
           const cid = CID.decode(new Uint8Array(Buffer.from(key, "base64url")));
@@ -823,7 +917,10 @@ export class PackStore {
         }
         tx.mark({ add: [...this.rootMap], remove: [], reset: true });
         await tx.settle();
-        const snapshot = Buffer.concat([MAGIC, frame(REC_COMMIT, encodeCommit(pack, tx.next, [...tx.pending.values()], [...this.rootMap]))]);
+        const snapshot = Buffer.concat([
+          MAGIC,
+          frame(REC_COMMIT, encodeCommit(pack, tx.next, [...tx.pending.values()], [...this.rootMap])),
+        ]);
         const tmp = `${this.indexPath}.gc.tmp`;
         const ih = await fsp.open(tmp, "w");
         try {
@@ -917,7 +1014,9 @@ export class PackStore {
       if (bump > last) records.push(frame(REC_COMMIT, encodeCommit(bump, 0, [], [])));
       if (this.rootMap.size > 0) {
         const id = Math.max(last, bump);
-        records.push(frame(REC_COMMIT, encodeCommit(id, id === last ? this.packEnds.get(last) ?? 0 : 0, [], [...this.rootMap])));
+        records.push(
+          frame(REC_COMMIT, encodeCommit(id, id === last ? (this.packEnds.get(last) ?? 0) : 0, [], [...this.rootMap])),
+        );
       }
       result.blocks = this.index.size;
       result.roots = this.rootMap.size;

@@ -55,7 +55,11 @@ export async function addUnixfsFile(
 ): Promise<{ cid: CID; size: number }> {
   const { chunkSize, maxLinks } = layout;
   if (!(Number.isSafeInteger(chunkSize) && chunkSize > 0 && Number.isSafeInteger(maxLinks) && maxLinks >= 2)) {
-    throw new ProofmarkError("INVALID_ARGUMENT", `a UnixFS layout needs a positive chunk size and at least 2 links per node (got ${chunkSize}, ${maxLinks})`, { chunkSize, maxLinks });
+    throw new ProofmarkError(
+      "INVALID_ARGUMENT",
+      `a UnixFS layout needs a positive chunk size and at least 2 links per node (got ${chunkSize}, ${maxLinks})`,
+      { chunkSize, maxLinks },
+    );
   }
   const dagPb = await loadDagPb();
   let size = 0;
@@ -103,7 +107,11 @@ export async function addUnixfsFile(
   let heldLen = 0;
   const take = async (piece: Uint8Array): Promise<void> => {
     if (!(piece instanceof Uint8Array)) {
-      throw new ProofmarkError("INVALID_ARGUMENT", "content must yield Uint8Array chunks (open files with fs.createReadStream without an encoding)", {});
+      throw new ProofmarkError(
+        "INVALID_ARGUMENT",
+        "content must yield Uint8Array chunks (open files with fs.createReadStream without an encoding)",
+        {},
+      );
     }
     size += piece.length;
     onBytes?.(size);
@@ -133,10 +141,15 @@ export async function addUnixfsFile(
   } else if (content != null && typeof (content as Iterable<Uint8Array>)[Symbol.iterator] === "function") {
     for (const piece of content as Iterable<Uint8Array>) await take(piece);
   } else {
-    throw new ProofmarkError("INVALID_ARGUMENT", "content must be bytes or an (async) iterable of Uint8Array chunks, such as fs.createReadStream(file)", {});
+    throw new ProofmarkError(
+      "INVALID_ARGUMENT",
+      "content must be bytes or an (async) iterable of Uint8Array chunks, such as fs.createReadStream(file)",
+      {},
+    );
   }
   // The importer's chunker emits the remainder, or one empty chunk for an empty file.
-  if (heldLen > 0 || chunks === 0) await leaf(heldLen === 0 ? new Uint8Array(0) : held.length === 1 ? held[0] : Buffer.concat(held, heldLen));
+  if (heldLen > 0 || chunks === 0)
+    await leaf(heldLen === 0 ? new Uint8Array(0) : held.length === 1 ? held[0] : Buffer.concat(held, heldLen));
 
   // reduceSingleLeafToSelf: a one-chunk file is its raw leaf.
   if (chunks === 1) return { cid: leaves[0].cid, size };
@@ -150,4 +163,3 @@ export async function addUnixfsFile(
   }
   return { cid: level[0].cid, size };
 }
-

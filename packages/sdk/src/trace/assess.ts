@@ -1,7 +1,13 @@
 import { chainRecord, type EpcisEvent } from "../core/epcis";
 import type { Hex } from "../core/hex";
 import { formatQuantity } from "../core/quantity";
-import { licenceKey, type ChainEvent, type IndexedLot, type LotStatus, type ProvenanceState } from "../chain/provenance-logs";
+import {
+  licenceKey,
+  type ChainEvent,
+  type IndexedLot,
+  type LotStatus,
+  type ProvenanceState,
+} from "../chain/provenance-logs";
 import type { GiEventDocument } from "../gi/documents";
 
 /**
@@ -28,7 +34,8 @@ export type TraceStatus = (typeof TRACE_STATUSES)[number];
 export type DocumentCheck = "verified" | "document-missing" | "document-mismatch";
 
 /** What one finding is about (pages translate by kind). */
-export type FindingKind = "head-mismatch" | "head-unread" | "storage-mismatch" | "document-mismatch" | "mass-balance" | "recalled";
+export type FindingKind =
+  "head-mismatch" | "head-unread" | "storage-mismatch" | "document-mismatch" | "mass-balance" | "recalled";
 
 /** One reason for a verdict. */
 export interface Finding {
@@ -79,14 +86,23 @@ export interface LotAssessment {
   ancestors: IndexedLot[];
   descendants: IndexedLot[];
   heads: Map<number, { stored?: Hex; fromLogs: Hex; match: boolean }>;
-  checks: { headsMatch: boolean; documentsVerified: number; documentsMissing: number; documentsMismatched: number; storageMatchesLogs: boolean };
+  checks: {
+    headsMatch: boolean;
+    documentsVerified: number;
+    documentsMissing: number;
+    documentsMismatched: number;
+    storageMatchesLogs: boolean;
+  };
   /** What could not be checked, in words (why a verdict is "unverifiable"). */
   unchecked: string[];
   massBalance?: MassBalanceCheck;
 }
 
 /** The lots a lot comes from (up to the harvests) and the lots made from it, each sorted by id. */
-export function lotTree(state: Pick<ProvenanceState, "lots">, id: number): { self?: IndexedLot; ancestors: IndexedLot[]; descendants: IndexedLot[] } {
+export function lotTree(
+  state: Pick<ProvenanceState, "lots">,
+  id: number,
+): { self?: IndexedLot; ancestors: IndexedLot[]; descendants: IndexedLot[] } {
   const self = state.lots.get(id);
   if (!self) return { ancestors: [], descendants: [] };
   const walk = (next: (l: IndexedLot) => number[]): IndexedLot[] => {
@@ -111,14 +127,21 @@ export function lotTree(state: Pick<ProvenanceState, "lots">, id: number): { sel
  * Compares a stored event document with the event's chain log: its salted commitment must be the
  * log's `document`, and its step, disposition, time and location must be the log's.
  */
-export function checkEventDocument(event: ChainEvent, doc: GiEventDocument | undefined): { check: DocumentCheck; epcis?: EpcisEvent } {
+export function checkEventDocument(
+  event: ChainEvent,
+  doc: GiEventDocument | undefined,
+): { check: DocumentCheck; epcis?: EpcisEvent } {
   if (!doc) return { check: "document-missing" };
   const epcis = doc.epcis?.epcisBody?.eventList?.[0];
   if (!epcis) return { check: "document-mismatch" };
   try {
     const r = chainRecord(epcis, doc.salt);
-    const ok = r.document === event.document.toLowerCase() && r.step === event.stepCode && r.disposition === event.dispositionCode &&
-      r.eventTime === event.eventTime && r.location === event.location.toLowerCase();
+    const ok =
+      r.document === event.document.toLowerCase() &&
+      r.step === event.stepCode &&
+      r.disposition === event.dispositionCode &&
+      r.eventTime === event.eventTime &&
+      r.location === event.location.toLowerCase();
     return { check: ok ? "verified" : "document-mismatch", epcis };
   } catch {
     return { check: "document-mismatch", epcis };
@@ -136,8 +159,21 @@ export function checkEventDocument(event: ChainEvent, doc: GiEventDocument | und
 export function assessLot(input: LotAssessmentInput): LotAssessment {
   const { state, lot: id } = input;
   const out: LotAssessment = {
-    lot: id, status: "unknown", reasons: [], findings: [], ancestors: [], descendants: [], heads: new Map(), unchecked: [],
-    checks: { headsMatch: true, documentsVerified: 0, documentsMissing: 0, documentsMismatched: 0, storageMatchesLogs: true },
+    lot: id,
+    status: "unknown",
+    reasons: [],
+    findings: [],
+    ancestors: [],
+    descendants: [],
+    heads: new Map(),
+    unchecked: [],
+    checks: {
+      headsMatch: true,
+      documentsVerified: 0,
+      documentsMissing: 0,
+      documentsMismatched: 0,
+      storageMatchesLogs: true,
+    },
   };
   const { self, ancestors, descendants } = lotTree(state, id);
   if (!self) {
@@ -158,18 +194,28 @@ export function assessLot(input: LotAssessmentInput): LotAssessment {
     const stored = input.stored.get(l.id);
     if (!stored) {
       out.heads.set(l.id, { fromLogs: l.head, match: false });
-      out.unchecked.push(`lot ${l.id}: the hash-chain head in storage was not read, so the events from logs were not checked against it`);
+      out.unchecked.push(
+        `lot ${l.id}: the hash-chain head in storage was not read, so the events from logs were not checked against it`,
+      );
       continue;
     }
     const match = stored.head.toLowerCase() === l.head.toLowerCase();
     out.heads.set(l.id, { stored: stored.head, fromLogs: l.head, match });
     if (!match) {
       out.checks.headsMatch = false;
-      fail("head-mismatch", l.id, `lot ${l.id}: the hash-chain head in storage (${stored.head}) is not the one its event logs give (${l.head})`);
+      fail(
+        "head-mismatch",
+        l.id,
+        `lot ${l.id}: the hash-chain head in storage (${stored.head}) is not the one its event logs give (${l.head})`,
+      );
     }
     if (stored.status !== l.status || stored.remaining !== l.remaining || stored.quantity !== l.quantity) {
       out.checks.storageMatchesLogs = false;
-      fail("storage-mismatch", l.id, `lot ${l.id}: storage says ${stored.status}, ${stored.remaining} of ${stored.quantity} left; the logs say ${l.status}, ${l.remaining} of ${l.quantity}`);
+      fail(
+        "storage-mismatch",
+        l.id,
+        `lot ${l.id}: storage says ${stored.status}, ${stored.remaining} of ${stored.quantity} left; the logs say ${l.status}, ${l.remaining} of ${l.quantity}`,
+      );
     }
   }
 
@@ -181,7 +227,11 @@ export function assessLot(input: LotAssessmentInput): LotAssessment {
       else if (check === "document-missing") out.checks.documentsMissing++;
       else {
         out.checks.documentsMismatched++;
-        fail("document-mismatch", ev.lot, `lot ${ev.lot}: the ${ev.step} document of block ${ev.blockNumber} does not match its chain record (commitment ${ev.document})`);
+        fail(
+          "document-mismatch",
+          ev.lot,
+          `lot ${ev.lot}: the ${ev.step} document of block ${ev.blockNumber} does not match its chain record (commitment ${ev.document})`,
+        );
       }
     }
   }
@@ -197,18 +247,28 @@ export function assessLot(input: LotAssessmentInput): LotAssessment {
     const taken = l.children.reduce((s, c) => s + c.amount, 0n);
     const ok = taken + l.remaining === l.quantity && l.remaining >= 0n;
     if (!ok) problem(`lot ${l.id}: ${q(l.quantity)} ≠ ${q(taken)} taken by other lots + ${q(l.remaining)} left`);
-    balance.push({ lot: l.id, quantity: l.quantity.toString(), takenByChildren: taken.toString(), remaining: l.remaining.toString(), ok });
+    balance.push({
+      lot: l.id,
+      quantity: l.quantity.toString(),
+      takenByChildren: taken.toString(),
+      remaining: l.remaining.toString(),
+      ok,
+    });
     const input = l.amounts.reduce((s, a) => s + a, 0n);
     if (l.origin === "transform") {
       const bps = product?.maxYieldBps ?? 0;
-      if (l.quantity * 10_000n > input * BigInt(bps)) problem(`lot ${l.id}: ${q(l.quantity)} out of ${q(input)} exceeds the ${bps / 100} % maximum yield`);
+      if (l.quantity * 10_000n > input * BigInt(bps))
+        problem(`lot ${l.id}: ${q(l.quantity)} out of ${q(input)} exceeds the ${bps / 100} % maximum yield`);
     } else if (l.origin !== "harvest" && input !== l.quantity) {
       problem(`lot ${l.id}: made of ${q(input)} but holds ${q(l.quantity)}`);
     }
     if (l.origin === "harvest" && l.season !== undefined) {
       const licence = state.licences.get(licenceKey(l.product, l.actor, l.season));
       if (!licence) problem(`lot ${l.id}: harvested without a licence in the logs`);
-      else if (licence.harvested > licence.quota) problem(`lot ${l.id}: the ${l.season} licence of ${l.actor} is over quota (${q(licence.harvested)} > ${q(licence.quota)})`);
+      else if (licence.harvested > licence.quota)
+        problem(
+          `lot ${l.id}: the ${l.season} licence of ${l.actor} is over quota (${q(licence.harvested)} > ${q(licence.quota)})`,
+        );
     }
   }
   const harvested = [self, ...ancestors].filter((l) => l.origin === "harvest").reduce((s, l) => s + l.quantity, 0n);
@@ -221,8 +281,17 @@ export function assessLot(input: LotAssessmentInput): LotAssessment {
   else if (out.unchecked.length > 0) out.status = "unverifiable";
   else out.status = "genuine";
   for (const r of recalled) {
-    fail("recalled", r.id, r.id === self.id ? `lot ${r.id} was recalled: ${r.recall?.reason ?? ""}` : `ancestor lot ${r.id} was recalled: ${r.recall?.reason ?? ""}`);
+    fail(
+      "recalled",
+      r.id,
+      r.id === self.id
+        ? `lot ${r.id} was recalled: ${r.recall?.reason ?? ""}`
+        : `ancestor lot ${r.id} was recalled: ${r.recall?.reason ?? ""}`,
+    );
   }
-  out.reasons = [...out.findings.filter((f) => f.kind !== "recalled" || out.status === "recalled").map((f) => f.text), ...(out.status === "unverifiable" ? out.unchecked : [])];
+  out.reasons = [
+    ...out.findings.filter((f) => f.kind !== "recalled" || out.status === "recalled").map((f) => f.text),
+    ...(out.status === "unverifiable" ? out.unchecked : []),
+  ];
   return out;
 }

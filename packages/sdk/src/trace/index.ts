@@ -3,10 +3,25 @@ import type { Hex } from "../core/hex";
 import { formatQuantity } from "../core/quantity";
 import { devAccountName } from "../chain/accounts";
 import {
-  licenceKey, replayProvenanceLogs, type ChainEvent, type IndexedLot, type LotOrigin, type LotStatus, type ProvenanceRegistryClient, type ProvenanceState,
+  licenceKey,
+  replayProvenanceLogs,
+  type ChainEvent,
+  type IndexedLot,
+  type LotOrigin,
+  type LotStatus,
+  type ProvenanceRegistryClient,
+  type ProvenanceState,
 } from "../chain/provenance";
 import type { DocumentSource, GiEventDocument } from "../gi/documents";
-import { assessLot, checkEventDocument, lotTree, type DocumentCheck, type Finding, type StoredLotFacts, type TraceStatus } from "./assess";
+import {
+  assessLot,
+  checkEventDocument,
+  lotTree,
+  type DocumentCheck,
+  type Finding,
+  type StoredLotFacts,
+  type TraceStatus,
+} from "./assess";
 
 export * from "./assess";
 
@@ -94,7 +109,15 @@ export interface LotTrace {
   findings: Finding[];
   /** What could not be checked (why a trace is "unverifiable"). */
   unchecked: string[];
-  product?: { id: number; name: string; nameEn: string; giNumber: string; region: string; unit: string; maxYieldBps: number };
+  product?: {
+    id: number;
+    name: string;
+    nameEn: string;
+    giNumber: string;
+    region: string;
+    unit: string;
+    maxYieldBps: number;
+  };
   quantity?: TraceQuantity;
   remaining?: TraceQuantity;
   packages?: number;
@@ -105,7 +128,13 @@ export interface LotTrace {
   self?: TraceLot;
   events: TraceEvent[];
   massBalance?: MassBalance;
-  checks: { headsMatch: boolean; documentsVerified: number; documentsMissing: number; documentsMismatched: number; storageMatchesLogs: boolean };
+  checks: {
+    headsMatch: boolean;
+    documentsVerified: number;
+    documentsMissing: number;
+    documentsMismatched: number;
+    storageMatchesLogs: boolean;
+  };
   registry: string;
   /** The block the trace was read at. */
   blockNumber: number;
@@ -133,12 +162,27 @@ export interface TraceOptions {
  */
 export async function traceLot(opts: TraceOptions): Promise<LotTrace> {
   const { client, lot: id } = opts;
-  const state = opts.state ?? (await replayProvenanceLogs(client.provider, client.address, { fromBlock: opts.fromBlock }));
+  const state =
+    opts.state ?? (await replayProvenanceLogs(client.provider, client.address, { fromBlock: opts.fromBlock }));
   const block = state.toBlock;
   const base: LotTrace = {
-    lot: id, status: "unknown", reasons: [], findings: [], unchecked: [], ancestors: [], descendants: [], events: [],
-    checks: { headsMatch: true, documentsVerified: 0, documentsMissing: 0, documentsMismatched: 0, storageMatchesLogs: true },
-    registry: client.address, blockNumber: block,
+    lot: id,
+    status: "unknown",
+    reasons: [],
+    findings: [],
+    unchecked: [],
+    ancestors: [],
+    descendants: [],
+    events: [],
+    checks: {
+      headsMatch: true,
+      documentsVerified: 0,
+      documentsMissing: 0,
+      documentsMismatched: 0,
+      storageMatchesLogs: true,
+    },
+    registry: client.address,
+    blockNumber: block,
   };
   const { self: lot, ancestors, descendants } = lotTree(state, id);
   if (!lot) {
@@ -154,19 +198,30 @@ export async function traceLot(opts: TraceOptions): Promise<LotTrace> {
   }
   const product = state.products.get(lot.product)!;
   const unit = product.unit;
-  const qty = (amount: bigint): TraceQuantity => ({ amount: amount.toString(), unit, text: formatQuantity(amount, unit) });
+  const qty = (amount: bigint): TraceQuantity => ({
+    amount: amount.toString(),
+    unit,
+    text: formatQuantity(amount, unit),
+  });
   const tree = [lot, ...ancestors, ...descendants];
 
   // Storage at the block the logs were read to (a word that cannot be read leaves its lot unverified).
   const stored = new Map<number, StoredLotFacts | undefined>();
-  await Promise.all(tree.map(async (l) => {
-    try {
-      const [head, storedLot] = await Promise.all([client.head(l.id, block), client.lot(l.id, block)]);
-      stored.set(l.id, { head, status: storedLot.status, quantity: storedLot.quantity, remaining: storedLot.remaining });
-    } catch {
-      stored.set(l.id, undefined);
-    }
-  }));
+  await Promise.all(
+    tree.map(async (l) => {
+      try {
+        const [head, storedLot] = await Promise.all([client.head(l.id, block), client.lot(l.id, block)]);
+        stored.set(l.id, {
+          head,
+          status: storedLot.status,
+          quantity: storedLot.quantity,
+          remaining: storedLot.remaining,
+        });
+      } catch {
+        stored.set(l.id, undefined);
+      }
+    }),
+  );
 
   // Event documents, compared with their chain records.
   const chainEvents: ChainEvent[] = tree.flatMap((l) => state.events.get(l.id) ?? []);
@@ -188,35 +243,79 @@ export async function traceLot(opts: TraceOptions): Promise<LotTrace> {
   }
   const a = assessLot({ lot: id, state, stored, documentCheck: (ev) => checked.get(ev)?.check ?? "document-missing" });
 
-  const events: TraceEvent[] = chainEvents.map((ev) => {
-    const c = checked.get(ev)!;
-    return {
-      lot: ev.lot, step: ev.step, disposition: ev.disposition, time: new Date(ev.eventTime * 1000).toISOString(), eventTime: ev.eventTime,
-      actor: ev.actor, actorName: devAccountName(ev.actor), locationDigest: ev.location, blockNumber: ev.blockNumber, txHash: ev.txHash,
-      document: ev.document, verified: c.check === "verified", check: c.check, cid: c.cid, epcis: c.epcis,
-      location: c.epcis ? c.epcis.bizLocation?.id ?? c.epcis.readPoint?.id : undefined,
-    };
-  }).sort((x, y) => x.eventTime - y.eventTime || x.blockNumber - y.blockNumber || x.lot - y.lot);
+  const events: TraceEvent[] = chainEvents
+    .map((ev) => {
+      const c = checked.get(ev)!;
+      return {
+        lot: ev.lot,
+        step: ev.step,
+        disposition: ev.disposition,
+        time: new Date(ev.eventTime * 1000).toISOString(),
+        eventTime: ev.eventTime,
+        actor: ev.actor,
+        actorName: devAccountName(ev.actor),
+        locationDigest: ev.location,
+        blockNumber: ev.blockNumber,
+        txHash: ev.txHash,
+        document: ev.document,
+        verified: c.check === "verified",
+        check: c.check,
+        cid: c.cid,
+        epcis: c.epcis,
+        location: c.epcis ? (c.epcis.bizLocation?.id ?? c.epcis.readPoint?.id) : undefined,
+      };
+    })
+    .sort((x, y) => x.eventTime - y.eventTime || x.blockNumber - y.blockNumber || x.lot - y.lot);
 
   const traceLotOf = (l: IndexedLot): TraceLot => {
-    const licence = l.origin === "harvest" && l.season !== undefined ? state.licences.get(licenceKey(l.product, l.actor, l.season)) : undefined;
+    const licence =
+      l.origin === "harvest" && l.season !== undefined
+        ? state.licences.get(licenceKey(l.product, l.actor, l.season))
+        : undefined;
     return {
-      lot: l.id, status: l.status, origin: l.origin, quantity: qty(l.quantity), remaining: qty(l.remaining), packages: l.packages,
-      parents: l.parents, children: l.children.map((c) => c.lot), actor: l.actor, actorName: devAccountName(l.actor), season: l.season,
+      lot: l.id,
+      status: l.status,
+      origin: l.origin,
+      quantity: qty(l.quantity),
+      remaining: qty(l.remaining),
+      packages: l.packages,
+      parents: l.parents,
+      children: l.children.map((c) => c.lot),
+      actor: l.actor,
+      actorName: devAccountName(l.actor),
+      season: l.season,
       licence: licence ? { quota: qty(licence.quota), harvested: qty(licence.harvested) } : undefined,
       recall: l.recall ? { reason: l.recall.reason, actor: l.recall.actor, txHash: l.recall.txHash } : undefined,
-      head: a.heads.get(l.id)!, events: state.events.get(l.id)?.length ?? 0,
+      head: a.heads.get(l.id)!,
+      events: state.events.get(l.id)?.length ?? 0,
     };
   };
   const mb = a.massBalance!;
   return {
     ...base,
-    status: a.status, reasons: a.reasons, findings: a.findings, unchecked: a.unchecked, checks: a.checks,
-    product: { id: product.id, name: product.name, nameEn: product.nameEn, giNumber: product.giNumber, region: product.region, unit, maxYieldBps: product.maxYieldBps },
-    quantity: qty(lot.quantity), remaining: qty(lot.remaining), packages: lot.packages, origin: lot.origin, lotStatus: lot.status,
+    status: a.status,
+    reasons: a.reasons,
+    findings: a.findings,
+    unchecked: a.unchecked,
+    checks: a.checks,
+    product: {
+      id: product.id,
+      name: product.name,
+      nameEn: product.nameEn,
+      giNumber: product.giNumber,
+      region: product.region,
+      unit,
+      maxYieldBps: product.maxYieldBps,
+    },
+    quantity: qty(lot.quantity),
+    remaining: qty(lot.remaining),
+    packages: lot.packages,
+    origin: lot.origin,
+    lotStatus: lot.status,
     self: traceLotOf(lot),
     ancestors: ancestors.map(traceLotOf),
     descendants: descendants.map(traceLotOf),
-    events, massBalance: { ok: mb.ok, harvested: qty(mb.harvested), lots: mb.lots, problems: mb.problems },
+    events,
+    massBalance: { ok: mb.ok, harvested: qty(mb.harvested), lots: mb.lots, problems: mb.problems },
   };
 }

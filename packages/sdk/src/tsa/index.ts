@@ -2,7 +2,14 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { ProofmarkError } from "../core/errors";
 import type { Hex } from "../core/hex";
-import { buildTimestampRequest, parseTimestampResponse, pemCertificates, readTimestampToken, verifyTimestampToken, type TimestampTokenInfo } from "../core/rfc3161";
+import {
+  buildTimestampRequest,
+  parseTimestampResponse,
+  pemCertificates,
+  readTimestampToken,
+  verifyTimestampToken,
+  type TimestampTokenInfo,
+} from "../core/rfc3161";
 
 /** A token from one TSA, as it travels in a proof's / receipt's `timestamps[]`. */
 export interface TimestampEntry {
@@ -27,7 +34,11 @@ export const MAX_TSA_REPLY_BYTES = 256 * 1024;
  * @example
  * const entry = await requestTimestamp("http://tsa.example/tsr", root);
  */
-export async function requestTimestamp(url: string, root: Hex, opts: { timeoutMs?: number; maxBytes?: number } = {}): Promise<TimestampEntry> {
+export async function requestTimestamp(
+  url: string,
+  root: Hex,
+  opts: { timeoutMs?: number; maxBytes?: number } = {},
+): Promise<TimestampEntry> {
   const { der, nonce } = buildTimestampRequest(root);
   let response: Response;
   try {
@@ -38,16 +49,28 @@ export async function requestTimestamp(url: string, root: Hex, opts: { timeoutMs
       signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000),
     });
   } catch (e) {
-    throw new ProofmarkError("TSA_FAILED", `the TSA ${url} did not answer (${(e as Error).cause ?? (e as Error).message})`, { url }, { cause: e });
+    throw new ProofmarkError(
+      "TSA_FAILED",
+      `the TSA ${url} did not answer (${(e as Error).cause ?? (e as Error).message})`,
+      { url },
+      { cause: e },
+    );
   }
   if (response.status !== 200) {
     await response.body?.cancel();
-    throw new ProofmarkError("TSA_FAILED", `the TSA ${url} answered HTTP ${response.status}`, { url, status: response.status });
+    throw new ProofmarkError("TSA_FAILED", `the TSA ${url} answered HTTP ${response.status}`, {
+      url,
+      status: response.status,
+    });
   }
   const type = response.headers.get("content-type") ?? "";
   if (!/^application\/timestamp-(reply|response)\b/i.test(type)) {
     await response.body?.cancel();
-    throw new ProofmarkError("TIMESTAMP_MALFORMED", `the TSA ${url} answered with content type "${type}", not application/timestamp-reply`, { url });
+    throw new ProofmarkError(
+      "TIMESTAMP_MALFORMED",
+      `the TSA ${url} answered with content type "${type}", not application/timestamp-reply`,
+      { url },
+    );
   }
   const body = await readBounded(response, opts.maxBytes ?? MAX_TSA_REPLY_BYTES, url);
   const token = parseTimestampResponse(body);
@@ -67,7 +90,11 @@ async function readBounded(response: Response, maxBytes: number, url: string): P
   const declared = Number(response.headers.get("content-length") ?? NaN);
   if (declared > maxBytes) {
     await response.body?.cancel();
-    throw new ProofmarkError("TIMESTAMP_MALFORMED", `the TSA ${url} sent ${declared} bytes, more than the ${maxBytes} a time-stamp reply may have`, { url });
+    throw new ProofmarkError(
+      "TIMESTAMP_MALFORMED",
+      `the TSA ${url} sent ${declared} bytes, more than the ${maxBytes} a time-stamp reply may have`,
+      { url },
+    );
   }
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -78,7 +105,11 @@ async function readBounded(response: Response, maxBytes: number, url: string): P
     total += value.length;
     if (total > maxBytes) {
       await reader.cancel();
-      throw new ProofmarkError("TIMESTAMP_MALFORMED", `the TSA ${url} sent more than the ${maxBytes} bytes a time-stamp reply may have`, { url });
+      throw new ProofmarkError(
+        "TIMESTAMP_MALFORMED",
+        `the TSA ${url} sent more than the ${maxBytes} bytes a time-stamp reply may have`,
+        { url },
+      );
     }
     chunks.push(value);
   }
@@ -122,7 +153,11 @@ export function loadTsaTrust(files: string[] = [], env: NodeJS.ProcessEnv = proc
  * @example
  * const info = await verifyTimestampEntry(entry, root, loadTsaTrust());
  */
-export async function verifyTimestampEntry(entry: TimestampEntry, root: Hex, trusted: Uint8Array[]): Promise<TimestampTokenInfo> {
+export async function verifyTimestampEntry(
+  entry: TimestampEntry,
+  root: Hex,
+  trusted: Uint8Array[],
+): Promise<TimestampTokenInfo> {
   if (typeof entry?.token !== "string" || !/^[A-Za-z0-9+/]+={0,2}$/.test(entry.token)) {
     throw new ProofmarkError("TIMESTAMP_MALFORMED", "the timestamp entry's token is not base64");
   }

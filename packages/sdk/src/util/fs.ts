@@ -7,7 +7,11 @@ import { ProofmarkError } from "../core/errors";
  * Writes `data` to `file` atomically: a temporary file in the same folder, fsync, rename, fsync of
  * the folder. A reader (or a crash) sees the old content or the new, never a torn file.
  */
-export function writeFileAtomic(file: string, data: string | Uint8Array, opts: { durable?: boolean; fresh?: boolean } = {}): void {
+export function writeFileAtomic(
+  file: string,
+  data: string | Uint8Array,
+  opts: { durable?: boolean; fresh?: boolean } = {},
+): void {
   const durable = opts.durable ?? true;
   const dir = path.dirname(file);
   fs.mkdirSync(dir, { recursive: true });
@@ -122,8 +126,18 @@ export function readFileBounded(file: string, limit = READ_LIMIT_BYTES, what = "
   }
   try {
     const st = fs.fstatSync(fd);
-    if (!st.isFile()) throw new ProofmarkError("INPUT_TOO_LARGE", `${file} is not a regular file (a device, FIFO or socket has no end to read to); give ${what} as a file`, { path: file });
-    if (st.size > limit) throw new ProofmarkError("INPUT_TOO_LARGE", `${file} is ${st.size} bytes; ${what} may be at most ${limit} bytes — split it`, { path: file, size: st.size, limit });
+    if (!st.isFile())
+      throw new ProofmarkError(
+        "INPUT_TOO_LARGE",
+        `${file} is not a regular file (a device, FIFO or socket has no end to read to); give ${what} as a file`,
+        { path: file },
+      );
+    if (st.size > limit)
+      throw new ProofmarkError(
+        "INPUT_TOO_LARGE",
+        `${file} is ${st.size} bytes; ${what} may be at most ${limit} bytes — split it`,
+        { path: file, size: st.size, limit },
+      );
     const buf = Buffer.allocUnsafe(st.size + 1);
     let n = 0;
     while (n < buf.length) {
@@ -131,7 +145,12 @@ export function readFileBounded(file: string, limit = READ_LIMIT_BYTES, what = "
       if (r === 0) break;
       n += r;
     }
-    if (n !== st.size) throw new ProofmarkError("FILE_CHANGED", `${file} changed while it was read (${st.size} bytes before, ${n > st.size ? "more" : n} after); try again once it is no longer being written`, { path: file });
+    if (n !== st.size)
+      throw new ProofmarkError(
+        "FILE_CHANGED",
+        `${file} changed while it was read (${st.size} bytes before, ${n > st.size ? "more" : n} after); try again once it is no longer being written`,
+        { path: file },
+      );
     return buf.subarray(0, n);
   } finally {
     fs.closeSync(fd);
@@ -199,7 +218,10 @@ export async function withLockFile<T>(lockFile: string, fn: () => Promise<T>, op
   const before = lockQueues.get(key) ?? Promise.resolve();
   let release!: () => void;
   const turn = new Promise<void>((r) => (release = r));
-  const mine = before.then(() => turn, () => turn);
+  const mine = before.then(
+    () => turn,
+    () => turn,
+  );
   lockQueues.set(key, mine);
   await before.catch(() => undefined);
   try {
@@ -265,7 +287,9 @@ async function acquireLockFile(lockFile: string, opts: LockFileOptions): Promise
       continue;
     }
     if (Date.now() > deadline) {
-      throw opts.busyError ? opts.busyError(owner) : new Error(`timed out waiting for the lock ${lockFile} held by process ${owner}`);
+      throw opts.busyError
+        ? opts.busyError(owner)
+        : new Error(`timed out waiting for the lock ${lockFile} held by process ${owner}`);
     }
     await new Promise((r) => setTimeout(r, opts.pollMs ?? 100));
   }
