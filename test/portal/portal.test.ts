@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { expect } from "chai";
+import { CHROMIUM_ARGS } from "../../packages/sdk/src/capture/browser";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as path from "node:path";
@@ -36,15 +37,8 @@ import {
 } from "./fixture";
 
 const CHROMIUM = "/usr/bin/chromium";
-const ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
+/** The flags every Proofmark browser runs with (the SDK's, as the capture uses them). */
+const ARGS = CHROMIUM_ARGS;
 const RESULTS = path.join(__dirname, "..", "..", "test-results");
 
 async function get(

@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { CHROMIUM_ARGS } from "../../packages/sdk/src/capture/browser";
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
@@ -33,15 +34,8 @@ import { mine, stampedChain, type ReportFixture } from "./helpers";
  */
 
 const CHROMIUM = "/usr/bin/chromium";
-const ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
+/** The flags every Proofmark browser runs with (the SDK's, as the capture uses them). */
+const ARGS = CHROMIUM_ARGS;
 
 interface Case {
   name: string;

@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { CHROMIUM_ARGS } from "../../packages/sdk/src/capture/browser";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
@@ -7,15 +8,8 @@ import { verifierHtml } from "../../packages/sdk/src/report";
 import { mine, stampedChain, type ReportFixture } from "./helpers";
 
 const CHROMIUM = "/usr/bin/chromium";
-const ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
+/** The flags every Proofmark browser runs with (the SDK's, as the capture uses them). */
+const ARGS = CHROMIUM_ARGS;
 
 describe("standalone verifier page in headless Chromium, against a real local chain", function () {
   this.timeout(180_000);

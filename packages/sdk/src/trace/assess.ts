@@ -38,6 +38,15 @@ export type FindingKind =
   "head-mismatch" | "head-unread" | "storage-mismatch" | "document-mismatch" | "mass-balance" | "recalled";
 
 /** One reason for a verdict. */
+/** What a trace checked against the chain: hash-chain heads, event documents, storage against logs. */
+export interface TraceChecks {
+  headsMatch: boolean;
+  documentsVerified: number;
+  documentsMissing: number;
+  documentsMismatched: number;
+  storageMatchesLogs: boolean;
+}
+
 export interface Finding {
   kind: FindingKind;
   lot: number;
@@ -86,13 +95,7 @@ export interface LotAssessment {
   ancestors: IndexedLot[];
   descendants: IndexedLot[];
   heads: Map<number, { stored?: Hex; fromLogs: Hex; match: boolean }>;
-  checks: {
-    headsMatch: boolean;
-    documentsVerified: number;
-    documentsMissing: number;
-    documentsMismatched: number;
-    storageMatchesLogs: boolean;
-  };
+  checks: TraceChecks;
   /** What could not be checked, in words (why a verdict is "unverifiable"). */
   unchecked: string[];
   massBalance?: MassBalanceCheck;

@@ -20,6 +20,7 @@ import {
   type DocumentCheck,
   type Finding,
   type StoredLotFacts,
+  type TraceChecks,
   type TraceStatus,
 } from "./assess";
 
@@ -128,13 +129,7 @@ export interface LotTrace {
   self?: TraceLot;
   events: TraceEvent[];
   massBalance?: MassBalance;
-  checks: {
-    headsMatch: boolean;
-    documentsVerified: number;
-    documentsMissing: number;
-    documentsMismatched: number;
-    storageMatchesLogs: boolean;
-  };
+  checks: TraceChecks;
   registry: string;
   /** The block the trace was read at. */
   blockNumber: number;
