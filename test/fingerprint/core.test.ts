@@ -25,6 +25,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { productPhoto } from "./images";
+import { loadOpenCv } from "../../packages/sdk/src/fingerprint/orb";
 
 function popcount16(x: number): number {
   let n = 0;
@@ -243,5 +244,14 @@ describe("fingerprints: pure parts and the index", function () {
         expect(isProofmarkError(e, "IMAGE_UNREADABLE"), String(e)).to.equal(true);
       }
     });
+  });
+});
+
+describe("fingerprints: loading OpenCV (WASM)", function () {
+  it("leaves the host process's error handlers as they were (the Emscripten build installs aborting ones)", async function () {
+    const before = { e: process.listeners("uncaughtException"), r: process.listeners("unhandledRejection") };
+    await loadOpenCv();
+    expect(process.listeners("uncaughtException")).to.deep.equal(before.e);
+    expect(process.listeners("unhandledRejection")).to.deep.equal(before.r);
   });
 });

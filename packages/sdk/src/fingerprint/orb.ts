@@ -31,7 +31,17 @@ let cvPromise: Promise<{ cv: Cv }> | undefined;
  */
 export function loadOpenCv(): Promise<{ cv: Cv }> {
   cvPromise ??= new Promise<{ cv: Cv }>((resolve, reject) => {
+    // The Emscripten build installs process-wide `uncaughtException` / `unhandledRejection`
+    // handlers that abort the whole process on any later error, anywhere: take them back out, so
+    // loading OpenCV leaves the host program's error handling as it was.
+    const before = { uncaughtException: process.listeners("uncaughtException"), unhandledRejection: process.listeners("unhandledRejection") };
     const mod = require("@techstark/opencv-js");
+    for (const listener of process.listeners("uncaughtException")) {
+      if (!before.uncaughtException.includes(listener)) process.removeListener("uncaughtException", listener);
+    }
+    for (const listener of process.listeners("unhandledRejection")) {
+      if (!before.unhandledRejection.includes(listener)) process.removeListener("unhandledRejection", listener);
+    }
     if (mod.Mat) resolve({ cv: mod });
     else if (typeof mod.then === "function") mod.then((cv: Cv) => resolve({ cv }), reject);
     else reject(new Error("@techstark/opencv-js did not load"));

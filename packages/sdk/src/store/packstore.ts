@@ -395,6 +395,9 @@ export class PackTxn {
             storeFailed(`writing to the store failed: ${(e as Error).message}`, { pack: this.pack }, e));
         throw this.failed;
       });
+    // The failure is kept in `failed` and surfaces at the next settle(); a write abandoned with its
+    // transaction (the file closed under it) must not become an unhandled rejection meanwhile.
+    this.chain.catch(() => undefined);
     this.unsynced += length;
     if (this.unsynced >= SYNC_EVERY) {
       this.unsynced = 0;
