@@ -34,7 +34,10 @@ export function loadOpenCv(): Promise<{ cv: Cv }> {
     // The Emscripten build installs process-wide `uncaughtException` / `unhandledRejection`
     // handlers that abort the whole process on any later error, anywhere: take them back out, so
     // loading OpenCV leaves the host program's error handling as it was.
-    const before = { uncaughtException: process.listeners("uncaughtException"), unhandledRejection: process.listeners("unhandledRejection") };
+    const before = {
+      uncaughtException: process.listeners("uncaughtException"),
+      unhandledRejection: process.listeners("unhandledRejection"),
+    };
     const mod = require("@techstark/opencv-js");
     for (const listener of process.listeners("uncaughtException")) {
       if (!before.uncaughtException.includes(listener)) process.removeListener("uncaughtException", listener);
