@@ -145,8 +145,10 @@ describe("proofmark capture: web pages into a signed, anchored WACZ", function (
       "no-extensions",
       "empty-cache",
       "no-proxy",
+      "normal-certificate-checks",
       "no-injected-page-scripts",
     ]);
+    expect(record.clean.checks.find((c) => c.item === "normal-certificate-checks")!.ok).to.equal(true);
     expect(record.scripts.length).to.be.greaterThan(0);
     expect(record.scripts[0].source).to.include("innerText");
   });

@@ -15,6 +15,7 @@ interface CaptureCliOptions {
   video?: boolean;
   timeout?: number;
   browser?: string;
+  trustCertificateSpki?: string[];
 }
 
 /** A file name for a capture of `url` made now: capture-<host>-<UTC time>.wacz */
@@ -43,6 +44,10 @@ export function register(program: Command): void {
     .option("--video", "also record a screencast of the session (ffmpeg)")
     .option("--timeout <seconds>", "time each page may take to load (default 30)", positiveInt)
     .option("--browser <path>", "the Chromium to drive (default /usr/bin/chromium)")
+    .option(
+      "--trust-certificate-spki <sha256-base64...>",
+      "accept a certificate no trusted CA issued (base64 SHA-256 of its public key); the capture record says so",
+    )
     .action(async (urls: string[], o: CaptureCliOptions, cmd: Command) => {
       const env = commandEnv(cmd);
       const out = o.out ?? defaultOut(urls[0]);
@@ -58,6 +63,7 @@ export function register(program: Command): void {
           version: require("../../package.json").version,
           video: o.video,
           executablePath: o.browser,
+          trustCertificateSpki: o.trustCertificateSpki,
           timeoutMs: o.timeout !== undefined ? o.timeout * 1000 : undefined,
           chainClock: async () => {
             const block = await chain.provider.getBlock("latest");

@@ -50,6 +50,13 @@ export interface CaptureOptions {
   /** The chain's latest block, read right before the capture (for the clock comparison). */
   chainClock?: () => Promise<ChainClock | undefined>;
   env?: NodeJS.ProcessEnv;
+  /**
+   * Certificates to accept although no trusted CA issued them, each as the base64 SHA-256 of its
+   * SubjectPublicKeyInfo (Chromium's `--ignore-certificate-errors-spki-list`): a test site, or an
+   * intranet server with its own CA. The capture record says so: the clean-environment check
+   * "normal-certificate-checks" then fails, naming the pins.
+   */
+  trustCertificateSpki?: string[];
   onProgress?: (text: string) => void;
 }
 
@@ -249,7 +256,9 @@ export async function captureUrls(opts: CaptureOptions): Promise<CaptureSession>
   try {
     context = await chromium.launchPersistentContext(profile, {
       executablePath,
-      args: CHROMIUM_ARGS,
+      args: opts.trustCertificateSpki?.length
+        ? [...CHROMIUM_ARGS, `--ignore-certificate-errors-spki-list=${opts.trustCertificateSpki.join(",")}`]
+        : CHROMIUM_ARGS,
       headless: true,
       viewport: { width: 1280, height: 900 },
       recordHar: { path: harPath, content: "omit" },
@@ -533,6 +542,14 @@ export function cleanChecklist(s: Pick<CaptureSession, "browser" | "host" | "exc
       item: "no-proxy",
       ok: proxyEnv.length === 0 && proxyFlags.length === 0,
       observed: `${proxyEnv.length ? `proxy variables SET in the environment: ${proxyEnv.map(([k, v]) => `${k}=${v}`).join(", ")}` : "no proxy variable in the environment"}; ${cmd ? (proxyFlags.length ? `Chromium flags: ${proxyFlags.join(" ")}` : "no proxy flag on Chromium's command line") : "Chromium's command line not reported"}`,
+    },
+    {
+      item: "normal-certificate-checks",
+      ok: !(cmd ?? []).some((a) => a.startsWith("--ignore-certificate-errors")),
+      observed: cmd
+        ? (cmd ?? []).filter((a) => a.startsWith("--ignore-certificate-errors")).join(" ") ||
+          "no flag on Chromium's command line relaxes certificate checks"
+        : "Chromium's command line not reported",
     },
     {
       item: "no-injected-page-scripts",

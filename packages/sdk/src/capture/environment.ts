@@ -22,7 +22,13 @@ export const PROXY_ENV_VARS = [
 
 /** One item of the clean-environment checklist, with the value that was observed. */
 export interface CleanCheck {
-  item: "fresh-profile" | "no-extensions" | "empty-cache" | "no-proxy" | "no-injected-page-scripts";
+  item:
+    | "fresh-profile"
+    | "no-extensions"
+    | "empty-cache"
+    | "no-proxy"
+    | "normal-certificate-checks"
+    | "no-injected-page-scripts";
   ok: boolean;
   /** What was observed, in words and values. */
   observed: string;
