@@ -390,7 +390,7 @@ describe("portal (real chain, real SQLite, real browser)", function () {
       await page.locator("#genuine").waitFor();
       expect(await page.locator("#timeline").innerText()).to.include(`地点: ${RETAIL_ADDRESS}`);
       await page.goto(`${portal.url}${scanPath(world.good.manifest.serials[1].uri)}?lang=en`);
-      expect(await page.locator("#timeline").innerText()).to.include(`Place: ${RETAIL_ADDRESS}`);
+      expect(await page.locator("#timeline").innerText()).to.include(`Location: ${RETAIL_ADDRESS}`);
       await page.context().close();
     });
 

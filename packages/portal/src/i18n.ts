@@ -1,5 +1,7 @@
-/** Page languages: 简体中文 and English. */
-export type Lang = "zh" | "en";
+import { translate, type Catalogue, type Lang } from "@proofmark/sdk";
+
+/** Page languages: 简体中文 and English (the SDK's one i18n mechanism, core/i18n.ts). */
+export type { Lang };
 
 /**
  * The page language: `?lang=` (also remembered in a cookie), else the `lang` cookie, else the
@@ -64,7 +66,6 @@ const STRINGS = {
     en: "Lot {lot}: the quantities do not balance (more out than in)",
   },
   inspectionCertificate: { zh: "检验证书", en: "Inspection certificate" },
-  place: { zh: "地点", en: "Place" },
   note: { zh: "备注", en: "Note" },
   location: { zh: "地点", en: "Location" },
   recalledNote: { zh: "请勿食用，请联系销售方退货。", en: "Do not consume it; return it to the seller." },
@@ -121,13 +122,13 @@ const STRINGS = {
   notFound: { zh: "页面不存在", en: "Page not found" },
   error: { zh: "出错了，请稍后再试", en: "Something went wrong; please try again" },
   lang: { zh: "English", en: "中文" },
-} as const;
+} satisfies Catalogue;
 
 export type StringKey = keyof typeof STRINGS;
 
 /** A UI string in `lang`, with `{name}` placeholders filled (values are NOT escaped here). */
 export function t(lang: Lang, key: StringKey, vars: Record<string, string | number> = {}): string {
-  return STRINGS[key][lang].replace(/\{(\w+)\}/g, (_m, k: string) => String(vars[k] ?? ""));
+  return translate(STRINGS, lang, key, vars);
 }
 
 /** Strings the verify page's script needs. */

@@ -170,7 +170,7 @@ function eventItem(lang: Lang, e: EventView, reachable: boolean, trusted: boolea
     );
   // A place given as plain text (an address) is kept in the document beside its stable URI.
   const place = e.details ? eventLocationName(e.details as EpcisEvent) : undefined;
-  if (place !== undefined) detail.push(`<div class="place">${esc(t(lang, "place"))}: ${esc(place)}</div>`);
+  if (place !== undefined) detail.push(`<div class="place">${esc(t(lang, "location"))}: ${esc(place)}</div>`);
   const note = docField(e, "gi:note");
   if (note !== undefined) detail.push(`<div>${esc(t(lang, "note"))}: ${esc(note)}</div>`);
   const badge =

@@ -18,3 +18,4 @@ export * from "./statement";
 export * from "./rfc3161";
 export * from "./text";
 export * from "./fingerprint";
+export * from "./i18n";

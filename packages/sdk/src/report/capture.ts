@@ -1,3 +1,4 @@
+import { bilingual } from "../core/i18n";
 import { escapeHtml } from "../core/html";
 import type { CaptureVerification } from "../capture";
 import type { CaptureRecord } from "../capture/wacz";
@@ -29,7 +30,7 @@ export function buildCaptureReportModel(
   opts: { lang: ReportLang; generatedAt?: string },
 ): ReportModel {
   const lang = opts.lang;
-  const T = (en: string, zh: string) => (lang === "zh" ? zh : en);
+  const T = bilingual(lang);
   const r: CaptureRecord | undefined = v.wacz.record;
   const name = v.path.split(/[\\/]/).pop() ?? v.path;
   const ev = v.evidence;

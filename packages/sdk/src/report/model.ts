@@ -2,7 +2,9 @@ import { resultStatus, type AnchorVerdict, type VerificationResult } from "../co
 import type { ErrorCode } from "../core/errors";
 import { serializeReceipt, type Receipt, type ReceiptAnchor } from "../core/receipt";
 import { statusOfCode, type Step, type VerdictStatus } from "../core/verification";
+import { bilingual, translate, type Lang } from "../core/i18n";
 import { chainName, isDevelopmentChain } from "./chains";
+import { LEGAL_TEXTS } from "./legal";
 import {
   ANCHOR_OF_SELECTOR,
   ANCHOR_OF_SIGNATURE,
@@ -19,7 +21,8 @@ import {
  * of `result.ok`, `result.code` and the anchors' finality alone.
  */
 
-export type ReportLang = "en" | "zh";
+/** The report's language (the one i18n mechanism: core/i18n.ts). */
+export type ReportLang = Lang;
 
 export type { VerdictStatus };
 
@@ -115,7 +118,7 @@ function basename(p: string): string {
  */
 export function buildReportModel(input: VerificationResult | RejectedReceipt, opts: ReportOptions): ReportModel {
   const lang = opts.lang;
-  const T = (en: string, zh: string) => (lang === "zh" ? zh : en);
+  const T = bilingual(lang);
   const status = verdictStatus(input);
   const passed = status === "verified";
   const receipt = "rejected" in input ? undefined : input.receipt;
@@ -408,58 +411,31 @@ export function buildReportModel(input: VerificationResult | RejectedReceipt, op
   }
   section(T("How it was checked", "核验过程"), how);
 
-  // ---- 6. what it establishes -------------------------------------------------------------
+  // ---- 6. what it establishes (the legal prose is in legal.ts) --------------------------------
+  const L = (key: keyof typeof LEGAL_TEXTS, vars: Record<string, string | number> = {}) =>
+    translate(LEGAL_TEXTS, lang, key, vars);
   const est: ReportBlock[] = [];
   if (passed) {
     est.push({
       kind: "para",
-      text: T(
-        `Established: the file with SHA-256 ${file!.sha256} is the file that was committed, and the commitment has not changed since it was anchored in block ${anchor!.blockNumber} at ${formatUtc(anchor!.timestamp)}. Under articles 16 and 17 of the Online Litigation Rules of the People's Courts (2021), data stored with blockchain technology and matching on technical verification is presumed not to have been tampered with after storage, unless a party offers contrary evidence or reasonable grounds that rebut it (for example, doubts about the platform or the storage process).`,
-        `本报告证明：SHA-256 为 ${file!.sha256} 的文件就是当初提交承诺值的文件，且该承诺值自区块 ${anchor!.blockNumber}（${formatCst(anchor!.timestamp, "zh")}）锚定以来未被改变。依照《人民法院在线诉讼规则》（2021）第十六条、第十七条，经技术核验一致的区块链存储数据，推定其上链后未经篡改；当事人提出相反证据或合理理由（例如对存证平台或存证过程的质疑）足以推翻的除外。`,
-      ),
+      text: L("established", {
+        sha256: file!.sha256,
+        block: anchor!.blockNumber,
+        timeUtc: formatUtc(anchor!.timestamp),
+        timeCst: formatCst(anchor!.timestamp, "zh"),
+      }),
     });
   } else {
-    est.push({
-      kind: "para",
-      tone: "warn",
-      text: T(
-        "Because the verification did not pass, this report establishes NOTHING about the file's integrity or time of storage; the presumption of article 16 of the Online Litigation Rules (2021) does not apply to it.",
-        "由于核验未通过，本报告不能证明文件的完整性或存证时间；《人民法院在线诉讼规则》（2021）第十六条的推定不适用。",
-      ),
-    });
+    est.push({ kind: "para", tone: "warn", text: L("notEstablished") });
   }
   est.push({
     kind: "list",
-    items: [
-      T(
-        "It does NOT establish who made the file, who owns it, or who is the author: the submitter address only identifies the account that sent the transaction, and the metadata (title, author) is what the submitter declared.",
-        "本报告不证明文件由谁创作、归谁所有或作者是谁：提交地址只表明发送交易的账户，元数据（标题、作者等）是提交者自行声明的内容。",
-      ),
-      T(
-        "It does NOT establish that the file was authentic or accurate before it was anchored. Under article 18, that must be proven separately (how the data was produced, collected and stored before going on chain).",
-        "本报告不证明文件在上链之前真实、准确。依照第十八条，上链前数据的真实性须另行证明（数据的生成、收集、存储过程）。",
-      ),
-      T(
-        "It does NOT establish when the file was created: only that it existed no later than the block time.",
-        "本报告不证明文件的创作时间，只证明其不晚于区块时间已经存在。",
-      ),
-      T(
-        "Under article 19, the court may call an expert or a person with specialised knowledge to explain the technology; sections 7 and 8 give such a person everything needed to repeat the verification without Proofmark.",
-        "依照第十九条，法院可以委托鉴定或由有专门知识的人就技术问题作出说明；第 7、8 节为其提供了在不使用 Proofmark 的情况下重复核验所需的全部信息。",
-      ),
-    ],
+    items: [L("notAuthorship"), L("notBeforeAnchoring"), L("notCreationTime"), L("expertExplains")],
   });
   if (anchor && isDevelopmentChain(anchor.chainId)) {
-    est.push({
-      kind: "para",
-      tone: "warn",
-      text: T(
-        `Caution: chain ${anchor.chainId} is a local development chain run on one machine. Whoever controls that machine can rewrite it; an anchor there is not independent evidence. Use a public or consortium chain for evidence that others must trust.`,
-        `注意：链 ${anchor.chainId} 是在单台机器上运行的本地开发链，控制该机器的人可以改写它；其上的锚定记录不是独立证据。需要他人信任的证据，请使用公链或联盟链。`,
-      ),
-    });
+    est.push({ kind: "para", tone: "warn", text: L("developmentChain", { chainId: anchor.chainId }) });
   }
-  section(T("What this establishes and what it does not", "本报告证明什么、不证明什么"), est);
+  section(L("heading"), est);
 
   // ---- 7. re-verify ------------------------------------------------------------------------
   section(
@@ -492,7 +468,7 @@ export function buildReportModel(input: VerificationResult | RejectedReceipt, op
 }
 
 function checkBlocks(result: VerificationResult, lang: ReportLang): ReportBlock[] {
-  const T = (en: string, zh: string) => (lang === "zh" ? zh : en);
+  const T = bilingual(lang);
   const r = result.receipt;
   const blocks: ReportBlock[] = [];
   const step = (name: string) => result.steps.find((s) => s.step === name);
@@ -674,7 +650,7 @@ function stepTitle(s: Step, lang: ReportLang): string {
 }
 
 function stepRows(s: Step, lang: ReportLang): Array<{ label: string; value: string; mono?: boolean }> {
-  const T = (en: string, zh: string) => (lang === "zh" ? zh : en);
+  const T = bilingual(lang);
   const rows: Array<{ label: string; value: string; mono?: boolean }> = [];
   const d = s.detail;
   const val = (v: unknown) =>
@@ -689,7 +665,7 @@ function stepRows(s: Step, lang: ReportLang): Array<{ label: string; value: stri
 }
 
 function reverifyBlocks(r: Receipt, fileName: string, ac: AnchorVerdict | undefined, lang: ReportLang): ReportBlock[] {
-  const T = (en: string, zh: string) => (lang === "zh" ? zh : en);
+  const T = bilingual(lang);
   const a = r.anchors[0];
   const rpc = ac?.endpoints[0] ?? "<RPC URL>";
   const d = deriveLeaf({ sha256: r.subject.sha256, salt: r.commitment.salt, meta: r.commitment.meta });
@@ -810,7 +786,7 @@ function reverifyBlocks(r: Receipt, fileName: string, ac: AnchorVerdict | undefi
 }
 
 function appendixBlocks(r: Receipt | undefined, lang: ReportLang): ReportBlock[] {
-  const T = (en: string, zh: string) => (lang === "zh" ? zh : en);
+  const T = bilingual(lang);
   const blocks: ReportBlock[] = [
     {
       kind: "para",

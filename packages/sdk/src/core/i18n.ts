@@ -1,0 +1,45 @@
+/**
+ * The one i18n mechanism of Proofmark's pages, reports and labels: every text a person reads
+ * exists in 简体中文 and English, as a `{ zh, en }` pair — in a catalogue (a table of named pairs,
+ * `{name}` placeholders filled from values) or inline (`bilingual(lang)(en, zh)` for prose that is
+ * built from many values). Pure: no I/O.
+ */
+
+/** The languages people read Proofmark in. */
+export type Lang = "zh" | "en";
+
+/** One text in both languages. */
+export interface Texts {
+  zh: string;
+  en: string;
+}
+
+/** A catalogue: named texts, each in both languages, with `{name}` placeholders. */
+export type Catalogue = Record<string, Texts>;
+
+/**
+ * The text `key` of `catalogue` in `lang`, each `{name}` replaced by `vars[name]` (a missing value
+ * leaves an empty string, never the placeholder).
+ *
+ * @example
+ * translate({ hi: { zh: "你好，{who}", en: "Hello, {who}" } }, "en", "hi", { who: "Li" }) // "Hello, Li"
+ */
+export function translate<C extends Catalogue>(
+  catalogue: C,
+  lang: Lang,
+  key: keyof C,
+  vars: Record<string, string | number> = {},
+): string {
+  return catalogue[key][lang].replace(/\{(\w+)\}/g, (_m, k: string) => String(vars[k] ?? ""));
+}
+
+/**
+ * For prose assembled from many values: `T(en, zh)` picks the text of `lang`.
+ *
+ * @example
+ * const T = bilingual("zh");
+ * T("Verified", "核验通过") // "核验通过"
+ */
+export function bilingual(lang: Lang): (en: string, zh: string) => string {
+  return (en, zh) => (lang === "zh" ? zh : en);
+}
