@@ -34,6 +34,20 @@ export function translate<C extends Catalogue>(
 }
 
 /**
+ * The catalogue's texts in one language: `t(key, vars)` is `translate(catalogue, lang, key, vars)`.
+ *
+ * @example
+ * const t = translator({ hi: { zh: "你好，{who}", en: "Hello, {who}" } }, "zh");
+ * t("hi", { who: "Li" }) // "你好，Li"
+ */
+export function translator<C extends Catalogue>(
+  catalogue: C,
+  lang: Lang,
+): (key: keyof C & string, vars?: Record<string, string | number>) => string {
+  return (key, vars = {}) => translate(catalogue, lang, key, vars);
+}
+
+/**
  * For prose assembled from many values: `T(en, zh)` picks the text of `lang`.
  *
  * @example

@@ -1,4 +1,4 @@
-import type { Catalogue } from "../core/i18n";
+import type { Catalogue } from "../../core/i18n";
 
 /**
  * What a verification report says it establishes and what it does not, in the terms of the
