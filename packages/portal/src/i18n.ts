@@ -86,6 +86,10 @@ const STRINGS = {
     en: "The data below comes from the index and was not re-verified (last sync {time}).",
   },
   badCode: { zh: "无效的防伪码", en: "Not a valid code" },
+  badCodeNote: {
+    zh: "此链接不是有效的 GS1 数字链接防伪码。",
+    en: "This link is not a valid GS1 Digital Link scan code.",
+  },
   product: { zh: "产品", en: "Product" },
   giNumber: { zh: "地理标志登记号", en: "GI registration" },
   region: { zh: "产地", en: "Region" },

@@ -1,5 +1,14 @@
 import { createHash } from "node:crypto";
-import { escapeHtml as esc, eventLocationName, groupSerial, verifierBundleJs, type EpcisEvent } from "@proofmark/sdk";
+import {
+  escapeHtml as esc,
+  eventLocationName,
+  formatPageDate,
+  formatPageTime,
+  groupSerial,
+  LANGUAGE_TAGS,
+  verifierBundleJs,
+  type EpcisEvent,
+} from "@proofmark/sdk";
 import { BoundedCache } from "./cache";
 import { DISPOSITION_LABELS, STEP_LABELS, t, VERIFY_STRINGS, type Lang } from "./i18n";
 import type { EventView, TraceView } from "./queries";
@@ -62,7 +71,7 @@ export function layout(opts: {
   langSwitchHref: string;
 }): string {
   return `<!doctype html>
-<html lang="${opts.lang === "zh" ? "zh-CN" : "en"}"><head><meta charset="utf-8">
+<html lang="${LANGUAGE_TAGS[opts.lang]}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>${esc(opts.title)}</title>
@@ -73,50 +82,6 @@ export function layout(opts: {
 <footer>Proofmark · <a href="/verify">${esc(t(opts.lang, "verifyLink"))}</a></footer>
 ${opts.script ? `<script>${opts.script}</script>` : ""}
 </body></html>`;
-}
-
-/** A date-time in the page language, in UTC+8 for Chinese and UTC for English (always labelled). */
-// Formatters are built once: creating an Intl.DateTimeFormat per call costs more than a whole page.
-const FORMATS = {
-  zhTime: new Intl.DateTimeFormat("zh-CN", {
-    timeZone: "Asia/Shanghai",
-    hour12: false,
-    year: "numeric",
-    month: "numeric",
-    day: "numeric",
-    hour: "2-digit",
-    minute: "2-digit",
-    second: "2-digit",
-  }),
-  enTime: new Intl.DateTimeFormat("en-GB", {
-    timeZone: "UTC",
-    hour12: false,
-    year: "numeric",
-    month: "short",
-    day: "numeric",
-    hour: "2-digit",
-    minute: "2-digit",
-    second: "2-digit",
-  }),
-  zhDate: new Intl.DateTimeFormat("zh-CN", {
-    timeZone: "Asia/Shanghai",
-    year: "numeric",
-    month: "long",
-    day: "numeric",
-  }),
-  enDate: new Intl.DateTimeFormat("en-GB", { timeZone: "UTC", day: "numeric", month: "long", year: "numeric" }),
-};
-
-export function formatTime(lang: Lang, unixSeconds: number): string {
-  const d = new Date(unixSeconds * 1000);
-  if (!Number.isFinite(d.getTime())) return "—";
-  return lang === "zh" ? `${FORMATS.zhTime.format(d)}（北京时间）` : `${FORMATS.enTime.format(d)} UTC`;
-}
-
-function formatDate(lang: Lang, unixSeconds: number): string {
-  const d = new Date(unixSeconds * 1000);
-  if (!Number.isFinite(d.getTime())) return "—";
-  return (lang === "zh" ? FORMATS.zhDate : FORMATS.enDate).format(d);
 }
 
 function short(hex: string): string {
@@ -181,10 +146,10 @@ function eventItem(lang: Lang, e: EventView, reachable: boolean, trusted: boolea
         : `<span class="badge stale">${esc(t(lang, "notReverified"))}</span>`;
   return `<li class="${e.disposition === "recalled" || e.check === "document-mismatch" ? "recall" : ""}">
   <div class="step">${esc(stepLabel(lang, e.step))} <span class="when">· ${esc(disp)}</span></div>
-  <div class="when">${esc(formatTime(lang, e.eventTime))} · ${esc(t(lang, "by"))} ${esc(e.actorLabel)}</div>
+  <div class="when">${esc(formatPageTime(lang, e.eventTime))} · ${esc(t(lang, "by"))} ${esc(e.actorLabel)}</div>
   ${detail.join("")}
   <div>${badge}</div>
-  <div class="chain">${esc(t(lang, "block"))} #${esc(e.block)} · ${esc(formatTime(lang, e.time))} · ${esc(t(lang, "tx"))} <span title="${esc(e.tx)}">${esc(short(e.tx))}</span></div>
+  <div class="chain">${esc(t(lang, "block"))} #${esc(e.block)} · ${esc(formatPageTime(lang, e.time))} · ${esc(t(lang, "tx"))} <span title="${esc(e.tx)}">${esc(short(e.tx))}</span></div>
 </li>`;
 }
 
@@ -228,7 +193,7 @@ export const SCAN_SLOTS = { warning: "<%scan-warning%>", firstScan: "<%first-sca
 
 /** A first-scan time as shown (formatted once per serial and language: it never changes). */
 function firstScanTime(lang: Lang, firstSeenMs: number): string {
-  return firstScanTimes.getOrSet(`${lang}${firstSeenMs}`, () => formatTime(lang, Math.floor(firstSeenMs / 1000)));
+  return firstScanTimes.getOrSet(`${lang}${firstSeenMs}`, () => formatPageTime(lang, Math.floor(firstSeenMs / 1000)));
 }
 const firstScanTimes = new BoundedCache<string, string>(10_000);
 
@@ -257,7 +222,7 @@ export function scanPage(lang: Lang, m: ScanModel): string {
   const parts: string[] = [];
   if (!m.chain.reachable) {
     parts.push(
-      `<div class="banner warn" id="warn-chain"><h2>⚠ ${esc(t(lang, "chainDown"))}</h2><p>${esc(t(lang, "chainDownNote", { time: m.chain.lastSync ? formatTime(lang, Math.floor(m.chain.lastSync / 1000)) : "—" }))}</p></div>`,
+      `<div class="banner warn" id="warn-chain"><h2>⚠ ${esc(t(lang, "chainDown"))}</h2><p>${esc(t(lang, "chainDownNote", { time: m.chain.lastSync ? formatPageTime(lang, Math.floor(m.chain.lastSync / 1000)) : "—" }))}</p></div>`,
     );
   }
   if (m.verdict === "lot-not-found") {
@@ -281,7 +246,7 @@ export function scanPage(lang: Lang, m: ScanModel): string {
   }
   if (tr?.recall) {
     parts.push(`<div class="banner bad" id="warn-recall"><h1>⚠ ${esc(t(lang, "recalled"))}</h1><p>${esc(t(lang, "recalledNote"))}</p>
-<p>${esc(t(lang, "reason"))}: ${esc(tr.recall.reason)} · ${esc(formatTime(lang, tr.recall.time))}</p></div>`);
+<p>${esc(t(lang, "reason"))}: ${esc(tr.recall.reason)} · ${esc(formatPageTime(lang, tr.recall.time))}</p></div>`);
   }
   if (m.verdict === "ok") parts.push(SCAN_SLOTS.warning);
   if (m.verdict === "ok" && tr?.status === "genuine") {
@@ -304,7 +269,7 @@ export function scanPage(lang: Lang, m: ScanModel): string {
     <dt>${esc(t(lang, "producer"))}</dt><dd id="producer">${esc(harvest?.actorLabel ?? "—")}</dd>
     ${plot !== undefined ? `<dt>${esc(t(lang, "plot"))}</dt><dd id="plot">${esc(plot)}</dd>` : ""}
     ${certificate ? `<dt>${esc(t(lang, "inspectionCertificate"))}</dt><dd id="certificate">${esc(certificate.name)}</dd>` : ""}
-    <dt>${esc(t(lang, "harvestDate"))}</dt><dd id="harvest-date">${harvestEvent ? esc(formatDate(lang, harvestEvent.eventTime)) : "—"}</dd>
+    <dt>${esc(t(lang, "harvestDate"))}</dt><dd id="harvest-date">${harvestEvent ? esc(formatPageDate(lang, harvestEvent.eventTime)) : "—"}</dd>
     <dt>${esc(t(lang, "lot"))}</dt><dd class="mono">${esc(m.lot)}</dd>
     <dt>${esc(t(lang, "serial"))}</dt><dd class="mono">${esc(groupSerial(m.serial))}</dd>
   </dl>

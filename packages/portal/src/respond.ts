@@ -1,6 +1,7 @@
 import * as crypto from "node:crypto";
 import type * as http from "node:http";
 import { layout } from "./pages";
+import { LANGUAGE_TAGS } from "@proofmark/sdk";
 import type { Lang } from "./i18n";
 
 /** Responses: headers every page and API answer carries, and the ways to send them. */
@@ -93,7 +94,7 @@ export function pageHeaders(lang: Lang, script?: string): string[] {
     "cache-control",
     "no-store",
     "content-language",
-    lang === "zh" ? "zh-CN" : "en",
+    LANGUAGE_TAGS[lang],
   ];
 }
 

@@ -109,12 +109,7 @@ export class ScanRoute {
           lang,
           target.pathname,
           t(lang, "badCode"),
-          messagePage(
-            t(lang, "badCode"),
-            lang === "zh"
-              ? "此链接不是有效的 GS1 数字链接防伪码。"
-              : "This link is not a valid GS1 Digital Link scan code.",
-          ),
+          messagePage(t(lang, "badCode"), t(lang, "badCodeNote")),
           undefined,
           cookie,
         );

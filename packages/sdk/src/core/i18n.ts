@@ -8,6 +8,9 @@
 /** The languages people read Proofmark in. */
 export type Lang = "zh" | "en";
 
+/** The BCP 47 tag of each language, for `<html lang>` and `Content-Language`. */
+export const LANGUAGE_TAGS: Record<Lang, string> = { zh: "zh-CN", en: "en" };
+
 /** One text in both languages. */
 export interface Texts {
   zh: string;

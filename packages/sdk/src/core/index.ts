@@ -19,3 +19,4 @@ export * from "./rfc3161";
 export * from "./text";
 export * from "./fingerprint";
 export * from "./i18n";
+export * from "./time-format";

@@ -3,8 +3,15 @@ import { ProofmarkError } from "../core/errors";
 import type { Receipt } from "../core/receipt";
 import type { VerificationResult } from "../core/engine";
 import { chainName } from "./chains";
-import { formatCst, formatUtc } from "./model";
+import { translator } from "../core/i18n";
+import { formatCst, formatUtc } from "../core/time-format";
+import { CERTIFICATE_TEXTS } from "./texts/certificate";
 import { newPdf, pdfBuffer } from "./pdf";
+
+/** A certificate shows both languages at once: Chinese, then English. */
+const zh = translator(CERTIFICATE_TEXTS, "zh");
+const en = translator(CERTIFICATE_TEXTS, "en");
+const both = (key: keyof typeof CERTIFICATE_TEXTS) => `${zh(key)} ${en(key)}`;
 
 /** Base URL of the portal when `<dataDir>/config.json` names no `resolver`. */
 const DEFAULT_RESOLVER_URL = "http://127.0.0.1:8080";
@@ -73,8 +80,8 @@ export function buildCertificateModel(
     anchoredAt: a.timestamp,
     chainId: id,
     chain: {
-      en: chainName(id, "en", opts.chainNames) ?? `chain ${id}`,
-      zh: chainName(id, "zh", opts.chainNames) ?? `链 ${id}`,
+      en: chainName(id, "en", opts.chainNames) ?? en("chainFallback", { chainId: id }),
+      zh: chainName(id, "zh", opts.chainNames) ?? zh("chainFallback", { chainId: id }),
     },
     blockNumber: a.blockNumber,
     txHash: a.txHash,
@@ -95,7 +102,7 @@ export function buildCertificateModel(
  * fs.writeFileSync("cert.pdf", await renderCertificatePdf(buildCertificateModel(result, { resolver })));
  */
 export function renderCertificatePdf(c: CertificateModel): Promise<Buffer> {
-  const doc = newPdf({ title: `存证证书 Certificate of timestamp — ${c.fileName}` }, { margin: 56 });
+  const doc = newPdf({ title: `${both("documentTitle")} — ${c.fileName}` }, { margin: 56 });
   return pdfBuffer(doc, () => {
     const W = doc.page.width;
     const H = doc.page.height;
@@ -112,42 +119,30 @@ export function renderCertificatePdf(c: CertificateModel): Promise<Buffer> {
       .strokeColor("#1f3a5f")
       .stroke();
 
-    doc.font("cjk-bold").fontSize(26).fillColor("#1f3a5f").text("区块链存证证书", left, 78, { width, align: "center" });
-    doc
-      .font("cjk")
-      .fontSize(14)
-      .fillColor("#1f3a5f")
-      .text("Certificate of Blockchain Timestamp", { width, align: "center" });
+    doc.font("cjk-bold").fontSize(26).fillColor("#1f3a5f").text(zh("heading"), left, 78, { width, align: "center" });
+    doc.font("cjk").fontSize(14).fillColor("#1f3a5f").text(en("heading"), { width, align: "center" });
     doc.moveDown(0.8);
     doc
       .font("cjk")
       .fontSize(10)
       .fillColor("#333333")
-      .text(
-        `兹证明：下列文件的数字指纹已于 ${formatCst(c.anchoredAt, "zh")} 写入区块链，该文件不晚于此时间已经存在。`,
-        left,
-        doc.y,
-        { width, align: "center" },
-      );
-    doc.text(
-      `This certifies that the fingerprint of the file below was recorded on a blockchain at ${formatUtc(c.anchoredAt)}: the file existed no later than that time.`,
-      { width, align: "center" },
-    );
+      .text(zh("certifies", { time: formatCst(c.anchoredAt, "zh") }), left, doc.y, { width, align: "center" });
+    doc.text(en("certifies", { time: formatUtc(c.anchoredAt) }), { width, align: "center" });
     doc.moveDown(1.2);
 
     const rows: Array<[string, string, boolean?]> = [
-      ["作品标题 Title", c.title ?? "—"],
-      ["作者 Author", c.author ?? "—"],
-      ["文件名 File", c.fileName],
-      ["文件大小 Size", `${c.size} 字节 bytes`],
+      [both("title"), c.title ?? "—"],
+      [both("author"), c.author ?? "—"],
+      [both("file"), c.fileName],
+      [both("size"), `${c.size} ${both("bytes")}`],
       ["SHA-256", c.sha256, true],
-      ["存证时间 Anchored", `${formatCst(c.anchoredAt, "zh")}\n${formatUtc(c.anchoredAt)}`],
-      ["区块链 Chain", `${c.chain.zh} / ${c.chain.en} (chain id ${c.chainId})`],
-      ["区块 Block", `${c.blockNumber}`],
-      ["交易 Transaction", c.txHash, true],
-      ["存证合约 Registry", c.registry, true],
-      ["提交地址 Submitter", c.submitter, true],
-      ["根哈希 Root", c.root, true],
+      [both("anchored"), `${formatCst(c.anchoredAt, "zh")}\n${formatUtc(c.anchoredAt)}`],
+      [both("chain"), `${c.chain.zh} / ${c.chain.en} (chain id ${c.chainId})`],
+      [both("block"), `${c.blockNumber}`],
+      [both("transaction"), c.txHash, true],
+      [both("registry"), c.registry, true],
+      [both("submitter"), c.submitter, true],
+      [both("root"), c.root, true],
     ];
     const labelW = 118;
     for (const [label, value, mono] of rows) {
@@ -185,24 +180,12 @@ export function renderCertificatePdf(c: CertificateModel): Promise<Buffer> {
       .font("cjk")
       .fontSize(8)
       .fillColor("#333333")
-      .text("扫码核验 Scan to verify", qx - 20, qy + size + 2, { width: size + 40, align: "center" });
+      .text(both("scanToVerify"), qx - 20, qy + size + 2, { width: size + 40, align: "center" });
 
     const noteW = width - size - 24;
-    doc
-      .font("cjk")
-      .fontSize(7.8)
-      .fillColor("#57606a")
-      .text(
-        "说明：本证书是链上记录的摘要，证据本身是文件及其存证凭证（.proof.json）。核验时以文件重新计算 SHA-256，并查询上述区块链上的存证合约（可使用 proofmark verify、独立核验页面或任意以太坊 JSON-RPC 节点）。本证书不证明作者身份或文件在存证前的真实性；标题与作者为提交者自行声明。",
-        left,
-        qy,
-        { width: noteW, lineGap: 1 },
-      );
+    doc.font("cjk").fontSize(7.8).fillColor("#57606a").text(zh("note"), left, qy, { width: noteW, lineGap: 1 });
     doc.moveDown(0.4);
-    doc.text(
-      "Note: this certificate summarises an on-chain record; the evidence is the file and its receipt (.proof.json). To verify, recompute the file's SHA-256 and query the registry on the chain above (proofmark verify, the standalone verifier page, or any Ethereum JSON-RPC endpoint). It does not establish authorship or authenticity before anchoring; title and author are as declared by the submitter.",
-      { width: noteW, lineGap: 1 },
-    );
+    doc.text(en("note"), { width: noteW, lineGap: 1 });
     doc
       .font("Courier")
       .fontSize(6.5)

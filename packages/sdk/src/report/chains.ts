@@ -1,16 +1,5 @@
-/** Names of well-known EVM chains, for reports. A name from the user's config wins. */
-const KNOWN_CHAINS: Record<number, { en: string; zh: string }> = {
-  1: { en: "Ethereum Mainnet", zh: "以太坊主网" },
-  10: { en: "OP Mainnet", zh: "OP 主网" },
-  56: { en: "BNB Smart Chain", zh: "BNB 智能链" },
-  137: { en: "Polygon PoS", zh: "Polygon PoS" },
-  8453: { en: "Base", zh: "Base" },
-  17000: { en: "Holesky testnet", zh: "Holesky 测试网" },
-  42161: { en: "Arbitrum One", zh: "Arbitrum One" },
-  560048: { en: "Hoodi testnet", zh: "Hoodi 测试网" },
-  11155111: { en: "Sepolia testnet", zh: "Sepolia 测试网" },
-  31337: { en: "Proofmark local chain (Anvil, development only)", zh: "Proofmark 本地链（Anvil，仅供开发）" },
-};
+import type { Lang } from "../core/i18n";
+import { CHAIN_NAMES } from "./texts/chains";
 
 /**
  * A human name for `chainId` in `lang`, or undefined when unknown.
@@ -18,8 +7,8 @@ const KNOWN_CHAINS: Record<number, { en: string; zh: string }> = {
  * @example
  * chainName(11155111, "en"); // "Sepolia testnet"
  */
-export function chainName(chainId: number, lang: "en" | "zh", configured?: Record<number, string>): string | undefined {
-  return configured?.[chainId] ?? KNOWN_CHAINS[chainId]?.[lang];
+export function chainName(chainId: number, lang: Lang, configured?: Record<number, string>): string | undefined {
+  return configured?.[chainId] ?? CHAIN_NAMES[chainId]?.[lang];
 }
 
 /** True for chains that exist only on one machine (their records are not independent evidence). */

@@ -1,4 +1,6 @@
 import { escapeHtml } from "../core/html";
+import { LANGUAGE_TAGS, translate, type Lang } from "../core/i18n";
+import { RENDER_TEXTS } from "./texts/render";
 import type { ReportBlock, ReportModel } from "./model";
 
 const CSS = `
@@ -22,7 +24,7 @@ function rowsHtml(rows: Array<{ label: string; value: string; mono?: boolean }>)
   return `<table>${rows.map((r) => `<tr><td class="k">${escapeHtml(r.label)}</td><td${r.mono ? ' class="mono"' : ""}>${escapeHtml(r.value)}</td></tr>`).join("")}</table>`;
 }
 
-function blockHtml(b: ReportBlock, lang: string): string {
+function blockHtml(b: ReportBlock, lang: Lang): string {
   switch (b.kind) {
     case "para":
       return `<p${b.tone === "warn" ? ' class="warn"' : ""}>${escapeHtml(b.text)}</p>`;
@@ -33,16 +35,7 @@ function blockHtml(b: ReportBlock, lang: string): string {
     case "code":
       return `${b.caption ? `<div class="caption">${escapeHtml(b.caption)}</div>` : ""}<pre>${escapeHtml(b.text)}</pre>`;
     case "check": {
-      const st =
-        b.ok === undefined
-          ? ""
-          : b.ok
-            ? lang === "zh"
-              ? "通过 OK"
-              : "OK"
-            : lang === "zh"
-              ? "未通过 FAILED"
-              : "FAILED";
+      const st = b.ok === undefined ? "" : translate(RENDER_TEXTS, lang, b.ok ? "checkPassed" : "checkFailed");
       return `<div class="check ${b.ok === undefined ? "" : b.ok ? "pass" : "fail"}"><b>${escapeHtml(b.title)}${st ? `<span class="st">${st}</span>` : ""}</b>${rowsHtml(b.rows)}</div>`;
     }
   }
@@ -58,7 +51,7 @@ export function renderReportHtml(model: ReportModel): string {
   const tone = model.verdict.passed ? "ok" : model.verdict.status === "not-final" ? "amber" : "warn";
   const [first, ...rest] = model.sections;
   return `<!doctype html>
-<html lang="${model.lang === "zh" ? "zh-CN" : "en"}"><head><meta charset="utf-8">
+<html lang="${LANGUAGE_TAGS[model.lang]}"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
 <meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${escapeHtml(model.title)} — ${escapeHtml(model.subject.name)}</title><style>${CSS}</style></head>

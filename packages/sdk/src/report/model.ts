@@ -3,6 +3,7 @@ import type { ErrorCode } from "../core/errors";
 import { serializeReceipt, type Receipt, type ReceiptAnchor } from "../core/receipt";
 import { statusOfCode, type Step, type VerdictStatus } from "../core/verification";
 import { translate, translator, type Lang } from "../core/i18n";
+import { formatCst, formatUtc } from "../core/time-format";
 import { chainName, isDevelopmentChain } from "./chains";
 import { LEGAL_TEXTS } from "./texts/legal";
 import { APPENDIX_TEXTS } from "./texts/appendix";
@@ -91,22 +92,7 @@ export function verdictStatus(input: VerificationResult | RejectedReceipt): Verd
   return status === "verified" && !input.file ? "unverifiable" : status;
 }
 
-/** `2025-01-31 16:00:00 UTC` */
-export function formatUtc(unixSeconds: number): string {
-  return `${new Date(unixSeconds * 1000)
-    .toISOString()
-    .replace("T", " ")
-    .replace(/\.\d{3}Z$/, "")} UTC`;
-}
-
-/** `2025-02-01 00:00:00` in China Standard Time (UTC+8, no daylight saving). */
-export function formatCst(unixSeconds: number, lang: ReportLang): string {
-  const s = new Date((unixSeconds + 8 * 3600) * 1000)
-    .toISOString()
-    .replace("T", " ")
-    .replace(/\.\d{3}Z$/, "");
-  return lang === "zh" ? `${s}（北京时间，UTC+8）` : `${s} China Standard Time (UTC+8)`;
-}
+export { formatCst, formatUtc };
 
 function basename(p: string): string {
   return p.split(/[\\/]/).pop() ?? p;

@@ -1,5 +1,7 @@
 import type PDFDocumentClass from "pdfkit";
+import { translate, type Lang } from "../core/i18n";
 import { cjkFontPaths } from "./fonts";
+import { RENDER_TEXTS } from "./texts/render";
 import type { ReportBlock, ReportModel } from "./model";
 
 type Doc = PDFKit.PDFDocument;
@@ -184,9 +186,8 @@ class Layout {
     this.doc.fillColor(COLORS.text);
   }
 
-  check(b: Extract<ReportBlock, { kind: "check" }>, lang: string): void {
-    const status =
-      b.ok === undefined ? "" : b.ok ? (lang === "zh" ? "通过 OK" : "OK") : lang === "zh" ? "未通过 FAILED" : "FAILED";
+  check(b: Extract<ReportBlock, { kind: "check" }>, lang: Lang): void {
+    const status = b.ok === undefined ? "" : translate(RENDER_TEXTS, lang, b.ok ? "checkPassed" : "checkFailed");
     this.doc.font("cjk-bold").fontSize(9.5);
     this.ensure(40);
     const y = this.doc.y;
@@ -249,7 +250,7 @@ export function renderReportPdf(model: ReportModel): Promise<Buffer> {
       doc.switchToPage(i);
       const bottom = doc.page.margins.bottom;
       doc.page.margins.bottom = 0;
-      const label = model.verdict.passed ? "" : ` · ${model.lang === "zh" ? "未通过核验" : "NOT VERIFIED"}`;
+      const label = model.verdict.passed ? "" : ` · ${translate(RENDER_TEXTS, model.lang, "notVerified")}`;
       doc
         .font("cjk")
         .fontSize(7.5)

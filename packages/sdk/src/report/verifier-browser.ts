@@ -10,6 +10,7 @@ import { computeLeaf } from "../core/commitment";
 import { Verifier, type ChainReader, type VerificationResult } from "../core/engine";
 import { isProofmarkError, type ErrorCode } from "../core/errors";
 import { toHex } from "../core/hex";
+import { formatPageTime } from "../core/time-format";
 import { parseReceipt, RECEIPT_MAX_BYTES, type Receipt } from "../core/receipt";
 import { KNOWN_REGISTRY_CODES } from "../core/registry-codes";
 import { escapeControlChars } from "../core/text";
@@ -302,11 +303,7 @@ export function portalUi(C: PortalVerifyConfig): void {
     });
     if (v.status === "verified" || v.status === "not-final") {
       const a = v.result!.anchors[0];
-      const when = new Date(a.anchor.timestamp * 1000);
-      const time =
-        C.lang === "zh"
-          ? `${when.toLocaleString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false })}（北京时间）`
-          : when.toISOString().replace(".000Z", " UTC").replace("T", " ");
+      const time = formatPageTime(C.lang, a.anchor.timestamp);
       const unchecked = v.result!.anchors.flatMap((x) => x.unchecked);
       show(v, v.status === "verified" ? S.ok : S.notFinal, [
         fmt(S.existed, { time, block: a.anchor.blockNumber, conf: a.confirmations }),
