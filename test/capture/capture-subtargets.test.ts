@@ -138,6 +138,8 @@ self.addEventListener("fetch", (e) => {
     const record = JSON.parse(entries.get("capture/record.json")!.data.toString("utf8")) as CaptureRecord;
     expect(record.targets.map((t) => t.type)).to.include.members(["iframe", "service_worker"]);
     expect(record.servedByServiceWorker.map((s) => s.url)).to.deep.equal([`${shop}/via-sw.txt`]);
+    // where the capture came from, as this host's routing sees it, for each server reached
+    expect(record.sourceAddresses).to.deep.include({ remote: "127.0.0.1", source: "127.0.0.1" });
     // a response served by a service worker is not a cache hit
     expect(record.clean.checks.find((c) => c.item === "empty-cache")!.ok).to.equal(true);
 

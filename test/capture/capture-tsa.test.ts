@@ -4,8 +4,12 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import {
+  buildCaptureReportModel,
   captureToWacz,
   DEFAULT_CHROMIUM,
+  parseReceipt,
+  renderCaptureReportHtml,
+  verifyCapture,
   pemCertificates,
   readZip,
   verifyTimeSignatures,
@@ -77,6 +81,18 @@ describe("proofmark capture --tsa: RFC 3161 time signatures", function () {
     expect(check.signer).to.include("Capture TSA");
     expect(Math.abs(Date.parse(check.genTime!) - Date.now())).to.be.below(5 * 60_000);
     expect(Math.abs(check.offsetSeconds!)).to.be.below(60);
+
+    // verify and the report: the TSA's time beside the machine clock
+    const full = await verifyCapture({ path: out, dataDir: ws.dataDir, parseReceipt, tsaTrust: trusted });
+    expect(full.timeSignatures.map((t) => t.ok)).to.deep.equal([true]);
+    const html = renderCaptureReportHtml(buildCaptureReportModel(full, { lang: "en" }), []);
+    expect(html).to.include("Against a time-stamp authority");
+    expect(html).to.include(check.genTime!);
+    expect(html).to.include("Machine clock at start");
+    const untrustedRun = await verifyCapture({ path: out, dataDir: ws.dataDir, parseReceipt, tsaTrust: [] });
+    expect(untrustedRun.ok).to.equal(false);
+    expect(untrustedRun.code).to.equal("TIMESTAMP_UNTRUSTED");
+    expect(untrustedRun.file).to.equal("datapackage-digest.json");
 
     // no trust, or another TSA's root: untrusted, never passed
     expect((await verifyTimeSignatures(digest.signedData, digest.timeSignatures, []))[0].code).to.equal(

@@ -60,7 +60,9 @@ export function register(program: Command): void {
       const out = o.out ?? defaultOut(urls[0]);
       if (!/\.wacz$/i.test(out))
         throw new ProofmarkError("INVALID_ARGUMENT", `--out ${out}: a WACZ file's name must end in .wacz`);
-      const chain = await env.chain();
+      // the chain (a local node may have to start) is made ready while the browser captures
+      const chainReady = env.chain();
+      chainReady.catch(() => undefined);
       let captured: CaptureResult;
       try {
         captured = await captureToWacz({
@@ -74,6 +76,7 @@ export function register(program: Command): void {
           tsa: o.tsa,
           timeoutMs: o.timeout !== undefined ? o.timeout * 1000 : undefined,
           chainClock: async () => {
+            const chain = await chainReady;
             const block = await chain.provider.getBlock("latest");
             return block
               ? { chainId: chain.chainId, blockNumber: block.number, timestamp: block.timestamp }
@@ -84,6 +87,7 @@ export function register(program: Command): void {
           onProgress: (t) => env.out.progress(t),
         });
         env.out.progress("anchoring");
+        const chain = await chainReady;
         const stamped = await anchorCaptures({ chain, files: [out] });
         env.out.progressDone();
         const file = stamped.files[0];
@@ -136,7 +140,7 @@ export function register(program: Command): void {
           env.out.line(line);
       } finally {
         env.out.progressDone();
-        chain.close();
+        (await chainReady.catch(() => undefined))?.close();
       }
     });
 }

@@ -265,14 +265,22 @@ export async function captureUrls(opts: CaptureOptions): Promise<CaptureSession>
     );
   }
   const host = observeHost(env);
-  const machineNow = new Date();
-  const clock: CaptureSession["clock"] = { machineTime: machineNow.toISOString() };
-  try {
-    const c = await opts.chainClock?.();
-    if (c) clock.chain = { ...c, offsetSeconds: Math.round((machineNow.getTime() / 1000 - c.timestamp) * 1000) / 1000 };
-  } catch (e) {
-    clock.error = (e as Error).message;
-  }
+  // Done while the browser starts and pages load (they do not depend on each other): the browser
+  // binary's SHA-256 (~300 MB for Debian's Chromium) and the chain's clock (the machine's time is
+  // taken when the block arrives, so the two are compared at the same moment).
+  const binariesHashed = Promise.all(browserBinaries(executablePath).map(fingerprintBinary));
+  const clock: CaptureSession["clock"] = { machineTime: new Date().toISOString() };
+  const clockRead = (async () => {
+    try {
+      const c = await opts.chainClock?.();
+      const machineNow = new Date();
+      clock.machineTime = machineNow.toISOString();
+      if (c)
+        clock.chain = { ...c, offsetSeconds: Math.round((machineNow.getTime() / 1000 - c.timestamp) * 1000) / 1000 };
+    } catch (e) {
+      clock.error = (e as Error).message;
+    }
+  })();
 
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "proofmark-capture-"));
   const profile = path.join(work, "profile");
@@ -412,7 +420,6 @@ export async function captureUrls(opts: CaptureOptions): Promise<CaptureSession>
         else pc.errors.push(`navigation failed: ${(e as Error).message.split("\n")[0]}`);
       }
       await page.waitForLoadState("networkidle", { timeout: pc.loadTimedOut ? 1 : settleMs }).catch(() => undefined);
-      await page.waitForTimeout(Math.min(settleMs, 500));
       if (video) await video.detach(cdp);
       pc.snapshotAt = new Date().toISOString();
       pc.finalUrl = page.url();
@@ -482,7 +489,8 @@ export async function captureUrls(opts: CaptureOptions): Promise<CaptureSession>
     profile: { path: profile, entriesBeforeLaunch },
     extensionTargets: [],
   };
-  browser.binaries = await Promise.all(browserBinaries(executablePath).map(fingerprintBinary));
+  browser.binaries = await binariesHashed;
+  await clockRead;
   const result: CaptureSession = { ...session, endedAt, video: videoResult, browser, clean: [] };
   result.clean = cleanChecklist(result);
   return result;

@@ -9,7 +9,7 @@ import type {
   TlsOrigin,
   BrowserObservations,
 } from "./browser";
-import type { CleanCheck, HostObservations } from "./environment";
+import { sourceAddresses, type CleanCheck, type HostObservations } from "./environment";
 import {
   publicKeyFingerprint,
   signDatapackageHash,
@@ -87,6 +87,8 @@ export interface CaptureRecord {
   resolver?: string;
   nsswitchHosts?: string;
   addresses: HostObservations["addresses"];
+  /** For each server address, the local address the capturing host's routing chose to reach it. */
+  sourceAddresses: Array<{ remote: string; source?: string; error?: string }>;
   limits: CaptureSession["limits"];
   scripts: ScriptRun[];
   failed: FailedRequest[];
@@ -360,6 +362,9 @@ export async function packageCapture(
     resolver: session.host.resolver,
     nsswitchHosts: session.host.nsswitchHosts,
     addresses: session.host.addresses,
+    sourceAddresses: await sourceAddresses(
+      session.exchanges.filter((x) => x.remoteIp).map((x) => x.remoteIp!.replace(/^\[|\]$/g, "")),
+    ),
     limits: session.limits,
     scripts: session.scripts,
     failed: session.failed,
