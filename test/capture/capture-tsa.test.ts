@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -81,6 +82,16 @@ describe("proofmark capture --tsa: RFC 3161 time signatures", function () {
     expect(check.signer).to.include("Capture TSA");
     expect(Math.abs(Date.parse(check.genTime!) - Date.now())).to.be.below(5 * 60_000);
     expect(Math.abs(check.offsetSeconds!)).to.be.below(60);
+
+    // the expert's re-check with stock OpenSSL, as the README says
+    fs.writeFileSync(path.join(ws.dir, "signature.txt"), digest.signedData.signature);
+    fs.writeFileSync(path.join(ws.dir, "token.der"), Buffer.from(digest.timeSignatures[0].timeSignature, "base64"));
+    const openssl = execFileSync(
+      "openssl",
+      ["ts", "-verify", "-data", "signature.txt", "-in", "token.der", "-token_in", "-CAfile", tsa!.caFile],
+      { cwd: ws.dir, encoding: "utf8" },
+    );
+    expect(openssl).to.include("Verification: OK");
 
     // verify and the report: the TSA's time beside the machine clock
     const full = await verifyCapture({ path: out, dataDir: ws.dataDir, parseReceipt, tsaTrust: trusted });
