@@ -120,6 +120,7 @@ const NOTES = [
   "Bodies are recorded as Chromium decoded them: a Content-Encoding or Transfer-Encoding header is kept as X-Proofmark-Original-Content-Encoding / X-Proofmark-Original-Transfer-Encoding and Content-Length is the recorded body's length.",
   "Scripts listed under `scripts` ran after the page loaded, to read it; Playwright also evaluates its own helper script in an isolated world to read the title and DOM. Nothing was added to the pages before or while they loaded.",
   "Requests made by cross-site (out-of-process) iframes, workers and service workers are recorded like the page's own: their WARC response records carry WARC-Proofmark-Target (who made the request), and a response a service worker gave the page carries WARC-Proofmark-Served-By: service-worker (what the service worker fetched itself is a separate exchange). A service worker's own script is fetched by the browser before any DevTools session can see it: it is listed under `targets`, not recorded in the WARC.",
+  "Chromium listened on a loopback DevTools port (--remote-debugging-port=0: a free port on 127.0.0.1, see the command line) for the second DevTools connection that attaches iframes, workers and service workers; nothing else connected to it.",
   "The HAR (capture/capture.har) is written from the same recorded exchanges as the WARC, without bodies (they are in the WARC); timings are not recorded.",
   "Pop-up windows opened by a page were closed at once and are listed, not captured.",
 ];
