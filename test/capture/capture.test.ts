@@ -375,6 +375,7 @@ describe("proofmark capture: web pages into a signed, anchored WACZ", function (
         message: "not anchored",
         path: "hostile.wacz",
         wacz: verifyWaczBytes(hostileBytes),
+        timeSignatures: [],
         receiptPath: "x",
       };
       const html = renderCaptureReportHtml(buildCaptureReportModel(v, { lang: "en" }), []);

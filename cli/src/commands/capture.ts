@@ -16,6 +16,7 @@ interface CaptureCliOptions {
   timeout?: number;
   browser?: string;
   trustCertificateSpki?: string[];
+  tsa: string[];
 }
 
 /** A file name for a capture of `url` made now: capture-<host>-<UTC time>.wacz */
@@ -48,12 +49,20 @@ export function register(program: Command): void {
       "--trust-certificate-spki <sha256-base64...>",
       "accept a certificate no trusted CA issued (base64 SHA-256 of its public key); the capture record says so",
     )
+    .option(
+      "--tsa <url>",
+      "also time-sign the WACZ signature with this RFC 3161 TSA (timeSignature); repeatable",
+      (v: string, prev: string[]) => [...prev, v],
+      [],
+    )
     .action(async (urls: string[], o: CaptureCliOptions, cmd: Command) => {
       const env = commandEnv(cmd);
       const out = o.out ?? defaultOut(urls[0]);
       if (!/\.wacz$/i.test(out))
         throw new ProofmarkError("INVALID_ARGUMENT", `--out ${out}: a WACZ file's name must end in .wacz`);
-      const chain = await env.chain();
+      // the chain (a local node may have to start) is made ready while the browser captures
+      const chainReady = env.chain();
+      chainReady.catch(() => undefined);
       let captured: CaptureResult;
       try {
         captured = await captureToWacz({
@@ -64,8 +73,10 @@ export function register(program: Command): void {
           video: o.video,
           executablePath: o.browser,
           trustCertificateSpki: o.trustCertificateSpki,
+          tsa: o.tsa,
           timeoutMs: o.timeout !== undefined ? o.timeout * 1000 : undefined,
           chainClock: async () => {
+            const chain = await chainReady;
             const block = await chain.provider.getBlock("latest");
             return block
               ? { chainId: chain.chainId, blockNumber: block.number, timestamp: block.timestamp }
@@ -76,6 +87,7 @@ export function register(program: Command): void {
           onProgress: (t) => env.out.progress(t),
         });
         env.out.progress("anchoring");
+        const chain = await chainReady;
         const stamped = await anchorCaptures({ chain, files: [out] });
         env.out.progressDone();
         const file = stamped.files[0];
@@ -95,6 +107,8 @@ export function register(program: Command): void {
           waczBytes: captured.waczBytes,
           rawResponseBytes: captured.rawResponseBytes,
           images: r.images,
+          timeSignatures: captured.timeSignatures.map(({ tsa, genTime }) => ({ tsa, genTime })),
+          tsaErrors: captured.tsaErrors,
         });
         env.out.line(`captured  ${urls.length} page(s)  →  ${out} (${formatBytes(captured.waczBytes)})`);
         for (const p of r.pages) {
@@ -110,6 +124,8 @@ export function register(program: Command): void {
           env.out.line(
             `  image ${m.sha256.slice(0, 16)}… resembles your registered ${m.original.name} (distance ${m.original.distance}, anchored ${m.original.anchoredAt}) — evidence of similarity, not identity`,
           );
+        for (const t of captured.timeSignatures) env.out.line(`  time-signed by ${t.tsa} at ${t.genTime}`);
+        for (const t of captured.tsaErrors) env.out.line(`  the TSA ${t.tsa} gave no time signature: ${t.message}`);
         env.out.line(r.clean.ok ? "  clean environment: every check passed" : "  CLEAN-ENVIRONMENT CHECK FAILED:");
         for (const c of r.clean.checks.filter((x) => !x.ok)) env.out.line(`    ✗ ${c.item}: ${c.observed}`);
         env.out.line();
@@ -124,7 +140,7 @@ export function register(program: Command): void {
           env.out.line(line);
       } finally {
         env.out.progressDone();
-        chain.close();
+        (await chainReady.catch(() => undefined))?.close();
       }
     });
 }

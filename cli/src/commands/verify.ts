@@ -8,6 +8,7 @@ import {
   hashFile,
   isProofmarkError,
   isWaczPath,
+  loadTsaTrust,
   parseReceipt,
   sha256Stream,
   type Receipt,
@@ -23,6 +24,7 @@ import { hintFor } from "../hints";
 import { addVerifyOptions, readReceiptFile, verifierFlags, type VerifyCliFlags } from "../receipts";
 
 interface VerifyCliOptions extends VerifyCliFlags {
+  tsaTrust: string[];
   proof?: string;
   minConfirmations?: number;
   fromStore?: boolean;
@@ -44,6 +46,12 @@ export function register(program: Command): void {
     .argument("[paths...]", "files or folders (each file is checked against <file>.proof.json), or receipts")
     .option("--proof <receipt>", "the receipt to use (with a single file)")
     .option("--min-confirmations <n>", "confirmations required (default 1)", positiveInt)
+    .option(
+      "--tsa-trust <file.pem>",
+      "trust this TSA root certificate (PEM) for RFC 3161 time signatures; repeatable (default: PROOFMARK_TSA_TRUST)",
+      (v: string, prev: string[]) => [...prev, v],
+      [],
+    )
     .option(
       "--from-store",
       "read each file from the content store by its receipt's subject.cid (decrypted with the receipt's key); give receipts, or --proof P",
@@ -255,6 +263,21 @@ function reportMany(
   );
 }
 
+/** The capture's clocks side by side: the machine's, the chain's latest block, the TSAs'. */
+function captureClocks(v: Awaited<ReturnType<typeof verifyCapture>>): Array<[string, string]> {
+  const clock = v.wacz.record?.clock;
+  if (!clock) return [];
+  const out: Array<[string, string]> = [["machine clock", `${clock.machineTime} (at the start of the capture)`]];
+  if (clock.chain)
+    out.push([
+      "chain clock",
+      `block ${clock.chain.blockNumber} of chain ${clock.chain.chainId}: ${formatTime(clock.chain.timestamp)} (machine ${clock.chain.offsetSeconds} s ahead)`,
+    ]);
+  for (const t of v.timeSignatures.filter((x) => x.ok))
+    out.push(["TSA clock", `${t.genTime} (${t.signer}; ${t.offsetSeconds} s after the signature's created time)`]);
+  return out;
+}
+
 /** `proofmark verify capture.wacz`: every file, WARC record and the signature offline, then the anchor. */
 async function verifyWacz(env: CommandEnv, file: string, o: VerifyCliOptions): Promise<void> {
   env.out.progress(`checking ${file}`);
@@ -265,6 +288,7 @@ async function verifyWacz(env: CommandEnv, file: string, o: VerifyCliOptions): P
     rpc: env.opts.rpc,
     minConfirmations: o.minConfirmations,
     parseReceipt,
+    tsaTrust: loadTsaTrust(o.tsaTrust, process.env),
   });
   env.out.progressDone();
   const { record: _record, ...wacz } = v.wacz;
@@ -275,6 +299,7 @@ async function verifyWacz(env: CommandEnv, file: string, o: VerifyCliOptions): P
     fault: v.file,
     message: v.message,
     wacz,
+    timeSignatures: v.timeSignatures,
     receipt: v.receiptPath,
     anchor: v.evidence ? summarize({ file, proof: v.receiptPath, result: v.evidence }) : undefined,
   });
@@ -292,6 +317,15 @@ async function verifyWacz(env: CommandEnv, file: string, o: VerifyCliOptions): P
         ? `valid (${v.wacz.signature.curve}, key ${v.wacz.signature.publicKeyFingerprint?.slice(0, 16)}…)`
         : `INVALID: ${v.wacz.signature.reason ?? "-"}`,
     ],
+    [
+      "time signature",
+      v.timeSignatures.length
+        ? v.timeSignatures
+            .map((t) => (t.ok ? `valid: ${t.signer} at ${t.genTime}` : `INVALID (${t.code}): ${t.message}`))
+            .join("; ")
+        : "none (captured without --tsa)",
+    ],
+    ...captureClocks(v),
     [
       "anchor",
       v.evidence?.ok

@@ -5,6 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { BrowserContext, CDPSession, Page } from "playwright-core";
 import { ProofmarkError } from "../core/errors";
+import { DevToolsConnection, type DevToolsChannel } from "./devtools";
 import {
   browserBinaries,
   fingerprintBinary,
@@ -92,6 +93,13 @@ export interface Exchange {
   /** Bytes received for the body, when truncated. */
   receivedBytes?: number;
   fromCache?: boolean;
+  /** The response was served by a service worker (its own fetch, if any, is a separate exchange). */
+  fromServiceWorker?: boolean;
+  /**
+   * Who made the request when it was not the page's own frame: a cross-site (out-of-process) iframe,
+   * a worker, or a service worker (whose requests are given to the page being captured then).
+   */
+  target?: { type: string; url?: string };
   /** The response was a redirect (its Location was followed by another exchange). */
   redirect?: boolean;
 }
@@ -170,7 +178,8 @@ export interface CaptureSession {
   exchanges: Exchange[];
   failed: FailedRequest[];
   tls: TlsOrigin[];
-  har?: Buffer;
+  /** The targets attached besides the pages: cross-site iframes, workers, service workers. */
+  targets: Array<{ page: number; type: string; url: string }>;
   video?: { bytes: Buffer; frames: number; error?: string } | { error: string };
   scripts: ScriptRun[];
   host: HostObservations;
@@ -184,6 +193,27 @@ export interface CaptureSession {
 const TEXT_SCRIPT = '() => (document.body ? document.body.innerText : "")';
 const LOCAL_RESOURCES_SCRIPT =
   '() => Array.from(document.querySelectorAll("[src],[href]")).map((e) => e.currentSrc || e.getAttribute("src") || e.getAttribute("href") || "").filter((u) => /^(data|blob):/i.test(u))';
+
+/** Browser-wide: service and shared workers (they outlive pages; their requests are recorded too). */
+const BROWSER_AUTO_ATTACH = {
+  autoAttach: true,
+  waitForDebuggerOnStart: true,
+  flatten: true,
+  filter: [{ type: "service_worker" }, { type: "shared_worker" }],
+};
+/** Per page and per iframe: out-of-process iframes and dedicated workers (service workers above). */
+const PAGE_AUTO_ATTACH = {
+  autoAttach: true,
+  waitForDebuggerOnStart: true,
+  flatten: true,
+  filter: [
+    { type: "service_worker", exclude: true },
+    { type: "shared_worker", exclude: true },
+    { type: "browser", exclude: true },
+    { type: "tab", exclude: true },
+    {},
+  ],
+};
 
 function headerPairs(headers: Record<string, string> | undefined): Array<[string, string]> {
   const out: Array<[string, string]> = [];
@@ -235,20 +265,27 @@ export async function captureUrls(opts: CaptureOptions): Promise<CaptureSession>
     );
   }
   const host = observeHost(env);
-  const machineNow = new Date();
-  const clock: CaptureSession["clock"] = { machineTime: machineNow.toISOString() };
-  try {
-    const c = await opts.chainClock?.();
-    if (c) clock.chain = { ...c, offsetSeconds: Math.round((machineNow.getTime() / 1000 - c.timestamp) * 1000) / 1000 };
-  } catch (e) {
-    clock.error = (e as Error).message;
-  }
+  // Done while the browser starts and pages load (they do not depend on each other): the browser
+  // binary's SHA-256 (~300 MB for Debian's Chromium) and the chain's clock (the machine's time is
+  // taken when the block arrives, so the two are compared at the same moment).
+  const binariesHashed = Promise.all(browserBinaries(executablePath).map(fingerprintBinary));
+  const clock: CaptureSession["clock"] = { machineTime: new Date().toISOString() };
+  const clockRead = (async () => {
+    try {
+      const c = await opts.chainClock?.();
+      const machineNow = new Date();
+      clock.machineTime = machineNow.toISOString();
+      if (c)
+        clock.chain = { ...c, offsetSeconds: Math.round((machineNow.getTime() / 1000 - c.timestamp) * 1000) / 1000 };
+    } catch (e) {
+      clock.error = (e as Error).message;
+    }
+  })();
 
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "proofmark-capture-"));
   const profile = path.join(work, "profile");
   fs.mkdirSync(profile);
   const entriesBeforeLaunch = fs.readdirSync(profile).length;
-  const harPath = path.join(work, "capture.har");
   const { chromium } = require("playwright-core") as typeof import("playwright-core");
   const startedAt = new Date().toISOString();
   opts.onProgress?.("starting Chromium");
@@ -256,12 +293,16 @@ export async function captureUrls(opts: CaptureOptions): Promise<CaptureSession>
   try {
     context = await chromium.launchPersistentContext(profile, {
       executablePath,
-      args: opts.trustCertificateSpki?.length
-        ? [...CHROMIUM_ARGS, `--ignore-certificate-errors-spki-list=${opts.trustCertificateSpki.join(",")}`]
-        : CHROMIUM_ARGS,
+      // the second DevTools connection (loopback, a free port): see ./devtools.ts
+      args: [
+        ...CHROMIUM_ARGS,
+        "--remote-debugging-port=0",
+        ...(opts.trustCertificateSpki?.length
+          ? [`--ignore-certificate-errors-spki-list=${opts.trustCertificateSpki.join(",")}`]
+          : []),
+      ],
       headless: true,
       viewport: { width: 1280, height: 900 },
-      recordHar: { path: harPath, content: "omit" },
       env: env as Record<string, string>,
     });
   } catch (e) {
@@ -275,6 +316,7 @@ export async function captureUrls(opts: CaptureOptions): Promise<CaptureSession>
 
   const session: Omit<CaptureSession, "endedAt" | "browser" | "clean"> = {
     startedAt,
+    targets: [],
     pages: [],
     exchanges: [],
     failed: [],
@@ -303,12 +345,45 @@ export async function captureUrls(opts: CaptureOptions): Promise<CaptureSession>
   };
 
   let browserInfo: BrowserObservations | undefined;
+  let devtools: DevToolsConnection | undefined;
+  const recorder = new NetworkRecorder(maxResponseBytes, session);
   try {
+    devtools = await DevToolsConnection.open(profile);
+    const dt = devtools;
+    const attached = new Set<string>();
+    // every target a page spawns (cross-site iframes, workers) and every service worker: Network
+    // enabled before it runs (waitForDebuggerOnStart), then resumed
+    const autoAttach = (sessionId: string | undefined) => {
+      dt.channel(sessionId).on(
+        "Target.attachedToTarget",
+        (e: { sessionId: string; targetInfo: { targetId: string; type: string; url: string } }) => {
+          const ch = dt.channel(e.sessionId);
+          const info = e.targetInfo;
+          const fresh = !attached.has(info.targetId);
+          attached.add(info.targetId);
+          if (fresh) session.targets.push({ page: recorder.page, type: info.type, url: info.url });
+          const target = { type: info.type, ...(info.url ? { url: info.url } : {}) };
+          void (fresh ? recorder.attach(ch, target) : Promise.resolve())
+            .then(() => (info.type === "iframe" ? ch.send("Target.setAutoAttach", PAGE_AUTO_ATTACH) : undefined))
+            .catch(() => undefined)
+            .finally(() => ch.send("Runtime.runIfWaitingForDebugger").catch(() => undefined));
+          if (fresh && info.type === "iframe") autoAttach(e.sessionId);
+        },
+      );
+    };
+    autoAttach(undefined);
+    await dt.send("Target.setAutoAttach", BROWSER_AUTO_ATTACH);
     for (let i = 0; i < opts.urls.length; i++) {
       const url = opts.urls[i];
       opts.onProgress?.(`capturing ${url}`);
       const page = await context.newPage();
       const cdp = await context.newCDPSession(page);
+      recorder.page = i;
+      const { targetInfo } = (await cdp.send("Target.getTargetInfo")) as { targetInfo: { targetId: string } };
+      const { sessionId: pageSession } = await dt.send<{ sessionId: string }>("Target.attachToTarget", {
+        targetId: targetInfo.targetId,
+        flatten: true,
+      });
       if (!browserInfo) browserInfo = await observeBrowser(context, executablePath, profile, entriesBeforeLaunch);
       const pc: PageCapture = {
         index: i,
@@ -326,8 +401,9 @@ export async function captureUrls(opts: CaptureOptions): Promise<CaptureSession>
       };
       session.pages.push(pc);
       page.on("popup", closePopup(pc));
-      const recorder = new NetworkRecorder(cdp, i, maxResponseBytes, session);
-      await recorder.start();
+      await recorder.attach(dt.channel(pageSession));
+      autoAttach(pageSession);
+      await dt.send("Target.setAutoAttach", PAGE_AUTO_ATTACH, pageSession);
       if (video) await video.attach(cdp);
       let first = true;
       page.on("framenavigated", (f) => {
@@ -344,7 +420,6 @@ export async function captureUrls(opts: CaptureOptions): Promise<CaptureSession>
         else pc.errors.push(`navigation failed: ${(e as Error).message.split("\n")[0]}`);
       }
       await page.waitForLoadState("networkidle", { timeout: pc.loadTimedOut ? 1 : settleMs }).catch(() => undefined);
-      await page.waitForTimeout(Math.min(settleMs, 500));
       if (video) await video.detach(cdp);
       pc.snapshotAt = new Date().toISOString();
       pc.finalUrl = page.url();
@@ -391,19 +466,19 @@ export async function captureUrls(opts: CaptureOptions): Promise<CaptureSession>
         pc.errors.push(`PDF: ${(e as Error).message.split("\n")[0]}`);
       }
       await recorder.finish();
-      for (const r of recorder.localUrls) {
+      for (const r of recorder.localUrls.splice(0)) {
         if (!pc.localResources.some((x) => x.url === r.url)) pc.localResources.push(r);
       }
+      await dt.send("Target.detachFromTarget", { sessionId: pageSession }).catch(() => undefined);
       await withTimeout(cdp.detach(), 10_000, "detaching").catch(() => undefined);
       await withTimeout(page.close({ runBeforeUnload: false }), 15_000, "closing the page").catch(() => undefined);
     }
   } finally {
-    // Playwright's HAR recorder can wait forever on a request that never ends: bounded, and the
-    // browser (started here, found by its profile folder) is killed if it does not close
+    devtools?.close();
+    // bounded: the browser (started here, found by its profile folder) is killed if it does not close
     await withTimeout(context.close(), 30_000, "closing the browser").catch(() => killBrowser(profile));
   }
   const endedAt = new Date().toISOString();
-  const har = fs.existsSync(harPath) ? fs.readFileSync(harPath) : undefined;
   const videoResult = video ? await video.finish() : undefined;
   fs.rmSync(work, { recursive: true, force: true });
   const browser = browserInfo ?? {
@@ -414,8 +489,9 @@ export async function captureUrls(opts: CaptureOptions): Promise<CaptureSession>
     profile: { path: profile, entriesBeforeLaunch },
     extensionTargets: [],
   };
-  browser.binaries = await Promise.all(browserBinaries(executablePath).map(fingerprintBinary));
-  const result: CaptureSession = { ...session, endedAt, har, video: videoResult, browser, clean: [] };
+  browser.binaries = await binariesHashed;
+  await clockRead;
+  const result: CaptureSession = { ...session, endedAt, video: videoResult, browser, clean: [] };
   result.clean = cleanChecklist(result);
   return result;
 }
@@ -559,11 +635,19 @@ export function cleanChecklist(s: Pick<CaptureSession, "browser" | "host" | "exc
   ];
 }
 
-/** Records the network exchanges of one page through its DevTools session. */
+/**
+ * Records the network exchanges of the capture through every DevTools session attached to it: the
+ * page's, its out-of-process iframes' and workers', and the browser's service workers. A request can
+ * start in one session and finish in another (a cross-site iframe's document: sent by the parent,
+ * finished by the iframe), so the exchanges in flight are kept by request id across sessions, and
+ * each body is read from the session that saw the request finish.
+ */
 class NetworkRecorder {
+  /** The page the exchanges seen now belong to. */
+  page = 0;
   private readonly live = new Map<
     string,
-    Exchange & { received: number; finished: boolean; streaming?: Promise<void> }
+    Exchange & { received: number; finished: boolean; streaming?: Promise<void>; channel: DevToolsChannel }
   >();
   private readonly pending: Array<Promise<unknown>> = [];
   private readonly extraRequest = new Map<string, Array<[string, string]>>();
@@ -575,55 +659,57 @@ class NetworkRecorder {
   readonly localUrls: PageCapture["localResources"] = [];
 
   constructor(
-    private readonly cdp: CDPSession,
-    private readonly page: number,
     private readonly max: number,
     private readonly session: { exchanges: Exchange[]; failed: FailedRequest[]; tls: TlsOrigin[] },
   ) {}
 
-  async start(): Promise<void> {
-    const cdp = this.cdp;
-    cdp.on("Network.requestWillBeSent", (e) => this.onRequest(e as never));
-    cdp.on("Network.requestWillBeSentExtraInfo", (e) =>
+  /** Listens to a session's Network events and enables them; `target` names a page's sub-target. */
+  async attach(ch: DevToolsChannel, target?: Exchange["target"]): Promise<void> {
+    type E = Record<string, never>;
+    ch.on("Network.requestWillBeSent", (e: E) => this.onRequest(e as never, ch, target));
+    ch.on("Network.requestWillBeSentExtraInfo", (e: E) =>
       this.extraRequest.set(e.requestId, headerPairs(e.headers as Record<string, string>)),
     );
-    cdp.on("Network.responseReceivedExtraInfo", (e) =>
+    ch.on("Network.responseReceivedExtraInfo", (e: E) =>
       this.extraResponse.set(e.requestId, {
         headers: headerPairs(e.headers as Record<string, string>),
         statusCode: e.statusCode,
         headersText: e.headersText,
       }),
     );
-    cdp.on("Network.responseReceived", (e) => this.onResponse(e as never));
-    cdp.on("Network.dataReceived", (e) => this.onData(e.requestId, e.dataLength, (e as { data?: string }).data));
-    cdp.on("Network.loadingFinished", (e) => this.onFinished(e.requestId));
-    cdp.on("Network.loadingFailed", (e) => this.onFailed(e as never));
-    await cdp.send("Network.enable", {
+    ch.on("Network.responseReceived", (e: E) => this.onResponse(e as never, ch));
+    ch.on("Network.dataReceived", (e: E) => this.onData(e.requestId, e.dataLength, e.data, ch));
+    ch.on("Network.loadingFinished", (e: E) => this.onFinished(e.requestId, ch));
+    ch.on("Network.loadingFailed", (e: E) => this.onFailed(e as never));
+    await ch.send("Network.enable", {
       maxTotalBufferSize: 256 * 1024 * 1024,
       maxResourceBufferSize: Math.max(this.max, 64 * 1024 * 1024),
     });
-    await cdp.send("Network.setCacheDisabled", { cacheDisabled: false });
   }
 
-  private onRequest(e: {
-    requestId: string;
-    request: {
-      url: string;
-      method: string;
-      headers: Record<string, string>;
-      postData?: string;
-      postDataEntries?: Array<{ bytes?: string }>;
-    };
-    redirectResponse?: {
-      status: number;
-      statusText: string;
-      headers: Record<string, string>;
-      remoteIPAddress?: string;
-      remotePort?: number;
-      protocol?: string;
-    };
-    wallTime: number;
-  }): void {
+  private onRequest(
+    e: {
+      requestId: string;
+      request: {
+        url: string;
+        method: string;
+        headers: Record<string, string>;
+        postData?: string;
+        postDataEntries?: Array<{ bytes?: string }>;
+      };
+      redirectResponse?: {
+        status: number;
+        statusText: string;
+        headers: Record<string, string>;
+        remoteIPAddress?: string;
+        remotePort?: number;
+        protocol?: string;
+      };
+      wallTime: number;
+    },
+    ch: DevToolsChannel,
+    target?: Exchange["target"],
+  ): void {
     const url = e.request.url;
     if (/^(data|blob):/i.test(url)) {
       if (!this.localUrls.some((r) => r.url === url))
@@ -658,6 +744,8 @@ class NetworkRecorder {
         : undefined;
     this.live.set(e.requestId, {
       page: this.page,
+      ...(target ? { target } : {}),
+      channel: ch,
       url,
       method: e.request.method,
       date: new Date(e.wallTime * 1000).toISOString(),
@@ -669,25 +757,29 @@ class NetworkRecorder {
     });
   }
 
-  private onResponse(e: {
-    requestId: string;
-    response: {
-      url: string;
-      status: number;
-      statusText: string;
-      headers: Record<string, string>;
-      mimeType: string;
-      remoteIPAddress?: string;
-      remotePort?: number;
-      protocol?: string;
-      fromDiskCache?: boolean;
-      fromPrefetchCache?: boolean;
-      fromServiceWorker?: boolean;
-      securityDetails?: Record<string, unknown>;
-    };
-  }): void {
+  private onResponse(
+    e: {
+      requestId: string;
+      response: {
+        url: string;
+        status: number;
+        statusText: string;
+        headers: Record<string, string>;
+        mimeType: string;
+        remoteIPAddress?: string;
+        remotePort?: number;
+        protocol?: string;
+        fromDiskCache?: boolean;
+        fromPrefetchCache?: boolean;
+        fromServiceWorker?: boolean;
+        securityDetails?: Record<string, unknown>;
+      };
+    },
+    ch: DevToolsChannel,
+  ): void {
     const x = this.live.get(e.requestId);
     if (!x) return;
+    x.channel = ch;
     const r = e.response;
     const extra = this.extraResponse.get(e.requestId);
     const extraReq = this.extraRequest.get(e.requestId);
@@ -700,18 +792,19 @@ class NetworkRecorder {
       remoteIp: r.remoteIPAddress,
       remotePort: r.remotePort,
       httpVersion: httpVersion(r.protocol),
-      fromCache: Boolean(r.fromDiskCache || r.fromPrefetchCache || r.fromServiceWorker),
+      fromCache: Boolean(r.fromDiskCache || r.fromPrefetchCache),
+      ...(r.fromServiceWorker ? { fromServiceWorker: true } : {}),
     });
     if (r.securityDetails) {
       const origin = new URL(r.url).origin;
       if (!this.tlsOrigins.has(origin)) {
         this.tlsOrigins.add(origin);
-        this.pending.push(this.recordTls(origin, r.securityDetails));
+        this.pending.push(this.recordTls(origin, r.securityDetails, ch));
       }
     }
   }
 
-  private async recordTls(origin: string, d: Record<string, unknown>): Promise<void> {
+  private async recordTls(origin: string, d: Record<string, unknown>, ch: DevToolsChannel): Promise<void> {
     const entry: TlsOrigin = {
       origin,
       protocol: d.protocol as string,
@@ -726,7 +819,7 @@ class NetworkRecorder {
       chain: [],
     };
     try {
-      const { tableNames } = (await this.cdp.send("Network.getCertificate", { origin })) as { tableNames: string[] };
+      const { tableNames } = (await ch.send("Network.getCertificate", { origin })) as { tableNames: string[] };
       entry.chain = tableNames.map(
         (der) => `-----BEGIN CERTIFICATE-----\n${der.match(/.{1,64}/g)!.join("\n")}\n-----END CERTIFICATE-----\n`,
       );
@@ -736,9 +829,10 @@ class NetworkRecorder {
     this.session.tls.push(entry);
   }
 
-  private onData(requestId: string, length: number, data?: string): void {
+  private onData(requestId: string, length: number, data: string | undefined, ch: DevToolsChannel): void {
     const x = this.live.get(requestId);
     if (!x) return;
+    x.channel = ch;
     x.received += length;
     if (data && x.streaming && (x.body?.length ?? 0) < this.max) {
       // streamed data after Network.streamResourceContent: kept up to the bound
@@ -747,8 +841,8 @@ class NetworkRecorder {
     if (x.received > this.max && !x.streaming) {
       // Bounded: keep the first `max` bytes Chromium has buffered, and record the body as truncated.
       x.truncated = "length";
-      x.streaming = this.cdp
-        .send("Network.streamResourceContent" as never, { requestId } as never)
+      x.streaming = ch
+        .send("Network.streamResourceContent", { requestId })
         .then((r) => {
           x.body = Buffer.concat([
             Buffer.from((r as { bufferedData: string }).bufferedData, "base64"),
@@ -760,9 +854,10 @@ class NetworkRecorder {
     }
   }
 
-  private onFinished(requestId: string): void {
+  private onFinished(requestId: string, ch: DevToolsChannel): void {
     const x = this.live.get(requestId);
     if (!x || x.finished) return;
+    x.channel = ch;
     x.finished = true;
     this.live.delete(requestId);
     // the raw headers (with Set-Cookie) may arrive after responseReceived
@@ -778,10 +873,12 @@ class NetworkRecorder {
         .then(() => {
           // a truncated body already streamed is kept as it is; otherwise the body Chromium buffered
           if (x.truncated && (x.body?.length ?? 0) > 0) return;
-          return this.cdp.send("Network.getResponseBody", { requestId }).then((r) => {
-            const body = r.base64Encoded ? Buffer.from(r.body, "base64") : Buffer.from(r.body, "utf8");
-            x.body = x.truncated ? body.subarray(0, this.max) : body;
-          });
+          return ch
+            .send("Network.getResponseBody", { requestId })
+            .then((r: { body: string; base64Encoded: boolean }) => {
+              const body = r.base64Encoded ? Buffer.from(r.body, "base64") : Buffer.from(r.body, "utf8");
+              x.body = x.truncated ? body.subarray(0, this.max) : body;
+            });
         })
         .catch(() => {
           x.body = x.body ?? Buffer.alloc(0);
@@ -820,8 +917,8 @@ class NetworkRecorder {
       x.receivedBytes = x.received;
       if (!x.streaming) {
         this.pending.push(
-          this.cdp
-            .send("Network.streamResourceContent" as never, { requestId } as never)
+          x.channel
+            .send("Network.streamResourceContent", { requestId })
             .then((r) => {
               x.body = Buffer.from((r as { bufferedData: string }).bufferedData, "base64").subarray(0, this.max);
             })
@@ -834,7 +931,10 @@ class NetworkRecorder {
     }
     this.live.clear();
     await Promise.allSettled(this.pending);
-    for (const x of this.session.exchanges) delete (x as { streaming?: unknown }).streaming;
+    for (const x of this.session.exchanges) {
+      delete (x as { streaming?: unknown }).streaming;
+      delete (x as { channel?: unknown }).channel;
+    }
   }
 }
 

@@ -120,3 +120,38 @@ export function browserBinaries(executablePath: string): string[] {
   }
   return files;
 }
+
+/**
+ * The address each server was reached from, as this host's kernel chooses it (a UDP socket
+ * "connected" to the server's address, which sends nothing, reports the local address the routing
+ * table picks): the capture's source address as the capturing host sees it. What the server saw can
+ * differ behind NAT or a proxy; that is not observable from here.
+ */
+export async function sourceAddresses(
+  remotes: string[],
+): Promise<Array<{ remote: string; source?: string; error?: string }>> {
+  const dgram = require("node:dgram") as typeof import("node:dgram");
+  const net = require("node:net") as typeof import("node:net");
+  return Promise.all(
+    [...new Set(remotes)].map(
+      (remote) =>
+        new Promise<{ remote: string; source?: string; error?: string }>((resolve) => {
+          const family = net.isIP(remote);
+          if (!family) return resolve({ remote, error: "not an IP address" });
+          const socket = dgram.createSocket(family === 6 ? "udp6" : "udp4");
+          const done = (r: { remote: string; source?: string; error?: string }) => {
+            socket.close();
+            resolve(r);
+          };
+          socket.on("error", (e) => done({ remote, error: e.message }));
+          socket.connect(9, remote, () => {
+            try {
+              done({ remote, source: socket.address().address });
+            } catch (e) {
+              done({ remote, error: (e as Error).message });
+            }
+          });
+        }),
+    ),
+  );
+}

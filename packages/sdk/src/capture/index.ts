@@ -8,7 +8,7 @@ import type { VerificationResult } from "../core/engine";
 import { verifyEvidence } from "../evidence/verify";
 import { writeFileAtomic } from "../util/fs";
 import { captureUrls, type CaptureOptions, type CaptureSession } from "./browser";
-import { loadCaptureKey } from "./signing";
+import { loadCaptureKey, verifyTimeSignatures, type TimeSignature, type TimeSignatureCheck } from "./signing";
 import {
   DATAPACKAGE_DIGEST,
   packageCapture,
@@ -33,6 +33,8 @@ export interface CaptureResult {
   rawResponseBytes: number;
   /** SHA-256 of the signed datapackage-digest.json (what gets anchored). */
   digestSha256: string;
+  timeSignatures: TimeSignature[];
+  tsaErrors: Array<{ tsa: string; message: string }>;
   session: Pick<CaptureSession, "startedAt" | "endedAt">;
 }
 
@@ -44,12 +46,24 @@ export interface CaptureResult {
  * const r = await captureToWacz({ urls: ["https://shop.example/item/1"], out: "item.wacz", dataDir, version: "0.1.0" });
  */
 export async function captureToWacz(
-  opts: CaptureOptions & { out: string; dataDir: string; version: string; imageMatcher?: ImageMatcher },
+  opts: CaptureOptions & {
+    out: string;
+    dataDir: string;
+    version: string;
+    imageMatcher?: ImageMatcher;
+    /** RFC 3161 TSAs to time-sign the WACZ signature with (`--tsa`). */
+    tsa?: string[];
+  },
 ): Promise<CaptureResult> {
   const key = loadCaptureKey(opts.dataDir, opts.env);
   const session = await captureUrls(opts);
   opts.onProgress?.("writing the WACZ");
-  const packaged = await packageCapture(session, key, { version: opts.version, imageMatcher: opts.imageMatcher });
+  if (opts.tsa?.length) opts.onProgress?.("writing the WACZ and asking the TSA(s) for a time signature");
+  const packaged = await packageCapture(session, key, {
+    version: opts.version,
+    imageMatcher: opts.imageMatcher,
+    tsa: opts.tsa,
+  });
   writeFileAtomic(opts.out, packaged.wacz);
   const digestSha256 = verifyWaczBytes(packaged.wacz).digestFile!.sha256;
   return {
@@ -58,6 +72,8 @@ export async function captureToWacz(
     waczBytes: packaged.wacz.length,
     rawResponseBytes: packaged.rawResponseBytes,
     digestSha256,
+    timeSignatures: packaged.timeSignatures,
+    tsaErrors: packaged.tsaErrors,
     session: { startedAt: session.startedAt, endedAt: session.endedAt },
   };
 }
@@ -106,6 +122,8 @@ export interface CaptureVerification {
   message: string;
   path: string;
   wacz: WaczVerification;
+  /** The RFC 3161 time signatures of the WACZ signature, checked offline against `tsaTrust`. */
+  timeSignatures: TimeSignatureCheck[];
   evidence?: VerificationResult;
   receiptPath: string;
   receiptError?: { code: ErrorCode; message: string };
@@ -126,6 +144,8 @@ export async function verifyCapture(opts: {
   rpc?: string[];
   minConfirmations?: number;
   parseReceipt: (text: string) => Receipt;
+  /** Trusted TSA root certificates (DER), for the time signatures: see `loadTsaTrust`. */
+  tsaTrust?: Uint8Array[];
 }): Promise<CaptureVerification> {
   let bytes: Buffer;
   try {
@@ -140,6 +160,10 @@ export async function verifyCapture(opts: {
     message: wacz.message,
     path: opts.path,
     wacz,
+    timeSignatures:
+      wacz.signature.ok && wacz.signature.signedData
+        ? await verifyTimeSignatures(wacz.signature.signedData, wacz.timeSignatures, opts.tsaTrust ?? [])
+        : [],
     receiptPath,
     code: wacz.code,
     file: wacz.file,
@@ -166,6 +190,13 @@ export async function verifyCapture(opts: {
     });
   }
   if (!wacz.ok) return result;
+  const badTime = result.timeSignatures.find((t) => !t.ok);
+  if (badTime)
+    return Object.assign(result, {
+      code: badTime.code,
+      file: DATAPACKAGE_DIGEST,
+      message: `the time signature from ${badTime.tsa} does not hold: ${badTime.message}`,
+    });
   if (result.receiptError)
     return Object.assign(result, {
       code: result.receiptError.code,
@@ -183,7 +214,7 @@ export async function verifyCapture(opts: {
     ok: true,
     code: undefined,
     file: undefined,
-    message: `${wacz.message}; ${result.evidence.message}`,
+    message: `${wacz.message}${result.timeSignatures.length ? `; time-signed by ${result.timeSignatures.map((t) => `${t.signer} at ${t.genTime}`).join(", ")}` : ""}; ${result.evidence.message}`,
   });
 }
 

@@ -1,7 +1,9 @@
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { ProofmarkError } from "../core/errors";
+import { isProofmarkError, ProofmarkError, type ErrorCode } from "../core/errors";
+import { verifyTimestampToken } from "../core/rfc3161";
+import { requestTimestamp } from "../tsa";
 
 /**
  * The WACZ signing spec's anonymous mode (webrecorder/specs wacz-auth 0.1.0): `signedData` holds
@@ -125,4 +127,118 @@ export function verifySignedData(signed: unknown): { ok: boolean; reason?: strin
     Buffer.from(s.signature as string, "base64"),
   );
   return ok ? { ok, curve } : { ok, curve, reason: "the signature does not verify with the included public key" };
+}
+
+/**
+ * An RFC 3161 time-stamp of a WACZ signature, as the WACZ signing spec's `timeSignature`: a TSA's
+ * token (DER TimeStampToken, base64) whose message imprint is SHA-256 of the `signature` string's
+ * ASCII bytes — so `openssl ts -verify -data signature.txt -in token.tsr -token_in -CAfile ca.pem`
+ * checks it. The spec's anonymous `signedData` may hold no other field, so the tokens travel beside
+ * it in datapackage-digest.json as `timeSignatures` (one per TSA asked); the anchored digest of that
+ * file covers them.
+ */
+export interface TimeSignature {
+  /** The TSA's URL (informative: trust comes from the token's certificate chain). */
+  tsa: string;
+  /** genTime as read from the token (informative: verification re-reads it). */
+  genTime: string;
+  /** The DER TimeStampToken, base64. */
+  timeSignature: string;
+}
+
+/** The data a time signature stamps: the signature string's ASCII bytes. */
+export function timeSignatureData(signedData: Pick<SignedData, "signature">): Uint8Array {
+  return new Uint8Array(Buffer.from(signedData.signature, "ascii"));
+}
+
+/**
+ * Asks each TSA for a time signature of `signedData.signature`. TSAs that fail are reported in
+ * `errors`; when every TSA fails, throws the first failure (TSA_FAILED, TIMESTAMP_MALFORMED…).
+ */
+export async function timeSignSignature(
+  signedData: SignedData,
+  tsaUrls: string[],
+): Promise<{ timeSignatures: TimeSignature[]; errors: Array<{ tsa: string; message: string }> }> {
+  const data = { data: timeSignatureData(signedData) };
+  const settled = await Promise.allSettled(tsaUrls.map((url) => requestTimestamp(url, data)));
+  const timeSignatures: TimeSignature[] = [];
+  const errors: Array<{ tsa: string; message: string }> = [];
+  settled.forEach((s, i) => {
+    if (s.status === "fulfilled")
+      timeSignatures.push({ tsa: tsaUrls[i], genTime: s.value.genTime, timeSignature: s.value.token });
+    else errors.push({ tsa: tsaUrls[i], message: (s.reason as Error).message });
+  });
+  if (tsaUrls.length > 0 && timeSignatures.length === 0) throw (settled[0] as PromiseRejectedResult).reason;
+  return { timeSignatures, errors };
+}
+
+/** One time signature as verified offline. */
+export interface TimeSignatureCheck {
+  tsa: string;
+  ok: boolean;
+  /** The TSA's time, from the verified token. */
+  genTime?: string;
+  /** The TSA certificate's subject and chain. */
+  signer?: string;
+  chain?: string[];
+  /** Seconds from signedData.created to the TSA's time. */
+  offsetSeconds?: number;
+  code?: ErrorCode;
+  message?: string;
+  notChecked?: string[];
+}
+
+/** The WACZ signing spec's bound between `created` and the TSA's time. */
+export const TIME_SIGNATURE_MAX_SKEW_SECONDS = 600;
+
+/**
+ * Verifies time signatures offline against the trusted TSA roots (DER): each token's CMS
+ * signature, its imprint over the signature string, the TSA certificate's chain at genTime, and
+ * that `created` lies within 10 minutes of the TSA's time (WACZ signing spec, validation step 7).
+ */
+export async function verifyTimeSignatures(
+  signedData: SignedData,
+  timeSignatures: unknown,
+  trusted: Uint8Array[],
+): Promise<TimeSignatureCheck[]> {
+  if (timeSignatures === undefined) return [];
+  if (!Array.isArray(timeSignatures))
+    return [{ tsa: "?", ok: false, code: "TIMESTAMP_MALFORMED", message: "timeSignatures is not a list" }];
+  const out: TimeSignatureCheck[] = [];
+  for (const t of timeSignatures as Array<Partial<TimeSignature>>) {
+    const tsa = typeof t?.tsa === "string" ? t.tsa : "?";
+    try {
+      if (typeof t?.timeSignature !== "string" || !/^[A-Za-z0-9+/]+={0,2}$/.test(t.timeSignature))
+        throw new ProofmarkError("TIMESTAMP_MALFORMED", "the time signature is not base64");
+      const info = await verifyTimestampToken(new Uint8Array(Buffer.from(t.timeSignature, "base64")), {
+        root: { data: timeSignatureData(signedData) },
+        trusted,
+      });
+      const offsetSeconds = (Date.parse(info.genTime) - Date.parse(signedData.created)) / 1000;
+      const check: TimeSignatureCheck = {
+        tsa,
+        ok: true,
+        genTime: info.genTime,
+        signer: info.tsa,
+        chain: info.chain,
+        offsetSeconds,
+        notChecked: info.notChecked,
+      };
+      if (!(Math.abs(offsetSeconds) <= TIME_SIGNATURE_MAX_SKEW_SECONDS))
+        Object.assign(check, {
+          ok: false,
+          code: "TIMESTAMP_INVALID",
+          message: `signedData.created (${signedData.created}) is ${offsetSeconds} s from the TSA's time ${info.genTime}: more than the 10 minutes the WACZ signing spec allows`,
+        });
+      out.push(check);
+    } catch (e) {
+      out.push({
+        tsa,
+        ok: false,
+        code: isProofmarkError(e) ? e.code : "TIMESTAMP_INVALID",
+        message: (e as Error).message,
+      });
+    }
+  }
+  return out;
 }

@@ -9,13 +9,15 @@ import type {
   TlsOrigin,
   BrowserObservations,
 } from "./browser";
-import type { CleanCheck, HostObservations } from "./environment";
+import { sourceAddresses, type CleanCheck, type HostObservations } from "./environment";
 import {
   publicKeyFingerprint,
   signDatapackageHash,
   verifySignedData,
   type CaptureKey,
+  timeSignSignature,
   type SignedData,
+  type TimeSignature,
 } from "./signing";
 import { cdxjIndex, checkWarcRecord, readWarc, warcinfoRecord, warcRecord } from "./warc";
 import { readZip, writeZip, type ZipEntryInput } from "./zip";
@@ -85,6 +87,8 @@ export interface CaptureRecord {
   resolver?: string;
   nsswitchHosts?: string;
   addresses: HostObservations["addresses"];
+  /** For each server address, the local address the capturing host's routing chose to reach it. */
+  sourceAddresses: Array<{ remote: string; source?: string; error?: string }>;
   limits: CaptureSession["limits"];
   scripts: ScriptRun[];
   failed: FailedRequest[];
@@ -100,6 +104,10 @@ export interface CaptureRecord {
     Omit<PageCapture, "dom" | "screenshot" | "pdf"> & { files: { dom?: string; screenshot?: string; pdf?: string } }
   >;
   images: CapturedImage[];
+  /** Targets attached besides the pages (cross-site iframes, workers, service workers). */
+  targets: CaptureSession["targets"];
+  /** Responses a service worker gave the pages. */
+  servedByServiceWorker: Array<{ page: number; url: string; status?: number }>;
   imageMatches?: CapturedImageMatch[];
   tls: Array<Omit<TlsOrigin, "chain"> & { chainLength: number }>;
   video?: { file: string; frames: number } | { error: string };
@@ -111,7 +119,9 @@ export interface CaptureRecord {
 const NOTES = [
   "Bodies are recorded as Chromium decoded them: a Content-Encoding or Transfer-Encoding header is kept as X-Proofmark-Original-Content-Encoding / X-Proofmark-Original-Transfer-Encoding and Content-Length is the recorded body's length.",
   "Scripts listed under `scripts` ran after the page loaded, to read it; Playwright also evaluates its own helper script in an isolated world to read the title and DOM. Nothing was added to the pages before or while they loaded.",
-  "Requests made by service workers and by out-of-process (cross-site) iframes are not in the WARC; the HAR lists what Playwright saw.",
+  "Requests made by cross-site (out-of-process) iframes, workers and service workers are recorded like the page's own: their WARC response records carry WARC-Proofmark-Target (who made the request), and a response a service worker gave the page carries WARC-Proofmark-Served-By: service-worker (what the service worker fetched itself is a separate exchange). A service worker's own script is fetched by the browser before any DevTools session can see it: it is listed under `targets`, not recorded in the WARC.",
+  "Chromium listened on a loopback DevTools port (--remote-debugging-port=0: a free port on 127.0.0.1, see the command line) for the second DevTools connection that attaches iframes, workers and service workers. The port is picked at random and open only while the capture runs; whether another local process connected to it is not observed.",
+  "The HAR (capture/capture.har) is written from the same recorded exchanges as the WARC, without bodies (they are in the WARC); timings are not recorded.",
   "Pop-up windows opened by a page were closed at once and are listed, not captured.",
 ];
 
@@ -162,6 +172,8 @@ async function buildWarc(session: CaptureSession, software: string): Promise<Buf
         ...(x.remoteIp ? { "WARC-IP-Address": x.remoteIp.replace(/^\[|\]$/g, "") } : {}),
         ...(x.truncated ? { "WARC-Truncated": x.truncated } : {}),
         "WARC-Protocol": x.httpVersion.toLowerCase().replace("http/", "http/"),
+        ...(x.target ? { "WARC-Proofmark-Target": `${x.target.type}${x.target.url ? ` ${x.target.url}` : ""}` } : {}),
+        ...(x.fromServiceWorker ? { "WARC-Proofmark-Served-By": "service-worker" } : {}),
       },
     });
     const request = await warcRecord({
@@ -176,6 +188,105 @@ async function buildWarc(session: CaptureSession, software: string): Promise<Buf
     parts.push(response.bytes, request.bytes);
   }
   return Buffer.concat(parts);
+}
+
+/**
+ * The session as a HAR 1.2 log (no bodies: they are in the WARC), written from the same exchanges
+ * as the WARC, so both list the same requests: the page's, its cross-site iframes', its workers' and
+ * service workers' (`_target`), responses served by a service worker (`_fetchedViaServiceWorker`,
+ * as Chromium's DevTools write it) and requests that failed (status 0, `_failureText`).
+ */
+export function buildHar(session: CaptureSession, version: string): Buffer {
+  const headers = (h: Array<[string, string]> | undefined) => (h ?? []).map(([name, value]) => ({ name, value }));
+  const query = (url: string) => {
+    try {
+      return [...new URL(url).searchParams].map(([name, value]) => ({ name, value }));
+    } catch {
+      return [];
+    }
+  };
+  const pageref = (i: number) => `page_${i + 1}`;
+  const entries: object[] = session.exchanges
+    .filter((x) => x.status !== undefined)
+    .map((x) => ({
+      pageref: pageref(x.page),
+      startedDateTime: x.date,
+      time: 0,
+      request: {
+        method: x.method,
+        url: x.url,
+        httpVersion: x.httpVersion,
+        cookies: [],
+        headers: headers(x.requestHeaders),
+        queryString: query(x.url),
+        headersSize: -1,
+        bodySize: x.requestBody?.length ?? 0,
+      },
+      response: {
+        status: x.status,
+        statusText: x.statusText ?? "",
+        httpVersion: x.httpVersion,
+        cookies: [],
+        headers: headers(x.responseHeaders),
+        content: { size: x.body?.length ?? 0, mimeType: x.mimeType ?? "" },
+        redirectURL: x.redirect
+          ? ((x.responseHeaders ?? []).find(([k]) => k.toLowerCase() === "location")?.[1] ?? "")
+          : "",
+        headersSize: -1,
+        bodySize: x.body?.length ?? 0,
+      },
+      cache: {},
+      timings: { send: 0, wait: 0, receive: 0 },
+      ...(x.remoteIp ? { serverIPAddress: x.remoteIp.replace(/^\[|\]$/g, "") } : {}),
+      ...(x.target ? { _target: x.target } : {}),
+      ...(x.fromServiceWorker ? { _fetchedViaServiceWorker: true } : {}),
+      ...(x.truncated ? { _truncated: x.truncated } : {}),
+    }));
+  for (const f of session.failed)
+    entries.push({
+      pageref: pageref(f.page),
+      startedDateTime: session.pages[f.page]?.snapshotAt || session.startedAt,
+      time: 0,
+      request: {
+        method: f.method,
+        url: f.url,
+        httpVersion: "",
+        cookies: [],
+        headers: [],
+        queryString: query(f.url),
+        headersSize: -1,
+        bodySize: 0,
+      },
+      response: {
+        status: 0,
+        statusText: "",
+        httpVersion: "",
+        cookies: [],
+        headers: [],
+        content: { size: 0, mimeType: "" },
+        redirectURL: "",
+        headersSize: -1,
+        bodySize: 0,
+      },
+      cache: {},
+      timings: { send: 0, wait: 0, receive: 0 },
+      _failureText: f.blockedReason ? `${f.error} (blocked: ${f.blockedReason})` : f.error,
+    });
+  const har = {
+    log: {
+      version: "1.2",
+      creator: { name: "Proofmark", version },
+      browser: { name: "Chromium", version: session.browser.version },
+      pages: session.pages.map((p) => ({
+        id: pageref(p.index),
+        startedDateTime: p.loadedAt ?? p.snapshotAt ?? session.startedAt,
+        title: p.title,
+        pageTimings: {},
+      })),
+      entries,
+    },
+  };
+  return Buffer.from(`${JSON.stringify(har, null, 2)}\n`);
 }
 
 /** The images among the captured responses (and data: images of the DOM), with their SHA-256. */
@@ -210,6 +321,10 @@ export interface PackagedCapture {
   datapackageDigest: Buffer;
   /** Sum of the recorded response bodies (for the size comparison). */
   rawResponseBytes: number;
+  /** RFC 3161 time signatures of the signature (one per TSA that answered). */
+  timeSignatures: TimeSignature[];
+  /** TSAs that were asked and did not answer with a token. */
+  tsaErrors: Array<{ tsa: string; message: string }>;
 }
 
 /**
@@ -221,7 +336,7 @@ export interface PackagedCapture {
 export async function packageCapture(
   session: CaptureSession,
   key: CaptureKey,
-  opts: { version: string; imageMatcher?: ImageMatcher },
+  opts: { version: string; imageMatcher?: ImageMatcher; tsa?: string[] },
 ): Promise<PackagedCapture> {
   const software = `Proofmark ${opts.version}`;
   const warc = await buildWarc(session, software);
@@ -248,6 +363,9 @@ export async function packageCapture(
     resolver: session.host.resolver,
     nsswitchHosts: session.host.nsswitchHosts,
     addresses: session.host.addresses,
+    sourceAddresses: await sourceAddresses(
+      session.exchanges.filter((x) => x.remoteIp).map((x) => x.remoteIp!.replace(/^\[|\]$/g, "")),
+    ),
     limits: session.limits,
     scripts: session.scripts,
     failed: session.failed,
@@ -265,6 +383,10 @@ export async function packageCapture(
       })),
     pages: [],
     images: [],
+    targets: session.targets,
+    servedByServiceWorker: session.exchanges
+      .filter((x) => x.fromServiceWorker)
+      .map((x) => ({ page: x.page, url: x.url, status: x.status })),
     tls: session.tls.map(({ chain, ...t }) => ({ ...t, chainLength: chain.length })),
     exchanges: session.exchanges.filter((x) => x.status !== undefined).length,
     clean: { ok: session.clean.every((c) => c.ok), checks: session.clean },
@@ -291,7 +413,7 @@ export async function packageCapture(
   const images = capturedImages(session);
   record.images = images.map(({ bytes: _b, ...img }) => img);
   if (opts.imageMatcher) record.imageMatches = await opts.imageMatcher(images);
-  if (session.har) files.push({ name: "capture/capture.har", data: session.har, deflate: true });
+  files.push({ name: "capture/capture.har", data: buildHar(session, opts.version), deflate: true });
   files.push({
     name: "capture/tls.json",
     data: Buffer.from(`${JSON.stringify(session.tls, null, 2)}\n`),
@@ -331,14 +453,17 @@ export async function packageCapture(
   const datapackageBytes = Buffer.from(`${JSON.stringify(datapackage, null, 2)}\n`);
   const hash = `sha256:${sha256(datapackageBytes)}`;
   const signedData = signDatapackageHash(hash, key, software);
-  const digestBytes = Buffer.from(`${JSON.stringify({ path: DATAPACKAGE, hash, signedData }, null, 2)}\n`);
+  const { timeSignatures, errors: tsaErrors } = await timeSignSignature(signedData, opts.tsa ?? []);
+  const digestBytes = Buffer.from(
+    `${JSON.stringify({ path: DATAPACKAGE, hash, signedData, ...(timeSignatures.length ? { timeSignatures } : {}) }, null, 2)}\n`,
+  );
   const wacz = writeZip([
     ...all,
     { name: DATAPACKAGE, data: datapackageBytes, deflate: true },
     { name: DATAPACKAGE_DIGEST, data: digestBytes, deflate: true },
   ]);
   const rawResponseBytes = session.exchanges.reduce((n, x) => n + (x.body?.length ?? 0), 0);
-  return { wacz, record, datapackageDigest: digestBytes, rawResponseBytes };
+  return { wacz, record, datapackageDigest: digestBytes, rawResponseBytes, timeSignatures, tsaErrors };
 }
 
 /** One file of the WACZ against its datapackage.json entry. */
@@ -375,6 +500,8 @@ export interface WaczVerification {
     failures: Array<{ offset: number; type: string; uri?: string; problem: string }>;
   };
   index: { ok: boolean; lines: number; problem?: string };
+  /** The `timeSignatures` of datapackage-digest.json as found (checked by `verifyCapture`). */
+  timeSignatures?: unknown;
   /** SHA-256 and size of datapackage-digest.json: the subject of the anchor. */
   digestFile?: { sha256: string; size: number };
   record?: CaptureRecord;
@@ -416,12 +543,13 @@ export function verifyWaczBytes(bytes: Buffer): WaczVerification {
   if (!dp) return fail("WACZ_INVALID", DATAPACKAGE, "the WACZ has no datapackage.json");
   if (!dg) return fail("WACZ_INVALID", DATAPACKAGE_DIGEST, "the WACZ has no datapackage-digest.json: it is not signed");
   v.digestFile = { sha256: sha256(dg.data), size: dg.data.length };
-  let digest: { path?: string; hash?: string; signedData?: SignedData };
+  let digest: { path?: string; hash?: string; signedData?: SignedData; timeSignatures?: unknown };
   try {
     digest = JSON.parse(dg.data.toString("utf8"));
   } catch {
     return fail("WACZ_FILE_MISMATCH", DATAPACKAGE_DIGEST, "datapackage-digest.json is not valid JSON: it was altered");
   }
+  v.timeSignatures = digest.timeSignatures;
   const actualDp = `sha256:${sha256(dp.data)}`;
   v.datapackageHash = {
     ok: digest.path === DATAPACKAGE && digest.hash === actualDp,

@@ -45,11 +45,22 @@ const HASH_BY_OID: Record<string, (b: Uint8Array) => Uint8Array> = {
   "2.16.840.1.101.3.4.2.3": sha512,
 };
 
-/** The message imprint of a root: SHA-256 of its 32 bytes. */
-export function rootImprint(root: Hex): Uint8Array {
-  const bytes = fromHex(root, "root");
+/**
+ * What a token time-stamps: a Merkle root (hex; its 32 bytes are the data), or other data given as
+ * bytes (a WACZ signature's text, as the WACZ signing spec's `timeSignature` asks).
+ */
+export type TimestampSubject = Hex | { data: Uint8Array };
+
+function subjectBytes(subject: TimestampSubject): Uint8Array {
+  if (typeof subject !== "string") return subject.data;
+  const bytes = fromHex(subject, "root");
   if (bytes.length !== 32) throw new ProofmarkError("INVALID_ARGUMENT", "a root is 32 bytes");
-  return sha256(bytes);
+  return bytes;
+}
+
+/** The message imprint of a root (SHA-256 of its 32 bytes) or of other data (SHA-256 of the bytes). */
+export function rootImprint(root: TimestampSubject): Uint8Array {
+  return sha256(subjectBytes(root));
 }
 
 /**
@@ -59,7 +70,10 @@ export function rootImprint(root: Hex): Uint8Array {
  * @example
  * const { der, nonce } = buildTimestampRequest(root);
  */
-export function buildTimestampRequest(root: Hex, nonce: Uint8Array = randomNonce()): { der: Uint8Array; nonce: Hex } {
+export function buildTimestampRequest(
+  root: TimestampSubject,
+  nonce: Uint8Array = randomNonce(),
+): { der: Uint8Array; nonce: Hex } {
   const request = new pkijs.TimeStampReq({
     version: 1,
     messageImprint: new pkijs.MessageImprint({
@@ -141,7 +155,7 @@ export interface TimestampTokenInfo {
  */
 export async function verifyTimestampToken(
   token: Uint8Array,
-  opts: { root: Hex; trusted: Uint8Array[]; nonce?: Hex },
+  opts: { root: TimestampSubject; trusted: Uint8Array[]; nonce?: Hex },
 ): Promise<TimestampTokenInfo> {
   const { signed, tstInfo } = decodeToken(token);
   // 1. what was stamped
@@ -156,8 +170,8 @@ export async function verifyTimestampToken(
   if (!bytesEqual(hashed, rootImprint(opts.root))) {
     throw new ProofmarkError(
       "TIMESTAMP_MISMATCH",
-      `the token time-stamps another value (imprint ${toHex(hashed)}), not SHA-256 of root ${opts.root}`,
-      { root: opts.root, imprint: toHex(hashed) },
+      `the token time-stamps another value (imprint ${toHex(hashed)}), not SHA-256 of ${typeof opts.root === "string" ? `root ${opts.root}` : "the data given"}`,
+      { root: typeof opts.root === "string" ? opts.root : toHex(opts.root.data), imprint: toHex(hashed) },
     );
   }
   const nonce = tstInfo.nonce ? toHex(new Uint8Array(tstInfo.nonce.valueBlock.valueHexView)) : undefined;
@@ -184,7 +198,7 @@ export async function verifyTimestampToken(
   // 2. the CMS signature, message digest, and the chain at genTime
   // Integrity first (signature and message digest, no chain), so that an altered token is reported
   // as altered even when the alteration also moved genTime out of the certificate's validity.
-  const data = toArrayBuffer(fromHex(opts.root));
+  const data = toArrayBuffer(subjectBytes(opts.root));
   let result: pkijs.SignedDataVerifyResult;
   try {
     result = (await signed.verify({

@@ -8,6 +8,7 @@ import {
   pemCertificates,
   readTimestampToken,
   verifyTimestampToken,
+  type TimestampSubject,
   type TimestampTokenInfo,
 } from "../core/rfc3161";
 
@@ -36,7 +37,7 @@ export const MAX_TSA_REPLY_BYTES = 256 * 1024;
  */
 export async function requestTimestamp(
   url: string,
-  root: Hex,
+  root: TimestampSubject,
   opts: { timeoutMs?: number; maxBytes?: number } = {},
 ): Promise<TimestampEntry> {
   const { der, nonce } = buildTimestampRequest(root);
