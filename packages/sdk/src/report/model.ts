@@ -642,6 +642,8 @@ const STEP_TITLES: Record<Step["step"], [string, string]> = {
   ],
   tx: ["the receipt's transaction is in that block", "凭证中的交易属于该区块"],
   finality: ["confirmations and finality", "确认数与最终性"],
+  timestamp: ["RFC 3161 time-stamp token", "RFC 3161 时间戳"],
+  attestation: ["signed statement (EIP-712)", "签名声明（EIP-712）"],
 };
 
 function stepTitle(s: Step, lang: ReportLang): string {
