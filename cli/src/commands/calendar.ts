@@ -92,7 +92,8 @@ export function register(program: Command): void {
       let service;
       let localTsa: LocalTsa | undefined;
       try {
-        if (o.tsa.includes("local")) localTsa = await startLocalTsa({ dir: localTsaDir(env.dataDir), name: "Proofmark Local" });
+        if (o.tsa.includes("local"))
+          localTsa = await startLocalTsa({ dir: localTsaDir(env.dataDir), name: "Proofmark Local" });
         service = await startCalendar({
           store,
           signer,

@@ -56,7 +56,11 @@ export function register(program: Command): void {
       calendarUrl,
       [],
     )
-    .option("--sha256 <hex>", "with --calendar: stamp a bare SHA-256 digest (the file never leaves its machine)", sha256Hex)
+    .option(
+      "--sha256 <hex>",
+      "with --calendar: stamp a bare SHA-256 digest (the file never leaves its machine)",
+      sha256Hex,
+    )
     .option("--name <text>", "with --sha256: the name shown in the receipt")
     .option(
       "--sign",

@@ -100,9 +100,13 @@ export function register(program: Command): void {
             file: t.file,
             proof: t.proof,
             result,
-            note: [bare ? "a bare digest: no file was hashed, the receipt's digest was checked against its witnesses" : "", note ?? ""]
-              .filter(Boolean)
-              .join("; ") || undefined,
+            note:
+              [
+                bare ? "a bare digest: no file was hashed, the receipt's digest was checked against its witnesses" : "",
+                note ?? "",
+              ]
+                .filter(Boolean)
+                .join("; ") || undefined,
           });
         } catch (e) {
           if (!isProofmarkError(e)) throw e;

@@ -167,7 +167,11 @@ export async function stampThroughCalendars(env: CommandEnv, paths: string[], o:
     );
   for (const u of unchanged) env.out.line(`unchanged ${rel(u)}  (its receipt already covers this content)`);
   for (const c of submission?.calendars ?? [])
-    env.out.line(c.ok ? `calendar  ${c.calendar}: acknowledged` : `calendar  ${c.calendar}: DID NOT ANSWER (${c.code}: ${c.message})`);
+    env.out.line(
+      c.ok
+        ? `calendar  ${c.calendar}: acknowledged`
+        : `calendar  ${c.calendar}: DID NOT ANSWER (${c.code}: ${c.message})`,
+    );
   for (const s of skipped) env.out.line(`skipped   ${rel(s.path)}  (${s.reason})`);
   if (written.length > 0) env.out.line();
   if (written.length > 0)
@@ -281,9 +285,7 @@ export function register(program: Command): void {
       env.out.result(rows);
       const rel = (p: string) => path.relative(process.cwd(), p) || p;
       for (const row of rows)
-        env.out.line(
-          `${row.status.padEnd(9)} ${rel(row.receipt)}  ${row.code ? `${row.code}: ` : ""}${row.message}`,
-        );
+        env.out.line(`${row.status.padEnd(9)} ${rel(row.receipt)}  ${row.code ? `${row.code}: ` : ""}${row.message}`);
       const bad = rows.filter((r) => r.status !== "upgraded" && r.status !== "complete");
       if (bad.length > 0)
         throw new ProofmarkError(

@@ -30,8 +30,7 @@ const MAX_ANSWER_BYTES = 4 << 20;
 
 /** What one calendar did with a submission. */
 export type CalendarOutcome =
-  | { calendar: string; ok: true }
-  | { calendar: string; ok: false; code: ErrorCode; message: string };
+  { calendar: string; ok: true } | { calendar: string; ok: false; code: ErrorCode; message: string };
 
 /** A submission to several calendars: per leaf, every calendar's acknowledgement. */
 export interface Submission {
@@ -50,9 +49,13 @@ function base(url: string): string {
 async function readAnswer(res: Response, url: string): Promise<unknown> {
   const text = await res.text();
   if (text.length > MAX_ANSWER_BYTES)
-    throw new ProofmarkError("CALENDAR_UNREACHABLE", `the calendar ${url} answered more than ${MAX_ANSWER_BYTES} bytes`, {
-      calendar: url,
-    });
+    throw new ProofmarkError(
+      "CALENDAR_UNREACHABLE",
+      `the calendar ${url} answered more than ${MAX_ANSWER_BYTES} bytes`,
+      {
+        calendar: url,
+      },
+    );
   try {
     return JSON.parse(text);
   } catch {
@@ -93,7 +96,11 @@ function calendarError(url: string, status: number, body: unknown): ProofmarkErr
  */
 function checkAcknowledgements(url: string, leaves: Hex[], body: unknown): CalendarAttestation[] {
   const b = body as { format?: unknown; statements?: unknown };
-  if (b?.format !== "proofmark-calendar-pending" || !Array.isArray(b.statements) || b.statements.length !== leaves.length)
+  if (
+    b?.format !== "proofmark-calendar-pending" ||
+    !Array.isArray(b.statements) ||
+    b.statements.length !== leaves.length
+  )
     throw new ProofmarkError(
       "CALENDAR_UNREACHABLE",
       `the calendar ${url} did not answer with one acknowledgement per leaf`,
@@ -105,24 +112,41 @@ function checkAcknowledgements(url: string, leaves: Hex[], body: unknown): Calen
     try {
       a = parseAttestation(s);
     } catch (e) {
-      throw new ProofmarkError("CALENDAR_UNREACHABLE", `the calendar ${url} sent a malformed acknowledgement: ${(e as Error).message}`, {
-        calendar: url,
-      });
+      throw new ProofmarkError(
+        "CALENDAR_UNREACHABLE",
+        `the calendar ${url} sent a malformed acknowledgement: ${(e as Error).message}`,
+        {
+          calendar: url,
+        },
+      );
     }
     if (a.type !== "calendar" || a.leaf !== leaves[i])
-      throw new ProofmarkError("CALENDAR_UNREACHABLE", `the calendar ${url} acknowledged another leaf than the one sent`, {
-        calendar: url,
-      });
+      throw new ProofmarkError(
+        "CALENDAR_UNREACHABLE",
+        `the calendar ${url} acknowledged another leaf than the one sent`,
+        {
+          calendar: url,
+        },
+      );
     if (processProof(a.leaf, a.path).root !== a.message.root)
-      throw new ProofmarkError("CALENDAR_UNREACHABLE", `the calendar ${url} sent an acknowledgement whose path does not lead to its root`, {
-        calendar: url,
-      });
+      throw new ProofmarkError(
+        "CALENDAR_UNREACHABLE",
+        `the calendar ${url} sent an acknowledgement whose path does not lead to its root`,
+        {
+          calendar: url,
+        },
+      );
     const key = `${a.message.root}|${a.signature}`;
-    if (!verdicts.has(key)) verdicts.set(key, verifyAttestation(a, { foldPath: (l, p) => processProof(l, p as Hex[]).root }).valid);
+    if (!verdicts.has(key))
+      verdicts.set(key, verifyAttestation(a, { foldPath: (l, p) => processProof(l, p as Hex[]).root }).valid);
     if (!verdicts.get(key))
-      throw new ProofmarkError("CALENDAR_UNREACHABLE", `the calendar ${url} sent an acknowledgement whose signature does not verify`, {
-        calendar: url,
-      });
+      throw new ProofmarkError(
+        "CALENDAR_UNREACHABLE",
+        `the calendar ${url} sent an acknowledgement whose signature does not verify`,
+        {
+          calendar: url,
+        },
+      );
     return a;
   });
 }
@@ -151,7 +175,11 @@ export async function submitToCalendars(
           const chunk = leaves.slice(i, i + MAX_LEAVES_PER_REQUEST);
           const { status, body } = await request(
             `${url}/v1/leaves`,
-            { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ leaves: chunk }) },
+            {
+              method: "POST",
+              headers: { "content-type": "application/json" },
+              body: JSON.stringify({ leaves: chunk }),
+            },
             timeoutMs,
           );
           if (status !== 202) throw calendarError(url, status, body);
@@ -204,7 +232,14 @@ export function pendingReceipt(input: {
 
 /** A calendar's answer about one leaf. */
 export type CalendarProofAnswer =
-  | { status: "complete"; calendar: string; proof: { root: Hex; path: Hex[]; leafCount: number }; anchors: ReceiptAnchor[]; timestamps: ReceiptTimestamp[]; attestations: CalendarAttestation[] }
+  | {
+      status: "complete";
+      calendar: string;
+      proof: { root: Hex; path: Hex[]; leafCount: number };
+      anchors: ReceiptAnchor[];
+      timestamps: ReceiptTimestamp[];
+      attestations: CalendarAttestation[];
+    }
   | { status: "pending"; calendar: string }
   | { status: "failed"; calendar: string; code: ErrorCode; message: string };
 
@@ -216,14 +251,22 @@ export async function fetchCalendarProof(
 ): Promise<CalendarProofAnswer> {
   const url = base(calendar);
   try {
-    const { status, body } = await request(`${url}/v1/proofs/${leaf}`, { method: "GET" }, opts.timeoutMs ?? CALENDAR_TIMEOUT_MS);
+    const { status, body } = await request(
+      `${url}/v1/proofs/${leaf}`,
+      { method: "GET" },
+      opts.timeoutMs ?? CALENDAR_TIMEOUT_MS,
+    );
     const b = body as Record<string, unknown>;
     if (status === 202 && b?.status === "pending") return { status: "pending", calendar: url };
     if (status !== 200) throw calendarError(url, status, body);
     if (b?.format !== "proofmark-calendar-proof" || b.status !== "complete" || b.leaf !== leaf)
-      throw new ProofmarkError("CALENDAR_PROOF_INVALID", `the calendar ${url} answered a proof that is not the completed proof of leaf ${leaf}`, {
-        calendar: url,
-      });
+      throw new ProofmarkError(
+        "CALENDAR_PROOF_INVALID",
+        `the calendar ${url} answered a proof that is not the completed proof of leaf ${leaf}`,
+        {
+          calendar: url,
+        },
+      );
     return {
       status: "complete",
       calendar: url,
@@ -243,10 +286,12 @@ export async function fetchCalendarProof(
  * a proof whose path does not lead from this leaf to its root, or with malformed anchors or tokens,
  * is CALENDAR_PROOF_INVALID.
  */
-export function completeReceipt(pending: PendingReceipt, answer: Extract<CalendarProofAnswer, { status: "complete" }>): Receipt {
+export function completeReceipt(
+  pending: PendingReceipt,
+  answer: Extract<CalendarProofAnswer, { status: "complete" }>,
+): Receipt {
   const attestations = [...pending.attestations];
-  for (const a of answer.attestations)
-    if (!attestations.some((x) => x.signature === a.signature)) attestations.push(a);
+  for (const a of answer.attestations) if (!attestations.some((x) => x.signature === a.signature)) attestations.push(a);
   const draft = {
     format: RECEIPT_FORMAT,
     version: RECEIPT_VERSION_WITNESSES,
@@ -322,7 +367,10 @@ export async function upgradeReceipt(
     if (result.ok) return { status: "complete", receipt, result, calendar: answer.calendar, refused };
     refused.push({
       calendar: answer.calendar,
-      code: result.status === "mismatch" || result.status === "not-anchored" ? "CALENDAR_PROOF_INVALID" : (result.code ?? "CALENDAR_PROOF_INVALID"),
+      code:
+        result.status === "mismatch" || result.status === "not-anchored"
+          ? "CALENDAR_PROOF_INVALID"
+          : (result.code ?? "CALENDAR_PROOF_INVALID"),
       message: `the calendar's proof does not verify (${result.code}): ${result.message}`,
     });
   }

@@ -202,7 +202,12 @@ export function parseAnyReceipt(input: string | unknown): Receipt | PendingRecei
     ["encryption", ...(v2 ? ["timestamps", "attestations", "calendars"] : [])],
   );
 
-  const s = object(top.subject, "subject", ["name", "sha256", ...(v2 ? [] : ["size"])], ["cid", ...(v2 ? ["size"] : [])]);
+  const s = object(
+    top.subject,
+    "subject",
+    ["name", "sha256", ...(v2 ? [] : ["size"])],
+    ["cid", ...(v2 ? ["size"] : [])],
+  );
   if (typeof s.name !== "string" || s.name.length === 0 || s.name.length > 1024)
     invalid("subject.name must be a non-empty string");
   if (typeof s.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(s.sha256))
@@ -359,7 +364,9 @@ function parseWitnesses(top: Json, receipt: Receipt, pending: boolean): void {
   attestations.forEach((a, i) => {
     const leaf = a.type === "calendar" ? a.leaf : a.message.leaf;
     if (leaf !== receipt.commitment.leaf)
-      invalid(`attestations[${i}] (${a.type}) is about leaf ${leaf}, not this receipt's leaf`, { reason: "attestation-leaf" });
+      invalid(`attestations[${i}] (${a.type}) is about leaf ${leaf}, not this receipt's leaf`, {
+        reason: "attestation-leaf",
+      });
   });
   const calendars = list("calendars").map((c, i) => {
     if (typeof c !== "string" || !/^https?:\/\/[^\s]{1,1000}$/.test(c) || CONTROL_CHARS_RE.test(c))

@@ -5,6 +5,7 @@ import { statusOfCode, type Step, type VerdictStatus } from "../core/verificatio
 import { bilingual, translate, type Lang } from "../core/i18n";
 import { chainName, isDevelopmentChain } from "./chains";
 import { LEGAL_TEXTS } from "./legal";
+import { witnessBlocks } from "./witnesses";
 import {
   ANCHOR_OF_SELECTOR,
   ANCHOR_OF_SIGNATURE,
@@ -344,6 +345,9 @@ export function buildReportModel(input: VerificationResult | RejectedReceipt, op
       },
     ]);
   }
+
+  const witnesses = "rejected" in input ? undefined : witnessBlocks(input, lang);
+  if (witnesses) section(T("Independent witnesses and clocks", "独立见证与时钟"), witnesses);
 
   // ---- 4. where ---------------------------------------------------------------------------
   if (receipt) {
