@@ -63,7 +63,7 @@ describe("SDK core: receipt format proofmark-receipt v1", function () {
 
   it("rejects another format and another version", function () {
     expectInvalid({ ...sampleReceipt(), format: "opentimestamps" }, /format is "opentimestamps"/);
-    expectInvalid({ ...sampleReceipt(), version: 2 }, /version 2 is not supported/);
+    expectInvalid({ ...sampleReceipt(), version: 3 }, /version 3 is not supported/);
   });
 
   it("rejects unknown fields, missing fields and malformed values, naming them", function () {
