@@ -260,15 +260,32 @@ export class Verifier {
       Promise.all(receipt.anchors.map((a) => this.verifyAnchor(receipt, a))),
       Promise.all((receipt.timestamps ?? []).map((t) => this.verifyTimestamp(receipt, t))),
     ]);
-    const witnesses: Array<{ ok: boolean; status: VerdictStatus; code?: ErrorCode; message: string; name: string }> = [
-      ...result.anchors.map((a) => ({ ...a, name: `chain ${a.anchor.chainId}` })),
-      ...result.timestamps.map((t) => ({ ...t, name: `TSA ${t.info?.tsa ?? t.timestamp.tsa}` })),
+    const witnesses: Array<{
+      kind: "anchor" | "timestamp";
+      ok: boolean;
+      status: VerdictStatus;
+      code?: ErrorCode;
+      message: string;
+      name: string;
+    }> = [
+      ...result.anchors.map((a) => ({ ...a, kind: "anchor" as const, name: `chain ${a.anchor.chainId}` })),
+      ...result.timestamps.map((t) => ({
+        ...t,
+        kind: "timestamp" as const,
+        name: `TSA ${t.info?.tsa ?? t.timestamp.tsa}`,
+      })),
     ];
     const verified = witnesses.filter((w) => w.ok).length;
     const required = policy === "all" ? witnesses.length : policy === "any" ? 1 : policy;
     result.policy = { policy, required, verified, witnesses: witnesses.length };
     const contradiction = witnesses.find((w) => w.status === "mismatch");
-    if (contradiction) return finish(result, contradiction.code, `${contradiction.name}: ${contradiction.message}`);
+    if (contradiction)
+      // an anchor's message names its chain already; a token's is prefixed with its TSA
+      return finish(
+        result,
+        contradiction.code,
+        contradiction.kind === "anchor" ? contradiction.message : `${contradiction.name}: ${contradiction.message}`,
+      );
     if (forged) return finish(result, forged.code, `${forged.role} attestation: ${forged.message}`);
     if (verified < required || witnesses.length === 0) {
       const bad = witnesses.find((w) => !w.ok);
