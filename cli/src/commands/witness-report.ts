@@ -45,7 +45,7 @@ export async function verifyWithWitnesses(
     };
   const result = await verifier.verify(receipt, file);
   const refused = out.refused.map((r) => `${r.calendar} REFUSED (${r.code}): ${r.message}`);
-  const down = out.unreachable.map((u) => `${u.calendar} did not answer (${u.code})`);
+  const down = out.unchecked.map((u) => `${u.calendar}: ${u.code}: ${u.message}`);
   return { result, note: [...refused, ...down].filter(Boolean).join("; ") || undefined };
 }
 

@@ -269,7 +269,7 @@ export function register(program: Command): void {
           rows.push({ receipt: file, status: "upgraded", message: out.result.message, calendar: out.calendar });
         } else {
           const refused = out.refused[0];
-          const down = out.unreachable[0];
+          const down = out.unchecked[0];
           rows.push({
             receipt: file,
             status: refused ? "refused" : "pending",
@@ -277,7 +277,7 @@ export function register(program: Command): void {
             message: refused
               ? `${refused.calendar}: ${refused.message}; the pending receipt is kept unchanged`
               : down
-                ? `no calendar answered (${down.calendar}: ${down.message}); still pending`
+                ? `not completed (${down.calendar}: ${down.message}); still pending`
                 : "the calendar has not anchored this leaf yet; still pending",
           });
         }

@@ -321,7 +321,14 @@ export function completeReceipt(
 /** What upgrading one pending receipt came to. */
 export type UpgradeOutcome =
   | { status: "complete"; receipt: Receipt; result: VerificationResult; calendar: string; refused: RefusedProof[] }
-  | { status: "pending"; receipt: PendingReceipt; refused: RefusedProof[]; unreachable: RefusedProof[] };
+  | {
+      status: "pending";
+      receipt: PendingReceipt;
+      /** Proofs that contradict the receipt or its witnesses: the calendar is wrong or lying. */
+      refused: RefusedProof[];
+      /** Calendars that did not answer, or whose proof could not be checked now (e.g. a chain down, a TSA not trusted). */
+      unchecked: RefusedProof[];
+    };
 
 /** A calendar's proof that was refused (or a calendar that did not answer), and why. */
 export interface RefusedProof {
@@ -333,9 +340,10 @@ export interface RefusedProof {
 /**
  * Completes a pending receipt from its calendars: asks each calendar in turn, builds the complete
  * receipt from the first complete answer, and verifies it with `verifier` (file digest included when
- * given) before returning it. A proof that does not verify is refused (CALENDAR_PROOF_INVALID, or the
- * failing witness's code when a witness could not be checked) and the next calendar is asked; when
- * none completes, the receipt stays pending.
+ * given) before returning it. A proof that contradicts the receipt or its witnesses is refused
+ * (CALENDAR_PROOF_INVALID); one that cannot be checked now (a chain down, a TSA not trusted) is
+ * listed as unchecked; either way the next calendar is asked, and when none completes, the receipt
+ * stays pending.
  *
  * @example
  * const out = await upgradeReceipt(pending, { verifier: evidenceVerifier({ dataDir }) });
@@ -346,13 +354,13 @@ export async function upgradeReceipt(
   opts: { verifier: Verifier; file?: { sha256: string; size: number }; calendars?: string[]; timeoutMs?: number },
 ): Promise<UpgradeOutcome> {
   const refused: RefusedProof[] = [];
-  const unreachable: RefusedProof[] = [];
+  const unchecked: RefusedProof[] = [];
   for (const calendar of opts.calendars ?? pending.calendars) {
     const answer = await fetchCalendarProof(calendar, pending.commitment.leaf, opts);
     if (answer.status === "pending") continue;
     if (answer.status === "failed") {
       if (answer.code === "CALENDAR_PROOF_INVALID") refused.push(answer);
-      else unreachable.push({ calendar: answer.calendar, code: answer.code, message: answer.message });
+      else unchecked.push({ calendar: answer.calendar, code: answer.code, message: answer.message });
       continue;
     }
     let receipt: Receipt;
@@ -365,16 +373,20 @@ export async function upgradeReceipt(
     }
     const result = await opts.verifier.verify(receipt, opts.file);
     if (result.ok) return { status: "complete", receipt, result, calendar: answer.calendar, refused };
-    refused.push({
-      calendar: answer.calendar,
-      code:
-        result.status === "mismatch" || result.status === "not-anchored"
-          ? "CALENDAR_PROOF_INVALID"
-          : (result.code ?? "CALENDAR_PROOF_INVALID"),
-      message: `the calendar's proof does not verify (${result.code}): ${result.message}`,
-    });
+    if (result.status === "mismatch" || result.status === "not-anchored")
+      refused.push({
+        calendar: answer.calendar,
+        code: "CALENDAR_PROOF_INVALID",
+        message: `the calendar's proof does not verify (${result.code}): ${result.message}`,
+      });
+    else
+      unchecked.push({
+        calendar: answer.calendar,
+        code: result.code ?? "POLICY_NOT_MET",
+        message: `the calendar's proof could not be checked now (${result.code}): ${result.message}`,
+      });
   }
-  return { status: "pending", receipt: pending, refused, unreachable };
+  return { status: "pending", receipt: pending, refused, unchecked };
 }
 
 /**
