@@ -165,6 +165,12 @@ describe("walkthrough: stamp through a calendar on two chains and a TSA (README)
     const pending = parseAnyReceipt(fs.readFileSync(file, "utf8"));
     expect(pending.subject).to.deep.equal({ name: `sha256-${hex.slice(0, 16)}`, sha256: hex });
     expect(pending.attestations!.map((a) => a.type)).to.deep.equal(["calendar", "submitter"]);
+    const show = await run(["show", `${hex}.proof.json`]);
+    expect(show.code, show.stderr).to.equal(0);
+    expect(show.stdout).to.include("PENDING").and.include("(a bare digest: no size)");
+    expect(show.stdout).to.match(/statement by 0x[0-9a-f]{40} \(submitter\): "I made it"/);
+    const verify = await run(["verify", `${hex}.proof.json`]);
+    expect(verify.stdout + verify.stderr).to.match(/PENDING|RECEIPT_PENDING|VERIFIED/);
   });
 
   it("upgrade refuses a lying calendar's proof with CALENDAR_PROOF_INVALID and keeps the pending receipt", async function () {
