@@ -21,6 +21,12 @@ export function hintFor(code: string | undefined, details: Record<string, unknow
       return d.reason === "no-trust"
         ? "pass --tsa-trust FILE.pem (the TSA's root certificate) or set PROOFMARK_TSA_TRUST"
         : undefined;
+    case "RECEIPT_PENDING":
+      return "complete it: proofmark upgrade <file or folder> (verify also asks the calendar, without writing)";
+    case "CALENDAR_UNREACHABLE":
+      return "check the calendar is running (curl <url>/v1/health), or add another: --calendar URL";
+    case "POLICY_NOT_MET":
+      return "each witness's verdict is listed above; to accept fewer witnesses knowingly: --policy any (or a number)";
     case "LICENCE_MISSING":
       return d.product !== undefined
         ? `the product's admin grants one: proofmark gi licence grant ${d.product} <account> --quota … --season ${d.season ?? "<year>"}`

@@ -20,11 +20,13 @@ import * as gi from "./commands/gi";
 import * as calendar from "./commands/calendar";
 import * as capture from "./commands/capture";
 import * as match from "./commands/match";
+import * as witnesses from "./commands/witnesses";
 
 /** Each command module registers itself on the program. Add new commands here. */
 const COMMANDS: Array<{ register(program: Command): void }> = [
   stamp,
   verify,
+  witnesses,
   show,
   node,
   accounts,

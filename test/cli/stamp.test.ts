@@ -174,17 +174,18 @@ describe("CLI: stamp, verify, show (end to end on the embedded local chain)", fu
       expect(r.stderr).to.match(/no files to stamp in empty .*\[NO_FILES\]/);
     });
 
-    it("a receipt that is not JSON, or not version 1", async function () {
+    it("a receipt that is not JSON, or not a version this Proofmark reads (1, 2)", async function () {
       fs.writeFileSync(path.join(ws.dir, "bad.proof.json"), "this is not json");
       let r = await run(["verify", "designs/logo.svg", "--proof", "bad.proof.json"]);
       expect(r.code).to.equal(1);
       expect(r.stdout + r.stderr).to.match(/not JSON/);
-      const v2 = JSON.parse(fs.readFileSync(path.join(designs, "logo.svg.proof.json"), "utf8"));
-      v2.version = 2;
-      fs.writeFileSync(path.join(ws.dir, "v2.proof.json"), JSON.stringify(v2));
-      r = await run(["verify", "designs/logo.svg", "--proof", "v2.proof.json"]);
+      // (version 2 exists since receipt v2, docs/receipt.md: the next unknown version is 3)
+      const v3 = JSON.parse(fs.readFileSync(path.join(designs, "logo.svg.proof.json"), "utf8"));
+      v3.version = 3;
+      fs.writeFileSync(path.join(ws.dir, "v3.proof.json"), JSON.stringify(v3));
+      r = await run(["verify", "designs/logo.svg", "--proof", "v3.proof.json"]);
       expect(r.code).to.equal(1);
-      expect(r.stdout + r.stderr).to.match(/version 2 is not supported/);
+      expect(r.stdout + r.stderr).to.match(/version 3 is not supported/);
     });
 
     it("a receipt for another file", async function () {

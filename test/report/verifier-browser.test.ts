@@ -3,7 +3,8 @@ import { CHROMIUM_ARGS } from "../../packages/sdk/src/capture/browser";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { computeLeaf, serializeReceipt } from "../../packages/sdk/src";
+import { computeLeaf, requestTimestamp, serializeReceipt, type Receipt } from "../../packages/sdk/src";
+import { startTestTsa } from "../helpers/tsa";
 import { verifierHtml } from "../../packages/sdk/src/report";
 import { mine, stampedChain, type ReportFixture } from "./helpers";
 
@@ -98,6 +99,28 @@ describe("standalone verifier page in headless Chromium, against a real local ch
     await fx.chain.provider.getBlockNumber(); // the chain is still there
     await page.screenshot({ path: path.join(fx.dir, "verifier-valid.png"), fullPage: true });
     await page.close();
+  });
+
+  it("a v2 receipt runs through the same engine; its RFC 3161 token is reported NOT CHECKED in the browser, never verified", async function () {
+    const tsa = await startTestTsa({ name: "Browser" });
+    try {
+      const token = await requestTimestamp(tsa.url, fx.receipt.proof.root);
+      const v2: Receipt = { ...fx.receipt, version: 2, timestamps: [token], attestations: [], calendars: [] };
+      const file = path.join(fx.dir, "v2.proof.json");
+      fs.writeFileSync(file, serializeReceipt(v2));
+      const { status, message, page } = await check(fx.draft, file, fx.rpcUrl);
+      // the anchor verifies; the token cannot be checked here, so under the default policy (all) the receipt is not "verified"
+      expect(status, message).to.equal("unverifiable");
+      expect(message).to.include("TIMESTAMP_UNTRUSTED").and.include("not checked in the browser");
+      const steps = await page.$$eval("#steps li", (lis) => lis.map((li) => [li.className, li.textContent ?? ""]));
+      const tokenStep = steps.find(([, t]) => t.includes("RFC 3161"));
+      expect(tokenStep?.[0]).to.equal("bad");
+      expect(tokenStep?.[1]).to.include("NOT CHECKED");
+      expect(steps.filter(([c]) => c === "ok").length).to.be.greaterThan(6); // the anchor's own steps passed
+      await page.close();
+    } finally {
+      await tsa.close();
+    }
   });
 
   it("a modified file fails", async function () {

@@ -63,7 +63,7 @@ describe("SDK core: receipt format proofmark-receipt v1", function () {
 
   it("rejects another format and another version", function () {
     expectInvalid({ ...sampleReceipt(), format: "opentimestamps" }, /format is "opentimestamps"/);
-    expectInvalid({ ...sampleReceipt(), version: 2 }, /version 2 is not supported/);
+    expectInvalid({ ...sampleReceipt(), version: 3 }, /version 3 is not supported/);
   });
 
   it("rejects unknown fields, missing fields and malformed values, naming them", function () {
@@ -128,7 +128,7 @@ describe("SDK core: receipt format proofmark-receipt v1", function () {
   describe("checkOffline", function () {
     it("passes the file the receipt covers and lists each step", function () {
       const r = sampleReceipt();
-      const steps = checkOffline(r, { sha256: r.subject.sha256, size: r.subject.size });
+      const steps = checkOffline(r, { sha256: r.subject.sha256, size: r.subject.size! });
       expect(steps.map((s) => s.step)).to.deep.equal(["digest", "leaf", "path"]);
       expect(steps.every((s) => s.ok)).to.equal(true);
     });
@@ -139,7 +139,7 @@ describe("SDK core: receipt format proofmark-receipt v1", function () {
           const r = sampleReceipt();
           const d = r.subject.sha256;
           const other = d.slice(0, i) + (d[i] === "0" ? "1" : "0") + d.slice(i + 1);
-          const steps = checkOffline(r, { sha256: other, size: r.subject.size });
+          const steps = checkOffline(r, { sha256: other, size: r.subject.size! });
           return steps.length === 1 && !steps[0].ok && steps[0].code === "DIGEST_MISMATCH";
         }),
       );

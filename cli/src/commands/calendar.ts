@@ -4,8 +4,11 @@ import {
   loadCalendarSigner,
   openCalendarChains,
   openCalendarStore,
+  localTsaDir,
   ProofmarkError,
   startCalendar,
+  startLocalTsa,
+  type LocalTsa,
 } from "@proofmark/sdk";
 import { commandEnv, positiveInt } from "../options";
 
@@ -26,7 +29,8 @@ function repeat(value: string, previous: string[]): string[] {
 }
 
 function url(value: string, previous: string[]): string[] {
-  if (!/^https?:\/\/\S+$/.test(value)) throw new InvalidArgumentError(`"${value}" is not an http(s) URL`);
+  if (value !== "local" && !/^https?:\/\/\S+$/.test(value))
+    throw new InvalidArgumentError(`"${value}" is not an http(s) URL (or local)`);
   return [...previous, value];
 }
 
@@ -62,11 +66,16 @@ export function register(program: Command): void {
     .option("--max-pending <n>", "leaves waiting for a batch beyond which submissions get 503", atLeastOne, 1_000_000)
     .option(
       "--chain <name|url>",
-      "anchor on this chain: local, a network from config.json, or an RPC URL; repeat for several (default: local)",
+      "anchor on this chain: local, local2 (a second embedded chain), a network from config.json, or an RPC URL; repeat for several (default: local)",
       repeat,
       [],
     )
-    .option("--tsa <url>", "also time-stamp each batch root at this RFC 3161 TSA; repeatable", url, [])
+    .option(
+      "--tsa <url|local>",
+      "also time-stamp each batch root at this RFC 3161 TSA; local runs an openssl TSA with its CA in <data-dir>/tsa/; repeatable",
+      url,
+      [],
+    )
     .option(
       "--database <url>",
       "postgres://… to share one store between several instances (default: SQLite in <data-dir>/calendar/)",
@@ -81,12 +90,15 @@ export function register(program: Command): void {
       const { signer, note } = await loadCalendarSigner({ allLocal: allLocal(chains) });
       const store = await openCalendarStore(env.dataDir, o.database);
       let service;
+      let localTsa: LocalTsa | undefined;
       try {
+        if (o.tsa.includes("local"))
+          localTsa = await startLocalTsa({ dir: localTsaDir(env.dataDir), name: "Proofmark Local" });
         service = await startCalendar({
           store,
           signer,
           chains,
-          tsa: o.tsa,
+          tsa: o.tsa.map((t) => (t === "local" ? localTsa!.url : t)),
           intervalMs: o.interval * 1000,
           maxBatch: o.maxBatch,
           maxPending: o.maxPending,
@@ -98,6 +110,7 @@ export function register(program: Command): void {
         });
       } catch (e) {
         await store.close();
+        await localTsa?.close();
         for (const c of chains) c.context.close();
         if ((e as NodeJS.ErrnoException).code === "EADDRINUSE")
           throw new ProofmarkError("INVALID_ARGUMENT", `port ${o.port ?? 8090} is in use; choose another with --port`, {
@@ -114,7 +127,8 @@ export function register(program: Command): void {
           chainId: c.context.chainId,
           registry: c.registry.address.toLowerCase(),
         })),
-        tsa: o.tsa,
+        tsa: o.tsa.map((t) => (t === "local" ? localTsa!.url : t)),
+        ...(localTsa ? { localTsaCa: localTsa.caFile } : {}),
       };
       if (env.opts.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
       env.out.line(
@@ -122,7 +136,11 @@ export function register(program: Command): void {
       );
       for (const c of summary.chains)
         env.out.line(`  anchors on  ${c.name}: chain ${c.chainId}, registry ${c.registry}`);
-      for (const t of o.tsa) env.out.line(`  time-stamps ${t}`);
+      for (const t of summary.tsa) env.out.line(`  time-stamps ${t}`);
+      if (localTsa)
+        env.out.line(
+          `  local TSA: openssl ts, its CA ${localTsa.caFile} (made on this machine: proves nothing to others; verify trusts it for this data folder)`,
+        );
       env.out.line("press Ctrl-C to stop");
       await new Promise<void>((resolve) => {
         process.once("SIGINT", () => resolve());
@@ -130,6 +148,7 @@ export function register(program: Command): void {
       });
       await service.close();
       await store.close();
+      await localTsa?.close();
       for (const c of chains) c.context.close();
     });
 }

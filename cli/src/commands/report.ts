@@ -15,17 +15,22 @@ import {
   ProofmarkError,
   renderReportHtml,
   renderReportPdf,
-  verifyEvidence,
   type RejectedReceipt,
   type ReportLang,
   type VerificationResult,
+  type WitnessPolicy,
+  evidenceVerifier,
 } from "@proofmark/sdk";
 import { writeFileAtomic } from "@proofmark/sdk/internal";
 import { commandEnv, positiveInt, type CommandEnv } from "../options";
 import { addVerifyOptions, readReceiptText, verifierFlags, type VerifyCliFlags } from "../receipts";
 import { writeMatchReport } from "./match";
+import { addWitnessOptions } from "./witnesses";
+import { readAnyReceipt, verifyWithWitnesses } from "./witness-report";
 
 interface ReportCliOptions extends VerifyCliFlags {
+  policy?: WitnessPolicy;
+  tsaTrust: string[];
   proof?: string;
   out: string;
   lang: ReportLang;
@@ -48,21 +53,23 @@ function lang(value: string): ReportLang {
 
 /** `proofmark report <file> --proof P --out report.pdf|report.html`: a verification report for a court or notary. */
 export function register(program: Command): void {
-  addVerifyOptions(
-    program
-      .command("report")
-      .description(
-        "verify a file against its receipt and the chain, and write a verification report (PDF or HTML) for a court, notary or expert",
-      )
-      .argument("<file>", "the evidence file")
-      .option("--proof <receipt>", "its receipt (default: <file>.proof.json)")
-      .requiredOption("--out <report>", "where to write the report: *.pdf or *.html")
-      .option("--lang <zh|en>", "language of the report: zh (简体中文) or en", lang, "zh")
-      .option("--min-confirmations <n>", "confirmations required (default 1)", positiveInt)
-      .option(
-        "--match",
-        "instead: a side-by-side report of the registered originals <file> matches (see `proofmark match`); HTML",
-      ),
+  addWitnessOptions(
+    addVerifyOptions(
+      program
+        .command("report")
+        .description(
+          "verify a file against its receipt and the chain, and write a verification report (PDF or HTML) for a court, notary or expert",
+        )
+        .argument("<file>", "the evidence file")
+        .option("--proof <receipt>", "its receipt (default: <file>.proof.json)")
+        .requiredOption("--out <report>", "where to write the report: *.pdf or *.html")
+        .option("--lang <zh|en>", "language of the report: zh (简体中文) or en", lang, "zh")
+        .option("--min-confirmations <n>", "confirmations required (default 1)", positiveInt)
+        .option(
+          "--match",
+          "instead: a side-by-side report of the registered originals <file> matches (see `proofmark match`); HTML",
+        ),
+    ),
   ).action(async (file: string, o: ReportCliOptions, cmd: Command) => {
     const env = commandEnv(cmd);
     if (o.match) return writeMatchReport(env, file, o.out, o.minConfirmations);
@@ -76,15 +83,18 @@ export function register(program: Command): void {
     env.out.progressDone();
     let input: VerificationResult | RejectedReceipt;
     try {
-      const receipt = parseReceipt(readReceiptText(proof));
-      input = await verifyEvidence({
-        receipt,
-        file: digest,
+      const receipt = readAnyReceipt(proof, readReceiptText);
+      const verifier = evidenceVerifier({
         rpc: env.opts.rpc,
         dataDir: env.dataDir,
         minConfirmations: o.minConfirmations,
+        policy: o.policy,
+        tsaTrust: o.tsaTrust,
         ...verifierFlags(o),
       });
+      const { result, note } = await verifyWithWitnesses(verifier, receipt, digest);
+      if (note) env.out.line(`note: ${note}`);
+      input = result;
     } catch (e) {
       if (!isProofmarkError(e, "RECEIPT_INVALID") && !isProofmarkError(e, "RECEIPT_TOO_LARGE")) throw e;
       // An altered or corrupt receipt still gets a report, and that report says so first.

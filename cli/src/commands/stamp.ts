@@ -13,6 +13,7 @@ import {
 import { readReceiptFile } from "./match";
 import { commandEnv } from "../options";
 import { formatAddress, formatBytes, formatTime, rows, type Output } from "../output";
+import { calendarUrl, sha256Hex, stampThroughCalendars } from "./witnesses";
 
 interface StampCliOptions {
   out?: string;
@@ -23,6 +24,11 @@ interface StampCliOptions {
   store?: boolean;
   encrypt?: boolean;
   fingerprint: boolean;
+  calendar: string[];
+  sha256?: string;
+  name?: string;
+  sign?: boolean;
+  statement?: string;
 }
 
 /** `proofmark stamp <files or folders…>`: one transaction anchors them all; a receipt per file. */
@@ -44,8 +50,36 @@ export function register(program: Command): void {
       "--no-fingerprint",
       "do not fingerprint images (by default JPEG, PNG, WebP, AVIF and GIF get a perceptual fingerprint in their receipt and the data folder's index)",
     )
+    .option(
+      "--calendar <url>",
+      "stamp through this calendar (proofmark calendar serve): no key, no gas; writes PENDING receipts at once (complete them with proofmark upgrade); repeatable",
+      calendarUrl,
+      [],
+    )
+    .option(
+      "--sha256 <hex>",
+      "with --calendar: stamp a bare SHA-256 digest (the file never leaves its machine)",
+      sha256Hex,
+    )
+    .option("--name <text>", "with --sha256: the name shown in the receipt")
+    .option(
+      "--sign",
+      "with --calendar: add your own EIP-712 statement over each leaf, signed with your key (PROOFMARK_PRIVATE_KEY or PROOFMARK_KEYSTORE)",
+    )
+    .option("--statement <text>", "with --sign: the statement you sign (default: submitted by the holder of this key)")
     .action(async (paths: string[], o: StampCliOptions, cmd: Command) => {
       const env = commandEnv(cmd);
+      const meta0: EvidenceMeta = {};
+      if (o.title !== undefined) meta0.title = o.title;
+      if (o.author !== undefined) meta0.author = o.author;
+      if (o.note !== undefined) meta0.note = o.note;
+      if (o.calendar.length > 0) {
+        if (o.store || o.resume)
+          throw new ProofmarkError("INVALID_ARGUMENT", "--store and --resume do not go with --calendar");
+        return stampThroughCalendars(env, paths, { ...o, meta: meta0 });
+      }
+      if (o.sha256 || o.sign)
+        throw new ProofmarkError("INVALID_ARGUMENT", "--sha256 and --sign go with --calendar URL");
       if (!o.resume && paths.length === 0)
         throw new ProofmarkError("INVALID_ARGUMENT", "name the files or folders to stamp (or use --resume)");
       const meta: EvidenceMeta = {};

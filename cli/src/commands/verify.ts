@@ -16,14 +16,18 @@ import {
   RECEIPT_FILE_RE,
   type VerificationResult,
   type SkippedEntry,
+  type WitnessPolicy,
   verifyCapture,
 } from "@proofmark/sdk";
 import { commandEnv, positiveInt, type CommandEnv } from "../options";
 import { formatAddress, formatTime, rows, type Output } from "../output";
 import { hintFor } from "../hints";
-import { addVerifyOptions, readReceiptFile, verifierFlags, type VerifyCliFlags } from "../receipts";
+import { addVerifyOptions, readReceiptText, verifierFlags, type VerifyCliFlags } from "../receipts";
+import { addWitnessOptions } from "./witnesses";
+import { readAnyReceipt, verifyWithWitnesses, witnessLines } from "./witness-report";
 
 interface VerifyCliOptions extends VerifyCliFlags {
+  policy?: WitnessPolicy;
   tsaTrust: string[];
   proof?: string;
   minConfirmations?: number;
@@ -38,20 +42,18 @@ interface Target {
 
 /** `proofmark verify <file…>`: the file matches its receipt and the receipt's root is on chain. */
 export function register(program: Command): void {
-  addVerifyOptions(
-    program
-      .command("verify")
-      .description("check files against their receipts and the chain; exit 0 only when every one is verified"),
+  addWitnessOptions(
+    addVerifyOptions(
+      program
+        .command("verify")
+        .description(
+          "check files against their receipts and every witness (chains, RFC 3161 tokens, signatures); exit 0 only when every one is verified (a pending receipt is completed from its calendar in memory, not written)",
+        ),
+    ),
   )
     .argument("[paths...]", "files or folders (each file is checked against <file>.proof.json), or receipts")
     .option("--proof <receipt>", "the receipt to use (with a single file)")
     .option("--min-confirmations <n>", "confirmations required (default 1)", positiveInt)
-    .option(
-      "--tsa-trust <file.pem>",
-      "trust this TSA root certificate (PEM) for RFC 3161 time signatures; repeatable (default: PROOFMARK_TSA_TRUST)",
-      (v: string, prev: string[]) => [...prev, v],
-      [],
-    )
     .option(
       "--from-store",
       "read each file from the content store by its receipt's subject.cid (decrypted with the receipt's key); give receipts, or --proof P",
@@ -71,6 +73,8 @@ export function register(program: Command): void {
         rpc: env.opts.rpc,
         dataDir: env.dataDir,
         minConfirmations: o.minConfirmations,
+        policy: o.policy,
+        tsaTrust: o.tsaTrust,
         ...verifierFlags(o),
       });
       const results: Array<{
@@ -78,21 +82,40 @@ export function register(program: Command): void {
         proof: string;
         result?: VerificationResult;
         error?: { code: string; message: string };
+        note?: string;
       }> = [];
       for (const t of targets) {
         try {
-          const receipt = readReceiptFile(t.proof);
+          const receipt = readAnyReceipt(t.proof, readReceiptText);
           env.out.progress(`hashing ${t.file}`);
-          const digest = o.fromStore ? await digestFromStore(env.dataDir, receipt) : await hashFile(t.file);
+          // a receipt of a bare digest (stamp --sha256) has no file beside it: the receipt and its witnesses are checked
+          const bare = receipt.subject.size === undefined && !o.fromStore && !fs.existsSync(t.file);
+          const digest = bare
+            ? undefined
+            : o.fromStore
+              ? await digestFromStore(env.dataDir, receipt as Receipt)
+              : await hashFile(t.file);
           env.out.progressDone();
-          const result = await verifier.verify(receipt, { path: t.file, ...digest });
-          results.push({ file: t.file, proof: t.proof, result });
+          const { result, note } = await verifyWithWitnesses(verifier, receipt, digest && { path: t.file, ...digest });
+          results.push({
+            file: t.file,
+            proof: t.proof,
+            result,
+            note:
+              [
+                bare ? "a bare digest: no file was hashed, the receipt's digest was checked against its witnesses" : "",
+                note ?? "",
+              ]
+                .filter(Boolean)
+                .join("; ") || undefined,
+          });
         } catch (e) {
           if (!isProofmarkError(e)) throw e;
           results.push({ file: t.file, proof: t.proof, error: { code: e.code, message: e.message } });
         }
       }
       env.out.result(results.length === 1 ? summarize(results[0]) : results.map(summarize));
+      for (const r of results) if (r.note) env.out.line(`note: ${r.file}: ${r.note}`);
       if (targets.length === 1) reportOne(env.out, results[0]);
       else reportMany(env.out, results);
       reportSkipped(env.out, skipped);
@@ -179,6 +202,25 @@ function summarize(r: {
     sha256: file?.sha256,
     subject: r.result.receipt.subject,
     uncovered,
+    policy: r.result.policy,
+    timestamps: r.result.timestamps.map((t) => ({
+      tsa: t.info?.tsa ?? t.timestamp.tsa,
+      url: t.timestamp.tsa,
+      genTime: t.info?.genTime,
+      ok: t.ok,
+      status: t.status,
+      code: t.code,
+      message: t.message,
+      unchecked: t.unchecked,
+    })),
+    attestations: r.result.attestations.map((a) => ({
+      role: a.role,
+      signer: a.signer,
+      ok: a.ok,
+      status: a.status,
+      code: a.code,
+      message: a.message,
+    })),
     anchors: anchors.map((a) => ({
       ...a.anchor,
       ok: a.ok,
@@ -199,6 +241,13 @@ function reportOne(
   out: Output,
   r: { file: string; proof: string; result?: VerificationResult; error?: { code: string; message: string } },
 ): void {
+  if (r.result && r.result.receipt.version === 2) {
+    for (const line of witnessLines(r.result, r.file, r.proof)) out.line(line);
+    const failedStep = r.result.anchors.flatMap((a) => a.steps).find((s) => !s.ok);
+    const hint = r.result.ok ? undefined : hintFor(r.result.code, failedStep?.detail);
+    if (hint) out.line(`  hint: ${hint}`);
+    return;
+  }
   if (!r.result || !r.result.ok) {
     const code = r.result?.code ?? r.error?.code;
     const message = r.result?.message ?? r.error?.message ?? "";
@@ -241,12 +290,16 @@ function reportMany(
   const width = Math.min(60, Math.max(...results.map((r) => r.file.length)));
   for (const r of results) {
     const name = r.file.padEnd(width);
-    if (r.result?.ok) {
+    if (r.result?.ok && r.result.receipt.version === 2) {
+      out.line(`  ok       ${name}  ${r.result.message}`);
+    } else if (r.result?.ok) {
       const a = r.result.anchors[0];
       const unchecked = r.result.anchors.flatMap((x) => x.unchecked);
       out.line(
         `  ok       ${name}  existed no later than ${new Date(a.anchor.timestamp * 1000).toISOString()} (block ${a.anchor.blockNumber}, ${a.confirmations} conf.${r.result.status === "not-final" ? ", not yet final" : ""})${unchecked.length ? `; not checked: ${unchecked.join("; ")}` : ""}`,
       );
+    } else if (r.result?.status === "pending") {
+      out.line(`  PENDING  ${name}  ${r.result.message}`);
     } else if (r.result?.code === "DIGEST_MISMATCH") {
       out.line(
         `  CHANGED  ${name}  its content differs from what was stamped (receipt sha256 ${r.result.receipt.subject.sha256.slice(0, 16)}…, now ${r.result.file?.sha256.slice(0, 16)}…)`,

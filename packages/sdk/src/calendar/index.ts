@@ -4,7 +4,7 @@ import { HDNodeWallet, Mnemonic, Wallet, type Signer } from "ethers";
 import { ProofmarkError } from "../core/errors";
 import { openChain } from "../chain/context";
 import { EvidenceRegistryClient } from "../chain/evidence";
-import { LOCAL_CHAIN_ID, LOCAL_MNEMONIC } from "../chain/local-node";
+import { embeddedChainName, LOCAL_MNEMONIC } from "../chain/local-node";
 import { PostgresCalendarStore } from "./postgres";
 import type { CalendarChain } from "./service";
 import { SqliteCalendarStore } from "./sqlite";
@@ -12,6 +12,7 @@ import type { CalendarStore } from "./store";
 
 export * from "./store";
 export * from "./service";
+export * from "./client";
 export { SqliteCalendarStore, CALENDAR_SCHEMA_VERSION } from "./sqlite";
 export { PostgresCalendarStore } from "./postgres";
 
@@ -116,9 +117,9 @@ export async function openCalendarChains(dataDir: string, specs: string[]): Prom
   return chains;
 }
 
-/** True when every chain is the embedded local chain (id 31337). */
+/** True when every chain is an embedded local chain (`local`, `local2`). */
 export function allLocal(chains: CalendarChain[]): boolean {
-  return chains.every((c) => c.context.chainId === LOCAL_CHAIN_ID);
+  return chains.every((c) => c.context.localNode !== undefined && embeddedChainName(c.context.chainId) !== undefined);
 }
 
 /** The store named by `--database`: a `postgres://` URL, else SQLite at `<dataDir>/calendar/calendar.db`. */

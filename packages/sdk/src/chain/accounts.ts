@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import { HDNodeWallet, Mnemonic, Wallet, type Provider, type Signer } from "ethers";
 import { ProofmarkError } from "../core/errors";
-import { LOCAL_CHAIN_ID, LOCAL_MNEMONIC } from "./local-node";
+import { embeddedChainName, LOCAL_MNEMONIC } from "./local-node";
 
 /**
  * Named development accounts of the local chain (derived from Anvil's default mnemonic, so they
@@ -56,7 +56,7 @@ export async function loadSigner(opts: {
   env?: NodeJS.ProcessEnv;
 }): Promise<Signer> {
   const env = opts.env ?? process.env;
-  if (opts.chainId === LOCAL_CHAIN_ID && !env.PROOFMARK_PRIVATE_KEY && !env.PROOFMARK_KEYSTORE) {
+  if (embeddedChainName(opts.chainId) !== undefined && !env.PROOFMARK_PRIVATE_KEY && !env.PROOFMARK_KEYSTORE) {
     const name = (opts.as ?? DEFAULT_DEV_ACCOUNT) as DevAccountName;
     const index = DEV_ACCOUNT_NAMES.indexOf(name);
     if (index < 0) {

@@ -23,6 +23,8 @@ export interface ProofmarkConfig {
   resolver?: string;
   /** Kubo RPC API URL, e.g. "http://127.0.0.1:5001". */
   ipfsApi?: string;
+  /** Trusted RFC 3161 TSA root certificates: PEM files (paths relative to the data folder). */
+  tsaTrust?: string[];
 }
 
 /**

@@ -5,7 +5,7 @@ import { withLockFile } from "../util/fs";
 import { loadSigner, devAccounts } from "./accounts";
 import { findNetwork, loadConfig } from "./config";
 import { assertHasCode, deployRegistry, readDeployments, recordDeployment, type RegistryName } from "./deployments";
-import { LOCAL_CHAIN_ID, LocalNode } from "./local-node";
+import { embeddedChainName, embeddedNode, LOCAL_CHAIN_ID, LocalNode } from "./local-node";
 import { fetchChainId, makeProvider } from "./rpc";
 
 /** How to reach a chain: the embedded local chain (default), a named network, or RPC URLs. */
@@ -64,7 +64,7 @@ export class ChainContext {
 
   /** True on the embedded local chain (or any chain with id 31337). */
   get isLocal(): boolean {
-    return this.chainId === LOCAL_CHAIN_ID;
+    return this.chainId === LOCAL_CHAIN_ID || this.localNode !== undefined;
   }
 
   /**
@@ -160,7 +160,7 @@ export async function openChain(opts: ChainOptions): Promise<ChainContext> {
   if (opts.rpc && opts.rpc.length > 0) {
     rpcUrls = opts.rpc;
     networkName = opts.network ?? "rpc";
-  } else if (opts.network && opts.network !== "local") {
+  } else if (opts.network && opts.network !== "local" && !embeddedNode(opts.dataDir, opts.network)) {
     const network = findNetwork(config, { name: opts.network });
     if (!network) {
       throw new ProofmarkError(
@@ -171,7 +171,7 @@ export async function openChain(opts: ChainOptions): Promise<ChainContext> {
     }
     rpcUrls = network.rpc;
     networkName = network.name;
-  } else if (opts.chainId !== undefined && opts.chainId !== LOCAL_CHAIN_ID) {
+  } else if (opts.chainId !== undefined && embeddedChainName(opts.chainId) === undefined) {
     const network = findNetwork(config, { chainId: opts.chainId });
     if (!network) {
       throw new ProofmarkError(
@@ -183,10 +183,13 @@ export async function openChain(opts: ChainOptions): Promise<ChainContext> {
     rpcUrls = network.rpc;
     networkName = network.name;
   } else {
-    localNode = new LocalNode(opts.dataDir);
+    networkName =
+      (opts.network && embeddedNode(opts.dataDir, opts.network) ? opts.network : undefined) ??
+      (opts.chainId !== undefined ? embeddedChainName(opts.chainId) : undefined) ??
+      "local";
+    localNode = embeddedNode(opts.dataDir, networkName)!;
     const info = await localNode.start();
     rpcUrls = [info.rpcUrl];
-    networkName = "local";
   }
   const chainId = await fetchChainId(rpcUrls[0]);
   if (opts.chainId !== undefined && chainId !== opts.chainId) {

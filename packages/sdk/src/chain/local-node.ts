@@ -9,6 +9,28 @@ import { ChainJournal, newGenesisTimestamp, newIdentity, type JournalBlock, type
 
 /** Chain id of the embedded local chain. */
 export const LOCAL_CHAIN_ID = 31337;
+/**
+ * The second embedded chain (`--chain local2`): an Anvil of its own, in `<dataDir>/local2/`, with
+ * its own chain id, so that one machine can show a receipt witnessed on two chains. Like the first,
+ * it proves nothing to anyone else.
+ */
+export const LOCAL2_CHAIN_ID = 31338;
+/** The embedded chains by name: data folder below the data dir, and chain id. */
+export const EMBEDDED_CHAINS: Readonly<Record<string, { folder: string; chainId: number }>> = {
+  local: { folder: "", chainId: LOCAL_CHAIN_ID },
+  local2: { folder: "local2", chainId: LOCAL2_CHAIN_ID },
+};
+
+/** The embedded chain `name` of a data folder (undefined when `name` is not one). */
+export function embeddedNode(dataDir: string, name: string): LocalNode | undefined {
+  const e = Object.hasOwn(EMBEDDED_CHAINS, name) ? EMBEDDED_CHAINS[name] : undefined;
+  return e && new LocalNode(path.join(dataDir, e.folder), e.chainId);
+}
+
+/** The name of the embedded chain with this id, if any. */
+export function embeddedChainName(chainId: number): string | undefined {
+  return Object.entries(EMBEDDED_CHAINS).find(([, e]) => e.chainId === chainId)?.[0];
+}
 /** Mnemonic of the local chain's development accounts (Anvil's and Hardhat's well-known default). */
 export const LOCAL_MNEMONIC = "test test test test test test test test test test test junk";
 const DEV_ACCOUNT_COUNT = 12;
@@ -59,7 +81,7 @@ export function anvilBinary(): string {
 }
 
 /** Anvil's arguments: the same at every start, so that a replay reproduces the same blocks. */
-function anvilArgs(genesisTimestamp: number, loadState?: string): string[] {
+function anvilArgs(genesisTimestamp: number, loadState?: string, chainId = LOCAL_CHAIN_ID): string[] {
   return [
     ...(loadState ? ["--load-state", loadState] : []),
     "--host",
@@ -67,7 +89,7 @@ function anvilArgs(genesisTimestamp: number, loadState?: string): string[] {
     "--port",
     "0",
     "--chain-id",
-    String(LOCAL_CHAIN_ID),
+    String(chainId),
     "--accounts",
     String(DEV_ACCOUNT_COUNT),
     "--mnemonic",
@@ -101,7 +123,11 @@ export class LocalNode {
   /** The chain this object started or connected to: persist() writes for it and no other. */
   private connected?: LocalNodeInfo;
 
-  constructor(dataDir: string) {
+  constructor(
+    dataDir: string,
+    /** The chain id it runs with (the second embedded chain has its own: LOCAL2_CHAIN_ID). */
+    readonly chainId: number = LOCAL_CHAIN_ID,
+  ) {
     this.dataDir = path.resolve(dataDir);
     this.dir = path.join(this.dataDir, "chain");
     this.journal = new ChainJournal(path.join(this.dir, "journal.ndjson"));
@@ -181,7 +207,7 @@ export class LocalNode {
             format: "proofmark-chain-journal",
             version: 1,
             identity: newIdentity(),
-            chainId: LOCAL_CHAIN_ID,
+            chainId: this.chainId,
             genesis: { timestamp: genesisTimestamp, hash: genesis.hash },
           };
           this.journal.create(current);
@@ -212,7 +238,7 @@ export class LocalNode {
           pid,
           port,
           rpcUrl,
-          chainId: LOCAL_CHAIN_ID,
+          chainId: this.chainId,
           dataDir: this.dataDir,
           logFile: this.logFile,
           startedAt: new Date().toISOString(),
@@ -521,7 +547,7 @@ export class LocalNode {
   private async spawnAnvil(genesisTimestamp: number, loadState?: string): Promise<{ pid: number; port: number }> {
     const from = fs.existsSync(this.logFile) ? fs.statSync(this.logFile).size : 0;
     const log = fs.openSync(this.logFile, "a");
-    const child = spawn(anvilBinary(), anvilArgs(genesisTimestamp, loadState), {
+    const child = spawn(anvilBinary(), anvilArgs(genesisTimestamp, loadState, this.chainId), {
       detached: true,
       stdio: ["ignore", log, log],
     });

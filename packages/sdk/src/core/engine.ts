@@ -1,6 +1,16 @@
 import { isProofmarkError, type ErrorCode } from "./errors";
 import type { Hex } from "./hex";
-import { uncoveredFields, type Receipt, type ReceiptAnchor } from "./receipt";
+import { processProof } from "./merkle";
+import {
+  isPendingReceipt,
+  uncoveredFields,
+  type PendingReceipt,
+  type Receipt,
+  type ReceiptAnchor,
+  type ReceiptTimestamp,
+} from "./receipt";
+import type { TimestampTokenInfo } from "./rfc3161";
+import { verifyAttestation, type Attestation } from "./statement";
 import {
   anchorOfCalldata,
   checkAnchorAnswer,
@@ -51,6 +61,47 @@ export interface EngineOptions {
   trustRegistries?: readonly string[];
   /** Confirmations required (default 1). */
   minConfirmations?: number;
+  /**
+   * How many time witnesses (anchors and RFC 3161 tokens) must verify: "all" (default), "any", or a
+   * number. A witness that contradicts the receipt (status "mismatch") fails it whatever the policy.
+   */
+  policy?: WitnessPolicy;
+  /**
+   * Verifies one RFC 3161 token over the root, offline, against the trust the verifier configured
+   * (throws a ProofmarkError with the token's own code). Absent: tokens are reported as not checked
+   * here (`timestampsNotChecked` says why), never as verified.
+   */
+  checkTimestamp?: (timestamp: ReceiptTimestamp, root: Hex) => Promise<TimestampTokenInfo & { trustNote?: string }>;
+  /** Why tokens are not checked when `checkTimestamp` is absent (e.g. "RFC 3161 is not checked in the browser"). */
+  timestampsNotChecked?: string;
+}
+
+/** The validation policy over time witnesses (anchors + RFC 3161 tokens). */
+export type WitnessPolicy = "all" | "any" | number;
+
+/** The verdict on one RFC 3161 token. */
+export interface TimestampVerdict {
+  timestamp: ReceiptTimestamp;
+  status: VerdictStatus;
+  ok: boolean;
+  code?: ErrorCode;
+  message: string;
+  /** What the verified token says (TSA, genTime, chain, what was not checked). */
+  info?: TimestampTokenInfo & { trustNote?: string };
+  unchecked: string[];
+}
+
+/** The verdict on one attestation (calendar acknowledgement, submitter statement). */
+export interface AttestationResult {
+  attestation: Attestation;
+  /** Whose key: the calendar's, or the submitter's own — two different things. */
+  role: "calendar" | "submitter";
+  status: VerdictStatus;
+  ok: boolean;
+  code?: ErrorCode;
+  /** "signed by 0x… (submitter)" or why not. */
+  message: string;
+  signer?: Hex;
 }
 
 /** The verdict on one anchor. */
@@ -87,6 +138,12 @@ export interface VerificationResult {
   /** Receipt fields the commitment does not cover (claims, not evidence). */
   uncovered: Array<{ field: string; value: string }>;
   checkedAt: string;
+  /** v2: each RFC 3161 token's own verdict. */
+  timestamps: TimestampVerdict[];
+  /** v2: each attestation's own verdict. */
+  attestations: AttestationResult[];
+  /** The policy applied and how many time witnesses (anchors + tokens) verified. */
+  policy: { policy: WitnessPolicy; required: number; verified: number; witnesses: number };
 }
 
 class StepFailure extends Error {
@@ -167,7 +224,12 @@ export class Verifier {
    * const verifier = new Verifier({ readers: () => [jsonRpcReader(url)], knownRegistries: KNOWN_REGISTRY_CODES });
    * const result = await verifier.verify(parseReceipt(text), { sha256, size });
    */
-  async verify(receipt: Receipt, file?: { path?: string; sha256: string; size: number }): Promise<VerificationResult> {
+  async verify(
+    input: Receipt | PendingReceipt,
+    file?: { path?: string; sha256: string; size: number },
+  ): Promise<VerificationResult> {
+    const receipt = input as Receipt;
+    const policy = this.opts.policy ?? "all";
     const result: VerificationResult = {
       status: "unverifiable",
       ok: false,
@@ -178,20 +240,119 @@ export class Verifier {
       anchors: [],
       uncovered: uncoveredFields(receipt),
       checkedAt: new Date().toISOString(),
+      timestamps: [],
+      attestations: [],
+      policy: { policy, required: 0, verified: 0, witnesses: 0 },
     };
     const offlineFailure = result.steps.find((s) => !s.ok);
     if (offlineFailure) return finish(result, offlineFailure.code, offlineFailure.message!);
-    result.anchors = await Promise.all(receipt.anchors.map((a) => this.verifyAnchor(receipt, a)));
-    const bad = result.anchors.find((a) => !a.ok);
-    if (bad) return finish(result, bad.code, bad.message);
+    result.attestations = (receipt.attestations ?? []).map(checkAttestation);
+    const forged = result.attestations.find((a) => !a.ok);
+    if (isPendingReceipt(input)) {
+      if (forged) return finish(result, forged.code, `${forged.role} attestation: ${forged.message}`);
+      const acks = result.attestations.filter((a) => a.role === "calendar");
+      result.status = "pending";
+      result.code = "RECEIPT_PENDING";
+      result.message = `pending: ${acks.length} calendar(s) acknowledged the leaf (${acks.map((a) => a.message).join("; ")}), but it is not anchored yet — this is not a verified timestamp; complete the receipt from its calendar(s)`;
+      return result;
+    }
+    [result.anchors, result.timestamps] = await Promise.all([
+      Promise.all(receipt.anchors.map((a) => this.verifyAnchor(receipt, a))),
+      Promise.all((receipt.timestamps ?? []).map((t) => this.verifyTimestamp(receipt, t))),
+    ]);
+    const witnesses: Array<{
+      kind: "anchor" | "timestamp";
+      ok: boolean;
+      status: VerdictStatus;
+      code?: ErrorCode;
+      message: string;
+      name: string;
+    }> = [
+      ...result.anchors.map((a) => ({ ...a, kind: "anchor" as const, name: `chain ${a.anchor.chainId}` })),
+      ...result.timestamps.map((t) => ({
+        ...t,
+        kind: "timestamp" as const,
+        name: `TSA ${t.info?.tsa ?? t.timestamp.tsa}`,
+      })),
+    ];
+    const verified = witnesses.filter((w) => w.ok).length;
+    const required = policy === "all" ? witnesses.length : policy === "any" ? 1 : policy;
+    result.policy = { policy, required, verified, witnesses: witnesses.length };
+    const contradiction = witnesses.find((w) => w.status === "mismatch");
+    if (contradiction)
+      // an anchor's message names its chain already; a token's is prefixed with its TSA
+      return finish(
+        result,
+        contradiction.code,
+        contradiction.kind === "anchor" ? contradiction.message : `${contradiction.name}: ${contradiction.message}`,
+      );
+    if (forged) return finish(result, forged.code, `${forged.role} attestation: ${forged.message}`);
+    if (verified < required || witnesses.length === 0) {
+      const bad = witnesses.find((w) => !w.ok);
+      if (required === witnesses.length && bad) return finish(result, bad.code, bad.message);
+      return finish(
+        result,
+        "POLICY_NOT_MET",
+        `${verified} of ${witnesses.length} witness(es) verified, the policy (${policy}) requires ${required}; not verified: ${witnesses
+          .filter((w) => !w.ok)
+          .map((w) => `${w.name} (${w.code}: ${w.message})`)
+          .join("; ")}`,
+      );
+    }
     result.ok = true;
-    const a = result.anchors[0];
-    const notFinal = result.anchors.find((x) => x.final === false);
     result.status = resultStatus(result);
+    const okAnchors = result.anchors.filter((x) => x.ok);
+    const notFinal = okAnchors.find((x) => x.final === false);
+    const skipped = witnesses.filter((w) => !w.ok);
+    const also = skipped.length
+      ? `; NOT CHECKED (the policy ${policy} allowed it): ${skipped.map((w) => `${w.name} — ${w.code}: ${w.message}`).join("; ")}`
+      : "";
+    const a = okAnchors[0];
+    const t = result.timestamps.find((x) => x.ok);
+    const what = a
+      ? `its root was anchored on chain ${a.anchor.chainId} in block ${a.anchor.blockNumber} at ${new Date(a.anchor.timestamp * 1000).toISOString()} (${a.confirmations} confirmation${a.confirmations === 1 ? "" : "s"})`
+      : `its root was time-stamped by ${t!.info!.tsa} at ${t!.info!.genTime}`;
+    const count = witnesses.length > 1 ? ` — ${verified} of ${witnesses.length} witnesses verified` : "";
     result.message = notFinal
-      ? `not yet final: ${file ? "the file matches the receipt and " : ""}its root is anchored on chain ${notFinal.anchor.chainId} in block ${notFinal.anchor.blockNumber}, which is not final yet (${notFinal.confirmations} confirmation(s)); verify again later`
-      : `verified: ${file ? "the file matches the receipt and " : ""}its root was anchored on chain ${a.anchor.chainId} in block ${a.anchor.blockNumber} at ${new Date(a.anchor.timestamp * 1000).toISOString()} (${a.confirmations} confirmation${a.confirmations === 1 ? "" : "s"})`;
+      ? `not yet final: ${file ? "the file matches the receipt and " : ""}its root is anchored on chain ${notFinal.anchor.chainId} in block ${notFinal.anchor.blockNumber}, which is not final yet (${notFinal.confirmations} confirmation(s)); verify again later${count}${also}`
+      : `verified: ${file ? "the file matches the receipt and " : ""}${what}${count}${also}`;
     return result;
+  }
+
+  /** One RFC 3161 token over the root, through the adapter (offline; trust from the verifier's configuration). */
+  private async verifyTimestamp(receipt: Receipt, t: ReceiptTimestamp): Promise<TimestampVerdict> {
+    if (!this.opts.checkTimestamp) {
+      const why = this.opts.timestampsNotChecked ?? "no RFC 3161 verifier is configured in this verifier";
+      return {
+        timestamp: t,
+        status: "unverifiable",
+        ok: false,
+        code: "TIMESTAMP_UNTRUSTED",
+        message: `the RFC 3161 token from ${t.tsa} was NOT CHECKED here: ${why}`,
+        unchecked: [`RFC 3161 token from ${t.tsa}: ${why}`],
+      };
+    }
+    try {
+      const info = await this.opts.checkTimestamp(t, receipt.proof.root);
+      return {
+        timestamp: t,
+        status: "verified",
+        ok: true,
+        message: `time-stamped by ${info.tsa} at ${info.genTime}${info.trustNote ? ` (${info.trustNote})` : ""}`,
+        info,
+        unchecked: info.notChecked,
+      };
+    } catch (e) {
+      if (!isProofmarkError(e)) throw e;
+      return {
+        timestamp: t,
+        status: statusOfCode(e.code),
+        ok: false,
+        code: e.code,
+        message: e.message,
+        unchecked: [],
+      };
+    }
   }
 
   private async verifyAnchor(receipt: Receipt, anchor: ReceiptAnchor): Promise<AnchorVerdict> {
@@ -419,13 +580,30 @@ function show(v: unknown): string {
  * The verdict of a result, from `ok`, `code` and the anchors alone: a failed result is its code's
  * status (never "verified"), a passed one is "not-final" while any anchor's block is not final.
  */
-export function resultStatus(result: Pick<VerificationResult, "ok" | "code" | "anchors">): VerdictStatus {
+export function resultStatus(
+  result: Pick<VerificationResult, "ok" | "code" | "anchors"> & { timestamps?: TimestampVerdict[] },
+): VerdictStatus {
   if (!result.ok) {
     const s = statusOfCode(result.code);
     return s === "verified" ? "unverifiable" : s;
   }
-  if (result.anchors.length === 0 || result.anchors.some((a) => !a.ok)) return "unverifiable";
-  return result.anchors.some((a) => a.final === false) ? "not-final" : "verified";
+  const okAnchors = result.anchors.filter((a) => a.ok);
+  if (okAnchors.length === 0 && !(result.timestamps ?? []).some((t) => t.ok)) return "unverifiable";
+  return okAnchors.some((a) => a.final === false) ? "not-final" : "verified";
+}
+
+/** One attestation's own verdict; a calendar acknowledgement's path folds with the Merkle tree of batches. */
+function checkAttestation(a: Attestation): AttestationResult {
+  const v = verifyAttestation(a, { foldPath: (leaf, path) => processProof(leaf, path as Hex[]).root });
+  return {
+    attestation: a,
+    role: a.type,
+    status: v.valid ? "verified" : "mismatch",
+    ok: v.valid,
+    code: v.code,
+    message: v.summary,
+    signer: v.signer,
+  };
 }
 
 function finish(result: VerificationResult, code: ErrorCode | undefined, message: string): VerificationResult {
@@ -443,7 +621,7 @@ function finish(result: VerificationResult, code: ErrorCode | undefined, message
  * const result = await verifyReceipt(receipt, { sha256, size }, { readers: () => [jsonRpcReader(url)], knownRegistries: KNOWN_REGISTRY_CODES });
  */
 export function verifyReceipt(
-  receipt: Receipt,
+  receipt: Receipt | PendingReceipt,
   file: { path?: string; sha256: string; size: number } | undefined,
   opts: EngineOptions,
 ): Promise<VerificationResult> {

@@ -3,21 +3,30 @@ import { ProofmarkError } from "./errors";
 import { isHexOfLength, type Hex } from "./hex";
 import { JsonSyntaxError, parseJsonStrict } from "./json";
 import { maxProofLength, processProof } from "./merkle";
+import { parseAttestation, type Attestation } from "./statement";
 
 /**
- * The evidence receipt, `proofmark-receipt` version 1: everything needed to verify one file
- * with the file itself plus one read of the chain. Parsing is strict: an unknown format or
- * version, a malformed value, or a field that does not belong is an error (RECEIPT_INVALID).
+ * The evidence receipt, `proofmark-receipt`: everything needed to verify one file with the file
+ * itself plus one read of each witness. Version 1: anchors only. Version 2 (docs/receipt.md) adds
+ * independent witnesses — `timestamps[]` (RFC 3161 tokens over the root), `attestations[]` (the
+ * calendar's acknowledgement, the submitter's own statement), `calendars[]` (where to complete it)
+ * — and a pending form (no proof, no anchor yet; at least one calendar acknowledgement). Parsing is
+ * strict: an unknown format or version, a malformed value, or a field that does not belong is an
+ * error (RECEIPT_INVALID). `parseReceipt` returns complete receipts only (a pending one is
+ * RECEIPT_PENDING); `parseAnyReceipt` also returns pending ones.
  */
 
 export const RECEIPT_FORMAT = "proofmark-receipt";
+/** The version a receipt without witnesses beyond anchors is written in (read forever). */
 export const RECEIPT_VERSION = 1;
+/** The version of receipts with timestamps, attestations, several calendars, or a pending form. */
+export const RECEIPT_VERSION_WITNESSES = 2;
 
 export interface ReceiptSubject {
   /** File name (base name) at stamping time. */
   name: string;
-  /** Size in bytes. */
-  size: number;
+  /** Size in bytes (absent only in a v2 receipt of a bare digest: `stamp --sha256`). */
+  size?: number;
   /** SHA-256 of the file, 64 lower-case hex digits. */
   sha256: string;
   /** Content identifier of the file (or of its ciphertext) in a content store, when kept. */
@@ -57,20 +66,51 @@ export interface ReceiptEncryption {
   key: Hex;
 }
 
+/** An RFC 3161 token over SHA-256 of the proof's root (v2). */
+export interface ReceiptTimestamp {
+  /** Where the token came from (informative: trust comes from the certificate chain). */
+  tsa: string;
+  /** The DER TimeStampToken (CMS ContentInfo, with the TSA's certificates), base64. */
+  token: string;
+  /** genTime as the token states it (informative: verification re-reads it from the token). */
+  genTime: string;
+}
+
 export interface Receipt {
   format: typeof RECEIPT_FORMAT;
-  version: typeof RECEIPT_VERSION;
+  version: typeof RECEIPT_VERSION | typeof RECEIPT_VERSION_WITNESSES;
   subject: ReceiptSubject;
   commitment: ReceiptCommitment;
   proof: ReceiptProof;
   anchors: ReceiptAnchor[];
+  /** v2: RFC 3161 tokens over the root. */
+  timestamps?: ReceiptTimestamp[];
+  /** v2: calendar acknowledgements and the submitter's statement over the leaf. */
+  attestations?: Attestation[];
+  /** v2: the calendars the leaf was submitted to (base URLs), where `upgrade` asks for the proof. */
+  calendars?: string[];
   encryption?: ReceiptEncryption;
+}
+
+/** A v2 receipt still waiting for its calendar(s): acknowledged, not anchored yet. */
+export interface PendingReceipt extends Omit<Receipt, "proof" | "version"> {
+  version: typeof RECEIPT_VERSION_WITNESSES;
+  pending: true;
+  attestations: Attestation[];
+  calendars: string[];
+}
+
+/** True for a pending receipt (from {@link parseAnyReceipt}). */
+export function isPendingReceipt(r: Receipt | PendingReceipt): r is PendingReceipt {
+  return (r as PendingReceipt).pending === true;
 }
 
 /** The largest receipt read (bytes): a v1 receipt of a tree of 2^53 leaves is under 5 KB; more is not a receipt. */
 export const RECEIPT_MAX_BYTES = 1 << 20;
 /** The most anchors one receipt may name (each costs RPC reads; each (chainId, registry) at most once). */
 export const RECEIPT_MAX_ANCHORS = 32;
+/** The most RFC 3161 tokens, attestations and calendars one v2 receipt may carry (each). */
+export const RECEIPT_MAX_WITNESSES = 32;
 
 type Json = Record<string, unknown>;
 
@@ -112,6 +152,21 @@ function uint(value: unknown, where: string, min = 0): number {
  * const receipt = parseReceipt(fs.readFileSync("design.png.proof.json", "utf8"));
  */
 export function parseReceipt(input: string | unknown): Receipt {
+  const r = parseAnyReceipt(input);
+  if (isPendingReceipt(r))
+    throw new ProofmarkError(
+      "RECEIPT_PENDING",
+      "the receipt is pending: a calendar acknowledged its leaf, but it is not anchored yet; complete it from its calendar first",
+      { calendars: r.calendars },
+    );
+  return r;
+}
+
+/**
+ * Parses a receipt like {@link parseReceipt}, and also returns a v2 receipt that is still pending
+ * (no proof and no anchor yet, one or more calendar acknowledgements of its leaf).
+ */
+export function parseAnyReceipt(input: string | unknown): Receipt | PendingReceipt {
   let value = input;
   if (typeof input === "string") {
     // (a UTF-16 code unit is at most 3 UTF-8 bytes: count bytes only for texts that could exceed the bound)
@@ -132,19 +187,27 @@ export function parseReceipt(input: string | unknown): Receipt {
       invalid(`not JSON as a receipt must be (${e.message})`);
     }
   }
+  const head = object(value, "receipt", [], Object.keys((value ?? {}) as Json));
+  if (head.format !== RECEIPT_FORMAT) invalid(`format is ${JSON.stringify(head.format)}, expected "${RECEIPT_FORMAT}"`);
+  if (head.version !== RECEIPT_VERSION && head.version !== RECEIPT_VERSION_WITNESSES)
+    invalid(
+      `version ${JSON.stringify(head.version)} is not supported (this Proofmark reads versions ${RECEIPT_VERSION} and ${RECEIPT_VERSION_WITNESSES})`,
+    );
+  const v2 = head.version === RECEIPT_VERSION_WITNESSES;
+  const pending = v2 && !("proof" in head);
   const top = object(
     value,
     "receipt",
-    ["format", "version", "subject", "commitment", "proof", "anchors"],
-    ["encryption"],
+    ["format", "version", "subject", "commitment", ...(pending ? [] : ["proof"]), "anchors"],
+    ["encryption", ...(v2 ? ["timestamps", "attestations", "calendars"] : [])],
   );
-  if (top.format !== RECEIPT_FORMAT) invalid(`format is ${JSON.stringify(top.format)}, expected "${RECEIPT_FORMAT}"`);
-  if (top.version !== RECEIPT_VERSION)
-    invalid(
-      `version ${JSON.stringify(top.version)} is not supported (this Proofmark reads version ${RECEIPT_VERSION})`,
-    );
 
-  const s = object(top.subject, "subject", ["name", "size", "sha256"], ["cid"]);
+  const s = object(
+    top.subject,
+    "subject",
+    ["name", "sha256", ...(v2 ? [] : ["size"])],
+    ["cid", ...(v2 ? ["size"] : [])],
+  );
   if (typeof s.name !== "string" || s.name.length === 0 || s.name.length > 1024)
     invalid("subject.name must be a non-empty string");
   if (typeof s.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(s.sha256))
@@ -154,7 +217,8 @@ export function parseReceipt(input: string | unknown): Receipt {
     (typeof s.cid !== "string" || !/^[a-z2-7]{20,}$|^b[a-z2-7]+$|^Qm[1-9A-HJ-NP-Za-km-z]{44}$/.test(s.cid))
   )
     invalid("subject.cid must be a CID string");
-  const subject: ReceiptSubject = { name: s.name, size: uint(s.size, "subject.size"), sha256: s.sha256 };
+  const subject: ReceiptSubject = { name: s.name, sha256: s.sha256 };
+  if (s.size !== undefined) subject.size = uint(s.size, "subject.size");
   if (s.cid !== undefined) subject.cid = s.cid as string;
 
   const c = object(top.commitment, "commitment", ["salt", "meta", "leaf"]);
@@ -173,19 +237,24 @@ export function parseReceipt(input: string | unknown): Receipt {
     leaf: hex(c.leaf, 32, "commitment.leaf"),
   };
 
-  const p = object(top.proof, "proof", ["root", "path", "leafCount"]);
-  if (!Array.isArray(p.path)) invalid("proof.path must be an array");
-  const proof: ReceiptProof = {
-    root: hex(p.root, 32, "proof.root"),
-    path: (p.path as unknown[]).map((h, i) => hex(h, 32, `proof.path[${i}]`)),
-    leafCount: uint(p.leafCount, "proof.leafCount", 1),
-  };
-  if (proof.path.length > maxProofLength(proof.leafCount))
-    invalid(
-      `proof.path has ${proof.path.length} elements; a tree of ${proof.leafCount} leaves has at most ${maxProofLength(proof.leafCount)}`,
-    );
+  let proof: ReceiptProof | undefined;
+  if (!pending) {
+    const p = object(top.proof, "proof", ["root", "path", "leafCount"]);
+    if (!Array.isArray(p.path)) invalid("proof.path must be an array");
+    proof = {
+      root: hex(p.root, 32, "proof.root"),
+      path: (p.path as unknown[]).map((h, i) => hex(h, 32, `proof.path[${i}]`)),
+      leafCount: uint(p.leafCount, "proof.leafCount", 1),
+    };
+    if (proof.path.length > maxProofLength(proof.leafCount))
+      invalid(
+        `proof.path has ${proof.path.length} elements; a tree of ${proof.leafCount} leaves has at most ${maxProofLength(proof.leafCount)}`,
+      );
+  }
 
-  if (!Array.isArray(top.anchors) || top.anchors.length === 0) invalid("anchors must be a non-empty array");
+  if (!Array.isArray(top.anchors)) invalid("anchors must be an array");
+  if (pending && top.anchors.length > 0) invalid("anchors must be empty in a pending receipt (it has no proof)");
+  if (!pending && !v2 && top.anchors.length === 0) invalid("anchors must be a non-empty array");
   if (top.anchors.length > RECEIPT_MAX_ANCHORS)
     invalid(`anchors has ${top.anchors.length} entries; at most ${RECEIPT_MAX_ANCHORS}`);
   const anchors = (top.anchors as unknown[]).map((a, i): ReceiptAnchor => {
@@ -204,13 +273,28 @@ export function parseReceipt(input: string | unknown): Receipt {
 
   const seen = new Set<string>();
   anchors.forEach((a, i) => {
-    const key = `${a.chainId}/${a.registry}`;
+    // v2: a chain is one witness, named once (two registries on one chain are one clock, not two)
+    const key = v2 ? `${a.chainId}` : `${a.chainId}/${a.registry}`;
     if (seen.has(key))
-      invalid(`anchors[${i}] names chain ${a.chainId} and registry ${a.registry} again; each registry is named once`);
+      invalid(
+        v2
+          ? `anchors[${i}] names chain ${a.chainId} again; in a v2 receipt each chain is one witness, named once`
+          : `anchors[${i}] names chain ${a.chainId} and registry ${a.registry} again; each registry is named once`,
+      );
     seen.add(key);
   });
 
-  const receipt: Receipt = { format: RECEIPT_FORMAT, version: RECEIPT_VERSION, subject, commitment, proof, anchors };
+  const receipt = {
+    format: RECEIPT_FORMAT,
+    version: head.version,
+    subject,
+    commitment,
+    ...(proof ? { proof } : {}),
+    anchors,
+  } as Receipt;
+  if (v2) parseWitnesses(top, receipt, pending);
+  if (!pending && v2 && anchors.length === 0 && (receipt.timestamps ?? []).length === 0)
+    invalid("a complete receipt needs at least one anchor or RFC 3161 token");
   if (top.encryption !== undefined) {
     const e = object(top.encryption, "encryption", ["alg", "key"]);
     if (typeof e.alg !== "string" || !(RECEIPT_ENCRYPTION_ALGS as readonly string[]).includes(e.alg))
@@ -227,10 +311,71 @@ export function parseReceipt(input: string | unknown): Receipt {
       expected: leaf,
       actual: commitment.leaf,
     });
-  const folded = processProof(commitment.leaf, proof.path);
-  if (folded.root !== proof.root) invalid("proof.path does not lead from the leaf to proof.root", { reason: "path" });
+  if (pending) {
+    const p = receipt as unknown as PendingReceipt;
+    p.pending = true;
+    if (p.attestations.every((a) => a.type !== "calendar"))
+      invalid("a pending receipt needs at least one calendar acknowledgement in attestations");
+    if (p.calendars.length === 0) invalid("a pending receipt needs calendars (where to complete it)");
+    return p;
+  }
+  const folded = processProof(commitment.leaf, proof!.path);
+  if (folded.root !== proof!.root) invalid("proof.path does not lead from the leaf to proof.root", { reason: "path" });
   parsed.set(receipt, { key: offlineKey(receipt), leaf, root: folded.root, nodes: folded.steps });
   return receipt;
+}
+
+/** v2's witness lists: timestamps, attestations, calendars — each entry strict, none twice. */
+function parseWitnesses(top: Json, receipt: Receipt, pending: boolean): void {
+  const list = (key: string): unknown[] => {
+    const v = top[key] ?? [];
+    if (!Array.isArray(v)) invalid(`${key} must be an array`);
+    if (v.length > RECEIPT_MAX_WITNESSES) invalid(`${key} has ${v.length} entries; at most ${RECEIPT_MAX_WITNESSES}`);
+    return v;
+  };
+  const once = <T>(items: T[], key: (x: T) => string, what: string): T[] => {
+    const seen = new Set<string>();
+    items.forEach((x, i) => {
+      const k = key(x);
+      if (seen.has(k)) invalid(`${what}[${i}] repeats an earlier entry; each witness is named once`);
+      seen.add(k);
+    });
+    return items;
+  };
+  const timestamps = list("timestamps").map((t, i): ReceiptTimestamp => {
+    const w = `timestamps[${i}]`;
+    const o = object(t, w, ["tsa", "token", "genTime"]);
+    if (typeof o.tsa !== "string" || o.tsa.length === 0 || o.tsa.length > 1024 || CONTROL_CHARS_RE.test(o.tsa))
+      invalid(`${w}.tsa must be a URL without control characters`);
+    if (typeof o.token !== "string" || o.token.length > 64 * 1024 || !/^[A-Za-z0-9+/]+={0,2}$/.test(o.token))
+      invalid(`${w}.token must be base64 (a DER TimeStampToken of at most 48 KiB)`);
+    if (typeof o.genTime !== "string" || !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/.test(o.genTime))
+      invalid(`${w}.genTime must be an ISO 8601 UTC time`);
+    return { tsa: o.tsa, token: o.token, genTime: o.genTime };
+  });
+  if (pending && timestamps.length > 0) invalid("timestamps must be empty in a pending receipt (there is no root yet)");
+  const attestations = list("attestations").map((a, i): Attestation => {
+    try {
+      return parseAttestation(a);
+    } catch (e) {
+      return invalid(`attestations[${i}]: ${(e as Error).message}`);
+    }
+  });
+  attestations.forEach((a, i) => {
+    const leaf = a.type === "calendar" ? a.leaf : a.message.leaf;
+    if (leaf !== receipt.commitment.leaf)
+      invalid(`attestations[${i}] (${a.type}) is about leaf ${leaf}, not this receipt's leaf`, {
+        reason: "attestation-leaf",
+      });
+  });
+  const calendars = list("calendars").map((c, i) => {
+    if (typeof c !== "string" || !/^https?:\/\/[^\s]{1,1000}$/.test(c) || CONTROL_CHARS_RE.test(c))
+      invalid(`calendars[${i}] must be an http(s) URL`);
+    return c;
+  });
+  receipt.timestamps = once(timestamps, (t) => t.token, "timestamps");
+  receipt.attestations = once(attestations, (a) => a.signature, "attestations");
+  receipt.calendars = once(calendars, (c) => c, "calendars");
 }
 
 /**
@@ -273,27 +418,27 @@ function utf8Length(text: string): number {
  * is covered through the leaf; `commitment.meta` too; the anchors are checked against the chain.)
  */
 export function uncoveredFields(receipt: Receipt): Array<{ field: string; value: string }> {
-  const out = [
-    { field: "subject.name", value: receipt.subject.name },
-    { field: "subject.size", value: String(receipt.subject.size) },
-  ];
+  const out = [{ field: "subject.name", value: receipt.subject.name }];
+  if (receipt.subject.size !== undefined) out.push({ field: "subject.size", value: String(receipt.subject.size) });
   if (receipt.subject.cid !== undefined) out.push({ field: "subject.cid", value: receipt.subject.cid });
   return out;
 }
 
 /** The receipt as JSON text, fields in their documented order, 2-space indent, final newline. */
-export function serializeReceipt(receipt: Receipt): string {
-  const ordered: Receipt = {
+export function serializeReceipt(receipt: Receipt | PendingReceipt): string {
+  const v2 = receipt.version === RECEIPT_VERSION_WITNESSES;
+  const proof = (receipt as Receipt).proof;
+  const ordered = {
     format: RECEIPT_FORMAT,
-    version: RECEIPT_VERSION,
+    version: receipt.version,
     subject: {
       name: receipt.subject.name,
-      size: receipt.subject.size,
+      ...(receipt.subject.size !== undefined ? { size: receipt.subject.size } : {}),
       sha256: receipt.subject.sha256,
       ...(receipt.subject.cid !== undefined ? { cid: receipt.subject.cid } : {}),
     },
     commitment: { salt: receipt.commitment.salt, meta: receipt.commitment.meta, leaf: receipt.commitment.leaf },
-    proof: { root: receipt.proof.root, path: receipt.proof.path, leafCount: receipt.proof.leafCount },
+    ...(proof ? { proof: { root: proof.root, path: proof.path, leafCount: proof.leafCount } } : {}),
     anchors: receipt.anchors.map((a) => ({
       chainId: a.chainId,
       registry: a.registry,
@@ -303,6 +448,13 @@ export function serializeReceipt(receipt: Receipt): string {
       timestamp: a.timestamp,
       submitter: a.submitter,
     })),
+    ...(v2
+      ? {
+          timestamps: (receipt.timestamps ?? []).map((t) => ({ tsa: t.tsa, token: t.token, genTime: t.genTime })),
+          attestations: receipt.attestations ?? [],
+          calendars: receipt.calendars ?? [],
+        }
+      : {}),
     ...(receipt.encryption !== undefined
       ? { encryption: { alg: receipt.encryption.alg, key: receipt.encryption.key } }
       : {}),

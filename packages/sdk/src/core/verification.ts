@@ -15,14 +15,18 @@ import { checkedByParser, type Receipt, type ReceiptAnchor } from "./receipt";
  * `message`. No step does I/O.
  */
 
-/** The five verdicts, for a whole receipt and for each anchor. */
-export type VerdictStatus = "verified" | "mismatch" | "not-anchored" | "not-final" | "unverifiable";
+/**
+ * The six verdicts, for a whole receipt and for each witness. "pending": a calendar acknowledged the
+ * leaf but nothing anchors it yet — never a pass.
+ */
+export type VerdictStatus = "verified" | "mismatch" | "not-anchored" | "not-final" | "unverifiable" | "pending";
 export const VERDICT_STATUSES: readonly VerdictStatus[] = [
   "verified",
   "mismatch",
   "not-anchored",
   "not-final",
   "unverifiable",
+  "pending",
 ];
 
 export type StepName =
@@ -36,7 +40,9 @@ export type StepName =
   | "block"
   | "log"
   | "tx"
-  | "finality";
+  | "finality"
+  | "timestamp"
+  | "attestation";
 
 export interface Step {
   step: StepName;
@@ -60,7 +66,15 @@ export function statusOfCode(code: ErrorCode | undefined): VerdictStatus {
     case "PROOF_INVALID":
     case "ANCHOR_MISMATCH":
     case "RPC_DISAGREEMENT": // the chain's answers contradict each other: never a pass, and not "unknown" either
+    case "TIMESTAMP_MALFORMED":
+    case "TIMESTAMP_MISMATCH":
+    case "TIMESTAMP_INVALID":
+    case "STATEMENT_INVALID":
+    case "STATEMENT_SIGNER_MISMATCH":
+    case "CALENDAR_PROOF_INVALID":
       return "mismatch";
+    case "RECEIPT_PENDING":
+      return "pending";
     case "NOT_ANCHORED":
     case "REGISTRY_NOT_FOUND":
       return "not-anchored";
@@ -89,13 +103,28 @@ export function checkDigest(receipt: Receipt, file: { sha256: string; size: numb
     expectedSize: receipt.subject.size,
     actualSize: file.size,
   };
-  if (file.sha256 === receipt.subject.sha256 && file.size === receipt.subject.size) return pass("digest", detail);
+  if (
+    file.sha256 === receipt.subject.sha256 &&
+    (receipt.subject.size === undefined || file.size === receipt.subject.size)
+  )
+    return pass("digest", detail);
   return fail(
     "digest",
     "DIGEST_MISMATCH",
-    `the file does not match the receipt: its SHA-256 is ${file.sha256} (${file.size} bytes), the receipt covers ${receipt.subject.sha256} (${receipt.subject.size} bytes) — the file was changed after stamping, or this receipt belongs to another file`,
+    `the file does not match the receipt: its SHA-256 is ${file.sha256} (${file.size} bytes), the receipt covers ${receipt.subject.sha256} (${receipt.subject.size ?? "?"} bytes) — the file was changed after stamping, or this receipt belongs to another file`,
     detail,
   );
+}
+
+/** A pending receipt has no path: digest and leaf only. */
+function checkPendingOffline(receipt: Receipt, file?: { sha256: string; size: number }): Step[] {
+  const steps: Step[] = [];
+  if (file) {
+    steps.push(checkDigest(receipt, file));
+    if (!steps[0].ok) return steps;
+  }
+  steps.push(checkLeaf(receipt, file?.sha256 ?? receipt.subject.sha256));
+  return steps;
 }
 
 /** The leaf recomputed from the (file's) digest, the salt and the metadata, against the receipt's leaf. */
@@ -135,6 +164,7 @@ export function checkPath(receipt: Receipt, leaf: Hex): Step {
 
 /** digest (when a file is given), leaf and path: everything checked without a chain. */
 export function checkOffline(receipt: Receipt, file?: { sha256: string; size: number }): Step[] {
+  if (!receipt.proof) return checkPendingOffline(receipt, file);
   const steps: Step[] = [];
   if (file) {
     steps.push(checkDigest(receipt, file));

@@ -1,10 +1,11 @@
-import { Verifier, type VerificationResult } from "../core/engine";
+import { Verifier, type VerificationResult, type WitnessPolicy } from "../core/engine";
 import { ProofmarkError } from "../core/errors";
 import type { Receipt, ReceiptAnchor } from "../core/receipt";
 import { KNOWN_REGISTRY_CODES } from "../core/registry-codes";
 import { findNetwork, loadConfig } from "../chain/config";
 import { jsonRpcReader } from "../chain/jsonrpc";
-import { LOCAL_CHAIN_ID, LocalNode } from "../chain/local-node";
+import { embeddedChainName, embeddedNode, LOCAL_CHAIN_ID } from "../chain/local-node";
+import { timestampChecker } from "../tsa";
 
 /** Options of a verification session in Node: where the chains are, whom to trust. */
 export interface EvidenceVerifierOptions {
@@ -18,6 +19,10 @@ export interface EvidenceVerifierOptions {
   trustRegistries?: string[];
   /** Deadline of each RPC call, ms (default 10 s). */
   rpcTimeoutMs?: number;
+  /** How many time witnesses (anchors + RFC 3161 tokens) must verify (default "all"). */
+  policy?: WitnessPolicy;
+  /** Trusted TSA root certificates (PEM files); default PROOFMARK_TSA_TRUST, plus config.json `tsaTrust`. */
+  tsaTrust?: string[];
 }
 
 export interface VerifyOptions extends EvidenceVerifierOptions {
@@ -55,7 +60,30 @@ export function evidenceVerifier(opts: EvidenceVerifierOptions): Verifier {
       if (!local.has(anchor.chainId))
         local.set(
           anchor.chainId,
-          new LocalNode(opts.dataDir).start().then((n) => n.rpcUrl),
+          embeddedNode(opts.dataDir, "local")!
+            .start()
+            .then((n) => n.rpcUrl),
+        );
+      return [jsonRpcReader(await local.get(anchor.chainId)!, http)];
+    }
+    const embedded = embeddedChainName(anchor.chainId);
+    if (embedded) {
+      // A second embedded chain stands for another party's chain: verification reads it when it
+      // runs, and never starts it (a witness that is down is reported as such).
+      if (!local.has(anchor.chainId))
+        local.set(
+          anchor.chainId,
+          embeddedNode(opts.dataDir, embedded)!
+            .status()
+            .then((n) => {
+              if (!n)
+                throw new ProofmarkError(
+                  "RPC_UNREACHABLE",
+                  `the embedded chain ${embedded} (chain ${anchor.chainId}) of ${opts.dataDir} is not running, so this witness could not be checked`,
+                  { chainId: anchor.chainId, chain: embedded },
+                );
+              return n.rpcUrl;
+            }),
         );
       return [jsonRpcReader(await local.get(anchor.chainId)!, http)];
     }
@@ -68,6 +96,8 @@ export function evidenceVerifier(opts: EvidenceVerifierOptions): Verifier {
   return new Verifier({
     readers,
     knownRegistries: KNOWN_REGISTRY_CODES,
+    policy: opts.policy,
+    checkTimestamp: timestampChecker({ dataDir: opts.dataDir, files: opts.tsaTrust, configured: config.tsaTrust }),
     trustRegistries: trust.map((t) => t.toLowerCase()),
     get minConfirmations() {
       return minConfirmations ?? 1;

@@ -76,7 +76,7 @@ export function buildCertificateModel(
     author: r.commitment.meta.author,
     fileName: r.subject.name,
     sha256: r.subject.sha256,
-    size: r.subject.size,
+    size: r.subject.size ?? 0,
     anchoredAt: a.timestamp,
     chainId: id,
     chain: {

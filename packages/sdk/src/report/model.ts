@@ -10,6 +10,7 @@ import { APPENDIX_TEXTS } from "./texts/appendix";
 import { CHECK_TEXTS } from "./texts/checks";
 import { EVIDENCE_REPORT_TEXTS } from "./texts/evidence-report";
 import { REVERIFY_TEXTS } from "./texts/reverify";
+import { witnessBlocks } from "./witnesses";
 import {
   ANCHOR_OF_SELECTOR,
   ANCHOR_OF_SIGNATURE,
@@ -291,6 +292,9 @@ export function buildReportModel(input: VerificationResult | RejectedReceipt, op
     ]);
   }
 
+  const witnesses = "rejected" in input ? undefined : witnessBlocks(input, lang);
+  if (witnesses) section(T("Independent witnesses and clocks", "独立见证与时钟"), witnesses);
+
   // ---- 4. where ---------------------------------------------------------------------------
   if (receipt) {
     section(
@@ -555,6 +559,8 @@ const STEP_TITLE_KEYS: Record<Step["step"], keyof typeof CHECK_TEXTS> = {
   log: "stepLog",
   tx: "stepTx",
   finality: "stepFinality",
+  timestamp: "stepTimestamp",
+  attestation: "stepAttestation",
 };
 
 function stepTitle(s: Step, lang: ReportLang): string {

@@ -11,7 +11,7 @@ import { Verifier, type ChainReader, type VerificationResult } from "../core/eng
 import { isProofmarkError, type ErrorCode } from "../core/errors";
 import { toHex } from "../core/hex";
 import { formatPageTime } from "../core/time-format";
-import { parseReceipt, RECEIPT_MAX_BYTES, type Receipt } from "../core/receipt";
+import { parseAnyReceipt, parseReceipt, RECEIPT_MAX_BYTES, type PendingReceipt, type Receipt } from "../core/receipt";
 import { KNOWN_REGISTRY_CODES } from "../core/registry-codes";
 import { escapeControlChars } from "../core/text";
 import type { Step, VerdictStatus } from "../core/verification";
@@ -55,6 +55,8 @@ const STEP_TITLES: Record<Step["step"], string> = {
   log: "EvidenceAnchored log in the block / 锚定日志",
   tx: "transaction in the block / 交易",
   finality: "confirmations, finality / 确认数与最终性",
+  timestamp: "RFC 3161 time-stamp token / RFC 3161 时间戳",
+  attestation: "signed statement (EIP-712) / 签名声明",
 };
 
 function stepLine(s: Step): { title: string; ok: boolean; detail: string } {
@@ -75,13 +77,13 @@ export async function verifyInBrowser(input: {
   readers: ChainReader[];
   onProgress?: (done: number, total: number) => void;
 }): Promise<BrowserVerdict> {
-  let receipt: Receipt;
+  let receipt: Receipt | PendingReceipt;
   try {
     if (typeof input.receipt !== "string" && input.receipt.size > RECEIPT_MAX_BYTES) {
       // never read a huge "receipt" into memory: the parser's bound, applied before reading
-      parseReceipt(" ".repeat(RECEIPT_MAX_BYTES + 1));
+      parseAnyReceipt(" ".repeat(RECEIPT_MAX_BYTES + 1));
     }
-    receipt = parseReceipt(typeof input.receipt === "string" ? input.receipt : await input.receipt.text());
+    receipt = parseAnyReceipt(typeof input.receipt === "string" ? input.receipt : await input.receipt.text());
   } catch (e) {
     if (!isProofmarkError(e)) throw e;
     return {
@@ -93,21 +95,35 @@ export async function verifyInBrowser(input: {
     };
   }
   const file = await hashBlob(input.file, input.onProgress);
-  const verifier = new Verifier({ readers: () => input.readers, knownRegistries: KNOWN_REGISTRY_CODES });
+  const verifier = new Verifier({
+    readers: () => input.readers,
+    knownRegistries: KNOWN_REGISTRY_CODES,
+    // the same engine, but no RFC 3161 check here: said as such, never passed on a weaker check
+    timestampsNotChecked:
+      "RFC 3161 tokens are not checked in the browser verifier (it has no trusted TSA root certificates); check them with the command-line verifier and the TSA's root certificate",
+  });
   const result = await verifier.verify(receipt, file);
   const steps = [
-    { title: STEP_TITLES.receipt, ok: true, detail: "proofmark-receipt v1" },
+    { title: STEP_TITLES.receipt, ok: true, detail: `proofmark-receipt v${receipt.version}` },
     ...result.steps.map(stepLine),
   ];
   for (const a of result.anchors) steps.push(...a.steps.map(stepLine));
-  return { status: result.status, code: result.code, message: result.message, steps, result, receipt };
+  for (const t of result.timestamps)
+    steps.push({
+      title: STEP_TITLES.timestamp,
+      ok: t.ok,
+      detail: `${t.ok ? "" : "NOT CHECKED / FAILED: "}${t.message}`,
+    });
+  for (const a of result.attestations)
+    steps.push({ title: `${STEP_TITLES.attestation} — ${a.role}`, ok: a.ok, detail: a.message });
+  return { status: result.status, code: result.code, message: result.message, steps, result, receipt: result.receipt };
 }
 
 /** The verdict's headline in both languages (the standalone page). */
 export function headline(v: BrowserVerdict): string {
   switch (v.status) {
     case "verified": {
-      const a = v.result!.anchors[0];
+      const a = v.result!.anchors.find((x) => x.ok) ?? v.result!.anchors[0];
       const utc = new Date(a.anchor.timestamp * 1000)
         .toISOString()
         .replace("T", " ")
@@ -121,6 +137,8 @@ export function headline(v: BrowserVerdict): string {
     }
     case "not-final":
       return `NOT YET FINAL: ${v.message}. / 尚未最终确定，请稍后重新核验。`;
+    case "pending":
+      return `PENDING, NOT VERIFIED: ${v.message}. / 待定：尚未锚定，不能作为已核验的时间证明。`;
     case "mismatch":
       return `DOES NOT MATCH (${v.code}): ${v.message}. / 不一致：文件或凭证被修改，或链上记录与凭证不符。`;
     case "not-anchored":
@@ -302,7 +320,7 @@ export function portalUi(C: PortalVerifyConfig): void {
       onProgress: (d, t) => (prog.value = d / Math.max(t, 1)),
     });
     if (v.status === "verified" || v.status === "not-final") {
-      const a = v.result!.anchors[0];
+      const a = v.result!.anchors.find((x) => x.ok) ?? v.result!.anchors[0];
       const time = formatPageTime(C.lang, a.anchor.timestamp);
       const unchecked = v.result!.anchors.flatMap((x) => x.unchecked);
       show(v, v.status === "verified" ? S.ok : S.notFinal, [
@@ -345,4 +363,4 @@ export function portalUi(C: PortalVerifyConfig): void {
 
 /** The SDK's own functions, exposed by the bundle for callers and tests (the same code as in Node). */
 export { anchorOfCalldata, checkOffline, processProof } from "../core/index.browser";
-export { computeLeaf, parseReceipt };
+export { computeLeaf, parseAnyReceipt, parseReceipt };

@@ -11,6 +11,7 @@ import {
   type TimestampSubject,
   type TimestampTokenInfo,
 } from "../core/rfc3161";
+import { localTsaDir } from "./local";
 
 /** A token from one TSA, as it travels in a proof's / receipt's `timestamps[]`. */
 export interface TimestampEntry {
@@ -163,4 +164,42 @@ export async function verifyTimestampEntry(
     throw new ProofmarkError("TIMESTAMP_MALFORMED", "the timestamp entry's token is not base64");
   }
   return verifyTimestampToken(new Uint8Array(Buffer.from(entry.token, "base64")), { root, trusted });
+}
+
+export { makeTsaCertificates, startLocalTsa, localTsaDir, type LocalTsa } from "./local";
+
+/**
+ * The engine's RFC 3161 adapter for a data folder: tokens are verified offline against the roots
+ * the user configured (`files`, else `PROOFMARK_TSA_TRUST`, plus config.json `tsaTrust`); a token
+ * those do not cover, but that chains to this data folder's own local TSA (`<dataDir>/tsa/ca.crt`,
+ * made by `calendar serve --tsa local`), verifies with a note saying so — that CA was made on this
+ * machine and proves nothing to anyone else, exactly like the embedded chain.
+ */
+export function timestampChecker(opts: {
+  dataDir: string;
+  files?: string[];
+  configured?: string[];
+  env?: NodeJS.ProcessEnv;
+}): (t: TimestampEntry, root: Hex) => Promise<TimestampTokenInfo & { trustNote?: string }> {
+  const trusted = loadTsaTrust(opts.files ?? [], opts.env);
+  if ((opts.files ?? []).length === 0)
+    for (const f of opts.configured ?? []) trusted.push(...loadTsaTrust([path.resolve(opts.dataDir, f)], {}));
+  const localCa = path.join(localTsaDir(opts.dataDir), "ca.crt");
+  return async (t, root) => {
+    try {
+      return await verifyTimestampEntry(t, root, trusted);
+    } catch (e) {
+      if ((e as ProofmarkError).code !== "TIMESTAMP_UNTRUSTED" || !fs.existsSync(localCa)) throw e;
+      let info: TimestampTokenInfo;
+      try {
+        info = await verifyTimestampEntry(t, root, loadTsaTrust([localCa], {}));
+      } catch {
+        throw e;
+      }
+      return {
+        ...info,
+        trustNote: `trusted as this data folder's local TSA (${localCa}): its CA was made on this machine and proves nothing to anyone else`,
+      };
+    }
+  };
 }

@@ -75,4 +75,6 @@ export const CHECK_TEXTS = {
   },
   stepTx: { zh: "凭证中的交易属于该区块", en: "the receipt's transaction is in that block" },
   stepFinality: { zh: "确认数与最终性", en: "confirmations and finality" },
+  stepTimestamp: { zh: "RFC 3161 时间戳", en: "RFC 3161 time-stamp token" },
+  stepAttestation: { zh: "签名声明（EIP-712）", en: "signed statement (EIP-712)" },
 } satisfies Catalogue;
