@@ -12,7 +12,7 @@ import { isProofmarkError, type ErrorCode } from "../core/errors";
 import { toHex } from "../core/hex";
 import { translator } from "../core/i18n";
 import { formatCstBare, formatPageTime, formatUtc } from "../core/time-format";
-import { STANDALONE_VERIFIER_TEXTS } from "./texts/standalone-verifier";
+import { STANDALONE_STEP_TITLES, STANDALONE_VERIFIER_TEXTS } from "./texts/standalone-verifier";
 import { parseReceipt, RECEIPT_MAX_BYTES, type Receipt } from "../core/receipt";
 import { KNOWN_REGISTRY_CODES } from "../core/registry-codes";
 import { escapeControlChars } from "../core/text";
@@ -51,24 +51,12 @@ const zh = translator(STANDALONE_VERIFIER_TEXTS, "zh");
 const both = (key: keyof typeof STANDALONE_VERIFIER_TEXTS, vars: Record<string, string | number> = {}) =>
   `${en(key, vars)} / ${zh(key, vars)}`;
 
-const STEP_TITLE_KEYS: Record<Step["step"], keyof typeof STANDALONE_VERIFIER_TEXTS> = {
-  receipt: "stepReceipt",
-  digest: "stepDigest",
-  leaf: "stepLeaf",
-  path: "stepPath",
-  "chain-id": "stepChainId",
-  "registry-code": "stepRegistryCode",
-  anchor: "stepAnchor",
-  block: "stepBlock",
-  log: "stepLog",
-  tx: "stepTx",
-  finality: "stepFinality",
-};
+const stepTitle = (step: Step["step"]) => `${STANDALONE_STEP_TITLES[step].en} / ${STANDALONE_STEP_TITLES[step].zh}`;
 
 function stepLine(s: Step): { title: string; ok: boolean; detail: string } {
   const detail = JSON.stringify(s.detail, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
   return {
-    title: both(STEP_TITLE_KEYS[s.step]),
+    title: stepTitle(s.step),
     ok: s.ok,
     detail: [s.unchecked ? `NOT CHECKED: ${s.unchecked}` : "", s.message ?? "", detail].filter(Boolean).join(" — "),
   };
@@ -97,14 +85,14 @@ export async function verifyInBrowser(input: {
       code: e.code,
       message: e.message,
       details: e.details,
-      steps: [{ title: both("stepReceipt"), ok: false, detail: e.message }],
+      steps: [{ title: stepTitle("receipt"), ok: false, detail: e.message }],
     };
   }
   const file = await hashBlob(input.file, input.onProgress);
   const verifier = new Verifier({ readers: () => input.readers, knownRegistries: KNOWN_REGISTRY_CODES });
   const result = await verifier.verify(receipt, file);
   const steps = [
-    { title: both("stepReceipt"), ok: true, detail: "proofmark-receipt v1" },
+    { title: stepTitle("receipt"), ok: true, detail: "proofmark-receipt v1" },
     ...result.steps.map(stepLine),
   ];
   for (const a of result.anchors) steps.push(...a.steps.map(stepLine));

@@ -1,18 +1,8 @@
-import type { Catalogue } from "../../core/i18n";
+import type { Catalogue, Texts } from "../../core/i18n";
+import type { StepName } from "../../core/verification";
 
 /** The standalone verifier page (`verifier.html`, report/verifier-browser.ts): every text in English and Chinese at once. */
 export const STANDALONE_VERIFIER_TEXTS = {
-  stepReceipt: { zh: "凭证", en: "receipt" },
-  stepDigest: { zh: "文件的 SHA-256", en: "SHA-256 of the file" },
-  stepLeaf: { zh: "叶子", en: "leaf from digest, salt, metadata" },
-  stepPath: { zh: "默克尔路径", en: "Merkle path to the root" },
-  stepChainId: { zh: "链 ID", en: "eth_chainId" },
-  stepRegistryCode: { zh: "合约代码", en: "registry code (eth_getCode)" },
-  stepAnchor: { zh: "合约记录", en: "anchorOf(root) — eth_call" },
-  stepBlock: { zh: "区块 — eth_getBlockByNumber", en: "block header" },
-  stepLog: { zh: "锚定日志", en: "EvidenceAnchored log in the block" },
-  stepTx: { zh: "交易", en: "transaction in the block" },
-  stepFinality: { zh: "确认数与最终性", en: "confirmations, finality" },
   verified: {
     zh: "核验通过：该文件不晚于 {timeCst}（北京时间）已经存在。",
     en: "VERIFIED: the file matches the receipt and existed no later than {timeUtc} (block {blockNumber} on chain {chainId}, {confirmations} confirmation(s)).{notChecked}",
@@ -42,3 +32,18 @@ export const STANDALONE_VERIFIER_TEXTS = {
     en: "leaf = keccak256(keccak256(keccak256(\"proofmark.evidence.leaf.v1\") ‖ sha256(file) ‖ salt ‖ keccak256(JSON(meta, keys sorted)))); node = keccak256(min ‖ max); the registry's runtime code must be a known EvidenceRegistry; its anchorOf(bytes32) must return the receipt's submitter, time and block; the block must have the receipt's hash and time; the EvidenceAnchored log of the root (with the receipt's leafCount) must be in that block, from the receipt's transaction.",
   },
 } satisfies Catalogue;
+
+/** The title of each step of the verification engine on the standalone page (shorter: English / Chinese on one line). */
+export const STANDALONE_STEP_TITLES: Record<StepName, Texts> = {
+  receipt: { zh: "凭证", en: "receipt" },
+  digest: { zh: "文件的 SHA-256", en: "SHA-256 of the file" },
+  leaf: { zh: "叶子", en: "leaf from digest, salt, metadata" },
+  path: { zh: "默克尔路径", en: "Merkle path to the root" },
+  "chain-id": { zh: "链 ID", en: "eth_chainId" },
+  "registry-code": { zh: "合约代码", en: "registry code (eth_getCode)" },
+  anchor: { zh: "合约记录", en: "anchorOf(root) — eth_call" },
+  block: { zh: "区块 — eth_getBlockByNumber", en: "block header" },
+  log: { zh: "锚定日志", en: "EvidenceAnchored log in the block" },
+  tx: { zh: "交易", en: "transaction in the block" },
+  finality: { zh: "确认数与最终性", en: "confirmations, finality" },
+};
