@@ -9,6 +9,7 @@ const path = require("node:path");
 const ROOT = path.resolve(__dirname, "..");
 const CLI = path.join(ROOT, "cli", "bin", "proofmark.js");
 const { resolveDataDir } = require(path.join(ROOT, "packages", "sdk", "dist", "chain", "config.js"));
+const { productCreateArgs } = require("./gi-season");
 
 // One data folder for everything the demo does (its files, every command, the portal): the CLI's
 // own resolution (--data-dir, else PROOFMARK_HOME, else ./.proofmark), passed to each command.
@@ -101,30 +102,7 @@ function giSeason() {
     return JSON.parse(fs.readFileSync(file, "utf8"));
   }
   console.log("\n== 4. A GI cooperative logs a season: Dangshan pears from the orchard to a Shanghai shop");
-  const product = proofmark(
-    [
-      "gi",
-      "product",
-      "create",
-      "--name",
-      "砀山酥梨",
-      "--name-en",
-      "Dangshan Su Pear",
-      "--gi-number",
-      "AGI00001",
-      "--region",
-      "安徽省砀山县",
-      "--unit",
-      "g",
-      "--max-yield",
-      "100%",
-      "--admin",
-      "coop",
-      "--as",
-      "registrar",
-    ],
-    { json: true },
-  ).out.product;
+  const product = proofmark(productCreateArgs({ maxYield: "100%" }), { json: true }).out.product;
   const P = String(product);
   for (const f of ["farmer1", "farmer2", "farmer3"])
     proofmark(["gi", "role", "grant", P, "producer", f, "--as", "coop"]);

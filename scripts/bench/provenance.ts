@@ -6,6 +6,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ethers } from "hardhat";
+import { DANGSHAN_PEAR, productCreateArgs } from "../gi-season";
 import { deployEas } from "./eas";
 import type { BenchRow } from "./types";
 
@@ -22,11 +23,11 @@ async function gasRows(): Promise<BenchRow[]> {
       admin: coop.address,
       maxYieldBps: 10_000,
       standard: ethers.ZeroHash,
-      name: "砀山酥梨",
-      nameEn: "Dangshan Su Pear",
-      giNumber: "AGI00001",
-      region: "安徽省砀山县",
-      unit: "g",
+      name: DANGSHAN_PEAR.name,
+      nameEn: DANGSHAN_PEAR.nameEn,
+      giNumber: DANGSHAN_PEAR.giNumber,
+      region: DANGSHAN_PEAR.region,
+      unit: DANGSHAN_PEAR.unit,
     })
   ).wait();
   const role = (r: number) => registry.productRoleId(1, r);
@@ -136,25 +137,7 @@ function importRows(): BenchRow[] {
     execFileSync(process.execPath, [cli, ...args], { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] });
   try {
     pm(["node", "start"]);
-    pm([
-      "gi",
-      "product",
-      "create",
-      "--name",
-      "砀山酥梨",
-      "--name-en",
-      "Dangshan Su Pear",
-      "--gi-number",
-      "AGI00001",
-      "--region",
-      "安徽省砀山县",
-      "--unit",
-      "g",
-      "--admin",
-      "coop",
-      "--as",
-      "registrar",
-    ]);
+    pm(productCreateArgs());
     pm(["gi", "role", "grant", "1", "producer", "farmer1", "--as", "coop"]);
     pm(["gi", "licence", "grant", "1", "farmer1", "--quota", "100t", "--season", "2026", "--as", "coop"]);
     for (let i = 0; i < lots; i++)

@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { productCreateArgs } from "../../scripts/gi-season";
 import { assertBuilt, killLocalChain, makeWorkspace, REPO, runCli } from "./helpers";
 
 // A realistic GI season on the embedded local chain, exactly as the README's GI section walks it:
@@ -31,27 +32,7 @@ describe("CLI: gi — a Dangshan pear season (end to end on the embedded local c
   });
 
   it("registers the product and prints its id (--json: { product })", async function () {
-    const created = await json([
-      "gi",
-      "product",
-      "create",
-      "--name",
-      "砀山酥梨",
-      "--name-en",
-      "Dangshan Su Pear",
-      "--gi-number",
-      "AGI00001",
-      "--region",
-      "安徽省砀山县",
-      "--unit",
-      "g",
-      "--max-yield",
-      "100%",
-      "--admin",
-      "coop",
-      "--as",
-      "registrar",
-    ]);
+    const created = await json(productCreateArgs({ maxYield: "100%" }));
     expect(created.product).to.equal(1);
     const shown = await json(["gi", "product", "show", "1"]);
     expect(shown).to.include({

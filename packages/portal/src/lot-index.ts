@@ -1,8 +1,7 @@
 import type Database from "better-sqlite3";
 import {
   assessLot,
-  BIZ_STEPS,
-  DISPOSITIONS,
+  chainEvent,
   LOT_ORIGINS,
   licenceKey,
   lotTree,
@@ -173,18 +172,7 @@ export class LotIndex {
   /** A lot's events with how each document compared with its chain record. */
   events(id: number): Array<ChainEvent & { check: DocumentCheck; cid: string | null; time: number }> {
     return (this.s.events.all(id) as Row[]).map((e) => ({
-      lot: id,
-      actor: String(e.actor),
-      stepCode: Number(e.step),
-      dispositionCode: Number(e.disposition),
-      step: BIZ_STEPS[Number(e.step)],
-      disposition: DISPOSITIONS[Number(e.disposition)],
-      eventTime: Number(e.event_time),
-      location: String(e.location) as Hex,
-      document: String(e.document) as Hex,
-      blockNumber: Number(e.block),
-      txHash: String(e.tx) as Hex,
-      logIndex: Number(e.log_index),
+      ...eventOfRow({ ...e, lot: id }),
       check: String(e.doc_check) as DocumentCheck,
       cid: e.cid === null ? null : String(e.cid),
       time: Number(e.time),
@@ -376,19 +364,22 @@ export class LotIndex {
 
   /** Events whose document was not found yet (oldest first). */
   eventsMissingDocuments(limit: number): ChainEvent[] {
-    return (this.s.missingDocs.all(limit) as Row[]).map((e) => ({
-      lot: Number(e.lot),
-      actor: String(e.actor),
-      stepCode: Number(e.step),
-      dispositionCode: Number(e.disposition),
-      step: BIZ_STEPS[Number(e.step)],
-      disposition: DISPOSITIONS[Number(e.disposition)],
-      eventTime: Number(e.event_time),
-      location: String(e.location) as Hex,
-      document: String(e.document) as Hex,
-      blockNumber: Number(e.block),
-      txHash: String(e.tx) as Hex,
-      logIndex: Number(e.log_index),
-    }));
+    return (this.s.missingDocs.all(limit) as Row[]).map(eventOfRow);
   }
+}
+
+/** An `events` row of the index as the reducer's event (the one mapping of its columns). */
+function eventOfRow(e: Row): ChainEvent {
+  return chainEvent({
+    lot: Number(e.lot),
+    actor: String(e.actor),
+    step: Number(e.step),
+    disposition: Number(e.disposition),
+    eventTime: Number(e.event_time),
+    location: String(e.location),
+    document: String(e.document),
+    blockNumber: Number(e.block),
+    txHash: String(e.tx),
+    logIndex: Number(e.log_index),
+  });
 }

@@ -60,6 +60,44 @@ export interface ChainEvent {
   logIndex: number;
 }
 
+/** The fields of one `LotEventRecorded` log, as the chain (or an index of it) holds them: codes, not names. */
+export interface RecordedEventFields {
+  lot: number;
+  actor: string;
+  step: number;
+  disposition: number;
+  eventTime: number;
+  location: string;
+  document: string;
+  blockNumber: number;
+  txHash: string;
+  logIndex: number;
+}
+
+/**
+ * A {@link ChainEvent} from a `LotEventRecorded` log's fields: the step and disposition codes named
+ * by the contract's CBV tables. The one decoding of an event, for the log reducer and for indexes.
+ *
+ * @example
+ * chainEvent({ lot: 1, actor, step: 0, disposition: 0, eventTime, location, document, blockNumber, txHash, logIndex });
+ */
+export function chainEvent(f: RecordedEventFields): ChainEvent {
+  return {
+    lot: f.lot,
+    actor: f.actor,
+    stepCode: f.step,
+    dispositionCode: f.disposition,
+    step: BIZ_STEPS[f.step],
+    disposition: DISPOSITIONS[f.disposition],
+    eventTime: f.eventTime,
+    location: f.location as Hex,
+    document: f.document as Hex,
+    blockNumber: f.blockNumber,
+    txHash: f.txHash as Hex,
+    logIndex: f.logIndex,
+  };
+}
+
 /** One `CodesIssued` log. */
 export interface CodeIssue {
   lot: number;
@@ -330,20 +368,18 @@ export function applyProvenanceLogs(
       case "LotEventRecorded": {
         const id = Number(a.lot);
         const lot = lotOf(id);
-        const ev: ChainEvent = {
+        const ev = chainEvent({
           lot: id,
           actor: String(a.actor),
-          stepCode: Number(a.step),
-          dispositionCode: Number(a.disposition),
-          step: BIZ_STEPS[Number(a.step)],
-          disposition: DISPOSITIONS[Number(a.disposition)],
+          step: Number(a.step),
+          disposition: Number(a.disposition),
           eventTime: Number(a.eventTime),
-          location: String(a.location) as Hex,
-          document: String(a.document) as Hex,
+          location: String(a.location),
+          document: String(a.document),
           blockNumber: log.blockNumber,
-          txHash: log.transactionHash as Hex,
+          txHash: log.transactionHash,
           logIndex: log.index,
-        };
+        });
         lot.head = nextChainHead(
           lot.head,
           chainEventDigest({ ...ev, step: ev.stepCode, disposition: ev.dispositionCode }),

@@ -1,8 +1,8 @@
 /**
  * The one i18n mechanism of Proofmark's pages, reports and labels: every text a person reads
- * exists in 简体中文 and English, as a `{ zh, en }` pair — in a catalogue (a table of named pairs,
- * `{name}` placeholders filled from values) or inline (`bilingual(lang)(en, zh)` for prose that is
- * built from many values). Pure: no I/O.
+ * exists in 简体中文 and English, as a `{ zh, en }` pair in a catalogue (a table of named pairs,
+ * `{name}` placeholders filled from values; one catalogue per concern, e.g. report/texts/*). Code
+ * never writes a text inline in either language. Pure: no I/O.
  */
 
 /** The languages people read Proofmark in. */
@@ -48,15 +48,4 @@ export function translator<C extends Catalogue>(
   lang: Lang,
 ): (key: keyof C & string, vars?: Record<string, string | number>) => string {
   return (key, vars = {}) => translate(catalogue, lang, key, vars);
-}
-
-/**
- * For prose assembled from many values: `T(en, zh)` picks the text of `lang`.
- *
- * @example
- * const T = bilingual("zh");
- * T("Verified", "核验通过") // "核验通过"
- */
-export function bilingual(lang: Lang): (en: string, zh: string) => string {
-  return (en, zh) => (lang === "zh" ? zh : en);
 }

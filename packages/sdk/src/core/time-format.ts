@@ -39,6 +39,11 @@ export function formatCst(unixSeconds: number, lang: Lang): string {
   return translate(TIME_TEXTS, lang, "reportTime", { time: isoSeconds(unixSeconds, 8 * 3600) });
 }
 
+/** `2025-02-01 00:00:00`: China Standard Time (UTC+8) without its label, for texts that carry their own. */
+export function formatCstBare(unixSeconds: number): string {
+  return isoSeconds(unixSeconds, 8 * 3600);
+}
+
 // Formatters are built once: creating an Intl.DateTimeFormat per call costs more than a whole page.
 const PAGE_TIME: Record<Lang, Intl.DateTimeFormat> = {
   zh: new Intl.DateTimeFormat("zh-CN", {

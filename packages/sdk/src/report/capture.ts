@@ -1,4 +1,4 @@
-import { translator } from "../core/i18n";
+import { translate, translator } from "../core/i18n";
 import { CAPTURE_REPORT_TEXTS } from "./texts/capture-report";
 import { escapeHtml } from "../core/html";
 import type { CaptureVerification } from "../capture";
@@ -499,7 +499,7 @@ export function renderCaptureReportHtml(model: ReportModel, screenshots: Array<{
         `<figure><img alt="screenshot" style="max-width:100%;border:1px solid #d0d7de" src="data:image/png;base64,${s.png.toString("base64")}"><figcaption class="caption">${escapeHtml(s.page)}</figcaption></figure>`,
     )
     .join("\n");
-  const title = model.lang === "zh" ? "截图" : "Screenshot";
+  const title = translate(CAPTURE_REPORT_TEXTS, model.lang, "screenshots");
   return html
     .replace(csp, `${csp}; img-src data:`)
     .replace('\n<p class="meta">', `\n<h2 id="screenshots">${title}</h2>\n${figures}\n<p class="meta">`);

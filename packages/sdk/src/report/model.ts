@@ -7,7 +7,7 @@ import { formatCst, formatUtc } from "../core/time-format";
 import { chainName, isDevelopmentChain } from "./chains";
 import { LEGAL_TEXTS } from "./texts/legal";
 import { APPENDIX_TEXTS } from "./texts/appendix";
-import { CHECK_TEXTS } from "./texts/checks";
+import { CHECK_TEXTS, STEP_TITLES } from "./texts/checks";
 import { EVIDENCE_REPORT_TEXTS } from "./texts/evidence-report";
 import { REVERIFY_TEXTS } from "./texts/reverify";
 import { witnessBlocks } from "./witnesses";
@@ -546,25 +546,8 @@ function checkBlocks(result: VerificationResult, lang: ReportLang): ReportBlock[
   return blocks;
 }
 
-/** The catalogue key of each step's title. */
-const STEP_TITLE_KEYS: Record<Step["step"], keyof typeof CHECK_TEXTS> = {
-  receipt: "stepReceipt",
-  digest: "stepDigest",
-  leaf: "stepLeaf",
-  path: "stepPath",
-  "chain-id": "stepChainId",
-  "registry-code": "stepRegistryCode",
-  anchor: "stepAnchor",
-  block: "stepBlock",
-  log: "stepLog",
-  tx: "stepTx",
-  finality: "stepFinality",
-  timestamp: "stepTimestamp",
-  attestation: "stepAttestation",
-};
-
 function stepTitle(s: Step, lang: ReportLang): string {
-  return translate(CHECK_TEXTS, lang, STEP_TITLE_KEYS[s.step]);
+  return STEP_TITLES[s.step][lang];
 }
 
 function stepRows(s: Step, lang: ReportLang): Array<{ label: string; value: string; mono?: boolean }> {

@@ -10,7 +10,9 @@ import { computeLeaf } from "../core/commitment";
 import { Verifier, type ChainReader, type VerificationResult } from "../core/engine";
 import { isProofmarkError, type ErrorCode } from "../core/errors";
 import { toHex } from "../core/hex";
-import { formatPageTime } from "../core/time-format";
+import { translator } from "../core/i18n";
+import { formatCstBare, formatPageTime, formatUtc } from "../core/time-format";
+import { STANDALONE_STEP_TITLES, STANDALONE_VERIFIER_TEXTS } from "./texts/standalone-verifier";
 import { parseAnyReceipt, parseReceipt, RECEIPT_MAX_BYTES, type PendingReceipt, type Receipt } from "../core/receipt";
 import { KNOWN_REGISTRY_CODES } from "../core/registry-codes";
 import { escapeControlChars } from "../core/text";
@@ -43,26 +45,18 @@ export async function hashBlob(
   return { sha256: toHex(h.digest()).slice(2), size: file.size };
 }
 
-const STEP_TITLES: Record<Step["step"], string> = {
-  receipt: "receipt / 凭证",
-  digest: "SHA-256 of the file / 文件的 SHA-256",
-  leaf: "leaf from digest, salt, metadata / 叶子",
-  path: "Merkle path to the root / 默克尔路径",
-  "chain-id": "eth_chainId / 链 ID",
-  "registry-code": "registry code (eth_getCode) / 合约代码",
-  anchor: "anchorOf(root) — eth_call / 合约记录",
-  block: "block header / 区块 — eth_getBlockByNumber",
-  log: "EvidenceAnchored log in the block / 锚定日志",
-  tx: "transaction in the block / 交易",
-  finality: "confirmations, finality / 确认数与最终性",
-  timestamp: "RFC 3161 time-stamp token / RFC 3161 时间戳",
-  attestation: "signed statement (EIP-712) / 签名声明",
-};
+/** The standalone page speaks both languages at once: English, then Chinese. */
+const en = translator(STANDALONE_VERIFIER_TEXTS, "en");
+const zh = translator(STANDALONE_VERIFIER_TEXTS, "zh");
+const both = (key: keyof typeof STANDALONE_VERIFIER_TEXTS, vars: Record<string, string | number> = {}) =>
+  `${en(key, vars)} / ${zh(key, vars)}`;
+
+const stepTitle = (step: Step["step"]) => `${STANDALONE_STEP_TITLES[step].en} / ${STANDALONE_STEP_TITLES[step].zh}`;
 
 function stepLine(s: Step): { title: string; ok: boolean; detail: string } {
   const detail = JSON.stringify(s.detail, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
   return {
-    title: STEP_TITLES[s.step],
+    title: stepTitle(s.step),
     ok: s.ok,
     detail: [s.unchecked ? `NOT CHECKED: ${s.unchecked}` : "", s.message ?? "", detail].filter(Boolean).join(" — "),
   };
@@ -91,7 +85,7 @@ export async function verifyInBrowser(input: {
       code: e.code,
       message: e.message,
       details: e.details,
-      steps: [{ title: STEP_TITLES.receipt, ok: false, detail: e.message }],
+      steps: [{ title: stepTitle("receipt"), ok: false, detail: e.message }],
     };
   }
   const file = await hashBlob(input.file, input.onProgress);
@@ -104,7 +98,7 @@ export async function verifyInBrowser(input: {
   });
   const result = await verifier.verify(receipt, file);
   const steps = [
-    { title: STEP_TITLES.receipt, ok: true, detail: `proofmark-receipt v${receipt.version}` },
+    { title: stepTitle("receipt"), ok: true, detail: `proofmark-receipt v${receipt.version}` },
     ...result.steps.map(stepLine),
   ];
   for (const a of result.anchors) steps.push(...a.steps.map(stepLine));
@@ -124,27 +118,26 @@ export function headline(v: BrowserVerdict): string {
   switch (v.status) {
     case "verified": {
       const a = v.result!.anchors.find((x) => x.ok) ?? v.result!.anchors[0];
-      const utc = new Date(a.anchor.timestamp * 1000)
-        .toISOString()
-        .replace("T", " ")
-        .replace(/\.\d{3}Z$/, " UTC");
-      const cst = new Date((a.anchor.timestamp + 8 * 3600) * 1000)
-        .toISOString()
-        .replace("T", " ")
-        .replace(/\.\d{3}Z$/, "");
       const unchecked = v.result!.anchors.flatMap((x) => x.unchecked);
-      return `VERIFIED: the file matches the receipt and existed no later than ${utc} (block ${a.anchor.blockNumber} on chain ${a.anchor.chainId}, ${a.confirmations} confirmation(s)).${unchecked.length ? ` Not checked: ${unchecked.join("; ")}.` : ""} / 核验通过：该文件不晚于 ${cst}（北京时间）已经存在。`;
+      return both("verified", {
+        timeUtc: formatUtc(a.anchor.timestamp),
+        timeCst: formatCstBare(a.anchor.timestamp),
+        blockNumber: a.anchor.blockNumber,
+        chainId: a.anchor.chainId,
+        confirmations: `${a.confirmations}`,
+        notChecked: unchecked.length ? en("notChecked", { items: unchecked.join("; ") }) : "",
+      });
     }
     case "not-final":
-      return `NOT YET FINAL: ${v.message}. / 尚未最终确定，请稍后重新核验。`;
+      return both("notFinal", { message: v.message });
     case "pending":
-      return `PENDING, NOT VERIFIED: ${v.message}. / 待定：尚未锚定，不能作为已核验的时间证明。`;
+      return both("pending", { message: v.message });
     case "mismatch":
-      return `DOES NOT MATCH (${v.code}): ${v.message}. / 不一致：文件或凭证被修改，或链上记录与凭证不符。`;
+      return both("mismatch", { code: v.code ?? "", message: v.message });
     case "not-anchored":
-      return `NOT ANCHORED (${v.code}): ${v.message}. / 未锚定：根哈希未记录在链上。`;
+      return both("notAnchored", { code: v.code ?? "", message: v.message });
     default:
-      return `NOT VERIFIED (${v.code}): ${v.message}. / 未能核验。`;
+      return both("unverifiable", { code: v.code ?? "", message: v.message });
   }
 }
 
@@ -172,7 +165,7 @@ export function standaloneUi(): void {
     verdict.removeAttribute("data-code");
     const receiptText = ($("receiptText") as unknown as HTMLTextAreaElement).value;
     if (!file || (!receiptFile && !receiptText.trim())) {
-      verdict.textContent = "Choose the file and its receipt. / 请选择文件及其凭证。";
+      verdict.textContent = both("chooseFiles");
       verdict.dataset.status = "idle";
       return;
     }
@@ -189,7 +182,7 @@ export function standaloneUi(): void {
       v = {
         status: "unverifiable",
         code: "INVALID_ARGUMENT",
-        message: "enter the JSON-RPC URL of the receipt's chain / 请输入该链的 JSON-RPC 地址",
+        message: both("enterRpcUrl"),
         steps: [],
       };
     } else {

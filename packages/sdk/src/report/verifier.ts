@@ -1,3 +1,5 @@
+import { LANGUAGE_TAGS, translator } from "../core/i18n";
+import { STANDALONE_VERIFIER_TEXTS } from "./texts/standalone-verifier";
 import { sha256 } from "@noble/hashes/sha2";
 import { VERIFIER_BUNDLE_JS } from "./verifier-bundle.generated";
 
@@ -37,26 +39,31 @@ export function cspScriptHash(script: string): string {
  * @example
  * fs.writeFileSync("verifier.html", verifierHtml());
  */
+/** The page speaks both languages at once: Chinese · English. */
+const zh = translator(STANDALONE_VERIFIER_TEXTS, "zh");
+const en = translator(STANDALONE_VERIFIER_TEXTS, "en");
+const page = (key: keyof typeof STANDALONE_VERIFIER_TEXTS) => `${zh(key)} · ${en(key)}`;
+
 export function verifierHtml(): string {
   const code = `${VERIFIER_BUNDLE_JS}\nProofmarkVerifier.standaloneUi();`;
   return `<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8">
+<html lang="${LANGUAGE_TAGS.zh}"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src ${cspScriptHash(code)}; style-src 'unsafe-inline'; connect-src http: https:; base-uri 'none'; form-action 'none'">
 <meta name="viewport" content="width=device-width,initial-scale=1">
-<title>Proofmark 独立核验 · Standalone verifier</title><style>${CSS}</style></head>
+<title>${page("pageTitle")}</title><style>${CSS}</style></head>
 <body>
-<h1>Proofmark 独立核验 · Standalone verifier</h1>
-<p class="sub">文件只在本机计算哈希，不会上传；本页面只访问您填写的区块链 JSON-RPC 地址。<br>
-The file is hashed on this device and never leaves it; this page talks only to the JSON-RPC URL you enter. No Proofmark server is needed.</p>
-<label for="file">1. 文件 · File</label><input type="file" id="file">
-<label for="receipt">2. 存证凭证 · Receipt (.proof.json)</label><input type="file" id="receipt" accept=".json,application/json">
-<textarea id="receiptText" placeholder="…或粘贴凭证 JSON · or paste the receipt JSON"></textarea>
-<label for="rpc">3. 区块链 JSON-RPC 地址 · JSON-RPC URL of the receipt's chain</label>
+<h1>${page("pageTitle")}</h1>
+<p class="sub">${zh("privacy")}<br>
+${en("privacy")}</p>
+<label for="file">1. ${page("fileLabel")}</label><input type="file" id="file">
+<label for="receipt">2. ${page("receiptLabel")}</label><input type="file" id="receipt" accept=".json,application/json">
+<textarea id="receiptText" placeholder="${page("pasteReceipt")}"></textarea>
+<label for="rpc">3. ${page("rpcLabel")}</label>
 <input type="text" id="rpc" placeholder="https://… (e.g. http://127.0.0.1:8545)" spellcheck="false">
-<button id="verify" type="button">核验 · Verify</button> <span id="progress" class="note"></span>
-<div id="verdict" class="verdict" data-status="idle">尚未核验 · Not checked yet</div>
+<button id="verify" type="button">${page("verifyButton")}</button> <span id="progress" class="note"></span>
+<div id="verdict" class="verdict" data-status="idle">${page("notCheckedYet")}</div>
 <ol id="steps"></ol>
-<p class="note">算法 · Algorithm: leaf = keccak256(keccak256(keccak256("proofmark.evidence.leaf.v1") ‖ sha256(file) ‖ salt ‖ keccak256(JSON(meta, keys sorted)))); node = keccak256(min ‖ max); the registry's runtime code must be a known EvidenceRegistry; its anchorOf(bytes32) must return the receipt's submitter, time and block; the block must have the receipt's hash and time; the EvidenceAnchored log of the root (with the receipt's leafCount) must be in that block, from the receipt's transaction.</p>
+<p class="note">${page("algorithm")}: ${en("algorithmText")}</p>
 <script>${code}</script>
 </body></html>
 `;

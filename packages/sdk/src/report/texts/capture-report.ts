@@ -167,4 +167,5 @@ export const CAPTURE_REPORT_TEXTS = {
   },
   reportTitle: { zh: "网页取证核验报告", en: "Web capture verification report" },
   reportFooter: { zh: "Proofmark 网页取证报告 · {name}", en: "Proofmark capture report · {name}" },
+  screenshots: { zh: "截图", en: "Screenshot" },
 } satisfies Catalogue;

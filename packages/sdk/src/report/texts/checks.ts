@@ -1,4 +1,5 @@
-import type { Catalogue } from "../../core/i18n";
+import type { Catalogue, Texts } from "../../core/i18n";
+import type { StepName } from "../../core/verification";
 
 /** Section 5 of the evidence report, how it was checked: each computation and each on-chain read with what it found. */
 export const CHECK_TEXTS = {
@@ -54,27 +55,30 @@ export const CHECK_TEXTS = {
   },
   notChecked: { zh: "未核验", en: "NOT CHECKED" },
   error: { zh: "错误", en: "error" },
-  // the title of each step of the verification engine (core/verification.ts)
-  stepReceipt: { zh: "凭证", en: "receipt" },
-  stepDigest: { zh: "文件的 SHA-256", en: "SHA-256 of the file" },
-  stepLeaf: { zh: "叶子", en: "leaf" },
-  stepPath: { zh: "默克尔路径", en: "Merkle path" },
-  stepChainId: { zh: "eth_chainId：节点属于凭证所指的链", en: "eth_chainId: the endpoint serves the receipt's chain" },
-  stepRegistryCode: {
+} satisfies Catalogue;
+
+/** The title of each step of the verification engine (core/verification.ts), as the report's check list names it. */
+export const STEP_TITLES: Record<StepName, Texts> = {
+  receipt: { zh: "凭证", en: "receipt" },
+  digest: { zh: "文件的 SHA-256", en: "SHA-256 of the file" },
+  leaf: { zh: "叶子", en: "leaf" },
+  path: { zh: "默克尔路径", en: "Merkle path" },
+  "chain-id": { zh: "eth_chainId：节点属于凭证所指的链", en: "eth_chainId: the endpoint serves the receipt's chain" },
+  "registry-code": {
     zh: "eth_getCode：合约运行时代码为已知的存证合约",
     en: "eth_getCode: the registry's runtime code is a known EvidenceRegistry",
   },
-  stepAnchor: { zh: "eth_call anchorOf(root)：合约记录", en: "eth_call anchorOf(root): the registry's record" },
-  stepBlock: {
+  anchor: { zh: "eth_call anchorOf(root)：合约记录", en: "eth_call anchorOf(root): the registry's record" },
+  block: {
     zh: "eth_getBlockByNumber：锚定区块的哈希和时间",
     en: "eth_getBlockByNumber: the anchoring block's hash and time",
   },
-  stepLog: {
+  log: {
     zh: "eth_getLogs：该区块包含此根的 EvidenceAnchored 日志",
     en: "eth_getLogs: the EvidenceAnchored log of this root is in that block",
   },
-  stepTx: { zh: "凭证中的交易属于该区块", en: "the receipt's transaction is in that block" },
-  stepFinality: { zh: "确认数与最终性", en: "confirmations and finality" },
-  stepTimestamp: { zh: "RFC 3161 时间戳", en: "RFC 3161 time-stamp token" },
-  stepAttestation: { zh: "签名声明（EIP-712）", en: "signed statement (EIP-712)" },
-} satisfies Catalogue;
+  tx: { zh: "凭证中的交易属于该区块", en: "the receipt's transaction is in that block" },
+  finality: { zh: "确认数与最终性", en: "confirmations and finality" },
+  timestamp: { zh: "RFC 3161 时间戳", en: "RFC 3161 time-stamp token" },
+  attestation: { zh: "签名声明（EIP-712）", en: "signed statement (EIP-712)" },
+};
