@@ -24,36 +24,31 @@ function iso(t?: string): string {
 /** The TSAs' times (RFC 3161 time signatures of the WACZ signature), beside the machine's and the chain's clocks. */
 function timeSignatureRows(
   v: CaptureVerification,
-  T: ReturnType<typeof bilingual>,
+  t: ReturnType<typeof translator<typeof CAPTURE_REPORT_TEXTS>>,
 ): Array<{ label: string; value: string }> {
-  const label = T("Against a time-stamp authority", "与时间戳机构比较");
-  if (!v.timeSignatures?.length)
-    return [
-      {
-        label,
-        value: T("no RFC 3161 time signature (captured without --tsa)", "无 RFC 3161 时间戳签名（取证时未使用 --tsa）"),
-      },
-    ];
-  return v.timeSignatures.map((t) => ({
+  const label = t("againstTsa");
+  if (!v.timeSignatures?.length) return [{ label, value: t("noTimeSignature") }];
+  return v.timeSignatures.map((ts) => ({
     label,
-    value: t.ok
-      ? T(
-          `${t.signer} time-stamped the WACZ signature at ${iso(t.genTime)}, ${t.offsetSeconds} s after the signature's created time (verified offline against the configured TSA root certificates)`,
-          `${t.signer} 于 ${iso(t.genTime)} 为 WACZ 签名加盖时间戳，比签名创建时间晚 ${t.offsetSeconds} 秒（已依据配置的时间戳机构根证书离线核验）`,
-        )
-      : T(`NOT VERIFIED (${t.code}) from ${t.tsa}: ${t.message}`, `未通过核验（${t.code}，${t.tsa}）：${t.message}`),
+    value: ts.ok
+      ? t("timeSignatureVerified", {
+          signer: ts.signer ?? "",
+          genTime: iso(ts.genTime),
+          offsetSeconds: ts.offsetSeconds ?? "",
+        })
+      : t("timeSignatureNotVerified", { code: ts.code ?? "", tsa: ts.tsa, message: ts.message ?? "" }),
   }));
 }
 
 /** The local address the capturing host used to reach each server (its routing table's choice). */
 function sourceAddressRows(
   r: CaptureRecord,
-  T: ReturnType<typeof bilingual>,
+  t: ReturnType<typeof translator<typeof CAPTURE_REPORT_TEXTS>>,
 ): Array<{ label: string; value: string; mono: true }> {
   if (!r.sourceAddresses?.length) return [];
   return [
     {
-      label: T("Source address per server", "访问各服务器的源地址"),
+      label: t("sourceAddressPerServer"),
       value: r.sourceAddresses.map((a) => `${a.remote} ← ${a.source ?? a.error ?? "-"}`).join("\n"),
       mono: true,
     },
@@ -222,7 +217,7 @@ export function buildCaptureReportModel(
                 ? t("notComparedError", { error: r.clock.error })
                 : t("notCompared"),
           },
-          ...timeSignatureRows(v, T),
+          ...timeSignatureRows(v, t),
           {
             label: t("proxyVariables"),
             value: Object.keys(r.proxy.environment).length
@@ -241,7 +236,7 @@ export function buildCaptureReportModel(
             value: r.addresses.map((a) => `${a.interface} ${a.address}${a.internal ? " (internal)" : ""}`).join("\n"),
             mono: true,
           },
-          ...sourceAddressRows(r, T),
+          ...sourceAddressRows(r, t),
           {
             label: t("limits"),
             value: t("limitsValue", {

@@ -11,6 +11,7 @@ import { CHECK_TEXTS, STEP_TITLES } from "./texts/checks";
 import { EVIDENCE_REPORT_TEXTS } from "./texts/evidence-report";
 import { REVERIFY_TEXTS } from "./texts/reverify";
 import { witnessBlocks } from "./witnesses";
+import { WITNESS_REPORT_TEXTS } from "./texts/witnesses";
 import {
   ANCHOR_OF_SELECTOR,
   ANCHOR_OF_SIGNATURE,
@@ -214,10 +215,10 @@ export function buildReportModel(input: VerificationResult | RejectedReceipt, op
         ...(receipt
           ? [
               { label: t("sha256InTheReceipt"), value: receipt.subject.sha256, mono: true },
-              {
-                label: t("sizeInTheReceipt"),
-                value: t("sizeBytes", { size: receipt.subject.size }),
-              },
+              // a bare digest (stamp --sha256) has no size
+              ...(receipt.subject.size === undefined
+                ? []
+                : [{ label: t("sizeInTheReceipt"), value: t("sizeBytes", { size: receipt.subject.size }) }]),
             ]
           : []),
         ...(file && receipt ? [{ label: t("sameContent"), value: digestStep?.ok ? t("yes") : t("no") }] : []),
@@ -293,7 +294,7 @@ export function buildReportModel(input: VerificationResult | RejectedReceipt, op
   }
 
   const witnesses = "rejected" in input ? undefined : witnessBlocks(input, lang);
-  if (witnesses) section(T("Independent witnesses and clocks", "独立见证与时钟"), witnesses);
+  if (witnesses) section(translate(WITNESS_REPORT_TEXTS, lang, "heading"), witnesses);
 
   // ---- 4. where ---------------------------------------------------------------------------
   if (receipt) {

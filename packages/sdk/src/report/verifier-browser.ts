@@ -104,12 +104,12 @@ export async function verifyInBrowser(input: {
   for (const a of result.anchors) steps.push(...a.steps.map(stepLine));
   for (const t of result.timestamps)
     steps.push({
-      title: STEP_TITLES.timestamp,
+      title: stepTitle("timestamp"),
       ok: t.ok,
       detail: `${t.ok ? "" : "NOT CHECKED / FAILED: "}${t.message}`,
     });
   for (const a of result.attestations)
-    steps.push({ title: `${STEP_TITLES.attestation} — ${a.role}`, ok: a.ok, detail: a.message });
+    steps.push({ title: `${stepTitle("attestation")} — ${a.role}`, ok: a.ok, detail: a.message });
   return { status: result.status, code: result.code, message: result.message, steps, result, receipt: result.receipt };
 }
 

@@ -168,4 +168,18 @@ export const CAPTURE_REPORT_TEXTS = {
   reportTitle: { zh: "网页取证核验报告", en: "Web capture verification report" },
   reportFooter: { zh: "Proofmark 网页取证报告 · {name}", en: "Proofmark capture report · {name}" },
   screenshots: { zh: "截图", en: "Screenshot" },
+  againstTsa: { zh: "与时间戳机构比较", en: "Against a time-stamp authority" },
+  noTimeSignature: {
+    zh: "无 RFC 3161 时间戳签名（取证时未使用 --tsa）",
+    en: "no RFC 3161 time signature (captured without --tsa)",
+  },
+  timeSignatureVerified: {
+    zh: "{signer} 于 {genTime} 为 WACZ 签名加盖时间戳，比签名创建时间晚 {offsetSeconds} 秒（已依据配置的时间戳机构根证书离线核验）",
+    en: "{signer} time-stamped the WACZ signature at {genTime}, {offsetSeconds} s after the signature's created time (verified offline against the configured TSA root certificates)",
+  },
+  timeSignatureNotVerified: {
+    zh: "未通过核验（{code}，{tsa}）：{message}",
+    en: "NOT VERIFIED ({code}) from {tsa}: {message}",
+  },
+  sourceAddressPerServer: { zh: "访问各服务器的源地址", en: "Source address per server" },
 } satisfies Catalogue;
