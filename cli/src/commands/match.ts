@@ -17,6 +17,7 @@ import {
   VARIANT_LABELS,
   type MatchResult,
   type Receipt,
+  type SuspectView,
 } from "@proofmark/sdk";
 import { writeFileAtomic } from "@proofmark/sdk/internal";
 import { commandEnv, type CommandEnv } from "../options";
@@ -44,6 +45,13 @@ function distance(value: string): number {
     throw new InvalidArgumentError(`"${value}" is not a distance from 0 to ${MAX_MATCH_DISTANCE} (pHash-64 bits)`);
   return n;
 }
+
+/** How the suspect was looked up when it matched, in words. */
+const SEEN_AS: Record<SuspectView, string> = {
+  whole: "the image as it is (uniform borders trimmed)",
+  region: "the photo found inside it (a screenshot, a frame, a caption bar around it)",
+  rotation: "the image turned back (it sits rotated on a plain canvas)",
+};
 
 /** The sentence every match output carries. */
 export const SIMILARITY_NOTE =
@@ -100,8 +108,11 @@ function printMatches(out: Output, image: string, r: MatchResult): void {
         "decided by",
         m.decidedBy === "hash"
           ? "hash distance"
-          : `local features (hash distance ${m.distance} is above ${r.maxDistance})`,
+          : m.seenAs === "whole"
+            ? `local features (hash distance ${m.distance} is above ${r.maxDistance})`
+            : "local features (what was found by a guess at the photo is always confirmed by them)",
       ],
+      ["suspect seen as", SEEN_AS[m.seenAs]],
       ["anchored", `${formatTime(o.anchoredAt)}, block ${o.blockNumber} on chain ${o.chainId}`],
       [
         "receipt",

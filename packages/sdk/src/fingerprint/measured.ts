@@ -7,7 +7,7 @@
 export const MATCH_DISTANCE = 10;
 
 /** Candidates up to this distance are confirmed or rejected by ORB + RANSAC. */
-export const CANDIDATE_DISTANCE = 16;
+export const CANDIDATE_DISTANCE = 18;
 
 /** What the corpus run measured for the default thresholds. */
 export const MEASURED = {
