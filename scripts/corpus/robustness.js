@@ -5,6 +5,7 @@
 // `proofmark match` runs — against the whole index.
 //
 //   node scripts/corpus/robustness.js [--corpus DIR] [--sample N] [--limit M] [--json FILE]
+//   node scripts/corpus/robustness.js --distances [--corpus DIR]   (distance → false-match rate of unrelated pairs)
 //
 // Per edit: recall (the copy's own original among the matches), false-match rate (unrelated
 // originals matched / (copies × other originals); every other corpus image is a distinct picture,
@@ -91,27 +92,45 @@ const EDITS = {
   "JPEG q75": (p) => sharp(p).jpeg({ quality: 75 }).toBuffer(),
   "resize 25 %": async (p) => {
     const m = await sharp(p).metadata();
-    return sharp(p).resize(Math.round(m.width * 0.25)).jpeg({ quality: 85 }).toBuffer();
+    return sharp(p)
+      .resize(Math.round(m.width * 0.25))
+      .jpeg({ quality: 85 })
+      .toBuffer();
   },
   "resize 50 %": async (p) => {
     const m = await sharp(p).metadata();
-    return sharp(p).resize(Math.round(m.width * 0.5)).jpeg({ quality: 85 }).toBuffer();
+    return sharp(p)
+      .resize(Math.round(m.width * 0.5))
+      .jpeg({ quality: 85 })
+      .toBuffer();
   },
   "crop 10 % one side": async (p, i) => {
     const m = await sharp(p).metadata();
-    return sharp(p).extract(oneSide(m.width, m.height, 0.1, i)).jpeg({ quality: 85 }).toBuffer();
+    return sharp(p)
+      .extract(oneSide(m.width, m.height, 0.1, i))
+      .jpeg({ quality: 85 })
+      .toBuffer();
   },
   "crop 20 % one side": async (p, i) => {
     const m = await sharp(p).metadata();
-    return sharp(p).extract(oneSide(m.width, m.height, 0.2, i)).jpeg({ quality: 85 }).toBuffer();
+    return sharp(p)
+      .extract(oneSide(m.width, m.height, 0.2, i))
+      .jpeg({ quality: 85 })
+      .toBuffer();
   },
   "crop 10 % centre": async (p) => {
     const m = await sharp(p).metadata();
-    return sharp(p).extract(centre(m.width, m.height, 0.1)).jpeg({ quality: 85 }).toBuffer();
+    return sharp(p)
+      .extract(centre(m.width, m.height, 0.1))
+      .jpeg({ quality: 85 })
+      .toBuffer();
   },
   "crop 20 % centre": async (p) => {
     const m = await sharp(p).metadata();
-    return sharp(p).extract(centre(m.width, m.height, 0.2)).jpeg({ quality: 85 }).toBuffer();
+    return sharp(p)
+      .extract(centre(m.width, m.height, 0.2))
+      .jpeg({ quality: 85 })
+      .toBuffer();
   },
   "white padding 10 %": async (p) => {
     const m = await sharp(p).metadata();
@@ -162,14 +181,47 @@ const EDITS = {
       .rotate(i % 2 ? -10 : 10, { background: "#ffffff" })
       .jpeg({ quality: 85 })
       .toBuffer(),
-  "brightness/contrast": (p) => sharp(p).modulate({ brightness: 1.2 }).linear(1.15, -10).jpeg({ quality: 85 }).toBuffer(),
+  "brightness/contrast": (p) =>
+    sharp(p).modulate({ brightness: 1.2 }).linear(1.15, -10).jpeg({ quality: 85 }).toBuffer(),
   "screenshot embedding": (p, i) => screenshot(p, i),
 };
+
+/**
+ * --distances: for every ordered pair of distinct corpus images (a, b), the pHash-64 distance of
+ * a's whole image to b's nearest variant — what `match` compares — as the share of pairs at or
+ * below each distance 0..20 (the false-match rate of a hash-only threshold; MEASURED.falseMatchRateByDistance).
+ */
+async function distances(images) {
+  const fps = [];
+  for (const [i, name] of images.entries()) {
+    fps.push((await sdk.fingerprintImage(path.join(CORPUS, name))).fingerprint);
+    if (i % 50 === 0) process.stderr.write(`\rfingerprinted ${i + 1}/${images.length}`);
+  }
+  const { hammingDistance } = require("../../packages/sdk/dist/core/fingerprint");
+  const counts = new Array(21).fill(0);
+  for (let a = 0; a < fps.length; a++) {
+    const q = fps[a].variants[0].phash;
+    for (let b = 0; b < fps.length; b++) {
+      if (a === b) continue;
+      const d = Math.min(...fps[b].variants.map((v) => hammingDistance(v.phash, q)));
+      if (d <= 20) counts[d]++;
+    }
+  }
+  const pairs = fps.length * (fps.length - 1);
+  const rate = {};
+  let cumulative = 0;
+  counts.forEach((c, d) => {
+    cumulative += c;
+    rate[d] = Number((cumulative / pairs).toFixed(6));
+  });
+  console.log(JSON.stringify({ images: fps.length, pairs, falseMatchRateByDistance: rate }, null, 1));
+}
 
 async function main() {
   const manifest = JSON.parse(fs.readFileSync(path.join(CORPUS, "manifest.json"), "utf8"));
   let images = manifest.images.map((e) => e.name);
   if (LIMIT) images = images.slice(0, LIMIT);
+  if (args.includes("--distances")) return distances(images);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "pm-robust-"));
   const index = sdk.FingerprintIndex.open(dataDir);
   const t0 = Date.now();

@@ -18,4 +18,5 @@ export * from "./statement";
 export * from "./rfc3161";
 export * from "./text";
 export * from "./fingerprint";
+export * from "./phash-index";
 export * from "./i18n";
