@@ -40,7 +40,9 @@ const packages = fs
 
 function installed(pkg) {
   try {
-    return execFileSync("dpkg-query", ["-W", "-f=${Status}", pkg], { encoding: "utf8" }).includes("install ok installed");
+    return execFileSync("dpkg-query", ["-W", "-f=${Status}", pkg], { encoding: "utf8" }).includes(
+      "install ok installed",
+    );
   } catch {
     return false;
   }
@@ -50,7 +52,9 @@ const missing = packages.filter((p) => !installed(p));
 if (missing.length && args.includes("--install")) {
   execFileSync("apt-get", ["install", "-y", "--no-install-recommends", ...missing], { stdio: "inherit" });
 } else if (missing.length) {
-  console.error(`not installed (run with --install, or apt-get install -y ${missing.join(" ")}): ${missing.join(", ")}`);
+  console.error(
+    `not installed (run with --install, or apt-get install -y ${missing.join(" ")}): ${missing.join(", ")}`,
+  );
 }
 
 // The SDK's own hash, so "duplicate" means what `match` would call the same picture.
@@ -62,7 +66,11 @@ async function greyPhash(input) {
     .resize(256, 256, { fit: "inside" })
     .raw()
     .toBuffer({ resolveWithObject: true });
-  return phash64({ width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) });
+  return phash64({
+    width: info.width,
+    height: info.height,
+    data: new Uint8Array(data.buffer, data.byteOffset, data.length),
+  });
 }
 
 async function main() {
@@ -104,7 +112,11 @@ async function main() {
   const writeManifest = (complete) =>
     fs.writeFileSync(
       path.join(OUT, "manifest.json"),
-      JSON.stringify({ packages, complete, tile: TILES ? { width: TILE_W, height: TILE_H } : null, images: manifest }, null, 1),
+      JSON.stringify(
+        { packages, complete, tile: TILES ? { width: TILE_W, height: TILE_H } : null, images: manifest },
+        null,
+        1,
+      ),
     );
   const emit = async (buffer, entry) => {
     const ph = await greyPhash(buffer);
