@@ -113,7 +113,7 @@ function printMatches(out: Output, image: string, r: MatchResult): void {
             ? `local features (hash distance ${m.distance} is above ${r.maxDistance})`
             : "local features (what was found by a guess at the photo is always confirmed by them)",
       ],
-      ["suspect seen as", SEEN_AS[m.seenAs]],
+      ["seen as", SEEN_AS[m.seenAs]],
       ["anchored", `${formatTime(o.anchoredAt)}, block ${o.blockNumber} on chain ${o.chainId}`],
       [
         "receipt",
