@@ -85,7 +85,7 @@ function centre(w, h, fraction) {
   return { left: Math.floor((w - cw) / 2), top: Math.floor((h - ch) / 2), width: cw, height: ch };
 }
 
-/** The edits of issue 15 (and a non-uniform border): name → (photo bytes, index) → edited bytes. */
+/** The edits of issue 15 (and a coloured frame with a caption, a border trimming cannot remove): name → (photo bytes, index) → edited bytes. */
 const EDITS = {
   "JPEG q30": (p) => sharp(p).jpeg({ quality: 30 }).toBuffer(),
   "JPEG q50": (p) => sharp(p).jpeg({ quality: 50 }).toBuffer(),
