@@ -10,6 +10,8 @@ import * as path from "node:path";
 import sharp from "sharp";
 import {
   formatFingerprint,
+  PhashMultiIndex,
+  scanPhashes,
   type Fingerprint,
   type FingerprintVariantName,
   FINGERPRINT_VARIANTS,
@@ -20,6 +22,7 @@ import {
   orbFeatures,
   loadOpenCv,
   MATCH_DISTANCE,
+  CANDIDATE_DISTANCE,
 } from "../../packages/sdk/src/fingerprint";
 import type { BenchRow } from "./types";
 
@@ -66,7 +69,7 @@ async function timeFingerprint(): Promise<BenchRow[]> {
   return [
     {
       section: SECTION,
-      name: "fingerprint one 1600×1000 JPEG (decode, trim, 8 variants × pHash-64 + hash-256)",
+      name: "fingerprint one 1600×1000 JPEG (decode, trim, 12 variants × pHash-64 + hash-256)",
       value: Math.round(fpMs * 10) / 10,
       unit: "ms",
     },
@@ -134,7 +137,7 @@ async function timeLookup(size: number): Promise<BenchRow[]> {
     return [
       {
         section: SECTION,
-        name: `match lookup, ${label} fingerprints indexed (${size * 8} variant rows), distance ≤ ${MATCH_DISTANCE}, median of 50`,
+        name: `match lookup, ${label} fingerprints indexed (${size * FINGERPRINT_VARIANTS.length} variant rows), distance ≤ ${MATCH_DISTANCE}, median of 50`,
         value: Math.round(lat[lat.length >> 1] * 10) / 10,
         unit: "ms",
         peer: { name: "full scan of the variant table", value: Math.round(scanMs * 10) / 10 },
@@ -147,9 +150,97 @@ async function timeLookup(size: number): Promise<BenchRow[]> {
   }
 }
 
+/**
+ * The in-memory multi-index (core/phash-index.ts) over `size` synthetic originals × 12 variants,
+ * beside a linear scan of the same typed arrays. Queries are stored hashes with 6 bits flipped
+ * (an edited copy), so each has a true neighbour.
+ */
+function timeMemoryIndex(size: number): BenchRow[] {
+  const n = size * FINGERPRINT_VARIANTS.length;
+  const hi = new Uint32Array(n);
+  const lo = new Uint32Array(n);
+  let seed = 12345;
+  const rnd = () => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return seed >>> 0;
+  };
+  for (let i = 0; i < n; i++) {
+    hi[i] = rnd();
+    lo[i] = rnd();
+  }
+  const t = process.hrtime.bigint();
+  const index = new PhashMultiIndex(hi, lo);
+  const buildMs = Number(process.hrtime.bigint() - t) / 1e6;
+  const queries = Array.from({ length: 50 }, () => {
+    const id = rnd() % n;
+    let qhi = hi[id];
+    let qlo = lo[id];
+    for (let k = 0; k < 6; k++) {
+      const bit = rnd() % 64;
+      if (bit < 32) qhi = (qhi ^ (1 << bit)) >>> 0;
+      else qlo = (qlo ^ (1 << (bit - 32))) >>> 0;
+    }
+    return [qhi, qlo];
+  });
+  const median = (f: (q: number[]) => void) => {
+    const lat = queries.map((q) => {
+      const t0 = process.hrtime.bigint();
+      f(q);
+      return Number(process.hrtime.bigint() - t0) / 1e6;
+    });
+    lat.sort((a, b) => a - b);
+    return { median: lat[lat.length >> 1], p95: lat[Math.floor(lat.length * 0.95)] };
+  };
+  let agree = 0;
+  let checked = 0;
+  const within10 = median(([qhi, qlo]) => {
+    index.within(qhi, qlo, MATCH_DISTANCE);
+    checked += index.checked;
+  });
+  const within18 = median(([qhi, qlo]) => index.within(qhi, qlo, CANDIDATE_DISTANCE));
+  const nearest = median(([qhi, qlo]) => index.nearest(qhi, qlo, 5, CANDIDATE_DISTANCE));
+  const scan = median(([qhi, qlo]) => {
+    const a = scanPhashes(hi, lo, qhi, qlo, CANDIDATE_DISTANCE);
+    const b = index.within(qhi, qlo, CANDIDATE_DISTANCE);
+    if (a.length === b.length && a.every((h, i) => h.id === b[i].id)) agree++;
+  });
+  const label = size >= 1_000_000 ? `${size / 1_000_000}M` : `${size / 1000}k`;
+  const note = `${n.toLocaleString("en")} variant hashes; tables built in ${(buildMs / 1000).toFixed(1)} s; uniform random hashes`;
+  return [
+    {
+      section: SECTION,
+      name: `in-memory multi-index, ${label} fingerprints: all within ${MATCH_DISTANCE} bits, median of 50`,
+      value: Math.round(within10.median * 100) / 100,
+      unit: "ms",
+      peer: { name: "linear scan of the same arrays", value: Math.round(scan.median * 10) / 10 },
+      note: `${note}; p95 ${within10.p95.toFixed(2)} ms; ${Math.round(checked / queries.length)} candidates checked per query; the index's hits equal the scan's for ${agree}/${queries.length} queries (at ${CANDIDATE_DISTANCE} bits)`,
+    },
+    {
+      section: SECTION,
+      name: `in-memory multi-index, ${label} fingerprints: all within ${CANDIDATE_DISTANCE} bits (the candidate radius), median of 50`,
+      value: Math.round(within18.median * 100) / 100,
+      unit: "ms",
+      peer: { name: "linear scan of the same arrays", value: Math.round(scan.median * 10) / 10 },
+      note: `p95 ${within18.p95.toFixed(2)} ms`,
+    },
+    {
+      section: SECTION,
+      name: `in-memory multi-index, ${label} fingerprints: 5 nearest within ${CANDIDATE_DISTANCE} bits (early exit), median of 50`,
+      value: Math.round(nearest.median * 100) / 100,
+      unit: "ms",
+      peer: { name: "linear scan of the same arrays", value: Math.round(scan.median * 10) / 10 },
+      note: `p95 ${nearest.p95.toFixed(2)} ms`,
+    },
+  ];
+}
+
 export async function run(): Promise<BenchRow[]> {
   const sizes = (process.env.BENCH_FP_SIZES ?? "10000,1000000").split(",").map(Number);
+  const memorySizes = (process.env.BENCH_FP_MEMORY_SIZES ?? "1000000").split(",").map(Number);
   const rows = await timeFingerprint();
+  for (const s of memorySizes) rows.push(...timeMemoryIndex(s));
   for (const s of sizes) rows.push(...(await timeLookup(s)));
   return rows;
 }

@@ -74,6 +74,8 @@ describe("CLI: a seller's stolen product photo is matched to her stamped origina
     expect(human.code).to.equal(0);
     expect(human.stdout).to.match(/tea-cup\.jpg/);
     expect(human.stdout).to.match(/anchored\s+\d{4}-\d\d-\d\dT/);
+    expect(human.stdout).to.match(/seen as\s+the image as it is/);
+    expect(m.seenAs).to.equal("whole");
     expect(human.stdout).to.match(/evidence of SIMILARITY/);
   });
 

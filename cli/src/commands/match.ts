@@ -8,6 +8,7 @@ import {
   renderMatchReportHtml,
   verifyEvidence,
   type MatchAnchorCheck,
+  CANDIDATE_DISTANCE,
   MATCH_DISTANCE,
   MAX_MATCH_DISTANCE,
   MEASURED,
@@ -17,6 +18,7 @@ import {
   VARIANT_LABELS,
   type MatchResult,
   type Receipt,
+  type SuspectView,
 } from "@proofmark/sdk";
 import { writeFileAtomic } from "@proofmark/sdk/internal";
 import { commandEnv, type CommandEnv } from "../options";
@@ -44,6 +46,13 @@ function distance(value: string): number {
     throw new InvalidArgumentError(`"${value}" is not a distance from 0 to ${MAX_MATCH_DISTANCE} (pHash-64 bits)`);
   return n;
 }
+
+/** How the suspect was looked up when it matched, in words. */
+const SEEN_AS: Record<SuspectView, string> = {
+  whole: "the image as it is (uniform borders trimmed)",
+  region: "the photo found inside it (a screenshot, a frame, a caption bar around it)",
+  rotation: "the image turned back (it sits rotated on a plain canvas)",
+};
 
 /** The sentence every match output carries. */
 export const SIMILARITY_NOTE =
@@ -100,8 +109,11 @@ function printMatches(out: Output, image: string, r: MatchResult): void {
         "decided by",
         m.decidedBy === "hash"
           ? "hash distance"
-          : `local features (hash distance ${m.distance} is above ${r.maxDistance})`,
+          : m.seenAs === "whole"
+            ? `local features (hash distance ${m.distance} is above ${r.maxDistance})`
+            : "local features (what was found by a guess at the photo is always confirmed by them)",
       ],
+      ["seen as", SEEN_AS[m.seenAs]],
       ["anchored", `${formatTime(o.anchoredAt)}, block ${o.blockNumber} on chain ${o.chainId}`],
       [
         "receipt",
@@ -115,7 +127,7 @@ function printMatches(out: Output, image: string, r: MatchResult): void {
   out.line(SIMILARITY_NOTE);
   if (Number.isFinite(MEASURED.falseMatchRate)) {
     out.line(
-      `At distance ${MATCH_DISTANCE}, ${(MEASURED.falseMatchRate * 100).toFixed(3)} % of unrelated image pairs matched in the corpus run (${MEASURED.corpus}).`,
+      `With the default thresholds (distance ${MATCH_DISTANCE}, features to ${CANDIDATE_DISTANCE}), match matched ${(MEASURED.falseMatchRate * 100).toFixed(3)} % of unrelated image pairs and found ${(MEASURED.recall * 100).toFixed(1)} % of edited copies in the corpus run (${MEASURED.corpus}).`,
     );
   }
   if (r.matches.length > 0)

@@ -4,7 +4,7 @@ import { ProofmarkError } from "./errors";
  * Perceptual fingerprints of images (pure: decoded grey pixels in, bits out).
  *
  * A fingerprint is computed on the image after its uniform borders are trimmed, for the image and
- * a few variants of it (mirror, centre crops, one-sided crops), so that an edited copy — cropped,
+ * a few variants of it (mirror, centre crops, one-sided crops of 15 % and 25 %), so that an edited copy — cropped,
  * bordered, mirrored, re-compressed — lands near one of the variants. Each variant carries two
  * DCT hashes of the luminance:
  *
@@ -16,7 +16,9 @@ import { ProofmarkError } from "./errors";
  *
  * Text form (committed in the receipt's `commitment.meta.fingerprint`, so the anchored leaf covers it):
  *
- *   pmfp1 full:<16 hex>:<64 hex> mirror:<16 hex>:<64 hex> c90:… c80:… l85:… r85:… t85:… b85:…
+ *   pmfp1 full:<16 hex>:<64 hex> mirror:<16 hex>:<64 hex> c90:… c80:… l85:… r85:… t85:… b85:… l75:… r75:… t75:… b75:…
+ *
+ * (Fingerprints stamped before the 75 % variants existed carry the first eight; they parse and match as they are.)
  */
 
 /** A decoded grey-scale image, one byte per pixel, row by row. */
@@ -35,7 +37,20 @@ export interface Rect {
 }
 
 /** Variants indexed for an original: the image, its mirror, centre crops, one-sided crops. */
-export const FINGERPRINT_VARIANTS = ["full", "mirror", "c90", "c80", "l85", "r85", "t85", "b85"] as const;
+export const FINGERPRINT_VARIANTS = [
+  "full",
+  "mirror",
+  "c90",
+  "c80",
+  "l85",
+  "r85",
+  "t85",
+  "b85",
+  "l75",
+  "r75",
+  "t75",
+  "b75",
+] as const;
 export type FingerprintVariantName = (typeof FINGERPRINT_VARIANTS)[number];
 
 /** Human wording of each variant, for match output and reports. */
@@ -48,6 +63,10 @@ export const VARIANT_LABELS: Record<FingerprintVariantName, string> = {
   r85: "right 85 % (left side cropped)",
   t85: "top 85 % (bottom cropped)",
   b85: "bottom 85 % (top cropped)",
+  l75: "left 75 % (right side cropped)",
+  r75: "right 75 % (left side cropped)",
+  t75: "top 75 % (bottom cropped)",
+  b75: "bottom 75 % (top cropped)",
 };
 
 export interface FingerprintVariant {
@@ -128,6 +147,11 @@ export function mirrorGrey(img: GreyImage): GreyImage {
   return { width: img.width, height: img.height, data: out };
 }
 
+/** The share a one-sided variant keeps: l85 → 0.85. */
+function sideFraction(name: FingerprintVariantName): number {
+  return Number(name.slice(1)) / 100;
+}
+
 /** The rectangle of a variant inside a (trimmed) image of `width` × `height`. */
 export function variantRect(name: FingerprintVariantName, width: number, height: number): Rect {
   const keep = (fraction: number, size: number) => Math.max(1, Math.round(size * fraction));
@@ -143,13 +167,27 @@ export function variantRect(name: FingerprintVariantName, width: number, height:
       return { left: Math.floor((width - w) / 2), top: Math.floor((height - h) / 2), width: w, height: h };
     }
     case "l85":
-      return { left: 0, top: 0, width: keep(0.85, width), height };
+    case "l75":
+      return { left: 0, top: 0, width: keep(sideFraction(name), width), height };
     case "r85":
-      return { left: width - keep(0.85, width), top: 0, width: keep(0.85, width), height };
+    case "r75":
+      return {
+        left: width - keep(sideFraction(name), width),
+        top: 0,
+        width: keep(sideFraction(name), width),
+        height,
+      };
     case "t85":
-      return { left: 0, top: 0, width, height: keep(0.85, height) };
+    case "t75":
+      return { left: 0, top: 0, width, height: keep(sideFraction(name), height) };
     case "b85":
-      return { left: 0, top: height - keep(0.85, height), width, height: keep(0.85, height) };
+    case "b75":
+      return {
+        left: 0,
+        top: height - keep(sideFraction(name), height),
+        width,
+        height: keep(sideFraction(name), height),
+      };
   }
 }
 
@@ -372,3 +410,161 @@ export function chunkNeighbours(chunk: number, radius: number): number[] {
 
 /** Largest pHash-64 distance a lookup accepts (keeps multi-index probing bounded: ≤ 2,517 probes per chunk). */
 export const MAX_MATCH_DISTANCE = 20;
+
+/*
+ * Suspect-side queries. An edited copy is looked up not only as it is (trimmed) but also as the
+ * photo it may contain: the picture inside a screenshot or a decorated frame (`photoRegions`), and
+ * the picture turned back when it was rotated onto a plain canvas (`canvasRotation` + `rotateCrop`).
+ * Hits found through these extra queries count only when local features confirm them.
+ */
+
+/**
+ * The rotation of a picture that was turned by a small angle onto a plain canvas (the canvas grown
+ * to hold it, its corners filled with one colour), estimated from where the picture's corners touch
+ * the canvas's edges: degrees in (0, 30], or undefined when the corners are not a uniform fill. Which
+ * way it turned is not decided here: try both signs.
+ *
+ * @example
+ * const angle = canvasRotation(grey); // 5.1 for a copy turned by 5°
+ */
+export function canvasRotation(img: GreyImage, tolerance = 24): number | undefined {
+  const { width: w, height: h, data } = img;
+  if (w < 32 || h < 32) return undefined;
+  const at = (x: number, y: number) => data[y * w + x];
+  const corners = [at(1, 1), at(w - 2, 1), at(1, h - 2), at(w - 2, h - 2)];
+  const fill = corners.slice().sort((a, b) => a - b)[1];
+  if (corners.some((c) => Math.abs(c - fill) > tolerance)) return undefined;
+  // First content pixel from the left along a row / from the top along a column, skipping JPEG's ringing.
+  const rowStart = (y: number) => {
+    for (let x = 0; x < w; x++) if (Math.abs(at(x, y) - fill) > tolerance) return x;
+    return w;
+  };
+  const colStart = (x: number) => {
+    for (let y = 0; y < h; y++) if (Math.abs(at(x, y) - fill) > tolerance) return y;
+    return h;
+  };
+  const edge = 2;
+  const xTop = rowStart(edge); // the topmost corner, on the top edge
+  const yLeft = colStart(edge); // the leftmost corner, on the left edge
+  if (xTop >= w - edge || yLeft >= h - edge || xTop < 4 || yLeft < 4) return undefined;
+  let angle = (Math.atan2(yLeft, xTop) * 180) / Math.PI;
+  if (angle > 45) angle = 90 - angle;
+  return angle > 0.5 && angle <= 30 ? angle : undefined;
+}
+
+/**
+ * The picture that was rotated by `degrees` onto a grown canvas, turned back and cut out at the
+ * size it had (bilinear sampling; `inset` of each side left out against the canvas fill).
+ */
+export function rotateCrop(img: GreyImage, degrees: number, inset = 0.04): GreyImage {
+  const rad = (Math.abs(degrees) * Math.PI) / 180;
+  const c = Math.cos(rad);
+  const s = Math.sin(rad);
+  const det = c * c - s * s;
+  const ow = Math.max(8, Math.floor(((img.width * c - img.height * s) / det) * (1 - 2 * inset)));
+  const oh = Math.max(8, Math.floor(((img.height * c - img.width * s) / det) * (1 - 2 * inset)));
+  const signed = (degrees * Math.PI) / 180;
+  const cs = Math.cos(signed);
+  const sn = Math.sin(signed);
+  const out = new Uint8Array(ow * oh);
+  const cx = img.width / 2;
+  const cy = img.height / 2;
+  for (let y = 0; y < oh; y++) {
+    const dy = y + 0.5 - oh / 2;
+    for (let x = 0; x < ow; x++) {
+      const dx = x + 0.5 - ow / 2;
+      const sx = Math.min(img.width - 1.001, Math.max(0, cx + dx * cs - dy * sn - 0.5));
+      const sy = Math.min(img.height - 1.001, Math.max(0, cy + dx * sn + dy * cs - 0.5));
+      const x0 = Math.floor(sx);
+      const y0 = Math.floor(sy);
+      const fx = sx - x0;
+      const fy = sy - y0;
+      const i = y0 * img.width + x0;
+      const top = img.data[i] * (1 - fx) + img.data[i + 1] * fx;
+      const bottom = img.data[i + img.width] * (1 - fx) + img.data[i + img.width + 1] * fx;
+      out[y * ow + x] = Math.round(top * (1 - fy) + bottom * fy);
+    }
+  }
+  return { width: ow, height: oh, data: out };
+}
+
+/**
+ * Rectangles that may hold a photograph placed inside a larger picture (a web page's screenshot, a
+ * decorated frame, a caption bar): the largest dense, roughly photo-shaped block of cells that are
+ * textured (or, second reading, that differ from the page's dominant grey), when it covers between
+ * 3 % and 85 % of the picture. Largest first; none for a picture that is one photograph.
+ */
+export function photoRegions(img: GreyImage, cell = 4): Rect[] {
+  const cw = Math.floor(img.width / cell);
+  const ch = Math.floor(img.height / cell);
+  if (cw < 8 || ch < 8) return [];
+  const mean = new Float64Array(cw * ch);
+  const stdev = new Float64Array(cw * ch);
+  const histogram = new Uint32Array(32);
+  for (let cy = 0; cy < ch; cy++) {
+    for (let cx = 0; cx < cw; cx++) {
+      let sum = 0;
+      let sq = 0;
+      for (let y = cy * cell; y < (cy + 1) * cell; y++) {
+        for (let x = cx * cell; x < (cx + 1) * cell; x++) {
+          const v = img.data[y * img.width + x];
+          sum += v;
+          sq += v * v;
+        }
+      }
+      const n = cell * cell;
+      mean[cy * cw + cx] = sum / n;
+      stdev[cy * cw + cx] = Math.sqrt(Math.max(0, sq / n - (sum / n) ** 2));
+      histogram[Math.min(31, Math.floor(sum / n / 8))]++;
+    }
+  }
+  const page = histogram.indexOf(Math.max(...histogram)) * 8 + 4;
+  const readings = [(i: number) => stdev[i] > 9, (i: number) => stdev[i] > 9 || Math.abs(mean[i] - page) > 14];
+  const found: Rect[] = [];
+  for (const isContent of readings) {
+    const label = new Int32Array(cw * ch).fill(-1);
+    let best: { cells: number; x0: number; y0: number; x1: number; y1: number } | undefined;
+    for (let start = 0; start < cw * ch; start++) {
+      if (label[start] >= 0 || !isContent(start)) continue;
+      const stack = [start];
+      label[start] = start;
+      const box = { cells: 0, x0: cw, y0: ch, x1: 0, y1: 0 };
+      while (stack.length) {
+        const i = stack.pop()!;
+        const x = i % cw;
+        const y = (i - x) / cw;
+        box.cells++;
+        box.x0 = Math.min(box.x0, x);
+        box.x1 = Math.max(box.x1, x);
+        box.y0 = Math.min(box.y0, y);
+        box.y1 = Math.max(box.y1, y);
+        for (const j of [x > 0 ? i - 1 : -1, x < cw - 1 ? i + 1 : -1, y > 0 ? i - cw : -1, y < ch - 1 ? i + cw : -1]) {
+          if (j >= 0 && label[j] < 0 && isContent(j)) {
+            label[j] = start;
+            stack.push(j);
+          }
+        }
+      }
+      const bw = box.x1 - box.x0 + 1;
+      const bh = box.y1 - box.y0 + 1;
+      const area = bw * bh;
+      const shaped = bw / bh <= 4 && bh / bw <= 4;
+      const dense = box.cells >= 0.4 * area;
+      const sized = area >= 0.03 * cw * ch && area <= 0.85 * cw * ch;
+      if (shaped && dense && sized && (!best || box.cells > best.cells)) best = box;
+    }
+    if (!best) continue;
+    // one cell in from each side: the edge cells straddle the photo's border and what surrounds it
+    const rect = {
+      left: (best.x0 + 1) * cell,
+      top: (best.y0 + 1) * cell,
+      width: (best.x1 - best.x0 - 1) * cell,
+      height: (best.y1 - best.y0 - 1) * cell,
+    };
+    const same = found.some(
+      (r) => Math.abs(r.left - rect.left) + Math.abs(r.top - rect.top) + Math.abs(r.width - rect.width) < 4 * cell,
+    );
+    if (!same) found.push(rect);
+  }
+  return found.sort((a, b) => b.width * b.height - a.width * a.height);
+}

@@ -18,5 +18,6 @@ export * from "./statement";
 export * from "./rfc3161";
 export * from "./text";
 export * from "./fingerprint";
+export * from "./phash-index";
 export * from "./i18n";
 export * from "./time-format";

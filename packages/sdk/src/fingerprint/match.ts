@@ -1,9 +1,22 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parseFingerprint, formatFingerprint, type FingerprintVariantName } from "../core/fingerprint";
+import {
+  canvasRotation,
+  computeFingerprint,
+  cropGrey,
+  formatFingerprint,
+  parseFingerprint,
+  photoRegions,
+  rotateCrop,
+  trimRect,
+  type Fingerprint,
+  type FingerprintVariantName,
+  type GreyImage,
+  type Rect,
+} from "../core/fingerprint";
 import { isProofmarkError } from "../core/errors";
 import { parseReceipt } from "../core/receipt";
-import { fingerprintImage, type ImageFingerprint } from "./image";
+import { DECODE_SIDE, decodeGrey, type ImageFingerprint } from "./image";
 import { FingerprintIndex, type IndexedOriginal } from "./index-db";
 import { decodeOrbFeatures, MIN_INLIERS, orbFeatures, orbInliers, type OrbFeatures } from "./orb";
 import { CANDIDATE_DISTANCE, MATCH_DISTANCE } from "./measured";
@@ -21,6 +34,8 @@ export interface ImageMatch {
   inliers?: number;
   /** "hash": within the match distance; "features": a candidate the local features confirmed. */
   decidedBy: "hash" | "features";
+  /** How the suspect was looked up when it matched: as it is, as the photo found inside it (a screenshot, a frame), or turned back from a rotation. */
+  seenAs: SuspectView;
   /** State of the original's receipt now: present (parses and commits this fingerprint), missing, invalid, or one that commits another fingerprint. */
   receipt: "present" | "missing" | "invalid" | "other-fingerprint";
 }
@@ -60,41 +75,109 @@ export interface MatchResult {
 export async function matchImage(opts: MatchOptions): Promise<MatchResult> {
   const maxDistance = opts.maxDistance ?? MATCH_DISTANCE;
   const candidateDistance = Math.max(opts.candidateDistance ?? CANDIDATE_DISTANCE, maxDistance);
-  const suspect = await fingerprintImage(opts.image, ["full"]);
+  const featureChecks = opts.features === false ? 0 : (opts.featureChecks ?? 5);
+  const decoded = await decodeGrey(opts.image);
+  const trim = trimRect(decoded);
+  const trimmed = cropGrey(decoded, trim);
+  const queries = suspectQueries(decoded, trimmed);
+  let sharper: GreyImage | undefined; // the suspect decoded at twice the size, for the features of a small region
   const index = FingerprintIndex.open(opts.dataDir);
   try {
-    const hits = index.lookup(suspect.fingerprint, candidateDistance);
     const result: MatchResult = {
-      suspect: { fingerprint: formatFingerprint(suspect.fingerprint), trim: suspect.trim, decoded: suspect.decoded },
+      suspect: {
+        fingerprint: formatFingerprint(queries[0].fingerprint),
+        trim,
+        decoded: { width: decoded.width, height: decoded.height },
+      },
       maxDistance,
       candidateDistance,
       indexed: index.count(),
       matches: [],
       rejected: [],
     };
-    let suspectFeatures: OrbFeatures | undefined;
-    let checks = 0;
-    for (const hit of hits) {
-      let inliers: number | undefined;
-      const stored =
-        opts.features === false || checks >= (opts.featureChecks ?? 5) ? undefined : index.features(hit.original.id);
-      if (stored) {
-        checks++;
-        suspectFeatures ??= await orbFeatures(suspect.trimmed);
-        inliers = await orbInliers(suspectFeatures, decodeOrbFeatures(stored));
-      }
-      if (hit.distance <= maxDistance) {
-        result.matches.push({ ...hit, inliers, decidedBy: "hash", receipt: receiptState(hit.original) });
-      } else if (inliers !== undefined && inliers >= MIN_INLIERS) {
-        result.matches.push({ ...hit, inliers, decidedBy: "features", receipt: receiptState(hit.original) });
-      } else {
-        result.rejected.push({ original: hit.original, distance: hit.distance, variant: hit.variant, inliers });
+    const decided = new Set<number>();
+    for (const query of queries) {
+      const hits = index.lookup(query.fingerprint, candidateDistance).filter((h) => !decided.has(h.original.id));
+      let features: OrbFeatures | undefined;
+      let checks = 0;
+      for (const hit of hits) {
+        // the photo as it is matches by hash alone; what a guess found (a region, a rotation) needs its features confirmed
+        const byHash = query.seenAs === "whole" && hit.distance <= maxDistance;
+        let inliers: number | undefined;
+        const stored =
+          checks < (query.seenAs === "whole" ? featureChecks : Math.min(3, featureChecks))
+            ? index.features(hit.original.id)
+            : undefined;
+        if (stored) {
+          checks++;
+          if (!features && query.region) {
+            sharper ??= await decodeGrey(opts.image, 2 * DECODE_SIDE);
+            features = await orbFeatures(cropGrey(sharper, scaleRect(query.region, sharper.width / decoded.width)));
+          }
+          features ??= await orbFeatures(query.image);
+          inliers = await orbInliers(features, decodeOrbFeatures(stored));
+        }
+        const confirmed = inliers !== undefined && inliers >= MIN_INLIERS;
+        if (byHash || confirmed) {
+          decided.add(hit.original.id);
+          result.matches.push({
+            ...hit,
+            inliers,
+            decidedBy: byHash ? "hash" : "features",
+            seenAs: query.seenAs,
+            receipt: receiptState(hit.original),
+          });
+        } else if (query.seenAs === "whole") {
+          result.rejected.push({ original: hit.original, distance: hit.distance, variant: hit.variant, inliers });
+        }
       }
     }
+    result.rejected = result.rejected.filter((r) => !decided.has(r.original.id));
+    result.matches.sort((a, b) => a.distance - b.distance || a.distance256 - b.distance256);
     return result;
   } finally {
     index.close();
   }
+}
+
+/** How the suspect was looked up: as it is, as the photo found inside it, or turned back from a rotation. */
+export type SuspectView = "whole" | "region" | "rotation";
+
+interface SuspectQuery {
+  seenAs: SuspectView;
+  image: GreyImage;
+  fingerprint: Fingerprint;
+  /** For a region: where it is in the decoded suspect (its features are taken from a sharper decode). */
+  region?: Rect;
+}
+
+function scaleRect(r: Rect, f: number): Rect {
+  return {
+    left: Math.floor(r.left * f),
+    top: Math.floor(r.top * f),
+    width: Math.floor(r.width * f),
+    height: Math.floor(r.height * f),
+  };
+}
+
+/** The suspect as it is (trimmed), the photos it may contain, and the photo turned back when it sits rotated on a plain canvas. */
+function suspectQueries(decoded: GreyImage, trimmed: GreyImage): SuspectQuery[] {
+  const query = (seenAs: SuspectView, image: GreyImage): SuspectQuery => ({
+    seenAs,
+    image,
+    fingerprint: computeFingerprint(image, ["full"]),
+  });
+  const queries = [query("whole", trimmed)];
+  for (const rect of photoRegions(decoded)) {
+    const region = cropGrey(decoded, rect);
+    const inner = trimRect(region);
+    const at = { left: rect.left + inner.left, top: rect.top + inner.top, width: inner.width, height: inner.height };
+    queries.push({ ...query("region", cropGrey(decoded, at)), region: at });
+  }
+  const angle = canvasRotation(decoded);
+  if (angle !== undefined)
+    for (const sign of [1, -1]) queries.push(query("rotation", rotateCrop(decoded, sign * angle)));
+  return queries;
 }
 
 function receiptState(o: IndexedOriginal): ImageMatch["receipt"] {
