@@ -35,8 +35,8 @@ async function deployCoop() {
     await forwarder.getAddress(),
   ]);
   await registry.connect(registrar).createProduct({ admin: coop.address, ...PEAR });
-  const farmer = Wallet.createRandom();
-  const outsider = Wallet.createRandom();
+  const farmer = new Wallet(Wallet.createRandom().privateKey);
+  const outsider = new Wallet(Wallet.createRandom().privateKey);
   await registry.connect(coop).grantRole(await registry.productRoleId(1, 1), farmer.address);
   await registry.connect(coop).grantLicence(1, farmer.address, SEASON, 1_000_000n);
   const { chainId } = await ethers.provider.getNetwork();
@@ -50,7 +50,7 @@ async function deployCoop() {
       gas: "500000",
       nonce: String(await forwarder.nonces(member.address)),
       deadline: (await time.latest()) + 600,
-      data: registry.interface.encodeFunctionData(method, args),
+      data: registry.interface.encodeFunctionData(method as never, args as never),
       ...over,
     };
     return signForwardRequest(member, domain, request);
@@ -60,7 +60,7 @@ async function deployCoop() {
     return ethers.provider.call({
       from: await forwarder.getAddress(),
       to: await registry.getAddress(),
-      data: registry.interface.encodeFunctionData(method, args) + member.address.slice(2),
+      data: registry.interface.encodeFunctionData(method as never, args as never) + member.address.slice(2),
     });
   }
   return { registry, forwarder, relayer, coop, farmer, outsider, signed, asForwarded };
@@ -107,7 +107,7 @@ describe("ProvenanceRegistry meta-transactions (ERC2771Forwarder)", function () 
     await forwarder
       .connect(relayer)
       .execute(...(executeArgs(await signed(farmer, "harvest", [1, SEASON, 1000n, rec("h")])) as [never]));
-    const packer = Wallet.createRandom();
+    const packer = new Wallet(Wallet.createRandom().privateKey);
     await registry.connect(coop).grantRole(await registry.productRoleId(1, 3), packer.address);
     await expect(asForwarded(packer, "pack", [1, 3, 400n, rec("p")]))
       .to.be.revertedWithCustomError(registry, "ProvenanceInsufficientQuantity")

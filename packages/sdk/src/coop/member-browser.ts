@@ -86,7 +86,7 @@ function render(): void {
   if (!wallet) {
     html += `<section class="key"><h2>${t("keyTitle")}</h2>`;
     if (stored) {
-      let address = "";
+      let address: string;
       try {
         address = `0x${String((JSON.parse(stored) as { address?: string }).address ?? "").replace(/^0x/, "")}`;
       } catch {
@@ -124,7 +124,7 @@ function field(name: string, label: MemberStringKey, type = "text", extra = ""):
 }
 
 function formHtml(step: string, product: number): string {
-  let fields = "";
+  let fields: string;
   if (step === "harvest")
     fields =
       field("quantity", "quantity", "text", 'inputmode="decimal" required') +
