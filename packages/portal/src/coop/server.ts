@@ -136,7 +136,7 @@ export async function startCoop(opts: CoopServerOptions): Promise<CoopServer> {
     dataDir: opts.dataDir,
     network: opts.network,
     rpc: opts.rpc,
-    as: opts.as ?? (opts.rpc || opts.network ? undefined : "coop"),
+    as: opts.as ?? (opts.rpc?.length || opts.network ? undefined : "coop"),
   });
   const store = new EmbeddedStore(chain.dataDir);
   let relay: CoopRelay;
