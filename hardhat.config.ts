@@ -21,8 +21,25 @@ subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD).setAction(async ({ solcVersion }: 
 
 const config: HardhatUserConfig = {
   solidity: {
-    version: SOLC_VERSION,
-    settings: { optimizer: { enabled: true, runs: 10_000 }, evmVersion: "shanghai" },
+    compilers: [
+      { version: SOLC_VERSION, settings: { optimizer: { enabled: true, runs: 10_000 }, evmVersion: "shanghai" } },
+    ],
+    // OpenZeppelin 5.7's ERC2771Forwarder imports utils/Bytes.sol, whose assembly uses `mcopy`: it
+    // only compiles for Cancun (Hardhat compiles every file of the graph as a root, hence the list).
+    // The registries stay Shanghai; meta-transactions need a Cancun chain.
+    overrides: Object.fromEntries(
+      [
+        "contracts/ProvenanceForwarder.sol",
+        "@openzeppelin/contracts/metatx/ERC2771Forwarder.sol",
+        "@openzeppelin/contracts/utils/cryptography/EIP712.sol",
+        "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol",
+        "@openzeppelin/contracts/utils/Strings.sol",
+        "@openzeppelin/contracts/utils/Bytes.sol",
+      ].map((file) => [
+        file,
+        { version: SOLC_VERSION, settings: { optimizer: { enabled: true, runs: 10_000 }, evmVersion: "cancun" } },
+      ]),
+    ),
   },
   paths: { sources: "./contracts", tests: "./test", cache: "./cache", artifacts: "./artifacts" },
   mocha: { timeout: 120_000 },

@@ -2,6 +2,8 @@
 pragma solidity ^0.8.24;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {Context} from "@openzeppelin/contracts/utils/Context.sol";
+import {ERC2771Context} from "@openzeppelin/contracts/metatx/ERC2771Context.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {IProvenanceRegistry} from "./interfaces/IProvenanceRegistry.sol";
 
@@ -16,8 +18,10 @@ import {IProvenanceRegistry} from "./interfaces/IProvenanceRegistry.sol";
  * registrars) and `REGISTRAR_ROLE` (creates products). Product roles have decodable ids
  * ({productRoleId}); each is administered by the same product's admin role, so only a product's
  * admins manage its roles — not the registry's admin. No external calls.
+ * Meta-transactions (ERC-2771): calls relayed by the trusted forwarder fixed at deployment act as the
+ * account that signed the request ({_msgSender}); roles, quotas and mass balance apply to it.
  */
-contract ProvenanceRegistry is IProvenanceRegistry, AccessControl {
+contract ProvenanceRegistry is IProvenanceRegistry, AccessControl, ERC2771Context {
     /// @notice Role of the accounts that may create products (the GI authority or the platform operator).
     bytes32 public constant REGISTRAR_ROLE = keccak256("REGISTRAR_ROLE");
 
@@ -70,14 +74,20 @@ contract ProvenanceRegistry is IProvenanceRegistry, AccessControl {
     mapping(uint64 lot => bytes32 head) private _heads;
     mapping(uint64 lot => uint64[] parents) private _parents;
     mapping(bytes32 key => Licence licence) private _licences;
+    // ERC-2771 forwarder, kept in storage rather than ERC2771Context's immutable so that the runtime
+    // code (and the code hash verifiers recognise) is the same for every deployment.
+    address private _forwarder;
 
     /**
      * @notice Deploys the registry with `admin` as the manager of registrars and an optional first registrar.
      * @param admin Receives `DEFAULT_ADMIN_ROLE` (it grants and revokes `REGISTRAR_ROLE`).
      * @param registrar Receives `REGISTRAR_ROLE`, unless it is the zero address.
+     * @param forwarder The trusted ERC-2771 forwarder (an OpenZeppelin `ERC2771Forwarder`), or the
+     * zero address for none. Fixed for the registry's life.
      */
-    constructor(address admin, address registrar) {
+    constructor(address admin, address registrar, address forwarder) ERC2771Context(address(0)) {
         if (admin == address(0)) revert ProvenanceZeroAddress();
+        _forwarder = forwarder;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         if (registrar != address(0)) _grantRole(REGISTRAR_ROLE, registrar);
     }
@@ -97,7 +107,7 @@ contract ProvenanceRegistry is IProvenanceRegistry, AccessControl {
         p.giNumber = input.giNumber;
         p.region = input.region;
         p.unit = input.unit;
-        emit ProductCreated(product, input.admin, msg.sender, p);
+        emit ProductCreated(product, input.admin, _msgSender(), p);
         _grantRole(productRoleId(product, ROLE_ADMIN), input.admin);
     }
 
@@ -146,15 +156,15 @@ contract ProvenanceRegistry is IProvenanceRegistry, AccessControl {
         _requireProduct(product);
         _requireRoles(product, _PRODUCER);
         if (quantity == 0) revert ProvenanceQuantityZero();
-        Licence storage entry = _licences[_licenceKey(product, msg.sender, season)];
+        Licence storage entry = _licences[_licenceKey(product, _msgSender(), season)];
         uint64 quota = entry.quota;
-        if (quota == 0) revert ProvenanceLicenceMissing(product, msg.sender, season);
+        if (quota == 0) revert ProvenanceLicenceMissing(product, _msgSender(), season);
         uint64 available = quota - entry.harvested;
-        if (quantity > available) revert ProvenanceQuotaExceeded(product, msg.sender, season, quantity, available);
+        if (quantity > available) revert ProvenanceQuotaExceeded(product, _msgSender(), season, quantity, available);
         entry.harvested += quantity;
         lot = ++_lotCount;
         _lots[lot] = Lot(product, LotStatus.Active, LotOrigin.Harvest, quantity, quantity, 0, 0);
-        emit LotHarvested(lot, product, msg.sender, season, quantity);
+        emit LotHarvested(lot, product, _msgSender(), season, quantity);
         _append(lot, _STEP_COMMISSIONING, _DISP_ACTIVE, record);
     }
 
@@ -263,7 +273,7 @@ contract ProvenanceRegistry is IProvenanceRegistry, AccessControl {
         if (status == LotStatus.Recalled) revert ProvenanceLotAlreadyRecalled(lot);
         _requireRoles(entry.product, _INSPECTOR);
         entry.status = LotStatus.Recalled;
-        emit LotRecalled(lot, msg.sender, reason);
+        emit LotRecalled(lot, _msgSender(), reason);
         _append(lot, _STEP_HOLDING, _DISP_RECALLED, record);
     }
 
@@ -278,7 +288,7 @@ contract ProvenanceRegistry is IProvenanceRegistry, AccessControl {
         if (count > packages - issued) revert ProvenanceCodesExceeded(lot, count, packages - issued);
         issued += count;
         entry.issuedCodes = issued;
-        emit CodesIssued(lot, msg.sender, count, issued, serialSetCommitment);
+        emit CodesIssued(lot, _msgSender(), count, issued, serialSetCommitment);
     }
 
     // ---------------------------------------------------------------- views
@@ -317,6 +327,29 @@ contract ProvenanceRegistry is IProvenanceRegistry, AccessControl {
     /// @inheritdoc IProvenanceRegistry
     function version() external pure returns (string memory) {
         return "1.0.0";
+    }
+
+    // ---------------------------------------------------------------- ERC-2771 (meta-transactions)
+
+    /// @notice The ERC-2771 forwarder whose relayed calls act as the account that signed them (zero: none).
+    function trustedForwarder() public view override returns (address) {
+        return _forwarder;
+    }
+
+    /// @dev A caller without code (an account calling directly) is never the forwarder: it skips the
+    /// forwarder's storage read (the caller is warm, EXTCODESIZE costs 100 gas), so direct calls cost
+    /// about what they cost before meta-transactions.
+    function _msgSender() internal view override(Context, ERC2771Context) returns (address) {
+        if (msg.sender.code.length == 0) return msg.sender;
+        return ERC2771Context._msgSender();
+    }
+
+    function _msgData() internal view override(Context, ERC2771Context) returns (bytes calldata) {
+        return ERC2771Context._msgData();
+    }
+
+    function _contextSuffixLength() internal view override(Context, ERC2771Context) returns (uint256) {
+        return ERC2771Context._contextSuffixLength();
     }
 
     // ---------------------------------------------------------------- internals
@@ -360,19 +393,20 @@ contract ProvenanceRegistry is IProvenanceRegistry, AccessControl {
         _chain(lot, step, disposition, r.eventTime, r.location, r.document);
     }
 
-    /// @dev head' = keccak256(abi.encode(head, keccak256(abi.encode(lot, msg.sender, step,
+    /// @dev head' = keccak256(abi.encode(head, keccak256(abi.encode(lot, _msgSender(), step,
     /// disposition, eventTime, location, document)))) and {LotEventRecorded}, in scratch memory
     /// (nothing allocated: the hot path of batches of events).
     function _chain(uint64 lot, uint8 step, uint8 disposition, uint40 eventTime, bytes32 location, bytes32 document)
         private
     {
         bytes32 topic = LotEventRecorded.selector;
+        address actor = _msgSender();
         uint256 headsSlot;
         assembly ("memory-safe") {
             headsSlot := _heads.slot
             let ptr := mload(0x40)
             mstore(ptr, and(lot, 0xffffffffffffffff))
-            mstore(add(ptr, 0x20), caller())
+            mstore(add(ptr, 0x20), actor)
             mstore(add(ptr, 0x40), and(step, 0xff))
             mstore(add(ptr, 0x60), and(disposition, 0xff))
             mstore(add(ptr, 0x80), and(eventTime, 0xffffffffff))
@@ -385,7 +419,7 @@ contract ProvenanceRegistry is IProvenanceRegistry, AccessControl {
             mstore(0x00, sload(slot))
             mstore(0x20, eventDigest)
             sstore(slot, keccak256(0x00, 0x40))
-            log3(add(ptr, 0x40), 0xa0, topic, and(lot, 0xffffffffffffffff), caller())
+            log3(add(ptr, 0x40), 0xa0, topic, and(lot, 0xffffffffffffffff), actor)
         }
     }
 
@@ -401,7 +435,7 @@ contract ProvenanceRegistry is IProvenanceRegistry, AccessControl {
         lot = ++_lotCount;
         _lots[lot] = Lot(product, LotStatus.Active, origin, quantity, quantity, packages, 0);
         _parents[lot] = parents;
-        emit LotDerived(lot, product, msg.sender, origin, quantity, packages, parents, amounts);
+        emit LotDerived(lot, product, _msgSender(), origin, quantity, packages, parents, amounts);
         if (origin == LotOrigin.Pack) _append(lot, _STEP_PACKING, _DISP_CONTAINER_CLOSED, record);
         else if (origin == LotOrigin.Transform) _append(lot, _STEP_CREATING_CLASS_INSTANCE, _DISP_ACTIVE, record);
         else _append(lot, _STEP_REPACKAGING, _DISP_ACTIVE, record);
@@ -441,11 +475,12 @@ contract ProvenanceRegistry is IProvenanceRegistry, AccessControl {
 
     /// @dev Passes when the caller holds the product's admin role or any role in `roles`.
     function _requireRoles(uint32 product, uint8 roles) private view {
+        address sender = _msgSender();
         for (uint8 role = ROLE_RETAILER; role > ROLE_ADMIN; --role) {
-            if (roles & (1 << role) != 0 && hasRole(productRoleId(product, role), msg.sender)) return;
+            if (roles & (1 << role) != 0 && hasRole(productRoleId(product, role), sender)) return;
         }
-        if (!hasRole(productRoleId(product, ROLE_ADMIN), msg.sender)) {
-            revert ProvenanceRoleMissing(product, msg.sender, roles | _ADMIN);
+        if (!hasRole(productRoleId(product, ROLE_ADMIN), sender)) {
+            revert ProvenanceRoleMissing(product, sender, roles | _ADMIN);
         }
     }
 

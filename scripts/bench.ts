@@ -17,6 +17,7 @@ const AREAS = [
   "chain",
   "capture",
   "fingerprint",
+  "coop",
 ];
 
 async function main(): Promise<void> {

@@ -49,6 +49,15 @@ function exportArtifacts() {
     const code = Buffer.from(artifact.deployedBytecode.slice(2), "hex");
     codes.push({ codeHash: hex(keccak_256(code)), contract: name, version: versionOf(name) });
   }
+  // The co-op's ERC-2771 forwarder: ABI and bytecode only. Its EIP-712 domain is immutable (runtime
+  // code differs per deployment) and verification reads nothing through it, so no code hash.
+  const forwarder = JSON.parse(
+    fs.readFileSync(
+      path.join(root, "artifacts", "contracts", "ProvenanceForwarder.sol", "ProvenanceForwarder.json"),
+      "utf8",
+    ),
+  );
+  out += `export const ProvenanceForwarderArtifact = ${JSON.stringify({ contractName: "ProvenanceForwarder", abi: forwarder.abi, bytecode: forwarder.bytecode })} as const;\n`;
   writeIfChanged(path.join(root, "packages", "sdk", "src", "chain", "artifacts.generated.ts"), out);
   writeIfChanged(
     path.join(root, "packages", "sdk", "src", "core", "registry-codes.generated.ts"),

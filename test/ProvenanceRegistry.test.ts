@@ -42,7 +42,7 @@ async function deployProvenanceFixture() {
     await ethers.getSigners();
   const registry = (await (
     await ethers.getContractFactory("ProvenanceRegistry")
-  ).deploy(deployer.address, registrar.address)) as unknown as ProvenanceRegistry;
+  ).deploy(deployer.address, registrar.address, ethers.ZeroAddress)) as unknown as ProvenanceRegistry;
   await registry.connect(registrar).createProduct({ admin: coop.address, ...PEAR });
   await registry.connect(registrar).createProduct({ admin: teaAdmin.address, ...TEA });
   const pear = 1n;
@@ -98,7 +98,7 @@ describe("ProvenanceRegistry", function () {
       expect(await registry.hasRole(await registry.REGISTRAR_ROLE(), registrar.address)).to.equal(true);
       const fresh = await (
         await ethers.getContractFactory("ProvenanceRegistry")
-      ).deploy(deployer.address, ethers.ZeroAddress);
+      ).deploy(deployer.address, ethers.ZeroAddress, ethers.ZeroAddress);
       expect(await fresh.counts()).to.deep.equal([0n, 0n]);
       expect(await fresh.hasRole(await fresh.REGISTRAR_ROLE(), ethers.ZeroAddress)).to.equal(false);
     });
@@ -106,10 +106,9 @@ describe("ProvenanceRegistry", function () {
     it("reverts with ProvenanceZeroAddress for a zero admin", async function () {
       const { registry } = await loadFixture(deployProvenanceFixture);
       const factory = await ethers.getContractFactory("ProvenanceRegistry");
-      await expect(factory.deploy(ethers.ZeroAddress, ethers.ZeroAddress)).to.be.revertedWithCustomError(
-        registry,
-        "ProvenanceZeroAddress",
-      );
+      await expect(
+        factory.deploy(ethers.ZeroAddress, ethers.ZeroAddress, ethers.ZeroAddress),
+      ).to.be.revertedWithCustomError(registry, "ProvenanceZeroAddress");
     });
 
     it("supports the AccessControl interface", async function () {

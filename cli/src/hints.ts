@@ -40,6 +40,10 @@ export function hintFor(code: string | undefined, details: Record<string, unknow
     case "RPC_UNREACHABLE":
       if (d.hint === "node-status") return "proofmark node status";
       return d.queued ? "the queued files are anchored by: proofmark stamp --resume" : undefined;
+    case "RELAY_UNAVAILABLE":
+      return "deploy the registries with their forwarder: proofmark deploy";
+    case "RELAY_CANNOT_PAY":
+      return d.relayer !== undefined ? `fund the relayer account ${d.relayer}` : undefined;
     case "ROLE_MISSING":
       return d.product !== undefined && Array.isArray(d.roles)
         ? `the product's admin grants one: proofmark gi role grant ${d.product} ${(d.roles as string[]).find((n) => n !== "admin") ?? "admin"} <account>`

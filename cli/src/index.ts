@@ -8,6 +8,7 @@ import * as codes from "./commands/codes";
 import * as deploy from "./commands/deploy";
 import * as node from "./commands/node";
 import * as serve from "./commands/serve";
+import * as coop from "./commands/coop";
 import * as epcis from "./commands/epcis";
 import * as show from "./commands/show";
 import * as stamp from "./commands/stamp";
@@ -37,6 +38,7 @@ const COMMANDS: Array<{ register(program: Command): void }> = [
   verifier,
   codes,
   serve,
+  coop,
   gi,
   epcis,
   calendar,

@@ -17,7 +17,11 @@ const EAS_SCHEMA = "uint8 step,uint8 disposition,bytes32 location,uint40 time,ui
 
 async function gasRows(): Promise<BenchRow[]> {
   const [admin, registrar, coop, farmer, inspector] = await ethers.getSigners();
-  const registry = await ethers.deployContract("ProvenanceRegistry", [admin.address, registrar.address]);
+  const registry = await ethers.deployContract("ProvenanceRegistry", [
+    admin.address,
+    registrar.address,
+    ethers.ZeroAddress,
+  ]);
   await (
     await registry.connect(registrar).createProduct({
       admin: coop.address,

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { Wallet } from "ethers";
+import { Wallet, ZeroAddress } from "ethers";
 import {
   deployRegistry,
   EvidenceRegistryClient,
@@ -78,7 +78,7 @@ describe("registries on a second EVM implementation (ganache, ethereumjs, Shangh
     try {
       const signer = new Wallet(DEV_KEY_0, provider);
       const admin = await signer.getAddress();
-      const deployment = await deployRegistry("ProvenanceRegistry", signer, [admin, admin]);
+      const deployment = await deployRegistry("ProvenanceRegistry", signer, [admin, admin, ZeroAddress]);
       expect(deployment.version).to.match(/^\d+\.\d+\.\d+/);
       expect(await provider.getCode(deployment.address)).to.not.equal("0x");
     } finally {

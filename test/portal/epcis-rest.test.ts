@@ -77,7 +77,11 @@ describe("EPCIS 2.0 REST subset (proofmark epcis serve), checked against GS1's o
 
   before(async function () {
     const [admin, registrar, coop, farmer] = await ethers.getSigners();
-    const contract = await ethers.deployContract("ProvenanceRegistry", [admin.address, registrar.address]);
+    const contract = await ethers.deployContract("ProvenanceRegistry", [
+      admin.address,
+      registrar.address,
+      ethers.ZeroAddress,
+    ]);
     const address = await contract.getAddress();
     const as = (s: typeof admin) => new ProvenanceRegistryClient(address, s);
     documents = new EventDocuments({ dataDir: dir, chainId: 31337, registry: address, store });

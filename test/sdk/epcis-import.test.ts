@@ -82,7 +82,11 @@ describe("SDK: importing a partner's EPCIS 2.0 document (gi/import-epcis)", func
 
   async function fixture() {
     const [admin, registrar, coop, farmer] = await ethers.getSigners();
-    const contract = await ethers.deployContract("ProvenanceRegistry", [admin.address, registrar.address]);
+    const contract = await ethers.deployContract("ProvenanceRegistry", [
+      admin.address,
+      registrar.address,
+      ethers.ZeroAddress,
+    ]);
     const address = await contract.getAddress();
     const as = (s: typeof admin) => new ProvenanceRegistryClient(address, s);
     const documents = new EventDocuments({ dataDir: dir, chainId: 31337, registry: `${address}-${Date.now()}`, store });

@@ -49,7 +49,11 @@ describe("SDK: ProvenanceRegistryClient, log replay and lot traces", function ()
 
   async function seasonFixture() {
     const [admin, registrar, coop, farmer1, farmer2, inspector, logistics] = await ethers.getSigners();
-    const contract = await ethers.deployContract("ProvenanceRegistry", [admin.address, registrar.address]);
+    const contract = await ethers.deployContract("ProvenanceRegistry", [
+      admin.address,
+      registrar.address,
+      ethers.ZeroAddress,
+    ]);
     const address = await contract.getAddress();
     const as = (s: typeof admin) => new ProvenanceRegistryClient(address, s);
     const documents = new EventDocuments({ dataDir: dir, chainId: 31337, registry: `${address}-${Date.now()}`, store });

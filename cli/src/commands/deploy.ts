@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { RegistryName } from "@proofmark/sdk";
+import { readDeployments, type RegistryName } from "@proofmark/sdk";
 import { commandEnv } from "../options";
 
 /** `proofmark deploy`: deploy the registries to the chosen network and record them. */
@@ -16,6 +16,11 @@ export function register(program: Command): void {
         const deployed: Record<string, string> = {};
         for (const name of names)
           deployed[name] = chain.isLocal ? await chain.registryAddress(name) : await chain.deploy(name);
+        // The ERC-2771 forwarder members' requests go through, deployed and recorded with the ProvenanceRegistry.
+        const forwarder = names.includes("ProvenanceRegistry")
+          ? readDeployments(chain.dataDir, chain.chainId).ProvenanceForwarder
+          : undefined;
+        if (forwarder) deployed.ProvenanceForwarder = forwarder.address;
         env.out.result({ chainId: chain.chainId, ...deployed });
         for (const [name, address] of Object.entries(deployed))
           env.out.line(`  ${name.padEnd(20)} ${address}  (chain ${chain.chainId})`);

@@ -146,3 +146,4 @@ export async function startPortal(opts: PortalOptions): Promise<Portal> {
   };
 }
 export { createEpcisHandler, type EpcisServer, type EpcisServerOptions } from "./epcis/server";
+export { startCoop, memberPageHtml, type CoopServer, type CoopServerOptions } from "./coop/server";

@@ -26,10 +26,14 @@ export interface ChainOptions {
  * Constructor arguments for registries that need them, keyed by registry. Filled by the modules
  * that own each registry (e.g. the provenance client registers the registrar account).
  */
-export const REGISTRY_DEPLOY_ARGS: Partial<Record<RegistryName, (ctx: ChainContext) => Promise<unknown[]>>> = {
-  ProvenanceRegistry: async () => [
+export const REGISTRY_DEPLOY_ARGS: Partial<
+  Record<RegistryName, (ctx: ChainContext, deployer: Signer) => Promise<unknown[]>>
+> = {
+  // The ProvenanceRegistry trusts a forwarder deployed (and recorded) with it, for members' meta-transactions.
+  ProvenanceRegistry: async (ctx, deployer) => [
     devAccounts().find((a) => a.name === "admin")!.address,
     devAccounts().find((a) => a.name === "registrar")!.address,
+    await ctx.deployForwarder(deployer),
   ],
 };
 
@@ -120,8 +124,19 @@ export class ChainContext {
     return undefined;
   }
 
+  /**
+   * Deploys an ERC-2771 forwarder and records it as `ProvenanceForwarder` (called, under the
+   * deployments lock, while deploying the ProvenanceRegistry that will trust it).
+   */
+  async deployForwarder(deployer: Signer): Promise<string> {
+    const deployment = await deployRegistry("ProvenanceForwarder", deployer);
+    await this.persist();
+    recordDeployment(this.dataDir, this.chainId, "ProvenanceForwarder", deployment);
+    return deployment.address;
+  }
+
   private async deployAndRecord(name: RegistryName, deployer: Signer): Promise<string> {
-    const args = (await REGISTRY_DEPLOY_ARGS[name]?.(this)) ?? [];
+    const args = (await REGISTRY_DEPLOY_ARGS[name]?.(this, deployer)) ?? [];
     const deployment = await deployRegistry(name, deployer, args);
     // Durable first, recorded second: the deployments file never names a contract the chain could lose.
     await this.persist();

@@ -7,6 +7,9 @@ import * as artifacts from "./artifacts.generated";
 /** Registries Proofmark deploys. */
 export type RegistryName = "EvidenceRegistry" | "ProvenanceRegistry";
 
+/** Contracts Proofmark deploys: the registries and the ERC-2771 forwarder the ProvenanceRegistry trusts. */
+export type ContractName = RegistryName | "ProvenanceForwarder";
+
 /** One recorded deployment. */
 export interface Deployment {
   address: string;
@@ -17,7 +20,7 @@ export interface Deployment {
 }
 
 /** `<dataDir>/deployments/<chainId>.json`. */
-export type Deployments = Partial<Record<RegistryName, Deployment>>;
+export type Deployments = Partial<Record<ContractName, Deployment>>;
 
 function deploymentsFile(dataDir: string, chainId: number): string {
   return path.join(dataDir, "deployments", `${chainId}.json`);
@@ -46,14 +49,14 @@ export function readDeployments(dataDir: string, chainId: number): Deployments {
 }
 
 /** Records a deployment (atomically). */
-export function recordDeployment(dataDir: string, chainId: number, name: RegistryName, deployment: Deployment): void {
+export function recordDeployment(dataDir: string, chainId: number, name: ContractName, deployment: Deployment): void {
   const all = readDeployments(dataDir, chainId);
   all[name] = deployment;
   writeFileAtomic(deploymentsFile(dataDir, chainId), `${JSON.stringify(all, null, 2)}\n`);
 }
 
-/** ABI and bytecode of a registry. */
-export function registryArtifact(name: RegistryName): { abi: readonly unknown[]; bytecode: string } {
+/** ABI and bytecode of a registry (or of the forwarder). */
+export function registryArtifact(name: ContractName): { abi: readonly unknown[]; bytecode: string } {
   const artifact = (artifacts as Record<string, { abi: readonly unknown[]; bytecode: string } | undefined>)[
     `${name}Artifact`
   ];
@@ -61,8 +64,8 @@ export function registryArtifact(name: RegistryName): { abi: readonly unknown[];
   return artifact;
 }
 
-/** Deploys a registry with `signer` and waits for it. */
-export async function deployRegistry(name: RegistryName, signer: Signer, args: unknown[] = []): Promise<Deployment> {
+/** Deploys a registry (or the forwarder) with `signer` and waits for it. */
+export async function deployRegistry(name: ContractName, signer: Signer, args: unknown[] = []): Promise<Deployment> {
   const { abi, bytecode } = registryArtifact(name);
   const factory = new ContractFactory(abi as never, bytecode, signer);
   let contract;
@@ -85,7 +88,11 @@ export async function deployRegistry(name: RegistryName, signer: Signer, args: u
   if (!receipt || receipt.status !== 1)
     throw new ProofmarkError("TX_FAILED", `deploying ${name} failed`, { txHash: tx?.hash });
   const address = await contract.getAddress();
-  const version = String(await (contract as unknown as { version(): Promise<string> }).version());
+  // The forwarder has no version(): its EIP-712 domain version is "1" (eip712Domain()).
+  const version =
+    name === "ProvenanceForwarder"
+      ? "1"
+      : String(await (contract as unknown as { version(): Promise<string> }).version());
   return {
     address,
     txHash: receipt.hash,

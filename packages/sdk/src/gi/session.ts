@@ -728,11 +728,13 @@ function recordOf(p: PreparedEvent): { eventTime: number; location: Hex; documen
   return { eventTime: p.record.eventTime, location: p.record.location, document: p.record.document };
 }
 
-function productLocation(product: ProductInfo): string {
+/** The place of a product-wide step: the GI itself (`urn:proofmark:gi:<GI number>`). */
+export function productLocation(product: ProductInfo): string {
   return `urn:proofmark:gi:${encodeURIComponent(product.giNumber)}`;
 }
 
-function plotLocation(product: ProductInfo, plot: string): string {
+/** The place of a harvest: the plot of the GI (`urn:proofmark:gi:<GI number>:plot:<plot>`). */
+export function plotLocation(product: ProductInfo, plot: string): string {
   return `urn:proofmark:gi:${encodeURIComponent(product.giNumber)}:plot:${encodeURIComponent(plot.trim())}`;
 }
 

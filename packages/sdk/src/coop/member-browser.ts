@@ -1,0 +1,352 @@
+/**
+ * The member page's browser side (bundled by scripts/build-verifier.js into one script the co-op
+ * server serves as /member.js). The member's key is created or imported here, kept in this
+ * browser's localStorage as a standard JSON keystore encrypted with the member's passphrase, and
+ * never sent anywhere. Filled forms go to a queue in localStorage first and are sent when the
+ * network allows: the relay prepares the registry call, this page checks that the call is the one
+ * the member asked for, signs it (EIP-712) and hands it back to the relay, which pays the gas.
+ */
+import { Wallet, decryptKeystoreJson, encryptKeystoreJson } from "ethers";
+import { escapeHtml } from "../core/html";
+import { translate, type Lang } from "../core/i18n";
+import { provenanceRegistryInterface } from "../chain/provenance-logs";
+import { signForwardRequest, type ForwardRequest } from "./forward-request";
+import { MEMBER_STRINGS, type MemberStringKey } from "./member-strings";
+import type { MemberForm } from "./steps";
+
+const KEYSTORE = "proofmark.coop.keystore";
+const QUEUE = "proofmark.coop.queue";
+
+interface MemberInfo {
+  member: string;
+  registry: string;
+  products: { id: number; name: string; nameEn: string; unit: string; roles: string[]; steps: string[] }[];
+}
+interface QueueItem {
+  id: string;
+  member: string;
+  form: MemberForm;
+  photo?: { name: string; base64: string };
+  tries?: number;
+}
+interface ApiError {
+  code: string;
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+const lang: Lang = document.documentElement.dataset.lang === "en" ? "en" : "zh";
+const t = (key: MemberStringKey, vars: Record<string, string | number> = {}) =>
+  escapeHtml(translate(MEMBER_STRINGS, lang, key, vars));
+const app = document.getElementById("app")!;
+let wallet: Wallet | undefined;
+let info: MemberInfo | undefined;
+let flushing = false;
+
+function readQueue(): QueueItem[] {
+  try {
+    const q = JSON.parse(localStorage.getItem(QUEUE) ?? "[]") as QueueItem[];
+    return Array.isArray(q) ? q : [];
+  } catch {
+    return [];
+  }
+}
+function writeQueue(q: QueueItem[]): void {
+  localStorage.setItem(QUEUE, JSON.stringify(q));
+  const status = document.getElementById("queue");
+  if (status) status.innerHTML = q.length > 0 ? t("queued", { count: q.length }) : "";
+  if (status) status.dataset.count = String(q.length);
+}
+
+/** A POST to the relay: the answer, or `{ error }` when it refused; throws when the network failed. */
+async function post<T>(
+  path: string,
+  body: unknown,
+  raw = false,
+): Promise<{ ok: true; value: T } | { ok: false; error: ApiError; retryAfter?: number }> {
+  const r = await fetch(path, {
+    method: "POST",
+    headers: { "content-type": raw ? "application/octet-stream" : "application/json" },
+    body: raw ? (body as BodyInit) : JSON.stringify(body),
+  });
+  const json = (await r.json()) as { error?: ApiError } & T;
+  if (!r.ok || json.error)
+    return {
+      ok: false,
+      error: json.error ?? { code: "TX_FAILED", message: `HTTP ${r.status}` },
+      retryAfter: Number(r.headers.get("retry-after") ?? 0),
+    };
+  return { ok: true, value: json };
+}
+
+function render(): void {
+  const stored = localStorage.getItem(KEYSTORE);
+  const other = lang === "zh" ? "en" : "zh";
+  let html = `<header><h1>${t("title")}</h1><a id="lang" href="?lang=${other}">${t("otherLang")}</a></header><p class="intro">${t("intro")}</p>`;
+  if (!wallet) {
+    html += `<section class="key"><h2>${t("keyTitle")}</h2>`;
+    if (stored) {
+      let address: string;
+      try {
+        address = `0x${String((JSON.parse(stored) as { address?: string }).address ?? "").replace(/^0x/, "")}`;
+      } catch {
+        address = "";
+      }
+      html += `<p class="address">${escapeHtml(address)}</p>
+        <label>${t("passphrase")} <input id="passphrase" type="password" autocomplete="current-password"></label>
+        <button id="unlock">${t("unlock")}</button>`;
+    } else {
+      html += `<label>${t("passphrase")} <input id="passphrase" type="password" autocomplete="new-password"></label>
+        <button id="create">${t("createKey")}</button>
+        <details><summary>${t("importKey")}</summary><textarea id="import-key" rows="4"></textarea>
+        <button id="import">${t("importButton")}</button></details>`;
+    }
+    html += `<p id="key-status" role="status"></p></section>`;
+  } else {
+    html += `<section class="account"><h2>${t("account")}</h2><p id="address" class="address">${escapeHtml(wallet.address)}</p></section>`;
+    const products = info?.products ?? [];
+    if (products.length === 0) html += `<p id="no-roles">${t("noRoles")}</p>`;
+    for (const p of products) {
+      html += `<section class="product" data-product="${p.id}"><h2>${t("product")}: ${escapeHtml(lang === "en" ? p.nameEn || p.name : p.name)}</h2>
+        <p>${t("roles")}: ${escapeHtml(p.roles.join(", "))}</p>`;
+      for (const step of p.steps) html += formHtml(step, p.id);
+      html += `</section>`;
+    }
+  }
+  html += `<p id="queue" role="status"></p><section id="results"></section>`;
+  app.innerHTML = html;
+  writeQueue(readQueue());
+  bind();
+}
+
+function field(name: string, label: MemberStringKey, type = "text", extra = ""): string {
+  return `<label>${t(label)} <input name="${name}" type="${type}" ${extra}></label>`;
+}
+
+function formHtml(step: string, product: number): string {
+  let fields: string;
+  if (step === "harvest")
+    fields =
+      field("quantity", "quantity", "text", 'inputmode="decimal" required') +
+      field("plot", "plot", "text", "required") +
+      field("date", "date", "date", "required") +
+      field("photo", "photo", "file", 'accept="image/*" capture="environment"');
+  else if (step === "packing")
+    fields =
+      field("lot", "lot", "number", 'min="1" required') +
+      field("packages", "packages", "number", 'min="1" required') +
+      field("size", "size", "text", "required");
+  else
+    fields =
+      field("lot", "lot", "number", 'min="1" required') +
+      field("location", "location") +
+      (step === "inspecting" ? field("note", "note") : "") +
+      field("quantity", "quantity", "text", 'inputmode="decimal"');
+  return `<form data-step="${escapeHtml(step)}" data-product="${product}"><h3>${t(`step.${step}` as MemberStringKey)}</h3>${fields}<button type="submit">${t("record")}</button></form>`;
+}
+
+function bind(): void {
+  const status = document.getElementById("key-status");
+  const pass = () => (document.getElementById("passphrase") as HTMLInputElement).value;
+  document.getElementById("create")?.addEventListener("click", async () => {
+    if (!pass()) return;
+    status!.textContent = translate(MEMBER_STRINGS, lang, "working");
+    const w = Wallet.createRandom();
+    localStorage.setItem(KEYSTORE, await encryptKeystoreJson({ address: w.address, privateKey: w.privateKey }, pass()));
+    await unlocked(new Wallet(w.privateKey));
+  });
+  document.getElementById("import")?.addEventListener("click", async () => {
+    const text = (document.getElementById("import-key") as HTMLTextAreaElement).value.trim();
+    if (!pass() || !text) return;
+    status!.textContent = translate(MEMBER_STRINGS, lang, "working");
+    try {
+      const key = text.startsWith("{") ? (await decryptKeystoreJson(text, pass())).privateKey : text;
+      const w = new Wallet(key);
+      localStorage.setItem(
+        KEYSTORE,
+        await encryptKeystoreJson({ address: w.address, privateKey: w.privateKey }, pass()),
+      );
+      await unlocked(w);
+    } catch {
+      status!.textContent = translate(MEMBER_STRINGS, lang, "badPassphrase");
+    }
+  });
+  document.getElementById("unlock")?.addEventListener("click", async () => {
+    status!.textContent = translate(MEMBER_STRINGS, lang, "working");
+    try {
+      const account = await decryptKeystoreJson(localStorage.getItem(KEYSTORE)!, pass());
+      await unlocked(new Wallet(account.privateKey));
+    } catch {
+      status!.textContent = translate(MEMBER_STRINGS, lang, "badPassphrase");
+    }
+  });
+  for (const form of Array.from(document.querySelectorAll("form[data-step]")) as HTMLFormElement[]) {
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const data = new FormData(form);
+      const text = (k: string) => String(data.get(k) ?? "").trim() || undefined;
+      const step = form.dataset.step as MemberForm["step"];
+      const item: QueueItem = {
+        id: `${Date.now()}-${Math.random().toString(36).slice(2)}`,
+        member: wallet!.address,
+        form: {
+          step,
+          product: Number(form.dataset.product),
+          quantity: text("quantity"),
+          plot: text("plot"),
+          date: text("date"),
+          lot: text("lot") ? Number(text("lot")) : undefined,
+          packages: text("packages") ? Number(text("packages")) : undefined,
+          size: text("size"),
+          location: text("location"),
+          note: text("note"),
+        },
+      };
+      const photo = data.get("photo");
+      if (photo instanceof File && photo.size > 0) item.photo = { name: photo.name, base64: await toBase64(photo) };
+      writeQueue([...readQueue(), item]);
+      form.reset();
+      void flush();
+    });
+  }
+}
+
+async function toBase64(file: File): Promise<string> {
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  let s = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+async function unlocked(w: Wallet): Promise<void> {
+  wallet = w;
+  try {
+    const r = await fetch(`/api/coop/member/${w.address}`);
+    info = (await r.json()) as MemberInfo;
+  } catch {
+    info = undefined;
+  }
+  render();
+  void flush();
+}
+
+function show(html: string, cls: string, code?: string): void {
+  const results = document.getElementById("results");
+  if (!results) return;
+  const div = document.createElement("div");
+  div.className = `result ${cls}`;
+  if (code) div.dataset.code = code;
+  div.innerHTML = html;
+  results.prepend(div);
+}
+
+/** Sends the queued forms in order while the network allows; stops (keeping the rest) when it fails. */
+async function flush(): Promise<void> {
+  if (flushing || !wallet) return;
+  flushing = true;
+  try {
+    for (;;) {
+      const queue = readQueue().filter((q) => q.member === wallet!.address);
+      const item = queue[0];
+      if (!item) break;
+      const outcome = await sendOne(item);
+      if (outcome === "offline") break;
+      if (outcome === "retry") {
+        item.tries = (item.tries ?? 0) + 1;
+        writeQueue(readQueue().map((q) => (q.id === item.id ? item : q)));
+        if (item.tries < 5) continue;
+      }
+      writeQueue(readQueue().filter((q) => q.id !== item.id));
+    }
+  } finally {
+    flushing = false;
+  }
+}
+
+const RETRY = new Set(["RELAY_REQUEST_STALE", "RELAY_NONCE_USED", "RELAY_REQUEST_UNKNOWN", "RELAY_REQUEST_EXPIRED"]);
+
+async function sendOne(item: QueueItem): Promise<"done" | "offline" | "retry"> {
+  const stepName = translate(MEMBER_STRINGS, lang, `step.${item.form.step}` as MemberStringKey);
+  const refused = (e: ApiError): "done" => {
+    const key = `refusal.${e.code}` as MemberStringKey;
+    const head = key in MEMBER_STRINGS ? t(key) : t("refusal.other");
+    show(
+      `<strong>${t("refused", { step: stepName })}</strong> — ${head}<p class="cli-message">${escapeHtml(e.message)}</p><code>${escapeHtml(e.code)}</code>`,
+      "refusal",
+      e.code,
+    );
+    return "done";
+  };
+  try {
+    if (item.photo && !item.form.certificate) {
+      const bytes = Uint8Array.from(atob(item.photo.base64), (c) => c.charCodeAt(0));
+      const r = await post<{ cid: string; sha256: string; name: string }>(
+        `/api/coop/photo?name=${encodeURIComponent(item.photo.name)}`,
+        bytes,
+        true,
+      );
+      if (!r.ok) return refused(r.error);
+      item.form.certificate = r.value;
+      writeQueue(readQueue().map((q) => (q.id === item.id ? item : q)));
+    }
+    const prepared = await post<{
+      request: ForwardRequest;
+      domain: Record<string, unknown>;
+      summary: Record<string, string | number>;
+    }>("/api/coop/prepare", { member: item.member, form: item.form });
+    if (!prepared.ok) return RETRY.has(prepared.error.code) ? "retry" : refused(prepared.error);
+    const { request, domain, summary } = prepared.value;
+    if (!matchesForm(request, item.form, summary)) {
+      show(`<strong>${t("refused", { step: stepName })}</strong><p>${t("mismatch")}</p>`, "refusal", "MISMATCH");
+      return "done";
+    }
+    const signed = await signForwardRequest(wallet!, domain, request);
+    const sent = await post<{ txHash: string; lot: number; quantity?: string; unit: string; cid: string }>(
+      "/api/coop/submit",
+      signed,
+    );
+    if (!sent.ok) {
+      if (sent.error.code === "RELAY_RATE_LIMITED") {
+        await new Promise((r) => setTimeout(r, Math.max(1, sent.retryAfter ?? 1) * 1000));
+        return "retry";
+      }
+      return RETRY.has(sent.error.code) ? "retry" : refused(sent.error);
+    }
+    const r = sent.value;
+    show(
+      `<strong>${t("recorded", { step: stepName, lot: r.lot })}</strong>` +
+        (r.quantity ? ` · ${t("recordedQuantity", { quantity: `${r.quantity} ${r.unit}` })}` : "") +
+        `<p>${t("transaction")}: <code class="tx">${escapeHtml(r.txHash)}</code></p><p>${t("document")}: <code>${escapeHtml(r.cid)}</code></p>`,
+      "recorded",
+    );
+    return "done";
+  } catch {
+    return "offline";
+  }
+}
+
+/** The prepared call is the one the member asked for: same account, registry, function, product or lot, quantity. */
+function matchesForm(request: ForwardRequest, form: MemberForm, summary: Record<string, string | number>): boolean {
+  if (request.from.toLowerCase() !== wallet!.address.toLowerCase() || request.value !== "0") return false;
+  if (info && request.to.toLowerCase() !== info.registry.toLowerCase()) return false;
+  let call;
+  try {
+    call = provenanceRegistryInterface.parseTransaction({ data: request.data });
+  } catch {
+    return false;
+  }
+  if (!call) return false;
+  if (form.step === "harvest")
+    return (
+      call.name === "harvest" &&
+      Number(call.args[0]) === form.product &&
+      String(call.args[2]) === String(summary.quantity)
+    );
+  if (form.step === "packing")
+    return call.name === "pack" && Number(call.args[0]) === form.lot && Number(call.args[1]) === form.packages;
+  return call.name === "recordEvent" && Number(call.args[0].lot) === form.lot;
+}
+
+window.addEventListener("online", () => void flush());
+setInterval(() => void flush(), 2000);
+render();

@@ -1,0 +1,389 @@
+import { Contract, Interface, keccak256, type Signer, type TypedDataDomain } from "ethers";
+import { ProofmarkError, isProofmarkError } from "../core/errors";
+import { PRODUCT_ROLES, type ProductRole } from "../core/epcis";
+import type { Hex } from "../core/hex";
+import { registryArtifact } from "../chain/deployments";
+import type { ChainContext } from "../chain/context";
+import { ProvenanceRegistryClient, explainProvenanceRevert } from "../chain/provenance";
+import { provenanceRegistryInterface } from "../chain/provenance-logs";
+import { EventDocuments } from "../gi/documents";
+import type { ContentStore } from "../store/types";
+import {
+  executeArgs,
+  forwarderDomain,
+  recoverForwardRequestSigner,
+  type ForwardRequest,
+  type SignedForwardRequest,
+} from "./forward-request";
+import { TokenBuckets } from "./rate-limit";
+import { memberStepRoles, prepareMemberStep, MEMBER_STEPS, type MemberForm, type PreparedStep } from "./steps";
+
+/**
+ * The co-op's relay: it prepares the request a member signs (the registry call and its event
+ * document, exactly as the CLI would record the step), checks a signed request (signature,
+ * deadline, nonce, the member's roles, quota and mass balance — refusals worded as the CLI words
+ * them), refuses what it cannot pay for, rate-limits each member, and submits the request through
+ * the ERC-2771 forwarder with the co-op's own key. The member needs no ETH.
+ */
+
+/** What a member may do, per product. */
+export interface MemberRoles {
+  member: string;
+  products: { id: number; name: string; nameEn: string; unit: string; roles: ProductRole[] }[];
+}
+
+/** A request ready for the member to sign. */
+export interface RelayPrepared {
+  request: ForwardRequest;
+  domain: TypedDataDomain;
+  /** What will be recorded, for the member to read before signing. */
+  summary: Record<string, string | number>;
+}
+
+/** What the relay recorded. */
+export interface RelayResult {
+  txHash: Hex;
+  blockNumber: number;
+  member: string;
+  step: string;
+  product: number;
+  lot: number;
+  /** The event document's CID in the content store. */
+  cid: string;
+  quantity?: string;
+  unit: string;
+  gasUsed: string;
+}
+
+export interface CoopRelayOptions {
+  /** Requests a member may send at once, and refilled per second (token bucket). */
+  burst?: number;
+  perSecond?: number;
+  /** Seconds a prepared request stays valid (its deadline). */
+  deadlineSeconds?: number;
+  /** Clock (ms), for tests of the rate limit. */
+  now?: () => number;
+}
+
+const FORWARDER_INTERFACE = new Interface(registryArtifact("ProvenanceForwarder").abi as never);
+
+export class CoopRelay {
+  readonly client: ProvenanceRegistryClient;
+  readonly forwarder: Contract;
+  readonly domain: TypedDataDomain;
+  private readonly buckets: TokenBuckets;
+  private readonly pending = new Map<string, { step: PreparedStep; expires: number }>();
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly deadlineSeconds: number;
+  private readonly now: () => number;
+
+  private constructor(
+    readonly chain: ChainContext,
+    readonly relayer: Signer,
+    readonly registry: string,
+    forwarder: string,
+    readonly documents: EventDocuments,
+    readonly store: ContentStore,
+    opts: CoopRelayOptions,
+  ) {
+    this.client = new ProvenanceRegistryClient(registry, chain.provider);
+    this.forwarder = new Contract(forwarder, FORWARDER_INTERFACE, relayer);
+    this.domain = forwarderDomain(chain.chainId, forwarder);
+    this.buckets = new TokenBuckets(opts.burst ?? 5, opts.perSecond ?? 1);
+    this.deadlineSeconds = opts.deadlineSeconds ?? 600;
+    this.now = opts.now ?? Date.now;
+  }
+
+  /**
+   * Opens the relay on `chain` with its signer (the co-op's relayer key) as the payer. The
+   * forwarder is the one the ProvenanceRegistry trusts (read from the registry itself).
+   */
+  static async open(chain: ChainContext, store: ContentStore, opts: CoopRelayOptions = {}): Promise<CoopRelay> {
+    const registry = await chain.registryAddress("ProvenanceRegistry");
+    const client = new ProvenanceRegistryClient(registry, chain.provider);
+    let forwarder: string;
+    try {
+      forwarder = String(await client.contract.getFunction("trustedForwarder").staticCall());
+    } catch (e) {
+      throw new ProofmarkError(
+        "RELAY_UNAVAILABLE",
+        `the ProvenanceRegistry at ${registry} trusts no forwarder (deployed before meta-transactions): members cannot record through a relay; deploy a new registry`,
+        { registry },
+        { cause: e },
+      );
+    }
+    if (/^0x0{40}$/i.test(forwarder)) {
+      throw new ProofmarkError(
+        "RELAY_UNAVAILABLE",
+        `the ProvenanceRegistry at ${registry} was deployed without a forwarder: members cannot record through a relay; deploy one with a forwarder`,
+        { registry },
+      );
+    }
+    const documents = new EventDocuments({ dataDir: chain.dataDir, chainId: chain.chainId, registry, store });
+    return new CoopRelay(chain, await chain.signer(), registry, forwarder, documents, store, opts);
+  }
+
+  /** The products on which `member` holds a role, with those roles. */
+  async memberRoles(member: string): Promise<MemberRoles> {
+    const { products } = await this.client.counts();
+    const out: MemberRoles["products"] = [];
+    for (let id = 1; id <= products; id++) {
+      const roles: ProductRole[] = [];
+      for (const role of PRODUCT_ROLES) if (await this.client.hasRole(id, role, member)) roles.push(role);
+      if (roles.length === 0) continue;
+      const p = await this.client.product(id);
+      out.push({ id, name: p.name, nameEn: p.nameEn, unit: p.unit, roles });
+    }
+    return { member, products: out };
+  }
+
+  /** The steps a member with `roles` may record (admins all). */
+  static stepsFor(roles: readonly ProductRole[]): string[] {
+    return MEMBER_STEPS.filter((s) => roles.includes("admin") || memberStepRoles(s).some((r) => roles.includes(r)));
+  }
+
+  /**
+   * Builds the request `member` signs for `form`: the registry call (checked now, as the member,
+   * through the forwarder — a refusal comes back with the CLI's code and wording), its gas, the
+   * member's next nonce and a deadline.
+   */
+  async prepare(member: string, form: MemberForm): Promise<RelayPrepared> {
+    const from = checkAddress(member);
+    const step = await prepareMemberStep(this.client, from, form);
+    const gas = await this.simulate(from, step);
+    const nonce = (await this.forwarder.getFunction("nonces").staticCall(from)) as bigint;
+    const deadline = Math.floor(this.now() / 1000) + this.deadlineSeconds;
+    const request: ForwardRequest = {
+      from,
+      to: this.registry,
+      value: "0",
+      gas: String(gas),
+      nonce: String(nonce),
+      deadline,
+      data: step.calldata,
+    };
+    this.remember(from, step, deadline);
+    return {
+      request,
+      domain: this.domain,
+      summary: {
+        step: step.step,
+        product: step.product.id,
+        productName: step.product.name,
+        ...(step.lot !== undefined ? { lot: step.lot } : {}),
+        ...(step.newLot !== undefined ? { newLot: step.newLot } : {}),
+        ...(step.quantity !== undefined ? { quantity: step.quantity.toString() } : {}),
+        unit: step.product.unit,
+        document: step.prepared.record.document,
+      },
+    };
+  }
+
+  /**
+   * Checks and submits a signed request (one at a time, so that the lot ids the event documents
+   * name are the ones the registry gives). Throws a ProofmarkError with the CLI's code and wording
+   * on any refusal; nothing is sent then.
+   */
+  async submit(signed: SignedForwardRequest): Promise<RelayResult> {
+    const from = checkAddress(signed?.from);
+    const wait = this.buckets.take(from.toLowerCase(), this.now());
+    if (wait > 0) {
+      throw new ProofmarkError("RELAY_RATE_LIMITED", `${from} sent too many requests; try again in ${wait} s`, {
+        member: from,
+        retryAfter: wait,
+      });
+    }
+    const run = this.queue.then(() => this.submitNow(from, signed));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async submitNow(from: string, signed: SignedForwardRequest): Promise<RelayResult> {
+    if (
+      typeof signed.to !== "string" ||
+      signed.to.toLowerCase() !== this.registry.toLowerCase() ||
+      signed.value !== "0"
+    )
+      throw new ProofmarkError("RELAY_REQUEST_INVALID", "the request is not a call of this co-op's registry", {
+        to: signed.to,
+      });
+    let signer: string;
+    try {
+      signer = recoverForwardRequestSigner(this.domain, signed);
+    } catch (e) {
+      throw new ProofmarkError(
+        "RELAY_SIGNATURE_INVALID",
+        `the request's signature is malformed`,
+        { member: from },
+        { cause: e },
+      );
+    }
+    if (signer.toLowerCase() !== from.toLowerCase())
+      throw new ProofmarkError(
+        "RELAY_SIGNATURE_INVALID",
+        `the request was not signed by ${from} (the signature is ${signer}'s, or the request was changed after signing)`,
+        { member: from, signer },
+      );
+    const block = await this.chain.provider.getBlock("latest");
+    if (!Number.isSafeInteger(signed.deadline) || signed.deadline < (block?.timestamp ?? 0))
+      throw new ProofmarkError(
+        "RELAY_REQUEST_EXPIRED",
+        `the request expired at ${new Date(signed.deadline * 1000).toISOString()}; prepare it again`,
+        {
+          deadline: signed.deadline,
+        },
+      );
+    const nonce = (await this.forwarder.getFunction("nonces").staticCall(from)) as bigint;
+    if (String(nonce) !== signed.nonce)
+      throw new ProofmarkError(
+        "RELAY_NONCE_USED",
+        `the request's nonce ${signed.nonce} is not ${from}'s next one (${nonce}): it was already sent, or another was sent first; prepare it again`,
+        { member: from, nonce: signed.nonce, expected: String(nonce) },
+      );
+    const key = pendingKey(from, signed.data);
+    const entry = this.pending.get(key);
+    if (!entry)
+      throw new ProofmarkError(
+        "RELAY_REQUEST_UNKNOWN",
+        "this relay did not prepare that request (or it expired): prepare it again",
+        { member: from },
+      );
+    const step = entry.step;
+    // The lots the event document names must still be the ones the registry will give.
+    if (step.newLot !== undefined && (await this.client.counts()).lots + 1 !== step.newLot)
+      throw new ProofmarkError(
+        "RELAY_REQUEST_STALE",
+        "another lot was recorded since this request was prepared; prepare it again",
+        {
+          member: from,
+          lot: step.newLot,
+        },
+      );
+    const gas = await this.simulate(from, step);
+    if (gas > BigInt(signed.gas))
+      throw new ProofmarkError(
+        "RELAY_REQUEST_STALE",
+        `the call now needs ${gas} gas, more than the ${signed.gas} signed for; prepare it again`,
+        {
+          member: from,
+        },
+      );
+    // Can the co-op pay for it?
+    const execute = this.forwarder.getFunction("execute");
+    let gasLimit: bigint;
+    try {
+      gasLimit = ((await execute.estimateGas(...executeArgs(signed))) * 12n) / 10n;
+    } catch (e) {
+      throw forwarderRefusal(e, from);
+    }
+    const fees = await this.chain.provider.getFeeData();
+    const price = fees.maxFeePerGas ?? fees.gasPrice ?? 0n;
+    const relayer = await this.relayer.getAddress();
+    const balance = await this.chain.provider.getBalance(relayer);
+    if (gasLimit * price > balance)
+      throw new ProofmarkError(
+        "RELAY_CANNOT_PAY",
+        `the co-op's relayer ${relayer} holds ${balance} wei, less than the ${gasLimit * price} wei this request may cost; nothing was sent`,
+        { relayer, balance: String(balance), cost: String(gasLimit * price) },
+      );
+    const [cid] = await this.documents.save([step.prepared]);
+    let receipt;
+    try {
+      const tx = await execute.send(...executeArgs(signed), { gasLimit });
+      receipt = await tx.wait();
+    } catch (e) {
+      throw forwarderRefusal(e, from);
+    }
+    if (!receipt || receipt.status !== 1)
+      throw new ProofmarkError("TX_FAILED", `${step.what}: transaction ${receipt?.hash} failed`, {
+        txHash: receipt?.hash,
+      });
+    this.pending.delete(key);
+    await this.chain.persist();
+    let lot = step.lot ?? 0;
+    for (const log of receipt.logs) {
+      if (log.address.toLowerCase() !== this.registry.toLowerCase()) continue;
+      const parsed = provenanceRegistryInterface.parseLog(log);
+      if (parsed?.name === "LotHarvested" || parsed?.name === "LotDerived") lot = Number(parsed.args.lot);
+    }
+    return {
+      txHash: receipt.hash as Hex,
+      blockNumber: receipt.blockNumber,
+      member: from,
+      step: step.step,
+      product: step.product.id,
+      lot,
+      cid,
+      quantity: step.quantity?.toString(),
+      unit: step.product.unit,
+      gasUsed: String(receipt.gasUsed),
+    };
+  }
+
+  /** Runs the call as the forwarder would (the member appended to the calldata): its gas, or the CLI's refusal. */
+  private async simulate(from: string, step: PreparedStep): Promise<bigint> {
+    const tx = {
+      from: await this.forwarder.getAddress(),
+      to: this.registry,
+      data: step.calldata + from.slice(2).toLowerCase(),
+    };
+    try {
+      await this.chain.provider.call(tx);
+      return ((await this.chain.provider.estimateGas(tx)) * 13n) / 10n + 10_000n;
+    } catch (e) {
+      throw await explainProvenanceRevert(e, step.what, step.ctx, this.client);
+    }
+  }
+
+  private remember(from: string, step: PreparedStep, deadline: number): void {
+    const nowS = this.now() / 1000;
+    if (this.pending.size > 10_000) for (const [k, v] of this.pending) if (v.expires < nowS) this.pending.delete(k);
+    this.pending.set(pendingKey(from, step.calldata), { step, expires: deadline });
+  }
+}
+
+function pendingKey(from: string, data: string): string {
+  return `${from.toLowerCase()}:${keccak256(typeof data === "string" && /^0x[0-9a-fA-F]*$/.test(data) ? data : "0x")}`;
+}
+
+function checkAddress(value: unknown): string {
+  if (typeof value !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(value))
+    throw new ProofmarkError("INVALID_ARGUMENT", `not an account address: ${String(value).slice(0, 60)}`, {
+      field: "from",
+    });
+  return value;
+}
+
+/** A forwarder revert (expired, bad signature, replay) as a coded refusal. */
+function forwarderRefusal(e: unknown, member: string): ProofmarkError {
+  if (isProofmarkError(e)) return e;
+  const data =
+    (e as { data?: string; info?: { error?: { data?: string } } })?.data ??
+    (e as { info?: { error?: { data?: string } } })?.info?.error?.data;
+  let name: string | undefined;
+  try {
+    name = typeof data === "string" ? FORWARDER_INTERFACE.parseError(data)?.name : undefined;
+  } catch {
+    name = undefined;
+  }
+  if (name === "ERC2771ForwarderExpiredRequest")
+    return new ProofmarkError(
+      "RELAY_REQUEST_EXPIRED",
+      "the request expired; prepare it again",
+      { member },
+      { cause: e },
+    );
+  if (name === "ERC2771ForwarderInvalidSigner")
+    return new ProofmarkError(
+      "RELAY_SIGNATURE_INVALID",
+      `the forwarder refused the request: not signed by ${member}, changed after signing, or already sent`,
+      { member },
+      { cause: e },
+    );
+  return new ProofmarkError(
+    "TX_FAILED",
+    `the relayed request failed: ${name ?? (e as Error)?.message?.split("\n")[0]}`,
+    { member },
+    { cause: e },
+  );
+}
