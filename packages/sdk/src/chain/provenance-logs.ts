@@ -20,6 +20,29 @@ export type LotStatus = (typeof LOT_STATUSES)[number];
 export const LOT_ORIGINS = ["harvest", "split", "merge", "transform", "pack"] as const;
 export type LotOrigin = (typeof LOT_ORIGINS)[number];
 
+/** Participant kinds of the contract, by code (`Participant.kind`). */
+export const PARTICIPANT_KINDS = ["farm", "inspector", "packer", "carrier", "retailer"] as const;
+export type ParticipantKind = (typeof PARTICIPANT_KINDS)[number];
+/** Longest participant display name (either language), in bytes of UTF-8 (the contract's PARTICIPANT_NAME_MAX). */
+export const PARTICIPANT_NAME_MAX = 128;
+/** Longest participant licence number or region, in bytes of UTF-8 (the contract's PARTICIPANT_FIELD_MAX). */
+export const PARTICIPANT_FIELD_MAX = 64;
+
+/**
+ * What a product's admin registered about an account (`ParticipantSet`). Every text is untrusted:
+ * escape it wherever it is shown.
+ */
+export interface ParticipantInfo {
+  product: number;
+  account: string;
+  kind: ParticipantKind;
+  name: string;
+  nameEn: string;
+  licence: string;
+  region: string;
+  setAt?: { blockNumber: number; txHash: Hex };
+}
+
 /** A registered GI product. */
 export interface ProductInfo {
   id: number;
@@ -117,6 +140,8 @@ export interface ProvenanceState {
   events: Map<number, ChainEvent[]>;
   /** Codes issued per lot, in chain order (those applied to this state object). */
   codes: Map<number, CodeIssue[]>;
+  /** `${product}/${account lower case}` → the participant record set last ({@link participantKey}). */
+  participants: Map<string, ParticipantInfo>;
   /** The last block read. */
   toBlock: number;
 }
@@ -124,6 +149,11 @@ export interface ProvenanceState {
 /** Key of {@link ProvenanceState.licences}. */
 export function licenceKey(product: number, producer: string, season: number): string {
   return `${product}/${producer.toLowerCase()}/${season}`;
+}
+
+/** Key of {@link ProvenanceState.participants}. */
+export function participantKey(product: number, account: string): string {
+  return `${product}/${account.toLowerCase()}`;
 }
 
 /** A state without anything in it, at `toBlock`. */
@@ -135,6 +165,7 @@ export function emptyProvenanceState(toBlock = -1): ProvenanceState {
     lots: new Map(),
     events: new Map(),
     codes: new Map(),
+    participants: new Map(),
     toBlock,
   };
 }
@@ -375,6 +406,22 @@ export function applyProvenanceLogs(
           blockNumber: log.blockNumber,
           txHash: log.transactionHash as Hex,
           logIndex: log.index,
+        });
+        break;
+      }
+      case "ParticipantSet": {
+        const i = a.info;
+        const product = Number(a.product);
+        const account = String(a.account);
+        state.participants.set(participantKey(product, account), {
+          product,
+          account,
+          kind: PARTICIPANT_KINDS[Number(i.kind)],
+          name: String(i.name),
+          nameEn: String(i.nameEn),
+          licence: String(i.licence),
+          region: String(i.region),
+          setAt: { blockNumber: log.blockNumber, txHash: log.transactionHash as Hex },
         });
         break;
       }

@@ -75,6 +75,8 @@ export const ERROR_CODES = [
   "IMAGE_UNREADABLE",
   "FINGERPRINT_INVALID",
   "NO_MATCH",
+  "PARTICIPANT_NOT_FOUND",
+  "PORTAL_STORE_FAILED",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
