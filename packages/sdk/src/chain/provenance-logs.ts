@@ -1,4 +1,4 @@
-import { Interface, type Log, type Provider } from "ethers";
+import { getAddress, Interface, type EventFragment, type Log, type Provider } from "ethers";
 import { ProofmarkError } from "../core/errors";
 import { BIZ_STEPS, DISPOSITIONS, type BizStep, type Disposition } from "../core/epcis";
 import { chainEventDigest, EMPTY_CHAIN_HEAD, nextChainHead } from "../core/hash-chain";
@@ -12,6 +12,60 @@ import { ProvenanceRegistryArtifact } from "./artifacts.generated";
  */
 
 export const provenanceRegistryInterface = new Interface(ProvenanceRegistryArtifact.abi);
+
+/** The registry's events by topic hash (ethers' `parseLog` recomputes every event's topic hash for every log). */
+const EVENTS_BY_TOPIC = new Map<string, EventFragment>();
+provenanceRegistryInterface.forEachEvent((f) => EVENTS_BY_TOPIC.set(f.topicHash, f));
+const LOT_EVENT_TOPIC = provenanceRegistryInterface.getEvent("LotEventRecorded")!.topicHash;
+const ZERO_ADDRESS_PAD = "0".repeat(24);
+const checksummed = new Map<string, string>();
+
+/** A topic word holding an address, checksummed (cached: actors repeat), or undefined when its high bytes are not zero. */
+function topicAddress(word: string): string | undefined {
+  if (word.length !== 66 || word.slice(2, 26) !== ZERO_ADDRESS_PAD) return undefined;
+  let a = checksummed.get(word);
+  if (a === undefined) {
+    a = getAddress(`0x${word.slice(26)}`);
+    if (checksummed.size > 10_000) checksummed.clear();
+    checksummed.set(word, a);
+  }
+  return a;
+}
+
+/**
+ * Decodes one ProvenanceRegistry log: its event's name and arguments (by name), or undefined when
+ * it is not one of the registry's events or does not decode. `LotEventRecorded`, most of a
+ * registry's logs, is read straight from its fixed layout (two indexed topics, five words), with
+ * the ABI decoder's masking of small integers; everything else goes through the ABI decoder.
+ */
+export function decodeProvenanceLog(
+  log: Pick<Log, "topics" | "data">,
+): { name: string; args: Record<string, unknown> } | undefined {
+  const topic = log.topics[0];
+  if (topic === LOT_EVENT_TOPIC && log.topics.length === 3 && log.data.length === 2 + 64 * 5) {
+    const actor = topicAddress(log.topics[2]);
+    if (actor !== undefined) {
+      const d = log.data;
+      const word = (i: number) => d.slice(2 + 64 * i, 66 + 64 * i);
+      const lot = BigInt(log.topics[1]) & 0xffffffffffffffffn;
+      const step = Number(BigInt(`0x${word(0)}`) & 0xffn);
+      const disposition = Number(BigInt(`0x${word(1)}`) & 0xffn);
+      const eventTime = BigInt(`0x${word(2)}`) & 0xffffffffffn;
+      const location = `0x${word(3)}`;
+      const document = `0x${word(4)}`;
+      return { name: "LotEventRecorded", args: { lot, actor, step, disposition, eventTime, location, document } };
+    }
+  }
+  const fragment = topic === undefined ? undefined : EVENTS_BY_TOPIC.get(topic);
+  if (!fragment) return undefined;
+  try {
+    const args = provenanceRegistryInterface.decodeEventLog(fragment, log.data, log.topics);
+    args.toArray(); // ethers defers decoding errors to the first read: surface them here
+    return { name: fragment.name, args: args as unknown as Record<string, unknown> };
+  } catch {
+    return undefined;
+  }
+}
 
 /** `LotStatus` of the contract, by code. */
 export const LOT_STATUSES = ["none", "active", "consumed", "recalled"] as const;
@@ -272,14 +326,10 @@ export function applyProvenanceLogs(
     state.events.set(init.id, []);
   };
   for (const log of logs) {
-    let parsed;
-    try {
-      parsed = provenanceRegistryInterface.parseLog(log);
-    } catch {
-      continue;
-    }
+    const parsed = decodeProvenanceLog(log);
     if (!parsed) continue;
-    const a = parsed.args;
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each case reads its event's fields
+    const a = parsed.args as any;
     switch (parsed.name) {
       case "ProductCreated": {
         const i = a.info;
