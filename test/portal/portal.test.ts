@@ -377,7 +377,7 @@ describe("portal (real chain, real SQLite, real browser)", function () {
         dataDir: world.dataDir,
       });
       expect(zh.stdout).to.match(/by 砀山县李庄果园 · 许可证号 SC-2026-0042, season 2026/);
-      expect(zh.stdout).to.match(/shipping .*0x[0-9a-fA-F]{40} \(logistics\) · 未登记/);
+      expect(zh.stdout).to.match(/shipping .*logistics 0x[0-9a-fA-F]{40} · 未登记/);
     });
 
     it("warns when a code was scanned many times, with the first scan time and count", async function () {

@@ -641,7 +641,10 @@ function printTrace(env: CommandEnv, t: LotTrace, lang: Lang = "en"): void {
   out.line("timeline");
   for (const e of t.events) {
     const when = e.time.replace(".000Z", "Z");
-    const who = actorText(e.actor, e.participant, lang);
+    // Registered: its record; unregistered: its dev-account name (local chain) and address, and "unregistered".
+    const who = e.participant
+      ? participantLabel(e.participant, e.actor, lang)
+      : participantLabel(undefined, e.actorName ? `${e.actorName} ${e.actor}` : e.actor, lang);
     const mark = e.verified
       ? "✓ verified"
       : e.check === "document-missing"
