@@ -352,6 +352,85 @@ contract ProvenanceRegistry is IProvenanceRegistry, AccessControl, ERC2771Contex
         return ERC2771Context._contextSuffixLength();
     }
 
+    // ---------------------------------------------------------------- named participants
+
+    /// @notice Participant kinds, by code: farm, inspector, packer, carrier, retailer.
+    uint8 public constant PARTICIPANT_KIND_COUNT = 5;
+    /// @notice Longest display name (either language), in bytes of UTF-8.
+    uint256 public constant PARTICIPANT_NAME_MAX = 128;
+    /// @notice Longest licence / registration number and region, in bytes of UTF-8.
+    uint256 public constant PARTICIPANT_FIELD_MAX = 64;
+
+    /**
+     * @notice What a product's admin says about one of the product's participants. Untrusted text
+     * for whoever shows it: the registry bounds the lengths, nothing else.
+     * @param kind Code of the participant kind (see {PARTICIPANT_KIND_COUNT}).
+     * @param name Display name in the original language (required).
+     * @param nameEn English display name (may be empty).
+     * @param licence Licence or registration number (may be empty).
+     * @param region Region (may be empty).
+     */
+    struct Participant {
+        uint8 kind;
+        string name;
+        string nameEn;
+        string licence;
+        string region;
+    }
+
+    /**
+     * @notice Emitted when a product's admin sets (or replaces) a participant record.
+     * @param product The product.
+     * @param account The participant's account.
+     * @param admin The admin who set it.
+     * @param info The record as stored.
+     */
+    event ParticipantSet(uint32 indexed product, address indexed account, address indexed admin, Participant info);
+
+    /// @notice Thrown when a participant kind code is not below {PARTICIPANT_KIND_COUNT}.
+    error ProvenanceParticipantKindUnknown(uint8 kind);
+    /// @notice Thrown when a participant record has no display name.
+    error ProvenanceParticipantNameEmpty();
+    /// @notice Thrown when a participant field is longer than allowed (field: 0 name, 1 nameEn, 2 licence, 3 region).
+    error ProvenanceParticipantFieldTooLong(uint8 field, uint256 length, uint256 maximum);
+
+    mapping(uint32 product => mapping(address account => Participant info)) private _participants;
+
+    /**
+     * @notice Sets the participant record of `account` for `product` (replacing any earlier one).
+     * @dev The product's admins only.
+     * @param product The product.
+     * @param account The participant's account.
+     * @param info Kind, names, licence number and region.
+     */
+    function setParticipant(uint32 product, address account, Participant calldata info) external {
+        _requireProduct(product);
+        _requireRoles(product, _ADMIN);
+        if (account == address(0)) revert ProvenanceZeroAddress();
+        if (info.kind >= PARTICIPANT_KIND_COUNT) revert ProvenanceParticipantKindUnknown(info.kind);
+        if (bytes(info.name).length == 0) revert ProvenanceParticipantNameEmpty();
+        _requireLength(0, bytes(info.name).length, PARTICIPANT_NAME_MAX);
+        _requireLength(1, bytes(info.nameEn).length, PARTICIPANT_NAME_MAX);
+        _requireLength(2, bytes(info.licence).length, PARTICIPANT_FIELD_MAX);
+        _requireLength(3, bytes(info.region).length, PARTICIPANT_FIELD_MAX);
+        _participants[product][account] = info;
+        emit ParticipantSet(product, account, _msgSender(), info);
+    }
+
+    /**
+     * @notice The participant record of `account` for `product` (an empty name: none set).
+     * @param product The product.
+     * @param account The account.
+     * @return The record.
+     */
+    function participantOf(uint32 product, address account) external view returns (Participant memory) {
+        return _participants[product][account];
+    }
+
+    function _requireLength(uint8 field, uint256 length, uint256 maximum) private pure {
+        if (length > maximum) revert ProvenanceParticipantFieldTooLong(field, length, maximum);
+    }
+
     // ---------------------------------------------------------------- internals
 
     /// @dev Emits {ProductRoleGranted} besides AccessControl's `RoleGranted` for product roles.

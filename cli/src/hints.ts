@@ -31,6 +31,12 @@ export function hintFor(code: string | undefined, details: Record<string, unknow
       return d.product !== undefined
         ? `the product's admin grants one: proofmark gi licence grant ${d.product} <account> --quota … --season ${d.season ?? "<year>"}`
         : undefined;
+    case "PARTICIPANT_NOT_FOUND":
+      return d.product !== undefined
+        ? `the product's admin registers it: proofmark gi participant set ${d.product} ${String(d.account ?? "<account>")} --name … --kind farm --as <admin>`
+        : undefined;
+    case "PORTAL_STORE_FAILED":
+      return "check the --database URL and that PostgreSQL runs (pg_isready -d URL)";
     case "FONT_MISSING":
       return "run npm install, or write HTML: --out report.html";
     case "STORE_FAILED":

@@ -525,7 +525,7 @@ describe("CLI: gi — a Dangshan pear season (end to end on the embedded local c
     const human = await ok(["gi", "trace", "4"]);
     expect(human.stdout).to.match(/GENUINE/);
     expect(human.stdout).to.match(
-      /lot 1\s+harvest\s+1,200 kg\s+by 0x[0-9a-fA-F]{40} \(farmer1\), season 2026, licence 1,200 kg of 50 t used/,
+      /lot 1\s+harvest\s+1,200 kg\s+by 0x[0-9a-fA-F]{40} \(farmer1\) · unregistered, season 2026, licence 1,200 kg of 50 t used/,
     );
     expect(human.stdout).to.match(/retail_selling .*retailer .*上海市静安区/);
   });
@@ -584,6 +584,113 @@ describe("CLI: gi — a Dangshan pear season (end to end on the embedded local c
       fs.writeFileSync(file, saved);
     }
     expect((await trace(5)).t.status).to.equal("genuine");
+  });
+
+  it("the co-op names its participants; the trace shows them, an unregistered actor by its address", async function () {
+    const set = await json([
+      "gi",
+      "participant",
+      "set",
+      "1",
+      "farmer1",
+      "--name",
+      "砀山县李庄果园",
+      "--name-en",
+      "Lizhuang Orchard",
+      "--kind",
+      "farm",
+      "--licence",
+      "SC-2026-0042",
+      "--region",
+      "砀山县",
+      "--as",
+      "coop",
+    ]);
+    expect(set).to.include({ product: 1, kind: "farm", name: "砀山县李庄果园", licence: "SC-2026-0042" });
+    expect(set.txHash).to.match(/^0x[0-9a-f]{64}$/);
+    // Only the product's admin: the registrar, a farmer, the inspector are refused and nothing changes.
+    for (const who of ["registrar", "farmer1", "inspector"]) {
+      const r = await run(["gi", "participant", "set", "1", "farmer2", "--name", "x", "--kind", "farm", "--as", who]);
+      expect(r.code, who).to.not.equal(0);
+      expect(r.stderr, who).to.match(/\[ROLE_MISSING\]/);
+    }
+    const missing = await run(["gi", "participant", "show", "1", "farmer2"]);
+    expect(missing.code).to.not.equal(0);
+    expect(missing.stderr).to.match(/\[PARTICIPANT_NOT_FOUND\]/);
+    expect(missing.stderr).to.include("proofmark gi participant set 1 farmer2");
+    // Refused before any transaction: an unknown kind, a newline in a name, a name over 128 bytes.
+    const kind = await run([
+      "gi",
+      "participant",
+      "set",
+      "1",
+      "farmer2",
+      "--name",
+      "x",
+      "--kind",
+      "bakery",
+      "--as",
+      "coop",
+    ]);
+    expect(kind.code).to.not.equal(0);
+    expect(kind.stderr).to.match(/is not one of farm, inspector, packer, carrier, retailer/);
+    const newline = await run([
+      "gi",
+      "participant",
+      "set",
+      "1",
+      "farmer2",
+      "--name",
+      "a\nb",
+      "--kind",
+      "farm",
+      "--as",
+      "coop",
+    ]);
+    expect(newline.stderr)
+      .to.match(/\[INVALID_ARGUMENT\]/)
+      .and.match(/the participant's name contains control characters/);
+    const long = await run([
+      "gi",
+      "participant",
+      "set",
+      "1",
+      "farmer2",
+      "--name",
+      "梨".repeat(43),
+      "--kind",
+      "farm",
+      "--as",
+      "coop",
+    ]);
+    expect(long.stderr)
+      .to.match(/\[INVALID_ARGUMENT\]/)
+      .and.match(/129 bytes of UTF-8; at most 128/);
+    const shown = await json(["gi", "participant", "show", "1", "farmer1"]);
+    expect(shown).to.include({
+      product: 1,
+      kind: "farm",
+      name: "砀山县李庄果园",
+      nameEn: "Lizhuang Orchard",
+      region: "砀山县",
+    });
+    const list = await json(["gi", "participant", "list", "1"]);
+    expect(list.participants).to.have.length(1);
+    const { t } = await trace(4);
+    expect(t.ancestors[0].participant).to.deep.equal({
+      kind: "farm",
+      name: "砀山县李庄果园",
+      nameEn: "Lizhuang Orchard",
+      licence: "SC-2026-0042",
+      region: "砀山县",
+    });
+    expect(t.events.find((e: { step: string }) => e.step === "shipping").participant).to.equal(undefined);
+    const en = await ok(["gi", "trace", "4"]);
+    expect(en.stdout).to.match(/lot 1\s+harvest\s+1,200 kg\s+by Lizhuang Orchard · licence SC-2026-0042, season 2026/);
+    expect(en.stdout).to.match(/shipping .*logistics 0x[0-9a-fA-F]{40} · unregistered/);
+    const zh = await ok(["gi", "trace", "4", "--lang", "zh"]);
+    expect(zh.stdout).to.match(/by 砀山县李庄果园 · 许可证号 SC-2026-0042, season 2026/);
+    expect(zh.stdout).to.match(/shipping .*logistics 0x[0-9a-fA-F]{40} · 未登记/);
   });
 
   it("stores a hostile product name as plain data and never lets it reach the terminal raw", async function () {

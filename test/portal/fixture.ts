@@ -45,6 +45,26 @@ export interface SeededWorld {
 }
 
 export const XSS_NAME = "<img src=x onerror=alert(1)>";
+/** farmer1's participant record for the pear product. */
+export const FARM = {
+  kind: 0,
+  name: "砀山县李庄果园",
+  nameEn: "Lizhuang Orchard, Dangshan",
+  licence: "SC-2026-0042",
+  region: "安徽省砀山县",
+};
+/**
+ * farmer1's participant record for the hostile product, written straight to the registry (the SDK
+ * and the CLI refuse control characters; another client need not): markup, a right-to-left
+ * override, a newline and a terminal escape.
+ */
+export const HOSTILE_PARTICIPANT = {
+  kind: 0,
+  name: "<img src=x onerror=alert(2)>\u202Eevil\n<b>farm</b>",
+  nameEn: "<script>alert(3)</script>\u202E\u001b[2Jfarm\r\nVERIFIED",
+  licence: '"><svg onload=alert(4)>\u2066',
+  region: "\u0007",
+};
 /** The inspection certificate attached to every inspection of the seeded world. */
 export const CERTIFICATE_NAME = "AHQI-2026-0193.pdf";
 /** The retailer's shop, recorded as a plain address (it becomes a urn:proofmark:place: URI with the text beside it). */
@@ -230,6 +250,17 @@ async function seed(
 
   const pear = await createProduct("砀山酥梨", "Dangshan Su Pear");
   await seedProduct(pear);
+  // Named participants: farmer1 and the inspector are registered; farmer2 is not.
+  await (await coop.setParticipant(pear, accounts.farmer1, FARM)).wait();
+  await (
+    await coop.setParticipant(pear, accounts.inspector, {
+      kind: 1,
+      name: "安徽省农产品质检中心",
+      nameEn: "Anhui Agricultural Products Inspection Centre",
+      licence: "",
+      region: "",
+    })
+  ).wait();
   const good = await harvestAndPack(pear, "farmer1", 240);
   const bad = await harvestAndPack(pear, "farmer2", 100);
   const recall = await rec(
@@ -245,6 +276,7 @@ async function seed(
   const spare = await harvestAndPack(pear, "farmer1", 20);
   const xssProduct = await createProduct(XSS_NAME, XSS_NAME);
   await seedProduct(xssProduct);
+  await (await coop.setParticipant(xssProduct, accounts.farmer1, HOSTILE_PARTICIPANT)).wait();
   // Its plot and inspection note (off-chain documents) are hostile too.
   const xss = await harvestAndPack(xssProduct, "farmer1", 10, XSS_NAME, XSS_NAME);
   await chain.persist();

@@ -28,6 +28,7 @@ import {
   ALTERED_NOTE,
   alterDocument,
   CERTIFICATE_NAME,
+  HOSTILE_PARTICIPANT,
   RETAIL_ADDRESS,
   seedWorld,
   stopChain,
@@ -35,6 +36,7 @@ import {
   XSS_NAME,
   type SeededWorld,
 } from "./fixture";
+import { runCli } from "../cli/helpers";
 
 const CHROMIUM = "/usr/bin/chromium";
 /** The flags every Proofmark browser runs with (the SDK's, as the capture uses them). */
@@ -261,7 +263,8 @@ describe("portal (real chain, real SQLite, real browser)", function () {
       expect(origin).to.include("砀山酥梨");
       expect(origin).to.include("安徽省砀山县");
       expect(origin).to.include("AGI00001");
-      expect(await page.locator("#producer").innerText()).to.equal("farmer1");
+      // The producer by its participant record (name, licence number), not a dev-account label.
+      expect(await page.locator("#producer").innerText()).to.equal("砀山县李庄果园 · 许可证号 SC-2026-0042");
       expect(await page.locator("#harvest-date").innerText()).to.include("2026");
       const steps = await page.locator("#timeline li").allInnerTexts();
       expect(steps.join("\n"))
@@ -284,6 +287,22 @@ describe("portal (real chain, real SQLite, real browser)", function () {
       await page.locator("#lang-switch").click();
       await page.locator("#genuine").waitFor();
       expect(await page.locator("#genuine").innerText()).to.include("Genuine");
+      expect(await page.locator("#producer").innerText()).to.equal("Lizhuang Orchard, Dangshan · licence SC-2026-0042");
+      const timelineEn = await page.locator("#timeline").innerText();
+      expect(timelineEn).to.include("By Lizhuang Orchard, Dangshan · licence SC-2026-0042");
+      expect(timelineEn).to.include("By Anhui Agricultural Products Inspection Centre");
+      expect(timelineEn, "logistics has no record").to.include("By logistics · unregistered");
+      await page.context().close();
+    });
+
+    it("names an unregistered producer by its account, marked 未登记 / unregistered", async function () {
+      const page = await phone(needBrowser(this));
+      await page.goto(`${portal.url}${scanPath(world.recalled.manifest.serials[0].uri)}`);
+      await page.locator("#warn-recall").waitFor();
+      const en = await get(`${portal.url}${scanPath(world.recalled.manifest.serials[0].uri)}?lang=en`);
+      expect(en.text).to.include('<span class="mono">farmer2</span> · <span class="unregistered">unregistered</span>');
+      const zh = await get(`${portal.url}${scanPath(world.recalled.manifest.serials[0].uri)}?lang=zh`);
+      expect(zh.text).to.include('<span class="mono">farmer2</span> · <span class="unregistered">未登记</span>');
       await page.context().close();
     });
 
@@ -330,9 +349,35 @@ describe("portal (real chain, real SQLite, real browser)", function () {
       expect(await page.locator("#plot").innerText(), "a plot from the event document, escaped").to.equal(XSS_NAME);
       expect(await page.locator("#timeline").innerText()).to.include(`Note: ${XSS_NAME}`);
       expect(await page.locator("main img").count()).to.equal(0);
+      // A hostile participant record (markup, a right-to-left override, newlines, an escape), written
+      // straight to the registry: shown as text, each name isolated in its own <bdi>.
+      const shownName = await page.locator("#producer bdi.participant").innerText();
+      expect(shownName).to.include("<script>alert(3)</script>").and.include("\u202E").and.include("VERIFIED");
+      expect(await page.locator("#producer bdi.licence").innerText()).to.equal(HOSTILE_PARTICIPANT.licence);
+      expect(await page.locator("main script, main svg, main b").count()).to.equal(0);
+      const raw = (await get(`${portal.url}${scanPath(world.xss.manifest.serials[0].uri)}?lang=zh`)).text;
+      expect(raw).to.not.include("<b>farm</b>");
+      expect(raw).to.not.include("<svg");
+      expect(raw).to.include("&lt;img src=x onerror=alert(2)&gt;\u202Eevil\n&lt;b&gt;farm&lt;/b&gt;</bdi>");
       await page.waitForTimeout(300);
       expect(dialogs).to.equal(0);
       await page.context().close();
+    });
+
+    it("gi trace prints the same hostile participant record with every control character escaped", async function () {
+      const out = await runCli(["gi", "trace", String(world.xssLot), "--lang", "en"], {
+        cwd: world.dataDir,
+        dataDir: world.dataDir,
+      });
+      expect(out.code, out.stderr).to.equal(0);
+      expect(out.stdout).to.include("by <script>alert(3)</script>\\u202e\\e[2Jfarm\\r\\nVERIFIED · licence");
+      expect(out.stdout).to.not.match(/[\u0000-\u0009\u000b-\u001f\u007f\u202e\u2066]/);
+      const zh = await runCli(["gi", "trace", String(world.goodLot), "--lang", "zh"], {
+        cwd: world.dataDir,
+        dataDir: world.dataDir,
+      });
+      expect(zh.stdout).to.match(/by 砀山县李庄果园 · 许可证号 SC-2026-0042, season 2026/);
+      expect(zh.stdout).to.match(/shipping .*logistics 0x[0-9a-fA-F]{40} · 未登记/);
     });
 
     it("warns when a code was scanned many times, with the first scan time and count", async function () {

@@ -7,6 +7,8 @@ import {
   BIZ_STEPS,
   DISPOSITIONS,
   GiSession,
+  PARTICIPANT_KINDS,
+  participantLabel,
   PRODUCT_ROLES,
   ProofmarkError,
   formatQuantity,
@@ -17,7 +19,10 @@ import {
   type BizStep,
   type Disposition,
   type DocumentInput,
+  type Lang,
   type LotTrace,
+  type ParticipantInfo,
+  type ParticipantView,
   type ProductRole,
 } from "@proofmark/sdk";
 import { readFileBounded, READ_LIMIT_BYTES } from "@proofmark/sdk/internal";
@@ -135,6 +140,76 @@ export function register(program: Command): void {
           `licensed ${account} for product ${productId}, season ${o.season}: quota ${formatQuantity(r.quota, r.unit)}`,
         );
       }),
+    );
+
+  const participant = gi
+    .command("participant")
+    .description(
+      "named participants: what a product's admin registers about a farm, inspector, packer, carrier or retailer",
+    );
+  participant
+    .command("set")
+    .description("register (or replace) an account's participant record for a product (the product's admin only)")
+    .argument("<product>", "product id", id("product"))
+    .argument("<account>", "the participant (account name or address)")
+    .requiredOption("--name <name>", "display name in the original language, e.g. 砀山县李庄果园")
+    .option("--name-en <name>", "English display name")
+    .requiredOption("--kind <kind>", PARTICIPANT_KINDS.join(" | "), choice(PARTICIPANT_KINDS))
+    .option("--licence <number>", "licence or registration number")
+    .option("--region <region>", "region")
+    .action((productId: number, account: string, o, cmd: Command) =>
+      withSession(cmd, async (s, env) => {
+        const r = await s.setParticipant(productId, account, {
+          kind: o.kind,
+          name: o.name,
+          nameEn: o.nameEn,
+          licence: o.licence,
+          region: o.region,
+        });
+        env.out.result({ product: productId, account, ...r.participant, txHash: r.txHash });
+        env.out.line(
+          `registered ${account} for product ${productId}: ${participantLabel(r.participant, account, "zh")} (${r.participant.kind}; transaction ${r.txHash})`,
+        );
+      }),
+    );
+  participant
+    .command("show")
+    .description("an account's participant record for a product")
+    .argument("<product>", "product id", id("product"))
+    .argument("<account>", "account name or address")
+    .action((productId: number, account: string, _o, cmd: Command) =>
+      withSession(
+        cmd,
+        async (s, env) => {
+          const p = await s.participant(productId, account);
+          if (!p)
+            throw new ProofmarkError(
+              "PARTICIPANT_NOT_FOUND",
+              `${account} is not a registered participant of product ${productId}`,
+              { product: productId, account },
+            );
+          env.out.result(p);
+          for (const line of participantRows(p)) env.out.line(line);
+        },
+        { readOnly: true },
+      ),
+    );
+  participant
+    .command("list")
+    .description("every participant registered for a product")
+    .argument("<product>", "product id", id("product"))
+    .action((productId: number, _o, cmd: Command) =>
+      withSession(
+        cmd,
+        async (s, env) => {
+          const all = await s.participants(productId);
+          env.out.result({ product: productId, participants: all });
+          if (all.length === 0) env.out.line(`no participant registered for product ${productId}`);
+          for (const p of all)
+            env.out.line(`${formatAddress(p.account)}  ${p.kind.padEnd(9)} ${participantLabel(p, p.account, "zh")}`);
+        },
+        { readOnly: true },
+      ),
     );
 
   gi.command("harvest")
@@ -350,13 +425,14 @@ export function register(program: Command): void {
   gi.command("trace")
     .description("a lot's history: ancestors back to the harvests, descendants, every event checked against the chain")
     .argument("<lot>", "lot id", id("lot"))
-    .action((lot: number, _o, cmd: Command) =>
+    .option("--lang <zh|en>", "language of participant names and labels", choice(["zh", "en"] as const), "en")
+    .action((lot: number, o: { lang: Lang }, cmd: Command) =>
       withSession(
         cmd,
         async (s, env) => {
           const t = await s.trace(lot);
           env.out.result(t);
-          if (!env.out.json) printTrace(env, t);
+          if (!env.out.json) printTrace(env, t, o.lang);
           if (t.status === "unknown") throw new ProofmarkError("LOT_NOT_FOUND", t.reasons.join("; "), { lot });
           if (t.status === "broken")
             throw new ProofmarkError(
@@ -481,7 +557,25 @@ function readDocument(file: string): DocumentInput {
   return { bytes: readFileBounded(file, READ_LIMIT_BYTES, "an attached document"), name: path.basename(file) };
 }
 
-function printTrace(env: CommandEnv, t: LotTrace): void {
+/** Who an actor is: its participant record ("砀山县李庄果园 · licence SC1234"), or its address and "unregistered". */
+function actorText(actor: string, p: ParticipantView | undefined, lang: Lang): string {
+  return participantLabel(p, formatAddress(actor), lang);
+}
+
+function participantRows(p: ParticipantInfo): string[] {
+  return rows([
+    ["account", formatAddress(p.account)],
+    ["product", String(p.product)],
+    ["kind", p.kind],
+    ["name", p.name],
+    ["name (en)", p.nameEn],
+    ["licence", p.licence],
+    ["region", p.region],
+    ["set in", p.setAt ? `block ${p.setAt.blockNumber}, transaction ${p.setAt.txHash}` : ""],
+  ]);
+}
+
+function printTrace(env: CommandEnv, t: LotTrace, lang: Lang = "en"): void {
   const out = env.out;
   const badge = {
     genuine: "GENUINE",
@@ -528,7 +622,7 @@ function printTrace(env: CommandEnv, t: LotTrace): void {
   if (t.ancestors.length === 0) out.line("  (none: a harvest)");
   for (const a of [...t.ancestors, t.self].filter((l) => l.origin === "harvest")) {
     out.line(
-      `  lot ${a.lot}  harvest  ${a.quantity.text}  by ${formatAddress(a.actor)}, season ${a.season}` +
+      `  lot ${a.lot}  harvest  ${a.quantity.text}  by ${actorText(a.actor, a.participant, lang)}, season ${a.season}` +
         `${a.licence ? `, licence ${a.licence.harvested.text} of ${a.licence.quota.text} used` : ""}`,
     );
   }
@@ -547,7 +641,10 @@ function printTrace(env: CommandEnv, t: LotTrace): void {
   out.line("timeline");
   for (const e of t.events) {
     const when = e.time.replace(".000Z", "Z");
-    const who = e.actorName ?? e.actor;
+    // Registered: its record; unregistered: its dev-account name (local chain) and address, and "unregistered".
+    const who = e.participant
+      ? participantLabel(e.participant, e.actor, lang)
+      : participantLabel(undefined, e.actorName ? `${e.actorName} ${e.actor}` : e.actor, lang);
     const mark = e.verified
       ? "✓ verified"
       : e.check === "document-missing"

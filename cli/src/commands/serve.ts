@@ -8,6 +8,7 @@ interface ServeCliOptions {
   host?: string;
   scanWarnAfter?: number;
   trustProxy?: boolean;
+  database?: string;
 }
 
 /** `proofmark serve`: the portal (scan pages, verify page, JSON API, indexer) until interrupted. */
@@ -23,6 +24,10 @@ export function register(program: Command): void {
     .option(
       "--trust-proxy",
       "behind a reverse proxy: count scans by the address it appends to X-Forwarded-For (the right-most entry)",
+    )
+    .option(
+      "--database <url>",
+      "postgres://… : keep scan counts in PostgreSQL, shared by every portal instance on it (default: SQLite in the data folder)",
     )
     .action(async (o: ServeCliOptions, cmd: Command) => {
       const env = commandEnv(cmd);
@@ -42,6 +47,7 @@ export function register(program: Command): void {
           rpc: env.opts.rpc,
           scanWarnAfter: o.scanWarnAfter,
           trustProxy: o.trustProxy,
+          database: o.database,
           log: (m) => process.stderr.write(`portal: ${escapeControlChars(m)}\n`),
         });
       } catch (e) {

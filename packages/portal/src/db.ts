@@ -8,7 +8,7 @@ import Database from "better-sqlite3";
  * chain. Rows that come from chain logs carry their block number, so a reorganisation is undone
  * with `DELETE … WHERE block > n`. Scan counts are the portal's own data and survive reorgs.
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -55,6 +55,10 @@ CREATE TABLE IF NOT EXISTS code_issues (
   block INTEGER NOT NULL, log_index INTEGER NOT NULL, lot INTEGER NOT NULL, actor TEXT NOT NULL, count INTEGER NOT NULL,
   issued_total INTEGER NOT NULL, commitment TEXT NOT NULL, tx TEXT NOT NULL, time INTEGER NOT NULL, PRIMARY KEY (block, log_index));
 CREATE INDEX IF NOT EXISTS code_issues_commitment ON code_issues(commitment);
+CREATE TABLE IF NOT EXISTS participants (
+  product INTEGER NOT NULL, account TEXT NOT NULL, block INTEGER NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL,
+  name_en TEXT NOT NULL, licence TEXT NOT NULL, region TEXT NOT NULL, tx TEXT NOT NULL, PRIMARY KEY (product, account, block));
+CREATE INDEX IF NOT EXISTS participants_block ON participants(block);
 CREATE TABLE IF NOT EXISTS serials (
   serial TEXT PRIMARY KEY, gtin TEXT NOT NULL, lot INTEGER NOT NULL, leaf TEXT NOT NULL, commitment TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS manifests (file TEXT PRIMARY KEY, commitment TEXT NOT NULL, mtime INTEGER NOT NULL, status TEXT NOT NULL);
@@ -122,6 +126,7 @@ export const CHAIN_TABLES = [
   "events",
   "recalls",
   "code_issues",
+  "participants",
   "blocks",
 ] as const;
 

@@ -4,11 +4,20 @@
  */
 import * as http from "node:http";
 import * as path from "node:path";
-import { codesDir, EmbeddedStore, EventDocuments, openChain, readDeployments, type ChainContext } from "@proofmark/sdk";
+import {
+  codesDir,
+  EmbeddedStore,
+  ProofmarkError,
+  EventDocuments,
+  openChain,
+  readDeployments,
+  type ChainContext,
+} from "@proofmark/sdk";
 import { openDb, startCheckpointer } from "./db";
 import { Indexer } from "./indexer";
 import { importManifests } from "./queries";
-import { createHandler } from "./server";
+import { PostgresScanCounts } from "./scan-counts";
+import { createHandler, scanBudget } from "./server";
 
 export { openDb, startCheckpointer } from "./db";
 export { Indexer, REORG_DEPTH, type ChainStatus, type SyncResult } from "./indexer";
@@ -17,10 +26,12 @@ export {
   createHandler,
   parseLotId,
   SCAN_BUDGET_PER_CLIENT,
+  scanBudget,
   type HandlerOptions,
   type PortalHandler,
 } from "./server";
 export { BoundedCache } from "./cache";
+export { PostgresScanCounts, sqliteScanCounts, type ScanCounts, type SerialScans } from "./scan-counts";
 export { PortalQueries, ScanCounter, accountLabel, importManifests } from "./queries";
 export { pickLang } from "./i18n";
 
@@ -39,6 +50,11 @@ export interface PortalOptions {
   scanWarnAfter?: number;
   scanWindowMs?: number;
   trustProxy?: boolean;
+  /**
+   * A PostgreSQL URL (postgres://…): scan counts are kept there, shared by every portal instance
+   * on that database (default: in the SQLite index of the data folder).
+   */
+  database?: string;
   log?: (message: string) => void;
 }
 
@@ -102,8 +118,16 @@ export async function startPortal(opts: PortalOptions): Promise<Portal> {
       }
     },
   });
+  const windowMs = opts.scanWindowMs ?? 10 * 60_000;
+  let scanCounts;
+  if (opts.database !== undefined) {
+    if (!/^postgres(ql)?:\/\//.test(opts.database))
+      throw new ProofmarkError("INVALID_ARGUMENT", "the portal's database must be a postgres:// URL", {});
+    scanCounts = await PostgresScanCounts.open(opts.database, windowMs, scanBudget(windowMs));
+  }
   await indexer.start(opts.pollMs ?? 500);
   const handler = createHandler({
+    scanCounts,
     db,
     chainId: chain.chainId,
     provider: chain.provider,
@@ -111,7 +135,7 @@ export async function startPortal(opts: PortalOptions): Promise<Portal> {
     provenanceRegistry: provenance,
     status: indexer.status,
     scanWarnAfter: opts.scanWarnAfter,
-    scanWindowMs: opts.scanWindowMs,
+    scanWindowMs: windowMs,
     trustProxy: opts.trustProxy,
     log: opts.log,
   });
@@ -138,6 +162,7 @@ export async function startPortal(opts: PortalOptions): Promise<Portal> {
         server.closeAllConnections();
       });
       handler.flush();
+      await handler.close();
       await checkpointer.stop();
       db.close();
       await store.close();

@@ -19,8 +19,12 @@ import { eventKey, LotIndex } from "./lot-index";
 
 /** How far back the indexer re-checks block hashes for a reorganisation. */
 export const REORG_DEPTH = 12;
-/** Blocks per `eth_getLogs` request. */
-const LOG_RANGE = 2_000;
+/** Blocks of the first `eth_getLogs` request; later ones adapt (see {@link Indexer.range}). */
+const LOG_RANGE_START = 2_000;
+/** Bounds of the adaptive range, in blocks. */
+const LOG_RANGE_MAX = 100_000;
+/** Logs per page the range aims at: one page is one `eth_getLogs` request and one database transaction. */
+const LOGS_PER_PAGE = 10_000;
 
 export interface IndexerOptions {
   db: Database.Database;
@@ -194,9 +198,10 @@ export class Indexer {
     const head = await this.provider.getBlockNumber();
     let reorgedFrom: number | undefined;
     // Reorganisation check: the newest stored block whose hash still matches.
-    const stored = this.db
-      .prepare("SELECT number, hash FROM blocks ORDER BY number DESC LIMIT ?")
-      .all(REORG_DEPTH) as Array<{ number: number; hash: string }>;
+    const stored = this.stmt("SELECT number, hash FROM blocks ORDER BY number DESC LIMIT ?").all(REORG_DEPTH) as Array<{
+      number: number;
+      hash: string;
+    }>;
     for (const b of stored) {
       const block = b.number > head ? null : await this.provider.getBlock(b.number);
       if (block && block.hash === b.hash) break;
@@ -206,20 +211,39 @@ export class Indexer {
     let from = this.indexedTo + 1;
     let logs = 0;
     while (from <= head) {
-      const to = Math.min(head, from + LOG_RANGE - 1);
-      logs += await this.indexRange(from, to);
+      const to = Math.min(head, from + this.range - 1);
+      let n: number;
+      try {
+        n = await this.indexRange(from, to);
+      } catch (e) {
+        // A node that refuses the range (too many results, range too large) gets a smaller one.
+        if (this.range > 1 && isRangeRefusal(e)) {
+          this.range = this.rangeCeiling = Math.max(1, Math.floor(this.range / 2));
+          continue;
+        }
+        throw e;
+      }
+      logs += n;
       from = to + 1;
+      // Aim at LOGS_PER_PAGE logs per request: fewer requests while history is sparse, bounded pages when dense.
+      if (n < LOGS_PER_PAGE / 4) this.range = Math.min(this.rangeCeiling, this.range * 2);
+      else if (n > LOGS_PER_PAGE) this.range = Math.max(1, Math.floor(this.range / 2));
     }
     return { head, indexedTo: this.indexedTo, logs, reorgedFrom };
   }
+
+  /** Blocks per `eth_getLogs` request now: doubled while pages are small, halved when a page is large or refused. */
+  range = LOG_RANGE_START;
+  /** The widest range the node accepted after refusing a wider one (node limits do not change). */
+  private rangeCeiling = LOG_RANGE_MAX;
 
   /** Deletes everything indexed after block `keep`. */
   rollback(keep: number): void {
     this.db.transaction(() => {
       for (const table of CHAIN_TABLES) {
-        if (table !== "blocks") this.db.prepare(`DELETE FROM ${table} WHERE block > ?`).run(keep);
+        if (table !== "blocks") this.stmt(`DELETE FROM ${table} WHERE block > ?`).run(keep);
       }
-      this.db.prepare("DELETE FROM blocks WHERE number > ?").run(keep);
+      this.stmt("DELETE FROM blocks WHERE number > ?").run(keep);
       setMeta(this.db, this.cursorKey, String(Math.min(keep, this.indexedTo)));
     })();
   }
@@ -265,14 +289,12 @@ export class Indexer {
         this.lots.setDocumentCheck(r.event, r.check, r.cid);
         if (r.epcis !== undefined) this.lots.writeDocument(r.event.document, r.cid!, r.epcis);
       }
-      const insertBlock = this.db.prepare("INSERT OR REPLACE INTO blocks (number, hash, time) VALUES (?, ?, ?)");
+      const insertBlock = this.stmt("INSERT OR REPLACE INTO blocks (number, hash, time) VALUES (?, ?, ?)");
       for (const [n, b] of blocks) insertBlock.run(n, b.hash, b.time);
       // Keep only what the reorg check needs, plus every block that holds indexed rows.
-      this.db
-        .prepare(
-          "DELETE FROM blocks WHERE number < ? AND number NOT IN (SELECT number FROM blocks ORDER BY number DESC LIMIT ?)",
-        )
-        .run(to - REORG_DEPTH * 4, REORG_DEPTH);
+      this.stmt(
+        "DELETE FROM blocks WHERE number < ? AND number NOT IN (SELECT number FROM blocks ORDER BY number DESC LIMIT ?)",
+      ).run(to - REORG_DEPTH * 4, REORG_DEPTH);
       setMeta(this.db, this.cursorKey, String(to));
     })();
     if (retried.length > 0) this.documentsChanged = true;
@@ -387,4 +409,19 @@ export class Indexer {
     }
     return out;
   }
+}
+
+/** Whether an `eth_getLogs` failure is the node refusing the size of the range (so a smaller one may pass). */
+function isRangeRefusal(e: unknown): boolean {
+  const err = e as {
+    message?: string;
+    error?: { code?: number; message?: string };
+    info?: { error?: { code?: number; message?: string } };
+  };
+  const inner = err?.error ?? err?.info?.error;
+  if (inner?.code === -32005) return true;
+  const text = `${err?.message ?? ""} ${inner?.message ?? ""}`.toLowerCase();
+  return /more than \d+ results|too many (results|logs)|range (is )?too (large|wide|big)|limit exceeded|response size/.test(
+    text,
+  );
 }

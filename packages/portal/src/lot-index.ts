@@ -13,6 +13,7 @@ import {
   type IndexedProduct,
   type LotAssessment,
   type LotStatus,
+  type ParticipantView,
   type ProvenanceState,
   type StoredLotFacts,
 } from "@proofmark/sdk";
@@ -85,6 +86,13 @@ export class LotIndex {
       insertCodes:
         db.prepare(`INSERT OR REPLACE INTO code_issues (block, log_index, lot, actor, count, issued_total, commitment, tx, time)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      participant: db.prepare(
+        "SELECT * FROM participants WHERE product = ? AND account = ? ORDER BY block DESC LIMIT 1",
+      ),
+      insertParticipant: db.prepare(
+        `INSERT OR REPLACE INTO participants (product, account, block, kind, name, name_en, licence, region, tx)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
       insertDocument: db.prepare("INSERT OR REPLACE INTO documents (document, cid, json) VALUES (?, ?, ?)"),
       setDocCheck: db.prepare("UPDATE events SET doc_check = ?, cid = ? WHERE block = ? AND log_index = ?"),
       missingDocs: db.prepare(
@@ -167,6 +175,20 @@ export class LotIndex {
       admin: String(r.admin),
       registrar: String(r.registrar),
     };
+  }
+
+  /** The newest participant record of `account` for `product` (undefined: unregistered). */
+  participant(product: number, account: string): ParticipantView | undefined {
+    const r = this.s.participant.get(product, account.toLowerCase()) as Row | undefined;
+    return r
+      ? {
+          kind: String(r.kind) as ParticipantView["kind"],
+          name: String(r.name),
+          nameEn: String(r.name_en),
+          licence: String(r.licence),
+          region: String(r.region),
+        }
+      : undefined;
   }
 
   /** A lot's events with how each document compared with its chain record. */
@@ -280,6 +302,18 @@ export class LotIndex {
         time,
       );
     }
+    for (const p of state.participants.values())
+      this.s.insertParticipant.run(
+        p.product,
+        p.account.toLowerCase(),
+        block,
+        p.kind,
+        p.name,
+        p.nameEn,
+        p.licence,
+        p.region,
+        p.setAt?.txHash ?? "",
+      );
     for (const l of state.licences.values())
       this.s.insertLicence.run(
         l.product,

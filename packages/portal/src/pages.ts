@@ -6,8 +6,12 @@ import {
   formatPageTime,
   groupSerial,
   LANGUAGE_TAGS,
+  participantName,
+  PARTICIPANT_TEXTS,
+  translate,
   verifierBundleJs,
   type EpcisEvent,
+  type ParticipantView,
 } from "@proofmark/sdk";
 import { BoundedCache } from "./cache";
 import { DISPOSITION_LABELS, STEP_LABELS, t, VERIFY_STRINGS, type Lang } from "./i18n";
@@ -146,11 +150,26 @@ function eventItem(lang: Lang, e: EventView, reachable: boolean, trusted: boolea
         : `<span class="badge stale">${esc(t(lang, "notReverified"))}</span>`;
   return `<li class="${e.disposition === "recalled" || e.check === "document-mismatch" ? "recall" : ""}">
   <div class="step">${esc(stepLabel(lang, e.step))} <span class="when">· ${esc(disp)}</span></div>
-  <div class="when">${esc(formatPageTime(lang, e.eventTime))} · ${esc(t(lang, "by"))} ${esc(e.actorLabel)}</div>
+  <div class="when">${esc(formatPageTime(lang, e.eventTime))} · ${esc(t(lang, "by"))} ${actorHtml(lang, e.actorLabel, e.participant)}</div>
   ${detail.join("")}
   <div>${badge}</div>
   <div class="chain">${esc(t(lang, "block"))} #${esc(e.block)} · ${esc(formatPageTime(lang, e.time))} · ${esc(t(lang, "tx"))} <span title="${esc(e.tx)}">${esc(short(e.tx))}</span></div>
 </li>`;
+}
+
+/**
+ * Who an actor is, as HTML: its participant record's name in `lang` and licence number
+ * ("砀山县李庄果园 · 许可证号 SC1234"), or its address and "unregistered" / "未登记". Names are
+ * untrusted chain text: escaped, and each inside its own <bdi> so that bidirectional controls in a
+ * name cannot reorder the text around it.
+ */
+export function actorHtml(lang: Lang, label: string, p: ParticipantView | undefined): string {
+  if (!p)
+    return `<span class="mono">${esc(label)}</span> · <span class="unregistered">${esc(translate(PARTICIPANT_TEXTS, lang, "unregistered"))}</span>`;
+  const name = `<bdi class="participant">${esc(participantName(p, lang))}</bdi>`;
+  if (p.licence === "") return name;
+  const [before, after] = PARTICIPANT_TEXTS.licence[lang].split("{licence}");
+  return `${name} · ${esc(before)}<bdi class="licence">${esc(p.licence)}</bdi>${esc(after ?? "")}`;
 }
 
 /**
@@ -266,7 +285,7 @@ export function scanPage(lang: Lang, m: ScanModel): string {
   <dl>
     <dt>${esc(t(lang, "giNumber"))}</dt><dd>${esc(p?.giNumber ?? "—")}</dd>
     <dt>${esc(t(lang, "region"))}</dt><dd id="region">${esc(p?.region ?? "—")}</dd>
-    <dt>${esc(t(lang, "producer"))}</dt><dd id="producer">${esc(harvest?.actorLabel ?? "—")}</dd>
+    <dt>${esc(t(lang, "producer"))}</dt><dd id="producer">${harvest ? actorHtml(lang, harvest.actorLabel, harvest.participant) : "—"}</dd>
     ${plot !== undefined ? `<dt>${esc(t(lang, "plot"))}</dt><dd id="plot">${esc(plot)}</dd>` : ""}
     ${certificate ? `<dt>${esc(t(lang, "inspectionCertificate"))}</dt><dd id="certificate">${esc(certificate.name)}</dd>` : ""}
     <dt>${esc(t(lang, "harvestDate"))}</dt><dd id="harvest-date">${harvestEvent ? esc(formatPageDate(lang, harvestEvent.eventTime)) : "—"}</dd>

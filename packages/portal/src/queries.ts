@@ -10,6 +10,7 @@ import {
   type DocumentCheck,
   type Finding,
   type LotAssessment,
+  type ParticipantView,
   type TraceStatus,
 } from "@proofmark/sdk";
 import { BoundedCache } from "./cache";
@@ -54,6 +55,8 @@ export interface EventView {
   eventTime: number;
   actor: string;
   actorLabel: string;
+  /** The actor's participant record for the product (undefined: unregistered). Untrusted text. */
+  participant?: ParticipantView;
   location: string;
   document: string;
   block: number;
@@ -76,6 +79,8 @@ export interface LotView {
   packages: number;
   actor: string;
   actorLabel: string;
+  /** The actor's participant record for the product (undefined: unregistered). Untrusted text. */
+  participant?: ParticipantView;
   season: number | null;
   parents: number[];
   block: number;
@@ -175,7 +180,10 @@ export class PortalQueries {
 
   lot(id: number): LotView | undefined {
     const r = this.s.lot.get(id) as Row | undefined;
-    return r ? lotView(r, this.s.recall.get(id) as Row | undefined, this.devNames) : undefined;
+    if (!r) return undefined;
+    const view = lotView(r, this.s.recall.get(id) as Row | undefined, this.devNames);
+    view.participant = this.lots.participant(view.product, view.actor);
+    return view;
   }
 
   /** Traces per lot, for one index version (`version` is bumped by every sync that wrote something). */
@@ -215,6 +223,7 @@ export class PortalQueries {
           eventTime: Number(e.event_time),
           actor: String(e.actor),
           actorLabel: accountLabel(String(e.actor), this.devNames),
+          participant: this.lots.participant(l.product, String(e.actor)),
           location: String(e.location),
           document: String(e.document),
           block: Number(e.block),

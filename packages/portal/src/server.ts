@@ -3,7 +3,8 @@ import { isProofmarkError, LOCAL_CHAIN_ID } from "@proofmark/sdk";
 import { BoundedCache } from "./cache";
 import { pickLang, t, type Lang } from "./i18n";
 import { homePage, messagePage } from "./pages";
-import { PortalQueries, ScanCounter } from "./queries";
+import { PortalQueries, ScanCounter, type ScanBudget } from "./queries";
+import { sqliteScanCounts } from "./scan-counts";
 import { HttpError, json, page } from "./respond";
 import { ApiRoute } from "./routes/api";
 import { assetRoute } from "./routes/assets";
@@ -16,11 +17,16 @@ export { pageCsp } from "./respond";
 export { parseLotId } from "./lot-id";
 export type { HandlerOptions } from "./routes/context";
 
-/** The request handler, and `flush()` to write pending scan counts (call it before closing the database). */
-export type PortalHandler = http.RequestListener & { flush(): void };
+/** The request handler, `flush()` to write pending scan counts (call it before closing the database), `close()` to release the scan counts' store. */
+export type PortalHandler = http.RequestListener & { flush(): void; close(): Promise<void> };
 
 /** Counted scans one client address may add to one serial per day (the portal's default). */
 export const SCAN_BUDGET_PER_CLIENT = 3;
+
+/** The portal's per-client scan budget: {@link SCAN_BUDGET_PER_CLIENT} per serial per day (or per window, when longer). */
+export function scanBudget(windowMs: number): ScanBudget {
+  return { perClient: SCAN_BUDGET_PER_CLIENT, periodMs: Math.max(windowMs, 24 * 3_600_000) };
+}
 
 /**
  * The client a scan is counted for: its network address. With `trustProxy`, the address the
@@ -51,12 +57,16 @@ export function createHandler(opts: HandlerOptions): PortalHandler {
     opts,
     log,
     q: new PortalQueries(opts.db, opts.chainId === LOCAL_CHAIN_ID),
-    counter: new ScanCounter(
-      opts.db,
-      windowMs,
-      (e) => log(`writing scan counts failed (kept in memory, retried): ${(e as Error).message}`),
-      { perClient: SCAN_BUDGET_PER_CLIENT, periodMs: Math.max(windowMs, 24 * 3_600_000) },
-    ),
+    counter:
+      opts.scanCounts ??
+      sqliteScanCounts(
+        new ScanCounter(
+          opts.db,
+          windowMs,
+          (e) => log(`writing scan counts failed (kept in memory, retried): ${(e as Error).message}`),
+          scanBudget(windowMs),
+        ),
+      ),
     warnAfter: opts.scanWarnAfter ?? 5,
     chainView() {
       const s = opts.status;
@@ -136,17 +146,19 @@ export function createHandler(opts: HandlerOptions): PortalHandler {
       if (pathname === "/verify") return verifyRoute(ctx, res, pathname, lang, cookie);
       // A HEAD request is not a scan: it reads the page without counting.
       if (pathname.startsWith("/01/"))
-        return scan.handle(
-          res,
-          target,
-          lang,
-          cookie,
-          req.method === "GET" ? clientAddress(req, opts.trustProxy ?? false) : undefined,
-        );
+        return void scan
+          .handle(
+            res,
+            target,
+            lang,
+            cookie,
+            req.method === "GET" ? clientAddress(req, opts.trustProxy ?? false) : undefined,
+          )
+          .catch((e) => fail(res, e, req.method, pathname, false, lang));
       throw new HttpError(404, "not found");
     } catch (e) {
       fail(res, e, req.method, pathname, isApi, lang);
     }
   };
-  return Object.assign(handler, { flush: () => ctx.counter.flush() });
+  return Object.assign(handler, { flush: () => ctx.counter.flush(), close: () => ctx.counter.close() });
 }

@@ -90,12 +90,12 @@ export class ApiRoute {
         gtin: issued?.gtin,
         lot: issued?.lot,
         commitment: issued?.commitment,
-        scans: ctx.counter.read(m[1]) ?? { count: 0 },
+        scans: (await ctx.counter.read(m[1])) ?? { count: 0 },
       });
       return;
     }
     if (p.startsWith("/api/scan/")) {
-      const model = this.scan.model(parseDigitalLinkPath(p.slice("/api/scan".length)), undefined);
+      const model = await this.scan.model(parseDigitalLinkPath(p.slice("/api/scan".length)), undefined);
       json(res, 200, {
         gtin: model.gtin,
         lot: model.lot,

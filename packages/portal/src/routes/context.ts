@@ -1,7 +1,8 @@
 import type Database from "better-sqlite3";
 import type { JsonRpcProvider } from "ethers";
 import type { ChainStatus } from "../indexer";
-import type { PortalQueries, ScanCounter } from "../queries";
+import type { PortalQueries } from "../queries";
+import type { ScanCounts } from "../scan-counts";
 
 /** Options of the portal's request handler (server.ts). */
 export interface HandlerOptions {
@@ -20,6 +21,8 @@ export interface HandlerOptions {
    * X-Forwarded-For (the right-most entry), not the entries the client itself sent.
    */
   trustProxy?: boolean;
+  /** Where scan counts live (default: the SQLite index, `db`); PostgreSQL to share them between instances. */
+  scanCounts?: ScanCounts;
   /** Where unexpected errors are reported (never to the client). */
   log?: (message: string) => void;
 }
@@ -36,7 +39,7 @@ export interface ChainView {
 export interface PortalContext {
   opts: HandlerOptions;
   q: PortalQueries;
-  counter: ScanCounter;
+  counter: ScanCounts;
   warnAfter: number;
   log: (message: string) => void;
   chainView(): ChainView;

@@ -59,7 +59,7 @@ export class ScanRoute {
   }
 
   /** What the page (or `/api/scan/…`) shows; `client` set: this request is a scan to count. */
-  model(parsed: ReturnType<typeof parseDigitalLinkPath>, client: string | undefined): ScanModel {
+  async model(parsed: ReturnType<typeof parseDigitalLinkPath>, client: string | undefined): Promise<ScanModel> {
     const { ctx } = this;
     if (parsed.prefix !== "") throw new HttpError(404, "not found");
     const chain = ctx.chainView();
@@ -83,24 +83,25 @@ export class ScanRoute {
       return model;
     }
     model.verdict = "ok";
-    model.scans = client !== undefined ? ctx.counter.record(parsed.serial, client) : ctx.counter.read(parsed.serial);
+    model.scans =
+      client !== undefined ? await ctx.counter.record(parsed.serial, client) : await ctx.counter.read(parsed.serial);
     model.manyScans = (model.scans?.count ?? 0) > ctx.warnAfter;
     return model;
   }
 
   /** Serves a scan page; `client` is undefined for requests that are not scans (HEAD). */
-  handle(
+  async handle(
     res: http.ServerResponse,
     target: Target,
     lang: Lang,
     cookie: string | undefined,
     client: string | undefined,
-  ): void {
+  ): Promise<void> {
     const state = (target.scan ??= { templates: {}, shown: {} }) as ScanState;
     let model: ScanModel;
     try {
       state.link ??= parseDigitalLinkPath(target.pathname);
-      model = this.model(state.link, client);
+      model = await this.model(state.link, client);
     } catch (e) {
       if (isProofmarkError(e, "INVALID_ARGUMENT")) {
         return page(

@@ -1,4 +1,4 @@
-import { Interface, type Log, type Provider } from "ethers";
+import { getAddress, Interface, type EventFragment, type Log, type Provider } from "ethers";
 import { ProofmarkError } from "../core/errors";
 import { BIZ_STEPS, DISPOSITIONS, type BizStep, type Disposition } from "../core/epcis";
 import { chainEventDigest, EMPTY_CHAIN_HEAD, nextChainHead } from "../core/hash-chain";
@@ -13,12 +13,89 @@ import { ProvenanceRegistryArtifact } from "./artifacts.generated";
 
 export const provenanceRegistryInterface = new Interface(ProvenanceRegistryArtifact.abi);
 
+/** The registry's events by topic hash (ethers' `parseLog` recomputes every event's topic hash for every log). */
+const EVENTS_BY_TOPIC = new Map<string, EventFragment>();
+provenanceRegistryInterface.forEachEvent((f) => EVENTS_BY_TOPIC.set(f.topicHash, f));
+const LOT_EVENT_TOPIC = provenanceRegistryInterface.getEvent("LotEventRecorded")!.topicHash;
+const ZERO_ADDRESS_PAD = "0".repeat(24);
+const checksummed = new Map<string, string>();
+
+/** A topic word holding an address, checksummed (cached: actors repeat), or undefined when its high bytes are not zero. */
+function topicAddress(word: string): string | undefined {
+  if (word.length !== 66 || word.slice(2, 26) !== ZERO_ADDRESS_PAD) return undefined;
+  let a = checksummed.get(word);
+  if (a === undefined) {
+    a = getAddress(`0x${word.slice(26)}`);
+    if (checksummed.size > 10_000) checksummed.clear();
+    checksummed.set(word, a);
+  }
+  return a;
+}
+
+/**
+ * Decodes one ProvenanceRegistry log: its event's name and arguments (by name), or undefined when
+ * it is not one of the registry's events or does not decode. `LotEventRecorded`, most of a
+ * registry's logs, is read straight from its fixed layout (two indexed topics, five words), with
+ * the ABI decoder's masking of small integers; everything else goes through the ABI decoder.
+ */
+export function decodeProvenanceLog(
+  log: Pick<Log, "topics" | "data">,
+): { name: string; args: Record<string, unknown> } | undefined {
+  const topic = log.topics[0];
+  if (topic === LOT_EVENT_TOPIC && log.topics.length === 3 && log.data.length === 2 + 64 * 5) {
+    const actor = topicAddress(log.topics[2]);
+    if (actor !== undefined) {
+      const d = log.data;
+      const word = (i: number) => d.slice(2 + 64 * i, 66 + 64 * i);
+      const lot = BigInt(log.topics[1]) & 0xffffffffffffffffn;
+      const step = Number(BigInt(`0x${word(0)}`) & 0xffn);
+      const disposition = Number(BigInt(`0x${word(1)}`) & 0xffn);
+      const eventTime = BigInt(`0x${word(2)}`) & 0xffffffffffn;
+      const location = `0x${word(3)}`;
+      const document = `0x${word(4)}`;
+      return { name: "LotEventRecorded", args: { lot, actor, step, disposition, eventTime, location, document } };
+    }
+  }
+  const fragment = topic === undefined ? undefined : EVENTS_BY_TOPIC.get(topic);
+  if (!fragment) return undefined;
+  try {
+    const args = provenanceRegistryInterface.decodeEventLog(fragment, log.data, log.topics);
+    args.toArray(); // ethers defers decoding errors to the first read: surface them here
+    return { name: fragment.name, args: args as unknown as Record<string, unknown> };
+  } catch {
+    return undefined;
+  }
+}
+
 /** `LotStatus` of the contract, by code. */
 export const LOT_STATUSES = ["none", "active", "consumed", "recalled"] as const;
 export type LotStatus = (typeof LOT_STATUSES)[number];
 /** `LotOrigin` of the contract, by code. */
 export const LOT_ORIGINS = ["harvest", "split", "merge", "transform", "pack"] as const;
 export type LotOrigin = (typeof LOT_ORIGINS)[number];
+
+/** Participant kinds of the contract, by code (`Participant.kind`). */
+export const PARTICIPANT_KINDS = ["farm", "inspector", "packer", "carrier", "retailer"] as const;
+export type ParticipantKind = (typeof PARTICIPANT_KINDS)[number];
+/** Longest participant display name (either language), in bytes of UTF-8 (the contract's PARTICIPANT_NAME_MAX). */
+export const PARTICIPANT_NAME_MAX = 128;
+/** Longest participant licence number or region, in bytes of UTF-8 (the contract's PARTICIPANT_FIELD_MAX). */
+export const PARTICIPANT_FIELD_MAX = 64;
+
+/**
+ * What a product's admin registered about an account (`ParticipantSet`). Every text is untrusted:
+ * escape it wherever it is shown.
+ */
+export interface ParticipantInfo {
+  product: number;
+  account: string;
+  kind: ParticipantKind;
+  name: string;
+  nameEn: string;
+  licence: string;
+  region: string;
+  setAt?: { blockNumber: number; txHash: Hex };
+}
 
 /** A registered GI product. */
 export interface ProductInfo {
@@ -155,6 +232,8 @@ export interface ProvenanceState {
   events: Map<number, ChainEvent[]>;
   /** Codes issued per lot, in chain order (those applied to this state object). */
   codes: Map<number, CodeIssue[]>;
+  /** `${product}/${account lower case}` → the participant record set last ({@link participantKey}). */
+  participants: Map<string, ParticipantInfo>;
   /** The last block read. */
   toBlock: number;
 }
@@ -162,6 +241,11 @@ export interface ProvenanceState {
 /** Key of {@link ProvenanceState.licences}. */
 export function licenceKey(product: number, producer: string, season: number): string {
   return `${product}/${producer.toLowerCase()}/${season}`;
+}
+
+/** Key of {@link ProvenanceState.participants}. */
+export function participantKey(product: number, account: string): string {
+  return `${product}/${account.toLowerCase()}`;
 }
 
 /** A state without anything in it, at `toBlock`. */
@@ -173,6 +257,7 @@ export function emptyProvenanceState(toBlock = -1): ProvenanceState {
     lots: new Map(),
     events: new Map(),
     codes: new Map(),
+    participants: new Map(),
     toBlock,
   };
 }
@@ -279,14 +364,10 @@ export function applyProvenanceLogs(
     state.events.set(init.id, []);
   };
   for (const log of logs) {
-    let parsed;
-    try {
-      parsed = provenanceRegistryInterface.parseLog(log);
-    } catch {
-      continue;
-    }
+    const parsed = decodeProvenanceLog(log);
     if (!parsed) continue;
-    const a = parsed.args;
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each case reads its event's fields
+    const a = parsed.args as any;
     switch (parsed.name) {
       case "ProductCreated": {
         const i = a.info;
@@ -411,6 +492,22 @@ export function applyProvenanceLogs(
           blockNumber: log.blockNumber,
           txHash: log.transactionHash as Hex,
           logIndex: log.index,
+        });
+        break;
+      }
+      case "ParticipantSet": {
+        const i = a.info;
+        const product = Number(a.product);
+        const account = String(a.account);
+        state.participants.set(participantKey(product, account), {
+          product,
+          account,
+          kind: PARTICIPANT_KINDS[Number(i.kind)],
+          name: String(i.name),
+          nameEn: String(i.nameEn),
+          licence: String(i.licence),
+          region: String(i.region),
+          setAt: { blockNumber: log.blockNumber, txHash: log.transactionHash as Hex },
         });
         break;
       }

@@ -219,6 +219,16 @@ export async function explainProvenanceRevert(
       return fail("INVALID_ARGUMENT", `a maximum yield of ${Number(a[0]) / 100} % is not within 0.01 %–100 %`, {});
     case "ProvenanceTooFewItems":
       return fail("INVALID_ARGUMENT", `${a[0]} lot(s) given, at least ${a[1]} needed`, {});
+    case "ProvenanceParticipantKindUnknown":
+      return fail("INVALID_ARGUMENT", `participant kind code ${a[0]} is not one the registry knows`, {});
+    case "ProvenanceParticipantNameEmpty":
+      return fail("INVALID_ARGUMENT", "a participant needs a display name", {});
+    case "ProvenanceParticipantFieldTooLong":
+      return fail(
+        "INVALID_ARGUMENT",
+        `the participant's ${["name", "English name", "licence number", "region"][Number(a[0])] ?? "field"} is ${a[1]} bytes long; at most ${a[2]} bytes are allowed`,
+        { field: Number(a[0]), length: Number(a[1]), maximum: Number(a[2]) },
+      );
     case "ProvenanceCodesExceeded":
       return fail("QUANTITY_EXCEEDED", `lot ${a[0]} has only ${a[2]} packages without a code, not ${a[1]}`, {
         lot: Number(a[0]),

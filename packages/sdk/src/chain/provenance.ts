@@ -12,9 +12,11 @@ import { accountLabel, explainProvenanceRevert, roleNames } from "./provenance-r
 import {
   LOT_ORIGINS,
   LOT_STATUSES,
+  PARTICIPANT_KINDS,
   provenanceRegistryInterface,
   replayProvenanceLogs,
   type LotInfo,
+  type ParticipantKind,
   type ProductInfo,
   type ProvenanceState,
 } from "./provenance-logs";
@@ -30,6 +32,15 @@ export * from "./provenance-revert";
 
 /** Arguments of {@link ProvenanceRegistryClient.createProduct}. */
 export type ProductInput = Omit<ProductInfo, "id"> & { admin: string };
+
+/** A participant record (the contract's `Participant`): every text is untrusted when shown. */
+export interface ParticipantInput {
+  kind: ParticipantKind;
+  name: string;
+  nameEn: string;
+  licence: string;
+  region: string;
+}
 
 /** When, where and which document: what every lot operation records (the contract's `Record`). */
 export interface RecordInput {
@@ -158,6 +169,19 @@ export class ProvenanceRegistryClient {
     return { quota: BigInt(l.quota), harvested: BigInt(l.harvested) };
   }
 
+  /** The participant record of `account` for `product` as stored (undefined: none set). */
+  async participant(product: number, account: string, blockTag?: number): Promise<ParticipantInput | undefined> {
+    const p = await this.contract.participantOf(product, account, { blockTag: blockTag ?? "latest" });
+    if (String(p.name) === "") return undefined;
+    return {
+      kind: PARTICIPANT_KINDS[Number(p.kind)],
+      name: String(p.name),
+      nameEn: String(p.nameEn),
+      licence: String(p.licence),
+      region: String(p.region),
+    };
+  }
+
   /** The AccessControl role id of a product role. */
   roleId(product: number, role: ProductRole | number): Hex {
     const code = typeof role === "number" ? role : PRODUCT_ROLES.indexOf(role);
@@ -223,6 +247,28 @@ export class ProvenanceRegistryClient {
         `revoking ${role} of product ${product} from ${accountLabel(account)}`,
         "revokeRole",
         [this.roleId(product, role), account],
+        { product },
+      ),
+    );
+  }
+
+  /** Sets the participant record of `account` for `product` (the product's admin only). */
+  async setParticipant(product: number, account: string, input: ParticipantInput): Promise<TxInfo> {
+    return txInfo(
+      await this.send(
+        `registering ${accountLabel(account)} as a participant of product ${product}`,
+        "setParticipant",
+        [
+          product,
+          account,
+          {
+            kind: PARTICIPANT_KINDS.indexOf(input.kind),
+            name: input.name,
+            nameEn: input.nameEn,
+            licence: input.licence,
+            region: input.region,
+          },
+        ],
         { product },
       ),
     );

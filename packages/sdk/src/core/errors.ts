@@ -88,6 +88,8 @@ export const ERROR_CODES = [
   "RELAY_REQUEST_STALE",
   "RELAY_RATE_LIMITED",
   "RELAY_CANNOT_PAY",
+  "PARTICIPANT_NOT_FOUND",
+  "PORTAL_STORE_FAILED",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -21,8 +21,15 @@ import type { ChainContext } from "../chain/context";
 import { readDeployments } from "../chain/deployments";
 import {
   accountLabel,
+  PARTICIPANT_FIELD_MAX,
+  PARTICIPANT_KINDS,
+  PARTICIPANT_NAME_MAX,
+  participantKey,
   provenanceRegistryInterface,
+  replayProvenanceLogs,
   ProvenanceRegistryClient,
+  type ParticipantInfo,
+  type ParticipantInput,
   type EventInput,
   type LotInfo,
   type ProductInfo,
@@ -195,6 +202,38 @@ export class GiSession {
 
   async product(id: number): Promise<ProductInfo> {
     return this.client.product(id);
+  }
+
+  /**
+   * Registers what the product's admin says about an account: display names, kind, licence
+   * number, region (replacing an earlier record). Checked here first (kind, a name, lengths in
+   * bytes of UTF-8 within the registry's bounds, no control characters); the registry checks again.
+   */
+  async setParticipant(
+    product: number,
+    account: string,
+    input: { kind: string; name: string; nameEn?: string; licence?: string; region?: string },
+  ): Promise<TxInfo & { participant: ParticipantInput }> {
+    const participant = checkParticipant(input);
+    await this.client.product(product);
+    const r = await this.client.setParticipant(product, resolveAccount(account), participant);
+    await this.chain.persist();
+    return { ...r, participant };
+  }
+
+  /** The participant records of `product`, read from the registry's logs (newest record per account). */
+  async participants(product: number): Promise<ParticipantInfo[]> {
+    await this.client.product(product);
+    const state = await replayProvenanceLogs(this.client.provider, this.client.address, { fromBlock: this.fromBlock });
+    return [...state.participants.values()].filter((p) => p.product === product);
+  }
+
+  /** The participant record of `account` for `product` (undefined: not registered). */
+  async participant(product: number, account: string): Promise<ParticipantInfo | undefined> {
+    const address = resolveAccount(account);
+    return (await this.participants(product)).find(
+      (p) => participantKey(p.product, p.account) === participantKey(product, address),
+    );
   }
 
   async grantRole(
@@ -788,6 +827,46 @@ function checkEventTime(time: string | Date, lotStart: number | undefined, what:
       { field: what, value: shown, lot, lotStart: new Date(lotStart).toISOString() },
     );
   }
+}
+
+/** A participant record as the registry accepts it, or INVALID_ARGUMENT naming the field. */
+function checkParticipant(input: {
+  kind: string;
+  name: string;
+  nameEn?: string;
+  licence?: string;
+  region?: string;
+}): ParticipantInput {
+  if (!(PARTICIPANT_KINDS as readonly string[]).includes(input.kind))
+    throw new ProofmarkError(
+      "INVALID_ARGUMENT",
+      `participant kind "${input.kind}" is not one of ${PARTICIPANT_KINDS.join(", ")}`,
+      { field: "kind", kinds: [...PARTICIPANT_KINDS] },
+    );
+  const field = (name: string, value: string | undefined, max: number, required = false): string => {
+    const text = value ?? "";
+    if (required && text.trim() === "")
+      throw new ProofmarkError("INVALID_ARGUMENT", `the participant's ${name} is empty`, { field: name });
+    const bytes = Buffer.byteLength(text, "utf8");
+    if (bytes > max)
+      throw new ProofmarkError(
+        "INVALID_ARGUMENT",
+        `the participant's ${name} is ${bytes} bytes of UTF-8; at most ${max} are allowed`,
+        { field: name, length: bytes, maximum: max },
+      );
+    if (/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/.test(text))
+      throw new ProofmarkError("INVALID_ARGUMENT", `the participant's ${name} contains control characters`, {
+        field: name,
+      });
+    return text;
+  };
+  return {
+    kind: input.kind as ParticipantInput["kind"],
+    name: field("name", input.name, PARTICIPANT_NAME_MAX, true),
+    nameEn: field("English name", input.nameEn, PARTICIPANT_NAME_MAX),
+    licence: field("licence number", input.licence, PARTICIPANT_FIELD_MAX),
+    region: field("region", input.region, PARTICIPANT_FIELD_MAX),
+  };
 }
 
 function checkSeason(season: number): void {

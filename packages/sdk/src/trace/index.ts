@@ -4,6 +4,7 @@ import { formatQuantity } from "../core/quantity";
 import { devAccountName } from "../chain/accounts";
 import {
   licenceKey,
+  participantKey,
   replayProvenanceLogs,
   type ChainEvent,
   type IndexedLot,
@@ -24,7 +25,10 @@ import {
   type TraceStatus,
 } from "./assess";
 
+import type { ParticipantView } from "./participant";
+
 export * from "./assess";
+export * from "./participant";
 
 /**
  * The trace of a GI lot: its ancestors back to the harvests and their licences, its descendants,
@@ -53,6 +57,8 @@ export interface TraceEvent {
   eventTime: number;
   actor: string;
   actorName?: string;
+  /** The actor's participant record for the lot's product (absent: unregistered). */
+  participant?: ParticipantView;
   /** Location identifier from the document (the chain holds only its digest). */
   location?: string;
   locationDigest: Hex;
@@ -81,6 +87,8 @@ export interface TraceLot {
   children: number[];
   actor: string;
   actorName?: string;
+  /** The actor's participant record for the lot's product (absent: unregistered). */
+  participant?: ParticipantView;
   season?: number;
   /** For harvests: the producer's licence for that season. */
   licence?: { quota: TraceQuantity; harvested: TraceQuantity };
@@ -238,6 +246,11 @@ export async function traceLot(opts: TraceOptions): Promise<LotTrace> {
   }
   const a = assessLot({ lot: id, state, stored, documentCheck: (ev) => checked.get(ev)?.check ?? "document-missing" });
 
+  const participantOf = (productId: number, account: string): ParticipantView | undefined => {
+    const p = state.participants?.get(participantKey(productId, account));
+    return p && { kind: p.kind, name: p.name, nameEn: p.nameEn, licence: p.licence, region: p.region };
+  };
+  const productOfLot = (lotId: number) => state.lots.get(lotId)?.product ?? lot.product;
   const events: TraceEvent[] = chainEvents
     .map((ev) => {
       const c = checked.get(ev)!;
@@ -249,6 +262,7 @@ export async function traceLot(opts: TraceOptions): Promise<LotTrace> {
         eventTime: ev.eventTime,
         actor: ev.actor,
         actorName: devAccountName(ev.actor),
+        participant: participantOf(productOfLot(ev.lot), ev.actor),
         locationDigest: ev.location,
         blockNumber: ev.blockNumber,
         txHash: ev.txHash,
@@ -278,6 +292,7 @@ export async function traceLot(opts: TraceOptions): Promise<LotTrace> {
       children: l.children.map((c) => c.lot),
       actor: l.actor,
       actorName: devAccountName(l.actor),
+      participant: participantOf(l.product, l.actor),
       season: l.season,
       licence: licence ? { quota: qty(licence.quota), harvested: qty(licence.harvested) } : undefined,
       recall: l.recall ? { reason: l.recall.reason, actor: l.recall.actor, txHash: l.recall.txHash } : undefined,
