@@ -20,6 +20,11 @@ export interface ChainOptions {
   chainId?: number;
   /** Signer name (local dev account) — see `loadSigner`. */
   as?: string;
+  /**
+   * False for a caller that only writes: on a local chain just restarted from a snapshot it need
+   * not wait for the older blocks to load (see {@link LocalNode.start}). Default true.
+   */
+  history?: boolean;
 }
 
 /**
@@ -184,7 +189,7 @@ export async function openChain(opts: ChainOptions): Promise<ChainContext> {
     networkName = network.name;
   } else {
     localNode = new LocalNode(opts.dataDir);
-    const info = await localNode.start();
+    const info = await localNode.start({ history: opts.history });
     rpcUrls = [info.rpcUrl];
     networkName = "local";
   }
