@@ -253,8 +253,11 @@ export class LocalNode {
       if (!header && this.journal.exists()) fs.rmSync(this.journal.file); // torn at creation: nothing was recorded
       const legacy = header ? undefined : this.adoptLegacyState();
       const genesisTimestamp = header?.genesis.timestamp ?? legacy?.genesisTimestamp ?? newGenesisTimestamp();
+      // Read once; the transactions only of the blocks after the snapshot (those are replayed).
+      const fullFrom = (this.readSnapshotMeta()?.block ?? 0) + 1;
+      const journal = header ? this.journal.readAll(fullFrom) : undefined;
       const snapshot: { file: string; block: number; hash: string; history?: HistoryChunk[] } | undefined = header
-        ? this.usableSnapshot()
+        ? this.usableSnapshot(journal!)
         : legacy;
       let { pid, port } = await this.spawnAnvil(genesisTimestamp, snapshot?.file);
       if (snapshot) {
@@ -305,7 +308,14 @@ export class LocalNode {
               { file: this.journal.file },
             );
           }
-          lastTimestamp = await this.replay(rpc, header, snapshot?.block ?? 0);
+          const after = snapshot?.block ?? 0;
+          // Without the snapshot every block is replayed: read their transactions too.
+          lastTimestamp = await this.replay(
+            rpc,
+            after + 1 >= fullFrom ? journal! : this.journal.readAll(),
+            header,
+            after,
+          );
         }
         // Replayed (or new): from now on blocks follow the wall clock and are mined per transaction.
         await rpc.call("evm_setTime", [Math.max(Math.floor(Date.now() / 1000), lastTimestamp)]);
@@ -552,11 +562,14 @@ export class LocalNode {
    * snapshot that keeps only recent blocks, its history chunks hold every older block (each
    * chunk's last block in the journal with the same hash).
    */
-  private usableSnapshot(): { file: string; block: number; hash: string; history?: HistoryChunk[] } | undefined {
+  private usableSnapshot(journal: {
+    header: JournalHeader;
+    blocks: JournalBlock[];
+  }): { file: string; block: number; hash: string; history?: HistoryChunk[] } | undefined {
     const meta = this.readSnapshotMeta();
     if (!meta || !fs.existsSync(path.join(this.dir, meta.file))) return undefined;
     try {
-      const { header, blocks } = this.journal.readAll();
+      const { header, blocks } = journal;
       if (blocks[meta.block - 1]?.h !== meta.hash) return undefined;
       if (meta.recentFrom !== undefined) {
         let next = 0;
@@ -741,8 +754,13 @@ export class LocalNode {
   }
 
   /** Replays the journal into a fresh Anvil (not mining by itself); returns the last block's timestamp. */
-  private async replay(rpc: AnvilRpc, header: JournalHeader, after: number): Promise<number> {
-    const { blocks } = this.journal.readAll();
+  private async replay(
+    rpc: AnvilRpc,
+    journal: { blocks: JournalBlock[] },
+    header: JournalHeader,
+    after: number,
+  ): Promise<number> {
+    const { blocks } = journal;
     let calls: Array<[string, unknown[]]> = [];
     for (const b of blocks) {
       if (b.n <= after) continue;
