@@ -1,7 +1,7 @@
 import * as path from "node:path";
 import type { JsonRpcProvider, Signer, TransactionRequest, TransactionResponse } from "ethers";
 import { ProofmarkError } from "../core/errors";
-import { withLockFile } from "../util/fs";
+import { assertDiskRoom, withLockFile } from "../util/fs";
 import { loadSigner, devAccounts } from "./accounts";
 import { findNetwork, loadConfig } from "./config";
 import { assertHasCode, deployRegistry, readDeployments, recordDeployment, type RegistryName } from "./deployments";
@@ -82,8 +82,11 @@ export class ChainContext {
     if (!this.localNode) return signer;
     const lock = path.join(this.localNode.dir, `send-${(await signer.getAddress()).toLowerCase()}.lock`);
     const send = signer.sendTransaction.bind(signer);
-    signer.sendTransaction = (tx: TransactionRequest): Promise<TransactionResponse> =>
-      withLockFile(lock, () => send(tx));
+    const dir = this.localNode.dir;
+    signer.sendTransaction = (tx: TransactionRequest): Promise<TransactionResponse> => {
+      assertDiskRoom(dir); // room to journal the block, before anything is sent
+      return withLockFile(lock, () => send(tx));
+    };
     return signer;
   }
 
