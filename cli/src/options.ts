@@ -32,7 +32,7 @@ export interface CommandEnv {
   dataDir: string;
   out: Output;
   /** Opens the chain named by the options (starts the local chain if needed). */
-  chain(extra?: { chainId?: number }): Promise<ChainContext>;
+  chain(extra?: { chainId?: number; history?: boolean }): Promise<ChainContext>;
 }
 
 /** The environment of a command, from the options of `cmd` and its parents. */

@@ -17,7 +17,7 @@ import { AnvilRpc } from "../../packages/sdk/src/chain/anvil-rpc";
 import { devAccounts } from "../../packages/sdk/src/chain/accounts";
 import { readDeployments } from "../../packages/sdk/src/chain/deployments";
 import { evidenceRegistryInterface } from "../../packages/sdk/src/chain/evidence";
-import { anvilBinary, LocalNode } from "../../packages/sdk/src/chain/local-node";
+import { anvilBinary, LocalNode, type LocalNodeInfo } from "../../packages/sdk/src/chain/local-node";
 import type { BenchRow } from "./types";
 
 const REPO = path.resolve(__dirname, "..", "..");
@@ -114,6 +114,9 @@ async function measure(size: number): Promise<BenchRow[]> {
       const tBuild = performance.now();
       await buildHistory(builder, built.rpcUrl, readDeployments(dataDir, 31337).EvidenceRegistry!.address, size);
       buildS = (performance.now() - tBuild) / 1000;
+      // persist() may have started a background snapshot already: wait for it, then take one of the final history
+      const lock = path.join(dataDir, "chain", "snapshot.lock");
+      for (let i = 0; i < 6000 && fs.existsSync(lock); i++) await new Promise((r) => setTimeout(r, 100));
       await builder.snapshot();
       await builder.stop();
       fs.rmSync(cached, { recursive: true, force: true });
@@ -128,6 +131,14 @@ async function measure(size: number): Promise<BenchRow[]> {
       latencies.push(cli(dir, ["stamp", `f${i}.txt`]).ms);
     }
     const journalBytes = fs.statSync(node.journalFile).size;
+    const chainDir = path.join(dataDir, "chain");
+    const sizeOf = (f: string) => fs.statSync(path.join(chainDir, f)).size;
+    const meta = JSON.parse(fs.readFileSync(path.join(chainDir, "snapshot.meta.json"), "utf8")) as {
+      file: string;
+      history?: Array<{ file: string }>;
+    };
+    const snapshotBytes = sizeOf(meta.file);
+    const historyBytes = (meta.history ?? []).reduce((n, c) => n + sizeOf(c.file), 0);
     // The previous design's cost per write: a whole-state dump.
     const rpc = new AnvilRpc(info.rpcUrl, 600_000);
     const tDump = performance.now();
@@ -136,8 +147,16 @@ async function measure(size: number): Promise<BenchRow[]> {
     rpc.close();
     process.kill(info.pid, "SIGKILL");
     const tRestart = performance.now();
-    const started = JSON.parse(cli(dir, ["node", "start", "--json"]).stdout) as { pid: number };
+    const started = JSON.parse(cli(dir, ["node", "start", "--json"]).stdout) as LocalNodeInfo;
     const restartS = (performance.now() - tRestart) / 1000;
+    // The older blocks load in the background: how long until a reader sees the whole history,
+    // and the first receipt (block 2) then verifies with its header, log and transaction checked.
+    while (!node.historyLoaded(started)) await new Promise((r) => setTimeout(r, 200));
+    const historyS = (performance.now() - tRestart) / 1000;
+    const verified = cli(dir, ["verify", "warmup.txt", "--json"]).stdout;
+    const old = JSON.parse(verified) as { ok: boolean; anchors: Array<{ unchecked: string[] }> };
+    if (!old.ok || old.anchors[0].unchecked.some((u) => u.includes("history not available")))
+      throw new Error(`the first receipt does not verify in full after the restart: ${verified}`);
     process.kill(started.pid, "SIGKILL");
     const label = size.toLocaleString("en");
     return [
@@ -151,11 +170,19 @@ async function measure(size: number): Promise<BenchRow[]> {
       },
       {
         section: SECTION,
-        name: `restart after SIGKILL, history ${label} tx (${Math.ceil(size / PER_BLOCK)} blocks of ${PER_BLOCK}; from the snapshot + 5 journaled blocks)`,
+        name: `restart after SIGKILL until it takes writes (\`node start\`), history ${label} tx (${Math.ceil(size / PER_BLOCK)} blocks of ${PER_BLOCK}; state snapshot + 5 journaled blocks)`,
         value: Math.round(restartS * 100) / 100,
         unit: "s",
         target: size >= 100_000 ? "≤ 10 s" : undefined,
         pass: size >= 100_000 ? restartS <= 10 : undefined,
+        note: `snapshot ${(snapshotBytes / 1e6).toFixed(1)} MB + history chunks ${(historyBytes / 1e6).toFixed(1)} MB`,
+      },
+      {
+        section: SECTION,
+        name: `restart after SIGKILL until every older block is loaded (readers wait for this), history ${label} tx`,
+        value: Math.round(historyS * 100) / 100,
+        unit: "s",
+        note: "then the first receipt (block 2) verified with header, log and transaction checked",
       },
     ];
   } finally {

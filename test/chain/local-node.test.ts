@@ -125,6 +125,82 @@ describe("local chain: journal, restart, identity, concurrency", function () {
     }
   });
 
+  it("a snapshot keeps the state and the newest blocks; older blocks load after a restart, and an old receipt still verifies (same hashes, logs, transactions)", async function () {
+    assertBuilt();
+    const dataDir = tmp("history");
+    const dir = path.dirname(dataDir);
+    fs.writeFileSync(path.join(dir, "old.txt"), "anchored in an old block\n");
+    const stamped = await runCli(["stamp", "old.txt"], { cwd: dir, dataDir, timeoutMs: 120_000 });
+    expect(stamped.code, stamped.stderr).to.equal(0);
+    const chain = await openChain({ dataDir });
+    await rpcCall(chain.rpcUrls[0], "anvil_mine", ["0x14"]);
+    await chain.persist();
+    await anchorOnce(chain, "d1");
+    await rpcCall(chain.rpcUrls[0], "anvil_mine", ["0x14"]);
+    await chain.persist();
+    const local = new LocalNode(dataDir);
+    await local.snapshot();
+    const meta = JSON.parse(fs.readFileSync(path.join(dataDir, "chain", "snapshot.meta.json"), "utf8")) as {
+      file: string;
+      block: number;
+      recentFrom: number;
+      history: Array<{ file: string; from: number; to: number }>;
+    };
+    expect(meta.recentFrom).to.be.above(20);
+    expect(meta.history[0].from).to.equal(0);
+    expect(meta.history[meta.history.length - 1].to).to.equal(meta.recentFrom - 1);
+    const state = JSON.parse(fs.readFileSync(path.join(dataDir, "chain", meta.file), "utf8")) as {
+      blocks: Array<{ header: { number: string } }>;
+    };
+    expect(Math.min(...state.blocks.map((b) => Number(BigInt(b.header.number))))).to.equal(meta.recentFrom);
+    await anchorOnce(chain, "d2"); // after the snapshot: replayed from the journal
+    const hashes = await blockHashes(chain.rpcUrls[0]);
+    const oldBlock = Number(
+      (
+        JSON.parse(fs.readFileSync(path.join(dir, "old.txt.proof.json"), "utf8")) as {
+          anchors: Array<{ blockNumber: number }>;
+        }
+      ).anchors[0].blockNumber,
+    );
+    expect(oldBlock).to.be.below(meta.recentFrom);
+    chain.close();
+    killChain(dataDir);
+
+    // A writer does not wait for the older blocks…
+    const started = await runCli(["node", "start", "--json"], { cwd: dir, dataDir, timeoutMs: 120_000 });
+    expect(started.code, started.stderr).to.equal(0);
+    expect(fs.readFileSync(`/proc/${nodeInfo(dataDir).pid}/cmdline`, "utf8").split("\0")).to.include("--load-state");
+    // …a reader does: then every block is there with its hash, and the old receipt verifies in full.
+    const v = await runCli(["verify", "old.txt", "--json"], { cwd: dir, dataDir, timeoutMs: 300_000 });
+    expect(v.code, v.stdout + v.stderr).to.equal(0);
+    const result = JSON.parse(v.stdout) as {
+      ok: boolean;
+      status: string;
+      anchors: Array<{ unchecked: string[]; steps: Array<{ step: string; ok: boolean }> }>;
+    };
+    expect(result.ok).to.equal(true);
+    expect(result.status).to.be.oneOf(["verified", "not-final"]);
+    expect(
+      result.anchors[0].steps.filter((st) => ["block", "log", "tx"].includes(st.step)).map((st) => st.ok),
+    ).to.deep.equal([true, true, true]);
+    expect(result.anchors[0].unchecked.join(" ")).not.to.include("history not available");
+    expect(local.historyLoaded(nodeInfo(dataDir) as never)).to.equal(true);
+    expect(await blockHashes(nodeInfo(dataDir).rpcUrl)).to.deep.equal(hashes);
+
+    // A missing chunk makes the snapshot unusable: the whole journal is replayed instead, same hashes.
+    killChain(dataDir);
+    fs.rmSync(path.join(dataDir, "chain", meta.history[0].file));
+    const again = await openChain({ dataDir });
+    try {
+      expect(fs.readFileSync(`/proc/${nodeInfo(dataDir).pid}/cmdline`, "utf8").split("\0")).not.to.include(
+        "--load-state",
+      );
+      expect(await blockHashes(again.rpcUrls[0])).to.deep.equal(hashes);
+    } finally {
+      again.close();
+    }
+  });
+
   it("adopts a data folder written before the journal (Anvil's state.json): same blocks, then journaled", async function () {
     const dataDir = tmp("legacy");
     fs.mkdirSync(path.join(dataDir, "chain"), { recursive: true });

@@ -77,6 +77,78 @@ describe("faults: a full disk", function () {
     ]);
   });
 
+  it("gi import: DISK_FULL before anything is sent; nothing recorded, the journal intact; after freeing space the import records every row once", async function () {
+    const ok = async (args: string[]) => {
+      const r = await run(args);
+      expect(r.code, `${args.join(" ")}: ${r.stderr}`).to.equal(0);
+      return r;
+    };
+    await ok([
+      "gi",
+      "product",
+      "create",
+      "--name",
+      "梨",
+      "--gi-number",
+      "AGI9",
+      "--region",
+      "砀山",
+      "--unit",
+      "g",
+      "--admin",
+      "coop",
+      "--as",
+      "registrar",
+    ]);
+    await ok(["gi", "role", "grant", "1", "producer", "farmer1", "--as", "coop"]);
+    await ok(["gi", "licence", "grant", "1", "farmer1", "--quota", "5000kg", "--season", "2026", "--as", "coop"]);
+    await ok([
+      "gi",
+      "harvest",
+      "1",
+      "--quantity",
+      "1200kg",
+      "--plot",
+      "P-1",
+      "--date",
+      "2026-09-01",
+      "--as",
+      "farmer1",
+    ]);
+    const csv = path.join(dir, "events.csv");
+    fs.writeFileSync(
+      csv,
+      [
+        "lot,step,disposition,time,location,quantity,note",
+        "1,storing,sellable_not_accessible,2026-09-02T09:00:00+08:00,urn:x:store,1200kg,cold store",
+        "1,inspecting,,2026-09-03T09:00:00+08:00,urn:x:lab,,sampled",
+      ].join("\n"),
+    );
+    const events = async () => {
+      const r = await ok(["gi", "trace", "1", "--json"]);
+      return (JSON.parse(r.stdout) as { events: unknown[] }).events.length;
+    };
+    const before = await events();
+    const journal = path.join(dataDir, "chain", "journal.ndjson");
+    const journalBefore = fs.readFileSync(journal);
+    const filler = fill(dir, 256 << 10);
+    let full;
+    try {
+      full = await run(["gi", "import", csv, "--as", "coop"]);
+    } finally {
+      fs.rmSync(filler);
+    }
+    expect(full.code).to.equal(1);
+    expect(full.stderr).to.include("[DISK_FULL]");
+    expect(full.stderr).not.to.include("unexpected error");
+    expect(fs.readFileSync(journal).equals(journalBefore), "the journal is as before").to.equal(true);
+    expect(await events()).to.equal(before);
+    const again = await run(["gi", "import", csv, "--as", "coop", "--json"]);
+    expect(again.code, again.stderr).to.equal(0);
+    expect(JSON.parse(again.stdout)).to.include({ rows: 2, recorded: 2 });
+    expect(await events()).to.equal(before + 2);
+  });
+
   it("stamp: DISK_FULL; nothing is lost; after freeing space `stamp --resume` and `stamp` complete every file exactly once", async function () {
     const docs = path.join(dir, "docs");
     fs.mkdirSync(docs);

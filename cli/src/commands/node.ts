@@ -14,8 +14,11 @@ export function register(program: Command): void {
     .description("start the local chain (no-op when it runs)")
     .action(async (_o, cmd: Command) => {
       const { dataDir, out } = commandEnv(cmd);
-      const info = await new LocalNode(dataDir).start();
-      out.result({ running: true, ...info });
+      const local = new LocalNode(dataDir);
+      // It takes writes now; older blocks of a restart from a snapshot may still be loading.
+      const info = await local.start({ history: false });
+      const history = local.historyLoaded(info) ? "complete" : "loading in the background";
+      out.result({ running: true, ...info, history });
       out.line("local chain running");
       for (const r of rows([
         ["rpc", info.rpcUrl],
@@ -23,6 +26,7 @@ export function register(program: Command): void {
         ["pid", info.pid],
         ["data", info.dataDir],
         ["log", info.logFile],
+        ["history", history],
       ]))
         out.line(r);
     });

@@ -97,7 +97,7 @@ export function register(program: Command): void {
         });
       const fingerprints = o.fingerprint ? new StampFingerprints() : undefined;
       const fingerprint = fingerprints && ((file: string) => fingerprints.fingerprintForStamp(file));
-      const chain = await env.chain();
+      const chain = await env.chain({ history: false }); // stamping only writes: no need to wait for older blocks
       try {
         const result = await stampFiles({
           chain,

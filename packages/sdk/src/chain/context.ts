@@ -1,7 +1,7 @@
 import * as path from "node:path";
 import type { JsonRpcProvider, Signer, TransactionRequest, TransactionResponse } from "ethers";
 import { ProofmarkError } from "../core/errors";
-import { withLockFile } from "../util/fs";
+import { assertDiskRoom, withLockFile } from "../util/fs";
 import { loadSigner, devAccounts } from "./accounts";
 import { findNetwork, loadConfig } from "./config";
 import { assertHasCode, deployRegistry, readDeployments, recordDeployment, type RegistryName } from "./deployments";
@@ -20,6 +20,11 @@ export interface ChainOptions {
   chainId?: number;
   /** Signer name (local dev account) — see `loadSigner`. */
   as?: string;
+  /**
+   * False for a caller that only writes: on a local chain just restarted from a snapshot it need
+   * not wait for the older blocks to load (see {@link LocalNode.start}). Default true.
+   */
+  history?: boolean;
 }
 
 /**
@@ -81,8 +86,11 @@ export class ChainContext {
     if (!this.localNode) return signer;
     const lock = path.join(this.localNode.dir, `send-${(await signer.getAddress()).toLowerCase()}.lock`);
     const send = signer.sendTransaction.bind(signer);
-    signer.sendTransaction = (tx: TransactionRequest): Promise<TransactionResponse> =>
-      withLockFile(lock, () => send(tx));
+    const dir = this.localNode.dir;
+    signer.sendTransaction = (tx: TransactionRequest): Promise<TransactionResponse> => {
+      assertDiskRoom(dir); // room to journal the block, before anything is sent
+      return withLockFile(lock, () => send(tx));
+    };
     return signer;
   }
 
@@ -203,7 +211,7 @@ export async function openChain(opts: ChainOptions): Promise<ChainContext> {
       (opts.chainId !== undefined ? embeddedChainName(opts.chainId) : undefined) ??
       "local";
     localNode = embeddedNode(opts.dataDir, networkName)!;
-    const info = await localNode.start();
+    const info = await localNode.start({ history: opts.history });
     rpcUrls = [info.rpcUrl];
   }
   const chainId = await fetchChainId(rpcUrls[0]);

@@ -1,5 +1,5 @@
 import { Contract, Interface, type ContractRunner, type TransactionReceipt } from "ethers";
-import { ProofmarkError } from "../core/errors";
+import { isProofmarkError, ProofmarkError } from "../core/errors";
 import type { Hex } from "../core/hex";
 import type { ReceiptAnchor } from "../core/receipt";
 import { EvidenceRegistryArtifact } from "./artifacts.generated";
@@ -127,6 +127,8 @@ export class EvidenceRegistryClient {
 
 /** Turns an ethers error from a write into a ProofmarkError that says why. */
 export function describeTxError(e: unknown, what: string): ProofmarkError {
+  // Already coded before anything was sent (DISK_FULL, BUSY from the send lock…): keep its code.
+  if (isProofmarkError(e)) return e;
   const err = e as {
     code?: string;
     shortMessage?: string;

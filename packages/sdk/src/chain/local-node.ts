@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
-import { gunzipSync } from "node:zlib";
+import { gunzipSync, gzipSync } from "node:zlib";
 import * as path from "node:path";
 import { ProofmarkError } from "../core/errors";
 import { isProcessAlive, withLockFile, writeFileAtomic } from "../util/fs";
@@ -41,6 +41,27 @@ const LOG_LIMIT = 1 << 20;
 /** A snapshot is taken (in the background) once the journal holds this many bytes past the last one. */
 const snapshotAfterBytes = (): number => Number(process.env.PROOFMARK_SNAPSHOT_BYTES ?? 16 << 20);
 
+/**
+ * Blocks a snapshot file keeps with their bodies and receipts (the newest ones: what a writer
+ * needs right after a restart); older blocks go to history chunks, loaded after the chain is up
+ * (Anvil takes ~0.4 ms per transaction to load a block body and its receipt, so a snapshot
+ * holding all of them made a restart at 10^5 transactions take 45 s).
+ */
+const RECENT_BLOCKS = 8;
+/** A history chunk holds at most this many transactions (or {@link CHUNK_BLOCKS} blocks): Anvil
+ * pauses its other calls while it loads one, so each load must be short. */
+const CHUNK_TXS = 400;
+const CHUNK_BLOCKS = 64;
+
+/** One history chunk: blocks `from`..`to` (bodies, receipts, logs) as Anvil's state format, gzipped. */
+interface HistoryChunk {
+  file: string;
+  from: number;
+  to: number;
+  /** Hash of block `to`: the chunk is used only when the journal holds the same block. */
+  hash: string;
+}
+
 /** `chain/snapshot.meta.json`: which block the snapshot file holds the chain at. */
 interface SnapshotMeta {
   file: string;
@@ -48,6 +69,29 @@ interface SnapshotMeta {
   hash: string;
   /** Journal length (bytes) when it was taken. */
   journalBytes: number;
+  /**
+   * Present when the snapshot file holds the state and only the blocks from `recentFrom` on: the
+   * older blocks are in these chunks (blocks 0 .. recentFrom - 1, in order).
+   */
+  recentFrom?: number;
+  history?: HistoryChunk[];
+}
+
+/** `chain/history.json`: whether the running chain (pid) has loaded its older blocks. */
+interface HistoryStatus {
+  pid: number;
+  complete: boolean;
+  loader?: number;
+}
+
+/** Anvil's state dump (`anvil_dumpState`, `--load-state`), as far as the snapshot splits it. */
+interface AnvilState {
+  block: unknown;
+  accounts: unknown;
+  best_block_number: unknown;
+  blocks: Array<{ header: { number: string } }>;
+  transactions: Array<{ block_number: number }>;
+  historical_states?: unknown;
 }
 
 /** What `proofmark node status` shows. */
@@ -160,10 +204,65 @@ export class LocalNode {
     }
   }
 
-  /** Starts the node unless it already runs (replaying the journal); returns its info. Safe to call concurrently. */
-  async start(): Promise<LocalNodeInfo> {
+  /**
+   * Starts the node unless it already runs (replaying the journal); returns its info. Safe to call
+   * concurrently. A chain restarted from a snapshot takes writes at once and loads its older blocks
+   * in the background; unless `history: false` (a caller that only writes), this waits until they
+   * are loaded, so that nothing reads a chain that lacks part of its history.
+   */
+  async start(opts: { history?: boolean } = {}): Promise<LocalNodeInfo> {
     this.connected = await this.startOrFind();
+    if (opts.history !== false) await this.waitForHistory(this.connected);
     return this.connected;
+  }
+
+  /** True when the running chain `info` holds all its blocks (false while a restart's older blocks load). */
+  historyLoaded(info: LocalNodeInfo): boolean {
+    const h = this.readHistoryStatus();
+    return !h || h.pid !== info.pid || h.complete;
+  }
+
+  private get historyFile(): string {
+    return path.join(this.dir, "history.json");
+  }
+
+  private readHistoryStatus(): HistoryStatus | undefined {
+    try {
+      const h = JSON.parse(fs.readFileSync(this.historyFile, "utf8")) as HistoryStatus;
+      return Number.isSafeInteger(h.pid) ? h : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Waits until the running chain holds all its blocks (the background loader of a restart from a
+   * snapshot is done); restarts the loader if it died. A chain started without such a record
+   * (by an earlier version) loaded everything at start.
+   */
+  private async waitForHistory(info: LocalNodeInfo): Promise<void> {
+    const deadline = Date.now() + 1_800_000;
+    for (let restarted = 0; ;) {
+      const h = this.readHistoryStatus();
+      if (!h || h.pid !== info.pid || h.complete) return;
+      if (!h.loader || !isProcessAlive(h.loader)) {
+        if (restarted++ >= 3)
+          throw new ProofmarkError(
+            "NODE_FAILED",
+            `the local chain could not load its older blocks; see ${this.logFile}, or stop it and start again`,
+            { logFile: this.logFile },
+          );
+        const loader = this.spawnWorker(["--history"]);
+        writeFileAtomic(this.historyFile, `${JSON.stringify({ ...h, loader } satisfies HistoryStatus)}\n`);
+      }
+      if (Date.now() > deadline)
+        throw new ProofmarkError(
+          "NODE_FAILED",
+          "the local chain is still loading its older blocks after 30 minutes; try again later",
+          {},
+        );
+      await new Promise((r) => setTimeout(r, 250));
+    }
   }
 
   private async startOrFind(): Promise<LocalNodeInfo> {
@@ -180,7 +279,12 @@ export class LocalNode {
       if (!header && this.journal.exists()) fs.rmSync(this.journal.file); // torn at creation: nothing was recorded
       const legacy = header ? undefined : this.adoptLegacyState();
       const genesisTimestamp = header?.genesis.timestamp ?? legacy?.genesisTimestamp ?? newGenesisTimestamp();
-      const snapshot = header ? this.usableSnapshot() : legacy;
+      // Read once; the transactions only of the blocks after the snapshot (those are replayed).
+      const fullFrom = (this.readSnapshotMeta()?.block ?? 0) + 1;
+      const journal = header ? this.journal.readAll(fullFrom) : undefined;
+      const snapshot: { file: string; block: number; hash: string; history?: HistoryChunk[] } | undefined = header
+        ? this.usableSnapshot(journal!)
+        : legacy;
       let { pid, port } = await this.spawnAnvil(genesisTimestamp, snapshot?.file);
       if (snapshot) {
         const probe = new AnvilRpc(`http://127.0.0.1:${port}`, 60_000);
@@ -194,6 +298,7 @@ export class LocalNode {
           killQuietly(pid);
           ({ pid, port } = await this.spawnAnvil(genesisTimestamp));
           snapshot.block = 0;
+          snapshot.history = undefined;
         }
       }
       const rpcUrl = `http://127.0.0.1:${port}`;
@@ -229,7 +334,14 @@ export class LocalNode {
               { file: this.journal.file },
             );
           }
-          lastTimestamp = await this.replay(rpc, header, snapshot?.block ?? 0);
+          const after = snapshot?.block ?? 0;
+          // Without the snapshot every block is replayed: read their transactions too.
+          lastTimestamp = await this.replay(
+            rpc,
+            after + 1 >= fullFrom ? journal! : this.journal.readAll(),
+            header,
+            after,
+          );
         }
         // Replayed (or new): from now on blocks follow the wall clock and are mined per transaction.
         await rpc.call("evm_setTime", [Math.max(Math.floor(Date.now() / 1000), lastTimestamp)]);
@@ -245,6 +357,14 @@ export class LocalNode {
           identity: current.identity,
           genesisHash: current.genesis.hash,
         };
+        // Blocks older than the snapshot's recent ones are loaded by a background process, newest
+        // first; until it is done, start() (for readers) waits for it.
+        const history = snapshot?.block ? snapshot.history : undefined;
+        const loader = history?.length ? this.spawnWorker(["--history"]) : undefined;
+        writeFileAtomic(
+          this.historyFile,
+          `${JSON.stringify({ pid, complete: loader === undefined, loader } satisfies HistoryStatus)}\n`,
+        );
         writeFileAtomic(this.infoFile, `${JSON.stringify(info, null, 2)}\n`);
         return info;
       } catch (e) {
@@ -293,7 +413,7 @@ export class LocalNode {
       }
     });
     this.rotateLog(LOG_LIMIT);
-    if (journalBytes - (this.readSnapshotMeta()?.journalBytes ?? 0) >= snapshotAfterBytes()) this.spawnSnapshot();
+    if (journalBytes - (this.readSnapshotMeta()?.journalBytes ?? 0) >= snapshotAfterBytes()) this.spawnWorker([]);
   }
 
   /**
@@ -315,18 +435,138 @@ export class LocalNode {
           if ((await rpc.call<string>("eth_blockNumber")) !== before) return; // a block came in during the dump: next time
           const block = Number(BigInt(before));
           const at = await rpc.call<{ hash: string }>("eth_getBlockByNumber", [before, false]);
-          const file = path.join(this.dir, `snapshot-${block}.json`);
-          writeFileAtomic(file, gunzipSync(Buffer.from(dump.slice(2), "hex")));
+          const state = JSON.parse(gunzipSync(Buffer.from(dump.slice(2), "hex")).toString("utf8")) as AnvilState;
           const old = this.readSnapshotMeta();
+          const split = await this.splitHistory(rpc, state, block, old);
+          if (!split) return; // the dump lacks blocks it should hold (history still loading): next time
+          const file = path.join(this.dir, `snapshot-${block}.json`);
+          writeFileAtomic(file, JSON.stringify(state));
           const journalBytes = fs.statSync(this.journal.file).size;
           writeFileAtomic(
             path.join(this.dir, "snapshot.meta.json"),
-            `${JSON.stringify({ file: path.basename(file), block, hash: at.hash, journalBytes } satisfies SnapshotMeta)}\n`,
+            `${JSON.stringify({ file: path.basename(file), block, hash: at.hash, journalBytes, ...split } satisfies SnapshotMeta)}\n`,
           );
           if (old && old.file !== path.basename(file)) fs.rmSync(path.join(this.dir, old.file), { force: true });
+          const kept = new Set(split.history.map((c) => c.file));
+          for (const c of old?.history ?? [])
+            if (!kept.has(c.file)) fs.rmSync(path.join(this.dir, c.file), { force: true });
         } finally {
           rpc.close();
         }
+      },
+      { timeoutMs: 0 },
+    );
+  }
+
+  /**
+   * Cuts a state dump down to the state and its newest {@link RECENT_BLOCKS} blocks (what a restart
+   * loads before it takes writes) and writes the older blocks, not yet in a chunk, as history
+   * chunks (loaded in the background after a restart). Chunks of earlier snapshots stay as they
+   * are while the journal holds their blocks. Returns the chunks, or undefined when the dump lacks
+   * a block it should hold.
+   */
+  private async splitHistory(
+    rpc: AnvilRpc,
+    state: AnvilState,
+    block: number,
+    old: SnapshotMeta | undefined,
+  ): Promise<{ recentFrom: number; history: HistoryChunk[] } | undefined> {
+    const recentFrom = Math.max(0, block - RECENT_BLOCKS + 1);
+    const { header, blocks: journaled } = this.journal.readAll();
+    const hashOf = (n: number) => (n === 0 ? header.genesis.hash : journaled[n - 1]?.h);
+    // The earlier chunks still valid, in order from block 0, and below the new recent window.
+    const history: HistoryChunk[] = [];
+    for (const c of old?.history ?? []) {
+      const next = history.length === 0 ? 0 : history[history.length - 1].to + 1;
+      if (c.from !== next || c.to >= recentFrom || hashOf(c.to) !== c.hash) break;
+      if (!fs.existsSync(path.join(this.dir, c.file))) break;
+      history.push(c);
+    }
+    const byNumber = new Map<number, AnvilState["blocks"][number]>();
+    for (const b of state.blocks) byNumber.set(Number(BigInt(b.header.number)), b);
+    const txsOf = new Map<number, AnvilState["transactions"]>();
+    for (const t of state.transactions) {
+      const list = txsOf.get(t.block_number);
+      if (list) list.push(t);
+      else txsOf.set(t.block_number, [t]);
+    }
+    const start = history.length === 0 ? 0 : history[history.length - 1].to + 1;
+    for (let n = start; n <= block; n++) if (!byNumber.has(n)) return undefined;
+    fs.mkdirSync(path.join(this.dir, "history"), { recursive: true });
+    const pending: HistoryChunk[] = [];
+    for (let from = start; from < recentFrom;) {
+      let to = from;
+      let txs = txsOf.get(from)?.length ?? 0;
+      while (to + 1 < recentFrom && to + 1 - from < CHUNK_BLOCKS && txs + (txsOf.get(to + 1)?.length ?? 0) <= CHUNK_TXS)
+        txs += txsOf.get(++to)?.length ?? 0;
+      const blocks: AnvilState["blocks"] = [];
+      const transactions: AnvilState["transactions"] = [];
+      for (let n = from; n <= to; n++) {
+        blocks.push(byNumber.get(n)!);
+        transactions.push(...(txsOf.get(n) ?? []));
+      }
+      const file = path.join("history", `chunk-${from}-${to}.json.gz`);
+      const chunk = {
+        block: null,
+        accounts: {},
+        best_block_number: null,
+        blocks,
+        transactions,
+        historical_states: null,
+      };
+      writeFileAtomic(path.join(this.dir, file), gzipSync(JSON.stringify(chunk), { level: 1 }));
+      pending.push({ file, from, to, hash: "" });
+      from = to + 1;
+    }
+    // Each chunk's last block hash, from the chain (unchanged since the dump: checked by the caller).
+    const hashes = await rpc.batch<{ hash: string }>(
+      pending.map((c) => ["eth_getBlockByNumber", [hex(c.to), false]] as [string, unknown[]]),
+    );
+    pending.forEach((c, i) => (c.hash = hashes[i].hash));
+    // The snapshot file keeps only the recent blocks and their transactions.
+    state.blocks = state.blocks.filter((b) => Number(BigInt(b.header.number)) >= recentFrom);
+    state.transactions = state.transactions.filter((t) => t.block_number >= recentFrom);
+    state.historical_states = null;
+    return { recentFrom, history: [...history, ...pending] };
+  }
+
+  /**
+   * Loads the older blocks of a chain restarted from a snapshot into it (the background part of
+   * a restart), newest first, one short chunk at a time; then records the history as complete.
+   */
+  async loadHistory(): Promise<void> {
+    const info = await this.status();
+    const meta = this.readSnapshotMeta();
+    const h = this.readHistoryStatus();
+    if (!info || !meta || !h || h.pid !== info.pid || h.complete) return;
+    await withLockFile(
+      path.join(this.dir, "history.lock"),
+      async () => {
+        const rpc = new AnvilRpc(info.rpcUrl, 600_000);
+        try {
+          for (const c of [...(meta.history ?? [])].reverse()) {
+            if (!isProcessAlive(info.pid)) return;
+            const data = fs.readFileSync(path.join(this.dir, c.file));
+            // Loading blocks makes Anvil derive the next base fee from the newest loaded one: put it back.
+            const head = await rpc.call<{ hash: string }>("eth_getBlockByNumber", ["latest", false]);
+            const pending = await rpc.call<{ baseFeePerGas?: string }>("eth_getBlockByNumber", ["pending", false]);
+            await rpc.call("anvil_loadState", [`0x${data.toString("hex")}`]);
+            const got = await rpc.call<{ hash: string } | null>("eth_getBlockByNumber", [hex(c.to), false]);
+            if (got?.hash !== c.hash)
+              throw new ProofmarkError("CHAIN_STATE_CORRUPT", `${c.file} did not load block ${c.to} as recorded`, {
+                file: c.file,
+              });
+            const now = await rpc.call<{ hash: string }>("eth_getBlockByNumber", ["latest", false]);
+            if (pending.baseFeePerGas && now.hash === head.hash)
+              await rpc.call("anvil_setNextBlockBaseFeePerGas", [pending.baseFeePerGas]);
+          }
+        } finally {
+          rpc.close();
+        }
+        writeFileAtomic(
+          this.historyFile,
+          `${JSON.stringify({ pid: info.pid, complete: true } satisfies HistoryStatus)}\n`,
+        );
       },
       { timeoutMs: 0 },
     );
@@ -343,17 +583,33 @@ export class LocalNode {
     }
   }
 
-  /** The snapshot to start from, when its block is in the journal with the same hash. */
-  private usableSnapshot(): { file: string; block: number; hash: string } | undefined {
+  /**
+   * The snapshot to start from, when its block is in the journal with the same hash and, for a
+   * snapshot that keeps only recent blocks, its history chunks hold every older block (each
+   * chunk's last block in the journal with the same hash).
+   */
+  private usableSnapshot(journal: {
+    header: JournalHeader;
+    blocks: JournalBlock[];
+  }): { file: string; block: number; hash: string; history?: HistoryChunk[] } | undefined {
     const meta = this.readSnapshotMeta();
     if (!meta || !fs.existsSync(path.join(this.dir, meta.file))) return undefined;
     try {
-      const { blocks } = this.journal.readAll();
+      const { header, blocks } = journal;
       if (blocks[meta.block - 1]?.h !== meta.hash) return undefined;
+      if (meta.recentFrom !== undefined) {
+        let next = 0;
+        for (const c of meta.history ?? []) {
+          const hash = c.to === 0 ? header.genesis.hash : blocks[c.to - 1]?.h;
+          if (c.from !== next || hash !== c.hash || !fs.existsSync(path.join(this.dir, c.file))) return undefined;
+          next = c.to + 1;
+        }
+        if (next !== meta.recentFrom) return undefined;
+      }
     } catch {
       return undefined;
     }
-    return { file: path.join(this.dir, meta.file), block: meta.block, hash: meta.hash };
+    return { file: path.join(this.dir, meta.file), block: meta.block, hash: meta.hash, history: meta.history };
   }
 
   /**
@@ -385,18 +641,21 @@ export class LocalNode {
     return { ...best, file: target };
   }
 
-  private spawnSnapshot(): void {
+  /** Runs the background worker (a snapshot; with `--history`, the history loader), detached; returns its pid. */
+  private spawnWorker(args: string[]): number | undefined {
     const ts = __filename.endsWith(".ts");
     const worker = path.join(__dirname, `snapshot-worker.${ts ? "ts" : "js"}`);
     try {
       const child = spawn(
         process.execPath,
-        [...(ts ? ["-r", "ts-node/register/transpile-only"] : []), worker, this.dataDir],
+        [...(ts ? ["-r", "ts-node/register/transpile-only"] : []), worker, this.dataDir, ...args],
         { detached: true, stdio: "ignore" },
       );
+      child.on("error", () => undefined);
       child.unref();
+      return child.pid;
     } catch {
-      // best effort
+      return undefined; // best effort
     }
   }
 
@@ -467,6 +726,13 @@ export class LocalNode {
       while (keep > 0) {
         const b = await rpc.call<{ hash: string } | null>("eth_getBlockByNumber", [hex(keep), false]);
         if (b?.hash === all.blocks[keep - 1].h) break;
+        if (b === null)
+          // Not loaded yet (a restart's older blocks come in the background): never cut the journal for that.
+          throw new ProofmarkError(
+            "NODE_FAILED",
+            `the local chain does not hold block ${keep} yet (it is loading its older blocks); run the command again in a moment`,
+            { block: keep },
+          );
         keep--;
       }
       if (keep === 0) {
@@ -514,8 +780,13 @@ export class LocalNode {
   }
 
   /** Replays the journal into a fresh Anvil (not mining by itself); returns the last block's timestamp. */
-  private async replay(rpc: AnvilRpc, header: JournalHeader, after: number): Promise<number> {
-    const { blocks } = this.journal.readAll();
+  private async replay(
+    rpc: AnvilRpc,
+    journal: { blocks: JournalBlock[] },
+    header: JournalHeader,
+    after: number,
+  ): Promise<number> {
+    const { blocks } = journal;
     let calls: Array<[string, unknown[]]> = [];
     for (const b of blocks) {
       if (b.n <= after) continue;

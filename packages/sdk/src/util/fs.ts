@@ -178,12 +178,13 @@ export function readJsonIfExists<T>(file: string): T | undefined {
 }
 
 /**
- * A coded error for a write that failed because the disk is full (ENOSPC, EDQUOT), naming the file;
+ * A coded error for a write that failed because the disk is full (ENOSPC, EDQUOT, SQLITE_FULL), naming the file;
  * undefined for any other failure.
  */
 export function diskFullError(e: unknown, file?: string): ProofmarkError | undefined {
   const err = e as NodeJS.ErrnoException;
-  if (err?.code !== "ENOSPC" && err?.code !== "EDQUOT") return undefined;
+  // SQLITE_FULL: better-sqlite3's error when SQLite cannot grow its file or journal.
+  if (err?.code !== "ENOSPC" && err?.code !== "EDQUOT" && err?.code !== "SQLITE_FULL") return undefined;
   const where = file ?? err.path;
   return new ProofmarkError(
     "DISK_FULL",
@@ -191,6 +192,27 @@ export function diskFullError(e: unknown, file?: string): ProofmarkError | undef
     where ? { file: where, queued: true } : { queued: true },
     { cause: e },
   );
+}
+
+/**
+ * Throws DISK_FULL when the file system of `dir` has less than `bytes` free: called before a
+ * local-chain transaction is sent, since a transaction mined but not journaled (the journal
+ * append failing on a full disk) would be reported as failed and then sent again.
+ */
+export function assertDiskRoom(dir: string, bytes = 1 << 20): void {
+  let free: number;
+  try {
+    const s = fs.statfsSync(dir);
+    free = s.bavail * s.bsize;
+  } catch {
+    return; // cannot tell: the write itself will say
+  }
+  if (free < bytes)
+    throw new ProofmarkError(
+      "DISK_FULL",
+      `the disk is full (${free} bytes free in ${dir}); nothing was sent to the chain. Free some space and run the command again`,
+      { file: dir, free },
+    );
 }
 
 /** Holders of each lock file in this process, so that callers here take turns before touching the file. */
