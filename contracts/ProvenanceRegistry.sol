@@ -326,7 +326,7 @@ contract ProvenanceRegistry is IProvenanceRegistry, AccessControl, ERC2771Contex
 
     /// @inheritdoc IProvenanceRegistry
     function version() external pure returns (string memory) {
-        return "1.0.0";
+        return "1.1.0";
     }
 
     // ---------------------------------------------------------------- ERC-2771 (meta-transactions)

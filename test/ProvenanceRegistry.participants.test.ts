@@ -23,7 +23,7 @@ async function fixture() {
     await ethers.getSigners();
   const registry = (await (
     await ethers.getContractFactory("ProvenanceRegistry")
-  ).deploy(deployer.address, registrar.address)) as unknown as ProvenanceRegistry;
+  ).deploy(deployer.address, registrar.address, ethers.ZeroAddress)) as unknown as ProvenanceRegistry;
   await registry.connect(registrar).createProduct({ admin: coop.address, ...PEAR });
   await registry.connect(registrar).createProduct({ admin: teaAdmin.address, ...PEAR, name: "西湖龙井" });
   const holders = { producer: farmer, inspector, processor, logistics, retailer };

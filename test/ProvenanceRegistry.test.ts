@@ -93,7 +93,7 @@ describe("ProvenanceRegistry", function () {
   describe("deployment", function () {
     it("reports its version and starts empty, with the given admin and registrar", async function () {
       const { registry, deployer, registrar } = await loadFixture(deployProvenanceFixture);
-      expect(await registry.version()).to.equal("1.0.0");
+      expect(await registry.version()).to.equal("1.1.0");
       expect(await registry.hasRole(ZERO, deployer.address)).to.equal(true);
       expect(await registry.hasRole(await registry.REGISTRAR_ROLE(), registrar.address)).to.equal(true);
       const fresh = await (

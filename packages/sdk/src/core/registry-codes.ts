@@ -18,6 +18,17 @@ const RELEASED: KnownRegistryCode[] = [
     contract: "ProvenanceRegistry",
     version: "1.0.0",
   },
+  // 1.0.0 compiled for Shanghai (public L2s, consortium chains, ganache)
+  {
+    codeHash: "0x63b3d6234786f8e2ebb1d7238d3aaa333143d8b0665df9f3bd18e97ad9be3469",
+    contract: "EvidenceRegistry",
+    version: "1.0.0",
+  },
+  {
+    codeHash: "0x4b9a89e7061558d3429f4dfed7108557c78ee4f241586102af8d23f44548a770",
+    contract: "ProvenanceRegistry",
+    version: "1.0.0",
+  },
 ];
 
 /** Every registry code this SDK knows: the released ones and the ones of this build (generated at build time from the Hardhat artifacts). */
