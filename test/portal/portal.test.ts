@@ -134,6 +134,16 @@ describe("portal (real chain, real SQLite, real browser)", function () {
       expect(r.codes[0].commitment).to.equal(world.good.manifest.commitment);
     });
 
+    it("names chain facts as the glossary does: blockNumber and txHash in lots, events, codes and recalls", async () => {
+      const trace = JSON.parse((await get(`${portal.url}/api/lots/${world.goodLot}/trace`)).text);
+      const recalled = JSON.parse((await get(`${portal.url}/api/lots/${world.recalledLot}`)).text);
+      for (const fact of [trace.lot, trace.events[0], trace.codes[0], recalled.recall]) {
+        expect(fact.blockNumber).to.be.a("number").and.greaterThan(0);
+        expect(fact.txHash).to.match(/^0x[0-9a-f]{64}$/);
+        expect(fact).to.not.have.any.keys("block", "tx");
+      }
+    });
+
     it("marks a lot whose harvest was recalled as recalled, with the reason", async () => {
       const r = JSON.parse((await get(`${portal.url}/api/lots/${world.recalledLot}`)).text);
       expect(r.status).to.equal("recalled");
@@ -605,7 +615,10 @@ describe("portal (real chain, real SQLite, real browser)", function () {
         await portal.indexer.sync();
         expect(portal.indexer.status.lastReorgFrom).to.be.a("number");
         expect(JSON.parse((await get(`${portal.url}/api/anchors/${a}`)).text).indexed).to.equal(null);
-        expect(JSON.parse((await get(`${portal.url}/api/anchors/${b}`)).text).indexed.root).to.equal(b);
+        const indexed = JSON.parse((await get(`${portal.url}/api/anchors/${b}`)).text).indexed;
+        expect(indexed.root).to.equal(b);
+        // the glossary's names, as in the same response's chain part
+        expect(indexed).to.have.all.keys("root", "submitter", "leafCount", "blockNumber", "txHash", "anchoredAt");
       } finally {
         chain.close();
       }

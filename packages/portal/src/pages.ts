@@ -153,7 +153,7 @@ function eventItem(lang: Lang, e: EventView, reachable: boolean, trusted: boolea
   <div class="when">${esc(formatPageTime(lang, e.eventTime))} · ${esc(t(lang, "by"))} ${actorHtml(lang, e.actorLabel, e.participant)}</div>
   ${detail.join("")}
   <div>${badge}</div>
-  <div class="chain">${esc(t(lang, "block"))} #${esc(e.block)} · ${esc(formatPageTime(lang, e.time))} · ${esc(t(lang, "tx"))} <span title="${esc(e.tx)}">${esc(short(e.tx))}</span></div>
+  <div class="chain">${esc(t(lang, "block"))} #${esc(e.blockNumber)} · ${esc(formatPageTime(lang, e.time))} · ${esc(t(lang, "tx"))} <span title="${esc(e.txHash)}">${esc(short(e.txHash))}</span></div>
 </li>`;
 }
 
@@ -190,7 +190,7 @@ function timeline(lang: Lang, trace: TraceView, reachable: boolean): string {
     // and on the new packed lot, in one transaction): a consumer sees it once.
     const seen = new Set<string>();
     const shown = trace.events.filter((e) => {
-      const key = `${e.tx}|${e.step}|${e.disposition}`;
+      const key = `${e.txHash}|${e.step}|${e.disposition}`;
       if (seen.has(key)) return false;
       seen.add(key);
       return true;

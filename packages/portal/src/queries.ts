@@ -43,8 +43,8 @@ export interface ProductView {
   region: string;
   unit: string;
   admin: string;
-  tx: string;
-  block: number;
+  txHash: string;
+  blockNumber: number;
   time: number;
 }
 
@@ -59,8 +59,8 @@ export interface EventView {
   participant?: ParticipantView;
   location: string;
   document: string;
-  block: number;
-  tx: string;
+  blockNumber: number;
+  txHash: string;
   time: number;
   logIndex: number;
   /** How the event document compared with its chain record (the SDK's check). */
@@ -83,10 +83,10 @@ export interface LotView {
   participant?: ParticipantView;
   season: number | null;
   parents: number[];
-  block: number;
-  tx: string;
+  blockNumber: number;
+  txHash: string;
   time: number;
-  recall?: { reason: string; actor: string; block: number; tx: string; time: number };
+  recall?: { reason: string; actor: string; blockNumber: number; txHash: string; time: number };
 }
 
 export interface TraceView {
@@ -100,13 +100,20 @@ export interface TraceView {
   unchecked: string[];
   checks: LotAssessment["checks"];
   /** Recall that applies (own or an ancestor's). */
-  recall?: { lot: number; reason: string; actor: string; block: number; tx: string; time: number };
+  recall?: { lot: number; reason: string; actor: string; blockNumber: number; txHash: string; time: number };
   ancestors: LotView[];
   /** Events of the lot and its ancestors, oldest first. */
   events: EventView[];
   /** The harvest lot(s) at the root of the tree. */
   harvests: LotView[];
-  codes: Array<{ count: number; issuedTotal: number; commitment: string; tx: string; block: number; time: number }>;
+  codes: Array<{
+    count: number;
+    issuedTotal: number;
+    commitment: string;
+    txHash: string;
+    blockNumber: number;
+    time: number;
+  }>;
 }
 
 type Row = Record<string, unknown>;
@@ -122,15 +129,15 @@ function lotView(r: Row, recall: Row | undefined, devNames: boolean): LotView {
     actorLabel: accountLabel(String(r.actor), devNames),
     season: r.season === null ? null : Number(r.season),
     parents: JSON.parse(String(r.parents)) as number[],
-    block: Number(r.block),
-    tx: String(r.tx),
+    blockNumber: Number(r.block),
+    txHash: String(r.tx),
     time: Number(r.time),
     recall: recall
       ? {
           reason: String(recall.reason),
           actor: String(recall.actor),
-          block: Number(recall.block),
-          tx: String(recall.tx),
+          blockNumber: Number(recall.block),
+          txHash: String(recall.tx),
           time: Number(recall.time),
         }
       : undefined,
@@ -172,8 +179,8 @@ export class PortalQueries {
       region: String(r.region),
       unit: String(r.unit),
       admin: String(r.admin),
-      tx: String(r.tx),
-      block: Number(r.block),
+      txHash: String(r.tx),
+      blockNumber: Number(r.block),
       time: Number(r.time),
     };
   }
@@ -226,8 +233,8 @@ export class PortalQueries {
           participant: this.lots.participant(l.product, String(e.actor)),
           location: String(e.location),
           document: String(e.document),
-          block: Number(e.block),
-          tx: String(e.tx),
+          blockNumber: Number(e.block),
+          txHash: String(e.tx),
           time: Number(e.time),
           logIndex: Number(e.log_index),
           check,
@@ -236,14 +243,14 @@ export class PortalQueries {
         });
       }
     }
-    events.sort((x, y) => x.block - y.block || x.logIndex - y.logIndex);
+    events.sort((x, y) => x.blockNumber - y.blockNumber || x.logIndex - y.logIndex);
     const recalled = all.filter((l) => l.recall).sort((x, y) => x.recall!.time - y.recall!.time)[0];
     const codes = (this.s.codes.all(id) as Row[]).map((c) => ({
       count: Number(c.count),
       issuedTotal: Number(c.issued_total),
       commitment: String(c.commitment),
-      tx: String(c.tx),
-      block: Number(c.block),
+      txHash: String(c.tx),
+      blockNumber: Number(c.block),
       time: Number(c.time),
     }));
     return {
@@ -276,16 +283,18 @@ export class PortalQueries {
 
   anchor(
     root: string,
-  ): { root: string; submitter: string; leafCount: number; block: number; tx: string; time: number } | undefined {
+  ):
+    | { root: string; submitter: string; leafCount: number; blockNumber: number; txHash: string; anchoredAt: number }
+    | undefined {
     const r = this.s.anchor.get(root) as Row | undefined;
     return r
       ? {
           root: String(r.root),
           submitter: String(r.submitter),
           leafCount: Number(r.leaf_count),
-          block: Number(r.block),
-          tx: String(r.tx),
-          time: Number(r.time),
+          blockNumber: Number(r.block),
+          txHash: String(r.tx),
+          anchoredAt: Number(r.time),
         }
       : undefined;
   }
