@@ -1,8 +1,10 @@
 import { expect } from "chai";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { Wallet } from "ethers";
+import { TypedDataEncoder, Wallet } from "ethers";
 import {
+  CALENDAR_ACKNOWLEDGEMENT_TYPES,
+  calendarAcknowledgementDigest,
   EvidenceRegistryClient,
   evidenceRegistryInterface,
   openCalendarChains,
@@ -110,6 +112,15 @@ describe("calendar: the stamping service on SQLite, anchoring on Anvil and ganac
       const v = verifyAttestation(parseAttestation(s), { foldPath: fold, expectedSigner: calendarKey.address });
       expect(v.valid, v.summary).to.equal(true);
       expect(v.summary).to.equal(`signed by ${calendarKey.address.toLowerCase()} (calendar)`);
+      // the hand-encoded digest (the calendar's hot path) is ethers' generic EIP-712 encoding, also with a chainId
+      expect(calendarAcknowledgementDigest(s.domain, s.message)).to.equal(
+        TypedDataEncoder.hash(s.domain, CALENDAR_ACKNOWLEDGEMENT_TYPES, s.message),
+      );
+      const onChain = { ...s.domain, chainId: 31337 };
+      const big = { ...s.message, receivedAt: Number.MAX_SAFE_INTEGER, calendar: "https://calendar.example/é" };
+      expect(calendarAcknowledgementDigest(onChain, big)).to.equal(
+        TypedDataEncoder.hash(onChain, CALENDAR_ACKNOWLEDGEMENT_TYPES, big),
+      );
       // the calendar's key is not the chain key that pays for anchoring
       expect(v.signer).to.not.equal(new Wallet(DEV_KEY_0).address.toLowerCase());
     }

@@ -96,7 +96,8 @@ export async function startCalendar(opts: CalendarOptions): Promise<CalendarServ
 
 interface Waiter {
   leaves: Hex[];
-  resolve: (statements: CalendarAttestation[]) => void;
+  /** Receives the JSON of the leaves' attestations (an array, in request order). */
+  resolve: (statements: string) => void;
   reject: (e: unknown) => void;
 }
 
@@ -261,7 +262,7 @@ class Calendar {
       );
     }
     const statements = await this.acknowledge(normalized);
-    this.json(res, 202, { format: "proofmark-calendar-pending", version: 1, statements });
+    this.raw(res, 202, `{"format":"proofmark-calendar-pending","version":1,"statements":${statements}}`);
   }
 
   private async getProof(leaf: Hex, res: http.ServerResponse): Promise<void> {
@@ -339,7 +340,10 @@ class Calendar {
   }
 
   private json(res: http.ServerResponse, status: number, value: unknown): void {
-    const body = JSON.stringify(value);
+    this.raw(res, status, JSON.stringify(value));
+  }
+
+  private raw(res: http.ServerResponse, status: number, body: string): void {
     res.writeHead(status, {
       "content-type": "application/json",
       "content-length": Buffer.byteLength(body),
@@ -376,8 +380,8 @@ class Calendar {
 
   // ---- group commit -----------------------------------------------------------------------
 
-  /** Resolves once the leaves are durable, with one signed statement per leaf (in request order). */
-  private acknowledge(leaves: Hex[]): Promise<CalendarAttestation[]> {
+  /** Resolves once the leaves are durable, with the JSON array of their signed statements (request order). */
+  private acknowledge(leaves: Hex[]): Promise<string> {
     return new Promise((resolve, reject) => {
       this.waiting.push({ leaves, resolve, reject });
       if (!this.flushScheduled && !this.flushing) {
@@ -431,7 +435,12 @@ class Calendar {
       await this.store.acknowledge(ackRecord);
       crashForTest("calendar-after-commit");
       this.pending += leaves.length;
-      for (const w of group) w.resolve(w.leaves.map((leaf) => calendarAttestationFor(ack, ack.tree, index.get(leaf)!)));
+      const statementJson = attestationJson(ack, ack.tree);
+      for (const w of group) {
+        let json = "[";
+        for (let i = 0; i < w.leaves.length; i++) json += (i ? "," : "") + statementJson(index.get(w.leaves[i])!);
+        w.resolve(json + "]");
+      }
       if (this.pending >= this.maxBatch) this.schedule(0);
     } catch (e) {
       for (const w of group) w.reject(e);
@@ -538,6 +547,23 @@ class Calendar {
     }
     await this.store.saveBatch(batch);
   }
+}
+
+/**
+ * The JSON of leaf `index`'s attestation, exactly `JSON.stringify(calendarAttestationFor(ack, tree,
+ * index))`, with everything the leaves of a group share serialised once per group instead of once
+ * per leaf (the test compares both).
+ */
+function attestationJson(
+  ack: Parameters<typeof calendarAttestationFor>[0],
+  tree: MerkleTree,
+): (index: number) => string {
+  const shape = calendarAttestationFor(ack, tree, 0);
+  const head = JSON.stringify({ type: shape.type, scheme: shape.scheme, domain: shape.domain, message: shape.message });
+  const tail = JSON.stringify({ signer: shape.signer, signature: shape.signature });
+  const prefix = `${head.slice(0, -1)},"leaf":"`;
+  const suffix = `,${tail.slice(1)}`;
+  return (index) => `${prefix}${tree.leaf(index)}","path":${JSON.stringify(tree.proof(index))}${suffix}`;
 }
 
 function readBody(req: http.IncomingMessage, max: number): Promise<string | undefined> {

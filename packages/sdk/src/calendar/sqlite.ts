@@ -20,16 +20,22 @@ CREATE TABLE IF NOT EXISTS acks (
   id INTEGER PRIMARY KEY, root TEXT NOT NULL, received_at INTEGER NOT NULL, calendar TEXT NOT NULL,
   signer TEXT NOT NULL, signature TEXT NOT NULL, leaves BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS leaves (
-  leaf BLOB PRIMARY KEY, ack_id INTEGER NOT NULL, ack_index INTEGER NOT NULL, received_at INTEGER NOT NULL,
-  batch_id INTEGER, batch_index INTEGER) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS leaves_pending ON leaves (ack_id, ack_index) WHERE batch_id IS NULL;
+  leaf BLOB PRIMARY KEY, ack_id INTEGER NOT NULL, ack_index INTEGER NOT NULL, received_at INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS leaves_order ON leaves (ack_id, ack_index);
 CREATE TABLE IF NOT EXISTS batches (
   id INTEGER PRIMARY KEY, root TEXT NOT NULL, leaf_count INTEGER NOT NULL, created_at INTEGER NOT NULL,
-  leaves BLOB NOT NULL, progress TEXT NOT NULL, completed_at INTEGER);
+  leaves BLOB NOT NULL, progress TEXT NOT NULL, completed_at INTEGER,
+  last_ack INTEGER NOT NULL, last_index INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS batches_end ON batches (last_ack, last_index);
 `;
 
-/** Format of the calendar database, checked on open. */
-export const CALENDAR_SCHEMA_VERSION = "proofmark-calendar-1";
+/**
+ * Format of the calendar database, checked on open. Version 2: a batch is the next run of leaves in
+ * acknowledgement order (ack id, index in the ack), recorded by its last position — closing a
+ * batch writes one row, not one update per leaf (version 1 rewrote every leaf row, scattered over
+ * the leaf index: tens of MB of WAL and a stall of the event loop per batch).
+ */
+export const CALENDAR_SCHEMA_VERSION = "proofmark-calendar-2";
 
 /**
  * The writer of acknowledgements, on a worker thread with its own connection: a commit waits for
@@ -82,12 +88,13 @@ export class SqliteCalendarStore implements CalendarStore {
       this.db.pragma("journal_mode = WAL");
       this.db.pragma("synchronous = FULL");
       this.db.pragma("busy_timeout = 10000");
-      this.db.exec(SCHEMA);
+      this.db.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
       const version = this.db.prepare("SELECT value FROM meta WHERE key = 'schema'").get() as
         { value: string } | undefined;
-      if (!version) this.db.prepare("INSERT INTO meta (key, value) VALUES ('schema', ?)").run(CALENDAR_SCHEMA_VERSION);
-      else if (version.value !== CALENDAR_SCHEMA_VERSION)
+      if (version && version.value !== CALENDAR_SCHEMA_VERSION)
         throw new Error(`the database is ${version.value}, not ${CALENDAR_SCHEMA_VERSION}`);
+      this.db.exec(SCHEMA);
+      if (!version) this.db.prepare("INSERT INTO meta (key, value) VALUES ('schema', ?)").run(CALENDAR_SCHEMA_VERSION);
     } catch (e) {
       throw new ProofmarkError(
         "CALENDAR_STORE_FAILED",
@@ -101,7 +108,7 @@ export class SqliteCalendarStore implements CalendarStore {
       eval: true,
       workerData: { file, module: require.resolve("better-sqlite3") },
     });
-    this.pending = (this.stmts.pending.get() as { n: number }).n;
+    this.pending = (this.stmts.pending.get(...this.end()) as { n: number }).n;
     this.writer.on("message", (m: { seq: number; id?: number; inserted?: number; error?: string }) => {
       const call = this.calls.get(m.seq);
       this.calls.delete(m.seq);
@@ -126,19 +133,25 @@ export class SqliteCalendarStore implements CalendarStore {
   private prepare() {
     const db = this.db;
     return {
-      pending: db.prepare("SELECT COUNT(*) AS n FROM leaves WHERE batch_id IS NULL"),
-      // ack ids grow with time: the first pending leaf in (ack_id, ack_index) order is the oldest (index only, O(log n))
+      // ack ids grow with commits (one writer): the leaves after the last batch's end are the pending ones, oldest first
+      end: db.prepare(
+        "SELECT last_ack AS a, last_index AS i FROM batches ORDER BY last_ack DESC, last_index DESC LIMIT 1",
+      ),
+      pending: db.prepare("SELECT COUNT(*) AS n FROM leaves WHERE (ack_id, ack_index) > (?, ?)"),
       oldest: db.prepare(
-        "SELECT received_at AS t FROM leaves WHERE batch_id IS NULL ORDER BY ack_id, ack_index LIMIT 1",
+        "SELECT received_at AS t FROM leaves WHERE (ack_id, ack_index) > (?, ?) ORDER BY ack_id, ack_index LIMIT 1",
       ),
-      leaf: db.prepare("SELECT ack_id, ack_index, batch_id, batch_index FROM leaves WHERE leaf = ?"),
+      leaf: db.prepare("SELECT ack_id, ack_index FROM leaves WHERE leaf = ?"),
       ack: db.prepare("SELECT * FROM acks WHERE id = ?"),
-      batch: db.prepare("SELECT * FROM batches WHERE id = ?"),
-      takePending: db.prepare("SELECT leaf FROM leaves WHERE batch_id IS NULL ORDER BY ack_id, ack_index LIMIT ?"),
-      insertBatch: db.prepare(
-        "INSERT INTO batches (root, leaf_count, created_at, leaves, progress) VALUES (?, ?, ?, ?, ?)",
+      batchOf: db.prepare(
+        "SELECT * FROM batches WHERE (last_ack, last_index) >= (?, ?) ORDER BY last_ack, last_index LIMIT 1",
       ),
-      assign: db.prepare("UPDATE leaves SET batch_id = ?, batch_index = ? WHERE leaf = ?"),
+      takePending: db.prepare(
+        "SELECT leaf, ack_id, ack_index FROM leaves WHERE (ack_id, ack_index) > (?, ?) ORDER BY ack_id, ack_index LIMIT ?",
+      ),
+      insertBatch: db.prepare(
+        "INSERT INTO batches (root, leaf_count, created_at, leaves, progress, last_ack, last_index) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      ),
       unfinished: db.prepare("SELECT * FROM batches WHERE completed_at IS NULL ORDER BY id"),
       save: db.prepare("UPDATE batches SET progress = ?, completed_at = ? WHERE id = ?"),
       stats: db.prepare(
@@ -173,21 +186,31 @@ export class SqliteCalendarStore implements CalendarStore {
   }
 
   async oldestPending(): Promise<number | undefined> {
-    return (this.stmts.oldest.get() as { t: number } | undefined)?.t;
+    return (this.stmts.oldest.get(...this.end()) as { t: number } | undefined)?.t;
+  }
+
+  /** Position (ack id, index) of the last leaf in a batch; (0, 0) before the first batch (ack ids start at 1). */
+  private end(): [number, number] {
+    const r = this.stmts.end.get() as { a: number; i: number } | undefined;
+    return r ? [r.a, r.i] : [0, 0];
   }
 
   async lookup(leaf: Hex): Promise<LeafLookup | undefined> {
-    const row = this.stmts.leaf.get(Buffer.from(leaf.slice(2), "hex")) as
-      { ack_id: number; ack_index: number; batch_id: number | null; batch_index: number | null } | undefined;
+    const key = Buffer.from(leaf.slice(2), "hex");
+    const row = this.stmts.leaf.get(key) as { ack_id: number; ack_index: number } | undefined;
     if (!row) return undefined;
     const ack = ackFromRow(this.stmts.ack.get(row.ack_id) as AckRow);
-    if (row.batch_id === null) return { ack, ackIndex: row.ack_index };
-    return {
-      ack,
-      ackIndex: row.ack_index,
-      batch: batchFromRow(this.stmts.batch.get(row.batch_id) as BatchRow),
-      batchIndex: row.batch_index!,
-    };
+    const batchRow = this.stmts.batchOf.get(row.ack_id, row.ack_index) as BatchRow | undefined;
+    if (!batchRow) return { ack, ackIndex: row.ack_index };
+    // the leaf's place in the batch: its 32-byte slot in the batch's packed leaves
+    let at = batchRow.leaves.indexOf(key);
+    while (at >= 0 && at % 32 !== 0) at = batchRow.leaves.indexOf(key, at + 1);
+    if (at < 0)
+      throw new ProofmarkError(
+        "CALENDAR_STORE_FAILED",
+        `the calendar database is inconsistent: ${leaf} is not in batch ${batchRow.id}`,
+      );
+    return { ack, ackIndex: row.ack_index, batch: batchFromRow(batchRow), batchIndex: at / 32 };
   }
 
   async asAnchorer<T>(fn: () => Promise<T>): Promise<T | undefined> {
@@ -201,7 +224,7 @@ export class SqliteCalendarStore implements CalendarStore {
   async openBatch(max: number, rootOf: (leaves: Hex[]) => Hex): Promise<BatchRecord | undefined> {
     const s = this.stmts;
     const run = this.db.transaction(() => {
-      const rows = s.takePending.all(max) as Array<{ leaf: Buffer }>;
+      const rows = s.takePending.all(...this.end(), max) as Array<{ leaf: Buffer; ack_id: number; ack_index: number }>;
       if (rows.length === 0) return undefined;
       const leaves = rows.map((r) => `0x${r.leaf.toString("hex")}` as Hex);
       const root = rootOf(leaves);
@@ -217,10 +240,18 @@ export class SqliteCalendarStore implements CalendarStore {
         timestamps: [],
         tsaFailures: {},
       };
+      const last = rows[rows.length - 1];
       batch.id = Number(
-        s.insertBatch.run(root, leaves.length, createdAt, packLeaves(leaves), progressJson(batch)).lastInsertRowid,
+        s.insertBatch.run(
+          root,
+          leaves.length,
+          createdAt,
+          Buffer.concat(rows.map((r) => r.leaf)),
+          progressJson(batch),
+          last.ack_id,
+          last.ack_index,
+        ).lastInsertRowid,
       );
-      rows.forEach((r, i) => s.assign.run(batch.id, i, r.leaf));
       return batch;
     });
     const batch = run.immediate(); // take the write lock first: a read-then-write upgrade could fail as busy

@@ -1,6 +1,7 @@
 import { TypedDataEncoder, recoverAddress, Signature, type TypedDataDomain, type TypedDataField } from "ethers";
 import { ProofmarkError } from "./errors";
-import { isHexOfLength, type Hex } from "./hex";
+import { hexInto, isHexOfLength, toHex, type Hex } from "./hex";
+import { keccak256, keccak256Utf8 } from "./keccak";
 
 /**
  * Signed statements (attestations) as EIP-712 typed data. Two roles, two keys, two domains:
@@ -134,10 +135,56 @@ export function submitterStatementDigest(domain: StatementDomain, message: Submi
   return TypedDataEncoder.hash(domain as TypedDataDomain, SUBMITTER_STATEMENT_TYPES, message) as Hex;
 }
 
-/** The EIP-712 digest a calendar signs for a group of leaves. */
+/**
+ * The EIP-712 digest a calendar signs for a group of leaves. It runs once per group commit on the
+ * calendar's request path, so it encodes the one fixed type itself (raw bytes, the domain separator
+ * cached) instead of going through ethers' generic encoder; the tests compare both.
+ */
 export function calendarAcknowledgementDigest(domain: StatementDomain, message: CalendarAcknowledgementMessage): Hex {
   checkCalendarMessage(message);
-  return TypedDataEncoder.hash(domain as TypedDataDomain, CALENDAR_ACKNOWLEDGEMENT_TYPES, message) as Hex;
+  // hashStruct = keccak(typeHash ‖ root ‖ uint256(receivedAt) ‖ keccak(calendar)), 128 bytes
+  const struct = new Uint8Array(128);
+  struct.set(CALENDAR_TYPE_HASH, 0);
+  hexInto(message.root, struct, 32, 32);
+  let t = message.receivedAt;
+  for (let i = 95; i >= 88 && t > 0; i--) {
+    struct[i] = t % 256;
+    t = Math.floor(t / 256);
+  }
+  struct.set(keccak256Utf8(message.calendar), 96);
+  // digest = keccak(0x19 0x01 ‖ domainSeparator ‖ hashStruct)
+  const digest = new Uint8Array(66);
+  digest[0] = 0x19;
+  digest[1] = 0x01;
+  digest.set(domainSeparator(domain), 2);
+  digest.set(keccak256(struct), 34);
+  return toHex(keccak256(digest));
+}
+
+const CALENDAR_TYPE_HASH = keccak256Utf8("CalendarAcknowledgement(bytes32 root,uint64 receivedAt,string calendar)");
+const domainSeparators = new Map<string, Uint8Array>();
+
+/** The EIP-712 domain separator of a statement domain (name, version, optional chainId). */
+function domainSeparator(domain: StatementDomain): Uint8Array {
+  const key = `${domain.name}\u0000${domain.version}\u0000${domain.chainId ?? ""}`;
+  let separator = domainSeparators.get(key);
+  if (!separator) {
+    separator = fromHexBytes(
+      TypedDataEncoder.hashDomain({
+        name: domain.name,
+        version: domain.version,
+        ...(domain.chainId !== undefined ? { chainId: domain.chainId } : {}),
+      }),
+    );
+    if (domainSeparators.size < 16) domainSeparators.set(key, separator);
+  }
+  return separator;
+}
+
+function fromHexBytes(hex: string): Uint8Array {
+  const out = new Uint8Array(32);
+  hexInto(hex, out, 0, 32);
+  return out;
 }
 
 /**
