@@ -53,9 +53,13 @@ export function readReceiptText(file: string): string {
 
 /** Reads and strictly parses a receipt file; RECEIPT_NOT_FOUND / RECEIPT_TOO_LARGE / RECEIPT_INVALID name the file. */
 export function readReceiptFile(file: string): Receipt {
-  const text = readReceiptText(file);
+  return parseReceiptText(file, readReceiptText(file), parseReceipt);
+}
+
+/** Parses the text of the receipt file `file` with `parse` (strict or pending-aware); its errors name the file. */
+export function parseReceiptText<R>(file: string, text: string, parse: (text: string) => R): R {
   try {
-    return parseReceipt(text);
+    return parse(text);
   } catch (e) {
     const err = e as ProofmarkError;
     throw new ProofmarkError(

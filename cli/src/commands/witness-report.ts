@@ -2,7 +2,6 @@ import {
   escapeControlChars,
   isPendingReceipt,
   parseAnyReceipt,
-  ProofmarkError,
   upgradeReceipt,
   type PendingReceipt,
   type Receipt,
@@ -10,21 +9,11 @@ import {
   type Verifier,
 } from "@proofmark/sdk";
 import { formatTime } from "../output";
+import { parseReceiptText } from "../receipts";
 
 /** Reads a receipt file, pending or complete; errors name the file. */
 export function readAnyReceipt(file: string, readText: (file: string) => string): Receipt | PendingReceipt {
-  const text = readText(file);
-  try {
-    return parseAnyReceipt(text);
-  } catch (e) {
-    const err = e as ProofmarkError;
-    throw new ProofmarkError(
-      err.code ?? "RECEIPT_INVALID",
-      `${file}: ${err.message}`,
-      { ...(err.details ?? {}), path: file },
-      { cause: e },
-    );
-  }
+  return parseReceiptText(file, readText(file), parseAnyReceipt);
 }
 
 /**
