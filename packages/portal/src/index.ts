@@ -126,6 +126,7 @@ export async function startPortal(opts: PortalOptions): Promise<Portal> {
     provenanceRegistry: provenance,
     documents,
     log,
+    onError: opts.log,
     fromBlock: Number.isSafeInteger(fromBlock) && fromBlock !== Number.MAX_SAFE_INTEGER ? fromBlock : 0,
     onSync: () => {
       try {
@@ -141,7 +142,9 @@ export async function startPortal(opts: PortalOptions): Promise<Portal> {
   if (opts.database !== undefined) {
     scanCounts = await PostgresScanCounts.open(opts.database, windowMs, scanBudget(windowMs));
   }
-  await indexer.start(opts.pollMs ?? 500);
+  // A shared index is served while this instance catches up on it (or waits for the indexer lock).
+  if (log) void indexer.start(opts.pollMs ?? 500);
+  else await indexer.start(opts.pollMs ?? 500);
   const handler = createHandler({
     scanCounts,
     db,

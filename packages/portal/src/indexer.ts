@@ -45,6 +45,8 @@ export interface IndexerOptions {
    * (it tries to take it on every sync) and keeps `db` a copy of the shared index otherwise.
    */
   log?: PostgresIndexLog;
+  /** Told when a sync fails with another error than the last one. */
+  onError?: (message: string) => void;
 }
 
 /** What one sync did. */
@@ -108,6 +110,7 @@ export class Indexer {
   private readonly log?: PostgresIndexLog;
   private readonly recorder?: IndexRecorder;
   private readonly local: Database.Database;
+  private readonly onError?: (message: string) => void;
 
   private stmt(sql: string): Database.Statement {
     let s = this.stmts.get(sql);
@@ -120,6 +123,7 @@ export class Indexer {
 
   constructor(opts: IndexerOptions) {
     this.local = opts.db;
+    this.onError = opts.onError;
     this.log = opts.log;
     if (opts.log) this.recorder = new IndexRecorder(opts.db);
     this.db = this.recorder?.db ?? opts.db;
@@ -184,7 +188,9 @@ export class Indexer {
       return result;
     } catch (e) {
       this.status.reachable = false;
-      this.status.error = (e as { shortMessage?: string; message?: string }).shortMessage ?? (e as Error).message;
+      const error = (e as { shortMessage?: string; message?: string }).shortMessage ?? (e as Error).message;
+      if (error !== this.status.error) this.onError?.(`indexing failed: ${error}`);
+      this.status.error = error;
       throw e;
     }
   }
