@@ -27,7 +27,7 @@ export function register(program: Command): void {
     )
     .option(
       "--database <url>",
-      "postgres://… : keep scan counts in PostgreSQL, shared by every portal instance on it (default: SQLite in the data folder)",
+      "postgres://… : keep the index and scan counts in PostgreSQL, shared by every portal instance on it; one instance indexes (elected by a database lock), the others serve and take over when it stops (default: SQLite in the data folder)",
     )
     .action(async (o: ServeCliOptions, cmd: Command) => {
       const env = commandEnv(cmd);

@@ -14,6 +14,7 @@ import {
   type ChainContext,
 } from "@proofmark/sdk";
 import { openDb, startCheckpointer } from "./db";
+import { PostgresIndexLog } from "./index-log";
 import { Indexer } from "./indexer";
 import { importManifests } from "./queries";
 import { PostgresScanCounts } from "./scan-counts";
@@ -31,6 +32,7 @@ export {
   type PortalHandler,
 } from "./server";
 export { BoundedCache } from "./cache";
+export { PostgresIndexLog, IndexRecorder, applyPage, appliedPage, type IndexOp } from "./index-log";
 export { PostgresScanCounts, sqliteScanCounts, type ScanCounts, type SerialScans } from "./scan-counts";
 export { PortalQueries, ScanCounter, accountLabel, importManifests } from "./queries";
 export { pickLang } from "./i18n";
@@ -51,8 +53,10 @@ export interface PortalOptions {
   scanWindowMs?: number;
   trustProxy?: boolean;
   /**
-   * A PostgreSQL URL (postgres://…): scan counts are kept there, shared by every portal instance
-   * on that database (default: in the SQLite index of the data folder).
+   * A PostgreSQL URL (postgres://…): the index and the scan counts are kept there, shared by every
+   * portal instance on that database; one instance (elected by a PostgreSQL advisory lock) indexes
+   * the chain, the others serve what it committed and take over when it stops (default: the SQLite
+   * index of the data folder).
    */
   database?: string;
   log?: (message: string) => void;
@@ -94,8 +98,21 @@ export async function startPortal(opts: PortalOptions): Promise<Portal> {
     ),
     0 + Number.MAX_SAFE_INTEGER,
   );
-  const db = openDb(path.join(chain.dataDir, "portal", `index-${chain.chainId}.sqlite`));
-  const checkpointer = startCheckpointer(db, opts.log ?? ((m) => process.stderr.write(`portal: ${m}\n`)));
+  if (opts.database !== undefined && !/^postgres(ql)?:\/\//.test(opts.database))
+    throw new ProofmarkError("INVALID_ARGUMENT", "the portal's database must be a postgres:// URL", {});
+  // With a shared index, this instance's SQLite copy lives in memory and is rebuilt from PostgreSQL on start.
+  const db = openDb(
+    opts.database !== undefined ? ":memory:" : path.join(chain.dataDir, "portal", `index-${chain.chainId}.sqlite`),
+  );
+  const checkpointer =
+    opts.database !== undefined
+      ? { stop: () => Promise.resolve() }
+      : startCheckpointer(db, opts.log ?? ((m) => process.stderr.write(`portal: ${m}\n`)));
+  const scope = `${chain.chainId}:${[evidence, provenance]
+    .filter(Boolean)
+    .map((a) => a!.toLowerCase())
+    .join(",")}`;
+  const log = opts.database !== undefined ? await PostgresIndexLog.open(opts.database, scope) : undefined;
   const manifests = codesDir(chain.dataDir);
   // Event documents: the data folder's content store, found by their on-chain commitment.
   const store = new EmbeddedStore(chain.dataDir);
@@ -108,6 +125,8 @@ export async function startPortal(opts: PortalOptions): Promise<Portal> {
     evidenceRegistry: evidence,
     provenanceRegistry: provenance,
     documents,
+    log,
+    onError: opts.log,
     fromBlock: Number.isSafeInteger(fromBlock) && fromBlock !== Number.MAX_SAFE_INTEGER ? fromBlock : 0,
     onSync: () => {
       try {
@@ -121,11 +140,11 @@ export async function startPortal(opts: PortalOptions): Promise<Portal> {
   const windowMs = opts.scanWindowMs ?? 10 * 60_000;
   let scanCounts;
   if (opts.database !== undefined) {
-    if (!/^postgres(ql)?:\/\//.test(opts.database))
-      throw new ProofmarkError("INVALID_ARGUMENT", "the portal's database must be a postgres:// URL", {});
     scanCounts = await PostgresScanCounts.open(opts.database, windowMs, scanBudget(windowMs));
   }
-  await indexer.start(opts.pollMs ?? 500);
+  // A shared index is served while this instance catches up on it (or waits for the indexer lock).
+  if (log) void indexer.start(opts.pollMs ?? 500);
+  else await indexer.start(opts.pollMs ?? 500);
   const handler = createHandler({
     scanCounts,
     db,
@@ -165,6 +184,7 @@ export async function startPortal(opts: PortalOptions): Promise<Portal> {
       await handler.close();
       await checkpointer.stop();
       db.close();
+      await log?.close();
       await store.close();
       chain.close();
     },

@@ -15,6 +15,7 @@ import {
   type StoredLotFacts,
 } from "@proofmark/sdk";
 import { CHAIN_TABLES, getMeta, setMeta } from "./db";
+import { appliedPage, applyPage, IndexRecorder, type PostgresIndexLog } from "./index-log";
 import { eventKey, LotIndex } from "./lot-index";
 
 /** How far back the indexer re-checks block hashes for a reorganisation. */
@@ -39,6 +40,13 @@ export interface IndexerOptions {
   documents?: DocumentSource;
   /** Called after each sync; return true when it changed the index (e.g. loaded manifests). */
   onSync?: (s: SyncResult) => boolean | void;
+  /**
+   * The index shared in PostgreSQL: this indexer writes only while it holds the shared indexer lock
+   * (it tries to take it on every sync) and keeps `db` a copy of the shared index otherwise.
+   */
+  log?: PostgresIndexLog;
+  /** Told when a sync fails with another error than the last one. */
+  onError?: (message: string) => void;
 }
 
 /** What one sync did. */
@@ -47,6 +55,8 @@ export interface SyncResult {
   indexedTo: number;
   logs: number;
   reorgedFrom?: number;
+  /** With a shared index: whether this instance wrote it (false: it only applied what the writer committed). */
+  writer?: boolean;
 }
 
 /** Status of the chain connection, for the pages' "chain unreachable" warning. */
@@ -97,6 +107,10 @@ export class Indexer {
   private readonly lots: LotIndex;
   private readonly registry?: ProvenanceRegistryClient;
   private readonly stmts = new Map<string, Database.Statement>();
+  private readonly log?: PostgresIndexLog;
+  private readonly recorder?: IndexRecorder;
+  private readonly local: Database.Database;
+  private readonly onError?: (message: string) => void;
 
   private stmt(sql: string): Database.Statement {
     let s = this.stmts.get(sql);
@@ -108,7 +122,11 @@ export class Indexer {
   }
 
   constructor(opts: IndexerOptions) {
-    this.db = opts.db;
+    this.local = opts.db;
+    this.onError = opts.onError;
+    this.log = opts.log;
+    if (opts.log) this.recorder = new IndexRecorder(opts.db);
+    this.db = this.recorder?.db ?? opts.db;
     this.provider = opts.provider;
     this.evidence = opts.evidenceRegistry?.toLowerCase();
     this.provenance = opts.provenanceRegistry?.toLowerCase();
@@ -158,13 +176,21 @@ export class Indexer {
         error: undefined,
       });
       if (result.reorgedFrom !== undefined) this.status.lastReorgFrom = result.reorgedFrom;
-      if (this.onSync?.(result) || result.logs > 0 || result.reorgedFrom !== undefined || this.documentsChanged)
+      if (
+        this.onSync?.(result) ||
+        result.logs > 0 ||
+        this.followed > 0 ||
+        result.reorgedFrom !== undefined ||
+        this.documentsChanged
+      )
         this.status.version++;
       this.documentsChanged = false;
       return result;
     } catch (e) {
       this.status.reachable = false;
-      this.status.error = (e as { shortMessage?: string; message?: string }).shortMessage ?? (e as Error).message;
+      const error = (e as { shortMessage?: string; message?: string }).shortMessage ?? (e as Error).message;
+      if (error !== this.status.error) this.onError?.(`indexing failed: ${error}`);
+      this.status.error = error;
       throw e;
     }
   }
@@ -194,8 +220,42 @@ export class Indexer {
     await this.running;
   }
 
+  /** Pages of the shared index applied by the last sync. */
+  private followed = 0;
+
+  /** Applies to the SQLite copy what the writer committed to the shared index since the last call. */
+  private async follow(): Promise<number> {
+    let n = 0;
+    for (;;) {
+      const pages = await this.log!.pagesAfter(appliedPage(this.local));
+      if (pages.length === 0) return n;
+      for (const p of pages) applyPage(this.local, p.seq, p.ops);
+      n += pages.length;
+    }
+  }
+
+  /**
+   * Commits one page of writes: to the SQLite index, or — with a shared index — to PostgreSQL in one
+   * transaction with the cursor after it (refused when another instance moved the cursor), then to
+   * the SQLite copy from there.
+   */
+  private async commit(toBlock: number, write: () => void): Promise<void> {
+    if (!this.log) {
+      this.db.transaction(write)();
+      return;
+    }
+    const from = this.indexedTo;
+    const ops = this.recorder!.record(write);
+    await this.log.append(from, toBlock, ops);
+    await this.follow();
+  }
+
   private async syncOnce(): Promise<SyncResult> {
     const head = await this.provider.getBlockNumber();
+    if (this.log) {
+      this.followed = await this.follow();
+      if (!(await this.log.lead())) return { head, indexedTo: this.indexedTo, logs: 0, writer: false };
+    }
     let reorgedFrom: number | undefined;
     // Reorganisation check: the newest stored block whose hash still matches.
     const stored = this.stmt("SELECT number, hash FROM blocks ORDER BY number DESC LIMIT ?").all(REORG_DEPTH) as Array<{
@@ -207,7 +267,7 @@ export class Indexer {
       if (block && block.hash === b.hash) break;
       reorgedFrom = b.number;
     }
-    if (reorgedFrom !== undefined) this.rollback(reorgedFrom - 1);
+    if (reorgedFrom !== undefined) await this.rollback(reorgedFrom - 1);
     let from = this.indexedTo + 1;
     let logs = 0;
     while (from <= head) {
@@ -229,7 +289,7 @@ export class Indexer {
       if (n < LOGS_PER_PAGE / 4) this.range = Math.min(this.rangeCeiling, this.range * 2);
       else if (n > LOGS_PER_PAGE) this.range = Math.max(1, Math.floor(this.range / 2));
     }
-    return { head, indexedTo: this.indexedTo, logs, reorgedFrom };
+    return { head, indexedTo: this.indexedTo, logs, reorgedFrom, writer: this.log ? true : undefined };
   }
 
   /** Blocks per `eth_getLogs` request now: doubled while pages are small, halved when a page is large or refused. */
@@ -238,19 +298,19 @@ export class Indexer {
   private rangeCeiling = LOG_RANGE_MAX;
 
   /** Deletes everything indexed after block `keep`. */
-  rollback(keep: number): void {
-    this.db.transaction(() => {
+  async rollback(keep: number): Promise<void> {
+    await this.commit(Math.min(keep, this.indexedTo), () => {
       for (const table of CHAIN_TABLES) {
         if (table !== "blocks") this.stmt(`DELETE FROM ${table} WHERE block > ?`).run(keep);
       }
       this.stmt("DELETE FROM blocks WHERE number > ?").run(keep);
       setMeta(this.db, this.cursorKey, String(Math.min(keep, this.indexedTo)));
-    })();
+    });
   }
 
   private async indexRange(from: number, to: number): Promise<number> {
     if (this.addresses.length === 0) {
-      setMeta(this.db, this.cursorKey, String(to));
+      await this.commit(to, () => setMeta(this.db, this.cursorKey, String(to)));
       return 0;
     }
     const logs = await this.provider.getLogs({ address: this.addresses, fromBlock: from, toBlock: to });
@@ -274,7 +334,7 @@ export class Indexer {
     const checks = await this.readStorage([...reduced.touched], to);
     const docs = await this.checkDocuments(reduced.blocks.flatMap((b) => [...b.state.events.values()].flat()));
     const retried = await this.retryMissingDocuments();
-    this.db.transaction(() => {
+    await this.commit(to, () => {
       for (const l of logs)
         if (l.address.toLowerCase() === this.evidence) this.applyEvidence(l, blocks.get(l.blockNumber)!.time);
       for (const b of reduced.blocks) {
@@ -296,7 +356,7 @@ export class Indexer {
         "DELETE FROM blocks WHERE number < ? AND number NOT IN (SELECT number FROM blocks ORDER BY number DESC LIMIT ?)",
       ).run(to - REORG_DEPTH * 4, REORG_DEPTH);
       setMeta(this.db, this.cursorKey, String(to));
-    })();
+    });
     if (retried.length > 0) this.documentsChanged = true;
     return logs.length;
   }

@@ -90,6 +90,7 @@ export const ERROR_CODES = [
   "RELAY_CANNOT_PAY",
   "PARTICIPANT_NOT_FOUND",
   "PORTAL_STORE_FAILED",
+  "PORTAL_INDEX_CONFLICT",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
