@@ -95,7 +95,8 @@ export async function startPortal(opts: PortalOptions): Promise<Portal> {
     0 + Number.MAX_SAFE_INTEGER,
   );
   const db = openDb(path.join(chain.dataDir, "portal", `index-${chain.chainId}.sqlite`));
-  const checkpointer = startCheckpointer(db, opts.log ?? ((m) => process.stderr.write(`portal: ${m}\n`)));
+  const log = opts.log ?? ((m: string) => process.stderr.write(`portal: ${m}\n`));
+  const checkpointer = startCheckpointer(db, log);
   const manifests = codesDir(chain.dataDir);
   // Event documents: the data folder's content store, found by their on-chain commitment.
   const store = new EmbeddedStore(chain.dataDir);
@@ -108,6 +109,7 @@ export async function startPortal(opts: PortalOptions): Promise<Portal> {
     evidenceRegistry: evidence,
     provenanceRegistry: provenance,
     documents,
+    log,
     fromBlock: Number.isSafeInteger(fromBlock) && fromBlock !== Number.MAX_SAFE_INTEGER ? fromBlock : 0,
     onSync: () => {
       try {

@@ -14,6 +14,7 @@ import {
   type IndexedLot,
   type StoredLotFacts,
 } from "@proofmark/sdk";
+import { diskFullError } from "@proofmark/sdk/internal";
 import { CHAIN_TABLES, getMeta, setMeta } from "./db";
 import { eventKey, LotIndex } from "./lot-index";
 
@@ -39,6 +40,8 @@ export interface IndexerOptions {
   documents?: DocumentSource;
   /** Called after each sync; return true when it changed the index (e.g. loaded manifests). */
   onSync?: (s: SyncResult) => boolean | void;
+  /** Where a failed sync of the poller is reported (once per distinct error, and when it recovers). */
+  log?: (message: string) => void;
 }
 
 /** What one sync did. */
@@ -114,6 +117,7 @@ export class Indexer {
     this.provenance = opts.provenanceRegistry?.toLowerCase();
     this.addresses = [this.evidence, this.provenance].filter((a): a is string => Boolean(a));
     this.onSync = opts.onSync;
+    this.log = opts.log;
     this.documents = opts.documents;
     this.lots = new LotIndex(this.db);
     this.registry = this.provenance ? new ProvenanceRegistryClient(this.provenance, this.provider) : undefined;
@@ -169,17 +173,34 @@ export class Indexer {
     }
   }
 
-  /** Syncs now, then every `intervalMs` until {@link stop}. Errors mark the chain unreachable. */
+  private readonly log?: (message: string) => void;
+  /** The last failure the poller reported (said once, not every poll). */
+  private failure: string | undefined;
+
+  /**
+   * Syncs now, then every `intervalMs` until {@link stop}. Errors mark the chain unreachable and
+   * are logged with their code (a full disk: DISK_FULL); nothing is written for a failed range, so
+   * the next poll indexes it again.
+   */
   async start(intervalMs = 500): Promise<void> {
     this.stopped = false;
-    await this.sync().catch(() => undefined);
+    const failed = (e: unknown) => {
+      const coded = diskFullError(e, this.db.name);
+      const said = coded
+        ? `[${coded.code}] the disk is full (writing ${this.db.name}); nothing of the range was kept, free some space`
+        : `[${(e as { code?: string }).code ?? "ERROR"}] ${this.status.error}`;
+      if (said !== this.failure) this.log?.(`indexing failed, retried every ${intervalMs} ms: ${said}`);
+      this.failure = said;
+    };
+    const done = () => {
+      if (this.failure !== undefined) this.log?.(`indexing resumed at block ${this.status.indexedTo}`);
+      this.failure = undefined;
+    };
+    await this.sync().then(done, failed);
     const tick = () => {
       if (this.stopped) return;
       this.running = this.sync()
-        .then(
-          () => undefined,
-          () => undefined,
-        )
+        .then(done, failed)
         .finally(() => {
           if (!this.stopped) this.timer = setTimeout(tick, intervalMs);
         });
