@@ -149,6 +149,7 @@ describe("faults: a full disk under the portal", function () {
       JSON.stringify(e),
     );
     expect(new Set(keys).size, "no event twice").to.equal(keys.length);
+    expect(stderr, "the WAL checkpointer outlives the full disk").not.to.include("WAL checkpointer stopped");
 
     portal.kill("SIGTERM");
     const code = await new Promise((r) => portal!.once("exit", (c) => r(c)));
