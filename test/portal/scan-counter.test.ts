@@ -121,6 +121,47 @@ describe("portal: scan counter", () => {
     expect(stored(db, "S1")!.count).to.equal(2);
     db.close();
   });
+
+  it("tries a failed write again by itself, without waiting for the next scan", async () => {
+    const db = openDb(path.join(dir, "index.sqlite"));
+    const errors: unknown[] = [];
+    const c = new ScanCounter(db, WINDOW, (e) => errors.push(e));
+    const other = openDb(path.join(dir, "index.sqlite"));
+    other.pragma("busy_timeout = 0");
+    db.pragma("busy_timeout = 0");
+    other.exec("BEGIN IMMEDIATE");
+    c.record("S1", "a", 1_000);
+    await new Promise((r) => setTimeout(r, ScanCounter.FLUSH_MS + 100));
+    expect(errors.length, "the write-behind failed").to.be.greaterThan(0);
+    other.exec("ROLLBACK");
+    other.close();
+    await new Promise((r) => setTimeout(r, ScanCounter.RETRY_MS + 200));
+    expect(stored(db, "S1"), "written by the retry").to.deep.equal({ count: 1, firstSeen: 1_000 });
+    c.flush();
+    db.close();
+  });
+
+  it("a prune that fails after the counts were committed does not count them again", () => {
+    const db = openDb(path.join(dir, "index.sqlite"));
+    const errors: unknown[] = [];
+    const c = new ScanCounter(db, WINDOW, (e) => errors.push(e));
+    // The prune deletes old client rows; make it fail the way a full disk would, after the write.
+    db.exec(
+      "CREATE TRIGGER no_prune BEFORE DELETE ON scan_clients BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END",
+    );
+    c.record("S1", "a", 100_000);
+    c.flush();
+    c.record("S1", "b", 100_000 + WINDOW + 60_000); // a's window has passed: the prune deletes it
+    c.flush();
+    expect(errors, "the failed prune is reported").to.have.length(1);
+    c.flush();
+    expect(stored(db, "S1")!.count, "each scan once").to.equal(2);
+    db.exec("DROP TRIGGER no_prune");
+    c.record("S1", "c", 100_000 + 2 * WINDOW + 120_000);
+    c.flush();
+    expect(stored(db, "S1")!.count).to.equal(3);
+    db.close();
+  });
 });
 
 describe("portal: WAL checkpoints off the serving thread", () => {

@@ -156,14 +156,32 @@ export function startCheckpointer(
     const Database = require(workerData.module);
     const db = new Database(workerData.file);
     db.pragma("busy_timeout = 1000");
-    const timer = setInterval(() => db.pragma("wal_checkpoint(PASSIVE)"), workerData.every);
+    let failed = false;
+    const timer = setInterval(() => {
+      try {
+        db.pragma("wal_checkpoint(PASSIVE)");
+        if (failed) parentPort.postMessage({ ok: true });
+        failed = false;
+      } catch (e) {
+        // A full disk (SQLITE_FULL) or a busy file passes: say it once, and try again next time.
+        if (!failed) parentPort.postMessage({ code: e.code, message: e.message });
+        failed = true;
+      }
+    }, workerData.every);
     parentPort.on("message", () => { clearInterval(timer); db.close(); parentPort.close(); });`;
   const worker = new Worker(code, {
     eval: true,
     workerData: { file, every: CHECKPOINT_MS, module: require.resolve("better-sqlite3") },
   });
   let stopping = false;
-  worker.on("error", (e) => fallBack(e.message));
+  worker.on("message", (m: { ok?: boolean; code?: string; message?: string }) =>
+    log(
+      m.ok
+        ? "WAL checkpoints resumed"
+        : `WAL checkpoint failed, retried every ${CHECKPOINT_MS} ms: [${m.code === "SQLITE_FULL" ? "DISK_FULL" : (m.code ?? "ERROR")}] ${m.message}`,
+    ),
+  );
+  worker.on("error", (e) => fallBack(String(e?.message ?? e)));
   worker.on("exit", (code) => {
     if (!stopping && code !== 0) fallBack(`exit code ${code}`);
   });

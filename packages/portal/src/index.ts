@@ -104,10 +104,8 @@ export async function startPortal(opts: PortalOptions): Promise<Portal> {
   const db = openDb(
     opts.database !== undefined ? ":memory:" : path.join(chain.dataDir, "portal", `index-${chain.chainId}.sqlite`),
   );
-  const checkpointer =
-    opts.database !== undefined
-      ? { stop: () => Promise.resolve() }
-      : startCheckpointer(db, opts.log ?? ((m) => process.stderr.write(`portal: ${m}\n`)));
+  const report = opts.log ?? ((m: string) => process.stderr.write(`portal: ${m}\n`));
+  const checkpointer = opts.database !== undefined ? { stop: () => Promise.resolve() } : startCheckpointer(db, report);
   const scope = `${chain.chainId}:${[evidence, provenance]
     .filter(Boolean)
     .map((a) => a!.toLowerCase())
@@ -126,7 +124,7 @@ export async function startPortal(opts: PortalOptions): Promise<Portal> {
     provenanceRegistry: provenance,
     documents,
     log,
-    onError: opts.log,
+    report,
     fromBlock: Number.isSafeInteger(fromBlock) && fromBlock !== Number.MAX_SAFE_INTEGER ? fromBlock : 0,
     onSync: () => {
       try {

@@ -14,6 +14,7 @@ import {
   type IndexedLot,
   type StoredLotFacts,
 } from "@proofmark/sdk";
+import { diskFullError } from "@proofmark/sdk/internal";
 import { CHAIN_TABLES, getMeta, setMeta } from "./db";
 import { appliedPage, applyPage, IndexRecorder, type PostgresIndexLog } from "./index-log";
 import { eventKey, LotIndex } from "./lot-index";
@@ -45,8 +46,8 @@ export interface IndexerOptions {
    * (it tries to take it on every sync) and keeps `db` a copy of the shared index otherwise.
    */
   log?: PostgresIndexLog;
-  /** Told when a sync fails with another error than the last one. */
-  onError?: (message: string) => void;
+  /** Where the poller reports a failed sync (once per distinct error, with its code) and its recovery. */
+  report?: (message: string) => void;
 }
 
 /** What one sync did. */
@@ -110,7 +111,6 @@ export class Indexer {
   private readonly log?: PostgresIndexLog;
   private readonly recorder?: IndexRecorder;
   private readonly local: Database.Database;
-  private readonly onError?: (message: string) => void;
 
   private stmt(sql: string): Database.Statement {
     let s = this.stmts.get(sql);
@@ -123,7 +123,7 @@ export class Indexer {
 
   constructor(opts: IndexerOptions) {
     this.local = opts.db;
-    this.onError = opts.onError;
+    this.report = opts.report;
     this.log = opts.log;
     if (opts.log) this.recorder = new IndexRecorder(opts.db);
     this.db = this.recorder?.db ?? opts.db;
@@ -189,23 +189,39 @@ export class Indexer {
     } catch (e) {
       this.status.reachable = false;
       const error = (e as { shortMessage?: string; message?: string }).shortMessage ?? (e as Error).message;
-      if (error !== this.status.error) this.onError?.(`indexing failed: ${error}`);
       this.status.error = error;
       throw e;
     }
   }
 
-  /** Syncs now, then every `intervalMs` until {@link stop}. Errors mark the chain unreachable. */
+  private readonly report?: (message: string) => void;
+  /** The last failure the poller reported (said once, not every poll). */
+  private failure: string | undefined;
+
+  /**
+   * Syncs now, then every `intervalMs` until {@link stop}. Errors mark the chain unreachable and
+   * are logged with their code (a full disk: DISK_FULL); nothing is written for a failed range, so
+   * the next poll indexes it again.
+   */
   async start(intervalMs = 500): Promise<void> {
     this.stopped = false;
-    await this.sync().catch(() => undefined);
+    const failed = (e: unknown) => {
+      const coded = diskFullError(e, this.db.name);
+      const said = coded
+        ? `[${coded.code}] the disk is full (writing ${this.db.name}); nothing of the range was kept, free some space`
+        : `[${(e as { code?: string }).code ?? "ERROR"}] ${this.status.error}`;
+      if (said !== this.failure) this.report?.(`indexing failed, retried every ${intervalMs} ms: ${said}`);
+      this.failure = said;
+    };
+    const done = () => {
+      if (this.failure !== undefined) this.report?.(`indexing resumed at block ${this.status.indexedTo}`);
+      this.failure = undefined;
+    };
+    await this.sync().then(done, failed);
     const tick = () => {
       if (this.stopped) return;
       this.running = this.sync()
-        .then(
-          () => undefined,
-          () => undefined,
-        )
+        .then(done, failed)
         .finally(() => {
           if (!this.stopped) this.timer = setTimeout(tick, intervalMs);
         });

@@ -330,6 +330,8 @@ interface ClientScans {
  */
 export class ScanCounter {
   static readonly FLUSH_MS = 50;
+  /** Delay before a failed write is tried again (SQLite busy, disk full). */
+  static readonly RETRY_MS = 1_000;
   private static readonly FLUSH_COUNT = 250;
   private readonly get;
   private readonly upsertClient;
@@ -444,16 +446,22 @@ export class ScanCounter {
       this.pending = [];
       try {
         this.writeAll(rows);
-        const now = rows[rows.length - 1].at;
-        if (now - this.prunedAt >= 60_000) {
-          this.prune.run(now - this.windowMs, now - this.periodMs);
-          this.prunedAt = now;
-        }
       } catch (e) {
-        // Keep them for the next flush (SQLite busy, disk full…), and say so.
+        // Keep them for the next flush (SQLite busy, disk full…), try again later, and say so.
         this.pending = rows.concat(this.pending);
+        this.timer = setTimeout(() => this.flush(), ScanCounter.RETRY_MS).unref();
         this.onError(e);
         return;
+      }
+      // Apart from the write: the rows are committed, a failed prune must not keep them pending (counted twice).
+      const now = rows[rows.length - 1].at;
+      if (now - this.prunedAt >= 60_000) {
+        try {
+          this.prune.run(now - this.windowMs, now - this.periodMs);
+          this.prunedAt = now;
+        } catch (e) {
+          this.onError(e); // pruned at the next flush
+        }
       }
     }
     if (forget && this.pending.length === 0) {

@@ -1,5 +1,6 @@
 import * as http from "node:http";
 import { isProofmarkError, LOCAL_CHAIN_ID } from "@proofmark/sdk";
+import { diskFullError } from "@proofmark/sdk/internal";
 import { BoundedCache } from "./cache";
 import { pickLang, t, type Lang } from "./i18n";
 import { homePage, messagePage } from "./pages";
@@ -63,7 +64,10 @@ export function createHandler(opts: HandlerOptions): PortalHandler {
         new ScanCounter(
           opts.db,
           windowMs,
-          (e) => log(`writing scan counts failed (kept in memory, retried): ${(e as Error).message}`),
+          (e) =>
+            log(
+              `writing scan counts failed (kept in memory, retried): [${diskFullError(e) ? "DISK_FULL" : ((e as { code?: string }).code ?? "ERROR")}] ${(e as Error).message}`,
+            ),
           scanBudget(windowMs),
         ),
       ),
