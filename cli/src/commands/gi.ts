@@ -20,6 +20,7 @@ import {
   type Disposition,
   type DocumentInput,
   type Lang,
+  type LotResult,
   type LotTrace,
   type ParticipantInfo,
   type ParticipantView,
@@ -326,16 +327,7 @@ export function register(program: Command): void {
     .action((lots: string[], o, cmd: Command) =>
       withSession(cmd, async (s, env) => {
         const r = await s.merge({ lots: lots.map((l) => id("lot")(l)), location: o.location, time: o.time });
-        env.out.result({
-          lot: r.lot,
-          inputs: lots.map(Number),
-          quantity: r.quantity.toString(),
-          unit: r.unit,
-          cid: r.cid,
-          txHash: r.txHash,
-        });
-        env.out.line(String(r.lot));
-        env.out.line(`merged lots ${lots.join(", ")} into lot ${r.lot} (${formatQuantity(r.quantity, r.unit)})`);
+        printCombined(env, "merged", lots, r);
       }),
     );
 
@@ -362,16 +354,7 @@ export function register(program: Command): void {
           location: o.location,
           time: o.time,
         });
-        env.out.result({
-          lot: r.lot,
-          inputs: lots.map(Number),
-          quantity: r.quantity.toString(),
-          unit: r.unit,
-          cid: r.cid,
-          txHash: r.txHash,
-        });
-        env.out.line(String(r.lot));
-        env.out.line(`transformed lots ${lots.join(", ")} into lot ${r.lot} (${formatQuantity(r.quantity, r.unit)})`);
+        printCombined(env, "transformed", lots, r);
       }),
     );
 
@@ -507,6 +490,20 @@ async function withSession(
     await session?.close();
     chain.close();
   }
+}
+
+/** Prints the lot a merge or a transform made from `inputs`: its id alone on a line, then a sentence. */
+function printCombined(env: CommandEnv, verb: "merged" | "transformed", inputs: string[], r: LotResult): void {
+  env.out.result({
+    lot: r.lot,
+    inputs: inputs.map(Number),
+    quantity: r.quantity.toString(),
+    unit: r.unit,
+    cid: r.cid,
+    txHash: r.txHash,
+  });
+  env.out.line(String(r.lot));
+  env.out.line(`${verb} lots ${inputs.join(", ")} into lot ${r.lot} (${formatQuantity(r.quantity, r.unit)})`);
 }
 
 function id(what: string): (value: string) => number {

@@ -924,18 +924,7 @@ export class PackStore {
           MAGIC,
           frame(REC_COMMIT, encodeCommit(pack, tx.next, [...tx.pending.values()], [...this.rootMap])),
         ]);
-        const tmp = `${this.indexPath}.gc.tmp`;
-        const ih = await fsp.open(tmp, "w");
-        try {
-          await ih.write(snapshot, 0, snapshot.length, 0);
-          await ih.datasync();
-        } finally {
-          await ih.close();
-        }
-        await fsp.rename(tmp, this.indexPath);
-        const dh = await fsp.open(this.dir, "r");
-        await dh.sync().catch(() => undefined);
-        await dh.close();
+        await this.replaceIndex(snapshot, "gc");
         done = true;
       } finally {
         await fh.close().catch(() => undefined);
@@ -1027,24 +1016,31 @@ export class PackStore {
         result.keptAs = `${this.indexPath}.${new Date().toISOString().replace(/[:.]/g, "-")}.old`;
         await fsp.writeFile(result.keptAs, old);
       }
-      const tmp = `${this.indexPath}.repair.tmp`;
-      const data = Buffer.concat(records);
-      const ih = await fsp.open(tmp, "w");
-      try {
-        await ih.write(data, 0, data.length, 0);
-        await ih.datasync();
-      } finally {
-        await ih.close();
-      }
-      await fsp.rename(tmp, this.indexPath);
-      const dh = await fsp.open(this.dir, "r");
-      await dh.sync().catch(() => undefined);
-      await dh.close();
+      await this.replaceIndex(Buffer.concat(records), "repair");
       this.indexIno = -1;
       this.opened = false;
       await this.open();
       return result;
     });
+  }
+
+  /**
+   * Replaces the index with `data` durably: a temporary file beside it (`index.log.<why>.tmp`),
+   * fdatasync, rename over the index, fsync of the folder.
+   */
+  private async replaceIndex(data: Buffer, why: "gc" | "repair"): Promise<void> {
+    const tmp = `${this.indexPath}.${why}.tmp`;
+    const ih = await fsp.open(tmp, "w");
+    try {
+      await ih.write(data, 0, data.length, 0);
+      await ih.datasync();
+    } finally {
+      await ih.close();
+    }
+    await fsp.rename(tmp, this.indexPath);
+    const dh = await fsp.open(this.dir, "r");
+    await dh.sync().catch(() => undefined);
+    await dh.close();
   }
 
   async close(): Promise<void> {
