@@ -1,6 +1,7 @@
 import { InvalidArgumentError, type Command } from "commander";
 import {
   allLocal,
+  calendarTsaUrls,
   loadCalendarSigner,
   openCalendarChains,
   openCalendarStore,
@@ -72,7 +73,7 @@ export function register(program: Command): void {
     )
     .option(
       "--tsa <url|local>",
-      "also time-stamp each batch root at this RFC 3161 TSA; local runs an openssl TSA with its CA in <data-dir>/tsa/; repeatable",
+      'also time-stamp each batch root at this RFC 3161 TSA; local runs an openssl TSA with its CA in <data-dir>/tsa/; repeatable (a config.json network\'s "tsa" list is added when --chain names it)',
       url,
       [],
     )
@@ -86,19 +87,20 @@ export function register(program: Command): void {
     )
     .action(async (o: CalendarServeOptions, cmd: Command) => {
       const env = commandEnv(cmd);
+      const tsa = calendarTsaUrls(env.dataDir, o.chain, o.tsa);
       const chains = await openCalendarChains(env.dataDir, o.chain);
       const { signer, note } = await loadCalendarSigner({ allLocal: allLocal(chains) });
       const store = await openCalendarStore(env.dataDir, o.database);
       let service;
       let localTsa: LocalTsa | undefined;
       try {
-        if (o.tsa.includes("local"))
+        if (tsa.includes("local"))
           localTsa = await startLocalTsa({ dir: localTsaDir(env.dataDir), name: "Proofmark Local" });
         service = await startCalendar({
           store,
           signer,
           chains,
-          tsa: o.tsa.map((t) => (t === "local" ? localTsa!.url : t)),
+          tsa: tsa.map((t) => (t === "local" ? localTsa!.url : t)),
           intervalMs: o.interval * 1000,
           maxBatch: o.maxBatch,
           maxPending: o.maxPending,
@@ -127,7 +129,7 @@ export function register(program: Command): void {
           chainId: c.context.chainId,
           registry: c.registry.address.toLowerCase(),
         })),
-        tsa: o.tsa.map((t) => (t === "local" ? localTsa!.url : t)),
+        tsa: tsa.map((t) => (t === "local" ? localTsa!.url : t)),
         ...(localTsa ? { localTsaCa: localTsa.caFile } : {}),
       };
       if (env.opts.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
