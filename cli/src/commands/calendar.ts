@@ -23,6 +23,7 @@ interface CalendarServeOptions {
   tsa: string[];
   database?: string;
   publicUrl?: string;
+  confirmations?: number;
 }
 
 function repeat(value: string, previous: string[]): string[] {
@@ -78,6 +79,11 @@ export function register(program: Command): void {
       [],
     )
     .option(
+      "--confirmations <n>",
+      "serve a batch's proofs as complete only once each anchor has this many confirmations; an anchor reorganised out before is sent again (default: the network's minConfirmations, else 1)",
+      atLeastOne,
+    )
+    .option(
       "--database <url>",
       "postgres://… to share one store between several instances (default: SQLite in <data-dir>/calendar/)",
     )
@@ -88,7 +94,7 @@ export function register(program: Command): void {
     .action(async (o: CalendarServeOptions, cmd: Command) => {
       const env = commandEnv(cmd);
       const tsa = calendarTsaUrls(env.dataDir, o.chain, o.tsa);
-      const chains = await openCalendarChains(env.dataDir, o.chain);
+      const chains = await openCalendarChains(env.dataDir, o.chain, { confirmations: o.confirmations });
       const { signer, note } = await loadCalendarSigner({ allLocal: allLocal(chains) });
       const store = await openCalendarStore(env.dataDir, o.database);
       let service;
@@ -128,6 +134,7 @@ export function register(program: Command): void {
           name: c.name,
           chainId: c.context.chainId,
           registry: c.registry.address.toLowerCase(),
+          confirmations: c.confirmations ?? 1,
         })),
         tsa: tsa.map((t) => (t === "local" ? localTsa!.url : t)),
         ...(localTsa ? { localTsaCa: localTsa.caFile } : {}),

@@ -85,10 +85,16 @@ export async function loadCalendarSigner(opts: {
 /**
  * Opens each `--chain`: `local` (the embedded chain of `dataDir`), a network name from
  * `<dataDir>/config.json`, or an RPC URL (its registry recorded by `proofmark deploy --rpc URL`).
- * The EvidenceRegistry client of each gets the chain key as signer.
+ * The EvidenceRegistry client of each gets the chain key as signer. A batch's proofs are complete
+ * once its anchor has `confirmations` (default: the network's `minConfirmations`, else 1).
  */
-export async function openCalendarChains(dataDir: string, specs: string[]): Promise<CalendarChain[]> {
+export async function openCalendarChains(
+  dataDir: string,
+  specs: string[],
+  opts: { confirmations?: number } = {},
+): Promise<CalendarChain[]> {
   const list = specs.length > 0 ? specs : ["local"];
+  const config = loadConfig(dataDir);
   const chains: CalendarChain[] = [];
   try {
     for (const spec of list) {
@@ -109,7 +115,10 @@ export async function openCalendarChains(dataDir: string, specs: string[]): Prom
         context.close();
         throw new ProofmarkError("INVALID_ARGUMENT", `the chain ${spec} names chain ${context.chainId} a second time`);
       }
-      chains.push({ name: spec, context, registry });
+      // confirmations: --confirmations, else the network's minConfirmations, else 1
+      const confirmations =
+        opts.confirmations ?? findNetwork(config, { name: context.networkName })?.minConfirmations ?? 1;
+      chains.push({ name: spec, context, registry, confirmations });
     }
   } catch (e) {
     for (const c of chains) c.context.close();
