@@ -97,14 +97,20 @@ async function measured(
   pid: number | undefined,
   run: () => Promise<autocannon.Result>,
   leavesPerRequest: number,
-): Promise<{ result: autocannon.Result; cpuPerLeaf?: number }> {
+): Promise<{ result: autocannon.Result; cpuPerLeaf?: number; clientCpu: number }> {
   const before = cpuOf(pid);
+  const client = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
   const result = await run();
+  const used = process.cpuUsage(client);
+  const wall = Number(process.hrtime.bigint() - t0) / 1e3;
   const after = cpuOf(pid);
   const leaves = result["2xx"] * leavesPerRequest;
   return {
     result,
     cpuPerLeaf: before !== undefined && after !== undefined && leaves > 0 ? (after - before) / leaves : undefined,
+    // the load generator's share of one core: near 100 % means the client, not the server, set the pace
+    clientCpu: (used.user + used.system) / wall,
   };
 }
 
@@ -151,11 +157,15 @@ export async function run(): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   const note = `200 clients, ${DURATION_S} s, 1 leaf per request, durable (fsync before the 202)${PIN ? ", server pinned to CPU 0" : ""}; machine shared with other sessions`;
   const bare = await startBareProcess(dir);
-  const { result: bareResult, cpuPerLeaf: bareCpu } = await measured(serverPid(bare.child), () => load(bare.url, 1), 1);
+  const {
+    result: bareResult,
+    cpuPerLeaf: bareCpu,
+    clientCpu: bareClientCpu,
+  } = await measured(serverPid(bare.child), () => load(bare.url, 1), 1);
   await stop(bare.child);
   const calendar = await startCalendarProcess(dataDir);
   try {
-    const { result, cpuPerLeaf } = await measured(
+    const { result, cpuPerLeaf, clientCpu } = await measured(
       serverPid(calendar.child),
       () => load(`${calendar.url}/v1/leaves`, 1),
       1,
@@ -169,7 +179,7 @@ export async function run(): Promise<BenchRow[]> {
       peer: { name: "bare fsync-journal HTTP prototype", value: Math.round(bareResult.requests.average) },
       target: "≥ 20000",
       pass: ok && result.requests.average >= 20_000,
-      note: `${note}; non-2xx ${result.non2xx}, errors ${result.errors}`,
+      note: `${note}; non-2xx ${result.non2xx}, errors ${result.errors}; load generator (autocannon, one process) used ${Math.round(clientCpu * 100)} % of a core (${Math.round(bareClientCpu * 100)} % against the peer)`,
     });
     rows.push({
       section: "calendar",

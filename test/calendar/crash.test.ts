@@ -101,6 +101,23 @@ describe("calendar: SIGKILL at any moment loses no acknowledged leaf and anchors
     running = undefined;
   });
 
+  it("killed after the acknowledgement log was synced and answered, before the leaf table had it: replayed from the log, anchored once", async function () {
+    running = await startCalendarProcess(ws.dataDir, ["--interval", "0.2"], {
+      PROOFMARK_TEST_CRASH: "calendar-before-index",
+    });
+    const registry = running.summary.chains[0].registry;
+    const leaves = Array.from({ length: 7 }, randomLeaf);
+    const answer = await submit(running.url, leaves);
+    expect(answer.status).to.equal(202); // acknowledged: durable in the log only
+    await running.exited;
+    expect(running.child.signalCode).to.equal("SIGKILL");
+    running = await startCalendarProcess(ws.dataDir, ["--interval", "0.2"]);
+    const roots = await checkAllComplete(running.url, registry, leaves);
+    expect(roots.size).to.equal(1);
+    await killCalendar(running);
+    running = undefined;
+  });
+
   it("killed before the commit: the client got no acknowledgement and the leaf is unknown (404), not pending", async function () {
     running = await startCalendarProcess(ws.dataDir, ["--interval", "0.2"], {
       PROOFMARK_TEST_CRASH: "calendar-before-commit",

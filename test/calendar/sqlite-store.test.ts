@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -77,6 +78,87 @@ describe("calendar SQLite store: batches as runs of the acknowledgement order", 
       }
       expect(await store.lookup(randomLeaf())).to.equal(undefined);
       expect(await store.stats()).to.deep.equal({ leaves: 7, batches: 2, completeBatches: 0 });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("an acknowledgement is durable in the log before it is indexed: SIGKILL before the index, reopen indexes it once; a torn record at the end is dropped", async function () {
+    const file = path.join(dir, "calendar.db");
+    const a = [randomLeaf(), randomLeaf()];
+    const b = [randomLeaf(), a[0], randomLeaf()];
+    // a real process acknowledges two groups through the built SDK and is SIGKILLed before they reach the leaf table
+    const script = `
+      const { SqliteCalendarStore, MerkleTree } = require(${JSON.stringify(path.resolve("packages/sdk"))});
+      const store = new SqliteCalendarStore(${JSON.stringify(file)});
+      const ack = (leaves, t) => ({ root: MerkleTree.build(leaves).root, receivedAt: t, calendar: "http://calendar.test",
+        signer: "0x" + "11".repeat(20), signature: "0x" + "22".repeat(65), leaves });
+      (async () => {
+        const ids = [await store.acknowledge(ack(${JSON.stringify(a)}, 1000)), await store.acknowledge(ack(${JSON.stringify(b)}, 2000))];
+        process.stdout.write(JSON.stringify(ids) + "\\n");
+      })();`;
+    const child = spawn(process.execPath, ["-e", script], {
+      env: { ...process.env, PROOFMARK_TEST_CRASH: "calendar-before-index" },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    const signal = await new Promise((r) => child.once("exit", (_code, sig) => r(sig)));
+    expect(signal).to.equal("SIGKILL");
+    expect(JSON.parse(out)).to.deep.equal([1, 2]);
+    // nothing reached the leaf table before the kill
+    const BetterSqlite3 = require("better-sqlite3") as typeof import("better-sqlite3");
+    const raw = new BetterSqlite3(file, { readonly: true });
+    expect(raw.prepare("SELECT COUNT(*) AS n FROM leaves").get()).to.deep.equal({ n: 0 });
+    raw.close();
+    // a record cut short by the kill (written, never synced, never acknowledged) at the end of the log
+    const logDir = `${file}-acks`;
+    const segments = fs.readdirSync(logDir);
+    expect(segments).to.have.length(1);
+    fs.appendFileSync(path.join(logDir, segments[0]), Buffer.from([200, 0, 0, 0, 1, 2, 3, 4, 5]));
+    const store = new SqliteCalendarStore(file);
+    try {
+      expect(await store.pendingCount()).to.equal(4);
+      expect(await store.oldestPending()).to.equal(1000);
+      const first = await store.lookup(a[0]);
+      expect(first!.ack.id).to.equal(1);
+      expect(first!.ack.leaves).to.deep.equal(a);
+      expect((await store.lookup(b[2]))!.ackIndex).to.equal(2);
+      // the next acknowledgement continues the ids after the recovered ones
+      expect(await store.acknowledge(ack([randomLeaf()], 3000))).to.equal(3);
+      const batch = await store.openBatch(10, (l) => MerkleTree.build(l).root);
+      expect(batch!.leaves.slice(0, 4)).to.deep.equal([a[0], a[1], b[0], b[2]]);
+      expect(batch!.leafCount).to.equal(5);
+      expect(await store.stats()).to.deep.equal({ leaves: 5, batches: 1, completeBatches: 0 });
+    } finally {
+      await store.close();
+    }
+    // the recovered log was emptied once indexed: reopening finds the same, nothing twice
+    const again = new SqliteCalendarStore(file);
+    try {
+      expect(await again.stats()).to.deep.equal({ leaves: 5, batches: 1, completeBatches: 0 });
+      expect(await again.pendingCount()).to.equal(0);
+    } finally {
+      await again.close();
+    }
+  });
+
+  it("answers a leaf from the log before the index has it, and batches only after the index caught up", async function () {
+    const store = new SqliteCalendarStore(path.join(dir, "calendar.db"));
+    try {
+      const leaves = Array.from({ length: 500 }, randomLeaf);
+      const ids = await Promise.all(
+        [0, 1, 2, 3, 4].map((g) => store.acknowledge(ack(leaves.slice(g * 100, g * 100 + 100), 1000 + g))),
+      );
+      expect(ids).to.deep.equal([1, 2, 3, 4, 5]);
+      // each leaf is known at once, whether or not the indexer reached it
+      for (const [i, leaf] of leaves.entries()) {
+        const found = await store.lookup(leaf);
+        expect(found!.ack.id, leaf).to.equal(ids[Math.floor(i / 100)]);
+        expect(found!.ackIndex).to.equal(i % 100);
+      }
+      const batch = await store.openBatch(1000, (l) => MerkleTree.build(l).root);
+      expect(batch!.leaves).to.deep.equal(leaves);
     } finally {
       await store.close();
     }

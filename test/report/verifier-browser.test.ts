@@ -123,6 +123,34 @@ describe("standalone verifier page in headless Chromium, against a real local ch
     }
   });
 
+  it("a receipt witnessed by RFC 3161 tokens only (no anchor): the headline says the page cannot check it and where to, never verified", async function () {
+    const tsa = await startTestTsa({ name: "Browser" });
+    try {
+      const token = await requestTimestamp(tsa.url, fx.receipt.proof.root);
+      const tokensOnly: Receipt = {
+        ...fx.receipt,
+        version: 2,
+        anchors: [],
+        timestamps: [token],
+        attestations: [],
+        calendars: [],
+      };
+      const file = path.join(fx.dir, "tokens-only.proof.json");
+      fs.writeFileSync(file, serializeReceipt(tokensOnly));
+      const { status, message, requests, page } = await check(fx.draft, file, fx.rpcUrl);
+      expect(status, message).to.equal("unverifiable");
+      expect(message).to.not.match(/(^|[^T ])VERIFIED:/);
+      expect(message).to.include("NOT VERIFIED HERE").and.include("no blockchain anchor");
+      expect(message).to.include("--tsa-trust").and.include("没有区块链锚定");
+      expect(await page.getAttribute("#verdict", "class")).to.equal("verdict bad");
+      // nothing to ask a chain: the page requested nothing but itself
+      expect(requests.filter((u) => !u.startsWith("file://"))).to.deep.equal([]);
+      await page.close();
+    } finally {
+      await tsa.close();
+    }
+  });
+
   it("a modified file fails", async function () {
     const changed = path.join(fx.dir, "contract-draft-edited.txt");
     fs.writeFileSync(changed, fs.readFileSync(fx.draft, "utf8").replace("v1", "v2"));

@@ -1,6 +1,7 @@
 import { InvalidArgumentError, type Command } from "commander";
 import {
   allLocal,
+  calendarTsaUrls,
   loadCalendarSigner,
   openCalendarChains,
   openCalendarStore,
@@ -22,6 +23,7 @@ interface CalendarServeOptions {
   tsa: string[];
   database?: string;
   publicUrl?: string;
+  confirmations?: number;
 }
 
 function repeat(value: string, previous: string[]): string[] {
@@ -72,9 +74,14 @@ export function register(program: Command): void {
     )
     .option(
       "--tsa <url|local>",
-      "also time-stamp each batch root at this RFC 3161 TSA; local runs an openssl TSA with its CA in <data-dir>/tsa/; repeatable",
+      'also time-stamp each batch root at this RFC 3161 TSA; local runs an openssl TSA with its CA in <data-dir>/tsa/; repeatable (a config.json network\'s "tsa" list is added when --chain names it)',
       url,
       [],
+    )
+    .option(
+      "--confirmations <n>",
+      "serve a batch's proofs as complete only once each anchor has this many confirmations; an anchor reorganised out before is sent again (default: the network's minConfirmations, else 1)",
+      atLeastOne,
     )
     .option(
       "--database <url>",
@@ -86,19 +93,20 @@ export function register(program: Command): void {
     )
     .action(async (o: CalendarServeOptions, cmd: Command) => {
       const env = commandEnv(cmd);
-      const chains = await openCalendarChains(env.dataDir, o.chain);
+      const tsa = calendarTsaUrls(env.dataDir, o.chain, o.tsa);
+      const chains = await openCalendarChains(env.dataDir, o.chain, { confirmations: o.confirmations });
       const { signer, note } = await loadCalendarSigner({ allLocal: allLocal(chains) });
       const store = await openCalendarStore(env.dataDir, o.database);
       let service;
       let localTsa: LocalTsa | undefined;
       try {
-        if (o.tsa.includes("local"))
+        if (tsa.includes("local"))
           localTsa = await startLocalTsa({ dir: localTsaDir(env.dataDir), name: "Proofmark Local" });
         service = await startCalendar({
           store,
           signer,
           chains,
-          tsa: o.tsa.map((t) => (t === "local" ? localTsa!.url : t)),
+          tsa: tsa.map((t) => (t === "local" ? localTsa!.url : t)),
           intervalMs: o.interval * 1000,
           maxBatch: o.maxBatch,
           maxPending: o.maxPending,
@@ -126,8 +134,9 @@ export function register(program: Command): void {
           name: c.name,
           chainId: c.context.chainId,
           registry: c.registry.address.toLowerCase(),
+          confirmations: c.confirmations ?? 1,
         })),
-        tsa: o.tsa.map((t) => (t === "local" ? localTsa!.url : t)),
+        tsa: tsa.map((t) => (t === "local" ? localTsa!.url : t)),
         ...(localTsa ? { localTsaCa: localTsa.caFile } : {}),
       };
       if (env.opts.json) process.stdout.write(`${JSON.stringify(summary)}\n`);

@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { HDNodeWallet, Mnemonic, Wallet, type Signer } from "ethers";
 import { ProofmarkError } from "../core/errors";
+import { findNetwork, loadConfig } from "../chain/config";
 import { openChain } from "../chain/context";
 import { EvidenceRegistryClient } from "../chain/evidence";
 import { embeddedChainName, LOCAL_MNEMONIC } from "../chain/local-node";
@@ -84,10 +85,16 @@ export async function loadCalendarSigner(opts: {
 /**
  * Opens each `--chain`: `local` (the embedded chain of `dataDir`), a network name from
  * `<dataDir>/config.json`, or an RPC URL (its registry recorded by `proofmark deploy --rpc URL`).
- * The EvidenceRegistry client of each gets the chain key as signer.
+ * The EvidenceRegistry client of each gets the chain key as signer. A batch's proofs are complete
+ * once its anchor has `confirmations` (default: the network's `minConfirmations`, else 1).
  */
-export async function openCalendarChains(dataDir: string, specs: string[]): Promise<CalendarChain[]> {
+export async function openCalendarChains(
+  dataDir: string,
+  specs: string[],
+  opts: { confirmations?: number } = {},
+): Promise<CalendarChain[]> {
   const list = specs.length > 0 ? specs : ["local"];
+  const config = loadConfig(dataDir);
   const chains: CalendarChain[] = [];
   try {
     for (const spec of list) {
@@ -108,13 +115,42 @@ export async function openCalendarChains(dataDir: string, specs: string[]): Prom
         context.close();
         throw new ProofmarkError("INVALID_ARGUMENT", `the chain ${spec} names chain ${context.chainId} a second time`);
       }
-      chains.push({ name: spec, context, registry });
+      // confirmations: --confirmations, else the network's minConfirmations, else 1
+      const confirmations =
+        opts.confirmations ?? findNetwork(config, { name: context.networkName })?.minConfirmations ?? 1;
+      chains.push({ name: spec, context, registry, confirmations });
     }
   } catch (e) {
     for (const c of chains) c.context.close();
     throw e;
   }
   return chains;
+}
+
+/**
+ * The TSAs a calendar asks for each batch: `--tsa` values first, then those of every `--chain` that
+ * is a network of `<dataDir>/config.json` with a `tsa` list, each once. Each is an http(s) URL or
+ * `local` (the caller runs the local TSA); anything else in the config is INVALID_ARGUMENT.
+ */
+export function calendarTsaUrls(dataDir: string, chainSpecs: string[], cli: string[]): string[] {
+  const config = loadConfig(dataDir);
+  const out = [...cli];
+  for (const spec of chainSpecs) {
+    if (/^https?:\/\//.test(spec)) continue;
+    const tsa = findNetwork(config, { name: spec })?.tsa;
+    if (tsa === undefined) continue;
+    if (!Array.isArray(tsa))
+      throw new ProofmarkError("INVALID_ARGUMENT", `config.json: networks.${spec}.tsa must be a list of TSA URLs`);
+    for (const url of tsa) {
+      if (typeof url !== "string" || (url !== "local" && !/^https?:\/\/\S+$/.test(url)))
+        throw new ProofmarkError(
+          "INVALID_ARGUMENT",
+          `config.json: networks.${spec}.tsa has ${JSON.stringify(url)}, not an http(s) URL (or local)`,
+        );
+      if (!out.includes(url)) out.push(url);
+    }
+  }
+  return out;
 }
 
 /** True when every chain is an embedded local chain (`local`, `local2`). */

@@ -25,6 +25,12 @@ export interface CalendarChain {
   name: string;
   context: ChainContext;
   registry: EvidenceRegistryClient;
+  /**
+   * Confirmations an anchor needs before the batch's proofs are served as complete (default 1:
+   * mined). Until then the calendar re-reads the anchor's block each pass; an anchor whose block is
+   * no longer on the chain (a reorganisation) is dropped and the root anchored again.
+   */
+  confirmations?: number;
 }
 
 export interface CalendarOptions {
@@ -488,12 +494,16 @@ class Calendar {
     if (ran === undefined) this.pending = await this.store.pendingCount();
   }
 
-  /** Anchors a batch once on every chain, gets every TSA's token, and marks it complete. */
+  /**
+   * Anchors a batch once on every chain, gets every TSA's token, and marks it complete once every
+   * anchor is still on its chain with the configured confirmations.
+   */
   private async process(batch: BatchRecord): Promise<void> {
     const work: Array<Promise<void>> = this.opts.chains.map((chain) => this.anchorOn(chain, batch));
     work.push(...this.tsa.map((url) => this.timestamp(url, batch)));
     await Promise.all(work);
-    const anchored = this.opts.chains.every((c) => batch.anchors[chainKey(c.context.chainId, c.registry.address)]);
+    const confirmed = await Promise.all(this.opts.chains.map((chain) => this.confirmed(chain, batch)));
+    const anchored = confirmed.every(Boolean);
     const stamped = this.tsa.every(
       (url) => batch.timestamps.some((t) => t.tsa === url) || (batch.tsaFailures[url] ?? 0) >= TSA_ATTEMPTS,
     );
@@ -503,6 +513,38 @@ class Calendar {
       this.log(
         `batch ${batch.id} complete: ${Object.keys(batch.anchors).length} chain(s), ${batch.timestamps.length} time-stamp(s)`,
       );
+    }
+  }
+
+  /**
+   * Whether the batch's anchor on `chain` is in the chain's current history with enough
+   * confirmations. An anchor whose block is gone or was replaced (a reorganisation took the
+   * transaction out) is forgotten, so that the next pass finds the root again (the transaction may
+   * have been included elsewhere) or anchors it anew; its proofs stay pending meanwhile.
+   */
+  private async confirmed(chain: CalendarChain, batch: BatchRecord): Promise<boolean> {
+    const key = chainKey(chain.context.chainId, chain.registry.address);
+    const anchor = batch.anchors[key];
+    if (!anchor) return false;
+    try {
+      const [block, head] = await Promise.all([
+        chain.context.provider.getBlock(anchor.blockNumber),
+        chain.context.provider.getBlockNumber(),
+      ]);
+      if (!block || block.hash !== anchor.blockHash) {
+        this.log(
+          `batch ${batch.id} on ${chain.name} (chain ${chain.context.chainId}): block ${anchor.blockNumber} of transaction ${anchor.txHash} is no longer on the chain (reorganised); anchoring again`,
+        );
+        delete batch.anchors[key];
+        await this.store.saveBatch(batch);
+        return false;
+      }
+      return head - anchor.blockNumber + 1 >= (chain.confirmations ?? 1);
+    } catch (e) {
+      this.log(
+        `batch ${batch.id} on ${chain.name}: cannot read block ${anchor.blockNumber} (${(e as Error).message}); will retry`,
+      );
+      return false;
     }
   }
 

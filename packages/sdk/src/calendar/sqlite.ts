@@ -1,5 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
+import * as zlib from "node:zlib";
 import { Worker } from "node:worker_threads";
 import { ProofmarkError } from "../core/errors";
 import type { Hex } from "../core/hex";
@@ -38,51 +39,103 @@ CREATE INDEX IF NOT EXISTS batches_end ON batches (last_ack, last_index);
 export const CALENDAR_SCHEMA_VERSION = "proofmark-calendar-2";
 
 /**
- * The writer of acknowledgements, on a worker thread with its own connection: a commit waits for
- * fsync, and better-sqlite3 is synchronous, so on the main thread every fsync would stop the HTTP
- * server. On a worker, the main thread keeps parsing requests while a group is being synced, and
- * the next group grows accordingly (group commit that adapts to the disk).
+ * The indexer: fills the leaf table (and the acks table) from acknowledgements that are already
+ * durable in the acknowledgement log, on a worker thread with its own connection. Everything queued
+ * while a transaction ran goes into the next one, so its cost per leaf falls as the load grows; it
+ * is off the acknowledgement path (a slow index never delays a 202, it only delays batching).
  */
-const WRITER_SOURCE = `
+const INDEXER_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads");
 const Database = require(workerData.module);
 const db = new Database(workerData.file);
 db.pragma("journal_mode = WAL");
 db.pragma("synchronous = FULL");
 db.pragma("busy_timeout = 10000");
-const insertAck = db.prepare("INSERT INTO acks (root, received_at, calendar, signer, signature, leaves) VALUES (?, ?, ?, ?, ?, ?)");
+const insertAck = db.prepare("INSERT OR IGNORE INTO acks (id, root, received_at, calendar, signer, signature, leaves) VALUES (?, ?, ?, ?, ?, ?, ?)");
 const insertLeaf = db.prepare("INSERT OR IGNORE INTO leaves (leaf, ack_id, ack_index, received_at) VALUES (?, ?, ?, ?)");
-const run = db.transaction((m) => {
-  const leaves = Buffer.from(m.leaves);
-  const id = Number(insertAck.run(m.root, m.receivedAt, m.calendar, m.signer, m.signature, leaves).lastInsertRowid);
+const run = db.transaction((acks) => {
   let inserted = 0;
-  for (let i = 0, at = 0; at < leaves.length; i++, at += 32) inserted += insertLeaf.run(leaves.subarray(at, at + 32), id, i, m.receivedAt).changes;
-  return { id, inserted };
+  for (const m of acks) {
+    const leaves = Buffer.from(m.leaves);
+    if (insertAck.run(m.id, m.root, m.receivedAt, m.calendar, m.signer, m.signature, leaves).changes === 0) continue;
+    for (let i = 0, at = 0; at < leaves.length; i++, at += 32) inserted += insertLeaf.run(leaves.subarray(at, at + 32), m.id, i, m.receivedAt).changes;
+  }
+  return inserted;
 });
+let queue = [];
+let closing = false;
+function drain() {
+  if (queue.length > 0) {
+    const acks = queue;
+    queue = [];
+    try { parentPort.postMessage({ through: acks[acks.length - 1].id, inserted: run.immediate(acks) }); }
+    catch (e) { parentPort.postMessage({ error: String(e && e.message || e), through: acks[acks.length - 1].id }); }
+  }
+  if (closing) { db.close(); parentPort.close(); }
+}
 parentPort.on("message", (m) => {
-  if (m.close) { db.close(); parentPort.close(); return; }
-  try { const r = run.immediate(m); parentPort.postMessage({ seq: m.seq, id: r.id, inserted: r.inserted }); }
-  catch (e) { parentPort.postMessage({ seq: m.seq, error: String(e && e.message || e) }); }
+  if (m.close) closing = true;
+  else queue.push(m);
+  if (queue.length === 1 || closing) setImmediate(drain);
 });
 `;
 
+/** A log segment is closed (a new one started) once it is this large; closed segments go once indexed. */
+const SEGMENT_BYTES = 16 * 1024 * 1024;
+/** Leaves acknowledged but not yet in the leaf table beyond which the store refuses more (the index fell behind). */
+const MAX_UNINDEXED = 1_000_000;
+
+interface Segment {
+  file: string;
+  fd: number;
+  size: number;
+  /** Highest ack id written to it. */
+  lastId: number;
+}
+
 /**
- * The calendar's store in one SQLite file (WAL, `synchronous = FULL`: a commit is fsynced before
- * it returns). One service instance per file; the embedded default (`<dataDir>/calendar/calendar.db`).
+ * The calendar's store: an append-only acknowledgement log (the durability point) in front of one
+ * SQLite file (WAL, `synchronous = FULL`). One service instance per file; the embedded default
+ * (`<dataDir>/calendar/calendar.db`, log in `calendar.db-acks/`).
+ *
+ * An acknowledgement is one record appended to the log and `fdatasync`ed — one write and one sync
+ * per group commit, as cheap as a bare journal — and only then acknowledged. The leaf table
+ * (lookup by leaf, batching in acknowledgement order) is filled afterwards in bulk by a worker;
+ * until then the leaf is answered from memory. On open, log records the database does not have yet
+ * (a kill between the sync and the index) are indexed first, then the log is emptied: an
+ * acknowledged leaf is never lost and stored once.
+ *
+ * Log record: u32 payload length, u32 CRC-32 of the payload, payload = u32 header length, header
+ * JSON (`id`, `root`, `receivedAt`, `calendar`, `signer`, `signature`), then the leaves (32 bytes
+ * each). A torn record at the end (a write cut by the kill, never acknowledged) is dropped.
  */
 export class SqliteCalendarStore implements CalendarStore {
   readonly kind = "sqlite";
   private readonly db: Database;
   private readonly stmts: ReturnType<SqliteCalendarStore["prepare"]>;
-  private readonly writer: Worker;
-  private readonly calls = new Map<number, { resolve: (id: number) => void; reject: (e: Error) => void }>();
-  private seq = 0;
-  /** Leaves not yet in a batch: counted once at open, then kept (one instance per file). */
+  private readonly indexer: Worker;
+  private readonly logDir: string;
+  private segment!: Segment;
+  /** Closed segments waiting for the index to pass their last id. */
+  private readonly closedSegments: Segment[] = [];
+  private nextId = 1;
+  /** The tail of the log writes: each append waits for the previous one (records stay in id order). */
+  private writing: Promise<unknown> = Promise.resolve();
+  /** Acknowledgements durable in the log, not yet in the database, by id. */
+  private readonly unindexed = new Map<number, AckRecord>();
+  /** Their leaves: leaf → [ack id, index] of its first acknowledgement among them. */
+  private readonly unindexedLeaves = new Map<string, [number, number]>();
+  private unindexedCount = 0;
+  private indexFailure?: string;
+  private indexedThrough = 0;
+  private waiters: Array<{ through: number; resolve: () => void; reject: (e: Error) => void }> = [];
+  /** Leaves in the leaf table not yet in a batch: counted once at open, then kept (one instance per file). */
   private pending = 0;
 
   constructor(file: string) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     const BetterSqlite3 = require("better-sqlite3") as typeof import("better-sqlite3");
+    this.logDir = `${file}-acks`;
     try {
       this.db = new BetterSqlite3(file);
       this.db.pragma("journal_mode = WAL");
@@ -95,6 +148,7 @@ export class SqliteCalendarStore implements CalendarStore {
         throw new Error(`the database is ${version.value}, not ${CALENDAR_SCHEMA_VERSION}`);
       this.db.exec(SCHEMA);
       if (!version) this.db.prepare("INSERT INTO meta (key, value) VALUES ('schema', ?)").run(CALENDAR_SCHEMA_VERSION);
+      this.recoverLog();
     } catch (e) {
       throw new ProofmarkError(
         "CALENDAR_STORE_FAILED",
@@ -104,30 +158,58 @@ export class SqliteCalendarStore implements CalendarStore {
       );
     }
     this.stmts = this.prepare();
-    this.writer = new Worker(WRITER_SOURCE, {
+    this.pending = (this.stmts.pending.get(...this.end()) as { n: number }).n;
+    this.indexer = new Worker(INDEXER_SOURCE, {
       eval: true,
       workerData: { file, module: require.resolve("better-sqlite3") },
     });
-    this.pending = (this.stmts.pending.get(...this.end()) as { n: number }).n;
-    this.writer.on("message", (m: { seq: number; id?: number; inserted?: number; error?: string }) => {
-      const call = this.calls.get(m.seq);
-      this.calls.delete(m.seq);
-      if (this.calls.size === 0) this.writer.unref(); // idle: do not keep the process alive
-      if (m.error !== undefined)
-        call?.reject(
-          new ProofmarkError("CALENDAR_STORE_FAILED", `the calendar could not store the leaves: ${m.error}`),
-        );
-      else {
-        this.pending += m.inserted ?? 0;
-        call?.resolve(m.id!);
-      }
+    this.indexer.on("message", (m: { through: number; inserted?: number; error?: string }) => this.indexed(m));
+    this.indexer.on("error", (e) => {
+      this.indexFailure = e.message;
     });
-    this.writer.on("error", (e) => {
-      for (const call of this.calls.values())
-        call.reject(new ProofmarkError("CALENDAR_STORE_FAILED", `the calendar's database writer failed: ${e.message}`));
-      this.calls.clear();
-    });
-    this.writer.unref();
+    this.indexer.unref();
+  }
+
+  /**
+   * Indexes what the log holds beyond the database (one transaction, fsynced), then empties the
+   * log and opens a fresh segment. Runs before anything is served.
+   */
+  private recoverLog(): void {
+    fs.mkdirSync(this.logDir, { recursive: true });
+    const maxIndexed = (this.db.prepare("SELECT MAX(id) AS id FROM acks").get() as { id: number | null }).id ?? 0;
+    const files = fs
+      .readdirSync(this.logDir)
+      .filter((f) => /^\d{12}\.log$/.test(f))
+      .sort();
+    const records: AckRecord[] = [];
+    for (const f of files) records.push(...readLogSegment(path.join(this.logDir, f)));
+    const insertAck = this.db.prepare(
+      "INSERT OR IGNORE INTO acks (id, root, received_at, calendar, signer, signature, leaves) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    );
+    const insertLeaf = this.db.prepare(
+      "INSERT OR IGNORE INTO leaves (leaf, ack_id, ack_index, received_at) VALUES (?, ?, ?, ?)",
+    );
+    this.db
+      .transaction(() => {
+        for (const r of records) {
+          if (r.id <= maxIndexed) continue;
+          const leaves = packLeaves(r.leaves);
+          insertAck.run(r.id, r.root, r.receivedAt, r.calendar, r.signer, r.signature, leaves);
+          for (let i = 0; i < r.leaves.length; i++)
+            insertLeaf.run(leaves.subarray(i * 32, i * 32 + 32), r.id, i, r.receivedAt);
+        }
+      })
+      .immediate();
+    this.nextId = Math.max(maxIndexed, ...records.map((r) => r.id)) + 1;
+    for (const f of files) fs.rmSync(path.join(this.logDir, f));
+    this.segment = this.openSegment();
+  }
+
+  private openSegment(): Segment {
+    const file = path.join(this.logDir, `${String(this.nextId).padStart(12, "0")}.log`);
+    const fd = fs.openSync(file, "a");
+    syncDirectory(this.logDir); // the new file's name is durable before a record in it is acknowledged
+    return { file, fd, size: 0, lastId: this.nextId - 1 };
   }
 
   private prepare() {
@@ -161,31 +243,119 @@ export class SqliteCalendarStore implements CalendarStore {
   }
 
   acknowledge(ack: Omit<AckRecord, "id">): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const seq = ++this.seq;
-      if (this.calls.size === 0) this.writer.ref(); // a commit in flight keeps the process alive
-      this.calls.set(seq, { resolve, reject });
-      const leaves = packLeaves(ack.leaves);
-      this.writer.postMessage(
-        {
-          seq,
-          root: ack.root,
-          receivedAt: ack.receivedAt,
-          calendar: ack.calendar,
-          signer: ack.signer,
-          signature: ack.signature,
-          leaves,
-        },
-        [leaves.buffer as ArrayBuffer],
+    if (this.indexFailure !== undefined)
+      return Promise.reject(
+        new ProofmarkError("CALENDAR_STORE_FAILED", `the calendar's index writer failed: ${this.indexFailure}`),
       );
+    if (this.unindexedCount + ack.leaves.length > MAX_UNINDEXED)
+      return Promise.reject(
+        new ProofmarkError(
+          "CALENDAR_STORE_FAILED",
+          "the calendar's leaf index is too far behind; nothing was acknowledged",
+        ),
+      );
+    const record: AckRecord = { ...ack, id: this.nextId++ };
+    const bytes = encodeLogRecord(record);
+    const done = this.writing.then(() => this.append(record, bytes));
+    this.writing = done.catch(() => undefined);
+    return done;
+  }
+
+  /** One write and one fdatasync; then the record is durable and handed to the indexer. */
+  private async append(record: AckRecord, bytes: Buffer): Promise<number> {
+    let segment = this.segment;
+    if (segment.size > 0 && segment.size + bytes.length > SEGMENT_BYTES) {
+      this.closedSegments.push(segment);
+      segment = this.segment = this.openSegment();
+    }
+    try {
+      await writeAll(segment.fd, bytes);
+      await new Promise<void>((resolve, reject) => fs.fdatasync(segment.fd, (e) => (e ? reject(e) : resolve())));
+    } catch (e) {
+      // the record may be partly written: start a new segment so that no later record follows a torn one
+      this.closedSegments.push(segment);
+      this.segment = this.openSegment();
+      throw new ProofmarkError(
+        "CALENDAR_STORE_FAILED",
+        `the calendar could not store the leaves: ${(e as Error).message}`,
+        {},
+        { cause: e },
+      );
+    }
+    segment.size += bytes.length;
+    segment.lastId = record.id;
+    this.unindexed.set(record.id, record);
+    this.unindexedCount += record.leaves.length;
+    record.leaves.forEach((leaf, i) => {
+      if (!this.unindexedLeaves.has(leaf)) this.unindexedLeaves.set(leaf, [record.id, i]);
     });
+    if (process.env.PROOFMARK_TEST_CRASH === "calendar-before-index") {
+      // fault injection (crash tests): acknowledged, never indexed, killed once the answer is out
+      setTimeout(() => process.kill(process.pid, "SIGKILL"), 500);
+      return record.id;
+    }
+    if (this.unindexed.size === 1) this.indexer.ref(); // indexing in flight keeps the process alive
+    const leaves = packLeaves(record.leaves);
+    this.indexer.postMessage(
+      {
+        id: record.id,
+        root: record.root,
+        receivedAt: record.receivedAt,
+        calendar: record.calendar,
+        signer: record.signer,
+        signature: record.signature,
+        leaves,
+      },
+      [leaves.buffer as ArrayBuffer],
+    );
+    return record.id;
+  }
+
+  /** The indexer committed every acknowledgement up to `through`. */
+  private indexed(m: { through: number; inserted?: number; error?: string }): void {
+    if (m.error !== undefined) {
+      this.indexFailure = m.error; // the records stay in the log; the next open indexes them
+      const e = new ProofmarkError("CALENDAR_STORE_FAILED", `the calendar's index writer failed: ${m.error}`);
+      for (const w of this.waiters.splice(0)) w.reject(e);
+      return;
+    }
+    this.indexedThrough = m.through;
+    this.pending += m.inserted ?? 0;
+    for (const [id, record] of this.unindexed) {
+      if (id > m.through) break;
+      this.unindexed.delete(id);
+      this.unindexedCount -= record.leaves.length;
+      record.leaves.forEach((leaf) => {
+        if (this.unindexedLeaves.get(leaf)?.[0] === id) this.unindexedLeaves.delete(leaf);
+      });
+    }
+    if (this.unindexed.size === 0) this.indexer.unref(); // idle: do not keep the process alive
+    this.waiters = this.waiters.filter((w) => {
+      if (w.through > this.indexedThrough) return true;
+      w.resolve();
+      return false;
+    });
+    while (this.closedSegments.length > 0 && this.closedSegments[0].lastId <= m.through) {
+      const done = this.closedSegments.shift()!;
+      fs.close(done.fd, () => fs.rm(done.file, { force: true }, () => undefined));
+    }
+  }
+
+  /** Resolves once every acknowledgement durable so far is in the leaf table. */
+  private caughtUp(): Promise<void> {
+    let target = 0;
+    for (const id of this.unindexed.keys()) target = id; // insertion order = id order
+    if (target === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => this.waiters.push({ through: target, resolve, reject }));
   }
 
   async pendingCount(): Promise<number> {
+    await this.caughtUp();
     return this.pending;
   }
 
   async oldestPending(): Promise<number | undefined> {
+    await this.caughtUp();
     return (this.stmts.oldest.get(...this.end()) as { t: number } | undefined)?.t;
   }
 
@@ -198,7 +368,11 @@ export class SqliteCalendarStore implements CalendarStore {
   async lookup(leaf: Hex): Promise<LeafLookup | undefined> {
     const key = Buffer.from(leaf.slice(2), "hex");
     const row = this.stmts.leaf.get(key) as { ack_id: number; ack_index: number } | undefined;
-    if (!row) return undefined;
+    if (!row) {
+      // durable in the log, not yet in the leaf table (so in no batch yet)
+      const place = this.unindexedLeaves.get(leaf);
+      return place ? { ack: this.unindexed.get(place[0])!, ackIndex: place[1] } : undefined;
+    }
     const ack = ackFromRow(this.stmts.ack.get(row.ack_id) as AckRow);
     const batchRow = this.stmts.batchOf.get(row.ack_id, row.ack_index) as BatchRow | undefined;
     if (!batchRow) return { ack, ackIndex: row.ack_index };
@@ -222,6 +396,7 @@ export class SqliteCalendarStore implements CalendarStore {
   }
 
   async openBatch(max: number, rootOf: (leaves: Hex[]) => Hex): Promise<BatchRecord | undefined> {
+    await this.caughtUp(); // a batch takes the oldest leaves: every acknowledged one must be in the table
     const s = this.stmts;
     const run = this.db.transaction(() => {
       const rows = s.takePending.all(...this.end(), max) as Array<{ leaf: Buffer; ack_id: number; ack_index: number }>;
@@ -268,15 +443,18 @@ export class SqliteCalendarStore implements CalendarStore {
   }
 
   async stats(): Promise<{ leaves: number; batches: number; completeBatches: number }> {
+    await this.caughtUp();
     const r = this.stmts.stats.get() as { leaves: number; batches: number; complete: number };
     return { leaves: r.leaves, batches: r.batches, completeBatches: r.complete };
   }
 
   async close(): Promise<void> {
+    await this.writing;
     await new Promise<void>((resolve) => {
-      this.writer.once("exit", () => resolve());
-      this.writer.postMessage({ close: true });
+      this.indexer.once("exit", () => resolve());
+      this.indexer.postMessage({ close: true });
     });
+    for (const segment of [...this.closedSegments, this.segment]) fs.closeSync(segment.fd);
     this.db.close();
   }
 }
@@ -337,3 +515,65 @@ export function batchFromRow(r: BatchRow): BatchRecord {
 }
 
 export { ackFromRow, type AckRow, type BatchRow };
+
+/** The bytes of one log record (see {@link SqliteCalendarStore}). */
+function encodeLogRecord(r: AckRecord): Buffer {
+  const header = Buffer.from(
+    JSON.stringify({
+      id: r.id,
+      root: r.root,
+      receivedAt: r.receivedAt,
+      calendar: r.calendar,
+      signer: r.signer,
+      signature: r.signature,
+    }),
+  );
+  const out = Buffer.allocUnsafe(12 + header.length + r.leaves.length * 32);
+  out.writeUInt32LE(4 + header.length + r.leaves.length * 32, 0);
+  out.writeUInt32LE(header.length, 8);
+  header.copy(out, 12);
+  let at = 12 + header.length;
+  for (const leaf of r.leaves) at += out.write(leaf.slice(2), at, "hex");
+  out.writeUInt32LE(zlib.crc32(out.subarray(8)), 4);
+  return out;
+}
+
+/** The records of one segment, in order, up to the first incomplete or damaged one (a torn tail). */
+function readLogSegment(file: string): AckRecord[] {
+  const buf = fs.readFileSync(file);
+  const out: AckRecord[] = [];
+  for (let at = 0; at + 8 <= buf.length;) {
+    const length = buf.readUInt32LE(at);
+    if (length < 4 || at + 8 + length > buf.length) break;
+    const payload = buf.subarray(at + 8, at + 8 + length);
+    if (zlib.crc32(payload) !== buf.readUInt32LE(at + 4)) break;
+    const headerLength = payload.readUInt32LE(0);
+    if (4 + headerLength > length || (length - 4 - headerLength) % 32 !== 0) break;
+    const h = JSON.parse(payload.toString("utf8", 4, 4 + headerLength)) as Omit<AckRecord, "leaves">;
+    out.push({ ...h, leaves: unpackLeaves(payload.subarray(4 + headerLength)) });
+    at += 8 + length;
+  }
+  return out;
+}
+
+function writeAll(fd: number, bytes: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const step = (from: number): void =>
+      fs.write(fd, bytes, from, bytes.length - from, null, (e, n) => {
+        if (e) reject(e);
+        else if (from + n < bytes.length) step(from + n);
+        else resolve();
+      });
+    step(0);
+  });
+}
+
+/** fsync of a directory, so that a file created in it survives a power cut. */
+function syncDirectory(dir: string): void {
+  const fd = fs.openSync(dir, "r");
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}

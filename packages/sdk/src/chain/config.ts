@@ -11,13 +11,15 @@ export interface NetworkConfig {
   minConfirmations?: number;
   /** Registry addresses whose (unknown) code the user trusts on this network; verification says so. */
   trustRegistries?: string[];
+  /** RFC 3161 TSAs a calendar anchoring on this network also asks for a token (URLs, or `local`). */
+  tsa?: string[];
 }
 
 /** `<dataDir>/config.json`. */
 export interface ProofmarkConfig {
   networks?: Record<
     string,
-    { chainId: number; rpc: string | string[]; minConfirmations?: number; trustRegistries?: string[] }
+    { chainId: number; rpc: string | string[]; minConfirmations?: number; trustRegistries?: string[]; tsa?: string[] }
   >;
   /** Base URL of the GS1 Digital Link resolver (the portal), e.g. "https://id.example.org". */
   resolver?: string;
@@ -59,6 +61,7 @@ export function findNetwork(
         rpc: Array.isArray(n.rpc) ? n.rpc : [n.rpc],
         minConfirmations: n.minConfirmations,
         trustRegistries: n.trustRegistries,
+        ...(n.tsa !== undefined ? { tsa: n.tsa } : {}),
       };
     }
   }

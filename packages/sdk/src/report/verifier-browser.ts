@@ -115,6 +115,9 @@ export async function verifyInBrowser(input: {
 
 /** The verdict's headline in both languages (the standalone page). */
 export function headline(v: BrowserVerdict): string {
+  // witnessed by tokens only: this page checks no token, so it can never say verified; it says why and where to check
+  if (v.result && v.result.anchors.length === 0 && v.result.timestamps.length > 0 && v.status !== "mismatch")
+    return both("tokensOnly", { code: v.code ?? "TIMESTAMP_UNTRUSTED", message: v.message });
   switch (v.status) {
     case "verified": {
       const a = v.result!.anchors.find((x) => x.ok) ?? v.result!.anchors[0];

@@ -13,6 +13,10 @@ export const STANDALONE_VERIFIER_TEXTS = {
   mismatch: { zh: "不一致：文件或凭证被修改，或链上记录与凭证不符。", en: "DOES NOT MATCH ({code}): {message}." },
   notAnchored: { zh: "未锚定：根哈希未记录在链上。", en: "NOT ANCHORED ({code}): {message}." },
   unverifiable: { zh: "未能核验。", en: "NOT VERIFIED ({code}): {message}." },
+  tokensOnly: {
+    zh: "未能核验：该凭证没有区块链锚定，只有 RFC 3161 时间戳，本页面无法核验时间戳（没有受信任的 TSA 根证书）；请用命令行 proofmark verify --tsa-trust 核验。",
+    en: "NOT VERIFIED HERE ({code}): this receipt has no blockchain anchor, only RFC 3161 time-stamp token(s), which this page cannot check (it has no trusted TSA root certificate); check it with the command-line verifier: proofmark verify FILE --tsa-trust TSA-ROOT.pem. {message}.",
+  },
   chooseFiles: { zh: "请选择文件及其凭证。", en: "Choose the file and its receipt." },
   enterRpcUrl: { zh: "请输入该链的 JSON-RPC 地址", en: "enter the JSON-RPC URL of the receipt's chain" },
   // the page itself (report/verifier.ts)
