@@ -322,26 +322,36 @@ export class Indexer {
       reorgedFrom = b.number;
     }
     if (reorgedFrom !== undefined) await this.rollback(reorgedFrom - 1);
-    let from = this.indexedTo + 1;
     let logs = 0;
-    while (from <= head) {
+    const read = (from: number) => {
       const to = Math.min(head, from + this.range - 1);
-      let n: number;
+      const data = this.readRange(from, to);
+      data.catch(() => undefined); // awaited below; a range read ahead and dropped after an error is no unhandled rejection
+      return { from, to, data };
+    };
+    let next = this.indexedTo + 1 <= head ? read(this.indexedTo + 1) : undefined;
+    while (next) {
+      const { from, to } = next;
+      let range: RangeRead;
       try {
-        n = await this.indexRange(from, to);
+        range = await next.data;
       } catch (e) {
         // A node that refuses the range (too many results, range too large) gets a smaller one.
-        if (this.range > 1 && isRangeRefusal(e)) {
-          this.range = this.rangeCeiling = Math.max(1, Math.floor(this.range / 2));
+        if (to > from && isRangeRefusal(e)) {
+          this.range = this.rangeCeiling = Math.max(1, Math.floor((to - from + 1) / 2));
+          next = read(from);
           continue;
         }
         throw e;
       }
-      logs += n;
-      from = to + 1;
+      const n = range.logs.length;
       // Aim at LOGS_PER_PAGE logs per request: fewer requests while history is sparse, bounded pages when dense.
       if (n < LOGS_PER_PAGE / 4) this.range = Math.min(this.rangeCeiling, this.range * 2);
       else if (n > LOGS_PER_PAGE) this.range = Math.max(1, Math.floor(this.range / 2));
+      // The node answers the next range while this one is reduced and committed.
+      next = to < head ? read(to + 1) : undefined;
+      await this.indexRange(from, to, range);
+      logs += n;
     }
     return { head, indexedTo: this.indexedTo, logs, reorgedFrom, writer: this.log ? true : undefined };
   }
@@ -362,15 +372,13 @@ export class Indexer {
     });
   }
 
-  private async indexRange(from: number, to: number): Promise<number> {
-    if (this.addresses.length === 0) {
-      await this.commit(to, () => setMeta(this.db, this.cursorKey, String(to)));
-      return 0;
-    }
+  /** Reads a range's logs and the blocks they (and `to`) are in, checking that the two reads agree. */
+  private async readRange(from: number, to: number): Promise<RangeRead> {
+    const blocks = new Map<number, { hash: string; time: number }>();
+    if (this.addresses.length === 0) return { logs: [], blocks };
     const logs = await getLogs(this.provider, this.addresses, from, to);
     const blockNumbers = new Set<number>(logs.map((l) => l.blockNumber));
     blockNumbers.add(to);
-    const blocks = new Map<number, { hash: string; time: number }>();
     await Promise.all(
       [...blockNumbers].map(async (n) => {
         const b = await this.provider.getBlock(n);
@@ -382,6 +390,15 @@ export class Indexer {
     for (const l of logs) {
       if (blocks.get(l.blockNumber)!.hash !== l.blockHash)
         throw new Error(`block ${l.blockNumber} changed while indexing; retrying`);
+    }
+    return { logs, blocks };
+  }
+
+  /** Indexes a range read by {@link readRange}: one page, one transaction. */
+  private async indexRange(from: number, to: number, { logs, blocks }: RangeRead): Promise<void> {
+    if (this.addresses.length === 0) {
+      await this.commit(to, () => setMeta(this.db, this.cursorKey, String(to)));
+      return;
     }
     const provenanceLogs = logs.filter((l) => l.address.toLowerCase() === this.provenance);
     const reduced = this.reduce(provenanceLogs);
@@ -412,7 +429,6 @@ export class Indexer {
       setMeta(this.db, this.cursorKey, String(to));
     });
     if (retried.length > 0) this.documentsChanged = true;
-    return logs.length;
   }
 
   private applyEvidence(log: IndexedLog, time: number): void {
@@ -523,6 +539,12 @@ export class Indexer {
     }
     return out;
   }
+}
+
+/** One `eth_getLogs` range as read: its logs and the hash and time of each block they are in (and of its last block). */
+interface RangeRead {
+  logs: IndexedLog[];
+  blocks: Map<number, { hash: string; time: number }>;
 }
 
 /** A log as the indexer reads it: what the decoders and the reducer use. */
