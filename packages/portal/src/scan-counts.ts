@@ -106,11 +106,13 @@ export class PostgresScanCounts implements ScanCounts {
     const key = crypto.createHash("sha256").update(client).digest("base64url").slice(0, 22);
     try {
       const seen = (
-        await this.pool.query(
-          `SELECT s.first_seen, s.last_seen, s.count, c.counted_at FROM portal_scans s
+        await this.pool.query({
+          // Named: each connection parses and plans the statement once.
+          name: "proofmark-scan-seen",
+          text: `SELECT s.first_seen, s.last_seen, s.count, c.counted_at FROM portal_scans s
            LEFT JOIN portal_scan_clients c ON c.serial = s.serial AND c.client = $2 WHERE s.serial = $1`,
-          [serial, key],
-        )
+          values: [serial, key],
+        })
       ).rows[0] as { first_seen: string; last_seen: string; count: string; counted_at: string | null } | undefined;
       if (seen && seen.counted_at !== null && now - Number(seen.counted_at) < this.windowMs)
         return {
@@ -121,8 +123,9 @@ export class PostgresScanCounts implements ScanCounts {
         };
       const perClient = Number.isFinite(this.perClient) ? this.perClient : null;
       const row = (
-        await this.pool.query(
-          `WITH client AS (
+        await this.pool.query({
+          name: "proofmark-scan-record",
+          text: `WITH client AS (
              INSERT INTO portal_scan_clients AS c (serial, client, counted_at, scans, since)
              SELECT $1, $2, $3::bigint, 1, $3::bigint WHERE $5::int IS NULL OR $5::int >= 1
              ON CONFLICT (serial, client) DO UPDATE SET
@@ -141,8 +144,8 @@ export class PostgresScanCounts implements ScanCounts {
            SELECT true AS counted, first_seen, last_seen, count FROM total
            UNION ALL
            SELECT false, first_seen, last_seen, count FROM portal_scans WHERE serial = $1 AND NOT EXISTS (SELECT 1 FROM total)`,
-          [serial, key, now, this.windowMs, perClient, this.periodMs],
-        )
+          values: [serial, key, now, this.windowMs, perClient, this.periodMs],
+        })
       ).rows[0] as { counted: boolean; first_seen: string; last_seen: string; count: string } | undefined;
       return {
         count: Number(row?.count ?? 0),
