@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { Contract, JsonRpcProvider, hexlify, randomBytes } from "ethers";
 import Database from "better-sqlite3";
 import { EmbeddedStore, EventDocuments, openChain, registryArtifact, type ChainContext } from "../../packages/sdk/src";
-import { applyPage, Indexer, openDb, PostgresIndexLog } from "../../packages/portal/src";
+import { appliedPage, applyPage, Indexer, openDb, PostgresIndexLog } from "../../packages/portal/src";
 import { CHAIN_TABLES } from "../../packages/portal/src/db";
 import { postgresBinDir, startPostgres, type TestPostgres } from "../helpers/postgres";
 import { CLI } from "../cli/helpers";
@@ -87,7 +87,7 @@ describe("portal index in PostgreSQL (two instances + an indexer, the indexer ki
     const c = new pgm.Client({ connectionString: pg!.url });
     await c.connect();
     try {
-      const r = await c.query("SELECT to_block FROM portal_index_cursor").catch(() => ({ rows: [] }));
+      const r = await c.query("SELECT to_block FROM portal_index_head").catch(() => ({ rows: [] }));
       return r.rows[0] ? Number(r.rows[0].to_block) : undefined;
     } finally {
       await c.end();
@@ -178,9 +178,9 @@ describe("portal index in PostgreSQL (two instances + an indexer, the indexer ki
     const pgm = require("pg") as typeof import("pg");
     const client = new pgm.Client({ connectionString: pg!.url });
     await client.connect();
-    const scopes = (await client.query("SELECT scope FROM portal_index_pages GROUP BY scope")).rows;
+    const scopes = (await client.query("SELECT scope FROM portal_index_log GROUP BY scope")).rows;
     expect(scopes).to.have.length(1);
-    const pages = (await client.query("SELECT seq, to_block FROM portal_index_pages ORDER BY seq")).rows.map(
+    const pages = (await client.query("SELECT seq, to_block FROM portal_index_log ORDER BY seq")).rows.map(
       (r: { seq: string; to_block: string }) => ({ seq: Number(r.seq), to: Number(r.to_block) }),
     );
     await client.end();
@@ -191,7 +191,7 @@ describe("portal index in PostgreSQL (two instances + an indexer, the indexer ki
     // Materialise the shared index and compare it with a fresh single SQLite indexer's.
     const shared = openDb(":memory:");
     const scoped = await PostgresIndexLog.open(pg!.url, scopes[0].scope as string);
-    for (const p of await scoped.pagesAfter(0, 100_000)) applyPage(shared, p.seq, p.ops);
+    for (const p of (await scoped.pagesAfter(0, 100_000)).pages) applyPage(shared, p.seq, p.ops);
     await scoped.close();
     const fresh = openDb(path.join(tempDataDir("pgfresh"), "index.sqlite"));
     const store = new EmbeddedStore(dataDir);
@@ -244,5 +244,110 @@ describe("portal index in PostgreSQL (two instances + an indexer, the indexer ki
     const lotLine = (html: string) => new RegExp(`\\b${world.goodLot}\\b`).test(html);
     expect(lotLine(await pageB.text())).to.equal(true);
     expect(lotLine(await pageC.text())).to.equal(true);
+  });
+
+  it("compaction: the writer snapshots the shared index and drops its pages; a new instance starts from the snapshot and serves the same answers", async () => {
+    const upstream = chain.rpcUrls[0];
+    // Answers before compaction, from an instance that replayed the pages.
+    const before = await serve(upstream);
+    const head = await chain.provider.getBlockNumber();
+    const caughtUp = async (url: string, block: number) => {
+      for (let i = 0; ; i++) {
+        const h = (await getJson(`${url}/api/health`)).body as { chain: { indexedTo: number } } | undefined;
+        if (h && h.chain.indexedTo >= block) return;
+        expect(i, "the instance serves the whole index").to.be.lessThan(600);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    await caughtUp(before.url, head);
+    const answers = async (url: string) => ({
+      lot: (await getJson(`${url}/api/lots/${world.goodLot}`)).body as Record<string, unknown>,
+      trace: (await getJson(`${url}/api/lots/${world.goodLot}/trace`)).body as Record<string, unknown>,
+      recalled: (await getJson(`${url}/api/lots/${world.recalledLot}`)).body as Record<string, unknown>,
+    });
+    const expected = await answers(before.url);
+    expect(expected.lot).to.not.equal(undefined);
+    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    await Promise.all(
+      children.map((child) =>
+        child.exitCode === null && child.signalCode === null
+          ? new Promise((r) => child.once("exit", r))
+          : Promise.resolve(),
+      ),
+    );
+
+    // An indexer that compacts after every page takes the lock, indexes one more anchor and compacts.
+    const pgm = require("pg") as typeof import("pg");
+    const client = new pgm.Client({ connectionString: pg!.url });
+    await client.connect();
+    const scope = (await client.query("SELECT scope FROM portal_index_head")).rows[0].scope as string;
+    const evidence = new Contract(
+      await chain.registryAddress("EvidenceRegistry"),
+      registryArtifact("EvidenceRegistry").abi as never,
+      await chain.signer("coop"),
+    );
+    await (await evidence.getFunction("anchor")(hexlify(randomBytes(32)), 7)).wait();
+    const newHead = await chain.provider.getBlockNumber();
+    const log = await PostgresIndexLog.open(pg!.url, scope);
+    const writerCopy = openDb(":memory:");
+    const store = new EmbeddedStore(dataDir);
+    const provenance = await chain.registryAddress("ProvenanceRegistry");
+    const writer = new Indexer({
+      db: writerCopy,
+      provider: new JsonRpcProvider(upstream, undefined, { staticNetwork: true }),
+      evidenceRegistry: await chain.registryAddress("EvidenceRegistry"),
+      provenanceRegistry: provenance,
+      documents: new EventDocuments({ dataDir, chainId: chain.chainId, registry: provenance, store }),
+      log,
+      snapshotEvery: 1,
+    });
+    let r = await writer.sync();
+    for (let i = 0; !r.writer; i++) {
+      expect(i, "the lock of the killed instances is released").to.be.lessThan(100);
+      await new Promise((res) => setTimeout(res, 100));
+      r = await writer.sync();
+    }
+    expect(r.indexedTo).to.equal(newHead);
+    const headRow = (await client.query("SELECT seq, to_block FROM portal_index_head")).rows[0];
+    const snapRow = (await client.query("SELECT seq, to_block FROM portal_index_snapshot WHERE scope = $1", [scope]))
+      .rows[0];
+    expect(snapRow, "a snapshot was written").to.not.equal(undefined);
+    expect(Number(snapRow.seq)).to.equal(Number(headRow.seq));
+    expect(Number(snapRow.to_block)).to.equal(newHead);
+    const left = (await client.query("SELECT COUNT(*) AS n FROM portal_index_log WHERE scope = $1", [scope])).rows[0];
+    expect(Number(left.n), "the pages the snapshot covers are deleted").to.equal(0);
+    await client.end();
+
+    // A new copy built from the snapshot alone equals the writer's copy (built from every page), table by table.
+    const follower = await PostgresIndexLog.open(pg!.url, scope);
+    const fromSnapshot = openDb(":memory:");
+    const got = await follower.pagesAfter(0);
+    expect(got.pages).to.have.length(0);
+    expect(got.snapshot?.seq).to.equal(Number(headRow.seq));
+    applyPage(fromSnapshot, got.snapshot!.seq, got.snapshot!.ops);
+    await follower.close();
+    for (const table of [...CHAIN_TABLES, "documents"]) {
+      const all = (db: Database.Database) =>
+        db
+          .prepare(
+            `SELECT * FROM ${table} ORDER BY ${(db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ cid: number }>).map((c) => c.cid + 1).join(", ")}`,
+          )
+          .all();
+      expect(all(fromSnapshot), table).to.deep.equal(all(writerCopy));
+    }
+    expect(appliedPage(fromSnapshot)).to.equal(appliedPage(writerCopy));
+    fromSnapshot.close();
+    writerCopy.close();
+    await log.close();
+    await store.close();
+
+    // A portal started after compaction serves the same answers, and the anchor indexed after them.
+    const after = await serve(upstream);
+    await caughtUp(after.url, newHead);
+    const strip = (x: Record<string, unknown>) => ({ ...x, chain: undefined });
+    const got2 = await answers(after.url);
+    expect(strip(got2.lot)).to.deep.equal(strip(expected.lot));
+    expect(strip(got2.trace)).to.deep.equal(strip(expected.trace));
+    expect(strip(got2.recalled)).to.deep.equal(strip(expected.recalled));
   });
 });

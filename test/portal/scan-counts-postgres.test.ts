@@ -42,6 +42,31 @@ describe("portal scan counts in PostgreSQL (shared between instances)", function
     }
   });
 
+  it("one client scanning one serial 60 times at once over 3 instances is counted once; after the window, once more", async () => {
+    const windowMs = 10 * 60_000;
+    const instances = await Promise.all(
+      [1, 2, 3].map(() => PostgresScanCounts.open(pg!.url, windowMs, scanBudget(windowMs))),
+    );
+    try {
+      const now = Date.now();
+      const results = await Promise.all(
+        Array.from({ length: 60 }, (_v, i) => instances[i % 3].record("SERIALRACE", "198.51.100.9", now + (i % 5))),
+      );
+      expect(results.filter((r) => r.counted)).to.have.length(1);
+      for (const c of instances) expect((await c.read("SERIALRACE"))!.count).to.equal(1);
+      expect(results.every((r) => r.count === 1 || (!r.counted && r.count === 0))).to.equal(true);
+      const later = await Promise.all(
+        Array.from({ length: 30 }, (_v, i) =>
+          instances[i % 3].record("SERIALRACE", "198.51.100.9", now + windowMs + i),
+        ),
+      );
+      expect(later.filter((r) => r.counted)).to.have.length(1);
+      expect((await instances[0].read("SERIALRACE"))!.count).to.equal(2);
+    } finally {
+      await Promise.all(instances.map((c) => c.close()));
+    }
+  });
+
   it("keeps the per-address daily budget across instances (3 counted scans per address per serial per day)", async () => {
     const windowMs = 1_000;
     const [a, b] = await Promise.all(

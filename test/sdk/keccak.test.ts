@@ -21,7 +21,7 @@ describe("SDK core: keccak-256", function () {
       ),
       { numRuns: 600 },
     );
-    for (const n of [0, 1, 3, 4, 31, 32, 33, 63, 64, 65, 134, 135, 136, 137, 271, 272]) {
+    for (const n of [0, 1, 3, 4, 31, 32, 33, 63, 64, 65, 134, 135, 136, 137, 224, 271, 272, 543, 4095, 4096, 4097]) {
       const data = Uint8Array.from({ length: n }, (_, i) => (i * 7 + 3) & 0xff);
       expect(ethers.hexlify(keccak256(data))).to.equal(ethers.keccak256(data));
     }

@@ -1,6 +1,8 @@
 import * as crypto from "node:crypto";
+import * as zlib from "node:zlib";
 import type Database from "better-sqlite3";
 import { ProofmarkError } from "@proofmark/sdk";
+import { CHAIN_TABLES } from "./db";
 
 type Pool = import("pg").Pool;
 type Client = import("pg").Client;
@@ -8,11 +10,86 @@ type Client = import("pg").Client;
 /** One write to the index: a SQLite statement and its parameters, as the indexer ran it. */
 export type IndexOp = [sql: string, params: unknown[]];
 
+/**
+ * Tables: the log of pages, its head (the cursor after the last page) and the latest snapshot.
+ * (The first version's `portal_index_pages`/`portal_index_cursor`, JSONB pages, are left alone: the
+ * index is derived data, rebuilt from the chain into these tables.)
+ */
 const SCHEMA = `
-CREATE TABLE IF NOT EXISTS portal_index_pages (
-  scope TEXT NOT NULL, seq BIGINT NOT NULL, to_block BIGINT NOT NULL, ops JSONB NOT NULL, PRIMARY KEY (scope, seq));
-CREATE TABLE IF NOT EXISTS portal_index_cursor (scope TEXT PRIMARY KEY, seq BIGINT NOT NULL, to_block BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS portal_index_log (
+  scope TEXT NOT NULL, seq BIGINT NOT NULL, to_block BIGINT NOT NULL, body BYTEA NOT NULL, PRIMARY KEY (scope, seq));
+ALTER TABLE portal_index_log ALTER COLUMN body SET STORAGE EXTERNAL;
+CREATE TABLE IF NOT EXISTS portal_index_head (scope TEXT PRIMARY KEY, seq BIGINT NOT NULL, to_block BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS portal_index_snapshot (
+  scope TEXT PRIMARY KEY, seq BIGINT NOT NULL, to_block BIGINT NOT NULL, body BYTEA NOT NULL, made_at TIMESTAMPTZ NOT NULL);
+ALTER TABLE portal_index_snapshot ALTER COLUMN body SET STORAGE EXTERNAL;
 `;
+
+/**
+ * A page as stored: each distinct statement once, then the rows that ran it, JSON deflated (a page
+ * of 10,000 events repeats a handful of statements 10,000 times). Bigint parameters, which JSON
+ * has no word for, are written as `{"$bigint": "…"}` and the page says it holds some.
+ */
+interface PageBody {
+  sql: string[];
+  rows: unknown[][];
+  bigints?: 1;
+}
+
+/** Encodes a page's writes (see {@link PageBody}). */
+export function encodePage(ops: IndexOp[]): Buffer {
+  const index = new Map<string, number>();
+  const body: PageBody = { sql: [], rows: [] };
+  for (const [sql, params] of ops) {
+    let i = index.get(sql);
+    if (i === undefined) {
+      index.set(sql, (i = body.sql.length));
+      body.sql.push(sql);
+    }
+    const row: unknown[] = [i];
+    for (const p of params) {
+      if (typeof p === "bigint") {
+        body.bigints = 1;
+        row.push({ $bigint: p.toString() });
+      } else row.push(p);
+    }
+    body.rows.push(row);
+  }
+  return zlib.deflateRawSync(JSON.stringify(body), { level: 1 });
+}
+
+/** Decodes a page written by {@link encodePage}. */
+export function decodePage(bytes: Buffer): IndexOp[] {
+  const body = JSON.parse(zlib.inflateRawSync(bytes).toString("utf8")) as PageBody;
+  const bigint = (v: unknown) =>
+    v !== null && typeof v === "object" && "$bigint" in v ? BigInt((v as { $bigint: string }).$bigint) : v;
+  return body.rows.map((row) => [body.sql[row[0] as number], body.bigints ? row.slice(1).map(bigint) : row.slice(1)]);
+}
+
+/** Tables the indexer writes (everything a page can change), in the order a snapshot lists them. */
+export const INDEX_TABLES = [...CHAIN_TABLES, "documents"] as const;
+
+/**
+ * The writes that turn any copy of the index into `db`'s index: every indexed table emptied, then
+ * filled with `db`'s rows, and the indexer's cursor keys (`cursor:…`) copied. Applied like a page.
+ */
+export function snapshotOps(db: Database.Database): IndexOp[] {
+  const ops: IndexOp[] = [];
+  for (const table of INDEX_TABLES) ops.push([`DELETE FROM ${table}`, []]);
+  ops.push(["DELETE FROM meta WHERE key LIKE 'cursor:%'", []]);
+  for (const table of INDEX_TABLES) {
+    const columns = (db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>).map((c) => c.name);
+    const sql = `INSERT INTO ${table} (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`;
+    for (const row of db
+      .prepare(`SELECT ${columns.join(", ")} FROM ${table}`)
+      .raw()
+      .iterate())
+      ops.push([sql, row as unknown[]]);
+  }
+  for (const row of db.prepare("SELECT key, value FROM meta WHERE key LIKE 'cursor:%'").raw().iterate())
+    ops.push(["INSERT INTO meta (key, value) VALUES (?, ?)", row as unknown[]]);
+  return ops;
+}
 
 /**
  * The portal's index shared in PostgreSQL by several portal instances: the index is the ordered
@@ -91,35 +168,108 @@ export class PostgresIndexLog {
   /**
    * Appends a page whose writes take the index from block `fromCursor` to `toBlock`; refused
    * (PORTAL_INDEX_CONFLICT) when the shared cursor is no longer `fromCursor` or this instance lost
-   * the lock — another instance wrote meanwhile.
+   * the lock — another instance wrote meanwhile. Returns the page's number.
    */
-  async append(fromCursor: number, toBlock: number, ops: IndexOp[]): Promise<void> {
-    if (!this.leader) throw conflict("this instance no longer holds the indexer lock");
-    const c = await this.pool.connect();
-    try {
-      await c.query("BEGIN");
-      await c.query(
-        "INSERT INTO portal_index_cursor (scope, seq, to_block) VALUES ($1, 0, $2) ON CONFLICT DO NOTHING",
-        [this.scope, fromCursor],
-      );
+  async append(fromCursor: number, toBlock: number, ops: IndexOp[]): Promise<number> {
+    const body = encodePage(ops);
+    return this.inTransaction(async (c) => {
+      await c.query("INSERT INTO portal_index_head (scope, seq, to_block) VALUES ($1, 0, $2) ON CONFLICT DO NOTHING", [
+        this.scope,
+        fromCursor,
+      ]);
       const row = (
-        await c.query("SELECT seq, to_block FROM portal_index_cursor WHERE scope = $1 FOR UPDATE", [this.scope])
+        await c.query("SELECT seq, to_block FROM portal_index_head WHERE scope = $1 FOR UPDATE", [this.scope])
       ).rows[0] as { seq: string; to_block: string };
       if (Number(row.to_block) !== fromCursor || !this.leader)
         throw conflict(`the shared index is at block ${row.to_block}, not ${fromCursor}`);
       const seq = Number(row.seq) + 1;
-      await c.query("INSERT INTO portal_index_pages (scope, seq, to_block, ops) VALUES ($1, $2, $3, $4)", [
+      await c.query("INSERT INTO portal_index_log (scope, seq, to_block, body) VALUES ($1, $2, $3, $4)", [
         this.scope,
         seq,
         toBlock,
-        JSON.stringify(ops, (_k, v: unknown) => (typeof v === "bigint" ? { $bigint: v.toString() } : v)),
+        body,
       ]);
-      await c.query("UPDATE portal_index_cursor SET seq = $2, to_block = $3 WHERE scope = $1", [
+      await c.query("UPDATE portal_index_head SET seq = $2, to_block = $3 WHERE scope = $1", [
         this.scope,
         seq,
         toBlock,
       ]);
+      return seq;
+    });
+  }
+
+  /**
+   * Pages after `seq`, in order (at most `limit`). When the log no longer holds page `seq + 1`
+   * (compacted away), `snapshot` is the snapshot to start from instead (apply it, then ask again).
+   */
+  async pagesAfter(
+    seq: number,
+    limit = 50,
+  ): Promise<{ pages: Array<{ seq: number; ops: IndexOp[] }>; snapshot?: { seq: number; ops: IndexOp[] } }> {
+    const rows = (
+      await this.pool.query(
+        "SELECT seq, body FROM portal_index_log WHERE scope = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        [this.scope, seq, limit],
+      )
+    ).rows as Array<{ seq: string; body: Buffer }>;
+    if (rows.length === 0 || Number(rows[0].seq) !== seq + 1) {
+      // Either nothing new, or the pages after `seq` were compacted into a snapshot.
+      const snap = (
+        await this.pool.query("SELECT seq, body FROM portal_index_snapshot WHERE scope = $1 AND seq > $2", [
+          this.scope,
+          seq,
+        ])
+      ).rows[0] as { seq: string; body: Buffer } | undefined;
+      if (snap) return { pages: [], snapshot: { seq: Number(snap.seq), ops: decodePage(snap.body) } };
+      if (rows.length > 0)
+        throw new ProofmarkError(
+          "PORTAL_STORE_FAILED",
+          `the shared index lacks page ${seq + 1} and has no snapshot after it`,
+          {},
+        );
+    }
+    return { pages: rows.map((r) => ({ seq: Number(r.seq), ops: decodePage(r.body) })) };
+  }
+
+  /** The number of the newest snapshot (0: none). */
+  async snapshotSeq(): Promise<number> {
+    const row = (await this.pool.query("SELECT seq FROM portal_index_snapshot WHERE scope = $1", [this.scope]))
+      .rows[0] as { seq: string } | undefined;
+    return row ? Number(row.seq) : 0;
+  }
+
+  /**
+   * Compacts the log: stores `ops` (the index as of page `seq`, see {@link snapshotOps}) as the
+   * scope's snapshot and deletes every page up to `seq`, in one transaction that checks this
+   * instance still holds the lock and the log's head is still page `seq` (PORTAL_INDEX_CONFLICT
+   * otherwise). A starting instance then applies the snapshot and the pages after it, however long
+   * the history.
+   */
+  async compact(seq: number, toBlock: number, ops: IndexOp[]): Promise<void> {
+    const body = encodePage(ops);
+    await this.inTransaction(async (c) => {
+      const row = (await c.query("SELECT seq FROM portal_index_head WHERE scope = $1 FOR UPDATE", [this.scope]))
+        .rows[0] as { seq: string } | undefined;
+      if (!row || Number(row.seq) !== seq || !this.leader)
+        throw conflict(`the shared index is at page ${row?.seq ?? 0}, not ${seq}`);
+      await c.query(
+        `INSERT INTO portal_index_snapshot (scope, seq, to_block, body, made_at) VALUES ($1, $2, $3, $4, now())
+         ON CONFLICT (scope) DO UPDATE SET seq = excluded.seq, to_block = excluded.to_block, body = excluded.body, made_at = excluded.made_at`,
+        [this.scope, seq, toBlock, body],
+      );
+      await c.query("DELETE FROM portal_index_log WHERE scope = $1 AND seq <= $2", [this.scope, seq]);
+    });
+  }
+
+  /** Runs `work` in one transaction on a pooled connection (errors other than conflicts: PORTAL_STORE_FAILED). */
+  private async inTransaction<T>(work: (c: import("pg").PoolClient) => Promise<T>): Promise<T> {
+    if (!this.leader) throw conflict("this instance no longer holds the indexer lock");
+    const c = await this.pool.connect();
+    try {
+      await c.query("BEGIN");
+      const out = await work(c);
       await c.query("COMMIT");
+      return out;
     } catch (e) {
       await c.query("ROLLBACK").catch(() => undefined);
       if ((e as { code?: string }).code === "PORTAL_INDEX_CONFLICT") throw e;
@@ -134,22 +284,6 @@ export class PostgresIndexLog {
     } finally {
       c.release();
     }
-  }
-
-  /** Pages after `seq`, in order (at most `limit`). */
-  async pagesAfter(seq: number, limit = 200): Promise<Array<{ seq: number; ops: IndexOp[] }>> {
-    const rows = (
-      await this.pool.query(
-        "SELECT seq, ops::text AS ops FROM portal_index_pages WHERE scope = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-        [this.scope, seq, limit],
-      )
-    ).rows as Array<{ seq: string; ops: string }>;
-    return rows.map((r) => ({
-      seq: Number(r.seq),
-      ops: JSON.parse(r.ops, (_k, v: unknown) =>
-        v && typeof v === "object" && "$bigint" in v ? BigInt((v as { $bigint: string }).$bigint) : v,
-      ) as IndexOp[],
-    }));
   }
 
   async close(): Promise<void> {
@@ -215,13 +349,16 @@ export class IndexRecorder {
   }
 }
 
-/** Applies a page's writes to a SQLite index in one transaction, with the page's number. */
+const pageStatements = new WeakMap<Database.Database, Map<string, Database.Statement>>();
+
+/** Applies a page's writes (or a snapshot's) to a SQLite index in one transaction, with the page's number. */
 export function applyPage(db: Database.Database, seq: number, ops: IndexOp[]): void {
-  const statements = new Map<string, Database.Statement>();
+  let statements = pageStatements.get(db);
+  if (!statements) pageStatements.set(db, (statements = new Map()));
   db.transaction(() => {
     for (const [sql, params] of ops) {
       let s = statements.get(sql);
-      if (!s) statements.set(sql, (s = db.prepare(sql)));
+      if (!s) statements!.set(sql, (s = db.prepare(sql)));
       s.run(...params);
     }
     db.prepare(

@@ -1,4 +1,4 @@
-import type { JsonRpcProvider, Log } from "ethers";
+import { toQuantity, type FetchRequest, type JsonRpcProvider, type Log } from "ethers";
 import type Database from "better-sqlite3";
 import {
   applyProvenanceLogs,
@@ -16,7 +16,7 @@ import {
 } from "@proofmark/sdk";
 import { diskFullError } from "@proofmark/sdk/internal";
 import { CHAIN_TABLES, getMeta, setMeta } from "./db";
-import { appliedPage, applyPage, IndexRecorder, type PostgresIndexLog } from "./index-log";
+import { appliedPage, applyPage, IndexRecorder, snapshotOps, type PostgresIndexLog } from "./index-log";
 import { eventKey, LotIndex } from "./lot-index";
 
 /** How far back the indexer re-checks block hashes for a reorganisation. */
@@ -48,7 +48,15 @@ export interface IndexerOptions {
   log?: PostgresIndexLog;
   /** Where the poller reports a failed sync (once per distinct error, with its code) and its recovery. */
   report?: (message: string) => void;
+  /**
+   * With a shared index: pages between two snapshots (the writer compacts the log into a snapshot
+   * of its copy once this many pages were added since the last one). Default {@link SNAPSHOT_EVERY}.
+   */
+  snapshotEvery?: number;
 }
+
+/** Pages of the shared index between two snapshots, by default. */
+export const SNAPSHOT_EVERY = 1_000;
 
 /** What one sync did. */
 export interface SyncResult {
@@ -125,6 +133,7 @@ export class Indexer {
     this.local = opts.db;
     this.report = opts.report;
     this.log = opts.log;
+    this.snapshotEvery = opts.snapshotEvery ?? SNAPSHOT_EVERY;
     if (opts.log) this.recorder = new IndexRecorder(opts.db);
     this.db = this.recorder?.db ?? opts.db;
     this.provider = opts.provider;
@@ -239,21 +248,35 @@ export class Indexer {
   /** Pages of the shared index applied by the last sync. */
   private followed = 0;
 
-  /** Applies to the SQLite copy what the writer committed to the shared index since the last call. */
+  /**
+   * Applies to the SQLite copy what the writer committed to the shared index since the last call:
+   * the snapshot first when the pages this copy lacks were compacted away, then the pages after it.
+   */
   private async follow(): Promise<number> {
     let n = 0;
     for (;;) {
-      const pages = await this.log!.pagesAfter(appliedPage(this.local));
+      const { pages, snapshot } = await this.log!.pagesAfter(appliedPage(this.local));
+      if (snapshot) {
+        applyPage(this.local, snapshot.seq, snapshot.ops);
+        this.lastSnapshot = snapshot.seq;
+        n++;
+        continue;
+      }
       if (pages.length === 0) return n;
       for (const p of pages) applyPage(this.local, p.seq, p.ops);
       n += pages.length;
     }
   }
 
+  private readonly snapshotEvery: number;
+  /** The newest snapshot of the shared index this instance knows of (read when it takes the lock). */
+  private lastSnapshot?: number;
+
   /**
    * Commits one page of writes: to the SQLite index, or — with a shared index — to PostgreSQL in one
    * transaction with the cursor after it (refused when another instance moved the cursor), then to
-   * the SQLite copy from there.
+   * the SQLite copy (the page as committed, without reading it back). Every {@link snapshotEvery}
+   * pages the writer then compacts the log into a snapshot of its copy.
    */
   private async commit(toBlock: number, write: () => void): Promise<void> {
     if (!this.log) {
@@ -262,8 +285,23 @@ export class Indexer {
     }
     const from = this.indexedTo;
     const ops = this.recorder!.record(write);
-    await this.log.append(from, toBlock, ops);
-    await this.follow();
+    const seq = await this.log.append(from, toBlock, ops);
+    if (appliedPage(this.local) === seq - 1) applyPage(this.local, seq, ops);
+    else await this.follow();
+    this.lastSnapshot ??= await this.log.snapshotSeq();
+    if (seq - this.lastSnapshot >= this.snapshotEvery) await this.compact();
+  }
+
+  /**
+   * Writes a snapshot of this (the writer's) copy of the shared index and drops the pages it
+   * covers. The copy is exactly pages 1..n applied in order (the writer applies each page it
+   * commits), so the snapshot replaces those pages for anyone starting later.
+   */
+  async compact(): Promise<void> {
+    if (!this.log) return;
+    const seq = appliedPage(this.local);
+    await this.log.compact(seq, this.indexedTo, snapshotOps(this.local));
+    this.lastSnapshot = seq;
   }
 
   private async syncOnce(): Promise<SyncResult> {
@@ -284,26 +322,36 @@ export class Indexer {
       reorgedFrom = b.number;
     }
     if (reorgedFrom !== undefined) await this.rollback(reorgedFrom - 1);
-    let from = this.indexedTo + 1;
     let logs = 0;
-    while (from <= head) {
+    const read = (from: number) => {
       const to = Math.min(head, from + this.range - 1);
-      let n: number;
+      const data = this.readRange(from, to);
+      data.catch(() => undefined); // awaited below; a range read ahead and dropped after an error is no unhandled rejection
+      return { from, to, data };
+    };
+    let next = this.indexedTo + 1 <= head ? read(this.indexedTo + 1) : undefined;
+    while (next) {
+      const { from, to } = next;
+      let range: RangeRead;
       try {
-        n = await this.indexRange(from, to);
+        range = await next.data;
       } catch (e) {
         // A node that refuses the range (too many results, range too large) gets a smaller one.
-        if (this.range > 1 && isRangeRefusal(e)) {
-          this.range = this.rangeCeiling = Math.max(1, Math.floor(this.range / 2));
+        if (to > from && isRangeRefusal(e)) {
+          this.range = this.rangeCeiling = Math.max(1, Math.floor((to - from + 1) / 2));
+          next = read(from);
           continue;
         }
         throw e;
       }
-      logs += n;
-      from = to + 1;
+      const n = range.logs.length;
       // Aim at LOGS_PER_PAGE logs per request: fewer requests while history is sparse, bounded pages when dense.
       if (n < LOGS_PER_PAGE / 4) this.range = Math.min(this.rangeCeiling, this.range * 2);
       else if (n > LOGS_PER_PAGE) this.range = Math.max(1, Math.floor(this.range / 2));
+      // The node answers the next range while this one is reduced and committed.
+      next = to < head ? read(to + 1) : undefined;
+      await this.indexRange(from, to, range);
+      logs += n;
     }
     return { head, indexedTo: this.indexedTo, logs, reorgedFrom, writer: this.log ? true : undefined };
   }
@@ -324,15 +372,13 @@ export class Indexer {
     });
   }
 
-  private async indexRange(from: number, to: number): Promise<number> {
-    if (this.addresses.length === 0) {
-      await this.commit(to, () => setMeta(this.db, this.cursorKey, String(to)));
-      return 0;
-    }
-    const logs = await this.provider.getLogs({ address: this.addresses, fromBlock: from, toBlock: to });
+  /** Reads a range's logs and the blocks they (and `to`) are in, checking that the two reads agree. */
+  private async readRange(from: number, to: number): Promise<RangeRead> {
+    const blocks = new Map<number, { hash: string; time: number }>();
+    if (this.addresses.length === 0) return { logs: [], blocks };
+    const logs = await getLogs(this.provider, this.addresses, from, to);
     const blockNumbers = new Set<number>(logs.map((l) => l.blockNumber));
     blockNumbers.add(to);
-    const blocks = new Map<number, { hash: string; time: number }>();
     await Promise.all(
       [...blockNumbers].map(async (n) => {
         const b = await this.provider.getBlock(n);
@@ -344,6 +390,15 @@ export class Indexer {
     for (const l of logs) {
       if (blocks.get(l.blockNumber)!.hash !== l.blockHash)
         throw new Error(`block ${l.blockNumber} changed while indexing; retrying`);
+    }
+    return { logs, blocks };
+  }
+
+  /** Indexes a range read by {@link readRange}: one page, one transaction. */
+  private async indexRange(from: number, to: number, { logs, blocks }: RangeRead): Promise<void> {
+    if (this.addresses.length === 0) {
+      await this.commit(to, () => setMeta(this.db, this.cursorKey, String(to)));
+      return;
     }
     const provenanceLogs = logs.filter((l) => l.address.toLowerCase() === this.provenance);
     const reduced = this.reduce(provenanceLogs);
@@ -374,10 +429,9 @@ export class Indexer {
       setMeta(this.db, this.cursorKey, String(to));
     });
     if (retried.length > 0) this.documentsChanged = true;
-    return logs.length;
   }
 
-  private applyEvidence(log: Log, time: number): void {
+  private applyEvidence(log: IndexedLog, time: number): void {
     const parsed = evidenceRegistryInterface.parseLog(log);
     if (parsed?.name === "EvidenceAnchored") {
       this.stmt(
@@ -401,7 +455,7 @@ export class Indexer {
    * a partial state that loads what the logs name from the index (or from earlier blocks of the
    * range). Returns each block's partial state (what to write) and every lot touched.
    */
-  private reduce(logs: Log[]): {
+  private reduce(logs: IndexedLog[]): {
     blocks: Array<{ block: number; state: ReturnType<typeof emptyProvenanceState> }>;
     touched: Set<number>;
   } {
@@ -411,7 +465,7 @@ export class Indexer {
       lot: (id: number) => latestLots.get(id) ?? this.lots.lot(id),
       licence: (key: string) => latestLicences.get(key) ?? this.lots.licence(key),
     };
-    const byBlock = new Map<number, Log[]>();
+    const byBlock = new Map<number, IndexedLog[]>();
     for (const l of logs) {
       if (!byBlock.has(l.blockNumber)) byBlock.set(l.blockNumber, []);
       byBlock.get(l.blockNumber)!.push(l);
@@ -485,6 +539,73 @@ export class Indexer {
     }
     return out;
   }
+}
+
+/** One `eth_getLogs` range as read: its logs and the hash and time of each block they are in (and of its last block). */
+interface RangeRead {
+  logs: IndexedLog[];
+  blocks: Map<number, { hash: string; time: number }>;
+}
+
+/** A log as the indexer reads it: what the decoders and the reducer use. */
+type IndexedLog = Pick<Log, "address" | "topics" | "data" | "blockNumber" | "blockHash" | "transactionHash" | "index">;
+
+/**
+ * `eth_getLogs` of `addresses` over blocks `from`..`to`. Over HTTP the request goes straight to
+ * the node and its answer is parsed by `JSON.parse` (ethers decodes a response's UTF-8 in
+ * JavaScript, byte by byte, then builds a frozen `Log` with checksummed addresses per log: most of
+ * a catch-up's time at 10,000 logs per page); other transports go through the provider.
+ * A JSON-RPC error is thrown with its `error` (code, message), as ethers does.
+ */
+async function getLogs(
+  provider: JsonRpcProvider,
+  addresses: string[],
+  from: number,
+  to: number,
+): Promise<IndexedLog[]> {
+  const connection = (provider as { _getConnection?: () => FetchRequest })._getConnection?.();
+  if (!connection || !/^https?:\/\//.test(connection.url))
+    return provider.getLogs({ address: addresses, fromBlock: from, toBlock: to });
+  const res = await fetch(connection.url, {
+    method: "POST",
+    headers: { ...connection.headers, "content-type": "application/json" },
+    body: JSON.stringify({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "eth_getLogs",
+      params: [{ address: addresses, fromBlock: toQuantity(from), toBlock: toQuantity(to) }],
+    }),
+  });
+  const text = await res.text();
+  let answer: { result?: RpcLog[]; error?: { code?: number; message?: string } };
+  try {
+    answer = JSON.parse(text) as typeof answer;
+  } catch {
+    throw new Error(`eth_getLogs: HTTP ${res.status}: ${text.slice(0, 200)}`);
+  }
+  if (answer.error || !Array.isArray(answer.result))
+    throw Object.assign(new Error(`eth_getLogs failed: ${answer.error?.message ?? `HTTP ${res.status}`}`), {
+      error: answer.error,
+    });
+  return answer.result.map((l) => ({
+    address: l.address,
+    topics: l.topics,
+    data: l.data,
+    blockNumber: Number(l.blockNumber),
+    blockHash: l.blockHash,
+    transactionHash: l.transactionHash,
+    index: Number(l.logIndex),
+  }));
+}
+
+interface RpcLog {
+  address: string;
+  topics: string[];
+  data: string;
+  blockNumber: string;
+  blockHash: string;
+  transactionHash: string;
+  logIndex: string;
 }
 
 /** Whether an `eth_getLogs` failure is the node refusing the size of the range (so a smaller one may pass). */

@@ -92,63 +92,74 @@ export class PostgresScanCounts implements ScanCounts {
     );
   }
 
+  /**
+   * One round trip per scan, two when it may count. A client that was counted within the window is
+   * answered from a plain read (no lock, no write: its scan cannot count, whatever runs
+   * concurrently — `counted_at` only moves forward). Otherwise one statement decides and writes:
+   * the client's row is inserted or, on conflict, updated only when the window and the budget allow
+   * (`ON CONFLICT … DO UPDATE … WHERE` locks the row and re-checks its newest version, so two
+   * instances racing on one client count it once), and the serial's total is incremented in the
+   * same statement when it counted. (Each scan was a five-statement transaction holding the row
+   * lock across round trips: repeated scans of one code serialised at ~1 ms each.)
+   */
   async record(serial: string, client: string, now = Date.now()): Promise<SerialScans & { counted: boolean }> {
     const key = crypto.createHash("sha256").update(client).digest("base64url").slice(0, 22);
-    const c = await this.pool.connect();
     try {
-      await c.query("BEGIN");
-      await c.query(
-        "INSERT INTO portal_scan_clients (serial, client, counted_at, scans, since) VALUES ($1, $2, $3, 0, $4) ON CONFLICT DO NOTHING",
-        [serial, key, Number.MIN_SAFE_INTEGER, now],
-      );
+      const seen = (
+        await this.pool.query({
+          // Named: each connection parses and plans the statement once.
+          name: "proofmark-scan-seen",
+          text: `SELECT s.first_seen, s.last_seen, s.count, c.counted_at FROM portal_scans s
+           LEFT JOIN portal_scan_clients c ON c.serial = s.serial AND c.client = $2 WHERE s.serial = $1`,
+          values: [serial, key],
+        })
+      ).rows[0] as { first_seen: string; last_seen: string; count: string; counted_at: string | null } | undefined;
+      if (seen && seen.counted_at !== null && now - Number(seen.counted_at) < this.windowMs)
+        return {
+          count: Number(seen.count),
+          firstSeen: Number(seen.first_seen),
+          lastSeen: Number(seen.last_seen),
+          counted: false,
+        };
+      const perClient = Number.isFinite(this.perClient) ? this.perClient : null;
       const row = (
-        await c.query(
-          "SELECT counted_at, scans, since FROM portal_scan_clients WHERE serial = $1 AND client = $2 FOR UPDATE",
-          [serial, key],
-        )
-      ).rows[0] as { counted_at: string; scans: number; since: string };
-      let scans = row.scans;
-      let since = Number(row.since);
-      if (now - since >= this.periodMs) {
-        scans = 0;
-        since = now;
-      }
-      const counted = now - Number(row.counted_at) >= this.windowMs && scans < this.perClient;
-      let total: { first_seen: string; last_seen: string; count: string } | undefined;
-      if (counted) {
-        await c.query(
-          "UPDATE portal_scan_clients SET counted_at = $3, scans = $4, since = $5 WHERE serial = $1 AND client = $2",
-          [serial, key, now, scans + 1, since],
-        );
-        total = (
-          await c.query(
-            `INSERT INTO portal_scans (serial, first_seen, last_seen, count) VALUES ($1, $2, $2, 1)
+        await this.pool.query({
+          name: "proofmark-scan-record",
+          text: `WITH client AS (
+             INSERT INTO portal_scan_clients AS c (serial, client, counted_at, scans, since)
+             SELECT $1, $2, $3::bigint, 1, $3::bigint WHERE $5::int IS NULL OR $5::int >= 1
+             ON CONFLICT (serial, client) DO UPDATE SET
+               counted_at = excluded.counted_at,
+               scans = CASE WHEN excluded.since - c.since >= $6::bigint THEN 1 ELSE c.scans + 1 END,
+               since = CASE WHEN excluded.since - c.since >= $6::bigint THEN excluded.since ELSE c.since END
+             WHERE excluded.counted_at - c.counted_at >= $4::bigint
+               AND ($5::int IS NULL OR (CASE WHEN excluded.since - c.since >= $6::bigint THEN 0 ELSE c.scans END) < $5::int)
+             RETURNING 1
+           ), total AS (
+             INSERT INTO portal_scans (serial, first_seen, last_seen, count)
+             SELECT $1, $3::bigint, $3::bigint, 1 WHERE EXISTS (SELECT 1 FROM client)
              ON CONFLICT (serial) DO UPDATE SET last_seen = excluded.last_seen, count = portal_scans.count + 1
-             RETURNING first_seen, last_seen, count`,
-            [serial, now],
-          )
-        ).rows[0];
-      } else {
-        total = (await c.query("SELECT first_seen, last_seen, count FROM portal_scans WHERE serial = $1", [serial]))
-          .rows[0];
-      }
-      await c.query("COMMIT");
+             RETURNING first_seen, last_seen, count
+           )
+           SELECT true AS counted, first_seen, last_seen, count FROM total
+           UNION ALL
+           SELECT false, first_seen, last_seen, count FROM portal_scans WHERE serial = $1 AND NOT EXISTS (SELECT 1 FROM total)`,
+          values: [serial, key, now, this.windowMs, perClient, this.periodMs],
+        })
+      ).rows[0] as { counted: boolean; first_seen: string; last_seen: string; count: string } | undefined;
       return {
-        count: Number(total?.count ?? 0),
-        firstSeen: Number(total?.first_seen ?? now),
-        lastSeen: total ? Number(total.last_seen) : undefined,
-        counted,
+        count: Number(row?.count ?? 0),
+        firstSeen: Number(row?.first_seen ?? now),
+        lastSeen: row ? Number(row.last_seen) : undefined,
+        counted: row?.counted ?? false,
       };
     } catch (e) {
-      await c.query("ROLLBACK").catch(() => undefined);
       throw new ProofmarkError(
         "PORTAL_STORE_FAILED",
         `counting a scan failed: ${(e as Error).message}`,
         {},
         { cause: e },
       );
-    } finally {
-      c.release();
     }
   }
 

@@ -11,6 +11,9 @@ import { ProvenanceRegistryArtifact } from "./artifacts.generated";
  * and by the portal's indexer (incrementally, on the state it persisted).
  */
 
+/** The fields of a log the reducer reads (an ethers `Log`, or a log read straight from JSON-RPC). */
+type ReducedLog = Pick<Log, "topics" | "data" | "blockNumber" | "transactionHash" | "index">;
+
 export const provenanceRegistryInterface = new Interface(ProvenanceRegistryArtifact.abi);
 
 /** The registry's events by topic hash (ethers' `parseLog` recomputes every event's topic hash for every log). */
@@ -309,7 +312,7 @@ export async function replayProvenanceLogs(
  * const state = applyProvenanceLogs(logs, toBlock);
  */
 export function applyProvenanceLogs(
-  logs: readonly Log[],
+  logs: readonly ReducedLog[],
   toBlock: number,
   state: ProvenanceState = emptyProvenanceState(toBlock),
   loader: ProvenanceStateLoader = {},
@@ -346,7 +349,7 @@ export function applyProvenanceLogs(
     return l;
   };
   const newLot = (
-    log: Log,
+    log: ReducedLog,
     init: Pick<
       IndexedLot,
       "id" | "product" | "origin" | "quantity" | "packages" | "parents" | "amounts" | "actor" | "season"

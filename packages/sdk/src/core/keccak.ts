@@ -1,9 +1,9 @@
 import { keccak_256 } from "@noble/hashes/sha3";
 
 /**
- * keccak-256 for the hot paths (Merkle nodes, leaves). Short inputs (< 136 bytes, one block) go
- * through an unrolled keccak-f[1600] on a reused 50-word state — about 3× faster than a generic
- * hasher here, and allocation-free for Merkle pairs. Longer inputs use @noble/hashes.
+ * keccak-256 for the hot paths (Merkle nodes, leaves, the provenance hash chain). Inputs up to
+ * 4 KiB go through an unrolled keccak-f[1600] on a reused 50-word state — about 3× faster than a
+ * generic hasher here, and allocation-free for Merkle pairs. Longer inputs use @noble/hashes.
  * The vectors in test/vectors/evidence.json and the tests compare it with ethers' keccak256.
  */
 // The unrolled permutation of the `keccak` package (MIT), pure JS, no native code.
@@ -65,16 +65,25 @@ export function keccak256PairWords(words: Uint32Array, a: number, b: number, out
   for (let i = 0; i < 8; i++) words[out + i] = state[i];
 }
 
+/** Inputs up to this length go through the unrolled permutation; longer ones through @noble/hashes. */
+const UNROLLED_MAX = 4096;
+
 /** keccak-256 of `data` (the EVM's `keccak256`). */
 export function keccak256(data: Uint8Array): Uint8Array {
-  if (data.length >= RATE) return keccak_256(data);
+  if (data.length > UNROLLED_MAX) return keccak_256(data);
   state.fill(0);
-  const whole = data.length & ~3;
-  absorbBlock(data, 0, whole, 0);
+  // whole 136-byte blocks (an ABI-encoded event digest is 224 bytes: two blocks)
+  let offset = 0;
+  for (; data.length - offset >= RATE; offset += RATE) {
+    absorbBlock(data, offset, RATE, 0);
+    p1600(state);
+  }
+  const rest = data.length - offset;
+  const whole = rest & ~3;
+  absorbBlock(data, offset, whole, 0);
   // the tail (0–3 bytes), then the 0x01 pad byte, byte by byte
-  for (let i = whole; i < data.length; i++) state[i >> 2] ^= data[i] << (8 * (i & 3));
-  const pad = data.length;
-  state[pad >> 2] ^= 0x01 << (8 * (pad & 3));
+  for (let i = whole; i < rest; i++) state[i >> 2] ^= data[offset + i] << (8 * (i & 3));
+  state[rest >> 2] ^= 0x01 << (8 * (rest & 3));
   state[33] ^= 0x80000000;
   p1600(state);
   const out = new Uint8Array(32);
