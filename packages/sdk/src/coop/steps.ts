@@ -16,6 +16,11 @@ import { plotLocation, productLocation } from "../gi/session";
 export const MEMBER_STEPS = ["harvest", "inspecting", "packing", "shipping", "receiving"] as const;
 export type MemberStep = (typeof MEMBER_STEPS)[number];
 
+/** Whether `step` creates a lot (its event document names the lot id the registry will give). */
+export function createsLot(step: unknown): boolean {
+  return step === "harvest" || step === "packing";
+}
+
 /** The business step and the roles (besides admin) each member step needs. */
 export function memberStepRoles(step: MemberStep): readonly ProductRole[] {
   return STEP_ROLES[(step === "harvest" ? "commissioning" : step) as BizStep];
