@@ -55,8 +55,8 @@ export interface RelayResult {
   step: string;
   product: number;
   lot: number;
-  /** The event document's CID in the content store. */
-  cid: string;
+  /** The event document's CID in the content store (none for a participant record). */
+  cid?: string;
   quantity?: string;
   unit: string;
   gasUsed: string;
@@ -203,7 +203,7 @@ export class CoopRelay {
         ...(step.newLot !== undefined ? { newLot: step.newLot } : {}),
         ...(step.quantity !== undefined ? { quantity: step.quantity.toString() } : {}),
         unit: step.product.unit,
-        document: step.prepared.record.document,
+        ...(step.prepared ? { document: step.prepared.record.document } : {}),
       },
     };
   }
@@ -320,7 +320,7 @@ export class CoopRelay {
         `the co-op's relayer ${relayer} holds ${balance} wei, less than the ${gasLimit * price} wei this request may cost; nothing was sent`,
         { relayer, balance: String(balance), cost: String(gasLimit * price) },
       );
-    const [cid] = await this.documents.save([step.prepared]);
+    const [cid] = step.prepared ? await this.documents.save([step.prepared]) : [undefined];
     let receipt;
     try {
       const tx = await execute.send(...executeArgs(signed), { gasLimit });
