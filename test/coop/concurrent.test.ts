@@ -21,6 +21,7 @@ import { stopChain, tempDataDir } from "../portal/fixture";
 describe("co-op relay: members recording at once (real chain, HTTP)", function () {
   this.timeout(600_000);
   const FARMS = 6;
+  const HOLD = 6;
   let dataDir: string;
   let coop: CoopServer;
   const farms = Array.from({ length: FARMS }, () => new Wallet(Wallet.createRandom().privateKey));
@@ -30,7 +31,7 @@ describe("co-op relay: members recording at once (real chain, HTTP)", function (
 
   before(async function () {
     dataDir = tempDataDir("relay-concurrent");
-    coop = await startCoop({ dataDir, port: 0, burst: 20, perSecond: 5 });
+    coop = await startCoop({ dataDir, port: 0, burst: 20, perSecond: 5, holdSeconds: HOLD });
     const registrar = await GiSession.open(await openChain({ dataDir, as: "registrar" }));
     await registrar.createProduct({
       name: "砀山酥梨",
@@ -148,5 +149,28 @@ describe("co-op relay: members recording at once (real chain, HTTP)", function (
     expect(before.remaining - after.remaining).to.equal(parseQuantity("15kg", "g"));
     const packed = await coop.relay.client.lot(landed[0].json.lot);
     expect(packed.quantity).to.equal(parseQuantity("15kg", "g"));
+  });
+
+  it("a harvest prepared and never sent keeps the next lot id only --hold seconds; sent late, it is refused as stale", async function () {
+    const [a, b] = farms;
+    const pa = await post("/api/coop/prepare", {
+      member: a.address,
+      form: { step: "harvest", product: 1, quantity: "1kg", plot: "DS-0", date: "2026-09-03" },
+    });
+    expect(pa.status, JSON.stringify(pa.json)).to.equal(200);
+    const started = Date.now();
+    const rb = await record(b, { step: "harvest", product: 1, quantity: "1kg", plot: "DS-1", date: "2026-09-03" });
+    const waited = Date.now() - started;
+    expect(rb.status, JSON.stringify(rb.json)).to.equal(200);
+    expect(waited, "the second prepare waited for the first member's turn to run out").to.be.greaterThan(
+      HOLD * 1000 - 1000,
+    );
+    expect(rb.json.lot, "the lot the first request named went to the second").to.equal(
+      (pa.json as RelayPrepared).summary.newLot,
+    );
+    const prepared = pa.json as RelayPrepared;
+    const late = await post("/api/coop/submit", await signForwardRequest(a, prepared.domain, prepared.request));
+    expect(late.status).to.equal(409);
+    expect(late.json.error.code).to.equal("RELAY_REQUEST_STALE");
   });
 });
