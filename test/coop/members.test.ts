@@ -1,4 +1,5 @@
 import * as fs from "node:fs";
+import { spawn, type ChildProcess } from "node:child_process";
 import { expect } from "chai";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { CHROMIUM_ARGS } from "../../packages/sdk/src/capture/browser";
@@ -14,6 +15,8 @@ import {
 } from "../../packages/sdk/src";
 import { startCoop, startPortal, type CoopServer, type Portal } from "../../packages/portal/src";
 import { stopChain, tempDataDir } from "../portal/fixture";
+import { postgresBinDir, startPostgres } from "../helpers/postgres";
+import { CLI } from "../cli/helpers";
 
 const CHROMIUM = "/usr/bin/chromium";
 const PASS = "correct horse battery staple";
@@ -30,6 +33,7 @@ describe("co-op members record the season from phone pages; the co-op pays the g
   let browser: Browser | undefined;
   const contexts: BrowserContext[] = [];
   const members: Record<string, { page: Page; address: string }> = {};
+  let issued: Awaited<ReturnType<typeof issueScanCodes>> | undefined;
 
   before(async function () {
     if (!fs.existsSync(CHROMIUM)) {
@@ -92,6 +96,7 @@ describe("co-op members record the season from phone pages; the co-op pays the g
       ["inspector", "en"],
       ["packer", "zh"],
       ["carrier", "en"],
+      ["coopAdmin", "zh"],
     ] as const) {
       const page = await phone(lang);
       await page.locator("#passphrase").fill(PASS);
@@ -125,6 +130,7 @@ describe("co-op members record the season from phone pages; the co-op pays the g
       await gi.grantRole(1, "inspector", members.inspector.address);
       await gi.grantRole(1, "processor", members.packer.address);
       await gi.grantRole(1, "logistics", members.carrier.address);
+      await gi.grantRole(1, "admin", members.coopAdmin.address);
       await gi.grantLicence(1, members.farm1.address, parseQuantity("2000kg", "g"), 2026);
       await gi.grantLicence(1, members.farm2.address, parseQuantity("1000kg", "g"), 2026);
     });
@@ -141,6 +147,78 @@ describe("co-op members record the season from phone pages; the co-op pays the g
     expect(await steps("inspector")).to.deep.equal(["inspecting"]);
     expect(await steps("packer")).to.deep.equal(["packing", "shipping", "receiving"]);
     expect(await steps("carrier")).to.deep.equal(["shipping", "receiving"]);
+    expect(await steps("coopAdmin")).to.deep.equal([
+      "harvest",
+      "inspecting",
+      "packing",
+      "shipping",
+      "receiving",
+      "participant",
+    ]);
+  });
+
+  it("the product's admin registers the farms from the phone page (a signed meta-transaction); names escaped; a farm cannot", async function () {
+    const page = members.coopAdmin.page;
+    const client = new ProvenanceRegistryClient(coop.relay.registry, coop.chain.provider);
+    const register = (fields: Record<string, string>) =>
+      page.evaluate((f) => {
+        const form = document.querySelector('form[data-step="participant"]') as HTMLFormElement;
+        for (const [k, v] of Object.entries(f)) (form.elements.namedItem(k) as HTMLInputElement).value = v;
+      }, fields);
+    const sendForm = async () => {
+      const before = await page.locator("#results .result").count();
+      await page.locator('form[data-step="participant"] button[type=submit]').click();
+      await page.waitForFunction((n) => document.querySelectorAll("#results .result").length > n, before, {
+        timeout: 120_000,
+      });
+      return page.locator("#results .result").first();
+    };
+    await register({
+      account: members.farm1.address,
+      kind: "farm",
+      name: "砀山县李庄果园",
+      nameEn: "Lizhuang Orchard",
+      licence: "SC-2026-0042",
+      region: "安徽省砀山县",
+    });
+    const r1 = await sendForm();
+    expect(await r1.getAttribute("class"), await r1.innerText()).to.include("recorded");
+    expect(await r1.innerText()).to.include("已登记");
+    expect(await r1.innerText()).to.include("砀山县李庄果园");
+    const hostile = '<img src=x onerror="window.__pwned=1">王庄果园';
+    await register({ account: members.farm2.address, kind: "farm", name: hostile, nameEn: "Wangzhuang Orchard" });
+    const r2 = await sendForm();
+    expect(await r2.getAttribute("class"), await r2.innerText()).to.include("recorded");
+    expect(await r2.locator(".participant-name").innerText(), "shown as text").to.equal(hostile);
+    expect(await page.locator("#results img").count(), "no markup from a name").to.equal(0);
+    expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).to.equal(undefined);
+    const p1 = await client.participant(1, members.farm1.address);
+    expect(p1).to.deep.include({
+      kind: "farm",
+      name: "砀山县李庄果园",
+      nameEn: "Lizhuang Orchard",
+      licence: "SC-2026-0042",
+      region: "安徽省砀山县",
+    });
+    expect((await client.participant(1, members.farm2.address))?.name).to.equal(hostile);
+    // The registry saw the admin's phone key as the sender, through the relay.
+    const tx = (await r1.locator("code.tx").innerText()).trim();
+    const receipt = await coop.chain.provider.getTransactionReceipt(tx);
+    expect(receipt?.from.toLowerCase()).to.equal((await coop.relay.relayer.getAddress()).toLowerCase());
+    expect(await coop.chain.provider.getBalance(members.coopAdmin.address)).to.equal(0n);
+    // A farm's page offers no such form, and the relay refuses it with the CLI's wording.
+    expect(await members.farm1.page.locator('form[data-step="participant"]').count()).to.equal(0);
+    const refused = await fetch(`${coop.url}/api/coop/prepare`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        member: members.farm1.address,
+        form: { step: "participant", product: 1, account: members.farm1.address, kind: "farm", name: "mine" },
+      }),
+    });
+    const body = (await refused.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).to.equal("ROLE_MISSING");
+    expect(body.error.message).to.include(`registering ${members.farm1.address} as a participant of product 1`);
   });
 
   it("two farms harvest (one with the plot's certificate photo kept in the content store); each sees the lot and its transaction", async function () {
@@ -184,6 +262,37 @@ describe("co-op members record the season from phone pages; the co-op pays the g
     }
   });
 
+  /** The forms waiting in the page's IndexedDB queue: their step, and the photo's type and bytes if any. */
+  async function queuedForms(page: Page): Promise<{ step: string; photo?: { blob: boolean; bytes: number[] } }[]> {
+    return page.evaluate(async () => {
+      const db = await new Promise<IDBDatabase>((resolve, reject) => {
+        const open = indexedDB.open("proofmark-coop");
+        open.onsuccess = () => resolve(open.result);
+        open.onerror = () => reject(open.error);
+      });
+      const items = await new Promise<any[]>((resolve, reject) => {
+        const r = db.transaction("queue").objectStore("queue").getAll();
+        r.onsuccess = () => resolve(r.result);
+        r.onerror = () => reject(r.error);
+      });
+      db.close();
+      const out = [];
+      for (const item of items)
+        out.push({
+          step: item.form.step,
+          ...(item.photo
+            ? {
+                photo: {
+                  blob: item.photo.blob instanceof Blob,
+                  bytes: Array.from(new Uint8Array(await (item.photo.blob as Blob).arrayBuffer())),
+                },
+              }
+            : {}),
+        });
+      return out;
+    });
+  }
+
   /** The document digest of the first event recorded on `lot` (from the registry's logs). */
   async function harvestDocument(lot: number): Promise<`0x${string}`> {
     const client = new ProvenanceRegistryClient(coop.relay.registry, coop.chain.provider);
@@ -224,8 +333,7 @@ describe("co-op members record the season from phone pages; the co-op pays the g
     await page.waitForFunction(() => document.getElementById("queue")?.dataset.count === "1");
     await new Promise((r) => setTimeout(r, 2500));
     expect(await page.locator("#results .result").count(), "nothing sent while offline").to.equal(before);
-    const queued = await page.evaluate(() => JSON.parse(localStorage.getItem("proofmark.coop.queue") ?? "[]").length);
-    expect(queued).to.equal(1);
+    expect((await queuedForms(page)).length, "kept in IndexedDB").to.equal(1);
     await page.context().setOffline(false);
     await page.waitForFunction((n) => document.querySelectorAll("#results .result").length > n, before, {
       timeout: 120_000,
@@ -233,7 +341,7 @@ describe("co-op members record the season from phone pages; the co-op pays the g
     const r = page.locator("#results .result").first();
     expect(await r.getAttribute("class")).to.include("recorded");
     expect(await r.innerText()).to.include("Recorded: Inspection, lot 1");
-    expect(await page.evaluate(() => localStorage.getItem("proofmark.coop.queue"))).to.equal("[]");
+    expect(await queuedForms(page)).to.deep.equal([]);
   });
 
   it("packing and shipping from phones; no member ever held ETH; the consumer scan page shows the season", async function () {
@@ -245,7 +353,6 @@ describe("co-op members record the season from phone pages; the co-op pays the g
       expect(await coop.chain.provider.getBalance(m.address), `${name} holds no ETH`).to.equal(0n);
     // Codes for the packed lot, then the existing consumer portal.
     const chain = await openChain({ dataDir, as: "admin" });
-    let issued;
     try {
       issued = await issueScanCodes({
         chain,
@@ -264,15 +371,129 @@ describe("co-op members record the season from phone pages; the co-op pays the g
       portal = await startPortal({ dataDir, port: 0, pollMs: 200 });
       await portal.sync();
       const page = await browser!.newPage();
-      await page.goto(`${portal.url}${new URL(issued.manifest.serials[0].uri).pathname}?lang=zh`);
+      await page.goto(`${portal.url}${new URL(issued!.manifest.serials[0].uri).pathname}?lang=zh`);
       await page.locator("#genuine").waitFor();
       expect(await page.locator("#plot").innerText()).to.equal("DS-07");
       const timeline = await page.locator("#timeline").innerText();
       expect(timeline).to.include("上海市静安区南京西路 1 号");
       for (const step of ["采收", "检验", "包装", "发货"]) expect(timeline, step).to.include(step);
+      // The farm registered from the admin's phone is named, not shown as an address.
+      expect(await page.locator("body").innerText()).to.include("砀山县李庄果园");
       await page.close();
     } finally {
       await portal?.close();
     }
+  });
+
+  it("two portal instances on one PostgreSQL serve the season naming the farm; a scan on either counts on both", async function () {
+    if (!postgresBinDir()) {
+      console.log("      (skipped: PostgreSQL is not installed — apt-get install -y postgresql; .ci/run does it)");
+      this.skip();
+    }
+    expect(issued, "the season above issued codes").not.to.equal(undefined);
+    const pg = await startPostgres();
+    const children: ChildProcess[] = [];
+    const serve = () =>
+      new Promise<string>((resolve, reject) => {
+        const child = spawn(
+          process.execPath,
+          [
+            CLI,
+            "serve",
+            "--port",
+            "0",
+            "--database",
+            pg.url,
+            "--rpc",
+            coop.chain.rpcUrls[0],
+            "--trust-proxy",
+            "--json",
+          ],
+          { env: { ...process.env, PROOFMARK_HOME: dataDir }, stdio: ["ignore", "pipe", "pipe"] },
+        );
+        children.push(child);
+        let out = "";
+        child.stdout!.on("data", (d) => {
+          out += d;
+          const m = /"url"\s*:\s*"([^"]+)"/.exec(out) ?? /portal on (\S+)/.exec(out);
+          if (m) resolve(m[1]);
+        });
+        child.on("exit", (code) => reject(new Error(`serve exited (${code}): ${out}`)));
+      });
+    try {
+      const urls = [await serve(), await serve()];
+      const path = new URL(issued!.manifest.serials[1].uri).pathname;
+      const serial = path.split("/").pop()!;
+      const scan = async (url: string, client: string) => {
+        const r = await fetch(`${url}${path}?lang=zh`, { headers: { "x-forwarded-for": client } });
+        return { status: r.status, html: await r.text() };
+      };
+      // Each instance serves the season once the shared index has it (one of them indexes).
+      for (const [i, url] of urls.entries()) {
+        const deadline = Date.now() + 120_000;
+        let page = await scan(url, `10.0.0.${i + 1}`);
+        while (!page.html.includes('id="genuine"') && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 500));
+          page = await scan(url, `10.0.0.${i + 1}`);
+        }
+        expect(page.html, `instance ${i + 1} shows the genuine season`).to.include('id="genuine"');
+        expect(page.html, "the farm is named").to.include("砀山县李庄果园");
+      }
+      const counts = async () =>
+        Promise.all(
+          urls.map(async (url) => ((await (await fetch(`${url}/api/serials/${serial}`)).json()) as any).scans.count),
+        );
+      // Scans while the index was catching up may not be counted; from now on each one is, on both.
+      const [before] = await counts();
+      await scan(urls[0], "10.0.1.1");
+      await scan(urls[1], "10.0.1.2");
+      await scan(urls[1], "10.0.1.3");
+      expect(await counts()).to.deep.equal([before + 3, before + 3]);
+    } finally {
+      for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGTERM");
+      await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once("exit", r)) : undefined)));
+      pg.stop();
+    }
+  });
+
+  it("a harvest with its photo queued while the relay is unreachable survives a page reload as a Blob, and is sent after unlocking", async function () {
+    const page = members.farm1.page;
+    await page.route("**/api/coop/**", (route) => route.abort("internetdisconnected"));
+    await page.locator('form[data-step="harvest"] [name="photo"]').setInputFiles({
+      name: "DS-07-certificate-2.png",
+      mimeType: "image/png",
+      buffer: PHOTO,
+    });
+    const form = page.locator('form[data-step="harvest"]');
+    await form.locator('[name="quantity"]').fill("100kg");
+    await form.locator('[name="plot"]').fill("DS-07");
+    await form.locator('[name="date"]').fill("2026-09-05");
+    await form.locator("button[type=submit]").click();
+    await page.waitForFunction(() => document.getElementById("queue")?.dataset.count === "1");
+    await page.reload();
+    const kept = await queuedForms(page);
+    expect(kept).to.have.length(1);
+    expect(kept[0].step).to.equal("harvest");
+    expect(kept[0].photo?.blob, "the photo is kept as a Blob, not base64 text").to.equal(true);
+    expect(Buffer.from(kept[0].photo!.bytes).equals(PHOTO)).to.equal(true);
+    await page.unroute("**/api/coop/**");
+    await page.locator("#passphrase").fill(PASS);
+    await page.locator("#unlock").click();
+    await page.waitForFunction(() => document.querySelector("#results .result.recorded") !== null, undefined, {
+      timeout: 120_000,
+    });
+    expect(await page.locator("#results .result").first().innerText()).to.include("已记录：采收，批次 4");
+    expect(await queuedForms(page)).to.deep.equal([]);
+    const loaded = await coop.relay.documents.load(await harvestDocument(4));
+    const ilmd = (loaded!.doc.epcis.epcisBody.eventList[0] as unknown as { ilmd: Record<string, string> }).ilmd;
+    const store = new EmbeddedStore(dataDir);
+    try {
+      const chunks: Uint8Array[] = [];
+      for await (const chunk of store.get(ilmd["gi:attachment"])) chunks.push(chunk);
+      expect(Buffer.concat(chunks).equals(PHOTO), "the photo sent after the reload").to.equal(true);
+    } finally {
+      await store.close();
+    }
+    expect(await coop.chain.provider.getBalance(members.farm1.address)).to.equal(0n);
   });
 });

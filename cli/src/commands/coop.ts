@@ -8,6 +8,7 @@ interface CoopServeOptions {
   host?: string;
   burst?: number;
   perSecond?: number;
+  hold?: number;
 }
 
 /** `proofmark coop serve`: member pages on phones and the relay that pays their gas. */
@@ -24,6 +25,11 @@ export function register(program: Command): void {
     .option("--host <host>", "address to listen on (default 127.0.0.1; 0.0.0.0 for a LAN)")
     .option("--burst <n>", "requests a member may send at once (default 5)", positiveInt)
     .option("--per-second <n>", "requests per second a member may send after the burst (default 1)", positiveInt)
+    .option(
+      "--hold <seconds>",
+      "how long a prepared harvest or packing keeps the next lot id for its member before others may take it (default 20)",
+      positiveInt,
+    )
     .action(async (o: CoopServeOptions, cmd: Command) => {
       const env = commandEnv(cmd);
       const host = o.host ?? "127.0.0.1";
@@ -41,6 +47,7 @@ export function register(program: Command): void {
           as: env.opts.as,
           burst: o.burst,
           perSecond: o.perSecond,
+          holdSeconds: o.hold,
           log: (m) => process.stderr.write(`coop: ${escapeControlChars(m)}\n`),
         });
       } catch (e) {

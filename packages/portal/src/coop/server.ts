@@ -33,6 +33,8 @@ export interface CoopServerOptions {
   as?: string;
   burst?: number;
   perSecond?: number;
+  /** Seconds a prepared harvest or packing keeps the next lot id for its member (default 20). */
+  holdSeconds?: number;
   log?: (message: string) => void;
 }
 
@@ -141,7 +143,11 @@ export async function startCoop(opts: CoopServerOptions): Promise<CoopServer> {
   const store = new EmbeddedStore(chain.dataDir);
   let relay: CoopRelay;
   try {
-    relay = await CoopRelay.open(chain, store, { burst: opts.burst, perSecond: opts.perSecond });
+    relay = await CoopRelay.open(chain, store, {
+      burst: opts.burst,
+      perSecond: opts.perSecond,
+      holdSeconds: opts.holdSeconds,
+    });
   } catch (e) {
     chain.close();
     throw e;

@@ -2,20 +2,24 @@
  * The member page's browser side (bundled by scripts/build-verifier.js into one script the co-op
  * server serves as /member.js). The member's key is created or imported here, kept in this
  * browser's localStorage as a standard JSON keystore encrypted with the member's passphrase, and
- * never sent anywhere. Filled forms go to a queue in localStorage first and are sent when the
+ * never sent anywhere. Filled forms go to a queue in IndexedDB first (a certificate photo as the
+ * Blob itself, surviving reloads) and are sent when the
  * network allows: the relay prepares the registry call, this page checks that the call is the one
  * the member asked for, signs it (EIP-712) and hands it back to the relay, which pays the gas.
  */
 import { Wallet, decryptKeystoreJson, encryptKeystoreJson } from "ethers";
 import { escapeHtml } from "../core/html";
 import { translate, type Lang } from "../core/i18n";
-import { provenanceRegistryInterface } from "../chain/provenance-logs";
+import { PARTICIPANT_KINDS, provenanceRegistryInterface } from "../chain/provenance-logs";
 import { signForwardRequest, type ForwardRequest } from "./forward-request";
 import { MEMBER_STRINGS, type MemberStringKey } from "./member-strings";
 import type { MemberForm } from "./steps";
 
 const KEYSTORE = "proofmark.coop.keystore";
-const QUEUE = "proofmark.coop.queue";
+/** Where forms wait (IndexedDB database and object store); the localStorage key of earlier pages. */
+const QUEUE_DB = "proofmark-coop";
+const QUEUE_STORE = "queue";
+const OLD_QUEUE = "proofmark.coop.queue";
 
 interface MemberInfo {
   member: string;
@@ -26,7 +30,7 @@ interface QueueItem {
   id: string;
   member: string;
   form: MemberForm;
-  photo?: { name: string; base64: string };
+  photo?: { name: string; blob: Blob };
   tries?: number;
 }
 interface ApiError {
@@ -43,19 +47,75 @@ let wallet: Wallet | undefined;
 let info: MemberInfo | undefined;
 let flushing = false;
 
-function readQueue(): QueueItem[] {
-  try {
-    const q = JSON.parse(localStorage.getItem(QUEUE) ?? "[]") as QueueItem[];
-    return Array.isArray(q) ? q : [];
-  } catch {
-    return [];
-  }
+let queueDb: Promise<IDBDatabase> | undefined;
+
+function openQueue(): Promise<IDBDatabase> {
+  queueDb ??= new Promise((resolve, reject) => {
+    const open = indexedDB.open(QUEUE_DB, 1);
+    open.onupgradeneeded = () => open.result.createObjectStore(QUEUE_STORE, { keyPath: "id" });
+    open.onsuccess = () => resolve(open.result);
+    open.onerror = () => reject(open.error);
+  });
+  return queueDb;
 }
-function writeQueue(q: QueueItem[]): void {
-  localStorage.setItem(QUEUE, JSON.stringify(q));
+
+/** One request on the queue's object store, as a promise (the transaction committed). */
+async function inQueue<T>(mode: IDBTransactionMode, fn: (store: IDBObjectStore) => IDBRequest<T>): Promise<T> {
+  const tx = (await openQueue()).transaction(QUEUE_STORE, mode);
+  const request = fn(tx.objectStore(QUEUE_STORE));
+  return new Promise((resolve, reject) => {
+    tx.oncomplete = () => resolve(request.result);
+    tx.onerror = () => reject(tx.error);
+    tx.onabort = () => reject(tx.error);
+  });
+}
+
+/** The waiting forms, oldest first (ids start with the time they were filled). */
+async function readQueue(): Promise<QueueItem[]> {
+  const items = await inQueue("readonly", (s) => s.getAll() as IDBRequest<QueueItem[]>);
+  return items.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+async function putQueued(item: QueueItem): Promise<void> {
+  await inQueue("readwrite", (s) => s.put(item));
+  await showQueue();
+}
+
+async function dropQueued(id: string): Promise<void> {
+  await inQueue("readwrite", (s) => s.delete(id));
+  await showQueue();
+}
+
+async function showQueue(): Promise<void> {
+  const count = (await readQueue()).length;
   const status = document.getElementById("queue");
-  if (status) status.innerHTML = q.length > 0 ? t("queued", { count: q.length }) : "";
-  if (status) status.dataset.count = String(q.length);
+  if (!status) return;
+  status.innerHTML = count > 0 ? t("queued", { count }) : "";
+  status.dataset.count = String(count);
+}
+
+/** Forms an earlier version of this page kept in localStorage (photos as base64) move to IndexedDB. */
+async function moveOldQueue(): Promise<void> {
+  const text = localStorage.getItem(OLD_QUEUE);
+  if (text === null) return;
+  let old: unknown;
+  try {
+    old = JSON.parse(text);
+  } catch {
+    old = [];
+  }
+  for (const item of Array.isArray(old) ? (old as (QueueItem & { photo?: { name: string; base64?: string } })[]) : []) {
+    const photo = item.photo as { name: string; base64?: string } | undefined;
+    await inQueue("readwrite", (s) =>
+      s.put({
+        ...item,
+        photo: photo?.base64
+          ? { name: photo.name, blob: new Blob([Uint8Array.from(atob(photo.base64), (c) => c.charCodeAt(0))]) }
+          : undefined,
+      }),
+    );
+  }
+  localStorage.removeItem(OLD_QUEUE);
 }
 
 /** A POST to the relay: the answer, or `{ error }` when it refused; throws when the network failed. */
@@ -115,7 +175,7 @@ function render(): void {
   }
   html += `<p id="queue" role="status"></p><section id="results"></section>`;
   app.innerHTML = html;
-  writeQueue(readQueue());
+  void showQueue();
   bind();
 }
 
@@ -136,6 +196,14 @@ function formHtml(step: string, product: number): string {
       field("lot", "lot", "number", 'min="1" required') +
       field("packages", "packages", "number", 'min="1" required') +
       field("size", "size", "text", "required");
+  else if (step === "participant")
+    fields =
+      field("account", "participantAccount", "text", 'required pattern="0x[0-9a-fA-F]{40}" autocomplete="off"') +
+      `<label>${t("participantKind")} <select name="kind">${PARTICIPANT_KINDS.map((k) => `<option value="${k}">${t(`kind.${k}`)}</option>`).join("")}</select></label>` +
+      field("name", "participantName", "text", "required") +
+      field("nameEn", "participantNameEn") +
+      field("licence", "participantLicence") +
+      field("region", "participantRegion");
   else
     fields =
       field("lot", "lot", "number", 'min="1" required') +
@@ -200,22 +268,27 @@ function bind(): void {
           size: text("size"),
           location: text("location"),
           note: text("note"),
+          ...(step === "participant"
+            ? {
+                account: text("account"),
+                kind: text("kind"),
+                name: text("name"),
+                nameEn: text("nameEn"),
+                licence: text("licence"),
+                region: text("region"),
+              }
+            : {}),
         },
       };
       const photo = data.get("photo");
-      if (photo instanceof File && photo.size > 0) item.photo = { name: photo.name, base64: await toBase64(photo) };
-      writeQueue([...readQueue(), item]);
+      // The photo is kept as the Blob itself (IndexedDB stores Blobs), read into memory once.
+      if (photo instanceof File && photo.size > 0)
+        item.photo = { name: photo.name, blob: new Blob([await photo.arrayBuffer()], { type: photo.type }) };
+      await putQueued(item);
       form.reset();
       void flush();
     });
   }
-}
-
-async function toBase64(file: File): Promise<string> {
-  const bytes = new Uint8Array(await file.arrayBuffer());
-  let s = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(s);
 }
 
 async function unlocked(w: Wallet): Promise<void> {
@@ -246,17 +319,17 @@ async function flush(): Promise<void> {
   flushing = true;
   try {
     for (;;) {
-      const queue = readQueue().filter((q) => q.member === wallet!.address);
+      const queue = (await readQueue()).filter((q) => q.member === wallet!.address);
       const item = queue[0];
       if (!item) break;
       const outcome = await sendOne(item);
       if (outcome === "offline") break;
       if (outcome === "retry") {
         item.tries = (item.tries ?? 0) + 1;
-        writeQueue(readQueue().map((q) => (q.id === item.id ? item : q)));
+        await putQueued(item);
         if (item.tries < 5) continue;
       }
-      writeQueue(readQueue().filter((q) => q.id !== item.id));
+      await dropQueued(item.id);
     }
   } finally {
     flushing = false;
@@ -279,15 +352,14 @@ async function sendOne(item: QueueItem): Promise<"done" | "offline" | "retry"> {
   };
   try {
     if (item.photo && !item.form.certificate) {
-      const bytes = Uint8Array.from(atob(item.photo.base64), (c) => c.charCodeAt(0));
       const r = await post<{ cid: string; sha256: string; name: string }>(
         `/api/coop/photo?name=${encodeURIComponent(item.photo.name)}`,
-        bytes,
+        item.photo.blob,
         true,
       );
       if (!r.ok) return refused(r.error);
       item.form.certificate = r.value;
-      writeQueue(readQueue().map((q) => (q.id === item.id ? item : q)));
+      await putQueued(item);
     }
     const prepared = await post<{
       request: ForwardRequest;
@@ -301,7 +373,7 @@ async function sendOne(item: QueueItem): Promise<"done" | "offline" | "retry"> {
       return "done";
     }
     const signed = await signForwardRequest(wallet!, domain, request);
-    const sent = await post<{ txHash: string; lot: number; quantity?: string; unit: string; cid: string }>(
+    const sent = await post<{ txHash: string; lot: number; quantity?: string; unit: string; cid?: string }>(
       "/api/coop/submit",
       signed,
     );
@@ -313,6 +385,16 @@ async function sendOne(item: QueueItem): Promise<"done" | "offline" | "retry"> {
       return RETRY.has(sent.error.code) ? "retry" : refused(sent.error);
     }
     const r = sent.value;
+    if (item.form.step === "participant") {
+      const name = lang === "en" ? item.form.nameEn || item.form.name : item.form.name;
+      show(
+        `<strong>${t("registered", { account: item.form.account ?? "" })}</strong> · <bdi class="participant-name">${escapeHtml(name ?? "")}</bdi>` +
+          (item.form.licence ? ` · <bdi>${escapeHtml(item.form.licence)}</bdi>` : "") +
+          `<p>${t("transaction")}: <code class="tx">${escapeHtml(r.txHash)}</code></p>`,
+        "recorded",
+      );
+      return "done";
+    }
     show(
       `<strong>${t("recorded", { step: stepName, lot: r.lot })}</strong>` +
         (r.quantity ? ` · ${t("recordedQuantity", { quantity: `${r.quantity} ${r.unit}` })}` : "") +
@@ -342,6 +424,19 @@ function matchesForm(request: ForwardRequest, form: MemberForm, summary: Record<
       Number(call.args[0]) === form.product &&
       String(call.args[2]) === String(summary.quantity)
     );
+  if (form.step === "participant") {
+    if (call.name !== "setParticipant") return false;
+    const p = call.args[2];
+    return (
+      Number(call.args[0]) === form.product &&
+      String(call.args[1]).toLowerCase() === (form.account ?? "").toLowerCase() &&
+      PARTICIPANT_KINDS[Number(p.kind)] === form.kind &&
+      p.name === (form.name ?? "") &&
+      p.nameEn === (form.nameEn ?? "") &&
+      p.licence === (form.licence ?? "") &&
+      p.region === (form.region ?? "")
+    );
+  }
   if (form.step === "packing")
     return call.name === "pack" && Number(call.args[0]) === form.lot && Number(call.args[1]) === form.packages;
   return call.name === "recordEvent" && Number(call.args[0].lot) === form.lot;
@@ -349,4 +444,6 @@ function matchesForm(request: ForwardRequest, form: MemberForm, summary: Record<
 
 window.addEventListener("online", () => void flush());
 setInterval(() => void flush(), 2000);
-render();
+void moveOldQueue()
+  .catch(() => undefined)
+  .then(() => render());

@@ -16,7 +16,14 @@ import {
   type SignedForwardRequest,
 } from "./forward-request";
 import { TokenBuckets } from "./rate-limit";
-import { memberStepRoles, prepareMemberStep, MEMBER_STEPS, type MemberForm, type PreparedStep } from "./steps";
+import {
+  createsLot,
+  memberStepRoles,
+  prepareMemberStep,
+  MEMBER_STEPS,
+  type MemberForm,
+  type PreparedStep,
+} from "./steps";
 
 /**
  * The co-op's relay: it prepares the request a member signs (the registry call and its event
@@ -48,8 +55,8 @@ export interface RelayResult {
   step: string;
   product: number;
   lot: number;
-  /** The event document's CID in the content store. */
-  cid: string;
+  /** The event document's CID in the content store (none for a participant record). */
+  cid?: string;
   quantity?: string;
   unit: string;
   gasUsed: string;
@@ -61,6 +68,12 @@ export interface CoopRelayOptions {
   perSecond?: number;
   /** Seconds a prepared request stays valid (its deadline). */
   deadlineSeconds?: number;
+  /**
+   * Seconds a prepared harvest or packing keeps the next lot id for its member (the event
+   * document names the lot, so the signed request fixes it): other members' lot-creating requests
+   * are prepared after it is submitted, or after this long if it never is (default 20).
+   */
+  holdSeconds?: number;
   /** Clock (ms), for tests of the rate limit. */
   now?: () => number;
 }
@@ -74,6 +87,7 @@ export class CoopRelay {
   private readonly buckets: TokenBuckets;
   private readonly pending = new Map<string, { step: PreparedStep; expires: number }>();
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly nextLot: NextLotTurn;
   private readonly deadlineSeconds: number;
   private readonly now: () => number;
 
@@ -91,6 +105,7 @@ export class CoopRelay {
     this.domain = forwarderDomain(chain.chainId, forwarder);
     this.buckets = new TokenBuckets(opts.burst ?? 5, opts.perSecond ?? 1);
     this.deadlineSeconds = opts.deadlineSeconds ?? 600;
+    this.nextLot = new NextLotTurn((opts.holdSeconds ?? 20) * 1000);
     this.now = opts.now ?? Date.now;
   }
 
@@ -145,10 +160,24 @@ export class CoopRelay {
   /**
    * Builds the request `member` signs for `form`: the registry call (checked now, as the member,
    * through the forwarder — a refusal comes back with the CLI's code and wording), its gas, the
-   * member's next nonce and a deadline.
+   * member's next nonce and a deadline. A harvest or packing waits for its turn at the next lot id
+   * (see {@link NextLotTurn}), so that members recording at once all land.
    */
   async prepare(member: string, form: MemberForm): Promise<RelayPrepared> {
     const from = checkAddress(member);
+    if (!createsLot(form?.step)) return this.prepareNow(from, form);
+    await this.nextLot.take(from);
+    try {
+      const prepared = await this.prepareNow(from, form);
+      this.nextLot.heldFor(from, pendingKey(from, prepared.request.data));
+      return prepared;
+    } catch (e) {
+      this.nextLot.release(from);
+      throw e;
+    }
+  }
+
+  private async prepareNow(from: string, form: MemberForm): Promise<RelayPrepared> {
     const step = await prepareMemberStep(this.client, from, form);
     const gas = await this.simulate(from, step);
     const nonce = (await this.forwarder.getFunction("nonces").staticCall(from)) as bigint;
@@ -174,7 +203,7 @@ export class CoopRelay {
         ...(step.newLot !== undefined ? { newLot: step.newLot } : {}),
         ...(step.quantity !== undefined ? { quantity: step.quantity.toString() } : {}),
         unit: step.product.unit,
-        document: step.prepared.record.document,
+        ...(step.prepared ? { document: step.prepared.record.document } : {}),
       },
     };
   }
@@ -186,16 +215,21 @@ export class CoopRelay {
    */
   async submit(signed: SignedForwardRequest): Promise<RelayResult> {
     const from = checkAddress(signed?.from);
-    const wait = this.buckets.take(from.toLowerCase(), this.now());
-    if (wait > 0) {
-      throw new ProofmarkError("RELAY_RATE_LIMITED", `${from} sent too many requests; try again in ${wait} s`, {
-        member: from,
-        retryAfter: wait,
-      });
+    try {
+      const wait = this.buckets.take(from.toLowerCase(), this.now());
+      if (wait > 0) {
+        throw new ProofmarkError("RELAY_RATE_LIMITED", `${from} sent too many requests; try again in ${wait} s`, {
+          member: from,
+          retryAfter: wait,
+        });
+      }
+      const run = this.queue.then(() => this.submitNow(from, signed));
+      this.queue = run.catch(() => undefined);
+      return await run;
+    } finally {
+      // Recorded or refused: the next member's harvest or packing may take the next lot id.
+      this.nextLot.release(from, pendingKey(from, signed.data));
     }
-    const run = this.queue.then(() => this.submitNow(from, signed));
-    this.queue = run.catch(() => undefined);
-    return run;
   }
 
   private async submitNow(from: string, signed: SignedForwardRequest): Promise<RelayResult> {
@@ -286,7 +320,7 @@ export class CoopRelay {
         `the co-op's relayer ${relayer} holds ${balance} wei, less than the ${gasLimit * price} wei this request may cost; nothing was sent`,
         { relayer, balance: String(balance), cost: String(gasLimit * price) },
       );
-    const [cid] = await this.documents.save([step.prepared]);
+    const [cid] = step.prepared ? await this.documents.save([step.prepared]) : [undefined];
     let receipt;
     try {
       const tx = await execute.send(...executeArgs(signed), { gasLimit });
@@ -339,6 +373,44 @@ export class CoopRelay {
     const nowS = this.now() / 1000;
     if (this.pending.size > 10_000) for (const [k, v] of this.pending) if (v.expires < nowS) this.pending.delete(k);
     this.pending.set(pendingKey(from, step.calldata), { step, expires: deadline });
+  }
+}
+
+/**
+ * The turn at the next lot id. A harvest's or packing's event document names the lot the registry
+ * will give it, and the member signs that document's hash, so two such requests prepared at once
+ * would name the same lot and the later one could never land. The relay therefore prepares one
+ * lot-creating request at a time: the member whose request holds the turn keeps it until the
+ * request is submitted (recorded or refused) or `holdMs` passes; the others' prepares wait, in
+ * order, and then name the lot after it. A member preparing again while holding the turn keeps it.
+ */
+class NextLotTurn {
+  private held?: { member: string; key?: string; timer: ReturnType<typeof setTimeout> };
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly holdMs: number) {}
+
+  async take(member: string): Promise<void> {
+    const who = member.toLowerCase();
+    while (this.held && this.held.member !== who) await new Promise<void>((wake) => this.waiting.push(wake));
+    if (this.held) clearTimeout(this.held.timer);
+    const timer = setTimeout(() => this.release(who), this.holdMs);
+    timer.unref?.();
+    this.held = { member: who, timer };
+  }
+
+  /** The prepared request (its pending key) that holds the turn. */
+  heldFor(member: string, key: string): void {
+    if (this.held?.member === member.toLowerCase()) this.held.key = key;
+  }
+
+  /** Gives the turn up, if `member` (and, when given, the request `key`) holds it. */
+  release(member: string, key?: string): void {
+    const held = this.held;
+    if (!held || held.member !== member.toLowerCase() || (key !== undefined && held.key !== key)) return;
+    clearTimeout(held.timer);
+    this.held = undefined;
+    this.waiting.shift()?.();
   }
 }
 

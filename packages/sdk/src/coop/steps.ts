@@ -2,10 +2,11 @@ import { ProofmarkError } from "../core/errors";
 import { harvestEvent, lotClass, observationEvent, packEvent } from "../core/epcis";
 import { STEP_ROLES, type BizStep, type ProductRole } from "../core/epcis";
 import { parseQuantity } from "../core/quantity";
-import { provenanceRegistryInterface, type ProductInfo } from "../chain/provenance-logs";
+import { PARTICIPANT_KINDS, provenanceRegistryInterface, type ProductInfo } from "../chain/provenance-logs";
+import { accountLabel } from "../chain/provenance-revert";
 import type { ProvenanceRegistryClient } from "../chain/provenance";
 import { prepareEvent, type PreparedEvent } from "../gi/documents";
-import { plotLocation, productLocation } from "../gi/session";
+import { checkParticipant, plotLocation, productLocation } from "../gi/session";
 
 /**
  * The GI steps a co-op member records from a phone, turned into the registry call and the EPCIS
@@ -13,11 +14,17 @@ import { plotLocation, productLocation } from "../gi/session";
  */
 
 /** Steps the member page offers. */
-export const MEMBER_STEPS = ["harvest", "inspecting", "packing", "shipping", "receiving"] as const;
+export const MEMBER_STEPS = ["harvest", "inspecting", "packing", "shipping", "receiving", "participant"] as const;
 export type MemberStep = (typeof MEMBER_STEPS)[number];
 
-/** The business step and the roles (besides admin) each member step needs. */
+/** Whether `step` creates a lot (its event document names the lot id the registry will give). */
+export function createsLot(step: unknown): boolean {
+  return step === "harvest" || step === "packing";
+}
+
+/** The business step and the roles (besides admin) each member step needs (registering participants: admin only). */
 export function memberStepRoles(step: MemberStep): readonly ProductRole[] {
+  if (step === "participant") return [];
   return STEP_ROLES[(step === "harvest" ? "commissioning" : step) as BizStep];
 }
 
@@ -42,6 +49,13 @@ export interface MemberForm {
   note?: string;
   /** harvest: the plot's certificate photo, already kept in the content store. */
   certificate?: { cid: string; sha256: string; name: string };
+  /** participant: the account registered and what the admin says about it. */
+  account?: string;
+  kind?: string;
+  name?: string;
+  nameEn?: string;
+  licence?: string;
+  region?: string;
 }
 
 /** A step ready to be signed: the registry call, its event document and how the CLI names it. */
@@ -52,7 +66,8 @@ export interface PreparedStep {
   ctx: { product?: number; lot?: number };
   method: string;
   calldata: string;
-  prepared: PreparedEvent;
+  /** The event document (none for a participant record). */
+  prepared?: PreparedEvent;
   /** The lot id the registry will give a new lot (harvest, packing). */
   newLot?: number;
   product: ProductInfo;
@@ -111,6 +126,38 @@ export async function prepareMemberStep(
       newLot: lot,
       product,
       quantity,
+    };
+  }
+  if (form.step === "participant") {
+    if (!form.product) throw invalid("product", "choose the product");
+    const product = await client.product(form.product);
+    const account = (form.account ?? "").trim();
+    if (!/^0x[0-9a-fA-F]{40}$/.test(account))
+      throw invalid("account", `not an account address: ${account.slice(0, 60)}`);
+    const p = checkParticipant({
+      kind: form.kind ?? "",
+      name: form.name ?? "",
+      nameEn: form.nameEn,
+      licence: form.licence,
+      region: form.region,
+    });
+    return {
+      step: "participant",
+      what: `registering ${accountLabel(account)} as a participant of product ${product.id}`,
+      ctx: { product: product.id },
+      method: "setParticipant",
+      calldata: encode("setParticipant", [
+        product.id,
+        account,
+        {
+          kind: PARTICIPANT_KINDS.indexOf(p.kind),
+          name: p.name,
+          nameEn: p.nameEn,
+          licence: p.licence,
+          region: p.region,
+        },
+      ]),
+      product,
     };
   }
   if (!form.lot || !Number.isSafeInteger(form.lot) || form.lot < 1) throw invalid("lot", "choose the lot");

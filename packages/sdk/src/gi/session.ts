@@ -830,7 +830,7 @@ function checkEventTime(time: string | Date, lotStart: number | undefined, what:
 }
 
 /** A participant record as the registry accepts it, or INVALID_ARGUMENT naming the field. */
-function checkParticipant(input: {
+export function checkParticipant(input: {
   kind: string;
   name: string;
   nameEn?: string;
