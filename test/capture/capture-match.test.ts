@@ -64,5 +64,31 @@ describe("proofmark capture: captured images are matched against the registered 
     const stolenImage = record.images.find((i) => i.url.endsWith("/a.jpg"));
     expect(matches[0].sha256).to.equal(stolenImage?.sha256);
     expect(String(matches[0].original.receipt)).to.match(/tea-cup\.jpg\.proof\.json$/);
+
+    // verify lists every image response with its SHA-256, and under the copy the original it resembles
+    const unrelatedImage = record.images.find((i) => i.url.endsWith("/b.jpg"))!;
+    const v = await run(["verify", out]);
+    expect(v.code, v.stderr + v.stdout).to.equal(0);
+    expect(v.stdout).to.match(/images\s+\d+ image response\(s\)/);
+    expect(v.stdout).to.include(
+      `${stolenImage!.sha256}  ${stolenImage!.size} B  image/jpeg  ${url.replace("/item", "/a.jpg")}`,
+    );
+    expect(v.stdout).to.include(`${unrelatedImage.sha256}  ${unrelatedImage.size} B  image/jpeg`);
+    expect(v.stdout).to.match(
+      /resembles your registered tea-cup\.jpg \(distance \d+ bits, [a-z-]+; anchored \d{4}-\d\d-\d\dT[^ ]+ on chain 31337 block \d+; receipt [^)]*tea-cup\.jpg\.proof\.json\) — evidence of similarity, not identity/,
+    );
+    expect(v.stdout.match(/resembles your registered/g)).to.have.length(1);
+
+    // the court report says the same, in its own words
+    const html = path.join(ws.dir, "listing.html");
+    const rep = await run(["report", out, "--out", html, "--lang", "en"]);
+    expect(rep.code, rep.stderr + rep.stdout).to.equal(0);
+    const text = fs.readFileSync(html, "utf8");
+    expect(text).to.include("looked up among the registered originals");
+    expect(text).to.match(
+      new RegExp(`${stolenImage!.sha256} resembles the registered original tea-cup\\.jpg \\(distance \\d+ bits`),
+    );
+    expect(text).to.include("evidence of similarity, not identity");
+    expect(text).to.not.include(`${unrelatedImage.sha256} resembles`);
   });
 });
