@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import * as path from "node:path";
-import { DEFAULT_CHROMIUM, readZip, type CaptureRecord } from "../../packages/sdk/src";
+import { DEFAULT_CHROMIUM, readZip, writeZip, type CaptureRecord } from "../../packages/sdk/src";
 import { assertBuilt, killLocalChain, makeWorkspace, runCli } from "../cli/helpers";
 import { productPhoto, stolenCopy } from "../fingerprint/images";
 
@@ -90,5 +90,30 @@ describe("proofmark capture: captured images are matched against the registered 
     );
     expect(text).to.include("evidence of similarity, not identity");
     expect(text).to.not.include(`${unrelatedImage.sha256} resembles`);
+  });
+
+  it("match on a .wacz looks up every image it recorded in the index as it is now", async function () {
+    const out = path.join(ws.dir, "listing.wacz");
+    const r = await run(["match", out]);
+    expect(r.code, r.stderr + r.stdout).to.equal(0);
+    const record = JSON.parse(
+      readZip(fs.readFileSync(out)).get("capture/record.json")!.data.toString("utf8"),
+    ) as CaptureRecord;
+    expect(r.stdout).to.include("2 image response(s), 1 resembling a registered original");
+    for (const i of record.images) expect(r.stdout).to.include(`${i.sha256}  ${i.size} B`);
+    expect(r.stdout).to.match(/resembles your registered tea-cup\.jpg .*evidence of similarity, not identity/);
+    // an altered capture is refused before any lookup, naming the file
+    const entries = [...readZip(fs.readFileSync(out)).values()].sort((a, b) => a.offset - b.offset);
+    const altered = writeZip(
+      entries.map((e) => {
+        const data = Buffer.from(e.data);
+        if (e.name === "capture/record.json") data[Math.floor(data.length / 2)] ^= 0x01;
+        return { name: e.name, data, deflate: e.method === "deflate" };
+      }),
+    );
+    fs.writeFileSync(path.join(ws.dir, "altered.wacz"), altered);
+    const bad = await run(["match", path.join(ws.dir, "altered.wacz")]);
+    expect(bad.code).to.not.equal(0);
+    expect(bad.stderr + bad.stdout).to.match(/capture\/record\.json/);
   });
 });

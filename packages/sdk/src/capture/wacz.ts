@@ -770,6 +770,34 @@ export function verifyWaczBytes(bytes: Buffer): WaczVerification {
 }
 
 /** A file inside a WACZ (for the report: screenshot, record). */
+/**
+ * The images a WACZ's capture record lists, with their bytes taken from the WARC response records
+ * (each body checked against the SHA-256 the record gives). Images whose bytes are not in the WARC
+ * (a `data:` URL, a body the browser no longer had) come with empty bytes. Check the WACZ first
+ * ({@link verifyWaczBytes}): this only reads it.
+ *
+ * @example
+ * const matches = await fingerprintImageMatcher(dataDir)(waczImages(fs.readFileSync("item.wacz")));
+ */
+export function waczImages(bytes: Buffer): Array<CapturedImage & { bytes: Buffer }> {
+  const entries = readZip(bytes);
+  const recordFile = entries.get("capture/record.json");
+  if (!recordFile) throw new ProofmarkError("WACZ_INVALID", "the WACZ has no capture record (capture/record.json)");
+  const record = JSON.parse(recordFile.data.toString("utf8")) as CaptureRecord;
+  const bodies = new Map<string, Buffer>();
+  for (const [name, entry] of entries) {
+    if (!/^archive\/[^/]+\.warc$/.test(name)) continue;
+    for (const r of readWarc(entry.data, name)) {
+      if (r.type !== "response") continue;
+      const split = r.block.indexOf("\r\n\r\n", 0, "latin1");
+      if (split < 0) continue;
+      const body = r.block.subarray(split + 4);
+      bodies.set(sha256(body), Buffer.from(body));
+    }
+  }
+  return record.images.map((image) => ({ ...image, bytes: bodies.get(image.sha256) ?? Buffer.alloc(0) }));
+}
+
 export function readWaczEntry(bytes: Buffer, name: string): Buffer | undefined {
   try {
     return readZip(bytes).get(name)?.data;
