@@ -5,7 +5,11 @@ import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import { chromium, type Browser } from "playwright-core";
 import {
+  buildCaptureReportModel,
   captureToWacz,
+  parseReceipt,
+  renderCaptureReportHtml,
+  verifyCapture,
   CHROMIUM_ARGS,
   DEFAULT_CHROMIUM,
   readWarc,
@@ -149,6 +153,11 @@ navigator.serviceWorker.register("/sw.js")
       [`${shop}/sw.js`, Buffer.byteLength(SW_SOURCE)],
     ]);
     expect(cdxj).to.include(`"url":"${shop}/sw.js"`);
+    // the report lists the worker's script (the capture is not anchored here: the report says that too)
+    const checked2 = await verifyCapture({ path: out, dataDir: ws.dataDir, parseReceipt });
+    const html = renderCaptureReportHtml(buildCaptureReportModel(checked2, { lang: "en" }), []);
+    expect(html).to.include("Scripts that service and shared workers ran");
+    expect(html).to.include(`${record.workerScripts![0].sha256}  ${Buffer.byteLength(SW_SOURCE)} B  ${shop}/sw.js`);
     expect(record.servedByServiceWorker.map((s) => s.url)).to.deep.equal([`${shop}/via-sw.txt`]);
     // where the capture came from, as this host's routing sees it, for each server reached
     expect(record.sourceAddresses).to.deep.include({ remote: "127.0.0.1", source: "127.0.0.1" });

@@ -308,6 +308,15 @@ export function buildCaptureReportModel(
           ),
         ].concat(r.httpErrors.length + r.truncated.length ? [] : [t("none")]),
       },
+      ...(r.workerScripts?.length
+        ? [
+            { kind: "para" as const, text: t("workerScripts") },
+            {
+              kind: "list" as const,
+              items: r.workerScripts.map((w) => `${w.sha256}  ${w.size} B  ${w.url.slice(0, 200)}  (${w.target.type})`),
+            },
+          ]
+        : []),
       { kind: "list", items: r.notes },
     ]);
 

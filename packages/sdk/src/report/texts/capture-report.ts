@@ -24,6 +24,10 @@ export const CAPTURE_REPORT_TEXTS = {
     zh: "每张图片已与本数据目录的指纹索引中登记的原图比对：没有相似的原图。",
     en: "Each image was looked up among the registered originals of the capturing data folder's fingerprint index: none resembles a registered original.",
   },
+  workerScripts: {
+    zh: "Service Worker 等工作线程运行的脚本（其源代码在运行前经开发者工具读取，作为 WARC resource 记录保存；浏览器获取这些脚本的 HTTP 响应本身无法记录）：",
+    en: "Scripts that service and shared workers ran (their source read through DevTools before they ran and stored as WARC resource records; the browser's HTTP fetch of them cannot be recorded):",
+  },
   imagesNotMatched: {
     zh: "图片未与登记的原图比对（取证时未使用指纹索引）。",
     en: "The images were not looked up among registered originals (the capture was made without a fingerprint index).",
