@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import * as path from "node:path";
-import { DEFAULT_CHROMIUM, readZip, type CaptureRecord } from "../../packages/sdk/src";
+import { DEFAULT_CHROMIUM, readZip, writeZip, type CaptureRecord } from "../../packages/sdk/src";
 import { assertBuilt, killLocalChain, makeWorkspace, runCli } from "../cli/helpers";
 import { productPhoto, stolenCopy } from "../fingerprint/images";
 
@@ -64,5 +64,56 @@ describe("proofmark capture: captured images are matched against the registered 
     const stolenImage = record.images.find((i) => i.url.endsWith("/a.jpg"));
     expect(matches[0].sha256).to.equal(stolenImage?.sha256);
     expect(String(matches[0].original.receipt)).to.match(/tea-cup\.jpg\.proof\.json$/);
+
+    // verify lists every image response with its SHA-256, and under the copy the original it resembles
+    const unrelatedImage = record.images.find((i) => i.url.endsWith("/b.jpg"))!;
+    const v = await run(["verify", out]);
+    expect(v.code, v.stderr + v.stdout).to.equal(0);
+    expect(v.stdout).to.match(/images\s+\d+ image response\(s\)/);
+    expect(v.stdout).to.include(
+      `${stolenImage!.sha256}  ${stolenImage!.size} B  image/jpeg  ${url.replace("/item", "/a.jpg")}`,
+    );
+    expect(v.stdout).to.include(`${unrelatedImage.sha256}  ${unrelatedImage.size} B  image/jpeg`);
+    expect(v.stdout).to.match(
+      /resembles your registered tea-cup\.jpg \(distance \d+ bits, [a-z-]+; anchored \d{4}-\d\d-\d\dT[^ ]+ on chain 31337 block \d+; receipt [^)]*tea-cup\.jpg\.proof\.json\) — evidence of similarity, not identity/,
+    );
+    expect(v.stdout.match(/resembles your registered/g)).to.have.length(1);
+
+    // the court report says the same, in its own words
+    const html = path.join(ws.dir, "listing.html");
+    const rep = await run(["report", out, "--out", html, "--lang", "en"]);
+    expect(rep.code, rep.stderr + rep.stdout).to.equal(0);
+    const text = fs.readFileSync(html, "utf8");
+    expect(text).to.include("looked up among the registered originals");
+    expect(text).to.match(
+      new RegExp(`${stolenImage!.sha256} resembles the registered original tea-cup\\.jpg \\(distance \\d+ bits`),
+    );
+    expect(text).to.include("evidence of similarity, not identity");
+    expect(text).to.not.include(`${unrelatedImage.sha256} resembles`);
+  });
+
+  it("match on a .wacz looks up every image it recorded in the index as it is now", async function () {
+    const out = path.join(ws.dir, "listing.wacz");
+    const r = await run(["match", out]);
+    expect(r.code, r.stderr + r.stdout).to.equal(0);
+    const record = JSON.parse(
+      readZip(fs.readFileSync(out)).get("capture/record.json")!.data.toString("utf8"),
+    ) as CaptureRecord;
+    expect(r.stdout).to.include("2 image response(s), 1 resembling a registered original");
+    for (const i of record.images) expect(r.stdout).to.include(`${i.sha256}  ${i.size} B`);
+    expect(r.stdout).to.match(/resembles your registered tea-cup\.jpg .*evidence of similarity, not identity/);
+    // an altered capture is refused before any lookup, naming the file
+    const entries = [...readZip(fs.readFileSync(out)).values()].sort((a, b) => a.offset - b.offset);
+    const altered = writeZip(
+      entries.map((e) => {
+        const data = Buffer.from(e.data);
+        if (e.name === "capture/record.json") data[Math.floor(data.length / 2)] ^= 0x01;
+        return { name: e.name, data, deflate: e.method === "deflate" };
+      }),
+    );
+    fs.writeFileSync(path.join(ws.dir, "altered.wacz"), altered);
+    const bad = await run(["match", path.join(ws.dir, "altered.wacz")]);
+    expect(bad.code).to.not.equal(0);
+    expect(bad.stderr + bad.stdout).to.match(/capture\/record\.json/);
   });
 });

@@ -5,11 +5,16 @@ import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import { chromium, type Browser } from "playwright-core";
 import {
+  buildCaptureReportModel,
   captureToWacz,
+  parseReceipt,
+  renderCaptureReportHtml,
+  verifyCapture,
   CHROMIUM_ARGS,
   DEFAULT_CHROMIUM,
   readWarc,
   readZip,
+  verifyWaczBytes,
   type CaptureRecord,
 } from "../../packages/sdk/src";
 import { makeWorkspace } from "../cli/helpers";
@@ -19,6 +24,13 @@ import { tinyPng } from "./site";
 // What a page makes others request: a cross-site iframe (another host name and port, so Chromium
 // runs it out of process, in its own DevTools target) whose image and fetch must be in the WACZ, and
 // a service worker that fetches a resource itself and serves the page a response made from it.
+const SW_SOURCE = `self.addEventListener("install", () => self.skipWaiting());
+self.addEventListener("activate", (e) => e.waitUntil(clients.claim()));
+self.addEventListener("fetch", (e) => {
+  if (new URL(e.request.url).pathname === "/via-sw.txt")
+    e.respondWith(fetch("/sw-source.txt").then((r) => r.text()).then((t) => new Response("Served by the worker: " + t, { headers: { "content-type": "text/plain" } })));
+});`;
+
 describe("proofmark capture: cross-site iframes and service workers", function () {
   this.timeout(300_000);
   const ws = makeWorkspace("capture-subtargets");
@@ -67,15 +79,7 @@ navigator.serviceWorker.register("/sw.js")
   .then(() => fetch("/via-sw.txt")).then((r) => r.text()).then((t) => (document.getElementById("sw").textContent = t));
 </script>`,
         );
-      if (req.url === "/sw.js")
-        return res.writeHead(200, { "content-type": "text/javascript" }).end(
-          `self.addEventListener("install", () => self.skipWaiting());
-self.addEventListener("activate", (e) => e.waitUntil(clients.claim()));
-self.addEventListener("fetch", (e) => {
-  if (new URL(e.request.url).pathname === "/via-sw.txt")
-    e.respondWith(fetch("/sw-source.txt").then((r) => r.text()).then((t) => new Response("Served by the worker: " + t, { headers: { "content-type": "text/plain" } })));
-});`,
-        );
+      if (req.url === "/sw.js") return res.writeHead(200, { "content-type": "text/javascript" }).end(SW_SOURCE);
       if (req.url === "/sw-source.txt")
         return res.writeHead(200, { "content-type": "text/plain" }).end("price list from the network");
       res.writeHead(404).end();
@@ -121,6 +125,14 @@ self.addEventListener("fetch", (e) => {
     );
     expect(response(`${shop}/via-sw.txt`)!.headers.get("warc-proofmark-served-by")).to.equal("service-worker");
     expect(response(`${shop}/page`)!.headers.get("warc-proofmark-target")).to.equal(undefined);
+    // the service worker's own script: not seen as an HTTP exchange, stored as the source it ran
+    const swScript = warc.find((x) => x.type === "resource" && x.targetUri === `${shop}/sw.js`);
+    expect(swScript, "resource record of the service worker's script").to.not.equal(undefined);
+    expect(Buffer.from(swScript!.block).toString("utf8")).to.equal(SW_SOURCE);
+    expect(swScript!.headers.get("warc-proofmark-source")).to.equal("devtools-debugger");
+    expect(swScript!.headers.get("warc-proofmark-target")).to.equal(`service_worker ${shop}/sw.js`);
+    const checked = verifyWaczBytes(fs.readFileSync(out));
+    expect(checked.ok, checked.message).to.equal(true);
 
     const cdxj = entries.get("indexes/index.cdxj")!.data.toString("utf8");
     for (const url of [`${other}/frame.png`, `${other}/frame-api.json`, `${shop}/via-sw.txt`, `${shop}/sw-source.txt`])
@@ -137,6 +149,15 @@ self.addEventListener("fetch", (e) => {
 
     const record = JSON.parse(entries.get("capture/record.json")!.data.toString("utf8")) as CaptureRecord;
     expect(record.targets.map((t) => t.type)).to.include.members(["iframe", "service_worker"]);
+    expect(record.workerScripts?.map((w) => [w.url, w.size])).to.deep.equal([
+      [`${shop}/sw.js`, Buffer.byteLength(SW_SOURCE)],
+    ]);
+    expect(cdxj).to.include(`"url":"${shop}/sw.js"`);
+    // the report lists the worker's script (the capture is not anchored here: the report says that too)
+    const checked2 = await verifyCapture({ path: out, dataDir: ws.dataDir, parseReceipt });
+    const html = renderCaptureReportHtml(buildCaptureReportModel(checked2, { lang: "en" }), []);
+    expect(html).to.include("Scripts that service and shared workers ran");
+    expect(html).to.include(`${record.workerScripts![0].sha256}  ${Buffer.byteLength(SW_SOURCE)} B  ${shop}/sw.js`);
     expect(record.servedByServiceWorker.map((s) => s.url)).to.deep.equal([`${shop}/via-sw.txt`]);
     // where the capture came from, as this host's routing sees it, for each server reached
     expect(record.sourceAddresses).to.deep.include({ remote: "127.0.0.1", source: "127.0.0.1" });

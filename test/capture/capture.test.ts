@@ -5,6 +5,7 @@ import { chromium, type Browser } from "playwright-core";
 import {
   captureToWacz,
   CHROMIUM_ARGS,
+  harTimings,
   DEFAULT_CHROMIUM,
   readZip,
   verifyWaczBytes,
@@ -102,6 +103,66 @@ describe("proofmark capture: web pages into a signed, anchored WACZ", function (
     expect(entries.get("capture/page-1/print.pdf")!.data.subarray(0, 5).toString()).to.equal("%PDF-");
     expect(entries.get("capture/video.mp4")!.data.subarray(4, 8).toString()).to.equal("ftyp");
     expect(verifyWaczBytes(bytes).ok).to.equal(true);
+  });
+
+  it("fills the HAR's timings from Chromium's own timing of each exchange", function () {
+    const har = JSON.parse(readZip(bytes).get("capture/capture.har")!.data.toString("utf8")) as {
+      log: {
+        entries: Array<{
+          request: { url: string };
+          response: { status: number };
+          time: number;
+          timings: Record<string, number>;
+          _timingsMissing?: boolean;
+        }>;
+      };
+    };
+    const entry = (p: string) => har.log.entries.find((e) => e.request.url === `${site.base}${p}`)!;
+    for (const p of ["/product", "/style.css", "/img/scarf.png", "/old/detail.png"]) {
+      const e = entry(p);
+      expect(e, p).to.not.equal(undefined);
+      expect(e._timingsMissing, p).to.equal(undefined);
+      for (const k of ["send", "wait", "receive"]) expect(e.timings[k], `${p} ${k}`).to.be.at.least(0);
+      const phases = ["blocked", "dns", "connect", "send", "wait", "receive"].map((k) => e.timings[k]);
+      const sum = phases.filter((v) => v > 0).reduce((a, b) => a + b, 0);
+      expect(e.time, p).to.be.closeTo(sum, 0.01);
+      expect(e.time, p).to.be.greaterThan(0);
+    }
+    // plain HTTP: no TLS phase on any exchange; a connect phase is either measured or did not happen
+    for (const e of har.log.entries.filter((x) => x.response.status > 0 && !x._timingsMissing)) {
+      expect(e.timings.ssl, e.request.url).to.equal(-1);
+      expect(e.timings.connect === -1 || e.timings.connect >= 0, e.request.url).to.equal(true);
+    }
+  });
+
+  it("turns Chromium's ResourceTiming into HAR phases (-1 for phases that did not happen)", function () {
+    const timing = {
+      requestTime: 1000,
+      dnsStart: 1,
+      dnsEnd: 3,
+      connectStart: 3,
+      connectEnd: 10,
+      sslStart: 5,
+      sslEnd: 10,
+      sendStart: 10.5,
+      sendEnd: 11,
+      receiveHeadersEnd: 40,
+    };
+    expect(harTimings({ timing, finishedAt: 1000.1 })).to.deep.equal({
+      time: 99.5, // the gap between connectEnd and sendStart is in no phase
+      timings: { blocked: 1, dns: 2, connect: 7, ssl: 5, send: 0.5, wait: 29, receive: 60 },
+    });
+    const reused = { ...timing, dnsStart: -1, dnsEnd: -1, connectStart: -1, connectEnd: -1, sslStart: -1, sslEnd: -1 };
+    expect(harTimings({ timing: reused, finishedAt: 1000.05 }).timings).to.deep.equal({
+      blocked: 10.5,
+      dns: -1,
+      connect: -1,
+      ssl: -1,
+      send: 0.5,
+      wait: 29,
+      receive: 10,
+    });
+    expect(harTimings({})).to.include({ time: 0, _timingsMissing: true });
   });
 
   it("records every exchange: the page, CSS, script, images, the redirect, the 404 and the cookie", function () {

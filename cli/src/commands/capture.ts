@@ -1,14 +1,18 @@
 import * as path from "node:path";
 import type { Command } from "commander";
 import {
+  escapeControlChars,
+  type CaptureRecord,
   anchorCaptures,
   captureToWacz,
   fingerprintImageMatcher,
   ProofmarkError,
+  submitCapturesToCalendars,
   type CaptureResult,
 } from "@proofmark/sdk";
 import { commandEnv, positiveInt } from "../options";
-import { formatAddress, formatBytes, formatTime, rows } from "../output";
+import { formatAddress, formatBytes, formatTime, rows, type Output } from "../output";
+import { calendarUrl } from "./witnesses";
 
 interface CaptureCliOptions {
   out?: string;
@@ -17,6 +21,7 @@ interface CaptureCliOptions {
   browser?: string;
   trustCertificateSpki?: string[];
   tsa: string[];
+  calendar: string[];
 }
 
 /** A file name for a capture of `url` made now: capture-<host>-<UTC time>.wacz */
@@ -55,6 +60,12 @@ export function register(program: Command): void {
       (v: string, prev: string[]) => [...prev, v],
       [],
     )
+    .option(
+      "--calendar <url>",
+      "anchor through this calendar (proofmark calendar serve) instead of your own transaction: no key, no gas; writes a PENDING receipt at once (complete it with proofmark upgrade FILE.wacz); repeatable",
+      calendarUrl,
+      [],
+    )
     .action(async (urls: string[], o: CaptureCliOptions, cmd: Command) => {
       const env = commandEnv(cmd);
       const out = o.out ?? defaultOut(urls[0]);
@@ -86,17 +97,26 @@ export function register(program: Command): void {
           imageMatcher: fingerprintImageMatcher(env.dataDir),
           onProgress: (t) => env.out.progress(t),
         });
-        env.out.progress("anchoring");
-        const chain = await chainReady;
-        const stamped = await anchorCaptures({ chain, files: [out] });
+        let anchored:
+          { receiptPath: string; anchor: Awaited<ReturnType<typeof anchorCaptures>>["files"][0]["anchor"] } | undefined;
+        let submitted: Awaited<ReturnType<typeof submitCapturesToCalendars>> | undefined;
+        if (o.calendar.length > 0) {
+          env.out.progress(`submitting the capture's digest to ${o.calendar.length} calendar(s)`);
+          submitted = await submitCapturesToCalendars({ files: [out], calendars: o.calendar });
+        } else {
+          env.out.progress("anchoring");
+          const chain = await chainReady;
+          anchored = (await anchorCaptures({ chain, files: [out] })).files[0];
+        }
         env.out.progressDone();
-        const file = stamped.files[0];
         const r = captured.record;
         env.out.result({
           out,
-          receipt: file.receiptPath,
+          receipt: anchored?.receiptPath ?? submitted!.receipts[0].receiptPath,
+          pending: submitted !== undefined,
+          calendars: submitted?.calendars,
           sha256: captured.digestSha256,
-          anchor: file.anchor,
+          anchor: anchored?.anchor,
           clean: r.clean,
           pages: r.pages.map((p) => ({
             url: p.url,
@@ -120,27 +140,73 @@ export function register(program: Command): void {
         env.out.line(
           `  ${r.exchanges} HTTP exchange(s), ${r.images.length} image(s), ${r.failed.length} failed request(s), ${r.truncated.length} truncated response(s)`,
         );
-        for (const m of r.imageMatches ?? [])
-          env.out.line(
-            `  image ${m.sha256.slice(0, 16)}… resembles your registered ${m.original.name} (distance ${m.original.distance}, anchored ${m.original.anchoredAt}) — evidence of similarity, not identity`,
-          );
+        for (const line of imageMatchLines(r, { all: false })) env.out.line(line);
         for (const t of captured.timeSignatures) env.out.line(`  time-signed by ${t.tsa} at ${t.genTime}`);
         for (const t of captured.tsaErrors) env.out.line(`  the TSA ${t.tsa} gave no time signature: ${t.message}`);
         env.out.line(r.clean.ok ? "  clean environment: every check passed" : "  CLEAN-ENVIRONMENT CHECK FAILED:");
         for (const c of r.clean.checks.filter((x) => !x.ok)) env.out.line(`    ✗ ${c.item}: ${c.observed}`);
         env.out.line();
-        env.out.line(`anchored: datapackage-digest.json of ${path.basename(out)}, one transaction`);
-        for (const line of rows([
-          ["receipt", file.receiptPath],
-          ["transaction", file.anchor.txHash],
-          ["block", `${file.anchor.blockNumber} on chain ${file.anchor.chainId}`],
-          ["time", formatTime(file.anchor.timestamp)],
-          ["submitter", formatAddress(file.anchor.submitter)],
-        ]))
-          env.out.line(line);
+        if (anchored) {
+          env.out.line(`anchored: datapackage-digest.json of ${path.basename(out)}, one transaction`);
+          for (const line of rows([
+            ["receipt", anchored.receiptPath],
+            ["transaction", anchored.anchor.txHash],
+            ["block", `${anchored.anchor.blockNumber} on chain ${anchored.anchor.chainId}`],
+            ["time", formatTime(anchored.anchor.timestamp)],
+            ["submitter", formatAddress(anchored.anchor.submitter)],
+          ]))
+            env.out.line(line);
+        } else showSubmission(env.out, out, submitted!);
       } finally {
         env.out.progressDone();
         (await chainReady.catch(() => undefined))?.close();
       }
     });
+}
+
+/** What a calendar submission came to: the pending receipt, each calendar's answer, and what to run next. */
+function showSubmission(out: Output, wacz: string, s: Awaited<ReturnType<typeof submitCapturesToCalendars>>): void {
+  const receipt = s.receipts[0];
+  out.line(`pending: datapackage-digest.json of ${path.basename(wacz)} submitted to the calendar(s)`);
+  for (const line of rows([
+    ["receipt", `${receipt.receiptPath} (PENDING)`],
+    ["leaf", receipt.leaf],
+  ]))
+    out.line(line);
+  for (const c of s.calendars)
+    out.line(
+      c.ok
+        ? `  calendar ${c.calendar}: acknowledged`
+        : `  calendar ${c.calendar}: DID NOT ANSWER (${c.code}: ${c.message})`,
+    );
+  out.line(
+    `this receipt is PENDING: nothing anchors the capture yet. Complete it once the calendar has anchored its batch: proofmark upgrade ${wacz}`,
+  );
+}
+
+/**
+ * The captured images and the registered originals they resemble (from the capture record): with
+ * `all`, every image with its SHA-256 and then its matches; otherwise only the matches. Names and
+ * URLs come from the page or the receipt: control characters escaped.
+ */
+export function imageMatchLines(record: CaptureRecord | undefined, opts: { all?: boolean } = { all: true }): string[] {
+  if (!record) return [];
+  const e = escapeControlChars;
+  const lines: string[] = [];
+  const matches = record.imageMatches;
+  if (opts.all) {
+    lines.push(
+      `images    ${record.images.length} image response(s)${matches === undefined ? " (not matched against registered originals: the capture was made without a fingerprint index)" : ""}`,
+    );
+  }
+  for (const image of record.images) {
+    const found = (matches ?? []).filter((m) => m.sha256 === image.sha256);
+    if (!opts.all && found.length === 0) continue;
+    if (opts.all) lines.push(`  ${image.sha256}  ${image.size} B  ${e(image.mimeType)}  ${e(image.url.slice(0, 200))}`);
+    for (const m of found)
+      lines.push(
+        `  ${opts.all ? "  " : `image ${image.sha256.slice(0, 16)}… `}resembles your registered ${e(String(m.original.name))} (distance ${m.original.distance} bits, ${m.original.decidedBy}; anchored ${m.original.anchoredAt} on chain ${m.original.chainId} block ${m.original.blockNumber}; receipt ${e(String(m.original.receipt))}) — evidence of similarity, not identity`,
+      );
+  }
+  return lines;
 }

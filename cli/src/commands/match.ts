@@ -2,8 +2,12 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { InvalidArgumentError, type Command } from "commander";
 import {
+  fingerprintImageMatcher,
   hashFile,
   isProofmarkError,
+  isWaczPath,
+  verifyWaczBytes,
+  waczImages,
   matchImage,
   renderMatchReportHtml,
   verifyEvidence,
@@ -23,6 +27,7 @@ import {
 import { writeFileAtomic } from "@proofmark/sdk/internal";
 import { commandEnv, type CommandEnv } from "../options";
 import { formatTime, rows, type Output } from "../output";
+import { imageMatchLines } from "./capture";
 
 interface MatchCliOptions {
   maxDistance?: number;
@@ -65,7 +70,10 @@ export function register(program: Command): void {
     .description(
       "find the registered originals (stamped images) that an image matches, with distance, variant, receipt and anchoring time",
     )
-    .argument("<image>", "the suspect image (JPEG, PNG, WebP, AVIF, GIF)")
+    .argument(
+      "<image>",
+      "the suspect image (JPEG, PNG, WebP, AVIF, GIF), or a capture (.wacz): each image it recorded is looked up (default thresholds)",
+    )
     .option(
       "--max-distance <bits>",
       `match distance in pHash-64 bits (default ${MATCH_DISTANCE}; larger finds more edited copies and more unrelated images)`,
@@ -75,6 +83,7 @@ export function register(program: Command): void {
     .action(async (image: string, o: MatchCliOptions, cmd: Command) => {
       const env = commandEnv(cmd);
       if (!fs.existsSync(image)) throw new ProofmarkError("FILE_NOT_FOUND", `no file at ${image}`, { path: image });
+      if (isWaczPath(image)) return matchCapture(env, image);
       env.out.progress(`fingerprinting ${image}`);
       const result = await matchImage({
         dataDir: env.dataDir,
@@ -86,6 +95,40 @@ export function register(program: Command): void {
       env.out.result({ image, note: SIMILARITY_NOTE, measured: MEASURED, ...result });
       printMatches(env.out, image, result);
     });
+}
+
+/**
+ * `proofmark match capture.wacz`: every image response of a capture (checked offline first) looked
+ * up in this data folder's fingerprint index now — originals registered after the capture included.
+ */
+async function matchCapture(env: CommandEnv, file: string): Promise<void> {
+  env.out.progress(`checking ${file}`);
+  const bytes = fs.readFileSync(file);
+  const v = verifyWaczBytes(bytes);
+  if (!v.ok)
+    throw new ProofmarkError(
+      v.code ?? "WACZ_INVALID",
+      `${file} does not pass its own checks${v.file ? ` (${v.file})` : ""}: ${v.message}`,
+      { file: v.file },
+    );
+  const images = waczImages(bytes);
+  env.out.progress(`looking up ${images.length} image(s) among the registered originals`);
+  const imageMatches = await fingerprintImageMatcher(env.dataDir)(images.filter((i) => i.bytes.length > 0));
+  env.out.progressDone();
+  const record = { ...v.record!, imageMatches };
+  env.out.result({
+    file,
+    note: SIMILARITY_NOTE,
+    images: record.images,
+    matches: imageMatches,
+    atCapture: v.record?.imageMatches,
+  });
+  env.out.line(
+    `${file}: ${images.length} image response(s), ${new Set(imageMatches.map((m) => m.sha256)).size} resembling a registered original of this data folder (looked up now)`,
+  );
+  for (const line of imageMatchLines(record)) env.out.line(line);
+  env.out.line();
+  env.out.line(SIMILARITY_NOTE);
 }
 
 function printMatches(out: Output, image: string, r: MatchResult): void {

@@ -11,7 +11,9 @@ import {
   verifyCapture,
   isProofmarkError,
   loadConfig,
-  parseReceipt,
+  parseAnyReceipt,
+  escapeControlChars,
+  loadTsaTrust,
   ProofmarkError,
   renderReportHtml,
   renderReportPdf,
@@ -143,14 +145,26 @@ async function reportCapture(
   o: ReportCliOptions,
   format: "pdf" | "html",
 ): Promise<void> {
+  const verifier = evidenceVerifier({
+    rpc: env.opts.rpc,
+    dataDir: env.dataDir,
+    minConfirmations: o.minConfirmations,
+    policy: o.policy,
+    tsaTrust: o.tsaTrust,
+    ...verifierFlags(o),
+  });
   const v = await verifyCapture({
     path: file,
     receiptPath: o.proof,
     dataDir: env.dataDir,
     rpc: env.opts.rpc,
     minConfirmations: o.minConfirmations,
-    parseReceipt,
+    parseReceipt: parseAnyReceipt,
+    // a pending receipt (capture --calendar) is completed from its calendar in memory; still pending → not verified
+    verifyReceipt: (receipt, digest) => verifyWithWitnesses(verifier, receipt, digest),
+    tsaTrust: loadTsaTrust(o.tsaTrust, process.env),
   });
+  if (v.receiptNote) env.out.line(`note: ${escapeControlChars(v.receiptNote)}`);
   const model = buildCaptureReportModel(v, { lang: o.lang });
   const bytes = fs.readFileSync(file);
   const screenshots = (v.wacz.record?.pages ?? []).flatMap((p) => {

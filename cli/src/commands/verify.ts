@@ -3,13 +3,14 @@ import type { Command } from "commander";
 import {
   collectFiles,
   EmbeddedStore,
+  escapeControlChars,
   evidenceVerifier,
   fetchFromStore,
   hashFile,
   isProofmarkError,
   isWaczPath,
   loadTsaTrust,
-  parseReceipt,
+  parseAnyReceipt,
   sha256Stream,
   type Receipt,
   ProofmarkError,
@@ -25,6 +26,7 @@ import { hintFor } from "../hints";
 import { addVerifyOptions, readReceiptText, verifierFlags, type VerifyCliFlags } from "../receipts";
 import { addWitnessOptions } from "./witnesses";
 import { readAnyReceipt, verifyWithWitnesses, witnessLines } from "./witness-report";
+import { imageMatchLines } from "./capture";
 
 interface VerifyCliOptions extends VerifyCliFlags {
   policy?: WitnessPolicy;
@@ -334,13 +336,23 @@ function captureClocks(v: Awaited<ReturnType<typeof verifyCapture>>): Array<[str
 /** `proofmark verify capture.wacz`: every file, WARC record and the signature offline, then the anchor. */
 async function verifyWacz(env: CommandEnv, file: string, o: VerifyCliOptions): Promise<void> {
   env.out.progress(`checking ${file}`);
+  const verifier = evidenceVerifier({
+    rpc: env.opts.rpc,
+    dataDir: env.dataDir,
+    minConfirmations: o.minConfirmations,
+    policy: o.policy,
+    tsaTrust: o.tsaTrust,
+    ...verifierFlags(o),
+  });
   const v = await verifyCapture({
     path: file,
     receiptPath: o.proof,
     dataDir: env.dataDir,
     rpc: env.opts.rpc,
     minConfirmations: o.minConfirmations,
-    parseReceipt,
+    parseReceipt: parseAnyReceipt,
+    // a pending receipt (capture --calendar) is completed from its calendar in memory, never shown as verified
+    verifyReceipt: (receipt, digest) => verifyWithWitnesses(verifier, receipt, digest),
     tsaTrust: loadTsaTrust(o.tsaTrust, process.env),
   });
   env.out.progressDone();
@@ -382,14 +394,37 @@ async function verifyWacz(env: CommandEnv, file: string, o: VerifyCliOptions): P
     [
       "anchor",
       v.evidence?.ok
-        ? `block ${v.evidence.anchors[0].anchor.blockNumber}, ${formatTime(v.evidence.anchors[0].anchor.timestamp)}, ${v.evidence.anchors[0].confirmations} confirmation(s)`
-        : v.evidence
-          ? `NOT VERIFIED: ${v.evidence.code}`
-          : `not checked: ${v.receiptError?.message ?? "the WACZ failed first"}`,
+        ? v.evidence.anchors
+            .filter((a) => a.ok)
+            .map(
+              (a) =>
+                `chain ${a.anchor.chainId} block ${a.anchor.blockNumber}, ${formatTime(a.anchor.timestamp)}, ${a.confirmations} confirmation(s)`,
+            )
+            .join("; ")
+        : v.evidence?.status === "pending"
+          ? `PENDING (NOT VERIFIED): ${v.evidence.message}`
+          : v.evidence
+            ? `NOT VERIFIED: ${v.evidence.code}`
+            : `not checked: ${v.receiptError?.message ?? "the WACZ failed first"}`,
     ],
-    ["receipt", v.receiptPath],
+    ...(v.evidence?.ok && v.evidence.timestamps.length
+      ? [
+          [
+            "receipt TSA",
+            v.evidence.timestamps
+              .map((t) => (t.ok && t.info ? `${t.info.tsa} at ${t.info.genTime}` : `NOT VERIFIED (${t.code})`))
+              .join("; "),
+          ] as [string, string],
+        ]
+      : []),
+    [
+      "receipt",
+      `${v.receiptPath}${v.evidence?.status === "pending" ? " (pending: proofmark upgrade completes it)" : ""}`,
+    ],
   ]))
     env.out.line(r);
+  if (v.receiptNote) env.out.line(`  note: ${escapeControlChars(v.receiptNote)}`);
+  for (const line of imageMatchLines(v.wacz.record)) env.out.line(line);
   if (!v.ok)
     throw new ProofmarkError(
       v.code ?? "WACZ_INVALID",

@@ -7,6 +7,7 @@ import {
   evidenceVerifier,
   hashFile,
   isPendingReceipt,
+  isWaczPath,
   isProofmarkError,
   loadSubmitterSigner,
   parseAnyReceipt,
@@ -19,6 +20,7 @@ import {
   signSubmitterStatement,
   submitToCalendars,
   upgradeReceipt,
+  waczDigest,
   type EvidenceMeta,
   type PendingReceipt,
   type Receipt,
@@ -256,7 +258,17 @@ export function register(program: Command): void {
         }
         env.out.progress(`asking the calendar(s) about ${file}`);
         const target = file.replace(RECEIPT_FILE_RE, "");
-        const digest = fs.existsSync(target) && fs.statSync(target).isFile() ? await hashFile(target) : undefined;
+        let digest: { sha256: string; size: number } | undefined;
+        try {
+          // a capture's receipt covers its signed datapackage-digest.json, not the WACZ's bytes
+          if (fs.existsSync(target) && fs.statSync(target).isFile())
+            digest = isWaczPath(target) ? await waczDigest(target) : await hashFile(target);
+        } catch (e) {
+          env.out.progressDone();
+          if (!isProofmarkError(e)) throw e;
+          rows.push({ receipt: file, status: "failed", code: e.code, message: e.message });
+          continue;
+        }
         const out = await upgradeReceipt(r, {
           verifier,
           file: digest,

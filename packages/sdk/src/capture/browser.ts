@@ -102,6 +102,27 @@ export interface Exchange {
   target?: { type: string; url?: string };
   /** The response was a redirect (its Location was followed by another exchange). */
   redirect?: boolean;
+  /** Chromium's timing of the exchange (DevTools `Network.ResourceTiming`), when it gave one. */
+  timing?: ResourceTiming;
+  /** When the body finished loading (DevTools monotonic seconds, the clock of `timing.requestTime`). */
+  finishedAt?: number;
+}
+
+/**
+ * DevTools `Network.ResourceTiming`: `requestTime` in monotonic seconds, every other field in
+ * milliseconds after it, -1 when the phase did not happen (a reused connection has no DNS or connect).
+ */
+export interface ResourceTiming {
+  requestTime: number;
+  dnsStart: number;
+  dnsEnd: number;
+  connectStart: number;
+  connectEnd: number;
+  sslStart: number;
+  sslEnd: number;
+  sendStart: number;
+  sendEnd: number;
+  receiveHeadersEnd: number;
 }
 
 export interface FailedRequest {
@@ -153,6 +174,17 @@ export interface TlsOrigin {
 }
 
 /** A script run in a captured page, verbatim, and where. */
+/** A script a service or shared worker ran, as its JavaScript engine compiled it. */
+export interface WorkerScript {
+  page: number;
+  /** The worker that ran it (its type and its own script URL). */
+  target: { type: string; url: string };
+  url: string;
+  /** When its source was read. */
+  at: string;
+  source: string;
+}
+
 export interface ScriptRun {
   page: number;
   world: "page" | "utility";
@@ -180,6 +212,13 @@ export interface CaptureSession {
   tls: TlsOrigin[];
   /** The targets attached besides the pages: cross-site iframes, workers, service workers. */
   targets: Array<{ page: number; type: string; url: string }>;
+  /**
+   * The scripts service and shared workers ran, as V8 compiled them (DevTools
+   * `Debugger.getScriptSource` on the worker, attached before it ran): the browser fetches a
+   * worker's own script before any DevTools session sees the request, so its HTTP response
+   * (status, headers, raw bytes) cannot be recorded — its source text can.
+   */
+  workerScripts: WorkerScript[];
   video?: { bytes: Buffer; frames: number; error?: string } | { error: string };
   scripts: ScriptRun[];
   host: HostObservations;
@@ -214,6 +253,35 @@ const PAGE_AUTO_ATTACH = {
     {},
   ],
 };
+
+/**
+ * Reads every script a worker compiles (its own script, importScripts) through its Debugger domain,
+ * enabled before the worker runs; no breakpoint is set, so nothing pauses and nothing is injected.
+ */
+async function readWorkerScripts(
+  ch: DevToolsChannel,
+  session: Pick<CaptureSession, "workerScripts">,
+  page: number,
+  target: { type: string; url?: string },
+): Promise<void> {
+  const seen = new Set<string>();
+  ch.on("Debugger.scriptParsed", (e: { scriptId: string; url: string }) => {
+    if (!/^https?:/i.test(e.url) || seen.has(e.url)) return;
+    seen.add(e.url);
+    ch.send("Debugger.getScriptSource", { scriptId: e.scriptId })
+      .then((r: { scriptSource: string }) =>
+        session.workerScripts.push({
+          page,
+          target: { type: target.type, url: target.url ?? "" },
+          url: e.url,
+          at: new Date().toISOString(),
+          source: r.scriptSource,
+        }),
+      )
+      .catch(() => undefined);
+  });
+  await ch.send("Debugger.enable", {});
+}
 
 function headerPairs(headers: Record<string, string> | undefined): Array<[string, string]> {
   const out: Array<[string, string]> = [];
@@ -317,6 +385,7 @@ export async function captureUrls(opts: CaptureOptions): Promise<CaptureSession>
   const session: Omit<CaptureSession, "endedAt" | "browser" | "clean"> = {
     startedAt,
     targets: [],
+    workerScripts: [],
     pages: [],
     exchanges: [],
     failed: [],
@@ -363,7 +432,9 @@ export async function captureUrls(opts: CaptureOptions): Promise<CaptureSession>
           attached.add(info.targetId);
           if (fresh) session.targets.push({ page: recorder.page, type: info.type, url: info.url });
           const target = { type: info.type, ...(info.url ? { url: info.url } : {}) };
+          const worker = fresh && /^(service|shared)_worker$/.test(info.type);
           void (fresh ? recorder.attach(ch, target) : Promise.resolve())
+            .then(() => (worker ? readWorkerScripts(ch, session, recorder.page, target) : undefined))
             .then(() => (info.type === "iframe" ? ch.send("Target.setAutoAttach", PAGE_AUTO_ATTACH) : undefined))
             .catch(() => undefined)
             .finally(() => ch.send("Runtime.runIfWaitingForDebugger").catch(() => undefined));
@@ -679,7 +750,7 @@ class NetworkRecorder {
     );
     ch.on("Network.responseReceived", (e: E) => this.onResponse(e as never, ch));
     ch.on("Network.dataReceived", (e: E) => this.onData(e.requestId, e.dataLength, e.data, ch));
-    ch.on("Network.loadingFinished", (e: E) => this.onFinished(e.requestId, ch));
+    ch.on("Network.loadingFinished", (e: E) => this.onFinished(e.requestId, ch, e.timestamp as number | undefined));
     ch.on("Network.loadingFailed", (e: E) => this.onFailed(e as never));
     await ch.send("Network.enable", {
       maxTotalBufferSize: 256 * 1024 * 1024,
@@ -704,8 +775,10 @@ class NetworkRecorder {
         remoteIPAddress?: string;
         remotePort?: number;
         protocol?: string;
+        timing?: ResourceTiming;
       };
       wallTime: number;
+      timestamp?: number;
     },
     ch: DevToolsChannel,
     target?: Exchange["target"],
@@ -730,6 +803,8 @@ class NetworkRecorder {
         remoteIp: r.remoteIPAddress,
         remotePort: r.remotePort,
         httpVersion: httpVersion(r.protocol),
+        ...(r.timing ? { timing: r.timing } : {}),
+        ...(e.timestamp !== undefined ? { finishedAt: e.timestamp } : {}),
         body: Buffer.alloc(0),
         redirect: true,
         finished: true,
@@ -773,6 +848,7 @@ class NetworkRecorder {
         fromPrefetchCache?: boolean;
         fromServiceWorker?: boolean;
         securityDetails?: Record<string, unknown>;
+        timing?: ResourceTiming;
       };
     },
     ch: DevToolsChannel,
@@ -794,6 +870,7 @@ class NetworkRecorder {
       httpVersion: httpVersion(r.protocol),
       fromCache: Boolean(r.fromDiskCache || r.fromPrefetchCache),
       ...(r.fromServiceWorker ? { fromServiceWorker: true } : {}),
+      ...(r.timing ? { timing: r.timing } : {}),
     });
     if (r.securityDetails) {
       const origin = new URL(r.url).origin;
@@ -854,10 +931,11 @@ class NetworkRecorder {
     }
   }
 
-  private onFinished(requestId: string, ch: DevToolsChannel): void {
+  private onFinished(requestId: string, ch: DevToolsChannel, timestamp?: number): void {
     const x = this.live.get(requestId);
     if (!x || x.finished) return;
     x.channel = ch;
+    if (timestamp !== undefined) x.finishedAt = timestamp;
     x.finished = true;
     this.live.delete(requestId);
     // the raw headers (with Set-Cookie) may arrive after responseReceived

@@ -1,7 +1,10 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { isProofmarkError, ProofmarkError, type ErrorCode } from "../core/errors";
-import type { Receipt } from "../core/receipt";
+import { serializeReceipt, type PendingReceipt, type Receipt } from "../core/receipt";
+import { computeLeaf, randomSalt } from "../core/commitment";
+import type { Hex } from "../core/hex";
+import { pendingReceipt, submitToCalendars, type CalendarOutcome } from "../calendar/client";
 import type { ChainContext } from "../chain/context";
 import { stampFiles, type StampResult } from "../evidence/stamp";
 import type { VerificationResult } from "../core/engine";
@@ -113,6 +116,64 @@ export function anchorCaptures(opts: {
   return stampFiles({ chain: opts.chain, inputs: opts.files, subjectOf: waczSubject, onProgress: opts.onProgress });
 }
 
+/** What {@link submitCapturesToCalendars} wrote: one pending receipt per WACZ. */
+export interface CaptureSubmission {
+  receipts: Array<{ file: string; receiptPath: string; leaf: Hex; sha256: string; receipt: PendingReceipt }>;
+  /** Each calendar's outcome (a calendar that did not answer is listed, not fatal while another did). */
+  calendars: CalendarOutcome[];
+}
+
+/**
+ * Anchors WACZ files through calendars (\`proofmark calendar serve\`): the same subject and committed
+ * metadata as {@link anchorCaptures} (the signed datapackage-digest.json, the WACZ's name and URLs),
+ * but the leaves go to the calendars, which anchor them in their next batch — no key, no gas. A
+ * PENDING receipt is written beside each file at once (\`capture.wacz.proof.json\`); \`upgrade\`
+ * completes it. Throws CALENDAR_UNREACHABLE (nothing written) when no calendar acknowledged.
+ *
+ * @example
+ * const s = await submitCapturesToCalendars({ files: ["item.wacz"], calendars: ["http://127.0.0.1:8090"] });
+ */
+export async function submitCapturesToCalendars(opts: {
+  files: string[];
+  calendars: string[];
+  timeoutMs?: number;
+}): Promise<CaptureSubmission> {
+  const items = await Promise.all(
+    opts.files.map(async (file) => {
+      const s = await waczSubject(file);
+      const salt = randomSalt();
+      return {
+        file,
+        subject: { name: s.name, size: s.size, sha256: s.sha256 },
+        commitment: { salt, meta: s.meta, leaf: computeLeaf({ sha256: s.sha256, salt, meta: s.meta }) },
+      };
+    }),
+  );
+  const submission = await submitToCalendars(
+    opts.calendars,
+    items.map((i) => i.commitment.leaf),
+    { timeoutMs: opts.timeoutMs },
+  );
+  const receipts = items.map((item, i) => {
+    const receipt = pendingReceipt({
+      subject: item.subject,
+      commitment: item.commitment,
+      acknowledgements: submission.acknowledgements[i],
+      calendars: submission.answered,
+    });
+    const receiptPath = `${item.file}.proof.json`;
+    writeFileAtomic(receiptPath, serializeReceipt(receipt));
+    return { file: item.file, receiptPath, leaf: item.commitment.leaf, sha256: item.subject.sha256, receipt };
+  });
+  return { receipts, calendars: submission.calendars };
+}
+
+/** The digest a WACZ's receipt covers (its signed datapackage-digest.json), for \`upgrade\` and \`verify\`. */
+export async function waczDigest(file: string): Promise<{ path: string; sha256: string; size: number }> {
+  const s = await waczSubject(file);
+  return { path: `${file}#${DATAPACKAGE_DIGEST}`, sha256: s.sha256, size: s.size };
+}
+
 /** The full verification of a capture: the WACZ offline, then its anchor through the evidence verifier. */
 export interface CaptureVerification {
   ok: boolean;
@@ -125,6 +186,8 @@ export interface CaptureVerification {
   /** The RFC 3161 time signatures of the WACZ signature, checked offline against `tsaTrust`. */
   timeSignatures: TimeSignatureCheck[];
   evidence?: VerificationResult;
+  /** How the receipt was checked when that needs saying (a pending receipt completed in memory, a calendar down). */
+  receiptNote?: string;
   receiptPath: string;
   receiptError?: { code: ErrorCode; message: string };
 }
@@ -143,7 +206,17 @@ export async function verifyCapture(opts: {
   dataDir: string;
   rpc?: string[];
   minConfirmations?: number;
-  parseReceipt: (text: string) => Receipt;
+  /** Reads the receipt; a pending one (captured with a calendar) is accepted when this returns it. */
+  parseReceipt: (text: string) => Receipt | PendingReceipt;
+  /**
+   * Checks the receipt against the digest of datapackage-digest.json (default: the evidence
+   * verifier). The CLI passes one that first completes a pending receipt from its calendar in memory.
+   * A pending receipt that stays pending never verifies (status "pending", RECEIPT_PENDING).
+   */
+  verifyReceipt?: (
+    receipt: Receipt | PendingReceipt,
+    file: { path: string; sha256: string; size: number },
+  ) => Promise<{ result: VerificationResult; note?: string }>;
   /** Trusted TSA root certificates (DER), for the time signatures: see `loadTsaTrust`. */
   tsaTrust?: Uint8Array[];
 }): Promise<CaptureVerification> {
@@ -168,7 +241,7 @@ export async function verifyCapture(opts: {
     code: wacz.code,
     file: wacz.file,
   };
-  let receipt: Receipt | undefined;
+  let receipt: Receipt | PendingReceipt | undefined;
   try {
     receipt = opts.parseReceipt(fs.readFileSync(receiptPath, "utf8"));
   } catch (e) {
@@ -181,13 +254,20 @@ export async function verifyCapture(opts: {
     };
   }
   if (receipt && wacz.digestFile) {
-    result.evidence = await verifyEvidence({
-      receipt,
-      file: { path: `${opts.path}#${DATAPACKAGE_DIGEST}`, ...wacz.digestFile },
-      dataDir: opts.dataDir,
-      rpc: opts.rpc,
-      minConfirmations: opts.minConfirmations,
-    });
+    const file = { path: `${opts.path}#${DATAPACKAGE_DIGEST}`, ...wacz.digestFile };
+    const checked = opts.verifyReceipt
+      ? await opts.verifyReceipt(receipt, file)
+      : {
+          result: await verifyEvidence({
+            receipt: receipt as Receipt,
+            file,
+            dataDir: opts.dataDir,
+            rpc: opts.rpc,
+            minConfirmations: opts.minConfirmations,
+          }),
+        };
+    result.evidence = checked.result;
+    if (checked.note) result.receiptNote = checked.note;
   }
   if (!wacz.ok) return result;
   const badTime = result.timeSignatures.find((t) => !t.ok);

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { ProofmarkError, type ErrorCode } from "../core/errors";
 import type {
   CaptureSession,
+  WorkerScript,
   Exchange,
   FailedRequest,
   PageCapture,
@@ -106,6 +107,11 @@ export interface CaptureRecord {
   images: CapturedImage[];
   /** Targets attached besides the pages (cross-site iframes, workers, service workers). */
   targets: CaptureSession["targets"];
+  /**
+   * Scripts service and shared workers ran, stored as WARC resource records (their source as the
+   * worker compiled it; the browser's own fetch of a worker's script is not visible to DevTools).
+   */
+  workerScripts?: Array<Omit<WorkerScript, "source"> & { sha256: string; size: number }>;
   /** Responses a service worker gave the pages. */
   servedByServiceWorker: Array<{ page: number; url: string; status?: number }>;
   imageMatches?: CapturedImageMatch[];
@@ -119,9 +125,9 @@ export interface CaptureRecord {
 const NOTES = [
   "Bodies are recorded as Chromium decoded them: a Content-Encoding or Transfer-Encoding header is kept as X-Proofmark-Original-Content-Encoding / X-Proofmark-Original-Transfer-Encoding and Content-Length is the recorded body's length.",
   "Scripts listed under `scripts` ran after the page loaded, to read it; Playwright also evaluates its own helper script in an isolated world to read the title and DOM. Nothing was added to the pages before or while they loaded.",
-  "Requests made by cross-site (out-of-process) iframes, workers and service workers are recorded like the page's own: their WARC response records carry WARC-Proofmark-Target (who made the request), and a response a service worker gave the page carries WARC-Proofmark-Served-By: service-worker (what the service worker fetched itself is a separate exchange). A service worker's own script is fetched by the browser before any DevTools session can see it: it is listed under `targets`, not recorded in the WARC.",
+  "Requests made by cross-site (out-of-process) iframes, workers and service workers are recorded like the page's own: their WARC response records carry WARC-Proofmark-Target (who made the request), and a response a service worker gave the page carries WARC-Proofmark-Served-By: service-worker (what the service worker fetched itself is a separate exchange). A worker's own script is fetched by the browser before any DevTools session can see that request, so its HTTP response (status line, headers, bytes as sent) is not recorded; instead each script a service or shared worker compiled (its own and importScripts) is read through the worker's DevTools Debugger domain (enabled before the worker ran, no breakpoint set: nothing paused or injected) and stored as a WARC resource record (UTF-8 source text as the worker's JavaScript engine compiled it, WARC-Proofmark-Source: devtools-debugger) listed under `workerScripts`.",
   "Chromium listened on a loopback DevTools port (--remote-debugging-port=0: a free port on 127.0.0.1, see the command line) for the second DevTools connection that attaches iframes, workers and service workers. The port is picked at random and open only while the capture runs; whether another local process connected to it is not observed.",
-  "The HAR (capture/capture.har) is written from the same recorded exchanges as the WARC, without bodies (they are in the WARC); timings are not recorded.",
+  "The HAR (capture/capture.har) is written from the same recorded exchanges as the WARC, without bodies (they are in the WARC); its timings are Chromium's own (DevTools Network.ResourceTiming and the time loading finished): a response without them (made by a service worker, or from a cache) has every phase 0 and _timingsMissing.",
   "Pop-up windows opened by a page were closed at once and are listed, not captured.",
 ];
 
@@ -187,7 +193,60 @@ async function buildWarc(session: CaptureSession, software: string): Promise<Buf
     });
     parts.push(response.bytes, request.bytes);
   }
+  for (const w of session.workerScripts) {
+    const resource = await warcRecord({
+      type: "resource",
+      url: w.url,
+      date: w.at,
+      contentType: "application/javascript; charset=utf-8",
+      payload: Buffer.from(w.source, "utf8"),
+      warcHeaders: {
+        "WARC-Proofmark-Target": `${w.target.type} ${w.target.url}`,
+        "WARC-Proofmark-Source": "devtools-debugger",
+      },
+    });
+    parts.push(resource.bytes);
+  }
   return Buffer.concat(parts);
+}
+
+/**
+ * HAR 1.2 `time` and `timings` of an exchange from Chromium's own timing of it (DevTools
+ * `Network.ResourceTiming`, and the time its body finished loading), as Chromium's DevTools export
+ * them: phases that did not happen (a reused connection's DNS and connect) are -1; `ssl` is part of
+ * `connect`. Without Chromium's timing (a response a service worker made, a cache hit) every phase
+ * is 0 and `_timingsMissing` says so.
+ */
+export function harTimings(x: Pick<Exchange, "timing" | "finishedAt">): {
+  time: number;
+  timings: Record<"blocked" | "dns" | "connect" | "ssl" | "send" | "wait" | "receive", number>;
+  _timingsMissing?: true;
+} {
+  const t = x.timing;
+  if (!t || !(t.requestTime > 0) || t.sendStart < 0)
+    return {
+      time: 0,
+      timings: { blocked: -1, dns: -1, connect: -1, ssl: -1, send: 0, wait: 0, receive: 0 },
+      _timingsMissing: true,
+    };
+  const ms = (v: number) => Math.max(0, Math.round(v * 1000) / 1000);
+  const span = (a: number, b: number) => (a >= 0 && b >= a ? ms(b - a) : -1);
+  const firstPhase = [t.dnsStart, t.connectStart, t.sendStart].find((v) => v >= 0)!;
+  const headersEnd = Math.max(t.receiveHeadersEnd, t.sendEnd);
+  const finished = x.finishedAt !== undefined ? (x.finishedAt - t.requestTime) * 1000 : headersEnd;
+  const timings = {
+    blocked: ms(firstPhase),
+    dns: span(t.dnsStart, t.dnsEnd),
+    connect: span(t.connectStart, t.connectEnd),
+    ssl: span(t.sslStart, t.sslEnd),
+    send: ms(t.sendEnd - t.sendStart),
+    wait: ms(headersEnd - t.sendEnd),
+    receive: ms(finished - headersEnd),
+  };
+  const time = [timings.blocked, timings.dns, timings.connect, timings.send, timings.wait, timings.receive]
+    .filter((v) => v > 0)
+    .reduce((a, b) => a + b, 0);
+  return { time: Math.round(time * 1000) / 1000, timings };
 }
 
 /**
@@ -211,7 +270,7 @@ export function buildHar(session: CaptureSession, version: string): Buffer {
     .map((x) => ({
       pageref: pageref(x.page),
       startedDateTime: x.date,
-      time: 0,
+      ...harTimings(x),
       request: {
         method: x.method,
         url: x.url,
@@ -236,7 +295,6 @@ export function buildHar(session: CaptureSession, version: string): Buffer {
         bodySize: x.body?.length ?? 0,
       },
       cache: {},
-      timings: { send: 0, wait: 0, receive: 0 },
       ...(x.remoteIp ? { serverIPAddress: x.remoteIp.replace(/^\[|\]$/g, "") } : {}),
       ...(x.target ? { _target: x.target } : {}),
       ...(x.fromServiceWorker ? { _fetchedViaServiceWorker: true } : {}),
@@ -384,6 +442,10 @@ export async function packageCapture(
     pages: [],
     images: [],
     targets: session.targets,
+    workerScripts: session.workerScripts.map(({ source, ...w }) => {
+      const bytes = Buffer.from(source, "utf8");
+      return { ...w, sha256: sha256(bytes), size: bytes.length };
+    }),
     servedByServiceWorker: session.exchanges
       .filter((x) => x.fromServiceWorker)
       .map((x) => ({ page: x.page, url: x.url, status: x.status })),
@@ -708,6 +770,34 @@ export function verifyWaczBytes(bytes: Buffer): WaczVerification {
 }
 
 /** A file inside a WACZ (for the report: screenshot, record). */
+/**
+ * The images a WACZ's capture record lists, with their bytes taken from the WARC response records
+ * (each body checked against the SHA-256 the record gives). Images whose bytes are not in the WARC
+ * (a `data:` URL, a body the browser no longer had) come with empty bytes. Check the WACZ first
+ * ({@link verifyWaczBytes}): this only reads it.
+ *
+ * @example
+ * const matches = await fingerprintImageMatcher(dataDir)(waczImages(fs.readFileSync("item.wacz")));
+ */
+export function waczImages(bytes: Buffer): Array<CapturedImage & { bytes: Buffer }> {
+  const entries = readZip(bytes);
+  const recordFile = entries.get("capture/record.json");
+  if (!recordFile) throw new ProofmarkError("WACZ_INVALID", "the WACZ has no capture record (capture/record.json)");
+  const record = JSON.parse(recordFile.data.toString("utf8")) as CaptureRecord;
+  const bodies = new Map<string, Buffer>();
+  for (const [name, entry] of entries) {
+    if (!/^archive\/[^/]+\.warc$/.test(name)) continue;
+    for (const r of readWarc(entry.data, name)) {
+      if (r.type !== "response") continue;
+      const split = r.block.indexOf("\r\n\r\n", 0, "latin1");
+      if (split < 0) continue;
+      const body = r.block.subarray(split + 4);
+      bodies.set(sha256(body), Buffer.from(body));
+    }
+  }
+  return record.images.map((image) => ({ ...image, bytes: bodies.get(image.sha256) ?? Buffer.alloc(0) }));
+}
+
 export function readWaczEntry(bytes: Buffer, name: string): Buffer | undefined {
   try {
     return readZip(bytes).get(name)?.data;

@@ -72,19 +72,22 @@ export function buildCaptureReportModel(
   const anchor = ev?.receipt.anchors[0];
   const ac = ev?.anchors[0];
   const passed = v.ok;
-  const line = passed
-    ? t("verified", {
-        chainId: anchor!.chainId,
-        timeUtc: formatUtc(anchor!.timestamp),
-        blockNumber: anchor!.blockNumber,
-        confirmations: ac?.confirmations ?? 0,
-        timeCst: formatCst(anchor!.timestamp, "zh"),
-      })
-    : t("notVerified", {
-        code: v.code ?? "?",
-        inFile: v.file ? t("inFile", { file: v.file }) : "",
-        message: v.message,
-      });
+  const pending = !passed && ev?.status === "pending";
+  const line = pending
+    ? t("pending", { file: name })
+    : passed
+      ? t("verified", {
+          chainId: anchor!.chainId,
+          timeUtc: formatUtc(anchor!.timestamp),
+          blockNumber: anchor!.blockNumber,
+          confirmations: ac?.confirmations ?? 0,
+          timeCst: formatCst(anchor!.timestamp, "zh"),
+        })
+      : t("notVerified", {
+          code: v.code ?? "?",
+          inFile: v.file ? t("inFile", { file: v.file }) : "",
+          message: v.message,
+        });
   const sections: ReportSection[] = [];
   const section = (title: string, blocks: ReportBlock[]) =>
     sections.push({ number: sections.length + 1, title, blocks });
@@ -168,15 +171,30 @@ export function buildCaptureReportModel(
             )
           : [t("noImages")],
       },
+      {
+        kind: "para",
+        text:
+          r.imageMatches === undefined
+            ? t("imagesNotMatched")
+            : r.imageMatches.length
+              ? t("imagesMatched")
+              : t("noImageMatched"),
+      },
       ...(r.imageMatches?.length
         ? [
             {
               kind: "list" as const,
-              items: r.imageMatches.map(
-                (m) =>
-                  `${m.sha256} ↔ ${Object.entries(m.original)
-                    .map(([k, x]) => `${k}: ${x}`)
-                    .join(", ")}`,
+              items: r.imageMatches.map((m) =>
+                t("imageMatch", {
+                  sha256: m.sha256,
+                  name: String(m.original.name ?? "?"),
+                  distance: String(m.original.distance ?? "?"),
+                  decidedBy: String(m.original.decidedBy ?? "?"),
+                  anchoredAt: String(m.original.anchoredAt ?? "?"),
+                  chainId: String(m.original.chainId ?? "?"),
+                  blockNumber: String(m.original.blockNumber ?? "?"),
+                  receipt: String(m.original.receipt ?? "?"),
+                }),
               ),
             },
           ]
@@ -290,6 +308,15 @@ export function buildCaptureReportModel(
           ),
         ].concat(r.httpErrors.length + r.truncated.length ? [] : [t("none")]),
       },
+      ...(r.workerScripts?.length
+        ? [
+            { kind: "para" as const, text: t("workerScripts") },
+            {
+              kind: "list" as const,
+              items: r.workerScripts.map((w) => `${w.sha256}  ${w.size} B  ${w.url.slice(0, 200)}  (${w.target.type})`),
+            },
+          ]
+        : []),
       { kind: "list", items: r.notes },
     ]);
 
@@ -460,13 +487,15 @@ export function buildCaptureReportModel(
     verdict: {
       status: passed
         ? "verified"
-        : v.code === "NOT_ANCHORED"
-          ? "not-anchored"
-          : v.code === "NOT_CONFIRMED"
-            ? "not-final"
-            : v.code && /MISMATCH|INVALID/.test(v.code)
-              ? "mismatch"
-              : "unverifiable",
+        : pending
+          ? "pending"
+          : v.code === "NOT_ANCHORED"
+            ? "not-anchored"
+            : v.code === "NOT_CONFIRMED"
+              ? "not-final"
+              : v.code && /MISMATCH|INVALID/.test(v.code)
+                ? "mismatch"
+                : "unverifiable",
       passed,
       line,
       detail: v.message,

@@ -8,6 +8,30 @@ export const CAPTURE_REPORT_TEXTS = {
   },
   notVerified: { zh: "未通过核验 — {code}{inFile}：{message}", en: "NOT VERIFIED — {code}{inFile}: {message}" },
   inFile: { zh: "（{file}）", en: " in {file}" },
+  pending: {
+    zh: "未核验（待锚定）— 取证包完整（每个文件、每条 WARC 记录和签名均核验一致），其签名摘要已提交给时间戳日历并得到确认，但尚未锚定在任何链上：这还不是经过核验的时间证明。待日历锚定其批次后运行 proofmark upgrade {file} 完成回执。",
+    en: "NOT VERIFIED (PENDING) — the capture is intact (every file, every WARC record and the signature check out) and its signed digest was acknowledged by a calendar, but it is not anchored on any chain yet: this is not a verified timestamp. Run proofmark upgrade {file} once the calendar has anchored its batch.",
+  },
+  imageMatch: {
+    zh: "{sha256} 与已登记的原图 {name} 相似（汉明距离 {distance} 位，判定方式 {decidedBy}；原图于 {anchoredAt} 锚定在链 {chainId} 区块 {blockNumber}；回执 {receipt}）— 这是相似性的证据，不是同一性的证明",
+    en: "{sha256} resembles the registered original {name} (distance {distance} bits, decided by {decidedBy}; the original was anchored {anchoredAt} on chain {chainId}, block {blockNumber}; receipt {receipt}) — evidence of similarity, not identity",
+  },
+  imagesMatched: {
+    zh: "每张图片已与本数据目录的指纹索引中登记的原图比对（感知哈希与局部特征，同 proofmark match）；相似的如下：",
+    en: "Each image was looked up among the registered originals of the capturing data folder's fingerprint index (perceptual hash and local features, as proofmark match); those it resembles:",
+  },
+  noImageMatched: {
+    zh: "每张图片已与本数据目录的指纹索引中登记的原图比对：没有相似的原图。",
+    en: "Each image was looked up among the registered originals of the capturing data folder's fingerprint index: none resembles a registered original.",
+  },
+  workerScripts: {
+    zh: "Service Worker 等工作线程运行的脚本（其源代码在运行前经开发者工具读取，作为 WARC resource 记录保存；浏览器获取这些脚本的 HTTP 响应本身无法记录）：",
+    en: "Scripts that service and shared workers ran (their source read through DevTools before they ran and stored as WARC resource records; the browser's HTTP fetch of them cannot be recorded):",
+  },
+  imagesNotMatched: {
+    zh: "图片未与登记的原图比对（取证时未使用指纹索引）。",
+    en: "The images were not looked up among registered originals (the capture was made without a fingerprint index).",
+  },
   verdictHeading: { zh: "核验结论", en: "Verdict" },
   captureFile: { zh: "取证文件", en: "Capture file" },
   checkedAt: { zh: "核验时间", en: "Checked at" },
