@@ -275,6 +275,7 @@ async function main() {
   const step = Math.max(1, Math.floor(images.length / SAMPLE));
   const sampled = images.filter((_, i) => i % step === 0).slice(0, SAMPLE);
   const results = {};
+  const falseMatches = [];
   const t1 = Date.now();
   for (const edit of Object.keys(EDITS))
     results[edit] = { copies: 0, found: 0, byHash: 0, byLocal: 0, falsePairs: 0, anyFalse: 0 };
@@ -289,7 +290,19 @@ async function main() {
       if (own) cell.found++;
       if (own && own.decidedBy === "hash") cell.byHash++;
       if (own && own.foundBy === "local features") cell.byLocal++;
-      const wrong = r.matches.filter((m) => m.original.name !== name).length;
+      const wrongMatches = r.matches.filter((m) => m.original.name !== name);
+      for (const m of wrongMatches)
+        falseMatches.push({
+          edit,
+          copyOf: name,
+          matched: m.original.name,
+          distance: m.distance,
+          inliers: m.inliers,
+          decidedBy: m.decidedBy,
+          foundBy: m.foundBy,
+          seenAs: m.seenAs,
+        });
+      const wrong = wrongMatches.length;
       cell.falsePairs += wrong;
       if (wrong) cell.anyFalse++;
     }
@@ -321,7 +334,16 @@ async function main() {
     fs.writeFileSync(
       JSON_OUT,
       JSON.stringify(
-        { corpus: images.length, sampled: sampled.length, fingerprintMs, featuresMs, queryMs, results, total },
+        {
+          corpus: images.length,
+          sampled: sampled.length,
+          fingerprintMs,
+          featuresMs,
+          queryMs,
+          results,
+          total,
+          falseMatches,
+        },
         null,
         1,
       ),

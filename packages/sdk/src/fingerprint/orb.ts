@@ -52,10 +52,25 @@ export function loadOpenCv(): Promise<{ cv: Cv }> {
   return cvPromise;
 }
 
-/** ORB features of a grey image. */
+/**
+ * Below this many keypoints an image counts as low-contrast (soft focus, flat art, haze): its
+ * features are taken again from its histogram-equalised copy. FAST's fixed contrast threshold
+ * (20 grey levels; opencv.js does not expose it) finds almost nothing there; ORB's descriptors
+ * compare smoothed intensities, which a monotonic remapping mostly keeps, so an equalised image
+ * still matches a copy that was not.
+ */
+export const LOW_CONTRAST_FEATURES = 100;
+
+/** ORB features of a grey image (of its histogram-equalised copy when it has fewer than `LOW_CONTRAST_FEATURES`). */
 export async function orbFeatures(img: GreyImage, max = ORB_FEATURES): Promise<OrbFeatures> {
+  const features = await detectOrb(img, max, false);
+  return features.count < LOW_CONTRAST_FEATURES ? detectOrb(img, max, true) : features;
+}
+
+async function detectOrb(img: GreyImage, max: number, equalise: boolean): Promise<OrbFeatures> {
   const { cv } = await loadOpenCv();
   const mat = cv.matFromArray(img.height, img.width, cv.CV_8UC1, img.data);
+  if (equalise) cv.equalizeHist(mat, mat);
   const orb = new cv.ORB(max);
   const keypoints = new cv.KeyPointVector();
   const descriptors = new cv.Mat();
