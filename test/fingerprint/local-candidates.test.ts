@@ -79,8 +79,8 @@ describe("fingerprints: candidates from local features (the feature_key index be
     expect(shared(a, c)).to.equal(0);
   });
 
-  it("a copy the pHash index cannot find (55 % of the photo kept) is found through local features and confirmed by ORB + RANSAC", async function () {
-    const copy = await leftPart(photos[2], 0.55);
+  it("a copy the pHash index cannot find (60 % of the photo kept) is found through local features and confirmed by ORB + RANSAC", async function () {
+    const copy = await leftPart(photos[2], 0.6);
     const suspect = await fingerprintImage(copy);
     const index = FingerprintIndex.open(dataDir);
     try {
@@ -112,7 +112,7 @@ describe("fingerprints: candidates from local features (the feature_key index be
     try {
       for (const seed of [4242, 4343]) {
         const stranger = await productPhoto(seed);
-        for (const image of [stranger, await leftPart(stranger, 0.55)]) {
+        for (const image of [stranger, await leftPart(stranger, 0.6)]) {
           const candidates = index.featureCandidates(await orbFeatures((await fingerprintImage(image)).trimmed), 5);
           expect(candidates.length, `seed ${seed}`).to.be.above(0); // the path is taken
           expect((await matchImage({ dataDir, image })).matches, `seed ${seed}`).to.deep.equal([]);
@@ -137,7 +137,7 @@ describe("fingerprints: candidates from local features (the feature_key index be
     } finally {
       again.close();
     }
-    const m = (await matchImage({ dataDir, image: await leftPart(photos[4], 0.55) })).matches;
+    const m = (await matchImage({ dataDir, image: await leftPart(photos[4], 0.6) })).matches;
     expect(m.map((x) => [x.original.name, x.foundBy])).to.deep.equal([["photo-4.jpg", "local features"]]);
   });
 });
