@@ -11,8 +11,10 @@ import {
   FingerprintIndex,
   fingerprintImage,
   formatFingerprint,
+  LOW_CONTRAST_FEATURES,
   matchImage,
   orbFeatures,
+  orbInliers,
   type OrbFeatures,
 } from "@proofmark/sdk";
 import { productPhoto } from "./images";
@@ -121,6 +123,16 @@ describe("fingerprints: candidates from local features (the feature_key index be
     } finally {
       index.close();
     }
+  });
+
+  it("a low-contrast photo gets its keypoints from the equalised copy, and a rotated copy of it is confirmed by them", async function () {
+    const faint = await sharp(photos[5]).linear(0.12, 100).jpeg({ quality: 92 }).toBuffer();
+    const grey = (await fingerprintImage(faint)).trimmed;
+    const features = await orbFeatures(grey);
+    expect(features.count).to.be.at.least(LOW_CONTRAST_FEATURES);
+    const rotated = await sharp(faint).rotate(9, { background: "#ffffff" }).jpeg({ quality: 85 }).toBuffer();
+    const copy = await orbFeatures((await fingerprintImage(rotated)).trimmed);
+    expect(await orbInliers(copy, features)).to.be.at.least(20);
   });
 
   it("an index written before the local-feature keys gets them from its stored features when opened", async function () {
