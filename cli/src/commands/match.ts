@@ -156,6 +156,12 @@ function printMatches(out: Output, image: string, r: MatchResult): void {
             ? `local features (hash distance ${m.distance} is above ${r.maxDistance})`
             : "local features (what was found by a guess at the photo is always confirmed by them)",
       ],
+      [
+        "found by",
+        m.foundBy === "hash"
+          ? "hash distance (a candidate near by pHash-64)"
+          : "local features (the suspect's ORB descriptors share keys with the original's)",
+      ],
       ["seen as", SEEN_AS[m.seenAs]],
       ["anchored", `${formatTime(o.anchoredAt)}, block ${o.blockNumber} on chain ${o.chainId}`],
       [

@@ -11,6 +11,7 @@ import {
   type FingerprintVariantName,
 } from "../core/fingerprint";
 import { ProofmarkError } from "../core/errors";
+import { decodeOrbFeatures, descriptorKeys, LSH_SCHEME, type OrbFeatures } from "./orb";
 
 /**
  * The fingerprint index of a data folder (`<dataDir>/fingerprints.sqlite`): one row per stamped
@@ -18,6 +19,11 @@ import { ProofmarkError } from "../core/errors";
  * (Norouzi, Punjani & Fleet, CVPR 2012): the pHash-64 of each variant is split into four 16-bit
  * chunks, each with its own B-tree index; a query probes the chunk values within ⌊D / 4⌋ bits of
  * its own chunks, then checks the full distance of the candidates. No scan of the table.
+ *
+ * Candidates also come from local features: the `feature_key` table holds, per original, the
+ * locality-sensitive keys of its stored ORB descriptors (`descriptorKeys`); a suspect's descriptors
+ * vote for the originals that share their keys (`featureCandidates`), so an original whose global
+ * hash an edit moved too far is still found, then confirmed by ORB + RANSAC like any candidate.
  *
  * The index is a lookup aid, not evidence: each hit names its receipt, and the receipt (its leaf
  * covers the fingerprint) is what verifies.
@@ -66,6 +72,8 @@ CREATE INDEX IF NOT EXISTS variant_c1 ON variant (c1);
 CREATE INDEX IF NOT EXISTS variant_c2 ON variant (c2);
 CREATE INDEX IF NOT EXISTS variant_c3 ON variant (c3);
 CREATE INDEX IF NOT EXISTS variant_original ON variant (original_id);
+CREATE TABLE IF NOT EXISTS feature_key (key INTEGER NOT NULL, original_id INTEGER NOT NULL, PRIMARY KEY (key, original_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS feature_key_scheme (version INTEGER NOT NULL);
 `;
 
 interface VariantRow {
@@ -113,6 +121,7 @@ export class FingerprintIndex {
       this.db.pragma("journal_mode = WAL");
       this.db.pragma("synchronous = NORMAL");
       this.db.exec(SCHEMA);
+      this.keyFeaturesOfOlderRows();
     } catch (e) {
       throw new ProofmarkError(
         "STORE_FAILED",
@@ -156,6 +165,7 @@ export class FingerprintIndex {
         const info = insertOriginal.run({ ...o, features: o.features ? Buffer.from(o.features) : null });
         if (info.changes === 0) continue;
         added++;
+        if (o.features) this.insertFeatureKeys(Number(info.lastInsertRowid), decodeOrbFeatures(o.features));
         for (const v of fp.variants) {
           const [hi, lo] = words(v.phash);
           insertVariant.run(info.lastInsertRowid, v.name, hi, lo, ...phashChunks(v.phash), Buffer.from(v.hash256));
@@ -214,6 +224,63 @@ export class FingerprintIndex {
         (a, b) =>
           a.distance - b.distance || a.distance256 - b.distance256 || a.original.anchoredAt - b.original.anchoredAt,
       );
+  }
+
+  /**
+   * Originals whose stored local features share the most keys with the suspect's (each shared key
+   * weighted by how rare it is in the index: ln((N + 1) / originals holding it)), best first, at most
+   * `limit`. Candidates only: what they are worth is decided by ORB + RANSAC.
+   */
+  featureCandidates(suspect: OrbFeatures, limit: number): Array<{ id: number; score: number }> {
+    if (suspect.count === 0 || limit <= 0) return [];
+    const perKey = new Map<number, number>();
+    for (const k of descriptorKeys(suspect)) perKey.set(k, (perKey.get(k) ?? 0) + 1);
+    const n = this.count();
+    const postings = this.db.prepare("SELECT original_id FROM feature_key WHERE key = ?").pluck();
+    const score = new Map<number, number>();
+    for (const [key, times] of perKey) {
+      const ids = postings.all(key) as number[];
+      if (ids.length === 0) continue;
+      const weight = times * Math.log((n + 1) / ids.length);
+      for (const id of ids) score.set(id, (score.get(id) ?? 0) + weight);
+    }
+    return [...score.entries()]
+      .map(([id, s]) => ({ id, score: s }))
+      .sort((a, b) => b.score - a.score || a.id - b.id)
+      .slice(0, limit);
+  }
+
+  /** An original by its id in this index. */
+  original(id: number): IndexedOriginal | undefined {
+    const row = this.db.prepare("SELECT * FROM original WHERE id = ?").get(id) as OriginalRow | undefined;
+    return row && toOriginal(row);
+  }
+
+  private insertFeatureKeys(id: number, features: OrbFeatures): void {
+    const insert = this.db.prepare("INSERT OR IGNORE INTO feature_key (key, original_id) VALUES (?, ?)");
+    for (const key of new Set(descriptorKeys(features))) insert.run(key, id);
+  }
+
+  /**
+   * Indexes created before the local-feature keys (or with another key scheme) get them from the
+   * features they store, once, when opened.
+   */
+  private keyFeaturesOfOlderRows(): void {
+    const version = this.db.prepare("SELECT version FROM feature_key_scheme").pluck().get() as number | undefined;
+    if (version === LSH_SCHEME) return;
+    this.db.transaction(() => {
+      this.db.exec("DELETE FROM feature_key; DELETE FROM feature_key_scheme");
+      const page = this.db.prepare(
+        "SELECT id, features FROM original WHERE id > ? AND features IS NOT NULL ORDER BY id LIMIT 500",
+      );
+      for (let after = 0; ;) {
+        const rows = page.all(after) as Array<{ id: number; features: Buffer }>;
+        if (rows.length === 0) break;
+        for (const r of rows) this.insertFeatureKeys(r.id, decodeOrbFeatures(new Uint8Array(r.features)));
+        after = rows[rows.length - 1].id;
+      }
+      this.db.prepare("INSERT INTO feature_key_scheme (version) VALUES (?)").run(LSH_SCHEME);
+    })();
   }
 
   /** The ORB features stored for an original (none when stamping skipped them). */

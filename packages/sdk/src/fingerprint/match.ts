@@ -5,6 +5,7 @@ import {
   computeFingerprint,
   cropGrey,
   formatFingerprint,
+  hammingDistance,
   parseFingerprint,
   photoRegions,
   rotateCrop,
@@ -34,6 +35,8 @@ export interface ImageMatch {
   inliers?: number;
   /** "hash": within the match distance; "features": a candidate the local features confirmed. */
   decidedBy: "hash" | "features";
+  /** How the original became a candidate: near by hash, or voted for by the suspect's local features (`featureCandidates`) whatever its hash distance. */
+  foundBy: "hash" | "local features";
   /** How the suspect was looked up when it matched: as it is, as the photo found inside it (a screenshot, a frame), or turned back from a rotation. */
   seenAs: SuspectView;
   /** State of the original's receipt now: present (parses and commits this fingerprint), missing, invalid, or one that commits another fingerprint. */
@@ -50,7 +53,7 @@ export interface MatchOptions {
   candidateDistance?: number;
   /** Check candidates with ORB + RANSAC (default true). */
   features?: boolean;
-  /** Most hits checked with local features (nearest first; default 5). */
+  /** Most hits checked with local features (nearest first; default 5), and most candidates taken from the local-feature index per view of the suspect. */
   featureChecks?: number;
 }
 
@@ -96,9 +99,20 @@ export async function matchImage(opts: MatchOptions): Promise<MatchResult> {
       rejected: [],
     };
     const decided = new Set<number>();
+    const featuresOf = new Map<SuspectQuery, OrbFeatures>();
+    const queryFeatures = async (query: SuspectQuery): Promise<OrbFeatures> => {
+      let features = featuresOf.get(query);
+      if (!features) {
+        if (query.region) {
+          sharper ??= await decodeGrey(opts.image, 2 * DECODE_SIDE);
+          features = await orbFeatures(cropGrey(sharper, scaleRect(query.region, sharper.width / decoded.width)));
+        } else features = await orbFeatures(query.image);
+        featuresOf.set(query, features);
+      }
+      return features;
+    };
     for (const query of queries) {
       const hits = index.lookup(query.fingerprint, candidateDistance).filter((h) => !decided.has(h.original.id));
-      let features: OrbFeatures | undefined;
       let checks = 0;
       for (const hit of hits) {
         // the photo as it is matches by hash alone; what a guess found (a region, a rotation) needs its features confirmed
@@ -110,12 +124,7 @@ export async function matchImage(opts: MatchOptions): Promise<MatchResult> {
             : undefined;
         if (stored) {
           checks++;
-          if (!features && query.region) {
-            sharper ??= await decodeGrey(opts.image, 2 * DECODE_SIDE);
-            features = await orbFeatures(cropGrey(sharper, scaleRect(query.region, sharper.width / decoded.width)));
-          }
-          features ??= await orbFeatures(query.image);
-          inliers = await orbInliers(features, decodeOrbFeatures(stored));
+          inliers = await orbInliers(await queryFeatures(query), decodeOrbFeatures(stored));
         }
         const confirmed = inliers !== undefined && inliers >= MIN_INLIERS;
         if (byHash || confirmed) {
@@ -124,11 +133,38 @@ export async function matchImage(opts: MatchOptions): Promise<MatchResult> {
             ...hit,
             inliers,
             decidedBy: byHash ? "hash" : "features",
+            foundBy: "hash",
             seenAs: query.seenAs,
             receipt: receiptState(hit.original),
           });
         } else if (query.seenAs === "whole") {
           result.rejected.push({ original: hit.original, distance: hit.distance, variant: hit.variant, inliers });
+        }
+      }
+    }
+    // Candidates from local features: the originals the suspect's ORB descriptors vote for, whatever
+    // their hash distance (an edit that moves the global hash far keeps most local features). Asked
+    // for the suspect as it is and for the photo found inside it; confirmed by ORB + RANSAC alone.
+    if (featureChecks > 0) {
+      for (const query of queries.filter((q) => q.seenAs !== "rotation").slice(0, 2)) {
+        const features = await queryFeatures(query);
+        for (const candidate of index.featureCandidates(features, featureChecks)) {
+          if (decided.has(candidate.id)) continue;
+          const stored = index.features(candidate.id);
+          const original = index.original(candidate.id);
+          if (!stored || !original) continue;
+          const inliers = await orbInliers(features, decodeOrbFeatures(stored));
+          if (inliers < MIN_INLIERS) continue;
+          decided.add(candidate.id);
+          result.matches.push({
+            original,
+            ...nearestVariant(original.fingerprint, query.fingerprint),
+            inliers,
+            decidedBy: "features",
+            foundBy: "local features",
+            seenAs: query.seenAs,
+            receipt: receiptState(original),
+          });
         }
       }
     }
@@ -178,6 +214,22 @@ function suspectQueries(decoded: GreyImage, trimmed: GreyImage): SuspectQuery[] 
   if (angle !== undefined)
     for (const sign of [1, -1]) queries.push(query("rotation", rotateCrop(decoded, sign * angle)));
   return queries;
+}
+
+/** The original's variant nearest to the suspect's `full` hash, with its distances. */
+function nearestVariant(
+  original: string,
+  suspect: Fingerprint,
+): { distance: number; distance256: number; variant: FingerprintVariantName } {
+  const full = suspect.variants.find((v) => v.name === "full") ?? suspect.variants[0];
+  let best: { distance: number; distance256: number; variant: FingerprintVariantName } | undefined;
+  for (const v of parseFingerprint(original).variants) {
+    const distance = hammingDistance(v.phash, full.phash);
+    const distance256 = hammingDistance(v.hash256, full.hash256);
+    if (!best || distance < best.distance || (distance === best.distance && distance256 < best.distance256))
+      best = { distance, distance256, variant: v.name };
+  }
+  return best!;
 }
 
 function receiptState(o: IndexedOriginal): ImageMatch["receipt"] {

@@ -52,10 +52,25 @@ export function loadOpenCv(): Promise<{ cv: Cv }> {
   return cvPromise;
 }
 
-/** ORB features of a grey image. */
+/**
+ * Below this many keypoints an image counts as low-contrast (soft focus, flat art, haze): its
+ * features are taken again from its histogram-equalised copy. FAST's fixed contrast threshold
+ * (20 grey levels; opencv.js does not expose it) finds almost nothing there; ORB's descriptors
+ * compare smoothed intensities, which a monotonic remapping mostly keeps, so an equalised image
+ * still matches a copy that was not.
+ */
+export const LOW_CONTRAST_FEATURES = 100;
+
+/** ORB features of a grey image (of its histogram-equalised copy when it has fewer than `LOW_CONTRAST_FEATURES`). */
 export async function orbFeatures(img: GreyImage, max = ORB_FEATURES): Promise<OrbFeatures> {
+  const features = await detectOrb(img, max, false);
+  return features.count < LOW_CONTRAST_FEATURES ? detectOrb(img, max, true) : features;
+}
+
+async function detectOrb(img: GreyImage, max: number, equalise: boolean): Promise<OrbFeatures> {
   const { cv } = await loadOpenCv();
   const mat = cv.matFromArray(img.height, img.width, cv.CV_8UC1, img.data);
+  if (equalise) cv.equalizeHist(mat, mat);
   const orb = new cv.ORB(max);
   const keypoints = new cv.KeyPointVector();
   const descriptors = new cv.Mat();
@@ -136,4 +151,55 @@ export function decodeOrbFeatures(blob: Uint8Array): OrbFeatures {
   const points = new Float32Array(count * 2);
   Buffer.from(points.buffer).set(buf.subarray(4, 4 + count * 8));
   return { count, points, descriptors: new Uint8Array(buf.subarray(4 + count * 8, 4 + count * 40)) };
+}
+
+/**
+ * Locality-sensitive keys of binary descriptors, for finding candidates by local features (the
+ * index's `feature_key` table): bit sampling (Indyk & Motwani) — each of `LSH_TABLES` tables reads
+ * `LSH_BITS` fixed bit positions of the 256-bit ORB descriptor. Two descriptors `d` bits apart share
+ * a table's key with probability (1 − d/256)^LSH_BITS: a corresponding point of an edited copy
+ * (typically 20–60 bits away) collides in one table or more far more often than an unrelated
+ * descriptor (≈ 128 bits away). Changing the scheme changes `LSH_SCHEME`, and the index rebuilds its
+ * keys from the stored features.
+ */
+export const LSH_TABLES = 16;
+export const LSH_BITS = 20;
+/** Version of the key scheme (tables, bits, positions) the stored keys were made with. */
+export const LSH_SCHEME = 1;
+
+/** The bit positions each table reads: a fixed pseudo-random choice (xorshift32, seed 0x9e3779b9), distinct within a table. */
+const LSH_POSITIONS: number[][] = (() => {
+  let s = 0x9e3779b9;
+  const next = () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return s;
+  };
+  const tables: number[][] = [];
+  for (let t = 0; t < LSH_TABLES; t++) {
+    const chosen = new Set<number>();
+    while (chosen.size < LSH_BITS) chosen.add(next() % 256);
+    tables.push([...chosen]);
+  }
+  return tables;
+})();
+
+/**
+ * The keys of each descriptor: `count × LSH_TABLES` numbers, descriptor `i`'s key of table `t` at
+ * `i * LSH_TABLES + t`, each `t · 2^LSH_BITS + the sampled bits` (distinct across tables).
+ */
+export function descriptorKeys(f: OrbFeatures): Uint32Array {
+  const keys = new Uint32Array(f.count * LSH_TABLES);
+  for (let i = 0; i < f.count; i++) {
+    const base = i * 32;
+    for (let t = 0; t < LSH_TABLES; t++) {
+      let v = 0;
+      for (const bit of LSH_POSITIONS[t]) v = (v << 1) | ((f.descriptors[base + (bit >> 3)] >> (bit & 7)) & 1);
+      keys[i * LSH_TABLES + t] = t * 2 ** LSH_BITS + (v >>> 0);
+    }
+  }
+  return keys;
 }

@@ -1,0 +1,155 @@
+import { expect } from "chai";
+import sharp from "sharp";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import Database from "better-sqlite3";
+import {
+  CANDIDATE_DISTANCE,
+  descriptorKeys,
+  encodeOrbFeatures,
+  FingerprintIndex,
+  fingerprintImage,
+  formatFingerprint,
+  LOW_CONTRAST_FEATURES,
+  matchImage,
+  orbFeatures,
+  orbInliers,
+  type OrbFeatures,
+} from "@proofmark/sdk";
+import { productPhoto } from "./images";
+
+/** Keeps `fraction` of the photo from its left edge: the global hash of what is left is far from every variant of the original. */
+async function leftPart(photo: Buffer, fraction: number, quality = 70): Promise<Buffer> {
+  const m = await sharp(photo).metadata();
+  return sharp(photo)
+    .extract({ left: 0, top: 0, width: Math.round(m.width! * fraction), height: m.height! })
+    .jpeg({ quality })
+    .toBuffer();
+}
+
+describe("fingerprints: candidates from local features (the feature_key index beside the pHash index)", function () {
+  this.timeout(300_000);
+  let photos: Buffer[];
+  let dataDir: string;
+
+  before(async function () {
+    photos = await Promise.all([31, 32, 33, 34, 35, 36].map((seed) => productPhoto(seed)));
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "proofmark-local-"));
+    const index = FingerprintIndex.open(dataDir);
+    try {
+      const rows = [];
+      for (const [i, photo] of photos.entries()) {
+        const fp = await fingerprintImage(photo);
+        const hex = `0x${String(i + 1).padStart(64, "0")}`;
+        rows.push({
+          leaf: hex,
+          name: `photo-${i}.jpg`,
+          file: `/shop/photo-${i}.jpg`,
+          receiptPath: path.join(dataDir, `photo-${i}.jpg.proof.json`),
+          sha256: hex,
+          fingerprint: formatFingerprint(fp.fingerprint),
+          chainId: 31337,
+          blockNumber: i + 1,
+          txHash: hex,
+          anchoredAt: 1_800_000_000 + i,
+          features: encodeOrbFeatures(await orbFeatures(fp.trimmed)),
+        });
+      }
+      index.add(rows);
+    } finally {
+      index.close();
+    }
+  });
+
+  after(function () {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("descriptorKeys: a descriptor a few bits away shares keys in some tables, an unrelated one in none", function () {
+    const base = new Uint8Array(32).map((_, i) => (i * 73 + 19) & 0xff);
+    const near = base.slice();
+    for (const bit of [3, 50, 97, 140, 201]) near[bit >> 3] ^= 1 << (bit & 7);
+    const far = base.map((b) => b ^ 0xff);
+    const of = (d: Uint8Array): OrbFeatures => ({ count: 1, points: new Float32Array(2), descriptors: d });
+    const [a, b, c] = [base, near, far].map((d) => descriptorKeys(of(d)));
+    const shared = (x: Uint32Array, y: Uint32Array) => x.filter((k, t) => y[t] === k).length;
+    expect(a.length).to.equal(16);
+    expect(new Set(a).size).to.equal(16); // one key per table, distinct across tables
+    expect(shared(a, a)).to.equal(16);
+    expect(shared(a, b)).to.be.within(1, 15);
+    expect(shared(a, c)).to.equal(0);
+  });
+
+  it("a copy the pHash index cannot find (60 % of the photo kept) is found through local features and confirmed by ORB + RANSAC", async function () {
+    const copy = await leftPart(photos[2], 0.6);
+    const suspect = await fingerprintImage(copy);
+    const index = FingerprintIndex.open(dataDir);
+    try {
+      // the hash path alone: not even a candidate
+      const hashHits = index.lookup(suspect.fingerprint, CANDIDATE_DISTANCE).map((h) => h.original.name);
+      expect(hashHits).to.not.include("photo-2.jpg");
+      // the local-feature path ranks it first
+      const candidates = index.featureCandidates(await orbFeatures(suspect.trimmed), 5);
+      expect(index.original(candidates[0].id)!.name).to.equal("photo-2.jpg");
+      expect(candidates[0].score).to.be.above(2 * (candidates[1]?.score ?? 0));
+    } finally {
+      index.close();
+    }
+    const result = await matchImage({ dataDir, image: copy });
+    expect(result.matches.map((m) => m.original.name)).to.deep.equal(["photo-2.jpg"]);
+    const m = result.matches[0];
+    expect(m.foundBy).to.equal("local features");
+    expect(m.decidedBy).to.equal("features");
+    expect(m.seenAs).to.equal("whole");
+    expect(m.inliers).to.be.at.least(20);
+    expect(m.distance).to.be.above(CANDIDATE_DISTANCE);
+    expect(m.receipt).to.equal("missing");
+    // without local features the same copy matches nothing
+    expect((await matchImage({ dataDir, image: copy, features: false })).matches).to.deep.equal([]);
+  });
+
+  it("unrelated photos and their crops get candidates from local features but none is confirmed: nothing matches", async function () {
+    const index = FingerprintIndex.open(dataDir);
+    try {
+      for (const seed of [4242, 4343]) {
+        const stranger = await productPhoto(seed);
+        for (const image of [stranger, await leftPart(stranger, 0.6)]) {
+          const candidates = index.featureCandidates(await orbFeatures((await fingerprintImage(image)).trimmed), 5);
+          expect(candidates.length, `seed ${seed}`).to.be.above(0); // the path is taken
+          expect((await matchImage({ dataDir, image })).matches, `seed ${seed}`).to.deep.equal([]);
+        }
+      }
+    } finally {
+      index.close();
+    }
+  });
+
+  it("a low-contrast photo gets its keypoints from the equalised copy, and a rotated copy of it is confirmed by them", async function () {
+    const faint = await sharp(photos[5]).linear(0.12, 100).jpeg({ quality: 92 }).toBuffer();
+    const grey = (await fingerprintImage(faint)).trimmed;
+    const features = await orbFeatures(grey);
+    expect(features.count).to.be.at.least(LOW_CONTRAST_FEATURES);
+    const rotated = await sharp(faint).rotate(9, { background: "#ffffff" }).jpeg({ quality: 85 }).toBuffer();
+    const copy = await orbFeatures((await fingerprintImage(rotated)).trimmed);
+    expect(await orbInliers(copy, features)).to.be.at.least(20);
+  });
+
+  it("an index written before the local-feature keys gets them from its stored features when opened", async function () {
+    const file = path.join(dataDir, "fingerprints.sqlite");
+    const db = new Database(file);
+    const before = (db.prepare("SELECT count(*) AS n FROM feature_key").get() as { n: number }).n;
+    db.exec("DROP TABLE feature_key; DROP TABLE feature_key_scheme");
+    db.close();
+    expect(before).to.be.above(6 * 1000);
+    FingerprintIndex.open(dataDir).close();
+    const again = new Database(file, { readonly: true });
+    try {
+      expect((again.prepare("SELECT count(*) AS n FROM feature_key").get() as { n: number }).n).to.equal(before);
+    } finally {
+      again.close();
+    }
+    const m = (await matchImage({ dataDir, image: await leftPart(photos[4], 0.6) })).matches;
+    expect(m.map((x) => [x.original.name, x.foundBy])).to.deep.equal([["photo-4.jpg", "local features"]]);
+  });
+});
