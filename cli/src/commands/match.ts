@@ -27,7 +27,12 @@ import { formatTime, rows, type Output } from "../output";
 interface MatchCliOptions {
   maxDistance?: number;
   features: boolean;
+  database?: string;
 }
+
+/** The `--database` option of the commands that read or write the fingerprint index. */
+export const FINGERPRINT_DATABASE_HELP =
+  "postgres://… : the fingerprint index in PostgreSQL (default: SQLite in <data-dir>/fingerprints.sqlite)";
 
 /** A receipt file, parsed strictly; RECEIPT_NOT_FOUND when there is none. */
 export function readReceiptFile(receiptPath: string): Receipt {
@@ -72,6 +77,7 @@ export function register(program: Command): void {
       distance,
     )
     .option("--no-features", "skip the ORB + RANSAC check of candidates (hash distance only)")
+    .option("--database <url>", FINGERPRINT_DATABASE_HELP)
     .action(async (image: string, o: MatchCliOptions, cmd: Command) => {
       const env = commandEnv(cmd);
       if (!fs.existsSync(image)) throw new ProofmarkError("FILE_NOT_FOUND", `no file at ${image}`, { path: image });
@@ -81,6 +87,7 @@ export function register(program: Command): void {
         image,
         maxDistance: o.maxDistance,
         features: o.features,
+        database: o.database,
       });
       env.out.progressDone();
       env.out.result({ image, note: SIMILARITY_NOTE, measured: MEASURED, ...result });
@@ -146,12 +153,13 @@ export async function writeMatchReport(
   image: string,
   out: string,
   minConfirmations?: number,
+  database?: string,
 ): Promise<void> {
   if (!/\.html?$/i.test(out))
     throw new ProofmarkError("INVALID_ARGUMENT", `--out ${out}: the match report is HTML; name it *.html`);
   if (!fs.existsSync(image)) throw new ProofmarkError("FILE_NOT_FOUND", `no file at ${image}`, { path: image });
   env.out.progress(`matching ${image}`);
-  const result = await matchImage({ dataDir: env.dataDir, image });
+  const result = await matchImage({ dataDir: env.dataDir, database, image });
   env.out.progressDone();
   if (result.matches.length === 0) {
     throw new ProofmarkError(

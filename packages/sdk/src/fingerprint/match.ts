@@ -1,5 +1,4 @@
 import * as fs from "node:fs";
-import * as path from "node:path";
 import {
   canvasRotation,
   computeFingerprint,
@@ -17,7 +16,8 @@ import {
 import { isProofmarkError } from "../core/errors";
 import { parseReceipt } from "../core/receipt";
 import { DECODE_SIDE, decodeGrey, type ImageFingerprint } from "./image";
-import { FingerprintIndex, type IndexedOriginal } from "./index-db";
+import type { IndexedOriginal } from "./index-db";
+import { fingerprintStoreExists, openFingerprintStore } from "./postgres-index";
 import { decodeOrbFeatures, MIN_INLIERS, orbFeatures, orbInliers, type OrbFeatures } from "./orb";
 import { CANDIDATE_DISTANCE, MATCH_DISTANCE } from "./measured";
 import type { CapturedImageMatch, ImageMatcher } from "../capture/wacz";
@@ -42,6 +42,8 @@ export interface ImageMatch {
 
 export interface MatchOptions {
   dataDir: string;
+  /** `postgres://…`: the fingerprint index in PostgreSQL (default: `<dataDir>/fingerprints.sqlite`). */
+  database?: string;
   /** The suspect image: a path or its bytes. */
   image: string | Uint8Array;
   /** Match distance: hits at or below it match by hash alone. Default `MATCH_DISTANCE`. */
@@ -81,7 +83,7 @@ export async function matchImage(opts: MatchOptions): Promise<MatchResult> {
   const trimmed = cropGrey(decoded, trim);
   const queries = suspectQueries(decoded, trimmed);
   let sharper: GreyImage | undefined; // the suspect decoded at twice the size, for the features of a small region
-  const index = FingerprintIndex.open(opts.dataDir);
+  const index = await openFingerprintStore(opts.dataDir, opts.database);
   try {
     const result: MatchResult = {
       suspect: {
@@ -91,13 +93,15 @@ export async function matchImage(opts: MatchOptions): Promise<MatchResult> {
       },
       maxDistance,
       candidateDistance,
-      indexed: index.count(),
+      indexed: await index.count(),
       matches: [],
       rejected: [],
     };
     const decided = new Set<number>();
     for (const query of queries) {
-      const hits = index.lookup(query.fingerprint, candidateDistance).filter((h) => !decided.has(h.original.id));
+      const hits = (await index.lookup(query.fingerprint, candidateDistance)).filter(
+        (h) => !decided.has(h.original.id),
+      );
       let features: OrbFeatures | undefined;
       let checks = 0;
       for (const hit of hits) {
@@ -106,7 +110,7 @@ export async function matchImage(opts: MatchOptions): Promise<MatchResult> {
         let inliers: number | undefined;
         const stored =
           checks < (query.seenAs === "whole" ? featureChecks : Math.min(3, featureChecks))
-            ? index.features(hit.original.id)
+            ? await index.features(hit.original.id)
             : undefined;
         if (stored) {
           checks++;
@@ -136,7 +140,7 @@ export async function matchImage(opts: MatchOptions): Promise<MatchResult> {
     result.matches.sort((a, b) => a.distance - b.distance || a.distance256 - b.distance256);
     return result;
   } finally {
-    index.close();
+    await index.close();
   }
 }
 
@@ -202,14 +206,14 @@ function receiptState(o: IndexedOriginal): ImageMatch["receipt"] {
  * @example
  * await captureToWacz({ urls, out, dataDir, version, imageMatcher: fingerprintImageMatcher(dataDir) });
  */
-export function fingerprintImageMatcher(dataDir: string): ImageMatcher {
+export function fingerprintImageMatcher(dataDir: string, database?: string): ImageMatcher {
   return async (images) => {
-    if (!fs.existsSync(path.join(dataDir, "fingerprints.sqlite"))) return [];
+    if (!fingerprintStoreExists(dataDir, database)) return [];
     const found: CapturedImageMatch[] = [];
     for (const image of images) {
       let result: MatchResult;
       try {
-        result = await matchImage({ dataDir, image: image.bytes });
+        result = await matchImage({ dataDir, database, image: image.bytes });
       } catch (e) {
         if (isProofmarkError(e, "IMAGE_UNREADABLE")) continue;
         throw e;
