@@ -4,6 +4,8 @@ import * as path from "node:path";
 import { parseFingerprint, parseReceipt, computeLeaf } from "@proofmark/sdk";
 import { assertBuilt, killLocalChain, makeWorkspace, runCli } from "../cli/helpers";
 import { productPhoto, stolenCopy } from "./images";
+import { compact, pdfText } from "../report/helpers";
+import { spawnSync } from "node:child_process";
 
 describe("CLI: a seller's stolen product photo is matched to her stamped original (end to end on the local chain)", function () {
   this.timeout(300_000);
@@ -98,6 +100,34 @@ describe("CLI: a seller's stolen product photo is matched to her stamped origina
     expect(html).to.match(/<img alt="original" src="data:image\/jpeg;base64,/);
     expect(html).to.match(/verified: the original file matches its receipt/);
     expect(html).to.match(/Distance<\/th><td>\d+ of 64 bits/);
+  });
+
+  it("report --match --out F.pdf writes the PDF through the report renderer, in Chinese or English, with both images and the measured false-match rate", async function () {
+    for (const lang of ["zh", "en"] as const) {
+      const out = path.join(ws.dir, `match-report-${lang}.pdf`);
+      const r = await run(["report", "stolen.jpg", "--match", "--out", out, "--lang", lang, "--json"]);
+      expect(r.code, r.stderr).to.equal(0);
+      expect(JSON.parse(r.stdout).format).to.equal("pdf");
+      const pdf = fs.readFileSync(out);
+      expect(pdf.subarray(0, 5).toString()).to.equal("%PDF-");
+      const text = compact(pdfText(pdf));
+      expect(text).to.include("tea-cup.jpg");
+      // the threshold's measured false-match rate at distance 10 (MEASURED.falseMatchRateByDistance[10] = 0.000181)
+      expect(text).to.include("0.018%");
+      if (lang === "zh") {
+        expect(text).to.include(compact("图片相似性比对报告"));
+        expect(text).to.include(compact("不能单独证明抄袭"));
+        expect(text).to.match(/核验通过：原图文件与回执一致/);
+        expect(text).to.match(/距离\d+\/64位/);
+      } else {
+        expect(text).to.include(compact("A match is evidence of similarity, not proof of copying"));
+        expect(text).to.match(/verified:theoriginalfilematchesitsreceipt/);
+        expect(text).to.match(/Distance\d+of64bits/);
+      }
+      // two embedded images: the suspect and the original, side by side
+      const images = spawnSync("pdfimages", ["-list", out], { encoding: "utf8" });
+      if (images.status === 0) expect(images.stdout.split("\n").filter((l) => /\bimage\b/.test(l))).to.have.length(2);
+    }
   });
 
   it("report --match on an unrelated photo fails with NO_MATCH and writes nothing", async function () {
