@@ -6,6 +6,7 @@ import { assertBuilt, killLocalChain, makeWorkspace, runCli } from "../cli/helpe
 import { productPhoto, stolenCopy } from "./images";
 import { compact, pdfText } from "../report/helpers";
 import { spawnSync } from "node:child_process";
+import sharp from "sharp";
 
 describe("CLI: a seller's stolen product photo is matched to her stamped original (end to end on the local chain)", function () {
   this.timeout(300_000);
@@ -128,6 +129,49 @@ describe("CLI: a seller's stolen product photo is matched to her stamped origina
       const images = spawnSync("pdfimages", ["-list", out], { encoding: "utf8" });
       if (images.status === 0) expect(images.stdout.split("\n").filter((l) => /\bimage\b/.test(l))).to.have.length(2);
     }
+  });
+
+  it("watermark embed hides the receipt id; a re-encoded copy reads back and names the receipt; an unmarked photo reads as none", async function () {
+    const receiptPath = path.join(shop, "tea-cup.jpg.proof.json");
+    const receipt = parseReceipt(fs.readFileSync(receiptPath, "utf8"));
+    const e = await run([
+      "watermark",
+      "embed",
+      "shop/tea-cup.jpg",
+      "--receipt",
+      receiptPath,
+      "--out",
+      "marked.jpg",
+      "--json",
+    ]);
+    expect(e.code, e.stderr).to.equal(0);
+    const embedded = JSON.parse(e.stdout);
+    expect(embedded.id).to.equal(receipt.commitment.leaf.slice(2, 18));
+    expect(embedded.psnr).to.be.greaterThan(38);
+    fs.writeFileSync(
+      path.join(ws.dir, "reposted.jpg"),
+      await sharp(fs.readFileSync(path.join(ws.dir, "marked.jpg")))
+        .jpeg({ quality: 70 })
+        .toBuffer(),
+    );
+    const r = await run(["watermark", "read", "reposted.jpg", "--json"]);
+    expect(r.code, r.stderr).to.equal(0);
+    const read = JSON.parse(r.stdout);
+    expect(read.watermark).to.equal(embedded.id);
+    expect(read.receipts).to.deep.equal([path.resolve(receiptPath)]);
+    const none = await run(["watermark", "read", "unrelated.jpg", "--json"]);
+    expect(none.code, none.stderr).to.equal(0);
+    expect(JSON.parse(none.stdout).watermark).to.equal(null);
+    const same = await run([
+      "watermark",
+      "embed",
+      "shop/tea-cup.jpg",
+      "--receipt",
+      receiptPath,
+      "--out",
+      "shop/tea-cup.jpg",
+    ]);
+    expect(same.code).to.equal(2);
   });
 
   it("report --match on an unrelated photo fails with NO_MATCH and writes nothing", async function () {

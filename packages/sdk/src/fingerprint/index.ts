@@ -5,3 +5,4 @@ export * from "./match";
 export * from "./measured";
 export * from "./register";
 export * from "./postgres-index";
+export * from "./watermark";
