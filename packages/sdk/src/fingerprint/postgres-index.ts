@@ -49,7 +49,7 @@ export async function openFingerprintStore(dataDir: string, database?: string): 
   if (database !== undefined)
     throw new ProofmarkError(
       "INVALID_ARGUMENT",
-      `--database ${database}: the fingerprint index is SQLite in the data folder (leave --database out) or PostgreSQL (postgres://…)`,
+      `${database} is not a postgres:// URL: the fingerprint index is SQLite in the data folder or PostgreSQL (postgres://…)`,
     );
   return sqliteFingerprintStore(FingerprintIndex.open(dataDir));
 }

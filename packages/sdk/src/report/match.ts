@@ -277,8 +277,8 @@ export async function buildMatchReportModel(input: MatchReportInput & { lang: La
             count: result.matches.length,
             name: best.original.name,
             distance: best.distance,
-            anchoredCst: formatCst(best.original.anchoredAt, input.lang),
-            anchoredUtc: formatUtc(best.original.anchoredAt),
+            timeCst: formatCst(best.original.anchoredAt, input.lang),
+            timeUtc: formatUtc(best.original.anchoredAt),
           })
         : "",
       detail: t("similarityNote"),

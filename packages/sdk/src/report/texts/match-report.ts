@@ -8,8 +8,8 @@ export const MATCH_REPORT_TEXTS = {
     en: "Proofmark image match report · similarity, not proof of copying",
   },
   verdict: {
-    zh: "相似 — 可疑图片与 {count} 张已登记原图相似；最接近：{name}（距离 {distance}/64 位），原图不晚于 {anchoredCst} 已锚定。",
-    en: "MATCH — the suspect image resembles {count} registered original(s); nearest: {name} (distance {distance} of 64 bits), whose file was anchored no later than {anchoredUtc}.",
+    zh: "相似 — 可疑图片与 {count} 张已登记原图相似；最接近：{name}（距离 {distance}/64 位），原图不晚于 {timeCst} 已锚定。",
+    en: "MATCH — the suspect image resembles {count} registered original(s); nearest: {name} (distance {distance} of 64 bits), whose file was anchored no later than {timeUtc}.",
   },
   similarityNote: {
     zh: "相似性比对结果是“两张图片相似”的证据，不能单独证明抄袭。它说明可疑图片与已登记原图在下文所测的编辑之后仍然相似；原图的存证回执及其链上锚定证明原图文件在何时已经存在。",
