@@ -21,6 +21,7 @@ import * as gi from "./commands/gi";
 import * as calendar from "./commands/calendar";
 import * as capture from "./commands/capture";
 import * as match from "./commands/match";
+import * as watermark from "./commands/watermark";
 import * as witnesses from "./commands/witnesses";
 
 /** Each command module registers itself on the program. Add new commands here. */
@@ -44,6 +45,7 @@ const COMMANDS: Array<{ register(program: Command): void }> = [
   calendar,
   capture,
   match,
+  watermark,
 ];
 
 /** Exit codes: 0 success, 1 a check failed or an operation was refused, 2 bad usage. */

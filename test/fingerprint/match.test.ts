@@ -1,9 +1,12 @@
 import { expect } from "chai";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parseFingerprint, parseReceipt, computeLeaf } from "@proofmark/sdk";
+import { parseFingerprint, parseReceipt, computeLeaf, MEASURED } from "@proofmark/sdk";
 import { assertBuilt, killLocalChain, makeWorkspace, runCli } from "../cli/helpers";
 import { productPhoto, stolenCopy } from "./images";
+import { compact, pdfText } from "../report/helpers";
+import { spawnSync } from "node:child_process";
+import sharp from "sharp";
 
 describe("CLI: a seller's stolen product photo is matched to her stamped original (end to end on the local chain)", function () {
   this.timeout(300_000);
@@ -98,6 +101,77 @@ describe("CLI: a seller's stolen product photo is matched to her stamped origina
     expect(html).to.match(/<img alt="original" src="data:image\/jpeg;base64,/);
     expect(html).to.match(/verified: the original file matches its receipt/);
     expect(html).to.match(/Distance<\/th><td>\d+ of 64 bits/);
+  });
+
+  it("report --match --out F.pdf writes the PDF through the report renderer, in Chinese or English, with both images and the measured false-match rate", async function () {
+    for (const lang of ["zh", "en"] as const) {
+      const out = path.join(ws.dir, `match-report-${lang}.pdf`);
+      const r = await run(["report", "stolen.jpg", "--match", "--out", out, "--lang", lang, "--json"]);
+      expect(r.code, r.stderr).to.equal(0);
+      expect(JSON.parse(r.stdout).format).to.equal("pdf");
+      const pdf = fs.readFileSync(out);
+      expect(pdf.subarray(0, 5).toString()).to.equal("%PDF-");
+      const text = compact(pdfText(pdf));
+      expect(text).to.include("tea-cup.jpg");
+      // the threshold's measured false-match rate at distance 10, as the corpus run measured it
+      expect(text).to.include(`${(100 * MEASURED.falseMatchRateByDistance[10]).toFixed(3)}%`);
+      if (lang === "zh") {
+        expect(text).to.include(compact("图片相似性比对报告"));
+        expect(text).to.include(compact("不能单独证明抄袭"));
+        expect(text).to.match(/核验通过：原图文件与回执一致/);
+        expect(text).to.match(/距离\d+\/64位/);
+      } else {
+        expect(text).to.include(compact("A match is evidence of similarity, not proof of copying"));
+        expect(text).to.match(/verified:theoriginalfilematchesitsreceipt/);
+        expect(text).to.match(/Distance\d+of64bits/);
+      }
+      // two embedded images: the suspect and the original, side by side
+      const images = spawnSync("pdfimages", ["-list", out], { encoding: "utf8" });
+      if (images.status === 0) expect(images.stdout.split("\n").filter((l) => /\bimage\b/.test(l))).to.have.length(2);
+    }
+  });
+
+  it("watermark embed hides the receipt id; a re-encoded copy reads back and names the receipt; an unmarked photo reads as none", async function () {
+    const receiptPath = path.join(shop, "tea-cup.jpg.proof.json");
+    const receipt = parseReceipt(fs.readFileSync(receiptPath, "utf8"));
+    const e = await run([
+      "watermark",
+      "embed",
+      "shop/tea-cup.jpg",
+      "--receipt",
+      receiptPath,
+      "--out",
+      "marked.jpg",
+      "--json",
+    ]);
+    expect(e.code, e.stderr).to.equal(0);
+    const embedded = JSON.parse(e.stdout);
+    expect(embedded.id).to.equal(receipt.commitment.leaf.slice(2, 18));
+    expect(embedded.psnr).to.be.greaterThan(38);
+    fs.writeFileSync(
+      path.join(ws.dir, "reposted.jpg"),
+      await sharp(fs.readFileSync(path.join(ws.dir, "marked.jpg")))
+        .jpeg({ quality: 70 })
+        .toBuffer(),
+    );
+    const r = await run(["watermark", "read", "reposted.jpg", "--json"]);
+    expect(r.code, r.stderr).to.equal(0);
+    const read = JSON.parse(r.stdout);
+    expect(read.watermark).to.equal(embedded.id);
+    expect(read.receipts).to.deep.equal([path.resolve(receiptPath)]);
+    const none = await run(["watermark", "read", "unrelated.jpg", "--json"]);
+    expect(none.code, none.stderr).to.equal(0);
+    expect(JSON.parse(none.stdout).watermark).to.equal(null);
+    const same = await run([
+      "watermark",
+      "embed",
+      "shop/tea-cup.jpg",
+      "--receipt",
+      receiptPath,
+      "--out",
+      "shop/tea-cup.jpg",
+    ]);
+    expect(same.code).to.equal(2);
   });
 
   it("report --match on an unrelated photo fails with NO_MATCH and writes nothing", async function () {

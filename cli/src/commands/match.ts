@@ -10,6 +10,9 @@ import {
   waczImages,
   matchImage,
   renderMatchReportHtml,
+  renderReportPdf,
+  buildMatchReportModel,
+  type ReportLang,
   verifyEvidence,
   type MatchAnchorCheck,
   CANDIDATE_DISTANCE,
@@ -32,7 +35,12 @@ import { imageMatchLines } from "./capture";
 interface MatchCliOptions {
   maxDistance?: number;
   features: boolean;
+  database?: string;
 }
+
+/** The `--database` option of the commands that read or write the fingerprint index. */
+export const FINGERPRINT_DATABASE_HELP =
+  "postgres://… : the fingerprint index in PostgreSQL (default: SQLite in <data-dir>/fingerprints.sqlite)";
 
 /** A receipt file, parsed strictly; RECEIPT_NOT_FOUND when there is none. */
 export function readReceiptFile(receiptPath: string): Receipt {
@@ -80,6 +88,7 @@ export function register(program: Command): void {
       distance,
     )
     .option("--no-features", "skip the ORB + RANSAC check of candidates (hash distance only)")
+    .option("--database <url>", FINGERPRINT_DATABASE_HELP)
     .action(async (image: string, o: MatchCliOptions, cmd: Command) => {
       const env = commandEnv(cmd);
       if (!fs.existsSync(image)) throw new ProofmarkError("FILE_NOT_FOUND", `no file at ${image}`, { path: image });
@@ -90,6 +99,7 @@ export function register(program: Command): void {
         image,
         maxDistance: o.maxDistance,
         features: o.features,
+        database: o.database,
       });
       env.out.progressDone();
       env.out.result({ image, note: SIMILARITY_NOTE, measured: MEASURED, ...result });
@@ -181,12 +191,13 @@ function printMatches(out: Output, image: string, r: MatchResult): void {
   }
   if (r.matches.length > 0)
     out.line(
-      "Check an original's receipt with `proofmark verify <original> --proof <receipt>`; write a side-by-side report with `proofmark report <image> --match --out report.html`.",
+      "Check an original's receipt with `proofmark verify <original> --proof <receipt>`; write a side-by-side report with `proofmark report <image> --match --out report.pdf` (or .html).",
     );
 }
 
 /**
- * `proofmark report <image> --match --out report.html`: the side-by-side match report. Each
+ * `proofmark report <image> --match --out report.pdf|report.html`: the side-by-side match report
+ * (PDF through the report renderer, in the report's language; HTML in English). Each
  * matching original whose file is still at its stamping path is re-verified against its receipt
  * and the chain (`verifyEvidence`). No match → NO_MATCH (the report is not written).
  */
@@ -194,13 +205,14 @@ export async function writeMatchReport(
   env: CommandEnv,
   image: string,
   out: string,
-  minConfirmations?: number,
+  opts: { minConfirmations?: number; database?: string; lang: ReportLang },
 ): Promise<void> {
-  if (!/\.html?$/i.test(out))
-    throw new ProofmarkError("INVALID_ARGUMENT", `--out ${out}: the match report is HTML; name it *.html`);
+  const format = /\.pdf$/i.test(out) ? "pdf" : /\.html?$/i.test(out) ? "html" : undefined;
+  if (!format)
+    throw new ProofmarkError("INVALID_ARGUMENT", `--out ${out}: the match report's name must end in .pdf or .html`);
   if (!fs.existsSync(image)) throw new ProofmarkError("FILE_NOT_FOUND", `no file at ${image}`, { path: image });
   env.out.progress(`matching ${image}`);
-  const result = await matchImage({ dataDir: env.dataDir, image });
+  const result = await matchImage({ dataDir: env.dataDir, database: opts.database, image });
   env.out.progressDone();
   if (result.matches.length === 0) {
     throw new ProofmarkError(
@@ -222,32 +234,44 @@ export async function writeMatchReport(
         file: { path: o.file, ...(await hashFile(o.file)) },
         rpc: env.opts.rpc,
         dataDir: env.dataDir,
-        minConfirmations,
+        minConfirmations: opts.minConfirmations,
       });
       anchorChecks.set(o.id, {
         ok: v.ok,
         line: v.ok
           ? `verified: the original file matches its receipt, anchored in block ${o.blockNumber} on chain ${o.chainId}`
           : `not verified: ${v.code ?? "failed"} ${v.message ?? ""}`.trim(),
+        code: v.ok ? undefined : (v.code ?? "failed"),
+        message: v.ok ? undefined : v.message,
       });
     } catch (e) {
       if (!isProofmarkError(e)) throw e;
-      anchorChecks.set(o.id, { ok: false, line: `not verified: ${e.code}: ${e.message}` });
+      anchorChecks.set(o.id, {
+        ok: false,
+        line: `not verified: ${e.code}: ${e.message}`,
+        code: e.code,
+        message: e.message,
+      });
     }
   }
-  const html = await renderMatchReportHtml({
+  const input = {
     suspectName: path.basename(image),
     suspect: fs.readFileSync(image),
     result,
     originals,
     anchorChecks,
     checkedAt: new Date().toISOString(),
-  });
-  writeFileAtomic(out, html);
+  };
+  writeFileAtomic(
+    out,
+    format === "pdf"
+      ? await renderReportPdf(await buildMatchReportModel({ ...input, lang: opts.lang }))
+      : await renderMatchReportHtml(input),
+  );
   const best = result.matches[0];
   env.out.result({
     out,
-    format: "html",
+    format,
     matches: result.matches.length,
     best: {
       name: best.original.name,

@@ -26,7 +26,7 @@ import {
 import { writeFileAtomic } from "@proofmark/sdk/internal";
 import { commandEnv, positiveInt, type CommandEnv } from "../options";
 import { addVerifyOptions, readReceiptText, verifierFlags, type VerifyCliFlags } from "../receipts";
-import { writeMatchReport } from "./match";
+import { FINGERPRINT_DATABASE_HELP, writeMatchReport } from "./match";
 import { addWitnessOptions } from "./witnesses";
 import { readAnyReceipt, verifyWithWitnesses } from "./witness-report";
 
@@ -38,6 +38,7 @@ interface ReportCliOptions extends VerifyCliFlags {
   lang: ReportLang;
   minConfirmations?: number;
   match?: boolean;
+  database?: string;
 }
 
 /** Chain names from `<dataDir>/config.json`, by chain id. */
@@ -69,12 +70,13 @@ export function register(program: Command): void {
         .option("--min-confirmations <n>", "confirmations required (default 1)", positiveInt)
         .option(
           "--match",
-          "instead: a side-by-side report of the registered originals <file> matches (see `proofmark match`); HTML",
-        ),
+          "instead: a side-by-side report of the registered originals <file> matches (see `proofmark match`); PDF in --lang, or HTML (English)",
+        )
+        .option("--database <url>", `with --match: ${FINGERPRINT_DATABASE_HELP}`),
     ),
   ).action(async (file: string, o: ReportCliOptions, cmd: Command) => {
     const env = commandEnv(cmd);
-    if (o.match) return writeMatchReport(env, file, o.out, o.minConfirmations);
+    if (o.match) return writeMatchReport(env, file, o.out, o);
     const format = /\.pdf$/i.test(o.out) ? "pdf" : /\.html?$/i.test(o.out) ? "html" : undefined;
     if (!format)
       throw new ProofmarkError("INVALID_ARGUMENT", `--out ${o.out}: the report's name must end in .pdf or .html`);

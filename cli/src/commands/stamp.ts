@@ -24,6 +24,7 @@ interface StampCliOptions {
   store?: boolean;
   encrypt?: boolean;
   fingerprint: boolean;
+  database?: string;
   calendar: string[];
   sha256?: string;
   name?: string;
@@ -40,6 +41,10 @@ export function register(program: Command): void {
     )
     .argument("[paths...]", "files or folders (folders are walked; receipts are never stamped)")
     .option("--out <dir>", "write receipts into this folder instead of beside each file")
+    .option(
+      "--database <url>",
+      "postgres://… : index the fingerprints in PostgreSQL, shared by every instance on it (default: SQLite in <data-dir>/fingerprints.sqlite)",
+    )
     .option("--title <text>", "title committed with each file")
     .option("--author <text>", "author committed with each file")
     .option("--note <text>", "note committed with each file")
@@ -110,13 +115,14 @@ export function register(program: Command): void {
           onProgress: (p) => showProgress(env.out, p),
         });
         env.out.progressDone();
-        const indexed = fingerprints?.registerOriginals(
+        const indexed = await fingerprints?.registerOriginals(
           env.dataDir,
           result.files.map((f) => ({
             file: f.file,
             receiptPath: f.receiptPath,
             receipt: readReceiptFile(f.receiptPath),
           })),
+          o.database,
         );
         env.out.result({ ...result, fingerprinted: indexed ?? 0 });
         report(env.out, result);

@@ -21,3 +21,4 @@ export * from "./fingerprint";
 export * from "./phash-index";
 export * from "./i18n";
 export * from "./time-format";
+export * from "./watermark";

@@ -3,31 +3,24 @@ import * as path from "node:path";
 import Database from "better-sqlite3";
 import {
   chunkNeighbours,
-  hammingDistance,
-  MAX_MATCH_DISTANCE,
   parseFingerprint,
   phashChunks,
+  FINGERPRINT_VARIANTS,
   type Fingerprint,
   type FingerprintVariantName,
 } from "../core/fingerprint";
 import { ProofmarkError } from "../core/errors";
-import { decodeOrbFeatures, descriptorKeys, LSH_SCHEME, type OrbFeatures } from "./orb";
-
-/**
- * The fingerprint index of a data folder (`<dataDir>/fingerprints.sqlite`): one row per stamped
- * original, one row per variant of its fingerprint. Nearest-neighbour lookup by multi-index hashing
- * (Norouzi, Punjani & Fleet, CVPR 2012): the pHash-64 of each variant is split into four 16-bit
- * chunks, each with its own B-tree index; a query probes the chunk values within ⌊D / 4⌋ bits of
- * its own chunks, then checks the full distance of the candidates. No scan of the table.
- *
- * Candidates also come from local features: the `feature_key` table holds, per original, the
- * locality-sensitive keys of its stored ORB descriptors (`descriptorKeys`); a suspect's descriptors
- * vote for the originals that share their keys (`featureCandidates`), so an original whose global
- * hash an edit moved too far is still found, then confirmed by ORB + RANSAC like any candidate.
- *
- * The index is a lookup aid, not evidence: each hit names its receipt, and the receipt (its leaf
- * covers the fingerprint) is what verifies.
- */
+import {
+  lookupQuery,
+  phashWords,
+  popcount32,
+  rankHits,
+  scoreFeatureCandidates,
+  suspectKeys,
+  toOriginal,
+  type OriginalRow,
+} from "./hits";
+import { decodeOrbFeatures, decodeOrbFeaturesIfIntact, descriptorKeys, LSH_SCHEME, type OrbFeatures } from "./orb";
 
 /** An original as registered in the index. */
 export interface IndexedOriginal {
@@ -57,71 +50,101 @@ export interface IndexHit {
 
 export type NewOriginal = Omit<IndexedOriginal, "id"> & { features?: Uint8Array };
 
+/**
+ * Schema version (`PRAGMA user_version`). 0 with a `variant` table: the first layout (one row per
+ * variant, four B-tree indexes), migrated on open. 2: substring tables as buckets.
+ */
+export const FINGERPRINT_INDEX_VERSION = 2;
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS original (
   id INTEGER PRIMARY KEY, leaf TEXT NOT NULL UNIQUE, name TEXT NOT NULL, file TEXT NOT NULL, receipt_path TEXT NOT NULL,
   sha256 TEXT NOT NULL, fingerprint TEXT NOT NULL, chain_id INTEGER NOT NULL, block_number INTEGER NOT NULL,
   tx_hash TEXT NOT NULL, anchored_at INTEGER NOT NULL, features BLOB
 );
-CREATE TABLE IF NOT EXISTS variant (
-  original_id INTEGER NOT NULL, name TEXT NOT NULL, hi INTEGER NOT NULL, lo INTEGER NOT NULL,
-  c0 INTEGER NOT NULL, c1 INTEGER NOT NULL, c2 INTEGER NOT NULL, c3 INTEGER NOT NULL, hash256 BLOB NOT NULL
+CREATE TABLE IF NOT EXISTS bucket (
+  part INTEGER NOT NULL, value INTEGER NOT NULL, seq INTEGER NOT NULL, entries BLOB NOT NULL,
+  PRIMARY KEY (part, value, seq)
 );
-CREATE INDEX IF NOT EXISTS variant_c0 ON variant (c0);
-CREATE INDEX IF NOT EXISTS variant_c1 ON variant (c1);
-CREATE INDEX IF NOT EXISTS variant_c2 ON variant (c2);
-CREATE INDEX IF NOT EXISTS variant_c3 ON variant (c3);
-CREATE INDEX IF NOT EXISTS variant_original ON variant (original_id);
+`;
+
+/**
+ * Local-feature keys (created on every open, so an index of either layout gets them): per original,
+ * the locality-sensitive keys of its stored ORB descriptors, and the key scheme they were made with.
+ */
+const FEATURE_SCHEMA = `
 CREATE TABLE IF NOT EXISTS feature_key (key INTEGER NOT NULL, original_id INTEGER NOT NULL, PRIMARY KEY (key, original_id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS feature_key_scheme (version INTEGER NOT NULL);
 `;
 
-interface VariantRow {
-  original_id: number;
-  name: FingerprintVariantName;
-  hi: number;
-  lo: number;
-  hash256: Buffer;
+/** A bucket with more segments than this is merged into one when an `add` touches it. */
+const MAX_SEGMENTS = 8;
+
+/** Bytes per bucket entry: variant reference, pHash-64 high word, low word (little-endian u32). */
+const ENTRY = 12;
+
+/** A variant's reference in a bucket: original id × 16 + the variant's position in FINGERPRINT_VARIANTS. */
+function variantRef(originalId: number, variant: FingerprintVariantName): number {
+  return originalId * 16 + FINGERPRINT_VARIANTS.indexOf(variant);
 }
 
-interface OriginalRow {
-  id: number;
-  leaf: string;
-  name: string;
-  file: string;
-  receipt_path: string;
-  sha256: string;
-  fingerprint: string;
-  chain_id: number;
-  block_number: number;
-  tx_hash: string;
-  anchored_at: number;
+/** Variants of new originals, grouped by (substring position, substring value), packed as bucket entries. */
+function packBuckets(rows: Array<{ id: number; fingerprint: Fingerprint }>): Map<number, Buffer> {
+  const lists = new Map<number, number[]>();
+  for (const { id, fingerprint } of rows) {
+    for (const v of fingerprint.variants) {
+      const [hi, lo] = phashWords(v.phash);
+      const ref = variantRef(id, v.name);
+      phashChunks(v.phash).forEach((chunk, part) => {
+        const key = part * 65536 + chunk;
+        let list = lists.get(key);
+        if (!list) lists.set(key, (list = []));
+        list.push(ref, hi, lo);
+      });
+    }
+  }
+  const packed = new Map<number, Buffer>();
+  for (const [key, list] of lists) {
+    const buf = Buffer.alloc(list.length * 4);
+    for (let i = 0; i < list.length; i++) buf.writeUInt32LE(list[i], i * 4);
+    packed.set(key, buf);
+  }
+  return packed;
 }
 
-function popcount32(x: number): number {
-  x -= (x >>> 1) & 0x55555555;
-  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
-  return (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
-}
-
-function words(phash: Uint8Array): [number, number] {
-  const hi = ((phash[0] << 24) | (phash[1] << 16) | (phash[2] << 8) | phash[3]) >>> 0;
-  const lo = ((phash[4] << 24) | (phash[5] << 16) | (phash[6] << 8) | phash[7]) >>> 0;
-  return [hi, lo];
-}
-
+/**
+ * The fingerprint index of a data folder (`<dataDir>/fingerprints.sqlite`). Multi-index hashing
+ * (Norouzi, Punjani & Fleet, CVPR 2012) stored as substring tables: the pHash-64 of every variant is
+ * split into four 16-bit substrings; for each substring position and value, a bucket row holds the
+ * variants with that substring, packed (reference, hash) side by side. A lookup reads only the
+ * buckets within ⌊D / 4⌋ bits of the suspect's substrings (a few hundred rows by primary key) and
+ * checks the full distance of their entries in memory — no scan, no row per variant.
+ *
+ * Writes append one segment per touched bucket in one transaction (a bulk `add` of 100k originals
+ * writes each bucket once); a bucket that reaches {@link MAX_SEGMENTS} segments is merged when an
+ * `add` touches it, so a lookup reads at most that many rows per bucket.
+ *
+ * Candidates also come from local features: the `feature_key` table holds, per original, the
+ * locality-sensitive keys of its stored ORB descriptors (`descriptorKeys`); a suspect's descriptors
+ * vote for the originals that share their keys (`featureCandidates`), so an original whose global
+ * hash an edit moved too far is still found, then confirmed by ORB + RANSAC like any candidate.
+ *
+ * The index is a lookup aid, not evidence: each hit names its receipt, and the receipt (its leaf
+ * covers the fingerprint) is what verifies.
+ */
 export class FingerprintIndex {
   readonly db: Database.Database;
+  private readonly probeBuckets: Database.Statement;
+  private readonly originalById: Database.Statement;
 
-  /** Opens (creating) the index at `file`. */
+  /** Opens (creating) the index at `file`; a first-layout index is migrated, a newer one refused. */
   constructor(readonly file: string) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
+    let db: Database.Database;
     try {
-      this.db = new Database(file);
-      this.db.pragma("journal_mode = WAL");
-      this.db.pragma("synchronous = NORMAL");
-      this.db.exec(SCHEMA);
-      this.keyFeaturesOfOlderRows();
+      db = new Database(file);
+      db.pragma("journal_mode = WAL");
+      db.pragma("synchronous = NORMAL");
     } catch (e) {
       throw new ProofmarkError(
         "STORE_FAILED",
@@ -130,6 +153,55 @@ export class FingerprintIndex {
         { cause: e },
       );
     }
+    this.db = db;
+    try {
+      const version = db.pragma("user_version", { simple: true }) as number;
+      if (version > FINGERPRINT_INDEX_VERSION) {
+        throw new ProofmarkError(
+          "FINGERPRINT_INDEX_NEWER",
+          `the fingerprint index ${file} has schema version ${version}; this Proofmark reads up to ${FINGERPRINT_INDEX_VERSION}. Use a newer Proofmark (the file was left as it is)`,
+          { path: file, version, supported: FINGERPRINT_INDEX_VERSION },
+        );
+      }
+      if (version < FINGERPRINT_INDEX_VERSION) this.upgrade();
+      db.exec(FEATURE_SCHEMA);
+      this.keyFeaturesOfOlderRows();
+    } catch (e) {
+      db.close();
+      if (e instanceof ProofmarkError) throw e;
+      throw new ProofmarkError(
+        "STORE_FAILED",
+        `cannot open the fingerprint index ${file}: ${(e as Error).message}`,
+        { path: file },
+        { cause: e },
+      );
+    }
+    this.probeBuckets = db
+      .prepare("SELECT entries FROM bucket WHERE part = ? AND value IN (SELECT value FROM json_each(?))")
+      .pluck();
+    this.originalById = db.prepare("SELECT * FROM original WHERE id = ?");
+  }
+
+  /**
+   * Creates the schema, or migrates the first layout (a `variant` table): every original's buckets
+   * are rebuilt from the fingerprint text its row keeps, then the old table is dropped — in one
+   * transaction, so an interrupted migration leaves the old index as it was.
+   */
+  private upgrade(): void {
+    const hasVariants =
+      this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'variant'").get() !== undefined;
+    this.db.transaction(() => {
+      this.db.exec(SCHEMA);
+      if (hasVariants) {
+        const rows = (this.db.prepare("SELECT id, fingerprint FROM original").all() as OriginalRow[]).map((r) => ({
+          id: r.id,
+          fingerprint: parseFingerprint(r.fingerprint),
+        }));
+        this.appendBuckets(rows);
+        this.db.exec("DROP TABLE variant");
+      }
+      this.db.pragma(`user_version = ${FINGERPRINT_INDEX_VERSION}`);
+    })();
   }
 
   /** The index of a data folder. */
@@ -146,33 +218,52 @@ export class FingerprintIndex {
     return (this.db.prepare("SELECT count(*) AS n FROM original").get() as { n: number }).n;
   }
 
+  /** One new segment per touched bucket; buckets that reach MAX_SEGMENTS are merged. Inside a transaction. */
+  private appendBuckets(rows: Array<{ id: number; fingerprint: Fingerprint }>): void {
+    const insert = this.db.prepare(
+      "INSERT INTO bucket (part, value, seq, entries) VALUES (?, ?, coalesce((SELECT max(seq) + 1 FROM bucket WHERE part = ? AND value = ?), 0), ?)",
+    );
+    const segments = this.db.prepare("SELECT count(*) FROM bucket WHERE part = ? AND value = ?").pluck();
+    const all = this.db.prepare("SELECT entries FROM bucket WHERE part = ? AND value = ? ORDER BY seq").pluck();
+    const remove = this.db.prepare("DELETE FROM bucket WHERE part = ? AND value = ?");
+    const one = this.db.prepare("INSERT INTO bucket (part, value, seq, entries) VALUES (?, ?, 0, ?)");
+    for (const [key, entries] of packBuckets(rows)) {
+      const part = Math.floor(key / 65536);
+      const value = key % 65536;
+      insert.run(part, value, part, value, entries);
+      if ((segments.get(part, value) as number) >= MAX_SEGMENTS) {
+        const merged = Buffer.concat(all.all(part, value) as Buffer[]);
+        remove.run(part, value);
+        one.run(part, value, merged);
+      }
+    }
+  }
+
   /**
-   * Registers originals (idempotent by leaf: a leaf already indexed is left as it is).
-   * Returns how many were new.
+   * Registers originals (idempotent by leaf: a leaf already indexed is left as it is), all in one
+   * transaction. Returns how many were new.
    */
   add(originals: NewOriginal[]): number {
     const insertOriginal = this.db.prepare(
       `INSERT OR IGNORE INTO original (leaf, name, file, receipt_path, sha256, fingerprint, chain_id, block_number, tx_hash, anchored_at, features)
        VALUES (@leaf, @name, @file, @receiptPath, @sha256, @fingerprint, @chainId, @blockNumber, @txHash, @anchoredAt, @features)`,
     );
-    const insertVariant = this.db.prepare(
-      "INSERT INTO variant (original_id, name, hi, lo, c0, c1, c2, c3, hash256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    );
-    let added = 0;
-    this.db.transaction(() => {
-      for (const o of originals) {
-        const fp = parseFingerprint(o.fingerprint);
+    // all checked before anything is written
+    const parsed = originals.map((o) => parseFingerprint(o.fingerprint));
+    const features = originals.map((o) => (o.features ? decodeOrbFeatures(o.features) : undefined));
+    return this.db.transaction(() => {
+      const fresh: Array<{ id: number; fingerprint: Fingerprint }> = [];
+      originals.forEach((o, i) => {
         const info = insertOriginal.run({ ...o, features: o.features ? Buffer.from(o.features) : null });
-        if (info.changes === 0) continue;
-        added++;
-        if (o.features) this.insertFeatureKeys(Number(info.lastInsertRowid), decodeOrbFeatures(o.features));
-        for (const v of fp.variants) {
-          const [hi, lo] = words(v.phash);
-          insertVariant.run(info.lastInsertRowid, v.name, hi, lo, ...phashChunks(v.phash), Buffer.from(v.hash256));
-        }
-      }
+        if (info.changes === 0) return;
+        const id = Number(info.lastInsertRowid);
+        fresh.push({ id, fingerprint: parsed[i] });
+        const f = features[i];
+        if (f) this.insertFeatureKeys(id, f);
+      });
+      this.appendBuckets(fresh);
+      return fresh.length;
     })();
-    return added;
   }
 
   /**
@@ -183,47 +274,32 @@ export class FingerprintIndex {
    * const hits = FingerprintIndex.open(dataDir).lookup(suspect.fingerprint, 12);
    */
   lookup(suspect: Fingerprint, maxDistance: number): IndexHit[] {
-    if (!Number.isInteger(maxDistance) || maxDistance < 0 || maxDistance > MAX_MATCH_DISTANCE) {
-      throw new ProofmarkError(
-        "INVALID_ARGUMENT",
-        `the distance must be a whole number from 0 to ${MAX_MATCH_DISTANCE} (pHash-64 bits)`,
-        { maxDistance },
-      );
-    }
-    const full = suspect.variants.find((v) => v.name === "full");
-    if (!full) throw new ProofmarkError("FINGERPRINT_INVALID", 'the suspect\'s fingerprint has no "full" variant');
-    const [qhi, qlo] = words(full.phash);
-    const chunks = phashChunks(full.phash);
+    const full = lookupQuery(suspect, maxDistance);
+    const [qhi, qlo] = phashWords(full.phash);
     const radius = Math.floor(maxDistance / 4);
-    const best = new Map<number, { distance: number; distance256: number; variant: FingerprintVariantName }>();
-    const seen = new Set<string>();
-    chunks.forEach((chunk, i) => {
-      const probes = JSON.stringify(chunkNeighbours(chunk, radius));
-      const rows = this.db
-        .prepare(
-          `SELECT rowid, original_id, name, hi, lo, hash256 FROM variant WHERE c${i} IN (SELECT value FROM json_each(?))`,
-        )
-        .all(probes) as Array<VariantRow & { rowid: number }>;
-      for (const r of rows) {
-        const key = String(r.rowid);
-        if (seen.has(key)) continue;
-        seen.add(key);
-        const distance = popcount32((r.hi ^ qhi) >>> 0) + popcount32((r.lo ^ qlo) >>> 0);
-        if (distance > maxDistance) continue;
-        const distance256 = hammingDistance(new Uint8Array(r.hash256), full.hash256);
-        const prev = best.get(r.original_id);
-        if (!prev || distance < prev.distance || (distance === prev.distance && distance256 < prev.distance256)) {
-          best.set(r.original_id, { distance, distance256, variant: r.name });
+    const best = new Map<number, { distance: number; ref: number }>(); // by original id
+    phashChunks(full.phash).forEach((chunk, part) => {
+      for (const blob of this.probeBuckets.all(part, JSON.stringify(chunkNeighbours(chunk, radius))) as Buffer[]) {
+        for (let k = 0; k < blob.length; k += ENTRY) {
+          const hi = blob.readUInt32LE(k + 4);
+          const lo = blob.readUInt32LE(k + 8);
+          const distance = popcount32((hi ^ qhi) >>> 0) + popcount32((lo ^ qlo) >>> 0);
+          if (distance > maxDistance) continue;
+          const ref = blob.readUInt32LE(k);
+          const id = Math.floor(ref / 16);
+          const prev = best.get(id);
+          if (!prev || distance < prev.distance || (distance === prev.distance && ref < prev.ref))
+            best.set(id, { distance, ref });
         }
       }
     });
-    const get = this.db.prepare("SELECT * FROM original WHERE id = ?");
-    return [...best.entries()]
-      .map(([id, hit]) => ({ original: toOriginal(get.get(id) as OriginalRow), ...hit }))
-      .sort(
-        (a, b) =>
-          a.distance - b.distance || a.distance256 - b.distance256 || a.original.anchoredAt - b.original.anchoredAt,
-      );
+    return rankHits(
+      [...best.entries()].map(([id, { distance }]) => ({
+        original: toOriginal(this.originalById.get(id) as OriginalRow),
+        distance,
+      })),
+      full,
+    );
   }
 
   /**
@@ -233,26 +309,16 @@ export class FingerprintIndex {
    */
   featureCandidates(suspect: OrbFeatures, limit: number): Array<{ id: number; score: number }> {
     if (suspect.count === 0 || limit <= 0) return [];
-    const perKey = new Map<number, number>();
-    for (const k of descriptorKeys(suspect)) perKey.set(k, (perKey.get(k) ?? 0) + 1);
-    const n = this.count();
-    const postings = this.db.prepare("SELECT original_id FROM feature_key WHERE key = ?").pluck();
-    const score = new Map<number, number>();
-    for (const [key, times] of perKey) {
-      const ids = postings.all(key) as number[];
-      if (ids.length === 0) continue;
-      const weight = times * Math.log((n + 1) / ids.length);
-      for (const id of ids) score.set(id, (score.get(id) ?? 0) + weight);
-    }
-    return [...score.entries()]
-      .map(([id, s]) => ({ id, score: s }))
-      .sort((a, b) => b.score - a.score || a.id - b.id)
-      .slice(0, limit);
+    const perKey = suspectKeys(suspect);
+    const read = this.db.prepare("SELECT original_id FROM feature_key WHERE key = ?").pluck();
+    const postings = new Map<number, number[]>();
+    for (const key of perKey.keys()) postings.set(key, read.all(key) as number[]);
+    return scoreFeatureCandidates(perKey, postings, this.count(), limit);
   }
 
   /** An original by its id in this index. */
   original(id: number): IndexedOriginal | undefined {
-    const row = this.db.prepare("SELECT * FROM original WHERE id = ?").get(id) as OriginalRow | undefined;
+    const row = this.originalById.get(id) as OriginalRow | undefined;
     return row && toOriginal(row);
   }
 
@@ -276,7 +342,10 @@ export class FingerprintIndex {
       for (let after = 0; ;) {
         const rows = page.all(after) as Array<{ id: number; features: Buffer }>;
         if (rows.length === 0) break;
-        for (const r of rows) this.insertFeatureKeys(r.id, decodeOrbFeatures(new Uint8Array(r.features)));
+        for (const r of rows) {
+          const f = decodeOrbFeaturesIfIntact(r.features);
+          if (f) this.insertFeatureKeys(r.id, f); // a damaged blob gets no keys (its ORB check reports it)
+        }
         after = rows[rows.length - 1].id;
       }
       this.db.prepare("INSERT INTO feature_key_scheme (version) VALUES (?)").run(LSH_SCHEME);
@@ -289,20 +358,4 @@ export class FingerprintIndex {
       { features: Buffer | null } | undefined;
     return row?.features ? new Uint8Array(row.features) : undefined;
   }
-}
-
-function toOriginal(r: OriginalRow): IndexedOriginal {
-  return {
-    id: r.id,
-    leaf: r.leaf,
-    name: r.name,
-    file: r.file,
-    receiptPath: r.receipt_path,
-    sha256: r.sha256,
-    fingerprint: r.fingerprint,
-    chainId: r.chain_id,
-    blockNumber: r.block_number,
-    txHash: r.tx_hash,
-    anchoredAt: r.anchored_at,
-  };
 }

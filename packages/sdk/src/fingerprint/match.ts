@@ -1,5 +1,4 @@
 import * as fs from "node:fs";
-import * as path from "node:path";
 import {
   canvasRotation,
   computeFingerprint,
@@ -18,7 +17,8 @@ import {
 import { isProofmarkError } from "../core/errors";
 import { parseReceipt } from "../core/receipt";
 import { DECODE_SIDE, decodeGrey, type ImageFingerprint } from "./image";
-import { FingerprintIndex, type IndexedOriginal } from "./index-db";
+import type { IndexedOriginal } from "./index-db";
+import { fingerprintStoreExists, openFingerprintStore } from "./postgres-index";
 import { decodeOrbFeatures, MIN_INLIERS, orbFeatures, orbInliers, type OrbFeatures } from "./orb";
 import { CANDIDATE_DISTANCE, MATCH_DISTANCE } from "./measured";
 import type { CapturedImageMatch, ImageMatcher } from "../capture/wacz";
@@ -45,6 +45,8 @@ export interface ImageMatch {
 
 export interface MatchOptions {
   dataDir: string;
+  /** `postgres://…`: the fingerprint index in PostgreSQL (default: `<dataDir>/fingerprints.sqlite`). */
+  database?: string;
   /** The suspect image: a path or its bytes. */
   image: string | Uint8Array;
   /** Match distance: hits at or below it match by hash alone. Default `MATCH_DISTANCE`. */
@@ -84,7 +86,7 @@ export async function matchImage(opts: MatchOptions): Promise<MatchResult> {
   const trimmed = cropGrey(decoded, trim);
   const queries = suspectQueries(decoded, trimmed);
   let sharper: GreyImage | undefined; // the suspect decoded at twice the size, for the features of a small region
-  const index = FingerprintIndex.open(opts.dataDir);
+  const index = await openFingerprintStore(opts.dataDir, opts.database);
   try {
     const result: MatchResult = {
       suspect: {
@@ -94,7 +96,7 @@ export async function matchImage(opts: MatchOptions): Promise<MatchResult> {
       },
       maxDistance,
       candidateDistance,
-      indexed: index.count(),
+      indexed: await index.count(),
       matches: [],
       rejected: [],
     };
@@ -112,7 +114,9 @@ export async function matchImage(opts: MatchOptions): Promise<MatchResult> {
       return features;
     };
     for (const query of queries) {
-      const hits = index.lookup(query.fingerprint, candidateDistance).filter((h) => !decided.has(h.original.id));
+      const hits = (await index.lookup(query.fingerprint, candidateDistance)).filter(
+        (h) => !decided.has(h.original.id),
+      );
       let checks = 0;
       for (const hit of hits) {
         // the photo as it is matches by hash alone; what a guess found (a region, a rotation) needs its features confirmed
@@ -120,7 +124,7 @@ export async function matchImage(opts: MatchOptions): Promise<MatchResult> {
         let inliers: number | undefined;
         const stored =
           checks < (query.seenAs === "whole" ? featureChecks : Math.min(3, featureChecks))
-            ? index.features(hit.original.id)
+            ? await index.features(hit.original.id)
             : undefined;
         if (stored) {
           checks++;
@@ -148,10 +152,10 @@ export async function matchImage(opts: MatchOptions): Promise<MatchResult> {
     if (featureChecks > 0) {
       for (const query of queries.filter((q) => q.seenAs !== "rotation").slice(0, 2)) {
         const features = await queryFeatures(query);
-        for (const candidate of index.featureCandidates(features, featureChecks)) {
+        for (const candidate of await index.featureCandidates(features, featureChecks)) {
           if (decided.has(candidate.id)) continue;
-          const stored = index.features(candidate.id);
-          const original = index.original(candidate.id);
+          const stored = await index.features(candidate.id);
+          const original = await index.original(candidate.id);
           if (!stored || !original) continue;
           const inliers = await orbInliers(features, decodeOrbFeatures(stored));
           if (inliers < MIN_INLIERS) continue;
@@ -172,7 +176,7 @@ export async function matchImage(opts: MatchOptions): Promise<MatchResult> {
     result.matches.sort((a, b) => a.distance - b.distance || a.distance256 - b.distance256);
     return result;
   } finally {
-    index.close();
+    await index.close();
   }
 }
 
@@ -254,14 +258,14 @@ function receiptState(o: IndexedOriginal): ImageMatch["receipt"] {
  * @example
  * await captureToWacz({ urls, out, dataDir, version, imageMatcher: fingerprintImageMatcher(dataDir) });
  */
-export function fingerprintImageMatcher(dataDir: string): ImageMatcher {
+export function fingerprintImageMatcher(dataDir: string, database?: string): ImageMatcher {
   return async (images) => {
-    if (!fs.existsSync(path.join(dataDir, "fingerprints.sqlite"))) return [];
+    if (!fingerprintStoreExists(dataDir, database)) return [];
     const found: CapturedImageMatch[] = [];
     for (const image of images) {
       let result: MatchResult;
       try {
-        result = await matchImage({ dataDir, image: image.bytes });
+        result = await matchImage({ dataDir, database, image: image.bytes });
       } catch (e) {
         if (isProofmarkError(e, "IMAGE_UNREADABLE")) continue;
         throw e;

@@ -1,4 +1,5 @@
 import type { GreyImage } from "../core/fingerprint";
+import { ProofmarkError } from "../core/errors";
 
 /**
  * Local features for the cases a global hash cannot decide (one-sided crops, rotation): ORB
@@ -145,12 +146,28 @@ export function encodeOrbFeatures(f: OrbFeatures): Buffer {
   return out;
 }
 
+/** Features from {@link encodeOrbFeatures}' blob; a blob of another length is refused (STORE_CORRUPT). */
 export function decodeOrbFeatures(blob: Uint8Array): OrbFeatures {
   const buf = Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength);
-  const count = buf.readUInt32LE(0);
+  const count = buf.length >= 4 ? buf.readUInt32LE(0) : -1;
+  if (count < 0 || buf.length !== 4 + count * 40)
+    throw new ProofmarkError(
+      "STORE_CORRUPT",
+      `stored local features are damaged (${buf.length} bytes, not a count and ${count < 0 ? "?" : count} points of 40 bytes)`,
+      { bytes: buf.length },
+    );
   const points = new Float32Array(count * 2);
   Buffer.from(points.buffer).set(buf.subarray(4, 4 + count * 8));
   return { count, points, descriptors: new Uint8Array(buf.subarray(4 + count * 8, 4 + count * 40)) };
+}
+
+/** Stored features, or nothing when the blob is damaged. */
+export function decodeOrbFeaturesIfIntact(blob: Uint8Array): OrbFeatures | undefined {
+  try {
+    return decodeOrbFeatures(blob);
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -3,7 +3,7 @@ import { isProofmarkError } from "../core/errors";
 import { formatFingerprint } from "../core/fingerprint";
 import type { Receipt } from "../core/receipt";
 import { fingerprintImage, isFingerprintable } from "./image";
-import { FingerprintIndex } from "./index-db";
+import { openFingerprintStore } from "./postgres-index";
 import { encodeOrbFeatures, orbFeatures } from "./orb";
 
 /**
@@ -32,10 +32,15 @@ export class StampFingerprints {
   }
 
   /**
-   * Indexes stamped files whose receipts commit a fingerprint. Idempotent (by leaf). Returns the
+   * Indexes stamped files whose receipts commit a fingerprint (in `<dataDir>/fingerprints.sqlite`, or
+   * PostgreSQL when `database` is a `postgres://…` URL). Idempotent (by leaf). Returns the
    * number newly indexed.
    */
-  registerOriginals(dataDir: string, stamped: Array<{ file: string; receiptPath: string; receipt: Receipt }>): number {
+  async registerOriginals(
+    dataDir: string,
+    stamped: Array<{ file: string; receiptPath: string; receipt: Receipt }>,
+    database?: string,
+  ): Promise<number> {
     const rows = stamped
       .filter((s) => s.receipt.commitment.meta.fingerprint !== undefined)
       .map(({ file, receiptPath, receipt }) => ({
@@ -52,11 +57,11 @@ export class StampFingerprints {
         features: this.features.get(path.resolve(file)),
       }));
     if (rows.length === 0) return 0;
-    const index = FingerprintIndex.open(dataDir);
+    const index = await openFingerprintStore(dataDir, database);
     try {
-      return index.add(rows);
+      return await index.add(rows);
     } finally {
-      index.close();
+      await index.close();
     }
   }
 }

@@ -7,6 +7,7 @@ const CSS = `
 body{font:15px/1.55 system-ui,"Noto Sans SC","PingFang SC","Microsoft YaHei",sans-serif;max-width:860px;margin:2rem auto;padding:0 1rem;color:#1b1f24}
 h1{font-size:1.6rem;margin:0 0 .2rem}h2{font-size:1.15rem;border-bottom:1px solid #d0d7de;padding-bottom:.2rem;margin-top:2rem}
 .meta{color:#57606a;font-size:.9rem}
+.images{display:flex;gap:1rem;flex-wrap:wrap}.images figure{flex:1;min-width:16rem;margin:0}.images img{max-width:100%;border:1px solid #ccc}
 .verdict{padding:.8rem 1rem;border-radius:6px;font-weight:600;border:2px solid}
 .verdict.ok{background:#e6f4ea;border-color:#1a7f37;color:#0f5323}.verdict.warn{background:#fde8e8;border-color:#cf222e;color:#82071e}
 .verdict.amber{background:#fff4e5;border-color:#bf8700;color:#6b4c00}
@@ -19,6 +20,13 @@ pre{background:#f6f8fa;padding:.6rem;border-radius:4px;white-space:pre-wrap}
 .caption{color:#57606a;font-size:.9rem;margin:.6rem 0 .1rem}
 @media print{body{margin:0}pre{break-inside:avoid}}
 `;
+
+/** Base64 of bytes (btoa: the same in Node and a browser). */
+function base64(bytes: Uint8Array): string {
+  let text = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(text);
+}
 
 function rowsHtml(rows: Array<{ label: string; value: string; mono?: boolean }>): string {
   return `<table>${rows.map((r) => `<tr><td class="k">${escapeHtml(r.label)}</td><td${r.mono ? ' class="mono"' : ""}>${escapeHtml(r.value)}</td></tr>`).join("")}</table>`;
@@ -34,6 +42,13 @@ function blockHtml(b: ReportBlock, lang: Lang): string {
       return `<ul>${b.items.map((i) => `<li>${escapeHtml(i)}</li>`).join("")}</ul>`;
     case "code":
       return `${b.caption ? `<div class="caption">${escapeHtml(b.caption)}</div>` : ""}<pre>${escapeHtml(b.text)}</pre>`;
+    case "images":
+      return `<div class="images">${b.items
+        .map(
+          (i) =>
+            `<figure>${i.jpeg ? `<img alt="${escapeHtml(i.caption)}" src="data:image/jpeg;base64,${base64(i.jpeg)}">` : `<p class="warn">${escapeHtml(i.missing ?? "")}</p>`}<figcaption>${escapeHtml(i.caption)}</figcaption></figure>`,
+        )
+        .join("")}</div>`;
     case "check": {
       const st = b.ok === undefined ? "" : translate(RENDER_TEXTS, lang, b.ok ? "checkPassed" : "checkFailed");
       return `<div class="check ${b.ok === undefined ? "" : b.ok ? "pass" : "fail"}"><b>${escapeHtml(b.title)}${st ? `<span class="st">${st}</span>` : ""}</b>${rowsHtml(b.rows)}</div>`;

@@ -2,14 +2,23 @@ import sharp from "sharp";
 import { escapeHtml } from "../core/html";
 import { VARIANT_LABELS } from "../core/fingerprint";
 import type { ImageMatch, MatchResult } from "../fingerprint/match";
+import { CANDIDATE_DISTANCE, MATCH_DISTANCE } from "../fingerprint/measured";
+import { translator, type Lang } from "../core/i18n";
+import { formatCst, formatUtc } from "../core/time-format";
+import { sha256Bytes } from "../core/digest";
+import type { ReportModel, ReportSection } from "./model";
+import { MATCH_REPORT_TEXTS } from "./texts/match-report";
 import { MEASURED } from "../fingerprint/measured";
 import { MIN_INLIERS } from "../fingerprint/orb";
 
 /** What re-checking an original's receipt against its file and the chain found (from `verifyEvidence`). */
 export interface MatchAnchorCheck {
   ok: boolean;
-  /** One line: verified, or why not. */
+  /** One line: verified, or why not (the HTML report). */
   line: string;
+  /** Why not, for the catalogued reports: the error code and message. */
+  code?: string;
+  message?: string;
 }
 
 export interface MatchReportInput {
@@ -24,14 +33,17 @@ export interface MatchReportInput {
   checkedAt: string;
 }
 
-async function thumbnail(bytes: Uint8Array): Promise<string> {
-  const jpeg = await sharp(bytes, { animated: false })
+function thumbnailJpeg(bytes: Uint8Array): Promise<Buffer> {
+  return sharp(bytes, { animated: false })
     .rotate()
     .resize(420, 420, { fit: "inside", withoutEnlargement: true })
     .flatten({ background: "#ffffff" })
     .jpeg({ quality: 80 })
     .toBuffer();
-  return `data:image/jpeg;base64,${jpeg.toString("base64")}`;
+}
+
+async function thumbnail(bytes: Uint8Array): Promise<string> {
+  return `data:image/jpeg;base64,${(await thumbnailJpeg(bytes)).toString("base64")}`;
 }
 
 function pct(x: number): string {
@@ -111,4 +123,169 @@ async function matchSection(
 <tr><th>Original file SHA-256</th><td>${escapeHtml(o.sha256)}</td></tr>
 <tr><th>Receipt re-verified</th><td>${check ? `<span class="${check.ok ? "ok" : "bad"}">${escapeHtml(check.line)}</span>` : "not re-verified (original file or receipt missing)"}</td></tr>
 </table>`;
+}
+
+/**
+ * The match report as the common report model (sections of blocks, texts from the
+ * `MATCH_REPORT_TEXTS` catalogue in Chinese or English), so it renders through the same PDF
+ * renderer as `proofmark report`: the suspect beside each original, distances, the measured
+ * false-match rate of the threshold, the original's anchor and its re-verification.
+ *
+ * @example
+ * const pdf = await renderReportPdf(await buildMatchReportModel({ ...input, lang: "zh" }));
+ */
+export async function buildMatchReportModel(input: MatchReportInput & { lang: Lang }): Promise<ReportModel> {
+  const t = translator(MATCH_REPORT_TEXTS, input.lang);
+  const { result } = input;
+  const pctText = (x: number) => `${(100 * x).toFixed(3)} %`;
+  const fmrAtD = MEASURED.falseMatchRateByDistance[result.maxDistance];
+  const threshold = Number.isFinite(fmrAtD)
+    ? t("falseMatchAt", {
+        corpus: MEASURED.corpus,
+        originals: MEASURED.originals,
+        rate: pctText(fmrAtD),
+        distance: result.maxDistance,
+        matchDistance: MATCH_DISTANCE,
+        candidate: CANDIDATE_DISTANCE,
+        fmr: pctText(MEASURED.falseMatchRate),
+        recall: `${(100 * MEASURED.recall).toFixed(1)} %`,
+      })
+    : t("falseMatchNotMeasured", { distance: result.maxDistance });
+  const best = result.matches[0];
+  const suspectJpeg = await thumbnailJpeg(input.suspect);
+  const seenAs = { whole: t("seenAsWhole"), region: t("seenAsRegion"), rotation: t("seenAsRotation") };
+  const receiptWords = {
+    present: t("receiptPresent"),
+    missing: t("receiptMissing"),
+    invalid: t("receiptInvalid"),
+    "other-fingerprint": t("receiptOtherFingerprint"),
+  };
+  const sections: ReportSection[] = [
+    {
+      number: 1,
+      title: t("summaryHeading"),
+      blocks: [
+        { kind: "para", text: "" }, // the verdict box takes the first block's place
+        { kind: "para", text: t("similarityNote"), tone: "warn" },
+        {
+          kind: "fields",
+          rows: [
+            { label: t("suspectImage"), value: input.suspectName },
+            { label: t("suspectSha256"), value: sha256Bytes(input.suspect), mono: true },
+            { label: t("checkedAt"), value: input.checkedAt },
+            { label: t("originalsIndexed"), value: String(result.indexed) },
+            {
+              label: t("matchDistance"),
+              value: t("matchDistanceValue", {
+                distance: result.maxDistance,
+                candidate: result.candidateDistance,
+                inliers: MIN_INLIERS,
+              }),
+            },
+            { label: t("matches"), value: String(result.matches.length) },
+            { label: t("threshold"), value: threshold },
+          ],
+        },
+      ],
+    },
+  ];
+  for (const m of result.matches) {
+    const o = m.original;
+    const bytes = input.originals.get(o.id);
+    const check = input.anchorChecks.get(o.id);
+    sections.push({
+      number: sections.length + 1,
+      title: t("originalHeading", { name: o.name }),
+      blocks: [
+        {
+          kind: "images",
+          items: [
+            { caption: t("suspectCaption", { name: input.suspectName }), jpeg: suspectJpeg },
+            bytes
+              ? { caption: t("originalCaption", { name: o.name }), jpeg: await thumbnailJpeg(bytes) }
+              : { caption: t("originalCaption", { name: o.name }), missing: t("originalMissing") },
+          ],
+        },
+        {
+          kind: "check",
+          title: t("originalHeading", { name: o.name }),
+          ok: check?.ok,
+          rows: [
+            { label: t("distance"), value: t("distanceValue", { distance: m.distance, distance256: m.distance256 }) },
+            { label: t("variant"), value: VARIANT_LABELS[m.variant] },
+            {
+              label: t("localFeatures"),
+              value: m.inliers === undefined ? t("featuresNotChecked") : t("featuresInliers", { inliers: m.inliers }),
+            },
+            {
+              label: t("decidedBy"),
+              value:
+                m.decidedBy === "hash"
+                  ? t("decidedByHash", { distance: result.maxDistance })
+                  : t("decidedByFeatures", { inliers: m.inliers ?? 0, min: MIN_INLIERS, distance: m.distance }),
+            },
+            { label: t("seenAs"), value: seenAs[m.seenAs] },
+            {
+              label: t("anchored"),
+              value: t("anchoredValue", {
+                timeCst: formatCst(o.anchoredAt, input.lang),
+                timeUtc: formatUtc(o.anchoredAt),
+                chainId: o.chainId,
+                blockNumber: o.blockNumber,
+                txHash: o.txHash,
+              }),
+            },
+            { label: t("receipt"), value: `${o.receiptPath} (${receiptWords[m.receipt]})`, mono: true },
+            { label: t("originalSha256"), value: o.sha256, mono: true },
+            {
+              label: t("reverified"),
+              value: !check
+                ? t("notReverified")
+                : check.ok
+                  ? t("reverifiedOk", { chainId: o.chainId, blockNumber: o.blockNumber })
+                  : t("reverifiedFailed", { code: check.code ?? "", message: check.message ?? "" }),
+            },
+          ],
+        },
+      ],
+    });
+  }
+  sections.push(
+    {
+      number: sections.length + 1,
+      title: t("methodHeading"),
+      blocks: [
+        { kind: "para", text: `${t("method")} ${threshold}` },
+        { kind: "para", text: t("methodFeatures") },
+      ],
+    },
+    {
+      number: sections.length + 2,
+      title: t("notCheckedHeading"),
+      blocks: [{ kind: "list", items: [t("notCheckedAuthor"), t("notCheckedMissing")] }],
+    },
+  );
+  return {
+    lang: input.lang,
+    title: t("title"),
+    verdict: {
+      // the box says "similar" in the report's tone for a passed check; its wording never says "verified"
+      status: "verified",
+      passed: true,
+      line: best
+        ? t("verdict", {
+            count: result.matches.length,
+            name: best.original.name,
+            distance: best.distance,
+            timeCst: formatCst(best.original.anchoredAt, input.lang),
+            timeUtc: formatUtc(best.original.anchoredAt),
+          })
+        : "",
+      detail: t("similarityNote"),
+    },
+    subject: { name: input.suspectName },
+    generatedAt: input.checkedAt,
+    sections,
+    footer: t("footer"),
+  };
 }

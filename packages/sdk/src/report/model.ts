@@ -38,6 +38,8 @@ export type ReportBlock =
   | { kind: "fields"; rows: Array<{ label: string; value: string; mono?: boolean }> }
   | { kind: "list"; items: string[] }
   | { kind: "code"; text: string; caption?: string }
+  /** Images side by side (JPEG bytes), each with a caption; `missing` instead of bytes says why there is none. */
+  | { kind: "images"; items: Array<{ caption: string; jpeg?: Uint8Array; missing?: string }> }
   | {
       kind: "check";
       title: string;

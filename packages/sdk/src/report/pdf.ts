@@ -186,6 +186,44 @@ class Layout {
     this.doc.fillColor(COLORS.text);
   }
 
+  /** Images side by side, each fitted in its column's 220 pt high box, caption below. */
+  images(b: Extract<ReportBlock, { kind: "images" }>): void {
+    const gap = 12;
+    const n = Math.max(1, b.items.length);
+    const w = (this.width - gap * (n - 1)) / n;
+    const h = 220;
+    this.ensure(h + 30);
+    const y = this.doc.y;
+    let bottom = y;
+    b.items.forEach((item, i) => {
+      const x = this.left + i * (w + gap);
+      if (item.jpeg) {
+        this.doc.image(Buffer.from(item.jpeg), x, y, { fit: [w, h], align: "center", valign: "center" });
+        bottom = Math.max(bottom, y + h);
+      } else {
+        this.doc
+          .font("cjk")
+          .fontSize(9)
+          .fillColor(COLORS.bad)
+          .text(item.missing ?? "", x, y, { width: w });
+        bottom = Math.max(bottom, this.doc.y);
+      }
+    });
+    let captionBottom = bottom;
+    b.items.forEach((item, i) => {
+      const x = this.left + i * (w + gap);
+      this.doc
+        .font("cjk")
+        .fontSize(8.5)
+        .fillColor(COLORS.muted)
+        .text(item.caption, x, bottom + 4, { width: w });
+      captionBottom = Math.max(captionBottom, this.doc.y);
+    });
+    this.doc.y = captionBottom + 6;
+    this.doc.x = this.left;
+    this.doc.fillColor(COLORS.text);
+  }
+
   check(b: Extract<ReportBlock, { kind: "check" }>, lang: Lang): void {
     const status = b.ok === undefined ? "" : translate(RENDER_TEXTS, lang, b.ok ? "checkPassed" : "checkFailed");
     this.doc.font("cjk-bold").fontSize(9.5);
@@ -242,6 +280,7 @@ export function renderReportPdf(model: ReportModel): Promise<Buffer> {
         else if (b.kind === "fields") L.rows(b.rows);
         else if (b.kind === "list") L.list(b.items);
         else if (b.kind === "code") L.code(b.text, b.caption);
+        else if (b.kind === "images") L.images(b);
         else L.check(b, model.lang);
       }
     }
