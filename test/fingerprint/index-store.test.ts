@@ -4,6 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import {
+  decodeOrbFeatures,
   encodeOrbFeatures,
   FingerprintIndex,
   formatFingerprint,
@@ -237,6 +238,10 @@ describe("fingerprint index storage (SQLite substring tables, PostgreSQL)", func
         }
         const five = (await store.lookup(query, 20)).find((h) => h.original.name === "o5")!;
         expect([...((await store.features(five.original.id)) ?? [])]).to.deep.equal([...FEATURES]);
+        // its local features' keys were stored with it: the same descriptor votes for it, and only for it
+        const voted = await other.featureCandidates(decodeOrbFeatures(FEATURES), 5);
+        expect(voted.map((c) => c.id)).to.deep.equal([five.original.id]);
+        expect((await other.original(five.original.id))?.name).to.equal("o5");
         // a bad fingerprint in a batch: nothing of the batch is written
         let caught: unknown;
         try {
