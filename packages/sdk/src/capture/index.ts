@@ -12,6 +12,7 @@ import { verifyEvidence } from "../evidence/verify";
 import { writeFileAtomic } from "../util/fs";
 import { captureUrls, type CaptureOptions, type CaptureSession } from "./browser";
 import { loadCaptureKey, verifyTimeSignatures, type TimeSignature, type TimeSignatureCheck } from "./signing";
+import { loadSigningIdentity, verifyIdentityTrust, type IdentitySignedData, type IdentityTrustCheck } from "./identity";
 import {
   DATAPACKAGE_DIGEST,
   packageCapture,
@@ -23,6 +24,7 @@ import {
 
 export * from "./browser";
 export * from "./environment";
+export * from "./identity";
 export * from "./signing";
 export * from "./wacz";
 export * from "./warc";
@@ -56,9 +58,21 @@ export async function captureToWacz(
     imageMatcher?: ImageMatcher;
     /** RFC 3161 TSAs to time-sign the WACZ signature with (`--tsa`). */
     tsa?: string[];
+    /**
+     * Sign in the spec's identity mode with this domain certificate chain (PEM, leaf first) and its
+     * private key (`--sign-cert`, `--sign-key`); needs `tsa`. Checked before the browser starts.
+     */
+    signWith?: { cert: string; key: string };
   },
 ): Promise<CaptureResult> {
-  const key = loadCaptureKey(opts.dataDir, opts.env);
+  if (opts.signWith && !opts.tsa?.length)
+    throw new ProofmarkError(
+      "INVALID_ARGUMENT",
+      "--sign-cert needs --tsa URL: the identity mode's timeSignature is an RFC 3161 time-stamp",
+    );
+  const key = opts.signWith
+    ? loadSigningIdentity(opts.signWith.cert, opts.signWith.key, opts.env)
+    : loadCaptureKey(opts.dataDir, opts.env);
   const session = await captureUrls(opts);
   opts.onProgress?.("writing the WACZ");
   if (opts.tsa?.length) opts.onProgress?.("writing the WACZ and asking the TSA(s) for a time signature");
@@ -185,6 +199,8 @@ export interface CaptureVerification {
   wacz: WaczVerification;
   /** The RFC 3161 time signatures of the WACZ signature, checked offline against `tsaTrust`. */
   timeSignatures: TimeSignatureCheck[];
+  /** Identity mode: the domain certificate's chain and time-stamp, checked against `certTrust` and `tsaTrust`. */
+  identity?: IdentityTrustCheck;
   evidence?: VerificationResult;
   /** How the receipt was checked when that needs saying (a pending receipt completed in memory, a calendar down). */
   receiptNote?: string;
@@ -219,6 +235,8 @@ export async function verifyCapture(opts: {
   ) => Promise<{ result: VerificationResult; note?: string }>;
   /** Trusted TSA root certificates (DER), for the time signatures: see `loadTsaTrust`. */
   tsaTrust?: Uint8Array[];
+  /** Trusted roots (DER) for an identity-mode signature's domain certificate: see `loadCertTrust`. */
+  certTrust?: Uint8Array[];
 }): Promise<CaptureVerification> {
   let bytes: Buffer;
   try {
@@ -237,6 +255,14 @@ export async function verifyCapture(opts: {
       wacz.signature.ok && wacz.signature.signedData
         ? await verifyTimeSignatures(wacz.signature.signedData, wacz.timeSignatures, opts.tsaTrust ?? [])
         : [],
+    ...(wacz.signature.ok && wacz.signature.mode === "identity"
+      ? {
+          identity: await verifyIdentityTrust(wacz.signature.signedData as IdentitySignedData, {
+            certTrust: opts.certTrust ?? [],
+            tsaTrust: opts.tsaTrust ?? [],
+          }),
+        }
+      : {}),
     receiptPath,
     code: wacz.code,
     file: wacz.file,
@@ -270,6 +296,12 @@ export async function verifyCapture(opts: {
     if (checked.note) result.receiptNote = checked.note;
   }
   if (!wacz.ok) return result;
+  if (result.identity && !result.identity.ok)
+    return Object.assign(result, {
+      code: result.identity.code,
+      file: DATAPACKAGE_DIGEST,
+      message: `the identity signature of ${result.identity.domain} does not hold: ${result.identity.message}`,
+    });
   const badTime = result.timeSignatures.find((t) => !t.ok);
   if (badTime)
     return Object.assign(result, {
@@ -294,7 +326,7 @@ export async function verifyCapture(opts: {
     ok: true,
     code: undefined,
     file: undefined,
-    message: `${wacz.message}${result.timeSignatures.length ? `; time-signed by ${result.timeSignatures.map((t) => `${t.signer} at ${t.genTime}`).join(", ")}` : ""}; ${result.evidence.message}`,
+    message: `${wacz.message}${result.identity?.timeStamp ? ` (chain ${result.identity.chain.join(" ← ")}, time-stamped by ${result.identity.timeStamp.signer} at ${result.identity.timeStamp.genTime})` : ""}${result.timeSignatures.length ? `; time-signed by ${result.timeSignatures.map((t) => `${t.signer} at ${t.genTime}`).join(", ")}` : ""}; ${result.evidence.message}`,
   });
 }
 
