@@ -3,6 +3,7 @@ import * as path from "node:path";
 import { isProofmarkError, ProofmarkError, type ErrorCode } from "../core/errors";
 import { serializeReceipt, type PendingReceipt, type Receipt } from "../core/receipt";
 import { computeLeaf, randomSalt } from "../core/commitment";
+import { readTimestampToken } from "../core/rfc3161";
 import type { Hex } from "../core/hex";
 import { pendingReceipt, submitToCalendars, type CalendarOutcome } from "../calendar/client";
 import type { ChainContext } from "../chain/context";
@@ -40,6 +41,8 @@ export interface CaptureResult {
   digestSha256: string;
   timeSignatures: TimeSignature[];
   tsaErrors: Array<{ tsa: string; message: string }>;
+  /** Identity mode: the domain signed as, its certificate's SHA-256, and the TSA's time of `signedData.timeSignature`. */
+  identity?: { domain: string; certificateSha256: string; genTime: string };
   session: Pick<CaptureSession, "startedAt" | "endedAt">;
 }
 
@@ -82,7 +85,9 @@ export async function captureToWacz(
     tsa: opts.tsa,
   });
   writeFileAtomic(opts.out, packaged.wacz);
-  const digestSha256 = verifyWaczBytes(packaged.wacz).digestFile!.sha256;
+  const written = verifyWaczBytes(packaged.wacz);
+  const digestSha256 = written.digestFile!.sha256;
+  const signed = written.signature.signedData as IdentitySignedData | undefined;
   return {
     out: opts.out,
     record: packaged.record,
@@ -91,6 +96,15 @@ export async function captureToWacz(
     digestSha256,
     timeSignatures: packaged.timeSignatures,
     tsaErrors: packaged.tsaErrors,
+    ...(written.signature.mode === "identity" && signed
+      ? {
+          identity: {
+            domain: signed.domain,
+            certificateSha256: written.signature.certificate!.sha256,
+            genTime: readTimestampToken(new Uint8Array(Buffer.from(signed.timeSignature, "base64"))).genTime,
+          },
+        }
+      : {}),
     session: { startedAt: session.startedAt, endedAt: session.endedAt },
   };
 }
