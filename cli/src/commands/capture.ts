@@ -81,6 +81,11 @@ export function register(program: Command): void {
       const out = o.out ?? defaultOut(urls[0]);
       if ((o.signCert === undefined) !== (o.signKey === undefined))
         throw new ProofmarkError("INVALID_ARGUMENT", "--sign-cert and --sign-key go together");
+      if (o.signCert !== undefined && o.tsa.length === 0)
+        throw new ProofmarkError(
+          "INVALID_ARGUMENT",
+          "--sign-cert needs --tsa URL: the identity mode's timeSignature is an RFC 3161 time-stamp",
+        );
       if (!/\.wacz$/i.test(out))
         throw new ProofmarkError("INVALID_ARGUMENT", `--out ${out}: a WACZ file's name must end in .wacz`);
       // the chain (a local node may have to start) is made ready while the browser captures
