@@ -381,6 +381,7 @@ describe("proofmark capture --sign-cert: WACZ signing identity mode", function (
     const untrusted = await runCli(["verify", out, "--tsa-trust", tsa!.caFile], { cwd: ws.dir, dataDir: ws.dataDir });
     expect(untrusted.code).to.not.equal(0);
     expect(untrusted.stdout + untrusted.stderr).to.include("WACZ_CERT_UNTRUSTED");
+    expect(untrusted.stdout).to.include("hint: pass --cert-trust ROOT.pem");
     const noTsa = await runCli(
       ["capture", "http://127.0.0.1:9/", "--sign-cert", good.chain, "--sign-key", good.key, "--out", "x.wacz"],
       { cwd: ws.dir, dataDir: ws.dataDir },

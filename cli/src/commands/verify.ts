@@ -375,6 +375,8 @@ async function verifyWacz(env: CommandEnv, file: string, o: VerifyCliOptions): P
   });
   env.out.line(`${v.ok ? "VERIFIED" : "NOT VERIFIED"}  ${file}`);
   if (!v.ok) env.out.line(`  ${v.code}${v.file ? ` in ${v.file}` : ""}: ${v.message}`);
+  const hint = v.code === "WACZ_CERT_UNTRUSTED" ? hintFor(v.code) : undefined;
+  if (hint) env.out.line(`  hint: ${hint}`);
   for (const r of rows([
     ["files", `${v.wacz.files.filter((f) => f.ok).length} of ${v.wacz.files.length} match datapackage.json`],
     [

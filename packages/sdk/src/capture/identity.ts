@@ -158,7 +158,7 @@ export async function signDatapackageHashWithIdentity(
   if (tsaUrls.length === 0)
     throw new ProofmarkError(
       "INVALID_ARGUMENT",
-      "identity signing needs an RFC 3161 time-stamp (the spec's timeSignature): pass --tsa URL",
+      "identity signing needs an RFC 3161 time-stamp (the spec's timeSignature): name at least one TSA",
     );
   const signature = crypto.sign("sha256", Buffer.from(hash, "ascii"), identity.privateKey).toString("base64");
   const { timeSignatures, errors } = await timeSignSignature({ signature }, tsaUrls);
@@ -331,7 +331,7 @@ export async function verifyIdentityTrust(
     return fail(
       "WACZ_CERT_UNTRUSTED",
       "certificate chain",
-      "no trusted certificate root is configured, so the domain certificate cannot be trusted; pass --cert-trust ROOT.pem or set PROOFMARK_CERT_TRUST",
+      "no trusted certificate root is configured, so the domain certificate cannot be trusted; configure the root that issued it (PROOFMARK_CERT_TRUST)",
     );
   if (!anchored)
     return fail(

@@ -71,7 +71,7 @@ export async function captureToWacz(
   if (opts.signWith && !opts.tsa?.length)
     throw new ProofmarkError(
       "INVALID_ARGUMENT",
-      "--sign-cert needs --tsa URL: the identity mode's timeSignature is an RFC 3161 time-stamp",
+      "signing with a domain certificate needs a TSA: the identity mode's timeSignature is an RFC 3161 time-stamp",
     );
   const key = opts.signWith
     ? loadSigningIdentity(opts.signWith.cert, opts.signWith.key, opts.env)
