@@ -233,7 +233,7 @@ export function checkIdentitySignature(signed: unknown): IdentitySignatureCheck 
     },
     publicKey: leaf.publicKey.export({ type: "spki", format: "der" }).toString("base64"),
   };
-  let verified = false;
+  let verified: boolean;
   try {
     verified = crypto.verify(
       "sha256",
