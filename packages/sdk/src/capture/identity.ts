@@ -302,8 +302,22 @@ export async function verifyIdentityTrust(
     return out;
   };
   const created = Date.parse(signed.created);
-  const certs = pemCertificates(signed.domainCert).map((d) => new crypto.X509Certificate(d));
-  const trusted = trust.certTrust.map((d) => new crypto.X509Certificate(d));
+  let certs: crypto.X509Certificate[];
+  try {
+    certs = pemCertificates(signed.domainCert).map((d) => new crypto.X509Certificate(d));
+  } catch {
+    return fail("WACZ_CERT_UNTRUSTED", "certificate chain", "domainCert holds a certificate that cannot be read");
+  }
+  let trusted: crypto.X509Certificate[];
+  try {
+    trusted = trust.certTrust.map((d) => new crypto.X509Certificate(d));
+  } catch {
+    return fail(
+      "INVALID_ARGUMENT",
+      "certificate chain",
+      "a trusted certificate root is not a readable X.509 certificate",
+    );
+  }
   // the path: the certificates given, each issued and signed by the next, until one is a trusted root
   // or is issued by one
   const path: crypto.X509Certificate[] = [];
