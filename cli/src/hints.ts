@@ -21,6 +21,8 @@ export function hintFor(code: string | undefined, details: Record<string, unknow
       return d.reason === "no-trust"
         ? "pass --tsa-trust FILE.pem (the TSA's root certificate) or set PROOFMARK_TSA_TRUST"
         : undefined;
+    case "WACZ_CERT_UNTRUSTED":
+      return "pass --cert-trust ROOT.pem (the root that issued the domain certificate) or set PROOFMARK_CERT_TRUST";
     case "RECEIPT_PENDING":
       return "complete it: proofmark upgrade <file or folder> (verify also asks the calendar, without writing)";
     case "CALENDAR_UNREACHABLE":

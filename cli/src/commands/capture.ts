@@ -21,6 +21,8 @@ interface CaptureCliOptions {
   browser?: string;
   trustCertificateSpki?: string[];
   tsa: string[];
+  signCert?: string;
+  signKey?: string;
   calendar: string[];
 }
 
@@ -61,6 +63,14 @@ export function register(program: Command): void {
       [],
     )
     .option(
+      "--sign-cert <cert.pem>",
+      "sign in the WACZ signing spec's identity mode with this domain certificate chain (PEM, leaf first) instead of the capture key; needs --sign-key and --tsa",
+    )
+    .option(
+      "--sign-key <key.pem>",
+      "the private key of --sign-cert (PEM; encrypted: PROOFMARK_SIGN_KEY_PASSWORD); read, never printed or copied into the WACZ",
+    )
+    .option(
       "--calendar <url>",
       "anchor through this calendar (proofmark calendar serve) instead of your own transaction: no key, no gas; writes a PENDING receipt at once (complete it with proofmark upgrade FILE.wacz); repeatable",
       calendarUrl,
@@ -69,6 +79,13 @@ export function register(program: Command): void {
     .action(async (urls: string[], o: CaptureCliOptions, cmd: Command) => {
       const env = commandEnv(cmd);
       const out = o.out ?? defaultOut(urls[0]);
+      if ((o.signCert === undefined) !== (o.signKey === undefined))
+        throw new ProofmarkError("INVALID_ARGUMENT", "--sign-cert and --sign-key go together");
+      if (o.signCert !== undefined && o.tsa.length === 0)
+        throw new ProofmarkError(
+          "INVALID_ARGUMENT",
+          "--sign-cert needs --tsa URL: the identity mode's timeSignature is an RFC 3161 time-stamp",
+        );
       if (!/\.wacz$/i.test(out))
         throw new ProofmarkError("INVALID_ARGUMENT", `--out ${out}: a WACZ file's name must end in .wacz`);
       // the chain (a local node may have to start) is made ready while the browser captures
@@ -85,6 +102,7 @@ export function register(program: Command): void {
           executablePath: o.browser,
           trustCertificateSpki: o.trustCertificateSpki,
           tsa: o.tsa,
+          signWith: o.signCert && o.signKey ? { cert: o.signCert, key: o.signKey } : undefined,
           timeoutMs: o.timeout !== undefined ? o.timeout * 1000 : undefined,
           chainClock: async () => {
             const chain = await chainReady;
@@ -129,6 +147,7 @@ export function register(program: Command): void {
           images: r.images,
           timeSignatures: captured.timeSignatures.map(({ tsa, genTime }) => ({ tsa, genTime })),
           tsaErrors: captured.tsaErrors,
+          identity: captured.identity,
         });
         env.out.line(`captured  ${urls.length} page(s)  →  ${out} (${formatBytes(captured.waczBytes)})`);
         for (const p of r.pages) {
@@ -141,6 +160,10 @@ export function register(program: Command): void {
           `  ${r.exchanges} HTTP exchange(s), ${r.images.length} image(s), ${r.failed.length} failed request(s), ${r.truncated.length} truncated response(s)`,
         );
         for (const line of imageMatchLines(r, { all: false })) env.out.line(line);
+        if (captured.identity)
+          env.out.line(
+            `  signed as ${captured.identity.domain} (identity mode, certificate sha256 ${captured.identity.certificateSha256.slice(0, 16)}…), time-stamped at ${captured.identity.genTime}`,
+          );
         for (const t of captured.timeSignatures) env.out.line(`  time-signed by ${t.tsa} at ${t.genTime}`);
         for (const t of captured.tsaErrors) env.out.line(`  the TSA ${t.tsa} gave no time signature: ${t.message}`);
         env.out.line(r.clean.ok ? "  clean environment: every check passed" : "  CLEAN-ENVIRONMENT CHECK FAILED:");

@@ -13,6 +13,7 @@ import {
   loadConfig,
   parseAnyReceipt,
   escapeControlChars,
+  loadCertTrust,
   loadTsaTrust,
   ProofmarkError,
   renderReportHtml,
@@ -33,6 +34,7 @@ import { readAnyReceipt, verifyWithWitnesses } from "./witness-report";
 interface ReportCliOptions extends VerifyCliFlags {
   policy?: WitnessPolicy;
   tsaTrust: string[];
+  certTrust: string[];
   proof?: string;
   out: string;
   lang: ReportLang;
@@ -165,6 +167,7 @@ async function reportCapture(
     // a pending receipt (capture --calendar) is completed from its calendar in memory; still pending → not verified
     verifyReceipt: (receipt, digest) => verifyWithWitnesses(verifier, receipt, digest),
     tsaTrust: loadTsaTrust(o.tsaTrust, process.env),
+    certTrust: loadCertTrust(o.certTrust, process.env),
   });
   if (v.receiptNote) env.out.line(`note: ${escapeControlChars(v.receiptNote)}`);
   const model = buildCaptureReportModel(v, { lang: o.lang });

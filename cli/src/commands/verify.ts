@@ -9,6 +9,7 @@ import {
   hashFile,
   isProofmarkError,
   isWaczPath,
+  loadCertTrust,
   loadTsaTrust,
   parseAnyReceipt,
   sha256Stream,
@@ -19,6 +20,7 @@ import {
   type SkippedEntry,
   type WitnessPolicy,
   verifyCapture,
+  type CaptureVerification,
 } from "@proofmark/sdk";
 import { commandEnv, positiveInt, type CommandEnv } from "../options";
 import { formatAddress, formatTime, rows, type Output } from "../output";
@@ -31,6 +33,7 @@ import { imageMatchLines } from "./capture";
 interface VerifyCliOptions extends VerifyCliFlags {
   policy?: WitnessPolicy;
   tsaTrust: string[];
+  certTrust: string[];
   proof?: string;
   minConfirmations?: number;
   fromStore?: boolean;
@@ -354,6 +357,7 @@ async function verifyWacz(env: CommandEnv, file: string, o: VerifyCliOptions): P
     // a pending receipt (capture --calendar) is completed from its calendar in memory, never shown as verified
     verifyReceipt: (receipt, digest) => verifyWithWitnesses(verifier, receipt, digest),
     tsaTrust: loadTsaTrust(o.tsaTrust, process.env),
+    certTrust: loadCertTrust(o.certTrust, process.env),
   });
   env.out.progressDone();
   const { record: _record, ...wacz } = v.wacz;
@@ -365,11 +369,14 @@ async function verifyWacz(env: CommandEnv, file: string, o: VerifyCliOptions): P
     message: v.message,
     wacz,
     timeSignatures: v.timeSignatures,
+    identity: v.identity,
     receipt: v.receiptPath,
     anchor: v.evidence ? summarize({ file, proof: v.receiptPath, result: v.evidence }) : undefined,
   });
   env.out.line(`${v.ok ? "VERIFIED" : "NOT VERIFIED"}  ${file}`);
   if (!v.ok) env.out.line(`  ${v.code}${v.file ? ` in ${v.file}` : ""}: ${v.message}`);
+  const hint = v.code === "WACZ_CERT_UNTRUSTED" ? hintFor(v.code) : undefined;
+  if (hint) env.out.line(`  hint: ${hint}`);
   for (const r of rows([
     ["files", `${v.wacz.files.filter((f) => f.ok).length} of ${v.wacz.files.length} match datapackage.json`],
     [
@@ -379,9 +386,12 @@ async function verifyWacz(env: CommandEnv, file: string, o: VerifyCliOptions): P
     [
       "signature",
       v.wacz.signature.ok
-        ? `valid (${v.wacz.signature.curve}, key ${v.wacz.signature.publicKeyFingerprint?.slice(0, 16)}…)`
+        ? v.wacz.signature.mode === "identity"
+          ? `valid with the certificate of ${escapeControlChars(v.wacz.signature.domain ?? "")} (identity mode, key ${v.wacz.signature.publicKeyFingerprint?.slice(0, 16)}…)`
+          : `valid (${v.wacz.signature.curve}, key ${v.wacz.signature.publicKeyFingerprint?.slice(0, 16)}…)`
         : `INVALID: ${v.wacz.signature.reason ?? "-"}`,
     ],
+    ...identityRows(v),
     [
       "time signature",
       v.timeSignatures.length
@@ -431,4 +441,16 @@ async function verifyWacz(env: CommandEnv, file: string, o: VerifyCliOptions): P
       `verification failed${v.file ? ` (${v.file})` : ""} (see above)`,
       { file: v.file },
     );
+}
+
+/** The identity-mode checks of a capture's signature, each with its outcome, and what was not checked. */
+function identityRows(v: CaptureVerification): Array<[string, string]> {
+  if (!v.identity) return [];
+  return [
+    ...v.identity.steps.map((s): [string, string] => [
+      s.check,
+      `${s.ok ? "ok" : "FAILED"}${s.detail ? `: ${escapeControlChars(s.detail)}` : ""}`,
+    ]),
+    ["not checked", v.identity.notChecked.join("; ")],
+  ];
 }

@@ -68,7 +68,7 @@ export function policyOption(value: string): WitnessPolicy {
   return n;
 }
 
-/** Declares `--policy` and `--tsa-trust` on a verifying command. */
+/** Declares `--policy`, `--tsa-trust` and `--cert-trust` on a verifying command. */
 export function addWitnessOptions(cmd: Command): Command {
   return cmd
     .option(
@@ -79,6 +79,12 @@ export function addWitnessOptions(cmd: Command): Command {
     .option(
       "--tsa-trust <file.pem>",
       "trust this TSA root certificate (PEM) for RFC 3161 tokens; repeatable (default: PROOFMARK_TSA_TRUST, config tsaTrust)",
+      (v: string, prev: string[]) => [...prev, v],
+      [],
+    )
+    .option(
+      "--cert-trust <file.pem>",
+      "trust this root certificate (PEM) for a WACZ signed with a domain certificate (identity mode); repeatable (default: PROOFMARK_CERT_TRUST)",
       (v: string, prev: string[]) => [...prev, v],
       [],
     );

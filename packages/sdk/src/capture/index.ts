@@ -3,6 +3,7 @@ import * as path from "node:path";
 import { isProofmarkError, ProofmarkError, type ErrorCode } from "../core/errors";
 import { serializeReceipt, type PendingReceipt, type Receipt } from "../core/receipt";
 import { computeLeaf, randomSalt } from "../core/commitment";
+import { readTimestampToken } from "../core/rfc3161";
 import type { Hex } from "../core/hex";
 import { pendingReceipt, submitToCalendars, type CalendarOutcome } from "../calendar/client";
 import type { ChainContext } from "../chain/context";
@@ -12,6 +13,7 @@ import { verifyEvidence } from "../evidence/verify";
 import { writeFileAtomic } from "../util/fs";
 import { captureUrls, type CaptureOptions, type CaptureSession } from "./browser";
 import { loadCaptureKey, verifyTimeSignatures, type TimeSignature, type TimeSignatureCheck } from "./signing";
+import { loadSigningIdentity, verifyIdentityTrust, type IdentitySignedData, type IdentityTrustCheck } from "./identity";
 import {
   DATAPACKAGE_DIGEST,
   packageCapture,
@@ -23,6 +25,7 @@ import {
 
 export * from "./browser";
 export * from "./environment";
+export * from "./identity";
 export * from "./signing";
 export * from "./wacz";
 export * from "./warc";
@@ -38,6 +41,8 @@ export interface CaptureResult {
   digestSha256: string;
   timeSignatures: TimeSignature[];
   tsaErrors: Array<{ tsa: string; message: string }>;
+  /** Identity mode: the domain signed as, its certificate's SHA-256, and the TSA's time of `signedData.timeSignature`. */
+  identity?: { domain: string; certificateSha256: string; genTime: string };
   session: Pick<CaptureSession, "startedAt" | "endedAt">;
 }
 
@@ -56,9 +61,21 @@ export async function captureToWacz(
     imageMatcher?: ImageMatcher;
     /** RFC 3161 TSAs to time-sign the WACZ signature with (`--tsa`). */
     tsa?: string[];
+    /**
+     * Sign in the spec's identity mode with this domain certificate chain (PEM, leaf first) and its
+     * private key (`--sign-cert`, `--sign-key`); needs `tsa`. Checked before the browser starts.
+     */
+    signWith?: { cert: string; key: string };
   },
 ): Promise<CaptureResult> {
-  const key = loadCaptureKey(opts.dataDir, opts.env);
+  if (opts.signWith && !opts.tsa?.length)
+    throw new ProofmarkError(
+      "INVALID_ARGUMENT",
+      "signing with a domain certificate needs a TSA: the identity mode's timeSignature is an RFC 3161 time-stamp",
+    );
+  const key = opts.signWith
+    ? loadSigningIdentity(opts.signWith.cert, opts.signWith.key, opts.env)
+    : loadCaptureKey(opts.dataDir, opts.env);
   const session = await captureUrls(opts);
   opts.onProgress?.("writing the WACZ");
   if (opts.tsa?.length) opts.onProgress?.("writing the WACZ and asking the TSA(s) for a time signature");
@@ -68,7 +85,9 @@ export async function captureToWacz(
     tsa: opts.tsa,
   });
   writeFileAtomic(opts.out, packaged.wacz);
-  const digestSha256 = verifyWaczBytes(packaged.wacz).digestFile!.sha256;
+  const written = verifyWaczBytes(packaged.wacz);
+  const digestSha256 = written.digestFile!.sha256;
+  const signed = written.signature.signedData as IdentitySignedData | undefined;
   return {
     out: opts.out,
     record: packaged.record,
@@ -77,6 +96,15 @@ export async function captureToWacz(
     digestSha256,
     timeSignatures: packaged.timeSignatures,
     tsaErrors: packaged.tsaErrors,
+    ...(written.signature.mode === "identity" && signed
+      ? {
+          identity: {
+            domain: signed.domain,
+            certificateSha256: written.signature.certificate!.sha256,
+            genTime: readTimestampToken(new Uint8Array(Buffer.from(signed.timeSignature, "base64"))).genTime,
+          },
+        }
+      : {}),
     session: { startedAt: session.startedAt, endedAt: session.endedAt },
   };
 }
@@ -185,6 +213,8 @@ export interface CaptureVerification {
   wacz: WaczVerification;
   /** The RFC 3161 time signatures of the WACZ signature, checked offline against `tsaTrust`. */
   timeSignatures: TimeSignatureCheck[];
+  /** Identity mode: the domain certificate's chain and time-stamp, checked against `certTrust` and `tsaTrust`. */
+  identity?: IdentityTrustCheck;
   evidence?: VerificationResult;
   /** How the receipt was checked when that needs saying (a pending receipt completed in memory, a calendar down). */
   receiptNote?: string;
@@ -219,6 +249,8 @@ export async function verifyCapture(opts: {
   ) => Promise<{ result: VerificationResult; note?: string }>;
   /** Trusted TSA root certificates (DER), for the time signatures: see `loadTsaTrust`. */
   tsaTrust?: Uint8Array[];
+  /** Trusted roots (DER) for an identity-mode signature's domain certificate: see `loadCertTrust`. */
+  certTrust?: Uint8Array[];
 }): Promise<CaptureVerification> {
   let bytes: Buffer;
   try {
@@ -237,6 +269,14 @@ export async function verifyCapture(opts: {
       wacz.signature.ok && wacz.signature.signedData
         ? await verifyTimeSignatures(wacz.signature.signedData, wacz.timeSignatures, opts.tsaTrust ?? [])
         : [],
+    ...(wacz.signature.ok && wacz.signature.mode === "identity"
+      ? {
+          identity: await verifyIdentityTrust(wacz.signature.signedData as IdentitySignedData, {
+            certTrust: opts.certTrust ?? [],
+            tsaTrust: opts.tsaTrust ?? [],
+          }),
+        }
+      : {}),
     receiptPath,
     code: wacz.code,
     file: wacz.file,
@@ -270,6 +310,12 @@ export async function verifyCapture(opts: {
     if (checked.note) result.receiptNote = checked.note;
   }
   if (!wacz.ok) return result;
+  if (result.identity && !result.identity.ok)
+    return Object.assign(result, {
+      code: result.identity.code,
+      file: DATAPACKAGE_DIGEST,
+      message: `the identity signature of ${result.identity.domain} does not hold: ${result.identity.message}`,
+    });
   const badTime = result.timeSignatures.find((t) => !t.ok);
   if (badTime)
     return Object.assign(result, {
@@ -294,7 +340,7 @@ export async function verifyCapture(opts: {
     ok: true,
     code: undefined,
     file: undefined,
-    message: `${wacz.message}${result.timeSignatures.length ? `; time-signed by ${result.timeSignatures.map((t) => `${t.signer} at ${t.genTime}`).join(", ")}` : ""}; ${result.evidence.message}`,
+    message: `${wacz.message}${result.identity?.timeStamp ? ` (chain ${result.identity.chain.join(" ← ")}, time-stamped by ${result.identity.timeStamp.signer} at ${result.identity.timeStamp.genTime})` : ""}${result.timeSignatures.length ? `; time-signed by ${result.timeSignatures.map((t) => `${t.signer} at ${t.genTime}`).join(", ")}` : ""}; ${result.evidence.message}`,
   });
 }
 

@@ -156,7 +156,7 @@ export function timeSignatureData(signedData: Pick<SignedData, "signature">): Ui
  * `errors`; when every TSA fails, throws the first failure (TSA_FAILED, TIMESTAMP_MALFORMED…).
  */
 export async function timeSignSignature(
-  signedData: SignedData,
+  signedData: Pick<SignedData, "signature">,
   tsaUrls: string[],
 ): Promise<{ timeSignatures: TimeSignature[]; errors: Array<{ tsa: string; message: string }> }> {
   const data = { data: timeSignatureData(signedData) };
@@ -197,7 +197,7 @@ export const TIME_SIGNATURE_MAX_SKEW_SECONDS = 600;
  * that `created` lies within 10 minutes of the TSA's time (WACZ signing spec, validation step 7).
  */
 export async function verifyTimeSignatures(
-  signedData: SignedData,
+  signedData: Pick<SignedData, "signature" | "created">,
   timeSignatures: unknown,
   trusted: Uint8Array[],
 ): Promise<TimeSignatureCheck[]> {

@@ -20,6 +20,13 @@ import {
   type SignedData,
   type TimeSignature,
 } from "./signing";
+import {
+  checkIdentitySignature,
+  isIdentitySignedData,
+  signDatapackageHashWithIdentity,
+  type IdentitySignedData,
+  type SigningIdentity,
+} from "./identity";
 import { cdxjIndex, checkWarcRecord, readWarc, warcinfoRecord, warcRecord } from "./warc";
 import { readZip, writeZip, type ZipEntryInput } from "./zip";
 
@@ -390,10 +397,13 @@ export interface PackagedCapture {
  *
  * @example
  * const { wacz } = await packageCapture(session, loadCaptureKey(dataDir), { version: "0.1.0" });
+ *
+ * With a {@link SigningIdentity} (a domain certificate and its key) the signature is in the spec's
+ * identity mode, time-stamped by the first of `opts.tsa` that answers.
  */
 export async function packageCapture(
   session: CaptureSession,
-  key: CaptureKey,
+  key: CaptureKey | SigningIdentity,
   opts: { version: string; imageMatcher?: ImageMatcher; tsa?: string[] },
 ): Promise<PackagedCapture> {
   const software = `Proofmark ${opts.version}`;
@@ -514,8 +524,19 @@ export async function packageCapture(
   };
   const datapackageBytes = Buffer.from(`${JSON.stringify(datapackage, null, 2)}\n`);
   const hash = `sha256:${sha256(datapackageBytes)}`;
-  const signedData = signDatapackageHash(hash, key, software);
-  const { timeSignatures, errors: tsaErrors } = await timeSignSignature(signedData, opts.tsa ?? []);
+  let signedData: SignedData | IdentitySignedData;
+  let timeSignatures: TimeSignature[];
+  let tsaErrors: Array<{ tsa: string; message: string }>;
+  if ("domainCert" in key) {
+    ({
+      signedData,
+      timeSignatures,
+      errors: tsaErrors,
+    } = await signDatapackageHashWithIdentity(hash, key, software, opts.tsa ?? []));
+  } else {
+    signedData = signDatapackageHash(hash, key, software);
+    ({ timeSignatures, errors: tsaErrors } = await timeSignSignature(signedData, opts.tsa ?? []));
+  }
   const digestBytes = Buffer.from(
     `${JSON.stringify({ path: DATAPACKAGE, hash, signedData, ...(timeSignatures.length ? { timeSignatures } : {}) }, null, 2)}\n`,
   );
@@ -549,10 +570,15 @@ export interface WaczVerification {
     ok: boolean;
     reason?: string;
     curve?: string;
+    /** The spec's signing mode: the capturer's own key, or a domain certificate's. */
+    mode?: "anonymous" | "identity";
+    /** Identity mode: the domain and its certificate (trust is checked by `verifyCapture`). */
+    domain?: string;
+    certificate?: { subject: string; issuer: string; validFrom: string; validTo: string; sha256: string };
     publicKeyFingerprint?: string;
     created?: string;
     software?: string;
-    signedData?: SignedData;
+    signedData?: SignedData | IdentitySignedData;
   };
   files: WaczFileCheck[];
   records: {
@@ -605,7 +631,7 @@ export function verifyWaczBytes(bytes: Buffer): WaczVerification {
   if (!dp) return fail("WACZ_INVALID", DATAPACKAGE, "the WACZ has no datapackage.json");
   if (!dg) return fail("WACZ_INVALID", DATAPACKAGE_DIGEST, "the WACZ has no datapackage-digest.json: it is not signed");
   v.digestFile = { sha256: sha256(dg.data), size: dg.data.length };
-  let digest: { path?: string; hash?: string; signedData?: SignedData; timeSignatures?: unknown };
+  let digest: { path?: string; hash?: string; signedData?: SignedData | IdentitySignedData; timeSignatures?: unknown };
   try {
     digest = JSON.parse(dg.data.toString("utf8"));
   } catch {
@@ -618,20 +644,26 @@ export function verifyWaczBytes(bytes: Buffer): WaczVerification {
     expected: digest.hash,
     actual: actualDp,
   };
-  const sig = verifySignedData(digest.signedData);
+  const identity = isIdentitySignedData(digest.signedData) ? checkIdentitySignature(digest.signedData) : undefined;
+  const sig = identity ?? verifySignedData(digest.signedData);
+  const signerKey = identity
+    ? identity.publicKey
+    : typeof (digest.signedData as SignedData | undefined)?.publicKey === "string"
+      ? (digest.signedData as SignedData).publicKey
+      : undefined;
   v.signature = {
     ok: sig.ok && digest.signedData?.hash === digest.hash,
     reason:
       sig.ok && digest.signedData?.hash !== digest.hash
         ? "signedData.hash differs from the digest file's hash"
         : sig.reason,
-    curve: sig.curve,
+    mode: identity ? "identity" : "anonymous",
+    ...(identity
+      ? { domain: identity.domain, certificate: identity.certificate }
+      : { curve: (sig as { curve?: string }).curve }),
     ...(digest.signedData
       ? {
-          publicKeyFingerprint:
-            typeof digest.signedData.publicKey === "string"
-              ? publicKeyFingerprint(digest.signedData.publicKey)
-              : undefined,
+          publicKeyFingerprint: signerKey ? publicKeyFingerprint(signerKey) : undefined,
           created: digest.signedData.created,
           software: digest.signedData.software,
           signedData: digest.signedData,
@@ -646,7 +678,7 @@ export function verifyWaczBytes(bytes: Buffer): WaczVerification {
     );
   if (!v.signature.ok)
     fail(
-      "WACZ_SIGNATURE_INVALID",
+      (sig.ok ? undefined : identity?.code) ?? "WACZ_SIGNATURE_INVALID",
       DATAPACKAGE_DIGEST,
       `the signature in datapackage-digest.json does not hold: ${v.signature.reason}`,
     );
@@ -764,7 +796,7 @@ export function verifyWaczBytes(bytes: Buffer): WaczVerification {
   }
   if (!v.code) {
     v.ok = true;
-    v.message = `the WACZ is intact: ${v.files.length} files match datapackage.json, ${v.records.count} WARC records match their digests, and datapackage-digest.json is signed by key ${v.signature.publicKeyFingerprint?.slice(0, 16)}…`;
+    v.message = `the WACZ is intact: ${v.files.length} files match datapackage.json, ${v.records.count} WARC records match their digests, and datapackage-digest.json is signed by ${v.signature.mode === "identity" ? `the certificate of ${v.signature.domain}, ` : ""}key ${v.signature.publicKeyFingerprint?.slice(0, 16)}…`;
   }
   return v;
 }

@@ -266,6 +266,14 @@ export function readTimestampToken(token: Uint8Array): { genTime: string; imprin
   };
 }
 
+/** The certificates a token carries (DER), the TSA's own first when it is there (as `openssl ts -reply` puts it). */
+export function timestampTokenCertificates(token: Uint8Array): Uint8Array[] {
+  const { signed } = decodeToken(token);
+  return (signed.certificates ?? [])
+    .filter((c): c is pkijs.Certificate => c instanceof pkijs.Certificate)
+    .map((c) => new Uint8Array(c.toSchema().toBER(false)));
+}
+
 function decodeToken(token: Uint8Array): { signed: pkijs.SignedData; tstInfo: pkijs.TSTInfo } {
   try {
     const info = pkijs.ContentInfo.fromBER(toArrayBuffer(token));

@@ -347,9 +347,20 @@ export function buildCaptureReportModel(
     },
     {
       kind: "check",
-      title: t("signatureWaczSigningAnonymousEcdsa"),
+      title: t(
+        v.wacz.signature.mode === "identity" ? "signatureWaczSigningIdentity" : "signatureWaczSigningAnonymousEcdsa",
+      ),
       ok: v.wacz.signature.ok,
       rows: [
+        ...(v.wacz.signature.mode === "identity"
+          ? [
+              {
+                label: t("identityDomainCertificate"),
+                value: `${v.wacz.signature.domain ?? "-"} / ${v.wacz.signature.certificate?.sha256 ?? "-"}`,
+                mono: true,
+              },
+            ]
+          : []),
         {
           label: t("publicKeySha256"),
           value: v.wacz.signature.publicKeyFingerprint ?? "-",
@@ -362,6 +373,19 @@ export function buildCaptureReportModel(
         ...(v.wacz.signature.reason ? [{ label: t("problem"), value: v.wacz.signature.reason }] : []),
       ],
     },
+    ...(v.identity
+      ? [
+          {
+            kind: "check" as const,
+            title: t("identityTrustHeading"),
+            ok: v.identity.ok,
+            rows: [
+              ...v.identity.steps.map((st) => ({ label: st.check, value: `${st.ok ? "✓" : "✗"} ${st.detail ?? ""}` })),
+              { label: t("notChecked"), value: v.identity.notChecked.join("; ") },
+            ],
+          },
+        ]
+      : []),
     {
       kind: "check",
       title: t("filesAgainstDatapackageJson", { length: v.wacz.files.length }),

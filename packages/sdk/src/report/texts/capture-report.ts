@@ -125,6 +125,16 @@ export const CAPTURE_REPORT_TEXTS = {
     en: "Signature (WACZ signing, anonymous ECDSA)",
   },
   publicKeySha256: { zh: "公钥 SHA-256", en: "public key SHA-256" },
+  signatureWaczSigningIdentity: {
+    zh: "签名（WACZ 签名规范，身份模式：域名证书 + RFC 3161 时间戳）",
+    en: "Signature (WACZ signing, identity mode: domain certificate + RFC 3161 time-stamp)",
+  },
+  identityDomainCertificate: { zh: "域名 / 证书 SHA-256", en: "domain / certificate SHA-256" },
+  identityTrustHeading: {
+    zh: "签名身份：证书链与时间戳（离线，按用户配置的受信任根证书）",
+    en: "Signer identity: certificate chain and time-stamp (offline, against the roots the user configured)",
+  },
+  notChecked: { zh: "未检查", en: "not checked" },
   curveCreated: { zh: "曲线 / 签名时间", en: "curve / created" },
   problem: { zh: "问题", en: "problem" },
   filesAgainstDatapackageJson: {
