@@ -162,7 +162,7 @@ export function register(program: Command): void {
         for (const line of imageMatchLines(r, { all: false })) env.out.line(line);
         if (captured.identity)
           env.out.line(
-            `  signed as ${captured.identity.domain} (identity mode, certificate sha256 ${captured.identity.certificateSha256.slice(0, 16)}…), time-stamped at ${captured.identity.genTime}`,
+            `  signed as ${escapeControlChars(captured.identity.domain)} (identity mode, certificate sha256 ${captured.identity.certificateSha256.slice(0, 16)}…), time-stamped at ${captured.identity.genTime}`,
           );
         for (const t of captured.timeSignatures) env.out.line(`  time-signed by ${t.tsa} at ${t.genTime}`);
         for (const t of captured.tsaErrors) env.out.line(`  the TSA ${t.tsa} gave no time signature: ${t.message}`);
