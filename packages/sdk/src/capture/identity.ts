@@ -255,9 +255,19 @@ export function checkIdentitySignature(signed: unknown): IdentitySignatureCheck 
   return { ok: true, ...found };
 }
 
+/** The checks of the identity verification, in order (the report translates them). */
+export const IDENTITY_CHECKS = [
+  "certificate chain",
+  "certificates valid at created",
+  "time-stamp of the signature",
+  "created within 10 minutes of the time-stamp",
+  "time-stamp within the certificate's validity",
+] as const;
+export type IdentityCheckName = (typeof IDENTITY_CHECKS)[number];
+
 /** One named check of the identity verification, as shown by verify and the report. */
 export interface IdentityStep {
-  check: string;
+  check: IdentityCheckName;
   ok: boolean;
   detail?: string;
 }
@@ -296,7 +306,7 @@ export async function verifyIdentityTrust(
   trust: { certTrust: Uint8Array[]; tsaTrust: Uint8Array[] },
 ): Promise<IdentityTrustCheck> {
   const out: IdentityTrustCheck = { ok: false, domain: signed.domain, chain: [], steps: [], notChecked: NOT_CHECKED };
-  const fail = (code: ErrorCode, check: string, message: string): IdentityTrustCheck => {
+  const fail = (code: ErrorCode, check: IdentityCheckName, message: string): IdentityTrustCheck => {
     out.steps.push({ check, ok: false, detail: message });
     if (!out.code) Object.assign(out, { code, message });
     return out;

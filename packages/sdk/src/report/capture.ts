@@ -3,9 +3,19 @@ import { CAPTURE_REPORT_TEXTS } from "./texts/capture-report";
 import { escapeHtml } from "../core/html";
 import type { CaptureVerification } from "../capture";
 import type { CaptureRecord } from "../capture/wacz";
+import type { IdentityCheckName } from "../capture/identity";
 import { renderReportHtml } from "./html";
 import { formatCst, formatUtc, type ReportBlock, type ReportLang, type ReportModel, type ReportSection } from "./model";
 import { anchorOfAnswerWords, anchorOfCalldata, ANCHOR_OF_SIGNATURE, deriveLeaf, deriveMerkleSteps } from "./reverify";
+
+/** The catalogue entry of each identity check. */
+const IDENTITY_CHECK_TEXT: Record<IdentityCheckName, keyof typeof CAPTURE_REPORT_TEXTS> = {
+  "certificate chain": "identityCheckChain",
+  "certificates valid at created": "identityCheckValidAtCreated",
+  "time-stamp of the signature": "identityCheckTimeStamp",
+  "created within 10 minutes of the time-stamp": "identityCheckCreatedNearTimeStamp",
+  "time-stamp within the certificate's validity": "identityCheckTimeStampInValidity",
+};
 
 /**
  * The court report of a web capture (a WACZ made by `proofmark capture`), as the same
@@ -380,7 +390,10 @@ export function buildCaptureReportModel(
             title: t("identityTrustHeading"),
             ok: v.identity.ok,
             rows: [
-              ...v.identity.steps.map((st) => ({ label: st.check, value: `${st.ok ? "✓" : "✗"} ${st.detail ?? ""}` })),
+              ...v.identity.steps.map((st) => ({
+                label: t(IDENTITY_CHECK_TEXT[st.check]),
+                value: `${st.ok ? "✓" : "✗"} ${st.detail ?? ""}`,
+              })),
               { label: t("notChecked"), value: v.identity.notChecked.join("; ") },
             ],
           },

@@ -135,6 +135,14 @@ export const CAPTURE_REPORT_TEXTS = {
     en: "Signer identity: certificate chain and time-stamp (offline, against the roots the user configured)",
   },
   notChecked: { zh: "未检查", en: "not checked" },
+  identityCheckChain: { zh: "证书链（至受信任根证书）", en: "certificate chain" },
+  identityCheckValidAtCreated: { zh: "各证书在签名时间（created）有效", en: "certificates valid at created" },
+  identityCheckTimeStamp: { zh: "签名的时间戳", en: "time-stamp of the signature" },
+  identityCheckCreatedNearTimeStamp: {
+    zh: "签名时间与时间戳相差不超过 10 分钟",
+    en: "created within 10 minutes of the time-stamp",
+  },
+  identityCheckTimeStampInValidity: { zh: "时间戳在证书有效期内", en: "time-stamp within the certificate's validity" },
   curveCreated: { zh: "曲线 / 签名时间", en: "curve / created" },
   problem: { zh: "问题", en: "problem" },
   filesAgainstDatapackageJson: {
