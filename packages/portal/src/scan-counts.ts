@@ -1,5 +1,6 @@
 import * as crypto from "node:crypto";
 import { ProofmarkError } from "@proofmark/sdk";
+import { BoundedCache } from "./cache";
 import type { ScanBudget, ScanCounter } from "./queries";
 
 type Pool = import("pg").Pool;
@@ -45,8 +46,13 @@ CREATE TABLE IF NOT EXISTS portal_scan_clients (
   PRIMARY KEY (serial, client));
 `;
 
-/** Batches of scan-count reads one portal instance keeps in flight at once. */
-const MAX_READS_IN_FLIGHT = 4;
+/**
+ * Batches of scan-count reads one portal instance keeps in flight at once. One: the batch then
+ * grows with the load (a read waits at most for the batch in flight, then its own), and plain reads
+ * never wait on a lock. Measured under load (200 clients, one code): 1 batch in flight cost less
+ * portal CPU per request than 2 or 4 and gave a lower p99.
+ */
+const MAX_READS_IN_FLIGHT = 1;
 /** Distinct (serial, client) reads in one batch. */
 const MAX_READ_BATCH = 500;
 
@@ -122,7 +128,9 @@ export class PostgresScanCounts implements ScanCounts {
    * lock across round trips: repeated scans of one code serialised at ~1 ms each.)
    */
   async record(serial: string, client: string, now = Date.now()): Promise<SerialScans & { counted: boolean }> {
-    const key = crypto.createHash("sha256").update(client).digest("base64url").slice(0, 22);
+    const key = this.keys.getOrSet(client, () =>
+      crypto.createHash("sha256").update(client).digest("base64url").slice(0, 22),
+    );
     try {
       const seen = await this.seen(serial, key);
       if (seen && seen.countedAt !== null && now - seen.countedAt < this.windowMs)
@@ -169,6 +177,8 @@ export class PostgresScanCounts implements ScanCounts {
     }
   }
 
+  /** Clients' stored keys (a hash of the address), by address. */
+  private readonly keys = new BoundedCache<string, string>(10_000, 64);
   /** Reads waiting for the next batch, per serial and client key. */
   private waiting = new Map<string, SeenWaiter>();
   /** Batches of reads sent and not yet answered. */
