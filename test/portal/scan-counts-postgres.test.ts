@@ -67,6 +67,44 @@ describe("portal scan counts in PostgreSQL (shared between instances)", function
     }
   });
 
+  it("many repeated scans at once on one instance (reads batched) each see every count committed before they were asked", async () => {
+    const windowMs = 10 * 60_000;
+    const [a, b] = await Promise.all(
+      [1, 2].map(() => PostgresScanCounts.open(pg!.url, windowMs, scanBudget(windowMs))),
+    );
+    try {
+      const now = Date.now();
+      expect(await a.record("SERIALBATCH", "203.0.113.1", now)).to.include({ counted: true, count: 1 });
+      for (let i = 1; i <= 20; i++) {
+        // Repeated scans on A (answered from batched reads) while B counts a new client.
+        const during = Array.from({ length: 25 }, () => a.record("SERIALBATCH", "203.0.113.1", now + i));
+        const counted = await b.record("SERIALBATCH", `198.51.100.${i}`, now + i);
+        expect(counted).to.include({ counted: true, count: i + 1 });
+        // Asked after B's count was committed: must include it, however many reads are in flight.
+        const after = await Promise.all(
+          Array.from({ length: 25 }, () => a.record("SERIALBATCH", "203.0.113.1", now + i)),
+        );
+        for (const r of after) expect(r).to.include({ counted: false, count: i + 1 });
+        for (const r of await Promise.all(during)) {
+          expect(r.counted).to.equal(false);
+          expect(r.count).to.be.oneOf([i, i + 1]);
+        }
+      }
+      // Distinct clients in one batch: each is answered for itself (a new one counts, the old one not).
+      const mixed = await Promise.all([
+        a.record("SERIALBATCH", "203.0.113.1", now + 30),
+        a.record("SERIALBATCH", "203.0.113.99", now + 30),
+        a.record("SERIALNEVER", "203.0.113.1", now + 30).then(() => a.read("SERIALNEVER")),
+      ]);
+      expect(mixed[0].counted).to.equal(false);
+      expect(mixed[1].counted).to.equal(true);
+      expect(mixed[2]!.count).to.equal(1);
+      expect((await b.read("SERIALBATCH"))!.count).to.equal(22);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
   it("keeps the per-address daily budget across instances (3 counted scans per address per serial per day)", async () => {
     const windowMs = 1_000;
     const [a, b] = await Promise.all(

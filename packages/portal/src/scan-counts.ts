@@ -1,5 +1,6 @@
 import * as crypto from "node:crypto";
 import { ProofmarkError } from "@proofmark/sdk";
+import { BoundedCache } from "./cache";
 import type { ScanBudget, ScanCounter } from "./queries";
 
 type Pool = import("pg").Pool;
@@ -44,6 +45,29 @@ CREATE TABLE IF NOT EXISTS portal_scan_clients (
   serial TEXT NOT NULL, client TEXT NOT NULL, counted_at BIGINT NOT NULL, scans INTEGER NOT NULL, since BIGINT NOT NULL,
   PRIMARY KEY (serial, client));
 `;
+
+/**
+ * Batches of scan-count reads one portal instance keeps in flight at once. One: the batch then
+ * grows with the load (a read waits at most for the batch in flight, then its own), and plain reads
+ * never wait on a lock. Measured under load (200 clients, one code): 1 batch in flight cost less
+ * portal CPU per request than 2 or 4 and gave a lower p99.
+ */
+const MAX_READS_IN_FLIGHT = 1;
+/** Distinct (serial, client) reads in one batch. */
+const MAX_READ_BATCH = 500;
+
+/** A serial's counts and when one client was last counted for it. */
+interface Seen extends Required<SerialScans> {
+  countedAt: number | null;
+}
+
+interface SeenWaiter {
+  serial: string;
+  key: string;
+  promise: Promise<Seen | undefined>;
+  resolve(v: Seen | undefined): void;
+  reject(e: unknown): void;
+}
 
 /**
  * Scan counts in PostgreSQL, shared by every portal instance on the database. A scan is one
@@ -93,8 +117,9 @@ export class PostgresScanCounts implements ScanCounts {
   }
 
   /**
-   * One round trip per scan, two when it may count. A client that was counted within the window is
-   * answered from a plain read (no lock, no write: its scan cannot count, whatever runs
+   * One read per scan (batched with the other scans of the moment, see {@link seen}), plus one
+   * statement when it may count. A client that was counted within the window is answered from that
+   * read (no lock, no write: its scan cannot count, whatever runs
    * concurrently — `counted_at` only moves forward). Otherwise one statement decides and writes:
    * the client's row is inserted or, on conflict, updated only when the window and the budget allow
    * (`ON CONFLICT … DO UPDATE … WHERE` locks the row and re-checks its newest version, so two
@@ -103,24 +128,13 @@ export class PostgresScanCounts implements ScanCounts {
    * lock across round trips: repeated scans of one code serialised at ~1 ms each.)
    */
   async record(serial: string, client: string, now = Date.now()): Promise<SerialScans & { counted: boolean }> {
-    const key = crypto.createHash("sha256").update(client).digest("base64url").slice(0, 22);
+    const key = this.keys.getOrSet(client, () =>
+      crypto.createHash("sha256").update(client).digest("base64url").slice(0, 22),
+    );
     try {
-      const seen = (
-        await this.pool.query({
-          // Named: each connection parses and plans the statement once.
-          name: "proofmark-scan-seen",
-          text: `SELECT s.first_seen, s.last_seen, s.count, c.counted_at FROM portal_scans s
-           LEFT JOIN portal_scan_clients c ON c.serial = s.serial AND c.client = $2 WHERE s.serial = $1`,
-          values: [serial, key],
-        })
-      ).rows[0] as { first_seen: string; last_seen: string; count: string; counted_at: string | null } | undefined;
-      if (seen && seen.counted_at !== null && now - Number(seen.counted_at) < this.windowMs)
-        return {
-          count: Number(seen.count),
-          firstSeen: Number(seen.first_seen),
-          lastSeen: Number(seen.last_seen),
-          counted: false,
-        };
+      const seen = await this.seen(serial, key);
+      if (seen && seen.countedAt !== null && now - seen.countedAt < this.windowMs)
+        return { count: seen.count, firstSeen: seen.firstSeen, lastSeen: seen.lastSeen, counted: false };
       const perClient = Number.isFinite(this.perClient) ? this.perClient : null;
       const row = (
         await this.pool.query({
@@ -161,6 +175,85 @@ export class PostgresScanCounts implements ScanCounts {
         { cause: e },
       );
     }
+  }
+
+  /** Clients' stored keys (a hash of the address), by address. */
+  private readonly keys = new BoundedCache<string, string>(10_000, 64);
+  /** Reads waiting for the next batch, per serial and client key. */
+  private waiting = new Map<string, SeenWaiter>();
+  /** Batches of reads sent and not yet answered. */
+  private readsInFlight = 0;
+  private readScheduled = false;
+
+  /**
+   * A serial's counts and when `key` was last counted for it (undefined: never scanned). Reads are
+   * batched: the reads asked for while {@link MAX_READS_IN_FLIGHT} batches are in flight (or within
+   * one turn of the event loop) go together as one statement, and one read per distinct serial and
+   * client, shared by every scan asking for it. A batch is always sent after every read in it was
+   * asked for, so each scan still sees every count committed before it arrived. (One statement per
+   * scan cost the portal ~0.7 ms of CPU per request in the pg driver: 200 clients scanning one code
+   * ran ~200 statements for what one answers.)
+   */
+  private seen(serial: string, key: string): Promise<Seen | undefined> {
+    const id = `${serial}\n${key}`;
+    let w = this.waiting.get(id);
+    if (!w) {
+      let resolve!: (v: Seen | undefined) => void;
+      let reject!: (e: unknown) => void;
+      const promise = new Promise<Seen | undefined>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      w = { serial, key, promise, resolve, reject };
+      this.waiting.set(id, w);
+      this.scheduleReads();
+    }
+    return w.promise;
+  }
+
+  private scheduleReads(): void {
+    if (this.readScheduled || this.readsInFlight >= MAX_READS_IN_FLIGHT || this.waiting.size === 0) return;
+    this.readScheduled = true;
+    // Let the requests already received in this turn of the event loop join the batch.
+    setImmediate(() => {
+      this.readScheduled = false;
+      if (this.readsInFlight >= MAX_READS_IN_FLIGHT || this.waiting.size === 0) return;
+      const batch = [...this.waiting.values()].slice(0, MAX_READ_BATCH);
+      for (const w of batch) this.waiting.delete(`${w.serial}\n${w.key}`);
+      this.readsInFlight++;
+      this.readBatch(batch)
+        .catch((e: unknown) => {
+          for (const w of batch) w.reject(e);
+        })
+        .finally(() => {
+          this.readsInFlight--;
+          this.scheduleReads();
+        });
+      this.scheduleReads();
+    });
+  }
+
+  private async readBatch(batch: SeenWaiter[]): Promise<void> {
+    const rows = (
+      await this.pool.query({
+        // Named: each connection parses and plans the statement once.
+        name: "proofmark-scan-seen-batch",
+        text: `SELECT k.i, s.first_seen, s.last_seen, s.count, c.counted_at
+           FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k(serial, client, i)
+           JOIN portal_scans s ON s.serial = k.serial
+           LEFT JOIN portal_scan_clients c ON c.serial = k.serial AND c.client = k.client`,
+        values: [batch.map((w) => w.serial), batch.map((w) => w.key)],
+      })
+    ).rows as Array<{ i: string; first_seen: string; last_seen: string; count: string; counted_at: string | null }>;
+    const found = new Array<Seen | undefined>(batch.length);
+    for (const r of rows)
+      found[Number(r.i) - 1] = {
+        count: Number(r.count),
+        firstSeen: Number(r.first_seen),
+        lastSeen: Number(r.last_seen),
+        countedAt: r.counted_at === null ? null : Number(r.counted_at),
+      };
+    batch.forEach((w, i) => w.resolve(found[i]));
   }
 
   async read(serial: string): Promise<SerialScans | undefined> {
