@@ -1,6 +1,15 @@
 import * as fs from "node:fs";
 import { InvalidArgumentError, type Command } from "commander";
-import { parseReceipt, ProofmarkError, RECEIPT_MAX_BYTES, type Receipt } from "@proofmark/sdk";
+import {
+  evidenceVerifier,
+  parseReceipt,
+  ProofmarkError,
+  RECEIPT_MAX_BYTES,
+  type Receipt,
+  type Verifier,
+  type WitnessPolicy,
+} from "@proofmark/sdk";
+import type { CommandEnv } from "./options";
 
 /**
  * Reads a receipt file's text, at most RECEIPT_MAX_BYTES (+1 to notice more): `--proof /dev/zero`
@@ -108,4 +117,23 @@ export function verifierFlags(o: VerifyCliFlags): { trustRegistries?: string[]; 
     trustRegistries: o.trustRegistry,
     rpcTimeoutMs: o.rpcTimeout !== undefined ? o.rpcTimeout * 1000 : undefined,
   };
+}
+
+/**
+ * The SDK's evidence verifier as a verifying command's flags configure it (`--rpc`, the data folder,
+ * `--min-confirmations`, `--policy`, `--tsa-trust`, `--trust-registry`, `--rpc-timeout`): one session
+ * for every receipt the command checks.
+ */
+export function commandVerifier(
+  env: CommandEnv,
+  o: VerifyCliFlags & { minConfirmations?: number; policy?: WitnessPolicy; tsaTrust: string[] },
+): Verifier {
+  return evidenceVerifier({
+    rpc: env.opts.rpc,
+    dataDir: env.dataDir,
+    minConfirmations: o.minConfirmations,
+    policy: o.policy,
+    tsaTrust: o.tsaTrust,
+    ...verifierFlags(o),
+  });
 }

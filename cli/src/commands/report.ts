@@ -22,11 +22,10 @@ import {
   type ReportLang,
   type VerificationResult,
   type WitnessPolicy,
-  evidenceVerifier,
 } from "@proofmark/sdk";
 import { writeFileAtomic } from "@proofmark/sdk/internal";
 import { commandEnv, positiveInt, type CommandEnv } from "../options";
-import { addVerifyOptions, readReceiptText, verifierFlags, type VerifyCliFlags } from "../receipts";
+import { addVerifyOptions, commandVerifier, readReceiptText, type VerifyCliFlags } from "../receipts";
 import { FINGERPRINT_DATABASE_HELP, writeMatchReport } from "./match";
 import { addWitnessOptions } from "./witnesses";
 import { readAnyReceipt, verifyWithWitnesses } from "./witness-report";
@@ -90,14 +89,7 @@ export function register(program: Command): void {
     let input: VerificationResult | RejectedReceipt;
     try {
       const receipt = readAnyReceipt(proof, readReceiptText);
-      const verifier = evidenceVerifier({
-        rpc: env.opts.rpc,
-        dataDir: env.dataDir,
-        minConfirmations: o.minConfirmations,
-        policy: o.policy,
-        tsaTrust: o.tsaTrust,
-        ...verifierFlags(o),
-      });
+      const verifier = commandVerifier(env, o);
       const { result, note } = await verifyWithWitnesses(verifier, receipt, digest);
       if (note) env.out.line(`note: ${note}`);
       input = result;
@@ -149,14 +141,7 @@ async function reportCapture(
   o: ReportCliOptions,
   format: "pdf" | "html",
 ): Promise<void> {
-  const verifier = evidenceVerifier({
-    rpc: env.opts.rpc,
-    dataDir: env.dataDir,
-    minConfirmations: o.minConfirmations,
-    policy: o.policy,
-    tsaTrust: o.tsaTrust,
-    ...verifierFlags(o),
-  });
+  const verifier = commandVerifier(env, o);
   const v = await verifyCapture({
     path: file,
     receiptPath: o.proof,

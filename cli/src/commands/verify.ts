@@ -4,7 +4,6 @@ import {
   collectFiles,
   EmbeddedStore,
   escapeControlChars,
-  evidenceVerifier,
   fetchFromStore,
   hashFile,
   isProofmarkError,
@@ -25,7 +24,7 @@ import {
 import { commandEnv, positiveInt, type CommandEnv } from "../options";
 import { formatAddress, formatTime, rows, type Output } from "../output";
 import { hintFor } from "../hints";
-import { addVerifyOptions, readReceiptText, verifierFlags, type VerifyCliFlags } from "../receipts";
+import { addVerifyOptions, commandVerifier, readReceiptText, type VerifyCliFlags } from "../receipts";
 import { addWitnessOptions } from "./witnesses";
 import { readAnyReceipt, verifyWithWitnesses, witnessLines } from "./witness-report";
 import { imageMatchLines } from "./capture";
@@ -74,14 +73,7 @@ export function register(program: Command): void {
       const skipped: SkippedEntry[] = [];
       const targets = o.fromStore ? storeTargets(paths, o.proof) : resolveTargets(paths, o.proof, skipped);
       // One session for all receipts: a folder stamped in one batch costs one anchor and one block read.
-      const verifier = evidenceVerifier({
-        rpc: env.opts.rpc,
-        dataDir: env.dataDir,
-        minConfirmations: o.minConfirmations,
-        policy: o.policy,
-        tsaTrust: o.tsaTrust,
-        ...verifierFlags(o),
-      });
+      const verifier = commandVerifier(env, o);
       const results: Array<{
         file: string;
         proof: string;
@@ -339,14 +331,7 @@ function captureClocks(v: Awaited<ReturnType<typeof verifyCapture>>): Array<[str
 /** `proofmark verify capture.wacz`: every file, WARC record and the signature offline, then the anchor. */
 async function verifyWacz(env: CommandEnv, file: string, o: VerifyCliOptions): Promise<void> {
   env.out.progress(`checking ${file}`);
-  const verifier = evidenceVerifier({
-    rpc: env.opts.rpc,
-    dataDir: env.dataDir,
-    minConfirmations: o.minConfirmations,
-    policy: o.policy,
-    tsaTrust: o.tsaTrust,
-    ...verifierFlags(o),
-  });
+  const verifier = commandVerifier(env, o);
   const v = await verifyCapture({
     path: file,
     receiptPath: o.proof,
