@@ -2,7 +2,9 @@ import { expect } from "chai";
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
+import * as crypto from "node:crypto";
 import * as path from "node:path";
+import * as zlib from "node:zlib";
 import { MerkleTree, SqliteCalendarStore, type Hex } from "../../packages/sdk/src";
 import { randomLeaf } from "./helpers";
 
@@ -140,6 +142,47 @@ describe("calendar SQLite store: batches as runs of the acknowledgement order", 
       expect(await again.pendingCount()).to.equal(0);
     } finally {
       await again.close();
+    }
+  });
+
+  it("recovers a log of 200,000 acknowledgements on open (a busy run killed while the index lagged behind)", async function () {
+    this.timeout(180_000);
+    const file = path.join(dir, "calendar.db");
+    const logDir = `${file}-acks`;
+    fs.mkdirSync(logDir, { recursive: true });
+    // the log's record format (docs: SqliteCalendarStore): u32 length, u32 CRC-32, u32 header length, header JSON, leaves
+    const n = 200_000;
+    const bytes = crypto.randomBytes(32 * n);
+    const leaves: Hex[] = [];
+    const records: Buffer[] = [];
+    for (let id = 1; id <= n; id++) {
+      const leaf = `0x${bytes.toString("hex", (id - 1) * 32, id * 32)}` as Hex;
+      leaves.push(leaf);
+      const header = Buffer.from(
+        JSON.stringify({
+          id,
+          root: leaf, // the root of a one-leaf tree is its leaf
+          receivedAt: 1000 + id,
+          calendar: "http://calendar.test",
+          signer: `0x${"11".repeat(20)}`,
+          signature: `0x${"22".repeat(65)}`,
+        }),
+      );
+      const payload = Buffer.concat([Buffer.alloc(4), header, bytes.subarray((id - 1) * 32, id * 32)]);
+      payload.writeUInt32LE(header.length, 0);
+      const prefix = Buffer.alloc(8);
+      prefix.writeUInt32LE(payload.length, 0);
+      prefix.writeUInt32LE(zlib.crc32(payload), 4);
+      records.push(prefix, payload);
+    }
+    fs.writeFileSync(path.join(logDir, "000000000001.log"), Buffer.concat(records));
+    const store = new SqliteCalendarStore(file);
+    try {
+      expect(await store.pendingCount()).to.equal(n);
+      expect((await store.lookup(leaves[n - 1]))!.ack.id).to.equal(n);
+      expect(await store.acknowledge(ack([randomLeaf()], 999_999))).to.equal(n + 1);
+    } finally {
+      await store.close();
     }
   });
 

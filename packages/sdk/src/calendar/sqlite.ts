@@ -182,7 +182,7 @@ export class SqliteCalendarStore implements CalendarStore {
       .filter((f) => /^\d{12}\.log$/.test(f))
       .sort();
     const records: AckRecord[] = [];
-    for (const f of files) records.push(...readLogSegment(path.join(this.logDir, f)));
+    for (const f of files) for (const r of readLogSegment(path.join(this.logDir, f))) records.push(r);
     const insertAck = this.db.prepare(
       "INSERT OR IGNORE INTO acks (id, root, received_at, calendar, signer, signature, leaves) VALUES (?, ?, ?, ?, ?, ?, ?)",
     );
@@ -200,7 +200,8 @@ export class SqliteCalendarStore implements CalendarStore {
         }
       })
       .immediate();
-    this.nextId = Math.max(maxIndexed, ...records.map((r) => r.id)) + 1;
+    // (loops, not push(...records) or Math.max(...ids): a log of many small groups exceeds the argument limit)
+    this.nextId = records.reduce((max, r) => (r.id > max ? r.id : max), maxIndexed) + 1;
     for (const f of files) fs.rmSync(path.join(this.logDir, f));
     this.segment = this.openSegment();
   }
