@@ -284,7 +284,11 @@ function reportMany(
   out: Output,
   results: Array<{ file: string; result?: VerificationResult; error?: { code: string; message: string } }>,
 ): void {
-  const width = Math.min(60, Math.max(...results.map((r) => r.file.length)));
+  // a loop, not Math.max(...lengths): a folder of 200,000 receipts exceeds the argument limit
+  const width = Math.min(
+    60,
+    results.reduce((w, r) => Math.max(w, r.file.length), 0),
+  );
   for (const r of results) {
     const name = r.file.padEnd(width);
     if (r.result?.ok && r.result.receipt.version === 2) {
