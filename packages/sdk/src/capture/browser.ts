@@ -289,6 +289,12 @@ function headerPairs(headers: Record<string, string> | undefined): Array<[string
   return out;
 }
 
+/**
+ * The bound on one browser step that has no time limit of its own (opening a page, a DevTools
+ * session): a browser that stops answering fails the capture with the step named, never hangs it.
+ */
+const BROWSER_STEP_TIMEOUT_MS = 30_000;
+
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout;
   return Promise.race([
@@ -447,15 +453,24 @@ export async function captureUrls(opts: CaptureOptions): Promise<CaptureSession>
     for (let i = 0; i < opts.urls.length; i++) {
       const url = opts.urls[i];
       opts.onProgress?.(`capturing ${url}`);
-      const page = await context.newPage();
-      const cdp = await context.newCDPSession(page);
+      const page = await withTimeout(context.newPage(), BROWSER_STEP_TIMEOUT_MS, "opening a page");
+      const cdp = await withTimeout(context.newCDPSession(page), BROWSER_STEP_TIMEOUT_MS, "a DevTools session");
       recorder.page = i;
-      const { targetInfo } = (await cdp.send("Target.getTargetInfo")) as { targetInfo: { targetId: string } };
+      const { targetInfo } = (await withTimeout(
+        cdp.send("Target.getTargetInfo"),
+        BROWSER_STEP_TIMEOUT_MS,
+        "reading the page's target",
+      )) as { targetInfo: { targetId: string } };
       const { sessionId: pageSession } = await dt.send<{ sessionId: string }>("Target.attachToTarget", {
         targetId: targetInfo.targetId,
         flatten: true,
       });
-      if (!browserInfo) browserInfo = await observeBrowser(context, executablePath, profile, entriesBeforeLaunch);
+      if (!browserInfo)
+        browserInfo = await withTimeout(
+          observeBrowser(context, executablePath, profile, entriesBeforeLaunch),
+          BROWSER_STEP_TIMEOUT_MS,
+          "reading the browser's version and command line",
+        );
       const pc: PageCapture = {
         index: i,
         url,
@@ -475,7 +490,7 @@ export async function captureUrls(opts: CaptureOptions): Promise<CaptureSession>
       await recorder.attach(dt.channel(pageSession));
       autoAttach(pageSession);
       await dt.send("Target.setAutoAttach", PAGE_AUTO_ATTACH, pageSession);
-      if (video) await video.attach(cdp);
+      if (video) await withTimeout(video.attach(cdp), BROWSER_STEP_TIMEOUT_MS, "starting the screencast");
       let first = true;
       page.on("framenavigated", (f) => {
         if (f !== page.mainFrame()) return;
@@ -491,7 +506,8 @@ export async function captureUrls(opts: CaptureOptions): Promise<CaptureSession>
         else pc.errors.push(`navigation failed: ${(e as Error).message.split("\n")[0]}`);
       }
       await page.waitForLoadState("networkidle", { timeout: pc.loadTimedOut ? 1 : settleMs }).catch(() => undefined);
-      if (video) await video.detach(cdp);
+      if (video)
+        await withTimeout(video.detach(cdp), BROWSER_STEP_TIMEOUT_MS, "stopping the screencast").catch(() => undefined);
       pc.snapshotAt = new Date().toISOString();
       pc.finalUrl = page.url();
       const run = async <T>(source: string, purpose: string): Promise<T | undefined> => {

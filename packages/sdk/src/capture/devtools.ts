@@ -33,9 +33,24 @@ interface MinimalWebSocket {
   readyState: number;
 }
 
+/**
+ * How long one DevTools command may take before it fails. Chromium answers a command within
+ * milliseconds, or never: a command sent to a session whose target goes away (a pop-up closed while
+ * its response body was being read) gets no answer, so every command is bounded.
+ */
+export const DEVTOOLS_COMMAND_TIMEOUT_MS = 30_000;
+
+interface PendingCall {
+  method: string;
+  sessionId?: string;
+  resolve: (v: never) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
 export class DevToolsConnection {
   private nextId = 0;
-  private readonly calls = new Map<number, { resolve: (v: never) => void; reject: (e: Error) => void }>();
+  private readonly calls = new Map<number, PendingCall>();
   private readonly listeners = new Map<string, Array<(params: never) => void>>();
   private closed = false;
 
@@ -43,8 +58,7 @@ export class DevToolsConnection {
     ws.on("message", (data) => this.onMessage(String(data)));
     ws.on("close", () => {
       this.closed = true;
-      for (const c of this.calls.values()) c.reject(new Error("the DevTools connection closed"));
-      this.calls.clear();
+      this.failCalls(() => true, "the DevTools connection closed");
     });
   }
 
@@ -75,19 +89,44 @@ export class DevToolsConnection {
     const m = JSON.parse(text) as Message;
     if (m.id !== undefined) {
       const call = this.calls.get(m.id);
+      if (!call) return;
       this.calls.delete(m.id);
-      if (m.error) call?.reject(new Error(m.error.message));
-      else call?.resolve(m.result as never);
+      clearTimeout(call.timer);
+      if (m.error) call.reject(new Error(m.error.message));
+      else call.resolve(m.result as never);
       return;
+    }
+    if (m.method === "Target.detachedFromTarget") {
+      // the target went away: Chromium will not answer what was sent to its session
+      const gone = (m.params as { sessionId?: string } | undefined)?.sessionId;
+      if (gone) this.failCalls((c) => c.sessionId === gone, "the target was closed before it answered");
     }
     for (const l of this.listeners.get(`${m.sessionId ?? ""} ${m.method}`) ?? []) l(m.params as never);
   }
 
-  send<T = never>(method: string, params: object = {}, sessionId?: string): Promise<T> {
+  private failCalls(which: (c: PendingCall, id: number) => boolean, why: string): void {
+    for (const [id, c] of this.calls) {
+      if (!which(c, id)) continue;
+      this.calls.delete(id);
+      clearTimeout(c.timer);
+      c.reject(new Error(`${c.method}: ${why}`));
+    }
+  }
+
+  send<T = never>(
+    method: string,
+    params: object = {},
+    sessionId?: string,
+    timeoutMs = DEVTOOLS_COMMAND_TIMEOUT_MS,
+  ): Promise<T> {
     if (this.closed) return Promise.reject(new Error("the DevTools connection is closed"));
     const id = ++this.nextId;
     return new Promise<T>((resolve, reject) => {
-      this.calls.set(id, { resolve: resolve as (v: never) => void, reject });
+      const timer = setTimeout(
+        () => this.failCalls((_, callId) => callId === id, `no answer within ${timeoutMs} ms`),
+        timeoutMs,
+      );
+      this.calls.set(id, { method, sessionId, resolve: resolve as (v: never) => void, reject, timer });
       this.ws.send(JSON.stringify({ id, method, params, ...(sessionId ? { sessionId } : {}) }));
     });
   }
@@ -106,6 +145,7 @@ export class DevToolsConnection {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.failCalls(() => true, "the DevTools connection was closed");
     try {
       this.ws.close();
     } catch {
