@@ -373,6 +373,12 @@ describe("SDK: ProvenanceRegistryClient, log replay and lot traces", function ()
     const unknown = await refused(() => as(signers.coop).pack(77, 1, 1n, rec(p)));
     expect(unknown.code).to.equal("LOT_NOT_FOUND");
     expect(unknown.message).to.match(/lot 77 does not exist \(lots are numbered 1 to 6\)/);
+    // a role that does not exist is the caller's mistake, said before anything is sent
+    const farmer = await refused(() => as(signers.coop).grantRole(1, "farmer" as never, signers.farmer2.address));
+    expect(farmer.code).to.equal("INVALID_ARGUMENT");
+    expect(farmer.message).to.match(/unknown role "farmer"; use one of admin, producer/);
+    expect((await refused(async () => as(signers.coop).roleId(1, 6))).code).to.equal("INVALID_ARGUMENT");
+    expect(as(signers.coop).roleId(1, "producer")).to.equal(as(signers.coop).roleId(1, 1));
   });
 
   it("parses CSV with quotes, doubled quotes and line breaks in cells, reporting the line each row starts on", function () {

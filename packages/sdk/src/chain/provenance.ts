@@ -6,7 +6,7 @@ import {
   type TransactionResponse,
 } from "ethers";
 import { ProofmarkError } from "../core/errors";
-import { BIZ_STEPS, PRODUCT_ROLES, type BizStep, type ProductRole } from "../core/epcis";
+import { BIZ_STEPS, PRODUCT_ROLES, roleCode, type BizStep, type ProductRole } from "../core/epcis";
 import type { Hex } from "../core/hex";
 import { accountLabel, explainProvenanceRevert, roleNames } from "./provenance-revert";
 import {
@@ -184,7 +184,11 @@ export class ProvenanceRegistryClient {
 
   /** The AccessControl role id of a product role. */
   roleId(product: number, role: ProductRole | number): Hex {
-    const code = typeof role === "number" ? role : PRODUCT_ROLES.indexOf(role);
+    const code = typeof role === "number" ? role : roleCode(role);
+    if (!Number.isInteger(code) || code < 0 || code >= PRODUCT_ROLES.length)
+      throw new ProofmarkError("INVALID_ARGUMENT", `unknown role code ${code}; use 0–${PRODUCT_ROLES.length - 1}`, {
+        role: code,
+      });
     return `0x${(BigInt("0x" + Buffer.from("proofmark.product.role").toString("hex").padEnd(64, "0")) | (BigInt(product) << 8n) | BigInt(code)).toString(16).padStart(64, "0")}` as Hex;
   }
 
