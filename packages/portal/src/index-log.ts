@@ -23,6 +23,8 @@ CREATE TABLE IF NOT EXISTS portal_index_head (scope TEXT PRIMARY KEY, seq BIGINT
 CREATE TABLE IF NOT EXISTS portal_index_snapshot (
   scope TEXT PRIMARY KEY, seq BIGINT NOT NULL, to_block BIGINT NOT NULL, body BYTEA NOT NULL, made_at TIMESTAMPTZ NOT NULL);
 ALTER TABLE portal_index_snapshot ALTER COLUMN body SET STORAGE EXTERNAL;
+CREATE TABLE IF NOT EXISTS portal_codes_manifests (
+  scope TEXT NOT NULL, sha256 TEXT NOT NULL, id BIGSERIAL, body TEXT NOT NULL, PRIMARY KEY (scope, sha256));
 `;
 
 /**
@@ -284,6 +286,42 @@ export class PostgresIndexLog {
     } finally {
       c.release();
     }
+  }
+
+  /**
+   * Shares a codes manifest (its JSON text) with every instance on this index, whichever instance
+   * writes the index and whatever codes folder each one has. Idempotent (keyed by the text's
+   * SHA-256). Each instance still checks a shared manifest against the chain before using it.
+   */
+  async shareManifest(body: string): Promise<void> {
+    const sha256 = crypto.createHash("sha256").update(body).digest("hex");
+    try {
+      await this.pool.query(
+        "INSERT INTO portal_codes_manifests (scope, sha256, body) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        [this.scope, sha256, body],
+      );
+    } catch (e) {
+      throw storeFailed(this.url, e);
+    }
+  }
+
+  /** The manifests shared after `id` (in the order they were shared), and the id to ask after next time. */
+  async manifestsAfter(id: number): Promise<{ id: number; manifests: Array<{ sha256: string; body: string }> }> {
+    let rows: Array<{ id: string; sha256: string; body: string }>;
+    try {
+      rows = (
+        await this.pool.query(
+          "SELECT id, sha256, body FROM portal_codes_manifests WHERE scope = $1 AND id > $2 ORDER BY id LIMIT 1000",
+          [this.scope, id],
+        )
+      ).rows as typeof rows;
+    } catch (e) {
+      throw storeFailed(this.url, e);
+    }
+    return {
+      id: rows.length > 0 ? Number(rows[rows.length - 1].id) : id,
+      manifests: rows.map((r) => ({ sha256: r.sha256, body: r.body })),
+    };
   }
 
   async close(): Promise<void> {

@@ -16,7 +16,8 @@ import {
 import { openDb, startCheckpointer } from "./db";
 import { PostgresIndexLog } from "./index-log";
 import { Indexer } from "./indexer";
-import { importManifests } from "./queries";
+import { importManifests, manifestFiles } from "./queries";
+import { SharedManifests } from "./shared-manifests";
 import { PostgresScanCounts } from "./scan-counts";
 import { createHandler, scanBudget } from "./server";
 
@@ -34,7 +35,15 @@ export {
 export { BoundedCache } from "./cache";
 export { PostgresIndexLog, IndexRecorder, applyPage, appliedPage, type IndexOp } from "./index-log";
 export { PostgresScanCounts, sqliteScanCounts, type ScanCounts, type SerialScans } from "./scan-counts";
-export { PortalQueries, ScanCounter, accountLabel, importManifests } from "./queries";
+export {
+  PortalQueries,
+  ScanCounter,
+  accountLabel,
+  importManifests,
+  manifestFiles,
+  type ManifestSource,
+} from "./queries";
+export { SharedManifests } from "./shared-manifests";
 export { pickLang } from "./i18n";
 
 export interface PortalOptions {
@@ -112,6 +121,9 @@ export async function startPortal(opts: PortalOptions): Promise<Portal> {
     .join(",")}`;
   const log = opts.database !== undefined ? await PostgresIndexLog.open(opts.database, scope) : undefined;
   const manifests = codesDir(chain.dataDir);
+  // With a shared index, the codes folders of all instances are shared too (see SharedManifests).
+  const shared = log && provenance ? new SharedManifests(log, manifests, chain.chainId, provenance) : undefined;
+  const settledManifest = db.prepare("SELECT 1 FROM manifests WHERE file = ? AND status != 'pending'");
   // Event documents: the data folder's content store, found by their on-chain commitment.
   const store = new EmbeddedStore(chain.dataDir);
   const documents = provenance
@@ -128,7 +140,10 @@ export async function startPortal(opts: PortalOptions): Promise<Portal> {
     fromBlock: Number.isSafeInteger(fromBlock) && fromBlock !== Number.MAX_SAFE_INTEGER ? fromBlock : 0,
     onSync: () => {
       try {
-        return importManifests(db, manifests, chain.chainId, provenance).accepted > 0;
+        const sources = [...manifestFiles(manifests), ...(shared?.sources ?? [])];
+        const changed = importManifests(db, sources, chain.chainId, provenance).accepted > 0;
+        shared?.forget((name) => settledManifest.get(name) !== undefined);
+        return changed;
       } catch (e) {
         opts.log?.(`loading codes manifests failed: ${(e as Error).message}`);
         return false;
@@ -139,6 +154,34 @@ export async function startPortal(opts: PortalOptions): Promise<Portal> {
   let scanCounts;
   if (opts.database !== undefined) {
     scanCounts = await PostgresScanCounts.open(opts.database, windowMs, scanBudget(windowMs));
+  }
+  // Shared codes manifests are exchanged beside the indexer, every poll, one exchange at a time.
+  let exchanged = Promise.resolve();
+  let exchangeFailure: string | undefined;
+  let exchangeTimer: NodeJS.Timeout | undefined;
+  let closing = false;
+  const exchangeManifests = (): Promise<void> =>
+    (exchanged = exchanged
+      .then(() => shared!.exchange())
+      .then(
+        () => {
+          if (exchangeFailure !== undefined) report("sharing codes manifests resumed");
+          exchangeFailure = undefined;
+        },
+        (e: Error) => {
+          if (e.message !== exchangeFailure)
+            report(`sharing codes manifests failed, retried every ${opts.pollMs ?? 500} ms: ${e.message}`);
+          exchangeFailure = e.message;
+        },
+      ));
+  if (shared) {
+    const tick = () => {
+      exchangeTimer = undefined;
+      void exchangeManifests().then(() => {
+        if (exchangeTimer === undefined && !closing) exchangeTimer = setTimeout(tick, opts.pollMs ?? 500);
+      });
+    };
+    tick();
   }
   // A shared index is served while this instance catches up on it (or waits for the indexer lock).
   if (log) void indexer.start(opts.pollMs ?? 500);
@@ -170,9 +213,13 @@ export async function startPortal(opts: PortalOptions): Promise<Portal> {
     indexer,
     chain,
     async sync() {
+      if (shared) await exchangeManifests();
       await indexer.sync();
     },
     async close() {
+      closing = true;
+      if (exchangeTimer) clearTimeout(exchangeTimer);
+      await exchanged;
       await indexer.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

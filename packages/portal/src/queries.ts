@@ -472,19 +472,49 @@ export class ScanCounter {
 }
 
 /**
- * Loads codes manifests from `dir` (`*.codes.json`, written by `proofmark codes issue`). A
- * manifest's serials are accepted only when its recomputed root equals a `CodesIssued`
- * commitment the chain recorded for that lot; others stay pending (retried after each sync).
+ * A codes manifest to load: a file of the data folder's `codes/` (`*.codes.json`, written by
+ * `proofmark codes issue`), or one another portal instance shared through PostgreSQL.
+ */
+export interface ManifestSource {
+  /** Where it is from (the file's path, or `shared:<sha256>`): its key in the `manifests` table. */
+  name: string;
+  /** Changes whenever the text may have (a file's mtime; shared manifests never change: 0). */
+  version: number;
+  read(): string;
+}
+
+/** The codes manifests of a folder (none when it does not exist). */
+export function manifestFiles(dir: string): ManifestSource[] {
+  if (!fs.existsSync(dir)) return [];
+  const files: ManifestSource[] = [];
+  for (const name of fs.readdirSync(dir)) {
+    if (!name.endsWith(".codes.json")) continue;
+    const file = path.join(dir, name);
+    let version: number;
+    try {
+      version = Math.floor(fs.statSync(file).mtimeMs);
+    } catch {
+      continue; // removed meanwhile
+    }
+    files.push({ name: file, version, read: () => fs.readFileSync(file, "utf8") });
+  }
+  return files;
+}
+
+/**
+ * Loads codes manifests. A manifest's serials are accepted only when its recomputed root equals a
+ * `CodesIssued` commitment the chain recorded for that lot; others stay pending (retried after
+ * each sync).
  */
 export function importManifests(
   db: Database.Database,
-  dir: string,
+  sources: ManifestSource[],
   chainId: number,
   registry: string | undefined,
 ): { accepted: number; pending: number } {
   let accepted = 0;
   let pending = 0;
-  if (!fs.existsSync(dir) || !registry) return { accepted, pending };
+  if (!registry) return { accepted, pending };
   const known = db.prepare("SELECT mtime, status FROM manifests WHERE file = ?");
   const issued = db.prepare("SELECT 1 FROM code_issues WHERE lot = ? AND commitment = ?");
   const upsert = db.prepare(
@@ -493,25 +523,23 @@ export function importManifests(
   const insertSerial = db.prepare(
     "INSERT OR IGNORE INTO serials (serial, gtin, lot, leaf, commitment) VALUES (?, ?, ?, ?, ?)",
   );
-  for (const name of fs.readdirSync(dir)) {
-    if (!name.endsWith(".codes.json")) continue;
-    const file = path.join(dir, name);
-    const mtime = Math.floor(fs.statSync(file).mtimeMs);
-    const prev = known.get(file) as { mtime: number; status: string } | undefined;
-    if (prev && prev.mtime === mtime && prev.status !== "pending") continue;
+  for (const source of sources) {
+    const { name, version } = source;
+    const prev = known.get(name) as { mtime: number; status: string } | undefined;
+    if (prev && prev.mtime === version && prev.status !== "pending") continue;
     let manifest: sdk.CodesManifest;
     try {
-      manifest = sdk.parseCodesManifest(fs.readFileSync(file, "utf8"));
+      manifest = sdk.parseCodesManifest(source.read());
     } catch {
-      upsert.run(file, "", mtime, "invalid");
+      upsert.run(name, "", version, "invalid");
       continue;
     }
     if (manifest.chainId !== chainId || manifest.registry !== registry.toLowerCase()) {
-      upsert.run(file, manifest.commitment, mtime, "other-chain");
+      upsert.run(name, manifest.commitment, version, "other-chain");
       continue;
     }
     if (!issued.get(manifest.lot, manifest.commitment)) {
-      upsert.run(file, manifest.commitment, mtime, "pending");
+      upsert.run(name, manifest.commitment, version, "pending");
       pending++;
       continue;
     }
@@ -520,7 +548,7 @@ export function importManifests(
       manifest.serials.forEach((s, i) =>
         insertSerial.run(s.serial, manifest.gtin, manifest.lot, leaves[i], manifest.commitment),
       );
-      upsert.run(file, manifest.commitment, mtime, "accepted");
+      upsert.run(name, manifest.commitment, version, "accepted");
     })();
     accepted++;
   }
