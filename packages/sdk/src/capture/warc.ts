@@ -1,6 +1,8 @@
 import { createHash } from "node:crypto";
-import { CDXIndexer, WARCParser, WARCRecord, WARCSerializer } from "warcio";
+import { lazyModule } from "../util/lazy";
 import { ProofmarkError } from "../core/errors";
+
+const warcio = lazyModule<typeof import("warcio")>("warcio");
 
 /**
  * WARC/1.1 records (ISO 28500:2017) of a capture, written with warcio (webrecorder's reference
@@ -37,7 +39,7 @@ export async function warcRecord(input: WarcRecordInput): Promise<{ bytes: Uint8
   const warcHeaders: Record<string, string> = { ...(input.warcHeaders ?? {}) };
   if (input.contentType) warcHeaders["Content-Type"] = input.contentType;
   const payload = input.payload;
-  const record = WARCRecord.create(
+  const record = warcio.WARCRecord.create(
     {
       ...(input.url ? { url: input.url } : {}),
       date: input.date,
@@ -51,7 +53,7 @@ export async function warcRecord(input: WarcRecordInput): Promise<{ bytes: Uint8
       if (payload.length > 0) yield payload;
     })(),
   );
-  const bytes = await WARCSerializer.serialize(record, { gzip: false, digest: DIGEST });
+  const bytes = await warcio.WARCSerializer.serialize(record, { gzip: false, digest: DIGEST });
   return { bytes, id: record.warcHeaders.headers.get("WARC-Record-ID") ?? "" };
 }
 
@@ -170,9 +172,9 @@ export function checkWarcRecord(r: WarcRecordView): WarcDigestCheck {
  * ReplayWeb.page read it), computed by warcio's indexer.
  */
 export async function cdxjIndex(warc: Uint8Array, filename: string): Promise<string> {
-  const indexer = new CDXIndexer({});
+  const indexer = new warcio.CDXIndexer({});
   const lines: string[] = [];
-  for await (const cdx of indexer.iterRecords(new WARCParser([warc]), filename))
+  for await (const cdx of indexer.iterRecords(new warcio.WARCParser([warc]), filename))
     lines.push(indexer.serializeCDXJ(cdx).trimEnd());
   return lines
     .sort()

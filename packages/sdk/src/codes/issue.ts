@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import QRCode from "qrcode";
+import { lazyModule } from "../util/lazy";
 import { randomSalt } from "../core/commitment";
 import { ProofmarkError } from "../core/errors";
 import { buildDigitalLink, newSerial, normalizeGtin, serialSetCommitment } from "../core/gs1";
@@ -11,6 +11,8 @@ import { ProvenanceRegistryClient } from "../chain/provenance";
 import { writeFileAtomic } from "../util/fs";
 import { codesCsv, CODES_FORMAT, CODES_VERSION, type CodesManifest } from "./manifest";
 import { labelSheetHtml } from "./labels";
+
+const QRCode = lazyModule<typeof import("qrcode")>("qrcode");
 
 /** Lot status codes of ProvenanceRegistry (`LotStatus`). */
 

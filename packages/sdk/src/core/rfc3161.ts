@@ -1,9 +1,13 @@
 import { sha1 } from "@noble/hashes/legacy";
 import { sha256, sha384, sha512 } from "@noble/hashes/sha2";
-import * as asn1js from "asn1js";
-import * as pkijs from "pkijs";
+import type * as Asn1js from "asn1js";
+import type * as Pkijs from "pkijs";
+import { lazyModule } from "../util/lazy";
 import { ProofmarkError } from "./errors";
 import { bytesEqual, fromHex, toHex, type Hex } from "./hex";
+
+const asn1js = lazyModule<typeof Asn1js>("asn1js");
+const pkijs = lazyModule<typeof Pkijs>("pkijs");
 
 /**
  * RFC 3161 time-stamp tokens over Merkle roots: building the request, parsing the reply and
@@ -98,7 +102,7 @@ function randomNonce(): Uint8Array {
  * refused (status other than granted / grantedWithMods).
  */
 export function parseTimestampResponse(der: Uint8Array): Uint8Array {
-  let resp: pkijs.TimeStampResp;
+  let resp: Pkijs.TimeStampResp;
   try {
     resp = pkijs.TimeStampResp.fromBER(toArrayBuffer(der));
   } catch (e) {
@@ -199,14 +203,14 @@ export async function verifyTimestampToken(
   // Integrity first (signature and message digest, no chain), so that an altered token is reported
   // as altered even when the alteration also moved genTime out of the certificate's validity.
   const data = toArrayBuffer(subjectBytes(opts.root));
-  let result: pkijs.SignedDataVerifyResult;
+  let result: Pkijs.SignedDataVerifyResult;
   try {
     result = (await signed.verify({
       signer: 0,
       data,
       checkChain: false,
       extendedMode: true,
-    })) as pkijs.SignedDataVerifyResult;
+    })) as Pkijs.SignedDataVerifyResult;
   } catch (e) {
     throw new ProofmarkError("TIMESTAMP_INVALID", `the token does not verify: ${(e as Error).message ?? e}`);
   }
@@ -221,7 +225,7 @@ export async function verifyTimestampToken(
       trustedCerts,
       checkChain: true,
       extendedMode: true,
-    })) as pkijs.SignedDataVerifyResult;
+    })) as Pkijs.SignedDataVerifyResult;
   } catch (e) {
     throw new ProofmarkError(
       "TIMESTAMP_UNTRUSTED",
@@ -237,7 +241,7 @@ export async function verifyTimestampToken(
   const accuracyMs = accuracy
     ? (accuracy.seconds ?? 0) * 1000 + (accuracy.millis ?? 0) + Math.ceil((accuracy.micros ?? 0) / 1000)
     : undefined;
-  const path = (result.certificatePath ?? []) as pkijs.Certificate[];
+  const path = (result.certificatePath ?? []) as Pkijs.Certificate[];
   return {
     genTime: genTime.toISOString(),
     genTimeSeconds: Math.floor(genTime.getTime() / 1000),
@@ -270,11 +274,11 @@ export function readTimestampToken(token: Uint8Array): { genTime: string; imprin
 export function timestampTokenCertificates(token: Uint8Array): Uint8Array[] {
   const { signed } = decodeToken(token);
   return (signed.certificates ?? [])
-    .filter((c): c is pkijs.Certificate => c instanceof pkijs.Certificate)
+    .filter((c): c is Pkijs.Certificate => c instanceof pkijs.Certificate)
     .map((c) => new Uint8Array(c.toSchema().toBER(false)));
 }
 
-function decodeToken(token: Uint8Array): { signed: pkijs.SignedData; tstInfo: pkijs.TSTInfo } {
+function decodeToken(token: Uint8Array): { signed: Pkijs.SignedData; tstInfo: Pkijs.TSTInfo } {
   try {
     const info = pkijs.ContentInfo.fromBER(toArrayBuffer(token));
     if (info.contentType !== RFC3161_OID.signedData)
@@ -294,7 +298,7 @@ function decodeToken(token: Uint8Array): { signed: pkijs.SignedData; tstInfo: pk
   }
 }
 
-function checkEssBinding(signed: pkijs.SignedData, signer: pkijs.Certificate): void {
+function checkEssBinding(signed: Pkijs.SignedData, signer: Pkijs.Certificate): void {
   const attrs = signed.signerInfos[0].signedAttrs?.attributes ?? [];
   const v2 = attrs.find((a) => a.type === RFC3161_OID.signingCertificateV2);
   const v1 = attrs.find((a) => a.type === RFC3161_OID.signingCertificate);
@@ -307,16 +311,16 @@ function checkEssBinding(signed: pkijs.SignedData, signer: pkijs.Certificate): v
   const certDer = new Uint8Array(signer.toSchema().toBER(false));
   try {
     // SigningCertificate(V2) ::= SEQUENCE { certs SEQUENCE OF ESSCertID(v2), policies OPTIONAL }
-    const certs = (attr.values[0] as asn1js.Sequence).valueBlock.value[0] as asn1js.Sequence;
-    const first = certs.valueBlock.value[0] as asn1js.Sequence;
+    const certs = (attr.values[0] as Asn1js.Sequence).valueBlock.value[0] as Asn1js.Sequence;
+    const first = certs.valueBlock.value[0] as Asn1js.Sequence;
     const parts = first.valueBlock.value;
     let hashOid = v2 ? RFC3161_OID.sha256 : "1.3.14.3.2.26";
     let hashIndex = 0;
     if (v2 && parts[0] instanceof asn1js.Sequence) {
-      hashOid = ((parts[0] as asn1js.Sequence).valueBlock.value[0] as asn1js.ObjectIdentifier).valueBlock.toString();
+      hashOid = ((parts[0] as Asn1js.Sequence).valueBlock.value[0] as Asn1js.ObjectIdentifier).valueBlock.toString();
       hashIndex = 1;
     }
-    const expected = new Uint8Array((parts[hashIndex] as asn1js.OctetString).valueBlock.valueHexView);
+    const expected = new Uint8Array((parts[hashIndex] as Asn1js.OctetString).valueBlock.valueHexView);
     const hash = HASH_BY_OID[hashOid];
     if (!hash)
       throw new ProofmarkError("TIMESTAMP_INVALID", `the ESS signing certificate uses an unsupported hash ${hashOid}`);
@@ -335,7 +339,7 @@ function checkEssBinding(signed: pkijs.SignedData, signer: pkijs.Certificate): v
   }
 }
 
-function checkTimestampingEku(cert: pkijs.Certificate): void {
+function checkTimestampingEku(cert: Pkijs.Certificate): void {
   const ext = cert.extensions?.find((x) => x.extnID === RFC3161_OID.extKeyUsage);
   if (!ext)
     throw new ProofmarkError(
@@ -347,7 +351,7 @@ function checkTimestampingEku(cert: pkijs.Certificate): void {
       "TIMESTAMP_INVALID",
       "the signing certificate's extended key usage is not critical (RFC 3161 §2.3 requires it)",
     );
-  const purposes = (ext.parsedValue as pkijs.ExtKeyUsage | undefined)?.keyPurposes ?? [];
+  const purposes = (ext.parsedValue as Pkijs.ExtKeyUsage | undefined)?.keyPurposes ?? [];
   if (purposes.length !== 1 || purposes[0] !== RFC3161_OID.timeStamping) {
     throw new ProofmarkError(
       "TIMESTAMP_INVALID",
@@ -365,7 +369,7 @@ const DN_NAMES: Record<string, string> = {
   "2.5.4.11": "OU",
 };
 
-function distinguishedName(name: pkijs.RelativeDistinguishedNames): string {
+function distinguishedName(name: Pkijs.RelativeDistinguishedNames): string {
   return name.typesAndValues
     .map((tv) => `${DN_NAMES[tv.type] ?? tv.type}=${String(tv.value.valueBlock.value)}`)
     .join(", ");

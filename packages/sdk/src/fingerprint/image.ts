@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import sharp from "sharp";
+import type Sharp from "sharp";
+import { lazyModule } from "../util/lazy";
 import {
   computeFingerprint,
   cropGrey,
@@ -11,6 +12,8 @@ import {
   type Rect,
 } from "../core/fingerprint";
 import { ProofmarkError } from "../core/errors";
+
+const sharp = lazyModule<typeof Sharp>("sharp");
 
 /** File types `stamp` fingerprints by default (GIF: its first frame). */
 export const FINGERPRINT_EXTENSIONS = [".jpg", ".jpeg", ".png", ".webp", ".avif", ".gif"];

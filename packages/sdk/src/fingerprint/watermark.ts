@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import sharp from "sharp";
+import type Sharp from "sharp";
+import { lazyModule } from "../util/lazy";
 import { ProofmarkError } from "../core/errors";
 import {
   readWatermark,
@@ -9,6 +10,8 @@ import {
   WATERMARK_STRENGTH,
   type WatermarkReading,
 } from "../core/watermark";
+
+const sharp = lazyModule<typeof Sharp>("sharp");
 
 /**
  * The invisible watermark on image files (core/watermark.ts does the bits): decode with sharp, embed

@@ -1,7 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import Ajv from "ajv";
-import addFormats from "ajv-formats";
+import { lazyModule } from "../util/lazy";
 import { randomSalt } from "../core/commitment";
 import { ProofmarkError } from "../core/errors";
 import type { Hex } from "../core/hex";
@@ -21,6 +20,9 @@ import type { ContentStore } from "../store/types";
 import { GI_DOCUMENT_FORMAT, type EventDocuments, type PreparedEvent } from "./documents";
 import type { ImportProblem } from "./import";
 import { IMPORT_LIMIT_BYTES, readFileBounded } from "../util/fs";
+
+const Ajv = lazyModule<typeof import("ajv")>("ajv");
+const AjvFormats = lazyModule<typeof import("ajv-formats")>("ajv-formats");
 
 /**
  * Imports a partner's EPCIS 2.0 JSON-LD document (`proofmark gi import FILE.jsonld`): the
@@ -84,8 +86,8 @@ function epcisValidator(): ((doc: unknown) => boolean) & {
         `GS1's EPCIS 2.0 JSON schema (${SCHEMA_FILE}) is missing from the SDK`,
         { path: candidates[0] },
       );
-    const ajv = new Ajv({ allErrors: true, strict: false });
-    addFormats(ajv);
+    const ajv = new Ajv.default({ allErrors: true, strict: false });
+    AjvFormats.default(ajv);
     validator = ajv.compile(JSON.parse(fs.readFileSync(file, "utf8")));
   }
   return validator as ReturnType<typeof epcisValidator>;

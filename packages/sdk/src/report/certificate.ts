@@ -1,4 +1,4 @@
-import * as QRCode from "qrcode";
+import { lazyModule } from "../util/lazy";
 import { ProofmarkError } from "../core/errors";
 import type { Receipt } from "../core/receipt";
 import type { VerificationResult } from "../core/engine";
@@ -7,6 +7,8 @@ import { translator } from "../core/i18n";
 import { formatCst, formatUtc } from "../core/time-format";
 import { CERTIFICATE_TEXTS } from "./texts/certificate";
 import { newPdf, pdfBuffer } from "./pdf";
+
+const QRCode = lazyModule<typeof import("qrcode")>("qrcode");
 
 /** A certificate shows both languages at once: Chinese, then English. */
 const zh = translator(CERTIFICATE_TEXTS, "zh");

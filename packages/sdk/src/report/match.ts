@@ -1,4 +1,5 @@
-import sharp from "sharp";
+import type Sharp from "sharp";
+import { lazyModule } from "../util/lazy";
 import { escapeHtml } from "../core/html";
 import { VARIANT_LABELS } from "../core/fingerprint";
 import type { ImageMatch, MatchResult } from "../fingerprint/match";
@@ -10,6 +11,8 @@ import type { ReportModel, ReportSection } from "./model";
 import { MATCH_REPORT_TEXTS } from "./texts/match-report";
 import { MEASURED } from "../fingerprint/measured";
 import { MIN_INLIERS } from "../fingerprint/orb";
+
+const sharp = lazyModule<typeof Sharp>("sharp");
 
 /** What re-checking an original's receipt against its file and the chain found (from `verifyEvidence`). */
 export interface MatchAnchorCheck {
