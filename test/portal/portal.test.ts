@@ -7,7 +7,10 @@ import * as path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { ZeroHash } from "ethers";
 import Database from "better-sqlite3";
+import { Wallet } from "ethers";
 import {
+  calendarAttestationFor,
+  computeLeaf,
   devAccounts,
   EvidenceRegistryClient,
   GiSession,
@@ -15,7 +18,12 @@ import {
   openChain,
   ProvenanceRegistryClient,
   readDeployments,
+  requestTimestamp,
+  serializeReceipt,
+  signCalendarAcknowledgement,
+  type Receipt,
 } from "../../packages/sdk/src";
+import { startTestTsa } from "../helpers/tsa";
 import {
   accountLabel,
   clientAddress,
@@ -554,6 +562,60 @@ describe("portal (real chain, real SQLite, real browser)", function () {
       const r = await verifyWith(needBrowser(this), [copy, world.receiptFile]);
       expect(r.ok).to.equal(false);
       expect(r.text).to.include("differs from what was stamped");
+    });
+
+    it("a receipt witnessed by RFC 3161 tokens only, and a pending one, each say what to do instead, never verified", async function () {
+      const b = needBrowser(this);
+      const stamped = JSON.parse(fs.readFileSync(world.receiptFile, "utf8")) as Receipt;
+      const dir = tempDataDir("witness-receipts");
+      const write = (name: string, r: unknown) => {
+        const file = path.join(dir, name);
+        fs.writeFileSync(file, serializeReceipt(r as Receipt));
+        return file;
+      };
+      const tsa = await startTestTsa({ name: "Portal" });
+      try {
+        const token = await requestTimestamp(tsa.url, stamped.proof.root);
+        const tokensOnly = write(path.basename(world.receiptFile), {
+          ...stamped,
+          version: 2,
+          anchors: [],
+          timestamps: [token],
+          attestations: [],
+          calendars: [],
+        });
+        const r = await verifyWith(b, [world.stampedFile, tokensOnly]);
+        expect(r.ok).to.equal(false);
+        expect(r.text).to.include("no blockchain anchor").and.include("--tsa-trust");
+      } finally {
+        await tsa.close();
+      }
+      // a calendar's acknowledgement, not yet anchored
+      const { salt, meta } = stamped.commitment;
+      const leaf = computeLeaf({ sha256: stamped.subject.sha256, salt, meta });
+      const ack = await signCalendarAcknowledgement(Wallet.createRandom(), {
+        leaves: [leaf],
+        receivedAt: Date.now(),
+        calendar: "http://127.0.0.1:1",
+      });
+      const pendingDir = tempDataDir("pending-receipt");
+      const pending = path.join(pendingDir, path.basename(world.receiptFile));
+      fs.writeFileSync(
+        pending,
+        serializeReceipt({
+          format: "proofmark-receipt",
+          version: 2,
+          subject: stamped.subject,
+          commitment: { salt, meta, leaf },
+          anchors: [],
+          timestamps: [],
+          attestations: [calendarAttestationFor(ack, ack.tree, 0)],
+          calendars: ["http://127.0.0.1:1"],
+        } as unknown as Receipt),
+      );
+      const p = await verifyWith(b, [world.stampedFile, pending]);
+      expect(p.ok).to.equal(false);
+      expect(p.text).to.include("still pending").and.include("proofmark upgrade");
     });
 
     it("fails a tampered receipt", async function () {

@@ -160,6 +160,9 @@ export const VERIFY_STRINGS = {
     notFinal: "尚未最终确定，请稍后重新验证",
     unchecked: "未核验",
     registryUnknown: "回执所指的合约不是已知的存证合约（可能是伪造的合约）",
+    tokensOnly:
+      "此回执没有区块链锚定，只有 RFC 3161 时间戳，本页无法核验时间戳；请用 proofmark verify … --tsa-trust 核验",
+    pending: "回执尚待上链（存证服务尚未锚定）：请先用 proofmark upgrade 从存证服务补全回执，再来验证",
   },
   en: {
     hashing: "Hashing on this device…",
@@ -184,6 +187,10 @@ export const VERIFY_STRINGS = {
     notFinal: "Not yet final: verify again later",
     unchecked: "Not checked",
     registryUnknown: "The receipt's registry is not a known evidence registry (it may be a forged contract)",
+    tokensOnly:
+      "This receipt has no blockchain anchor, only RFC 3161 time-stamp token(s), which this page cannot check; check it with proofmark verify … --tsa-trust",
+    pending:
+      "The receipt is still pending (its calendar has not anchored it yet): complete it with proofmark upgrade, then verify again",
   },
 } as const;
 

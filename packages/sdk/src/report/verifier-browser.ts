@@ -115,8 +115,7 @@ export async function verifyInBrowser(input: {
 
 /** The verdict's headline in both languages (the standalone page). */
 export function headline(v: BrowserVerdict): string {
-  // witnessed by tokens only: this page checks no token, so it can never say verified; it says why and where to check
-  if (v.result && v.result.anchors.length === 0 && v.result.timestamps.length > 0 && v.status !== "mismatch")
+  if (witnessedByTokensOnly(v))
     return both("tokensOnly", { code: v.code ?? "TIMESTAMP_UNTRUSTED", message: v.message });
   switch (v.status) {
     case "verified": {
@@ -142,6 +141,16 @@ export function headline(v: BrowserVerdict): string {
     default:
       return both("unverifiable", { code: v.code ?? "", message: v.message });
   }
+}
+
+/**
+ * A receipt witnessed by RFC 3161 tokens only (no blockchain anchor): a page checks no token, so it
+ * can never say verified; it says why and where to check instead (`proofmark verify --tsa-trust`).
+ */
+function witnessedByTokensOnly(v: BrowserVerdict): boolean {
+  return Boolean(
+    v.result && v.result.anchors.length === 0 && v.result.timestamps.length > 0 && v.status !== "mismatch",
+  );
 }
 
 /** Wires the standalone verifier page (verifier.ts): file, receipt, RPC URL, button, result list. */
@@ -329,30 +338,33 @@ export function portalUi(C: PortalVerifyConfig): void {
       return;
     }
     const reason = v.details?.reason;
-    const first =
-      v.code === "DIGEST_MISMATCH"
-        ? v.result && v.result.file!.size !== v.receipt!.subject.size
-          ? S.sizeChanged
-          : S.fileChanged
-        : v.code === "RECEIPT_INVALID" && reason === "leaf"
-          ? S.leafMismatch
-          : v.code === "RECEIPT_INVALID" && reason === "path"
-            ? S.pathMismatch
-            : v.code === "RECEIPT_INVALID" || v.code === "RECEIPT_TOO_LARGE"
-              ? S.badReceipt
-              : v.code === "PROOF_INVALID"
-                ? S.leafMismatch
-                : v.status === "not-anchored"
-                  ? S.notAnchored
-                  : v.code === "ANCHOR_MISMATCH"
-                    ? S.anchorMismatch
-                    : v.code === "CHAIN_MISMATCH"
-                      ? S.otherChain
-                      : v.code === "RPC_UNREACHABLE"
-                        ? S.unreachable
-                        : v.code === "REGISTRY_UNKNOWN"
-                          ? S.registryUnknown
-                          : S.fail;
+    const first = witnessedByTokensOnly(v)
+      ? S.tokensOnly
+      : v.status === "pending"
+        ? S.pending
+        : v.code === "DIGEST_MISMATCH"
+          ? v.result && v.result.file!.size !== v.receipt!.subject.size
+            ? S.sizeChanged
+            : S.fileChanged
+          : v.code === "RECEIPT_INVALID" && reason === "leaf"
+            ? S.leafMismatch
+            : v.code === "RECEIPT_INVALID" && reason === "path"
+              ? S.pathMismatch
+              : v.code === "RECEIPT_INVALID" || v.code === "RECEIPT_TOO_LARGE"
+                ? S.badReceipt
+                : v.code === "PROOF_INVALID"
+                  ? S.leafMismatch
+                  : v.status === "not-anchored"
+                    ? S.notAnchored
+                    : v.code === "ANCHOR_MISMATCH"
+                      ? S.anchorMismatch
+                      : v.code === "CHAIN_MISMATCH"
+                        ? S.otherChain
+                        : v.code === "RPC_UNREACHABLE"
+                          ? S.unreachable
+                          : v.code === "REGISTRY_UNKNOWN"
+                            ? S.registryUnknown
+                            : S.fail;
     show(v, S.fail, [first, `${v.code}: ${v.message}`]);
   });
 }
