@@ -337,36 +337,31 @@ export function portalUi(C: PortalVerifyConfig): void {
       ]);
       return;
     }
-    const reason = v.details?.reason;
-    const first = witnessedByTokensOnly(v)
-      ? S.tokensOnly
-      : v.status === "pending"
-        ? S.pending
-        : v.code === "DIGEST_MISMATCH"
-          ? v.result && v.result.file!.size !== v.receipt!.subject.size
-            ? S.sizeChanged
-            : S.fileChanged
-          : v.code === "RECEIPT_INVALID" && reason === "leaf"
-            ? S.leafMismatch
-            : v.code === "RECEIPT_INVALID" && reason === "path"
-              ? S.pathMismatch
-              : v.code === "RECEIPT_INVALID" || v.code === "RECEIPT_TOO_LARGE"
-                ? S.badReceipt
-                : v.code === "PROOF_INVALID"
-                  ? S.leafMismatch
-                  : v.status === "not-anchored"
-                    ? S.notAnchored
-                    : v.code === "ANCHOR_MISMATCH"
-                      ? S.anchorMismatch
-                      : v.code === "CHAIN_MISMATCH"
-                        ? S.otherChain
-                        : v.code === "RPC_UNREACHABLE"
-                          ? S.unreachable
-                          : v.code === "REGISTRY_UNKNOWN"
-                            ? S.registryUnknown
-                            : S.fail;
-    show(v, S.fail, [first, `${v.code}: ${v.message}`]);
+    show(v, S.fail, [failureText(v, S), `${v.code}: ${v.message}`]);
   });
+}
+
+/** The portal page's words for codes that need no more than the code to explain them. */
+const FAILURE_TEXT_BY_CODE: Record<string, string> = {
+  RECEIPT_INVALID: "badReceipt",
+  RECEIPT_TOO_LARGE: "badReceipt",
+  PROOF_INVALID: "leafMismatch",
+  ANCHOR_MISMATCH: "anchorMismatch",
+  CHAIN_MISMATCH: "otherChain",
+  RPC_UNREACHABLE: "unreachable",
+  REGISTRY_UNKNOWN: "registryUnknown",
+};
+
+/** The portal page's first line for a receipt that did not verify, in its language (`S`). */
+function failureText(v: BrowserVerdict, S: Record<string, string>): string {
+  if (witnessedByTokensOnly(v)) return S.tokensOnly;
+  if (v.status === "pending") return S.pending;
+  if (v.code === "DIGEST_MISMATCH")
+    return v.result && v.result.file!.size !== v.receipt!.subject.size ? S.sizeChanged : S.fileChanged;
+  if (v.code === "RECEIPT_INVALID" && v.details?.reason === "leaf") return S.leafMismatch;
+  if (v.code === "RECEIPT_INVALID" && v.details?.reason === "path") return S.pathMismatch;
+  if (v.status === "not-anchored") return S.notAnchored;
+  return S[FAILURE_TEXT_BY_CODE[v.code ?? ""] ?? "fail"];
 }
 
 /** The SDK's own functions, exposed by the bundle for callers and tests (the same code as in Node). */
