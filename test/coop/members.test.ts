@@ -506,4 +506,27 @@ describe("co-op members record the season from phone pages; the co-op pays the g
     }
     expect(await coop.chain.provider.getBalance(members.farm1.address)).to.equal(0n);
   });
+
+  it("a phone whose clock is an hour slow still records: refused as stale once, the page signs again by the relay's clock", async function () {
+    const page = members.farm2.page;
+    const prepares: { status: number; code?: string }[] = [];
+    const seen = (r: import("playwright-core").Response) => {
+      if (!r.url().endsWith("/api/coop/prepare")) return;
+      void r
+        .json()
+        .then((j: { error?: { code: string } }) => prepares.push({ status: r.status(), code: j.error?.code }))
+        .catch(() => undefined);
+    };
+    page.on("response", seen);
+    try {
+      await page.clock.setFixedTime(Date.now() - 3_600_000);
+      const r = await record(page, "harvest", { quantity: "50kg", plot: "DS-12", date: "2026-09-06" });
+      expect(await r.getAttribute("class"), await r.innerText()).to.include("recorded");
+      expect(await r.innerText()).to.include("已记录：采收");
+    } finally {
+      page.off("response", seen);
+    }
+    expect(prepares.map((p) => p.code ?? p.status)).to.deep.equal(["RELAY_PREPARE_STALE", 200]);
+    expect(prepares[0].status).to.equal(401);
+  });
 });
