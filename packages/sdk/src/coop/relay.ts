@@ -224,6 +224,15 @@ export class CoopRelay {
         `the prepare request for ${from} carries no signing time (signedAt, milliseconds since 1970)`,
         { member: from, field: "signedAt" },
       );
+    // The time first: a stale request costs no signature recovery.
+    const now = this.now();
+    const off = Math.round((signed.signedAt - now) / 1000);
+    if (Math.abs(signed.signedAt - now) > this.skewMs)
+      throw new ProofmarkError(
+        "RELAY_PREPARE_STALE",
+        `the prepare request was signed at ${new Date(signed.signedAt).toISOString()}, ${Math.abs(off)} s ${off < 0 ? "before" : "after"} the relay's clock (at most ${this.skewMs / 1000} s apart); sign it again`,
+        { member: from, signedAt: signed.signedAt, now },
+      );
     let signer: string;
     try {
       signer = recoverPrepareSigner(this.prepareDomain, signed);
@@ -240,14 +249,6 @@ export class CoopRelay {
         "RELAY_SIGNATURE_INVALID",
         `the prepare request was not signed by ${from} (the signature is ${signer}'s, or the form was changed after signing)`,
         { member: from, signer },
-      );
-    const now = this.now();
-    const off = Math.round((signed.signedAt - now) / 1000);
-    if (Math.abs(signed.signedAt - now) > this.skewMs)
-      throw new ProofmarkError(
-        "RELAY_PREPARE_STALE",
-        `the prepare request was signed at ${new Date(signed.signedAt).toISOString()}, ${Math.abs(off)} s ${off < 0 ? "before" : "after"} the relay's clock (at most ${this.skewMs / 1000} s apart); sign it again`,
-        { member: from, signedAt: signed.signedAt, now },
       );
     const digest = prepareRequestDigest(this.prepareDomain, signed);
     if (this.seenPrepares.size > 10_000)
