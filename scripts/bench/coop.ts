@@ -1,4 +1,4 @@
-// Co-op relay benchmark: members' harvests relayed over HTTP (prepare → sign EIP-712 → submit, the
+// Co-op relay benchmark: members' harvests relayed over HTTP (sign the prepare → prepare → sign EIP-712 → submit, the
 // relay checking and paying) vs the same harvests sent directly by a farmer's own key, on the
 // embedded chain, one run. A benchmark, not a test: it reports, it does not fail.
 import { Wallet } from "ethers";
@@ -8,6 +8,7 @@ import {
   openChain,
   parseQuantity,
   signForwardRequest,
+  signPrepareRequest,
   type RelayPrepared,
 } from "../../packages/sdk/src";
 import { startCoop } from "../../packages/portal/src";
@@ -57,10 +58,16 @@ export async function run(): Promise<BenchRow[]> {
         done.then(async () => {
           for (let i = 0; i < PER_MEMBER; i++) {
             for (let attempt = 0; ; attempt++) {
-              const p = (await post("/api/coop/prepare", {
-                member: w.address,
-                form: { step: "harvest", product: 1, quantity: "10kg", plot: "DS-07", date: "2026-09-01" },
-              })) as RelayPrepared;
+              const p = (await post(
+                "/api/coop/prepare",
+                await signPrepareRequest(w, coop.relay.prepareDomain, {
+                  step: "harvest",
+                  product: 1,
+                  quantity: "10kg",
+                  plot: "DS-07",
+                  date: "2026-09-01",
+                }),
+              )) as RelayPrepared;
               try {
                 const r = await post("/api/coop/submit", await signForwardRequest(w, p.domain, p.request));
                 relayedGas += BigInt(r.gasUsed);
@@ -96,7 +103,7 @@ export async function run(): Promise<BenchRow[]> {
           name: "same harvests sent directly with the farmer's key (GiSession)",
           value: Math.round((n / directS) * 10) / 10,
         },
-        note: `loaded machine; prepare + EIP-712 signing + checks + forwarder execute; ${stale} harvests re-prepared (another lot landed first: RELAY_REQUEST_STALE)`,
+        note: `loaded machine; signed prepare + EIP-712 signing + checks + forwarder execute; ${stale} harvests re-prepared (another lot landed first: RELAY_REQUEST_STALE)`,
       },
       {
         section: "coop relay",

@@ -7,6 +7,8 @@ import {
   openChain,
   parseQuantity,
   signForwardRequest,
+  signPrepareRequest,
+  type MemberForm,
   type RelayPrepared,
 } from "../../packages/sdk/src";
 import { startCoop, type CoopServer } from "../../packages/portal/src";
@@ -67,9 +69,14 @@ describe("co-op relay: members recording at once (real chain, HTTP)", function (
     return { status: r.status, json: await r.json() };
   }
 
+  /** A prepare request signed by `member` (at `signedAt`, default now), as the member page sends it. */
+  async function prepare(member: Wallet, form: MemberForm, signedAt?: number): Promise<{ status: number; json: any }> {
+    return post("/api/coop/prepare", await signPrepareRequest(member, coop.relay.prepareDomain, form, signedAt));
+  }
+
   /** What the member page does: prepare, sign, submit — once, no retry; the phone takes a moment to sign. */
-  async function record(member: Wallet, form: Record<string, unknown>): Promise<{ status: number; json: any }> {
-    const p = await post("/api/coop/prepare", { member: member.address, form });
+  async function record(member: Wallet, form: MemberForm): Promise<{ status: number; json: any }> {
+    const p = await prepare(member, form);
     if (p.status !== 200) return p;
     const prepared = p.json as RelayPrepared;
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -153,10 +160,7 @@ describe("co-op relay: members recording at once (real chain, HTTP)", function (
 
   it("a harvest prepared and never sent keeps the next lot id only --hold seconds; sent late, it is refused as stale", async function () {
     const [a, b] = farms;
-    const pa = await post("/api/coop/prepare", {
-      member: a.address,
-      form: { step: "harvest", product: 1, quantity: "1kg", plot: "DS-0", date: "2026-09-03" },
-    });
+    const pa = await prepare(a, { step: "harvest", product: 1, quantity: "1kg", plot: "DS-0", date: "2026-09-03" });
     expect(pa.status, JSON.stringify(pa.json)).to.equal(200);
     const started = Date.now();
     const rb = await record(b, { step: "harvest", product: 1, quantity: "1kg", plot: "DS-1", date: "2026-09-03" });
@@ -172,5 +176,66 @@ describe("co-op relay: members recording at once (real chain, HTTP)", function (
     const late = await post("/api/coop/submit", await signForwardRequest(a, prepared.domain, prepared.request));
     expect(late.status).to.equal(409);
     expect(late.json.error.code).to.equal("RELAY_REQUEST_STALE");
+  });
+
+  it("prepares the member did not sign (unsigned, another key, stale, replayed) or from an account with no role are refused and take no turn at the next lot id", async function () {
+    const [a, b] = farms;
+    const intruder = new Wallet(Wallet.createRandom().privateKey);
+    const form: MemberForm = { step: "harvest", product: 1, quantity: "1kg", plot: "DS-0", date: "2026-09-04" };
+    // A's own prepare, recorded: the relay has seen this signed prepare request.
+    const first = await signPrepareRequest(a, coop.relay.prepareDomain, form);
+    const pa = await post("/api/coop/prepare", first);
+    expect(pa.status, JSON.stringify(pa.json)).to.equal(200);
+    const ra = await post(
+      "/api/coop/submit",
+      await signForwardRequest(a, (pa.json as RelayPrepared).domain, (pa.json as RelayPrepared).request),
+    );
+    expect(ra.status, JSON.stringify(ra.json)).to.equal(200);
+
+    // Then someone else tries to hold the next lot id in A's name, every way it could.
+    const byIntruder = await signPrepareRequest(intruder, coop.relay.prepareDomain, form);
+    const attempts = {
+      ROLE_MISSING: await post("/api/coop/prepare", byIntruder),
+      RELAY_PREPARE_UNSIGNED: await post("/api/coop/prepare", { member: a.address, form }),
+      // The intruder's key signing a prepare request that names A.
+      RELAY_SIGNATURE_INVALID: await post(
+        "/api/coop/prepare",
+        await signPrepareRequest(
+          { getAddress: async () => a.address, signTypedData: (d, t, v) => intruder.signTypedData(d, t, v) },
+          coop.relay.prepareDomain,
+          form,
+        ),
+      ),
+      RELAY_PREPARE_STALE: await prepare(a, form, Date.now() - 10 * 60_000),
+      RELAY_PREPARE_REPLAYED: await post("/api/coop/prepare", first),
+    };
+    // B, a real member, prepares right after: no --hold wait.
+    const started = Date.now();
+    const pb = await prepare(b, { ...form, plot: "DS-1" });
+    const waited = Date.now() - started;
+    expect(pb.status, JSON.stringify(pb.json)).to.equal(200);
+    expect(waited, "B's prepare did not wait for a turn someone took in A's name").to.be.lessThan(HOLD * 1000 - 2000);
+    const rb = await post(
+      "/api/coop/submit",
+      await signForwardRequest(b, (pb.json as RelayPrepared).domain, (pb.json as RelayPrepared).request),
+    );
+    expect(rb.status, JSON.stringify(rb.json)).to.equal(200);
+    expect(rb.json.lot).to.equal(ra.json.lot + 1);
+
+    const status = {
+      RELAY_PREPARE_UNSIGNED: 401,
+      RELAY_SIGNATURE_INVALID: 401,
+      RELAY_PREPARE_STALE: 401,
+      RELAY_PREPARE_REPLAYED: 409,
+      ROLE_MISSING: 403,
+    };
+    for (const [code, r] of Object.entries(attempts)) {
+      expect(r.json.error?.code, `${code}: ${JSON.stringify(r.json)}`).to.equal(code);
+      expect(r.status, code).to.equal(status[code as keyof typeof status]);
+    }
+    expect(attempts.RELAY_SIGNATURE_INVALID.json.error.details.signer).to.equal(intruder.address);
+    expect(attempts.ROLE_MISSING.json.error.message).to.include(
+      `the harvest was refused: ${intruder.address} holds none of the roles admin / producer of product 1`,
+    );
   });
 });

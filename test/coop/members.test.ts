@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import { spawn, type ChildProcess } from "node:child_process";
 import { expect } from "chai";
+import { Wallet } from "ethers";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { CHROMIUM_ARGS } from "../../packages/sdk/src/capture/browser";
 import {
@@ -12,6 +13,7 @@ import {
   parseQuantity,
   ProvenanceRegistryClient,
   readDeployments,
+  signPrepareRequest,
 } from "../../packages/sdk/src";
 import { startCoop, startPortal, type CoopServer, type Portal } from "../../packages/portal/src";
 import { stopChain, tempDataDir } from "../portal/fixture";
@@ -208,13 +210,21 @@ describe("co-op members record the season from phone pages; the co-op pays the g
     expect(await coop.chain.provider.getBalance(members.coopAdmin.address)).to.equal(0n);
     // A farm's page offers no such form, and the relay refuses it with the CLI's wording.
     expect(await members.farm1.page.locator('form[data-step="participant"]').count()).to.equal(0);
+    // (signed with the farm's own key, read from the phone's keystore)
+    const stored = await members.farm1.page.evaluate(() => localStorage.getItem("proofmark.coop.keystore"));
+    const farmKey = await Wallet.fromEncryptedJson(stored!, PASS);
     const refused = await fetch(`${coop.url}/api/coop/prepare`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({
-        member: members.farm1.address,
-        form: { step: "participant", product: 1, account: members.farm1.address, kind: "farm", name: "mine" },
-      }),
+      body: JSON.stringify(
+        await signPrepareRequest(farmKey, coop.relay.prepareDomain, {
+          step: "participant",
+          product: 1,
+          account: members.farm1.address,
+          kind: "farm",
+          name: "mine",
+        }),
+      ),
     });
     const body = (await refused.json()) as { error: { code: string; message: string } };
     expect(body.error.code).to.equal("ROLE_MISSING");
@@ -495,5 +505,28 @@ describe("co-op members record the season from phone pages; the co-op pays the g
       await store.close();
     }
     expect(await coop.chain.provider.getBalance(members.farm1.address)).to.equal(0n);
+  });
+
+  it("a phone whose clock is an hour slow still records: refused as stale once, the page signs again by the relay's clock", async function () {
+    const page = members.farm2.page;
+    const prepares: { status: number; code?: string }[] = [];
+    const seen = (r: import("playwright-core").Response) => {
+      if (!r.url().endsWith("/api/coop/prepare")) return;
+      void r
+        .json()
+        .then((j: { error?: { code: string } }) => prepares.push({ status: r.status(), code: j.error?.code }))
+        .catch(() => undefined);
+    };
+    page.on("response", seen);
+    try {
+      await page.clock.setFixedTime(Date.now() - 3_600_000);
+      const r = await record(page, "harvest", { quantity: "50kg", plot: "DS-12", date: "2026-09-06" });
+      expect(await r.getAttribute("class"), await r.innerText()).to.include("recorded");
+      expect(await r.innerText()).to.include("已记录：采收");
+    } finally {
+      page.off("response", seen);
+    }
+    expect(prepares.map((p) => p.code ?? p.status)).to.deep.equal(["RELAY_PREPARE_STALE", 200]);
+    expect(prepares[0].status).to.equal(401);
   });
 });

@@ -6,6 +6,8 @@ import {
   openChain,
   parseQuantity,
   signForwardRequest,
+  signPrepareRequest,
+  type MemberForm,
   type RelayPrepared,
 } from "../../packages/sdk/src";
 import { startCoop, type CoopServer } from "../../packages/portal/src";
@@ -52,11 +54,13 @@ describe("co-op relay (real chain, HTTP)", function () {
     return { status: r.status, headers: r.headers, json: await r.json() };
   }
 
+  /** A prepare request signed by `member`, as the member page sends it. */
+  async function prepare(member: Wallet, form: MemberForm) {
+    return post("/api/coop/prepare", await signPrepareRequest(member, coop.relay.prepareDomain, form));
+  }
+
   async function prepared(member: Wallet, quantity: string, plot = "DS-07"): Promise<RelayPrepared> {
-    const r = await post("/api/coop/prepare", {
-      member: member.address,
-      form: { step: "harvest", product: 1, quantity, plot, date: "2026-09-01" },
-    });
+    const r = await prepare(member, { step: "harvest", product: 1, quantity, plot, date: "2026-09-01" });
     expect(r.status, JSON.stringify(r.json)).to.equal(200);
     return r.json as RelayPrepared;
   }
@@ -87,18 +91,24 @@ describe("co-op relay (real chain, HTTP)", function () {
   });
 
   it("refusals carry the CLI's code and wording: over quota, and a non-member (role)", async function () {
-    const over = await post("/api/coop/prepare", {
-      member: farmer.address,
-      form: { step: "harvest", product: 1, quantity: "95kg", plot: "DS-07", date: "2026-09-01" },
+    const over = await prepare(farmer, {
+      step: "harvest",
+      product: 1,
+      quantity: "95kg",
+      plot: "DS-07",
+      date: "2026-09-01",
     });
     expect(over.status).to.equal(400);
     expect(over.json.error.code).to.equal("QUOTA_EXCEEDED");
     expect(over.json.error.message).to.equal(
       `the harvest was refused: ${farmer.address} asked to harvest 95 kg but only 90 kg of the 2026 quota of 100 kg is left for product 1; nothing was changed`,
     );
-    const role = await post("/api/coop/prepare", {
-      member: outsider.address,
-      form: { step: "harvest", product: 1, quantity: "1kg", plot: "X", date: "2026-09-01" },
+    const role = await prepare(outsider, {
+      step: "harvest",
+      product: 1,
+      quantity: "1kg",
+      plot: "X",
+      date: "2026-09-01",
     });
     expect(role.status).to.equal(403);
     expect(role.json.error.code).to.equal("ROLE_MISSING");
@@ -109,13 +119,10 @@ describe("co-op relay (real chain, HTTP)", function () {
 
   it("rate-limits each member (429 + Retry-After), not the others", async function () {
     const member = new Wallet(Wallet.createRandom().privateKey);
+    const request = (await prepared(farmer, "1kg")).request;
     let limited;
     for (let i = 0; i < 12 && !limited; i++) {
-      const r = await post("/api/coop/submit", {
-        ...(await prepared(farmer, "1kg")).request,
-        from: member.address,
-        signature: "0x",
-      });
+      const r = await post("/api/coop/submit", { ...request, from: member.address, signature: "0x" });
       if (r.status === 429) limited = r;
     }
     expect(limited, "the bucket (burst 8) runs out").not.to.equal(undefined);
@@ -123,6 +130,24 @@ describe("co-op relay (real chain, HTTP)", function () {
     expect(Number(limited!.headers.get("retry-after"))).to.be.greaterThanOrEqual(1);
     const other = await post("/api/coop/submit", { ...(await prepared(farmer, "1kg")).request, signature: "0x" });
     expect(other.status, "another member is not limited").not.to.equal(429);
+  });
+
+  it("rate-limits each member's prepares too, counting only prepares the member signed", async function () {
+    const member = new Wallet(Wallet.createRandom().privateKey);
+    const form: MemberForm = { step: "harvest", product: 1, quantity: "1kg", plot: "X", date: "2026-09-01" };
+    // Unsigned prepares in the member's name are refused before they touch the member's bucket.
+    for (let i = 0; i < 12; i++) {
+      const r = await post("/api/coop/prepare", { member: member.address, form });
+      expect(r.status).to.equal(401);
+    }
+    const codes: string[] = [];
+    for (let i = 0; i < 12 && !codes.includes("RELAY_RATE_LIMITED"); i++)
+      codes.push((await prepare(member, form)).json.error.code);
+    // The member holds no role: refused as such until the bucket (burst 8) runs out.
+    expect(codes[0]).to.equal("ROLE_MISSING");
+    expect(codes.indexOf("RELAY_RATE_LIMITED"), codes.join(" ")).to.be.within(8, 10);
+    const other = await prepare(outsider, form);
+    expect(other.json.error.code, "another member is not limited").to.equal("ROLE_MISSING");
   });
 
   it("refuses what the relayer cannot pay for (RELAY_CANNOT_PAY); nothing is sent", async function () {

@@ -13,13 +13,15 @@ import {
   MEMBER_STRINGS,
   type ChainContext,
   type ErrorCode,
+  type SignedPrepareRequest,
 } from "@proofmark/sdk";
 import { pickLang } from "../i18n";
 
 /**
  * `proofmark coop serve`: the co-op's member pages and relay. Members record GI steps from a phone
  * (the page: GET /), the relay prepares, checks and submits their signed requests, paying the gas
- * with the co-op's key (POST /api/coop/prepare, /api/coop/submit), and keeps certificate photos in
+ * with the co-op's key (POST /api/coop/prepare — a request the member signs, see prepare-request.ts —
+ * and /api/coop/submit), and keeps certificate photos in
  * the data folder's content store (POST /api/coop/photo). Separate from the consumer portal.
  */
 
@@ -76,8 +78,11 @@ function statusOf(code: ErrorCode): number {
     case "LICENCE_MISSING":
       return 403;
     case "RELAY_SIGNATURE_INVALID":
+    case "RELAY_PREPARE_UNSIGNED":
+    case "RELAY_PREPARE_STALE":
       return 401;
     case "RELAY_NONCE_USED":
+    case "RELAY_PREPARE_REPLAYED":
     case "RELAY_REQUEST_STALE":
       return 409;
     default:
@@ -193,13 +198,14 @@ export async function startCoop(opts: CoopServerOptions): Promise<CoopServer> {
       sendJson(res, 200, {
         ...roles,
         registry: relay.registry,
+        prepareDomain: relay.prepareDomain,
         products: roles.products.map((x) => ({ ...x, steps: CoopRelay.stepsFor(x.roles) })),
       });
       return;
     }
     if (req.method === "POST" && p === "/api/coop/prepare") {
-      const body = parseJson(await readBody(req, BODY_LIMIT)) as { member?: string; form?: unknown };
-      sendJson(res, 200, await relay.prepare(String(body?.member), (body?.form ?? {}) as never));
+      const body = parseJson(await readBody(req, BODY_LIMIT));
+      sendJson(res, 200, await relay.prepare((body ?? {}) as SignedPrepareRequest));
       return;
     }
     if (req.method === "POST" && p === "/api/coop/submit") {

@@ -31,6 +31,26 @@ export function accountLabel(address: string): string {
 }
 
 /**
+ * The refusal of `what` because `account` holds none of `roles` on `product`, worded as the CLI
+ * words the registry's `ProvenanceRoleMissing` (the co-op relay refuses with it before preparing).
+ */
+export function roleMissingError(
+  what: string,
+  product: number,
+  account: string,
+  roles: readonly ProductRole[],
+  opts: { details?: Record<string, unknown>; cause?: unknown } = {},
+): ProofmarkError {
+  return new ProofmarkError(
+    "ROLE_MISSING",
+    `${what} was refused: ${accountLabel(account)} holds none of the roles ${roles.join(" / ")} of product ${product}; ` +
+      `the product's admin can grant one; nothing was changed`,
+    { ...opts.details, product, account, roles: [...roles] },
+    opts.cause === undefined ? undefined : { cause: opts.cause },
+  );
+}
+
+/**
  * Turns a failed registry call into a ProofmarkError naming the numbers involved, in the product's
  * unit (reads the chain through `reader` for the unit and the quota when it can; never fails itself).
  *
@@ -129,13 +149,10 @@ export async function explainProvenanceRevert(
     }
     case "ProvenanceRoleMissing": {
       const [product, account, roles] = a as [bigint, string, bigint];
-      const names = roleNames(Number(roles));
-      return fail(
-        "ROLE_MISSING",
-        `${accountLabel(account)} holds none of the roles ${names.join(" / ")} of product ${product}; ` +
-          `the product's admin can grant one`,
-        { product: Number(product), account, roles: names },
-      );
+      return roleMissingError(what, Number(product), account, roleNames(Number(roles)), {
+        details: { reason: revert.name },
+        cause: e,
+      });
     }
     case "AccessControlUnauthorizedAccount": {
       const [account, role] = a as [string, string];

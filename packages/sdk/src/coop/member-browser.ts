@@ -4,14 +4,17 @@
  * browser's localStorage as a standard JSON keystore encrypted with the member's passphrase, and
  * never sent anywhere. Filled forms go to a queue in IndexedDB first (a certificate photo as the
  * Blob itself, surviving reloads) and are sent when the
- * network allows: the relay prepares the registry call, this page checks that the call is the one
- * the member asked for, signs it (EIP-712) and hands it back to the relay, which pays the gas.
+ * network allows: the page signs a request to prepare the form (EIP-712 `PrepareRequest`, so that
+ * nobody but the member can make the relay prepare in the member's name), the relay prepares the
+ * registry call, this page checks that the call is the one the member asked for, signs it (EIP-712
+ * `ForwardRequest`) and hands it back to the relay, which pays the gas.
  */
 import { Wallet, decryptKeystoreJson, encryptKeystoreJson } from "ethers";
 import { escapeHtml } from "../core/html";
 import { translate, type Lang } from "../core/i18n";
 import { PARTICIPANT_KINDS, provenanceRegistryInterface } from "../chain/provenance-logs";
 import { signForwardRequest, type ForwardRequest } from "./forward-request";
+import { signPrepareRequest } from "./prepare-request";
 import { MEMBER_STRINGS, type MemberStringKey } from "./member-strings";
 import type { MemberForm } from "./steps";
 
@@ -24,6 +27,8 @@ const OLD_QUEUE = "proofmark.coop.queue";
 interface MemberInfo {
   member: string;
   registry: string;
+  /** The EIP-712 domain prepare requests are signed in. */
+  prepareDomain: Record<string, unknown>;
   products: { id: number; name: string; nameEn: string; unit: string; roles: string[]; steps: string[] }[];
 }
 interface QueueItem {
@@ -46,6 +51,13 @@ const app = document.getElementById("app")!;
 let wallet: Wallet | undefined;
 let info: MemberInfo | undefined;
 let flushing = false;
+/** The relay's clock minus this phone's (ms), from the Date of the relay's answers: prepares are signed by the relay's clock. */
+let clockOffset = 0;
+
+function readClock(r: Response): void {
+  const date = Date.parse(r.headers.get("date") ?? "");
+  if (Number.isFinite(date)) clockOffset = date - Date.now();
+}
 
 let queueDb: Promise<IDBDatabase> | undefined;
 
@@ -129,6 +141,7 @@ async function post<T>(
     headers: { "content-type": raw ? "application/octet-stream" : "application/json" },
     body: raw ? (body as BodyInit) : JSON.stringify(body),
   });
+  readClock(r);
   const json = (await r.json()) as { error?: ApiError } & T;
   if (!r.ok || json.error)
     return {
@@ -291,14 +304,20 @@ function bind(): void {
   }
 }
 
+/** The member's roles and the relay's signing domain (undefined when the network fails). */
+async function fetchInfo(address: string): Promise<MemberInfo | undefined> {
+  try {
+    const r = await fetch(`/api/coop/member/${address}`);
+    readClock(r);
+    return r.ok ? ((await r.json()) as MemberInfo) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 async function unlocked(w: Wallet): Promise<void> {
   wallet = w;
-  try {
-    const r = await fetch(`/api/coop/member/${w.address}`);
-    info = (await r.json()) as MemberInfo;
-  } catch {
-    info = undefined;
-  }
+  info = await fetchInfo(w.address);
   render();
   void flush();
 }
@@ -336,7 +355,20 @@ async function flush(): Promise<void> {
   }
 }
 
-const RETRY = new Set(["RELAY_REQUEST_STALE", "RELAY_NONCE_USED", "RELAY_REQUEST_UNKNOWN", "RELAY_REQUEST_EXPIRED"]);
+const RETRY = new Set([
+  "RELAY_REQUEST_STALE",
+  "RELAY_NONCE_USED",
+  "RELAY_REQUEST_UNKNOWN",
+  "RELAY_REQUEST_EXPIRED",
+  "RELAY_PREPARE_STALE",
+  "RELAY_PREPARE_REPLAYED",
+]);
+
+/** Waits the seconds a rate-limited answer named, then the item is tried again. */
+async function waitRetry(retryAfter?: number): Promise<"retry"> {
+  await new Promise((r) => setTimeout(r, Math.max(1, retryAfter ?? 1) * 1000));
+  return "retry";
+}
 
 async function sendOne(item: QueueItem): Promise<"done" | "offline" | "retry"> {
   const stepName = translate(MEMBER_STRINGS, lang, `step.${item.form.step}` as MemberStringKey);
@@ -361,12 +393,18 @@ async function sendOne(item: QueueItem): Promise<"done" | "offline" | "retry"> {
       item.form.certificate = r.value;
       await putQueued(item);
     }
+    // Offline when the page was unlocked: the relay's domain is read now.
+    info ??= await fetchInfo(wallet!.address);
+    if (!info) return "offline";
     const prepared = await post<{
       request: ForwardRequest;
       domain: Record<string, unknown>;
       summary: Record<string, string | number>;
-    }>("/api/coop/prepare", { member: item.member, form: item.form });
-    if (!prepared.ok) return RETRY.has(prepared.error.code) ? "retry" : refused(prepared.error);
+    }>("/api/coop/prepare", await signPrepareRequest(wallet!, info.prepareDomain, item.form, Date.now() + clockOffset));
+    if (!prepared.ok) {
+      if (prepared.error.code === "RELAY_RATE_LIMITED") return waitRetry(prepared.retryAfter);
+      return RETRY.has(prepared.error.code) ? "retry" : refused(prepared.error);
+    }
     const { request, domain, summary } = prepared.value;
     if (!matchesForm(request, item.form, summary)) {
       show(`<strong>${t("refused", { step: stepName })}</strong><p>${t("mismatch")}</p>`, "refusal", "MISMATCH");
@@ -378,10 +416,7 @@ async function sendOne(item: QueueItem): Promise<"done" | "offline" | "retry"> {
       signed,
     );
     if (!sent.ok) {
-      if (sent.error.code === "RELAY_RATE_LIMITED") {
-        await new Promise((r) => setTimeout(r, Math.max(1, sent.retryAfter ?? 1) * 1000));
-        return "retry";
-      }
+      if (sent.error.code === "RELAY_RATE_LIMITED") return waitRetry(sent.retryAfter);
       return RETRY.has(sent.error.code) ? "retry" : refused(sent.error);
     }
     const r = sent.value;

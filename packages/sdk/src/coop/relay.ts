@@ -15,8 +15,15 @@ import {
   type ForwardRequest,
   type SignedForwardRequest,
 } from "./forward-request";
+import {
+  prepareDomain,
+  prepareRequestDigest,
+  recoverPrepareSigner,
+  type SignedPrepareRequest,
+} from "./prepare-request";
 import { TokenBuckets } from "./rate-limit";
 import {
+  checkMemberMayRecord,
   createsLot,
   memberStepRoles,
   prepareMemberStep,
@@ -27,7 +34,8 @@ import {
 
 /**
  * The co-op's relay: it prepares the request a member signs (the registry call and its event
- * document, exactly as the CLI would record the step), checks a signed request (signature,
+ * document, exactly as the CLI would record the step) when the member asks with a signed prepare
+ * request (the member's signature, fresh and not replayed, and a role allowing the step), checks a signed request (signature,
  * deadline, nonce, the member's roles, quota and mass balance — refusals worded as the CLI words
  * them), refuses what it cannot pay for, rate-limits each member, and submits the request through
  * the ERC-2771 forwarder with the co-op's own key. The member needs no ETH.
@@ -66,6 +74,11 @@ export interface CoopRelayOptions {
   /** Requests a member may send at once, and refilled per second (token bucket). */
   burst?: number;
   perSecond?: number;
+  /**
+   * How far (seconds) a prepare request's signing time may be from the relay's clock, either way
+   * (default 120); the relay remembers each prepare signature that long to refuse a replay.
+   */
+  clockSkewSeconds?: number;
   /** Seconds a prepared request stays valid (its deadline). */
   deadlineSeconds?: number;
   /**
@@ -84,7 +97,14 @@ export class CoopRelay {
   readonly client: ProvenanceRegistryClient;
   readonly forwarder: Contract;
   readonly domain: TypedDataDomain;
+  /** The EIP-712 domain members sign prepare requests in (see prepare-request.ts). */
+  readonly prepareDomain: TypedDataDomain;
   private readonly buckets: TokenBuckets;
+  /** Prepares are limited per member like submits, in a bucket of their own (a record is one of each). */
+  private readonly prepareBuckets: TokenBuckets;
+  /** Digests of the prepare requests seen, until their signing time is too old to pass anyway (ms). */
+  private readonly seenPrepares = new Map<string, number>();
+  private readonly skewMs: number;
   private readonly pending = new Map<string, { step: PreparedStep; expires: number }>();
   private queue: Promise<unknown> = Promise.resolve();
   private readonly nextLot: NextLotTurn;
@@ -103,7 +123,10 @@ export class CoopRelay {
     this.client = new ProvenanceRegistryClient(registry, chain.provider);
     this.forwarder = new Contract(forwarder, FORWARDER_INTERFACE, relayer);
     this.domain = forwarderDomain(chain.chainId, forwarder);
+    this.prepareDomain = prepareDomain(chain.chainId, forwarder);
     this.buckets = new TokenBuckets(opts.burst ?? 5, opts.perSecond ?? 1);
+    this.prepareBuckets = new TokenBuckets(opts.burst ?? 5, opts.perSecond ?? 1);
+    this.skewMs = (opts.clockSkewSeconds ?? 120) * 1000;
     this.deadlineSeconds = opts.deadlineSeconds ?? 600;
     this.nextLot = new NextLotTurn((opts.holdSeconds ?? 20) * 1000);
     this.now = opts.now ?? Date.now;
@@ -158,13 +181,18 @@ export class CoopRelay {
   }
 
   /**
-   * Builds the request `member` signs for `form`: the registry call (checked now, as the member,
-   * through the forwarder — a refusal comes back with the CLI's code and wording), its gas, the
-   * member's next nonce and a deadline. A harvest or packing waits for its turn at the next lot id
-   * (see {@link NextLotTurn}), so that members recording at once all land.
+   * Builds the request the member signs for the form of a signed prepare request: the registry
+   * call (checked now, as the member, through the forwarder — a refusal comes back with the CLI's
+   * code and wording), its gas, the member's next nonce and a deadline. Nothing is prepared, and no
+   * turn taken, unless the prepare request is signed by the member it names, signed within the
+   * allowed clock skew, not seen before, within the member's rate limit, and the member holds a
+   * role allowing the step. A harvest or packing then waits for its turn at the next lot id (see
+   * {@link NextLotTurn}), so that members recording at once all land.
    */
-  async prepare(member: string, form: MemberForm): Promise<RelayPrepared> {
-    const from = checkAddress(member);
+  async prepare(signed: SignedPrepareRequest): Promise<RelayPrepared> {
+    const from = this.checkPrepareRequest(signed);
+    const form = signed.form;
+    await checkMemberMayRecord(this.client, from, form);
     if (!createsLot(form?.step)) return this.prepareNow(from, form);
     await this.nextLot.take(from);
     try {
@@ -175,6 +203,70 @@ export class CoopRelay {
       this.nextLot.release(from);
       throw e;
     }
+  }
+
+  /**
+   * The member a prepare request comes from, once its signature, time and novelty are checked (and
+   * the member's prepare bucket has a token): RELAY_PREPARE_UNSIGNED, RELAY_SIGNATURE_INVALID,
+   * RELAY_PREPARE_STALE, RELAY_PREPARE_REPLAYED, RELAY_RATE_LIMITED otherwise.
+   */
+  private checkPrepareRequest(signed: SignedPrepareRequest): string {
+    const from = checkAddress(signed?.member, "member");
+    if (typeof signed.signature !== "string" || !/^0x[0-9a-fA-F]+$/.test(signed.signature))
+      throw new ProofmarkError(
+        "RELAY_PREPARE_UNSIGNED",
+        `the prepare request for ${from} is not signed: the member signs it with the key on the phone (reload the member page)`,
+        { member: from },
+      );
+    if (!Number.isSafeInteger(signed.signedAt) || signed.signedAt < 0)
+      throw new ProofmarkError(
+        "RELAY_PREPARE_UNSIGNED",
+        `the prepare request for ${from} carries no signing time (signedAt, milliseconds since 1970)`,
+        { member: from, field: "signedAt" },
+      );
+    // The time first: a stale request costs no signature recovery.
+    const now = this.now();
+    const off = Math.round((signed.signedAt - now) / 1000);
+    if (Math.abs(signed.signedAt - now) > this.skewMs)
+      throw new ProofmarkError(
+        "RELAY_PREPARE_STALE",
+        `the prepare request was signed at ${new Date(signed.signedAt).toISOString()}, ${Math.abs(off)} s ${off < 0 ? "before" : "after"} the relay's clock (at most ${this.skewMs / 1000} s apart); sign it again`,
+        { member: from, signedAt: signed.signedAt, now },
+      );
+    let signer: string;
+    try {
+      signer = recoverPrepareSigner(this.prepareDomain, signed);
+    } catch (e) {
+      throw new ProofmarkError(
+        "RELAY_SIGNATURE_INVALID",
+        "the prepare request's signature is malformed",
+        { member: from },
+        { cause: e },
+      );
+    }
+    if (signer.toLowerCase() !== from.toLowerCase())
+      throw new ProofmarkError(
+        "RELAY_SIGNATURE_INVALID",
+        `the prepare request was not signed by ${from} (the signature is ${signer}'s, or the form was changed after signing)`,
+        { member: from, signer },
+      );
+    const digest = prepareRequestDigest(this.prepareDomain, signed);
+    if (this.seenPrepares.size > 10_000)
+      for (const [k, until] of this.seenPrepares) if (until < now) this.seenPrepares.delete(k);
+    if ((this.seenPrepares.get(digest) ?? -1) >= now)
+      throw new ProofmarkError(
+        "RELAY_PREPARE_REPLAYED",
+        `this prepare request of ${from} was already received (a replay); sign a new one`,
+        { member: from, signedAt: signed.signedAt },
+      );
+    this.seenPrepares.set(digest, signed.signedAt + this.skewMs);
+    const wait = this.prepareBuckets.take(from.toLowerCase(), now);
+    if (wait > 0)
+      throw new ProofmarkError("RELAY_RATE_LIMITED", `${from} sent too many requests; try again in ${wait} s`, {
+        member: from,
+        retryAfter: wait,
+      });
+    return from;
   }
 
   private async prepareNow(from: string, form: MemberForm): Promise<RelayPrepared> {
@@ -418,10 +510,10 @@ function pendingKey(from: string, data: string): string {
   return `${from.toLowerCase()}:${keccak256(typeof data === "string" && /^0x[0-9a-fA-F]*$/.test(data) ? data : "0x")}`;
 }
 
-function checkAddress(value: unknown): string {
+function checkAddress(value: unknown, field = "from"): string {
   if (typeof value !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(value))
     throw new ProofmarkError("INVALID_ARGUMENT", `not an account address: ${String(value).slice(0, 60)}`, {
-      field: "from",
+      field,
     });
   return value;
 }

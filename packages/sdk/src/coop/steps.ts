@@ -1,9 +1,9 @@
 import { ProofmarkError } from "../core/errors";
 import { harvestEvent, lotClass, observationEvent, packEvent } from "../core/epcis";
-import { STEP_ROLES, type BizStep, type ProductRole } from "../core/epcis";
+import { PRODUCT_ROLES, STEP_ROLES, type BizStep, type ProductRole } from "../core/epcis";
 import { parseQuantity } from "../core/quantity";
 import { PARTICIPANT_KINDS, provenanceRegistryInterface, type ProductInfo } from "../chain/provenance-logs";
-import { accountLabel } from "../chain/provenance-revert";
+import { accountLabel, roleMissingError } from "../chain/provenance-revert";
 import type { ProvenanceRegistryClient } from "../chain/provenance";
 import { prepareEvent, type PreparedEvent } from "../gi/documents";
 import { checkParticipant, plotLocation, productLocation } from "../gi/session";
@@ -26,6 +26,53 @@ export function createsLot(step: unknown): boolean {
 export function memberStepRoles(step: MemberStep): readonly ProductRole[] {
   if (step === "participant") return [];
   return STEP_ROLES[(step === "harvest" ? "commissioning" : step) as BizStep];
+}
+
+/** How the CLI words a member step in a refusal ("the harvest", "packing lot 3"). */
+function memberStepWhat(step: MemberStep, target: { product?: number; lot?: number; account?: string }): string {
+  if (step === "harvest") return "the harvest";
+  if (step === "participant")
+    return `registering ${accountLabel(target.account ?? "")} as a participant of product ${target.product}`;
+  if (step === "packing") return `packing lot ${target.lot}`;
+  return `recording ${step} on lot ${target.lot}`;
+}
+
+/**
+ * Refuses (ROLE_MISSING, worded as the CLI words the registry's refusal) when `member` holds no role
+ * on the form's product that allows its step — read from the registry before anything is prepared
+ * (the co-op relay checks it before a harvest or packing takes the turn at the next lot id). A form
+ * whose product or lot is missing or unknown passes: preparing it refuses it with its own code.
+ */
+export async function checkMemberMayRecord(
+  client: ProvenanceRegistryClient,
+  member: string,
+  form: MemberForm,
+): Promise<void> {
+  const step = form?.step;
+  if (!(MEMBER_STEPS as readonly string[]).includes(step))
+    throw invalid("step", `not a step a member records: ${String(step).slice(0, 40)}`);
+  const positive = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 1;
+  let product: number | undefined;
+  let lot: number | undefined;
+  if (step === "harvest" || step === "participant") product = positive(form.product) ? form.product : undefined;
+  else if (positive(form.lot)) {
+    const info = await client.lot(form.lot);
+    if (info.status !== "none") [product, lot] = [info.product, form.lot];
+  }
+  if (product === undefined) return;
+  const allowed =
+    step === "participant"
+      ? await client.hasRole(product, "admin", member)
+      : await client.mayRecord(product, step === "harvest" ? "commissioning" : step, member);
+  if (allowed) return;
+  await client.product(product); // an unknown product is refused as such (PRODUCT_NOT_FOUND), not as a role
+  const needs = memberStepRoles(step);
+  throw roleMissingError(
+    memberStepWhat(step, { product, lot, account: String(form.account ?? "").trim() }),
+    product,
+    member,
+    PRODUCT_ROLES.filter((r) => r === "admin" || needs.includes(r)),
+  );
 }
 
 /** A filled member form (strings as typed; quantities as "1200kg" or base units). */
@@ -118,7 +165,7 @@ export async function prepareMemberStep(
     );
     return {
       step: "harvest",
-      what: "the harvest",
+      what: memberStepWhat("harvest", {}),
       ctx: { product: product.id },
       method: "harvest",
       calldata: encode("harvest", [product.id, season, quantity, recordOf(prepared)]),
@@ -143,7 +190,7 @@ export async function prepareMemberStep(
     });
     return {
       step: "participant",
-      what: `registering ${accountLabel(account)} as a participant of product ${product.id}`,
+      what: memberStepWhat("participant", { product: product.id, account }),
       ctx: { product: product.id },
       method: "setParticipant",
       calldata: encode("setParticipant", [
@@ -183,7 +230,7 @@ export async function prepareMemberStep(
     );
     return {
       step: "packing",
-      what: `packing lot ${lot.id}`,
+      what: memberStepWhat("packing", { lot: lot.id }),
       ctx: { lot: lot.id },
       method: "pack",
       calldata: encode("pack", [lot.id, packages, size, recordOf(prepared)]),
@@ -216,7 +263,7 @@ export async function prepareMemberStep(
   };
   return {
     step: form.step,
-    what: `recording ${form.step} on lot ${lot.id}`,
+    what: memberStepWhat(form.step, { lot: lot.id }),
     ctx: { lot: lot.id },
     method: "recordEvent",
     calldata: encode("recordEvent", [input]),
