@@ -42,6 +42,35 @@ describe("portal scan counts in PostgreSQL (shared between instances)", function
     }
   });
 
+  it("first scans of 20 serials by 30 clients each, all at once over 3 instances (batched writes): every total exact, no deadlock", async () => {
+    const windowMs = 10 * 60_000;
+    const instances = await Promise.all(
+      [1, 2, 3].map(() => PostgresScanCounts.open(pg!.url, windowMs, scanBudget(windowMs))),
+    );
+    try {
+      const now = Date.now();
+      // Each instance gets the scans in another order, so batches meet the same rows in any order.
+      const scans = Array.from({ length: 600 }, (_v, i) => ({
+        serial: `SMANY${i % 20}`,
+        client: `10.9.${Math.floor(i / 20)}.1`,
+      }));
+      const results = await Promise.all(
+        scans.map((x, i) => instances[i % 3].record(x.serial, x.client, now + (i % 7))),
+      );
+      expect(results.every((r) => r.counted)).to.equal(true);
+      for (let s = 0; s < 20; s++) {
+        const mine = results.filter((_r, i) => scans[i].serial === `SMANY${s}`).map((r) => r.count);
+        expect(
+          mine.sort((a, b) => a - b),
+          `SMANY${s}`,
+        ).to.deep.equal(Array.from({ length: 30 }, (_v, i) => i + 1));
+        expect((await instances[s % 3].read(`SMANY${s}`))!.count).to.equal(30);
+      }
+    } finally {
+      await Promise.all(instances.map((c) => c.close()));
+    }
+  });
+
   it("one client scanning one serial 60 times at once over 3 instances is counted once; after the window, once more", async () => {
     const windowMs = 10 * 60_000;
     const instances = await Promise.all(

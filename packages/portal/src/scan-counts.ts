@@ -15,8 +15,8 @@ export interface SerialScans {
 /**
  * Where scan counts live: one interface, two implementations — the portal's SQLite index
  * ({@link ScanCounter}, written behind in batches: one process counts) and PostgreSQL
- * ({@link PostgresScanCounts}: every scan one transaction, so that several portal instances share
- * the counts and the per-client rules hold across them).
+ * ({@link PostgresScanCounts}: every scan that may count is committed before it is answered, so
+ * that several portal instances share the counts and the per-client rules hold across them).
  */
 export interface ScanCounts {
   /** Records a scan of `serial` by `client`; the counts after it. */
@@ -56,6 +56,18 @@ const MAX_READS_IN_FLIGHT = 1;
 /** Distinct (serial, client) reads in one batch. */
 const MAX_READ_BATCH = 500;
 
+/** Distinct (serial, client) scans counted in one statement. */
+const MAX_WRITE_BATCH = 500;
+
+/** A scan that may count, waiting for its batch. */
+interface CountWaiter {
+  serial: string;
+  key: string;
+  now: number;
+  resolve(v: SerialScans & { counted: boolean }): void;
+  reject(e: unknown): void;
+}
+
 /** A serial's counts and when one client was last counted for it. */
 interface Seen extends Required<SerialScans> {
   countedAt: number | null;
@@ -70,11 +82,12 @@ interface SeenWaiter {
 }
 
 /**
- * Scan counts in PostgreSQL, shared by every portal instance on the database. A scan is one
- * transaction: the client's row for the serial is locked (`SELECT … FOR UPDATE`, created first if
- * missing), the window and daily-budget rules of {@link ScanCounter} decide whether it counts, and
- * a counted scan increments the serial's total in the same transaction — so concurrent scans on
- * different instances neither lose nor double a count. Clients are stored as a hash of their address.
+ * Scan counts in PostgreSQL, shared by every portal instance on the database. A scan is first
+ * looked up (reads batched, see {@link seen}); a scan that may count is then decided and written
+ * with the others of the moment in one statement ({@link writeBatch}): the window and daily-budget
+ * rules of {@link ScanCounter} are checked on the client's newest row under its lock, and a counted
+ * scan increments the serial's total in the same statement — so concurrent scans on different
+ * instances neither lose nor double a count. Clients are stored as a hash of their address.
  */
 export class PostgresScanCounts implements ScanCounts {
   private constructor(
@@ -117,15 +130,10 @@ export class PostgresScanCounts implements ScanCounts {
   }
 
   /**
-   * One read per scan (batched with the other scans of the moment, see {@link seen}), plus one
-   * statement when it may count. A client that was counted within the window is answered from that
-   * read (no lock, no write: its scan cannot count, whatever runs
-   * concurrently — `counted_at` only moves forward). Otherwise one statement decides and writes:
-   * the client's row is inserted or, on conflict, updated only when the window and the budget allow
-   * (`ON CONFLICT … DO UPDATE … WHERE` locks the row and re-checks its newest version, so two
-   * instances racing on one client count it once), and the serial's total is incremented in the
-   * same statement when it counted. (Each scan was a five-statement transaction holding the row
-   * lock across round trips: repeated scans of one code serialised at ~1 ms each.)
+   * One read per scan (batched with the other scans of the moment, see {@link seen}). A client
+   * that was counted within the window is answered from that read (no lock, no write: its scan
+   * cannot count, whatever runs concurrently — `counted_at` only moves forward). Otherwise the scan
+   * is decided and written in the next write batch ({@link writeBatch}).
    */
   async record(serial: string, client: string, now = Date.now()): Promise<SerialScans & { counted: boolean }> {
     const key = this.keys.getOrSet(client, () =>
@@ -135,38 +143,7 @@ export class PostgresScanCounts implements ScanCounts {
       const seen = await this.seen(serial, key);
       if (seen && seen.countedAt !== null && now - seen.countedAt < this.windowMs)
         return { count: seen.count, firstSeen: seen.firstSeen, lastSeen: seen.lastSeen, counted: false };
-      const perClient = Number.isFinite(this.perClient) ? this.perClient : null;
-      const row = (
-        await this.pool.query({
-          name: "proofmark-scan-record",
-          text: `WITH client AS (
-             INSERT INTO portal_scan_clients AS c (serial, client, counted_at, scans, since)
-             SELECT $1, $2, $3::bigint, 1, $3::bigint WHERE $5::int IS NULL OR $5::int >= 1
-             ON CONFLICT (serial, client) DO UPDATE SET
-               counted_at = excluded.counted_at,
-               scans = CASE WHEN excluded.since - c.since >= $6::bigint THEN 1 ELSE c.scans + 1 END,
-               since = CASE WHEN excluded.since - c.since >= $6::bigint THEN excluded.since ELSE c.since END
-             WHERE excluded.counted_at - c.counted_at >= $4::bigint
-               AND ($5::int IS NULL OR (CASE WHEN excluded.since - c.since >= $6::bigint THEN 0 ELSE c.scans END) < $5::int)
-             RETURNING 1
-           ), total AS (
-             INSERT INTO portal_scans (serial, first_seen, last_seen, count)
-             SELECT $1, $3::bigint, $3::bigint, 1 WHERE EXISTS (SELECT 1 FROM client)
-             ON CONFLICT (serial) DO UPDATE SET last_seen = excluded.last_seen, count = portal_scans.count + 1
-             RETURNING first_seen, last_seen, count
-           )
-           SELECT true AS counted, first_seen, last_seen, count FROM total
-           UNION ALL
-           SELECT false, first_seen, last_seen, count FROM portal_scans WHERE serial = $1 AND NOT EXISTS (SELECT 1 FROM total)`,
-          values: [serial, key, now, this.windowMs, perClient, this.periodMs],
-        })
-      ).rows[0] as { counted: boolean; first_seen: string; last_seen: string; count: string } | undefined;
-      return {
-        count: Number(row?.count ?? 0),
-        firstSeen: Number(row?.first_seen ?? now),
-        lastSeen: row ? Number(row.last_seen) : undefined,
-        counted: row?.counted ?? false,
-      };
+      return await this.count(serial, key, now);
     } catch (e) {
       throw new ProofmarkError(
         "PORTAL_STORE_FAILED",
@@ -174,6 +151,140 @@ export class PostgresScanCounts implements ScanCounts {
         {},
         { cause: e },
       );
+    }
+  }
+
+  /** Scans that may count, waiting for the next write batch. */
+  private writes: CountWaiter[] = [];
+  private writing = false;
+  private writeScheduled = false;
+
+  /**
+   * Counts a scan that may count, in one statement with the other such scans of the moment (see
+   * {@link writeBatch}): one commit — one WAL flush — for a batch of first scans instead of one each.
+   */
+  private count(serial: string, key: string, now: number): Promise<SerialScans & { counted: boolean }> {
+    return new Promise((resolve, reject) => {
+      this.writes.push({ serial, key, now, resolve, reject });
+      this.scheduleWrites();
+    });
+  }
+
+  private scheduleWrites(): void {
+    if (this.writeScheduled || this.writing || this.writes.length === 0) return;
+    this.writeScheduled = true;
+    setImmediate(() => {
+      this.writeScheduled = false;
+      if (this.writing || this.writes.length === 0) return;
+      const batch = this.writes.splice(0, MAX_WRITE_BATCH);
+      this.writing = true;
+      this.writeBatch(batch)
+        .catch((e: unknown) => {
+          for (const w of batch) w.reject(e);
+        })
+        .finally(() => {
+          this.writing = false;
+          this.scheduleWrites();
+        });
+    });
+  }
+
+  /**
+   * Decides and writes a batch of scans in one statement: each (serial, client) row is inserted
+   * or, on conflict, updated only when the window and the budget allow (`ON CONFLICT … DO UPDATE …
+   * WHERE` locks the row and re-checks its newest version, so two instances racing on one client
+   * count it once), and each serial's total grows by the scans of it that counted. Rows are taken
+   * in (serial, client) order, so two instances' batches lock in the same order and cannot
+   * deadlock. Scans of one serial that counted in one batch are answered with consecutive totals
+   * ending at the serial's new total, as if counted one after the other; the same client twice in
+   * one batch counts at most once (the later one waits for the next batch). (One statement per
+   * first scan was one WAL flush each: ~1,900 first scans/s on PostgreSQL against ~12,000 written
+   * behind by the SQLite portal.)
+   */
+  private async writeBatch(batch: CountWaiter[]): Promise<void> {
+    const byPair = new Map<string, CountWaiter>();
+    const later: CountWaiter[] = [];
+    for (const w of batch) {
+      const pair = `${w.serial}\n${w.key}`;
+      if (byPair.has(pair)) later.push(w);
+      else byPair.set(pair, w);
+    }
+    if (later.length > 0) {
+      this.writes.unshift(...later);
+    }
+    const rows = [...byPair.values()].sort((a, b) =>
+      a.serial < b.serial ? -1 : a.serial > b.serial ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0,
+    );
+    const perClient = Number.isFinite(this.perClient) ? this.perClient : null;
+    const result = (
+      await this.pool.query({
+        name: "proofmark-scan-count-batch",
+        text: `WITH k AS (
+             SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) WITH ORDINALITY AS k(serial, client, now, i)
+           ), client AS (
+             INSERT INTO portal_scan_clients AS c (serial, client, counted_at, scans, since)
+             SELECT serial, client, now, 1, now FROM k WHERE $5::int IS NULL OR $5::int >= 1 ORDER BY i
+             ON CONFLICT (serial, client) DO UPDATE SET
+               counted_at = excluded.counted_at,
+               scans = CASE WHEN excluded.since - c.since >= $6::bigint THEN 1 ELSE c.scans + 1 END,
+               since = CASE WHEN excluded.since - c.since >= $6::bigint THEN excluded.since ELSE c.since END
+             WHERE excluded.counted_at - c.counted_at >= $4::bigint
+               AND ($5::int IS NULL OR (CASE WHEN excluded.since - c.since >= $6::bigint THEN 0 ELSE c.scans END) < $5::int)
+             RETURNING serial, client
+           ), bump AS (
+             SELECT serial, COUNT(*) AS n, MIN(k.now) AS first_now, MAX(k.now) AS last_now
+             FROM client JOIN k USING (serial, client) GROUP BY serial
+           ), total AS (
+             INSERT INTO portal_scans AS s (serial, first_seen, last_seen, count)
+             SELECT serial, first_now, last_now, n FROM bump ORDER BY serial
+             ON CONFLICT (serial) DO UPDATE SET last_seen = GREATEST(s.last_seen, excluded.last_seen), count = s.count + excluded.count
+             RETURNING serial, first_seen, last_seen, count
+           )
+           SELECT k.i, (cl.serial IS NOT NULL) AS counted,
+             COALESCE(t.first_seen, s.first_seen) AS first_seen, COALESCE(t.last_seen, s.last_seen) AS last_seen,
+             COALESCE(t.count, s.count) AS count
+           FROM k
+           LEFT JOIN client cl ON cl.serial = k.serial AND cl.client = k.client
+           LEFT JOIN total t ON t.serial = k.serial
+           LEFT JOIN portal_scans s ON s.serial = k.serial`,
+        values: [
+          rows.map((w) => w.serial),
+          rows.map((w) => w.key),
+          rows.map((w) => w.now),
+          this.windowMs,
+          perClient,
+          this.periodMs,
+        ],
+      })
+    ).rows as Array<{
+      i: string;
+      counted: boolean;
+      first_seen: string | null;
+      last_seen: string | null;
+      count: string | null;
+    }>;
+    // Counted scans of one serial get consecutive totals, in batch order, ending at the new total.
+    const countedOf = new Map<string, number>();
+    for (const r of result) {
+      const w = rows[Number(r.i) - 1];
+      if (r.counted) countedOf.set(w.serial, (countedOf.get(w.serial) ?? 0) + 1);
+    }
+    const seenOf = new Map<string, number>();
+    for (const r of result.sort((a, b) => Number(a.i) - Number(b.i))) {
+      const w = rows[Number(r.i) - 1];
+      const total = Number(r.count ?? 0);
+      let count = total;
+      if (r.counted) {
+        const k = (seenOf.get(w.serial) ?? 0) + 1;
+        seenOf.set(w.serial, k);
+        count = total - countedOf.get(w.serial)! + k;
+      }
+      w.resolve({
+        count,
+        firstSeen: r.first_seen === null ? w.now : Number(r.first_seen),
+        lastSeen: r.last_seen === null ? undefined : Number(r.last_seen),
+        counted: r.counted,
+      });
     }
   }
 
