@@ -5,7 +5,9 @@ import { TypedDataEncoder, Wallet } from "ethers";
 import {
   CALENDAR_ACKNOWLEDGEMENT_TYPES,
   calendarAcknowledgementDigest,
+  calendarAttestationFor,
   EvidenceRegistryClient,
+  MerkleTree,
   evidenceRegistryInterface,
   openCalendarChains,
   openChain,
@@ -136,6 +138,30 @@ describe("calendar: the stamping service on SQLite, anchoring on Anvil and ganac
     expect(r2.body.statements.map((s: { leaf: Hex }) => s.leaf)).to.deep.equal([spaced]);
     const pending = await call(`${service.url}/v1/proofs/${leaves[0]}`);
     if (pending.status === 202) check("/v1/proofs/{leaf}", "get", 202, pending.body);
+  });
+
+  it("writes each 202 body byte for byte as JSON.stringify of the statements (groups of 1, 2, 5 and 13 leaves, one leaf twice)", async function () {
+    for (const n of [1, 2, 5, 13]) {
+      const leaves = Array.from({ length: n }, randomLeaf);
+      const sent = n === 5 ? [...leaves, leaves[2]] : leaves; // a leaf twice in one request: one place in the tree
+      const res = await fetch(`${service.url}/v1/leaves`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ leaves: sent }),
+      });
+      expect(res.status).to.equal(202);
+      const text = await res.text();
+      const first = JSON.parse(text).statements[0];
+      const tree = MerkleTree.build(leaves); // alone in its group: the group's tree is the request's
+      const ack = { message: first.message, signer: first.signer, signature: first.signature };
+      const expected = JSON.stringify({
+        format: "proofmark-calendar-pending",
+        version: 1,
+        statements: sent.map((leaf) => calendarAttestationFor(ack, tree, leaves.indexOf(leaf))),
+      });
+      expect(text).to.equal(expected);
+      expect(res.headers.get("content-length")).to.equal(String(Buffer.byteLength(expected)));
+    }
   });
 
   it("signs digests natively (libsecp256k1) exactly as ethers does: same r, s and v for either recovery id", function () {
