@@ -5,13 +5,16 @@ import { TypedDataEncoder, Wallet } from "ethers";
 import {
   CALENDAR_ACKNOWLEDGEMENT_TYPES,
   calendarAcknowledgementDigest,
+  calendarAttestationFor,
   EvidenceRegistryClient,
+  MerkleTree,
   evidenceRegistryInterface,
   openCalendarChains,
   openChain,
   pemCertificates,
   processProof,
   SqliteCalendarStore,
+  signDigest,
   startCalendar,
   verifyAttestation,
   verifyProof,
@@ -121,11 +124,58 @@ describe("calendar: the stamping service on SQLite, anchoring on Anvil and ganac
       expect(calendarAcknowledgementDigest(onChain, big)).to.equal(
         TypedDataEncoder.hash(onChain, CALENDAR_ACKNOWLEDGEMENT_TYPES, big),
       );
+      // the native signer (libsecp256k1, the hot path) gives exactly ethers' own signature
+      expect(s.signature).to.equal(
+        await calendarKey.signTypedData(s.domain, CALENDAR_ACKNOWLEDGEMENT_TYPES, s.message),
+      );
       // the calendar's key is not the chain key that pays for anchoring
       expect(v.signer).to.not.equal(new Wallet(DEV_KEY_0).address.toLowerCase());
     }
+    // JSON other than the compact form clients write is parsed in full and accepted alike
+    const spaced = randomLeaf();
+    const r2 = await submit(service.url, undefined, `{ "leaves" : [ "${spaced.toUpperCase().replace("0X", "0x")}" ] }`);
+    expect(r2.status, JSON.stringify(r2.body)).to.equal(202);
+    expect(r2.body.statements.map((s: { leaf: Hex }) => s.leaf)).to.deep.equal([spaced]);
     const pending = await call(`${service.url}/v1/proofs/${leaves[0]}`);
     if (pending.status === 202) check("/v1/proofs/{leaf}", "get", 202, pending.body);
+  });
+
+  it("writes each 202 body byte for byte as JSON.stringify of the statements (groups of 1, 2, 5 and 13 leaves, one leaf twice)", async function () {
+    for (const n of [1, 2, 5, 13]) {
+      const leaves = Array.from({ length: n }, randomLeaf);
+      const sent = n === 5 ? [...leaves, leaves[2]] : leaves; // a leaf twice in one request: one place in the tree
+      const res = await fetch(`${service.url}/v1/leaves`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ leaves: sent }),
+      });
+      expect(res.status).to.equal(202);
+      const text = await res.text();
+      const first = JSON.parse(text).statements[0];
+      const tree = MerkleTree.build(leaves); // alone in its group: the group's tree is the request's
+      const ack = { message: first.message, signer: first.signer, signature: first.signature };
+      const expected = JSON.stringify({
+        format: "proofmark-calendar-pending",
+        version: 1,
+        statements: sent.map((leaf) => calendarAttestationFor(ack, tree, leaves.indexOf(leaf))),
+      });
+      expect(text).to.equal(expected);
+      expect(res.headers.get("content-length")).to.equal(String(Buffer.byteLength(expected)));
+    }
+  });
+
+  it("signs digests natively (libsecp256k1) exactly as ethers does: same r, s and v for either recovery id", function () {
+    // the native binding loads here, so signDigest below is the native path, not ethers' fallback
+    expect(() => require("secp256k1/bindings")).to.not.throw();
+    const key = Wallet.createRandom().signingKey;
+    const vs = new Set<string>();
+    for (let i = 0; i < 40; i++) {
+      const digest = randomLeaf();
+      const signature = signDigest(key, digest);
+      expect(signature).to.equal(key.sign(digest).serialized);
+      vs.add(signature.slice(-2));
+    }
+    expect([...vs].sort()).to.deep.equal(["1b", "1c"]);
   });
 
   it("404 for a leaf never submitted; 202 while pending; 200 with the completed proof: path, root, an anchor per chain, a TSA token, the acknowledgement", async function () {
@@ -212,6 +262,10 @@ describe("calendar: the stamping service on SQLite, anchoring on Anvil and ganac
       [submit(service.url, Array.from({ length: 1001 }, randomLeaf)), 400],
       [submit(service.url, undefined, JSON.stringify({ leaves: [randomLeaf()], sha256: "ab" })), 400],
       [submit(service.url, undefined, JSON.stringify([randomLeaf()])), 400],
+      // the compact form's shortcut checks what it skips: the separators between leaves…
+      [submit(service.url, undefined, `{"leaves":["${randomLeaf()}"."${randomLeaf()}"]}`), 400],
+      // …and every leaf
+      [submit(service.url, undefined, `{"leaves":["${randomLeaf()}","0x${"g".repeat(64)}"]}`), 400],
       [submit(service.url, [randomLeaf()], undefined, "text/plain"), 415],
       [submit(service.url, undefined, JSON.stringify({ leaves: Array.from({ length: 1500 }, randomLeaf) })), 413],
       [call(`${service.url}/v1/leaves`), 405],

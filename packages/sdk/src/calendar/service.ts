@@ -100,11 +100,10 @@ export async function startCalendar(opts: CalendarOptions): Promise<CalendarServ
   return calendar.start();
 }
 
+/** A request waiting for the next group commit: its leaves (normalised) and where to answer. */
 interface Waiter {
   leaves: Hex[];
-  /** Receives the JSON of the leaves' attestations (an array, in request order). */
-  resolve: (statements: string) => void;
-  reject: (e: unknown) => void;
+  res: http.ServerResponse;
 }
 
 class Calendar {
@@ -143,7 +142,9 @@ class Calendar {
     this.signerAddress = (await this.opts.signer.getAddress()).toLowerCase() as Hex;
     this.pending = await this.store.pendingCount();
     this.server = http.createServer((req, res) => {
-      this.handle(req, res).catch((e) => this.fail(res, e));
+      // the hot path, without the promises of the general router
+      if (req.method === "POST" && req.url === "/v1/leaves") this.postLeaves(req, res);
+      else this.handle(req, res).catch((e) => this.fail(res, e));
     });
     this.server.keepAliveTimeout = 30_000;
     await new Promise<void>((resolve, reject) => {
@@ -199,13 +200,32 @@ class Calendar {
     return this.error(res, 404, "CALENDAR_REQUEST_INVALID", `no such endpoint: ${req.method} ${url.slice(0, 100)}`);
   }
 
-  private async postLeaves(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  /**
+   * `POST /v1/leaves`: reads and checks the body, then queues the leaves for the next group commit,
+   * which answers 202 once they are durable. Callbacks rather than promises: this runs once per
+   * request at the calendar's full rate.
+   */
+  private postLeaves(req: http.IncomingMessage, res: http.ServerResponse): void {
     const type = req.headers["content-type"] ?? "";
     if (!/^application\/json\b/i.test(type)) {
       req.resume();
       return this.error(res, 415, "CALENDAR_REQUEST_INVALID", "send the leaves as application/json");
     }
-    const body = await readBody(req, MAX_REQUEST_BYTES);
+    readBody(
+      req,
+      MAX_REQUEST_BYTES,
+      (body) => {
+        try {
+          this.acceptLeaves(body, res);
+        } catch (e) {
+          this.fail(res, e);
+        }
+      },
+      (e) => this.fail(res, e),
+    );
+  }
+
+  private acceptLeaves(body: string | undefined, res: http.ServerResponse): void {
     if (body === undefined)
       return this.error(
         res,
@@ -213,26 +233,30 @@ class Calendar {
         "CALENDAR_REQUEST_INVALID",
         `the body is larger than ${MAX_REQUEST_BYTES} bytes; send at most ${MAX_LEAVES_PER_REQUEST} leaves per request`,
       );
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(body);
-    } catch {
-      return this.error(res, 400, "CALENDAR_REQUEST_INVALID", "the body is not JSON");
-    }
-    const leaves = (parsed as { leaves?: unknown })?.leaves;
-    if (
-      typeof parsed !== "object" ||
-      parsed === null ||
-      Array.isArray(parsed) ||
-      Object.keys(parsed).some((k) => k !== "leaves") ||
-      !Array.isArray(leaves)
-    ) {
-      return this.error(
-        res,
-        400,
-        "CALENDAR_REQUEST_INVALID",
-        'the body must be {"leaves": ["0x<64 hex>", …]} and nothing else',
-      );
+    let leaves: unknown[] | undefined = compactLeaves(body);
+    if (!leaves) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(body);
+      } catch {
+        return this.error(res, 400, "CALENDAR_REQUEST_INVALID", "the body is not JSON");
+      }
+      const list = (parsed as { leaves?: unknown })?.leaves;
+      if (
+        typeof parsed !== "object" ||
+        parsed === null ||
+        Array.isArray(parsed) ||
+        Object.keys(parsed).some((k) => k !== "leaves") ||
+        !Array.isArray(list)
+      ) {
+        return this.error(
+          res,
+          400,
+          "CALENDAR_REQUEST_INVALID",
+          'the body must be {"leaves": ["0x<64 hex>", …]} and nothing else',
+        );
+      }
+      leaves = list as unknown[];
     }
     if (leaves.length === 0 || leaves.length > MAX_LEAVES_PER_REQUEST) {
       return this.error(
@@ -267,8 +291,7 @@ class Calendar {
         { retryAfter: retry },
       );
     }
-    const statements = await this.acknowledge(normalized);
-    this.raw(res, 202, `{"format":"proofmark-calendar-pending","version":1,"statements":${statements}}`);
+    this.acknowledge(normalized, res);
   }
 
   private async getProof(leaf: Hex, res: http.ServerResponse): Promise<void> {
@@ -349,12 +372,16 @@ class Calendar {
     this.raw(res, status, JSON.stringify(value));
   }
 
-  private raw(res: http.ServerResponse, status: number, body: string): void {
-    res.writeHead(status, {
-      "content-type": "application/json",
-      "content-length": Buffer.byteLength(body),
-      "cache-control": "no-store",
-    });
+  private raw(res: http.ServerResponse, status: number, body: string | Buffer): void {
+    // a flat list of header names and values: node stores it as it is, without walking an object
+    res.writeHead(status, [
+      "content-type",
+      "application/json",
+      "content-length",
+      String(Buffer.byteLength(body)),
+      "cache-control",
+      "no-store",
+    ]);
     res.end(body);
   }
 
@@ -386,19 +413,19 @@ class Calendar {
 
   // ---- group commit -----------------------------------------------------------------------
 
-  /** Resolves once the leaves are durable, with the JSON array of their signed statements (request order). */
-  private acknowledge(leaves: Hex[]): Promise<string> {
-    return new Promise((resolve, reject) => {
-      this.waiting.push({ leaves, resolve, reject });
-      if (!this.flushScheduled && !this.flushing) {
-        this.flushScheduled = true;
-        setImmediate(() => {
-          this.flushScheduled = false;
-          void this.flush();
-        });
-      }
-    });
+  /** Queues the leaves for the next group commit, which answers 202 with their signed statements (request order) once they are durable. */
+  private acknowledge(leaves: Hex[], res: http.ServerResponse): void {
+    this.waiting.push({ leaves, res });
+    if (!this.flushScheduled && !this.flushing) {
+      this.flushScheduled = true;
+      setImmediate(this.scheduledFlush);
+    }
   }
+
+  private readonly scheduledFlush = (): void => {
+    this.flushScheduled = false;
+    void this.flush();
+  };
 
   private async flush(): Promise<void> {
     if (this.flushing) return;
@@ -441,15 +468,11 @@ class Calendar {
       await this.store.acknowledge(ackRecord);
       crashForTest("calendar-after-commit");
       this.pending += leaves.length;
-      const statementJson = attestationJson(ack, ack.tree);
-      for (const w of group) {
-        let json = "[";
-        for (let i = 0; i < w.leaves.length; i++) json += (i ? "," : "") + statementJson(index.get(w.leaves[i])!);
-        w.resolve(json + "]");
-      }
+      const answer = groupAnswers(ack, ack.tree);
+      for (const w of group) this.raw(w.res, 202, answer(w.leaves.map((leaf) => index.get(leaf)!)));
       if (this.pending >= this.maxBatch) this.schedule(0);
     } catch (e) {
-      for (const w of group) w.reject(e);
+      for (const w of group) this.fail(w.res, e);
     }
   }
 
@@ -592,41 +615,109 @@ class Calendar {
 }
 
 /**
- * The JSON of leaf `index`'s attestation, exactly `JSON.stringify(calendarAttestationFor(ack, tree,
- * index))`, with everything the leaves of a group share serialised once per group instead of once
- * per leaf (the test compares both).
+ * The 202 bodies of one group commit, written as bytes: for each request
+ * `{"format":"proofmark-calendar-pending","version":1,"statements":[…]}` with, per leaf, exactly
+ * `JSON.stringify(calendarAttestationFor(ack, tree, index))` (the tests compare both). What the
+ * leaves of a group share (domain, message, signer, signature) is serialised once per group and
+ * every tree node converted to hex once; each statement is then copied together from those bytes —
+ * no string per leaf to build, flatten and encode again on the way out.
  */
-function attestationJson(
+function groupAnswers(
   ack: Parameters<typeof calendarAttestationFor>[0],
   tree: MerkleTree,
-): (index: number) => string {
+): (indices: readonly number[]) => Buffer {
   const shape = calendarAttestationFor(ack, tree, 0);
   const head = JSON.stringify({ type: shape.type, scheme: shape.scheme, domain: shape.domain, message: shape.message });
   const tail = JSON.stringify({ signer: shape.signer, signature: shape.signature });
-  const prefix = `${head.slice(0, -1)},"leaf":"`;
-  const suffix = `,${tail.slice(1)}`;
-  return (index) => `${prefix}${tree.leaf(index)}","path":${JSON.stringify(tree.proof(index))}${suffix}`;
+  const prefix = Buffer.from(`${head.slice(0, -1)},"leaf":"0x`);
+  const middle = Buffer.from('","path":[');
+  const suffix = Buffer.from(`],${tail.slice(1)}`);
+  const open = Buffer.from('{"format":"proofmark-calendar-pending","version":1,"statements":[');
+  const close = Buffer.from("]}");
+  const heap = tree.heapBytes;
+  // each node as 64 ASCII hex digits, in heap order
+  const hex = Buffer.from(Buffer.from(heap.buffer, heap.byteOffset, heap.byteLength).toString("hex"), "latin1");
+  const fixed = prefix.length + 64 + middle.length + suffix.length;
+  return (indices) => {
+    let size = open.length + close.length + Math.max(0, indices.length - 1);
+    const positions: number[] = [];
+    for (const index of indices) {
+      const pos = tree.position(index);
+      const depth = 31 - Math.clz32(pos + 1); // siblings on the way up: one per level
+      size += fixed + depth * 68 + Math.max(0, depth - 1); // '"0x' + 64 + '"', commas between
+      positions.push(pos);
+    }
+    const out = Buffer.allocUnsafe(size);
+    let at = open.copy(out, 0);
+    for (let k = 0; k < positions.length; k++) {
+      if (k > 0) out[at++] = 0x2c; // ,
+      let pos = positions[k];
+      at += prefix.copy(out, at);
+      at += hex.copy(out, at, pos * 64, pos * 64 + 64);
+      at += middle.copy(out, at);
+      for (let first = true; pos > 0; pos = (pos - 1) >> 1, first = false) {
+        const sibling = pos % 2 === 1 ? pos + 1 : pos - 1;
+        if (!first) out[at++] = 0x2c; // ,
+        out[at++] = 0x22; // "
+        out[at++] = 0x30; // 0
+        out[at++] = 0x78; // x
+        at += hex.copy(out, at, sibling * 64, sibling * 64 + 64);
+        out[at++] = 0x22; // "
+      }
+      at += suffix.copy(out, at);
+    }
+    close.copy(out, at);
+    return out;
+  };
 }
 
-function readBody(req: http.IncomingMessage, max: number): Promise<string | undefined> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers["content-length"] ?? NaN);
-    if (declared > max) {
-      req.resume();
-      resolve(undefined);
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let over = false;
-    req.on("data", (c: Buffer) => {
-      size += c.length;
-      if (size > max) over = true;
-      else chunks.push(c);
-    });
-    req.on("end", () => resolve(over ? undefined : Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
+/**
+ * `{"leaves":["0x…","0x…"]}` exactly as `JSON.stringify` writes it (what clients send): its leaf
+ * strings, cut out without a JSON parse; anything else (spaces, other keys, escapes) `undefined`,
+ * and the caller parses it in full. The leaves are checked by the caller either way.
+ */
+function compactLeaves(body: string): string[] | undefined {
+  const head = '{"leaves":["';
+  const n = (body.length - head.length) / 69; // 66 characters a leaf, '","' between them, '"]}' at the end
+  if (!Number.isInteger(n) || n < 1 || !body.startsWith(head) || !body.endsWith('"]}')) return undefined;
+  const leaves: string[] = [];
+  for (let i = 0, at = head.length; i < n; i++, at += 69) {
+    if (i > 0 && (body.charCodeAt(at - 3) !== 34 || body.charCodeAt(at - 2) !== 44 || body.charCodeAt(at - 1) !== 34))
+      return undefined; // not '","'
+    const leaf = body.slice(at, at + 66);
+    if (!LEAF_RE.test(leaf)) return undefined;
+    leaves.push(leaf);
+  }
+  return leaves;
+}
+
+/** The body as text, or `undefined` when it is larger than `max` bytes (then drained, not kept). */
+function readBody(
+  req: http.IncomingMessage,
+  max: number,
+  done: (body: string | undefined) => void,
+  failed: (e: unknown) => void,
+): void {
+  const declared = Number(req.headers["content-length"] ?? NaN);
+  if (declared > max) {
+    req.resume();
+    done(undefined);
+    return;
+  }
+  let first: Buffer | undefined;
+  let chunks: Buffer[] | undefined;
+  let size = 0;
+  req.on("data", (c: Buffer) => {
+    size += c.length;
+    if (size > max) return;
+    if (!first) first = c;
+    else (chunks ??= [first]).push(c);
   });
+  req.on("end", () => {
+    if (size > max) done(undefined);
+    else done(chunks ? Buffer.concat(chunks).toString("utf8") : (first?.toString("utf8") ?? ""));
+  });
+  req.on("error", failed);
 }
 
 /**

@@ -96,6 +96,20 @@ export class MerkleTree {
     return path;
   }
 
+  /**
+   * Position of leaf `index` among the nodes in heap order (the root is 0; node `p`'s parent is
+   * `(p - 1) >> 1`, its sibling `p + 1` when `p` is odd, else `p - 1`). With {@link heapBytes},
+   * for callers that write the proofs of many leaves of one tree at once.
+   */
+  position(index: number): number {
+    return this.leafPosition(index);
+  }
+
+  /** Every node's 32 bytes in heap order (a view of the tree's own buffer: read, never write). */
+  get heapBytes(): Uint8Array {
+    return this.nodes;
+  }
+
   private leafPosition(index: number): number {
     if (!Number.isInteger(index) || index < 0 || index >= this.leafCount) {
       throw new ProofmarkError("INVALID_ARGUMENT", `leaf index ${index} is out of range 0..${this.leafCount - 1}`);
