@@ -36,6 +36,7 @@ describe("co-op relay: photo uploads and unsent turns (real chain, HTTP)", funct
   const idler = new Wallet(Wallet.createRandom().privateKey);
   const inspector = new Wallet(Wallet.createRandom().privateKey);
   const intruder = new Wallet(Wallet.createRandom().privateKey);
+  const spoiler = new Wallet(Wallet.createRandom().privateKey);
 
   before(async function () {
     dataDir = tempDataDir("relay-abuse");
@@ -59,7 +60,7 @@ describe("co-op relay: photo uploads and unsent turns (real chain, HTTP)", funct
     });
     await registrar.close();
     const admin = await GiSession.open(await openChain({ dataDir, as: "admin" }));
-    for (const farm of [farmer, farmer2, idler]) {
+    for (const farm of [farmer, farmer2, idler, spoiler]) {
       await admin.grantRole(1, "producer", farm.address);
       await admin.grantLicence(1, farm.address, parseQuantity("100kg", "g"), 2026);
     }
@@ -212,6 +213,51 @@ describe("co-op relay: photo uploads and unsent turns (real chain, HTTP)", funct
     // A member who sends what it prepares is never counted.
     const again = await prepare(farmer2, form("F-2"));
     expect(again.status).to.equal(200);
+  });
+
+  // What the member page sends, for the turn tests below.
+  const harvest = (plot: string): MemberForm => ({
+    step: "harvest",
+    product: 1,
+    quantity: "1kg",
+    plot,
+    date: "2026-09-01",
+  });
+  const post = async (path: string, body: unknown) => {
+    const r = await fetch(`${coop.url}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    return { status: r.status, json: await r.json() };
+  };
+  const prepare = async (member: Wallet, plot: string) =>
+    post("/api/coop/prepare", await signPrepareRequest(member, coop.relay.prepareDomain, harvest(plot)));
+
+  it("a turn handed back by a submit the member spoilt counts as unsent", async function () {
+    // Twice: the spoiler takes the turn, then hands it back at once with its own request made to fail
+    // (an old deadline, signed by itself): no expiry needed, yet both count.
+    for (const plot of ["S-1", "S-2"]) {
+      const p = (await prepare(spoiler, plot)).json as RelayPrepared;
+      const spoilt = await signForwardRequest(spoiler, p.domain, { ...p.request, deadline: 1_000_000 });
+      expect((await post("/api/coop/submit", spoilt)).json.error.code).to.equal("RELAY_REQUEST_EXPIRED");
+    }
+    const third = await prepare(spoiler, "S-3");
+    expect(third.status, JSON.stringify(third.json)).to.equal(429);
+    expect(third.json.error.code).to.equal("RELAY_TURNS_UNSENT");
+  });
+
+  it("a submit someone else signed does not end a member's turn at the next lot id", async function () {
+    // farmer2 holds the turn; the intruder's submit of farmer2's request (its own signature) is refused
+    // and leaves farmer2 the turn: farmer's prepare waits until the hold ends.
+    const held = (await prepare(farmer2, "F-3")).json as RelayPrepared;
+    const forged = await signForwardRequest(intruder, held.domain, held.request);
+    expect((await post("/api/coop/submit", { ...forged, from: farmer2.address })).json.error.code).to.equal(
+      "RELAY_SIGNATURE_INVALID",
+    );
+    const started = Date.now();
+    expect((await prepare(farmer, "F-4")).status).to.equal(200);
+    expect(Date.now() - started, "farmer waited for farmer2's turn to end").to.be.above(HOLD * 1000 - 800);
   });
 
   it("a member's roles are read from the chain once per cache period; one client asking for address after address is limited (429)", async function () {

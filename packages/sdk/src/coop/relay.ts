@@ -95,8 +95,8 @@ export interface CoopRelayOptions {
    */
   photoBytesPerDay?: number;
   /**
-   * Turns at the next lot id a member may let expire unsent (prepared, never submitted, given up
-   * after `holdSeconds` or by preparing again) within `unsentWindowSeconds` (default 3 in 600 s);
+   * Turns at the next lot id a member may let expire unsent (prepared, never submitted: given up
+   * after `holdSeconds`, by preparing again, or by a submit the member signed but spoilt) within `unsentWindowSeconds` (default 3 in 600 s);
    * at that count the member's further harvest and packing prepares are refused
    * (RELAY_TURNS_UNSENT) until the oldest leaves the window. 0: no limit.
    */
@@ -497,6 +497,7 @@ export class CoopRelay {
    */
   async submit(signed: SignedForwardRequest): Promise<RelayResult> {
     const from = checkAddress(signed?.from);
+    const signedByMember = { yes: false };
     try {
       const wait = this.buckets.take(from.toLowerCase(), this.now());
       if (wait > 0) {
@@ -505,16 +506,28 @@ export class CoopRelay {
           retryAfter: wait,
         });
       }
-      const run = this.queue.then(() => this.submitNow(from, signed));
+      const run = this.queue.then(() => this.submitNow(from, signed, signedByMember));
       this.queue = run.catch(() => undefined);
       return await run;
+    } catch (e) {
+      // A refused submit of the request that holds the turn gives it up unsent, like letting it
+      // expire — unless the relay, not the member, failed (so that a member cannot keep taking the
+      // turn for almost `holdSeconds` and hand it back with a request it spoilt on purpose).
+      if (signedByMember.yes && !RELAY_SIDE_FAILURES.has((e as ProofmarkError)?.code))
+        this.nextLot.release(from, pendingKey(from, signed.data), { unsent: true });
+      throw e;
     } finally {
-      // Recorded or refused: the next member's harvest or packing may take the next lot id.
-      this.nextLot.release(from, pendingKey(from, signed.data));
+      // Recorded or refused: the next member's harvest or packing may take the next lot id. Only a
+      // request the member signed gives the turn back: anyone else's would end it early for nothing.
+      if (signedByMember.yes) this.nextLot.release(from, pendingKey(from, signed.data));
     }
   }
 
-  private async submitNow(from: string, signed: SignedForwardRequest): Promise<RelayResult> {
+  private async submitNow(
+    from: string,
+    signed: SignedForwardRequest,
+    signedByMember: { yes: boolean },
+  ): Promise<RelayResult> {
     if (
       typeof signed.to !== "string" ||
       signed.to.toLowerCase() !== this.registry.toLowerCase() ||
@@ -540,6 +553,7 @@ export class CoopRelay {
         `the request was not signed by ${from} (the signature is ${signer}'s, or the request was changed after signing)`,
         { member: from, signer },
       );
+    signedByMember.yes = true;
     const block = await this.chain.provider.getBlock("latest");
     if (!Number.isSafeInteger(signed.deadline) || signed.deadline < (block?.timestamp ?? 0))
       throw new ProofmarkError(
@@ -698,15 +712,19 @@ class NextLotTurn {
     if (this.held?.member === member.toLowerCase()) this.held.key = key;
   }
 
-  /** Gives the turn up, if `member` (and, when given, the request `key`) holds it. */
-  release(member: string, key?: string): void {
+  /** Gives the turn up, if `member` (and, when given, the request `key`) holds it; `unsent`: without its request recorded. */
+  release(member: string, key?: string, opts: { unsent?: boolean } = {}): void {
     const held = this.held;
     if (!held || held.member !== member.toLowerCase() || (key !== undefined && held.key !== key)) return;
+    if (opts.unsent) this.unsent(held.member);
     clearTimeout(held.timer);
     this.held = undefined;
     this.waiting.shift()?.();
   }
 }
+
+/** Refusals of a submit that are the relay's doing, not the member's: they do not count as a turn held unsent. */
+const RELAY_SIDE_FAILURES = new Set<string | undefined>(["RELAY_CANNOT_PAY", "RELAY_UNAVAILABLE", "TX_FAILED"]);
 
 function pendingKey(from: string, data: string): string {
   return `${from.toLowerCase()}:${keccak256(typeof data === "string" && /^0x[0-9a-fA-F]*$/.test(data) ? data : "0x")}`;
