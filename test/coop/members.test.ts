@@ -43,7 +43,8 @@ describe("co-op members record the season from phone pages; the co-op pays the g
       this.skip();
     }
     dataDir = tempDataDir("coop");
-    coop = await startCoop({ dataDir, port: 0, burst: 20, perSecond: 5 });
+    // Each farm's photos a day: the two certificate photos farm 1 sends below, not a third.
+    coop = await startCoop({ dataDir, port: 0, burst: 20, perSecond: 5, photoBytesPerDay: PHOTO.length * 2 + 10 });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   });
 
@@ -528,5 +529,41 @@ describe("co-op members record the season from phone pages; the co-op pays the g
     }
     expect(prepares.map((p) => p.code ?? p.status)).to.deep.equal(["RELAY_PREPARE_STALE", 200]);
     expect(prepares[0].status).to.equal(401);
+  });
+
+  it("a photo over the member's daily allowance is refused with its heading, and the form and photo stay on the phone, not sent again before the relay's wait", async function () {
+    const page = members.farm1.page;
+    const photos: number[] = [];
+    const seen = (r: import("playwright-core").Request) => {
+      if (r.url().includes("/api/coop/photo")) photos.push(Date.now());
+    };
+    page.on("request", seen);
+    try {
+      const lotsBefore = (await coop.relay.client.counts()).lots;
+      await page.locator('form[data-step="harvest"] [name="photo"]').setInputFiles({
+        name: "DS-07-certificate-3.png",
+        mimeType: "image/png",
+        buffer: PHOTO,
+      });
+      const form = page.locator('form[data-step="harvest"]');
+      await form.locator('[name="quantity"]').fill("10kg");
+      await form.locator('[name="plot"]').fill("DS-07");
+      await form.locator('[name="date"]').fill("2026-09-07");
+      await form.locator("button[type=submit]").click();
+      const refusal = page.locator('#results .result.refusal[data-code="RELAY_PHOTO_QUOTA"]').last();
+      await refusal.waitFor({ timeout: 60_000 });
+      expect(await refusal.innerText()).to.include("今天上传的照片已达上限");
+      expect(await refusal.innerText()).to.include("bytes of photos in the last 24 hours");
+      // Kept, with its photo; the page's 2-second flush does not send it again within the day's wait.
+      await new Promise((r) => setTimeout(r, 5_000));
+      expect(photos, "one upload, not one every flush").to.have.length(1);
+      const kept = await queuedForms(page);
+      expect(kept.map((k) => k.step)).to.deep.equal(["harvest"]);
+      expect(Buffer.from(kept[0].photo!.bytes).equals(PHOTO)).to.equal(true);
+      expect(await page.locator("#queue").getAttribute("data-count")).to.equal("1");
+      expect((await coop.relay.client.counts()).lots, "nothing recorded").to.equal(lotsBefore);
+    } finally {
+      page.off("request", seen);
+    }
   });
 });

@@ -23,7 +23,9 @@ describe("co-op relay (real chain, HTTP)", function () {
 
   before(async function () {
     dataDir = tempDataDir("relay");
-    coop = await startCoop({ dataDir, port: 0, burst: 8, perSecond: 1 });
+    // These tests prepare harvests they never send (refusals, rate limits): no limit on unsent turns
+    // here (abuse.test.ts tests it).
+    coop = await startCoop({ dataDir, port: 0, burst: 8, perSecond: 1, maxUnsentTurns: 0 });
     const registrar = await GiSession.open(await openChain({ dataDir, as: "registrar" }));
     await registrar.createProduct({
       name: "砀山酥梨",

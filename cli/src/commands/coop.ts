@@ -9,6 +9,8 @@ interface CoopServeOptions {
   burst?: number;
   perSecond?: number;
   hold?: number;
+  photoMb?: number;
+  maxUnsent?: number;
 }
 
 /** `proofmark coop serve`: member pages on phones and the relay that pays their gas. */
@@ -30,6 +32,16 @@ export function register(program: Command): void {
       "how long a prepared harvest or packing keeps the next lot id for its member before others may take it (default 20)",
       positiveInt,
     )
+    .option(
+      "--photo-mb <n>",
+      "megabytes of certificate photos each member may upload in any 24 hours (default 64; 0: no photos)",
+      positiveInt,
+    )
+    .option(
+      "--max-unsent <n>",
+      "harvests or packings a member may prepare and never send within 10 minutes before its next ones are refused for a while (default 3; 0: no limit)",
+      positiveInt,
+    )
     .action(async (o: CoopServeOptions, cmd: Command) => {
       const env = commandEnv(cmd);
       const host = o.host ?? "127.0.0.1";
@@ -48,6 +60,8 @@ export function register(program: Command): void {
           burst: o.burst,
           perSecond: o.perSecond,
           holdSeconds: o.hold,
+          photoBytesPerDay: o.photoMb === undefined ? undefined : o.photoMb * 1024 * 1024,
+          maxUnsentTurns: o.maxUnsent,
           log: (m) => process.stderr.write(`coop: ${escapeControlChars(m)}\n`),
         });
       } catch (e) {

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import {
@@ -9,6 +8,8 @@ import {
   ProofmarkError,
   memberPageScript,
   openChain,
+  photoUploadFromHeaders,
+  PHOTO_MAX_BYTES,
   translate,
   MEMBER_STRINGS,
   type ChainContext,
@@ -22,7 +23,8 @@ import { pickLang } from "../i18n";
  * (the page: GET /), the relay prepares, checks and submits their signed requests, paying the gas
  * with the co-op's key (POST /api/coop/prepare — a request the member signs, see prepare-request.ts —
  * and /api/coop/submit), and keeps certificate photos in
- * the data folder's content store (POST /api/coop/photo). Separate from the consumer portal.
+ * the data folder's content store (POST /api/coop/photo — an upload the member signs, see
+ * photo-request.ts, within a daily allowance of bytes per member). Separate from the consumer portal.
  */
 
 export interface CoopServerOptions {
@@ -37,6 +39,10 @@ export interface CoopServerOptions {
   perSecond?: number;
   /** Seconds a prepared harvest or packing keeps the next lot id for its member (default 20). */
   holdSeconds?: number;
+  /** Bytes of certificate photos each member may add in any 24 hours (default 64 MiB). */
+  photoBytesPerDay?: number;
+  /** Harvests and packings a member may prepare and never send within 10 minutes before its next are refused (default 3). */
+  maxUnsentTurns?: number;
   log?: (message: string) => void;
 }
 
@@ -48,7 +54,6 @@ export interface CoopServer {
 }
 
 const BODY_LIMIT = 64 * 1024;
-const PHOTO_LIMIT = 8 * 1024 * 1024;
 const CSP = [
   "default-src 'none'",
   "script-src 'self'",
@@ -70,7 +75,11 @@ button{font-size:1rem;padding:.6rem 1.2rem;margin:.5rem 0}form,section.key{borde
 function statusOf(code: ErrorCode): number {
   switch (code) {
     case "RELAY_RATE_LIMITED":
+    case "RELAY_PHOTO_QUOTA":
+    case "RELAY_TURNS_UNSENT":
       return 429;
+    case "INPUT_TOO_LARGE":
+      return 413;
     case "RELAY_CANNOT_PAY":
     case "RELAY_UNAVAILABLE":
       return 503;
@@ -95,16 +104,43 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on("data", (c: Buffer) => {
+      if (size > limit) return;
       size += c.length;
       if (size > limit) {
+        chunks.length = 0;
         reject(Object.assign(new Error("body too large"), { tooLarge: true }));
-        req.destroy();
         return;
       }
       chunks.push(c);
     });
     req.on("end", () => resolve(Buffer.concat(chunks)));
     req.on("error", reject);
+  });
+}
+
+/**
+ * Reads and drops what is left of a refused request's body, up to `limit` bytes, so that the client
+ * (a phone still uploading a photo) gets the refusal rather than a reset connection: true when the
+ * body ended, false when it ran over (then the answer closes the connection).
+ */
+function discardBody(req: http.IncomingMessage, limit: number): Promise<boolean> {
+  if (req.complete || req.method === "GET") return Promise.resolve(true);
+  return new Promise((resolve) => {
+    let size = 0;
+    const done = (ended: boolean) => {
+      req.off("data", onData);
+      req.off("end", onEnd);
+      resolve(ended);
+    };
+    const onData = (c: Buffer) => {
+      size += c.length;
+      if (size > limit) done(false);
+    };
+    const onEnd = () => done(true);
+    req.on("data", onData);
+    req.on("end", onEnd);
+    req.once("error", () => done(false));
+    req.resume();
   });
 }
 
@@ -152,6 +188,8 @@ export async function startCoop(opts: CoopServerOptions): Promise<CoopServer> {
       burst: opts.burst,
       perSecond: opts.perSecond,
       holdSeconds: opts.holdSeconds,
+      photoBytesPerDay: opts.photoBytesPerDay,
+      maxUnsentTurns: opts.maxUnsentTurns,
     });
   } catch (e) {
     chain.close();
@@ -160,15 +198,19 @@ export async function startCoop(opts: CoopServerOptions): Promise<CoopServer> {
   const script = memberPageScript();
   const log = opts.log ?? (() => undefined);
   const server = http.createServer((req, res) => {
-    handle(req, res).catch((e) => {
+    handle(req, res).catch(async (e) => {
+      const close: Record<string, string> = (await discardBody(req, PHOTO_MAX_BYTES)) ? {} : { connection: "close" };
       if (isProofmarkError(e)) {
+        // The admin's record of whose role to look at: a member held turns unsent, or used up its photos.
+        if (e.code === "RELAY_TURNS_UNSENT" || e.code === "RELAY_PHOTO_QUOTA") log(`refused ${e.code}: ${e.message}`);
+        const after = e.details.retryAfter;
         const retry =
-          e.code === "RELAY_RATE_LIMITED" ? { "retry-after": String(e.details.retryAfter ?? 1) } : undefined;
-        sendJson(res, statusOf(e.code), { error: e.toJSON() }, retry);
+          statusOf(e.code) === 429 && typeof after === "number" ? { "retry-after": String(after) } : undefined;
+        sendJson(res, statusOf(e.code), { error: e.toJSON() }, { ...retry, ...close });
         return;
       }
       if ((e as { tooLarge?: boolean }).tooLarge) {
-        sendJson(res, 413, { error: { code: "INPUT_TOO_LARGE", message: "request body too large" } });
+        sendJson(res, 413, { error: { code: "INPUT_TOO_LARGE", message: "request body too large" } }, close);
         return;
       }
       log(`error: ${(e as Error).message}`);
@@ -194,7 +236,7 @@ export async function startCoop(opts: CoopServerOptions): Promise<CoopServer> {
     }
     const member = /^\/api\/coop\/member\/(0x[0-9a-fA-F]{40})$/.exec(p);
     if (req.method === "GET" && member) {
-      const roles = await relay.memberRoles(member[1]);
+      const roles = await relay.memberRoles(member[1], req.socket.remoteAddress ?? "unknown");
       sendJson(res, 200, {
         ...roles,
         registry: relay.registry,
@@ -216,10 +258,17 @@ export async function startCoop(opts: CoopServerOptions): Promise<CoopServer> {
       return;
     }
     if (req.method === "POST" && p === "/api/coop/photo") {
-      const bytes = await readBody(req, PHOTO_LIMIT);
       const name = (url.searchParams.get("name") ?? "certificate.jpg").slice(0, 200);
-      const { cid } = await store.add(bytes, { name });
-      sendJson(res, 200, { cid, sha256: createHash("sha256").update(bytes).digest("hex"), name });
+      const header = (h: string) => {
+        const v = req.headers[h];
+        return Array.isArray(v) ? v[0] : v;
+      };
+      // Every check is on the signed headers; the body is read only once they pass (and no longer than signed).
+      const photo = await relay.addPhoto(photoUploadFromHeaders(header), name, (limit) =>
+        readBody(req, Math.min(limit, PHOTO_MAX_BYTES)),
+      );
+      log(`kept a ${photo.name} photo (${photo.cid})`);
+      sendJson(res, 200, photo);
       return;
     }
     sendJson(res, 404, { error: { code: "INVALID_ARGUMENT", message: "not found" } });

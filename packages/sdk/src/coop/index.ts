@@ -1,6 +1,7 @@
 /** `@proofmark/sdk/coop`: members record GI steps from a phone; the co-op's relay pays the gas (ERC-2771). */
 export * from "./forward-request";
 export * from "./prepare-request";
+export * from "./photo-request";
 export * from "./rate-limit";
 export * from "./member-strings";
 export * from "./steps";

@@ -4,17 +4,19 @@
  * browser's localStorage as a standard JSON keystore encrypted with the member's passphrase, and
  * never sent anywhere. Filled forms go to a queue in IndexedDB first (a certificate photo as the
  * Blob itself, surviving reloads) and are sent when the
- * network allows: the page signs a request to prepare the form (EIP-712 `PrepareRequest`, so that
+ * network allows: the page signs the upload of the photo (EIP-712 `PhotoUpload`: its SHA-256, size,
+ * product and the time, at send time) and a request to prepare the form (EIP-712 `PrepareRequest`, so that
  * nobody but the member can make the relay prepare in the member's name), the relay prepares the
  * registry call, this page checks that the call is the one the member asked for, signs it (EIP-712
  * `ForwardRequest`) and hands it back to the relay, which pays the gas.
  */
-import { Wallet, decryptKeystoreJson, encryptKeystoreJson } from "ethers";
+import { Wallet, decryptKeystoreJson, encryptKeystoreJson, sha256 } from "ethers";
 import { escapeHtml } from "../core/html";
 import { translate, type Lang } from "../core/i18n";
 import { PARTICIPANT_KINDS, provenanceRegistryInterface } from "../chain/provenance-logs";
 import { signForwardRequest, type ForwardRequest } from "./forward-request";
 import { signPrepareRequest } from "./prepare-request";
+import { photoUploadHeaders, signPhotoUpload } from "./photo-request";
 import { MEMBER_STRINGS, type MemberStringKey } from "./member-strings";
 import type { MemberForm } from "./steps";
 
@@ -37,6 +39,8 @@ interface QueueItem {
   form: MemberForm;
   photo?: { name: string; blob: Blob };
   tries?: number;
+  /** Not sent before this time (ms, this phone's clock): the relay asked to wait (daily photo allowance, unsent turns). */
+  notBefore?: number;
 }
 interface ApiError {
   code: string;
@@ -134,11 +138,11 @@ async function moveOldQueue(): Promise<void> {
 async function post<T>(
   path: string,
   body: unknown,
-  raw = false,
+  raw?: Record<string, string>,
 ): Promise<{ ok: true; value: T } | { ok: false; error: ApiError; retryAfter?: number }> {
   const r = await fetch(path, {
     method: "POST",
-    headers: { "content-type": raw ? "application/octet-stream" : "application/json" },
+    headers: raw ? { ...raw, "content-type": "application/octet-stream" } : { "content-type": "application/json" },
     body: raw ? (body as BodyInit) : JSON.stringify(body),
   });
   readClock(r);
@@ -338,11 +342,13 @@ async function flush(): Promise<void> {
   flushing = true;
   try {
     for (;;) {
-      const queue = (await readQueue()).filter((q) => q.member === wallet!.address);
+      const now = Date.now();
+      const queue = (await readQueue()).filter((q) => q.member === wallet!.address && (q.notBefore ?? 0) <= now);
       const item = queue[0];
       if (!item) break;
       const outcome = await sendOne(item);
       if (outcome === "offline") break;
+      if (outcome === "later") continue;
       if (outcome === "retry") {
         item.tries = (item.tries ?? 0) + 1;
         await putQueued(item);
@@ -364,13 +370,16 @@ const RETRY = new Set([
   "RELAY_PREPARE_REPLAYED",
 ]);
 
+/** Refusals that pass with time (the member's photo allowance for the day, its unsent turns): the form waits on the phone. */
+const LATER = new Set(["RELAY_PHOTO_QUOTA", "RELAY_TURNS_UNSENT"]);
+
 /** Waits the seconds a rate-limited answer named, then the item is tried again. */
 async function waitRetry(retryAfter?: number): Promise<"retry"> {
   await new Promise((r) => setTimeout(r, Math.max(1, retryAfter ?? 1) * 1000));
   return "retry";
 }
 
-async function sendOne(item: QueueItem): Promise<"done" | "offline" | "retry"> {
+async function sendOne(item: QueueItem): Promise<"done" | "offline" | "retry" | "later"> {
   const stepName = translate(MEMBER_STRINGS, lang, `step.${item.form.step}` as MemberStringKey);
   const refused = (e: ApiError): "done" => {
     const key = `refusal.${e.code}` as MemberStringKey;
@@ -382,20 +391,39 @@ async function sendOne(item: QueueItem): Promise<"done" | "offline" | "retry"> {
     );
     return "done";
   };
+  /** Shown once; the form stays on the phone and is sent after the wait the relay named. */
+  const later = async (e: ApiError, retryAfter: number): Promise<"later"> => {
+    refused(e);
+    show(`<p>${t("later")}</p>`, "refusal later", e.code);
+    item.notBefore = Date.now() + Math.max(1, retryAfter) * 1000;
+    await putQueued(item);
+    return "later";
+  };
   try {
-    if (item.photo && !item.form.certificate) {
-      const r = await post<{ cid: string; sha256: string; name: string }>(
-        `/api/coop/photo?name=${encodeURIComponent(item.photo.name)}`,
-        item.photo.blob,
-        true,
-      );
-      if (!r.ok) return refused(r.error);
-      item.form.certificate = r.value;
-      await putQueued(item);
-    }
     // Offline when the page was unlocked: the relay's domain is read now.
     info ??= await fetchInfo(wallet!.address);
     if (!info) return "offline";
+    if (item.photo && !item.form.certificate) {
+      const bytes = new Uint8Array(await item.photo.blob.arrayBuffer());
+      const upload = await signPhotoUpload(
+        wallet!,
+        info.prepareDomain,
+        { product: item.form.product ?? 0, sha256: sha256(bytes), size: bytes.byteLength },
+        Date.now() + clockOffset,
+      );
+      const r = await post<{ cid: string; sha256: string; name: string }>(
+        `/api/coop/photo?name=${encodeURIComponent(item.photo.name)}`,
+        item.photo.blob,
+        photoUploadHeaders(upload),
+      );
+      if (!r.ok) {
+        if (r.error.code === "RELAY_RATE_LIMITED") return waitRetry(r.retryAfter);
+        if (LATER.has(r.error.code) && r.retryAfter) return later(r.error, r.retryAfter);
+        return RETRY.has(r.error.code) ? "retry" : refused(r.error);
+      }
+      item.form.certificate = r.value;
+      await putQueued(item);
+    }
     const prepared = await post<{
       request: ForwardRequest;
       domain: Record<string, unknown>;
@@ -403,6 +431,7 @@ async function sendOne(item: QueueItem): Promise<"done" | "offline" | "retry"> {
     }>("/api/coop/prepare", await signPrepareRequest(wallet!, info.prepareDomain, item.form, Date.now() + clockOffset));
     if (!prepared.ok) {
       if (prepared.error.code === "RELAY_RATE_LIMITED") return waitRetry(prepared.retryAfter);
+      if (LATER.has(prepared.error.code) && prepared.retryAfter) return later(prepared.error, prepared.retryAfter);
       return RETRY.has(prepared.error.code) ? "retry" : refused(prepared.error);
     }
     const { request, domain, summary } = prepared.value;

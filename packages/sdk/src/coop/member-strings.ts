@@ -59,6 +59,10 @@ export const MEMBER_STRINGS = {
     zh: "已保存在本机，联网后自动发送（{count} 条待发送）。",
     en: "Kept on this phone; sent when the network returns ({count} waiting).",
   },
+  later: {
+    zh: "已保存在本机，稍后自动重新发送。",
+    en: "Kept on this phone; it will be sent again later.",
+  },
   sending: { zh: "正在发送…", en: "Sending…" },
   recorded: { zh: "已记录：{step}，批次 {lot}", en: "Recorded: {step}, lot {lot}" },
   recordedQuantity: { zh: "数量 {quantity}", en: "quantity {quantity}" },
@@ -89,6 +93,14 @@ export const MEMBER_STRINGS = {
   },
   "refusal.RELAY_PREPARE_STALE": { zh: "请求已过时，请重新发送", en: "The request is too old; send it again" },
   "refusal.RELAY_PREPARE_REPLAYED": { zh: "此请求已收到过", en: "This request was already received" },
+  "refusal.RELAY_PHOTO_QUOTA": {
+    zh: "今天上传的照片已达上限",
+    en: "Today's allowance of photo uploads is used up",
+  },
+  "refusal.RELAY_TURNS_UNSENT": {
+    zh: "您多次准备了采收或包装却没有发送，暂时不能再准备",
+    en: "You prepared harvests or packings several times without sending them; wait before preparing more",
+  },
   "refusal.other": { zh: "请求被拒绝", en: "The request was refused" },
   otherLang: { zh: "English", en: "简体中文" },
 } satisfies Catalogue;

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { Contract, Interface, keccak256, type Signer, type TypedDataDomain } from "ethers";
 import { ProofmarkError, isProofmarkError } from "../core/errors";
 import { PRODUCT_ROLES, type ProductRole } from "../core/epcis";
@@ -21,7 +22,8 @@ import {
   recoverPrepareSigner,
   type SignedPrepareRequest,
 } from "./prepare-request";
-import { TokenBuckets } from "./rate-limit";
+import { photoUploadDigest, recoverPhotoUploadSigner, type SignedPhotoUpload } from "./photo-request";
+import { RollingWindow, TokenBuckets } from "./rate-limit";
 import {
   checkMemberMayRecord,
   createsLot,
@@ -87,8 +89,36 @@ export interface CoopRelayOptions {
    * are prepared after it is submitted, or after this long if it never is (default 20).
    */
   holdSeconds?: number;
+  /**
+   * Bytes of certificate photos each member may add to the content store in any 24 hours (default
+   * 64 MiB); a photo is at most {@link PHOTO_MAX_BYTES}.
+   */
+  photoBytesPerDay?: number;
+  /**
+   * Turns at the next lot id a member may let expire unsent (prepared, never submitted: given up
+   * after `holdSeconds`, by preparing again, or by a submit the member signed but spoilt) within `unsentWindowSeconds` (default 3 in 600 s);
+   * at that count the member's further harvest and packing prepares are refused
+   * (RELAY_TURNS_UNSENT) until the oldest leaves the window. 0: no limit.
+   */
+  maxUnsentTurns?: number;
+  unsentWindowSeconds?: number;
+  /** Seconds a member's roles are answered from the cache (default 10). */
+  rolesCacheSeconds?: number;
+  /** Role lookups not in the cache one network address may ask at once (default 30; then 2 a second). */
+  rolesBurst?: number;
   /** Clock (ms), for tests of the rate limit. */
   now?: () => number;
+}
+
+/** The largest certificate photo the relay keeps (bytes). */
+export const PHOTO_MAX_BYTES = 8 * 1024 * 1024;
+
+/** What the relay answers for a photo it kept. */
+export interface RelayPhoto {
+  cid: string;
+  /** SHA-256 of the bytes, hex (no 0x), as the harvest form names the certificate. */
+  sha256: string;
+  name: string;
 }
 
 const FORWARDER_INTERFACE = new Interface(registryArtifact("ProvenanceForwarder").abi as never);
@@ -110,6 +140,17 @@ export class CoopRelay {
   private readonly nextLot: NextLotTurn;
   private readonly deadlineSeconds: number;
   private readonly now: () => number;
+  /** Members' roles as lately read (the promise, so that asks at once share one read), until `until` (ms). */
+  private readonly rolesCache = new Map<string, { until: number; roles: Promise<MemberRoles> }>();
+  private readonly rolesCacheMs: number;
+  /** Reads of roles not in the cache, per asking network address. */
+  private readonly rolesBuckets: TokenBuckets;
+  /** Bytes of photos each member added in the last 24 hours. */
+  private readonly photoBytes = new RollingWindow(24 * 3600 * 1000);
+  readonly photoBytesPerDay: number;
+  /** Each member's turns at the next lot id that expired unsent. */
+  private readonly unsentTurns: RollingWindow;
+  private readonly maxUnsentTurns: number;
 
   private constructor(
     readonly chain: ChainContext,
@@ -128,8 +169,15 @@ export class CoopRelay {
     this.prepareBuckets = new TokenBuckets(opts.burst ?? 5, opts.perSecond ?? 1);
     this.skewMs = (opts.clockSkewSeconds ?? 120) * 1000;
     this.deadlineSeconds = opts.deadlineSeconds ?? 600;
-    this.nextLot = new NextLotTurn((opts.holdSeconds ?? 20) * 1000);
     this.now = opts.now ?? Date.now;
+    this.photoBytesPerDay = opts.photoBytesPerDay ?? 64 * 1024 * 1024;
+    this.rolesCacheMs = (opts.rolesCacheSeconds ?? 10) * 1000;
+    this.rolesBuckets = new TokenBuckets(opts.rolesBurst ?? 30, 2);
+    this.unsentTurns = new RollingWindow((opts.unsentWindowSeconds ?? 600) * 1000);
+    this.maxUnsentTurns = opts.maxUnsentTurns ?? 3;
+    this.nextLot = new NextLotTurn((opts.holdSeconds ?? 20) * 1000, (member) =>
+      this.unsentTurns.add(member, 1, this.now()),
+    );
   }
 
   /**
@@ -161,8 +209,37 @@ export class CoopRelay {
     return new CoopRelay(chain, await chain.signer(), registry, forwarder, documents, store, opts);
   }
 
-  /** The products on which `member` holds a role, with those roles. */
-  async memberRoles(member: string): Promise<MemberRoles> {
+  /**
+   * The products on which `member` holds a role, with those roles — answered from a short cache
+   * (`rolesCacheSeconds`, default 10; emptied whenever this relay records something), since each
+   * answer costs up to six role reads per product. `client` (the asker's network address), when
+   * given, is rate-limited for answers not in the cache (RELAY_RATE_LIMITED), so that nobody can
+   * make the relay read roles for address after address without end.
+   */
+  async memberRoles(member: string, client?: string): Promise<MemberRoles> {
+    const key = member.toLowerCase();
+    const now = this.now();
+    const hit = this.rolesCache.get(key);
+    if (hit && hit.until > now) return hit.roles;
+    if (client !== undefined) {
+      const wait = this.rolesBuckets.take(client, now);
+      if (wait > 0)
+        throw new ProofmarkError(
+          "RELAY_RATE_LIMITED",
+          `${client} asked for too many members' roles; try again in ${wait} s`,
+          { client, retryAfter: wait },
+        );
+    }
+    const roles = this.readMemberRoles(member);
+    if (this.rolesCache.size >= 10_000)
+      for (const [k, v] of this.rolesCache)
+        if (v.until <= now || this.rolesCache.size >= 10_000) this.rolesCache.delete(k);
+    this.rolesCache.set(key, { until: now + this.rolesCacheMs, roles });
+    roles.catch(() => this.rolesCache.delete(key));
+    return roles;
+  }
+
+  private async readMemberRoles(member: string): Promise<MemberRoles> {
     const { products } = await this.client.counts();
     const out: MemberRoles["products"] = [];
     for (let id = 1; id <= products; id++) {
@@ -194,6 +271,7 @@ export class CoopRelay {
     const form = signed.form;
     await checkMemberMayRecord(this.client, from, form);
     if (!createsLot(form?.step)) return this.prepareNow(from, form);
+    this.checkUnsentTurns(from);
     await this.nextLot.take(from);
     try {
       const prepared = await this.prepareNow(from, form);
@@ -212,34 +290,52 @@ export class CoopRelay {
    */
   private checkPrepareRequest(signed: SignedPrepareRequest): string {
     const from = checkAddress(signed?.member, "member");
-    if (typeof signed.signature !== "string" || !/^0x[0-9a-fA-F]+$/.test(signed.signature))
+    return this.checkSigned("prepare request", from, signed.signedAt, signed.signature, {
+      recover: () => recoverPrepareSigner(this.prepareDomain, signed),
+      digest: () => prepareRequestDigest(this.prepareDomain, signed),
+    });
+  }
+
+  /**
+   * The checks every request a member signs for the relay passes, cheapest first: signed, signed
+   * now (within the clock skew), by `from`, not seen before, within `from`'s prepare bucket.
+   */
+  private checkSigned(
+    what: "prepare request" | "photo upload",
+    from: string,
+    signedAt: unknown,
+    signature: unknown,
+    by: { recover(): string; digest(): string },
+  ): string {
+    if (typeof signature !== "string" || !/^0x[0-9a-fA-F]+$/.test(signature))
       throw new ProofmarkError(
         "RELAY_PREPARE_UNSIGNED",
-        `the prepare request for ${from} is not signed: the member signs it with the key on the phone (reload the member page)`,
+        `the ${what} for ${from} is not signed: the member signs it with the key on the phone (reload the member page)`,
         { member: from },
       );
-    if (!Number.isSafeInteger(signed.signedAt) || signed.signedAt < 0)
+    if (!Number.isSafeInteger(signedAt) || (signedAt as number) < 0)
       throw new ProofmarkError(
         "RELAY_PREPARE_UNSIGNED",
-        `the prepare request for ${from} carries no signing time (signedAt, milliseconds since 1970)`,
+        `the ${what} for ${from} carries no signing time (signedAt, milliseconds since 1970)`,
         { member: from, field: "signedAt" },
       );
+    const at = signedAt as number;
     // The time first: a stale request costs no signature recovery.
     const now = this.now();
-    const off = Math.round((signed.signedAt - now) / 1000);
-    if (Math.abs(signed.signedAt - now) > this.skewMs)
+    const off = Math.round((at - now) / 1000);
+    if (Math.abs(at - now) > this.skewMs)
       throw new ProofmarkError(
         "RELAY_PREPARE_STALE",
-        `the prepare request was signed at ${new Date(signed.signedAt).toISOString()}, ${Math.abs(off)} s ${off < 0 ? "before" : "after"} the relay's clock (at most ${this.skewMs / 1000} s apart); sign it again`,
-        { member: from, signedAt: signed.signedAt, now },
+        `the ${what} was signed at ${new Date(at).toISOString()}, ${Math.abs(off)} s ${off < 0 ? "before" : "after"} the relay's clock (at most ${this.skewMs / 1000} s apart); sign it again`,
+        { member: from, signedAt: at, now },
       );
     let signer: string;
     try {
-      signer = recoverPrepareSigner(this.prepareDomain, signed);
+      signer = by.recover();
     } catch (e) {
       throw new ProofmarkError(
         "RELAY_SIGNATURE_INVALID",
-        "the prepare request's signature is malformed",
+        `the ${what}'s signature is malformed`,
         { member: from },
         { cause: e },
       );
@@ -247,19 +343,21 @@ export class CoopRelay {
     if (signer.toLowerCase() !== from.toLowerCase())
       throw new ProofmarkError(
         "RELAY_SIGNATURE_INVALID",
-        `the prepare request was not signed by ${from} (the signature is ${signer}'s, or the form was changed after signing)`,
+        what === "prepare request"
+          ? `the prepare request was not signed by ${from} (the signature is ${signer}'s, or the form was changed after signing)`
+          : `the photo upload was not signed by ${from} (the signature is ${signer}'s, or the photo's hash, size or product was changed after signing)`,
         { member: from, signer },
       );
-    const digest = prepareRequestDigest(this.prepareDomain, signed);
+    const digest = by.digest();
     if (this.seenPrepares.size > 10_000)
       for (const [k, until] of this.seenPrepares) if (until < now) this.seenPrepares.delete(k);
     if ((this.seenPrepares.get(digest) ?? -1) >= now)
       throw new ProofmarkError(
         "RELAY_PREPARE_REPLAYED",
-        `this prepare request of ${from} was already received (a replay); sign a new one`,
-        { member: from, signedAt: signed.signedAt },
+        `this ${what} of ${from} was already received (a replay); sign a new one`,
+        { member: from, signedAt: at },
       );
-    this.seenPrepares.set(digest, signed.signedAt + this.skewMs);
+    this.seenPrepares.set(digest, at + this.skewMs);
     const wait = this.prepareBuckets.take(from.toLowerCase(), now);
     if (wait > 0)
       throw new ProofmarkError("RELAY_RATE_LIMITED", `${from} sent too many requests; try again in ${wait} s`, {
@@ -267,6 +365,98 @@ export class CoopRelay {
         retryAfter: wait,
       });
     return from;
+  }
+
+  /** Refuses (RELAY_TURNS_UNSENT) a member who let too many turns at the next lot id expire unsent. */
+  private checkUnsentTurns(from: string): void {
+    if (this.maxUnsentTurns === 0) return; // no limit
+    const now = this.now();
+    const key = from.toLowerCase();
+    const wait = this.unsentTurns.wait(key, 1, this.maxUnsentTurns, now);
+    if (wait === 0) return;
+    const minutes = Math.round(this.unsentTurns.windowMs / 60_000);
+    throw new ProofmarkError(
+      "RELAY_TURNS_UNSENT",
+      `${from} prepared ${this.unsentTurns.total(key, now)} harvests or packings in the last ${minutes} min and never sent them, each keeping the other members waiting for the next lot id; its harvests and packings are refused for ${wait} s (if this member did not do that, its key may be in someone else's hands: the product's admin can revoke its role)`,
+      { member: from, unsent: this.unsentTurns.total(key, now), retryAfter: wait },
+    );
+  }
+
+  /**
+   * Keeps a harvest's certificate photo in the content store, for the member whose signed upload
+   * (see photo-request.ts) `upload` is, read from the request's headers: the same checks as a
+   * prepare request (signed by the member, now, not replayed, within the rate limit), a role that
+   * may record a harvest of the product, at most {@link PHOTO_MAX_BYTES} and within the member's
+   * daily allowance — all before `read` is called to read the body — and then the bytes must be
+   * the ones signed (hash and size). Nothing is added to the store on any refusal.
+   */
+  async addPhoto(
+    upload: Partial<SignedPhotoUpload>,
+    name: string,
+    read: (limit: number) => Promise<Uint8Array>,
+  ): Promise<RelayPhoto> {
+    if (upload?.member === undefined && upload?.signature === undefined)
+      throw new ProofmarkError(
+        "RELAY_PREPARE_UNSIGNED",
+        "the photo upload is not signed: the member page signs it with the key on the phone (reload the member page)",
+        {},
+      );
+    const from = checkAddress(upload.member, "member");
+    if (typeof upload.sha256 !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(upload.sha256))
+      throw new ProofmarkError("INVALID_ARGUMENT", "the photo upload names no SHA-256 (0x + 64 hex digits)", {
+        field: "sha256",
+      });
+    if (!Number.isSafeInteger(upload.size) || (upload.size as number) < 1)
+      throw new ProofmarkError("INVALID_ARGUMENT", "the photo upload names no size (bytes)", { field: "size" });
+    if (!Number.isSafeInteger(upload.product) || (upload.product as number) < 1)
+      throw new ProofmarkError("INVALID_ARGUMENT", "the photo upload names no product", { field: "product" });
+    const u = upload as SignedPhotoUpload;
+    this.checkSigned("photo upload", from, u.signedAt, u.signature, {
+      recover: () => recoverPhotoUploadSigner(this.prepareDomain, u),
+      digest: () => photoUploadDigest(this.prepareDomain, u),
+    });
+    await checkMemberMayRecord(this.client, from, { step: "harvest", product: u.product });
+    if (u.size > PHOTO_MAX_BYTES)
+      throw new ProofmarkError(
+        "INPUT_TOO_LARGE",
+        `the photo is ${u.size} bytes, more than the ${PHOTO_MAX_BYTES} bytes the relay keeps; take a smaller one`,
+        { size: u.size, limit: PHOTO_MAX_BYTES },
+      );
+    const key = from.toLowerCase();
+    const now = this.now();
+    const wait = this.photoBytes.wait(key, u.size, this.photoBytesPerDay, now);
+    if (wait > 0) {
+      const used = this.photoBytes.total(key, now);
+      throw new ProofmarkError(
+        "RELAY_PHOTO_QUOTA",
+        `${from} added ${used} bytes of photos in the last 24 hours; this ${u.size}-byte photo would pass the ${this.photoBytesPerDay} bytes a member may add a day; ` +
+          (Number.isFinite(wait) ? `try again in ${wait} s` : "it never fits: take a smaller one"),
+        {
+          member: from,
+          used,
+          size: u.size,
+          allowance: this.photoBytesPerDay,
+          ...(Number.isFinite(wait) ? { retryAfter: wait } : {}),
+        },
+      );
+    }
+    // Reserved now, so that uploads at once cannot pass the allowance together; given back on failure.
+    this.photoBytes.add(key, u.size, now);
+    try {
+      const bytes = await read(u.size);
+      const sha256 = createHash("sha256").update(bytes).digest("hex");
+      if (bytes.length !== u.size || `0x${sha256}` !== u.sha256.toLowerCase())
+        throw new ProofmarkError(
+          "RELAY_SIGNATURE_INVALID",
+          `the photo's bytes are not the ones ${from} signed for (${bytes.length} bytes with SHA-256 ${sha256}, signed: ${u.size} bytes with ${u.sha256.slice(2)}); nothing was kept`,
+          { member: from, size: bytes.length, sha256 },
+        );
+      const { cid } = await this.store.add(bytes, { name });
+      return { cid, sha256, name };
+    } catch (e) {
+      this.photoBytes.add(key, -u.size, this.now());
+      throw e;
+    }
   }
 
   private async prepareNow(from: string, form: MemberForm): Promise<RelayPrepared> {
@@ -307,6 +497,7 @@ export class CoopRelay {
    */
   async submit(signed: SignedForwardRequest): Promise<RelayResult> {
     const from = checkAddress(signed?.from);
+    const signedByMember = { yes: false };
     try {
       const wait = this.buckets.take(from.toLowerCase(), this.now());
       if (wait > 0) {
@@ -315,16 +506,28 @@ export class CoopRelay {
           retryAfter: wait,
         });
       }
-      const run = this.queue.then(() => this.submitNow(from, signed));
+      const run = this.queue.then(() => this.submitNow(from, signed, signedByMember));
       this.queue = run.catch(() => undefined);
       return await run;
+    } catch (e) {
+      // A refused submit of the request that holds the turn gives it up unsent, like letting it
+      // expire — unless the relay, not the member, failed (so that a member cannot keep taking the
+      // turn for almost `holdSeconds` and hand it back with a request it spoilt on purpose).
+      if (signedByMember.yes && !RELAY_SIDE_FAILURES.has((e as ProofmarkError)?.code))
+        this.nextLot.release(from, pendingKey(from, signed.data), { unsent: true });
+      throw e;
     } finally {
-      // Recorded or refused: the next member's harvest or packing may take the next lot id.
-      this.nextLot.release(from, pendingKey(from, signed.data));
+      // Recorded or refused: the next member's harvest or packing may take the next lot id. Only a
+      // request the member signed gives the turn back: anyone else's would end it early for nothing.
+      if (signedByMember.yes) this.nextLot.release(from, pendingKey(from, signed.data));
     }
   }
 
-  private async submitNow(from: string, signed: SignedForwardRequest): Promise<RelayResult> {
+  private async submitNow(
+    from: string,
+    signed: SignedForwardRequest,
+    signedByMember: { yes: boolean },
+  ): Promise<RelayResult> {
     if (
       typeof signed.to !== "string" ||
       signed.to.toLowerCase() !== this.registry.toLowerCase() ||
@@ -350,6 +553,7 @@ export class CoopRelay {
         `the request was not signed by ${from} (the signature is ${signer}'s, or the request was changed after signing)`,
         { member: from, signer },
       );
+    signedByMember.yes = true;
     const block = await this.chain.provider.getBlock("latest");
     if (!Number.isSafeInteger(signed.deadline) || signed.deadline < (block?.timestamp ?? 0))
       throw new ProofmarkError(
@@ -425,6 +629,7 @@ export class CoopRelay {
         txHash: receipt?.hash,
       });
     this.pending.delete(key);
+    this.rolesCache.clear(); // a participant or role recorded through the relay shows at once
     await this.chain.persist();
     let lot = step.lot ?? 0;
     for (const log of receipt.logs) {
@@ -480,13 +685,24 @@ class NextLotTurn {
   private held?: { member: string; key?: string; timer: ReturnType<typeof setTimeout> };
   private readonly waiting: (() => void)[] = [];
 
-  constructor(private readonly holdMs: number) {}
+  /** `unsent(member)` is told of each turn that ended without its request being submitted. */
+  constructor(
+    private readonly holdMs: number,
+    private readonly unsent: (member: string) => void,
+  ) {}
 
   async take(member: string): Promise<void> {
     const who = member.toLowerCase();
     while (this.held && this.held.member !== who) await new Promise<void>((wake) => this.waiting.push(wake));
-    if (this.held) clearTimeout(this.held.timer);
-    const timer = setTimeout(() => this.release(who), this.holdMs);
+    if (this.held) {
+      clearTimeout(this.held.timer);
+      // Preparing again while a prepared request holds the turn gives that request up unsent.
+      if (this.held.key !== undefined) this.unsent(who);
+    }
+    const timer = setTimeout(() => {
+      this.unsent(who);
+      this.release(who);
+    }, this.holdMs);
     timer.unref?.();
     this.held = { member: who, timer };
   }
@@ -496,15 +712,19 @@ class NextLotTurn {
     if (this.held?.member === member.toLowerCase()) this.held.key = key;
   }
 
-  /** Gives the turn up, if `member` (and, when given, the request `key`) holds it. */
-  release(member: string, key?: string): void {
+  /** Gives the turn up, if `member` (and, when given, the request `key`) holds it; `unsent`: without its request recorded. */
+  release(member: string, key?: string, opts: { unsent?: boolean } = {}): void {
     const held = this.held;
     if (!held || held.member !== member.toLowerCase() || (key !== undefined && held.key !== key)) return;
+    if (opts.unsent) this.unsent(held.member);
     clearTimeout(held.timer);
     this.held = undefined;
     this.waiting.shift()?.();
   }
 }
+
+/** Refusals of a submit that are the relay's doing, not the member's: they do not count as a turn held unsent. */
+const RELAY_SIDE_FAILURES = new Set<string | undefined>(["RELAY_CANNOT_PAY", "RELAY_UNAVAILABLE", "TX_FAILED"]);
 
 function pendingKey(from: string, data: string): string {
   return `${from.toLowerCase()}:${keccak256(typeof data === "string" && /^0x[0-9a-fA-F]*$/.test(data) ? data : "0x")}`;
