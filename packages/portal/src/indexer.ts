@@ -397,15 +397,23 @@ export class Indexer {
   /** The widest range the node accepted after refusing a wider one (node limits do not change). */
   private rangeCeiling = LOG_RANGE_MAX;
 
-  /** Deletes everything indexed after block `keep`. */
+  /**
+   * Deletes everything indexed after block `keep`. Storage checks after `keep` go too; the lots that
+   * lose one are read again at the next sync's head (the check mark moves below their last change).
+   */
   async rollback(keep: number): Promise<void> {
+    const lostCheck = this.stmt(
+      `SELECT MIN(last) AS last FROM (SELECT MAX(block) AS last FROM lot_states
+       WHERE block <= ? AND lot IN (SELECT lot FROM lot_checks WHERE block > ?) GROUP BY lot)`,
+    ).get(keep, keep) as { last: number | null };
+    const checked = Math.min(keep, Number(getMeta(this.db, this.checkedKey)), (lostCheck.last ?? Infinity) - 1);
     await this.commit(Math.min(keep, this.indexedTo), () => {
       for (const table of CHAIN_TABLES) {
         if (table !== "blocks") this.stmt(`DELETE FROM ${table} WHERE block > ?`).run(keep);
       }
       this.stmt("DELETE FROM blocks WHERE number > ?").run(keep);
       setMeta(this.db, this.cursorKey, String(Math.min(keep, this.indexedTo)));
-      setMeta(this.db, this.checkedKey, String(Math.min(keep, Number(getMeta(this.db, this.checkedKey)))));
+      setMeta(this.db, this.checkedKey, String(checked));
     });
   }
 
