@@ -670,6 +670,25 @@ describe("portal (real chain, real SQLite, real browser)", function () {
       }
     });
 
+    it("catches up on a history longer than the node keeps state for: lot storage is read at the head", async () => {
+      // Anvil keeps the state of its last 64 blocks (geth 128): reads at the end of an old range fail.
+      const chain = await openChain({ dataDir: world.dataDir });
+      const dir = tempDataDir("long-history");
+      const db = openDb(path.join(dir, "index.sqlite"));
+      try {
+        await chain.provider.send("anvil_mine", ["0x834"]); // 2,100 empty blocks after the season
+        const provenance = readDeployments(world.dataDir, chain.chainId).ProvenanceRegistry!.address;
+        const indexer = new Indexer({ db, provider: chain.provider, provenanceRegistry: provenance, fromBlock: 0 });
+        const r = await indexer.sync();
+        expect(r.indexedTo).to.equal(await chain.provider.getBlockNumber());
+        expect(new LotIndex(db).stored(world.goodLot), "the lot's storage words were read").to.not.equal(undefined);
+      } finally {
+        db.close();
+        chain.close();
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
     it("shows the chain as unreachable (data not re-verified) when the chain stops", async function () {
       await stopChain(world.dataDir);
       await portal.sync().catch(() => undefined);
