@@ -7,6 +7,7 @@
 // installed). A benchmark, not a test: it reports, it does not fail.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
+import * as inspector from "node:inspector/promises";
 import * as os from "node:os";
 import * as path from "node:path";
 import autocannon from "autocannon";
@@ -124,11 +125,23 @@ function cpuText(cpu: Load["cpu"]): string {
   return cpu ? `${cpu.user} µs user + ${cpu.sys} µs system` : "n/a";
 }
 
+/** BENCH_PORTAL_ONLY=catchup measures the indexer catch-up alone (no HTTP load: a minute instead of several). */
+const CATCHUP_ONLY = process.env.BENCH_PORTAL_ONLY === "catchup";
+
 export async function run(): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   const dataDir = tempDataDir("bench-portal");
   const world = await seedWorld(dataDir);
   let pg: TestPostgres | undefined;
+  if (CATCHUP_ONLY) {
+    try {
+      if (postgresBinDir()) pg = await startPostgres();
+      return await catchUp(dataDir, world.goodLot, pg);
+    } finally {
+      pg?.stop();
+      await stopChain(dataDir);
+    }
+  }
   const children: ChildProcess[] = [];
   const start = async (database?: string) => {
     const p = await startPortalProcess(dataDir, database);
@@ -290,6 +303,30 @@ async function waitFor(url: string): Promise<void> {
   throw new Error(`${url} did not serve the scan page within a minute`);
 }
 
+/** The pid of the local chain's node (Anvil) of `dataDir`, from the node's record. */
+function chainPid(dataDir: string): number | undefined {
+  try {
+    return (JSON.parse(fs.readFileSync(path.join(dataDir, "chain", "node.json"), "utf8")) as { pid?: number }).pid;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * CPU of a catch-up, steadier than its rate on a shared machine: this process's (the indexer's;
+ * PostgreSQL's own is not counted) and the node's, per log.
+ */
+function catchUpCpu(
+  own: NodeJS.CpuUsage,
+  node0: { user: number; sys: number } | undefined,
+  node1: { user: number; sys: number } | undefined,
+  logs: number,
+): string {
+  const ms = (own.user + own.system) / 1000;
+  const node = node0 && node1 ? (node1.user + node1.sys - node0.user - node0.sys) / 1000 : undefined;
+  return `indexer CPU ${Math.round(ms)} ms (${((ms * 1000) / logs).toFixed(1)} µs/log)${node === undefined ? "" : `, node CPU ${Math.round(node)} ms`}`;
+}
+
 /**
  * Indexer catch-up: 10,000 events recorded in batches, then indexed from scratch into SQLite, then
  * into a PostgreSQL shared index (the elected writer), then a new instance's replay of that shared
@@ -332,9 +369,25 @@ async function catchUp(dataDir: string, lot: number, pg: TestPostgres | undefine
     // SQLite: the embedded portal's index.
     const db = openDb(sqliteFile());
     const indexer = indexerFor(db);
+    const profile = process.env.BENCH_PORTAL_PROFILE ? new inspector.Session() : undefined;
+    if (profile) {
+      profile.connect();
+      await profile.post("Profiler.enable");
+      await profile.post("Profiler.start");
+    }
+    const nodePid = chainPid(dataDir);
+    let cpu0 = process.cpuUsage();
+    let node0 = cpuOf(nodePid);
     let t0 = performance.now();
     const result = await indexer.sync();
     const seconds = (performance.now() - t0) / 1000;
+    const sqliteCpu = catchUpCpu(process.cpuUsage(cpu0), node0, cpuOf(nodePid), result.logs);
+    if (profile) {
+      // BENCH_PORTAL_PROFILE=file.cpuprofile: the SQLite catch-up's CPU profile (open it in Chrome's DevTools).
+      const { profile: p } = await profile.post("Profiler.stop");
+      fs.writeFileSync(process.env.BENCH_PORTAL_PROFILE!, JSON.stringify(p));
+      profile.disconnect();
+    }
     const events = (db.prepare("SELECT COUNT(*) AS n FROM events").get() as { n: number }).n;
     const sqliteRate = result.logs / seconds;
     // The node alone: the same logs in one eth_getLogs request, fetched and parsed (no indexing) —
@@ -373,7 +426,7 @@ async function catchUp(dataDir: string, lot: number, pg: TestPostgres | undefine
       },
       target: "≥ 20000",
       pass: sqliteRate >= 20_000,
-      note: `${seconds.toFixed(2)} s from an empty index; final eth_getLogs range ${indexer.range} blocks`,
+      note: `${seconds.toFixed(2)} s from an empty index; final eth_getLogs range ${indexer.range} blocks; ${sqliteCpu}; ratio to the node alone ${(sqliteRate / nodeRate).toFixed(2)}`,
     });
     // The same logs decoded by ethers' Interface.parseLog (what the reducer did before) and by the
     // SDK's decoder, in this run: the decoding share of the catch-up.
@@ -398,9 +451,12 @@ async function catchUp(dataDir: string, lot: number, pg: TestPostgres | undefine
     const writerDb = openDb(":memory:");
     try {
       const writer = indexerFor(writerDb, writerLog);
+      cpu0 = process.cpuUsage();
+      node0 = cpuOf(nodePid);
       t0 = performance.now();
       const r = await writer.sync();
       const s = (performance.now() - t0) / 1000;
+      const pgCpu = catchUpCpu(process.cpuUsage(cpu0), node0, cpuOf(nodePid), r.logs);
       const rate = r.logs / s;
       const pages = (await writerLog.pagesAfter(0, 1_000_000)).pages.length;
       rows.push({
@@ -411,7 +467,7 @@ async function catchUp(dataDir: string, lot: number, pg: TestPostgres | undefine
         peer: { name: "into SQLite, same run", value: Math.round(sqliteRate) },
         target: "≥ 20000",
         pass: rate >= 20_000 && r.writer === true,
-        note: `${s.toFixed(2)} s; ${pages} pages, each one eth_getLogs range committed to PostgreSQL in one transaction`,
+        note: `${s.toFixed(2)} s; ${pages} pages, each one eth_getLogs range committed to PostgreSQL in one transaction; ${pgCpu}`,
       });
       // A new instance starting: replays the log's pages into its own copy.
       const replay = async () => {

@@ -108,8 +108,10 @@ describe("portal index in PostgreSQL (two instances + an indexer, the indexer ki
 
   it("another instance takes over from the last committed page; the index equals a fresh single indexer's", async () => {
     const upstream = chain.rpcUrls[0];
-    // The first indexer reads the chain through a slow proxy (each eth_getLogs waits 600 ms and
-    // ranges over 150 blocks are refused), so that its catch-up spans many pages and can be cut.
+    // The first indexer reads the chain through a slow proxy (eth_getLogs answered one at a time,
+    // each after 600 ms, and ranges over 150 blocks refused), so that its catch-up spans many pages
+    // and can be cut (the indexer asks for the next ranges before it has indexed this one).
+    let queue = Promise.resolve();
     proxy = http.createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on("data", (c: Buffer) => chunks.push(c));
@@ -127,20 +129,19 @@ describe("portal index in PostgreSQL (two instances + an indexer, the indexer ki
           res.end(JSON.stringify(Array.isArray(body) ? reply : reply[0]));
           return;
         }
-        setTimeout(
-          () =>
-            void fetch(upstream, {
-              method: "POST",
-              headers: { "content-type": "application/json" },
-              body: JSON.stringify(body),
-            })
-              .then((r) => r.text())
-              .then(
-                (t) => res.end(t),
-                () => res.destroy(),
-              ),
-          logs.length > 0 ? 600 : 0,
-        );
+        const forward = () =>
+          fetch(upstream, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify(body),
+          })
+            .then((r) => r.text())
+            .then(
+              (t) => void res.end(t),
+              () => void res.destroy(),
+            );
+        if (logs.length === 0) void forward();
+        else queue = queue.then(() => new Promise((r) => setTimeout(r, 600))).then(forward);
       });
     });
     await new Promise<void>((r) => proxy!.listen(0, "127.0.0.1", () => r()));
@@ -212,8 +213,8 @@ describe("portal index in PostgreSQL (two instances + an indexer, the indexer ki
           `SELECT * FROM ${table} ORDER BY ${(db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ cid: number }>).map((c) => c.cid + 1).join(", ")}`,
         )
         .all();
-    // Lot checks are storage reads at the end of each page, so their blocks follow the page
-    // boundaries: what must agree is each lot's newest check.
+    // Lot checks are storage reads at the end of each sync, so their blocks follow where each
+    // instance's syncs ended: what must agree is each lot's newest check.
     const newestChecks = (db: Database.Database) =>
       db
         .prepare(

@@ -5,9 +5,8 @@ import * as fs from "node:fs";
 import * as http from "node:http";
 import * as path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { ZeroHash } from "ethers";
+import { Contract, keccak256, toUtf8Bytes, Wallet, ZeroHash } from "ethers";
 import Database from "better-sqlite3";
-import { Wallet } from "ethers";
 import {
   calendarAttestationFor,
   computeLeaf,
@@ -18,6 +17,7 @@ import {
   openChain,
   ProvenanceRegistryClient,
   readDeployments,
+  registryArtifact,
   requestTimestamp,
   serializeReceipt,
   signCalendarAcknowledgement,
@@ -28,10 +28,13 @@ import {
   accountLabel,
   clientAddress,
   createHandler,
+  Indexer,
+  openDb,
   parseLotId,
   startPortal,
   type Portal,
 } from "../../packages/portal/src";
+import { LotIndex } from "../../packages/portal/src/lot-index";
 import {
   ALTERED_NOTE,
   alterDocument,
@@ -683,6 +686,67 @@ describe("portal (real chain, real SQLite, real browser)", function () {
         expect(indexed).to.have.all.keys("root", "submitter", "leafCount", "blockNumber", "txHash", "anchoredAt");
       } finally {
         chain.close();
+      }
+    });
+
+    it("a reorganisation that undoes the block a lot was last checked at reads the lot's storage again", async () => {
+      // A lot changed at block L and checked against storage at L + 1 (the head of the sync that
+      // indexed both); block L + 1 is then replaced: the check goes with it and must be made again.
+      const chain = await openChain({ dataDir: world.dataDir, as: "logistics" });
+      const dir = tempDataDir("reorg-check");
+      const db = openDb(path.join(dir, "index.sqlite"));
+      try {
+        const deployments = readDeployments(world.dataDir, chain.chainId);
+        const provenance = deployments.ProvenanceRegistry!.address;
+        const registry = new Contract(
+          provenance,
+          registryArtifact("ProvenanceRegistry").abi as never,
+          await chain.signer(),
+        );
+        const event = (n: string) => ({
+          lot: world.spareLot,
+          step: 9,
+          disposition: 4,
+          eventTime: 1_788_000_000,
+          location: keccak256(toUtf8Bytes("truck")),
+          document: keccak256(toUtf8Bytes(n)),
+        });
+        await (await registry.recordEvents([event("reorg-check")])).wait();
+        const snapshot = await chain.provider.send("evm_snapshot", []);
+        const evidence = new EvidenceRegistryClient(deployments.EvidenceRegistry!.address, await chain.signer());
+        await evidence.anchor(MerkleTree.build([`0x${"c3".repeat(32)}`]).root, 1);
+        const indexer = new Indexer({ db, provider: chain.provider, provenanceRegistry: provenance, fromBlock: 0 });
+        await indexer.sync();
+        const lots = new LotIndex(db);
+        expect(lots.stored(world.spareLot), "checked at the end of the catch-up").to.not.equal(undefined);
+        await chain.provider.send("evm_revert", [snapshot]);
+        await evidence.anchor(MerkleTree.build([`0x${"d4".repeat(32)}`]).root, 1);
+        const r = await indexer.sync();
+        expect(r.reorgedFrom).to.be.a("number");
+        expect(lots.stored(world.spareLot), "checked again after the reorganisation").to.not.equal(undefined);
+      } finally {
+        db.close();
+        chain.close();
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it("catches up on a history longer than the node keeps state for: lot storage is read at the head", async () => {
+      // Anvil keeps the state of its last 64 blocks (geth 128): reads at the end of an old range fail.
+      const chain = await openChain({ dataDir: world.dataDir });
+      const dir = tempDataDir("long-history");
+      const db = openDb(path.join(dir, "index.sqlite"));
+      try {
+        await chain.provider.send("anvil_mine", ["0x834"]); // 2,100 empty blocks after the season
+        const provenance = readDeployments(world.dataDir, chain.chainId).ProvenanceRegistry!.address;
+        const indexer = new Indexer({ db, provider: chain.provider, provenanceRegistry: provenance, fromBlock: 0 });
+        const r = await indexer.sync();
+        expect(r.indexedTo).to.equal(await chain.provider.getBlockNumber());
+        expect(new LotIndex(db).stored(world.goodLot), "the lot's storage words were read").to.not.equal(undefined);
+      } finally {
+        db.close();
+        chain.close();
+        fs.rmSync(dir, { recursive: true, force: true });
       }
     });
 

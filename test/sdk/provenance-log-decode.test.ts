@@ -1,7 +1,16 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import { getAddress, hexlify, id, zeroPadValue } from "ethers";
-import { decodeProvenanceLog, provenanceRegistryInterface as iface } from "../../packages/sdk/src";
+import {
+  applyProvenanceLogs,
+  chainEventDigest,
+  chainHeadOf,
+  decodeProvenanceLog,
+  EMPTY_CHAIN_HEAD,
+  emptyProvenanceState,
+  provenanceRegistryInterface as iface,
+  type IndexedLot,
+} from "../../packages/sdk/src";
 
 /** The fast path of the log decoder reads LotEventRecorded exactly as the ABI decoder does. */
 describe("decodeProvenanceLog", function () {
@@ -36,6 +45,55 @@ describe("decodeProvenanceLog", function () {
         },
       ),
       { numRuns: 100 },
+    );
+  });
+
+  it("the reducer's hash chain, hashed from the logs' own words, is the chain of the decoded values (canonical words or not)", function () {
+    // A word of an integer type: canonical (high bytes zero) or not (random high bytes, masked by the decoder).
+    const small = (bytes: number) =>
+      fc
+        .tuple(fc.boolean(), fc.uint8Array({ minLength: 32, maxLength: 32 }))
+        .map(([canonical, b]) => hexlify(canonical ? b.map((v, i) => (i < 32 - bytes ? 0 : v)) : b));
+    const event = fc.tuple(small(8), small(1), small(1), small(5), word, word, fc.boolean());
+    fc.assert(
+      fc.property(fc.array(event, { minLength: 1, maxLength: 6 }), (events) => {
+        const lot = 7;
+        const logs = events.map(([lotWord, step, disposition, eventTime, location, document, upper], i) => {
+          // the lot's topic keeps id 7 in its low 8 bytes whatever its high bytes
+          const topic1 = lotWord.slice(0, 50) + "0000000000000007";
+          const data = "0x" + [step, disposition, eventTime, location, document].map((w) => w.slice(2)).join("");
+          return {
+            topics: [fragment.topicHash, topic1, zeroPadValue("0x" + "ab".repeat(20), 32)],
+            data: upper ? "0x" + data.slice(2).toUpperCase() : data,
+            blockNumber: 1,
+            transactionHash: "0x" + "00".repeat(32),
+            index: i,
+          };
+        });
+        const created: IndexedLot = {
+          id: lot,
+          product: 1,
+          status: "active",
+          origin: "harvest",
+          quantity: 1n,
+          remaining: 1n,
+          packages: 0,
+          issuedCodes: 0,
+          parents: [],
+          amounts: [],
+          children: [],
+          head: EMPTY_CHAIN_HEAD,
+          actor: "0x" + "ab".repeat(20),
+          createdAt: { blockNumber: 0, txHash: "0x" },
+        };
+        const state = applyProvenanceLogs(logs, 1, emptyProvenanceState(1), { lot: () => created });
+        const decoded = logs.map(
+          (l) => decodeProvenanceLog(l)!.args as never as Parameters<typeof chainEventDigest>[0],
+        );
+        expect(state.lots.get(lot)!.head).to.equal(chainHeadOf(decoded));
+        expect(created.head, "the loaded lot itself is not changed").to.equal(EMPTY_CHAIN_HEAD);
+      }),
+      { numRuns: 200 },
     );
   });
 

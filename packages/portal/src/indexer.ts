@@ -1,5 +1,7 @@
 import { toQuantity, type FetchRequest, type JsonRpcProvider, type Log } from "ethers";
 import type Database from "better-sqlite3";
+import * as http from "node:http";
+import * as https from "node:https";
 import {
   applyProvenanceLogs,
   checkEventDocument,
@@ -21,12 +23,25 @@ import { eventKey, LotIndex } from "./lot-index";
 
 /** How far back the indexer re-checks block hashes for a reorganisation. */
 export const REORG_DEPTH = 12;
-/** Blocks of the first `eth_getLogs` request; later ones adapt (see {@link Indexer.range}). */
-const LOG_RANGE_START = 2_000;
+/**
+ * Blocks of the first `eth_getLogs` request; later ones adapt (see {@link Indexer.range}). Small, so
+ * that indexing starts while the node still answers the ranges after it (a first range over a dense
+ * history would keep the indexer idle for the node's whole answer); it grows eightfold per empty page,
+ * so a sparse history reaches {@link LOG_RANGE_MAX} after a handful of cheap requests.
+ */
+const LOG_RANGE_START = 8;
 /** Bounds of the adaptive range, in blocks. */
 const LOG_RANGE_MAX = 100_000;
-/** Logs per page the range aims at: one page is one `eth_getLogs` request and one database transaction. */
-const LOGS_PER_PAGE = 10_000;
+/**
+ * Logs per page the range aims at: one page is one `eth_getLogs` request and one database
+ * transaction. Pages of a few thousand logs keep the node busy answering the next ranges while the
+ * indexer reduces and commits this one; larger pages only delay the first commit.
+ */
+const LOGS_PER_PAGE = 2_500;
+/** `eth_getLogs` ranges requested ahead of the one being indexed (the node answers them meanwhile). */
+const READ_AHEAD = 2;
+/** `eth_getBlockByNumber` calls per JSON-RPC batch request (hosted nodes cap batches at 100 or more). */
+const BLOCKS_PER_BATCH = 100;
 
 export interface IndexerOptions {
   db: Database.Database;
@@ -93,8 +108,10 @@ const READ_CONCURRENCY = 16;
 /**
  * Follows the EvidenceRegistry and ProvenanceRegistry logs into SQLite. ProvenanceRegistry logs go
  * through the SDK's reducer ({@link applyProvenanceLogs}) block by block, and its output is what is
- * stored (lot-index.ts); each lot a range changed is then read from storage at the range's last
- * block (hash-chain head, status, quantities), and each new event's document is read from the
+ * stored (lot-index.ts); at the end of each sync, each lot changed since the last such check is read
+ * from storage at the chain head the sync indexed to (hash-chain head, status, quantities: a node
+ * that keeps only recent state can answer, which reads at the end of each old range would need an
+ * archive node for), and each new event's document is read from the
  * content store and compared with its chain record, so that pages can run the SDK's assessment
  * without waiting on the chain. Resumes from the last
  * indexed block after a restart; before each step it compares the hashes of the last
@@ -148,10 +165,18 @@ export class Indexer {
     const cursor = getMeta(this.db, key);
     if (cursor === undefined) setMeta(this.db, key, String((opts.fromBlock ?? 0) - 1));
     this.cursorKey = key;
+    this.checkedKey = `cursor:checked:${this.addresses.join(",")}`;
+    // An index written before this key existed read storage at the end of every range: checked to its cursor.
+    if (getMeta(this.db, this.checkedKey) === undefined) setMeta(this.db, this.checkedKey, getMeta(this.db, key)!);
     this.status.indexedTo = Number(getMeta(this.db, key));
   }
 
   private readonly cursorKey: string;
+  /**
+   * Meta key of the block up to which every changed lot was compared with storage (a `cursor:` key:
+   * snapshots of the shared index copy it, and a schema change resets it with the cursor).
+   */
+  private readonly checkedKey: string;
 
   /** The last indexed block. */
   get indexedTo(): number {
@@ -323,34 +348,47 @@ export class Indexer {
     }
     if (reorgedFrom !== undefined) await this.rollback(reorgedFrom - 1);
     let logs = 0;
-    const read = (from: number) => {
-      const to = Math.min(head, from + this.range - 1);
-      const data = this.readRange(from, to);
-      data.catch(() => undefined); // awaited below; a range read ahead and dropped after an error is no unhandled rejection
-      return { from, to, data };
+    // The ranges requested and not yet indexed, in order: the node answers the next ones while this
+    // one is reduced and committed (a range read ahead and dropped after an error is no unhandled rejection).
+    const reads: Array<{ from: number; to: number; data: Promise<RangeRead> }> = [];
+    let nextFrom = this.indexedTo + 1;
+    const readAhead = () => {
+      while (reads.length < READ_AHEAD && nextFrom <= head) {
+        const from = nextFrom;
+        const to = Math.min(head, from + this.range - 1);
+        const data = this.readRange(from, to);
+        data.catch(() => undefined);
+        reads.push({ from, to, data });
+        nextFrom = to + 1;
+      }
     };
-    let next = this.indexedTo + 1 <= head ? read(this.indexedTo + 1) : undefined;
-    while (next) {
-      const { from, to } = next;
+    readAhead();
+    while (reads.length > 0) {
+      const { from, to, data } = reads[0];
       let range: RangeRead;
       try {
-        range = await next.data;
+        range = await data;
       } catch (e) {
-        // A node that refuses the range (too many results, range too large) gets a smaller one.
+        // A node that refuses the range (too many results, range too large) gets a smaller one; the
+        // ranges read after it are read again within the new bound.
         if (to > from && isRangeRefusal(e)) {
           this.range = this.rangeCeiling = Math.max(1, Math.floor((to - from + 1) / 2));
-          next = read(from);
+          reads.length = 0;
+          nextFrom = from;
+          readAhead();
           continue;
         }
         throw e;
       }
+      reads.shift();
       const n = range.logs.length;
       // Aim at LOGS_PER_PAGE logs per request: fewer requests while history is sparse, bounded pages when dense.
-      if (n < LOGS_PER_PAGE / 4) this.range = Math.min(this.rangeCeiling, this.range * 2);
-      else if (n > LOGS_PER_PAGE) this.range = Math.max(1, Math.floor(this.range / 2));
-      // The node answers the next range while this one is reduced and committed.
-      next = to < head ? read(to + 1) : undefined;
-      await this.indexRange(from, to, range);
+      const span = to - from + 1;
+      if (n === 0 && span >= this.range) this.range = Math.min(this.rangeCeiling, this.range * 8);
+      else if (n < LOGS_PER_PAGE / 4 && span >= this.range) this.range = Math.min(this.rangeCeiling, this.range * 2);
+      else if (n > LOGS_PER_PAGE) this.range = Math.max(1, Math.floor(span / 2));
+      readAhead();
+      await this.indexRange(from, to, range, to === head);
       logs += n;
     }
     return { head, indexedTo: this.indexedTo, logs, reorgedFrom, writer: this.log ? true : undefined };
@@ -361,14 +399,23 @@ export class Indexer {
   /** The widest range the node accepted after refusing a wider one (node limits do not change). */
   private rangeCeiling = LOG_RANGE_MAX;
 
-  /** Deletes everything indexed after block `keep`. */
+  /**
+   * Deletes everything indexed after block `keep`. Storage checks after `keep` go too; the lots that
+   * lose one are read again at the next sync's head (the check mark moves below their last change).
+   */
   async rollback(keep: number): Promise<void> {
+    const lostCheck = this.stmt(
+      `SELECT MIN(last) AS last FROM (SELECT MAX(block) AS last FROM lot_states
+       WHERE block <= ? AND lot IN (SELECT lot FROM lot_checks WHERE block > ?) GROUP BY lot)`,
+    ).get(keep, keep) as { last: number | null };
+    const checked = Math.min(keep, Number(getMeta(this.db, this.checkedKey)), (lostCheck.last ?? Infinity) - 1);
     await this.commit(Math.min(keep, this.indexedTo), () => {
       for (const table of CHAIN_TABLES) {
         if (table !== "blocks") this.stmt(`DELETE FROM ${table} WHERE block > ?`).run(keep);
       }
       this.stmt("DELETE FROM blocks WHERE number > ?").run(keep);
       setMeta(this.db, this.cursorKey, String(Math.min(keep, this.indexedTo)));
+      setMeta(this.db, this.checkedKey, String(checked));
     });
   }
 
@@ -377,15 +424,10 @@ export class Indexer {
     const blocks = new Map<number, { hash: string; time: number }>();
     if (this.addresses.length === 0) return { logs: [], blocks };
     const logs = await getLogs(this.provider, this.addresses, from, to);
-    const blockNumbers = new Set<number>(logs.map((l) => l.blockNumber));
+    const blockNumbers = new Set<number>();
+    for (const l of logs) blockNumbers.add(l.blockNumber);
     blockNumbers.add(to);
-    await Promise.all(
-      [...blockNumbers].map(async (n) => {
-        const b = await this.provider.getBlock(n);
-        if (!b) throw new Error(`block ${n} is not available`);
-        blocks.set(n, { hash: b.hash!, time: b.timestamp });
-      }),
-    );
+    for (const [n, b] of await getBlocks(this.provider, [...blockNumbers])) blocks.set(n, b);
     // Logs must belong to the blocks we read (a reorg between the two reads → retry next time).
     for (const l of logs) {
       if (blocks.get(l.blockNumber)!.hash !== l.blockHash)
@@ -394,16 +436,22 @@ export class Indexer {
     return { logs, blocks };
   }
 
-  /** Indexes a range read by {@link readRange}: one page, one transaction. */
-  private async indexRange(from: number, to: number, { logs, blocks }: RangeRead): Promise<void> {
+  /**
+   * Indexes a range read by {@link readRange}: one page, one transaction. The sync's last range
+   * (`last`: it ends at the chain head the sync read) also reads from storage every lot changed
+   * since the last check, and moves the check mark to its last block.
+   */
+  private async indexRange(from: number, to: number, { logs, blocks }: RangeRead, last: boolean): Promise<void> {
     if (this.addresses.length === 0) {
       await this.commit(to, () => setMeta(this.db, this.cursorKey, String(to)));
       return;
     }
     const provenanceLogs = logs.filter((l) => l.address.toLowerCase() === this.provenance);
     const reduced = this.reduce(provenanceLogs);
-    const checks = await this.readStorage([...reduced.touched], to);
-    const docs = await this.checkDocuments(reduced.blocks.flatMap((b) => [...b.state.events.values()].flat()));
+    const checks = last ? await this.readStorage(this.lotsToCheck(reduced.touched), to) : new Map();
+    const docs = await this.checkDocuments(
+      this.documents ? reduced.blocks.flatMap((b) => [...b.state.events.values()].flat()) : [],
+    );
     const retried = await this.retryMissingDocuments();
     await this.commit(to, () => {
       for (const l of logs)
@@ -415,6 +463,7 @@ export class Indexer {
         this.lots.writeBlock(b.state, b.block, blocks.get(b.block)!.time, docs.checks, created);
       }
       for (const [lot, facts] of checks) this.lots.writeCheck(lot, to, facts);
+      if (last) setMeta(this.db, this.checkedKey, String(to));
       for (const [document, d] of docs.found) this.lots.writeDocument(document as Hex, d.cid, d.event);
       for (const r of retried) {
         this.lots.setDocumentCheck(r.event, r.check, r.cid);
@@ -485,6 +534,15 @@ export class Indexer {
     return { blocks: out, touched };
   }
 
+  /** Lots changed since the last storage check (indexed after the check mark), and `touched`. */
+  private lotsToCheck(touched: Set<number>): number[] {
+    const lots = new Set(touched);
+    const since = Number(getMeta(this.db, this.checkedKey));
+    for (const row of this.stmt("SELECT DISTINCT lot FROM lot_states WHERE block > ?").raw().iterate(since))
+      lots.add((row as [number])[0]);
+    return [...lots];
+  }
+
   /** Reads the storage words of `lots` at `block` (throws when the chain cannot answer: the range is retried). */
   private async readStorage(lots: number[], block: number): Promise<Map<number, StoredLotFacts>> {
     const out = new Map<number, StoredLotFacts>();
@@ -507,6 +565,8 @@ export class Indexer {
   }> {
     const checks = new Map<string, { check: DocumentCheck; cid: string | null }>();
     const found = new Map<string, { cid: string; event: unknown }>();
+    // Without a content store every document is missing: what writeBlock records for an event not in `checks`.
+    if (!this.documents) return { checks, found };
     for (const e of events) {
       const r = await this.checkDocument(e);
       checks.set(eventKey(e), { check: r.check, cid: r.cid });
@@ -563,28 +623,16 @@ async function getLogs(
   from: number,
   to: number,
 ): Promise<IndexedLog[]> {
-  const connection = (provider as { _getConnection?: () => FetchRequest })._getConnection?.();
-  if (!connection || !/^https?:\/\//.test(connection.url))
-    return provider.getLogs({ address: addresses, fromBlock: from, toBlock: to });
-  const res = await fetch(connection.url, {
-    method: "POST",
-    headers: { ...connection.headers, "content-type": "application/json" },
-    body: JSON.stringify({
-      jsonrpc: "2.0",
-      id: 1,
-      method: "eth_getLogs",
-      params: [{ address: addresses, fromBlock: toQuantity(from), toBlock: toQuantity(to) }],
-    }),
-  });
-  const text = await res.text();
-  let answer: { result?: RpcLog[]; error?: { code?: number; message?: string } };
-  try {
-    answer = JSON.parse(text) as typeof answer;
-  } catch {
-    throw new Error(`eth_getLogs: HTTP ${res.status}: ${text.slice(0, 200)}`);
-  }
+  const connection = httpConnection(provider);
+  if (!connection) return provider.getLogs({ address: addresses, fromBlock: from, toBlock: to });
+  const answer = (await postJson(connection, "eth_getLogs", {
+    jsonrpc: "2.0",
+    id: 1,
+    method: "eth_getLogs",
+    params: [{ address: addresses, fromBlock: toQuantity(from), toBlock: toQuantity(to) }],
+  })) as RpcAnswer<RpcLog[]>;
   if (answer.error || !Array.isArray(answer.result))
-    throw Object.assign(new Error(`eth_getLogs failed: ${answer.error?.message ?? `HTTP ${res.status}`}`), {
+    throw Object.assign(new Error(`eth_getLogs failed: ${answer.error?.message ?? "no result"}`), {
       error: answer.error,
     });
   return answer.result.map((l) => ({
@@ -596,6 +644,115 @@ async function getLogs(
     transactionHash: l.transactionHash,
     index: Number(l.logIndex),
   }));
+}
+
+/** The provider's HTTP(S) connection, when it has one (other transports go through the provider). */
+function httpConnection(provider: JsonRpcProvider): FetchRequest | undefined {
+  const connection = (provider as { _getConnection?: () => FetchRequest })._getConnection?.();
+  return connection && /^https?:\/\//.test(connection.url) ? connection : undefined;
+}
+
+/** One JSON-RPC answer. */
+interface RpcAnswer<T> {
+  id?: number;
+  result?: T;
+  error?: { code?: number; message?: string };
+}
+
+/** POSTs a JSON-RPC request (or batch) straight to the node and parses the answer with `JSON.parse`. */
+async function postJson(connection: FetchRequest, method: string, body: unknown): Promise<unknown> {
+  const { status, text } = await post(connection.url, connection.headers, JSON.stringify(body));
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new Error(`${method}: HTTP ${status}: ${text.slice(0, 200)}`);
+  }
+}
+
+/** Connections kept open between requests to the node. */
+const agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
+
+/**
+ * POSTs `body` with node:http(s) and reads the answer as one string: the chunks joined once and
+ * decoded by Buffer (a catch-up's answers are megabytes; `fetch` spent about twice the CPU on them
+ * here, in its stream plumbing, copies and TextDecoder).
+ */
+function post(url: string, headers: Record<string, string>, body: string): Promise<{ status: number; text: string }> {
+  const target = new URL(url);
+  const secure = target.protocol === "https:";
+  return new Promise((resolve, reject) => {
+    const req = (secure ? https : http).request(
+      target,
+      {
+        method: "POST",
+        agent: secure ? agents.https : agents.http,
+        headers: { ...headers, "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let length = 0;
+        res.on("data", (c: Buffer) => {
+          chunks.push(c);
+          length += c.length;
+        });
+        res.on("end", () =>
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks, length).toString("utf8") }),
+        );
+        res.on("error", reject);
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+/**
+ * The hash and time of blocks `numbers`: over HTTP in JSON-RPC batches of {@link BLOCKS_PER_BATCH}
+ * `eth_getBlockByNumber` calls (without transactions), read from the parsed JSON (ethers builds a
+ * `Block` per call); through the provider for other transports or a node that refuses batches.
+ * Throws when a block is not available.
+ */
+async function getBlocks(
+  provider: JsonRpcProvider,
+  numbers: number[],
+): Promise<Map<number, { hash: string; time: number }>> {
+  const out = new Map<number, { hash: string; time: number }>();
+  const connection = httpConnection(provider);
+  const viaProvider = async (ns: number[]) =>
+    Promise.all(
+      ns.map(async (n) => {
+        const b = await provider.getBlock(n);
+        if (!b) throw new Error(`block ${n} is not available`);
+        out.set(n, { hash: b.hash!, time: b.timestamp });
+      }),
+    );
+  if (!connection) {
+    await viaProvider(numbers);
+    return out;
+  }
+  const batches: number[][] = [];
+  for (let i = 0; i < numbers.length; i += BLOCKS_PER_BATCH) batches.push(numbers.slice(i, i + BLOCKS_PER_BATCH));
+  await Promise.all(
+    batches.map(async (batch) => {
+      const answer = await postJson(
+        connection,
+        "eth_getBlockByNumber",
+        batch.map((n, id) => ({ jsonrpc: "2.0", id, method: "eth_getBlockByNumber", params: [toQuantity(n), false] })),
+      );
+      // A node that answers a batch with one error (batches not supported, or too large) is asked one by one.
+      if (!Array.isArray(answer)) return viaProvider(batch);
+      for (const a of answer as Array<RpcAnswer<{ hash?: string; timestamp?: string } | null>>) {
+        const n = typeof a?.id === "number" ? batch[a.id] : undefined;
+        if (n === undefined) continue;
+        if (a.error)
+          throw Object.assign(new Error(`eth_getBlockByNumber failed: ${a.error.message}`), { error: a.error });
+        if (!a.result?.hash || a.result.timestamp === undefined) throw new Error(`block ${n} is not available`);
+        out.set(n, { hash: a.result.hash, time: Number(a.result.timestamp) });
+      }
+      for (const n of batch) if (!out.has(n)) throw new Error(`block ${n} is not available`);
+    }),
+  );
+  return out;
 }
 
 interface RpcLog {

@@ -345,9 +345,10 @@ export class LotIndex {
       if (l.recall && l.recall.blockNumber === block)
         this.s.insertRecall.run(id, l.recall.actor.toLowerCase(), l.recall.reason, block, l.recall.txHash, time);
     }
+    const missing = { check: "document-missing", cid: null };
     for (const events of state.events.values()) {
       for (const e of events) {
-        const d = docs.get(eventKey(e)) ?? { check: "document-missing", cid: null };
+        const d = (docs.size > 0 ? docs.get(eventKey(e)) : undefined) ?? missing;
         this.s.insertEvent.run(
           e.blockNumber,
           e.logIndex,

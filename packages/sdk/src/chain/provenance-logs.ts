@@ -1,7 +1,8 @@
 import { getAddress, Interface, type EventFragment, type Log, type Provider } from "ethers";
 import { ProofmarkError } from "../core/errors";
 import { BIZ_STEPS, DISPOSITIONS, type BizStep, type Disposition } from "../core/epcis";
-import { chainEventDigest, EMPTY_CHAIN_HEAD, nextChainHead } from "../core/hash-chain";
+import { advanceChainHead, chainEventDigest, chainEventDigestOfLog, EMPTY_CHAIN_HEAD } from "../core/hash-chain";
+import { fromHex, toHex } from "../core/hex";
 import type { Hex } from "../core/hex";
 import { ProvenanceRegistryArtifact } from "./artifacts.generated";
 
@@ -366,9 +367,19 @@ export function applyProvenanceLogs(
     });
     state.events.set(init.id, []);
   };
-  for (const log of logs) {
+  // Heads of the lots this call appends events to, as bytes (advanced in place), written back as hex at the end.
+  const heads = new Map<IndexedLot, Uint8Array>();
+  const digest = new Uint8Array(32);
+  try {
+    for (const log of logs) applyLog(log);
+  } finally {
+    for (const [lot, head] of heads) lot.head = toHex(head);
+  }
+  return state;
+
+  function applyLog(log: ReducedLog): void {
     const parsed = decodeProvenanceLog(log);
-    if (!parsed) continue;
+    if (!parsed) return;
     // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each case reads its event's fields
     const a = parsed.args as any;
     switch (parsed.name) {
@@ -464,10 +475,12 @@ export function applyProvenanceLogs(
           txHash: log.transactionHash,
           logIndex: log.index,
         });
-        lot.head = nextChainHead(
-          lot.head,
-          chainEventDigest({ ...ev, step: ev.stepCode, disposition: ev.dispositionCode }),
-        );
+        let head = heads.get(lot);
+        if (!head) heads.set(lot, (head = fromHex(lot.head, "head")));
+        // the digest's input is the log's own words when they are canonical (always, from the contract)
+        if (!chainEventDigestOfLog(log.topics[1], log.topics[2], log.data, digest, 0))
+          digest.set(fromHex(chainEventDigest({ ...ev, step: ev.stepCode, disposition: ev.dispositionCode })));
+        advanceChainHead(head, digest);
         state.events.get(id)!.push(ev);
         break;
       }
@@ -518,5 +531,4 @@ export function applyProvenanceLogs(
         break; // AccessControl's own RoleGranted / RoleRevoked: global roles
     }
   }
-  return state;
 }

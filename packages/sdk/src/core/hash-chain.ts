@@ -1,6 +1,6 @@
 import { ProofmarkError } from "./errors";
-import { fromHex, toHex, type Hex } from "./hex";
-import { keccak256, keccak256Pair } from "./keccak";
+import { fromHex, hexDigitsInto, hexInto, toHex, type Hex } from "./hex";
+import { keccak256, keccak256Into, keccak256Pair } from "./keccak";
 
 /**
  * The per-lot hash chain of the ProvenanceRegistry: every event appended to a lot moves the lot's
@@ -60,6 +60,54 @@ export function chainEventDigest(e: ChainEventFields): Hex {
   putBytes(buf, 160, e.location, 32, "location");
   putBytes(buf, 192, e.document, 32, "document");
   return toHex(keccak256(buf));
+}
+
+/** The digest's input read from a log's words (reused: the reducer hashes one event at a time). */
+const logWords = new Uint8Array(7 * 32);
+
+/**
+ * Hex digits that must be zero at the start of each word of the digest's input for it to be the
+ * canonical ABI word of its type: uint64 lot, address actor, uint8 step, uint8 disposition, uint40
+ * eventTime, bytes32 location, bytes32 document.
+ */
+const ZERO_DIGITS = [48, 24, 62, 62, 54, 0, 0];
+
+/** Whether the `digits` hex digits of `hex` from `at` are all "0". */
+function zeros(hex: string, at: number, digits: number): boolean {
+  for (let i = at; i < at + digits; i++) if (hex.charCodeAt(i) !== 48) return false;
+  return true;
+}
+
+/**
+ * {@link chainEventDigest} of a `LotEventRecorded` log read straight from its words — `lotWord`
+ * (topics[1]), `actorWord` (topics[2]) and `data` (five words) — into `out` at `offset`: when every
+ * word is the canonical ABI word of its type (high bytes zero), abi.encode of the decoded fields is
+ * those seven words as they are, so they are hashed without decoding. Returns false, writing
+ * nothing, for any other layout (the caller hashes the decoded fields with {@link chainEventDigest}).
+ */
+export function chainEventDigestOfLog(
+  lotWord: string,
+  actorWord: string,
+  data: string,
+  out: Uint8Array,
+  offset: number,
+): boolean {
+  if (data.length !== 2 + 5 * 64 || !data.startsWith("0x")) return false;
+  if (!zeros(lotWord, 2, ZERO_DIGITS[0]) || !zeros(actorWord, 2, ZERO_DIGITS[1])) return false;
+  for (let w = 0; w < 5; w++) if (!zeros(data, 2 + 64 * w, ZERO_DIGITS[2 + w])) return false;
+  if (!hexInto(lotWord, logWords, 0, 32) || !hexInto(actorWord, logWords, 32, 32)) return false;
+  if (!hexDigitsInto(data, 2, logWords, 64, 5 * 32)) return false;
+  keccak256Into(logWords, out, offset);
+  return true;
+}
+
+/**
+ * Moves a head held as 32 bytes to keccak256(abi.encode(head, eventDigest)) in place (the digest
+ * as 32 bytes of `digest` at `offset`): {@link nextChainHead} without hex round trips, for a
+ * reducer appending many events to one lot.
+ */
+export function advanceChainHead(head: Uint8Array, digest: Uint8Array, offset = 0): void {
+  keccak256Pair(head, offset === 0 ? digest : digest.subarray(offset, offset + 32), head, 0);
 }
 
 /**

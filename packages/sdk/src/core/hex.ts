@@ -43,7 +43,15 @@ const HEX_DIGITS = (() => {
  */
 export function hexInto(hex: string, out: Uint8Array, offset: number, length: number): boolean {
   if (hex.length !== 2 + 2 * length || hex.charCodeAt(0) !== 48 || hex.charCodeAt(1) !== 120) return false;
-  for (let i = 0, p = 2; i < length; i++, p += 2) {
+  return hexDigitsInto(hex, 2, out, offset, length);
+}
+
+/**
+ * Decodes the `2 * length` hex digits (any case, no prefix) of `hex` from index `at` into `out` at
+ * `offset`; false on a non-hex digit or past the end of `hex`. One word of a log's data, in place.
+ */
+export function hexDigitsInto(hex: string, at: number, out: Uint8Array, offset: number, length: number): boolean {
+  for (let i = 0, p = at; i < length; i++, p += 2) {
     const a = hex.charCodeAt(p);
     const b = hex.charCodeAt(p + 1);
     const hi = a < 128 ? HEX_DIGITS[a] : -1;

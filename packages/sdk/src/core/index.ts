@@ -1,5 +1,6 @@
 export * from "./errors";
-export * from "./hex";
+// hexDigitsInto stays internal (the log reducer's hot path), like the keccak internals.
+export { bytesEqual, fromHex, hexInto, isHexOfLength, toHex, type Hex } from "./hex";
 export { keccak256, keccak256Utf8 } from "./keccak";
 export * from "./merkle";
 export * from "./commitment";
@@ -13,7 +14,8 @@ export * from "./gs1";
 export * from "./quantity";
 export * from "./epcis";
 export * from "./html";
-export * from "./hash-chain";
+// chainEventDigestOfLog and advanceChainHead stay internal (the log reducer's hot path).
+export { chainEventDigest, chainHeadOf, EMPTY_CHAIN_HEAD, nextChainHead, type ChainEventFields } from "./hash-chain";
 export * from "./statement";
 export * from "./rfc3161";
 export * from "./text";
