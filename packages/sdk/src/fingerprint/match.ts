@@ -5,6 +5,7 @@ import {
   cropGrey,
   formatFingerprint,
   hammingDistance,
+  needsUntrimmed,
   parseFingerprint,
   photoRegions,
   rotateCrop,
@@ -16,7 +17,7 @@ import {
 } from "../core/fingerprint";
 import { isProofmarkError } from "../core/errors";
 import { parseReceipt } from "../core/receipt";
-import { DECODE_SIDE, decodeGrey, type ImageFingerprint } from "./image";
+import { DECODE_SIDE, decodeGrey, textureOf, type ImageFingerprint } from "./image";
 import type { IndexedOriginal } from "./index-db";
 import { fingerprintStoreExists, openFingerprintStore } from "./postgres-index";
 import { decodeOrbFeatures, MIN_INLIERS, orbFeatures, orbInliers, type OrbFeatures } from "./orb";
@@ -60,7 +61,14 @@ export interface MatchOptions {
 }
 
 export interface MatchResult {
-  suspect: { fingerprint: string; trim: ImageFingerprint["trim"]; decoded: ImageFingerprint["decoded"] };
+  suspect: {
+    fingerprint: string;
+    trim: ImageFingerprint["trim"];
+    decoded: ImageFingerprint["decoded"];
+    /** The suspect has too little texture to fingerprint (see `textureOf`): an empty result says little. */
+    tooLittleTexture: boolean;
+    signal: number;
+  };
   maxDistance: number;
   candidateDistance: number;
   indexed: number;
@@ -93,6 +101,7 @@ export async function matchImage(opts: MatchOptions): Promise<MatchResult> {
         fingerprint: formatFingerprint(queries[0].fingerprint),
         trim,
         decoded: { width: decoded.width, height: decoded.height },
+        ...textureOf(trimmed),
       },
       maxDistance,
       candidateDistance,
@@ -119,8 +128,11 @@ export async function matchImage(opts: MatchOptions): Promise<MatchResult> {
       );
       let checks = 0;
       for (const hit of hits) {
-        // the photo as it is matches by hash alone; what a guess found (a region, a rotation) needs its features confirmed
-        const byHash = query.seenAs === "whole" && hit.distance <= maxDistance;
+        // within the match distance the hash decides, for every view: the photo found inside a
+        // screenshot or frame and the photo turned back from a rotation land as near their original as
+        // the whole image does, and no nearer to unrelated ones (README, robustness: false-match rate
+        // per view); beyond it, local features must confirm
+        const byHash = hit.distance <= maxDistance;
         let inliers: number | undefined;
         const stored =
           checks < (query.seenAs === "whole" ? featureChecks : Math.min(3, featureChecks))
@@ -150,7 +162,7 @@ export async function matchImage(opts: MatchOptions): Promise<MatchResult> {
     // their hash distance (an edit that moves the global hash far keeps most local features). Asked
     // for the suspect as it is and for the photo found inside it; confirmed by ORB + RANSAC alone.
     if (featureChecks > 0) {
-      for (const query of queries.filter((q) => q.seenAs !== "rotation").slice(0, 2)) {
+      for (const query of queries.filter((q) => q.seenAs !== "rotation" && !q.untrimmed).slice(0, 2)) {
         const features = await queryFeatures(query);
         for (const candidate of await index.featureCandidates(features, featureChecks)) {
           if (decided.has(candidate.id)) continue;
@@ -189,6 +201,8 @@ interface SuspectQuery {
   fingerprint: Fingerprint;
   /** For a region: where it is in the decoded suspect (its features are taken from a sharper decode). */
   region?: Rect;
+  /** The suspect before trimming (looked up by hash only: its local features are the trimmed view's). */
+  untrimmed?: boolean;
 }
 
 function scaleRect(r: Rect, f: number): Rect {
@@ -208,6 +222,8 @@ function suspectQueries(decoded: GreyImage, trimmed: GreyImage): SuspectQuery[] 
     fingerprint: computeFingerprint(image, ["full"]),
   });
   const queries = [query("whole", trimmed)];
+  // a flat edge that trimming took for a border may be picture: look the image up untrimmed as well
+  if (needsUntrimmed(decoded, trimmed)) queries.push({ ...query("whole", decoded), untrimmed: true });
   for (const rect of photoRegions(decoded)) {
     const region = cropGrey(decoded, rect);
     const inner = trimRect(region);
