@@ -145,6 +145,10 @@ function printMatches(out: Output, image: string, r: MatchResult): void {
   out.line(
     `${r.matches.length === 0 ? "no match" : `${r.matches.length} match(es)`} for ${image} among ${r.indexed} indexed original(s) (match distance ≤ ${r.maxDistance} of 64 bits)`,
   );
+  if (r.suspect.tooLittleTexture)
+    out.line(
+      `note: ${image} has too little texture to fingerprint (flat, a smooth gradient or an even fine pattern): its hash is mostly noise, so a copy of a registered original may go unfound and unrelated flat pictures may match`,
+    );
   for (const m of r.matches) {
     const o = m.original;
     out.line();

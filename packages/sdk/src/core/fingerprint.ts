@@ -464,8 +464,8 @@ export const MAX_MATCH_DISTANCE = 20;
  * Suspect-side queries. An edited copy is looked up not only as it is (trimmed) but also as the
  * photo it may contain: the picture inside a screenshot or a decorated frame (`photoRegions`), and
  * the picture turned back when it was rotated onto a plain canvas (`canvasRotation` + `rotateCrop`).
- * Hits found through these extra queries are decided as the whole image's are: by hash within the
- * match distance, by local features beyond it.
+ * Hits of the turned-back photo are decided as the whole image's are (by hash within the match
+ * distance, by local features beyond it); hits of a region only by local features.
  */
 
 /**
