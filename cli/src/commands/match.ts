@@ -201,7 +201,8 @@ function printMatches(out: Output, image: string, r: MatchResult): void {
 
 /**
  * `proofmark report <image> --match --out report.pdf|report.html`: the side-by-side match report
- * (PDF through the report renderer, in the report's language; HTML in English). Each
+ * (PDF through the report renderer, HTML as one self-contained page; both from one model, in the
+ * report's language). Each
  * matching original whose file is still at its stamping path is re-verified against its receipt
  * and the chain (`verifyEvidence`). No match → NO_MATCH (the report is not written).
  */
@@ -270,7 +271,7 @@ export async function writeMatchReport(
     out,
     format === "pdf"
       ? await renderReportPdf(await buildMatchReportModel({ ...input, lang: opts.lang }))
-      : await renderMatchReportHtml(input),
+      : await renderMatchReportHtml({ ...input, lang: opts.lang }),
   );
   const best = result.matches[0];
   env.out.result({
