@@ -394,7 +394,7 @@ async function main() {
   }
   lines.push(
     "",
-    `Too little texture to fingerprint (hash signal below ${sdk.MIN_HASH_SIGNAL} grey levels): ${split.flat.originals} of the ${sampled.length} sampled originals, ` +
+    `Too little texture to fingerprint (hash signal below ${require("../../packages/sdk/dist/core/fingerprint").MIN_HASH_SIGNAL} grey levels): ${split.flat.originals} of the ${sampled.length} sampled originals, ` +
       `${timing.tooLittleTexture ?? "?"} of the ${images.length} corpus images; their copies are counted in every row above.`,
   );
   console.log(lines.join("\n"));
