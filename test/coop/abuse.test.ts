@@ -288,6 +288,17 @@ describe("co-op relay: photo uploads and unsent turns (real chain, HTTP)", funct
       expect((await limited!.json()).error.code).to.equal("RELAY_RATE_LIMITED");
       expect(Number(limited!.headers.get("retry-after"))).to.be.greaterThanOrEqual(1);
       expect((await get(farmer.address)).status, "a member's own page, in the cache, still loads").to.equal(200);
+      // An account without a role is not cached: granted one at the terminal, its next lookup shows it.
+      const newcomer = Wallet.createRandom().address;
+      expect((await coop.relay.memberRoles(newcomer)).products).to.deep.equal([]);
+      const admin = await GiSession.open(await openChain({ dataDir, as: "admin" }));
+      try {
+        await admin.grantRole(1, "inspector", newcomer);
+      } finally {
+        await admin.close();
+      }
+      const after = (await coop.relay.memberRoles(newcomer)).products;
+      expect(after.map((p) => p.roles)).to.deep.equal([["inspector"]]);
     } finally {
       client.hasRole = hasRole;
     }

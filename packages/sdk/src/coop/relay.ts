@@ -212,7 +212,8 @@ export class CoopRelay {
   /**
    * The products on which `member` holds a role, with those roles — answered from a short cache
    * (`rolesCacheSeconds`, default 10; emptied whenever this relay records something), since each
-   * answer costs up to six role reads per product. `client` (the asker's network address), when
+   * answer costs up to six role reads per product; an answer without any role is not kept (the
+   * account is about to be granted one). `client` (the asker's network address), when
    * given, is rate-limited for answers not in the cache (RELAY_RATE_LIMITED), so that nobody can
    * make the relay read roles for address after address without end.
    */
@@ -235,7 +236,14 @@ export class CoopRelay {
       for (const [k, v] of this.rolesCache)
         if (v.until <= now || this.rolesCache.size >= 10_000) this.rolesCache.delete(k);
     this.rolesCache.set(key, { until: now + this.rolesCacheMs, roles });
-    roles.catch(() => this.rolesCache.delete(key));
+    // An account with no role yet is not kept: it is the one an admin is granting a role to now,
+    // and its page must show the role at the next reload, not up to a cache period later.
+    const forget = () => {
+      if (this.rolesCache.get(key)?.roles === roles) this.rolesCache.delete(key);
+    };
+    roles.then((r) => {
+      if (r.products.length === 0) forget();
+    }, forget);
     return roles;
   }
 
