@@ -30,12 +30,6 @@ export const PREPARE_REQUEST_TYPES: Record<string, TypedDataField[]> = {
   ],
 };
 
-/** What signs a member's requests: an ethers Wallet in the browser, unlocked from the member's keystore. */
-export interface MemberSigner {
-  getAddress(): Promise<string>;
-  signTypedData(d: TypedDataDomain, t: Record<string, TypedDataField[]>, v: Record<string, unknown>): Promise<string>;
-}
-
 /** What the member page posts to `/api/coop/prepare`. */
 export interface SignedPrepareRequest {
   member: string;
@@ -93,7 +87,10 @@ export function prepareRequestDigest(domain: TypedDataDomain, r: Omit<SignedPrep
  * await fetch("/api/coop/prepare", { method: "POST", body: JSON.stringify(body) });
  */
 export async function signPrepareRequest(
-  signer: MemberSigner,
+  signer: {
+    getAddress(): Promise<string>;
+    signTypedData(d: TypedDataDomain, t: Record<string, TypedDataField[]>, v: Record<string, unknown>): Promise<string>;
+  },
   domain: TypedDataDomain,
   form: MemberForm,
   signedAt: number = Date.now(),
