@@ -1,4 +1,5 @@
 import { TypedDataEncoder, verifyTypedData, type TypedDataDomain, type TypedDataField } from "ethers";
+import type { MemberSigner } from "./prepare-request";
 
 /**
  * The signed photo upload: a harvest's certificate photo goes to the relay's content store
@@ -61,10 +62,7 @@ export function photoUploadDigest(domain: TypedDataDomain, u: Omit<SignedPhotoUp
  * const upload = await signPhotoUpload(wallet, domain, { product: 1, sha256, size: bytes.byteLength });
  */
 export async function signPhotoUpload(
-  signer: {
-    getAddress(): Promise<string>;
-    signTypedData(d: TypedDataDomain, t: Record<string, TypedDataField[]>, v: Record<string, unknown>): Promise<string>;
-  },
+  signer: MemberSigner,
   domain: TypedDataDomain,
   photo: { product: number; sha256: string; size: number },
   signedAt: number = Date.now(),

@@ -30,6 +30,12 @@ export const PREPARE_REQUEST_TYPES: Record<string, TypedDataField[]> = {
   ],
 };
 
+/** What signs a member's requests: an ethers Wallet in the browser, unlocked from the member's keystore. */
+export interface MemberSigner {
+  getAddress(): Promise<string>;
+  signTypedData(d: TypedDataDomain, t: Record<string, TypedDataField[]>, v: Record<string, unknown>): Promise<string>;
+}
+
 /** What the member page posts to `/api/coop/prepare`. */
 export interface SignedPrepareRequest {
   member: string;
@@ -87,10 +93,7 @@ export function prepareRequestDigest(domain: TypedDataDomain, r: Omit<SignedPrep
  * await fetch("/api/coop/prepare", { method: "POST", body: JSON.stringify(body) });
  */
 export async function signPrepareRequest(
-  signer: {
-    getAddress(): Promise<string>;
-    signTypedData(d: TypedDataDomain, t: Record<string, TypedDataField[]>, v: Record<string, unknown>): Promise<string>;
-  },
+  signer: MemberSigner,
   domain: TypedDataDomain,
   form: MemberForm,
   signedAt: number = Date.now(),

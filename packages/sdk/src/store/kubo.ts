@@ -1,12 +1,12 @@
 import type { KuboRPCClient } from "kubo-rpc-client";
-import type { exporter as exporterFn } from "ipfs-unixfs-exporter";
-// kubo-rpc-client takes ~0.7 s to load: load it only when a Kubo store is used, not with the SDK.
-const kubo = () => require("kubo-rpc-client") as typeof import("kubo-rpc-client");
-const exporter: typeof exporterFn = (...args) =>
-  (require("ipfs-unixfs-exporter") as typeof import("ipfs-unixfs-exporter")).exporter(...args);
 import { ProofmarkError, isProofmarkError } from "../core/errors";
+import { lazyModule } from "../util/lazy";
 import { CID, KUBO_CHUNK_SIZE, parseCid, verifyBlock } from "./blocks";
 import type { AddOptions, AddResult, ContentSource, ContentStore, GcResult, StoreEntry } from "./types";
+
+// kubo-rpc-client takes ~0.7 s to load: loaded only when a Kubo store is used, not with the SDK.
+const kubo = lazyModule<typeof import("kubo-rpc-client")>("kubo-rpc-client");
+const unixfsExporter = lazyModule<typeof import("ipfs-unixfs-exporter")>("ipfs-unixfs-exporter");
 
 /**
  * A content store backed by a real IPFS node (Kubo) through its RPC API (`--ipfs-api URL`,
@@ -33,7 +33,7 @@ export class KuboStore implements ContentStore {
         { url },
       );
     }
-    this.client = kubo().create({ url: this.url, timeout: options.timeoutMs ?? 60_000 });
+    this.client = kubo.create({ url: this.url, timeout: options.timeoutMs ?? 60_000 });
     this.view = {
       get: (cid: CID) => {
         // eslint-disable-next-line @typescript-eslint/no-this-alias -- a generator function has no lexical `this`
@@ -134,7 +134,7 @@ export class KuboStore implements ContentStore {
   /** Bytes of a file, every block verified against its CID on this side. */
   async *get(cidText: string): AsyncGenerator<Uint8Array> {
     const cid = parseCid(cidText);
-    const entry = await this.call("get", () => exporter(cid, this.view));
+    const entry = await this.call("get", () => unixfsExporter.exporter(cid, this.view));
     if (entry.type === "directory" || entry.type === "object") {
       throw new ProofmarkError("INVALID_ARGUMENT", `${cid} is a ${entry.type}, not a file`, { cid: cid.toString() });
     }
