@@ -155,34 +155,8 @@ export async function startPortal(opts: PortalOptions): Promise<Portal> {
   if (opts.database !== undefined) {
     scanCounts = await PostgresScanCounts.open(opts.database, windowMs, scanBudget(windowMs));
   }
-  // Shared codes manifests are exchanged beside the indexer, every poll, one exchange at a time.
-  let exchanged = Promise.resolve();
-  let exchangeFailure: string | undefined;
-  let exchangeTimer: NodeJS.Timeout | undefined;
-  let closing = false;
-  const exchangeManifests = (): Promise<void> =>
-    (exchanged = exchanged
-      .then(() => shared!.exchange())
-      .then(
-        () => {
-          if (exchangeFailure !== undefined) report("sharing codes manifests resumed");
-          exchangeFailure = undefined;
-        },
-        (e: Error) => {
-          if (e.message !== exchangeFailure)
-            report(`sharing codes manifests failed, retried every ${opts.pollMs ?? 500} ms: ${e.message}`);
-          exchangeFailure = e.message;
-        },
-      ));
-  if (shared) {
-    const tick = () => {
-      exchangeTimer = undefined;
-      void exchangeManifests().then(() => {
-        if (exchangeTimer === undefined && !closing) exchangeTimer = setTimeout(tick, opts.pollMs ?? 500);
-      });
-    };
-    tick();
-  }
+  // Shared codes manifests are exchanged beside the indexer, every poll.
+  shared?.start(opts.pollMs ?? 500, report);
   // A shared index is served while this instance catches up on it (or waits for the indexer lock).
   if (log) void indexer.start(opts.pollMs ?? 500);
   else await indexer.start(opts.pollMs ?? 500);
@@ -213,13 +187,11 @@ export async function startPortal(opts: PortalOptions): Promise<Portal> {
     indexer,
     chain,
     async sync() {
-      if (shared) await exchangeManifests();
+      await shared?.exchangeNow(report, opts.pollMs ?? 500);
       await indexer.sync();
     },
     async close() {
-      closing = true;
-      if (exchangeTimer) clearTimeout(exchangeTimer);
-      await exchanged;
+      await shared?.stop();
       await indexer.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

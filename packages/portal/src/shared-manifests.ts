@@ -45,6 +45,49 @@ export class SharedManifests {
     }
   }
 
+  private exchanged: Promise<void> = Promise.resolve();
+  private failure: string | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  /**
+   * Exchanges now, after any exchange in progress (one at a time). A failure is reported once (and
+   * its end), never thrown: the next poll tries again.
+   */
+  exchangeNow(report: (message: string) => void, pollMs: number): Promise<void> {
+    return (this.exchanged = this.exchanged
+      .then(() => this.exchange())
+      .then(
+        () => {
+          if (this.failure !== undefined) report("sharing codes manifests resumed");
+          this.failure = undefined;
+        },
+        (e: Error) => {
+          if (e.message !== this.failure)
+            report(`sharing codes manifests failed, retried every ${pollMs} ms: ${e.message}`);
+          this.failure = e.message;
+        },
+      ));
+  }
+
+  /** Exchanges now, then every `pollMs` until {@link stop}. */
+  start(pollMs: number, report: (message: string) => void): void {
+    const tick = () => {
+      this.timer = undefined;
+      void this.exchangeNow(report, pollMs).then(() => {
+        if (this.timer === undefined && !this.stopped) this.timer = setTimeout(tick, pollMs);
+      });
+    };
+    tick();
+  }
+
+  /** Stops polling (waits for an exchange in progress). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.exchanged;
+  }
+
   /** The shared manifests not yet settled (accepted or refused) by this instance's index. */
   get sources(): readonly ManifestSource[] {
     return this.received;
