@@ -126,11 +126,11 @@ describe("co-op relay: photo uploads and unsent turns (real chain, HTTP)", funct
       Object.entries(refusals).map(([k, r]) => [k, `${r.status} ${r.json.error?.code}`]),
     );
     expect(codes).to.deep.equal({
-      unsigned: "401 RELAY_PREPARE_UNSIGNED",
+      unsigned: "401 RELAY_SIGNATURE_MISSING",
       intruder: "401 RELAY_SIGNATURE_INVALID",
       otherBytes: "401 RELAY_SIGNATURE_INVALID",
       longer: "413 INPUT_TOO_LARGE",
-      stale: "401 RELAY_PREPARE_STALE",
+      stale: "401 RELAY_SIGNATURE_STALE",
       inspector: "403 ROLE_MISSING",
     });
     expect(refusals.intruder.json.error.details.signer).not.to.equal(farmer.address);
@@ -149,7 +149,7 @@ describe("co-op relay: photo uploads and unsent turns (real chain, HTTP)", funct
     expect(kept.roots).to.equal(before.roots + 1);
     const replay = await upload(photoUploadHeaders(mine), photo);
     expect(replay.status).to.equal(409);
-    expect(replay.json.error.code).to.equal("RELAY_PREPARE_REPLAYED");
+    expect(replay.json.error.code).to.equal("RELAY_SIGNATURE_REPLAYED");
     expect(await storeSize()).to.deep.equal(kept);
   });
 

@@ -196,7 +196,7 @@ describe("co-op relay: members recording at once (real chain, HTTP)", function (
     const byIntruder = await signPrepareRequest(intruder, coop.relay.prepareDomain, form);
     const attempts = {
       ROLE_MISSING: await post("/api/coop/prepare", byIntruder),
-      RELAY_PREPARE_UNSIGNED: await post("/api/coop/prepare", { member: a.address, form }),
+      RELAY_SIGNATURE_MISSING: await post("/api/coop/prepare", { member: a.address, form }),
       // The intruder's key signing a prepare request that names A.
       RELAY_SIGNATURE_INVALID: await post(
         "/api/coop/prepare",
@@ -206,8 +206,8 @@ describe("co-op relay: members recording at once (real chain, HTTP)", function (
           form,
         ),
       ),
-      RELAY_PREPARE_STALE: await prepare(a, form, Date.now() - 10 * 60_000),
-      RELAY_PREPARE_REPLAYED: await post("/api/coop/prepare", first),
+      RELAY_SIGNATURE_STALE: await prepare(a, form, Date.now() - 10 * 60_000),
+      RELAY_SIGNATURE_REPLAYED: await post("/api/coop/prepare", first),
     };
     // B, a real member, prepares right after: no --hold wait.
     const started = Date.now();
@@ -223,10 +223,10 @@ describe("co-op relay: members recording at once (real chain, HTTP)", function (
     expect(rb.json.lot).to.equal(ra.json.lot + 1);
 
     const status = {
-      RELAY_PREPARE_UNSIGNED: 401,
+      RELAY_SIGNATURE_MISSING: 401,
       RELAY_SIGNATURE_INVALID: 401,
-      RELAY_PREPARE_STALE: 401,
-      RELAY_PREPARE_REPLAYED: 409,
+      RELAY_SIGNATURE_STALE: 401,
+      RELAY_SIGNATURE_REPLAYED: 409,
       ROLE_MISSING: 403,
     };
     for (const [code, r] of Object.entries(attempts)) {

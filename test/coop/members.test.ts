@@ -527,7 +527,7 @@ describe("co-op members record the season from phone pages; the co-op pays the g
     } finally {
       page.off("response", seen);
     }
-    expect(prepares.map((p) => p.code ?? p.status)).to.deep.equal(["RELAY_PREPARE_STALE", 200]);
+    expect(prepares.map((p) => p.code ?? p.status)).to.deep.equal(["RELAY_SIGNATURE_STALE", 200]);
     expect(prepares[0].status).to.equal(401);
   });
 

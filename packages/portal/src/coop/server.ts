@@ -87,11 +87,11 @@ function statusOf(code: ErrorCode): number {
     case "LICENCE_MISSING":
       return 403;
     case "RELAY_SIGNATURE_INVALID":
-    case "RELAY_PREPARE_UNSIGNED":
-    case "RELAY_PREPARE_STALE":
+    case "RELAY_SIGNATURE_MISSING":
+    case "RELAY_SIGNATURE_STALE":
       return 401;
     case "RELAY_NONCE_USED":
-    case "RELAY_PREPARE_REPLAYED":
+    case "RELAY_SIGNATURE_REPLAYED":
     case "RELAY_REQUEST_STALE":
       return 409;
     default:

@@ -366,8 +366,8 @@ const RETRY = new Set([
   "RELAY_NONCE_USED",
   "RELAY_REQUEST_UNKNOWN",
   "RELAY_REQUEST_EXPIRED",
-  "RELAY_PREPARE_STALE",
-  "RELAY_PREPARE_REPLAYED",
+  "RELAY_SIGNATURE_STALE",
+  "RELAY_SIGNATURE_REPLAYED",
 ]);
 
 /** Refusals that pass with time (the member's photo allowance for the day, its unsent turns): the form waits on the phone. */

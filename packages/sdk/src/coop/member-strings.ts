@@ -83,7 +83,7 @@ export const MEMBER_STRINGS = {
   "refusal.INVALID_ARGUMENT": { zh: "填写有误", en: "Something in the form is wrong" },
   "refusal.RELAY_RATE_LIMITED": { zh: "发送过于频繁，请稍后", en: "Too many requests; wait a moment" },
   "refusal.RELAY_CANNOT_PAY": { zh: "合作社账户余额不足，暂时无法代付", en: "The co-op cannot pay for it right now" },
-  "refusal.RELAY_PREPARE_UNSIGNED": {
+  "refusal.RELAY_SIGNATURE_MISSING": {
     zh: "请求未经您的密钥签名，请刷新本页",
     en: "The request was not signed with your key; reload this page",
   },
@@ -91,8 +91,8 @@ export const MEMBER_STRINGS = {
     zh: "签名与您的账户不符",
     en: "The signature does not match your account",
   },
-  "refusal.RELAY_PREPARE_STALE": { zh: "请求已过时，请重新发送", en: "The request is too old; send it again" },
-  "refusal.RELAY_PREPARE_REPLAYED": { zh: "此请求已收到过", en: "This request was already received" },
+  "refusal.RELAY_SIGNATURE_STALE": { zh: "请求已过时，请重新发送", en: "The request is too old; send it again" },
+  "refusal.RELAY_SIGNATURE_REPLAYED": { zh: "此请求已收到过", en: "This request was already received" },
   "refusal.RELAY_PHOTO_QUOTA": {
     zh: "今天上传的照片已达上限",
     en: "Today's allowance of photo uploads is used up",

@@ -293,8 +293,8 @@ export class CoopRelay {
 
   /**
    * The member a prepare request comes from, once its signature, time and novelty are checked (and
-   * the member's prepare bucket has a token): RELAY_PREPARE_UNSIGNED, RELAY_SIGNATURE_INVALID,
-   * RELAY_PREPARE_STALE, RELAY_PREPARE_REPLAYED, RELAY_RATE_LIMITED otherwise.
+   * the member's prepare bucket has a token): RELAY_SIGNATURE_MISSING, RELAY_SIGNATURE_INVALID,
+   * RELAY_SIGNATURE_STALE, RELAY_SIGNATURE_REPLAYED, RELAY_RATE_LIMITED otherwise.
    */
   private checkPrepareRequest(signed: SignedPrepareRequest): string {
     const from = checkAddress(signed?.member, "member");
@@ -317,13 +317,13 @@ export class CoopRelay {
   ): string {
     if (typeof signature !== "string" || !/^0x[0-9a-fA-F]+$/.test(signature))
       throw new ProofmarkError(
-        "RELAY_PREPARE_UNSIGNED",
+        "RELAY_SIGNATURE_MISSING",
         `the ${what} for ${from} is not signed: the member signs it with the key on the phone (reload the member page)`,
         { member: from },
       );
     if (!Number.isSafeInteger(signedAt) || (signedAt as number) < 0)
       throw new ProofmarkError(
-        "RELAY_PREPARE_UNSIGNED",
+        "RELAY_SIGNATURE_MISSING",
         `the ${what} for ${from} carries no signing time (signedAt, milliseconds since 1970)`,
         { member: from, field: "signedAt" },
       );
@@ -333,7 +333,7 @@ export class CoopRelay {
     const off = Math.round((at - now) / 1000);
     if (Math.abs(at - now) > this.skewMs)
       throw new ProofmarkError(
-        "RELAY_PREPARE_STALE",
+        "RELAY_SIGNATURE_STALE",
         `the ${what} was signed at ${new Date(at).toISOString()}, ${Math.abs(off)} s ${off < 0 ? "before" : "after"} the relay's clock (at most ${this.skewMs / 1000} s apart); sign it again`,
         { member: from, signedAt: at, now },
       );
@@ -361,7 +361,7 @@ export class CoopRelay {
       for (const [k, until] of this.seenPrepares) if (until < now) this.seenPrepares.delete(k);
     if ((this.seenPrepares.get(digest) ?? -1) >= now)
       throw new ProofmarkError(
-        "RELAY_PREPARE_REPLAYED",
+        "RELAY_SIGNATURE_REPLAYED",
         `this ${what} of ${from} was already received (a replay); sign a new one`,
         { member: from, signedAt: at },
       );
@@ -405,7 +405,7 @@ export class CoopRelay {
   ): Promise<RelayPhoto> {
     if (upload?.member === undefined && upload?.signature === undefined)
       throw new ProofmarkError(
-        "RELAY_PREPARE_UNSIGNED",
+        "RELAY_SIGNATURE_MISSING",
         "the photo upload is not signed: the member page signs it with the key on the phone (reload the member page)",
         {},
       );
