@@ -801,7 +801,6 @@ export function verifyWaczBytes(bytes: Buffer): WaczVerification {
   return v;
 }
 
-/** A file inside a WACZ (for the report: screenshot, record). */
 /**
  * The images a WACZ's capture record lists, with their bytes taken from the WARC response records
  * (each body checked against the SHA-256 the record gives). Images whose bytes are not in the WARC
@@ -830,6 +829,7 @@ export function waczImages(bytes: Buffer): Array<CapturedImage & { bytes: Buffer
   return record.images.map((image) => ({ ...image, bytes: bodies.get(image.sha256) ?? Buffer.alloc(0) }));
 }
 
+/** A file inside a WACZ (for the report: screenshot, record). */
 export function readWaczEntry(bytes: Buffer, name: string): Buffer | undefined {
   try {
     return readZip(bytes).get(name)?.data;

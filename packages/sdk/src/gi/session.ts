@@ -331,7 +331,6 @@ export class GiSession {
     return { ...r, product: product.id, quantity, unit: product.unit, cid, season, licence };
   }
 
-  /** Records one supply-chain event (inspecting, shipping, receiving, retail_selling, …) on a lot. */
   /**
    * Records one supply-chain event (inspecting, shipping, receiving, retail_selling, …) on a lot.
    * `quantity`: what was observed, in the product's base unit (at most the lot's quantity);
