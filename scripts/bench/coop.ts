@@ -4,14 +4,13 @@
 import { Wallet } from "ethers";
 import {
   GiSession,
-  devAccounts,
   openChain,
-  parseQuantity,
   signForwardRequest,
   signPrepareRequest,
   type RelayPrepared,
 } from "../../packages/sdk/src";
 import { startCoop } from "../../packages/portal/src";
+import { setUpPearProduct } from "../../test/coop/fixture";
 import { stopChain, tempDataDir } from "../../test/portal/fixture";
 import type { BenchRow } from "./types";
 
@@ -23,22 +22,14 @@ export async function run(): Promise<BenchRow[]> {
   const coop = await startCoop({ dataDir, port: 0, burst: 1000, perSecond: 1000 });
   const members = Array.from({ length: MEMBERS }, () => new Wallet(Wallet.createRandom().privateKey));
   try {
-    const registrar = await GiSession.open(await openChain({ dataDir, as: "registrar" }));
-    await registrar.createProduct({
-      name: "砀山酥梨",
-      nameEn: "Dangshan Su Pear",
-      giNumber: "AGI00001",
-      region: "安徽省砀山县",
-      unit: "g",
-      admin: devAccounts().find((a) => a.name === "admin")!.address,
-    });
-    await registrar.close();
-    const admin = await GiSession.open(await openChain({ dataDir, as: "admin" }));
-    for (const m of [...members.map((w) => w.address), "farmer1"]) {
-      await admin.grantRole(1, "producer", m);
-      await admin.grantLicence(1, m, parseQuantity("100000kg", "g"), 2026);
-    }
-    await admin.close();
+    await setUpPearProduct(
+      dataDir,
+      [...members.map((w) => w.address), "farmer1"].map((account) => ({
+        account,
+        role: "producer",
+        licence: "100000kg",
+      })),
+    );
     const post = async (p: string, body: unknown) => {
       const r = await fetch(`${coop.url}${p}`, {
         method: "POST",

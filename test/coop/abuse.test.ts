@@ -6,9 +6,7 @@ import { Wallet } from "ethers";
 import {
   GiSession,
   RollingWindow,
-  devAccounts,
   openChain,
-  parseQuantity,
   photoUploadHeaders,
   signForwardRequest,
   signPhotoUpload,
@@ -19,6 +17,7 @@ import {
 } from "../../packages/sdk/src";
 import { startCoop, type CoopServer } from "../../packages/portal/src";
 import { stopChain, tempDataDir } from "../portal/fixture";
+import { setUpPearProduct } from "./fixture";
 
 /**
  * What a member key, or anyone who reaches the relay, could do to the co-op short of recording:
@@ -49,23 +48,14 @@ describe("co-op relay: photo uploads and unsent turns (real chain, HTTP)", funct
       photoBytesPerDay: ALLOWANCE,
       maxUnsentTurns: 2,
     });
-    const registrar = await GiSession.open(await openChain({ dataDir, as: "registrar" }));
-    await registrar.createProduct({
-      name: "砀山酥梨",
-      nameEn: "Dangshan Su Pear",
-      giNumber: "AGI00001",
-      region: "安徽省砀山县",
-      unit: "g",
-      admin: devAccounts().find((a) => a.name === "admin")!.address,
-    });
-    await registrar.close();
-    const admin = await GiSession.open(await openChain({ dataDir, as: "admin" }));
-    for (const farm of [farmer, farmer2, idler, spoiler]) {
-      await admin.grantRole(1, "producer", farm.address);
-      await admin.grantLicence(1, farm.address, parseQuantity("100kg", "g"), 2026);
-    }
-    await admin.grantRole(1, "inspector", inspector.address);
-    await admin.close();
+    await setUpPearProduct(dataDir, [
+      ...[farmer, farmer2, idler, spoiler].map((f) => ({
+        account: f.address,
+        role: "producer" as const,
+        licence: "100kg",
+      })),
+      { account: inspector.address, role: "inspector" },
+    ]);
   });
 
   after(async () => {

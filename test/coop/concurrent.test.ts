@@ -1,10 +1,7 @@
 import { expect } from "chai";
 import { Wallet } from "ethers";
 import {
-  GiSession,
-  devAccounts,
   lotClass,
-  openChain,
   parseQuantity,
   signForwardRequest,
   signPrepareRequest,
@@ -13,6 +10,7 @@ import {
 } from "../../packages/sdk/src";
 import { startCoop, type CoopServer } from "../../packages/portal/src";
 import { stopChain, tempDataDir } from "../portal/fixture";
+import { setUpPearProduct } from "./fixture";
 
 /**
  * Many members recording at once through one relay: every harvest and packing names a lot id in
@@ -34,25 +32,11 @@ describe("co-op relay: members recording at once (real chain, HTTP)", function (
   before(async function () {
     dataDir = tempDataDir("relay-concurrent");
     coop = await startCoop({ dataDir, port: 0, burst: 20, perSecond: 5, holdSeconds: HOLD });
-    const registrar = await GiSession.open(await openChain({ dataDir, as: "registrar" }));
-    await registrar.createProduct({
-      name: "砀山酥梨",
-      nameEn: "Dangshan Su Pear",
-      giNumber: "AGI00001",
-      region: "安徽省砀山县",
-      unit: "g",
-      admin: devAccounts().find((a) => a.name === "admin")!.address,
-    });
-    await registrar.close();
-    const admin = await GiSession.open(await openChain({ dataDir, as: "admin" }));
-    for (const farm of farms) {
-      await admin.grantRole(1, "producer", farm.address);
-      await admin.grantLicence(1, farm.address, parseQuantity("100kg", "g"), 2026);
-    }
-    await admin.grantRole(1, "producer", small.address);
-    await admin.grantLicence(1, small.address, parseQuantity("10kg", "g"), 2026);
-    for (const packer of packers) await admin.grantRole(1, "processor", packer.address);
-    await admin.close();
+    await setUpPearProduct(dataDir, [
+      ...farms.map((f) => ({ account: f.address, role: "producer" as const, licence: "100kg" })),
+      { account: small.address, role: "producer", licence: "10kg" },
+      ...packers.map((p) => ({ account: p.address, role: "processor" as const })),
+    ]);
   });
 
   after(async () => {

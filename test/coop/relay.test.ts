@@ -1,17 +1,9 @@
 import { expect } from "chai";
 import { Wallet } from "ethers";
-import {
-  GiSession,
-  devAccounts,
-  openChain,
-  parseQuantity,
-  signForwardRequest,
-  signPrepareRequest,
-  type MemberForm,
-  type RelayPrepared,
-} from "../../packages/sdk/src";
+import { signForwardRequest, signPrepareRequest, type MemberForm, type RelayPrepared } from "../../packages/sdk/src";
 import { startCoop, type CoopServer } from "../../packages/portal/src";
 import { stopChain, tempDataDir } from "../portal/fixture";
+import { setUpPearProduct } from "./fixture";
 
 /** The relay over HTTP, against the embedded chain: every refusal is coded; a member holds no ETH. */
 describe("co-op relay (real chain, HTTP)", function () {
@@ -26,20 +18,7 @@ describe("co-op relay (real chain, HTTP)", function () {
     // These tests prepare harvests they never send (refusals, rate limits): no limit on unsent turns
     // here (abuse.test.ts tests it).
     coop = await startCoop({ dataDir, port: 0, burst: 8, perSecond: 1, maxUnsentTurns: 0 });
-    const registrar = await GiSession.open(await openChain({ dataDir, as: "registrar" }));
-    await registrar.createProduct({
-      name: "砀山酥梨",
-      nameEn: "Dangshan Su Pear",
-      giNumber: "AGI00001",
-      region: "安徽省砀山县",
-      unit: "g",
-      admin: devAccounts().find((a) => a.name === "admin")!.address,
-    });
-    await registrar.close();
-    const admin = await GiSession.open(await openChain({ dataDir, as: "admin" }));
-    await admin.grantRole(1, "producer", farmer.address);
-    await admin.grantLicence(1, farmer.address, parseQuantity("100kg", "g"), 2026);
-    await admin.close();
+    await setUpPearProduct(dataDir, [{ account: farmer.address, role: "producer", licence: "100kg" }]);
   });
 
   after(async () => {
