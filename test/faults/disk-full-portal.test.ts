@@ -120,6 +120,24 @@ describe("faults: a full disk under the portal", function () {
     let filler: string | undefined;
     try {
       await ok(["gi", "event", "2", "--step", "inspecting", "--location", "urn:x:lab", "--time", "2026-09-03T09:00:00+08:00", "--as", "coop"]); // prettier-ignore
+      // The portal reuses its WAL file after each checkpoint, so a write that fits in it needs no new
+      // space: empty the WAL (the portal is stopped between polls) so that its next write must grow a file.
+      for (const f of fs.readdirSync(path.join(dataDir, "portal")).filter((n) => n.endsWith(".sqlite"))) {
+        const db = new Database(path.join(dataDir, "portal", f));
+        try {
+          // Stopped inside a read? Let it run a moment and stop it again.
+          for (let attempt = 1; ; attempt++) {
+            const [r] = db.pragma("wal_checkpoint(TRUNCATE)") as Array<{ busy: number }>;
+            if (r.busy === 0) break;
+            expect(attempt, `${f}: the WAL could not be emptied`).to.be.below(20);
+            portal.kill("SIGCONT");
+            await sleep(50);
+            portal.kill("SIGSTOP");
+          }
+        } finally {
+          db.close();
+        }
+      }
       filler = fill(dir, 0);
     } finally {
       portal.kill("SIGCONT");
