@@ -142,7 +142,19 @@ describe("proofmark capture --calendar: anchored through a calendar", function (
     expect(complete.commitment.leaf).to.equal(pending.commitment.leaf);
     expect(complete.anchors.map((a) => a.chainId)).to.deep.equal([31337]);
 
-    const verified = await Promise.all([run(["verify", out]), run(["verify", lateOut])]);
+    const [several, byReceipt, ...verified] = await Promise.all([
+      run(["verify", out, lateOut]),
+      run(["verify", receiptPath]),
+      run(["verify", out]),
+      run(["verify", lateOut]),
+    ]);
+    // several captures at once, or a capture named by its receipt: each receipt is checked against
+    // the WACZ's signed datapackage-digest.json, not the WACZ's bytes
+    for (const v of [several, byReceipt]) {
+      expect(v.code, v.stderr + v.stdout).to.equal(0);
+      expect(v.stdout).to.match(/a capture: its signed datapackage-digest\.json was checked against the receipt/);
+    }
+    expect(several.stdout.match(/^ {2}ok {7}/gm)).to.have.length(2);
     for (const v of verified) {
       expect(v.code, v.stderr + v.stdout).to.equal(0);
       expect(v.stdout).to.match(/^VERIFIED\s+/m);
