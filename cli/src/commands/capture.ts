@@ -204,7 +204,7 @@ function notAnchored(e: unknown, out: string, calendars: string[]): unknown {
     : `proofmark stamp ${out}`;
   return new ProofmarkError(
     e.code,
-    `${e.message}. The capture is kept: ${out} is written and signed but NOT anchored; anchor it later with: ${later}${calendars.length ? " (or without --calendar, with a transaction of your own)" : ""}`,
+    `${e.message}. The capture is kept: ${out} is written and signed but NOT anchored; anchor it later with: ${later}${calendars.length ? " (or without --calendar, with a transaction of your own)" : " (with the same network options)"}`,
     { ...e.details, wacz: out, anchorLater: later },
     { cause: e },
   );
