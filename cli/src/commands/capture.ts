@@ -6,6 +6,7 @@ import {
   anchorCaptures,
   captureToWacz,
   fingerprintImageMatcher,
+  isProofmarkError,
   ProofmarkError,
   submitCapturesToCalendars,
   type CaptureResult,
@@ -118,13 +119,17 @@ export function register(program: Command): void {
         let anchored:
           { receiptPath: string; anchor: Awaited<ReturnType<typeof anchorCaptures>>["files"][0]["anchor"] } | undefined;
         let submitted: Awaited<ReturnType<typeof submitCapturesToCalendars>> | undefined;
-        if (o.calendar.length > 0) {
-          env.out.progress(`submitting the capture's digest to ${o.calendar.length} calendar(s)`);
-          submitted = await submitCapturesToCalendars({ files: [out], calendars: o.calendar });
-        } else {
-          env.out.progress("anchoring");
-          const chain = await chainReady;
-          anchored = (await anchorCaptures({ chain, files: [out] })).files[0];
+        try {
+          if (o.calendar.length > 0) {
+            env.out.progress(`submitting the capture's digest to ${o.calendar.length} calendar(s)`);
+            submitted = await submitCapturesToCalendars({ files: [out], calendars: o.calendar });
+          } else {
+            env.out.progress("anchoring");
+            const chain = await chainReady;
+            anchored = (await anchorCaptures({ chain, files: [out] })).files[0];
+          }
+        } catch (e) {
+          throw notAnchored(e, out, o.calendar);
         }
         env.out.progressDone();
         const r = captured.record;
@@ -185,6 +190,24 @@ export function register(program: Command): void {
         (await chainReady.catch(() => undefined))?.close();
       }
     });
+}
+
+/**
+ * Anchoring failed after the WACZ was written: the capture is not lost. The error keeps its code and
+ * says where the capture is and the command that anchors it later (`stamp` commits a WACZ's signed
+ * datapackage-digest.json exactly as `capture` does).
+ */
+function notAnchored(e: unknown, out: string, calendars: string[]): unknown {
+  if (!isProofmarkError(e)) return e;
+  const later = calendars.length
+    ? `proofmark stamp ${out} ${calendars.map((c) => `--calendar ${c}`).join(" ")}`
+    : `proofmark stamp ${out}`;
+  return new ProofmarkError(
+    e.code,
+    `${e.message}. The capture is kept: ${out} is written and signed but NOT anchored; anchor it later with: ${later}${calendars.length ? " (or without --calendar, with a transaction of your own)" : " (with the same network options)"}`,
+    { ...e.details, wacz: out, anchorLater: later },
+    { cause: e },
+  );
 }
 
 /** What a calendar submission came to: the pending receipt, each calendar's answer, and what to run next. */

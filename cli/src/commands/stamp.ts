@@ -1,7 +1,9 @@
 import * as path from "node:path";
 import type { Command } from "commander";
 import {
+  captureSubjectOf,
   collectFiles,
+  isWaczPath,
   EmbeddedStore,
   keepInStore,
   ProofmarkError,
@@ -91,8 +93,10 @@ export function register(program: Command): void {
       if (o.title !== undefined) meta.title = o.title;
       if (o.author !== undefined) meta.author = o.author;
       if (o.note !== undefined) meta.note = o.note;
-      if (!o.resume) collectFiles(paths); // bad paths fail here, before any chain work
+      // bad paths fail here, before any chain work
+      const files = o.resume ? [] : collectFiles(paths);
       if (o.encrypt && !o.store) throw new ProofmarkError("INVALID_ARGUMENT", "--encrypt goes with --store");
+      refuseStoredCaptures(files, o.store);
       const store = o.store ? new EmbeddedStore(env.dataDir) : undefined;
       const keep =
         store &&
@@ -112,6 +116,8 @@ export function register(program: Command): void {
           resumeOnly: o.resume,
           keep,
           fingerprint,
+          // a capture (.wacz) commits its signed datapackage-digest.json, as `capture` does
+          subjectOf: captureSubjectOf,
           onProgress: (p) => showProgress(env.out, p),
         });
         env.out.progressDone();
@@ -140,6 +146,20 @@ export function register(program: Command): void {
         await store?.close();
       }
     });
+}
+
+/**
+ * A capture is anchored by its signed datapackage-digest.json, not by the WACZ's bytes, so the
+ * store's copy could not be checked against its receipt: --store does not take a .wacz.
+ */
+function refuseStoredCaptures(files: string[], store: boolean | undefined): void {
+  const wacz = store ? files.find(isWaczPath) : undefined;
+  if (wacz)
+    throw new ProofmarkError(
+      "INVALID_ARGUMENT",
+      `${wacz}: a .wacz is anchored by its signed datapackage-digest.json, not by its bytes, so --store cannot keep it; stamp it without --store (and keep the .wacz itself)`,
+      { file: wacz },
+    );
 }
 
 function showProgress(out: Output, p: StampProgress): void {

@@ -7,6 +7,7 @@ import {
   fetchFromStore,
   hashFile,
   isProofmarkError,
+  captureSubjectOf,
   isWaczPath,
   loadCertTrust,
   loadTsaTrust,
@@ -87,13 +88,19 @@ export function register(program: Command): void {
           env.out.progress(`hashing ${t.file}`);
           // a receipt of a bare digest (stamp --sha256) has no file beside it: the receipt and its witnesses are checked
           const bare = receipt.subject.size === undefined && !o.fromStore && !fs.existsSync(t.file);
+          // a capture's receipt covers its signed datapackage-digest.json (checked with the whole WACZ)
+          const capture = bare || o.fromStore ? undefined : await captureSubjectOf(t.file);
           const digest = bare
             ? undefined
             : o.fromStore
               ? await digestFromStore(env.dataDir, receipt as Receipt)
-              : await hashFile(t.file);
+              : (capture ?? (await hashFile(t.file)));
           env.out.progressDone();
-          const { result, note } = await verifyWithWitnesses(verifier, receipt, digest && { path: t.file, ...digest });
+          const { result, note } = await verifyWithWitnesses(
+            verifier,
+            receipt,
+            digest && { path: t.file, sha256: digest.sha256, size: digest.size },
+          );
           results.push({
             file: t.file,
             proof: t.proof,
@@ -101,6 +108,9 @@ export function register(program: Command): void {
             note:
               [
                 bare ? "a bare digest: no file was hashed, the receipt's digest was checked against its witnesses" : "",
+                capture
+                  ? `a capture: its signed datapackage-digest.json was checked against the receipt, after every file, WARC record and the signature of the WACZ; time signatures and an identity certificate are checked by \`proofmark verify ${t.file}\` alone`
+                  : "",
                 note ?? "",
               ]
                 .filter(Boolean)

@@ -2,12 +2,12 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { InvalidArgumentError, type Command } from "commander";
 import {
+  captureSubjectOf,
   collectFiles,
   computeLeaf,
   evidenceVerifier,
   hashFile,
   isPendingReceipt,
-  isWaczPath,
   isProofmarkError,
   loadSubmitterSigner,
   parseAnyReceipt,
@@ -20,7 +20,6 @@ import {
   signSubmitterStatement,
   submitToCalendars,
   upgradeReceipt,
-  waczDigest,
   type EvidenceMeta,
   type PendingReceipt,
   type Receipt,
@@ -117,18 +116,21 @@ export async function stampThroughCalendars(env: CommandEnv, paths: string[], o:
     if (paths.length === 0) throw new ProofmarkError("INVALID_ARGUMENT", "name the files or folders to stamp");
     for (const file of collectFiles(paths, skipped)) {
       env.out.progress(`hashing ${file}`);
-      const { sha256, size } = await hashFile(file);
+      // a capture (.wacz) commits its signed datapackage-digest.json, as `capture --calendar` does
+      const capture = await captureSubjectOf(file);
+      const { sha256, size } = capture ?? (await hashFile(file));
       const receiptPath = receiptPathFor(file, o.out);
       if (coversAlready(receiptPath, sha256)) {
         unchanged.push(file);
         continue;
       }
       const salt = randomSalt();
+      const committed = capture ? { ...meta, ...capture.meta } : meta;
       items.push({
         file,
         receiptPath,
-        subject: { name: path.basename(file), size, sha256 },
-        commitment: { salt, meta, leaf: computeLeaf({ sha256, salt, meta }) },
+        subject: { name: capture?.name ?? path.basename(file), size, sha256 },
+        commitment: { salt, meta: committed, leaf: computeLeaf({ sha256, salt, meta: committed }) },
       });
     }
     env.out.progressDone();
@@ -268,7 +270,7 @@ export function register(program: Command): void {
         try {
           // a capture's receipt covers its signed datapackage-digest.json, not the WACZ's bytes
           if (fs.existsSync(target) && fs.statSync(target).isFile())
-            digest = isWaczPath(target) ? await waczDigest(target) : await hashFile(target);
+            digest = (await captureSubjectOf(target)) ?? (await hashFile(target));
         } catch (e) {
           env.out.progressDone();
           if (!isProofmarkError(e)) throw e;

@@ -109,13 +109,37 @@ export async function captureToWacz(
   };
 }
 
+/** What is committed for a capture: its signed datapackage-digest.json and the metadata that names it. */
+export interface CaptureSubject {
+  sha256: string;
+  size: number;
+  name: string;
+  meta: Record<string, string>;
+}
+
 /** The digest anchored for a WACZ, and the metadata committed with it (covered by the leaf). */
-export async function waczSubject(
-  file: string,
-): Promise<{ sha256: string; size: number; name: string; meta: Record<string, string> }> {
-  const bytes = fs.readFileSync(file);
-  const v = verifyWaczBytes(bytes);
+export async function waczSubject(file: string): Promise<CaptureSubject> {
+  const v = verifyWaczBytes(fs.readFileSync(file));
   if (!v.digestFile) throw new ProofmarkError(v.code ?? "WACZ_INVALID", `${file}: ${v.message}`, { file: v.file });
+  return checkedSubject(file, { ...v, digestFile: v.digestFile });
+}
+
+/**
+ * What `stamp` (and `upgrade`) commit for a file: for a `.wacz` that holds a
+ * datapackage-digest.json, the same subject as {@link anchorCaptures} (so a capture whose anchoring
+ * failed can be anchored later, and `verify capture.wacz` checks that receipt); undefined for any
+ * other file — its own bytes are committed. A capture that fails its own checks is not anchored.
+ */
+export async function captureSubjectOf(file: string): Promise<CaptureSubject | undefined> {
+  if (!isWaczPath(file)) return undefined;
+  const v = verifyWaczBytes(fs.readFileSync(file));
+  return v.digestFile ? checkedSubject(file, { ...v, digestFile: v.digestFile }) : undefined;
+}
+
+function checkedSubject(
+  file: string,
+  v: WaczVerification & { digestFile: { sha256: string; size: number } },
+): CaptureSubject {
   if (!v.ok)
     throw new ProofmarkError(
       v.code ?? "WACZ_INVALID",

@@ -40,9 +40,12 @@ export interface StampOptions {
   onProgress?: (p: StampProgress) => void;
   /**
    * What is committed for a file when it is not the file's own bytes (a WACZ commits its signed
-   * datapackage-digest.json): its digest, the name for the receipt and metadata added to `meta`.
+   * datapackage-digest.json): its digest, the name for the receipt and metadata added to `meta`;
+   * undefined for a file whose own bytes are committed.
    */
-  subjectOf?: (file: string) => Promise<{ sha256: string; size: number; name?: string; meta?: EvidenceMeta }>;
+  subjectOf?: (
+    file: string,
+  ) => Promise<{ sha256: string; size: number; name?: string; meta?: EvidenceMeta } | undefined>;
 }
 
 /** What a file's stamp came to. */
