@@ -11,16 +11,16 @@ import {
   isProofmarkError,
   loadSubmitterSigner,
   parseAnyReceipt,
-  pendingReceipt,
+  submitPendingReceipts,
   ProofmarkError,
   randomSalt,
   RECEIPT_FILE_RE,
   receiptPathFor,
   serializeReceipt,
   signSubmitterStatement,
-  submitToCalendars,
   upgradeReceipt,
   type EvidenceMeta,
+  type PendingItem,
   type PendingReceipt,
   type Receipt,
   type SkippedEntry,
@@ -89,11 +89,8 @@ export function addWitnessOptions(cmd: Command): Command {
     );
 }
 
-interface Item {
+interface Item extends PendingItem {
   file?: string;
-  receiptPath: string;
-  subject: Receipt["subject"];
-  commitment: Receipt["commitment"];
 }
 
 /** `stamp --calendar URL…`: salted leaves computed here, submitted, pending receipts written at once. */
@@ -136,47 +133,32 @@ export async function stampThroughCalendars(env: CommandEnv, paths: string[], o:
     env.out.progressDone();
   }
   const signer = o.sign ? await loadSubmitterSigner() : undefined;
-  let submission: Awaited<ReturnType<typeof submitToCalendars>> | undefined;
+  let submitted: Awaited<ReturnType<typeof submitPendingReceipts<Item>>> | undefined;
   if (items.length > 0) {
     env.out.progress(`submitting ${items.length} leaf/leaves to ${o.calendar.length} calendar(s)`);
-    submission = await submitToCalendars(
-      o.calendar,
-      items.map((i) => i.commitment.leaf),
-    );
+    submitted = await submitPendingReceipts(items, o.calendar, {
+      statementOf: signer
+        ? (leaf) =>
+            signSubmitterStatement(signer, { leaf, statement: o.statement ?? "submitted by the holder of this key" })
+        : undefined,
+    });
     env.out.progressDone();
   }
-  const written: Array<{ file?: string; receipt: string; leaf: string; calendars: number; signedBy?: string }> = [];
-  for (const [i, item] of items.entries()) {
-    const statement = signer
-      ? await signSubmitterStatement(signer, {
-          leaf: item.commitment.leaf,
-          statement: o.statement ?? "submitted by the holder of this key",
-        })
-      : undefined;
-    const receipt = pendingReceipt({
-      subject: item.subject,
-      commitment: item.commitment,
-      acknowledgements: submission!.acknowledgements[i],
-      calendars: submission!.answered,
-      statement,
-    });
-    writeFileAtomic(item.receiptPath, serializeReceipt(receipt));
-    written.push({
-      file: item.file,
-      receipt: item.receiptPath,
-      leaf: item.commitment.leaf,
-      calendars: submission!.answered.length,
-      signedBy: statement?.signer,
-    });
-  }
-  env.out.result({ pending: written, unchanged, calendars: submission?.calendars ?? [], skipped });
+  const written = (submitted?.written ?? []).map(({ item, receipt }) => ({
+    file: item.file,
+    receipt: item.receiptPath,
+    leaf: item.commitment.leaf,
+    calendars: receipt.calendars!.length,
+    signedBy: receipt.attestations.find((a) => a.type === "submitter")?.signer,
+  }));
+  env.out.result({ pending: written, unchanged, calendars: submitted?.calendars ?? [], skipped });
   const rel = (p: string) => path.relative(process.cwd(), p) || p;
   for (const w of written)
     env.out.line(
       `pending   ${w.file ? rel(w.file) : w.leaf}  →  ${rel(w.receipt)}  (acknowledged by ${w.calendars} calendar(s)${w.signedBy ? `, signed by ${w.signedBy} (submitter)` : ""})`,
     );
   for (const u of unchanged) env.out.line(`unchanged ${rel(u)}  (its receipt already covers this content)`);
-  for (const c of submission?.calendars ?? [])
+  for (const c of submitted?.calendars ?? [])
     env.out.line(
       c.ok
         ? `calendar  ${c.calendar}: acknowledged`

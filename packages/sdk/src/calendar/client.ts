@@ -16,6 +16,7 @@ import {
 import { parseAttestation, verifyAttestation, type Attestation, type CalendarAttestation } from "../core/statement";
 import { loadSigner } from "../chain/accounts";
 import { MAX_LEAVES_PER_REQUEST } from "./service";
+import { writeFileAtomic } from "../util/fs";
 
 /**
  * The calendar client: submits salted leaves (computed here; the calendar never sees a file or its
@@ -228,6 +229,47 @@ export function pendingReceipt(input: {
   };
   // through the strict parser: what is written is exactly what will be read
   return parseAnyReceipt(serializeReceipt(r as unknown as PendingReceipt)) as PendingReceipt;
+}
+
+/** One salted commitment and the file its pending receipt goes to. */
+export interface PendingItem {
+  receiptPath: string;
+  subject: Receipt["subject"];
+  commitment: Receipt["commitment"];
+}
+
+/**
+ * Submits every item's leaf to the calendars ({@link submitToCalendars}), then writes each item's
+ * PENDING receipt atomically at its `receiptPath`, with every calendar's acknowledgement and, when
+ * `statementOf` gives one, the submitter's own statement over the leaf. Throws CALENDAR_UNREACHABLE,
+ * writing nothing, when no calendar acknowledged.
+ *
+ * @example
+ * const { written } = await submitPendingReceipts([{ receiptPath, subject, commitment }], ["http://127.0.0.1:8090"]);
+ */
+export async function submitPendingReceipts<T extends PendingItem>(
+  items: T[],
+  calendars: string[],
+  opts: { timeoutMs?: number; statementOf?: (leaf: Hex) => Promise<Attestation | undefined> } = {},
+): Promise<{ written: Array<{ item: T; receipt: PendingReceipt }>; calendars: CalendarOutcome[] }> {
+  const submission = await submitToCalendars(
+    calendars,
+    items.map((i) => i.commitment.leaf),
+    { timeoutMs: opts.timeoutMs },
+  );
+  const written: Array<{ item: T; receipt: PendingReceipt }> = [];
+  for (const [i, item] of items.entries()) {
+    const receipt = pendingReceipt({
+      subject: item.subject,
+      commitment: item.commitment,
+      acknowledgements: submission.acknowledgements[i],
+      calendars: submission.answered,
+      statement: await opts.statementOf?.(item.commitment.leaf),
+    });
+    writeFileAtomic(item.receiptPath, serializeReceipt(receipt));
+    written.push({ item, receipt });
+  }
+  return { written, calendars: submission.calendars };
 }
 
 /** A calendar's answer about one leaf. */

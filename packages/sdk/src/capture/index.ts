@@ -1,11 +1,11 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { isProofmarkError, ProofmarkError, type ErrorCode } from "../core/errors";
-import { serializeReceipt, type PendingReceipt, type Receipt } from "../core/receipt";
+import { type PendingReceipt, type Receipt } from "../core/receipt";
 import { computeLeaf, randomSalt } from "../core/commitment";
 import { readTimestampToken } from "../core/rfc3161";
 import type { Hex } from "../core/hex";
-import { pendingReceipt, submitToCalendars, type CalendarOutcome } from "../calendar/client";
+import { submitPendingReceipts, type CalendarOutcome } from "../calendar/client";
 import type { ChainContext } from "../chain/context";
 import { stampFiles, type StampResult } from "../evidence/stamp";
 import type { VerificationResult } from "../core/engine";
@@ -201,23 +201,21 @@ export async function submitCapturesToCalendars(opts: {
       };
     }),
   );
-  const submission = await submitToCalendars(
+  const submitted = await submitPendingReceipts(
+    items.map((item) => ({ ...item, receiptPath: `${item.file}.proof.json` })),
     opts.calendars,
-    items.map((i) => i.commitment.leaf),
     { timeoutMs: opts.timeoutMs },
   );
-  const receipts = items.map((item, i) => {
-    const receipt = pendingReceipt({
-      subject: item.subject,
-      commitment: item.commitment,
-      acknowledgements: submission.acknowledgements[i],
-      calendars: submission.answered,
-    });
-    const receiptPath = `${item.file}.proof.json`;
-    writeFileAtomic(receiptPath, serializeReceipt(receipt));
-    return { file: item.file, receiptPath, leaf: item.commitment.leaf, sha256: item.subject.sha256, receipt };
-  });
-  return { receipts, calendars: submission.calendars };
+  return {
+    receipts: submitted.written.map(({ item, receipt }) => ({
+      file: item.file,
+      receiptPath: item.receiptPath,
+      leaf: item.commitment.leaf,
+      sha256: item.subject.sha256,
+      receipt,
+    })),
+    calendars: submitted.calendars,
+  };
 }
 
 /** The digest a WACZ's receipt covers (its signed datapackage-digest.json), for \`upgrade\` and \`verify\`. */
