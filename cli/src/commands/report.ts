@@ -8,13 +8,9 @@ import {
   isWaczPath,
   readWaczEntry,
   renderCaptureReportHtml,
-  verifyCapture,
   isProofmarkError,
   loadConfig,
-  parseAnyReceipt,
   escapeControlChars,
-  loadCertTrust,
-  loadTsaTrust,
   ProofmarkError,
   renderReportHtml,
   renderReportPdf,
@@ -28,7 +24,7 @@ import { commandEnv, positiveInt, type CommandEnv } from "../options";
 import { addVerifyOptions, commandVerifier, readReceiptText, type VerifyCliFlags } from "../receipts";
 import { FINGERPRINT_DATABASE_HELP, writeMatchReport } from "./match";
 import { addWitnessOptions } from "./witnesses";
-import { readAnyReceipt, verifyWithWitnesses } from "./witness-report";
+import { readAnyReceipt, verifyCaptureFile, verifyWithWitnesses } from "./witness-report";
 
 interface ReportCliOptions extends VerifyCliFlags {
   policy?: WitnessPolicy;
@@ -141,19 +137,7 @@ async function reportCapture(
   o: ReportCliOptions,
   format: "pdf" | "html",
 ): Promise<void> {
-  const verifier = commandVerifier(env, o);
-  const v = await verifyCapture({
-    path: file,
-    receiptPath: o.proof,
-    dataDir: env.dataDir,
-    rpc: env.opts.rpc,
-    minConfirmations: o.minConfirmations,
-    parseReceipt: parseAnyReceipt,
-    // a pending receipt (capture --calendar) is completed from its calendar in memory; still pending → not verified
-    verifyReceipt: (receipt, digest) => verifyWithWitnesses(verifier, receipt, digest),
-    tsaTrust: loadTsaTrust(o.tsaTrust, process.env),
-    certTrust: loadCertTrust(o.certTrust, process.env),
-  });
+  const v = await verifyCaptureFile(env, file, o);
   if (v.receiptNote) env.out.line(`note: ${escapeControlChars(v.receiptNote)}`);
   const model = buildCaptureReportModel(v, { lang: o.lang });
   const bytes = fs.readFileSync(file);

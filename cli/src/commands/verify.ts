@@ -9,9 +9,6 @@ import {
   isProofmarkError,
   captureSubjectOf,
   isWaczPath,
-  loadCertTrust,
-  loadTsaTrust,
-  parseAnyReceipt,
   sha256Stream,
   type Receipt,
   ProofmarkError,
@@ -27,7 +24,7 @@ import { formatAddress, formatTime, rows, type Output } from "../output";
 import { hintFor } from "../hints";
 import { addVerifyOptions, commandVerifier, readReceiptText, type VerifyCliFlags } from "../receipts";
 import { addWitnessOptions } from "./witnesses";
-import { readAnyReceipt, verifyWithWitnesses, witnessLines } from "./witness-report";
+import { readAnyReceipt, verifyCaptureFile, verifyWithWitnesses, witnessLines } from "./witness-report";
 import { imageMatchLines } from "./capture";
 
 interface VerifyCliOptions extends VerifyCliFlags {
@@ -345,19 +342,7 @@ function captureClocks(v: Awaited<ReturnType<typeof verifyCapture>>): Array<[str
 /** `proofmark verify capture.wacz`: every file, WARC record and the signature offline, then the anchor. */
 async function verifyWacz(env: CommandEnv, file: string, o: VerifyCliOptions): Promise<void> {
   env.out.progress(`checking ${file}`);
-  const verifier = commandVerifier(env, o);
-  const v = await verifyCapture({
-    path: file,
-    receiptPath: o.proof,
-    dataDir: env.dataDir,
-    rpc: env.opts.rpc,
-    minConfirmations: o.minConfirmations,
-    parseReceipt: parseAnyReceipt,
-    // a pending receipt (capture --calendar) is completed from its calendar in memory, never shown as verified
-    verifyReceipt: (receipt, digest) => verifyWithWitnesses(verifier, receipt, digest),
-    tsaTrust: loadTsaTrust(o.tsaTrust, process.env),
-    certTrust: loadCertTrust(o.certTrust, process.env),
-  });
+  const v = await verifyCaptureFile(env, file, o);
   env.out.progressDone();
   const { record: _record, ...wacz } = v.wacz;
   env.out.result({

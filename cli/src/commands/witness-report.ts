@@ -1,15 +1,21 @@
 import {
   escapeControlChars,
   isPendingReceipt,
+  loadCertTrust,
+  loadTsaTrust,
   parseAnyReceipt,
   upgradeReceipt,
+  verifyCapture,
+  type CaptureVerification,
+  type WitnessPolicy,
   type PendingReceipt,
   type Receipt,
   type VerificationResult,
   type Verifier,
 } from "@proofmark/sdk";
+import type { CommandEnv } from "../options";
 import { formatTime } from "../output";
-import { parseReceiptText } from "../receipts";
+import { commandVerifier, parseReceiptText, type VerifyCliFlags } from "../receipts";
 
 /** Reads a receipt file, pending or complete; errors name the file. */
 export function readAnyReceipt(file: string, readText: (file: string) => string): Receipt | PendingReceipt {
@@ -36,6 +42,36 @@ export async function verifyWithWitnesses(
   const refused = out.refused.map((r) => `${r.calendar} REFUSED (${r.code}): ${r.message}`);
   const down = out.unchecked.map((u) => `${u.calendar}: ${u.code}: ${u.message}`);
   return { result, note: [...refused, ...down].filter(Boolean).join("; ") || undefined };
+}
+
+/**
+ * `verify capture.wacz` and `report capture.wacz`: the WACZ checked offline (every file, WARC record,
+ * the signature, time signatures and identity against the trust flags), then its receipt through the
+ * command's verifier; a pending receipt is completed from its calendars in memory, never shown as verified.
+ */
+export function verifyCaptureFile(
+  env: CommandEnv,
+  file: string,
+  o: VerifyCliFlags & {
+    proof?: string;
+    minConfirmations?: number;
+    policy?: WitnessPolicy;
+    tsaTrust: string[];
+    certTrust: string[];
+  },
+): Promise<CaptureVerification> {
+  const verifier = commandVerifier(env, o);
+  return verifyCapture({
+    path: file,
+    receiptPath: o.proof,
+    dataDir: env.dataDir,
+    rpc: env.opts.rpc,
+    minConfirmations: o.minConfirmations,
+    parseReceipt: parseAnyReceipt,
+    verifyReceipt: (receipt, digest) => verifyWithWitnesses(verifier, receipt, digest),
+    tsaTrust: loadTsaTrust(o.tsaTrust, process.env),
+    certTrust: loadCertTrust(o.certTrust, process.env),
+  });
 }
 
 function verdictWord(ok: boolean, status: string): string {
