@@ -68,6 +68,73 @@ export async function orbFeatures(img: GreyImage, max = ORB_FEATURES): Promise<O
   return features.count < LOW_CONTRAST_FEATURES ? detectOrb(img, max, true) : features;
 }
 
+/**
+ * Keypoints detected in a suspect copy: twice an original's, so that what an edit adds (an overlaid
+ * text's or logo's strokes are the strongest corners of the picture) does not crowd the photo's own
+ * keypoints out of the budget.
+ */
+export const SUSPECT_FEATURES = 1000;
+
+/**
+ * RANSAC inliers from which the *equalised* features of a suspect that had enough keypoints of its
+ * own confirm a candidate. Equalising lifts JPEG block edges and noise into keypoints, and unrelated
+ * equalised tiles of one wallpaper share them: over 1,268 pairs of copies and neighbouring tiles
+ * (the hardest unrelated pairs of the corpus) 23 reached 20 inliers this way, 3 reached 40; the
+ * copies' own originals kept 85 of 102 (README, robustness). Chosen once, on that false-match side.
+ */
+export const MIN_INLIERS_EQUALISED = 40;
+
+/** One of a suspect's feature sets and the inliers from which it confirms a candidate. */
+export interface SuspectFeatureSet {
+  features: OrbFeatures;
+  minInliers: number;
+}
+
+/**
+ * A suspect's feature sets. With fewer than `LOW_CONTRAST_FEATURES` keypoints of its own: the
+ * equalised ones (as an original stores them). With more: its own, and the equalised ones as a
+ * second guess at `MIN_INLIERS_EQUALISED` — an overlaid text or logo lifts a copy's count above
+ * the limit while its low-contrast original stored equalised features, so the copy cannot tell
+ * which way its original went.
+ */
+export async function suspectFeatures(img: GreyImage): Promise<SuspectFeatureSet[]> {
+  const own = await detectOrb(img, SUSPECT_FEATURES, false);
+  const equalised = await detectOrb(img, SUSPECT_FEATURES, true);
+  if (own.count < LOW_CONTRAST_FEATURES) return [{ features: equalised, minInliers: MIN_INLIERS }];
+  return [
+    { features: own, minInliers: MIN_INLIERS },
+    { features: equalised, minInliers: MIN_INLIERS_EQUALISED },
+  ];
+}
+
+/** Whether any of a suspect's feature sets confirms an original, and the inliers of the one that does (else the most any set found). */
+export async function confirmByFeatures(
+  suspect: readonly SuspectFeatureSet[],
+  original: OrbFeatures,
+): Promise<{ inliers: number; confirmed: boolean }> {
+  let most = 0;
+  for (const set of suspect) {
+    const inliers = await orbInliers(set.features, original);
+    if (inliers >= set.minInliers) return { inliers, confirmed: true };
+    most = Math.max(most, inliers);
+  }
+  return { inliers: most, confirmed: false };
+}
+
+/** Several feature sets as one (for voting by descriptor keys). */
+export function joinFeatures(sets: readonly OrbFeatures[]): OrbFeatures {
+  const count = sets.reduce((n, f) => n + f.count, 0);
+  const points = new Float32Array(count * 2);
+  const descriptors = new Uint8Array(count * 32);
+  let at = 0;
+  for (const f of sets) {
+    points.set(f.points.subarray(0, f.count * 2), at * 2);
+    descriptors.set(f.descriptors.subarray(0, f.count * 32), at * 32);
+    at += f.count;
+  }
+  return { count, points, descriptors };
+}
+
 async function detectOrb(img: GreyImage, max: number, equalise: boolean): Promise<OrbFeatures> {
   const { cv } = await loadOpenCv();
   const mat = cv.matFromArray(img.height, img.width, cv.CV_8UC1, img.data);
