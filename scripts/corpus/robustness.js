@@ -368,7 +368,7 @@ async function main() {
   const total = { copies: 0, found: 0, byHash: 0, byLocal: 0, falsePairs: 0, anyFalse: 0 };
   const lines = [
     `Corpus ${CORPUS}: ${images.length} images, ${sampled.length} originals × ${Object.keys(EDITS).length} edits; ` +
-      `match distance ${sdk.MATCH_DISTANCE}; candidates to ${sdk.CANDIDATE_DISTANCE} bits and from the local-feature index, confirmed by ≥ ${sdk.MIN_INLIERS} ORB inliers. ` +
+      `match distance ${sdk.MATCH_DISTANCE}; candidates to ${sdk.CANDIDATE_DISTANCE} bits and from the local-feature index, confirmed by ≥ ${sdk.MIN_INLIERS} ORB inliers of a plausible view. ` +
       `Fingerprint ${fingerprintMs.toFixed(0)} ms + ORB features ${featuresMs.toFixed(0)} ms per original, match ${queryMs.toFixed(0)} ms per copy (loaded machine).`,
     "",
     "| edit | recall (as `match` decides) | of which by hash distance alone | of which found only by local features | false-match rate (pairs) | copies with any false match |",
