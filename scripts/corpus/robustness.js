@@ -221,6 +221,46 @@ async function distances(images) {
   console.log(JSON.stringify({ images: fps.length, pairs, falseMatchRateByDistance: rate }, null, 1));
 }
 
+/**
+ * Why a copy missed its original: the original's nearest variant by pHash-64 (and 256-bit) distance
+ * to the copy as `match` sees it, the RANSAC inliers between the two as stored and as the copy
+ * decodes, and how many ORB keypoints each has (few keypoints: a low-contrast picture).
+ */
+async function diagnoseMiss(dataDir, edit, name, copy, result) {
+  const index = sdk.FingerprintIndex.open(dataDir);
+  try {
+    const fp = await sdk.fingerprintImage(copy, ["full"]);
+    const full = fp.fingerprint.variants[0];
+    const { parseFingerprint, hammingDistance } = require("../../packages/sdk/dist/core/fingerprint");
+    const mine = index.original(ORIGINAL_IDS.get(name));
+    let best = { distance: 64, distance256: 256, variant: "" };
+    for (const v of parseFingerprint(mine.fingerprint).variants) {
+      const d = hammingDistance(v.phash, full.phash);
+      const d256 = hammingDistance(v.hash256, full.hash256);
+      if (d < best.distance || (d === best.distance && d256 < best.distance256))
+        best = { distance: d, distance256: d256, variant: v.name };
+    }
+    const copyFeatures = await sdk.orbFeatures(fp.trimmed);
+    const stored = sdk.decodeOrbFeatures(index.features(mine.id));
+    const inliers = await sdk.orbInliers(copyFeatures, stored);
+    return {
+      edit,
+      name,
+      ...best,
+      inliers,
+      originalKeypoints: stored.count,
+      copyKeypoints: copyFeatures.count,
+      wrongMatches: result.matches.length,
+      nearestWrong: result.matches[0]?.distance,
+    };
+  } finally {
+    index.close();
+  }
+}
+
+/** name → index id of every original (added in corpus order from id 1). */
+const ORIGINAL_IDS = new Map();
+
 async function main() {
   const manifest = JSON.parse(fs.readFileSync(path.join(CORPUS, "manifest.json"), "utf8"));
   let images = manifest.images.map((e) => e.name);
@@ -234,7 +274,7 @@ async function main() {
   const timing =
     already && fs.existsSync(timingFile)
       ? JSON.parse(fs.readFileSync(timingFile, "utf8"))
-      : { fingerprintMs: 0, featuresMs: 0, n: 0 };
+      : { fingerprintMs: 0, featuresMs: 0, n: 0, tooLittleTexture: 0 };
   const rows = [];
   for (const [i, name] of images.entries()) {
     if (i < already) continue; // indexed by an earlier run (--index): originals are added in corpus order
@@ -246,6 +286,7 @@ async function main() {
     timing.fingerprintMs += t1 - t0;
     timing.featuresMs += performance.now() - t1;
     timing.n++;
+    if (fp.tooLittleTexture) timing.tooLittleTexture++;
     rows.push({
       leaf: "0x" + String(i).padStart(64, "0"),
       name,
@@ -265,6 +306,7 @@ async function main() {
     }
     if (i % 50 === 0) process.stderr.write(`\rindexed ${i + 1}/${images.length}`);
   }
+  for (let id = 1; id <= index.count(); id++) ORIGINAL_IDS.set(index.original(id).name, id);
   index.close();
   const fingerprintMs = timing.fingerprintMs / timing.n;
   const featuresMs = timing.featuresMs / timing.n;
@@ -276,18 +318,29 @@ async function main() {
   const sampled = images.filter((_, i) => i % step === 0).slice(0, SAMPLE);
   const results = {};
   const falseMatches = [];
+  const misses = [];
   const t1 = Date.now();
   for (const edit of Object.keys(EDITS))
     results[edit] = { copies: 0, found: 0, byHash: 0, byLocal: 0, falsePairs: 0, anyFalse: 0 };
+  // originals with too little texture to fingerprint (sdk.MIN_HASH_SIGNAL): counted in every row, and split out below
+  const split = {
+    textured: { originals: 0, copies: 0, found: 0, falsePairs: 0 },
+    flat: { originals: 0, copies: 0, found: 0, falsePairs: 0 },
+  };
   for (const [k, name] of sampled.entries()) {
     const photo = fs.readFileSync(path.join(CORPUS, name));
+    const part = (await sdk.fingerprintImage(photo, ["full"])).tooLittleTexture ? split.flat : split.textured;
+    part.originals++;
     for (const [edit, apply] of Object.entries(EDITS)) {
       const copy = await apply(photo, k);
       const r = await sdk.matchImage({ dataDir, image: copy });
       const cell = results[edit];
       cell.copies++;
       const own = r.matches.find((m) => m.original.name === name);
+      part.copies++;
+      if (own) part.found++;
       if (own) cell.found++;
+      else misses.push(await diagnoseMiss(dataDir, edit, name, copy, r));
       if (own && own.decidedBy === "hash") cell.byHash++;
       if (own && own.foundBy === "local features") cell.byLocal++;
       const wrongMatches = r.matches.filter((m) => m.original.name !== name);
@@ -304,6 +357,7 @@ async function main() {
         });
       const wrong = wrongMatches.length;
       cell.falsePairs += wrong;
+      part.falsePairs += wrong;
       if (wrong) cell.anyFalse++;
     }
     process.stderr.write(`\rcopies of ${k + 1}/${sampled.length} originals`);
@@ -314,7 +368,7 @@ async function main() {
   const total = { copies: 0, found: 0, byHash: 0, byLocal: 0, falsePairs: 0, anyFalse: 0 };
   const lines = [
     `Corpus ${CORPUS}: ${images.length} images, ${sampled.length} originals × ${Object.keys(EDITS).length} edits; ` +
-      `match distance ${sdk.MATCH_DISTANCE}; candidates to ${sdk.CANDIDATE_DISTANCE} bits and from the local-feature index, confirmed by ≥ ${sdk.MIN_INLIERS} ORB inliers. ` +
+      `match distance ${sdk.MATCH_DISTANCE}; candidates to ${sdk.CANDIDATE_DISTANCE} bits and from the local-feature index, confirmed by ≥ ${sdk.MIN_INLIERS} ORB inliers of a plausible view. ` +
       `Fingerprint ${fingerprintMs.toFixed(0)} ms + ORB features ${featuresMs.toFixed(0)} ms per original, match ${queryMs.toFixed(0)} ms per copy (loaded machine).`,
     "",
     "| edit | recall (as `match` decides) | of which by hash distance alone | of which found only by local features | false-match rate (pairs) | copies with any false match |",
@@ -329,6 +383,20 @@ async function main() {
   lines.push(
     `| **all edits** | **${pct(total.found, total.copies)}** | ${pct(total.byHash, total.copies)} | ${pct(total.byLocal, total.copies)} | **${pct(total.falsePairs, total.copies * others, 3)}** | ${pct(total.anyFalse, total.copies)} |`,
   );
+  for (const [label, p] of [
+    ["originals with enough texture", split.textured],
+    ["originals with too little texture to fingerprint", split.flat],
+  ]) {
+    if (p.copies)
+      lines.push(
+        `| ${label} (${p.originals} of ${sampled.length}) | ${pct(p.found, p.copies)} | | | ${pct(p.falsePairs, p.copies * others, 3)} | |`,
+      );
+  }
+  lines.push(
+    "",
+    `Too little texture to fingerprint (hash signal below ${require("../../packages/sdk/dist/core/fingerprint").MIN_HASH_SIGNAL} grey levels): ${split.flat.originals} of the ${sampled.length} sampled originals, ` +
+      `${timing.tooLittleTexture ?? "?"} of the ${images.length} corpus images; their copies are counted in every row above.`,
+  );
   console.log(lines.join("\n"));
   if (JSON_OUT)
     fs.writeFileSync(
@@ -342,6 +410,9 @@ async function main() {
           queryMs,
           results,
           total,
+          split,
+          tooLittleTextureInCorpus: timing.tooLittleTexture,
+          misses,
           falseMatches,
         },
         null,
@@ -351,7 +422,10 @@ async function main() {
   if (!INDEX_DIR) fs.rmSync(dataDir, { recursive: true, force: true });
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}
+module.exports = { EDITS };

@@ -14,6 +14,7 @@ import {
   mirrorGrey,
   orbFeatures,
   orbInliers,
+  plausibleHomography,
   parseFingerprint,
   phash64,
   phashChunks,
@@ -234,6 +235,36 @@ describe("fingerprints: pure parts and the index", function () {
       const unrelated = await orbInliers(await orbFeatures(await decodeGrey(await productPhoto(6))), original);
       expect(inliers).to.be.greaterThan(40);
       expect(unrelated).to.be.lessThan(15);
+    });
+
+    it("plausibleHomography takes the similarities edits make and refuses mirrored, edge-on, collapsed or stretched views", function () {
+      const grid: number[] = [];
+      for (let x = 80; x <= 250; x += 34) for (let y = 52; y <= 224; y += 43) grid.push(x, y);
+      const similarity = (scale: number, degrees: number, tx: number, ty: number) => {
+        const c = scale * Math.cos((degrees * Math.PI) / 180);
+        const s = scale * Math.sin((degrees * Math.PI) / 180);
+        return [c, -s, tx, s, c, ty, 0, 0, 1];
+      };
+      expect(plausibleHomography([1, 0, 0, 0, 1, 0, 0, 0, 1], grid)).to.equal(true);
+      // a screenshot's photo at 45 % (the original is 2.2 × larger), a centre crop, a rotation
+      expect(plausibleHomography(similarity(2.2, 0, -100, -250), grid)).to.equal(true);
+      expect(plausibleHomography(similarity(1 / 0.8, 0, 30, 20), grid)).to.equal(true);
+      expect(plausibleHomography(similarity(1, -10, 5, 40), grid)).to.equal(true);
+      // mild perspective (a photo of a screen) passes
+      expect(plausibleHomography([1, 0, 0, 0, 1, 0, 0.0005, 0.0003, 1], grid)).to.equal(true);
+      // mirrored
+      expect(plausibleHomography([-1, 0, 400, 0, 1, 0, 0, 0, 1], grid)).to.equal(false);
+      // the transform RANSAC found between a web page around an unrelated photo and photo-2 of
+      // queries.test.ts (20 inliers): mirrored, collapsed, the horizon through the matched points
+      expect(
+        plausibleHomography([-0.5459, -0.8052, 176.69, -0.9451, -1.3777, 303.24, -0.0031, -0.0045, 1], grid),
+      ).to.equal(false);
+      // seen edge-on: w from 2.6 to 6 across the points
+      expect(plausibleHomography([1, 0, 0, 0, 1, 0, 0.02, 0, 1], grid)).to.equal(false);
+      // scaled beyond what ORB's pyramid matches, and squeezed to a quarter in one direction
+      expect(plausibleHomography(similarity(10, 0, 0, 0), grid)).to.equal(false);
+      expect(plausibleHomography([1, 0, 0, 0, 0.25, 0, 0, 0, 1], grid)).to.equal(false);
+      expect(plausibleHomography([1, 0, 0, 0, 1, 0, 0, 0, 1], [])).to.equal(false);
     });
 
     it("decodeGrey rejects a file that is not an image with IMAGE_UNREADABLE", async function () {

@@ -6,6 +6,8 @@ import * as path from "node:path";
 import Database from "better-sqlite3";
 import {
   CANDIDATE_DISTANCE,
+  confirmByFeatures,
+  decodeGrey,
   descriptorKeys,
   encodeOrbFeatures,
   FingerprintIndex,
@@ -13,8 +15,11 @@ import {
   formatFingerprint,
   LOW_CONTRAST_FEATURES,
   matchImage,
+  MIN_INLIERS,
+  MIN_INLIERS_EQUALISED,
   orbFeatures,
   orbInliers,
+  suspectFeatures,
   type OrbFeatures,
 } from "@proofmark/sdk";
 import { productPhoto } from "./images";
@@ -133,6 +138,34 @@ describe("fingerprints: candidates from local features (the feature_key index be
     const rotated = await sharp(faint).rotate(9, { background: "#ffffff" }).jpeg({ quality: 85 }).toBuffer();
     const copy = await orbFeatures((await fingerprintImage(rotated)).trimmed);
     expect(await orbInliers(copy, features)).to.be.at.least(20);
+  });
+
+  it("a low-contrast photo's copy with a badge overlaid (its own keypoints lifted above the limit) is confirmed by its equalised features, as its original stored them", async function () {
+    const faint = await sharp(photos[4]).linear(0.12, 100).jpeg({ quality: 92 }).toBuffer();
+    const stored = await orbFeatures((await fingerprintImage(faint)).trimmed);
+    // a chequered badge in one corner: corners enough to lift the copy's own count, on a small part of it
+    const cells = [];
+    for (let y = 0; y < 16; y++)
+      for (let x = 0; x < 16; x++)
+        if ((x + y) % 2) cells.push(`<rect x="${x * 10}" y="${y * 10}" width="10" height="10"/>`);
+    const badge = Buffer.from(
+      `<svg width="160" height="160" xmlns="http://www.w3.org/2000/svg"><rect width="160" height="160" fill="#fff"/>${cells.join("")}</svg>`,
+    );
+    // untrimmed: trimming this copy keeps only the badge (the faint photo is within 20 grey levels of
+    // its edge), which is why `match` also looks a trimmed suspect up untrimmed
+    const copy = await decodeGrey(
+      await sharp(faint)
+        .composite([{ input: badge, left: 20, top: 20 }])
+        .jpeg({ quality: 85 })
+        .toBuffer(),
+    );
+    const sets = await suspectFeatures(copy);
+    expect(sets.map((s) => s.minInliers)).to.deep.equal([MIN_INLIERS, MIN_INLIERS_EQUALISED]);
+    // as an original would see it (its own keypoints: mostly the badge's), it does not confirm
+    expect(await orbInliers(await orbFeatures(copy), stored)).to.be.below(MIN_INLIERS);
+    const { inliers, confirmed } = await confirmByFeatures(sets, stored);
+    expect(confirmed, `inliers ${inliers}`).to.equal(true);
+    expect(inliers).to.be.at.least(MIN_INLIERS_EQUALISED);
   });
 
   it("an index written before the local-feature keys gets them from its stored features when opened", async function () {

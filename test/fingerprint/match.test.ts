@@ -90,17 +90,32 @@ describe("CLI: a seller's stolen product photo is matched to her stamped origina
     expect(human.stdout).to.match(/^no match/);
   });
 
-  it("report --match writes a side-by-side HTML report that explains the match and re-verifies the original", async function () {
-    const out = path.join(ws.dir, "match-report.html");
-    const r = await run(["report", "stolen.jpg", "--match", "--out", out, "--json"]);
-    expect(r.code, r.stderr).to.equal(0);
-    const html = fs.readFileSync(out, "utf8");
-    expect(html).to.include("evidence of similarity, not proof of copying");
-    expect(html).to.include("tea-cup.jpg");
-    expect(html).to.match(/<img alt="suspect" src="data:image\/jpeg;base64,/);
-    expect(html).to.match(/<img alt="original" src="data:image\/jpeg;base64,/);
-    expect(html).to.match(/verified: the original file matches its receipt/);
-    expect(html).to.match(/Distance<\/th><td>\d+ of 64 bits/);
+  it("report --match writes a side-by-side HTML report, in English or Chinese, that explains the match, says how the original was found and re-verifies it", async function () {
+    for (const lang of ["en", "zh"] as const) {
+      const out = path.join(ws.dir, `match-report-${lang}.html`);
+      const r = await run(["report", "stolen.jpg", "--match", "--out", out, "--lang", lang, "--json"]);
+      expect(r.code, r.stderr).to.equal(0);
+      expect(JSON.parse(r.stdout).format).to.equal("html");
+      const html = fs.readFileSync(out, "utf8");
+      expect(html).to.include("tea-cup.jpg");
+      // both images inline, and the page allows data: images and nothing else
+      expect(html.match(/<img alt="[^"]*" src="data:image\/jpeg;base64,/g)).to.have.length(2);
+      expect(html).to.include("default-src 'none'; style-src 'unsafe-inline'; img-src data:");
+      if (lang === "en") {
+        expect(html).to.include('<html lang="en"');
+        expect(html).to.include("evidence of similarity, not proof of copying");
+        expect(html).to.match(/verified: the original file matches its receipt/);
+        expect(html).to.match(/Distance<\/td><td>\d+ of 64 bits/);
+        expect(html).to.match(/Found by<\/td><td>global hash: /);
+      } else {
+        expect(html).to.include("图片相似性比对报告");
+        expect(html).to.include("不能单独证明抄袭");
+        expect(html).to.match(/核验通过：原图文件与回执一致/);
+        expect(html).to.match(/距离<\/td><td>\d+\/64 位/);
+        expect(html).to.match(/候选来源<\/td><td>全局哈希：/);
+        expect(html).not.to.include("Found by");
+      }
+    }
   });
 
   it("report --match --out F.pdf writes the PDF through the report renderer, in Chinese or English, with both images and the measured false-match rate", async function () {

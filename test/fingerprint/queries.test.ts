@@ -12,6 +12,7 @@ import {
   fingerprintImage,
   formatFingerprint,
   hammingDistance,
+  MATCH_DISTANCE,
   matchImage,
   orbFeatures,
   photoRegions,
@@ -146,18 +147,29 @@ describe("fingerprints: the suspect looked up as the photo it contains (screensh
       return result.matches[0];
     };
 
-    it("a copy rotated by 6° is found turned back, confirmed by local features", async function () {
+    it("a copy rotated by 6° is found turned back, within the match distance by hash (its local features agree)", async function () {
       const copy = await sharp(photos[3]).rotate(-6, { background: "#ffffff" }).jpeg({ quality: 80 }).toBuffer();
       const m = expectOnly(await matchImage({ dataDir, image: copy }), "photo-3.jpg");
       expect(m.seenAs).to.equal("rotation");
-      expect(m.decidedBy).to.equal("features");
+      expect(m.decidedBy).to.equal("hash");
+      expect(m.distance).to.be.at.most(MATCH_DISTANCE);
       expect(m.inliers).to.be.at.least(20);
     });
 
-    it("a copy inside a web-page screenshot is found as the page's photo region", async function () {
+    it("a copy inside a web-page screenshot is found as the page's photo region, confirmed by local features", async function () {
       const m = expectOnly(await matchImage({ dataDir, image: await inScreenshot(photos[4]) }), "photo-4.jpg");
       expect(m.seenAs).to.equal("region");
       expect(m.decidedBy).to.equal("features");
+    });
+
+    it("without local features (none to confirm: a flat picture), a rotated copy is still found by hash; a screenshot's region is not decided by hash", async function () {
+      const rotated = await sharp(photos[2]).rotate(8, { background: "#ffffff" }).jpeg({ quality: 80 }).toBuffer();
+      expect(expectOnly(await matchImage({ dataDir, image: rotated, features: false }), "photo-2.jpg").seenAs).to.equal(
+        "rotation",
+      );
+      expect(
+        (await matchImage({ dataDir, image: await inScreenshot(photos[1]), features: false })).matches,
+      ).to.deep.equal([]);
     });
 
     it("a copy in a coloured frame with a caption is found", async function () {

@@ -145,6 +145,10 @@ function printMatches(out: Output, image: string, r: MatchResult): void {
   out.line(
     `${r.matches.length === 0 ? "no match" : `${r.matches.length} match(es)`} for ${image} among ${r.indexed} indexed original(s) (match distance ≤ ${r.maxDistance} of 64 bits)`,
   );
+  if (r.suspect.tooLittleTexture)
+    out.line(
+      `note: ${image} has too little texture to fingerprint (flat, a smooth gradient or an even fine pattern): its hash is mostly noise, so a copy of a registered original may go unfound and unrelated flat pictures may match`,
+    );
   for (const m of r.matches) {
     const o = m.original;
     out.line();
@@ -197,7 +201,8 @@ function printMatches(out: Output, image: string, r: MatchResult): void {
 
 /**
  * `proofmark report <image> --match --out report.pdf|report.html`: the side-by-side match report
- * (PDF through the report renderer, in the report's language; HTML in English). Each
+ * (PDF through the report renderer, HTML as one self-contained page; both from one model, in the
+ * report's language). Each
  * matching original whose file is still at its stamping path is re-verified against its receipt
  * and the chain (`verifyEvidence`). No match → NO_MATCH (the report is not written).
  */
@@ -266,7 +271,7 @@ export async function writeMatchReport(
     out,
     format === "pdf"
       ? await renderReportPdf(await buildMatchReportModel({ ...input, lang: opts.lang }))
-      : await renderMatchReportHtml(input),
+      : await renderMatchReportHtml({ ...input, lang: opts.lang }),
   );
   const best = result.matches[0];
   env.out.result({

@@ -130,11 +130,19 @@ export function register(program: Command): void {
           })),
           o.database,
         );
-        env.out.result({ ...result, fingerprinted: indexed ?? 0 });
+        env.out.result({
+          ...result,
+          fingerprinted: indexed ?? 0,
+          tooLittleTexture: fingerprints?.tooLittleTexture ?? [],
+        });
         report(env.out, result);
         for (const u of fingerprints?.unreadable ?? [])
           env.out.line(
             `note: ${path.relative(process.cwd(), u.file) || u.file} is not a readable image; stamped without a fingerprint`,
+          );
+        for (const file of fingerprints?.tooLittleTexture ?? [])
+          env.out.line(
+            `note: ${path.relative(process.cwd(), file) || file} has too little texture to fingerprint (flat, a smooth gradient or an even fine pattern); it is indexed, but edited copies of it may not be found`,
           );
         if (indexed)
           env.out.line(

@@ -16,9 +16,14 @@ import { ProofmarkError } from "./errors";
  *
  * Text form (committed in the receipt's `commitment.meta.fingerprint`, so the anchored leaf covers it):
  *
- *   pmfp1 full:<16 hex>:<64 hex> mirror:<16 hex>:<64 hex> c90:… c80:… l85:… r85:… t85:… b85:… l75:… r75:… t75:… b75:…
+ *   pmfp1 full:<16 hex>:<64 hex> mirror:<16 hex>:<64 hex> c90:… c80:… l85:… r85:… t85:… b85:… l75:… r75:… t75:… b75:… [untrimmed:…]
  *
- * (Fingerprints stamped before the 75 % variants existed carry the first eight; they parse and match as they are.)
+ * `untrimmed` is there only when trimming took away more than `UNTRIMMED_BELOW` of the area: a
+ * picture whose edge is one flat colour (a sky, a flat-shaded polygon, a gradient) loses part of
+ * itself to trimming, and how much depends on JPEG noise, so the copy's trim differs from the
+ * original's; the untrimmed hash keeps them comparable.
+ * (Fingerprints stamped before the 75 % variants existed carry the first eight, before `untrimmed`
+ * the first twelve; they parse and match as they are.)
  */
 
 /** A decoded grey-scale image, one byte per pixel, row by row. */
@@ -50,6 +55,7 @@ export const FINGERPRINT_VARIANTS = [
   "r75",
   "t75",
   "b75",
+  "untrimmed",
 ] as const;
 export type FingerprintVariantName = (typeof FINGERPRINT_VARIANTS)[number];
 
@@ -67,6 +73,7 @@ export const VARIANT_LABELS: Record<FingerprintVariantName, string> = {
   r75: "right 75 % (left side cropped)",
   t75: "top 75 % (bottom cropped)",
   b75: "bottom 75 % (top cropped)",
+  untrimmed: "whole image before trimming (its uniform edge was picture, not border)",
 };
 
 export interface FingerprintVariant {
@@ -158,6 +165,7 @@ export function variantRect(name: FingerprintVariantName, width: number, height:
   switch (name) {
     case "full":
     case "mirror":
+    case "untrimmed":
       return { left: 0, top: 0, width, height };
     case "c90":
     case "c80": {
@@ -280,6 +288,33 @@ function dctHash(img: GreyImage, n: number, side: number): Uint8Array {
   return out;
 }
 
+/**
+ * How much picture the pHash-64 sees: the median distance of its 64 DCT coefficients from their
+ * median (the threshold each bit is cut at), as the amplitude in grey levels of the basis pattern
+ * it stands for. A bit whose coefficient is that close to the threshold flips under re-compression
+ * or resizing; a flat sky, a smooth gradient or a fine even pattern (stripes the 32 × 32 resampling
+ * averages away) leaves most of them within a fraction of a grey level.
+ */
+export function hashSignal(img: GreyImage): number {
+  const coeffs = dctLowFrequencies(resizeArea(img, 32, 32), 32, 9);
+  const values: number[] = [];
+  for (let v = 1; v <= 8; v++) for (let u = 1; u <= 8; u++) values.push(coeffs[v * 9 + u]);
+  const sorted = [...values].sort((a, b) => a - b);
+  const median = (sorted[31] + sorted[32]) / 2;
+  const gaps = values.map((c) => Math.abs(c - median)).sort((a, b) => a - b);
+  // unnormalised DCT-II over 32 × 32: a pattern of amplitude A grey levels gives about 256·A
+  return (gaps[31] + gaps[32]) / 2 / 256;
+}
+
+/**
+ * Below this `hashSignal` an image has too little texture to fingerprint: its global hash is mostly
+ * noise, so edited copies land far from it and unrelated flat images near it. Chosen once, from the
+ * 40 sampled originals of the wallpaper corpus (README, robustness): the four with a median gap
+ * under 0.1 grey level (fine even stripes, a smooth gradient) missed 50 of their 72 edited copies;
+ * every other original had 0.3 or more.
+ */
+export const MIN_HASH_SIGNAL = 0.15;
+
 /** pHash-64 of an image: 8 bytes. */
 export function phash64(img: GreyImage): Uint8Array {
   return dctHash(img, 32, 8);
@@ -319,19 +354,33 @@ export function hammingDistance(a: Uint8Array, b: Uint8Array): number {
 export function computeFingerprint(
   trimmed: GreyImage,
   variants: readonly FingerprintVariantName[] = FINGERPRINT_VARIANTS,
+  untrimmed?: GreyImage,
 ): Fingerprint {
+  const keepsUntrimmed = untrimmed !== undefined && needsUntrimmed(untrimmed, trimmed);
   return {
     version: 1,
-    variants: variants.map((name) => {
-      const part =
-        name === "mirror"
-          ? mirrorGrey(trimmed)
-          : name === "full"
-            ? trimmed
-            : cropGrey(trimmed, variantRect(name, trimmed.width, trimmed.height));
-      return { name, phash: phash64(part), hash256: hash256(part) };
-    }),
+    variants: variants
+      .filter((name) => name !== "untrimmed" || keepsUntrimmed)
+      .map((name) => {
+        const part =
+          name === "mirror"
+            ? mirrorGrey(trimmed)
+            : name === "full"
+              ? trimmed
+              : name === "untrimmed"
+                ? untrimmed!
+                : cropGrey(trimmed, variantRect(name, trimmed.width, trimmed.height));
+        return { name, phash: phash64(part), hash256: hash256(part) };
+      }),
   };
+}
+
+/** Trimming that keeps less than this share of the area also fingerprints (and looks up) the image untrimmed. */
+export const UNTRIMMED_BELOW = 0.97;
+
+/** True when trimming took away enough of `untrimmed` that its own hash is worth keeping (see `UNTRIMMED_BELOW`). */
+export function needsUntrimmed(untrimmed: GreyImage, trimmed: GreyImage): boolean {
+  return trimmed.width * trimmed.height < UNTRIMMED_BELOW * untrimmed.width * untrimmed.height;
 }
 
 function hex(bytes: Uint8Array): string {
@@ -415,7 +464,8 @@ export const MAX_MATCH_DISTANCE = 20;
  * Suspect-side queries. An edited copy is looked up not only as it is (trimmed) but also as the
  * photo it may contain: the picture inside a screenshot or a decorated frame (`photoRegions`), and
  * the picture turned back when it was rotated onto a plain canvas (`canvasRotation` + `rotateCrop`).
- * Hits found through these extra queries count only when local features confirm them.
+ * Hits of the turned-back photo are decided as the whole image's are (by hash within the match
+ * distance, by local features beyond it); hits of a region only by local features.
  */
 
 /**

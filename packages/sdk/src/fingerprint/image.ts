@@ -5,6 +5,8 @@ import { lazyModule } from "../util/lazy";
 import {
   computeFingerprint,
   cropGrey,
+  hashSignal,
+  MIN_HASH_SIGNAL,
   trimRect,
   type Fingerprint,
   type FingerprintVariantName,
@@ -63,6 +65,10 @@ export interface ImageFingerprint {
   /** What trimming kept, in decoded pixels. */
   trim: Rect;
   decoded: { width: number; height: number };
+  /** The trimmed image's `hashSignal` (grey levels). */
+  signal: number;
+  /** Too little texture to fingerprint (`signal` below `MIN_HASH_SIGNAL`: flat sky, smooth gradient, fine even pattern): its copies are not reliably found, and it is said so. */
+  tooLittleTexture: boolean;
 }
 
 /**
@@ -80,9 +86,16 @@ export async function fingerprintImage(
   const trim = trimRect(grey);
   const trimmed = cropGrey(grey, trim);
   return {
-    fingerprint: computeFingerprint(trimmed, variants),
+    fingerprint: computeFingerprint(trimmed, variants, grey),
     trimmed,
     trim,
     decoded: { width: grey.width, height: grey.height },
+    ...textureOf(trimmed),
   };
+}
+
+/** The signal of a trimmed image and whether it has too little texture to fingerprint. */
+export function textureOf(trimmed: GreyImage): { signal: number; tooLittleTexture: boolean } {
+  const signal = hashSignal(trimmed);
+  return { signal, tooLittleTexture: signal < MIN_HASH_SIGNAL };
 }

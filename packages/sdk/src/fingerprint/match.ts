@@ -5,6 +5,7 @@ import {
   cropGrey,
   formatFingerprint,
   hammingDistance,
+  needsUntrimmed,
   parseFingerprint,
   photoRegions,
   rotateCrop,
@@ -16,10 +17,10 @@ import {
 } from "../core/fingerprint";
 import { isProofmarkError } from "../core/errors";
 import { parseReceipt } from "../core/receipt";
-import { DECODE_SIDE, decodeGrey, type ImageFingerprint } from "./image";
+import { DECODE_SIDE, decodeGrey, textureOf, type ImageFingerprint } from "./image";
 import type { IndexedOriginal } from "./index-db";
 import { fingerprintStoreExists, openFingerprintStore } from "./postgres-index";
-import { decodeOrbFeatures, MIN_INLIERS, orbFeatures, orbInliers, type OrbFeatures } from "./orb";
+import { confirmByFeatures, decodeOrbFeatures, joinFeatures, suspectFeatures, type SuspectFeatureSet } from "./orb";
 import { CANDIDATE_DISTANCE, MATCH_DISTANCE } from "./measured";
 import type { CapturedImageMatch, ImageMatcher } from "../capture/wacz";
 
@@ -60,7 +61,14 @@ export interface MatchOptions {
 }
 
 export interface MatchResult {
-  suspect: { fingerprint: string; trim: ImageFingerprint["trim"]; decoded: ImageFingerprint["decoded"] };
+  suspect: {
+    fingerprint: string;
+    trim: ImageFingerprint["trim"];
+    decoded: ImageFingerprint["decoded"];
+    /** The suspect has too little texture to fingerprint (see `textureOf`): an empty result says little. */
+    tooLittleTexture: boolean;
+    signal: number;
+  };
   maxDistance: number;
   candidateDistance: number;
   indexed: number;
@@ -93,6 +101,7 @@ export async function matchImage(opts: MatchOptions): Promise<MatchResult> {
         fingerprint: formatFingerprint(queries[0].fingerprint),
         trim,
         decoded: { width: decoded.width, height: decoded.height },
+        ...textureOf(trimmed),
       },
       maxDistance,
       candidateDistance,
@@ -101,14 +110,14 @@ export async function matchImage(opts: MatchOptions): Promise<MatchResult> {
       rejected: [],
     };
     const decided = new Set<number>();
-    const featuresOf = new Map<SuspectQuery, OrbFeatures>();
-    const queryFeatures = async (query: SuspectQuery): Promise<OrbFeatures> => {
+    const featuresOf = new Map<SuspectQuery, SuspectFeatureSet[]>();
+    const queryFeatures = async (query: SuspectQuery): Promise<SuspectFeatureSet[]> => {
       let features = featuresOf.get(query);
       if (!features) {
         if (query.region) {
           sharper ??= await decodeGrey(opts.image, 2 * DECODE_SIDE);
-          features = await orbFeatures(cropGrey(sharper, scaleRect(query.region, sharper.width / decoded.width)));
-        } else features = await orbFeatures(query.image);
+          features = await suspectFeatures(cropGrey(sharper, scaleRect(query.region, sharper.width / decoded.width)));
+        } else features = await suspectFeatures(query.image);
         featuresOf.set(query, features);
       }
       return features;
@@ -119,18 +128,23 @@ export async function matchImage(opts: MatchOptions): Promise<MatchResult> {
       );
       let checks = 0;
       for (const hit of hits) {
-        // the photo as it is matches by hash alone; what a guess found (a region, a rotation) needs its features confirmed
-        const byHash = query.seenAs === "whole" && hit.distance <= maxDistance;
+        // within the match distance the hash decides for the image as it is and for the photo turned
+        // back from a rotation (it lands as near its original as the whole image does, and no nearer
+        // to unrelated ones: README, robustness), unless the view has too little texture for its hash
+        // to mean anything. The photo found inside a picture needs its features confirmed: on a
+        // photo that is not a screenshot, what photoRegions finds is some part of it, whose hash lands
+        // within 10 bits of unrelated tiles. Beyond the distance, local features must confirm.
+        const byHash = hit.distance <= maxDistance && query.seenAs !== "region" && !query.tooLittleTexture;
         let inliers: number | undefined;
+        let confirmed = false;
         const stored =
           checks < (query.seenAs === "whole" ? featureChecks : Math.min(3, featureChecks))
             ? await index.features(hit.original.id)
             : undefined;
         if (stored) {
           checks++;
-          inliers = await orbInliers(await queryFeatures(query), decodeOrbFeatures(stored));
+          ({ inliers, confirmed } = await confirmByFeatures(await queryFeatures(query), decodeOrbFeatures(stored)));
         }
-        const confirmed = inliers !== undefined && inliers >= MIN_INLIERS;
         if (byHash || confirmed) {
           decided.add(hit.original.id);
           result.matches.push({
@@ -148,17 +162,22 @@ export async function matchImage(opts: MatchOptions): Promise<MatchResult> {
     }
     // Candidates from local features: the originals the suspect's ORB descriptors vote for, whatever
     // their hash distance (an edit that moves the global hash far keeps most local features). Asked
-    // for the suspect as it is and for the photo found inside it; confirmed by ORB + RANSAC alone.
+    // for the suspect as it is (trimmed and, where trimming took much, untrimmed: trimming a faint
+    // photo with a logo on it can leave only the logo) and for the photo found inside it; confirmed
+    // by ORB + RANSAC alone.
     if (featureChecks > 0) {
-      for (const query of queries.filter((q) => q.seenAs !== "rotation").slice(0, 2)) {
+      for (const query of queries.filter((q) => q.seenAs !== "rotation").slice(0, 3)) {
         const features = await queryFeatures(query);
-        for (const candidate of await index.featureCandidates(features, featureChecks)) {
+        for (const candidate of await index.featureCandidates(
+          joinFeatures(features.map((f) => f.features)),
+          featureChecks,
+        )) {
           if (decided.has(candidate.id)) continue;
           const stored = await index.features(candidate.id);
           const original = await index.original(candidate.id);
           if (!stored || !original) continue;
-          const inliers = await orbInliers(features, decodeOrbFeatures(stored));
-          if (inliers < MIN_INLIERS) continue;
+          const { inliers, confirmed } = await confirmByFeatures(features, decodeOrbFeatures(stored));
+          if (!confirmed) continue;
           decided.add(candidate.id);
           result.matches.push({
             original,
@@ -189,6 +208,10 @@ interface SuspectQuery {
   fingerprint: Fingerprint;
   /** For a region: where it is in the decoded suspect (its features are taken from a sharper decode). */
   region?: Rect;
+  /** The suspect before trimming (where trimming took more than `UNTRIMMED_BELOW` of it). */
+  untrimmed?: boolean;
+  /** Too little texture for its hash to decide (`textureOf`): a flat view's hash is mostly noise, near many unrelated flat pictures; only local features can confirm what it finds. */
+  tooLittleTexture: boolean;
 }
 
 function scaleRect(r: Rect, f: number): Rect {
@@ -206,8 +229,11 @@ function suspectQueries(decoded: GreyImage, trimmed: GreyImage): SuspectQuery[] 
     seenAs,
     image,
     fingerprint: computeFingerprint(image, ["full"]),
+    tooLittleTexture: textureOf(image).tooLittleTexture,
   });
   const queries = [query("whole", trimmed)];
+  // a flat edge that trimming took for a border may be picture: look the image up untrimmed as well
+  if (needsUntrimmed(decoded, trimmed)) queries.push({ ...query("whole", decoded), untrimmed: true });
   for (const rect of photoRegions(decoded)) {
     const region = cropGrey(decoded, rect);
     const inner = trimRect(region);

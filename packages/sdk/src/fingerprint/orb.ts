@@ -68,6 +68,73 @@ export async function orbFeatures(img: GreyImage, max = ORB_FEATURES): Promise<O
   return features.count < LOW_CONTRAST_FEATURES ? detectOrb(img, max, true) : features;
 }
 
+/**
+ * Keypoints detected in a suspect copy: twice an original's, so that what an edit adds (an overlaid
+ * text's or logo's strokes are the strongest corners of the picture) does not crowd the photo's own
+ * keypoints out of the budget.
+ */
+export const SUSPECT_FEATURES = 1000;
+
+/**
+ * RANSAC inliers from which the *equalised* features of a suspect that had enough keypoints of its
+ * own confirm a candidate. Equalising lifts JPEG block edges and noise into keypoints, and unrelated
+ * equalised tiles of one wallpaper share them: over 1,268 pairs of copies and neighbouring tiles
+ * (the hardest unrelated pairs of the corpus) 23 reached 20 inliers this way, 3 reached 40; the
+ * copies' own originals kept 85 of 102 (README, robustness). Chosen once, on that false-match side.
+ */
+export const MIN_INLIERS_EQUALISED = 40;
+
+/** One of a suspect's feature sets and the inliers from which it confirms a candidate. */
+export interface SuspectFeatureSet {
+  features: OrbFeatures;
+  minInliers: number;
+}
+
+/**
+ * A suspect's feature sets. With fewer than `LOW_CONTRAST_FEATURES` keypoints of its own: the
+ * equalised ones (as an original stores them). With more: its own, and the equalised ones as a
+ * second guess at `MIN_INLIERS_EQUALISED` — an overlaid text or logo lifts a copy's count above
+ * the limit while its low-contrast original stored equalised features, so the copy cannot tell
+ * which way its original went.
+ */
+export async function suspectFeatures(img: GreyImage): Promise<SuspectFeatureSet[]> {
+  const own = await detectOrb(img, SUSPECT_FEATURES, false);
+  const equalised = await detectOrb(img, SUSPECT_FEATURES, true);
+  if (own.count < LOW_CONTRAST_FEATURES) return [{ features: equalised, minInliers: MIN_INLIERS }];
+  return [
+    { features: own, minInliers: MIN_INLIERS },
+    { features: equalised, minInliers: MIN_INLIERS_EQUALISED },
+  ];
+}
+
+/** Whether any of a suspect's feature sets confirms an original, and the inliers of the one that does (else the most any set found). */
+export async function confirmByFeatures(
+  suspect: readonly SuspectFeatureSet[],
+  original: OrbFeatures,
+): Promise<{ inliers: number; confirmed: boolean }> {
+  let most = 0;
+  for (const set of suspect) {
+    const inliers = await orbInliers(set.features, original);
+    if (inliers >= set.minInliers) return { inliers, confirmed: true };
+    most = Math.max(most, inliers);
+  }
+  return { inliers: most, confirmed: false };
+}
+
+/** Several feature sets as one (for voting by descriptor keys). */
+export function joinFeatures(sets: readonly OrbFeatures[]): OrbFeatures {
+  const count = sets.reduce((n, f) => n + f.count, 0);
+  const points = new Float32Array(count * 2);
+  const descriptors = new Uint8Array(count * 32);
+  let at = 0;
+  for (const f of sets) {
+    points.set(f.points.subarray(0, f.count * 2), at * 2);
+    descriptors.set(f.descriptors.subarray(0, f.count * 32), at * 32);
+    at += f.count;
+  }
+  return { count, points, descriptors };
+}
+
 async function detectOrb(img: GreyImage, max: number, equalise: boolean): Promise<OrbFeatures> {
   const { cv } = await loadOpenCv();
   const mat = cv.matFromArray(img.height, img.width, cv.CV_8UC1, img.data);
@@ -97,7 +164,8 @@ async function detectOrb(img: GreyImage, max: number, equalise: boolean): Promis
 
 /**
  * RANSAC inliers between a suspect's and an original's features: ratio-tested matches (0.8) that a
- * single homography maps within 5 px. 0 when fewer than 8 matches survive the ratio test.
+ * single homography maps within 5 px. 0 when fewer than 8 matches survive the ratio test, and 0
+ * when the homography is no view of the original an edit makes (`plausibleHomography`).
  */
 export async function orbInliers(suspect: OrbFeatures, original: OrbFeatures): Promise<number> {
   if (suspect.count < 8 || original.count < 8) return 0;
@@ -129,12 +197,64 @@ export async function orbInliers(suspect: OrbFeatures, original: OrbFeatures): P
     const h = cv.findHomography(srcMat, dstMat, cv.RANSAC, 5.0, mask);
     mats.push(h);
     if (h.empty()) return 0;
-    let inliers = 0;
-    for (let i = 0; i < mask.rows; i++) if (mask.data[i]) inliers++;
-    return inliers;
+    const at: number[] = [];
+    for (let i = 0; i < mask.rows; i++) if (mask.data[i]) at.push(src[2 * i], src[2 * i + 1]);
+    return plausibleHomography(Array.from(h.data64F as Float64Array), at) ? at.length / 2 : 0;
   } finally {
     for (const m of mats) m.delete();
   }
+}
+
+/** Most a homography may foreshorten the matched part of the picture: w (its third row) at most this many times larger at one inlier than at another. */
+const MAX_PERSPECTIVE = 2;
+/** Most a homography may scale the matched part (either way, along any direction): ORB's 8-level pyramid (×1.2) spans ≈ 3.6 of it. */
+const MAX_SCALE = 8;
+/** Most a homography may stretch one direction against the other (a copy squeezed to fit a slot). */
+const MAX_ANISOTROPY = 3;
+
+/**
+ * Whether a RANSAC homography (row-major 3 × 3, suspect → original) with inliers at `points` (the
+ * suspect's x, y pairs) is a view of the original that an edit makes: the picture is not seen
+ * edge-on (w positive at every inlier, and at most `MAX_PERSPECTIVE` times larger at one than at
+ * another), not mirrored or folded (ORB descriptors are not mirror-invariant: a true match never
+ * is), and, at the inliers' centroid, scaled by at most `MAX_SCALE` and stretched by at most
+ * `MAX_ANISOTROPY`. Every edit thieves make is a similarity (resize, crop, rotation, border,
+ * screenshot). RANSAC over many tentative matches of unrelated pictures finds degenerate transforms
+ * instead: with a suspect's 1,000 keypoints, a web page around an unrelated photo reached 20
+ * inliers through a homography that mirrors, shrinks one direction to nothing, and puts the
+ * horizon through the matched points.
+ */
+export function plausibleHomography(h: readonly number[], points: readonly number[]): boolean {
+  const n = points.length / 2;
+  if (h.length !== 9 || n === 0 || !h.every(Number.isFinite)) return false;
+  let wMin = Infinity;
+  let wMax = -Infinity;
+  let cx = 0;
+  let cy = 0;
+  for (let i = 0; i < n; i++) {
+    const x = points[2 * i];
+    const y = points[2 * i + 1];
+    const w = h[6] * x + h[7] * y + h[8];
+    wMin = Math.min(wMin, w);
+    wMax = Math.max(wMax, w);
+    cx += x / n;
+    cy += y / n;
+  }
+  if (!(wMin > 0) || wMax > MAX_PERSPECTIVE * wMin) return false;
+  // the Jacobian of the projective map at the centroid
+  const w = h[6] * cx + h[7] * cy + h[8];
+  const u = (h[0] * cx + h[1] * cy + h[2]) / w;
+  const v = (h[3] * cx + h[4] * cy + h[5]) / w;
+  const a = (h[0] - u * h[6]) / w;
+  const b = (h[1] - u * h[7]) / w;
+  const c = (h[3] - v * h[6]) / w;
+  const d = (h[4] - v * h[7]) / w;
+  const det = a * d - b * c;
+  if (!(det > 0)) return false;
+  const f2 = a * a + b * b + c * c + d * d;
+  const s1 = Math.sqrt((f2 + Math.sqrt(Math.max(0, f2 * f2 - 4 * det * det))) / 2);
+  const s2 = det / s1;
+  return s1 <= MAX_SCALE && s2 >= 1 / MAX_SCALE && s1 <= MAX_ANISOTROPY * s2;
 }
 
 /** Features as one blob for the index: u32 count ‖ f32 points ‖ descriptors. */

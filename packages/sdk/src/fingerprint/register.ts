@@ -15,6 +15,8 @@ export class StampFingerprints {
   private readonly features = new Map<string, Uint8Array>();
   /** Image files that could not be decoded: stamped by their SHA-256 only. */
   readonly unreadable: Array<{ file: string; message: string }> = [];
+  /** Image files with too little texture to fingerprint (flat, smooth gradient, even fine pattern): fingerprinted and indexed, but their edited copies are not reliably found. */
+  readonly tooLittleTexture: string[] = [];
 
   /** The fingerprint text of an image file; undefined when the file is not an image type `stamp` fingerprints, or does not decode (then listed in `unreadable`). */
   async fingerprintForStamp(file: string): Promise<string | undefined> {
@@ -28,6 +30,7 @@ export class StampFingerprints {
       return undefined;
     }
     this.features.set(path.resolve(file), encodeOrbFeatures(await orbFeatures(image.trimmed)));
+    if (image.tooLittleTexture) this.tooLittleTexture.push(file);
     return formatFingerprint(image.fingerprint);
   }
 

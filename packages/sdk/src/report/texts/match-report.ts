@@ -56,6 +56,20 @@ export const MATCH_REPORT_TEXTS = {
     zh: "局部特征：{inliers} 个内点 ≥ {min}（哈希距离 {distance}）",
     en: "local features: {inliers} inliers ≥ {min} (hash distance {distance})",
   },
+  foundBy: { zh: "候选来源", en: "Found by" },
+  foundByHash: {
+    zh: "全局哈希：原图的某个变体与可疑图片的 pHash 距离在候选范围内",
+    en: "global hash: one of the original's variants is within the candidate distance of the suspect's pHash",
+  },
+  foundByLocalFeatures: {
+    zh: "局部特征：可疑图片的 ORB 描述子在局部特征索引中投票选出了该原图（其哈希距离超出候选范围）",
+    en: "local features: the suspect's ORB descriptors voted for this original in the local-feature index (its hash was beyond the candidate distance)",
+  },
+  tooLittleTexture: {
+    zh: "可疑图片纹理过少，无法可靠地提取指纹（纯色、平滑渐变或均匀细纹）：其哈希大多是噪声，因此原图的副本可能找不到，无关的平坦图片也可能相似。",
+    en: "The suspect image has too little texture to fingerprint (flat, a smooth gradient or an even fine pattern): its hash is mostly noise, so a copy of a registered original may go unfound and unrelated flat pictures may match.",
+  },
+  noMatch: { zh: "没有已登记的原图与该图片相似。", en: "No registered original matches this image." },
   seenAs: { zh: "可疑图片的查找方式", en: "Suspect seen as" },
   seenAsWhole: { zh: "原样（去除纯色边框）", en: "the image as it is (uniform borders trimmed)" },
   seenAsRegion: {
