@@ -95,6 +95,8 @@ describe("SDK core: evidence commitments and Merkle trees", function () {
         // the same leaves packed in one byte array (as stores keep them): the same tree
         const packed = Buffer.concat(leaves.map((l) => Buffer.from(l.slice(2), "hex")));
         expect(MerkleTree.build(packed).root).to.equal(whole.root);
+        const unaligned = Buffer.concat([Buffer.alloc(1), packed]).subarray(1); // copied byte-wise, not by words
+        expect(MerkleTree.build(unaligned).root).to.equal(whole.root);
         expect((await MerkleTree.buildAsync(packed, 0)).proof(0)).to.deep.equal(whole.proof(0));
         if (n === 5000) expect(turns, "timers ran while 4,999 nodes were hashed").to.be.greaterThan(0);
       }

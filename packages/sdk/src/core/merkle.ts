@@ -43,6 +43,7 @@ export class MerkleTree {
    */
   static build(leaves: Leaves): MerkleTree {
     const [nodes, n] = placeLeaves(leaves);
+    if (leaves instanceof Uint8Array) placePacked(nodes, leaves, 0, n);
     hashNodes(nodes, n - 2, 0);
     return new MerkleTree(nodes, n);
   }
@@ -55,6 +56,11 @@ export class MerkleTree {
   static async buildAsync(leaves: Leaves, sliceMs = 2): Promise<MerkleTree> {
     const [nodes, n] = placeLeaves(leaves);
     const SLICE = 256; // nodes hashed between clock reads
+    if (leaves instanceof Uint8Array)
+      for (let from = 0; from < n; from += 16 * SLICE) {
+        placePacked(nodes, leaves, from, Math.min(n, from + 16 * SLICE));
+        if (from + 16 * SLICE < n) await new Promise<void>((resolve) => setImmediate(resolve));
+      }
     let next = n - 2; // internal nodes, highest index first: children before parents
     while (next >= 0) {
       const started = performance.now();
@@ -119,7 +125,10 @@ export class MerkleTree {
 /** The leaves of a tree: 32-byte values (hex or bytes), or all of them packed in one byte array. */
 export type Leaves = ReadonlyArray<Uint8Array | string> | Uint8Array;
 
-/** The nodes buffer of a tree over `leaves` with the leaves in place (heap order, last node = leaf 0), and their number. */
+/**
+ * The nodes buffer of a tree over `leaves` and their number; leaves given one by one are put in
+ * place (heap order, last node = leaf 0), packed leaves are left to {@link placePacked}.
+ */
 function placeLeaves(leaves: Leaves): [Uint8Array, number] {
   const packed = leaves instanceof Uint8Array;
   if (packed && leaves.length % 32 !== 0)
@@ -128,12 +137,7 @@ function placeLeaves(leaves: Leaves): [Uint8Array, number] {
   if (n === 0) throw new ProofmarkError("INVALID_ARGUMENT", "a Merkle tree needs at least one leaf");
   const total = 2 * n - 1;
   const nodes = new Uint8Array(total * 32);
-  if (packed) {
-    // leaf i at node total - 1 - i: byte by byte, no view per leaf
-    for (let i = 0; i < n; i++)
-      for (let k = 0, from = i * 32, to = (total - 1 - i) * 32; k < 32; k++) nodes[to + k] = leaves[from + k];
-    return [nodes, n];
-  }
+  if (packed) return [nodes, n];
   for (let i = 0; i < n; i++) {
     const leaf = leaves[i];
     const at = (total - 1 - i) * 32;
@@ -145,6 +149,22 @@ function placeLeaves(leaves: Leaves): [Uint8Array, number] {
     nodes.set(bytes, at);
   }
   return [nodes, n];
+}
+
+/** Puts packed leaves `from` to `to` (exclusive) in place: leaf i at node 2n - 2 - i, eight words at a time. */
+function placePacked(nodes: Uint8Array, packed: Uint8Array, from: number, to: number): void {
+  const last = nodes.length / 32 - 1;
+  if (packed.byteOffset % 4 === 0) {
+    const src = new Uint32Array(packed.buffer, packed.byteOffset, packed.length >> 2);
+    const dst = new Uint32Array(nodes.buffer, nodes.byteOffset, nodes.length >> 2);
+    for (let i = from; i < to; i++) {
+      const a = i * 8;
+      const b = (last - i) * 8;
+      for (let k = 0; k < 8; k++) dst[b + k] = src[a + k];
+    }
+    return;
+  }
+  for (let i = from; i < to; i++) nodes.set(packed.subarray(i * 32, i * 32 + 32), (last - i) * 32);
 }
 
 /** Hashes the internal nodes `from` down to `to` (heap indices, from ≥ to; their children are done). */
