@@ -200,8 +200,17 @@ describe("calendar SQLite store: batches as runs of the acknowledgement order", 
         expect(found!.ack.id, leaf).to.equal(ids[Math.floor(i / 100)]);
         expect(found!.ackIndex).to.equal(i % 100);
       }
-      const batch = await store.openBatch(1000, (l) => MerkleTree.build(l).root);
-      expect(batch!.leaves).to.deep.equal(leaves);
+      // a leaf acknowledged again keeps its first acknowledgement, in the log as in the table
+      const again = randomLeaf();
+      expect(await store.acknowledge(ack([again, leaves[150]], 2000))).to.equal(6);
+      const first = await store.lookup(leaves[150]);
+      expect([first!.ack.id, first!.ackIndex]).to.deep.equal([2, 50]);
+      expect(first!.ack.leaves).to.deep.equal(leaves.slice(100, 200));
+      const second = await store.lookup(again);
+      expect([second!.ack.id, second!.ackIndex]).to.deep.equal([6, 0]);
+      const batch = await store.openBatch(1000, async (l) => (await MerkleTree.buildAsync(l)).root);
+      expect(batch!.leaves).to.deep.equal([...leaves, again]);
+      expect(batch!.root).to.equal(MerkleTree.build([...leaves, again]).root);
     } finally {
       await store.close();
     }

@@ -81,6 +81,33 @@ describe("SDK core: evidence commitments and Merkle trees", function () {
       expect(tree.proof(2)).to.deep.equal([ethers.hexlify(hashPair(a, b))]);
     });
 
+    it("buildAsync gives build's tree, node for node, while letting the event loop through between slices", async function () {
+      for (const n of [1, 2, 3, 257, 5000]) {
+        const leaves = Array.from({ length: n }, (_v, i) => ethers.id(`async ${n} ${i}`));
+        let turns = 0;
+        const ticker = setInterval(() => turns++, 0);
+        // sliceMs 0: one slice of 256 nodes between turns of the event loop
+        const tree = await MerkleTree.buildAsync(leaves, 0).finally(() => clearInterval(ticker));
+        const whole = MerkleTree.build(leaves);
+        expect(tree.root).to.equal(whole.root);
+        expect(Buffer.from(tree.heapBytes).equals(Buffer.from(whole.heapBytes))).to.equal(true);
+        expect(tree.proof(n - 1)).to.deep.equal(whole.proof(n - 1));
+        // the same leaves packed in one byte array (as stores keep them): the same tree
+        const packed = Buffer.concat(leaves.map((l) => Buffer.from(l.slice(2), "hex")));
+        expect(MerkleTree.build(packed).root).to.equal(whole.root);
+        const unaligned = Buffer.concat([Buffer.alloc(1), packed]).subarray(1); // copied byte-wise, not by words
+        expect(MerkleTree.build(unaligned).root).to.equal(whole.root);
+        expect((await MerkleTree.buildAsync(packed, 0)).proof(0)).to.deep.equal(whole.proof(0));
+        if (n === 5000) expect(turns, "timers ran while 4,999 nodes were hashed").to.be.greaterThan(0);
+      }
+      const empty = await MerkleTree.buildAsync([]).then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      expect(empty?.message).to.match(/at least one leaf/);
+      expect(() => MerkleTree.build(new Uint8Array(33))).to.throw(/32 bytes each/);
+    });
+
     it("rejects an empty tree, a short leaf and an out-of-range index", function () {
       expect(() => MerkleTree.build([])).to.throw(/at least one leaf/);
       expect(() => MerkleTree.build(["0x1234"])).to.throw(/32 bytes/);

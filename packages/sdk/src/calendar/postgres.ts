@@ -170,7 +170,10 @@ export class PostgresCalendarStore implements CalendarStore {
     return this.holding;
   }
 
-  async openBatch(max: number, rootOf: (leaves: Hex[]) => Hex): Promise<BatchRecord | undefined> {
+  async openBatch(
+    max: number,
+    rootOf: (packedLeaves: Uint8Array) => Hex | Promise<Hex>,
+  ): Promise<BatchRecord | undefined> {
     return this.tx(async (c) => {
       const rows = (
         await c.query(
@@ -180,9 +183,10 @@ export class PostgresCalendarStore implements CalendarStore {
       ).rows as Array<{ leaf: Buffer }>;
       if (rows.length === 0) return undefined;
       const leaves = rows.map((r) => `0x${r.leaf.toString("hex")}` as Hex);
+      const packed = Buffer.concat(rows.map((r) => r.leaf));
       const batch: BatchRecord = {
         id: 0,
-        root: rootOf(leaves),
+        root: await rootOf(packed),
         leafCount: leaves.length,
         createdAt: Date.now(),
         leaves,
@@ -193,7 +197,7 @@ export class PostgresCalendarStore implements CalendarStore {
       };
       const r = await c.query(
         "INSERT INTO calendar_batches (root, leaf_count, created_at, leaves, progress) VALUES ($1, $2, $3, $4, $5) RETURNING id",
-        [batch.root, batch.leafCount, batch.createdAt, packLeaves(leaves), progressJson(batch)],
+        [batch.root, batch.leafCount, batch.createdAt, packed, progressJson(batch)],
       );
       batch.id = Number(r.rows[0].id);
       await c.query(

@@ -507,7 +507,11 @@ class Calendar {
         if (pending === 0 || this.closed) return;
         const oldest = (await this.store.oldestPending()) ?? Date.now();
         if (pending < this.maxBatch && Date.now() - oldest < this.intervalMs) return;
-        const batch = await this.store.openBatch(this.maxBatch, (leaves) => MerkleTree.build(leaves).root);
+        // the batch's tree in slices: tens of thousands of leaves would otherwise hold up every request
+        const batch = await this.store.openBatch(
+          this.maxBatch,
+          async (packed) => (await MerkleTree.buildAsync(packed)).root,
+        );
         if (!batch) return;
         this.log(`batch ${batch.id}: ${batch.leafCount} leaves under ${batch.root}`);
         crashForTest("calendar-after-batch");

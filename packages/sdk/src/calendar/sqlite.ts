@@ -38,11 +38,19 @@ CREATE INDEX IF NOT EXISTS batches_end ON batches (last_ack, last_index);
  */
 export const CALENDAR_SCHEMA_VERSION = "proofmark-calendar-2";
 
+/** Where the batches end: (ack id, index) of the last leaf in a batch (ack ids grow with commits). */
+const END_SQL = "SELECT last_ack AS a, last_index AS i FROM batches ORDER BY last_ack DESC, last_index DESC LIMIT 1";
+
 /**
  * The indexer: fills the leaf table (and the acks table) from acknowledgements that are already
  * durable in the acknowledgement log, on a worker thread with its own connection. Everything queued
  * while a transaction ran goes into the next one, so its cost per leaf falls as the load grows; it
  * is off the acknowledgement path (a slow index never delays a 202, it only delays batching).
+ *
+ * It is also the store's only writer once the store is open: taking a batch's leaves, recording a
+ * batch and saving a batch's progress are requests to it (`op`, answered by `seq`), so that no
+ * write transaction — each one an fsync of the WAL, tens of milliseconds on a busy disk — and no
+ * read of tens of thousands of leaf rows runs on the event loop that answers the requests.
  */
 const INDEXER_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads");
@@ -56,12 +64,18 @@ db.pragma("cache_size = -65536");
 db.pragma("mmap_size = 268435456");
 const insertAck = db.prepare("INSERT OR IGNORE INTO acks (id, root, received_at, calendar, signer, signature, leaves) VALUES (?, ?, ?, ?, ?, ?, ?)");
 const insertLeaf = db.prepare("INSERT OR IGNORE INTO leaves (leaf, ack_id, ack_index, received_at) VALUES (?, ?, ?, ?)");
+const end = db.prepare("${END_SQL}");
+const takePending = db.prepare("SELECT leaf, ack_id, ack_index FROM leaves WHERE (ack_id, ack_index) > (?, ?) ORDER BY ack_id, ack_index LIMIT ?");
+const insertBatch = db.prepare("INSERT INTO batches (root, leaf_count, created_at, leaves, progress, last_ack, last_index) VALUES (?, ?, ?, ?, ?, ?, ?)");
+const save = db.prepare("UPDATE batches SET progress = ?, completed_at = ? WHERE id = ?");
+const endOf = () => { const r = end.get(); return r ? [r.a, r.i] : [0, 0]; };
+const bytes = (u) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 // a message carries log records as written (u32 length, u32 CRC-32, u32 header length, header
-// JSON, the leaves), transferred, and the id of the last one
+// JSON, the leaves), copied, and the id of the last one
 const run = db.transaction((records) => {
   let inserted = 0;
-  for (const bytes of records) {
-    const record = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (const r of records) {
+    const record = bytes(r);
     const headerEnd = 12 + record.readUInt32LE(8);
     const m = JSON.parse(record.toString("utf8", 12, headerEnd));
     const leaves = record.subarray(headerEnd);
@@ -70,6 +84,24 @@ const run = db.transaction((records) => {
   }
   return inserted;
 });
+// a batch is recorded only if no other batch ended after the leaves were taken (one anchorer per file)
+const recordBatch = db.transaction((m) => {
+  const [a, i] = endOf();
+  if (a !== m.after[0] || i !== m.after[1]) throw new Error("another batch was closed meanwhile");
+  return Number(insertBatch.run(m.root, m.count, m.createdAt, bytes(m.leaves), m.progress, m.lastAck, m.lastIndex).lastInsertRowid);
+});
+const ops = {
+  // the oldest leaves in no batch yet, packed, and where they end
+  take(m) {
+    const after = endOf();
+    const rows = takePending.all(after[0], after[1], m.max);
+    if (rows.length === 0) return null;
+    const last = rows[rows.length - 1];
+    return { leaves: Buffer.concat(rows.map((r) => r.leaf)), lastAck: last.ack_id, lastIndex: last.ack_index, after };
+  },
+  batch: (m) => recordBatch.immediate(m),
+  save(m) { save.run(m.progress, m.completedAt, m.id); return null; },
+};
 let queue = [];
 let through = 0;
 let closing = false;
@@ -83,6 +115,12 @@ function drain() {
   if (closing) { db.close(); parentPort.close(); }
 }
 parentPort.on("message", (m) => {
+  if (m.op !== undefined) {
+    if (closing) return;
+    try { parentPort.postMessage({ seq: m.seq, result: ops[m.op](m) }); }
+    catch (e) { parentPort.postMessage({ seq: m.seq, error: String(e && e.message || e) }); }
+    return;
+  }
   const idle = queue.length === 0;
   if (m.close) closing = true;
   else { for (const r of m.records) queue.push(r); through = m.through; }
@@ -143,10 +181,13 @@ export class SqliteCalendarStore implements CalendarStore {
   private nextId = 1;
   /** The tail of the log writes: each append waits for the previous one (records stay in id order). */
   private writing: Promise<unknown> = Promise.resolve();
-  /** Acknowledgements durable in the log, not yet in the database, by id. */
-  private readonly unindexed = new Map<number, AckRecord>();
-  /** Their leaves: leaf → [ack id, index] of its first acknowledgement among them. */
-  private readonly unindexedLeaves = new Map<string, [number, number]>();
+  /**
+   * Acknowledgements durable in the log, not yet in the database: their log records as written, by
+   * id. Bytes, not records of strings: under load they live a few hundred milliseconds, long enough
+   * for a string per leaf (and a map entry per leaf to find it) to be promoted and collected by the
+   * old generation's collector; a leaf asked for meanwhile is searched for in these bytes.
+   */
+  private readonly unindexed = new Map<number, Buffer>();
   private unindexedCount = 0;
   private indexFailure?: string;
   private indexedThrough = 0;
@@ -160,6 +201,9 @@ export class SqliteCalendarStore implements CalendarStore {
   private waiters: Array<{ through: number; resolve: () => void; reject: (e: Error) => void }> = [];
   /** Leaves in the leaf table not yet in a batch: counted once at open, then kept (one instance per file). */
   private pending = 0;
+  /** Requests to the writer thread (take leaves, record a batch, save progress) waiting for its answer. */
+  private readonly calls = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private nextCall = 1;
 
   constructor(file: string) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -192,9 +236,16 @@ export class SqliteCalendarStore implements CalendarStore {
       eval: true,
       workerData: { file, module: require.resolve("better-sqlite3") },
     });
-    this.indexer.on("message", (m: { through: number; inserted?: number; error?: string }) => this.indexed(m));
+    this.indexer.on(
+      "message",
+      (m: { through: number; inserted?: number; error?: string; seq?: number; result?: unknown }) =>
+        m.seq !== undefined ? this.answered(m.seq, m.result, m.error) : this.indexed(m),
+    );
     this.indexer.on("error", (e) => {
       this.indexFailure = e.message;
+      const failure = new ProofmarkError("CALENDAR_STORE_FAILED", `the calendar's index writer failed: ${e.message}`);
+      for (const call of this.calls.values()) call.reject(failure);
+      this.calls.clear();
     });
     this.indexer.unref();
   }
@@ -247,9 +298,7 @@ export class SqliteCalendarStore implements CalendarStore {
     const db = this.db;
     return {
       // ack ids grow with commits (one writer): the leaves after the last batch's end are the pending ones, oldest first
-      end: db.prepare(
-        "SELECT last_ack AS a, last_index AS i FROM batches ORDER BY last_ack DESC, last_index DESC LIMIT 1",
-      ),
+      end: db.prepare(END_SQL),
       pending: db.prepare("SELECT COUNT(*) AS n FROM leaves WHERE (ack_id, ack_index) > (?, ?)"),
       oldest: db.prepare(
         "SELECT received_at AS t FROM leaves WHERE (ack_id, ack_index) > (?, ?) ORDER BY ack_id, ack_index LIMIT 1",
@@ -259,14 +308,7 @@ export class SqliteCalendarStore implements CalendarStore {
       batchOf: db.prepare(
         "SELECT * FROM batches WHERE (last_ack, last_index) >= (?, ?) ORDER BY last_ack, last_index LIMIT 1",
       ),
-      takePending: db.prepare(
-        "SELECT leaf, ack_id, ack_index FROM leaves WHERE (ack_id, ack_index) > (?, ?) ORDER BY ack_id, ack_index LIMIT ?",
-      ),
-      insertBatch: db.prepare(
-        "INSERT INTO batches (root, leaf_count, created_at, leaves, progress, last_ack, last_index) VALUES (?, ?, ?, ?, ?, ?, ?)",
-      ),
       unfinished: db.prepare("SELECT * FROM batches WHERE completed_at IS NULL ORDER BY id"),
-      save: db.prepare("UPDATE batches SET progress = ?, completed_at = ? WHERE id = ?"),
       stats: db.prepare(
         "SELECT (SELECT COUNT(*) FROM leaves) AS leaves, (SELECT COUNT(*) FROM batches) AS batches, (SELECT COUNT(*) FROM batches WHERE completed_at IS NOT NULL) AS complete",
       ),
@@ -316,11 +358,8 @@ export class SqliteCalendarStore implements CalendarStore {
     }
     segment.size += bytes.length;
     segment.lastId = record.id;
-    this.unindexed.set(record.id, record);
+    this.unindexed.set(record.id, bytes);
     this.unindexedCount += record.leaves.length;
-    record.leaves.forEach((leaf, i) => {
-      if (!this.unindexedLeaves.has(leaf)) this.unindexedLeaves.set(leaf, [record.id, i]);
-    });
     if (process.env.PROOFMARK_TEST_CRASH === "calendar-before-index") {
       // fault injection (crash tests): acknowledged, never indexed, killed once the answer is out
       setTimeout(() => process.kill(process.pid, "SIGKILL"), 500);
@@ -364,10 +403,8 @@ export class SqliteCalendarStore implements CalendarStore {
     this.toIndex = [];
     this.toIndexLeaves = 0;
     this.indexing = true;
-    this.indexer.postMessage(
-      { records, through: this.toIndexThrough },
-      records.map((r) => r.buffer as ArrayBuffer),
-    );
+    // copied, not transferred: the bytes stay in `unindexed` until the indexer reports them done
+    this.indexer.postMessage({ records, through: this.toIndexThrough });
   }
 
   /** The indexer committed every acknowledgement up to `through`. */
@@ -381,15 +418,12 @@ export class SqliteCalendarStore implements CalendarStore {
     this.indexedThrough = m.through;
     this.indexing = false;
     this.pending += m.inserted ?? 0;
-    for (const [id, record] of this.unindexed) {
+    for (const [id, bytes] of this.unindexed) {
       if (id > m.through) break;
       this.unindexed.delete(id);
-      this.unindexedCount -= record.leaves.length;
-      record.leaves.forEach((leaf) => {
-        if (this.unindexedLeaves.get(leaf)?.[0] === id) this.unindexedLeaves.delete(leaf);
-      });
+      this.unindexedCount -= (bytes.length - 12 - bytes.readUInt32LE(8)) / 32;
     }
-    if (this.unindexed.size === 0) this.indexer.unref(); // idle: do not keep the process alive
+    if (this.unindexed.size === 0 && this.calls.size === 0) this.indexer.unref(); // idle: do not keep the process alive
     this.waiters = this.waiters.filter((w) => {
       if (w.through > this.indexedThrough) return true;
       w.resolve();
@@ -432,9 +466,14 @@ export class SqliteCalendarStore implements CalendarStore {
     const key = Buffer.from(leaf.slice(2), "hex");
     const row = this.stmts.leaf.get(key) as { ack_id: number; ack_index: number } | undefined;
     if (!row) {
-      // durable in the log, not yet in the leaf table (so in no batch yet)
-      const place = this.unindexedLeaves.get(leaf);
-      return place ? { ack: this.unindexed.get(place[0])!, ackIndex: place[1] } : undefined;
+      // durable in the log, not yet in the leaf table (so in no batch yet): its first acknowledgement there
+      for (const bytes of this.unindexed.values()) {
+        const leavesAt = 12 + bytes.readUInt32LE(8);
+        for (let at = bytes.indexOf(key, leavesAt); at >= 0; at = bytes.indexOf(key, at + 1))
+          if ((at - leavesAt) % 32 === 0)
+            return { ack: decodeLogPayload(bytes.subarray(8)), ackIndex: (at - leavesAt) / 32 };
+      }
+      return undefined;
     }
     const ack = ackFromRow(this.stmts.ack.get(row.ack_id) as AckRow);
     const batchRow = this.stmts.batchOf.get(row.ack_id, row.ack_index) as BatchRow | undefined;
@@ -458,42 +497,45 @@ export class SqliteCalendarStore implements CalendarStore {
     return true;
   }
 
-  async openBatch(max: number, rootOf: (leaves: Hex[]) => Hex): Promise<BatchRecord | undefined> {
+  async openBatch(
+    max: number,
+    rootOf: (packedLeaves: Uint8Array) => Hex | Promise<Hex>,
+  ): Promise<BatchRecord | undefined> {
     await this.caughtUp(); // a batch takes the oldest leaves: every acknowledged one must be in the table
-    const s = this.stmts;
-    const run = this.db.transaction(() => {
-      const rows = s.takePending.all(...this.end(), max) as Array<{ leaf: Buffer; ack_id: number; ack_index: number }>;
-      if (rows.length === 0) return undefined;
-      const leaves = rows.map((r) => `0x${r.leaf.toString("hex")}` as Hex);
-      const root = rootOf(leaves);
-      const createdAt = Date.now();
-      const batch: BatchRecord = {
+    // read and written by the writer thread; the root computed here meanwhile (nothing else closes batches)
+    const taken = (await this.call({ op: "take", max })) as {
+      leaves: Uint8Array;
+      lastAck: number;
+      lastIndex: number;
+      after: [number, number];
+    } | null;
+    if (!taken) return undefined;
+    const packed = Buffer.from(taken.leaves.buffer, taken.leaves.byteOffset, taken.leaves.byteLength);
+    const batch = withPackedLeaves(
+      {
         id: 0,
-        root,
-        leafCount: leaves.length,
-        createdAt,
-        leaves,
+        root: await rootOf(packed),
+        leafCount: packed.length / 32,
+        createdAt: Date.now(),
         anchors: {},
         sent: {},
         timestamps: [],
         tsaFailures: {},
-      };
-      const last = rows[rows.length - 1];
-      batch.id = Number(
-        s.insertBatch.run(
-          root,
-          leaves.length,
-          createdAt,
-          Buffer.concat(rows.map((r) => r.leaf)),
-          progressJson(batch),
-          last.ack_id,
-          last.ack_index,
-        ).lastInsertRowid,
-      );
-      return batch;
-    });
-    const batch = run.immediate(); // take the write lock first: a read-then-write upgrade could fail as busy
-    if (batch) this.pending -= batch.leafCount;
+      },
+      packed,
+    );
+    batch.id = (await this.call({
+      op: "batch",
+      root: batch.root,
+      count: batch.leafCount,
+      createdAt: batch.createdAt,
+      leaves: taken.leaves,
+      progress: progressJson(batch),
+      lastAck: taken.lastAck,
+      lastIndex: taken.lastIndex,
+      after: taken.after,
+    })) as number;
+    this.pending -= batch.leafCount;
     return batch;
   }
 
@@ -502,7 +544,34 @@ export class SqliteCalendarStore implements CalendarStore {
   }
 
   async saveBatch(batch: BatchRecord): Promise<void> {
-    this.stmts.save.run(progressJson(batch), batch.completedAt ?? null, batch.id);
+    await this.call({
+      op: "save",
+      progress: progressJson(batch),
+      completedAt: batch.completedAt ?? null,
+      id: batch.id,
+    });
+  }
+
+  /** One request to the writer thread (see INDEXER_SOURCE), answered once its transaction committed. */
+  private call(message: Record<string, unknown>): Promise<unknown> {
+    if (this.indexFailure !== undefined)
+      return Promise.reject(
+        new ProofmarkError("CALENDAR_STORE_FAILED", `the calendar's index writer failed: ${this.indexFailure}`),
+      );
+    const seq = this.nextCall++;
+    const answer = new Promise((resolve, reject) => this.calls.set(seq, { resolve, reject }));
+    this.indexer.ref(); // an answer awaited keeps the process alive
+    this.indexer.postMessage({ ...message, seq });
+    return answer;
+  }
+
+  private answered(seq: number, result: unknown, error: string | undefined): void {
+    const call = this.calls.get(seq);
+    if (!call) return;
+    this.calls.delete(seq);
+    if (this.calls.size === 0 && this.unindexed.size === 0) this.indexer.unref();
+    if (error === undefined) call.resolve(result);
+    else call.reject(new ProofmarkError("CALENDAR_STORE_FAILED", `the calendar store failed: ${error}`));
   }
 
   async stats(): Promise<{ leaves: number; batches: number; completeBatches: number }> {
@@ -554,6 +623,19 @@ function ackFromRow(r: AckRow): AckRecord {
   };
 }
 
+/**
+ * The batch with `leaves` as hex strings made from `packed` when first read: the service never reads
+ * them (a batch's proofs are served from its stored row), and tens of thousands of strings made at
+ * once would hold up the event loop and then the old generation's collector.
+ */
+function withPackedLeaves(batch: Omit<BatchRecord, "leaves">, packed: Buffer): BatchRecord {
+  let leaves: Hex[] | undefined;
+  return Object.defineProperty(batch, "leaves", {
+    enumerable: true,
+    get: () => (leaves ??= unpackLeaves(packed)),
+  }) as BatchRecord;
+}
+
 /** The progress fields of a batch as stored (JSON). */
 export function progressJson(b: BatchRecord): string {
   return JSON.stringify({ anchors: b.anchors, sent: b.sent, timestamps: b.timestamps, tsaFailures: b.tsaFailures });
@@ -592,7 +674,7 @@ function encodeLogRecord(r: AckRecord): Buffer {
       signature: r.signature,
     }),
   );
-  // its own ArrayBuffer (not the shared pool): transferred to the indexer once written
+  // its own ArrayBuffer (not the shared pool): the copy posted to the indexer is the record alone
   const out = Buffer.allocUnsafeSlow(12 + header.length + r.leaves.length * 32);
   out.writeUInt32LE(4 + header.length + r.leaves.length * 32, 0);
   out.writeUInt32LE(header.length, 8);
@@ -614,11 +696,17 @@ function readLogSegment(file: string): AckRecord[] {
     if (zlib.crc32(payload) !== buf.readUInt32LE(at + 4)) break;
     const headerLength = payload.readUInt32LE(0);
     if (4 + headerLength > length || (length - 4 - headerLength) % 32 !== 0) break;
-    const h = JSON.parse(payload.toString("utf8", 4, 4 + headerLength)) as Omit<AckRecord, "leaves">;
-    out.push({ ...h, leaves: unpackLeaves(payload.subarray(4 + headerLength)) });
+    out.push(decodeLogPayload(payload));
     at += 8 + length;
   }
   return out;
+}
+
+/** The acknowledgement in a log record's payload (u32 header length, header JSON, the leaves). */
+function decodeLogPayload(payload: Buffer): AckRecord {
+  const headerLength = payload.readUInt32LE(0);
+  const h = JSON.parse(payload.toString("utf8", 4, 4 + headerLength)) as Omit<AckRecord, "leaves">;
+  return { ...h, leaves: unpackLeaves(payload.subarray(4 + headerLength)) };
 }
 
 function writeAll(fd: number, bytes: Buffer): Promise<void> {

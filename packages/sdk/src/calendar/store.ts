@@ -72,8 +72,12 @@ export interface CalendarStore {
   asAnchorer<T>(fn: () => Promise<T>): Promise<T | undefined>;
   /** Whether this instance holds the anchoring lock now. */
   isAnchorer(): boolean;
-  /** Puts up to `max` pending leaves (oldest first) into a new batch with the root `rootOf(leaves)`, durably. */
-  openBatch(max: number, rootOf: (leaves: Hex[]) => Hex): Promise<BatchRecord | undefined>;
+  /**
+   * Puts up to `max` pending leaves (oldest first) into a new batch with the root `rootOf(leaves)`,
+   * durably. `rootOf` gets the leaves packed (32 bytes each, in order: no string per leaf for tens
+   * of thousands of leaves) and may be asynchronous (the service hashes large batches in slices).
+   */
+  openBatch(max: number, rootOf: (packedLeaves: Uint8Array) => Hex | Promise<Hex>): Promise<BatchRecord | undefined>;
   unfinishedBatches(): Promise<BatchRecord[]>;
   /** Saves the batch's progress fields (anchors, sent, timestamps, tsaFailures, completedAt). */
   saveBatch(batch: BatchRecord): Promise<void>;
