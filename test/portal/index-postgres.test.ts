@@ -372,7 +372,12 @@ describe("portal index in PostgreSQL (two instances + an indexer, the indexer ki
       registryArtifact("EvidenceRegistry").abi as never,
       await chain.signer("coop"),
     );
-    const anchor = async () => (await evidence.getFunction("anchor")(hexlify(randomBytes(32)), 3)).wait();
+    // Mined when its receipt exists (a receipt polled for, not tx.wait(): ethers waits for a block
+    // event after a first miss, and an automining node that mined the block just before mints no other).
+    const anchor = async () => {
+      const tx = await evidence.getFunction("anchor")(hexlify(randomBytes(32)), 3);
+      while (!(await chain.provider.getTransactionReceipt(tx.hash))) await new Promise((r) => setTimeout(r, 20));
+    };
     const anchors = (db: Database.Database) =>
       (db.prepare("SELECT COUNT(*) AS n FROM anchors").get() as { n: number }).n;
     const sameAsShared = async () => {
