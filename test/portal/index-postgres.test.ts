@@ -6,7 +6,7 @@ import { Contract, JsonRpcProvider, hexlify, randomBytes } from "ethers";
 import Database from "better-sqlite3";
 import { EmbeddedStore, EventDocuments, openChain, registryArtifact, type ChainContext } from "../../packages/sdk/src";
 import { appliedPage, applyPage, Indexer, openDb, PostgresIndexLog } from "../../packages/portal/src";
-import { CHAIN_TABLES } from "../../packages/portal/src/db";
+import { CHAIN_TABLES, getMeta } from "../../packages/portal/src/db";
 import { postgresBinDir, startPostgres, type TestPostgres } from "../helpers/postgres";
 import { CLI } from "../cli/helpers";
 import { seedWorld, stopChain, tempDataDir, type SeededWorld } from "./fixture";
@@ -350,5 +350,95 @@ describe("portal index in PostgreSQL (two instances + an indexer, the indexer ki
     expect(strip(got2.lot)).to.deep.equal(strip(expected.lot));
     expect(strip(got2.trace)).to.deep.equal(strip(expected.trace));
     expect(strip(got2.recalled)).to.deep.equal(strip(expected.recalled));
+  });
+
+  it("a page whose append fails — refused, or committed with its answer lost — leaves the writer's copy equal to the shared index, nothing indexed twice", async () => {
+    // The writer applies each page to its copy before appending it (each write runs once): a failed
+    // append must not leave the copy a page ahead of what every other instance sees.
+    const scope = `append-failure:${chain.chainId}`;
+    const log = await PostgresIndexLog.open(pg!.url, scope);
+    const copy = openDb(":memory:");
+    const evidenceAddress = await chain.registryAddress("EvidenceRegistry");
+    const writer = new Indexer({
+      db: copy,
+      // No cached block number: each sync sees the anchor mined just before it.
+      provider: new JsonRpcProvider(chain.rpcUrls[0], undefined, { staticNetwork: true, cacheTimeout: -1 }),
+      evidenceRegistry: evidenceAddress,
+      provenanceRegistry: await chain.registryAddress("ProvenanceRegistry"),
+      log,
+    });
+    const evidence = new Contract(
+      evidenceAddress,
+      registryArtifact("EvidenceRegistry").abi as never,
+      await chain.signer("coop"),
+    );
+    // Mined when its receipt exists (a receipt polled for, not tx.wait(): ethers waits for a block
+    // event after a first miss, and an automining node that mined the block just before mints no other).
+    const anchor = async () => {
+      const tx = await evidence.getFunction("anchor")(hexlify(randomBytes(32)), 3);
+      while (!(await chain.provider.getTransactionReceipt(tx.hash))) await new Promise((r) => setTimeout(r, 20));
+    };
+    const anchors = (db: Database.Database) =>
+      (db.prepare("SELECT COUNT(*) AS n FROM anchors").get() as { n: number }).n;
+    const sameAsShared = async () => {
+      const reader = await PostgresIndexLog.open(pg!.url, scope);
+      const shared = openDb(":memory:");
+      const got = await reader.pagesAfter(0, 100_000);
+      await reader.close();
+      const seqs = got.pages.map((p) => p.seq);
+      expect(seqs, "pages numbered 1..n, none twice").to.deep.equal(seqs.map((_s, i) => i + 1));
+      for (const p of got.pages) applyPage(shared, p.seq, p.ops);
+      for (const table of [...CHAIN_TABLES, "documents"]) {
+        const all = (db: Database.Database) => db.prepare(`SELECT * FROM ${table} ORDER BY 1, 2, 3`).all();
+        expect(all(copy), table).to.deep.equal(all(shared));
+      }
+      expect(appliedPage(copy)).to.equal(appliedPage(shared));
+      expect(writer.indexedTo).to.equal(Number(getMeta(shared, [...metaCursors(shared)][0])));
+      const n = anchors(shared);
+      shared.close();
+      return n;
+    };
+    const metaCursors = (db: Database.Database) =>
+      (
+        db
+          .prepare("SELECT key FROM meta WHERE key LIKE 'cursor:%' AND key NOT LIKE 'cursor:checked:%'")
+          .all() as Array<{
+          key: string;
+        }>
+      ).map((r) => r.key);
+    expect((await writer.sync()).writer).to.equal(true);
+    const base = await sameAsShared();
+    const append = log.append.bind(log);
+    try {
+      // Refused before anything was written (a lost lock, PostgreSQL down).
+      await anchor();
+      log.append = () => Promise.reject(new Error("the connection to PostgreSQL was lost"));
+      await writer.sync().then(
+        () => expect.fail("the sync should fail with its append"),
+        (e: Error) => expect(e.message).to.match(/lost/),
+      );
+      log.append = append;
+      await writer.sync();
+      expect(await sameAsShared()).to.equal(base + 1);
+      // Committed, then the answer lost: the page is in the shared index once, and in the copy once.
+      await anchor();
+      log.append = async (...a: Parameters<typeof append>) => {
+        await append(...a);
+        throw new Error("the connection to PostgreSQL was lost after COMMIT");
+      };
+      await writer.sync().then(
+        () => expect.fail("the sync should fail with its append"),
+        (e: Error) => expect(e.message).to.match(/lost/),
+      );
+      log.append = append;
+      await anchor();
+      await writer.sync();
+      expect(await sameAsShared()).to.equal(base + 3);
+      expect(anchors(copy)).to.equal(base + 3);
+    } finally {
+      log.append = append;
+      copy.close();
+      await log.close();
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { toQuantity, type FetchRequest, type JsonRpcProvider, type Log } from "ethers";
 import type Database from "better-sqlite3";
+import { isAscii } from "node:buffer";
 import * as http from "node:http";
 import * as https from "node:https";
 import {
@@ -18,7 +19,7 @@ import {
 } from "@proofmark/sdk";
 import { diskFullError } from "@proofmark/sdk/internal";
 import { CHAIN_TABLES, getMeta, setMeta } from "./db";
-import { appliedPage, applyPage, IndexRecorder, snapshotOps, type PostgresIndexLog } from "./index-log";
+import { appliedPage, applyPage, emptyIndexOps, IndexRecorder, snapshotOps, type PostgresIndexLog } from "./index-log";
 import { eventKey, LotIndex } from "./lot-index";
 
 /** How far back the indexer re-checks block hashes for a reorganisation. */
@@ -161,14 +162,21 @@ export class Indexer {
     this.documents = opts.documents;
     this.lots = new LotIndex(this.db);
     this.registry = this.provenance ? new ProvenanceRegistryClient(this.provenance, this.provider) : undefined;
-    const key = `cursor:${this.addresses.join(",")}`;
-    const cursor = getMeta(this.db, key);
-    if (cursor === undefined) setMeta(this.db, key, String((opts.fromBlock ?? 0) - 1));
-    this.cursorKey = key;
+    this.fromBlock = opts.fromBlock ?? 0;
+    this.cursorKey = `cursor:${this.addresses.join(",")}`;
     this.checkedKey = `cursor:checked:${this.addresses.join(",")}`;
+    this.initCursor();
+    this.status.indexedTo = Number(getMeta(this.db, this.cursorKey));
+  }
+
+  private readonly fromBlock: number;
+
+  /** Sets the cursor keys of an index that has none (a new one, or a copy emptied to be rebuilt). */
+  private initCursor(): void {
+    if (getMeta(this.db, this.cursorKey) === undefined) setMeta(this.db, this.cursorKey, String(this.fromBlock - 1));
     // An index written before this key existed read storage at the end of every range: checked to its cursor.
-    if (getMeta(this.db, this.checkedKey) === undefined) setMeta(this.db, this.checkedKey, getMeta(this.db, key)!);
-    this.status.indexedTo = Number(getMeta(this.db, key));
+    if (getMeta(this.db, this.checkedKey) === undefined)
+      setMeta(this.db, this.checkedKey, getMeta(this.db, this.cursorKey)!);
   }
 
   private readonly cursorKey: string;
@@ -298,10 +306,12 @@ export class Indexer {
   private lastSnapshot?: number;
 
   /**
-   * Commits one page of writes: to the SQLite index, or — with a shared index — to PostgreSQL in one
-   * transaction with the cursor after it (refused when another instance moved the cursor), then to
-   * the SQLite copy (the page as committed, without reading it back). Every {@link snapshotEvery}
-   * pages the writer then compacts the log into a snapshot of its copy.
+   * Commits one page of writes: to the SQLite index, or — with a shared index — to the SQLite copy
+   * as the next page (the writes recorded as they run: each runs once), then to PostgreSQL in one
+   * transaction with the cursor after it (refused when another instance moved the cursor). When
+   * that append fails or lands elsewhere than the copy's next page, the copy holds a page the shared
+   * index may lack: it is marked {@link stale} and rebuilt from the shared index before anything
+   * else. Every {@link snapshotEvery} pages the writer then compacts the log into a snapshot of its copy.
    */
   private async commit(toBlock: number, write: () => void): Promise<void> {
     if (!this.log) {
@@ -309,12 +319,35 @@ export class Indexer {
       return;
     }
     const from = this.indexedTo;
-    const ops = this.recorder!.record(write);
+    const expected = appliedPage(this.local) + 1;
+    const ops = this.recorder!.apply(write, expected);
+    this.stale = true;
     const seq = await this.log.append(from, toBlock, ops);
-    if (appliedPage(this.local) === seq - 1) applyPage(this.local, seq, ops);
-    else await this.follow();
+    if (seq !== expected) {
+      await this.rebuild();
+      return;
+    }
+    this.stale = false;
     this.lastSnapshot ??= await this.log.snapshotSeq();
     if (seq - this.lastSnapshot >= this.snapshotEvery) await this.compact();
+  }
+
+  /** Whether the SQLite copy may hold a page the shared index lacks (an append failed after the copy applied it). */
+  private stale = false;
+
+  /**
+   * Empties the SQLite copy and applies the shared index to it again (its snapshot, then its
+   * pages): after an append that failed, the copy equals the shared index again. Returns the
+   * pages applied, counting the emptying as one (the copy changed).
+   */
+  private async rebuild(): Promise<number> {
+    this.stale = true;
+    applyPage(this.local, 0, emptyIndexOps());
+    this.initCursor();
+    this.lastSnapshot = undefined;
+    const n = await this.follow();
+    this.stale = false;
+    return n + 1;
   }
 
   /**
@@ -332,8 +365,10 @@ export class Indexer {
   private async syncOnce(): Promise<SyncResult> {
     const head = await this.provider.getBlockNumber();
     if (this.log) {
-      this.followed = await this.follow();
+      this.followed = (this.stale ? await this.rebuild() : 0) + (await this.follow());
       if (!(await this.log.lead())) return { head, indexedTo: this.indexedTo, logs: 0, writer: false };
+      // Pages the previous writer appended between that follow and its lock's release.
+      this.followed += await this.follow();
     }
     let reorgedFrom: number | undefined;
     // Reorganisation check: the newest stored block whose hash still matches.
@@ -695,9 +730,12 @@ function post(url: string, headers: Record<string, string>, body: string): Promi
           chunks.push(c);
           length += c.length;
         });
-        res.on("end", () =>
-          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks, length).toString("utf8") }),
-        );
+        res.on("end", () => {
+          const bytes = Buffer.concat(chunks, length);
+          // JSON-RPC answers of logs and blocks are ASCII (hex and names): decoded as Latin-1, the
+          // same characters at a few percent of the UTF-8 decoder's cost over megabytes.
+          resolve({ status: res.statusCode ?? 0, text: bytes.toString(isAscii(bytes) ? "latin1" : "utf8") });
+        });
         res.on("error", reject);
       },
     );
