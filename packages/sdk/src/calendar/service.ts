@@ -8,6 +8,7 @@ import type { ReceiptAnchor } from "../core/receipt";
 import type { CalendarAttestation } from "../core/statement";
 import type { ChainContext } from "../chain/context";
 import type { EvidenceRegistryClient } from "../chain/evidence";
+import { minedReceipt } from "../chain/rpc";
 import { calendarAttestationFor, signCalendarAcknowledgement } from "../evidence/statement";
 import { requestTimestamp, type TimestampEntry } from "../tsa";
 import { chainKey, type BatchRecord, type CalendarStore } from "./store";
@@ -583,7 +584,7 @@ class Calendar {
       const sent = batch.sent[key];
       if (!anchor && sent) {
         const tx = await chain.context.provider.getTransaction(sent);
-        const mined = tx ? await tx.wait() : null;
+        const mined = tx ? await minedReceipt(tx) : null;
         if (mined && mined.status === 1) anchor = await chain.registry.anchorFromReceipt(mined, batch.root);
       }
       if (!anchor) {

@@ -3,6 +3,7 @@ import { ContractFactory, type Provider, type Signer } from "ethers";
 import { isProofmarkError, ProofmarkError } from "../core/errors";
 import { readJsonIfExists, writeFileAtomic } from "../util/fs";
 import * as artifacts from "./artifacts.generated";
+import { minedReceipt } from "./rpc";
 
 /** Registries Proofmark deploys. */
 export type RegistryName = "EvidenceRegistry" | "ProvenanceRegistry";
@@ -72,7 +73,7 @@ export async function deployRegistry(name: ContractName, signer: Signer, args: u
   let receipt;
   try {
     contract = await factory.deploy(...args);
-    receipt = await contract.deploymentTransaction()!.wait();
+    receipt = await minedReceipt(contract.deploymentTransaction()!);
   } catch (e) {
     if (isProofmarkError(e)) throw e;
     const err = e as { shortMessage?: string; message?: string; code?: string };

@@ -3,6 +3,7 @@ import { isProofmarkError, ProofmarkError } from "../core/errors";
 import type { Hex } from "../core/hex";
 import type { ReceiptAnchor } from "../core/receipt";
 import { EvidenceRegistryArtifact } from "./artifacts.generated";
+import { minedReceipt } from "./rpc";
 
 /** The first anchoring of a root, as stored on chain (anchoredAt 0 = never anchored). */
 export interface OnChainAnchor {
@@ -65,7 +66,7 @@ export class EvidenceRegistryClient {
     await onSent?.(tx.hash as Hex);
     let receipt: TransactionReceipt | null;
     try {
-      receipt = await tx.wait();
+      receipt = await minedReceipt(tx);
     } catch (e) {
       throw describeTxError(e, "anchoring the root");
     }

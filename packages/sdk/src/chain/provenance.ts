@@ -9,6 +9,7 @@ import { ProofmarkError } from "../core/errors";
 import { BIZ_STEPS, PRODUCT_ROLES, roleCode, type BizStep, type ProductRole } from "../core/epcis";
 import type { Hex } from "../core/hex";
 import { accountLabel, explainProvenanceRevert, roleNames } from "./provenance-revert";
+import { minedReceipt } from "./rpc";
 import {
   LOT_ORIGINS,
   LOT_STATUSES,
@@ -413,7 +414,7 @@ export class ProvenanceRegistryClient {
   async waitFor(tx: TransactionResponse, what: string): Promise<TxInfo> {
     let receipt: TransactionReceipt | null;
     try {
-      receipt = await tx.wait();
+      receipt = await minedReceipt(tx);
     } catch (e) {
       throw await this.explain(e, what);
     }
@@ -482,7 +483,7 @@ export class ProvenanceRegistryClient {
     }
     let receipt: TransactionReceipt | null;
     try {
-      receipt = await tx.wait();
+      receipt = await minedReceipt(tx);
     } catch (e) {
       throw await this.explain(e, what, ctx);
     }

@@ -1,4 +1,4 @@
-import { FetchRequest, JsonRpcProvider, Network } from "ethers";
+import { FetchRequest, JsonRpcProvider, Network, type Provider, type TransactionReceipt } from "ethers";
 import type { ChainReader } from "../core/engine";
 import { ProofmarkError } from "../core/errors";
 import { jsonRpcCall, RPC_DEADLINE_MS } from "./jsonrpc";
@@ -32,6 +32,29 @@ export function makeProvider(url: string, chainId: number, pollingIntervalMs = 2
     cacheTimeout: -1,
   });
   return provider;
+}
+
+/**
+ * The receipt of a sent transaction once it is mined, whatever its status (a revert is the caller's
+ * to report). Polls the receipt: 25 ms at first, backing off to `maxPollMs`.
+ *
+ * Not ethers' `tx.wait()`: after a first miss it waits for a *new block*, and its block poller takes
+ * the first block number it reads as already seen. On an automining node (Anvil, the embedded chain)
+ * the block holding the transaction can be mined between the two, and when nothing else is sent no
+ * other block ever comes: the wait never ends (seen under load in tests).
+ *
+ * @example
+ * const receipt = await minedReceipt(await contract.anchor(root, n));
+ */
+export async function minedReceipt(
+  tx: { hash: string; provider: Provider },
+  maxPollMs = 1_000,
+): Promise<TransactionReceipt> {
+  for (let delay = 25; ; delay = Math.min(delay * 2, maxPollMs)) {
+    const receipt = await tx.provider.getTransactionReceipt(tx.hash);
+    if (receipt) return receipt;
+    await new Promise((resolve) => setTimeout(resolve, delay));
+  }
 }
 
 /**

@@ -5,6 +5,7 @@ import { PRODUCT_ROLES, type ProductRole } from "../core/epcis";
 import type { Hex } from "../core/hex";
 import { registryArtifact } from "../chain/deployments";
 import type { ChainContext } from "../chain/context";
+import { minedReceipt } from "../chain/rpc";
 import { ProvenanceRegistryClient, explainProvenanceRevert } from "../chain/provenance";
 import { provenanceRegistryInterface } from "../chain/provenance-logs";
 import { EventDocuments } from "../gi/documents";
@@ -628,7 +629,7 @@ export class CoopRelay {
     let receipt;
     try {
       const tx = await execute.send(...executeArgs(signed), { gasLimit });
-      receipt = await tx.wait();
+      receipt = await minedReceipt(tx);
     } catch (e) {
       throw forwarderRefusal(e, from);
     }

@@ -13,6 +13,7 @@ import {
 } from "../core/receipt";
 import type { ChainContext } from "../chain/context";
 import { EvidenceRegistryClient } from "../chain/evidence";
+import { minedReceipt } from "../chain/rpc";
 import { removeStaleTemps, syncFiles, writeFileAtomic } from "../util/fs";
 import { assertUnchanged, collectFiles, hashFileVersion, receiptPathFor, type SkippedEntry } from "./files";
 import { StampQueue, type QueuedItem, type StampBatch } from "./queue";
@@ -209,7 +210,7 @@ async function anchorBatch(
   if (batch.txHash) {
     const tx = await chain.provider.getTransaction(batch.txHash);
     if (tx) {
-      const mined = await tx.wait();
+      const mined = await minedReceipt(tx);
       if (mined && mined.status === 1) {
         await chain.persist();
         return registry.anchorFromReceipt(mined, batch.root);
