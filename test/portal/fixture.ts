@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { Contract, Interface, ZeroHash } from "ethers";
+import { Contract, Interface, ZeroHash, type Provider } from "ethers";
 import {
   EmbeddedStore,
   EventDocuments,
@@ -19,6 +19,7 @@ import {
   type ChainContext,
   type EpcisEvent,
   type IssueCodesResult,
+  minedReceipt,
 } from "../../packages/sdk/src";
 
 /** What the portal tests and the benchmark seed: a GI season, codes, a recall, an XSS product, a stamped file. */
@@ -73,11 +74,11 @@ export const RETAIL_ADDRESS = "上海市静安区南京西路 1 号";
 export const ALTERED_NOTE = "residue test passed: lot to be altered";
 
 async function lotFrom(
-  tx: Promise<{ wait(): Promise<{ logs: Array<{ topics: string[]; data: string }> } | null> }>,
+  tx: Promise<{ hash: string; provider: Provider }>,
   iface: Interface,
   event: string,
 ): Promise<number> {
-  const receipt = await (await tx).wait();
+  const receipt = await minedReceipt(await tx);
   for (const log of receipt!.logs) {
     const parsed = (() => {
       try {
@@ -147,7 +148,7 @@ async function seed(
   const nextLot = async () => Number((await coop.counts())[1]) + 1;
 
   const createProduct = async (name: string, nameEn: string) => {
-    const receipt = await (
+    const receipt = await minedReceipt(
       await registrar.createProduct({
         admin: accounts.coop,
         maxYieldBps: 10_000,
@@ -157,11 +158,9 @@ async function seed(
         giNumber: "AGI00001",
         region: "安徽省砀山县",
         unit: "g",
-      })
-    ).wait();
-    const log = receipt!.logs
-      .map((l: { topics: string[]; data: string }) => iface.parseLog(l))
-      .find((l: { name: string } | null) => l?.name === "ProductCreated");
+      }),
+    );
+    const log = receipt!.logs.map((l) => iface.parseLog(l)).find((l) => l?.name === "ProductCreated");
     return Number(log!.args.product);
   };
   const seedProduct = async (product: number) => {
@@ -173,10 +172,10 @@ async function seed(
       [4, "logistics"],
       [5, "retailer"],
     ] as Array<[number, string]>) {
-      await (await coop.grantRole(await coop.productRoleId(product, role), accounts[who])).wait();
+      await minedReceipt(await coop.grantRole(await coop.productRoleId(product, role), accounts[who]));
     }
-    await (await coop.grantLicence(product, accounts.farmer1, 2026, 50_000_000)).wait();
-    await (await coop.grantLicence(product, accounts.farmer2, 2026, 50_000_000)).wait();
+    await minedReceipt(await coop.grantLicence(product, accounts.farmer1, 2026, 50_000_000));
+    await minedReceipt(await coop.grantLicence(product, accounts.farmer2, 2026, 50_000_000));
   };
   const harvestAndPack = async (
     product: number,
@@ -208,9 +207,11 @@ async function seed(
         extensions: { "gi:attachmentName": CERTIFICATE_NAME, "gi:attachment": certificate, "gi:note": note },
       }),
     );
-    await (
-      await (await as("inspector")).recordEvent({ lot: harvest, step: i.step, disposition: i.disposition, ...i.record })
-    ).wait();
+    await minedReceipt(
+      await (
+        await as("inspector")
+      ).recordEvent({ lot: harvest, step: i.step, disposition: i.disposition, ...i.record }),
+    );
     const packedId = await nextLot();
     const pk = await rec(
       packEvent({
@@ -232,35 +233,35 @@ async function seed(
         location: "urn:proofmark:coop:dock",
       }),
     );
-    await (
+    await minedReceipt(
       await (
         await as("logistics")
-      ).recordEvent({ lot: packed, step: sh.step, disposition: sh.disposition, ...sh.record })
-    ).wait();
+      ).recordEvent({ lot: packed, step: sh.step, disposition: sh.disposition, ...sh.record }),
+    );
     const rc = await rec(
       observationEvent({ lot: lot(packed), step: "receiving", time: time(t0 + 4 * 86_400), location: RETAIL_ADDRESS }),
     );
-    await (
+    await minedReceipt(
       await (
         await as("retailer")
-      ).recordEvent({ lot: packed, step: rc.step, disposition: rc.disposition, ...rc.record })
-    ).wait();
+      ).recordEvent({ lot: packed, step: rc.step, disposition: rc.disposition, ...rc.record }),
+    );
     return { harvest, packed };
   };
 
   const pear = await createProduct("砀山酥梨", "Dangshan Su Pear");
   await seedProduct(pear);
   // Named participants: farmer1 and the inspector are registered; farmer2 is not.
-  await (await coop.setParticipant(pear, accounts.farmer1, FARM)).wait();
-  await (
+  await minedReceipt(await coop.setParticipant(pear, accounts.farmer1, FARM));
+  await minedReceipt(
     await coop.setParticipant(pear, accounts.inspector, {
       kind: 1,
       name: "安徽省农产品质检中心",
       nameEn: "Anhui Agricultural Products Inspection Centre",
       licence: "",
       region: "",
-    })
-  ).wait();
+    }),
+  );
   const good = await harvestAndPack(pear, "farmer1", 240);
   const bad = await harvestAndPack(pear, "farmer2", 100);
   const recall = await rec(
@@ -271,12 +272,12 @@ async function seed(
       location: "urn:proofmark:lab:AHQI",
     }),
   );
-  await (await (await as("inspector")).recall(bad.harvest, "pesticide residue above limit", recall.record)).wait();
+  await minedReceipt(await (await as("inspector")).recall(bad.harvest, "pesticide residue above limit", recall.record));
   const altered = await harvestAndPack(pear, "farmer1", 20, ALTERED_NOTE);
   const spare = await harvestAndPack(pear, "farmer1", 20);
   const xssProduct = await createProduct(XSS_NAME, XSS_NAME);
   await seedProduct(xssProduct);
-  await (await coop.setParticipant(xssProduct, accounts.farmer1, HOSTILE_PARTICIPANT)).wait();
+  await minedReceipt(await coop.setParticipant(xssProduct, accounts.farmer1, HOSTILE_PARTICIPANT));
   // Its plot and inspection note (off-chain documents) are hostile too.
   const xss = await harvestAndPack(xssProduct, "farmer1", 10, XSS_NAME, XSS_NAME);
   await chain.persist();

@@ -4,7 +4,14 @@ import * as http from "node:http";
 import * as path from "node:path";
 import { Contract, JsonRpcProvider, hexlify, randomBytes } from "ethers";
 import Database from "better-sqlite3";
-import { EmbeddedStore, EventDocuments, openChain, registryArtifact, type ChainContext } from "../../packages/sdk/src";
+import {
+  EmbeddedStore,
+  EventDocuments,
+  minedReceipt,
+  openChain,
+  registryArtifact,
+  type ChainContext,
+} from "../../packages/sdk/src";
 import { appliedPage, applyPage, Indexer, openDb, PostgresIndexLog } from "../../packages/portal/src";
 import { CHAIN_TABLES, getMeta } from "../../packages/portal/src/db";
 import { postgresBinDir, startPostgres, type TestPostgres } from "../helpers/postgres";
@@ -45,7 +52,7 @@ describe("portal index in PostgreSQL (two instances + an indexer, the indexer ki
     );
     for (let i = 0; i < 30; i++) {
       await chain.provider.send("anvil_mine", ["0x40"]);
-      await (await evidence.getFunction("anchor")(hexlify(randomBytes(32)), i + 1)).wait();
+      await minedReceipt(await evidence.getFunction("anchor")(hexlify(randomBytes(32)), i + 1));
     }
     world = await seedWorld(dataDir);
   });
@@ -287,7 +294,7 @@ describe("portal index in PostgreSQL (two instances + an indexer, the indexer ki
       registryArtifact("EvidenceRegistry").abi as never,
       await chain.signer("coop"),
     );
-    await (await evidence.getFunction("anchor")(hexlify(randomBytes(32)), 7)).wait();
+    await minedReceipt(await evidence.getFunction("anchor")(hexlify(randomBytes(32)), 7));
     const newHead = await chain.provider.getBlockNumber();
     const log = await PostgresIndexLog.open(pg!.url, scope);
     const writerCopy = openDb(":memory:");
@@ -372,11 +379,8 @@ describe("portal index in PostgreSQL (two instances + an indexer, the indexer ki
       registryArtifact("EvidenceRegistry").abi as never,
       await chain.signer("coop"),
     );
-    // Mined when its receipt exists (a receipt polled for, not tx.wait(): ethers waits for a block
-    // event after a first miss, and an automining node that mined the block just before mints no other).
     const anchor = async () => {
-      const tx = await evidence.getFunction("anchor")(hexlify(randomBytes(32)), 3);
-      while (!(await chain.provider.getTransactionReceipt(tx.hash))) await new Promise((r) => setTimeout(r, 20));
+      await minedReceipt(await evidence.getFunction("anchor")(hexlify(randomBytes(32)), 3));
     };
     const anchors = (db: Database.Database) =>
       (db.prepare("SELECT COUNT(*) AS n FROM anchors").get() as { n: number }).n;

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import * as http from "node:http";
 import * as path from "node:path";
 import { Contract, JsonRpcProvider, ZeroHash } from "ethers";
-import { openChain, registryArtifact, type ChainContext } from "../../packages/sdk/src";
+import { minedReceipt, openChain, registryArtifact, type ChainContext } from "../../packages/sdk/src";
 import { Indexer, openDb } from "../../packages/portal/src";
 import { stopChain, tempDataDir } from "./fixture";
 
@@ -66,16 +66,18 @@ describe("portal indexer: adaptive log range", function () {
     const product = { maxYieldBps: 10_000, standard: ZeroHash, nameEn: "", giNumber: "X", region: "r", unit: "g" };
     // Three products and their participant records, 400 empty blocks apart.
     for (let i = 0; i < 3; i++) {
-      await (await registrar.createProduct({ admin: await coopSigner.getAddress(), name: `p${i}`, ...product })).wait();
-      await (
+      await minedReceipt(
+        await registrar.createProduct({ admin: await coopSigner.getAddress(), name: `p${i}`, ...product }),
+      );
+      await minedReceipt(
         await coop.setParticipant(i + 1, await coopSigner.getAddress(), {
           kind: 2,
           name: `packer ${i}`,
           nameEn: "",
           licence: "",
           region: "",
-        })
-      ).wait();
+        }),
+      );
       await chain.provider.send("anvil_mine", ["0x190"]);
     }
     const head = await chain.provider.getBlockNumber();

@@ -22,6 +22,7 @@ import {
   serializeReceipt,
   signCalendarAcknowledgement,
   type Receipt,
+  minedReceipt,
 } from "../../packages/sdk/src";
 import { startTestTsa } from "../helpers/tsa";
 import {
@@ -711,7 +712,7 @@ describe("portal (real chain, real SQLite, real browser)", function () {
           location: keccak256(toUtf8Bytes("truck")),
           document: keccak256(toUtf8Bytes(n)),
         });
-        await (await registry.recordEvents([event("reorg-check")])).wait();
+        await minedReceipt(await registry.recordEvents([event("reorg-check")]));
         const snapshot = await chain.provider.send("evm_snapshot", []);
         const evidence = new EvidenceRegistryClient(deployments.EvidenceRegistry!.address, await chain.signer());
         await evidence.anchor(MerkleTree.build([`0x${"c3".repeat(32)}`]).root, 1);

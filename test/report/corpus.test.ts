@@ -7,7 +7,7 @@ import * as http from "node:http";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { ContractFactory } from "ethers";
+import { ContractFactory, type Provider } from "ethers";
 import { chromium, type Browser } from "playwright-core";
 import { createHandler, openDb, startPortal, type Portal } from "../../packages/portal/src";
 import {
@@ -21,6 +21,7 @@ import {
   toHex,
   verifyEvidence,
   type VerificationResult,
+  minedReceipt,
 } from "../../packages/sdk/src";
 import { buildReportModel, verifierHtml, type RejectedReceipt } from "../../packages/sdk/src/report";
 import { CLI } from "../cli/helpers";
@@ -103,13 +104,13 @@ describe("one corpus of receipts through the CLI, the report, the standalone ver
     const salt = randomSalt();
     const leaf = computeLeaf({ sha256, salt, meta: fx.receipt.commitment.meta });
     const submitter = (await signer.getAddress()).toLowerCase();
-    await (
+    await minedReceipt(
       await (
         forged as unknown as {
-          forge(r: string, s: string, t: number, b: number): Promise<{ wait(): Promise<unknown> }>;
+          forge(r: string, s: string, t: number, b: number): Promise<{ hash: string; provider: Provider }>;
         }
-      ).forge(leaf, submitter, block1.timestamp, 1)
-    ).wait();
+      ).forge(leaf, submitter, block1.timestamp, 1),
+    );
     forgedReceipt = write("forged-registry", {
       ...copy(),
       subject: { ...fx.receipt.subject, sha256, size },
