@@ -127,6 +127,8 @@ function cpuText(cpu: Load["cpu"]): string {
 
 /** BENCH_PORTAL_ONLY=catchup measures the indexer catch-up alone (no HTTP load: a minute instead of several). */
 const CATCHUP_ONLY = process.env.BENCH_PORTAL_ONLY === "catchup";
+/** BENCH_PORTAL_ONLY=scan measures the SQLite portal's scan page alone (old and new code compared quickly). */
+const SCAN_ONLY = process.env.BENCH_PORTAL_ONLY === "scan";
 
 export async function run(): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
@@ -175,7 +177,7 @@ export async function run(): Promise<BenchRow[]> {
     const setups: Array<{ name: string; urls: string[]; servers: ChildProcess[] }> = [
       { name: "SQLite portal", urls: [sqlite.url], servers: [sqlite.child] },
     ];
-    if (postgresBinDir()) {
+    if (postgresBinDir() && !SCAN_ONLY) {
       pg = await startPostgres();
       const a = await start(pg.url);
       const b = await start(pg.url);
@@ -203,7 +205,7 @@ export async function run(): Promise<BenchRow[]> {
       // behind in SQLite, one transaction per scan in PostgreSQL — and its page is rendered anew.
       // Addresses differ per set-up and per instance, so every request is a first scan.
       const tag = measured.size;
-      const first = await load(setup.urls, setup.servers, (instance) => {
+      const first = SCAN_ONLY ? page : await load(setup.urls, setup.servers, (instance) => {
         let n = 0;
         return [
           {
@@ -282,7 +284,7 @@ export async function run(): Promise<BenchRow[]> {
       });
     }
     for (const c of children) await stop(c);
-    rows.push(...(await catchUp(dataDir, world.goodLot, pg)));
+    if (!SCAN_ONLY) rows.push(...(await catchUp(dataDir, world.goodLot, pg)));
   } finally {
     for (const c of children) await stop(c);
     pg?.stop();
