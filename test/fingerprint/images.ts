@@ -1,4 +1,6 @@
+import * as path from "node:path";
 import sharp from "sharp";
+import { encodeOrbFeatures, FingerprintIndex, fingerprintImage, formatFingerprint, orbFeatures } from "@proofmark/sdk";
 
 /** A deterministic pseudo-random generator (mulberry32), so generated photos are the same on every run. */
 function random(seed: number): () => number {
@@ -50,4 +52,36 @@ export async function stolenCopy(photo: Buffer): Promise<Buffer> {
     .extend({ top: 40, bottom: 40, left: 40, right: 40, background: "#ffffff" })
     .jpeg({ quality: 40 })
     .toBuffer();
+}
+
+/**
+ * Registers `photos` in the fingerprint index of `dataDir` as `photo-<i>.jpg`, each with its
+ * fingerprint and ORB features as `stamp` stores them (made-up receipts, leaf/hash `0x…<i+1>`,
+ * anchored at block i + 1).
+ */
+export async function indexPhotos(dataDir: string, photos: Buffer[]): Promise<void> {
+  const index = FingerprintIndex.open(dataDir);
+  try {
+    const rows = [];
+    for (const [i, photo] of photos.entries()) {
+      const fp = await fingerprintImage(photo);
+      const hex = `0x${String(i + 1).padStart(64, "0")}`;
+      rows.push({
+        leaf: hex,
+        name: `photo-${i}.jpg`,
+        file: `/shop/photo-${i}.jpg`,
+        receiptPath: path.join(dataDir, `photo-${i}.jpg.proof.json`),
+        sha256: hex,
+        fingerprint: formatFingerprint(fp.fingerprint),
+        chainId: 31337,
+        blockNumber: i + 1,
+        txHash: hex,
+        anchoredAt: 1_800_000_000 + i,
+        features: encodeOrbFeatures(await orbFeatures(fp.trimmed)),
+      });
+    }
+    index.add(rows);
+  } finally {
+    index.close();
+  }
 }

@@ -9,10 +9,8 @@ import {
   confirmByFeatures,
   decodeGrey,
   descriptorKeys,
-  encodeOrbFeatures,
   FingerprintIndex,
   fingerprintImage,
-  formatFingerprint,
   LOW_CONTRAST_FEATURES,
   matchImage,
   MIN_INLIERS,
@@ -22,7 +20,7 @@ import {
   suspectFeatures,
   type OrbFeatures,
 } from "@proofmark/sdk";
-import { productPhoto } from "./images";
+import { indexPhotos, productPhoto } from "./images";
 
 /** Keeps `fraction` of the photo from its left edge: the global hash of what is left is far from every variant of the original. */
 async function leftPart(photo: Buffer, fraction: number, quality = 70): Promise<Buffer> {
@@ -41,30 +39,7 @@ describe("fingerprints: candidates from local features (the feature_key index be
   before(async function () {
     photos = await Promise.all([31, 32, 33, 34, 35, 36].map((seed) => productPhoto(seed)));
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "proofmark-local-"));
-    const index = FingerprintIndex.open(dataDir);
-    try {
-      const rows = [];
-      for (const [i, photo] of photos.entries()) {
-        const fp = await fingerprintImage(photo);
-        const hex = `0x${String(i + 1).padStart(64, "0")}`;
-        rows.push({
-          leaf: hex,
-          name: `photo-${i}.jpg`,
-          file: `/shop/photo-${i}.jpg`,
-          receiptPath: path.join(dataDir, `photo-${i}.jpg.proof.json`),
-          sha256: hex,
-          fingerprint: formatFingerprint(fp.fingerprint),
-          chainId: 31337,
-          blockNumber: i + 1,
-          txHash: hex,
-          anchoredAt: 1_800_000_000 + i,
-          features: encodeOrbFeatures(await orbFeatures(fp.trimmed)),
-        });
-      }
-      index.add(rows);
-    } finally {
-      index.close();
-    }
+    await indexPhotos(dataDir, photos);
   });
 
   after(function () {

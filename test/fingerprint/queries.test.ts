@@ -7,18 +7,14 @@ import {
   canvasRotation,
   computeFingerprint,
   decodeGrey,
-  encodeOrbFeatures,
-  FingerprintIndex,
   fingerprintImage,
-  formatFingerprint,
   hammingDistance,
   MATCH_DISTANCE,
   matchImage,
-  orbFeatures,
   photoRegions,
   rotateCrop,
 } from "@proofmark/sdk";
-import { productPhoto } from "./images";
+import { indexPhotos, productPhoto } from "./images";
 
 /** The photo on a web page: header bar, text lines, price, the photo at 45 % of the page width. */
 async function inScreenshot(photo: Buffer): Promise<Buffer> {
@@ -109,30 +105,7 @@ describe("fingerprints: the suspect looked up as the photo it contains (screensh
 
     before(async function () {
       dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "proofmark-queries-"));
-      const index = FingerprintIndex.open(dataDir);
-      try {
-        const rows = [];
-        for (const [i, photo] of photos.entries()) {
-          const fp = await fingerprintImage(photo);
-          const hex = `0x${String(i + 1).padStart(64, "0")}`;
-          rows.push({
-            leaf: hex,
-            name: `photo-${i}.jpg`,
-            file: `/shop/photo-${i}.jpg`,
-            receiptPath: path.join(dataDir, `photo-${i}.jpg.proof.json`),
-            sha256: hex,
-            fingerprint: formatFingerprint(fp.fingerprint),
-            chainId: 31337,
-            blockNumber: i + 1,
-            txHash: hex,
-            anchoredAt: 1_800_000_000 + i,
-            features: encodeOrbFeatures(await orbFeatures(fp.trimmed)),
-          });
-        }
-        index.add(rows);
-      } finally {
-        index.close();
-      }
+      await indexPhotos(dataDir, photos);
     });
 
     after(function () {

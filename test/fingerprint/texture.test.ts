@@ -4,17 +4,14 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import {
-  encodeOrbFeatures,
-  FingerprintIndex,
   fingerprintImage,
   formatFingerprint,
   hashSignal,
   matchImage,
   MIN_HASH_SIGNAL,
-  orbFeatures,
   parseFingerprint,
 } from "@proofmark/sdk";
-import { productPhoto } from "./images";
+import { indexPhotos, productPhoto } from "./images";
 
 /** A smooth two-colour gradient (a sky): no picture for a global hash to hold on to. */
 function gradient(): Promise<Buffer> {
@@ -59,30 +56,7 @@ describe("fingerprints: too little texture, and pictures whose flat edge is not 
     before(async function () {
       dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "proofmark-texture-"));
       original = await flatBottom();
-      const index = FingerprintIndex.open(dataDir);
-      try {
-        const rows = [];
-        for (const [i, photo] of [original, await productPhoto(78), await gradient()].entries()) {
-          const fp = await fingerprintImage(photo);
-          const hex = `0x${String(i + 1).padStart(64, "0")}`;
-          rows.push({
-            leaf: hex,
-            name: `photo-${i}.jpg`,
-            file: `/shop/photo-${i}.jpg`,
-            receiptPath: path.join(dataDir, `photo-${i}.jpg.proof.json`),
-            sha256: hex,
-            fingerprint: formatFingerprint(fp.fingerprint),
-            chainId: 31337,
-            blockNumber: i + 1,
-            txHash: hex,
-            anchoredAt: 1_800_000_000 + i,
-            features: encodeOrbFeatures(await orbFeatures(fp.trimmed)),
-          });
-        }
-        index.add(rows);
-      } finally {
-        index.close();
-      }
+      await indexPhotos(dataDir, [original, await productPhoto(78), await gradient()]);
     });
 
     after(function () {
