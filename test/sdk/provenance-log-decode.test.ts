@@ -48,6 +48,45 @@ describe("decodeProvenanceLog", function () {
     );
   });
 
+  it("gives the ABI decoder's values and types for any LotHarvested log (masked integers, a non-address producer word left to it)", function () {
+    const harvested = iface.getEvent("LotHarvested")!;
+    fc.assert(
+      fc.property(
+        word,
+        word,
+        fc.oneof(
+          fc.uint8Array({ minLength: 20, maxLength: 20 }).map((a) => zeroPadValue(hexlify(a), 32)),
+          word,
+        ),
+        word,
+        word,
+        (lot, product, producer, season, quantity) => {
+          const log = {
+            topics: [harvested.topicHash, lot, product, producer],
+            data: "0x" + [season, quantity].map((w) => w.slice(2)).join(""),
+          };
+          const ours = decodeProvenanceLog(log);
+          let theirs;
+          try {
+            theirs = iface.decodeEventLog(harvested, log.data, log.topics);
+            theirs.toArray();
+          } catch {
+            theirs = undefined;
+          }
+          if (!theirs) {
+            expect(ours).to.equal(undefined);
+            return;
+          }
+          expect(ours?.name).to.equal("LotHarvested");
+          for (const k of ["lot", "product", "producer", "season", "quantity"]) {
+            expect(ours!.args[k], k).to.equal(theirs[k]);
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
   it("the reducer's hash chain, hashed from the logs' own words, is the chain of the decoded values (canonical words or not)", function () {
     // A word of an integer type: canonical (high bytes zero) or not (random high bytes, masked by the decoder).
     const small = (bytes: number) =>

@@ -21,6 +21,9 @@ export const provenanceRegistryInterface = new Interface(ProvenanceRegistryArtif
 const EVENTS_BY_TOPIC = new Map<string, EventFragment>();
 provenanceRegistryInterface.forEachEvent((f) => EVENTS_BY_TOPIC.set(f.topicHash, f));
 const LOT_EVENT_TOPIC = provenanceRegistryInterface.getEvent("LotEventRecorded")!.topicHash;
+const LOT_HARVESTED_TOPIC = provenanceRegistryInterface.getEvent("LotHarvested")!.topicHash;
+const UINT64_MASK = 0xffffffffffffffffn;
+const HEX_DATA = /^0x[0-9a-fA-F]*$/;
 const ZERO_ADDRESS_PAD = "0".repeat(24);
 const checksummed = new Map<string, string>();
 
@@ -39,8 +42,9 @@ function topicAddress(word: string): string | undefined {
 /**
  * Decodes one ProvenanceRegistry log: its event's name and arguments (by name), or undefined when
  * it is not one of the registry's events or does not decode. `LotEventRecorded`, most of a
- * registry's logs, is read straight from its fixed layout (two indexed topics, five words), with
- * the ABI decoder's masking of small integers; everything else goes through the ABI decoder.
+ * registry's logs, and `LotHarvested`, one per harvest, are read straight from their fixed layouts
+ * (indexed topics, then words), with the ABI decoder's masking of small integers and its types
+ * (bigint for every integer); everything else goes through the ABI decoder.
  */
 export function decodeProvenanceLog(
   log: Pick<Log, "topics" | "data">,
@@ -51,13 +55,24 @@ export function decodeProvenanceLog(
     if (actor !== undefined) {
       const d = log.data;
       const word = (i: number) => d.slice(2 + 64 * i, 66 + 64 * i);
-      const lot = BigInt(log.topics[1]) & 0xffffffffffffffffn;
+      const lot = BigInt(log.topics[1]) & UINT64_MASK;
       const step = Number(BigInt(`0x${word(0)}`) & 0xffn);
       const disposition = Number(BigInt(`0x${word(1)}`) & 0xffn);
       const eventTime = BigInt(`0x${word(2)}`) & 0xffffffffffn;
       const location = `0x${word(3)}`;
       const document = `0x${word(4)}`;
       return { name: "LotEventRecorded", args: { lot, actor, step, disposition, eventTime, location, document } };
+    }
+  }
+  if (topic === LOT_HARVESTED_TOPIC && log.topics.length === 4 && log.data.length === 2 + 64 * 2) {
+    const producer = topicAddress(log.topics[3]);
+    if (producer !== undefined && HEX_DATA.test(log.data)) {
+      const d = log.data;
+      const lot = BigInt(log.topics[1]) & UINT64_MASK;
+      const product = BigInt(log.topics[2]) & 0xffffffffn;
+      const season = BigInt(`0x${d.slice(2, 66)}`) & 0xffffn;
+      const quantity = BigInt(`0x${d.slice(66, 130)}`) & UINT64_MASK;
+      return { name: "LotHarvested", args: { lot, product, producer, season, quantity } };
     }
   }
   const fragment = topic === undefined ? undefined : EVENTS_BY_TOPIC.get(topic);
