@@ -69,6 +69,28 @@ describe("store: embedded store", function () {
     expect((await store.list()).map((e) => e.cid)).to.deep.equal([again.cid]);
   });
 
+  it("closes its pack handles once reads stop, so a store nobody closes holds no file open", async function () {
+    // A GiSession or script that never calls close() must not leave descriptors for the garbage
+    // collector (Node.js warns when it closes one, and will throw instead).
+    const openPacks = () =>
+      fs.readdirSync("/proc/self/fd").filter((fd) => {
+        try {
+          return fs.readlinkSync(`/proc/self/fd/${fd}`).startsWith(path.join(store.dir, "packs"));
+        } catch {
+          return false; // the fd the listing itself used is gone by now
+        }
+      }).length;
+    if (!fs.existsSync("/proc/self/fd")) this.skip();
+    const data = randomData(300_000);
+    const { cid } = await store.add(data);
+    expect(await collect(store.get(cid))).to.deep.equal(data);
+    expect(openPacks()).to.be.greaterThan(0);
+    await new Promise((r) => setTimeout(r, 2_500));
+    expect(openPacks()).to.equal(0);
+    // and reading again opens them again
+    expect(await collect(store.get(cid))).to.deep.equal(data);
+  });
+
   it("adds many files in one durable batch", async function () {
     const files = Array.from({ length: 200 }, (_, i) => ({ content: randomData(1024 + i), name: `f${i}.txt` }));
     const results = await store.addAll(files);

@@ -420,6 +420,9 @@ function isProofmarkErrorLike(e: unknown): boolean {
   return e instanceof ProofmarkError;
 }
 
+/** How long pack handles stay open after the last read. */
+const READER_IDLE_MS = 1_000;
+
 /** Append-only block storage with an index log. See the file comment for the layout. */
 export class PackStore {
   readonly dir: string;
@@ -432,6 +435,10 @@ export class PackStore {
   private indexPos = 0;
   private indexIno = -1;
   private readonly readers = new Map<number, Promise<fsp.FileHandle>>();
+  /** Reads in flight, and whether one started since the idle timer last looked. */
+  private reading = 0;
+  private readSinceTick = false;
+  private idleTimer: NodeJS.Timeout | undefined;
   private opened = false;
 
   constructor(dir: string) {
@@ -698,16 +705,40 @@ export class PackStore {
   }
 
   private reader(pack: number): Promise<fsp.FileHandle> {
+    this.readSinceTick = true;
     let h = this.readers.get(pack);
     if (!h) {
       h = fsp.open(this.packPath(pack), "r");
       h.catch(() => this.readers.delete(pack));
       this.readers.set(pack, h);
+      this.armIdleTimer();
     }
     return h;
   }
 
+  /**
+   * Open pack handles are closed once reads stop for READER_IDLE_MS, so a store its program never
+   * closes (a GiSession left open, say) does not hold file descriptors until the garbage collector
+   * closes them, which Node.js warns about and will refuse.
+   */
+  private armIdleTimer(): void {
+    if (this.idleTimer) return;
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined;
+      if (this.readers.size === 0) return;
+      if (this.reading > 0 || this.readSinceTick) {
+        this.readSinceTick = false;
+        this.armIdleTimer();
+      } else {
+        void this.closeReaders();
+      }
+    }, READER_IDLE_MS);
+    this.idleTimer.unref();
+  }
+
   private async closeReaders(): Promise<void> {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
     const all = [...this.readers.values()];
     this.readers.clear();
     await Promise.all(all.map((h) => h.then((f) => f.close()).catch(() => undefined)));
@@ -750,7 +781,14 @@ export class PackStore {
       }
     }
     const buf = Buffer.allocUnsafe(loc.length);
-    const { bytesRead } = await fh.read(buf, 0, loc.length, loc.offset);
+    this.reading++;
+    this.readSinceTick = true;
+    let bytesRead: number;
+    try {
+      ({ bytesRead } = await fh.read(buf, 0, loc.length, loc.offset));
+    } finally {
+      this.reading--;
+    }
     if (bytesRead !== loc.length) {
       throw new ProofmarkError(
         "BLOCK_MISSING",
