@@ -11,6 +11,7 @@ import type { EvidenceRegistryClient } from "../chain/evidence";
 import { minedReceipt } from "../chain/rpc";
 import { calendarAttestationFor, signCalendarAcknowledgement } from "../evidence/statement";
 import { requestTimestamp, type TimestampEntry } from "../tsa";
+import { installFastPath, nodeReply, type FastPath, type Reply } from "./fast-path";
 import { chainKey, type BatchRecord, type CalendarStore } from "./store";
 
 /** Most leaves in one `POST /v1/leaves`. */
@@ -52,6 +53,14 @@ export interface CalendarOptions {
   publicUrl?: string;
   /** A description of the calendar key, shown by /v1/health (e.g. "development key"). */
   keyNote?: string;
+  /**
+   * Whether `POST /v1/leaves` in its simple form is read by the calendar's own HTTP/1.1 reader
+   * (fast-path.ts) instead of node:http (default true; `PROOFMARK_CALENDAR_FAST_PATH=0` turns it
+   * off). The answers are the same bytes either way.
+   */
+  fastPath?: boolean;
+  /** A request not complete this long after its first byte is answered 408 and closed (default 60 s, node:http's). */
+  headersTimeoutMs?: number;
   log?: (message: string) => void;
 }
 
@@ -104,7 +113,7 @@ export async function startCalendar(opts: CalendarOptions): Promise<CalendarServ
 /** A request waiting for the next group commit: its leaves (normalised) and where to answer. */
 interface Waiter {
   leaves: Hex[];
-  res: http.ServerResponse;
+  res: Reply;
 }
 
 class Calendar {
@@ -116,6 +125,7 @@ class Calendar {
   private readonly tsa: string[];
   private readonly log: (m: string) => void;
   private server!: http.Server;
+  private fast?: FastPath;
   private identity = "";
   private signerAddress: Hex = "0x";
   private waiting: Waiter[] = [];
@@ -144,10 +154,30 @@ class Calendar {
     this.pending = await this.store.pendingCount();
     this.server = http.createServer((req, res) => {
       // the hot path, without the promises of the general router
-      if (req.method === "POST" && req.url === "/v1/leaves") this.postLeaves(req, res);
-      else this.handle(req, res).catch((e) => this.fail(res, e));
+      if (req.method === "POST" && req.url === "/v1/leaves") this.postLeaves(req, nodeReply(res));
+      else {
+        const reply = nodeReply(res);
+        this.handle(req, reply).catch((e) => this.fail(reply, e));
+      }
     });
     this.server.keepAliveTimeout = 30_000;
+    if (this.opts.headersTimeoutMs !== undefined) {
+      this.server.headersTimeout = this.opts.headersTimeoutMs;
+      this.server.requestTimeout = Math.max(this.server.requestTimeout, this.opts.headersTimeoutMs);
+    }
+    if (this.opts.fastPath ?? process.env.PROOFMARK_CALENDAR_FAST_PATH !== "0") {
+      this.fast = installFastPath(this.server, {
+        requestLine: "POST /v1/leaves HTTP/1.1",
+        maxBody: MAX_REQUEST_BYTES,
+        handle: (body, reply) => {
+          try {
+            this.acceptLeaves(body, reply);
+          } catch (e) {
+            this.fail(reply, e);
+          }
+        },
+      });
+    }
     await new Promise<void>((resolve, reject) => {
       this.server.once("error", reject);
       this.server.listen(this.opts.port ?? 0, this.opts.host ?? "127.0.0.1", () => resolve());
@@ -170,6 +200,7 @@ class Calendar {
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
       this.server.closeAllConnections();
+      this.fast?.closeAll();
     });
     await this.ticking;
     while (this.flushing) await new Promise((r) => setTimeout(r, 5));
@@ -177,7 +208,7 @@ class Calendar {
 
   // ---- HTTP -------------------------------------------------------------------------------
 
-  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  private async handle(req: http.IncomingMessage, res: Reply): Promise<void> {
     const url = req.url ?? "/";
     if (url === "/v1/leaves") {
       if (req.method !== "POST")
@@ -206,7 +237,7 @@ class Calendar {
    * which answers 202 once they are durable. Callbacks rather than promises: this runs once per
    * request at the calendar's full rate.
    */
-  private postLeaves(req: http.IncomingMessage, res: http.ServerResponse): void {
+  private postLeaves(req: http.IncomingMessage, res: Reply): void {
     const type = req.headers["content-type"] ?? "";
     if (!/^application\/json\b/i.test(type)) {
       req.resume();
@@ -226,7 +257,7 @@ class Calendar {
     );
   }
 
-  private acceptLeaves(body: string | undefined, res: http.ServerResponse): void {
+  private acceptLeaves(body: string | undefined, res: Reply): void {
     if (body === undefined)
       return this.error(
         res,
@@ -283,19 +314,19 @@ class Calendar {
     }
     if (this.pending + normalized.length > this.maxPending || this.closed) {
       const retry = Math.max(1, Math.ceil(this.intervalMs / 1000));
-      res.setHeader("retry-after", String(retry));
       return this.error(
         res,
         503,
         "CALENDAR_BUSY",
         `the calendar's queue is full (${this.pending} leaves wait for a batch); retry in ${retry} s`,
         { retryAfter: retry },
+        ["retry-after", String(retry)],
       );
     }
     this.acknowledge(normalized, res);
   }
 
-  private async getProof(leaf: Hex, res: http.ServerResponse): Promise<void> {
+  private async getProof(leaf: Hex, res: Reply): Promise<void> {
     const found = await this.store.lookup(leaf);
     if (!found) return this.error(res, 404, "CALENDAR_LEAF_UNKNOWN", `this calendar never acknowledged ${leaf}`);
     const ackTree = this.tree(`a${found.ack.id}`, found.ack.leaves);
@@ -335,7 +366,7 @@ class Calendar {
     this.json(res, 200, proof);
   }
 
-  private async health(res: http.ServerResponse): Promise<void> {
+  private async health(res: Reply): Promise<void> {
     const stats = await this.store.stats();
     this.json(res, 200, {
       status: "ok",
@@ -369,37 +400,43 @@ class Calendar {
     return t;
   }
 
-  private json(res: http.ServerResponse, status: number, value: unknown): void {
-    this.raw(res, status, JSON.stringify(value));
+  private json(res: Reply, status: number, value: unknown, extra: readonly string[] = []): void {
+    this.raw(res, status, JSON.stringify(value), extra);
   }
 
-  private raw(res: http.ServerResponse, status: number, body: string | Buffer): void {
+  /** The answer, with `extra` headers (name, value, …) before the calendar's own, as node:http orders `setHeader` before `writeHead`. */
+  private raw(res: Reply, status: number, body: string | Buffer, extra: readonly string[] = []): void {
     // a flat list of header names and values: node stores it as it is, without walking an object
-    res.writeHead(status, [
-      "content-type",
-      "application/json",
-      "content-length",
-      String(Buffer.byteLength(body)),
-      "cache-control",
-      "no-store",
-    ]);
-    res.end(body);
+    res.send(
+      status,
+      [
+        ...extra,
+        "content-type",
+        "application/json",
+        "content-length",
+        String(Buffer.byteLength(body)),
+        "cache-control",
+        "no-store",
+      ],
+      body,
+    );
   }
 
   private error(
-    res: http.ServerResponse,
+    res: Reply,
     status: number,
     code: ErrorCode,
     message: string,
     details: Record<string, unknown> = {},
+    extra: readonly string[] = [],
   ): void {
-    if (status === 405 && details.allow) res.setHeader("allow", String(details.allow));
-    this.json(res, status, { error: { code, message, details } });
+    const headers = status === 405 && details.allow ? ["allow", String(details.allow), ...extra] : extra;
+    this.json(res, status, { error: { code, message, details } }, headers);
   }
 
-  private fail(res: http.ServerResponse, e: unknown): void {
+  private fail(res: Reply, e: unknown): void {
     this.log(`request failed: ${(e as Error).message}`);
-    if (res.headersSent) {
+    if (res.sent) {
       res.destroy();
       return;
     }
@@ -415,7 +452,7 @@ class Calendar {
   // ---- group commit -----------------------------------------------------------------------
 
   /** Queues the leaves for the next group commit, which answers 202 with their signed statements (request order) once they are durable. */
-  private acknowledge(leaves: Hex[], res: http.ServerResponse): void {
+  private acknowledge(leaves: Hex[], res: Reply): void {
     this.waiting.push({ leaves, res });
     if (!this.flushScheduled && !this.flushing) {
       this.flushScheduled = true;
