@@ -2,7 +2,7 @@ import { getAddress, Interface, type EventFragment, type Log, type Provider } fr
 import { ProofmarkError } from "../core/errors";
 import { BIZ_STEPS, DISPOSITIONS, type BizStep, type Disposition } from "../core/epcis";
 import { advanceChainHead, chainEventDigest, chainEventDigestOfLog, EMPTY_CHAIN_HEAD } from "../core/hash-chain";
-import { fromHex, toHex } from "../core/hex";
+import { fromHex, hexDigitsValue, toHex } from "../core/hex";
 import type { Hex } from "../core/hex";
 import { ProvenanceRegistryArtifact } from "./artifacts.generated";
 
@@ -392,7 +392,47 @@ export function applyProvenanceLogs(
   }
   return state;
 
+  /**
+   * A `LotEventRecorded` log in the contract's own layout (every word canonical: what
+   * {@link chainEventDigestOfLog} hashes as it is), most of a registry's logs, applied straight
+   * from its words: the small integers read from their hex digits, no bigint, no decoded-arguments
+   * object. Returns false, changing nothing but the lot's presence in `state`, for any other
+   * layout: {@link decodeProvenanceLog} then reads it (masked words, the ABI decoder's way).
+   */
+  function applyLotEvent(log: ReducedLog): boolean {
+    const t = log.topics;
+    if (t.length !== 3) return false;
+    const actor = topicAddress(t[2]);
+    if (actor === undefined) return false;
+    // uint64 lot: the topic's last 16 digits (its first 48 are zero when canonical), as Number() of the bigint would round it
+    const high = hexDigitsValue(t[1], 50, 8);
+    const low = hexDigitsValue(t[1], 58, 8);
+    if (high < 0 || low < 0) return false;
+    const id = high * 2 ** 32 + low;
+    const d = log.data;
+    if (!chainEventDigestOfLog(t[1], t[2], d, digest, 0)) return false;
+    const lot = lotOf(id);
+    const ev = chainEvent({
+      lot: id,
+      actor,
+      step: hexDigitsValue(d, 64, 2),
+      disposition: hexDigitsValue(d, 128, 2),
+      eventTime: hexDigitsValue(d, 184, 10),
+      location: `0x${d.slice(194, 258)}`,
+      document: `0x${d.slice(258, 322)}`,
+      blockNumber: log.blockNumber,
+      txHash: log.transactionHash,
+      logIndex: log.index,
+    });
+    let head = heads.get(lot);
+    if (!head) heads.set(lot, (head = fromHex(lot.head, "head")));
+    advanceChainHead(head, digest);
+    state.events.get(id)!.push(ev);
+    return true;
+  }
+
   function applyLog(log: ReducedLog): void {
+    if (log.topics[0] === LOT_EVENT_TOPIC && applyLotEvent(log)) return;
     const parsed = decodeProvenanceLog(log);
     if (!parsed) return;
     // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each case reads its event's fields
@@ -476,6 +516,7 @@ export function applyProvenanceLogs(
         break;
       }
       case "LotEventRecorded": {
+        // a layout other than the contract's own (applyLotEvent): from the decoded values
         const id = Number(a.lot);
         const lot = lotOf(id);
         const ev = chainEvent({
