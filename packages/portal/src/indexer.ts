@@ -18,10 +18,13 @@ import {
   type IndexedLot,
   type StoredLotFacts,
 } from "@proofmark/sdk";
-import { diskFullError } from "@proofmark/sdk/internal";
+import { decodeCanonicalLog, diskFullError } from "@proofmark/sdk/internal";
 import { CHAIN_TABLES, getMeta, setMeta } from "./db";
 import { appliedPage, applyPage, emptyIndexOps, IndexRecorder, snapshotOps, type PostgresIndexLog } from "./index-log";
 import { eventKey, LotIndex } from "./lot-index";
+
+const EVIDENCE_ANCHORED = evidenceRegistryInterface.getEvent("EvidenceAnchored")!;
+const EVIDENCE_ANCHORED_TOPIC = EVIDENCE_ANCHORED.topicHash;
 
 /** How far back the indexer re-checks block hashes for a reorganisation. */
 export const REORG_DEPTH = 12;
@@ -517,14 +520,16 @@ export class Indexer {
   }
 
   private applyEvidence(log: IndexedLog, time: number): void {
-    const parsed = evidenceRegistryInterface.parseLog(log);
-    if (parsed?.name === "EvidenceAnchored") {
+    // Read from its words when canonical (ethers' parseLog recomputes every event's topic hash per log).
+    if (log.topics[0] !== EVIDENCE_ANCHORED_TOPIC) return;
+    const args = decodeCanonicalLog(EVIDENCE_ANCHORED, log) ?? evidenceRegistryInterface.parseLog(log)?.args;
+    if (args) {
       this.stmt(
         "INSERT OR IGNORE INTO anchors (root, submitter, leaf_count, block, tx, time) VALUES (?, ?, ?, ?, ?, ?)",
       ).run(
-        String(parsed.args.root),
-        String(parsed.args.submitter).toLowerCase(),
-        Number(parsed.args.leafCount),
+        String(args.root),
+        String(args.submitter).toLowerCase(),
+        Number(args.leafCount),
         log.blockNumber,
         log.transactionHash,
         time,
@@ -755,9 +760,9 @@ async function postJson(connection: FetchRequest, method: string, body: unknown)
 const agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
 
 /**
- * POSTs `body` with node:http(s) and reads the answer as one string: the chunks joined once and
- * decoded by Buffer (a catch-up's answers are megabytes; `fetch` spent about twice the CPU on them
- * here, in its stream plumbing, copies and TextDecoder).
+ * POSTs `body` with node:http(s) and reads the answer as one string, decoded chunk by chunk by
+ * Buffer (a catch-up's answers are megabytes; `fetch` spent about twice the CPU on them here, in
+ * its stream plumbing, copies and TextDecoder).
  */
 function post(url: string, headers: Record<string, string>, body: string): Promise<{ status: number; text: string }> {
   const target = new URL(url);
@@ -771,17 +776,20 @@ function post(url: string, headers: Record<string, string>, body: string): Promi
         headers: { ...headers, "content-type": "application/json", "content-length": Buffer.byteLength(body) },
       },
       (res) => {
-        const chunks: Buffer[] = [];
-        let length = 0;
+        // JSON-RPC answers of logs and blocks are ASCII (hex and names): each chunk is decoded as
+        // Latin-1 as it arrives, the same characters at a few percent of the UTF-8 decoder's cost,
+        // and without joining megabytes of chunks into a fresh buffer first (fresh memory is slow
+        // here: page faults cost about as much as the copy). From the first chunk that is not
+        // ASCII on, the rest is kept and decoded as UTF-8 at the end.
+        let text = "";
+        const rest: Buffer[] = [];
         res.on("data", (c: Buffer) => {
-          chunks.push(c);
-          length += c.length;
+          if (rest.length === 0 && isAscii(c)) text += c.toString("latin1");
+          else rest.push(c);
         });
         res.on("end", () => {
-          const bytes = Buffer.concat(chunks, length);
-          // JSON-RPC answers of logs and blocks are ASCII (hex and names): decoded as Latin-1, the
-          // same characters at a few percent of the UTF-8 decoder's cost over megabytes.
-          resolve({ status: res.statusCode ?? 0, text: bytes.toString(isAscii(bytes) ? "latin1" : "utf8") });
+          if (rest.length > 0) text += Buffer.concat(rest).toString("utf8");
+          resolve({ status: res.statusCode ?? 0, text });
         });
         res.on("error", reject);
       },
