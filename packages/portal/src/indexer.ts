@@ -43,6 +43,14 @@ const LOG_RANGE_MAX = 100_000;
  * indexer reduces and commits this one; larger pages only delay the first commit.
  */
 const LOGS_PER_PAGE = 2_500;
+/**
+ * A catch-up is read in at least this many ranges (none narrower than {@link LOG_RANGE_START}):
+ * the node answers one range while the indexer indexes the one before, which a catch-up read in
+ * one or two wide ranges cannot do. Without it a history that is sparse and then dense (a
+ * registry's set-up, then a season's events) reached the dense blocks with a range grown on the
+ * sparse ones, and the indexer waited idle for the node's whole answer to a few thousand logs.
+ */
+const CATCH_UP_RANGES = 8;
 /** `eth_getLogs` ranges requested ahead of the one being indexed (the node answers them meanwhile). */
 const READ_AHEAD = 2;
 /** `eth_getBlockByNumber` calls per JSON-RPC batch request (hosted nodes cap batches at 100 or more). */
@@ -391,10 +399,11 @@ export class Indexer {
     // one is reduced and committed (a range read ahead and dropped after an error is no unhandled rejection).
     const reads: Array<{ from: number; to: number; data: Promise<RangeRead> }> = [];
     let nextFrom = this.indexedTo + 1;
+    const widest = Math.max(LOG_RANGE_START, Math.ceil((head - this.indexedTo) / CATCH_UP_RANGES));
     const readAhead = () => {
       while (reads.length < READ_AHEAD && nextFrom <= head) {
         const from = nextFrom;
-        const to = Math.min(head, from + this.range - 1);
+        const to = Math.min(head, from + Math.min(this.range, widest) - 1);
         const data = this.readRange(from, to);
         data.catch(() => undefined);
         reads.push({ from, to, data });
