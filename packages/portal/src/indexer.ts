@@ -320,28 +320,52 @@ export class Indexer {
   /**
    * Commits one page of writes: to the SQLite index, or — with a shared index — to the SQLite copy
    * as the next page (the writes recorded as they run: each runs once), then to PostgreSQL in one
-   * transaction with the cursor after it (refused when another instance moved the cursor). When
-   * that append fails or lands elsewhere than the copy's next page, the copy holds a page the shared
-   * index may lack: it is marked {@link stale} and rebuilt from the shared index before anything
-   * else. Every {@link snapshotEvery} pages the writer then compacts the log into a snapshot of its copy.
+   * transaction with the cursor after it (refused when another instance moved the cursor). That
+   * append is not waited for here: the next page is reduced meanwhile (against the copy, which
+   * holds this page), and its commit — or the end of the sync — waits for it first
+   * ({@link appended}). When the append fails or lands elsewhere than the copy's next page, the
+   * copy holds a page the shared index may lack: it is marked {@link stale} and rebuilt from the
+   * shared index before anything else. Every {@link snapshotEvery} pages the writer then compacts
+   * the log into a snapshot of its copy. Returns false when the page was not committed because the
+   * append before it landed elsewhere (the copy was rebuilt: the sync stops, the next one goes on).
    */
-  private async commit(toBlock: number, write: () => void): Promise<void> {
+  private async commit(toBlock: number, write: () => void): Promise<boolean> {
     if (!this.log) {
       this.db.transaction(write)();
-      return;
+      return true;
     }
+    if (!(await this.appended())) return false;
     const from = this.indexedTo;
     const expected = appliedPage(this.local) + 1;
     const ops = this.recorder!.apply(write, expected);
     this.stale = true;
-    const seq = await this.log.append(from, toBlock, ops);
-    if (seq !== expected) {
-      await this.rebuild();
-      return;
-    }
-    this.stale = false;
-    this.lastSnapshot ??= await this.log.snapshotSeq();
-    if (seq - this.lastSnapshot >= this.snapshotEvery) await this.compact();
+    const log = this.log;
+    const appending = log.append(from, toBlock, ops).then(async (seq) => {
+      if (seq !== expected) {
+        await this.rebuild();
+        return false;
+      }
+      this.stale = false;
+      this.lastSnapshot ??= await log.snapshotSeq();
+      if (seq - this.lastSnapshot >= this.snapshotEvery) await this.compactNow();
+      return true;
+    });
+    appending.catch(() => undefined); // its error is thrown where it is waited for
+    this.appending = appending;
+    return true;
+  }
+
+  /** The shared index's append of the last page committed to the copy, while in flight. */
+  private appending?: Promise<boolean>;
+
+  /**
+   * Waits for the append in flight (throwing its error): false when it landed elsewhere than the
+   * copy's page, which was then rebuilt from the shared index.
+   */
+  private async appended(): Promise<boolean> {
+    const appending = this.appending;
+    this.appending = undefined;
+    return appending ? appending : true;
   }
 
   /** Whether the SQLite copy may hold a page the shared index lacks (an append failed after the copy applied it). */
@@ -369,8 +393,13 @@ export class Indexer {
    */
   async compact(): Promise<void> {
     if (!this.log) return;
+    await this.appended();
+    await this.compactNow();
+  }
+
+  private async compactNow(): Promise<void> {
     const seq = appliedPage(this.local);
-    await this.log.compact(seq, this.indexedTo, snapshotOps(this.local));
+    await this.log!.compact(seq, this.indexedTo, snapshotOps(this.local));
     this.lastSnapshot = seq;
   }
 
@@ -411,34 +440,42 @@ export class Indexer {
       }
     };
     readAhead();
-    while (reads.length > 0) {
-      const { from, to, data } = reads[0];
-      let range: RangeRead;
-      try {
-        range = await data;
-      } catch (e) {
-        // A node that refuses the range (too many results, range too large) gets a smaller one; the
-        // ranges read after it are read again within the new bound.
-        if (to > from && isRangeRefusal(e)) {
-          this.range = this.rangeCeiling = Math.max(1, Math.floor((to - from + 1) / 2));
-          reads.length = 0;
-          nextFrom = from;
-          readAhead();
-          continue;
+    try {
+      while (reads.length > 0) {
+        const { from, to, data } = reads[0];
+        let range: RangeRead;
+        try {
+          range = await data;
+        } catch (e) {
+          // A node that refuses the range (too many results, range too large) gets a smaller one; the
+          // ranges read after it are read again within the new bound.
+          if (to > from && isRangeRefusal(e)) {
+            this.range = this.rangeCeiling = Math.max(1, Math.floor((to - from + 1) / 2));
+            reads.length = 0;
+            nextFrom = from;
+            readAhead();
+            continue;
+          }
+          throw e;
         }
-        throw e;
+        reads.shift();
+        const n = range.logs.length;
+        // Aim at LOGS_PER_PAGE logs per request: fewer requests while history is sparse, bounded pages when dense.
+        const span = to - from + 1;
+        if (n === 0 && span >= this.range) this.range = Math.min(this.rangeCeiling, this.range * 8);
+        else if (n < LOGS_PER_PAGE / 4 && span >= this.range) this.range = Math.min(this.rangeCeiling, this.range * 2);
+        else if (n > LOGS_PER_PAGE) this.range = Math.max(1, Math.floor(span / 2));
+        readAhead();
+        if (!(await this.indexRange(from, to, range, to === head))) break;
+        logs += n;
       }
-      reads.shift();
-      const n = range.logs.length;
-      // Aim at LOGS_PER_PAGE logs per request: fewer requests while history is sparse, bounded pages when dense.
-      const span = to - from + 1;
-      if (n === 0 && span >= this.range) this.range = Math.min(this.rangeCeiling, this.range * 8);
-      else if (n < LOGS_PER_PAGE / 4 && span >= this.range) this.range = Math.min(this.rangeCeiling, this.range * 2);
-      else if (n > LOGS_PER_PAGE) this.range = Math.max(1, Math.floor(span / 2));
-      readAhead();
-      await this.indexRange(from, to, range, to === head);
-      logs += n;
+    } catch (e) {
+      // Not before the append in flight has settled (the next sync must see the copy as it ends up).
+      await this.appended().catch(() => undefined);
+      throw e;
     }
+    // The last page's append (a failure fails the sync, like any page's).
+    await this.appended();
     return { head, indexedTo: this.indexedTo, logs, reorgedFrom, writer: this.log ? true : undefined };
   }
 
@@ -465,6 +502,7 @@ export class Indexer {
       setMeta(this.db, this.cursorKey, String(Math.min(keep, this.indexedTo)));
       setMeta(this.db, this.checkedKey, String(checked));
     });
+    await this.appended();
   }
 
   /** Reads a range's logs and the blocks they (and `to`) are in, checking that the two reads agree. */
@@ -487,13 +525,11 @@ export class Indexer {
   /**
    * Indexes a range read by {@link readRange}: one page, one transaction. The sync's last range
    * (`last`: it ends at the chain head the sync read) also reads from storage every lot changed
-   * since the last check, and moves the check mark to its last block.
+   * since the last check, and moves the check mark to its last block. False when the page was not
+   * committed (see {@link commit}).
    */
-  private async indexRange(from: number, to: number, { logs, blocks }: RangeRead, last: boolean): Promise<void> {
-    if (this.addresses.length === 0) {
-      await this.commit(to, () => setMeta(this.db, this.cursorKey, String(to)));
-      return;
-    }
+  private async indexRange(from: number, to: number, { logs, blocks }: RangeRead, last: boolean): Promise<boolean> {
+    if (this.addresses.length === 0) return this.commit(to, () => setMeta(this.db, this.cursorKey, String(to)));
     const provenanceLogs = logs.filter((l) => l.address.toLowerCase() === this.provenance);
     const reduced = this.reduce(provenanceLogs);
     const checks = last ? await this.readStorage(this.lotsToCheck(reduced.touched), to) : new Map();
@@ -501,7 +537,7 @@ export class Indexer {
       this.documents ? reduced.blocks.flatMap((b) => [...b.state.events.values()].flat()) : [],
     );
     const retried = await this.retryMissingDocuments();
-    await this.commit(to, () => {
+    const committed = await this.commit(to, () => {
       for (const l of logs)
         if (l.address.toLowerCase() === this.evidence) this.applyEvidence(l, blocks.get(l.blockNumber)!.time);
       for (const b of reduced.blocks) {
@@ -525,7 +561,8 @@ export class Indexer {
       ).run(to - REORG_DEPTH * 4, REORG_DEPTH);
       setMeta(this.db, this.cursorKey, String(to));
     });
-    if (retried.length > 0) this.documentsChanged = true;
+    if (committed && retried.length > 0) this.documentsChanged = true;
+    return committed;
   }
 
   private applyEvidence(log: IndexedLog, time: number): void {
