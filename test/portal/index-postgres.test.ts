@@ -439,6 +439,24 @@ describe("portal index in PostgreSQL (two instances + an indexer, the indexer ki
       await writer.sync();
       expect(await sameAsShared()).to.equal(base + 3);
       expect(anchors(copy)).to.equal(base + 3);
+      // A catch-up of several pages whose second append fails while the third page is being read
+      // and reduced (each page's append runs while the next page is reduced): the sync fails, and
+      // the next one leaves the copy equal to the shared index.
+      for (let i = 0; i < 24; i++) await anchor();
+      let appends = 0;
+      log.append = async (...a: Parameters<typeof append>) => {
+        if (++appends === 2) throw new Error("the connection to PostgreSQL was lost");
+        return append(...a);
+      };
+      await writer.sync().then(
+        () => expect.fail("the sync should fail with its append"),
+        (e: Error) => expect(e.message).to.match(/lost/),
+      );
+      expect(appends, "the catch-up was read in several pages").to.be.greaterThan(1);
+      log.append = append;
+      await writer.sync();
+      expect(await sameAsShared()).to.equal(base + 27);
+      expect(anchors(copy)).to.equal(base + 27);
     } finally {
       log.append = append;
       copy.close();

@@ -3,11 +3,14 @@ import fc from "fast-check";
 import { getAddress, hexlify, id, zeroPadValue } from "ethers";
 import {
   applyProvenanceLogs,
+  chainEvent,
   chainEventDigest,
   chainHeadOf,
   decodeProvenanceLog,
   EMPTY_CHAIN_HEAD,
   emptyProvenanceState,
+  lotStorageCalls,
+  LOT_STATUSES,
   provenanceRegistryInterface as iface,
   type IndexedLot,
 } from "../../packages/sdk/src";
@@ -130,6 +133,23 @@ describe("decodeProvenanceLog", function () {
           (l) => decodeProvenanceLog(l)!.args as never as Parameters<typeof chainEventDigest>[0],
         );
         expect(state.lots.get(lot)!.head).to.equal(chainHeadOf(decoded));
+        // The events themselves: canonical logs are read straight from their words, others decoded; both as the decoder reads them.
+        const expected = logs.map((l) => {
+          const a = decodeProvenanceLog(l)!.args;
+          return chainEvent({
+            lot: Number(a.lot),
+            actor: String(a.actor),
+            step: Number(a.step),
+            disposition: Number(a.disposition),
+            eventTime: Number(a.eventTime),
+            location: String(a.location),
+            document: String(a.document),
+            blockNumber: l.blockNumber,
+            txHash: l.transactionHash,
+            logIndex: l.index,
+          });
+        });
+        expect(state.events.get(lot)).to.deep.equal(expected);
         expect(created.head, "the loaded lot itself is not changed").to.equal(EMPTY_CHAIN_HEAD);
       }),
       { numRuns: 200 },
@@ -151,5 +171,58 @@ describe("decodeProvenanceLog", function () {
     ]);
     expect(decodeProvenanceLog(recall)).to.deep.include({ name: "LotRecalled" });
     expect(decodeProvenanceLog(recall)!.args.reason).to.equal("residue");
+  });
+});
+
+/** A lot's storage reads, batched by the portal's indexer: the calls and answers of the ABI. */
+describe("lotStorageCalls", function () {
+  it("sends the ABI's headOf/lotOf calldata and reads their answers as the ABI decoder does", function () {
+    const lotOf = iface.getFunction("lotOf")!;
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+        fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => hexlify(b)),
+        fc.tuple(
+          fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+          fc.integer({ min: 0, max: 3 }),
+          fc.integer({ min: 0, max: 4 }),
+          fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+          fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+          fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+          fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+        ),
+        (id, head, lot) => {
+          const data = lotStorageCalls.data(id);
+          expect(data.head).to.equal(iface.encodeFunctionData("headOf", [id]));
+          expect(data.lot).to.equal(iface.encodeFunctionData("lotOf", [id]));
+          const answer = iface.encodeFunctionResult(lotOf, [lot]);
+          const decoded = iface.decodeFunctionResult(lotOf, answer)[0];
+          expect(lotStorageCalls.facts(iface.encodeFunctionResult("headOf", [head]), answer)).to.deep.equal({
+            head,
+            status: LOT_STATUSES[Number(decoded.status)],
+            quantity: decoded.quantity,
+            remaining: decoded.remaining,
+          });
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
+  it("refuses an answer that is not the registry's (RPC_UNREACHABLE: the range is read again)", function () {
+    const head = "0x" + "11".repeat(32);
+    const lot = "0x" + "00".repeat(32 * 7);
+    expect(lotStorageCalls.facts(head, lot).status).to.equal("none");
+    for (const [h, l] of [
+      ["0x", lot],
+      [head, "0x"],
+      [head, lot + "00"],
+      [head, "0x" + "ff".repeat(32) + "00".repeat(32 * 6)], // product wider than uint32
+      [head, "0x" + "zz".repeat(32 * 7)],
+    ]) {
+      expect(() => lotStorageCalls.facts(h, l), `${h.slice(0, 10)} ${l.slice(0, 10)}`)
+        .to.throw()
+        .with.property("code", "RPC_UNREACHABLE");
+    }
   });
 });

@@ -8,6 +8,7 @@ import {
   checkEventDocument,
   emptyProvenanceState,
   evidenceRegistryInterface,
+  lotStorageCalls,
   ProvenanceRegistryClient,
   type ChainEvent,
   type DocumentCheck,
@@ -17,10 +18,13 @@ import {
   type IndexedLot,
   type StoredLotFacts,
 } from "@proofmark/sdk";
-import { diskFullError } from "@proofmark/sdk/internal";
+import { decodeCanonicalLog, diskFullError } from "@proofmark/sdk/internal";
 import { CHAIN_TABLES, getMeta, setMeta } from "./db";
 import { appliedPage, applyPage, emptyIndexOps, IndexRecorder, snapshotOps, type PostgresIndexLog } from "./index-log";
 import { eventKey, LotIndex } from "./lot-index";
+
+const EVIDENCE_ANCHORED = evidenceRegistryInterface.getEvent("EvidenceAnchored")!;
+const EVIDENCE_ANCHORED_TOPIC = EVIDENCE_ANCHORED.topicHash;
 
 /** How far back the indexer re-checks block hashes for a reorganisation. */
 export const REORG_DEPTH = 12;
@@ -39,6 +43,14 @@ const LOG_RANGE_MAX = 100_000;
  * indexer reduces and commits this one; larger pages only delay the first commit.
  */
 const LOGS_PER_PAGE = 2_500;
+/**
+ * A catch-up is read in at least this many ranges (none narrower than {@link LOG_RANGE_START}):
+ * the node answers one range while the indexer indexes the one before, which a catch-up read in
+ * one or two wide ranges cannot do. Without it a history that is sparse and then dense (a
+ * registry's set-up, then a season's events) reached the dense blocks with a range grown on the
+ * sparse ones, and the indexer waited idle for the node's whole answer to a few thousand logs.
+ */
+const CATCH_UP_RANGES = 8;
 /** `eth_getLogs` ranges requested ahead of the one being indexed (the node answers them meanwhile). */
 const READ_AHEAD = 2;
 /** `eth_getBlockByNumber` calls per JSON-RPC batch request (hosted nodes cap batches at 100 or more). */
@@ -308,28 +320,52 @@ export class Indexer {
   /**
    * Commits one page of writes: to the SQLite index, or — with a shared index — to the SQLite copy
    * as the next page (the writes recorded as they run: each runs once), then to PostgreSQL in one
-   * transaction with the cursor after it (refused when another instance moved the cursor). When
-   * that append fails or lands elsewhere than the copy's next page, the copy holds a page the shared
-   * index may lack: it is marked {@link stale} and rebuilt from the shared index before anything
-   * else. Every {@link snapshotEvery} pages the writer then compacts the log into a snapshot of its copy.
+   * transaction with the cursor after it (refused when another instance moved the cursor). That
+   * append is not waited for here: the next page is reduced meanwhile (against the copy, which
+   * holds this page), and its commit — or the end of the sync — waits for it first
+   * ({@link appended}). When the append fails or lands elsewhere than the copy's next page, the
+   * copy holds a page the shared index may lack: it is marked {@link stale} and rebuilt from the
+   * shared index before anything else. Every {@link snapshotEvery} pages the writer then compacts
+   * the log into a snapshot of its copy. Returns false when the page was not committed because the
+   * append before it landed elsewhere (the copy was rebuilt: the sync stops, the next one goes on).
    */
-  private async commit(toBlock: number, write: () => void): Promise<void> {
+  private async commit(toBlock: number, write: () => void): Promise<boolean> {
     if (!this.log) {
       this.db.transaction(write)();
-      return;
+      return true;
     }
+    if (!(await this.appended())) return false;
     const from = this.indexedTo;
     const expected = appliedPage(this.local) + 1;
     const ops = this.recorder!.apply(write, expected);
     this.stale = true;
-    const seq = await this.log.append(from, toBlock, ops);
-    if (seq !== expected) {
-      await this.rebuild();
-      return;
-    }
-    this.stale = false;
-    this.lastSnapshot ??= await this.log.snapshotSeq();
-    if (seq - this.lastSnapshot >= this.snapshotEvery) await this.compact();
+    const log = this.log;
+    const appending = log.append(from, toBlock, ops).then(async (seq) => {
+      if (seq !== expected) {
+        await this.rebuild();
+        return false;
+      }
+      this.stale = false;
+      this.lastSnapshot ??= await log.snapshotSeq();
+      if (seq - this.lastSnapshot >= this.snapshotEvery) await this.compactNow();
+      return true;
+    });
+    appending.catch(() => undefined); // its error is thrown where it is waited for
+    this.appending = appending;
+    return true;
+  }
+
+  /** The shared index's append of the last page committed to the copy, while in flight. */
+  private appending?: Promise<boolean>;
+
+  /**
+   * Waits for the append in flight (throwing its error): false when it landed elsewhere than the
+   * copy's page, which was then rebuilt from the shared index.
+   */
+  private async appended(): Promise<boolean> {
+    const appending = this.appending;
+    this.appending = undefined;
+    return appending ? appending : true;
   }
 
   /** Whether the SQLite copy may hold a page the shared index lacks (an append failed after the copy applied it). */
@@ -357,8 +393,13 @@ export class Indexer {
    */
   async compact(): Promise<void> {
     if (!this.log) return;
+    await this.appended();
+    await this.compactNow();
+  }
+
+  private async compactNow(): Promise<void> {
     const seq = appliedPage(this.local);
-    await this.log.compact(seq, this.indexedTo, snapshotOps(this.local));
+    await this.log!.compact(seq, this.indexedTo, snapshotOps(this.local));
     this.lastSnapshot = seq;
   }
 
@@ -387,10 +428,11 @@ export class Indexer {
     // one is reduced and committed (a range read ahead and dropped after an error is no unhandled rejection).
     const reads: Array<{ from: number; to: number; data: Promise<RangeRead> }> = [];
     let nextFrom = this.indexedTo + 1;
+    const widest = Math.max(LOG_RANGE_START, Math.ceil((head - this.indexedTo) / CATCH_UP_RANGES));
     const readAhead = () => {
       while (reads.length < READ_AHEAD && nextFrom <= head) {
         const from = nextFrom;
-        const to = Math.min(head, from + this.range - 1);
+        const to = Math.min(head, from + Math.min(this.range, widest) - 1);
         const data = this.readRange(from, to);
         data.catch(() => undefined);
         reads.push({ from, to, data });
@@ -398,34 +440,42 @@ export class Indexer {
       }
     };
     readAhead();
-    while (reads.length > 0) {
-      const { from, to, data } = reads[0];
-      let range: RangeRead;
-      try {
-        range = await data;
-      } catch (e) {
-        // A node that refuses the range (too many results, range too large) gets a smaller one; the
-        // ranges read after it are read again within the new bound.
-        if (to > from && isRangeRefusal(e)) {
-          this.range = this.rangeCeiling = Math.max(1, Math.floor((to - from + 1) / 2));
-          reads.length = 0;
-          nextFrom = from;
-          readAhead();
-          continue;
+    try {
+      while (reads.length > 0) {
+        const { from, to, data } = reads[0];
+        let range: RangeRead;
+        try {
+          range = await data;
+        } catch (e) {
+          // A node that refuses the range (too many results, range too large) gets a smaller one; the
+          // ranges read after it are read again within the new bound.
+          if (to > from && isRangeRefusal(e)) {
+            this.range = this.rangeCeiling = Math.max(1, Math.floor((to - from + 1) / 2));
+            reads.length = 0;
+            nextFrom = from;
+            readAhead();
+            continue;
+          }
+          throw e;
         }
-        throw e;
+        reads.shift();
+        const n = range.logs.length;
+        // Aim at LOGS_PER_PAGE logs per request: fewer requests while history is sparse, bounded pages when dense.
+        const span = to - from + 1;
+        if (n === 0 && span >= this.range) this.range = Math.min(this.rangeCeiling, this.range * 8);
+        else if (n < LOGS_PER_PAGE / 4 && span >= this.range) this.range = Math.min(this.rangeCeiling, this.range * 2);
+        else if (n > LOGS_PER_PAGE) this.range = Math.max(1, Math.floor(span / 2));
+        readAhead();
+        if (!(await this.indexRange(from, to, range, to === head))) break;
+        logs += n;
       }
-      reads.shift();
-      const n = range.logs.length;
-      // Aim at LOGS_PER_PAGE logs per request: fewer requests while history is sparse, bounded pages when dense.
-      const span = to - from + 1;
-      if (n === 0 && span >= this.range) this.range = Math.min(this.rangeCeiling, this.range * 8);
-      else if (n < LOGS_PER_PAGE / 4 && span >= this.range) this.range = Math.min(this.rangeCeiling, this.range * 2);
-      else if (n > LOGS_PER_PAGE) this.range = Math.max(1, Math.floor(span / 2));
-      readAhead();
-      await this.indexRange(from, to, range, to === head);
-      logs += n;
+    } catch (e) {
+      // Not before the append in flight has settled (the next sync must see the copy as it ends up).
+      await this.appended().catch(() => undefined);
+      throw e;
     }
+    // The last page's append (a failure fails the sync, like any page's).
+    await this.appended();
     return { head, indexedTo: this.indexedTo, logs, reorgedFrom, writer: this.log ? true : undefined };
   }
 
@@ -452,6 +502,7 @@ export class Indexer {
       setMeta(this.db, this.cursorKey, String(Math.min(keep, this.indexedTo)));
       setMeta(this.db, this.checkedKey, String(checked));
     });
+    await this.appended();
   }
 
   /** Reads a range's logs and the blocks they (and `to`) are in, checking that the two reads agree. */
@@ -474,13 +525,11 @@ export class Indexer {
   /**
    * Indexes a range read by {@link readRange}: one page, one transaction. The sync's last range
    * (`last`: it ends at the chain head the sync read) also reads from storage every lot changed
-   * since the last check, and moves the check mark to its last block.
+   * since the last check, and moves the check mark to its last block. False when the page was not
+   * committed (see {@link commit}).
    */
-  private async indexRange(from: number, to: number, { logs, blocks }: RangeRead, last: boolean): Promise<void> {
-    if (this.addresses.length === 0) {
-      await this.commit(to, () => setMeta(this.db, this.cursorKey, String(to)));
-      return;
-    }
+  private async indexRange(from: number, to: number, { logs, blocks }: RangeRead, last: boolean): Promise<boolean> {
+    if (this.addresses.length === 0) return this.commit(to, () => setMeta(this.db, this.cursorKey, String(to)));
     const provenanceLogs = logs.filter((l) => l.address.toLowerCase() === this.provenance);
     const reduced = this.reduce(provenanceLogs);
     const checks = last ? await this.readStorage(this.lotsToCheck(reduced.touched), to) : new Map();
@@ -488,7 +537,7 @@ export class Indexer {
       this.documents ? reduced.blocks.flatMap((b) => [...b.state.events.values()].flat()) : [],
     );
     const retried = await this.retryMissingDocuments();
-    await this.commit(to, () => {
+    const committed = await this.commit(to, () => {
       for (const l of logs)
         if (l.address.toLowerCase() === this.evidence) this.applyEvidence(l, blocks.get(l.blockNumber)!.time);
       for (const b of reduced.blocks) {
@@ -512,18 +561,21 @@ export class Indexer {
       ).run(to - REORG_DEPTH * 4, REORG_DEPTH);
       setMeta(this.db, this.cursorKey, String(to));
     });
-    if (retried.length > 0) this.documentsChanged = true;
+    if (committed && retried.length > 0) this.documentsChanged = true;
+    return committed;
   }
 
   private applyEvidence(log: IndexedLog, time: number): void {
-    const parsed = evidenceRegistryInterface.parseLog(log);
-    if (parsed?.name === "EvidenceAnchored") {
+    // Read from its words when canonical (ethers' parseLog recomputes every event's topic hash per log).
+    if (log.topics[0] !== EVIDENCE_ANCHORED_TOPIC) return;
+    const args = decodeCanonicalLog(EVIDENCE_ANCHORED, log) ?? evidenceRegistryInterface.parseLog(log)?.args;
+    if (args) {
       this.stmt(
         "INSERT OR IGNORE INTO anchors (root, submitter, leaf_count, block, tx, time) VALUES (?, ?, ?, ?, ?, ?)",
       ).run(
-        String(parsed.args.root),
-        String(parsed.args.submitter).toLowerCase(),
-        Number(parsed.args.leafCount),
+        String(args.root),
+        String(args.submitter).toLowerCase(),
+        Number(args.leafCount),
         log.blockNumber,
         log.transactionHash,
         time,
@@ -578,18 +630,64 @@ export class Indexer {
     return [...lots];
   }
 
-  /** Reads the storage words of `lots` at `block` (throws when the chain cannot answer: the range is retried). */
+  /**
+   * Reads the storage words of `lots` at `block` (throws when the chain cannot answer: the range
+   * is retried). Over HTTP the `headOf` and `lotOf` calls go in JSON-RPC batches of
+   * {@link BLOCKS_PER_BATCH} calls (one ethers call each took about 1.5 ms of CPU, and the last
+   * page of a catch-up waited on them); a node that refuses batches is asked one lot at a time.
+   */
   private async readStorage(lots: number[], block: number): Promise<Map<number, StoredLotFacts>> {
     const out = new Map<number, StoredLotFacts>();
     if (!this.registry) return out;
-    for (let i = 0; i < lots.length; i += READ_CONCURRENCY) {
-      await Promise.all(
-        lots.slice(i, i + READ_CONCURRENCY).map(async (id) => {
-          const [head, lot] = await Promise.all([this.registry!.head(id, block), this.registry!.lot(id, block)]);
-          out.set(id, { head, status: lot.status, quantity: lot.quantity, remaining: lot.remaining });
-        }),
-      );
+    const one = async (id: number) => {
+      const [head, lot] = await Promise.all([this.registry!.head(id, block), this.registry!.lot(id, block)]);
+      out.set(id, { head, status: lot.status, quantity: lot.quantity, remaining: lot.remaining });
+    };
+    const connection = httpConnection(this.provider);
+    if (!connection) {
+      for (let i = 0; i < lots.length; i += READ_CONCURRENCY)
+        await Promise.all(lots.slice(i, i + READ_CONCURRENCY).map(one));
+      return out;
     }
+    const tag = toQuantity(block);
+    const call = (data: string, id: number) => ({
+      jsonrpc: "2.0",
+      id,
+      method: "eth_call",
+      params: [{ to: this.provenance, data }, tag],
+    });
+    const perBatch = Math.max(1, Math.floor(BLOCKS_PER_BATCH / 2));
+    const batches: number[][] = [];
+    for (let i = 0; i < lots.length; i += perBatch) batches.push(lots.slice(i, i + perBatch));
+    await Promise.all(
+      batches.map(async (batch) => {
+        const answer = await postJson(
+          connection,
+          "eth_call",
+          batch.flatMap((id, i) => {
+            const data = lotStorageCalls.data(id);
+            return [call(data.head, 2 * i), call(data.lot, 2 * i + 1)];
+          }),
+        );
+        if (!Array.isArray(answer)) {
+          for (const id of batch) await one(id);
+          return;
+        }
+        const results: Array<string | undefined> = [];
+        for (const a of answer as Array<RpcAnswer<string>>) {
+          if (typeof a?.id !== "number" || a.id < 0 || a.id >= 2 * batch.length) continue;
+          if (a.error) throw Object.assign(new Error(`eth_call failed: ${a.error.message}`), { error: a.error });
+          results[a.id] = a.result;
+        }
+        batch.forEach((id, i) => {
+          const head = results[2 * i];
+          const lot = results[2 * i + 1];
+          if (head === undefined || lot === undefined)
+            throw new Error(`the node did not answer the storage read of lot ${id}`);
+          out.set(id, lotStorageCalls.facts(head, lot));
+        });
+      }),
+    );
     return out;
   }
 
@@ -708,9 +806,9 @@ async function postJson(connection: FetchRequest, method: string, body: unknown)
 const agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
 
 /**
- * POSTs `body` with node:http(s) and reads the answer as one string: the chunks joined once and
- * decoded by Buffer (a catch-up's answers are megabytes; `fetch` spent about twice the CPU on them
- * here, in its stream plumbing, copies and TextDecoder).
+ * POSTs `body` with node:http(s) and reads the answer as one string, decoded chunk by chunk by
+ * Buffer (a catch-up's answers are megabytes; `fetch` spent about twice the CPU on them here, in
+ * its stream plumbing, copies and TextDecoder).
  */
 function post(url: string, headers: Record<string, string>, body: string): Promise<{ status: number; text: string }> {
   const target = new URL(url);
@@ -724,17 +822,20 @@ function post(url: string, headers: Record<string, string>, body: string): Promi
         headers: { ...headers, "content-type": "application/json", "content-length": Buffer.byteLength(body) },
       },
       (res) => {
-        const chunks: Buffer[] = [];
-        let length = 0;
+        // JSON-RPC answers of logs and blocks are ASCII (hex and names): each chunk is decoded as
+        // Latin-1 as it arrives, the same characters at a few percent of the UTF-8 decoder's cost,
+        // and without joining megabytes of chunks into a fresh buffer first (fresh memory is slow
+        // here: page faults cost about as much as the copy). From the first chunk that is not
+        // ASCII on, the rest is kept and decoded as UTF-8 at the end.
+        let text = "";
+        const rest: Buffer[] = [];
         res.on("data", (c: Buffer) => {
-          chunks.push(c);
-          length += c.length;
+          if (rest.length === 0 && isAscii(c)) text += c.toString("latin1");
+          else rest.push(c);
         });
         res.on("end", () => {
-          const bytes = Buffer.concat(chunks, length);
-          // JSON-RPC answers of logs and blocks are ASCII (hex and names): decoded as Latin-1, the
-          // same characters at a few percent of the UTF-8 decoder's cost over megabytes.
-          resolve({ status: res.statusCode ?? 0, text: bytes.toString(isAscii(bytes) ? "latin1" : "utf8") });
+          if (rest.length > 0) text += Buffer.concat(rest).toString("utf8");
+          resolve({ status: res.statusCode ?? 0, text });
         });
         res.on("error", reject);
       },

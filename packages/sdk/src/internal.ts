@@ -5,3 +5,4 @@
  */
 export * from "./util/fs";
 export { anvilBinary } from "./chain/local-node";
+export { decodeCanonicalLog } from "./chain/log-words";

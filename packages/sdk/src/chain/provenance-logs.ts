@@ -1,10 +1,11 @@
-import { getAddress, Interface, type EventFragment, type Log, type Provider } from "ethers";
+import { Interface, type EventFragment, type Log, type Provider } from "ethers";
 import { ProofmarkError } from "../core/errors";
 import { BIZ_STEPS, DISPOSITIONS, type BizStep, type Disposition } from "../core/epcis";
 import { advanceChainHead, chainEventDigest, chainEventDigestOfLog, EMPTY_CHAIN_HEAD } from "../core/hash-chain";
-import { fromHex, toHex } from "../core/hex";
+import { fromHex, hexDigitsValue, toHex } from "../core/hex";
 import type { Hex } from "../core/hex";
 import { ProvenanceRegistryArtifact } from "./artifacts.generated";
+import { decodeCanonicalLog, wordAddress } from "./log-words";
 
 /**
  * The ProvenanceRegistry's state rebuilt from its logs alone (what an indexer or an independent
@@ -24,19 +25,10 @@ const LOT_EVENT_TOPIC = provenanceRegistryInterface.getEvent("LotEventRecorded")
 const LOT_HARVESTED_TOPIC = provenanceRegistryInterface.getEvent("LotHarvested")!.topicHash;
 const UINT64_MASK = 0xffffffffffffffffn;
 const HEX_DATA = /^0x[0-9a-fA-F]*$/;
-const ZERO_ADDRESS_PAD = "0".repeat(24);
-const checksummed = new Map<string, string>();
 
 /** A topic word holding an address, checksummed (cached: actors repeat), or undefined when its high bytes are not zero. */
 function topicAddress(word: string): string | undefined {
-  if (word.length !== 66 || word.slice(2, 26) !== ZERO_ADDRESS_PAD) return undefined;
-  let a = checksummed.get(word);
-  if (a === undefined) {
-    a = getAddress(`0x${word.slice(26)}`);
-    if (checksummed.size > 10_000) checksummed.clear();
-    checksummed.set(word, a);
-  }
-  return a;
+  return word.length === 66 ? wordAddress(word, 2) : undefined;
 }
 
 /**
@@ -44,7 +36,9 @@ function topicAddress(word: string): string | undefined {
  * it is not one of the registry's events or does not decode. `LotEventRecorded`, most of a
  * registry's logs, and `LotHarvested`, one per harvest, are read straight from their fixed layouts
  * (indexed topics, then words), with the ABI decoder's masking of small integers and its types
- * (bigint for every integer); everything else goes through the ABI decoder.
+ * (bigint for every integer); every other event in the canonical ABI layout is read from its words
+ * too ({@link decodeCanonicalLog}: tuples as objects by name, arrays as arrays); anything else goes
+ * through the ABI decoder.
  */
 export function decodeProvenanceLog(
   log: Pick<Log, "topics" | "data">,
@@ -77,9 +71,11 @@ export function decodeProvenanceLog(
   }
   const fragment = topic === undefined ? undefined : EVENTS_BY_TOPIC.get(topic);
   if (!fragment) return undefined;
+  const canonical = decodeCanonicalLog(fragment, log);
+  if (canonical) return { name: fragment.name, args: canonical };
   try {
     const args = provenanceRegistryInterface.decodeEventLog(fragment, log.data, log.topics);
-    args.toArray(); // ethers defers decoding errors to the first read: surface them here
+    args.toArray(true); // ethers defers decoding errors (nested ones too) to the first read: surface them here
     return { name: fragment.name, args: args as unknown as Record<string, unknown> };
   } catch {
     return undefined;
@@ -392,7 +388,47 @@ export function applyProvenanceLogs(
   }
   return state;
 
+  /**
+   * A `LotEventRecorded` log in the contract's own layout (every word canonical: what
+   * {@link chainEventDigestOfLog} hashes as it is), most of a registry's logs, applied straight
+   * from its words: the small integers read from their hex digits, no bigint, no decoded-arguments
+   * object. Returns false, changing nothing but the lot's presence in `state`, for any other
+   * layout: {@link decodeProvenanceLog} then reads it (masked words, the ABI decoder's way).
+   */
+  function applyLotEvent(log: ReducedLog): boolean {
+    const t = log.topics;
+    if (t.length !== 3) return false;
+    const actor = topicAddress(t[2]);
+    if (actor === undefined) return false;
+    // uint64 lot: the topic's last 16 digits (its first 48 are zero when canonical), as Number() of the bigint would round it
+    const high = hexDigitsValue(t[1], 50, 8);
+    const low = hexDigitsValue(t[1], 58, 8);
+    if (high < 0 || low < 0) return false;
+    const id = high * 2 ** 32 + low;
+    const d = log.data;
+    if (!chainEventDigestOfLog(t[1], t[2], d, digest, 0)) return false;
+    const lot = lotOf(id);
+    const ev = chainEvent({
+      lot: id,
+      actor,
+      step: hexDigitsValue(d, 64, 2),
+      disposition: hexDigitsValue(d, 128, 2),
+      eventTime: hexDigitsValue(d, 184, 10),
+      location: `0x${d.slice(194, 258)}`,
+      document: `0x${d.slice(258, 322)}`,
+      blockNumber: log.blockNumber,
+      txHash: log.transactionHash,
+      logIndex: log.index,
+    });
+    let head = heads.get(lot);
+    if (!head) heads.set(lot, (head = fromHex(lot.head, "head")));
+    advanceChainHead(head, digest);
+    state.events.get(id)!.push(ev);
+    return true;
+  }
+
   function applyLog(log: ReducedLog): void {
+    if (log.topics[0] === LOT_EVENT_TOPIC && applyLotEvent(log)) return;
     const parsed = decodeProvenanceLog(log);
     if (!parsed) return;
     // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each case reads its event's fields
@@ -476,6 +512,7 @@ export function applyProvenanceLogs(
         break;
       }
       case "LotEventRecorded": {
+        // a layout other than the contract's own (applyLotEvent): from the decoded values
         const id = Number(a.lot);
         const lot = lotOf(id);
         const ev = chainEvent({

@@ -10,6 +10,7 @@ import { BIZ_STEPS, PRODUCT_ROLES, roleCode, type BizStep, type ProductRole } fr
 import type { Hex } from "../core/hex";
 import { accountLabel, explainProvenanceRevert, roleNames } from "./provenance-revert";
 import { minedReceipt } from "./rpc";
+import type { StoredLotFacts } from "../trace/assess";
 import {
   LOT_ORIGINS,
   LOT_STATUSES,
@@ -63,6 +64,50 @@ export interface TxInfo {
   blockNumber: number;
   gasUsed: bigint;
 }
+
+const HEAD_OF = provenanceRegistryInterface.getFunction("headOf")!.selector;
+const LOT_OF = provenanceRegistryInterface.getFunction("lotOf")!.selector;
+const WORDS = /^0x[0-9a-fA-F]*$/;
+
+/**
+ * A lot's storage words — `headOf(lot)` and `lotOf(lot)` — as two `eth_call` calldata, and their
+ * answers read back as {@link StoredLotFacts}: for an indexer that sends the calls of many lots in
+ * one JSON-RPC batch ({@link ProvenanceRegistryClient.head} and `.lot` are one ethers call each).
+ *
+ * @example
+ * const { head, lot } = lotStorageCalls.data(7); // eth_call { to: registry, data: head } …
+ * lotStorageCalls.facts(headAnswer, lotAnswer); // { head, status, quantity, remaining }
+ */
+export const lotStorageCalls = {
+  data(id: number): { head: Hex; lot: Hex } {
+    if (!Number.isSafeInteger(id) || id < 0)
+      throw new ProofmarkError("INVALID_ARGUMENT", `lot ${id} is not a lot id`, { lot: String(id) });
+    const word = id.toString(16).padStart(64, "0");
+    return { head: `${HEAD_OF}${word}` as Hex, lot: `${LOT_OF}${word}` as Hex };
+  },
+  /** Throws RPC_UNREACHABLE when an answer is not the ABI encoding of the function's result. */
+  facts(head: string, lot: string): StoredLotFacts {
+    const words =
+      typeof head === "string" && typeof lot === "string" && head.length === 66 && lot.length === 2 + 64 * 7
+        ? WORDS.test(head) && WORDS.test(lot)
+          ? Array.from({ length: 7 }, (_v, i) => BigInt(`0x${lot.slice(2 + 64 * i, 66 + 64 * i)}`))
+          : undefined
+        : undefined;
+    // Lot: product uint32, status, origin, quantity uint64, remaining uint64, packages uint32, issuedCodes uint32
+    const bits = [32, 8, 8, 64, 64, 32, 32];
+    if (!words || words.some((w, i) => w >> BigInt(bits[i]) !== 0n))
+      throw new ProofmarkError("RPC_UNREACHABLE", "the node's answer to a lot's storage read is not the registry's", {
+        head: String(head).slice(0, 80),
+        lot: String(lot).slice(0, 80),
+      });
+    return {
+      head: head.toLowerCase() as Hex,
+      status: LOT_STATUSES[Number(words[1])],
+      quantity: words[3],
+      remaining: words[4],
+    };
+  },
+};
 
 /**
  * Typed client of a ProvenanceRegistry. Takes any ethers `ContractRunner`: a provider for reads,

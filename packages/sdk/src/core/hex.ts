@@ -62,6 +62,22 @@ export function hexDigitsInto(hex: string, at: number, out: Uint8Array, offset: 
   return true;
 }
 
+/**
+ * The value of the `digits` hex digits (any case, no prefix; at most 13, so that it is exact) of
+ * `hex` from index `at`, or -1 when one is not a hex digit or is past the end: a small integer
+ * read from a log's word without slicing it or going through a bigint.
+ */
+export function hexDigitsValue(hex: string, at: number, digits: number): number {
+  let v = 0;
+  for (let p = at; p < at + digits; p++) {
+    const c = hex.charCodeAt(p);
+    const d = c < 128 ? HEX_DIGITS[c] : -1;
+    if (d < 0) return -1;
+    v = v * 16 + d;
+  }
+  return v;
+}
+
 /** True for a 0x-prefixed lower-case hex string of exactly `bytes` bytes. */
 export function isHexOfLength(value: unknown, bytes: number): value is Hex {
   return typeof value === "string" && value.length === 2 + 2 * bytes && HEX_RE.test(value);
