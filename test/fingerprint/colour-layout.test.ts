@@ -9,6 +9,7 @@ import {
   decodeGrey,
   FingerprintIndex,
   fingerprintImage,
+  fingerprintImageMatcher,
   formatFingerprint,
   LAYOUT_MATCH_DISTANCE,
   LAYOUT_ONLY_NOTE,
@@ -162,6 +163,24 @@ describe("fingerprints: a colour layout for images with too little texture", fun
       expect(result.matches.filter((m) => m.decidedBy === "colour layout")).to.deep.equal([]);
       const photo = await matchImage({ dataDir: oldDir, image: await productPhoto(41) });
       expect(photo.matches.map((m) => m.original.name)).to.deep.equal(["photo-2.jpg"]);
+    });
+
+    it("a web capture's image matcher records perceptual matches only, not a colour-layout resemblance", async function () {
+      const image = (bytes: Buffer, sha256: string) => ({
+        page: 0,
+        url: `https://shop.example/${sha256}.jpg`,
+        mimeType: "image/jpeg",
+        sha256,
+        size: bytes.length,
+        bytes,
+      });
+      const found = await fingerprintImageMatcher(dataDir)([
+        image(await croppedCopy(await sky()), "sky"),
+        image(await productPhoto(41), "photo"),
+      ]);
+      expect(found.map((f) => [f.sha256, f.original.name, f.original.decidedBy])).to.deep.equal([
+        ["photo", "photo-2.jpg", "hash"],
+      ]);
     });
 
     it("the match report does not give a colour-layout match the verdict of a perceptual match", async function () {

@@ -337,7 +337,8 @@ function receiptState(o: IndexedOriginal): ImageMatch["receipt"] {
 /**
  * The capture's image matcher backed by this data folder's fingerprint index: every image a web
  * capture recorded is looked up (hash distance and local features, as `matchImage`), and each
- * registered original it matches is recorded in the capture record. Images that do not decode
+ * registered original it matches is recorded in the capture record (not a colour-layout resemblance:
+ * weaker evidence, left to `proofmark match`). Images that do not decode
  * (SVG, icons) are passed over; an empty index matches nothing and opens no file.
  *
  * @example
@@ -355,7 +356,9 @@ export function fingerprintImageMatcher(dataDir: string, database?: string): Ima
         if (isProofmarkError(e, "IMAGE_UNREADABLE")) continue;
         throw e;
       }
-      for (const m of result.matches) {
+      // a resemblance by colour layout alone is weaker evidence than the capture record's one wording
+      // ("resembles your registered original") carries: `proofmark match` on the image shows it
+      for (const m of result.matches.filter((x) => x.decidedBy !== "colour layout")) {
         found.push({
           sha256: image.sha256,
           original: {
