@@ -831,12 +831,28 @@ function compareLayouts(a: Float64Array, b: Float64Array): number {
  * const { distance, view } = layoutDistance(suspectLayout, original.layouts[0]);
  */
 export function layoutDistance(suspect: ColourLayout, original: ColourLayout): { distance: number; view: string } {
-  const q = layoutView(suspect, { rect: "full" });
-  let best = { distance: Infinity, view: "" };
+  const { distance, view } = nearestLayoutView([suspect], original);
+  return { distance, view };
+}
+
+/**
+ * `layoutDistance` for several views of one suspect (as it is, untrimmed, the photo inside it) at
+ * once: the original's views are resampled once, not once per suspect view (they are most of the
+ * cost). `suspect` is the position of the nearest suspect view.
+ */
+export function nearestLayoutView(
+  suspects: ColourLayout[],
+  original: ColourLayout,
+): { distance: number; view: string; suspect: number } {
+  const queries = suspects.map((s) => layoutView(s, { rect: "full" }));
+  let best = { distance: Infinity, view: "", suspect: -1 };
   for (const view of LAYOUT_VIEWS) {
-    const distance = compareLayouts(q, layoutView(original, view));
-    if (distance < best.distance)
-      best = { distance, view: original.name === "ulayout" ? `untrimmed, ${view.name}` : view.name };
+    const grid = layoutView(original, view);
+    queries.forEach((q, k) => {
+      const distance = compareLayouts(q, grid);
+      if (distance < best.distance)
+        best = { distance, view: original.name === "ulayout" ? `untrimmed, ${view.name}` : view.name, suspect: k };
+    });
   }
   return best;
 }

@@ -6,7 +6,7 @@ import {
   formatFingerprint,
   hammingDistance,
   LAYOUT_MATCH_DISTANCE,
-  layoutDistance,
+  nearestLayoutView,
   needsUntrimmed,
   parseFingerprint,
   photoRegions,
@@ -219,10 +219,9 @@ export async function matchImage(opts: MatchOptions): Promise<MatchResult> {
         let best: { original: IndexedOriginal; distance: number; view: string; query: SuspectQuery } | undefined;
         for (const original of flat) {
           for (const stored of parseFingerprint(original.fingerprint).layouts ?? []) {
-            layouts.forEach((layout, k) => {
-              const d = layoutDistance(layout, stored);
-              if (!best || d.distance < best.distance) best = { original, ...d, query: looked[k] };
-            });
+            const d = nearestLayoutView(layouts, stored);
+            if (!best || d.distance < best.distance)
+              best = { original, distance: d.distance, view: d.view, query: looked[d.suspect] };
           }
         }
         if (best && best.distance <= LAYOUT_MATCH_DISTANCE && !decided.has(best.original.id)) {
