@@ -4,7 +4,7 @@
 // edited the ways thieves edit photos, and each edited copy goes through `matchImage` — the code
 // `proofmark match` runs — against the whole index.
 //
-//   node scripts/corpus/robustness.js [--corpus DIR] [--sample N] [--limit M] [--json FILE] [--index DIR]
+//   node scripts/corpus/robustness.js [--corpus DIR] [--sample N] [--offset K] [--limit M] [--json FILE] [--index DIR]
 //   node scripts/corpus/robustness.js --distances [--corpus DIR]   (distance → false-match rate of unrelated pairs)
 //
 // Per edit: recall (the copy's own original among the matches), false-match rate (unrelated
@@ -28,6 +28,9 @@ const opt = (name, dflt) => {
 };
 const CORPUS = path.resolve(opt("--corpus", path.join(os.tmpdir(), "proofmark-corpus")));
 const SAMPLE = Number(opt("--sample", "60"));
+// --offset K samples the images at K, K + step, … instead of 0, step, …: a sample disjoint from the
+// measured one (offset 0), to choose thresholds on without tuning them on the table's own copies
+const OFFSET = Number(opt("--offset", "0"));
 const LIMIT = Number(opt("--limit", "0"));
 const JSON_OUT = opt("--json", undefined);
 const INDEX_DIR = opt("--index", undefined);
@@ -315,13 +318,13 @@ async function main() {
   );
 
   const step = Math.max(1, Math.floor(images.length / SAMPLE));
-  const sampled = images.filter((_, i) => i % step === 0).slice(0, SAMPLE);
+  const sampled = images.filter((_, i) => i % step === OFFSET % step).slice(0, SAMPLE);
   const results = {};
   const falseMatches = [];
   const misses = [];
   const t1 = Date.now();
   for (const edit of Object.keys(EDITS))
-    results[edit] = { copies: 0, found: 0, byHash: 0, byLocal: 0, falsePairs: 0, anyFalse: 0 };
+    results[edit] = { copies: 0, found: 0, byHash: 0, byLocal: 0, byLayout: 0, falsePairs: 0, anyFalse: 0 };
   // originals with too little texture to fingerprint (sdk.MIN_HASH_SIGNAL): counted in every row, and split out below
   const split = {
     textured: { originals: 0, copies: 0, found: 0, falsePairs: 0 },
@@ -343,6 +346,7 @@ async function main() {
       else misses.push(await diagnoseMiss(dataDir, edit, name, copy, r));
       if (own && own.decidedBy === "hash") cell.byHash++;
       if (own && own.foundBy === "local features") cell.byLocal++;
+      if (own && own.decidedBy === "colour layout") cell.byLayout++;
       const wrongMatches = r.matches.filter((m) => m.original.name !== name);
       for (const m of wrongMatches)
         falseMatches.push({
@@ -354,6 +358,7 @@ async function main() {
           decidedBy: m.decidedBy,
           foundBy: m.foundBy,
           seenAs: m.seenAs,
+          layout: m.layout?.distance,
         });
       const wrong = wrongMatches.length;
       cell.falsePairs += wrong;
@@ -365,23 +370,23 @@ async function main() {
   const queryMs = (Date.now() - t1) / (sampled.length * Object.keys(EDITS).length);
   const pct = (n, d, digits = 1) => `${((100 * n) / d).toFixed(digits)} %`;
   const others = images.length - 1;
-  const total = { copies: 0, found: 0, byHash: 0, byLocal: 0, falsePairs: 0, anyFalse: 0 };
+  const total = { copies: 0, found: 0, byHash: 0, byLocal: 0, byLayout: 0, falsePairs: 0, anyFalse: 0 };
   const lines = [
     `Corpus ${CORPUS}: ${images.length} images, ${sampled.length} originals × ${Object.keys(EDITS).length} edits; ` +
       `match distance ${sdk.MATCH_DISTANCE}; candidates to ${sdk.CANDIDATE_DISTANCE} bits and from the local-feature index, confirmed by ≥ ${sdk.MIN_INLIERS} ORB inliers of a plausible view. ` +
       `Fingerprint ${fingerprintMs.toFixed(0)} ms + ORB features ${featuresMs.toFixed(0)} ms per original, match ${queryMs.toFixed(0)} ms per copy (loaded machine).`,
     "",
-    "| edit | recall (as `match` decides) | of which by hash distance alone | of which found only by local features | false-match rate (pairs) | copies with any false match |",
-    "|---|---|---|---|---|---|",
+    "| edit | recall (as `match` decides) | of which by hash distance alone | of which found only by local features | of which by colour layout only (weaker) | false-match rate (pairs) | copies with any false match |",
+    "|---|---|---|---|---|---|---|",
   ];
   for (const [edit, c] of Object.entries(results)) {
     for (const key of Object.keys(total)) total[key] += c[key];
     lines.push(
-      `| ${edit} | ${pct(c.found, c.copies)} | ${pct(c.byHash, c.copies)} | ${pct(c.byLocal, c.copies)} | ${pct(c.falsePairs, c.copies * others, 3)} | ${pct(c.anyFalse, c.copies)} |`,
+      `| ${edit} | ${pct(c.found, c.copies)} | ${pct(c.byHash, c.copies)} | ${pct(c.byLocal, c.copies)} | ${pct(c.byLayout, c.copies)} | ${pct(c.falsePairs, c.copies * others, 3)} | ${pct(c.anyFalse, c.copies)} |`,
     );
   }
   lines.push(
-    `| **all edits** | **${pct(total.found, total.copies)}** | ${pct(total.byHash, total.copies)} | ${pct(total.byLocal, total.copies)} | **${pct(total.falsePairs, total.copies * others, 3)}** | ${pct(total.anyFalse, total.copies)} |`,
+    `| **all edits** | **${pct(total.found, total.copies)}** | ${pct(total.byHash, total.copies)} | ${pct(total.byLocal, total.copies)} | ${pct(total.byLayout, total.copies)} | **${pct(total.falsePairs, total.copies * others, 3)}** | ${pct(total.anyFalse, total.copies)} |`,
   );
   for (const [label, p] of [
     ["originals with enough texture", split.textured],
@@ -389,7 +394,7 @@ async function main() {
   ]) {
     if (p.copies)
       lines.push(
-        `| ${label} (${p.originals} of ${sampled.length}) | ${pct(p.found, p.copies)} | | | ${pct(p.falsePairs, p.copies * others, 3)} | |`,
+        `| ${label} (${p.originals} of ${sampled.length}) | ${pct(p.found, p.copies)} | | | | ${pct(p.falsePairs, p.copies * others, 3)} | |`,
       );
   }
   lines.push(

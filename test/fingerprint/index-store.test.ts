@@ -10,6 +10,7 @@ import {
   formatFingerprint,
   hammingDistance,
   isProofmarkError,
+  LAYOUT_GRID,
   openFingerprintStore,
   phashChunks,
   PostgresFingerprintIndex,
@@ -76,6 +77,17 @@ function scan(fingerprints: Fingerprint[], query: Fingerprint, d: number): strin
 
 const DISTANCES = [0, 4, 8, 10, 13, 18, 20];
 
+/** An original with a colour layout (pmfp2: too little texture for a hash), beside the dataset's. */
+function flatOriginal(o: NewOriginal, fp: Fingerprint): NewOriginal {
+  const grid = new Uint8Array(LAYOUT_GRID * LAYOUT_GRID * 4).fill(9);
+  return {
+    ...o,
+    leaf: `0x${"e".repeat(64)}`,
+    name: "flat",
+    fingerprint: formatFingerprint({ ...fp, version: 2, layouts: [{ name: "layout", width: 400, height: 300, grid }] }),
+  };
+}
+
 async function expectLikeScan(store: FingerprintStore, fingerprints: Fingerprint[], query: Fingerprint) {
   for (const d of DISTANCES) {
     const hits = await store.lookup(query, d);
@@ -139,6 +151,35 @@ describe("fingerprint index storage (SQLite substring tables, PostgreSQL)", func
       expect(entries).to.equal(300 * 2 * 4 * 12); // every variant once in each of the four substring tables
     } finally {
       db.close();
+    }
+  });
+
+  it("SQLite: the originals with a colour layout are listed through a partial index, which an older index gets on open", async function () {
+    const store = await openFingerprintStore(dir);
+    try {
+      await store.add(originals.slice(0, 20));
+      expect(await store.layoutOriginals()).to.deep.equal([]);
+      await store.add([flatOriginal(originals[7], fingerprints[7])]);
+      expect((await store.layoutOriginals()).map((o) => o.name)).to.deep.equal(["flat"]);
+    } finally {
+      await store.close();
+    }
+    const file = path.join(dir, "fingerprints.sqlite");
+    const db = new Database(file);
+    const plan = db
+      .prepare("EXPLAIN QUERY PLAN SELECT * FROM original WHERE fingerprint LIKE 'pmfp2 %'")
+      .all() as Array<{ detail: string }>;
+    expect(plan.map((p) => p.detail).join(" ")).to.include("original_layout");
+    db.exec("DROP INDEX original_layout"); // as an index written before colour layouts
+    db.close();
+    const index = new FingerprintIndex(file);
+    try {
+      expect(index.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'original_layout'").get()).to.not.equal(
+        undefined,
+      );
+      expect(index.layoutOriginals().map((o) => o.name)).to.deep.equal(["flat"]);
+    } finally {
+      index.close();
     }
   });
 
@@ -254,6 +295,10 @@ describe("fingerprint index storage (SQLite substring tables, PostgreSQL)", func
         }
         expect(isProofmarkError(caught, "FINGERPRINT_INVALID"), String(caught)).to.equal(true);
         expect(await store.count()).to.equal(300);
+        // the originals with a colour layout (pmfp2), through the partial index, in both instances
+        expect(await other.layoutOriginals()).to.deep.equal([]);
+        expect(await store.add([flatOriginal(originals[7], fingerprints[7])])).to.equal(1);
+        expect((await other.layoutOriginals()).map((o) => o.name)).to.deep.equal(["flat"]);
       } finally {
         await store.close();
         await other.close();

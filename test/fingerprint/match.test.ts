@@ -20,6 +20,9 @@ describe("CLI: a seller's stolen product photo is matched to her stamped origina
     for (const [i, name] of ["red-bag", "tea-cup", "silk-scarf"].entries())
       fs.writeFileSync(path.join(shop, `${name}.jpg`), await productPhoto(100 + i));
     fs.writeFileSync(path.join(shop, "price-list.txt"), "red bag 129\n");
+    // a backdrop with too little texture for a hash: stamped with a colour layout
+    const sky = `<svg width="400" height="300" xmlns="http://www.w3.org/2000/svg"><defs><linearGradient id="g" x1="0" y1="0" x2="0.3" y2="1"><stop offset="0" stop-color="#e8a0e0"/><stop offset="1" stop-color="#403890"/></linearGradient></defs><rect width="100%" height="100%" fill="url(#g)"/></svg>`;
+    fs.writeFileSync(path.join(shop, "backdrop.jpg"), await sharp(Buffer.from(sky)).jpeg({ quality: 92 }).toBuffer());
     fs.writeFileSync(
       path.join(ws.dir, "stolen.jpg"),
       await stolenCopy(fs.readFileSync(path.join(shop, "tea-cup.jpg"))),
@@ -36,7 +39,11 @@ describe("CLI: a seller's stolen product photo is matched to her stamped origina
     const r = await run(["stamp", "shop", "--author", "Mei", "--json"]);
     expect(r.code, r.stderr).to.equal(0);
     const result = JSON.parse(r.stdout);
-    expect(result.fingerprinted).to.equal(3);
+    expect(result.fingerprinted).to.equal(4);
+    expect(result.tooLittleTexture.map((f: string) => path.basename(f))).to.deep.equal(["backdrop.jpg"]);
+    const backdrop = parseReceipt(fs.readFileSync(path.join(shop, "backdrop.jpg.proof.json"), "utf8"));
+    expect(backdrop.commitment.meta.fingerprint.startsWith("pmfp2 ")).to.equal(true);
+    expect(parseFingerprint(backdrop.commitment.meta.fingerprint).layouts![0].name).to.equal("layout");
     const receipt = parseReceipt(fs.readFileSync(path.join(shop, "tea-cup.jpg.proof.json"), "utf8"));
     const fp = parseFingerprint(receipt.commitment.meta.fingerprint);
     expect(fp.variants.map((v) => v.name)).to.include.members(["full", "mirror", "c90", "c80"]);
@@ -80,6 +87,24 @@ describe("CLI: a seller's stolen product photo is matched to her stamped origina
     expect(human.stdout).to.match(/seen as\s+the image as it is/);
     expect(m.seenAs).to.equal("whole");
     expect(human.stdout).to.match(/evidence of SIMILARITY/);
+  });
+
+  it("a cropped copy of the flat backdrop resembles it by colour layout only, with its receipt present", async function () {
+    const copy = await sharp(path.join(shop, "backdrop.jpg"))
+      .extract({ left: 20, top: 15, width: 360, height: 270 })
+      .jpeg({ quality: 40 })
+      .toBuffer();
+    fs.writeFileSync(path.join(ws.dir, "backdrop-copy.jpg"), copy);
+    const r = await run(["match", "backdrop-copy.jpg", "--json"]);
+    expect(r.code, r.stderr).to.equal(0);
+    const result = JSON.parse(r.stdout);
+    expect(
+      result.matches.map((m: { original: { name: string }; decidedBy: string; receipt: string }) => [
+        m.original.name,
+        m.decidedBy,
+        m.receipt,
+      ]),
+    ).to.deep.equal([["backdrop.jpg", "colour layout", "present"]]);
   });
 
   it("an unrelated photo matches nothing", async function () {

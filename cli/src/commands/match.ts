@@ -142,8 +142,11 @@ async function matchCapture(env: CommandEnv, file: string): Promise<void> {
 }
 
 function printMatches(out: Output, image: string, r: MatchResult): void {
+  const strong = r.matches.filter((m) => m.decidedBy !== "colour layout").length;
+  const weak = r.matches.length - strong;
   out.line(
-    `${r.matches.length === 0 ? "no match" : `${r.matches.length} match(es)`} for ${image} among ${r.indexed} indexed original(s) (match distance ≤ ${r.maxDistance} of 64 bits)`,
+    `${strong === 0 ? "no match" : `${strong} match(es)`} for ${image} among ${r.indexed} indexed original(s) (match distance ≤ ${r.maxDistance} of 64 bits)` +
+      (weak ? `; ${weak} resemblance(s) by colour layout only (weaker evidence, see below)` : ""),
   );
   if (r.suspect.tooLittleTexture)
     out.line(
@@ -152,8 +155,16 @@ function printMatches(out: Output, image: string, r: MatchResult): void {
   for (const m of r.matches) {
     const o = m.original;
     out.line();
-    out.line(`${o.name}`);
+    out.line(m.layout ? `${o.name}  (colour layout only: weaker evidence)` : `${o.name}`);
     for (const line of rows([
+      ...(m.layout
+        ? [
+            [
+              "colour layout",
+              `distance ${m.layout.distance} (≤ ${m.layout.maxDistance}), nearest to the original's view: ${m.layout.view}`,
+            ] as [string, string],
+          ]
+        : []),
       ["distance", `${m.distance} / 64 bits (pHash-64), ${m.distance256} / 256 bits (hash-256)`],
       ["variant", VARIANT_LABELS[m.variant]],
       [
@@ -166,15 +177,19 @@ function printMatches(out: Output, image: string, r: MatchResult): void {
         "decided by",
         m.decidedBy === "hash"
           ? "hash distance"
-          : m.seenAs === "whole"
-            ? `local features (hash distance ${m.distance} is above ${r.maxDistance})`
-            : "local features (what was found by a guess at the photo is always confirmed by them)",
+          : m.layout
+            ? m.layout.note
+            : m.seenAs === "whole"
+              ? `local features (hash distance ${m.distance} is above ${r.maxDistance})`
+              : "local features (what was found by a guess at the photo is always confirmed by them)",
       ],
       [
         "found by",
         m.foundBy === "hash"
           ? "hash distance (a candidate near by pHash-64)"
-          : "local features (the suspect's ORB descriptors share keys with the original's)",
+          : m.foundBy === "colour layout"
+            ? "colour layout (the nearest of the registered originals with too little texture for a hash)"
+            : "local features (the suspect's ORB descriptors share keys with the original's)",
       ],
       ["seen as", SEEN_AS[m.seenAs]],
       ["anchored", `${formatTime(o.anchoredAt)}, block ${o.blockNumber} on chain ${o.chainId}`],

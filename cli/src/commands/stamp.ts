@@ -142,7 +142,7 @@ export function register(program: Command): void {
           );
         for (const file of fingerprints?.tooLittleTexture ?? [])
           env.out.line(
-            `note: ${path.relative(process.cwd(), file) || file} has too little texture to fingerprint (flat, a smooth gradient or an even fine pattern); it is indexed, but edited copies of it may not be found`,
+            `note: ${path.relative(process.cwd(), file) || file} has too little texture to fingerprint (flat, a smooth gradient or an even fine pattern); it is indexed with its colour layout, but edited copies of it may not be found, and one found by colour layout alone is weaker evidence`,
           );
         if (indexed)
           env.out.line(

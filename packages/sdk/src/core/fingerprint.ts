@@ -85,11 +85,17 @@ export interface FingerprintVariant {
 }
 
 export interface Fingerprint {
-  version: 1;
+  /** 1: hashes only (`pmfp1`); 2: hashes and a colour layout (`pmfp2`, images with too little texture). */
+  version: 1 | 2;
   variants: FingerprintVariant[];
+  /** Colour layouts (see `colourLayout`): only for an image with too little texture to fingerprint by hash. */
+  layouts?: ColourLayout[];
 }
 
+/** The text form of a fingerprint without a colour layout (and of every fingerprint stamped before layouts existed). */
 export const FINGERPRINT_FORMAT = "pmfp1";
+/** The text form of a fingerprint that carries a colour layout. */
+export const FINGERPRINT_FORMAT_LAYOUT = "pmfp2";
 
 /**
  * The bounding box of what is left after uniform borders are removed: rows and columns at the
@@ -397,7 +403,12 @@ function unhex(s: string): Uint8Array {
 
 /** The text form of a fingerprint (the value of `commitment.meta.fingerprint`). */
 export function formatFingerprint(fp: Fingerprint): string {
-  return [FINGERPRINT_FORMAT, ...fp.variants.map((v) => `${v.name}:${hex(v.phash)}:${hex(v.hash256)}`)].join(" ");
+  const layouts = fp.layouts ?? [];
+  return [
+    layouts.length ? FINGERPRINT_FORMAT_LAYOUT : FINGERPRINT_FORMAT,
+    ...fp.variants.map((v) => `${v.name}:${hex(v.phash)}:${hex(v.hash256)}`),
+    ...layouts.map((l) => `${l.name}:${l.width}x${l.height}:${hex(l.grid)}`),
+  ].join(" ");
 }
 
 /**
@@ -407,9 +418,24 @@ export function formatFingerprint(fp: Fingerprint): string {
 export function parseFingerprint(text: unknown): Fingerprint {
   const bad = (why: string) => new ProofmarkError("FINGERPRINT_INVALID", `fingerprint is not valid: ${why}`);
   if (typeof text !== "string") throw bad("not a string");
-  const [format, ...parts] = text.split(" ");
-  if (format !== FINGERPRINT_FORMAT)
-    throw bad(`unknown format "${format.slice(0, 16)}" (this Proofmark reads ${FINGERPRINT_FORMAT})`);
+  const [format, ...all] = text.split(" ");
+  if (format !== FINGERPRINT_FORMAT && format !== FINGERPRINT_FORMAT_LAYOUT)
+    throw bad(
+      `unknown format "${format.slice(0, 16)}" (this Proofmark reads ${FINGERPRINT_FORMAT} and ${FINGERPRINT_FORMAT_LAYOUT})`,
+    );
+  const isLayout = (part: string) => (LAYOUT_NAMES as readonly string[]).includes(part.split(":")[0]);
+  const parts = all.filter((part) => !isLayout(part));
+  const layouts = all.filter(isLayout).map((part) => {
+    const m = /^([a-z]+):([0-9]{1,5})x([0-9]{1,5}):([0-9a-f]+)$/.exec(part);
+    if (!m || m[4].length !== 2 * LAYOUT_BYTES || Number(m[2]) === 0 || Number(m[3]) === 0)
+      throw bad(`malformed colour layout "${part.slice(0, 24)}"`);
+    return { name: m[1] as ColourLayoutName, width: Number(m[2]), height: Number(m[3]), grid: unhex(m[4]) };
+  });
+  if (new Set(layouts.map((l) => l.name)).size !== layouts.length) throw bad("a colour layout twice");
+  if (format === FINGERPRINT_FORMAT && layouts.length)
+    throw bad(`a colour layout in a ${FINGERPRINT_FORMAT} fingerprint`);
+  if (format === FINGERPRINT_FORMAT_LAYOUT && !layouts.some((l) => l.name === "layout"))
+    throw bad(`no "layout" in a ${FINGERPRINT_FORMAT_LAYOUT} fingerprint`);
   if (parts.length === 0) throw bad("no variants");
   const seen = new Set<string>();
   const variants = parts.map((part) => {
@@ -421,7 +447,7 @@ export function parseFingerprint(text: unknown): Fingerprint {
     return { name: m[1] as FingerprintVariantName, phash: unhex(m[2]), hash256: unhex(m[3]) };
   });
   if (!seen.has("full")) throw bad('no "full" variant');
-  return { version: 1, variants };
+  return layouts.length ? { version: 2, variants, layouts } : { version: 1, variants };
 }
 
 /** pHash-64 as hex (16 digits). */
@@ -618,3 +644,222 @@ export function photoRegions(img: GreyImage, cell = 4): Rect[] {
   }
   return found.sort((a, b) => b.width * b.height - a.width * a.height);
 }
+
+/*
+ * Colour layout: a second, weaker descriptor for images with too little texture to fingerprint by
+ * hash (`hashSignal` below `MIN_HASH_SIGNAL`: a gradient, a fine wood grain, an even stripe pattern).
+ * What such a picture still has is where its colours and its light sit: a 16 × 16 grid of mean
+ * colours (CIE L*a*b*, each cell the area mean of its pixels), of the image as trimmed (`layout`) and,
+ * where trimming took much of it, untrimmed (`ulayout`). It is stored only for such images. A
+ * suspect's grid is compared with each view of each stored layout — the fingerprint's own variants
+ * (mirror, centre and one-sided crops) and the picture turned by ±5° and ±10° onto a white canvas —
+ * resampled from the stored grid, lightness normalised for brightness and contrast. Only the nearest
+ * flat original can match (tiles of one even pattern are alike), and it says it is weaker evidence.
+ */
+
+/** An image as three planes (red, green, blue), one byte per pixel, row by row. */
+export interface RgbImage {
+  width: number;
+  height: number;
+  channels: [Uint8Array, Uint8Array, Uint8Array];
+}
+
+/** `layout`: the trimmed image; `ulayout`: the image before trimming (kept where `needsUntrimmed`). */
+export const LAYOUT_NAMES = ["layout", "ulayout"] as const;
+export type ColourLayoutName = (typeof LAYOUT_NAMES)[number];
+
+/** Cells per side of a stored colour layout. */
+export const LAYOUT_GRID = 16;
+const LAYOUT_BYTES = LAYOUT_GRID * LAYOUT_GRID * 4;
+
+export interface ColourLayout {
+  name: ColourLayoutName;
+  /** The size of the image it was taken of, in decoded pixels (its aspect turns the rotated views). */
+  width: number;
+  height: number;
+  /** 16 × 16 cells, row by row, 4 bytes each: L* × 100 (16 bits, big-endian: a flat picture's light varies by fractions of a unit), a* + 128, b* + 128. */
+  grid: Uint8Array;
+}
+
+function srgbToLinear(c: number): number {
+  const v = c / 255;
+  return v <= 0.04045 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+}
+
+/** CIE L*a*b* (D65) of an sRGB colour (0–255 per channel, fractions allowed). */
+export function srgbToLab(r: number, g: number, b: number): [number, number, number] {
+  const R = srgbToLinear(r);
+  const G = srgbToLinear(g);
+  const B = srgbToLinear(b);
+  const f = (t: number) => (t > 0.008856 ? Math.cbrt(t) : 7.787 * t + 16 / 116);
+  const fx = f((0.4124 * R + 0.3576 * G + 0.1805 * B) / 0.95047);
+  const fy = f(0.2126 * R + 0.7152 * G + 0.0722 * B);
+  const fz = f((0.0193 * R + 0.1192 * G + 0.9505 * B) / 1.08883);
+  return [116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)];
+}
+
+/** The colour layout of `rect` of an image (see `ColourLayout`). */
+export function colourLayout(img: RgbImage, rect: Rect, name: ColourLayoutName = "layout"): ColourLayout {
+  const planes = img.channels.map((data) =>
+    resizeArea(cropGrey({ width: img.width, height: img.height, data }, rect), LAYOUT_GRID, LAYOUT_GRID),
+  );
+  const grid = new Uint8Array(LAYOUT_BYTES);
+  const byte = (v: number) => Math.max(0, Math.min(255, Math.round(v)));
+  for (let i = 0; i < LAYOUT_GRID * LAYOUT_GRID; i++) {
+    const [L, a, b] = srgbToLab(planes[0][i], planes[1][i], planes[2][i]);
+    const light = Math.max(0, Math.min(10000, Math.round(L * 100)));
+    grid[4 * i] = light >> 8;
+    grid[4 * i + 1] = light & 0xff;
+    grid[4 * i + 2] = byte(a + 128);
+    grid[4 * i + 3] = byte(b + 128);
+  }
+  return { name, width: rect.width, height: rect.height, grid };
+}
+
+/** Cells per side of the grids compared. */
+const LAYOUT_COMPARE = 16;
+/** Samples per side of each compared cell. */
+const LAYOUT_SAMPLES = 3;
+/** Lightness spread (L* units) below which a grid's lightness is not stretched further: noise, not layout. */
+const LAYOUT_MIN_SPREAD = 0.5;
+/** Chroma difference (a*b* units, RMS over cells) that weighs as much as one unit of normalised lightness difference. */
+const LAYOUT_CHROMA_SCALE = 16;
+
+/** The original's views a suspect's colour layout is compared with: the fingerprint's variants, and turned by ±5°, ±10°. */
+const LAYOUT_VIEWS: Array<{ name: string; rect?: FingerprintVariantName; rotate?: number }> = [
+  ...FINGERPRINT_VARIANTS.filter((v) => v !== "untrimmed").map((v) => ({ name: v, rect: v })),
+  ...[5, -5, 10, -10].map((rotate) => ({ name: `rotated ${rotate}°`, rotate })),
+];
+
+/** L*, a* or b* (c = 0, 1, 2) of stored cell i. */
+function cellValue(grid: Uint8Array, i: number, c: number): number {
+  return c === 0 ? ((grid[4 * i] << 8) | grid[4 * i + 1]) / 100 : grid[4 * i + 1 + c] - 128;
+}
+
+/** L*, a* or b* of a stored grid at (x, y) in [0, 1]², bilinear between cell centres. */
+function gridAt(grid: Uint8Array, x: number, y: number, c: number): number {
+  const n = LAYOUT_GRID;
+  const fx = Math.max(0, Math.min(n - 1, x * n - 0.5));
+  const fy = Math.max(0, Math.min(n - 1, y * n - 0.5));
+  const x0 = Math.min(n - 2, Math.floor(fx));
+  const y0 = Math.min(n - 2, Math.floor(fy));
+  const ax = fx - x0;
+  const ay = fy - y0;
+  const at = (i: number, j: number) => cellValue(grid, j * n + i, c);
+  return (
+    (at(x0, y0) * (1 - ax) + at(x0 + 1, y0) * ax) * (1 - ay) +
+    (at(x0, y0 + 1) * (1 - ax) + at(x0 + 1, y0 + 1) * ax) * ay
+  );
+}
+
+/**
+ * A view of a stored layout resampled to the compared grid (L*, a*, b* per cell): a variant's
+ * rectangle (mirrored for `mirror`), or the image turned by `rotate` degrees onto a white canvas
+ * grown to hold it (how an editor rotates).
+ */
+function layoutView(layout: ColourLayout, view: { rect?: FingerprintVariantName; rotate?: number }): Float64Array {
+  const n = LAYOUT_COMPARE;
+  const k = LAYOUT_SAMPLES;
+  const out = new Float64Array(n * n * 3);
+  const r = variantRect(view.rect ?? "full", 10000, 10000);
+  const aspect = layout.width / layout.height;
+  const rad = ((view.rotate ?? 0) * Math.PI) / 180;
+  const cos = Math.cos(rad);
+  const sin = Math.sin(rad);
+  const canvasW = aspect * Math.abs(cos) + Math.abs(sin);
+  const canvasH = aspect * Math.abs(sin) + Math.abs(cos);
+  for (let oy = 0; oy < n; oy++) {
+    for (let ox = 0; ox < n; ox++) {
+      const sum = [0, 0, 0];
+      for (let sy = 0; sy < k; sy++) {
+        for (let sx = 0; sx < k; sx++) {
+          const u = (ox + (sx + 0.5) / k) / n;
+          const v = (oy + (sy + 0.5) / k) / n;
+          let x: number;
+          let y: number;
+          if (view.rotate) {
+            const px = (u - 0.5) * canvasW;
+            const py = (v - 0.5) * canvasH;
+            x = (px * cos + py * sin) / aspect + 0.5;
+            y = -px * sin + py * cos + 0.5;
+            if (x < 0 || x > 1 || y < 0 || y > 1) {
+              sum[0] += 100; // the white canvas: L* 100, a* = b* = 0
+              continue;
+            }
+          } else {
+            x = (r.left + r.width * u) / 10000;
+            y = (r.top + r.height * v) / 10000;
+            if (view.rect === "mirror") x = 1 - x;
+          }
+          for (let c = 0; c < 3; c++) sum[c] += gridAt(layout.grid, x, y, c);
+        }
+      }
+      for (let c = 0; c < 3; c++) out[3 * (oy * n + ox) + c] = sum[c] / (k * k);
+    }
+  }
+  return out;
+}
+
+/** Distance of two compared grids: lightness normalised (mean 0, spread 1) RMS difference + chroma RMS difference / LAYOUT_CHROMA_SCALE. */
+function compareLayouts(a: Float64Array, b: Float64Array): number {
+  const cells = LAYOUT_COMPARE * LAYOUT_COMPARE;
+  const spread = (g: Float64Array) => {
+    let mean = 0;
+    for (let i = 0; i < cells; i++) mean += g[3 * i];
+    mean /= cells;
+    let variance = 0;
+    for (let i = 0; i < cells; i++) variance += (g[3 * i] - mean) ** 2;
+    return { mean, sd: Math.max(LAYOUT_MIN_SPREAD, Math.sqrt(variance / cells)) };
+  };
+  const sa = spread(a);
+  const sb = spread(b);
+  let light = 0;
+  let chroma = 0;
+  for (let i = 0; i < cells; i++) {
+    light += ((a[3 * i] - sa.mean) / sa.sd - (b[3 * i] - sb.mean) / sb.sd) ** 2;
+    chroma += (a[3 * i + 1] - b[3 * i + 1]) ** 2 + (a[3 * i + 2] - b[3 * i + 2]) ** 2;
+  }
+  return Math.sqrt(light / cells) + Math.sqrt(chroma / cells) / LAYOUT_CHROMA_SCALE;
+}
+
+/**
+ * How far a suspect's colour layout (of its whole image: name and size ignored) is from an
+ * original's nearest view (see `LAYOUT_VIEWS`); 0 for the same picture. Not a metric of similarity
+ * in general: only between pictures that both have too little texture for a hash.
+ *
+ * @example
+ * const { distance, view } = layoutDistance(suspectLayout, original.layouts[0]);
+ */
+export function layoutDistance(suspect: ColourLayout, original: ColourLayout): { distance: number; view: string } {
+  const { distance, view } = nearestLayoutView([suspect], original);
+  return { distance, view };
+}
+
+/**
+ * `layoutDistance` for several views of one suspect (as it is, untrimmed, the photo inside it) at
+ * once: the original's views are resampled once, not once per suspect view (they are most of the
+ * cost). `suspect` is the position of the nearest suspect view.
+ */
+export function nearestLayoutView(
+  suspects: ColourLayout[],
+  original: ColourLayout,
+): { distance: number; view: string; suspect: number } {
+  const queries = suspects.map((s) => layoutView(s, { rect: "full" }));
+  let best = { distance: Infinity, view: "", suspect: -1 };
+  for (const view of LAYOUT_VIEWS) {
+    const grid = layoutView(original, view);
+    queries.forEach((q, k) => {
+      const distance = compareLayouts(q, grid);
+      if (distance < best.distance)
+        best = { distance, view: original.name === "ulayout" ? `untrimmed, ${view.name}` : view.name, suspect: k };
+    });
+  }
+  return best;
+}
+
+/**
+ * Colour-layout distance at or below which the nearest flat original matches a suspect (nearest
+ * only: tiles of one even pattern are alike). Chosen on a tuning sample disjoint from the measured
+ * one (README, robustness).
+ */
+export const LAYOUT_MATCH_DISTANCE = 0.8;

@@ -3,8 +3,12 @@ import * as path from "node:path";
 import type Sharp from "sharp";
 import { lazyModule } from "../util/lazy";
 import {
+  colourLayout,
   computeFingerprint,
   cropGrey,
+  needsUntrimmed,
+  type ColourLayout,
+  type RgbImage,
   hashSignal,
   MIN_HASH_SIGNAL,
   trimRect,
@@ -57,6 +61,61 @@ export async function decodeGrey(input: string | Uint8Array, side = DECODE_SIDE)
   }
 }
 
+/**
+ * Decodes an image to its three colour planes at the size `decodeGrey` gives (same orientation,
+ * transparency on white). IMAGE_UNREADABLE when it does not decode.
+ */
+export async function decodeRgb(input: string | Uint8Array, side = DECODE_SIDE): Promise<RgbImage> {
+  try {
+    const { data, info } = await sharp(input, { animated: false, limitInputPixels: 268_402_689 })
+      .rotate()
+      .flatten({ background: "#ffffff" })
+      .toColourspace("srgb")
+      .resize(side, side, { fit: "inside", withoutEnlargement: true })
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    const n = info.width * info.height;
+    const channels: RgbImage["channels"] = [new Uint8Array(n), new Uint8Array(n), new Uint8Array(n)];
+    const grey = info.channels < 3; // a grey-scale file stays one plane in sharp
+    for (let i = 0, j = 0; i < n; i++, j += info.channels)
+      for (let c = 0; c < 3; c++) channels[c][i] = data[grey ? j : j + c];
+    return { width: info.width, height: info.height, channels };
+  } catch (e) {
+    throw new ProofmarkError(
+      "IMAGE_UNREADABLE",
+      `${typeof input === "string" ? input : "image bytes"} could not be decoded as an image (${(e as Error).message})`,
+      { path: typeof input === "string" ? input : undefined },
+      { cause: e },
+    );
+  }
+}
+
+/**
+ * The colour layouts of an image (see `colourLayout`): of the part `trim` kept and, where trimming
+ * took much of it, of the whole; `decoded` is the grey decode `trim` was found in.
+ */
+export async function colourLayoutsOf(
+  input: string | Uint8Array,
+  decoded: { width: number; height: number },
+  rects: Array<{ name: ColourLayout["name"]; rect: Rect }>,
+): Promise<ColourLayout[]> {
+  const rgb = await decodeRgb(input);
+  const fx = rgb.width / decoded.width;
+  const fy = rgb.height / decoded.height;
+  return rects.map(({ name, rect }) =>
+    colourLayout(
+      rgb,
+      {
+        left: Math.floor(rect.left * fx),
+        top: Math.floor(rect.top * fy),
+        width: Math.max(1, Math.floor(rect.width * fx)),
+        height: Math.max(1, Math.floor(rect.height * fy)),
+      },
+      name,
+    ),
+  );
+}
+
 /** An image decoded, its borders trimmed, and fingerprinted. */
 export interface ImageFingerprint {
   fingerprint: Fingerprint;
@@ -85,13 +144,18 @@ export async function fingerprintImage(
   const grey = await decodeGrey(input);
   const trim = trimRect(grey);
   const trimmed = cropGrey(grey, trim);
-  return {
-    fingerprint: computeFingerprint(trimmed, variants, grey),
-    trimmed,
-    trim,
-    decoded: { width: grey.width, height: grey.height },
-    ...textureOf(trimmed),
-  };
+  const texture = textureOf(trimmed);
+  const fingerprint = computeFingerprint(trimmed, variants, grey);
+  // too little texture for the hash: keep where its colours and light sit (originals only)
+  if (texture.tooLittleTexture && (variants === undefined || variants.length > 1)) {
+    const whole = { left: 0, top: 0, width: grey.width, height: grey.height };
+    fingerprint.layouts = await colourLayoutsOf(input, grey, [
+      { name: "layout", rect: trim },
+      ...(needsUntrimmed(grey, trimmed) ? [{ name: "ulayout" as const, rect: whole }] : []),
+    ]);
+    fingerprint.version = 2;
+  }
+  return { fingerprint, trimmed, trim, decoded: { width: grey.width, height: grey.height }, ...texture };
 }
 
 /** The signal of a trimmed image and whether it has too little texture to fingerprint. */

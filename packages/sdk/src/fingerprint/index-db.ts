@@ -71,10 +71,13 @@ CREATE TABLE IF NOT EXISTS bucket (
 /**
  * Local-feature keys (created on every open, so an index of either layout gets them): per original,
  * the locality-sensitive keys of its stored ORB descriptors, and the key scheme they were made with.
+ * And a partial index of the originals whose fingerprint carries a colour layout (`pmfp2`: too little
+ * texture for a hash), the few a flat suspect is compared with (an older index has none of them).
  */
 const FEATURE_SCHEMA = `
 CREATE TABLE IF NOT EXISTS feature_key (key INTEGER NOT NULL, original_id INTEGER NOT NULL, PRIMARY KEY (key, original_id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS feature_key_scheme (version INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS original_layout ON original (id) WHERE fingerprint LIKE 'pmfp2 %';
 `;
 
 /** A bucket with more segments than this is merged into one when an `add` touches it. */
@@ -314,6 +317,13 @@ export class FingerprintIndex {
     const postings = new Map<number, number[]>();
     for (const key of perKey.keys()) postings.set(key, read.all(key) as number[]);
     return scoreFeatureCandidates(perKey, postings, this.count(), limit);
+  }
+
+  /** The originals whose fingerprint carries a colour layout (too little texture for a hash; `pmfp2`), by the partial index. */
+  layoutOriginals(): IndexedOriginal[] {
+    return (this.db.prepare("SELECT * FROM original WHERE fingerprint LIKE 'pmfp2 %'").all() as OriginalRow[]).map(
+      toOriginal,
+    );
   }
 
   /** An original by its id in this index. */

@@ -5,6 +5,8 @@ import {
   cropGrey,
   formatFingerprint,
   hammingDistance,
+  LAYOUT_MATCH_DISTANCE,
+  nearestLayoutView,
   needsUntrimmed,
   parseFingerprint,
   photoRegions,
@@ -17,7 +19,7 @@ import {
 } from "../core/fingerprint";
 import { isProofmarkError } from "../core/errors";
 import { parseReceipt } from "../core/receipt";
-import { DECODE_SIDE, decodeGrey, textureOf, type ImageFingerprint } from "./image";
+import { colourLayoutsOf, DECODE_SIDE, decodeGrey, textureOf, type ImageFingerprint } from "./image";
 import type { IndexedOriginal } from "./index-db";
 import { fingerprintStoreExists, openFingerprintStore } from "./postgres-index";
 import { confirmByFeatures, decodeOrbFeatures, joinFeatures, suspectFeatures, type SuspectFeatureSet } from "./orb";
@@ -34,10 +36,16 @@ export interface ImageMatch {
   variant: FingerprintVariantName;
   /** RANSAC inliers of ORB features (undefined when the original has no stored features). */
   inliers?: number;
-  /** "hash": within the match distance; "features": a candidate the local features confirmed. */
-  decidedBy: "hash" | "features";
-  /** How the original became a candidate: near by hash, or voted for by the suspect's local features (`featureCandidates`) whatever its hash distance. */
-  foundBy: "hash" | "local features";
+  /**
+   * "hash": within the match distance; "features": a candidate the local features confirmed;
+   * "colour layout": the nearest original with too little texture for a perceptual fingerprint, by
+   * colour layout only — weaker evidence (see `LAYOUT_ONLY_NOTE`).
+   */
+  decidedBy: "hash" | "features" | "colour layout";
+  /** How the original became a candidate: near by hash, voted for by the suspect's local features (`featureCandidates`) whatever its hash distance, or the nearest flat original by colour layout. */
+  foundBy: "hash" | "local features" | "colour layout";
+  /** For a colour-layout match: its distance (≤ `LAYOUT_MATCH_DISTANCE`), the original's view it is nearest to, and `LAYOUT_ONLY_NOTE`. */
+  layout?: { distance: number; maxDistance: number; view: string; note: string };
   /** How the suspect was looked up when it matched: as it is, as the photo found inside it (a screenshot, a frame), or turned back from a rotation. */
   seenAs: SuspectView;
   /** State of the original's receipt now: present (parses and commits this fingerprint), missing, invalid, or one that commits another fingerprint. */
@@ -77,6 +85,10 @@ export interface MatchResult {
   rejected: Array<{ original: IndexedOriginal; distance: number; variant: FingerprintVariantName; inliers?: number }>;
 }
 
+/** What a colour-layout match is worth, said with every one (CLI, report, --json). */
+export const LAYOUT_ONLY_NOTE =
+  "colour layout only: the image has too little texture for a perceptual fingerprint, so this match rests on where its colours and light sit — weaker evidence than a hash or local-feature match; tiles of one even pattern look alike";
+
 /**
  * Finds the registered originals an image matches: fingerprint lookup in the data folder's index,
  * then ORB + RANSAC on the nearest candidates. A match is evidence of **similarity**, not of
@@ -92,7 +104,7 @@ export async function matchImage(opts: MatchOptions): Promise<MatchResult> {
   const decoded = await decodeGrey(opts.image);
   const trim = trimRect(decoded);
   const trimmed = cropGrey(decoded, trim);
-  const queries = suspectQueries(decoded, trimmed);
+  const queries = suspectQueries(decoded, trimmed, trim);
   let sharper: GreyImage | undefined; // the suspect decoded at twice the size, for the features of a small region
   const index = await openFingerprintStore(opts.dataDir, opts.database);
   try {
@@ -191,8 +203,50 @@ export async function matchImage(opts: MatchOptions): Promise<MatchResult> {
         }
       }
     }
+    // Colour layout: a suspect with a flat view, or one that nothing else matched, is compared with
+    // the originals that have too little texture for a hash (they carry a colour layout); the nearest
+    // matches when it is within LAYOUT_MATCH_DISTANCE — only the nearest, since tiles of one even
+    // pattern are alike. Weaker evidence, and said so.
+    const looked = queries.filter((q) => q.seenAs !== "rotation");
+    if (looked.some((q) => q.tooLittleTexture) || result.matches.length === 0) {
+      const flat = await index.layoutOriginals();
+      if (flat.length > 0) {
+        const layouts = await colourLayoutsOf(
+          opts.image,
+          decoded,
+          looked.map((q) => ({ name: "layout" as const, rect: q.rect })),
+        );
+        let best: { original: IndexedOriginal; distance: number; view: string; query: SuspectQuery } | undefined;
+        for (const original of flat) {
+          for (const stored of parseFingerprint(original.fingerprint).layouts ?? []) {
+            const d = nearestLayoutView(layouts, stored);
+            if (!best || d.distance < best.distance)
+              best = { original, distance: d.distance, view: d.view, query: looked[d.suspect] };
+          }
+        }
+        if (best && best.distance <= LAYOUT_MATCH_DISTANCE && !decided.has(best.original.id)) {
+          decided.add(best.original.id);
+          result.matches.push({
+            original: best.original,
+            ...nearestVariant(best.original.fingerprint, best.query.fingerprint),
+            decidedBy: "colour layout",
+            foundBy: "colour layout",
+            seenAs: best.query.seenAs,
+            layout: {
+              distance: Math.round(best.distance * 1000) / 1000,
+              maxDistance: LAYOUT_MATCH_DISTANCE,
+              view: best.view,
+              note: LAYOUT_ONLY_NOTE,
+            },
+            receipt: receiptState(best.original),
+          });
+        }
+      }
+    }
     result.rejected = result.rejected.filter((r) => !decided.has(r.original.id));
-    result.matches.sort((a, b) => a.distance - b.distance || a.distance256 - b.distance256);
+    // colour-layout matches last: weaker evidence than any hash or feature match
+    const weak = (m: ImageMatch) => (m.decidedBy === "colour layout" ? 1 : 0);
+    result.matches.sort((a, b) => weak(a) - weak(b) || a.distance - b.distance || a.distance256 - b.distance256);
     return result;
   } finally {
     await index.close();
@@ -205,6 +259,8 @@ export type SuspectView = "whole" | "region" | "rotation";
 interface SuspectQuery {
   seenAs: SuspectView;
   image: GreyImage;
+  /** Where the view is in the decoded suspect (for a rotation: the whole of it). */
+  rect: Rect;
   fingerprint: Fingerprint;
   /** For a region: where it is in the decoded suspect (its features are taken from a sharper decode). */
   region?: Rect;
@@ -224,25 +280,27 @@ function scaleRect(r: Rect, f: number): Rect {
 }
 
 /** The suspect as it is (trimmed), the photos it may contain, and the photo turned back when it sits rotated on a plain canvas. */
-function suspectQueries(decoded: GreyImage, trimmed: GreyImage): SuspectQuery[] {
-  const query = (seenAs: SuspectView, image: GreyImage): SuspectQuery => ({
+function suspectQueries(decoded: GreyImage, trimmed: GreyImage, trim: Rect): SuspectQuery[] {
+  const whole = { left: 0, top: 0, width: decoded.width, height: decoded.height };
+  const query = (seenAs: SuspectView, image: GreyImage, rect: Rect): SuspectQuery => ({
     seenAs,
     image,
+    rect,
     fingerprint: computeFingerprint(image, ["full"]),
     tooLittleTexture: textureOf(image).tooLittleTexture,
   });
-  const queries = [query("whole", trimmed)];
+  const queries = [query("whole", trimmed, trim)];
   // a flat edge that trimming took for a border may be picture: look the image up untrimmed as well
-  if (needsUntrimmed(decoded, trimmed)) queries.push({ ...query("whole", decoded), untrimmed: true });
+  if (needsUntrimmed(decoded, trimmed)) queries.push({ ...query("whole", decoded, whole), untrimmed: true });
   for (const rect of photoRegions(decoded)) {
     const region = cropGrey(decoded, rect);
     const inner = trimRect(region);
     const at = { left: rect.left + inner.left, top: rect.top + inner.top, width: inner.width, height: inner.height };
-    queries.push({ ...query("region", cropGrey(decoded, at)), region: at });
+    queries.push({ ...query("region", cropGrey(decoded, at), at), region: at });
   }
   const angle = canvasRotation(decoded);
   if (angle !== undefined)
-    for (const sign of [1, -1]) queries.push(query("rotation", rotateCrop(decoded, sign * angle)));
+    for (const sign of [1, -1]) queries.push(query("rotation", rotateCrop(decoded, sign * angle), whole));
   return queries;
 }
 
@@ -278,7 +336,8 @@ function receiptState(o: IndexedOriginal): ImageMatch["receipt"] {
 /**
  * The capture's image matcher backed by this data folder's fingerprint index: every image a web
  * capture recorded is looked up (hash distance and local features, as `matchImage`), and each
- * registered original it matches is recorded in the capture record. Images that do not decode
+ * registered original it matches is recorded in the capture record (not a colour-layout resemblance:
+ * weaker evidence, left to `proofmark match`). Images that do not decode
  * (SVG, icons) are passed over; an empty index matches nothing and opens no file.
  *
  * @example
@@ -296,7 +355,9 @@ export function fingerprintImageMatcher(dataDir: string, database?: string): Ima
         if (isProofmarkError(e, "IMAGE_UNREADABLE")) continue;
         throw e;
       }
-      for (const m of result.matches) {
+      // a resemblance by colour layout alone is weaker evidence than the capture record's one wording
+      // ("resembles your registered original") carries: `proofmark match` on the image shows it
+      for (const m of result.matches.filter((x) => x.decidedBy !== "colour layout")) {
         found.push({
           sha256: image.sha256,
           original: {

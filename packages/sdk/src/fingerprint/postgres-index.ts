@@ -51,6 +51,8 @@ export interface FingerprintStore {
   featureCandidates(suspect: OrbFeatures, limit: number): Promise<Array<{ id: number; score: number }>>;
   /** An original by its id in this index. */
   original(id: number): Promise<IndexedOriginal | undefined>;
+  /** The originals whose fingerprint carries a colour layout (too little texture for a hash), by a partial index. */
+  layoutOriginals(): Promise<IndexedOriginal[]>;
   close(): Promise<void>;
 }
 
@@ -91,6 +93,7 @@ export function sqliteFingerprintStore(index: FingerprintIndex): FingerprintStor
     features: (id) => Promise.resolve(index.features(id)),
     featureCandidates: (suspect, limit) => Promise.resolve(index.featureCandidates(suspect, limit)),
     original: (id) => Promise.resolve(index.original(id)),
+    layoutOriginals: () => Promise.resolve(index.layoutOriginals()),
     close: () => Promise.resolve(index.close()),
   };
 }
@@ -110,6 +113,7 @@ CREATE INDEX IF NOT EXISTS fingerprint_variants_c2 ON fingerprint_variants (c2) 
 CREATE INDEX IF NOT EXISTS fingerprint_variants_c3 ON fingerprint_variants (c3) INCLUDE (hash, original_id);
 CREATE TABLE IF NOT EXISTS fingerprint_feature_keys (
   key INTEGER NOT NULL, original_id BIGINT NOT NULL REFERENCES fingerprint_originals (id), PRIMARY KEY (key, original_id));
+CREATE INDEX IF NOT EXISTS fingerprint_originals_layout ON fingerprint_originals (id) WHERE fingerprint LIKE 'pmfp2 %';
 `;
 
 /** Advisory-lock key serialising schema creation between instances starting at once. */
@@ -280,6 +284,11 @@ export class PostgresFingerprintIndex implements FingerprintStore {
   async original(id: number): Promise<IndexedOriginal | undefined> {
     const r = await this.pool.query("SELECT * FROM fingerprint_originals WHERE id = $1", [id]);
     return r.rows[0] ? toOriginal(pgRow(r.rows[0])) : undefined;
+  }
+
+  async layoutOriginals(): Promise<IndexedOriginal[]> {
+    const r = await this.pool.query("SELECT * FROM fingerprint_originals WHERE fingerprint LIKE 'pmfp2 %'");
+    return r.rows.map((row: OriginalRow) => toOriginal(pgRow(row)));
   }
 
   async close(): Promise<void> {

@@ -89,6 +89,7 @@ export async function buildMatchReportModel(input: MatchReportInput & { lang: La
       })
     : t("falseMatchNotMeasured", { distance: result.maxDistance });
   const best = result.matches[0];
+  const layoutOnly = best !== undefined && best.decidedBy === "colour layout";
   const suspectJpeg = await thumbnailJpeg(input.suspect);
   const seenAs = { whole: t("seenAsWhole"), region: t("seenAsRegion"), rotation: t("seenAsRotation") };
   const receiptWords = {
@@ -163,11 +164,22 @@ export async function buildMatchReportModel(input: MatchReportInput & { lang: La
               value:
                 m.decidedBy === "hash"
                   ? t("decidedByHash", { distance: result.maxDistance })
-                  : t("decidedByFeatures", { inliers: m.inliers ?? 0, min: MIN_INLIERS, distance: m.distance }),
+                  : m.decidedBy === "colour layout"
+                    ? t("decidedByLayout", {
+                        distance: m.layout?.distance ?? "?",
+                        max: m.layout?.maxDistance ?? "?",
+                        view: m.layout?.view ?? "?",
+                      })
+                    : t("decidedByFeatures", { inliers: m.inliers ?? 0, min: MIN_INLIERS, distance: m.distance }),
             },
             {
               label: t("foundBy"),
-              value: m.foundBy === "hash" ? t("foundByHash") : t("foundByLocalFeatures"),
+              value:
+                m.foundBy === "hash"
+                  ? t("foundByHash")
+                  : m.foundBy === "colour layout"
+                    ? t("foundByLayout")
+                    : t("foundByLocalFeatures"),
             },
             { label: t("seenAs"), value: seenAs[m.seenAs] },
             {
@@ -214,18 +226,27 @@ export async function buildMatchReportModel(input: MatchReportInput & { lang: La
     lang: input.lang,
     title: t("title"),
     verdict: {
-      // the box says "similar" in the report's tone for a passed check; its wording never says "verified"
-      status: "verified",
-      passed: true,
-      line: best
-        ? t("verdict", {
-            count: result.matches.length,
+      // the box says "similar" in the report's tone for a passed check; its wording never says "verified".
+      // A colour-layout resemblance alone (matches are sorted so that it comes last) is not that verdict.
+      status: layoutOnly ? "unverifiable" : "verified",
+      passed: !layoutOnly,
+      line: layoutOnly
+        ? t("verdictLayoutOnly", {
             name: best.original.name,
-            distance: best.distance,
+            distance: best.layout?.distance ?? "?",
+            max: best.layout?.maxDistance ?? "?",
             timeCst: formatCst(best.original.anchoredAt, input.lang),
             timeUtc: formatUtc(best.original.anchoredAt),
           })
-        : "",
+        : best
+          ? t("verdict", {
+              count: result.matches.length,
+              name: best.original.name,
+              distance: best.distance,
+              timeCst: formatCst(best.original.anchoredAt, input.lang),
+              timeUtc: formatUtc(best.original.anchoredAt),
+            })
+          : "",
       detail: t("similarityNote"),
     },
     subject: { name: input.suspectName },

@@ -1,0 +1,228 @@
+import { expect } from "chai";
+import sharp from "sharp";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import {
+  buildMatchReportModel,
+  colourLayoutsOf,
+  decodeGrey,
+  FingerprintIndex,
+  fingerprintImage,
+  fingerprintImageMatcher,
+  formatFingerprint,
+  LAYOUT_MATCH_DISTANCE,
+  LAYOUT_ONLY_NOTE,
+  layoutDistance,
+  matchImage,
+  parseFingerprint,
+  trimRect,
+  type ColourLayout,
+} from "@proofmark/sdk";
+import { indexPhotos, productPhoto } from "./images";
+import { assertBuilt, makeWorkspace, runCli } from "../cli/helpers";
+
+/** A smooth gradient between two colours (a sky, a studio backdrop): too little texture for a hash. */
+function gradient(from: string, to: string, x2 = 0.3): Promise<Buffer> {
+  const svg = `<svg width="400" height="300" xmlns="http://www.w3.org/2000/svg"><defs><linearGradient id="g" x1="0" y1="0" x2="${x2}" y2="1"><stop offset="0" stop-color="${from}"/><stop offset="1" stop-color="${to}"/></linearGradient></defs><rect width="100%" height="100%" fill="url(#g)"/></svg>`;
+  return sharp(Buffer.from(svg)).jpeg({ quality: 92 }).toBuffer();
+}
+
+const sky = () => gradient("#e8a0e0", "#403890");
+const dusk = () => gradient("#f0b070", "#2050a0", 1);
+
+/** What a thief does to a flat picture: crop 10 % around the centre, re-compress at quality 40. */
+async function croppedCopy(image: Buffer): Promise<Buffer> {
+  return sharp(image).extract({ left: 20, top: 15, width: 360, height: 270 }).jpeg({ quality: 40 }).toBuffer();
+}
+
+/** The colour layout of an image as `match` takes it of a suspect (trimmed). */
+async function suspectLayout(image: Buffer): Promise<ColourLayout> {
+  const grey = await decodeGrey(image);
+  const [layout] = await colourLayoutsOf(image, grey, [{ name: "layout", rect: trimRect(grey) }]);
+  return layout;
+}
+
+async function originalLayout(image: Buffer): Promise<ColourLayout> {
+  const fp = await fingerprintImage(image);
+  expect(fp.tooLittleTexture).to.equal(true);
+  return fp.fingerprint.layouts![0];
+}
+
+describe("fingerprints: a colour layout for images with too little texture", function () {
+  this.timeout(300_000);
+
+  it("a gradient's cropped and re-compressed copy, and its mirror, are near its colour layout; another gradient is far", async function () {
+    const original = await originalLayout(await sky());
+    const copy = layoutDistance(await suspectLayout(await croppedCopy(await sky())), original);
+    expect(copy.distance).to.be.at.most(LAYOUT_MATCH_DISTANCE);
+    expect(copy.view).to.equal("c90");
+    const mirrored = await sharp(await sky())
+      .flop()
+      .jpeg({ quality: 60 })
+      .toBuffer();
+    expect(layoutDistance(await suspectLayout(mirrored), original).distance).to.be.at.most(LAYOUT_MATCH_DISTANCE);
+    // brighter and more contrasty: lightness is compared normalised
+    const brighter = await sharp(await sky())
+      .modulate({ brightness: 1.2 })
+      .linear(1.15, -10)
+      .jpeg({ quality: 85 })
+      .toBuffer();
+    expect(layoutDistance(await suspectLayout(brighter), original).distance).to.be.at.most(LAYOUT_MATCH_DISTANCE);
+    // a different gradient, and the same colours running the other way
+    expect(layoutDistance(await suspectLayout(await dusk()), original).distance).to.be.above(LAYOUT_MATCH_DISTANCE);
+    const upsideDown = await sharp(await sky())
+      .flip()
+      .jpeg({ quality: 85 })
+      .toBuffer();
+    expect(layoutDistance(await suspectLayout(upsideDown), original).distance).to.be.above(LAYOUT_MATCH_DISTANCE);
+  });
+
+  it("is stored in the fingerprint text (pmfp2) only for a flat image, and parses back exactly; a textured photo stays pmfp1", async function () {
+    const flat = (await fingerprintImage(await sky())).fingerprint;
+    const text = formatFingerprint(flat);
+    expect(text.startsWith("pmfp2 ")).to.equal(true);
+    expect(text).to.match(/ layout:\d+x\d+:[0-9a-f]{2048}( |$)/);
+    const back = parseFingerprint(text);
+    expect(back.version).to.equal(2);
+    expect(back.layouts!.map((l) => [l.name, l.width, l.height])).to.deep.equal(
+      flat.layouts!.map((l) => [l.name, l.width, l.height]),
+    );
+    expect(back.layouts![0].name).to.equal("layout");
+    expect(Buffer.from(back.layouts![0].grid).equals(Buffer.from(flat.layouts![0].grid))).to.equal(true);
+    expect(formatFingerprint(back)).to.equal(text);
+    const photo = formatFingerprint((await fingerprintImage(await productPhoto(3))).fingerprint);
+    expect(photo.startsWith("pmfp1 ")).to.equal(true);
+    expect(parseFingerprint(photo).layouts).to.equal(undefined);
+    // malformed: a short grid, a layout in a pmfp1 text, a pmfp2 text without one
+    const bad = [
+      text.replace(/ layout:(\d+x\d+):([0-9a-f]+)/, (_m, size: string, g: string) => ` layout:${size}:${g.slice(2)}`),
+      text.replace("pmfp2 ", "pmfp1 "),
+      photo.replace("pmfp1 ", "pmfp2 "),
+      text.replace(/ layout:\d+x/, " layout:0x"),
+    ];
+    for (const t of bad) expect(() => parseFingerprint(t), t.slice(0, 40)).to.throw(/fingerprint is not valid/);
+  });
+
+  describe("matchImage and the CLI", function () {
+    let dataDir: string;
+    let oldDir: string;
+    const ws = makeWorkspace("layout");
+
+    before(async function () {
+      dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "proofmark-layout-"));
+      await indexPhotos(dataDir, [await sky(), await dusk(), await productPhoto(41)]);
+      // an index made before colour layouts: the same pictures, their fingerprints as pmfp1
+      oldDir = fs.mkdtempSync(path.join(os.tmpdir(), "proofmark-layout-old-"));
+      await indexPhotos(oldDir, [await sky(), await dusk(), await productPhoto(41)]);
+      const index = FingerprintIndex.open(oldDir);
+      try {
+        for (const row of index.db.prepare("SELECT id, fingerprint FROM original").all() as Array<{
+          id: number;
+          fingerprint: string;
+        }>) {
+          const fp = parseFingerprint(row.fingerprint);
+          index.db
+            .prepare("UPDATE original SET fingerprint = ? WHERE id = ?")
+            .run(formatFingerprint({ version: 1, variants: fp.variants }), row.id);
+        }
+      } finally {
+        index.close();
+      }
+      fs.mkdirSync(ws.dataDir, { recursive: true });
+      fs.copyFileSync(path.join(dataDir, "fingerprints.sqlite"), path.join(ws.dataDir, "fingerprints.sqlite"));
+      fs.writeFileSync(path.join(ws.dir, "sky-copy.jpg"), await croppedCopy(await sky()));
+    });
+
+    after(function () {
+      for (const dir of [dataDir, oldDir, ws.dir]) fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("finds a flat original's cropped copy by colour layout only, says it is weaker, and names no other", async function () {
+      const result = await matchImage({ dataDir, image: await croppedCopy(await sky()) });
+      expect(result.suspect.tooLittleTexture).to.equal(true);
+      expect(result.matches.map((m) => [m.original.name, m.decidedBy, m.foundBy])).to.deep.equal([
+        ["photo-0.jpg", "colour layout", "colour layout"],
+      ]);
+      const layout = result.matches[0].layout!;
+      expect(layout.distance).to.be.at.most(LAYOUT_MATCH_DISTANCE);
+      expect(layout.maxDistance).to.equal(LAYOUT_MATCH_DISTANCE);
+      expect(layout.note).to.equal(LAYOUT_ONLY_NOTE);
+      expect(layout.note).to.match(
+        /^colour layout only: the image has too little texture for a perceptual fingerprint/,
+      );
+      // the textured photo is still found by hash, and nothing by colour layout beside it
+      const photo = await matchImage({ dataDir, image: await productPhoto(41) });
+      expect(photo.matches.map((m) => [m.original.name, m.decidedBy])).to.deep.equal([["photo-2.jpg", "hash"]]);
+      // an unrelated textured photo matches nothing, flat originals included
+      expect((await matchImage({ dataDir, image: await productPhoto(42) })).matches).to.deep.equal([]);
+    });
+
+    it("an index made before colour layouts still answers (by hash and features), without a colour-layout match", async function () {
+      const result = await matchImage({ dataDir: oldDir, image: await croppedCopy(await sky()) });
+      expect(result.matches.filter((m) => m.decidedBy === "colour layout")).to.deep.equal([]);
+      const photo = await matchImage({ dataDir: oldDir, image: await productPhoto(41) });
+      expect(photo.matches.map((m) => m.original.name)).to.deep.equal(["photo-2.jpg"]);
+    });
+
+    it("a web capture's image matcher records perceptual matches only, not a colour-layout resemblance", async function () {
+      const image = (bytes: Buffer, sha256: string) => ({
+        page: 0,
+        url: `https://shop.example/${sha256}.jpg`,
+        mimeType: "image/jpeg",
+        sha256,
+        size: bytes.length,
+        bytes,
+      });
+      const found = await fingerprintImageMatcher(dataDir)([
+        image(await croppedCopy(await sky()), "sky"),
+        image(await productPhoto(41), "photo"),
+      ]);
+      expect(found.map((f) => [f.sha256, f.original.name, f.original.decidedBy])).to.deep.equal([
+        ["photo", "photo-2.jpg", "hash"],
+      ]);
+    });
+
+    it("the match report does not give a colour-layout match the verdict of a perceptual match", async function () {
+      const suspect = await croppedCopy(await sky());
+      const result = await matchImage({ dataDir, image: suspect });
+      for (const lang of ["en", "zh"] as const) {
+        const model = await buildMatchReportModel({
+          suspectName: "sky-copy.jpg",
+          suspect,
+          result,
+          originals: new Map(),
+          anchorChecks: new Map(),
+          checkedAt: "2026-12-02T17:00:00Z",
+          lang,
+        });
+        expect(model.verdict.passed).to.equal(false);
+        const rows = JSON.stringify(model.sections);
+        if (lang === "en") {
+          expect(model.verdict.line).to.match(/^COLOUR LAYOUT ONLY \(weaker evidence\)/);
+          expect(model.verdict.line).not.to.match(/^MATCH/);
+          expect(rows).to.include("colour layout only (weaker evidence)");
+        } else {
+          expect(model.verdict.line).to.match(/^仅色彩布局相似（证据较弱）/);
+          expect(rows).to.include("仅色彩布局（证据较弱）");
+        }
+      }
+    });
+
+    it("CLI: match says the copy resembles the original by colour layout only, not that it matches, in words and in --json", async function () {
+      assertBuilt();
+      const run = (args: string[]) => runCli(args, { cwd: ws.dir, dataDir: ws.dataDir, timeoutMs: 120_000 });
+      const human = await run(["match", "sky-copy.jpg"]);
+      expect(human.code, human.stderr).to.equal(0);
+      expect(human.stdout).to.match(
+        /^no match for sky-copy\.jpg among 3 indexed original\(s\) \(match distance ≤ 10 of 64 bits\); 1 resemblance\(s\) by colour layout only \(weaker evidence, see below\)/,
+      );
+      expect(human.stdout).to.include("photo-0.jpg  (colour layout only: weaker evidence)");
+      expect(human.stdout).to.match(/decided by\s+colour layout only: the image has too little texture/);
+      const json = JSON.parse((await run(["match", "sky-copy.jpg", "--json"])).stdout);
+      expect(json.matches).to.have.length(1);
+      expect(json.matches[0].decidedBy).to.equal("colour layout");
+      expect(json.matches[0].layout.note).to.equal(LAYOUT_ONLY_NOTE);
+    });
+  });
+});
