@@ -657,10 +657,8 @@ export class Indexer {
       params: [{ to: this.provenance, data }, tag],
     });
     const perBatch = Math.max(1, Math.floor(BLOCKS_PER_BATCH / 2));
-    const batches: number[][] = [];
-    for (let i = 0; i < lots.length; i += perBatch) batches.push(lots.slice(i, i + perBatch));
     await Promise.all(
-      batches.map(async (batch) => {
+      slices(lots, perBatch).map(async (batch) => {
         const answer = await postJson(
           connection,
           "eth_call",
@@ -869,10 +867,8 @@ async function getBlocks(
     await viaProvider(numbers);
     return out;
   }
-  const batches: number[][] = [];
-  for (let i = 0; i < numbers.length; i += BLOCKS_PER_BATCH) batches.push(numbers.slice(i, i + BLOCKS_PER_BATCH));
   await Promise.all(
-    batches.map(async (batch) => {
+    slices(numbers, BLOCKS_PER_BATCH).map(async (batch) => {
       const answer = await postJson(
         connection,
         "eth_getBlockByNumber",
@@ -917,4 +913,11 @@ function isRangeRefusal(e: unknown): boolean {
   return /more than \d+ results|too many (results|logs)|range (is )?too (large|wide|big)|limit exceeded|response size/.test(
     text,
   );
+}
+
+/** `items` in consecutive slices of at most `size` (one JSON-RPC batch each). */
+function slices<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
 }
