@@ -18,6 +18,8 @@ import {
   parseFingerprint,
   trimRect,
   type ColourLayout,
+  VARIANT_TEXTS,
+  layoutViewText,
 } from "@proofmark/sdk";
 import { indexPhotos, productPhoto } from "./images";
 import { assertBuilt, makeWorkspace, runCli } from "../cli/helpers";
@@ -183,6 +185,15 @@ describe("fingerprints: a colour layout for images with too little texture", fun
       ]);
     });
 
+    it("names every colour-layout view in both languages", function () {
+      expect(layoutViewText("c90", "zh")).to.equal("居中 90 %（每边裁去 5 %）");
+      expect(layoutViewText("c90", "en")).to.equal("centre 90 % (crop of 5 % per side)");
+      expect(layoutViewText("rotated -10°", "zh")).to.equal("旋转 -10°");
+      expect(layoutViewText("untrimmed, mirror", "zh")).to.equal("去除边框前的整图，镜像图");
+      expect(layoutViewText("untrimmed, rotated 5°", "en")).to.equal("whole image before trimming, rotated 5°");
+      expect(layoutViewText("something new", "zh")).to.equal("something new");
+    });
+
     it("the match report does not give a colour-layout match the verdict of a perceptual match", async function () {
       const suspect = await croppedCopy(await sky());
       const result = await matchImage({ dataDir, image: suspect });
@@ -205,6 +216,11 @@ describe("fingerprints: a colour layout for images with too little texture", fun
         } else {
           expect(model.verdict.line).to.match(/^仅色彩布局相似（证据较弱）/);
           expect(rows).to.include("仅色彩布局（证据较弱）");
+          // the variant and the layout view are in Chinese too, not the English labels
+          const best = result.matches[0];
+          expect(rows).to.include(VARIANT_TEXTS[best.variant].zh);
+          expect(rows).to.include(layoutViewText(best.layout!.view, "zh"));
+          for (const texts of Object.values(VARIANT_TEXTS)) expect(rows).not.to.include(texts.en);
         }
       }
     });

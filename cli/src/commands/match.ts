@@ -22,7 +22,8 @@ import {
   MIN_INLIERS,
   parseReceipt,
   ProofmarkError,
-  VARIANT_LABELS,
+  VARIANT_TEXTS,
+  layoutViewText,
   type MatchResult,
   type Receipt,
   type SuspectView,
@@ -161,12 +162,12 @@ function printMatches(out: Output, image: string, r: MatchResult): void {
         ? [
             [
               "colour layout",
-              `distance ${m.layout.distance} (≤ ${m.layout.maxDistance}), nearest to the original's view: ${m.layout.view}`,
+              `distance ${m.layout.distance} (≤ ${m.layout.maxDistance}), nearest to the original's view: ${layoutViewText(m.layout.view, "en")}`,
             ] as [string, string],
           ]
         : []),
       ["distance", `${m.distance} / 64 bits (pHash-64), ${m.distance256} / 256 bits (hash-256)`],
-      ["variant", VARIANT_LABELS[m.variant]],
+      ["variant", VARIANT_TEXTS[m.variant].en],
       [
         "local features",
         m.inliers === undefined

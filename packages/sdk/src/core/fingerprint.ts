@@ -1,4 +1,5 @@
 import { ProofmarkError } from "./errors";
+import type { Lang, Texts } from "./i18n";
 
 /**
  * Perceptual fingerprints of images (pure: decoded grey pixels in, bits out).
@@ -59,21 +60,24 @@ export const FINGERPRINT_VARIANTS = [
 ] as const;
 export type FingerprintVariantName = (typeof FINGERPRINT_VARIANTS)[number];
 
-/** Human wording of each variant, for match output and reports. */
-export const VARIANT_LABELS: Record<FingerprintVariantName, string> = {
-  full: "whole image (after trimming borders)",
-  mirror: "mirrored image",
-  c90: "centre 90 % (crop of 5 % per side)",
-  c80: "centre 80 % (crop of 10 % per side)",
-  l85: "left 85 % (right side cropped)",
-  r85: "right 85 % (left side cropped)",
-  t85: "top 85 % (bottom cropped)",
-  b85: "bottom 85 % (top cropped)",
-  l75: "left 75 % (right side cropped)",
-  r75: "right 75 % (left side cropped)",
-  t75: "top 75 % (bottom cropped)",
-  b75: "bottom 75 % (top cropped)",
-  untrimmed: "whole image before trimming (its uniform edge was picture, not border)",
+/** Human wording of each variant, for match output and reports, in both languages. */
+export const VARIANT_TEXTS: Record<FingerprintVariantName, Texts> = {
+  full: { zh: "整图（已去除纯色边框）", en: "whole image (after trimming borders)" },
+  mirror: { zh: "镜像图", en: "mirrored image" },
+  c90: { zh: "居中 90 %（每边裁去 5 %）", en: "centre 90 % (crop of 5 % per side)" },
+  c80: { zh: "居中 80 %（每边裁去 10 %）", en: "centre 80 % (crop of 10 % per side)" },
+  l85: { zh: "左侧 85 %（裁去右侧）", en: "left 85 % (right side cropped)" },
+  r85: { zh: "右侧 85 %（裁去左侧）", en: "right 85 % (left side cropped)" },
+  t85: { zh: "上部 85 %（裁去底部）", en: "top 85 % (bottom cropped)" },
+  b85: { zh: "下部 85 %（裁去顶部）", en: "bottom 85 % (top cropped)" },
+  l75: { zh: "左侧 75 %（裁去右侧）", en: "left 75 % (right side cropped)" },
+  r75: { zh: "右侧 75 %（裁去左侧）", en: "right 75 % (left side cropped)" },
+  t75: { zh: "上部 75 %（裁去底部）", en: "top 75 % (bottom cropped)" },
+  b75: { zh: "下部 75 %（裁去顶部）", en: "bottom 75 % (top cropped)" },
+  untrimmed: {
+    zh: "去除边框前的整图（其纯色边缘是画面的一部分，而非边框）",
+    en: "whole image before trimming (its uniform edge was picture, not border)",
+  },
 };
 
 export interface FingerprintVariant {
@@ -855,6 +859,28 @@ export function nearestLayoutView(
     });
   }
   return best;
+}
+
+/**
+ * The wording of a colour-layout view named by `nearestLayoutView` (a variant, `rotated N°`, either
+ * one of the untrimmed layout as `untrimmed, …`), in `lang`; a name it does not know is shown as it is.
+ *
+ * @example
+ * layoutViewText("untrimmed, rotated -5°", "zh") // "去除边框前的整图，旋转 -5°"
+ */
+export function layoutViewText(view: string, lang: Lang): string {
+  const untrimmed = view.startsWith("untrimmed, ");
+  const name = untrimmed ? view.slice("untrimmed, ".length) : view;
+  const rotated = /^rotated (-?\d+)°$/.exec(name);
+  const text = rotated
+    ? lang === "zh"
+      ? `旋转 ${rotated[1]}°`
+      : `rotated ${rotated[1]}°`
+    : name in VARIANT_TEXTS
+      ? VARIANT_TEXTS[name as FingerprintVariantName][lang]
+      : name;
+  if (!untrimmed) return text;
+  return lang === "zh" ? `去除边框前的整图，${text}` : `whole image before trimming, ${text}`;
 }
 
 /**

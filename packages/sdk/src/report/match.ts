@@ -1,6 +1,6 @@
 import type Sharp from "sharp";
 import { lazyModule } from "../util/lazy";
-import { VARIANT_LABELS } from "../core/fingerprint";
+import { VARIANT_TEXTS, layoutViewText } from "../core/fingerprint";
 import type { MatchResult } from "../fingerprint/match";
 import { CANDIDATE_DISTANCE, MATCH_DISTANCE } from "../fingerprint/measured";
 import { translator, type Lang } from "../core/i18n";
@@ -154,7 +154,7 @@ export async function buildMatchReportModel(input: MatchReportInput & { lang: La
           ok: check?.ok,
           rows: [
             { label: t("distance"), value: t("distanceValue", { distance: m.distance, distance256: m.distance256 }) },
-            { label: t("variant"), value: VARIANT_LABELS[m.variant] },
+            { label: t("variant"), value: VARIANT_TEXTS[m.variant][input.lang] },
             {
               label: t("localFeatures"),
               value: m.inliers === undefined ? t("featuresNotChecked") : t("featuresInliers", { inliers: m.inliers }),
@@ -168,7 +168,7 @@ export async function buildMatchReportModel(input: MatchReportInput & { lang: La
                     ? t("decidedByLayout", {
                         distance: m.layout?.distance ?? "?",
                         max: m.layout?.maxDistance ?? "?",
-                        view: m.layout?.view ?? "?",
+                        view: m.layout ? layoutViewText(m.layout.view, input.lang) : "?",
                       })
                     : t("decidedByFeatures", { inliers: m.inliers ?? 0, min: MIN_INLIERS, distance: m.distance }),
             },
