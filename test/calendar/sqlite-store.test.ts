@@ -145,6 +145,26 @@ describe("calendar SQLite store: batches as runs of the acknowledgement order", 
     }
   });
 
+  it("close() returns in a program with nothing else to do (the idle indexer does not let the process end first)", async function () {
+    const file = path.join(dir, "calendar.db");
+    const script = `
+      const { SqliteCalendarStore, MerkleTree } = require(${JSON.stringify(path.resolve("packages/sdk"))});
+      (async () => {
+        const store = new SqliteCalendarStore(${JSON.stringify(file)});
+        const leaves = ["0x" + "ab".repeat(32)];
+        await store.acknowledge({ root: MerkleTree.build(leaves).root, receivedAt: 1, calendar: "http://calendar.test",
+          signer: "0x" + "11".repeat(20), signature: "0x" + "22".repeat(65), leaves });
+        await store.pendingCount(); // indexed: the indexer is idle
+        await store.close();
+        process.stdout.write("closed\\n");
+      })();`;
+    const child = spawn(process.execPath, ["-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    const code = await new Promise((r) => child.once("exit", (c) => r(c)));
+    expect([code, out]).to.deep.equal([0, "closed\n"]);
+  });
+
   it("recovers a log of 200,000 acknowledgements on open (a busy run killed while the index lagged behind)", async function () {
     this.timeout(180_000);
     const file = path.join(dir, "calendar.db");

@@ -663,6 +663,9 @@ export class SqliteCalendarStore implements CalendarStore {
     this.sendToIndexer(); // (posted before the close message: the indexer takes them first)
     await new Promise<void>((resolve) => {
       this.indexer.once("exit", () => resolve());
+      // awaited, so it keeps the process alive: an idle indexer is unref'd, and a program whose only
+      // remaining work was this close ended before close() returned (whatever followed never ran)
+      this.indexer.ref();
       this.indexer.postMessage({ close: true });
     });
     for (const segment of [...this.closedSegments, this.segment]) fs.closeSync(segment.fd);
