@@ -145,6 +145,26 @@ describe("calendar SQLite store: batches as runs of the acknowledgement order", 
     }
   });
 
+  it("close() returns in a program with nothing else to do (the idle indexer does not let the process end first)", async function () {
+    const file = path.join(dir, "calendar.db");
+    const script = `
+      const { SqliteCalendarStore, MerkleTree } = require(${JSON.stringify(path.resolve("packages/sdk"))});
+      (async () => {
+        const store = new SqliteCalendarStore(${JSON.stringify(file)});
+        const leaves = ["0x" + "ab".repeat(32)];
+        await store.acknowledge({ root: MerkleTree.build(leaves).root, receivedAt: 1, calendar: "http://calendar.test",
+          signer: "0x" + "11".repeat(20), signature: "0x" + "22".repeat(65), leaves });
+        await store.pendingCount(); // indexed: the indexer is idle
+        await store.close();
+        process.stdout.write("closed\\n");
+      })();`;
+    const child = spawn(process.execPath, ["-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    const code = await new Promise((r) => child.once("exit", (c) => r(c)));
+    expect([code, out]).to.deep.equal([0, "closed\n"]);
+  });
+
   it("recovers a log of 200,000 acknowledgements on open (a busy run killed while the index lagged behind)", async function () {
     this.timeout(180_000);
     const file = path.join(dir, "calendar.db");
@@ -216,6 +236,108 @@ describe("calendar SQLite store: batches as runs of the acknowledgement order", 
     }
   });
 
+  it("keeps leaves that share their first 8 bytes apart (a client can choose them): each found at its first acknowledgement, each batched once", async function () {
+    const file = path.join(dir, "calendar.db");
+    const prefix = randomLeaf().slice(0, 18); // 0x + 8 bytes
+    const twin = (): Hex => `${prefix}${randomLeaf().slice(18)}` as Hex;
+    const [x, y, z] = [twin(), twin(), twin()];
+    const other = randomLeaf();
+    let store = new SqliteCalendarStore(file);
+    try {
+      await store.acknowledge(ack([x, other], 1000));
+      await store.acknowledge(ack([y, x, z], 2000)); // x again: stays at (1, 0)
+      await store.acknowledge(ack([z, y], 3000)); // both again
+      expect(await store.pendingCount()).to.equal(4);
+      const batch = await store.openBatch(10, (l) => MerkleTree.build(l).root);
+      expect(batch!.leaves).to.deep.equal([x, other, y, z]);
+      expect(await store.stats()).to.deep.equal({ leaves: 4, batches: 1, completeBatches: 0 });
+    } finally {
+      await store.close();
+    }
+    store = new SqliteCalendarStore(file);
+    try {
+      for (const [leaf, ackId, ackIndex, batchIndex] of [
+        [x, 1, 0, 0],
+        [other, 1, 1, 1],
+        [y, 2, 0, 2],
+        [z, 2, 2, 3],
+      ] as const) {
+        const found = await store.lookup(leaf);
+        expect([found!.ack.id, found!.ackIndex, found!.batchIndex], leaf).to.deep.equal([ackId, ackIndex, batchIndex]);
+      }
+      expect(await store.lookup(twin())).to.equal(undefined);
+      expect(await store.pendingCount()).to.equal(0);
+      expect(await store.openBatch(10, (l) => MerkleTree.build(l).root)).to.equal(undefined);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("upgrades a version 2 database on open: lookups, the pending leaves (a batch ended inside an ack, a leaf acknowledged twice) and the next batch as before", async function () {
+    const file = path.join(dir, "calendar.db");
+    const BetterSqlite3 = require("better-sqlite3") as typeof import("better-sqlite3");
+    const db = new BetterSqlite3(file);
+    // the version 2 layout, as proofmark-calendar-2 wrote it
+    db.exec(`
+      CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE acks (
+        id INTEGER PRIMARY KEY, root TEXT NOT NULL, received_at INTEGER NOT NULL, calendar TEXT NOT NULL,
+        signer TEXT NOT NULL, signature TEXT NOT NULL, leaves BLOB NOT NULL);
+      CREATE TABLE leaves (
+        leaf BLOB PRIMARY KEY, ack_id INTEGER NOT NULL, ack_index INTEGER NOT NULL, received_at INTEGER NOT NULL) WITHOUT ROWID;
+      CREATE INDEX leaves_order ON leaves (ack_id, ack_index);
+      CREATE TABLE batches (
+        id INTEGER PRIMARY KEY, root TEXT NOT NULL, leaf_count INTEGER NOT NULL, created_at INTEGER NOT NULL,
+        leaves BLOB NOT NULL, progress TEXT NOT NULL, completed_at INTEGER,
+        last_ack INTEGER NOT NULL, last_index INTEGER NOT NULL);
+      CREATE INDEX batches_end ON batches (last_ack, last_index);
+      INSERT INTO meta VALUES ('schema', 'proofmark-calendar-2');`);
+    const prefix = randomLeaf().slice(0, 18);
+    const a = [randomLeaf(), randomLeaf(), `${prefix}${randomLeaf().slice(18)}` as Hex];
+    const b = [randomLeaf(), a[1], `${prefix}${randomLeaf().slice(18)}` as Hex, randomLeaf()]; // a[1] twice; b[2] shares a[2]'s first 8 bytes
+    const packed = (l: Hex[]) => Buffer.concat(l.map((x) => Buffer.from(x.slice(2), "hex")));
+    const insAck = db.prepare("INSERT INTO acks VALUES (?, ?, ?, 'http://calendar.test', ?, ?, ?)");
+    const insLeaf = db.prepare("INSERT OR IGNORE INTO leaves VALUES (?, ?, ?, ?)");
+    for (const [id, leaves, t] of [
+      [1, a, 1000],
+      [2, b, 2000],
+    ] as const) {
+      insAck.run(id, MerkleTree.build(leaves).root, t, `0x${"11".repeat(20)}`, `0x${"22".repeat(65)}`, packed(leaves));
+      leaves.forEach((leaf, i) => insLeaf.run(Buffer.from(leaf.slice(2), "hex"), id, i, t));
+    }
+    // one batch of the first 4 leaves: a[0..2], b[0] (ends at ack 2, index 0)
+    const first = [a[0], a[1], a[2], b[0]];
+    db.prepare(
+      'INSERT INTO batches VALUES (1, ?, 4, 1500, ?, \'{"anchors":{},"sent":{},"timestamps":[],"tsaFailures":{}}\', NULL, 2, 0)',
+    ).run(MerkleTree.build(first).root, packed(first));
+    db.close();
+    const store = new SqliteCalendarStore(file);
+    try {
+      expect(await store.pendingCount()).to.equal(2); // b[2], b[3] (b[1] is a[1])
+      expect(await store.oldestPending()).to.equal(2000);
+      const dup = await store.lookup(a[1]);
+      expect([dup!.ack.id, dup!.ackIndex, dup!.batch!.id, dup!.batchIndex]).to.deep.equal([1, 1, 1, 1]);
+      const twin = await store.lookup(b[2]);
+      expect([twin!.ack.id, twin!.ackIndex, twin!.batch]).to.deep.equal([2, 2, undefined]);
+      expect((await store.lookup(a[2]))!.batchIndex).to.equal(2);
+      const next = await store.openBatch(10, (l) => MerkleTree.build(l).root);
+      expect(next!.leaves).to.deep.equal([b[2], b[3]]);
+      expect(await store.stats()).to.deep.equal({ leaves: 6, batches: 2, completeBatches: 0 });
+      const c = randomLeaf();
+      await store.acknowledge(ack([c, b[3]], 3000));
+      expect(await store.pendingCount()).to.equal(1);
+      expect((await store.lookup(c))!.ack.id).to.equal(3);
+    } finally {
+      await store.close();
+    }
+    const after = new BetterSqlite3(file, { readonly: true });
+    expect(after.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get()).to.equal("proofmark-calendar-3");
+    expect(
+      after.prepare("SELECT name FROM sqlite_master WHERE name IN ('leaves_v2', 'leaves_order')").all(),
+    ).to.deep.equal([]);
+    after.close();
+  });
+
   it("refuses a database of another format with CALENDAR_STORE_FAILED naming both versions, leaving it untouched", async function () {
     const file = path.join(dir, "old.db");
     const BetterSqlite3 = require("better-sqlite3") as typeof import("better-sqlite3");
@@ -226,7 +348,7 @@ describe("calendar SQLite store: batches as runs of the acknowledgement order", 
     db.prepare("INSERT INTO meta VALUES ('schema', 'proofmark-calendar-1')").run();
     db.close();
     expect(() => new SqliteCalendarStore(file))
-      .to.throw(/proofmark-calendar-1, not proofmark-calendar-2/)
+      .to.throw(/proofmark-calendar-1, not proofmark-calendar-3 \(only proofmark-calendar-2 is upgraded on open/)
       .with.property("code", "CALENDAR_STORE_FAILED");
     const after = new BetterSqlite3(file, { readonly: true });
     const tables = after.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all();

@@ -1,6 +1,6 @@
 import { ProofmarkError } from "../core/errors";
 import type { Hex } from "../core/hex";
-import { ackFromRow, batchFromRow, CALENDAR_SCHEMA_VERSION, progressJson, type AckRow, type BatchRow } from "./sqlite";
+import { ackFromRow, batchFromRow, progressJson, type AckRow, type BatchRow } from "./sqlite";
 import { packLeaves, type AckRecord, type BatchRecord, type CalendarStore, type LeafLookup } from "./store";
 
 type Pool = import("pg").Pool;
@@ -20,6 +20,9 @@ CREATE TABLE IF NOT EXISTS calendar_batches (
   id BIGSERIAL PRIMARY KEY, root TEXT NOT NULL, leaf_count INTEGER NOT NULL, created_at BIGINT NOT NULL,
   leaves BYTEA NOT NULL, progress TEXT NOT NULL, completed_at BIGINT);
 `;
+
+/** The PostgreSQL store's format (its layout did not change with the SQLite store's version 3). */
+const POSTGRES_CALENDAR_SCHEMA_VERSION = "proofmark-calendar-2";
 
 /** Advisory-lock key of the anchoring role: the first 8 bytes of keccak256("proofmark.calendar.anchorer"). */
 const ANCHOR_LOCK_KEY = "4207752375419049063";
@@ -57,10 +60,10 @@ export class PostgresCalendarStore implements CalendarStore {
         const r = await pool.query("SELECT value FROM calendar_meta WHERE key = 'schema'");
         if (r.rows.length === 0)
           await pool.query("INSERT INTO calendar_meta (key, value) VALUES ('schema', $1) ON CONFLICT DO NOTHING", [
-            CALENDAR_SCHEMA_VERSION,
+            POSTGRES_CALENDAR_SCHEMA_VERSION,
           ]);
-        else if (r.rows[0].value !== CALENDAR_SCHEMA_VERSION)
-          throw new Error(`the database is ${r.rows[0].value}, not ${CALENDAR_SCHEMA_VERSION}`);
+        else if (r.rows[0].value !== POSTGRES_CALENDAR_SCHEMA_VERSION)
+          throw new Error(`the database is ${r.rows[0].value}, not ${POSTGRES_CALENDAR_SCHEMA_VERSION}`);
       } finally {
         await pool.query("SELECT pg_advisory_unlock(4207752375419049064)");
       }
