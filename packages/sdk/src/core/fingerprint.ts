@@ -385,7 +385,10 @@ export function computeFingerprint(
 export const UNTRIMMED_BELOW = 0.97;
 
 /** True when trimming took away enough of `untrimmed` that its own hash is worth keeping (see `UNTRIMMED_BELOW`). */
-export function needsUntrimmed(untrimmed: GreyImage, trimmed: GreyImage): boolean {
+export function needsUntrimmed(
+  untrimmed: { width: number; height: number },
+  trimmed: { width: number; height: number },
+): boolean {
   return trimmed.width * trimmed.height < UNTRIMMED_BELOW * untrimmed.width * untrimmed.height;
 }
 
