@@ -38,8 +38,8 @@ export interface ImageMatch {
   inliers?: number;
   /**
    * "hash": within the match distance; "features": a candidate the local features confirmed;
-   * "colour layout": the nearest original with too little texture for a perceptual fingerprint, by
-   * colour layout only — weaker evidence (see `LAYOUT_ONLY_NOTE`).
+   * "colour layout": the nearest original with a colour layout (too little texture for a perceptual
+   * fingerprint, or too few local features), by colour layout only — weaker evidence (see `LAYOUT_ONLY_NOTE`).
    */
   decidedBy: "hash" | "features" | "colour layout";
   /** How the original became a candidate: near by hash, voted for by the suspect's local features (`featureCandidates`) whatever its hash distance, or the nearest flat original by colour layout. */
