@@ -277,19 +277,19 @@ async function main() {
   const timing =
     already && fs.existsSync(timingFile)
       ? JSON.parse(fs.readFileSync(timingFile, "utf8"))
-      : { fingerprintMs: 0, featuresMs: 0, n: 0, tooLittleTexture: 0 };
+      : { fingerprintMs: 0, n: 0, tooLittleTexture: 0, fewFeatures: 0 };
   const rows = [];
   for (const [i, name] of images.entries()) {
     if (i < already) continue; // indexed by an earlier run (--index): originals are added in corpus order
     const file = path.join(CORPUS, name);
     const t0 = performance.now();
-    const fp = await sdk.fingerprintImage(file);
-    const t1 = performance.now();
-    const features = sdk.encodeOrbFeatures(await sdk.orbFeatures(fp.trimmed));
-    timing.fingerprintMs += t1 - t0;
-    timing.featuresMs += performance.now() - t1;
+    // as `stamp` registers it: fingerprint, ORB features, and a colour layout where either is too weak
+    const fp = await sdk.fingerprintOriginal(file);
+    const features = fp.features ? sdk.encodeOrbFeatures(fp.features) : undefined;
+    timing.fingerprintMs += performance.now() - t0;
     timing.n++;
     if (fp.tooLittleTexture) timing.tooLittleTexture++;
+    if (fp.fewFeatures && !fp.tooLittleTexture) timing.fewFeatures++;
     rows.push({
       leaf: "0x" + String(i).padStart(64, "0"),
       name,
@@ -312,9 +312,8 @@ async function main() {
   for (let id = 1; id <= index.count(); id++) ORIGINAL_IDS.set(index.original(id).name, id);
   index.close();
   const fingerprintMs = timing.fingerprintMs / timing.n;
-  const featuresMs = timing.featuresMs / timing.n;
   process.stderr.write(
-    `\nindexed ${images.length} originals: fingerprint ${fingerprintMs.toFixed(0)} ms + ORB features ${featuresMs.toFixed(0)} ms each\n`,
+    `\nindexed ${images.length} originals: fingerprint and ORB features ${fingerprintMs.toFixed(0)} ms each\n`,
   );
 
   const step = Math.max(1, Math.floor(images.length / SAMPLE));
@@ -325,14 +324,18 @@ async function main() {
   const t1 = Date.now();
   for (const edit of Object.keys(EDITS))
     results[edit] = { copies: 0, found: 0, byHash: 0, byLocal: 0, byLayout: 0, falsePairs: 0, anyFalse: 0 };
-  // originals with too little texture to fingerprint (sdk.MIN_HASH_SIGNAL): counted in every row, and split out below
+  // originals with too little texture to fingerprint (sdk.MIN_HASH_SIGNAL), and textured ones with too
+  // few ORB keypoints for local features (sdk.FEW_LOCAL_FEATURES; both carry a colour layout):
+  // counted in every row, and split out below
   const split = {
     textured: { originals: 0, copies: 0, found: 0, falsePairs: 0 },
+    fewFeatures: { originals: 0, copies: 0, found: 0, falsePairs: 0 },
     flat: { originals: 0, copies: 0, found: 0, falsePairs: 0 },
   };
   for (const [k, name] of sampled.entries()) {
     const photo = fs.readFileSync(path.join(CORPUS, name));
-    const part = (await sdk.fingerprintImage(photo, ["full"])).tooLittleTexture ? split.flat : split.textured;
+    const registered = await sdk.fingerprintOriginal(photo);
+    const part = registered.tooLittleTexture ? split.flat : registered.fewFeatures ? split.fewFeatures : split.textured;
     part.originals++;
     for (const [edit, apply] of Object.entries(EDITS)) {
       const copy = await apply(photo, k);
@@ -374,7 +377,7 @@ async function main() {
   const lines = [
     `Corpus ${CORPUS}: ${images.length} images, ${sampled.length} originals × ${Object.keys(EDITS).length} edits; ` +
       `match distance ${sdk.MATCH_DISTANCE}; candidates to ${sdk.CANDIDATE_DISTANCE} bits and from the local-feature index, confirmed by ≥ ${sdk.MIN_INLIERS} ORB inliers of a plausible view. ` +
-      `Fingerprint ${fingerprintMs.toFixed(0)} ms + ORB features ${featuresMs.toFixed(0)} ms per original, match ${queryMs.toFixed(0)} ms per copy (loaded machine).`,
+      `Fingerprint and ORB features ${fingerprintMs.toFixed(0)} ms per original, match ${queryMs.toFixed(0)} ms per copy (loaded machine).`,
     "",
     "| edit | recall (as `match` decides) | of which by hash distance alone | of which found only by local features | of which by colour layout only (weaker) | false-match rate (pairs) | copies with any false match |",
     "|---|---|---|---|---|---|---|",
@@ -389,7 +392,8 @@ async function main() {
     `| **all edits** | **${pct(total.found, total.copies)}** | ${pct(total.byHash, total.copies)} | ${pct(total.byLocal, total.copies)} | ${pct(total.byLayout, total.copies)} | **${pct(total.falsePairs, total.copies * others, 3)}** | ${pct(total.anyFalse, total.copies)} |`,
   );
   for (const [label, p] of [
-    ["originals with enough texture", split.textured],
+    ["originals with enough texture and local features", split.textured],
+    [`textured originals with fewer than ${sdk.FEW_LOCAL_FEATURES} ORB keypoints`, split.fewFeatures],
     ["originals with too little texture to fingerprint", split.flat],
   ]) {
     if (p.copies)
@@ -400,7 +404,8 @@ async function main() {
   lines.push(
     "",
     `Too little texture to fingerprint (hash signal below ${require("../../packages/sdk/dist/core/fingerprint").MIN_HASH_SIGNAL} grey levels): ${split.flat.originals} of the ${sampled.length} sampled originals, ` +
-      `${timing.tooLittleTexture ?? "?"} of the ${images.length} corpus images; their copies are counted in every row above.`,
+      `${timing.tooLittleTexture ?? "?"} of the ${images.length} corpus images; textured with fewer than ${sdk.FEW_LOCAL_FEATURES} ORB keypoints (also given a colour layout): ` +
+      `${split.fewFeatures.originals} sampled, ${timing.fewFeatures ?? "?"} in the corpus. Their copies are counted in every row above.`,
   );
   console.log(lines.join("\n"));
   if (JSON_OUT)
@@ -411,12 +416,12 @@ async function main() {
           corpus: images.length,
           sampled: sampled.length,
           fingerprintMs,
-          featuresMs,
           queryMs,
           results,
           total,
           split,
           tooLittleTextureInCorpus: timing.tooLittleTexture,
+          fewFeaturesInCorpus: timing.fewFeatures,
           misses,
           falseMatches,
         },

@@ -10,6 +10,8 @@ import {
   FingerprintIndex,
   fingerprintImage,
   fingerprintImageMatcher,
+  fingerprintOriginal,
+  FEW_LOCAL_FEATURES,
   formatFingerprint,
   LAYOUT_MATCH_DISTANCE,
   LAYOUT_ONLY_NOTE,
@@ -50,6 +52,61 @@ async function originalLayout(image: Buffer): Promise<ColourLayout> {
   expect(fp.tooLittleTexture).to.equal(true);
   return fp.fingerprint.layouts![0];
 }
+
+/**
+ * A dark backdrop with a band of coloured blocks along its bottom: trimming takes the backdrop for a
+ * border and keeps a strip too low for ORB (none of its keypoints), whose hash has texture. So did
+ * two polygon tiles of the corpus (README, robustness).
+ */
+function darkWithBand(): Promise<Buffer> {
+  const blocks: string[] = [];
+  for (let i = 0; i < 24; i++)
+    blocks.push(
+      `<rect x="${i * 34}" y="${530 + ((i * 7) % 20)}" width="30" height="${40 - ((i * 5) % 18)}" fill="hsl(${(i * 47) % 360},70%,${40 + ((i * 13) % 30)}%)"/>`,
+    );
+  const svg = `<svg width="800" height="600" xmlns="http://www.w3.org/2000/svg"><rect width="100%" height="100%" fill="#202020"/><rect y="520" width="800" height="80" fill="#3a3a3a"/>${blocks.join("")}</svg>`;
+  return sharp(Buffer.from(svg)).jpeg({ quality: 90 }).toBuffer();
+}
+
+describe("fingerprints: a colour layout for originals with too few local features", function () {
+  this.timeout(300_000);
+
+  it("fingerprintOriginal gives a textured picture with fewer ORB keypoints than FEW_LOCAL_FEATURES a colour layout; a product photo keeps pmfp1", async function () {
+    const band = await fingerprintOriginal(await darkWithBand());
+    expect(band.tooLittleTexture).to.equal(false);
+    expect(band.features!.count).to.be.below(FEW_LOCAL_FEATURES);
+    expect(band.fewFeatures).to.equal(true);
+    expect(band.fingerprint.version).to.equal(2);
+    expect(band.fingerprint.layouts!.map((l) => l.name)).to.deep.equal(["layout", "ulayout"]);
+    expect(formatFingerprint(band.fingerprint)).to.match(/^pmfp2 /);
+    // the fingerprint alone (a suspect's view) carries none
+    expect((await fingerprintImage(await darkWithBand())).fingerprint.layouts).to.equal(undefined);
+    const photo = await fingerprintOriginal(await productPhoto(43));
+    expect(photo.fewFeatures).to.equal(false);
+    expect(photo.features!.count).to.be.at.least(FEW_LOCAL_FEATURES);
+    expect(formatFingerprint(photo.fingerprint)).to.match(/^pmfp1 /);
+  });
+
+  it("matchImage finds its centre-cropped copy by colour layout (neither hash nor local features can)", async function () {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "proofmark-fewfeatures-"));
+    try {
+      await indexPhotos(dataDir, [await productPhoto(44), await darkWithBand(), await productPhoto(45)]);
+      const image = await darkWithBand();
+      const m = await sharp(image).metadata();
+      const copy = await sharp(image)
+        .extract({ left: 80, top: 60, width: m.width! - 160, height: m.height! - 120 })
+        .jpeg({ quality: 85 })
+        .toBuffer();
+      const result = await matchImage({ dataDir, image: copy });
+      expect(result.matches.map((x) => [x.original.name, x.decidedBy])).to.deep.equal([
+        ["photo-1.jpg", "colour layout"],
+      ]);
+      expect(result.matches[0].layout!.distance).to.be.at.most(LAYOUT_MATCH_DISTANCE);
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe("fingerprints: a colour layout for images with too little texture", function () {
   this.timeout(300_000);
@@ -151,7 +208,7 @@ describe("fingerprints: a colour layout for images with too little texture", fun
       expect(layout.maxDistance).to.equal(LAYOUT_MATCH_DISTANCE);
       expect(layout.note).to.equal(LAYOUT_ONLY_NOTE);
       expect(layout.note).to.match(
-        /^colour layout only: the image has too little texture for a perceptual fingerprint/,
+        /^colour layout only: the image has too little texture for a perceptual fingerprint \(or too few local features/,
       );
       // the textured photo is still found by hash, and nothing by colour layout beside it
       const photo = await matchImage({ dataDir, image: await productPhoto(41) });

@@ -1,6 +1,6 @@
 import * as path from "node:path";
 import sharp from "sharp";
-import { encodeOrbFeatures, FingerprintIndex, fingerprintImage, formatFingerprint, orbFeatures } from "@proofmark/sdk";
+import { encodeOrbFeatures, FingerprintIndex, fingerprintOriginal, formatFingerprint } from "@proofmark/sdk";
 
 /** A deterministic pseudo-random generator (mulberry32), so generated photos are the same on every run. */
 function random(seed: number): () => number {
@@ -64,7 +64,7 @@ export async function indexPhotos(dataDir: string, photos: Buffer[]): Promise<vo
   try {
     const rows = [];
     for (const [i, photo] of photos.entries()) {
-      const fp = await fingerprintImage(photo);
+      const fp = await fingerprintOriginal(photo); // as `stamp` registers it
       const hex = `0x${String(i + 1).padStart(64, "0")}`;
       rows.push({
         leaf: hex,
@@ -77,7 +77,7 @@ export async function indexPhotos(dataDir: string, photos: Buffer[]): Promise<vo
         blockNumber: i + 1,
         txHash: hex,
         anchoredAt: 1_800_000_000 + i,
-        features: encodeOrbFeatures(await orbFeatures(fp.trimmed)),
+        features: fp.features && encodeOrbFeatures(fp.features),
       });
     }
     index.add(rows);

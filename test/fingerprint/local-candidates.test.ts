@@ -11,6 +11,7 @@ import {
   descriptorKeys,
   FingerprintIndex,
   fingerprintImage,
+  isProofmarkError,
   LOW_CONTRAST_FEATURES,
   matchImage,
   MIN_INLIERS,
@@ -18,6 +19,7 @@ import {
   orbFeatures,
   orbInliers,
   suspectFeatures,
+  withOpenCv,
   type OrbFeatures,
 } from "@proofmark/sdk";
 import { indexPhotos, productPhoto } from "./images";
@@ -159,5 +161,67 @@ describe("fingerprints: candidates from local features (the feature_key index be
     }
     const m = (await matchImage({ dataDir, image: await leftPart(photos[4], 0.6) })).matches;
     expect(m.map((x) => [x.original.name, x.foundBy])).to.deep.equal([["photo-4.jpg", "local features"]]);
+  });
+
+  describe("when OpenCV fails", function () {
+    /**
+     * A small grey picture (100 × 75, what a copy resized to 25 % decodes to) whose only texture is a
+     * few noisy columns: `photoRegions` finds a "photo" in it that trims to one pixel's width. Taking
+     * ORB features of that region made OpenCV fail an assertion in its pyramid resize, thrown out of
+     * `matchImage` as a bare number (corpus image 0020 resized to 25 %, README robustness).
+     */
+    async function pixelWideRegion(): Promise<Buffer> {
+      const width = 100;
+      const height = 75;
+      const data = Buffer.alloc(width * height, 128);
+      let seed = 7;
+      for (let y = 8; y < 48; y++)
+        for (const x of [64, 65, 66, 70, 73, 74, 75]) {
+          seed = (seed * 1103515245 + 12345) % 2147483648;
+          data[y * width + x] = Math.floor((seed / 2147483648) * 256);
+        }
+      return sharp(data, { raw: { width, height, channels: 1 } })
+        .png()
+        .toBuffer();
+    }
+
+    it("matchImage goes on past a photo region too narrow for ORB (OpenCV threw a bare number on it)", async function () {
+      const result = await matchImage({ dataDir, image: await pixelWideRegion() });
+      expect(result.matches).to.deep.equal([]);
+      expect(result.notChecked).to.deep.equal([]);
+      // a picture narrower than ORB's edge margin has no keypoints, and OpenCV is not asked
+      for (const [w, h] of [
+        [1, 24],
+        [62, 300],
+        [300, 62],
+      ]) {
+        const f = await orbFeatures({
+          width: w,
+          height: h,
+          data: new Uint8Array(w * h).map((_, i) => (i * 37) & 0xff),
+        });
+        expect(f.count, `${w} × ${h}`).to.equal(0);
+      }
+    });
+
+    it("withOpenCv: what OpenCV throws (a pointer to its C++ exception) becomes LOCAL_FEATURES_FAILED with OpenCV's own message", async function () {
+      let caught: unknown;
+      try {
+        await withOpenCv("resize a test image", (cv) => {
+          const mat = new cv.Mat(4, 4, cv.CV_8UC1);
+          try {
+            cv.resize(mat, mat, new cv.Size(0, 0), 0, 0); // no size and no scale: fails an assertion
+          } finally {
+            mat.delete();
+          }
+        });
+      } catch (e) {
+        caught = e;
+      }
+      expect(isProofmarkError(caught, "LOCAL_FEATURES_FAILED"), String(caught)).to.equal(true);
+      expect((caught as Error).message).to.match(/^OpenCV could not resize a test image: .*Assertion failed/);
+      // what it returns comes back
+      expect(await withOpenCv("add", () => 2 + 2)).to.equal(4);
+    });
   });
 });

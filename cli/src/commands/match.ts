@@ -153,6 +153,10 @@ function printMatches(out: Output, image: string, r: MatchResult): void {
     out.line(
       `note: ${image} has too little texture to fingerprint (flat, a smooth gradient or an even fine pattern): its hash is mostly noise, so a copy of a registered original may go unfound and unrelated flat pictures may match`,
     );
+  for (const n of r.notChecked)
+    out.line(
+      `note: local features not checked for ${image} (${n.seenAs === "whole" ? "as it is" : n.seenAs === "region" ? "the photo found inside it" : "turned back"}${n.original ? `, against ${n.original}` : ""}): ${n.reason}`,
+    );
   for (const m of r.matches) {
     const o = m.original;
     out.line();

@@ -389,7 +389,10 @@ export function computeFingerprint(
 export const UNTRIMMED_BELOW = 0.97;
 
 /** True when trimming took away enough of `untrimmed` that its own hash is worth keeping (see `UNTRIMMED_BELOW`). */
-export function needsUntrimmed(untrimmed: GreyImage, trimmed: GreyImage): boolean {
+export function needsUntrimmed(
+  untrimmed: { width: number; height: number },
+  trimmed: { width: number; height: number },
+): boolean {
   return trimmed.width * trimmed.height < UNTRIMMED_BELOW * untrimmed.width * untrimmed.height;
 }
 
@@ -654,7 +657,8 @@ export function photoRegions(img: GreyImage, cell = 4): Rect[] {
  * hash (`hashSignal` below `MIN_HASH_SIGNAL`: a gradient, a fine wood grain, an even stripe pattern).
  * What such a picture still has is where its colours and its light sit: a 16 × 16 grid of mean
  * colours (CIE L*a*b*, each cell the area mean of its pixels), of the image as trimmed (`layout`) and,
- * where trimming took much of it, untrimmed (`ulayout`). It is stored only for such images. A
+ * where trimming took much of it, untrimmed (`ulayout`). It is stored only for such images, and for
+ * originals with too few ORB keypoints for local features to confirm a copy (`fingerprintOriginal`). A
  * suspect's grid is compared with each view of each stored layout — the fingerprint's own variants
  * (mirror, centre and one-sided crops) and the picture turned by ±5° and ±10° onto a white canvas —
  * resampled from the stored grid, lightness normalised for brightness and contrast. Only the nearest

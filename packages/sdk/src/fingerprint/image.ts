@@ -17,7 +17,8 @@ import {
   type GreyImage,
   type Rect,
 } from "../core/fingerprint";
-import { ProofmarkError } from "../core/errors";
+import { isProofmarkError, ProofmarkError } from "../core/errors";
+import { FEW_LOCAL_FEATURES, orbFeatures, type OrbFeatures } from "./orb";
 
 const sharp = lazyModule<typeof Sharp>("sharp");
 
@@ -147,15 +148,60 @@ export async function fingerprintImage(
   const texture = textureOf(trimmed);
   const fingerprint = computeFingerprint(trimmed, variants, grey);
   // too little texture for the hash: keep where its colours and light sit (originals only)
-  if (texture.tooLittleTexture && (variants === undefined || variants.length > 1)) {
-    const whole = { left: 0, top: 0, width: grey.width, height: grey.height };
-    fingerprint.layouts = await colourLayoutsOf(input, grey, [
-      { name: "layout", rect: trim },
-      ...(needsUntrimmed(grey, trimmed) ? [{ name: "ulayout" as const, rect: whole }] : []),
-    ]);
-    fingerprint.version = 2;
-  }
+  if (texture.tooLittleTexture && (variants === undefined || variants.length > 1))
+    await addColourLayouts(input, grey, trim, fingerprint);
   return { fingerprint, trimmed, trim, decoded: { width: grey.width, height: grey.height }, ...texture };
+}
+
+/** Gives `fingerprint` its colour layouts (`pmfp2`): of the trimmed image and, where trimming took much, of the whole. */
+async function addColourLayouts(
+  input: string | Uint8Array,
+  decoded: { width: number; height: number },
+  trim: Rect,
+  fingerprint: Fingerprint,
+): Promise<void> {
+  const whole = { left: 0, top: 0, width: decoded.width, height: decoded.height };
+  fingerprint.layouts = await colourLayoutsOf(input, decoded, [
+    { name: "layout", rect: trim },
+    ...(needsUntrimmed(decoded, trim) ? [{ name: "ulayout" as const, rect: whole }] : []),
+  ]);
+  fingerprint.version = 2;
+}
+
+/** An original as `stamp` registers it: its fingerprint and its ORB features. */
+export interface OriginalFingerprint extends ImageFingerprint {
+  /** Its ORB features (`orbFeatures`); undefined when OpenCV could not take them (`featuresError` says why). */
+  features?: OrbFeatures;
+  featuresError?: string;
+  /** Fewer ORB keypoints than `FEW_LOCAL_FEATURES` (or none taken): local features can never confirm a copy of it, so it carries a colour layout too. */
+  fewFeatures: boolean;
+}
+
+/**
+ * Fingerprints an original as `stamp` registers it: `fingerprintImage` with every variant, its ORB
+ * features, and a colour layout (`pmfp2`) where neither the hash nor local features can be relied
+ * on — too little texture for the hash, or fewer keypoints than local features need to confirm a
+ * copy (`FEW_LOCAL_FEATURES`: a smooth, corner-less picture such as a polygon graphic, whose only
+ * evidence beyond a near hash is where its colours sit). OpenCV failing on the image is not fatal:
+ * it is stored without local features (and with a colour layout).
+ *
+ * @example
+ * const { fingerprint, features } = await fingerprintOriginal("shop/red-bag.jpg");
+ */
+export async function fingerprintOriginal(input: string | Uint8Array): Promise<OriginalFingerprint> {
+  const image = await fingerprintImage(input);
+  let features: OrbFeatures | undefined;
+  let featuresError: string | undefined;
+  try {
+    features = await orbFeatures(image.trimmed);
+  } catch (e) {
+    if (!isProofmarkError(e, "LOCAL_FEATURES_FAILED")) throw e;
+    featuresError = e.message;
+  }
+  const fewFeatures = (features?.count ?? 0) < FEW_LOCAL_FEATURES;
+  if (fewFeatures && image.fingerprint.layouts === undefined)
+    await addColourLayouts(input, image.decoded, image.trim, image.fingerprint);
+  return { ...image, features, featuresError, fewFeatures };
 }
 
 /** The signal of a trimmed image and whether it has too little texture to fingerprint. */

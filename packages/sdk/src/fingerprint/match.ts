@@ -38,8 +38,8 @@ export interface ImageMatch {
   inliers?: number;
   /**
    * "hash": within the match distance; "features": a candidate the local features confirmed;
-   * "colour layout": the nearest original with too little texture for a perceptual fingerprint, by
-   * colour layout only — weaker evidence (see `LAYOUT_ONLY_NOTE`).
+   * "colour layout": the nearest original with a colour layout (too little texture for a perceptual
+   * fingerprint, or too few local features), by colour layout only — weaker evidence (see `LAYOUT_ONLY_NOTE`).
    */
   decidedBy: "hash" | "features" | "colour layout";
   /** How the original became a candidate: near by hash, voted for by the suspect's local features (`featureCandidates`) whatever its hash distance, or the nearest flat original by colour layout. */
@@ -83,11 +83,17 @@ export interface MatchResult {
   matches: ImageMatch[];
   /** Candidates beyond the match distance that local features did not confirm. */
   rejected: Array<{ original: IndexedOriginal; distance: number; variant: FingerprintVariantName; inliers?: number }>;
+  /**
+   * Local-feature steps that could not run (OpenCV failed on this image: LOCAL_FEATURES_FAILED), each
+   * with the view of the suspect and, for a comparison, the original: those checks were not made, and
+   * the match went on with what it had (hash, the other views, colour layout). Usually empty.
+   */
+  notChecked: Array<{ seenAs: SuspectView; original?: string; reason: string }>;
 }
 
 /** What a colour-layout match is worth, said with every one (CLI, report, --json). */
 export const LAYOUT_ONLY_NOTE =
-  "colour layout only: the image has too little texture for a perceptual fingerprint, so this match rests on where its colours and light sit — weaker evidence than a hash or local-feature match; tiles of one even pattern look alike";
+  "colour layout only: the image has too little texture for a perceptual fingerprint (or too few local features to confirm an edited copy), so this match rests on where its colours and light sit — weaker evidence than a hash or local-feature match; tiles of one even pattern look alike";
 
 /**
  * Finds the registered originals an image matches: fingerprint lookup in the data folder's index,
@@ -120,16 +126,40 @@ export async function matchImage(opts: MatchOptions): Promise<MatchResult> {
       indexed: await index.count(),
       matches: [],
       rejected: [],
+      notChecked: [],
+    };
+    // a local-feature step OpenCV cannot run on this image is noted, not fatal: the match goes on
+    const notChecked = (e: unknown, seenAs: SuspectView, original?: IndexedOriginal): void => {
+      if (!isProofmarkError(e, "LOCAL_FEATURES_FAILED")) throw e;
+      result.notChecked.push({ seenAs, ...(original ? { original: original.name } : {}), reason: e.message });
+    };
+    const confirm = async (
+      query: SuspectQuery,
+      features: SuspectFeatureSet[],
+      stored: Uint8Array,
+      original: IndexedOriginal,
+    ): Promise<{ inliers?: number; confirmed: boolean }> => {
+      try {
+        return await confirmByFeatures(features, decodeOrbFeatures(stored));
+      } catch (e) {
+        notChecked(e, query.seenAs, original);
+        return { inliers: undefined, confirmed: false };
+      }
     };
     const decided = new Set<number>();
     const featuresOf = new Map<SuspectQuery, SuspectFeatureSet[]>();
     const queryFeatures = async (query: SuspectQuery): Promise<SuspectFeatureSet[]> => {
       let features = featuresOf.get(query);
       if (!features) {
-        if (query.region) {
-          sharper ??= await decodeGrey(opts.image, 2 * DECODE_SIDE);
-          features = await suspectFeatures(cropGrey(sharper, scaleRect(query.region, sharper.width / decoded.width)));
-        } else features = await suspectFeatures(query.image);
+        try {
+          if (query.region) {
+            sharper ??= await decodeGrey(opts.image, 2 * DECODE_SIDE);
+            features = await suspectFeatures(cropGrey(sharper, scaleRect(query.region, sharper.width / decoded.width)));
+          } else features = await suspectFeatures(query.image);
+        } catch (e) {
+          notChecked(e, query.seenAs);
+          features = []; // no feature set: nothing to confirm with, and no votes
+        }
         featuresOf.set(query, features);
       }
       return features;
@@ -155,7 +185,7 @@ export async function matchImage(opts: MatchOptions): Promise<MatchResult> {
             : undefined;
         if (stored) {
           checks++;
-          ({ inliers, confirmed } = await confirmByFeatures(await queryFeatures(query), decodeOrbFeatures(stored)));
+          ({ inliers, confirmed } = await confirm(query, await queryFeatures(query), stored, hit.original));
         }
         if (byHash || confirmed) {
           decided.add(hit.original.id);
@@ -188,7 +218,7 @@ export async function matchImage(opts: MatchOptions): Promise<MatchResult> {
           const stored = await index.features(candidate.id);
           const original = await index.original(candidate.id);
           if (!stored || !original) continue;
-          const { inliers, confirmed } = await confirmByFeatures(features, decodeOrbFeatures(stored));
+          const { inliers, confirmed } = await confirm(query, features, stored, original);
           if (!confirmed) continue;
           decided.add(candidate.id);
           result.matches.push({

@@ -1,5 +1,5 @@
 import type { GreyImage } from "../core/fingerprint";
-import { ProofmarkError } from "../core/errors";
+import { isProofmarkError, ProofmarkError } from "../core/errors";
 
 /**
  * Local features for the cases a global hash cannot decide (one-sided crops, rotation): ORB
@@ -19,6 +19,11 @@ export interface OrbFeatures {
 export const ORB_FEATURES = 500;
 /** RANSAC inliers from which local features confirm a candidate (see the README's robustness table). */
 export const MIN_INLIERS = 20;
+/**
+ * An original with fewer ORB keypoints than this can never be confirmed by local features (a
+ * confirmation needs `MIN_INLIERS` of them): `fingerprintOriginal` gives it a colour layout as well.
+ */
+export const FEW_LOCAL_FEATURES = MIN_INLIERS;
 
 // opencv.js ships no usable types for this use; the few calls below are checked by the tests.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -52,6 +57,42 @@ export function loadOpenCv(): Promise<{ cv: Cv }> {
   });
   return cvPromise;
 }
+
+/**
+ * Runs `step` with OpenCV, turning what OpenCV throws into a ProofmarkError (LOCAL_FEATURES_FAILED)
+ * that names the step and carries OpenCV's own message. The WebAssembly build throws a bare number
+ * (a pointer to its C++ exception) on a failed assertion: caught anywhere else it says nothing. Every
+ * OpenCV call of Proofmark goes through here.
+ */
+export async function withOpenCv<T>(what: string, step: (cv: Cv) => T): Promise<T> {
+  const { cv } = await loadOpenCv();
+  try {
+    return step(cv);
+  } catch (e) {
+    if (isProofmarkError(e)) throw e;
+    let reason: string;
+    if (typeof e === "number") {
+      try {
+        reason = String(cv.exceptionFromPtr(e).msg).trim();
+      } catch {
+        reason = `OpenCV exception ${e}`;
+      }
+    } else reason = e instanceof Error ? e.message : String(e);
+    throw new ProofmarkError(
+      "LOCAL_FEATURES_FAILED",
+      `OpenCV could not ${what}: ${reason}`,
+      { step: what },
+      { cause: e },
+    );
+  }
+}
+
+/**
+ * ORB keeps no keypoint within its edge threshold (31 px) of a side of the image, at every pyramid
+ * level: an image this narrow or narrower has none (and OpenCV's pyramid fails an assertion on one
+ * a few pixels wide), so it is not handed to OpenCV.
+ */
+const ORB_MIN_SIDE = 2 * 31;
 
 /**
  * Below this many keypoints an image counts as low-contrast (soft focus, flat art, haze): its
@@ -136,30 +177,32 @@ export function joinFeatures(sets: readonly OrbFeatures[]): OrbFeatures {
 }
 
 async function detectOrb(img: GreyImage, max: number, equalise: boolean): Promise<OrbFeatures> {
-  const { cv } = await loadOpenCv();
-  const mat = cv.matFromArray(img.height, img.width, cv.CV_8UC1, img.data);
-  if (equalise) cv.equalizeHist(mat, mat);
-  const orb = new cv.ORB(max);
-  const keypoints = new cv.KeyPointVector();
-  const descriptors = new cv.Mat();
-  const noMask = new cv.Mat();
-  try {
-    orb.detectAndCompute(mat, noMask, keypoints, descriptors);
-    const count = descriptors.rows;
-    const points = new Float32Array(count * 2);
-    for (let i = 0; i < count; i++) {
-      const kp = keypoints.get(i);
-      points[2 * i] = kp.pt.x;
-      points[2 * i + 1] = kp.pt.y;
+  if (img.width <= ORB_MIN_SIDE || img.height <= ORB_MIN_SIDE)
+    return { count: 0, points: new Float32Array(0), descriptors: new Uint8Array(0) };
+  return withOpenCv(`take ORB features of a ${img.width} × ${img.height} image`, (cv) => {
+    const mats: Array<{ delete(): void }> = [];
+    try {
+      const mat = cv.matFromArray(img.height, img.width, cv.CV_8UC1, img.data);
+      mats.push(mat);
+      if (equalise) cv.equalizeHist(mat, mat);
+      const orb = new cv.ORB(max);
+      const keypoints = new cv.KeyPointVector();
+      const descriptors = new cv.Mat();
+      const noMask = new cv.Mat();
+      mats.push(orb, keypoints, descriptors, noMask);
+      orb.detectAndCompute(mat, noMask, keypoints, descriptors);
+      const count = descriptors.rows;
+      const points = new Float32Array(count * 2);
+      for (let i = 0; i < count; i++) {
+        const kp = keypoints.get(i);
+        points[2 * i] = kp.pt.x;
+        points[2 * i + 1] = kp.pt.y;
+      }
+      return { count, points, descriptors: new Uint8Array(descriptors.data.slice(0, count * 32)) };
+    } finally {
+      for (const m of mats) m.delete();
     }
-    return { count, points, descriptors: new Uint8Array(descriptors.data.slice(0, count * 32)) };
-  } finally {
-    mat.delete();
-    orb.delete();
-    keypoints.delete();
-    descriptors.delete();
-    noMask.delete();
-  }
+  });
 }
 
 /**
@@ -169,40 +212,46 @@ async function detectOrb(img: GreyImage, max: number, equalise: boolean): Promis
  */
 export async function orbInliers(suspect: OrbFeatures, original: OrbFeatures): Promise<number> {
   if (suspect.count < 8 || original.count < 8) return 0;
-  const { cv } = await loadOpenCv();
-  const a = cv.matFromArray(suspect.count, 32, cv.CV_8UC1, suspect.descriptors);
-  const b = cv.matFromArray(original.count, 32, cv.CV_8UC1, original.descriptors);
-  const matcher = new cv.BFMatcher(cv.NORM_HAMMING, false);
-  const knn = new cv.DMatchVectorVector();
-  const mats: Array<{ delete(): void }> = [a, b, matcher, knn];
-  try {
-    matcher.knnMatch(a, b, knn, 2);
-    const src: number[] = [];
-    const dst: number[] = [];
-    for (let i = 0; i < knn.size(); i++) {
-      const pair = knn.get(i);
-      if (pair.size() < 2) continue;
-      const m = pair.get(0);
-      const n = pair.get(1);
-      if (m.distance < 0.8 * n.distance) {
-        src.push(suspect.points[2 * m.queryIdx], suspect.points[2 * m.queryIdx + 1]);
-        dst.push(original.points[2 * m.trainIdx], original.points[2 * m.trainIdx + 1]);
+  return withOpenCv("match ORB features (RANSAC)", (cv) => {
+    const mats: Array<{ delete(): void }> = [];
+    try {
+      const a = cv.matFromArray(suspect.count, 32, cv.CV_8UC1, suspect.descriptors);
+      mats.push(a);
+      const b = cv.matFromArray(original.count, 32, cv.CV_8UC1, original.descriptors);
+      mats.push(b);
+      const matcher = new cv.BFMatcher(cv.NORM_HAMMING, false);
+      const knn = new cv.DMatchVectorVector();
+      mats.push(matcher, knn);
+      matcher.knnMatch(a, b, knn, 2);
+      const src: number[] = [];
+      const dst: number[] = [];
+      for (let i = 0; i < knn.size(); i++) {
+        const pair = knn.get(i);
+        if (pair.size() < 2) continue;
+        const m = pair.get(0);
+        const n = pair.get(1);
+        if (m.distance < 0.8 * n.distance) {
+          src.push(suspect.points[2 * m.queryIdx], suspect.points[2 * m.queryIdx + 1]);
+          dst.push(original.points[2 * m.trainIdx], original.points[2 * m.trainIdx + 1]);
+        }
       }
+      if (src.length < 16) return 0;
+      const srcMat = cv.matFromArray(src.length / 2, 1, cv.CV_32FC2, src);
+      mats.push(srcMat);
+      const dstMat = cv.matFromArray(dst.length / 2, 1, cv.CV_32FC2, dst);
+      mats.push(dstMat);
+      const mask = new cv.Mat();
+      mats.push(mask);
+      const h = cv.findHomography(srcMat, dstMat, cv.RANSAC, 5.0, mask);
+      mats.push(h);
+      if (h.empty()) return 0;
+      const at: number[] = [];
+      for (let i = 0; i < mask.rows; i++) if (mask.data[i]) at.push(src[2 * i], src[2 * i + 1]);
+      return plausibleHomography(Array.from(h.data64F as Float64Array), at) ? at.length / 2 : 0;
+    } finally {
+      for (const m of mats) m.delete();
     }
-    if (src.length < 16) return 0;
-    const srcMat = cv.matFromArray(src.length / 2, 1, cv.CV_32FC2, src);
-    const dstMat = cv.matFromArray(dst.length / 2, 1, cv.CV_32FC2, dst);
-    const mask = new cv.Mat();
-    mats.push(srcMat, dstMat, mask);
-    const h = cv.findHomography(srcMat, dstMat, cv.RANSAC, 5.0, mask);
-    mats.push(h);
-    if (h.empty()) return 0;
-    const at: number[] = [];
-    for (let i = 0; i < mask.rows; i++) if (mask.data[i]) at.push(src[2 * i], src[2 * i + 1]);
-    return plausibleHomography(Array.from(h.data64F as Float64Array), at) ? at.length / 2 : 0;
-  } finally {
-    for (const m of mats) m.delete();
-  }
+  });
 }
 
 /** Most a homography may foreshorten the matched part of the picture: w (its third row) at most this many times larger at one inlier than at another. */

@@ -2,9 +2,9 @@ import * as path from "node:path";
 import { isProofmarkError } from "../core/errors";
 import { formatFingerprint } from "../core/fingerprint";
 import type { Receipt } from "../core/receipt";
-import { fingerprintImage, isFingerprintable } from "./image";
+import { fingerprintOriginal, isFingerprintable } from "./image";
 import { openFingerprintStore } from "./postgres-index";
-import { encodeOrbFeatures, orbFeatures } from "./orb";
+import { encodeOrbFeatures } from "./orb";
 
 /**
  * Stamping with fingerprints: `fingerprintForStamp` gives `stampFiles` the text that goes into
@@ -23,13 +23,13 @@ export class StampFingerprints {
     if (!isFingerprintable(file)) return undefined;
     let image;
     try {
-      image = await fingerprintImage(file);
+      image = await fingerprintOriginal(file);
     } catch (e) {
       if (!isProofmarkError(e, "IMAGE_UNREADABLE")) throw e;
       this.unreadable.push({ file, message: e.message });
       return undefined;
     }
-    this.features.set(path.resolve(file), encodeOrbFeatures(await orbFeatures(image.trimmed)));
+    if (image.features) this.features.set(path.resolve(file), encodeOrbFeatures(image.features));
     if (image.tooLittleTexture) this.tooLittleTexture.push(file);
     return formatFingerprint(image.fingerprint);
   }

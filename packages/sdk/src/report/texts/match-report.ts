@@ -12,16 +12,16 @@ export const MATCH_REPORT_TEXTS = {
     en: "MATCH — the suspect image resembles {count} registered original(s); nearest: {name} (distance {distance} of 64 bits), whose file was anchored no later than {timeUtc}.",
   },
   verdictLayoutOnly: {
-    zh: "仅色彩布局相似（证据较弱）— 可疑图片纹理过少，无法用感知指纹比对；按色彩布局，最接近的已登记原图是 {name}（色彩布局距离 {distance}，阈值 {max}），原图不晚于 {timeCst} 已锚定。同一均匀图案的不同切片看起来也很相似。",
-    en: "COLOUR LAYOUT ONLY (weaker evidence) — the images have too little texture for a perceptual fingerprint; by colour layout the nearest registered original is {name} (layout distance {distance}, threshold {max}), whose file was anchored no later than {timeUtc}. Tiles of one even pattern look alike too.",
+    zh: "仅色彩布局相似（证据较弱）— 图片纹理过少（或局部特征过少），感知指纹与局部特征无法判定；按色彩布局，最接近的已登记原图是 {name}（色彩布局距离 {distance}，阈值 {max}），原图不晚于 {timeCst} 已锚定。同一均匀图案的不同切片看起来也很相似。",
+    en: "COLOUR LAYOUT ONLY (weaker evidence) — the images have too little texture for a perceptual fingerprint (or too few local features to confirm a copy); by colour layout the nearest registered original is {name} (layout distance {distance}, threshold {max}), whose file was anchored no later than {timeUtc}. Tiles of one even pattern look alike too.",
   },
   decidedByLayout: {
-    zh: "仅色彩布局（证据较弱）：距离 {distance} ≤ {max}，最接近原图的视图：{view}。图片纹理过少，无法用感知指纹比对；这只说明颜色与明暗的分布相近。",
-    en: "colour layout only (weaker evidence): distance {distance} ≤ {max}, nearest to the original's view {view}. The images have too little texture for a perceptual fingerprint; this says only that their colours and light sit alike.",
+    zh: "仅色彩布局（证据较弱）：距离 {distance} ≤ {max}，最接近原图的视图：{view}。图片纹理过少（或局部特征过少），感知指纹与局部特征无法判定；这只说明颜色与明暗的分布相近。",
+    en: "colour layout only (weaker evidence): distance {distance} ≤ {max}, nearest to the original's view {view}. The images have too little texture for a perceptual fingerprint (or too few local features); this says only that their colours and light sit alike.",
   },
   foundByLayout: {
-    zh: "色彩布局：在纹理过少的已登记原图中与可疑图片最接近的一张",
-    en: "colour layout: the nearest of the registered originals with too little texture for a hash",
+    zh: "色彩布局：在纹理或局部特征过少的已登记原图中与可疑图片最接近的一张",
+    en: "colour layout: the nearest of the registered originals with too little texture for a hash or too few local features",
   },
   similarityNote: {
     zh: "相似性比对结果是“两张图片相似”的证据，不能单独证明抄袭。它说明可疑图片与已登记原图在下文所测的编辑之后仍然相似；原图的存证回执及其链上锚定证明原图文件在何时已经存在。",
