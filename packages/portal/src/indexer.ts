@@ -34,27 +34,25 @@ export const REORG_DEPTH = 12;
  * history would keep the indexer idle for the node's whole answer); it grows eightfold per empty page,
  * so a sparse history reaches {@link LOG_RANGE_MAX} after a handful of cheap requests.
  */
-const LOG_RANGE_START = 4;
+const LOG_RANGE_START = 8;
 /** Bounds of the adaptive range, in blocks. */
 const LOG_RANGE_MAX = 100_000;
 /**
  * Logs per page the range aims at: one page is one `eth_getLogs` request and one database
- * transaction. The node answers the next ranges while the indexer reduces and commits this one.
- * The node's own cost per log grows with the answer: Anvil here spent 3-4 µs of CPU per log on
- * answers of up to 1,000 logs, 8 at 2,000, 11-15 at 3,250 and 19 at 10,000 (loaded), and on
- * one machine that CPU is taken from the indexer.
+ * transaction. Pages of a few thousand logs keep the node busy answering the next ranges while the
+ * indexer reduces and commits this one; larger pages only delay the first commit. (Anvil's CPU per
+ * log grows with its answer — 3-4 µs up to 1,000 logs, 8 at 2,000, 11-15 at 3,250 — but pages of
+ * 1,000 logs cost the indexer about as much more per page as they saved the node, in the bench.)
  */
-const LOGS_PER_PAGE = 1_000;
+const LOGS_PER_PAGE = 2_500;
 /**
  * A catch-up is read in at least this many ranges (none narrower than {@link LOG_RANGE_START}):
  * the node answers one range while the indexer indexes the one before, which a catch-up read in
  * one or two wide ranges cannot do. Without it a history that is sparse and then dense (a
  * registry's set-up, then a season's events) reached the dense blocks with a range grown on the
  * sparse ones, and the indexer waited idle for the node's whole answer to a few thousand logs.
- * It also bounds the pages read at the first dense blocks, before the range shrinks: the one that
- * shows the density and the one already requested after it.
  */
-const CATCH_UP_RANGES = 16;
+const CATCH_UP_RANGES = 8;
 /** `eth_getLogs` ranges requested ahead of the one being indexed (the node answers them meanwhile). */
 const READ_AHEAD = 2;
 /** `eth_getBlockByNumber` calls per JSON-RPC batch request (hosted nodes cap batches at 100 or more). */
@@ -477,7 +475,7 @@ export class Indexer {
         this.logsPerBlock = n / span;
         if (n === 0 && full) this.range = Math.min(this.rangeCeiling, this.range * 8);
         else if (n < LOGS_PER_PAGE / 4 && full) this.range = Math.min(this.rangeCeiling, this.range * 2);
-        else if (n > LOGS_PER_PAGE) this.range = Math.max(1, Math.floor((span * LOGS_PER_PAGE) / n));
+        else if (n > LOGS_PER_PAGE) this.range = Math.max(1, Math.floor(span / 2));
         readAhead();
         if (!(await this.indexRange(from, to, range, to === head))) break;
         logs += n;
@@ -492,10 +490,7 @@ export class Indexer {
     return { head, indexedTo: this.indexedTo, logs, reorgedFrom, writer: this.log ? true : undefined };
   }
 
-  /**
-   * Blocks per `eth_getLogs` request now: doubled while pages are small, cut to the blocks that
-   * held {@link LOGS_PER_PAGE} logs when a page is larger, halved when the node refuses a range.
-   */
+  /** Blocks per `eth_getLogs` request now: doubled while pages are small, halved when a page is large or refused. */
   range = LOG_RANGE_START;
   /** Logs per block of the last page read (undefined before the first). */
   private logsPerBlock: number | undefined;
