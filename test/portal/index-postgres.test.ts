@@ -443,6 +443,8 @@ describe("portal index in PostgreSQL (two instances + an indexer, the indexer ki
       // and reduced (each page's append runs while the next page is reduced): the sync fails, and
       // the next one leaves the copy equal to the shared index.
       for (let i = 0; i < 24; i++) await anchor();
+      // Ranges of 4 blocks to start with (a short gap as sparse as the last page is read in one range).
+      writer.range = 4;
       let appends = 0;
       log.append = async (...a: Parameters<typeof append>) => {
         if (++appends === 2) throw new Error("the connection to PostgreSQL was lost");

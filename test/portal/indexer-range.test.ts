@@ -16,6 +16,8 @@ describe("portal indexer: adaptive log range", function () {
   let chain: ChainContext;
   let proxy: http.Server;
   let refused = 0;
+  /** The `eth_getLogs` ranges the proxy passed on (refused ones not included). */
+  const ranges: Array<[number, number]> = [];
   const MAX_RANGE = 150;
 
   before(async () => {
@@ -32,6 +34,9 @@ describe("portal indexer: adaptive log range", function () {
           (c: { method: string; params: Array<{ fromBlock: string; toBlock: string }> }) =>
             c.method === "eth_getLogs" && Number(c.params[0].toBlock) - Number(c.params[0].fromBlock) + 1 > MAX_RANGE,
         );
+        for (const c of calls as Array<{ method: string; params: Array<{ fromBlock: string; toBlock: string }> }>)
+          if (c.method === "eth_getLogs" && !tooWide)
+            ranges.push([Number(c.params[0].fromBlock), Number(c.params[0].toBlock)]);
         if (tooWide) {
           refused++;
           const error = { code: -32005, message: `query exceeds max block range ${MAX_RANGE}` };
@@ -104,6 +109,68 @@ describe("portal indexer: adaptive log range", function () {
       await indexer.sync();
       expect(indexer.indexedTo).to.equal(await chain.provider.getBlockNumber());
       expect(refused - refusedBefore, "the range stays within what the node accepted").to.equal(0);
+    } finally {
+      db.close();
+      provider.destroy();
+    }
+  });
+
+  it("splits a cold catch-up into ranges, and reads a short sparse gap at the head in one request", async () => {
+    const address = await chain.registryAddress("ProvenanceRegistry");
+    const iface = registryArtifact("ProvenanceRegistry").abi as never;
+    const registrar = new Contract(address, iface, await chain.signer("registrar"));
+    const coopSigner = await chain.signer("coop");
+    const coop = new Contract(address, iface, coopSigner);
+    const product = { maxYieldBps: 10_000, standard: ZeroHash, nameEn: "", giNumber: "X", region: "r", unit: "g" };
+    const created = await minedReceipt(
+      await registrar.createProduct({ admin: await coopSigner.getAddress(), name: "split", ...product }),
+    );
+    const id = created.logs.map((l) => registrar.interface.parseLog(l)).find((e) => e?.name === "ProductCreated")!.args
+      .product as bigint;
+    const setParticipant = async (name: string) =>
+      minedReceipt(
+        await coop.setParticipant(id, await coopSigner.getAddress(), {
+          kind: 2,
+          name,
+          nameEn: "",
+          licence: "",
+          region: "",
+        }),
+      );
+    const fromBlock = (await chain.provider.getBlockNumber()) + 1;
+    // A sparse history of 80 blocks: one log every 20 blocks.
+    for (let i = 0; i < 4; i++) {
+      await setParticipant(`cold ${i}`);
+      await chain.provider.send("anvil_mine", ["0x13"]);
+    }
+    const port = (proxy.address() as { port: number }).port;
+    const provider = new JsonRpcProvider(`http://127.0.0.1:${port}`, chain.chainId, {
+      staticNetwork: true,
+      cacheTimeout: -1, // the head right after the blocks are mined (not a cached block number)
+    });
+    const db = openDb(path.join(tempDataDir("range-split"), "index.sqlite"));
+    try {
+      const indexer = new Indexer({ db, provider, provenanceRegistry: address, fromBlock });
+      ranges.length = 0;
+      await indexer.sync();
+      // Nothing known of the history's density: read in several ranges (the node answers one while
+      // the indexer indexes the one before).
+      expect(ranges.length, "the cold catch-up's eth_getLogs requests").to.be.at.least(8);
+      // Following the head: 50 blocks holding 2 logs, at the density of the last page read (sparse).
+      await setParticipant("head 1");
+      await chain.provider.send("anvil_mine", ["0x18"]);
+      await setParticipant("head 2");
+      await chain.provider.send("anvil_mine", ["0x18"]);
+      const head = await chain.provider.getBlockNumber();
+      expect(head - indexer.indexedTo).to.equal(50);
+      ranges.length = 0;
+      await indexer.sync();
+      expect(ranges, "one request for the short sparse gap").to.deep.equal([[head - 49, head]]);
+      expect(
+        (db.prepare("SELECT name FROM participants ORDER BY block").all() as Array<{ name: string }>).map(
+          (p) => p.name,
+        ),
+      ).to.deep.equal(["cold 0", "cold 1", "cold 2", "cold 3", "head 1", "head 2"]);
     } finally {
       db.close();
       provider.destroy();
