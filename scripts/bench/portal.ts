@@ -317,6 +317,30 @@ function chainPid(dataDir: string): number | undefined {
 }
 
 /**
+ * Moves `pid` (every thread) and its child processes to CPU 0. The catch-up's node and PostgreSQL
+ * serve the indexer the way the portal servers serve the load generator: started by this process,
+ * they inherited its CPU 1 pin, so the indexer's core also ran every answer of the node and every
+ * commit of PostgreSQL. They go to CPU 0 once the portal servers are stopped.
+ */
+function moveToCpu0(pid: number | undefined): void {
+  if (!PIN || pid === undefined) return;
+  const children = spawnSync("pgrep", ["-P", String(pid)], { encoding: "utf8" }).stdout ?? "";
+  for (const p of [String(pid), ...children.split("\n").filter(Boolean)])
+    spawnSync("taskset", ["-a", "-cp", "0", p], { stdio: "ignore" });
+}
+
+const CATCH_UP_PIN_NOTE = PIN ? "; the node and PostgreSQL on CPU 0, the indexer on CPU 1" : "";
+
+/** The postmaster's pid of a test cluster (the first line of its postmaster.pid). */
+function postmasterPid(pg: TestPostgres): number | undefined {
+  try {
+    return Number(fs.readFileSync(path.join(pg.dir, "data", "postmaster.pid"), "utf8").split("\n")[0]);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * CPU of a catch-up, steadier than its rate on a shared machine: this process's (the indexer's;
  * PostgreSQL's own is not counted) and the node's, per log.
  */
@@ -380,6 +404,8 @@ async function catchUp(dataDir: string, lot: number, pg: TestPostgres | undefine
       await profile.post("Profiler.start");
     }
     const nodePid = chainPid(dataDir);
+    moveToCpu0(nodePid);
+    if (pg) moveToCpu0(postmasterPid(pg));
     let cpu0 = process.cpuUsage();
     let node0 = cpuOf(nodePid);
     let t0 = performance.now();
@@ -430,7 +456,7 @@ async function catchUp(dataDir: string, lot: number, pg: TestPostgres | undefine
       },
       target: "≥ 20000",
       pass: sqliteRate >= 20_000,
-      note: `${seconds.toFixed(2)} s from an empty index; final eth_getLogs range ${indexer.range} blocks; ${sqliteCpu}; ratio to the node alone ${(sqliteRate / nodeRate).toFixed(2)}`,
+      note: `${seconds.toFixed(2)} s from an empty index; final eth_getLogs range ${indexer.range} blocks; ${sqliteCpu}; ratio to the node alone ${(sqliteRate / nodeRate).toFixed(2)}${CATCH_UP_PIN_NOTE}`,
     });
     // The same logs decoded by ethers' Interface.parseLog (what the reducer did before) and by the
     // SDK's decoder, in this run: the decoding share of the catch-up.
@@ -471,7 +497,7 @@ async function catchUp(dataDir: string, lot: number, pg: TestPostgres | undefine
         peer: { name: "into SQLite, same run", value: Math.round(sqliteRate) },
         target: "≥ 20000",
         pass: rate >= 20_000 && r.writer === true,
-        note: `${s.toFixed(2)} s; ${pages} pages, each one eth_getLogs range committed to PostgreSQL in one transaction; ${pgCpu}`,
+        note: `${s.toFixed(2)} s; ${pages} pages, each one eth_getLogs range committed to PostgreSQL in one transaction; ${pgCpu}${CATCH_UP_PIN_NOTE}`,
       });
       // A new instance starting: replays the log's pages into its own copy.
       const replay = async () => {
