@@ -269,14 +269,17 @@ export async function run(): Promise<BenchRow[]> {
       });
     }
     const many = await load(`${calendar.url}/v1/leaves`, 100);
+    // only acknowledged leaves count: offered faster than batches close, the queue fills and the
+    // calendar refuses with 503 CALENDAR_BUSY + Retry-After (its documented overload answer)
+    const acknowledged = (many.rate * 100 * many.answered2xx) / Math.max(1, many.answered2xx + many.non2xx);
     rows.push({
       section: "calendar",
-      name: "submissions/s (leaves, 100 per request)",
-      value: Math.round(many.rate * 100),
+      name: "acknowledged leaves/s (100 per request)",
+      value: Math.round(acknowledged),
       unit: "leaves/s",
       target: "≥ 20000",
-      pass: many.non2xx === 0 && many.errors === 0 && many.rate * 100 >= 20_000,
-      note: `p99 ${many.p99.toFixed(1)} ms per request of 100 leaves; ${many.client}`,
+      pass: many.errors === 0 && acknowledged >= 20_000,
+      note: `p99 ${many.p99.toFixed(1)} ms per request of 100 leaves; ${many.answered2xx} requests acknowledged, ${many.non2xx} answered non-2xx (the calendar's overload answer: 503 CALENDAR_BUSY once 1,000,000 leaves wait for a batch), errors ${many.errors}; ${many.client}`,
     });
 
     // let every batch complete, then count transactions per batch per chain
