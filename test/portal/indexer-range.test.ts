@@ -62,13 +62,21 @@ describe("portal indexer: adaptive log range", function () {
     if (dataDir) await stopChain(dataDir);
   });
 
-  it("shrinks the range a node refuses, indexes every log once, and keeps within what the node accepted", async () => {
+  /** The registry, as its registrar and as the co-op (admin of the products these tests create). */
+  async function registryAs() {
     const address = await chain.registryAddress("ProvenanceRegistry");
     const iface = registryArtifact("ProvenanceRegistry").abi as never;
     const registrar = new Contract(address, iface, await chain.signer("registrar"));
     const coopSigner = await chain.signer("coop");
     const coop = new Contract(address, iface, coopSigner);
-    const product = { maxYieldBps: 10_000, standard: ZeroHash, nameEn: "", giNumber: "X", region: "r", unit: "g" };
+    return { address, registrar, coopSigner, coop };
+  }
+
+  /** A product's fields other than its admin and name. */
+  const product = { maxYieldBps: 10_000, standard: ZeroHash, nameEn: "", giNumber: "X", region: "r", unit: "g" };
+
+  it("shrinks the range a node refuses, indexes every log once, and keeps within what the node accepted", async () => {
+    const { address, registrar, coopSigner, coop } = await registryAs();
     // Three products and their participant records, 400 empty blocks apart.
     for (let i = 0; i < 3; i++) {
       await minedReceipt(
@@ -116,12 +124,7 @@ describe("portal indexer: adaptive log range", function () {
   });
 
   it("splits a cold catch-up into ranges, and reads a short sparse gap at the head in one request", async () => {
-    const address = await chain.registryAddress("ProvenanceRegistry");
-    const iface = registryArtifact("ProvenanceRegistry").abi as never;
-    const registrar = new Contract(address, iface, await chain.signer("registrar"));
-    const coopSigner = await chain.signer("coop");
-    const coop = new Contract(address, iface, coopSigner);
-    const product = { maxYieldBps: 10_000, standard: ZeroHash, nameEn: "", giNumber: "X", region: "r", unit: "g" };
+    const { address, registrar, coopSigner, coop } = await registryAs();
     const created = await minedReceipt(
       await registrar.createProduct({ admin: await coopSigner.getAddress(), name: "split", ...product }),
     );
