@@ -282,6 +282,31 @@ describe("fingerprints: a colour layout for images with too little texture", fun
       }
     });
 
+    it("the match report lists a local-feature check that could not be made, in both languages", async function () {
+      const suspect = await croppedCopy(await sky());
+      const result = await matchImage({ dataDir, image: suspect });
+      result.notChecked.push({
+        seenAs: "region",
+        original: "sky.jpg",
+        reason: "OpenCV could not match ORB features (RANSAC): an assertion failed",
+      });
+      for (const lang of ["en", "zh"] as const) {
+        const model = await buildMatchReportModel({
+          suspectName: "sky-copy.jpg",
+          suspect,
+          result,
+          originals: new Map(),
+          anchorChecks: new Map(),
+          checkedAt: "2026-12-02T17:00:00Z",
+          lang,
+        });
+        const notChecked = JSON.stringify(model.sections[model.sections.length - 1]);
+        expect(notChecked).to.include("OpenCV could not match ORB features (RANSAC): an assertion failed");
+        expect(notChecked).to.include("sky.jpg");
+        expect(notChecked).to.include(lang === "en" ? "Local features could not be compared" : "局部特征比对未能进行");
+      }
+    });
+
     it("CLI: match says the copy resembles the original by colour layout only, not that it matches, in words and in --json", async function () {
       assertBuilt();
       const run = (args: string[]) => runCli(args, { cwd: ws.dir, dataDir: ws.dataDir, timeoutMs: 120_000 });

@@ -219,7 +219,22 @@ export async function buildMatchReportModel(input: MatchReportInput & { lang: La
     {
       number: sections.length + 2,
       title: t("notCheckedHeading"),
-      blocks: [{ kind: "list", items: [t("notCheckedAuthor"), t("notCheckedMissing")] }],
+      blocks: [
+        {
+          kind: "list",
+          items: [
+            t("notCheckedAuthor"),
+            t("notCheckedMissing"),
+            ...result.notChecked.map((n) =>
+              t("notCheckedFeatures", {
+                seenAs: seenAs[n.seenAs],
+                original: n.original ? t("notCheckedFeaturesOriginal", { name: n.original }) : "",
+                reason: n.reason,
+              }),
+            ),
+          ],
+        },
+      ],
     },
   );
   return {

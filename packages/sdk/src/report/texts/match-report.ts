@@ -128,6 +128,11 @@ export const MATCH_REPORT_TEXTS = {
     zh: "任一图片由谁制作，也未检查可疑图片是否源自原图而非二者同源于第三张图片。",
     en: "Who made either image, or whether the suspect was derived from the original rather than both from a common source.",
   },
+  notCheckedFeatures: {
+    zh: "局部特征比对未能进行（可疑图片的查找方式：{seenAs}{original}）：{reason}。该项检查未做，结论仅基于其余检查。",
+    en: "Local features could not be compared (suspect seen as: {seenAs}{original}): {reason}. That check was not made; the result rests on the other checks.",
+  },
+  notCheckedFeaturesOriginal: { zh: "；原图：{name}", en: "; original: {name}" },
   notCheckedMissing: {
     zh: "存证时的位置上已不存在的原图文件无法展示，也无法对照链上记录复核；相应条目会注明。",
     en: "Originals whose file was no longer at its stamping path could not be shown or re-verified against the chain; their rows say so.",
