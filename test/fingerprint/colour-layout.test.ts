@@ -20,6 +20,7 @@ import {
   parseFingerprint,
   trimRect,
   type ColourLayout,
+  type MatchResult,
   VARIANT_TEXTS,
   layoutViewText,
 } from "@proofmark/sdk";
@@ -251,19 +252,23 @@ describe("fingerprints: a colour layout for images with too little texture", fun
       expect(layoutViewText("something new", "zh")).to.equal("something new");
     });
 
+    /** The match report model of the sky's copy, no original file at hand, none re-verified. */
+    const skyCopyReport = (suspect: Buffer, result: MatchResult, lang: "en" | "zh") =>
+      buildMatchReportModel({
+        suspectName: "sky-copy.jpg",
+        suspect,
+        result,
+        originals: new Map(),
+        anchorChecks: new Map(),
+        checkedAt: "2026-12-02T17:00:00Z",
+        lang,
+      });
+
     it("the match report does not give a colour-layout match the verdict of a perceptual match", async function () {
       const suspect = await croppedCopy(await sky());
       const result = await matchImage({ dataDir, image: suspect });
       for (const lang of ["en", "zh"] as const) {
-        const model = await buildMatchReportModel({
-          suspectName: "sky-copy.jpg",
-          suspect,
-          result,
-          originals: new Map(),
-          anchorChecks: new Map(),
-          checkedAt: "2026-12-02T17:00:00Z",
-          lang,
-        });
+        const model = await skyCopyReport(suspect, result, lang);
         expect(model.verdict.passed).to.equal(false);
         const rows = JSON.stringify(model.sections);
         if (lang === "en") {
@@ -291,15 +296,7 @@ describe("fingerprints: a colour layout for images with too little texture", fun
         reason: "OpenCV could not match ORB features (RANSAC): an assertion failed",
       });
       for (const lang of ["en", "zh"] as const) {
-        const model = await buildMatchReportModel({
-          suspectName: "sky-copy.jpg",
-          suspect,
-          result,
-          originals: new Map(),
-          anchorChecks: new Map(),
-          checkedAt: "2026-12-02T17:00:00Z",
-          lang,
-        });
+        const model = await skyCopyReport(suspect, result, lang);
         const notChecked = JSON.stringify(model.sections[model.sections.length - 1]);
         expect(notChecked).to.include("OpenCV could not match ORB features (RANSAC): an assertion failed");
         expect(notChecked).to.include("sky.jpg");
