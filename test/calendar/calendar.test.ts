@@ -309,4 +309,42 @@ describe("calendar: the stamping service on SQLite, anchoring on Anvil and ganac
       await small.close();
     }
   });
+
+  it("an index that falls behind answers 503 CALENDAR_BUSY like a full queue, keeps what it acknowledged, and recovers", async function () {
+    const file = path.join(ws.dir, "behind.db");
+    const behind = new SqliteCalendarStore(file, { maxUnindexed: 5 });
+    const busy = await startCalendar({ store: behind, signer: calendarKey, chains, intervalMs: 3_600_000 });
+    // another connection holds SQLite's write lock: the index writer waits, acknowledgements do not
+    const BetterSqlite3 = require("better-sqlite3") as typeof import("better-sqlite3");
+    const blocker = new BetterSqlite3(file);
+    try {
+      blocker.exec("BEGIN IMMEDIATE");
+      const kept = [randomLeaf(), randomLeaf(), randomLeaf()];
+      expect((await submit(busy.url, kept)).status).to.equal(202);
+      const refused = [randomLeaf(), randomLeaf(), randomLeaf()];
+      const r = await submit(busy.url, refused);
+      expect(r.status, JSON.stringify(r.body)).to.equal(503);
+      check("/v1/leaves", "post", 503, r.body);
+      expect(r.body.error.code).to.equal("CALENDAR_BUSY");
+      expect(r.body.error.message).to.match(/index is 3 leaves behind/);
+      expect(Number(r.headers.get("retry-after"))).to.equal(3600);
+      for (const leaf of refused) expect((await call(`${busy.url}/v1/proofs/${leaf}`)).status).to.equal(404);
+      for (const leaf of kept) expect((await call(`${busy.url}/v1/proofs/${leaf}`)).status).to.equal(202);
+      blocker.exec("COMMIT");
+      let again = await submit(busy.url, refused);
+      for (let i = 0; again.status === 503 && i < 100; i++) {
+        await new Promise((done) => setTimeout(done, 50));
+        again = await submit(busy.url, refused);
+      }
+      expect(again.status, JSON.stringify(again.body)).to.equal(202);
+      for (const leaf of [...kept, ...refused])
+        expect((await call(`${busy.url}/v1/proofs/${leaf}`)).status).to.equal(202);
+      expect((await call(`${busy.url}/v1/health`)).body.pending).to.equal(6);
+    } finally {
+      if (blocker.inTransaction) blocker.exec("ROLLBACK");
+      blocker.close();
+      await busy.close();
+      await behind.close();
+    }
+  });
 });

@@ -14,7 +14,7 @@ import type { CalendarStore } from "./store";
 export * from "./store";
 export * from "./service";
 export * from "./client";
-export { SqliteCalendarStore, CALENDAR_SCHEMA_VERSION } from "./sqlite";
+export { SqliteCalendarStore, CALENDAR_SCHEMA_VERSION, type SqliteCalendarStoreOptions } from "./sqlite";
 export { PostgresCalendarStore } from "./postgres";
 
 /**

@@ -313,7 +313,7 @@ class Calendar {
       normalized.push(leaf.toLowerCase() as Hex);
     }
     if (this.pending + normalized.length > this.maxPending || this.closed) {
-      const retry = Math.max(1, Math.ceil(this.intervalMs / 1000));
+      const retry = this.retryAfterSeconds();
       return this.error(
         res,
         503,
@@ -422,6 +422,11 @@ class Calendar {
     );
   }
 
+  /** Retry-After of a busy answer: the next batch closes within one interval. */
+  private retryAfterSeconds(): number {
+    return Math.max(1, Math.ceil(this.intervalMs / 1000));
+  }
+
   private error(
     res: Reply,
     status: number,
@@ -435,6 +440,14 @@ class Calendar {
   }
 
   private fail(res: Reply, e: unknown): void {
+    if (isProofmarkError(e) && e.code === "CALENDAR_BUSY" && !res.sent) {
+      // the store's own backlog (its index fell behind): the same answer as a full queue
+      const retry = this.retryAfterSeconds();
+      return this.error(res, 503, "CALENDAR_BUSY", `${e.message}; retry in ${retry} s`, { retryAfter: retry }, [
+        "retry-after",
+        String(retry),
+      ]);
+    }
     this.log(`request failed: ${(e as Error).message}`);
     if (res.sent) {
       res.destroy();

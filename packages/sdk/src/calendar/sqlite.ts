@@ -189,6 +189,15 @@ const SEGMENT_BYTES = 16 * 1024 * 1024;
 /** Leaves acknowledged but not yet in the leaf table beyond which the store refuses more (the index fell behind). */
 const MAX_UNINDEXED = 1_000_000;
 
+/** Options of a {@link SqliteCalendarStore}. */
+export interface SqliteCalendarStoreOptions {
+  /**
+   * Acknowledged leaves not yet in the leaf table beyond which `acknowledge` refuses more with
+   * CALENDAR_BUSY (the service answers 503 with Retry-After) until the index catches up. Default 1,000,000.
+   */
+  maxUnindexed?: number;
+}
+
 interface Segment {
   file: string;
   fd: number;
@@ -249,7 +258,10 @@ export class SqliteCalendarStore implements CalendarStore {
   private readonly calls = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private nextCall = 1;
 
-  constructor(file: string) {
+  private readonly maxUnindexed: number;
+
+  constructor(file: string, options: SqliteCalendarStoreOptions = {}) {
+    this.maxUnindexed = options.maxUnindexed ?? MAX_UNINDEXED;
     let recovered: Buffer[];
     fs.mkdirSync(path.dirname(file), { recursive: true });
     const BetterSqlite3 = require("better-sqlite3") as typeof import("better-sqlite3");
@@ -373,11 +385,12 @@ export class SqliteCalendarStore implements CalendarStore {
       return Promise.reject(
         new ProofmarkError("CALENDAR_STORE_FAILED", `the calendar's index writer failed: ${this.indexFailure}`),
       );
-    if (this.unindexedCount + ack.leaves.length > MAX_UNINDEXED)
+    if (this.unindexedCount + ack.leaves.length > this.maxUnindexed)
       return Promise.reject(
         new ProofmarkError(
-          "CALENDAR_STORE_FAILED",
-          "the calendar's leaf index is too far behind; nothing was acknowledged",
+          "CALENDAR_BUSY",
+          `the calendar's leaf index is ${this.unindexedCount} leaves behind; nothing was acknowledged`,
+          { unindexed: this.unindexedCount },
         ),
       );
     const record: AckRecord = { ...ack, id: this.nextId++ };
