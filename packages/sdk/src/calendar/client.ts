@@ -26,6 +26,11 @@ import { writeFileAtomic } from "../util/fs";
 
 /** Deadline of one request to a calendar. */
 export const CALENDAR_TIMEOUT_MS = 15_000;
+/**
+ * Longest a submission waits in all, per calendar, on busy answers (503 with `Retry-After`, the
+ * calendar's overload answer) before it counts that calendar as not having answered.
+ */
+export const CALENDAR_BUSY_WAIT_MS = 30_000;
 /** The largest answer read from a calendar (1,000 acknowledgements are about 600 KB). */
 const MAX_ANSWER_BYTES = 4 << 20;
 
@@ -67,7 +72,11 @@ async function readAnswer(res: Response, url: string): Promise<unknown> {
   }
 }
 
-async function request(url: string, init: RequestInit, timeoutMs: number): Promise<{ status: number; body: unknown }> {
+async function request(
+  url: string,
+  init: RequestInit,
+  timeoutMs: number,
+): Promise<{ status: number; body: unknown; retryAfterMs?: number }> {
   let res: Response;
   try {
     res = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
@@ -78,7 +87,13 @@ async function request(url: string, init: RequestInit, timeoutMs: number): Promi
       { calendar: url },
     );
   }
-  return { status: res.status, body: await readAnswer(res, url) };
+  // Retry-After as delta-seconds (what the calendar sends); an HTTP date is not waited for
+  const retryAfter = /^\s*(\d{1,6})\s*$/.exec(res.headers.get("retry-after") ?? "");
+  return {
+    status: res.status,
+    body: await readAnswer(res, url),
+    retryAfterMs: retryAfter ? Number(retryAfter[1]) * 1000 : undefined,
+  };
 }
 
 function calendarError(url: string, status: number, body: unknown): ProofmarkError {
@@ -154,8 +169,10 @@ function checkAcknowledgements(url: string, leaves: Hex[], body: unknown): Calen
 
 /**
  * Submits `leaves` to every calendar (at most 1,000 per request), all calendars at once. A calendar
- * counts only when it acknowledged every leaf with a valid signature. Throws CALENDAR_UNREACHABLE
- * when no calendar did; otherwise the outcome of each is in the result.
+ * counts only when it acknowledged every leaf with a valid signature. A busy calendar (503 with
+ * `Retry-After`) is asked again after the time it names, while the waits stay within `busyWaitMs`
+ * (default {@link CALENDAR_BUSY_WAIT_MS}). Throws CALENDAR_UNREACHABLE when no calendar acknowledged;
+ * otherwise the outcome of each is in the result.
  *
  * @example
  * const { acknowledgements, answered } = await submitToCalendars(["http://127.0.0.1:8090"], [leaf]);
@@ -163,26 +180,35 @@ function checkAcknowledgements(url: string, leaves: Hex[], body: unknown): Calen
 export async function submitToCalendars(
   calendars: string[],
   leaves: Hex[],
-  opts: { timeoutMs?: number } = {},
+  opts: { timeoutMs?: number; busyWaitMs?: number } = {},
 ): Promise<Submission> {
   if (calendars.length === 0) throw new ProofmarkError("INVALID_ARGUMENT", "name at least one calendar URL");
   const timeoutMs = opts.timeoutMs ?? CALENDAR_TIMEOUT_MS;
+  const busyWaitMs = opts.busyWaitMs ?? CALENDAR_BUSY_WAIT_MS;
   const perCalendar = await Promise.all(
     calendars.map(async (calendar): Promise<{ outcome: CalendarOutcome; acks?: CalendarAttestation[] }> => {
       const url = base(calendar);
       try {
         const acks: CalendarAttestation[] = [];
+        let waited = 0;
         for (let i = 0; i < leaves.length; i += MAX_LEAVES_PER_REQUEST) {
           const chunk = leaves.slice(i, i + MAX_LEAVES_PER_REQUEST);
-          const { status, body } = await request(
-            `${url}/v1/leaves`,
-            {
-              method: "POST",
-              headers: { "content-type": "application/json" },
-              body: JSON.stringify({ leaves: chunk }),
-            },
-            timeoutMs,
-          );
+          const send = () =>
+            request(
+              `${url}/v1/leaves`,
+              {
+                method: "POST",
+                headers: { "content-type": "application/json" },
+                body: JSON.stringify({ leaves: chunk }),
+              },
+              timeoutMs,
+            );
+          let { status, body, retryAfterMs } = await send();
+          while (status === 503 && retryAfterMs !== undefined && waited + retryAfterMs <= busyWaitMs) {
+            await new Promise((resolve) => setTimeout(resolve, retryAfterMs));
+            waited += retryAfterMs;
+            ({ status, body, retryAfterMs } = await send());
+          }
           if (status !== 202) throw calendarError(url, status, body);
           acks.push(...checkAcknowledgements(url, chunk, body));
         }
