@@ -48,6 +48,20 @@ const END_SQL = "SELECT last_ack AS a, last_index AS i FROM batches ORDER BY las
 /** Niceness of the indexer's thread (0 = the process's; 19 = lowest). */
 const INDEXER_NICE = Number(process.env.PROOFMARK_CALENDAR_INDEXER_NICE ?? 10);
 
+/** An ack's `dups` column: its positions whose leaf was stored at an earlier acknowledgement, u32 little-endian each. */
+function packDups(positions: number[]): Buffer {
+  const packed = Buffer.alloc(positions.length * 4);
+  positions.forEach((d, k) => packed.writeUInt32LE(d, k * 4));
+  return packed;
+}
+
+/** The positions an ack's `dups` column lists. */
+function dupPositions(dups: Buffer | null): number[] {
+  const out: number[] = [];
+  if (dups) for (let k = 0; k + 4 <= dups.length; k += 4) out.push(dups.readUInt32LE(k));
+  return out;
+}
+
 /**
  * The indexer: fills the leaf table (and the acks table) from acknowledgements that are already
  * durable in the acknowledgement log, on a worker thread with its own connection. Everything queued
@@ -86,7 +100,10 @@ const insertBatch = db.prepare("INSERT INTO batches (root, leaf_count, created_a
 const save = db.prepare("UPDATE batches SET progress = ?, completed_at = ? WHERE id = ?");
 const endOf = () => { const r = end.get(); return r ? [r.a, r.i] : [0, 0]; };
 const bytes = (u) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
-const dupSet = (dups) => { const s = new Set(); if (dups) for (let k = 0; k + 4 <= dups.length; k += 4) s.add(dups.readUInt32LE(k)); return s; };
+// the same two functions as the main thread's (their compiled source)
+${packDups.toString()}
+${dupPositions.toString()}
+const dupSet = (dups) => new Set(dupPositions(dups));
 // whether the leaf is new (stored under its first 8 bytes, or its full 32 if another leaf has those 8)
 function storeLeaf(leaf, id, i) {
   const key = leaf.readBigInt64BE(0);
@@ -111,11 +128,7 @@ const run = db.transaction((records) => {
       if (storeLeaf(leaves.subarray(at, at + 32), m.id, i)) inserted++;
       else (dups ??= []).push(i);
     }
-    if (dups) {
-      const packed = Buffer.alloc(dups.length * 4);
-      dups.forEach((d, k) => packed.writeUInt32LE(d, k * 4));
-      setDups.run(packed, m.id);
-    }
+    if (dups) setDups.run(packDups(dups), m.id);
   }
   return inserted;
 });
@@ -809,7 +822,7 @@ function logRecordLeafCount(record: Buffer): number {
 /** Leaves of an ack after index `after` that are at their first acknowledgement (not in its `dups`). */
 function pendingIn(ack: { leaves: Buffer; dups: Buffer | null }, after: number): number {
   let n = ack.leaves.length / 32 - after - 1;
-  if (ack.dups) for (let k = 0; k + 4 <= ack.dups.length; k += 4) if (ack.dups.readUInt32LE(k) > after) n--;
+  for (const d of dupPositions(ack.dups)) if (d > after) n--;
   return Math.max(0, n);
 }
 
@@ -843,11 +856,7 @@ function upgradeFromVersion2(db: Database): void {
         const have = new Set(stored.all(id) as number[]);
         const dups: number[] = [];
         for (let i = 0; i < n; i++) if (!have.has(i)) dups.push(i);
-        if (dups.length > 0) {
-          const packed = Buffer.alloc(dups.length * 4);
-          dups.forEach((d, k) => packed.writeUInt32LE(d, k * 4));
-          setDups.run(packed, id);
-        }
+        if (dups.length > 0) setDups.run(packDups(dups), id);
       }
       after = page[page.length - 1].id;
     }
