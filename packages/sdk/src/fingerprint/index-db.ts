@@ -464,9 +464,16 @@ export const LAYOUT_PROBE_ENOUGH = 4;
 export const LAYOUT_PROBE_MAX = 4096;
 
 /**
- * The multi-probe search both stores share: `rounds()` gives the keys to read, round by round (64,
- * 256, 1,024, 4,096 keys per suspect descriptor, each round the next ones); `take` the rows read under
- * them; once `enough`, `nearest()` is the ids of the k nearest originals, nearest first.
+ * Keys probed per suspect descriptor by the end of each round. Small first: in a large index the
+ * first few keys already hold enough originals (1M layouts: ~200 rows a key), and each round read is
+ * what a lookup costs; a small index goes on to LAYOUT_PROBE_MAX.
+ */
+const LAYOUT_PROBE_ROUNDS = [8, 64, 512, LAYOUT_PROBE_MAX];
+
+/**
+ * The multi-probe search both stores share: `rounds()` gives the keys to read, round by round (8, 64,
+ * 512, 4,096 keys per suspect descriptor by its end, each round the next ones); `take` the rows read
+ * under them; once `enough`, `nearest()` is the ids of the k nearest originals, nearest first.
  */
 export class LayoutCandidateSearch {
   private readonly probes: number[][];
@@ -485,7 +492,7 @@ export class LayoutCandidateSearch {
 
   *rounds(): Generator<number[]> {
     let from = 0;
-    for (const to of [64, 256, 1024, LAYOUT_PROBE_MAX]) {
+    for (const to of LAYOUT_PROBE_ROUNDS) {
       const keys = [...new Set(this.probes.flatMap((p) => p.slice(from, to)))];
       this.keys += keys.length;
       yield keys;
