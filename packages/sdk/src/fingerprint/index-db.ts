@@ -465,18 +465,18 @@ export const LAYOUT_PROBE_MAX = 4096;
 
 /**
  * Keys probed per suspect descriptor by the end of each round. Small first: in a large index the
- * first few keys already hold enough originals (1M layouts: ~200 rows a key), and each round read is
- * what a lookup costs; a small index goes on to LAYOUT_PROBE_MAX.
+ * descriptor's own key alone may hold enough originals (1M layouts: ~200 rows a key on average, and
+ * thousands where look-alikes crowd), and the rows read are what a lookup costs; a small index goes
+ * on to LAYOUT_PROBE_MAX.
  */
-const LAYOUT_PROBE_ROUNDS = [8, 64, 512, LAYOUT_PROBE_MAX];
+const LAYOUT_PROBE_ROUNDS = [1, 8, 64, 512, LAYOUT_PROBE_MAX];
 
 /**
- * The multi-probe search both stores share: `rounds()` gives the keys to read, round by round (8, 64,
- * 512, 4,096 keys per suspect descriptor by its end, each round the next ones); `take` the rows read
- * under them; once `enough`, `nearest()` is the ids of the k nearest originals, nearest first.
+ * The multi-probe search both stores share: `rounds()` gives the keys to read, round by round (1, 8,
+ * 64, 512, 4,096 keys per suspect descriptor by its end, each round the next ones); `take` the rows
+ * read under them; once `enough`, `nearest()` is the ids of the k nearest originals, nearest first.
  */
 export class LayoutCandidateSearch {
-  private readonly probes: number[][];
   private readonly best = new Map<number, number>();
   /** Rows whose descriptors were compared (the work the index did). */
   rows = 0;
@@ -486,14 +486,13 @@ export class LayoutCandidateSearch {
   constructor(
     private readonly suspects: ArrayLike<number>[],
     private readonly k: number,
-  ) {
-    this.probes = suspects.map((d) => layoutProbeKeys(d, LAYOUT_PROBE_MAX));
-  }
+  ) {}
 
   *rounds(): Generator<number[]> {
     let from = 0;
     for (const to of LAYOUT_PROBE_ROUNDS) {
-      const keys = [...new Set(this.probes.flatMap((p) => p.slice(from, to)))];
+      // the probe sequence is recomputed up to `to` (its start is the same): a lookup that stops early never makes the long one
+      const keys = [...new Set(this.suspects.flatMap((d) => layoutProbeKeys(d, to).slice(from, to)))];
       this.keys += keys.length;
       yield keys;
       from = to;
