@@ -406,11 +406,17 @@ async function keyLayoutsOfOlderRows(client: PgClient): Promise<void> {
   await client.query("BEGIN");
   try {
     await client.query("DELETE FROM fingerprint_layout_keys");
-    const rows = await client.query(
-      "SELECT id, fingerprint FROM fingerprint_originals WHERE fingerprint LIKE 'pmfp2 %' ORDER BY id",
-    );
-    for (const row of rows.rows as Array<{ id: string; fingerprint: string }>)
-      await insertLayoutKeys(client, row.id, parseFingerprint(row.fingerprint));
+    // page by page: a large index's layouts are not all held in memory at once
+    for (let after = "0"; ;) {
+      const page = await client.query(
+        "SELECT id, fingerprint FROM fingerprint_originals WHERE fingerprint LIKE 'pmfp2 %' AND id > $1 ORDER BY id LIMIT 500",
+        [after],
+      );
+      const rows = page.rows as Array<{ id: string; fingerprint: string }>;
+      if (rows.length === 0) break;
+      for (const row of rows) await insertLayoutKeys(client, row.id, parseFingerprint(row.fingerprint));
+      after = rows[rows.length - 1].id;
+    }
     await client.query(
       "INSERT INTO fingerprint_meta (key, value) VALUES ('layout_key_scheme', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
       [String(LAYOUT_KEY_SCHEME)],
