@@ -24,6 +24,7 @@ import {
   ProofmarkError,
   VARIANT_TEXTS,
   layoutViewText,
+  LAYOUT_CANDIDATES,
   type MatchResult,
   type Receipt,
   type SuspectView,
@@ -156,6 +157,10 @@ function printMatches(out: Output, image: string, r: MatchResult): void {
   for (const n of r.notChecked)
     out.line(
       `note: local features not checked for ${image} (${n.seenAs === "whole" ? "as it is" : n.seenAs === "region" ? "the photo found inside it" : "turned back"}${n.original ? `, against ${n.original}` : ""}): ${n.reason}`,
+    );
+  if (r.layoutComparison?.nearestOnly)
+    out.line(
+      `note: the colour layout of ${image} was compared only with the ${r.layoutComparison.compared} registered originals with a colour layout nearest to it by layout descriptor (the index holds more than ${LAYOUT_CANDIDATES}); the others were not compared`,
     );
   for (const m of r.matches) {
     const o = m.original;

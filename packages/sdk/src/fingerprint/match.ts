@@ -5,12 +5,14 @@ import {
   cropGrey,
   formatFingerprint,
   hammingDistance,
+  LAYOUT_CANDIDATES,
   LAYOUT_MATCH_DISTANCE,
   nearestLayoutView,
   needsUntrimmed,
   parseFingerprint,
   photoRegions,
   rotateCrop,
+  suspectLayoutDescriptor,
   trimRect,
   type Fingerprint,
   type FingerprintVariantName,
@@ -89,6 +91,13 @@ export interface MatchResult {
    * the match went on with what it had (hash, the other views, colour layout). Usually empty.
    */
   notChecked: Array<{ seenAs: SuspectView; original?: string; reason: string }>;
+  /**
+   * Where the suspect was compared by colour layout (a flat view, or nothing else matched, and the
+   * index holds originals with a colour layout): how many stored originals' layouts were compared, and
+   * `nearestOnly` when the index holds more than `LAYOUT_CANDIDATES` of them, so only the nearest by
+   * layout descriptor (see `nearestLayoutOriginals`) were compared and the rest were not checked.
+   */
+  layoutComparison?: { compared: number; nearestOnly: boolean };
 }
 
 /** What a colour-layout match is worth, said with every one (CLI, report, --json). */
@@ -237,40 +246,48 @@ export async function matchImage(opts: MatchOptions): Promise<MatchResult> {
     // the originals that have too little texture for a hash (they carry a colour layout); the nearest
     // matches when it is within LAYOUT_MATCH_DISTANCE — only the nearest, since tiles of one even
     // pattern are alike. Weaker evidence, and said so.
+    // Beyond LAYOUT_CANDIDATES such originals, only the nearest by layout descriptor are compared (a
+    // lookup in the descriptor index, not a scan), and the result says so.
     const looked = queries.filter((q) => q.seenAs !== "rotation");
-    if (looked.some((q) => q.tooLittleTexture) || result.matches.length === 0) {
-      const flat = await index.layoutOriginals();
-      if (flat.length > 0) {
-        const layouts = await colourLayoutsOf(
-          opts.image,
-          decoded,
-          looked.map((q) => ({ name: "layout" as const, rect: q.rect })),
-        );
-        let best: { original: IndexedOriginal; distance: number; view: string; query: SuspectQuery } | undefined;
-        for (const original of flat) {
-          for (const stored of parseFingerprint(original.fingerprint).layouts ?? []) {
-            const d = nearestLayoutView(layouts, stored);
-            if (!best || d.distance < best.distance)
-              best = { original, distance: d.distance, view: d.view, query: looked[d.suspect] };
-          }
+    const present =
+      looked.some((q) => q.tooLittleTexture) || result.matches.length === 0
+        ? await index.countLayoutOriginals(LAYOUT_CANDIDATES + 1)
+        : 0;
+    if (present > 0) {
+      const layouts = await colourLayoutsOf(
+        opts.image,
+        decoded,
+        looked.map((q) => ({ name: "layout" as const, rect: q.rect })),
+      );
+      const nearestOnly = present > LAYOUT_CANDIDATES;
+      const flat = nearestOnly
+        ? await index.nearestLayoutOriginals(layouts.map(suspectLayoutDescriptor), LAYOUT_CANDIDATES)
+        : await index.layoutOriginals();
+      result.layoutComparison = { compared: flat.length, nearestOnly };
+      let best: { original: IndexedOriginal; distance: number; view: string; query: SuspectQuery } | undefined;
+      for (const original of flat) {
+        for (const stored of parseFingerprint(original.fingerprint).layouts ?? []) {
+          const d = nearestLayoutView(layouts, stored);
+          if (!best || d.distance < best.distance)
+            best = { original, distance: d.distance, view: d.view, query: looked[d.suspect] };
         }
-        if (best && best.distance <= LAYOUT_MATCH_DISTANCE && !decided.has(best.original.id)) {
-          decided.add(best.original.id);
-          result.matches.push({
-            original: best.original,
-            ...nearestVariant(best.original.fingerprint, best.query.fingerprint),
-            decidedBy: "colour layout",
-            foundBy: "colour layout",
-            seenAs: best.query.seenAs,
-            layout: {
-              distance: Math.round(best.distance * 1000) / 1000,
-              maxDistance: LAYOUT_MATCH_DISTANCE,
-              view: best.view,
-              note: LAYOUT_ONLY_NOTE,
-            },
-            receipt: receiptState(best.original),
-          });
-        }
+      }
+      if (best && best.distance <= LAYOUT_MATCH_DISTANCE && !decided.has(best.original.id)) {
+        decided.add(best.original.id);
+        result.matches.push({
+          original: best.original,
+          ...nearestVariant(best.original.fingerprint, best.query.fingerprint),
+          decidedBy: "colour layout",
+          foundBy: "colour layout",
+          seenAs: best.query.seenAs,
+          layout: {
+            distance: Math.round(best.distance * 1000) / 1000,
+            maxDistance: LAYOUT_MATCH_DISTANCE,
+            view: best.view,
+            note: LAYOUT_ONLY_NOTE,
+          },
+          receipt: receiptState(best.original),
+        });
       }
     }
     result.rejected = result.rejected.filter((r) => !decided.has(r.original.id));

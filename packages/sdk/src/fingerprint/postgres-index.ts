@@ -3,6 +3,7 @@ import * as path from "node:path";
 import {
   chunkNeighbours,
   parseFingerprint,
+  LAYOUT_KEY_SCHEME,
   phashChunks,
   FINGERPRINT_VARIANTS,
   type Fingerprint,
@@ -20,6 +21,8 @@ import {
 import {
   FingerprintIndex,
   FINGERPRINT_INDEX_VERSION,
+  LayoutCandidateSearch,
+  layoutKeyRows,
   type IndexHit,
   type IndexedOriginal,
   type NewOriginal,
@@ -53,6 +56,14 @@ export interface FingerprintStore {
   original(id: number): Promise<IndexedOriginal | undefined>;
   /** The originals whose fingerprint carries a colour layout (too little texture for a hash), by a partial index. */
   layoutOriginals(): Promise<IndexedOriginal[]>;
+  /** How many originals carry a colour layout, counted up to `atMost`. */
+  countLayoutOriginals(atMost: number): Promise<number>;
+  /**
+   * The `k` originals with a colour layout nearest to any of the suspect's layout descriptors, nearest
+   * first, from the descriptor index (multi-probe LSH; approximate: see
+   * {@link FingerprintIndex.nearestLayoutOriginals}).
+   */
+  nearestLayoutOriginals(suspects: ArrayLike<number>[], k: number): Promise<IndexedOriginal[]>;
   close(): Promise<void>;
 }
 
@@ -94,6 +105,8 @@ export function sqliteFingerprintStore(index: FingerprintIndex): FingerprintStor
     featureCandidates: (suspect, limit) => Promise.resolve(index.featureCandidates(suspect, limit)),
     original: (id) => Promise.resolve(index.original(id)),
     layoutOriginals: () => Promise.resolve(index.layoutOriginals()),
+    countLayoutOriginals: (atMost) => Promise.resolve(index.countLayoutOriginals(atMost)),
+    nearestLayoutOriginals: (suspects, k) => Promise.resolve(index.nearestLayoutOriginals(suspects, k)),
     close: () => Promise.resolve(index.close()),
   };
 }
@@ -114,6 +127,9 @@ CREATE INDEX IF NOT EXISTS fingerprint_variants_c3 ON fingerprint_variants (c3) 
 CREATE TABLE IF NOT EXISTS fingerprint_feature_keys (
   key INTEGER NOT NULL, original_id BIGINT NOT NULL REFERENCES fingerprint_originals (id), PRIMARY KEY (key, original_id));
 CREATE INDEX IF NOT EXISTS fingerprint_originals_layout ON fingerprint_originals (id) WHERE fingerprint LIKE 'pmfp2 %';
+CREATE TABLE IF NOT EXISTS fingerprint_layout_keys (
+  key INTEGER NOT NULL, original_id BIGINT NOT NULL REFERENCES fingerprint_originals (id), descriptors BYTEA NOT NULL,
+  PRIMARY KEY (key, original_id));
 `;
 
 /** Advisory-lock key serialising schema creation between instances starting at once. */
@@ -160,6 +176,7 @@ export class PostgresFingerprintIndex implements FingerprintStore {
               { version, supported: FINGERPRINT_INDEX_VERSION },
             );
           await keyFeaturesOfOlderRows(client);
+          await keyLayoutsOfOlderRows(client);
         } finally {
           await client.query("SELECT pg_advisory_unlock($1)", [SCHEMA_LOCK_KEY]);
         }
@@ -214,6 +231,7 @@ export class PostgresFingerprintIndex implements FingerprintStore {
         added++;
         const f = features[i];
         if (f) await insertFeatureKeys(client, r.rows[0].id as string, f);
+        await insertLayoutKeys(client, r.rows[0].id as string, parsed[i]);
         const variants = parsed[i].variants;
         const chunks = variants.map((v) => phashChunks(v.phash));
         await client.query(
@@ -291,6 +309,36 @@ export class PostgresFingerprintIndex implements FingerprintStore {
     return r.rows.map((row: OriginalRow) => toOriginal(pgRow(row)));
   }
 
+  async countLayoutOriginals(atMost: number): Promise<number> {
+    const r = await this.pool.query(
+      "SELECT count(*)::int AS n FROM (SELECT 1 FROM fingerprint_originals WHERE fingerprint LIKE 'pmfp2 %' LIMIT $1) l",
+      [atMost],
+    );
+    return r.rows[0].n as number;
+  }
+
+  async nearestLayoutOriginals(suspects: ArrayLike<number>[], k: number): Promise<IndexedOriginal[]> {
+    const search = new LayoutCandidateSearch(suspects, k);
+    for (const keys of search.rounds()) {
+      const r = await this.pool.query(
+        "SELECT original_id, descriptors FROM fingerprint_layout_keys WHERE key = ANY($1::int[])",
+        [keys],
+      );
+      search.take(
+        (r.rows as Array<{ original_id: string; descriptors: Buffer }>).map((row) => ({
+          id: Number(row.original_id),
+          descriptors: new Uint8Array(row.descriptors),
+        })),
+      );
+      if (search.enough) break;
+    }
+    const ids = search.nearest();
+    if (ids.length === 0) return [];
+    const r = await this.pool.query("SELECT * FROM fingerprint_originals WHERE id = ANY($1::bigint[])", [ids]);
+    const byId = new Map(r.rows.map((row: OriginalRow) => [Number(row.id), toOriginal(pgRow(row))]));
+    return ids.map((id) => byId.get(id)!).filter(Boolean);
+  }
+
   async close(): Promise<void> {
     await this.pool.end();
   }
@@ -332,6 +380,46 @@ async function keyFeaturesOfOlderRows(client: PgClient): Promise<void> {
     await client.query(
       "INSERT INTO fingerprint_meta (key, value) VALUES ('feature_key_scheme', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
       [String(LSH_SCHEME)],
+    );
+    await client.query("COMMIT");
+  } catch (e) {
+    await client.query("ROLLBACK").catch(() => undefined);
+    throw e;
+  }
+}
+
+async function insertLayoutKeys(client: PgClient, id: string, fingerprint: Fingerprint): Promise<void> {
+  const rows = layoutKeyRows(fingerprint);
+  if (rows.size === 0) return;
+  await client.query(
+    `INSERT INTO fingerprint_layout_keys (key, original_id, descriptors)
+     SELECT k, $2, d FROM unnest($1::int[], $3::bytea[]) AS t (k, d)
+     ON CONFLICT (key, original_id) DO UPDATE SET descriptors = excluded.descriptors`,
+    [[...rows.keys()], id, [...rows.values()].map((d) => Buffer.from(d))],
+  );
+}
+
+/** Rows stored before the descriptor index (or with another key scheme) get it once, from the layouts their fingerprints carry. */
+async function keyLayoutsOfOlderRows(client: PgClient): Promise<void> {
+  const r = await client.query("SELECT value FROM fingerprint_meta WHERE key = 'layout_key_scheme'");
+  if (r.rows.length > 0 && Number(r.rows[0].value) === LAYOUT_KEY_SCHEME) return;
+  await client.query("BEGIN");
+  try {
+    await client.query("DELETE FROM fingerprint_layout_keys");
+    // page by page: a large index's layouts are not all held in memory at once
+    for (let after = "0"; ;) {
+      const page = await client.query(
+        "SELECT id, fingerprint FROM fingerprint_originals WHERE fingerprint LIKE 'pmfp2 %' AND id > $1 ORDER BY id LIMIT 500",
+        [after],
+      );
+      const rows = page.rows as Array<{ id: string; fingerprint: string }>;
+      if (rows.length === 0) break;
+      for (const row of rows) await insertLayoutKeys(client, row.id, parseFingerprint(row.fingerprint));
+      after = rows[rows.length - 1].id;
+    }
+    await client.query(
+      "INSERT INTO fingerprint_meta (key, value) VALUES ('layout_key_scheme', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+      [String(LAYOUT_KEY_SCHEME)],
     );
     await client.query("COMMIT");
   } catch (e) {

@@ -1,6 +1,6 @@
 import type Sharp from "sharp";
 import { lazyModule } from "../util/lazy";
-import { VARIANT_TEXTS, layoutViewText } from "../core/fingerprint";
+import { LAYOUT_CANDIDATES, VARIANT_TEXTS, layoutViewText } from "../core/fingerprint";
 import type { MatchResult } from "../fingerprint/match";
 import { CANDIDATE_DISTANCE, MATCH_DISTANCE } from "../fingerprint/measured";
 import { translator, type Lang } from "../core/i18n";
@@ -232,6 +232,9 @@ export async function buildMatchReportModel(input: MatchReportInput & { lang: La
                 reason: n.reason,
               }),
             ),
+            ...(result.layoutComparison?.nearestOnly
+              ? [t("notCheckedLayouts", { compared: result.layoutComparison.compared, limit: LAYOUT_CANDIDATES })]
+              : []),
           ],
         },
       ],

@@ -132,6 +132,10 @@ export const MATCH_REPORT_TEXTS = {
     zh: "局部特征比对未能进行（可疑图片的查找方式：{seenAs}{original}）：{reason}。该项检查未做，结论仅基于其余检查。",
     en: "Local features could not be compared (suspect seen as: {seenAs}{original}): {reason}. That check was not made; the result rests on the other checks.",
   },
+  notCheckedLayouts: {
+    zh: "色彩布局只与按布局描述符最接近可疑图片的 {compared} 个带色彩布局的已登记原图作了完整比对（索引中此类原图多于 {limit} 个）；其余原图的色彩布局未作比对。",
+    en: "The colour layout was compared in full only with the {compared} registered originals with a colour layout nearest to the suspect by layout descriptor (the index holds more than {limit} of them); the others' colour layouts were not compared.",
+  },
   notCheckedFeaturesOriginal: { zh: "；原图：{name}", en: "; original: {name}" },
   notCheckedMissing: {
     zh: "存证时的位置上已不存在的原图文件无法展示，也无法对照链上记录复核；相应条目会注明。",
