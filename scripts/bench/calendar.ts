@@ -20,14 +20,59 @@ const INTERVAL_S = 1;
 /** Offered rates of the paced runs (leaves/s, 1 per request): the target's 20,000 and half of it. */
 const PACED_RATES = [20_000, 10_000];
 const CLI = path.join(__dirname, "..", "..", "cli", "bin", "proofmark.js");
-/** Server on CPU 0, load generator (this process) on CPU 1, as in the portal bench. BENCH_CALENDAR_PIN=0 turns it off. */
+/**
+ * Where things run on this 2-core machine (BENCH_CALENDAR_PIN):
+ * - "split" (default): each server's event loop alone on CPU 0; its other threads (the calendar's index
+ *   worker, V8's garbage-collector helpers, libuv's file-system pool) and its embedded chain on CPU 1
+ *   beside the load generator: the server has the machine, less what the client takes;
+ * - "core": the whole server, every thread, on CPU 0 and the load generator on CPU 1;
+ * - "0": no pinning.
+ */
+const PIN_MODE =
+  process.env.BENCH_CALENDAR_PIN === "0" ? "off" : process.env.BENCH_CALENDAR_PIN === "core" ? "core" : "split";
 const PIN =
-  process.env.BENCH_CALENDAR_PIN !== "0" &&
+  PIN_MODE !== "off" &&
   os.cpus().length >= 2 &&
   spawnSync("taskset", ["-cp", "1", String(process.pid)], { stdio: "ignore" }).status === 0;
 function serverCommand(args: string[]): [string, string[]] {
   return PIN ? ["taskset", ["-c", "0", process.execPath, ...args]] : [process.execPath, args];
 }
+/** Processes started by `pid`, and theirs (the calendar's embedded chain). */
+function descendants(pid: number): number[] {
+  const parents = new Map<number, number>();
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const found: number[] = [];
+  for (let i = -1; i < found.length; i++) {
+    const parent = i < 0 ? pid : found[i];
+    for (const [child, p] of parents) if (p === parent) found.push(child);
+  }
+  return found;
+}
+/**
+ * In "split" mode, moves every thread of the server but its main one, and every process it started,
+ * to CPU 1 (threads inherit their creator's CPUs and libuv's pool starts on first use: called before
+ * each load run).
+ */
+function placeThreads(pid: number | undefined): void {
+  if (!PIN || PIN_MODE !== "split" || pid === undefined) return;
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    if (tid !== String(pid)) spawnSync("taskset", ["-cp", "1", tid], { stdio: "ignore" });
+  }
+  for (const child of descendants(pid)) spawnSync("taskset", ["-acp", "1", String(child)], { stdio: "ignore" });
+}
+const PLACEMENT = !PIN
+  ? ""
+  : PIN_MODE === "split"
+    ? ", server's event loop alone on CPU 0 (its other threads, its chain and the load generator on CPU 1)"
+    : ", server (all threads) on CPU 0, load generator on CPU 1";
 
 function firstLine(child: ChildProcess): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -124,6 +169,7 @@ async function measured(
   url: string,
   leavesPerRequest: number,
 ): Promise<{ result: LoadResult; cpuPerLeaf?: number }> {
+  placeThreads(pid);
   const before = cpuOf(pid);
   const result = await load(url, leavesPerRequest);
   const after = cpuOf(pid);
@@ -266,10 +312,34 @@ function loadPaced(url: string, rate: number): Promise<PacedResult> {
   });
 }
 
-/** Paced runs at each rate of PACED_RATES, in order. */
-async function pacedRuns(url: string): Promise<Map<number, PacedResult>> {
+/**
+ * Waits until the calendar has indexed and batched everything it acknowledged (`GET /v1/health`
+ * answers once its leaf index caught up; `pending` counts leaves not yet in a batch), so that a paced
+ * run measures the calendar at that load, not the backlog the run before it left (300,000 leaves
+ * from the saturation run: seconds of index and batch work).
+ */
+async function settled(calendarUrl: string): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    const health = (await (await fetch(`${calendarUrl}/v1/health`)).json()) as { pending: number };
+    if (health.pending === 0) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error("the calendar did not batch its backlog within 120 s");
+}
+
+/** Paced runs at each rate of PACED_RATES, in order; each after `settle` (the calendar's backlog gone). */
+async function pacedRuns(
+  pid: number | undefined,
+  url: string,
+  settle: () => Promise<void> = async () => undefined,
+): Promise<Map<number, PacedResult>> {
   const results = new Map<number, PacedResult>();
-  for (const rate of PACED_RATES) results.set(rate, await loadPaced(url, rate));
+  for (const rate of PACED_RATES) {
+    await settle();
+    placeThreads(pid);
+    results.set(rate, await loadPaced(url, rate));
+  }
   return results;
 }
 
@@ -291,10 +361,10 @@ export async function run(): Promise<BenchRow[]> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "proofmark-bench-calendar-"));
   const dataDir = path.join(dir, ".proofmark");
   const rows: BenchRow[] = [];
-  const note = `200 clients, ${DURATION_S} s, 1 leaf per request, durable (fsync before the 202)${PIN ? ", server pinned to CPU 0" : ""}; machine shared with other sessions`;
+  const note = `200 clients, ${DURATION_S} s, 1 leaf per request, durable (fsync before the 202)${PLACEMENT}; machine shared with other sessions`;
   const bare = await startBareProcess(dir);
   const { result: bareResult, cpuPerLeaf: bareCpu } = await measured(serverPid(bare.child), bare.url, 1);
-  const barePaced = await pacedRuns(bare.url);
+  const barePaced = await pacedRuns(serverPid(bare.child), bare.url);
   await stop(bare.child);
   const calendar = await startCalendarProcess(dataDir);
   try {
@@ -321,7 +391,9 @@ export async function run(): Promise<BenchRow[]> {
       peer: { name: "bare fsync-journal HTTP prototype", value: Number(bareResult.p99.toFixed(1)) },
       note: `the run above: 200 clients each sending as soon as its answer came; p50 ${result.p50.toFixed(1)} ms (peer ${bareResult.p50.toFixed(1)} ms); Little's law makes the mean 200 / rate (${(200_000 / Math.max(1, result.rate)).toFixed(1)} ms here), so this is the queue at full speed, not the latency at a given load`,
     });
-    const paced = await pacedRuns(`${calendar.url}/v1/leaves`);
+    const paced = await pacedRuns(serverPid(calendar.child), `${calendar.url}/v1/leaves`, () =>
+      settled(calendar.url),
+    );
     for (const [rate, r] of paced) {
       const peer = barePaced.get(rate)!;
       const pacedOk = r.non2xx === 0 && r.errors === 0;
@@ -332,7 +404,7 @@ export async function run(): Promise<BenchRow[]> {
         unit: "ms",
         peer: { name: "bare fsync-journal HTTP prototype", value: Number(peer.p99.toFixed(1)) },
         ...(rate >= 20_000 ? { target: "≤ 10", pass: pacedOk && r.p99 <= 10 } : {}),
-        note: `200 connections, each sending 1 leaf every ${((CONNECTIONS / rate) * 1000).toFixed(0)} ms on a fixed schedule for ${DURATION_S} s after 2 s of warm-up, latency from the scheduled time (corrected for coordinated omission); p50 ${r.p50.toFixed(1)}, p99.9 ${r.p999.toFixed(1)}, max ${r.max.toFixed(1)} ms (peer ${peer.p50.toFixed(1)} / ${peer.p999.toFixed(1)} / ${peer.max.toFixed(1)}); non-2xx ${r.non2xx}, errors ${r.errors}; load generator used ${Math.round(r.clientCpu * 100)} % of a core`,
+        note: `200 connections, each sending 1 leaf every ${((CONNECTIONS / rate) * 1000).toFixed(0)} ms on a fixed schedule for ${DURATION_S} s after 2 s of warm-up, started once the calendar had batched the runs before it, latency from the scheduled time (corrected for coordinated omission); p50 ${r.p50.toFixed(1)}, p99.9 ${r.p999.toFixed(1)}, max ${r.max.toFixed(1)} ms (peer ${peer.p50.toFixed(1)} / ${peer.p999.toFixed(1)} / ${peer.max.toFixed(1)}); non-2xx ${r.non2xx}, errors ${r.errors}; load generator used ${Math.round(r.clientCpu * 100)} % of a core`,
       });
     }
     if (cpuPerLeaf !== undefined && bareCpu !== undefined) {
@@ -345,6 +417,7 @@ export async function run(): Promise<BenchRow[]> {
         note: `load-independent cost: one free core would give ≈ ${Math.round(1e6 / cpuPerLeaf).toLocaleString("en")} leaves/s (peer ≈ ${Math.round(1e6 / bareCpu).toLocaleString("en")})`,
       });
     }
+    placeThreads(serverPid(calendar.child));
     const many = await load(`${calendar.url}/v1/leaves`, 100);
     // only acknowledged leaves count: offered faster than batches close, the queue fills and the
     // calendar refuses with 503 CALENDAR_BUSY + Retry-After (its documented overload answer)
