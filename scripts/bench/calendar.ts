@@ -391,9 +391,7 @@ export async function run(): Promise<BenchRow[]> {
       peer: { name: "bare fsync-journal HTTP prototype", value: Number(bareResult.p99.toFixed(1)) },
       note: `the run above: 200 clients each sending as soon as its answer came; p50 ${result.p50.toFixed(1)} ms (peer ${bareResult.p50.toFixed(1)} ms); Little's law makes the mean 200 / rate (${(200_000 / Math.max(1, result.rate)).toFixed(1)} ms here), so this is the queue at full speed, not the latency at a given load`,
     });
-    const paced = await pacedRuns(serverPid(calendar.child), `${calendar.url}/v1/leaves`, () =>
-      settled(calendar.url),
-    );
+    const paced = await pacedRuns(serverPid(calendar.child), `${calendar.url}/v1/leaves`, () => settled(calendar.url));
     for (const [rate, r] of paced) {
       const peer = barePaced.get(rate)!;
       const pacedOk = r.non2xx === 0 && r.errors === 0;
