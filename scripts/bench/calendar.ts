@@ -321,7 +321,9 @@ function loadPaced(url: string, rate: number): Promise<PacedResult> {
 async function settled(calendarUrl: string): Promise<void> {
   const deadline = Date.now() + 120_000;
   while (Date.now() < deadline) {
-    const health = (await (await fetch(`${calendarUrl}/v1/health`)).json()) as { pending: number };
+    // each ask bounded too: a calendar that stops answering fails the bench instead of hanging it
+    const answer = await fetch(`${calendarUrl}/v1/health`, { signal: AbortSignal.timeout(30_000) });
+    const health = (await answer.json()) as { pending: number };
     if (health.pending === 0) return;
     await new Promise((r) => setTimeout(r, 250));
   }
