@@ -111,7 +111,7 @@ describe("calendar SQLite store: batches as runs of the acknowledgement order", 
     // nothing reached the leaf table before the kill
     const BetterSqlite3 = require("better-sqlite3") as typeof import("better-sqlite3");
     const raw = new BetterSqlite3(file, { readonly: true });
-    expect(raw.prepare("SELECT COUNT(*) AS n FROM leaves").get()).to.deep.equal({ n: 0 });
+    expect(raw.prepare("SELECT COUNT(*) AS n FROM leaf_runs").get()).to.deep.equal({ n: 0 });
     raw.close();
     // a record cut short by the kill (written, never synced, never acknowledged) at the end of the log
     const logDir = `${file}-acks`;
@@ -273,6 +273,144 @@ describe("calendar SQLite store: batches as runs of the acknowledgement order", 
     }
   });
 
+  /** The live runs of the leaf index (level, rows) and whether a merge is under way, read from the file by a second connection. */
+  function leafRuns(file: string): { live: Array<[number, number]>; building: number; tables: number } {
+    const BetterSqlite3 = require("better-sqlite3") as typeof import("better-sqlite3");
+    const raw = new BetterSqlite3(file, { readonly: true });
+    try {
+      const rows = raw.prepare("SELECT level, count, live FROM leaf_runs ORDER BY id").all() as Array<{
+        level: number;
+        count: number;
+        live: number;
+      }>;
+      return {
+        live: rows.filter((r) => r.live === 1).map((r) => [r.level, r.count]),
+        building: rows.filter((r) => r.live === 0).length,
+        tables: raw
+          .prepare("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name LIKE 'leaf_run\\_%' ESCAPE '\\'")
+          .pluck()
+          .get() as number,
+      };
+    } finally {
+      raw.close();
+    }
+  }
+
+  async function mergesSettled(file: string, runs: number): Promise<ReturnType<typeof leafRuns>> {
+    for (let i = 0; i < 200; i++) {
+      const state = leafRuns(file);
+      if (state.live.length === runs && state.building === 0) return state;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return leafRuns(file);
+  }
+
+  it("merges the leaf index's runs in the background, in steps: each leaf found at its first acknowledgement, a leaf again and an 8-byte twin told apart across runs, nothing counted twice", async function () {
+    const file = path.join(dir, "calendar.db");
+    const prefix = randomLeaf().slice(0, 18);
+    const twin = (): Hex => `${prefix}${randomLeaf().slice(18)}` as Hex;
+    // 20 index transactions (one per acknowledgement: stats() waits for the index), 5 leaves each:
+    // from the second on, one leaf of an earlier acknowledgement again; every fourth, an 8-byte twin
+    const firstAt = new Map<Hex, [number, number]>();
+    const twins: Hex[] = [];
+    let store = new SqliteCalendarStore(file, { mergeFanout: 2, mergeStepRows: 3 });
+    try {
+      for (let k = 0; k < 20; k++) {
+        const leaves = [randomLeaf(), randomLeaf(), randomLeaf(), randomLeaf()];
+        if (k > 0) leaves.push([...firstAt.keys()][(k * 7) % firstAt.size]);
+        if (k % 4 === 0) twins.push((leaves[1] = twin()));
+        const id = await store.acknowledge(ack(leaves, 1000 + k));
+        leaves.forEach((leaf, i) => firstAt.has(leaf) || firstAt.set(leaf, [id, i]));
+        await store.stats();
+      }
+      expect(await store.stats()).to.deep.include({ leaves: firstAt.size });
+      // 20 runs, merged two by two: 20 = 16 + 4, a run of level 4 and one of level 2
+      const state = await mergesSettled(file, 2);
+      expect(state.live.map(([level]) => level).sort()).to.deep.equal([2, 4]);
+      expect(state.live.reduce((n, [, count]) => n + count, 0)).to.equal(firstAt.size - (twins.length - 1)); // twins after the first: leaf_spill
+      expect(state.tables).to.equal(2); // the merged runs' tables were dropped
+      for (const [leaf, [id, i]] of firstAt) {
+        const found = await store.lookup(leaf);
+        expect([found?.ack.id, found?.ackIndex], leaf).to.deep.equal([id, i]);
+      }
+      // after the merges: a leaf again is known (not pending twice), a new twin is new
+      const again = [...firstAt.keys()][3];
+      const fresh = twin();
+      const id = await store.acknowledge(ack([again, fresh], 5000));
+      expect(await store.pendingCount()).to.equal(firstAt.size + 1);
+      expect((await store.lookup(again))!.ack.id).to.equal(firstAt.get(again)![0]);
+      expect([(await store.lookup(fresh))!.ack.id, (await store.lookup(fresh))!.ackIndex]).to.deep.equal([id, 1]);
+      firstAt.set(fresh, [id, 1]);
+      expect(await store.lookup(twin())).to.equal(undefined);
+    } finally {
+      await store.close();
+    }
+    // reopened (the filters read back from the file): the same answers, and the batch holds each leaf once
+    store = new SqliteCalendarStore(file);
+    try {
+      for (const [leaf, [id, i]] of firstAt) {
+        const found = await store.lookup(leaf);
+        expect([found?.ack.id, found?.ackIndex], leaf).to.deep.equal([id, i]);
+      }
+      const batch = await store.openBatch(1000, (l) => MerkleTree.build(l).root);
+      expect(batch!.leaves).to.have.length(firstAt.size);
+      expect(new Set(batch!.leaves).size).to.equal(firstAt.size);
+      expect(await store.stats()).to.deep.equal({ leaves: firstAt.size, batches: 1, completeBatches: 0 });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("a merge killed half way (SIGKILL) is dropped on open and done again: every leaf still found once", async function () {
+    const file = path.join(dir, "calendar.db");
+    const groups = [0, 1, 2].map(() => Array.from({ length: 6 }, () => randomLeaf()));
+    // a real process makes two runs of 6 leaves and is killed after the first step (2 rows a source) of their merge
+    const script = `
+      const { SqliteCalendarStore, MerkleTree } = require(${JSON.stringify(path.resolve("packages/sdk"))});
+      const store = new SqliteCalendarStore(${JSON.stringify(file)}, { mergeFanout: 2, mergeStepRows: 2 });
+      const ack = (leaves, t) => ({ root: MerkleTree.build(leaves).root, receivedAt: t, calendar: "http://calendar.test",
+        signer: "0x" + "11".repeat(20), signature: "0x" + "22".repeat(65), leaves });
+      (async () => {
+        for (const [k, leaves] of ${JSON.stringify(groups.slice(0, 2))}.entries()) {
+          await store.acknowledge(ack(leaves, 1000 + k));
+          await store.stats();
+        }
+        setTimeout(() => process.exit(3), 20000);
+      })();`;
+    const child = spawn(process.execPath, ["-e", script], {
+      env: { ...process.env, PROOFMARK_TEST_CRASH: "calendar-mid-merge" },
+      stdio: ["ignore", "inherit", "inherit"],
+    });
+    const signal = await new Promise((r) => child.once("exit", (_code, sig) => r(sig)));
+    expect(signal).to.equal("SIGKILL");
+    const killed = leafRuns(file);
+    expect(killed.live).to.deep.equal([
+      [0, 6],
+      [0, 6],
+    ]);
+    expect([killed.building, killed.tables]).to.deep.equal([1, 3]); // the half-built run, 4 rows in
+    const store = new SqliteCalendarStore(file, { mergeFanout: 2, mergeStepRows: 2 });
+    try {
+      await store.acknowledge(ack(groups[2], 3000));
+      expect(await store.stats()).to.deep.equal({ leaves: 18, batches: 0, completeBatches: 0 });
+      // 6 + 6 merged again (level 1), then with the third run's level 0 nothing more to merge
+      const state = await mergesSettled(file, 2);
+      expect(state.live.sort()).to.deep.equal([
+        [0, 6],
+        [1, 12],
+      ]);
+      expect(state.tables).to.equal(2);
+      for (const [k, leaves] of groups.entries())
+        for (const [i, leaf] of leaves.entries()) {
+          const found = await store.lookup(leaf);
+          expect([found?.ack.id, found?.ackIndex], leaf).to.deep.equal([k + 1, i]);
+        }
+      expect(await store.pendingCount()).to.equal(18);
+    } finally {
+      await store.close();
+    }
+  });
+
   it("upgrades a version 2 database on open: lookups, the pending leaves (a batch ended inside an ack, a leaf acknowledged twice) and the next batch as before", async function () {
     const file = path.join(dir, "calendar.db");
     const BetterSqlite3 = require("better-sqlite3") as typeof import("better-sqlite3");
@@ -331,7 +469,7 @@ describe("calendar SQLite store: batches as runs of the acknowledgement order", 
       await store.close();
     }
     const after = new BetterSqlite3(file, { readonly: true });
-    expect(after.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get()).to.equal("proofmark-calendar-3");
+    expect(after.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get()).to.equal("proofmark-calendar-4");
     expect(
       after.prepare("SELECT name FROM sqlite_master WHERE name IN ('leaves_v2', 'leaves_order')").all(),
     ).to.deep.equal([]);
@@ -348,7 +486,9 @@ describe("calendar SQLite store: batches as runs of the acknowledgement order", 
     db.prepare("INSERT INTO meta VALUES ('schema', 'proofmark-calendar-1')").run();
     db.close();
     expect(() => new SqliteCalendarStore(file))
-      .to.throw(/proofmark-calendar-1, not proofmark-calendar-3 \(only proofmark-calendar-2 is upgraded on open/)
+      .to.throw(
+        /proofmark-calendar-1, not proofmark-calendar-4 \(only proofmark-calendar-3 and proofmark-calendar-2 are upgraded on open/,
+      )
       .with.property("code", "CALENDAR_STORE_FAILED");
     const after = new BetterSqlite3(file, { readonly: true });
     const tables = after.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all();
