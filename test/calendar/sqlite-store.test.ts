@@ -471,8 +471,15 @@ describe("calendar SQLite store: batches as runs of the acknowledgement order", 
     const after = new BetterSqlite3(file, { readonly: true });
     expect(after.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get()).to.equal("proofmark-calendar-4");
     expect(
-      after.prepare("SELECT name FROM sqlite_master WHERE name IN ('leaves_v2', 'leaves_order')").all(),
+      after.prepare("SELECT name FROM sqlite_master WHERE name IN ('leaves_v2', 'leaves_order', 'leaves')").all(),
     ).to.deep.equal([]);
+    // through version 3: its leaf table is the first run of the leaf index, given its filter by the indexer
+    expect(
+      after.prepare("SELECT id, level, count, live, length(filter) > 0 AS filtered FROM leaf_runs ORDER BY id").all(),
+    ).to.deep.equal([
+      { id: 1, level: 0, count: 5, live: 1, filtered: 1 },
+      { id: 2, level: 0, count: 1, live: 1, filtered: 1 }, // c (b[3] again is no new leaf)
+    ]);
     after.close();
   });
 

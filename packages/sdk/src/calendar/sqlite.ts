@@ -56,8 +56,8 @@ const UPGRADED_SCHEMA_VERSIONS = ["proofmark-calendar-3", "proofmark-calendar-2"
 
 /** Runs of one level merged into one run of the next: a leaf is rewritten about log_FANOUT(leaves) times; dedup probes up to FANOUT − 1 runs a level. */
 const MERGE_FANOUT = 8;
-/** Rows read from each source run per merge transaction (index work and batch requests go first between steps). */
-const MERGE_STEP_ROWS = 16_384;
+/** Rows of the largest source run per merge step, one transaction (index work and batch requests go first between steps). */
+const MERGE_STEP_ROWS = 8_192;
 /**
  * A run's Bloom filter: bits per key and probes per key (double hashing from the key's two 32-bit
  * halves, Kirsch & Mitzenmacher 2006) — about 1 % of absent keys pass, and cost one lookup in that run.
@@ -136,7 +136,8 @@ const dupSet = (dups) => new Set(dupPositions(dups));
 const FANOUT = workerData.mergeFanout;
 const STEP = workerData.mergeStepRows;
 const newFilter = (count) => new Int32Array(Math.max(2, Math.ceil((count * ${FILTER_BITS_PER_KEY}) / 32)));
-// a key's bit positions: hi + k·lo (mod 2^32), k < HASHES, each mod the filter's size
+// a key's bit positions: hi + k·lo (mod 2^32), k < HASHES, each mod the filter's size; hi and lo are
+// the key's two 32-bit halves, unsigned (a leaf's first 4 bytes and next 4; SQL: key >> 32 >>> 0, key & 0xffffffff)
 function addKey(filter, hi, lo) {
   const m = filter.length * 32;
   for (let k = 0, h = hi; k < ${FILTER_HASHES}; k++, h = (h + (lo | 1)) >>> 0) filter[(h % m) >>> 5] |= 1 << (h % m & 31);
@@ -145,11 +146,6 @@ function mayHave(filter, hi, lo) {
   const m = filter.length * 32;
   for (let k = 0, h = hi; k < ${FILTER_HASHES}; k++, h = (h + (lo | 1)) >>> 0) if ((filter[(h % m) >>> 5] & (1 << (h % m & 31))) === 0) return false;
   return true;
-}
-// the two 32-bit halves of a stored key (the leaf's first 8 bytes read as a signed 64-bit integer)
-function addStoredKey(filter, key) {
-  const u = BigInt.asUintN(64, key);
-  addKey(filter, Number(u >> 32n), Number(u & 0xffffffffn));
 }
 const createRunTable = (id) => db.exec("CREATE TABLE " + runTable(id) + " (key INTEGER PRIMARY KEY, ack_id INTEGER NOT NULL, ack_index INTEGER NOT NULL)");
 const insertInto = (id) => db.prepare("INSERT INTO " + runTable(id) + " (key, ack_id, ack_index) VALUES (?, ?, ?)");
@@ -161,7 +157,7 @@ const runs = db.prepare("SELECT id, level, count, filter FROM leaf_runs WHERE li
   if (r.filter) filter = new Int32Array(new Uint8Array(r.filter).buffer);
   else {
     filter = newFilter(r.count);
-    for (const [key] of db.prepare("SELECT key FROM " + runTable(r.id)).raw().safeIntegers().iterate()) addStoredKey(filter, key);
+    for (const [hi, lo] of db.prepare("SELECT key >> 32, key & 4294967295 FROM " + runTable(r.id)).raw().iterate()) addKey(filter, hi >>> 0, lo);
     setFilter.run(bytes(filter), r.id);
   }
   return liveRun(r.id, r.level, r.count, filter);
@@ -242,7 +238,13 @@ function mergeSources() {
   for (const [l, list] of byLevel) if (list.length >= FANOUT && (level === undefined || l < level)) level = l;
   return level === undefined ? undefined : byLevel.get(level).slice(0, FANOUT);
 }
-/** One step of merging (at most STEP rows from each source, one transaction); false when nothing is to merge. */
+const MIN_KEY = -9223372036854775808n;
+const MAX_KEY = 9223372036854775807n;
+/**
+ * One step of merging, one transaction: the sources' rows in the next range of keys — up to the
+ * STEP-th key of the largest source — copied in key order by SQLite itself (a merge of the sources'
+ * ordered scans, no sort), then their keys added to the new run's filter. False when nothing is to merge.
+ */
 function mergeStep() {
   if (merging === undefined) {
     const sources = mergeSources();
@@ -254,32 +256,26 @@ function mergeStep() {
       createRunTable(made);
       return made;
     }).immediate();
-    const select = "SELECT key, ack_id, ack_index FROM ";
+    const largest = sources.reduce((a, b) => (b.count > a.count ? b : a));
     merging = {
-      id, level, sources, count: 0, filter: newFilter(count), cursor: undefined, insert: insertInto(id),
-      first: sources.map((r) => db.prepare(select + runTable(r.id) + " ORDER BY key LIMIT ?").raw().safeIntegers()),
-      next: sources.map((r) => db.prepare(select + runTable(r.id) + " WHERE key > ? ORDER BY key LIMIT ?").raw().safeIntegers()),
+      id, level, sources, count: 0, filter: newFilter(count), from: MIN_KEY,
+      copy: db.prepare("INSERT INTO " + runTable(id) + " (key, ack_id, ack_index) " +
+        sources.map((r) => "SELECT key, ack_id, ack_index FROM " + runTable(r.id) + " WHERE key BETWEEN @from AND @to").join(" UNION ALL ") +
+        " ORDER BY key"),
+      keys: db.prepare("SELECT key >> 32, key & 4294967295 FROM " + runTable(id) + " WHERE key BETWEEN ? AND ?").raw(),
+      bound: db.prepare("SELECT key FROM " + runTable(largest.id) + " WHERE key >= ? ORDER BY key LIMIT 1 OFFSET ?").pluck().safeIntegers(),
     };
     return true;
   }
   const m = merging;
-  // the next rows of every source; those up to the smallest last key of a full chunk are complete
-  let bound;
-  const rows = [];
-  for (let s = 0; s < m.sources.length; s++) {
-    const chunk = m.cursor === undefined ? m.first[s].all(STEP) : m.next[s].all(m.cursor, STEP);
-    if (chunk.length === STEP && (bound === undefined || chunk[STEP - 1][0] < bound)) bound = chunk[STEP - 1][0];
-    for (const row of chunk) rows.push(row);
-  }
-  const out = (bound === undefined ? rows : rows.filter((row) => row[0] <= bound)).sort(byKey);
+  const to = m.bound.get(m.from, STEP) ?? MAX_KEY;
   db.transaction(() => {
-    for (const row of out) m.insert.run(row[0], row[1], row[2]);
+    m.count += m.copy.run({ from: m.from, to }).changes;
   }).immediate();
-  for (const row of out) addStoredKey(m.filter, row[0]);
-  m.count += out.length;
+  for (const [hi, lo] of m.keys.iterate(m.from, to)) addKey(m.filter, hi >>> 0, lo);
   if (workerData.crashMidMerge) process.kill(process.pid, "SIGKILL"); // fault injection (crash tests)
-  if (bound !== undefined) {
-    m.cursor = bound;
+  if (to !== MAX_KEY) {
+    m.from = to + 1n;
     return true;
   }
   // every row of the sources is in the new run: it replaces them
@@ -394,7 +390,7 @@ export interface SqliteCalendarStoreOptions {
   maxUnindexed?: number;
   /** Runs of one level merged into one run of the next (default 8). Smaller values merge sooner: tests use them. */
   mergeFanout?: number;
-  /** Rows read from each source run per merge step (default 16,384). Tests use small values to merge in many steps. */
+  /** Rows of the largest source run per merge step (default 8,192). Tests use small values to merge in many steps. */
   mergeStepRows?: number;
 }
 
@@ -461,6 +457,11 @@ export class SqliteCalendarStore implements CalendarStore {
   private readonly maxUnindexed: number;
   /** The lookup statement of each live run of the leaf index, by run id. */
   private readonly runLookups = new Map<number, import("better-sqlite3").Statement>();
+  /**
+   * The row stored under `key` in the live runs of the leaf index (keys are unique across runs: a
+   * leaf is stored once). One read transaction: a merge that replaces runs meanwhile is not seen.
+   */
+  private readonly leafRow: (key: bigint) => { ack_id: number; ack_index: number } | undefined;
 
   constructor(file: string, options: SqliteCalendarStoreOptions = {}) {
     this.maxUnindexed = options.maxUnindexed ?? MAX_UNINDEXED;
@@ -495,6 +496,20 @@ export class SqliteCalendarStore implements CalendarStore {
       );
     }
     this.stmts = this.prepare();
+    this.leafRow = this.db.transaction((key: bigint) => {
+      const ids = this.stmts.liveRuns.all() as number[];
+      for (const id of this.runLookups.keys()) if (!ids.includes(id)) this.runLookups.delete(id);
+      for (const id of ids) {
+        let lookup = this.runLookups.get(id);
+        if (!lookup) {
+          lookup = this.db.prepare(`SELECT ack_id, ack_index FROM ${runTable(id)} WHERE key = ?`);
+          this.runLookups.set(id, lookup);
+        }
+        const row = lookup.get(key) as { ack_id: number; ack_index: number } | undefined;
+        if (row) return row;
+      }
+      return undefined;
+    });
     this.pending = this.pendingAfter(this.end());
     this.indexer = new Worker(INDEXER_SOURCE, {
       eval: true,
@@ -788,28 +803,6 @@ export class SqliteCalendarStore implements CalendarStore {
         `the calendar database is inconsistent: ${leaf} is not in batch ${batchRow.id}`,
       );
     return { ack, ackIndex: row.ack_index, batch: batchFromRow(batchRow), batchIndex: at / 32 };
-  }
-
-  /**
-   * The row stored under `key` in the live runs of the leaf index (keys are unique across runs: a
-   * leaf is stored once). One read transaction: a merge that replaces runs meanwhile is not seen.
-   */
-  private leafRow(key: bigint): { ack_id: number; ack_index: number } | undefined {
-    return this.db.transaction(() => {
-      const ids = this.stmts.liveRuns.all() as number[];
-      for (const id of this.runLookups.keys()) if (!ids.includes(id)) this.runLookups.delete(id);
-      for (const id of ids) {
-        let lookup = this.runLookups.get(id);
-        if (!lookup)
-          this.runLookups.set(
-            id,
-            (lookup = this.db.prepare(`SELECT ack_id, ack_index FROM ${runTable(id)} WHERE key = ?`)),
-          );
-        const row = lookup.get(key) as { ack_id: number; ack_index: number } | undefined;
-        if (row) return row;
-      }
-      return undefined;
-    })();
   }
 
   async asAnchorer<T>(fn: () => Promise<T>): Promise<T | undefined> {
