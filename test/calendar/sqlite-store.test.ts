@@ -145,25 +145,29 @@ describe("calendar SQLite store: batches as runs of the acknowledgement order", 
     }
   });
 
-  it("close() returns in a program with nothing else to do (the idle indexer does not let the process end first)", async function () {
-    const file = path.join(dir, "calendar.db");
-    const script = `
+  for (const [when, wait] of [
+    ["idle", "await store.pendingCount(); // indexed: the indexer is idle"],
+    ["with the acknowledgement not yet indexed", ""],
+  ])
+    it(`close() returns in a program with nothing else to do (the indexer does not let the process end first), ${when}`, async function () {
+      const file = path.join(dir, "calendar.db");
+      const script = `
       const { SqliteCalendarStore, MerkleTree } = require(${JSON.stringify(path.resolve("packages/sdk"))});
       (async () => {
         const store = new SqliteCalendarStore(${JSON.stringify(file)});
         const leaves = ["0x" + "ab".repeat(32)];
         await store.acknowledge({ root: MerkleTree.build(leaves).root, receivedAt: 1, calendar: "http://calendar.test",
           signer: "0x" + "11".repeat(20), signature: "0x" + "22".repeat(65), leaves });
-        await store.pendingCount(); // indexed: the indexer is idle
+        ${wait}
         await store.close();
         process.stdout.write("closed\\n");
       })();`;
-    const child = spawn(process.execPath, ["-e", script], { stdio: ["ignore", "pipe", "inherit"] });
-    let out = "";
-    child.stdout.on("data", (d) => (out += d));
-    const code = await new Promise((r) => child.once("exit", (c) => r(c)));
-    expect([code, out]).to.deep.equal([0, "closed\n"]);
-  });
+      const child = spawn(process.execPath, ["-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+      let out = "";
+      child.stdout.on("data", (d) => (out += d));
+      const code = await new Promise((r) => child.once("exit", (c) => r(c)));
+      expect([code, out]).to.deep.equal([0, "closed\n"]);
+    });
 
   it("recovers a log of 200,000 acknowledgements on open (a busy run killed while the index lagged behind)", async function () {
     this.timeout(180_000);
@@ -408,6 +412,32 @@ describe("calendar SQLite store: batches as runs of the acknowledgement order", 
       expect(await store.pendingCount()).to.equal(18);
     } finally {
       await store.close();
+    }
+  });
+
+  it("an index writer that fails on start (a run listed without its table) fails what waits for the index with CALENDAR_STORE_FAILED instead of hanging", async function () {
+    const file = path.join(dir, "calendar.db");
+    let store = new SqliteCalendarStore(file);
+    await store.acknowledge(ack([randomLeaf()], 1000));
+    await store.close();
+    const BetterSqlite3 = require("better-sqlite3") as typeof import("better-sqlite3");
+    const raw = new BetterSqlite3(file);
+    raw.prepare("INSERT INTO leaf_runs (id, level, count, live) VALUES (99, 0, 1, 1)").run(); // no table leaf_run_99
+    raw.close();
+    store = new SqliteCalendarStore(file);
+    try {
+      const leaf = randomLeaf();
+      await store.acknowledge(ack([leaf], 2000)).catch(() => undefined); // durable in the log either way
+      for (const waiting of [() => store.stats(), () => store.pendingCount(), () => store.stats()]) {
+        const failed = await waiting().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(failed).to.have.property("code", "CALENDAR_STORE_FAILED");
+        expect(String((failed as Error).message)).to.match(/index writer failed: .*leaf_run_99/);
+      }
+    } finally {
+      await store.close().catch(() => undefined);
     }
   });
 

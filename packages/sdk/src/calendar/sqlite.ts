@@ -153,14 +153,19 @@ const insertInto = (id) => db.prepare("INSERT INTO " + runTable(id) + " (key, ac
 const liveRun = (id, level, count, filter) => ({ id, level, count, filter, get: db.prepare("SELECT ack_id, ack_index FROM " + runTable(id) + " WHERE key = ?").raw() });
 /** The live runs, oldest first. A run without a filter (the leaf table of an upgraded version 3 database) gets one now. */
 const runs = db.prepare("SELECT id, level, count, filter FROM leaf_runs WHERE live = 1 ORDER BY id").all().map((r) => {
-  let filter;
-  if (r.filter) filter = new Int32Array(new Uint8Array(r.filter).buffer);
-  else {
-    filter = newFilter(r.count);
-    for (const [hi, lo] of db.prepare("SELECT key >> 32, key & 4294967295 FROM " + runTable(r.id)).raw().iterate()) addKey(filter, hi >>> 0, lo);
-    setFilter.run(bytes(filter), r.id);
+  try {
+    let filter;
+    if (r.filter) filter = new Int32Array(new Uint8Array(r.filter).buffer);
+    else {
+      filter = newFilter(r.count);
+      for (const [hi, lo] of db.prepare("SELECT key >> 32, key & 4294967295 FROM " + runTable(r.id)).raw().iterate()) addKey(filter, hi >>> 0, lo);
+      setFilter.run(bytes(filter), r.id);
+    }
+    return liveRun(r.id, r.level, r.count, filter);
+  } catch (e) {
+    // a plain Error: the thread's 'error' event carries its message (better-sqlite3's own error arrives without one)
+    throw new Error("cannot open run " + r.id + " of the leaf index (" + runTable(r.id) + "): " + (e && e.message));
   }
-  return liveRun(r.id, r.level, r.count, filter);
 });
 /** Keys first stored by the index transaction running: key → [ack id, index, hi, lo]. */
 let fresh;
@@ -293,14 +298,24 @@ function mergeStep() {
   merging = undefined;
   return true;
 }
+/** Whether some level has twice FANOUT runs: index work has outpaced merging (every new leaf is checked against more filters). */
+function mergesOverdue() {
+  const perLevel = new Map();
+  for (const r of runs) perLevel.set(r.level, (perLevel.get(r.level) ?? 0) + 1);
+  for (const n of perLevel.values()) if (n >= 2 * FANOUT) return true;
+  return false;
+}
 let mergeQueued = false;
-/** Merges in the background: a step at a time, only while no index work waits. */
+/**
+ * Merges in the background, a step at a time: while index work waits, only when merges are overdue
+ * (then a step and an index transaction take turns), so a calendar loaded without pause still merges.
+ */
 function scheduleMerge() {
   if (mergeQueued || closing || (merging === undefined && mergeSources() === undefined)) return;
   mergeQueued = true;
   setImmediate(() => {
     mergeQueued = false;
-    if (closing || queue.length > 0) return; // drain() runs first and schedules the merge again
+    if (closing || (queue.length > 0 && !mergesOverdue())) return; // drain() runs first and schedules the merge again
     try {
       if (mergeStep()) scheduleMerge();
     } catch (e) {
@@ -439,6 +454,8 @@ export class SqliteCalendarStore implements CalendarStore {
   private readonly unindexed = new Map<number, Buffer>();
   private unindexedCount = 0;
   private indexFailure?: string;
+  private indexerExited = false;
+  private closing = false;
   private indexedThrough = 0;
   /** Log records durable, not yet handed to the indexer (it is busy with earlier ones). */
   private toIndex: Buffer[] = [];
@@ -526,12 +543,17 @@ export class SqliteCalendarStore implements CalendarStore {
       (m: { through: number; inserted?: number; error?: string; seq?: number; result?: unknown }) =>
         m.seq !== undefined ? this.answered(m.seq, m.result, m.error) : this.indexed(m),
     );
-    this.indexer.on("error", (e) => {
-      this.indexFailure = e.message;
-      const failure = new ProofmarkError("CALENDAR_STORE_FAILED", `the calendar's index writer failed: ${e.message}`);
+    this.indexer.on("error", (e: unknown) => {
+      this.indexFailure = e instanceof Error ? e.message : JSON.stringify(e);
+      const failure = new ProofmarkError(
+        "CALENDAR_STORE_FAILED",
+        `the calendar's index writer failed: ${this.indexFailure}`,
+      );
       for (const call of this.calls.values()) call.reject(failure);
       this.calls.clear();
+      for (const w of this.waiters.splice(0)) w.reject(failure); // nothing more will be indexed
     });
+    this.indexer.once("exit", () => (this.indexerExited = true));
     this.indexer.unref();
     // what the log holds beyond the database is indexed first, as if just acknowledged
     for (const bytes of recovered) this.noteDurable(readLogId(bytes), bytes);
@@ -720,7 +742,7 @@ export class SqliteCalendarStore implements CalendarStore {
       this.unindexed.delete(id);
       this.unindexedCount -= logRecordLeafCount(bytes);
     }
-    if (this.unindexed.size === 0 && this.calls.size === 0) this.indexer.unref(); // idle: do not keep the process alive
+    if (this.unindexed.size === 0 && this.calls.size === 0 && !this.closing) this.indexer.unref(); // idle: do not keep the process alive
     this.waiters = this.waiters.filter((w) => {
       if (w.through > this.indexedThrough) return true;
       w.resolve();
@@ -738,6 +760,10 @@ export class SqliteCalendarStore implements CalendarStore {
     let target = 0;
     for (const id of this.unindexed.keys()) target = id; // insertion order = id order
     if (target === 0) return Promise.resolve();
+    if (this.indexFailure !== undefined)
+      return Promise.reject(
+        new ProofmarkError("CALENDAR_STORE_FAILED", `the calendar's index writer failed: ${this.indexFailure}`),
+      );
     const caught = new Promise<void>((resolve, reject) => this.waiters.push({ through: target, resolve, reject }));
     this.offerToIndexer(true);
     return caught;
@@ -885,7 +911,7 @@ export class SqliteCalendarStore implements CalendarStore {
     const call = this.calls.get(seq);
     if (!call) return;
     this.calls.delete(seq);
-    if (this.calls.size === 0 && this.unindexed.size === 0) this.indexer.unref();
+    if (this.calls.size === 0 && this.unindexed.size === 0 && !this.closing) this.indexer.unref();
     if (error === undefined) call.resolve(result);
     else call.reject(new ProofmarkError("CALENDAR_STORE_FAILED", `the calendar store failed: ${error}`));
   }
@@ -897,9 +923,11 @@ export class SqliteCalendarStore implements CalendarStore {
   }
 
   async close(): Promise<void> {
+    this.closing = true; // the indexer stays ref'd until it exits, whatever it answers meanwhile
     await this.writing;
     this.sendToIndexer(); // (posted before the close message: the indexer takes them first)
     await new Promise<void>((resolve) => {
+      if (this.indexerExited) return resolve(); // it failed (an 'error' event) and is gone
       this.indexer.once("exit", () => resolve());
       // awaited, so it keeps the process alive: an idle indexer is unref'd, and a program whose only
       // remaining work was this close ended before close() returned (whatever followed never ran)
