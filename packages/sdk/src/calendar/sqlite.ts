@@ -235,10 +235,15 @@ function index(records) {
 
 /** The merge under way: its run (live = 0 until done), its sources, and how far it got. */
 let merging;
-/** FANOUT runs of the lowest level that has as many, oldest first; undefined when none has. */
-function mergeSources() {
+/** The live runs by level, oldest first in each. */
+function runsByLevel() {
   const byLevel = new Map();
   for (const r of runs) byLevel.set(r.level, [...(byLevel.get(r.level) ?? []), r]);
+  return byLevel;
+}
+/** FANOUT runs of the lowest level that has as many, oldest first; undefined when none has. */
+function mergeSources() {
+  const byLevel = runsByLevel();
   let level;
   for (const [l, list] of byLevel) if (list.length >= FANOUT && (level === undefined || l < level)) level = l;
   return level === undefined ? undefined : byLevel.get(level).slice(0, FANOUT);
@@ -300,9 +305,7 @@ function mergeStep() {
 }
 /** Whether some level has twice FANOUT runs: index work has outpaced merging (every new leaf is checked against more filters). */
 function mergesOverdue() {
-  const perLevel = new Map();
-  for (const r of runs) perLevel.set(r.level, (perLevel.get(r.level) ?? 0) + 1);
-  for (const n of perLevel.values()) if (n >= 2 * FANOUT) return true;
+  for (const list of runsByLevel().values()) if (list.length >= 2 * FANOUT) return true;
   return false;
 }
 let mergeQueued = false;
@@ -742,7 +745,7 @@ export class SqliteCalendarStore implements CalendarStore {
       this.unindexed.delete(id);
       this.unindexedCount -= logRecordLeafCount(bytes);
     }
-    if (this.unindexed.size === 0 && this.calls.size === 0 && !this.closing) this.indexer.unref(); // idle: do not keep the process alive
+    this.unrefIdleIndexer();
     this.waiters = this.waiters.filter((w) => {
       if (w.through > this.indexedThrough) return true;
       w.resolve();
@@ -753,6 +756,11 @@ export class SqliteCalendarStore implements CalendarStore {
       const done = this.closedSegments.shift()!;
       fs.close(done.fd, () => fs.rm(done.file, { force: true }, () => undefined));
     }
+  }
+
+  /** An idle indexer (nothing to index, no request awaited, no close under way) does not keep the process alive. */
+  private unrefIdleIndexer(): void {
+    if (this.unindexed.size === 0 && this.calls.size === 0 && !this.closing) this.indexer.unref();
   }
 
   /** Resolves once every acknowledgement durable so far is in the leaf table. */
@@ -911,7 +919,7 @@ export class SqliteCalendarStore implements CalendarStore {
     const call = this.calls.get(seq);
     if (!call) return;
     this.calls.delete(seq);
-    if (this.calls.size === 0 && this.unindexed.size === 0 && !this.closing) this.indexer.unref();
+    this.unrefIdleIndexer();
     if (error === undefined) call.resolve(result);
     else call.reject(new ProofmarkError("CALENDAR_STORE_FAILED", `the calendar store failed: ${error}`));
   }
