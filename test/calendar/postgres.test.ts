@@ -2,7 +2,7 @@ import { expect } from "chai";
 import * as fs from "node:fs";
 import type { Hex } from "../../packages/sdk/src";
 import { assertBuilt, killLocalChain, makeWorkspace, runCli } from "../cli/helpers";
-import { startPostgres, type TestPostgres } from "../helpers/postgres";
+import { startPostgresOrSkip, type TestPostgres } from "../helpers/postgres";
 import { call, randomLeaf, submit, waitComplete } from "./helpers";
 import { anchoredCount, killCalendar, startCalendarProcess, type CalendarProcess } from "./process";
 
@@ -19,12 +19,7 @@ describe("calendar on PostgreSQL: two instances, one anchorer, one killed mid-ba
 
   before(async function () {
     assertBuilt();
-    try {
-      pg = await startPostgres();
-    } catch (e) {
-      console.log(`    skipped: ${(e as Error).message}`);
-      this.skip();
-    }
+    pg = await startPostgresOrSkip(this);
     // the embedded chain and its registry exist before two processes share them
     const r = await runCli(["node", "start"], { cwd: ws.dir, dataDir: ws.dataDir, timeoutMs: 90_000 });
     expect(r.code, r.stderr).to.equal(0);

@@ -17,7 +17,7 @@ import {
 } from "../../packages/sdk/src";
 import { startCoop, startPortal, type CoopServer, type Portal } from "../../packages/portal/src";
 import { stopChain, tempDataDir } from "../portal/fixture";
-import { postgresBinDir, startPostgres } from "../helpers/postgres";
+import { startPostgresOrSkip } from "../helpers/postgres";
 import { CLI } from "../cli/helpers";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -397,12 +397,8 @@ describe("co-op members record the season from phone pages; the co-op pays the g
   });
 
   it("two portal instances on one PostgreSQL serve the season naming the farm; a scan on either counts on both", async function () {
-    if (!postgresBinDir()) {
-      console.log("      (skipped: PostgreSQL is not installed — apt-get install -y postgresql; .ci/run does it)");
-      this.skip();
-    }
     expect(issued, "the season above issued codes").not.to.equal(undefined);
-    const pg = await startPostgres();
+    const pg = await startPostgresOrSkip(this);
     const children: ChildProcess[] = [];
     const serve = () =>
       new Promise<string>((resolve, reject) => {

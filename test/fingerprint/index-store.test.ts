@@ -18,7 +18,7 @@ import {
   type FingerprintStore,
   type NewOriginal,
 } from "@proofmark/sdk";
-import { postgresBinDir, startPostgres, type TestPostgres } from "../helpers/postgres";
+import { startPostgresOrSkip, type TestPostgres } from "../helpers/postgres";
 
 /** One original's stored local features: one keypoint and its descriptor, as stamping encodes them. */
 const FEATURES = new Uint8Array(
@@ -234,11 +234,7 @@ describe("fingerprint index storage (SQLite substring tables, PostgreSQL)", func
     let pg: TestPostgres | undefined;
 
     before(async function () {
-      if (!postgresBinDir()) {
-        console.log("      (skipped: PostgreSQL is not installed — apt-get install -y postgresql; .ci/run does it)");
-        this.skip();
-      }
-      pg = await startPostgres();
+      pg = await startPostgresOrSkip(this);
     });
     after(function () {
       pg?.stop();

@@ -29,7 +29,7 @@ import {
 } from "@proofmark/sdk";
 import { indexPhotos } from "./images";
 import { assertBuilt, makeWorkspace, runCli } from "../cli/helpers";
-import { postgresBinDir, startPostgres, type TestPostgres } from "../helpers/postgres";
+import { startPostgresOrSkip, type TestPostgres } from "../helpers/postgres";
 
 /** Look-alike flat pictures: smooth three-stop gradients, colours and direction from `seed` (too little texture for a hash). */
 function lookAlike(seed: number): Promise<Buffer> {
@@ -224,11 +224,7 @@ describe("fingerprints: the colour-layout descriptor index (match among many lay
     let pg: TestPostgres | undefined;
 
     before(async function () {
-      if (!postgresBinDir()) {
-        console.log("      (skipped: PostgreSQL is not installed — apt-get install -y postgresql; .ci/run does it)");
-        this.skip();
-      }
-      pg = await startPostgres();
+      pg = await startPostgresOrSkip(this);
     });
     after(function () {
       pg?.stop();

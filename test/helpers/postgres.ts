@@ -45,7 +45,20 @@ function freePort(): Promise<number> {
   });
 }
 
-/** Starts a cluster. Throws when PostgreSQL is not installed (callers skip with a message). */
+/**
+ * A new cluster for a suite or a test (call it with `this` from a `before` hook or an `it`). When
+ * PostgreSQL is not installed the suite or test is skipped, saying why; any other failure to start
+ * fails it.
+ */
+export async function startPostgresOrSkip(ctx: Mocha.Context): Promise<TestPostgres> {
+  if (!postgresBinDir()) {
+    console.log("      (skipped: PostgreSQL is not installed — apt-get install -y postgresql; .ci/run does it)");
+    ctx.skip();
+  }
+  return startPostgres();
+}
+
+/** Starts a cluster. Throws when PostgreSQL is not installed (see {@link startPostgresOrSkip}). */
 export async function startPostgres(): Promise<TestPostgres> {
   const bin = postgresBinDir();
   if (!bin) throw new Error("PostgreSQL is not installed (apt-get install postgresql; .ci/run does it)");

@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { codesDir, openChain, type ChainContext } from "../../packages/sdk/src";
 import { PostgresIndexLog, startPortal, type Portal } from "../../packages/portal/src";
-import { postgresBinDir, startPostgres, type TestPostgres } from "../helpers/postgres";
+import { startPostgresOrSkip, type TestPostgres } from "../helpers/postgres";
 import { seedWorld, stopChain, tempDataDir, type SeededWorld } from "./fixture";
 
 /**
@@ -21,11 +21,7 @@ describe("portal: codes manifests shared through PostgreSQL", function () {
   const portals: Portal[] = [];
 
   before(async function () {
-    if (!postgresBinDir()) {
-      console.log("      (skipped: PostgreSQL is not installed — apt-get install -y postgresql; .ci/run does it)");
-      this.skip();
-    }
-    pg = await startPostgres();
+    pg = await startPostgresOrSkip(this);
     dataDir = tempDataDir("pgcodes");
     chain = await openChain({ dataDir });
     world = await seedWorld(dataDir);

@@ -14,7 +14,7 @@ import {
 } from "../../packages/sdk/src";
 import { appliedPage, applyPage, Indexer, openDb, PostgresIndexLog } from "../../packages/portal/src";
 import { CHAIN_TABLES, getMeta } from "../../packages/portal/src/db";
-import { postgresBinDir, startPostgres, type TestPostgres } from "../helpers/postgres";
+import { startPostgresOrSkip, type TestPostgres } from "../helpers/postgres";
 import { CLI } from "../cli/helpers";
 import { seedWorld, stopChain, tempDataDir, type SeededWorld } from "./fixture";
 
@@ -36,11 +36,7 @@ describe("portal index in PostgreSQL (two instances + an indexer, the indexer ki
   const scanPath = (uri: string) => new URL(uri).pathname;
 
   before(async function () {
-    if (!postgresBinDir()) {
-      console.log("      (skipped: PostgreSQL is not installed — apt-get install -y postgresql; .ci/run does it)");
-      this.skip();
-    }
-    pg = await startPostgres();
+    pg = await startPostgresOrSkip(this);
     dataDir = tempDataDir("pgindex");
     chain = await openChain({ dataDir });
     // A long history to catch up on: evidence anchors spread over ~2,000 blocks, then the season

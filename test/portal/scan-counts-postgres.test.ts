@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { PostgresScanCounts, scanBudget } from "../../packages/portal/src";
 import { isProofmarkError } from "../../packages/sdk/src";
-import { postgresBinDir, startPostgres, type TestPostgres } from "../helpers/postgres";
+import { startPostgresOrSkip, type TestPostgres } from "../helpers/postgres";
 
 /** Scan counts shared by portal instances through a real PostgreSQL cluster. */
 describe("portal scan counts in PostgreSQL (shared between instances)", function () {
@@ -9,11 +9,7 @@ describe("portal scan counts in PostgreSQL (shared between instances)", function
   let pg: TestPostgres | undefined;
 
   before(async function () {
-    if (!postgresBinDir()) {
-      console.log("      (skipped: PostgreSQL is not installed — apt-get install -y postgresql; .ci/run does it)");
-      this.skip();
-    }
-    pg = await startPostgres();
+    pg = await startPostgresOrSkip(this);
   });
 
   after(() => pg?.stop());
