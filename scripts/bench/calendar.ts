@@ -12,6 +12,12 @@ import * as path from "node:path";
 import autocannon from "autocannon";
 import { JsonRpcProvider } from "ethers";
 import { MerkleTree, SqliteCalendarStore, evidenceRegistryInterface, type Hex } from "../../packages/sdk/src";
+import {
+  histogramDelta,
+  histogramQuantile,
+  readHistogram,
+  type HistogramReading,
+} from "../../packages/sdk/src/calendar/metrics";
 import type { BenchRow } from "./types";
 
 const CONNECTIONS = 200;
@@ -269,6 +275,8 @@ interface PacedResult {
   max: number;
   /** The load generator's share of one core. */
   clientCpu: number;
+  /** The calendar's own view of the run (its `/v1/metrics`), when it is the calendar. */
+  inside?: { ack: HistogramReading; commit: HistogramReading };
 }
 
 /**
@@ -330,19 +338,46 @@ async function settled(calendarUrl: string): Promise<void> {
   throw new Error("the calendar did not batch its backlog within 120 s");
 }
 
-/** Paced runs at each rate of PACED_RATES, in order; each after `settle` (the calendar's backlog gone). */
+/** The calendar's acknowledgement and group-commit histograms now (`GET /v1/metrics`). */
+async function calendarMetrics(calendarUrl: string): Promise<{ ack: HistogramReading; commit: HistogramReading }> {
+  const text = await (await fetch(`${calendarUrl}/v1/metrics`, { signal: AbortSignal.timeout(30_000) })).text();
+  const ack = readHistogram(text, "proofmark_calendar_acknowledgement_seconds");
+  const commit = readHistogram(text, "proofmark_calendar_store_commit_seconds");
+  if (!ack || !commit) throw new Error("the calendar's /v1/metrics lacks its latency histograms");
+  return { ack, commit };
+}
+
+/**
+ * Paced runs at each rate of PACED_RATES, in order; each after `settle` (the calendar's backlog
+ * gone). With `calendarUrl`, each result also holds what the calendar measured itself during the run.
+ */
 async function pacedRuns(
   pid: number | undefined,
   url: string,
   settle: () => Promise<void> = async () => undefined,
+  calendarUrl?: string,
 ): Promise<Map<number, PacedResult>> {
   const results = new Map<number, PacedResult>();
   for (const rate of PACED_RATES) {
     await settle();
     placeThreads(pid);
-    results.set(rate, await loadPaced(url, rate));
+    const before = calendarUrl ? await calendarMetrics(calendarUrl) : undefined;
+    const r = await loadPaced(url, rate);
+    if (calendarUrl && before) {
+      const after = await calendarMetrics(calendarUrl);
+      r.inside = { ack: histogramDelta(after.ack, before.ack), commit: histogramDelta(after.commit, before.commit) };
+    }
+    results.set(rate, r);
   }
   return results;
+}
+
+/** What the calendar measured itself during a paced run, for the row's note. */
+function insideNote(r: PacedResult): string {
+  if (!r.inside) return "";
+  const ms = (q: number, h: HistogramReading) => (histogramQuantile(q, h) * 1000).toFixed(1);
+  const { ack, commit } = r.inside;
+  return `; inside the calendar (its /v1/metrics over the run, warm-up included; bucket estimates): request read → 202 written p50 ${ms(0.5, ack)}, p99 ${ms(0.99, ack)} ms, group commit (log write, O_DSYNC) p50 ${ms(0.5, commit)}, p99 ${ms(0.99, commit)} ms over ${commit.count.toLocaleString("en")} commits — the rest of a client's latency is the wait to be read, the loopback and the load generator on the same 2 CPUs`;
 }
 
 /** The node process behind `child` (taskset execs it, so it is the same pid). */
@@ -491,7 +526,12 @@ export async function run(): Promise<BenchRow[]> {
       peer: { name: "bare fsync-journal HTTP prototype", value: Number(bareResult.p99.toFixed(1)) },
       note: `the run above: 200 clients each sending as soon as its answer came; p50 ${result.p50.toFixed(1)} ms (peer ${bareResult.p50.toFixed(1)} ms); Little's law makes the mean 200 / rate (${(200_000 / Math.max(1, result.rate)).toFixed(1)} ms here), so this is the queue at full speed, not the latency at a given load`,
     });
-    const paced = await pacedRuns(serverPid(calendar.child), `${calendar.url}/v1/leaves`, () => settled(calendar.url));
+    const paced = await pacedRuns(
+      serverPid(calendar.child),
+      `${calendar.url}/v1/leaves`,
+      () => settled(calendar.url),
+      calendar.url,
+    );
     if (SUSTAIN_S > 0) {
       // 20,000 leaves/s for minutes: the leaf index grows by millions and must keep up (else 503s)
       await settled(calendar.url);
@@ -517,7 +557,7 @@ export async function run(): Promise<BenchRow[]> {
         unit: "ms",
         peer: { name: "bare fsync-journal HTTP prototype", value: Number(peer.p99.toFixed(1)) },
         ...(rate >= 20_000 ? { target: "≤ 10", pass: pacedOk && r.p99 <= 10 } : {}),
-        note: `200 connections, each sending 1 leaf every ${((CONNECTIONS / rate) * 1000).toFixed(0)} ms on a fixed schedule for ${DURATION_S} s after 2 s of warm-up, started once the calendar had batched the runs before it, latency from the scheduled time (corrected for coordinated omission); p50 ${r.p50.toFixed(1)}, p99.9 ${r.p999.toFixed(1)}, max ${r.max.toFixed(1)} ms (peer ${peer.p50.toFixed(1)} / ${peer.p999.toFixed(1)} / ${peer.max.toFixed(1)}); non-2xx ${r.non2xx}, errors ${r.errors}; load generator used ${Math.round(r.clientCpu * 100)} % of a core`,
+        note: `200 connections, each sending 1 leaf every ${((CONNECTIONS / rate) * 1000).toFixed(0)} ms on a fixed schedule for ${DURATION_S} s after 2 s of warm-up, started once the calendar had batched the runs before it, latency from the scheduled time (corrected for coordinated omission); p50 ${r.p50.toFixed(1)}, p99.9 ${r.p999.toFixed(1)}, max ${r.max.toFixed(1)} ms (peer ${peer.p50.toFixed(1)} / ${peer.p999.toFixed(1)} / ${peer.max.toFixed(1)}); non-2xx ${r.non2xx}, errors ${r.errors}; load generator used ${Math.round(r.clientCpu * 100)} % of a core${insideNote(r)}`,
       });
     }
     if (cpuPerLeaf !== undefined && bareCpu !== undefined) {

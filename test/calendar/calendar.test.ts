@@ -29,6 +29,7 @@ import { killLocalChain, makeWorkspace } from "../cli/helpers";
 import { DEV_KEY_0, startGanache } from "../helpers/ganache";
 import { openApiValidator } from "../helpers/openapi";
 import { startTestTsa, type TestTsa } from "../helpers/tsa";
+import { readHistogram } from "../../packages/sdk/src/calendar/metrics";
 import { call, randomLeaf, submit, waitComplete } from "./helpers";
 
 const check = openApiValidator(path.join(__dirname, "..", "..", "docs", "calendar.openapi.yaml"));
@@ -308,6 +309,41 @@ describe("calendar: the stamping service on SQLite, anchoring on Anvil and ganac
     } finally {
       await busy.close();
       await small.close();
+    }
+  });
+
+  it("GET /v1/metrics counts what was acknowledged and refused, and times each acknowledgement and group commit", async function () {
+    const store = new SqliteCalendarStore(path.join(ws.dir, "metrics.db"));
+    const measured = await startCalendar({ store, signer: calendarKey, chains, intervalMs: 3_600_000, maxPending: 5 });
+    try {
+      const started = Date.now();
+      const answers = await Promise.all([
+        submit(measured.url, [randomLeaf(), randomLeaf()]),
+        submit(measured.url, [randomLeaf()]),
+        submit(measured.url, [randomLeaf()]),
+      ]);
+      expect(answers.map((a) => a.status)).to.deep.equal([202, 202, 202]);
+      const elapsed = (Date.now() - started) / 1000;
+      expect((await submit(measured.url, [randomLeaf(), randomLeaf()])).status).to.equal(503);
+      const r = await fetch(`${measured.url}/v1/metrics`);
+      expect(r.status).to.equal(200);
+      expect(r.headers.get("content-type")).to.equal("text/plain; version=0.0.4; charset=utf-8");
+      const text = await r.text();
+      expect(text).to.include("proofmark_calendar_leaves_acknowledged_total 4\n");
+      expect(text).to.include("proofmark_calendar_busy_answers_total 1\n");
+      const acks = readHistogram(text, "proofmark_calendar_acknowledgement_seconds")!;
+      expect(acks.count).to.equal(3); // one per acknowledged request
+      expect(acks.buckets[acks.buckets.length - 1].count).to.equal(3);
+      expect(acks.sum)
+        .to.be.greaterThan(0)
+        .and.at.most(3 * elapsed);
+      const commits = readHistogram(text, "proofmark_calendar_store_commit_seconds")!;
+      expect(commits.count).to.be.within(1, 3); // the three requests in one to three group commits
+      expect(commits.sum).to.be.greaterThan(0).and.at.most(acks.sum);
+      expect((await call(`${measured.url}/v1/metrics`, { method: "POST" })).status).to.equal(405);
+    } finally {
+      await measured.close();
+      await store.close();
     }
   });
 

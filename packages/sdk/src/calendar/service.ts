@@ -12,6 +12,7 @@ import { minedReceipt } from "../chain/rpc";
 import { calendarAttestationFor, signCalendarAcknowledgement } from "../evidence/statement";
 import { requestTimestamp, type TimestampEntry } from "../tsa";
 import { installFastPath, nodeReply, type FastPath, type Reply } from "./fast-path";
+import { Counter, LatencyHistogram } from "./metrics";
 import { chainKey, type BatchRecord, type CalendarStore } from "./store";
 
 /** Most leaves in one `POST /v1/leaves`. */
@@ -114,6 +115,8 @@ export async function startCalendar(opts: CalendarOptions): Promise<CalendarServ
 interface Waiter {
   leaves: Hex[];
   res: Reply;
+  /** When its request had been read whole (`performance.now()`). */
+  readAt: number;
 }
 
 class Calendar {
@@ -136,6 +139,22 @@ class Calendar {
   private timer?: NodeJS.Timeout;
   private closed = false;
   private readonly trees = new Map<string, MerkleTree>();
+  /** `GET /v1/metrics`: the service's own share of a client's latency, and its answers. */
+  private readonly metrics = {
+    acknowledgement: new LatencyHistogram(
+      "proofmark_calendar_acknowledgement_seconds",
+      "Time from a POST /v1/leaves request read whole to its 202 answer written (the group commit included).",
+    ),
+    storeCommit: new LatencyHistogram(
+      "proofmark_calendar_store_commit_seconds",
+      "Time the store took to make one group commit durable (SQLite: one log write, synchronous; PostgreSQL: one transaction).",
+    ),
+    leaves: new Counter(
+      "proofmark_calendar_leaves_acknowledged_total",
+      "Leaves acknowledged (202), duplicates included.",
+    ),
+    busy: new Counter("proofmark_calendar_busy_answers_total", "Requests answered 503 CALENDAR_BUSY (nothing stored)."),
+  };
 
   constructor(opts: CalendarOptions) {
     this.opts = opts;
@@ -228,6 +247,24 @@ class Calendar {
         return this.error(res, 405, "CALENDAR_REQUEST_INVALID", "use GET /v1/health", { allow: "GET" });
       return this.health(res);
     }
+    if (url === "/v1/metrics") {
+      if (req.method !== "GET")
+        return this.error(res, 405, "CALENDAR_REQUEST_INVALID", "use GET /v1/metrics", { allow: "GET" });
+      const m = this.metrics;
+      const body = [m.acknowledgement, m.storeCommit, m.leaves, m.busy].map((x) => x.exposition()).join("");
+      return res.send(
+        200,
+        [
+          "content-type",
+          "text/plain; version=0.0.4; charset=utf-8",
+          "content-length",
+          String(Buffer.byteLength(body)),
+          "cache-control",
+          "no-store",
+        ],
+        body,
+      );
+    }
     req.resume();
     return this.error(res, 404, "CALENDAR_REQUEST_INVALID", `no such endpoint: ${req.method} ${url.slice(0, 100)}`);
   }
@@ -258,6 +295,7 @@ class Calendar {
   }
 
   private acceptLeaves(body: string | undefined, res: Reply): void {
+    const readAt = performance.now();
     if (body === undefined)
       return this.error(
         res,
@@ -323,7 +361,7 @@ class Calendar {
         ["retry-after", String(retry)],
       );
     }
-    this.acknowledge(normalized, res);
+    this.acknowledge(normalized, res, readAt);
   }
 
   private async getProof(leaf: Hex, res: Reply): Promise<void> {
@@ -436,6 +474,7 @@ class Calendar {
     extra: readonly string[] = [],
   ): void {
     const headers = status === 405 && details.allow ? ["allow", String(details.allow), ...extra] : extra;
+    if (code === "CALENDAR_BUSY") this.metrics.busy.add();
     this.json(res, status, { error: { code, message, details } }, headers);
   }
 
@@ -465,8 +504,8 @@ class Calendar {
   // ---- group commit -----------------------------------------------------------------------
 
   /** Queues the leaves for the next group commit, which answers 202 with their signed statements (request order) once they are durable. */
-  private acknowledge(leaves: Hex[], res: Reply): void {
-    this.waiting.push({ leaves, res });
+  private acknowledge(leaves: Hex[], res: Reply, readAt: number): void {
+    this.waiting.push({ leaves, res, readAt });
     if (!this.flushScheduled && !this.flushing) {
       this.flushScheduled = true;
       setImmediate(this.scheduledFlush);
@@ -516,11 +555,17 @@ class Calendar {
         leaves,
       };
       crashForTest("calendar-before-commit");
+      const committing = performance.now();
       await this.store.acknowledge(ackRecord);
+      this.metrics.storeCommit.observeMs(performance.now() - committing);
       crashForTest("calendar-after-commit");
       this.pending += leaves.length;
       const answer = groupAnswers(ack, ack.tree);
-      for (const w of group) this.raw(w.res, 202, answer(w.leaves.map((leaf) => index.get(leaf)!)));
+      for (const w of group) {
+        this.raw(w.res, 202, answer(w.leaves.map((leaf) => index.get(leaf)!)));
+        this.metrics.acknowledgement.observeMs(performance.now() - w.readAt);
+        this.metrics.leaves.add(w.leaves.length);
+      }
       if (this.pending >= this.maxBatch) this.schedule(0);
     } catch (e) {
       for (const w of group) this.fail(w.res, e);
