@@ -138,7 +138,8 @@ class Calendar {
   private ticking?: Promise<void>;
   private timer?: NodeJS.Timeout;
   private closed = false;
-  private readonly trees = new Map<string, MerkleTree>();
+  /** Trees of recent acknowledgements (`a<id>`) and batches (`b<id>`), for their proofs; a build in progress is shared. */
+  private readonly trees = new Map<string, Promise<MerkleTree>>();
   /** `GET /v1/metrics`: the service's own share of a client's latency, and its answers. */
   private readonly metrics = {
     acknowledgement: new LatencyHistogram(
@@ -367,7 +368,7 @@ class Calendar {
   private async getProof(leaf: Hex, res: Reply): Promise<void> {
     const found = await this.store.lookup(leaf);
     if (!found) return this.error(res, 404, "CALENDAR_LEAF_UNKNOWN", `this calendar never acknowledged ${leaf}`);
-    const ackTree = this.tree(`a${found.ack.id}`, found.ack.leaves);
+    const ackTree = await this.tree(`a${found.ack.id}`, found.ack.leaves);
     const { ack } = found;
     const attestation = calendarAttestationFor(
       {
@@ -390,7 +391,7 @@ class Calendar {
       };
       return this.json(res, 202, pending);
     }
-    const tree = this.tree(`b${batch.id}`, batch.leaves);
+    const tree = await this.tree(`b${batch.id}`, batch.leaves);
     const proof: CalendarProof = {
       format: "proofmark-calendar-proof",
       version: 1,
@@ -428,14 +429,24 @@ class Calendar {
     });
   }
 
-  private tree(key: string, leaves: Hex[]): MerkleTree {
+  /**
+   * The tree of an acknowledgement or a batch, built once and kept for the next proofs. Built in
+   * slices: a batch may hold `maxBatch` leaves (tens of milliseconds of hashing), and the first
+   * proof asked of it must not hold up every request meanwhile.
+   */
+  private tree(key: string, leaves: Hex[]): Promise<MerkleTree> {
     let t = this.trees.get(key);
     if (!t) {
-      t = MerkleTree.build(leaves);
-      if (this.trees.size >= 64) this.trees.delete(this.trees.keys().next().value!);
-      this.trees.set(key, t);
+      t = MerkleTree.buildAsync(leaves);
+      this.keepTree(key, t);
+      t.catch(() => this.trees.delete(key));
     }
     return t;
+  }
+
+  private keepTree(key: string, tree: Promise<MerkleTree>): void {
+    if (this.trees.size >= 64) this.trees.delete(this.trees.keys().next().value!);
+    this.trees.set(key, tree);
   }
 
   private json(res: Reply, status: number, value: unknown, extra: readonly string[] = []): void {
@@ -603,12 +614,15 @@ class Calendar {
         if (pending === 0 || this.closed) return;
         const oldest = (await this.store.oldestPending()) ?? Date.now();
         if (pending < this.maxBatch && Date.now() - oldest < this.intervalMs) return;
-        // the batch's tree in slices: tens of thousands of leaves would otherwise hold up every request
-        const batch = await this.store.openBatch(
-          this.maxBatch,
-          async (packed) => (await MerkleTree.buildAsync(packed)).root,
-        );
+        // the batch's tree in slices: tens of thousands of leaves would otherwise hold up every
+        // request; kept for the batch's proofs
+        let built = undefined as MerkleTree | undefined;
+        const batch = await this.store.openBatch(this.maxBatch, async (packed) => {
+          built = await MerkleTree.buildAsync(packed);
+          return built.root;
+        });
         if (!batch) return;
+        if (built) this.keepTree(`b${batch.id}`, Promise.resolve(built));
         this.log(`batch ${batch.id}: ${batch.leafCount} leaves under ${batch.root}`);
         crashForTest("calendar-after-batch");
         await this.process(batch);
