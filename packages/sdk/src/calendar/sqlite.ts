@@ -548,10 +548,7 @@ export class SqliteCalendarStore implements CalendarStore {
     );
     this.indexer.on("error", (e: unknown) => {
       this.indexFailure = e instanceof Error ? e.message : JSON.stringify(e);
-      const failure = new ProofmarkError(
-        "CALENDAR_STORE_FAILED",
-        `the calendar's index writer failed: ${this.indexFailure}`,
-      );
+      const failure = this.indexerFailed();
       for (const call of this.calls.values()) call.reject(failure);
       this.calls.clear();
       for (const w of this.waiters.splice(0)) w.reject(failure); // nothing more will be indexed
@@ -631,10 +628,7 @@ export class SqliteCalendarStore implements CalendarStore {
   }
 
   acknowledge(ack: Omit<AckRecord, "id">): Promise<number> {
-    if (this.indexFailure !== undefined)
-      return Promise.reject(
-        new ProofmarkError("CALENDAR_STORE_FAILED", `the calendar's index writer failed: ${this.indexFailure}`),
-      );
+    if (this.indexFailure !== undefined) return Promise.reject(this.indexerFailed());
     if (this.unindexedCount + ack.leaves.length > this.maxUnindexed)
       return Promise.reject(
         new ProofmarkError(
@@ -733,7 +727,7 @@ export class SqliteCalendarStore implements CalendarStore {
   private indexed(m: { through: number; inserted?: number; error?: string }): void {
     if (m.error !== undefined) {
       this.indexFailure = m.error; // the records stay in the log; the next open indexes them
-      const e = new ProofmarkError("CALENDAR_STORE_FAILED", `the calendar's index writer failed: ${m.error}`);
+      const e = this.indexerFailed();
       for (const w of this.waiters.splice(0)) w.reject(e);
       return;
     }
@@ -758,6 +752,11 @@ export class SqliteCalendarStore implements CalendarStore {
     }
   }
 
+  /** The error of everything that needs the index writer once it has failed (`indexFailure` set). */
+  private indexerFailed(): ProofmarkError {
+    return new ProofmarkError("CALENDAR_STORE_FAILED", `the calendar's index writer failed: ${this.indexFailure}`);
+  }
+
   /** An idle indexer (nothing to index, no request awaited, no close under way) does not keep the process alive. */
   private unrefIdleIndexer(): void {
     if (this.unindexed.size === 0 && this.calls.size === 0 && !this.closing) this.indexer.unref();
@@ -768,10 +767,7 @@ export class SqliteCalendarStore implements CalendarStore {
     let target = 0;
     for (const id of this.unindexed.keys()) target = id; // insertion order = id order
     if (target === 0) return Promise.resolve();
-    if (this.indexFailure !== undefined)
-      return Promise.reject(
-        new ProofmarkError("CALENDAR_STORE_FAILED", `the calendar's index writer failed: ${this.indexFailure}`),
-      );
+    if (this.indexFailure !== undefined) return Promise.reject(this.indexerFailed());
     const caught = new Promise<void>((resolve, reject) => this.waiters.push({ through: target, resolve, reject }));
     this.offerToIndexer(true);
     return caught;
@@ -904,10 +900,7 @@ export class SqliteCalendarStore implements CalendarStore {
 
   /** One request to the writer thread (see INDEXER_SOURCE), answered once its transaction committed. */
   private call(message: Record<string, unknown>): Promise<unknown> {
-    if (this.indexFailure !== undefined)
-      return Promise.reject(
-        new ProofmarkError("CALENDAR_STORE_FAILED", `the calendar's index writer failed: ${this.indexFailure}`),
-      );
+    if (this.indexFailure !== undefined) return Promise.reject(this.indexerFailed());
     const seq = this.nextCall++;
     const answer = new Promise((resolve, reject) => this.calls.set(seq, { resolve, reject }));
     this.indexer.ref(); // an answer awaited keeps the process alive
